@@ -1,0 +1,97 @@
+import { promises as fs } from 'node:fs';
+import { InputError } from '../../lib/errors.js';
+import { sqlString, withConnection } from '../../artifacts/duckdb.js';
+
+export interface CsvTable {
+  file: string;
+  header: string[];
+  /** each record as text (NULL for an empty field), keyed by header name */
+  records: Record<string, string | null>[];
+  /** the 1-based line in the file of each record */
+  lines: number[];
+}
+
+/**
+ * Reads a delimited text file with DuckDB's CSV reader, every field as text, so the
+ * caller parses and validates each value itself and can name the line of a bad one.
+ */
+export async function readCsv(path: string, displayName: string, opts: { delimiter?: string } = {}): Promise<CsvTable> {
+  let text: string;
+  try {
+    text = await fs.readFile(path, 'utf8');
+  } catch (err) {
+    throw new InputError({ file: displayName }, `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)}: ${path})`);
+  }
+  const physicalLines = text.split(/\r?\n/);
+  while (physicalLines.length > 0 && physicalLines[physicalLines.length - 1]!.trim() === '') physicalLines.pop();
+  if (physicalLines.length === 0) throw new InputError({ file: displayName }, 'file is empty, expected a header line and data rows');
+  const headerLine = physicalLines[0]!;
+  const delim = opts.delimiter ?? ',';
+  const header = headerLine.split(delim).map((h) => h.trim());
+  if (physicalLines.length === 1) throw new InputError({ file: displayName, row: 2 }, 'no data rows after the header');
+
+  const records = await withConnection(async (conn) => {
+    try {
+      const reader = await conn.runAndReadAll(
+        `SELECT * FROM read_csv(${sqlString(path)}, header = true, all_varchar = true, delim = ${sqlString(delim)}, quote = '"', escape = '"', auto_detect = false, columns = {${header
+          .map((h, i) => `${sqlString(`c${i}`)}: 'VARCHAR'`)
+          .join(', ')}})`,
+      );
+      return reader.getRowObjectsJS() as Record<string, string | null>[];
+    } catch (err) {
+      const first = (err as Error).message.split('\n').find((l) => l.trim() !== '') ?? String(err);
+      throw new InputError({ file: displayName }, `not a valid delimited file: ${first}`);
+    }
+  });
+  // DuckDB numbered the columns c0..cN; give them their header names back
+  const named = records.map((r) => {
+    const out: Record<string, string | null> = {};
+    header.forEach((h, i) => {
+      const v = r[`c${i}`];
+      out[h] = v === undefined || v === null || v.trim() === '' ? null : v.trim();
+    });
+    return out;
+  });
+  const lines = recordStartLines(text).slice(1, 1 + named.length);
+  return { file: displayName, header, records: named, lines };
+}
+
+/**
+ * The 1-based line on which each record starts (the header is record 0). A quoted
+ * field may span lines, so this follows quotes rather than counting newlines.
+ */
+function recordStartLines(text: string): number[] {
+  const starts: number[] = [1];
+  let line = 1;
+  let inQuotes = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 34 /* " */) inQuotes = !inQuotes;
+    else if (ch === 10 /* \n */) {
+      line++;
+      if (!inQuotes && i + 1 < text.length) starts.push(line);
+    }
+  }
+  return starts;
+}
+
+/** Every required column must be in the header; the error names the first missing one. */
+export function requireColumns(table: CsvTable, columns: readonly string[]): void {
+  for (const c of columns) {
+    if (!table.header.includes(c)) throw new InputError({ file: table.file, row: 1, column: c }, `required column is missing from the header`);
+  }
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A numeric field: empty -> null, otherwise a finite number or an error naming file, line, column, value. */
+export function numberField(table: CsvTable, i: number, column: string): number | null {
+  const v = table.records[i]![column];
+  if (v === null || v === undefined) return null;
+  if (!NUMBER.test(v)) throw new InputError({ file: table.file, row: table.lines[i], column, value: v }, 'expected a number');
+  return Number(v);
+}
+
+export function textField(table: CsvTable, i: number, column: string): string | null {
+  return table.records[i]![column] ?? null;
+}

@@ -1,0 +1,192 @@
+import { Command, Option } from 'commander';
+import { loadConfig, ConfigError } from '../config/load.js';
+import type { XClassConfig } from '../config/schema.js';
+import { lineageOf, renderLineage } from '../artifacts/audit.js';
+import { queryStore } from '../artifacts/query.js';
+import { isInputError } from '../lib/errors.js';
+import { runEmbedded } from '../engine/embedded.js';
+import { openStore, planPipeline } from '../engine/plan.js';
+import { listRunIds, loadRunRecord, newRunId, saveRunRecord } from '../engine/runs.js';
+import { buildPipeline } from '../workflows/pipeline.js';
+import type { DagResult } from '../workflows/dag.js';
+import { createReporter } from './progress.js';
+
+interface GlobalOpts {
+  config?: string;
+  set: string[];
+  json?: boolean;
+}
+
+const collect = (v: string, acc: string[]) => [...acc, v];
+
+function configFrom(opts: GlobalOpts, extra: string[] = []): XClassConfig {
+  return loadConfig({ ...(opts.config ? { file: opts.config } : {}), sets: [...opts.set, ...extra] });
+}
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** The `xclass` command. Returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('xclass')
+    .description('Classify X-ray point sources: SED translation into HST filters and a two-stage random forest')
+    .option('--config <file>', 'JSON config merged over config/default.json')
+    .option('--set <key=value>', 'override one config value (repeatable), e.g. --set engine.concurrency=4', collect, [])
+    .option('--json', 'machine-readable output')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('run the training pipeline (embedded engine by default) and print the run id')
+    .addOption(new Option('--engine <kind>', 'embedded or temporal').choices(['embedded', 'temporal']))
+    .option('--address <host:port>', 'Temporal frontend address')
+    .option('--no-progress', 'no progress bar')
+    .action(async (cmd: { engine?: string; address?: string; progress: boolean }) => {
+      const g = program.opts<GlobalOpts>();
+      const extra = [...(cmd.engine ? [`engine.kind=${cmd.engine}`] : []), ...(cmd.address ? [`temporal.address=${cmd.address}`] : [])];
+      const config = configFrom(g, extra);
+      const store = openStore(config);
+      await store.sweepTemp();
+      const input = await planPipeline(config);
+      const runId = newRunId();
+      const startedAt = new Date();
+      let result: DagResult;
+      if (config.engine.kind === 'temporal') {
+        const { runOnTemporal } = await import('../engine/temporal-client.js');
+        if (!g.json) process.stderr.write(`run ${runId}: started on Temporal at ${config.temporal.address}, task queue ${config.temporal.task_queue}\n`);
+        result = await runOnTemporal(config, input, runId);
+      } else {
+        const reporter = createReporter(g.json ? 'json' : cmd.progress && process.stderr.isTTY ? 'tty' : 'quiet');
+        try {
+          result = await runEmbedded(buildPipeline(input), {
+            store,
+            concurrency: config.engine.concurrency,
+            retry: config.retry,
+            threads: config.engine.threads,
+            onEvent: (e) => reporter.onEvent(e),
+            onRetry: (k, a, e, d) => reporter.onRetry(k, a, e, d),
+          });
+        } finally {
+          reporter.stop();
+        }
+      }
+      const record = await saveRunRecord(store, { runId, engine: config.engine.kind, config, startedAt, result });
+      const hits = result.steps.filter((s) => s.cacheHit).length;
+      if (g.json) out(JSON.stringify({ event: 'run_end', ...record }));
+      else if (result.ok) {
+        for (const s of result.steps) {
+          const what = s.status === 'done' ? `${s.cacheHit ? 'cached  ' : 'computed'} ${s.stage}/${s.artifactId!.slice(0, 16)}` : `${s.status.toUpperCase()}: ${s.error}`;
+          process.stderr.write(`  ${s.key.padEnd(24)} ${what}\n`);
+        }
+        process.stderr.write(`${record.status} in ${(record.wall_ms / 1000).toFixed(2)} s: ${result.steps.length} steps, ${hits} cache hits, store ${store.root}\n`);
+        out(runId);
+      }
+      if (!result.ok) {
+        for (const s of result.steps.filter((x) => x.status === 'failed')) process.stderr.write(`xclass: step ${s.key} failed: ${s.error}\n`);
+        exitCode = 1;
+      }
+    });
+
+  program
+    .command('worker')
+    .description('run a Temporal worker for XClass workflows and steps')
+    .option('--address <host:port>', 'Temporal frontend address')
+    .option('--task-queue <name>', 'task queue')
+    .option('--concurrency <n>', 'steps this worker runs at once')
+    .action(async (cmd: { address?: string; taskQueue?: string; concurrency?: string }) => {
+      const extra = [
+        ...(cmd.address ? [`temporal.address=${cmd.address}`] : []),
+        ...(cmd.taskQueue ? [`temporal.task_queue=${JSON.stringify(cmd.taskQueue)}`] : []),
+        ...(cmd.concurrency ? [`engine.concurrency=${cmd.concurrency}`] : []),
+      ];
+      const config = configFrom(program.opts<GlobalOpts>(), extra);
+      const { runTemporalWorker } = await import('../engine/temporal-worker.js');
+      process.stderr.write(`worker: ${config.temporal.address}, task queue ${config.temporal.task_queue}, store ${openStore(config).root}\n`);
+      await runTemporalWorker(config);
+    });
+
+  program
+    .command('audit <id>')
+    .description('lineage of a run or an artifact, down to raw input files and their SHA-256')
+    .action(async (id: string) => {
+      const g = program.opts<GlobalOpts>();
+      const store = openStore(configFrom(g));
+      const run = await loadRunRecord(store, id);
+      const roots = run
+        ? run.steps.filter((s) => s.artifactId).map((s) => s.artifactId!)
+        : [id];
+      const trees = [];
+      for (const aid of roots) {
+        const meta = await store.findById(aid);
+        if (!meta) throw new ConfigError(`audit: no run or artifact '${id}' in ${store.root}`);
+        trees.push(await lineageOf(store, meta));
+      }
+      if (g.json) return out(JSON.stringify({ run: run ?? null, lineage: trees }));
+      if (run) out(`run ${run.run_id}  ${run.status}  engine ${run.engine}  ${run.started_at}  config ${run.config_hash.slice(0, 16)}  code ${run.code_version ?? 'unknown'}`);
+      for (const t of trees) for (const line of renderLineage(t, run ? '  ' : '')) out(line);
+    });
+
+  program
+    .command('artifacts')
+    .description('list stored artifacts')
+    .option('--stage <name>', 'only this stage')
+    .action(async (cmd: { stage?: string }) => {
+      const g = program.opts<GlobalOpts>();
+      const metas = (await openStore(configFrom(g)).list()).filter((m) => !cmd.stage || m.stage === cmd.stage);
+      if (g.json) return out(JSON.stringify(metas));
+      for (const m of metas) out(`${m.stage.padEnd(12)} ${m.id.slice(0, 16)}  v${m.stage_version}  ${String(m.row_count).padStart(8)} rows  ${m.created_at}`);
+    });
+
+  program
+    .command('runs')
+    .description('list recorded runs')
+    .action(async () => {
+      const g = program.opts<GlobalOpts>();
+      const store = openStore(configFrom(g));
+      const records = [];
+      for (const id of await listRunIds(store)) records.push(await loadRunRecord(store, id));
+      if (g.json) return out(JSON.stringify(records));
+      for (const r of records) {
+        if (!r) continue;
+        const hits = r.steps.filter((s) => s.cacheHit).length;
+        out(`${r.run_id}  ${r.status.padEnd(9)} ${r.engine.padEnd(8)} ${(r.wall_ms / 1000).toFixed(2).padStart(7)} s  ${r.steps.length} steps, ${hits} cached`);
+      }
+    });
+
+  program
+    .command('query <sql>')
+    .description('DuckDB SQL over the views artifacts, lineage, runs and run_steps')
+    .action(async (sql: string) => {
+      const g = program.opts<GlobalOpts>();
+      const res = await queryStore(openStore(configFrom(g)), sql);
+      if (g.json) return out(JSON.stringify(res.rows));
+      out(res.columns.join('\t'));
+      for (const r of res.rows) out(res.columns.map((c) => formatCell(r[c])).join('\t'));
+    });
+
+  program
+    .command('config')
+    .description('print the resolved configuration')
+    .action(() => out(JSON.stringify(configFrom(program.opts<GlobalOpts>()), null, 2)));
+
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
+    if (code?.startsWith('commander.')) return 2;
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`xclass: ${message.split('\n')[0]}\n`);
+    if (process.env['XCLASS_DEBUG'] && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return err instanceof ConfigError || isInputError(err) ? 2 : 1;
+  }
+  return exitCode;
+}
+
+function formatCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}

@@ -1,0 +1,52 @@
+import { performance } from 'node:perf_hooks';
+import cliProgress from 'cli-progress';
+import type { DagEvent } from '../workflows/dag.js';
+
+export type Reporter = { onEvent(e: DagEvent): void; onRetry(key: string, attempt: number, err: unknown, delayMs: number): void; stop(): void };
+
+/**
+ * Progress of a run. On a terminal: a bar with steps done/total, cache hits, elapsed
+ * time and the step now running. With --json: one JSON object per event on stdout.
+ * Otherwise (a pipe, CI): quiet.
+ */
+export function createReporter(mode: 'tty' | 'json' | 'quiet', stream: NodeJS.WriteStream = process.stderr): Reporter {
+  const t0 = performance.now();
+  const elapsed = () => ((performance.now() - t0) / 1000).toFixed(1);
+  let hits = 0;
+  if (mode === 'json') {
+    return {
+      onEvent(e) {
+        process.stdout.write(`${JSON.stringify({ event: `step_${e.type}`, step: e.step.key, stage: e.step.stage, done: e.done, total: e.total, cache_hit: e.step.cacheHit, artifact_id: e.step.artifactId, error: e.step.error, elapsed_s: Number(elapsed()) })}\n`);
+      },
+      onRetry(key, attempt, err, delayMs) {
+        process.stdout.write(`${JSON.stringify({ event: 'step_retry', step: key, attempt, delay_ms: delayMs, error: String(err) })}\n`);
+      },
+      stop() {},
+    };
+  }
+  if (mode === 'quiet') return { onEvent() {}, onRetry() {}, stop() {} };
+  const bar = new cliProgress.SingleBar(
+    { format: ' {bar} {value}/{total} steps | {hits} cached | {elapsed}s | {current}', stream, hideCursor: true, clearOnComplete: false },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  const running = new Set<string>();
+  return {
+    onEvent(e) {
+      if (!started) {
+        bar.start(e.total, 0, { hits: 0, elapsed: elapsed(), current: '' });
+        started = true;
+      }
+      if (e.type === 'start') running.add(e.step.key);
+      else running.delete(e.step.key);
+      if (e.type === 'done' && e.step.cacheHit) hits++;
+      bar.update(e.done, { hits, elapsed: elapsed(), current: [...running].join(', ') });
+    },
+    onRetry(key, attempt, err, delayMs) {
+      stream.write(`\n  retry ${key} after attempt ${attempt} in ${delayMs} ms: ${err instanceof Error ? err.message : String(err)}\n`);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

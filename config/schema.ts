@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { XClassLabel } from '../schemas/classes.js';
+
+export const RetryPolicy = z.strictObject({
+  initial_interval_ms: z.number().int().positive(),
+  backoff_coefficient: z.number().min(1),
+  maximum_interval_ms: z.number().int().positive(),
+  /** total attempts including the first; 1 = never retry */
+  maximum_attempts: z.number().int().min(1),
+});
+export type RetryPolicy = z.infer<typeof RetryPolicy>;
+
+/**
+ * The XClass configuration. Values that change a result become activity params and
+ * so part of artifact identity; the rest (where the store is, how many threads)
+ * never do.
+ */
+export const ConfigSchema = z.strictObject({
+  store: z.strictObject({ path: z.string().min(1) }),
+  data: z.strictObject({
+    /** null: $XCLASS_DATA, else ../shared/data beside the checkout */
+    dir: z.string().min(1).nullable(),
+  }),
+  catalogs: z.strictObject({
+    /** the MUWCLASS training table, relative to the data folder */
+    muwclass: z.string().min(1),
+  }),
+  labels: z.strictObject({
+    /** catalogue label -> XClass class; null keeps the row but marks it out of scope */
+    map: z.record(z.string().min(1), XClassLabel.nullable()),
+  }),
+  engine: z.strictObject({
+    kind: z.enum(['embedded', 'temporal']),
+    /** steps run at once (independent branches) */
+    concurrency: z.number().int().min(1).max(64),
+    /** embedded engine: run each step on a worker thread (keeps the main thread free for progress) */
+    threads: z.boolean(),
+  }),
+  retry: RetryPolicy,
+  temporal: z.strictObject({
+    address: z.string().regex(/^[^:\s]+:\d+$/, 'expected HOST:PORT'),
+    namespace: z.string().min(1),
+    task_queue: z.string().min(1),
+    activity_timeout_s: z.number().positive(),
+    heartbeat_timeout_s: z.number().positive(),
+  }),
+});
+export type XClassConfig = z.infer<typeof ConfigSchema>;

@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { RetryPolicy } from '../config/schema.js';
+import { ArtifactStore } from '../artifacts/store.js';
+import { runStep } from '../activities/run-step.js';
+import { runDag } from '../workflows/scheduler.js';
+import type { Dag, DagEvent, DagResult, StepOutcome, StepRequest } from '../workflows/dag.js';
+import { withRetry } from './retry.js';
+import type { WorkerResult, WorkerTask } from './step-worker.js';
+
+export interface EmbeddedOptions {
+  store: ArtifactStore;
+  concurrency: number;
+  retry: RetryPolicy;
+  /** run steps on worker threads (needs the compiled dist/ build) */
+  threads: boolean;
+  onEvent?: (event: DagEvent) => void;
+  onRetry?: (key: string, attempt: number, err: unknown, delayMs: number) => void;
+  /** replaces the stage runner (tests of the engine itself) */
+  stepRunner?: (req: StepRequest) => Promise<StepOutcome>;
+}
+
+/**
+ * The embedded engine: the workflow's DAG and scheduler in this process, each step
+ * retried under the same policy a Temporal activity gets, and (by default) run on a
+ * worker thread so CPU-heavy stages run in parallel and never block progress output.
+ */
+export async function runEmbedded(dag: Dag, opts: EmbeddedOptions): Promise<DagResult> {
+  let pool: Piscina | undefined;
+  let runOnce = opts.stepRunner ?? ((req: StepRequest) => runStep(opts.store, req));
+  if (opts.threads && !opts.stepRunner) {
+    const workerFile = fileURLToPath(new URL('./step-worker.js', import.meta.url));
+    if (!existsSync(workerFile)) throw new Error(`embedded engine: ${workerFile} not found; build first (npm run build) or set engine.threads=false`);
+    pool = new Piscina({ filename: workerFile, minThreads: 1, maxThreads: opts.concurrency, idleTimeout: 1000 });
+    const p = pool;
+    runOnce = async (req) => {
+      const res = (await p.run({ storeRoot: opts.store.root, request: req } satisfies WorkerTask)) as WorkerResult;
+      if (res.ok) return res.outcome;
+      const err = new Error(res.message);
+      err.name = res.name;
+      throw err;
+    };
+  }
+  try {
+    return await runDag(
+      dag,
+      (req) => withRetry(() => runOnce(req), opts.retry, (attempt, err, delay) => opts.onRetry?.(req.key, attempt, err, delay)),
+      { concurrency: opts.concurrency, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) },
+    );
+  } finally {
+    await pool?.destroy();
+  }
+}

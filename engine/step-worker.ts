@@ -1,0 +1,22 @@
+// Worker-thread entry for the embedded engine (run by piscina): runs one step off the
+// main thread, so the main thread stays free to schedule and draw progress.
+import { ArtifactStore } from '../artifacts/store.js';
+import { runStep } from '../activities/run-step.js';
+import type { StepOutcome, StepRequest } from '../workflows/dag.js';
+
+export interface WorkerTask {
+  storeRoot: string;
+  request: StepRequest;
+}
+
+export type WorkerResult = { ok: true; outcome: StepOutcome } | { ok: false; name: string; message: string };
+
+export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
+  try {
+    return { ok: true, outcome: await runStep(new ArtifactStore(task.storeRoot), task.request) };
+  } catch (err) {
+    // errors cross the thread boundary as plain data so their name (InputError) survives
+    const e = err instanceof Error ? err : new Error(String(err));
+    return { ok: false, name: e.name, message: e.message };
+  }
+}

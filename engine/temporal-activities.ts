@@ -1,0 +1,28 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { runStep } from '../activities/run-step.js';
+import type { ArtifactStore } from '../artifacts/store.js';
+import { isInputError } from '../lib/errors.js';
+import type { StepActivities } from '../workflows/dag.js';
+
+/**
+ * The activities a Temporal worker registers: the same `runStep` the embedded engine
+ * calls, with progress turned into heartbeats and bad input into a non-retryable
+ * failure carrying the same one-line message.
+ */
+export function createTemporalActivities(store: ArtifactStore): StepActivities {
+  return {
+    async runStep(request) {
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat({ key: request.key }), 5000);
+      try {
+        return await runStep(store, request, (done, total, note) => ctx.heartbeat({ key: request.key, done, total, note }));
+      } catch (err) {
+        if (isInputError(err)) throw ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable: true });
+        throw err;
+      } finally {
+        clearInterval(beat);
+      }
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { RawFileRef } from './artifact.js';
+import { XClassLabel } from './classes.js';
+import { RetryPolicy } from '../config/schema.js';
+
+/** A raw input file, resolved and hashed by the client before the workflow starts. */
+export const ResolvedFile = RawFileRef.extend({ path: z.string().min(1) });
+export type ResolvedFile = z.infer<typeof ResolvedFile>;
+
+/**
+ * Everything a pipeline workflow needs, as plain data: the same object starts the
+ * embedded engine and a Temporal workflow. Built by the CLI from the config.
+ */
+export const PipelineInput = z.strictObject({
+  files: z.strictObject({ muwclass: ResolvedFile }),
+  label_map: z.record(z.string().min(1), XClassLabel.nullable()),
+  concurrency: z.number().int().min(1),
+  retry: RetryPolicy,
+  activity_timeout_s: z.number().positive(),
+  heartbeat_timeout_s: z.number().positive(),
+});
+export type PipelineInput = z.infer<typeof PipelineInput>;

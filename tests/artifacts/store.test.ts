@@ -1,0 +1,137 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import parquet from '@dsnp/parquetjs';
+import { ArtifactStore, type NewArtifact } from '../../artifacts/store.js';
+import { artifactId } from '../../artifacts/hash.js';
+import { withConnection, sqlString } from '../../artifacts/duckdb.js';
+import { referencePredictionsTable, type ReferencePredictionRow } from '../../schemas/tables.js';
+import { tempDir } from '../helpers.js';
+
+function prediction(id: string, p: number | null): ReferencePredictionRow {
+  return {
+    id,
+    pipeline: 'TEST',
+    predicted_class: 'AGN',
+    predicted_prob: p,
+    predicted_prob_err: null,
+    confidence_threshold: 1.5,
+    p_agn: p,
+    p_cv: 0,
+    p_hm_star: 0,
+    p_hmxb: 0,
+    p_lm_star: 0,
+    p_lmxb: 0,
+    p_ns: 0,
+    p_yso: 0,
+  };
+}
+
+function meta(params: Record<string, unknown> = { n: 1 }): NewArtifact {
+  return {
+    id: artifactId('reference', 1, params, {}),
+    stage: 'reference',
+    stage_version: 1,
+    schema: referencePredictionsTable.name,
+    params,
+    inputs: {},
+    raw_files: [],
+    code_version: null,
+    wall_ms: 1,
+    notes: {},
+  };
+}
+
+const rows = [prediction('a', 0.25), prediction('b', null), prediction('c', 1)];
+
+describe('artifact store', () => {
+  it('round-trips rows through Parquet and meta.json', async () => {
+    const store = new ArtifactStore(tempDir());
+    const m = meta();
+    expect(await store.has('reference', m.id)).toBe(false);
+    expect(await store.write(m, { table: referencePredictionsTable, rows })).toBe(true);
+    expect(await store.has('reference', m.id)).toBe(true);
+    expect(await store.readTable('reference', m.id)).toEqual(rows);
+    const stored = await store.readMeta('reference', m.id);
+    expect(stored.row_count).toBe(3);
+    expect(stored.files).toEqual(['data.parquet']);
+    expect(readdirSync(join(store.root, 'reference', m.id)).sort()).toEqual(['data.parquet', 'meta.json']);
+    expect(await store.tempEntries()).toEqual([]);
+  });
+
+  it('never overwrites a stored artifact: a second write of the same id is a no-op', async () => {
+    const store = new ArtifactStore(tempDir());
+    const m = meta();
+    await store.write(m, { table: referencePredictionsTable, rows });
+    const before = readFileSync(join(store.dir('reference', m.id), 'meta.json'), 'utf8');
+    expect(await store.write(m, { table: referencePredictionsTable, rows: [prediction('zzz', 0.5)] })).toBe(false);
+    expect(readFileSync(join(store.dir('reference', m.id), 'meta.json'), 'utf8')).toBe(before);
+    expect(await store.readTable('reference', m.id)).toEqual(rows);
+  });
+
+  it('lets concurrent writers of one id both succeed with one intact copy', async () => {
+    const store = new ArtifactStore(tempDir());
+    const m = meta();
+    const results = await Promise.all([1, 2, 3, 4].map(() => store.write(m, { table: referencePredictionsTable, rows })));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await store.readTable('reference', m.id)).toEqual(rows);
+    expect(await store.tempEntries()).toEqual([]);
+  });
+
+  it('rejects a row that breaks the schema, naming artifact, row, column and value, and writes nothing', async () => {
+    const store = new ArtifactStore(tempDir());
+    const m = meta();
+    const bad = [prediction('a', 0.25), { ...prediction('b', 0.5), p_cv: 'high' }];
+    await expect(store.write(m, { table: referencePredictionsTable, rows: bad as ReferencePredictionRow[] })).rejects.toThrow(
+      /^artifact reference\/[0-9a-f]{12}, row 1, column 'p_cv': .*expected number.*got "high"$/,
+    );
+    expect(existsSync(store.dir('reference', m.id))).toBe(false);
+    expect(await store.tempEntries()).toEqual([]);
+  });
+
+  it('validates on read: a tampered Parquet file is reported with row, column and value', async () => {
+    const store = new ArtifactStore(tempDir());
+    const m = meta();
+    await store.write(m, { table: referencePredictionsTable, rows });
+    const file = join(store.dir('reference', m.id), 'data.parquet');
+    await withConnection(async (conn) => {
+      await conn.run(`COPY (SELECT * REPLACE (CASE WHEN id = 'c' THEN NULL ELSE pipeline END AS pipeline) FROM read_parquet(${sqlString(file)})) TO ${sqlString(`${file}.x`)} (FORMAT parquet)`);
+    });
+    const { renameSync } = await import('node:fs');
+    renameSync(`${file}.x`, file);
+    await expect(store.readTable('reference', m.id)).rejects.toThrow(/row 2, column 'pipeline'.*got null/);
+  });
+
+  it('writes standard Parquet: an independent reader (parquetjs) sees the same values', async () => {
+    const store = new ArtifactStore(tempDir());
+    const m = meta();
+    await store.write(m, { table: referencePredictionsTable, rows });
+    const reader = await parquet.ParquetReader.openFile(join(store.dir('reference', m.id), 'data.parquet'));
+    const cursor = reader.getCursor();
+    const seen: Record<string, unknown>[] = [];
+    for (let rec = await cursor.next(); rec; rec = await cursor.next()) seen.push(rec as Record<string, unknown>);
+    await reader.close();
+    expect(seen.map((r) => r['id'])).toEqual(['a', 'b', 'c']);
+    expect(seen.map((r) => r['predicted_prob'] ?? null)).toEqual([0.25, null, 1]);
+    expect(seen[0]!['confidence_threshold']).toBe(1.5);
+  });
+
+  it('sweeps temp directories of dead writers and keeps live ones', async () => {
+    const store = new ArtifactStore(tempDir());
+    const { hostname } = await import('node:os');
+    const dead = `ingest-0123456789ab-${hostname()}-999999-deadbeef`;
+    const live = `ingest-0123456789ab-${hostname()}-${process.pid}-cafebabe`;
+    mkdirSync(join(store.root, '_tmp', dead), { recursive: true });
+    mkdirSync(join(store.root, '_tmp', live), { recursive: true });
+    expect(await store.sweepTemp()).toEqual([dead]);
+    expect(await store.tempEntries()).toEqual([live]);
+  });
+
+  it('finds an artifact by id prefix across stages', async () => {
+    const store = new ArtifactStore(tempDir());
+    const m = meta();
+    await store.write(m, { table: referencePredictionsTable, rows });
+    expect((await store.findById(m.id.slice(0, 10)))?.id).toBe(m.id);
+    expect(await store.findById('ffffffffffff0000')).toBeUndefined();
+  });
+});

@@ -1,0 +1,85 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { artifactDirs, runCli, tempDir } from '../helpers.js';
+import { dataDirWith, muwclassHead, toCsv } from './fixtures.js';
+
+const FILE = 'catalogs/muwclass_TD_2022.csv';
+
+/** Runs the pipeline on a data folder; returns the result and the store it used. */
+function runOn(dataDir: string, extra: string[] = []) {
+  const store = join(tempDir(), 'store');
+  const res = runCli(['--set', `store.path=${JSON.stringify(store)}`, ...extra, 'run', '--no-progress'], { XCLASS_DATA: dataDir });
+  return { ...res, store };
+}
+
+/** The contract for bad input: non-zero exit, exactly one line on stderr, no artifact. */
+function expectRejected(r: ReturnType<typeof runOn>, pattern: RegExp) {
+  expect(r.code).not.toBe(0);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stdout).toBe('');
+  expect(artifactDirs(r.store)).toEqual([]);
+}
+
+describe('bad input: one clear line, non-zero exit, no artifact', () => {
+  const { header, rows } = muwclassHead(8);
+  const col = (name: string) => header.indexOf(name);
+
+  it('a missing column', () => {
+    const drop = col('Fm');
+    const text = toCsv(header.filter((_, i) => i !== drop), rows.map((r) => r.filter((_, i) => i !== drop)));
+    expectRejected(runOn(dataDirWith(text)), new RegExp(`^xclass: step ingest failed: ${FILE}, row 1, column 'Fm': required column is missing from the header$`));
+  });
+
+  it('a non-numeric flux', () => {
+    const bad = rows.map((r) => [...r]);
+    bad[4]![col('Fs')] = '3e-15x';
+    expectRejected(runOn(dataDirWith(toCsv(header, bad))), new RegExp(`^xclass: step ingest failed: ${FILE}, row 6, column 'Fs': expected a number, got "3e-15x"$`));
+  });
+
+  it('a negative flux', () => {
+    const bad = rows.map((r) => [...r]);
+    bad[1]![col('Fh')] = '-2e-15';
+    expectRejected(runOn(dataDirWith(toCsv(header, bad))), /row 3, column 'Fh': expected a non-negative flux in erg\/s\/cm\^2, got -2e-15$/);
+  });
+
+  it('a duplicate source id', () => {
+    const bad = rows.map((r) => [...r]);
+    bad[2]![0] = bad[0]![0]!;
+    expectRejected(runOn(dataDirWith(toCsv(header, bad))), new RegExp(`row 4, column 'CSCv2_name': duplicate source id \\(first on line 2\\), got "${bad[0]![0]!.replace('+', '\\+')}"$`));
+  });
+
+  it('an unknown label', () => {
+    const bad = rows.map((r) => [...r]);
+    bad[1]![col('True_Class')] = 'QSO';
+    expectRejected(runOn(dataDirWith(toCsv(header, bad))), /row 3, column 'True_Class': unknown label, expected one of AGN, LMXB, HMXB, CV, LM-STAR, HM-STAR, SNR, YSO, NS \(config labels\.map\), got "QSO"$/);
+  });
+
+  it('a declination out of range', () => {
+    const bad = rows.map((r) => [...r]);
+    bad[0]![col('CSCv2_DEC')] = '95.2';
+    expectRejected(runOn(dataDirWith(toCsv(header, bad))), /row 2, column 'CSCv2_DEC': expected declination in degrees, -90 <= Dec <= 90, got "95.2"$/);
+  });
+
+  it('an empty file', () => {
+    expectRejected(runOn(dataDirWith('')), new RegExp(`^xclass: step ingest failed: ${FILE}: file is empty, expected a header line and data rows$`));
+  });
+
+  it('a header with no rows', () => {
+    expectRejected(runOn(dataDirWith(`${header.join(',')}\n`)), /row 2: no data rows after the header$/);
+  });
+
+  it('an unreadable path', () => {
+    const dir = dataDirWith(toCsv(header, rows));
+    expectRejected(runOn(dir, ['--set', 'catalogs.muwclass=catalogs/missing.csv']), /^xclass: catalogs\/missing\.csv: cannot read input file .*missing\.csv \(ENOENT\)$/);
+    mkdirSync(join(dir, 'catalogs', 'adir.csv'));
+    expectRejected(runOn(dir, ['--set', 'catalogs.muwclass=catalogs/adir.csv']), /^xclass: catalogs\/adir\.csv: cannot read input file .*adir\.csv \(EISDIR\)$/);
+  });
+
+  it('a bad config value', () => {
+    const r = runOn(dataDirWith(toCsv(header, rows)), ['--set', 'engine.concurrency=many']);
+    expectRejected(r, /^xclass: config: key 'engine\.concurrency': expected number, received string, got "many"$/);
+  });
+});

@@ -1,0 +1,52 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { artifactDirs, MUWCLASS, runCli, spawnCli, tempDir } from '../helpers.js';
+import { dataDirWith } from './fixtures.js';
+
+/** The MUWCLASS table repeated `copies` times with distinct ids: big enough that ingest takes a while. */
+function bigCatalog(copies: number): string {
+  const [header, ...body] = readFileSync(MUWCLASS, 'utf8').trimEnd().split('\n');
+  const out = [header!];
+  for (let c = 0; c < copies; c++) for (const line of body) out.push(line.replace(/^2CXO J/, `COPY${c} J`));
+  return `${out.join('\n')}\n`;
+}
+
+describe('crash safety', () => {
+  it('SIGKILL in the middle of a step leaves no partial artifact, and the rerun completes with the same ids', async () => {
+    const data = dataDirWith(bigCatalog(8));
+    const store = join(tempDir(), 'store');
+    const env = { XCLASS_DATA: data };
+    const args = ['--set', `store.path=${JSON.stringify(store)}`, '--json', 'run'];
+
+    const child = spawnCli(args, env);
+    // wait until a step is writing its artifact (its temp directory exists), then kill
+    const tmp = join(store, '_tmp');
+    let killedMidWrite = false;
+    for (let i = 0; i < 1500 && child.exitCode === null; i++) {
+      if (existsSync(tmp) && readdirSync(tmp).length > 0) {
+        child.kill('SIGKILL');
+        killedMidWrite = true;
+        break;
+      }
+      await sleep(10);
+    }
+    await new Promise((r) => child.once('exit', r));
+    expect(killedMidWrite).toBe(true);
+    expect(child.signalCode).toBe('SIGKILL');
+    expect(artifactDirs(store)).toEqual([]); // nothing half-written is visible
+    expect(readdirSync(tmp).length).toBeGreaterThan(0); // the dead writer's temp dir
+
+    const rerun = runCli(args, env);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const steps = (JSON.parse(rerun.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; artifactId: string }[] }).steps;
+    expect(readdirSync(tmp)).toEqual([]); // swept
+    for (const dir of artifactDirs(store)) expect(readdirSync(join(store, dir)).sort()).toEqual(['data.parquet', 'meta.json']);
+
+    // the same ids as an uninterrupted run into a fresh store
+    const clean = runCli(['--set', `store.path=${JSON.stringify(join(tempDir(), 'store'))}`, '--json', 'run'], env);
+    const cleanSteps = (JSON.parse(clean.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; artifactId: string }[] }).steps;
+    expect(steps.map((s) => s.artifactId)).toEqual(cleanSteps.map((s) => s.artifactId));
+  }, 180_000);
+});

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../artifacts/hash.js';
+import { ArtifactStore } from '../../artifacts/store.js';
+import { artifactDirs, MUWCLASS, runCli, spawnCli, tempDir } from '../helpers.js';
+
+const store = join(tempDir(), 'store');
+const at = ['--set', `store.path=${JSON.stringify(store)}`];
+
+describe('the pipeline on the bundled data (embedded engine)', () => {
+  let runId = '';
+
+  it('runs and prints the run id', () => {
+    const r = runCli([...at, 'run']);
+    expect(r.code, r.stderr).toBe(0);
+    runId = r.stdout.trim();
+    expect(runId).toMatch(/^run-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+    expect(r.stderr).toMatch(/succeeded in [\d.]+ s: 2 steps, 0 cache hits/);
+  });
+
+  it('normalises the MUWCLASS table into sources with the seven classes', async () => {
+    const s = new ArtifactStore(store);
+    const [ingest] = (await s.list()).filter((m) => m.stage === 'ingest');
+    const rows = await s.readTable('ingest', ingest!.id);
+    expect(rows).toHaveLength(2941);
+    const count = (label: string) => rows.filter((r) => r['label_raw'] === label).length;
+    // the data README's counts
+    expect([count('AGN'), count('YSO'), count('LM-STAR'), count('HM-STAR'), count('NS'), count('LMXB'), count('CV'), count('HMXB')]).toEqual([1390, 1004, 207, 118, 87, 65, 44, 26]);
+    expect(rows.filter((r) => r['in_scope']).length).toBe(2941 - 1004 - 87);
+    expect(rows.filter((r) => r['label_raw'] === 'YSO').every((r) => r['label'] === null)).toBe(true);
+    // first data line of the file, by hand
+    const first = rows.find((r) => r['id'] === '2CXO J000009.3+135618')!;
+    expect(first).toMatchObject({
+      ra_deg: 0.0391148,
+      dec_deg: 13.9384931,
+      label: 'AGN',
+      pos_err_95_arcsec: 0.79,
+      significance: 1.95,
+      flux_s_cgs: 2e-15,
+      flux_b_cgs: 4e-15,
+      flux_b_err_cgs: 2e-15,
+      gaia_g_mag: 18.494,
+      gaia_g_err_mag: 0.003,
+      tmass_j_mag: null,
+      wise_w1_mag: 15.49,
+      parallax_mas: -0.2,
+      pm_total_masyr: 0.2,
+      origin_line: 2,
+      label_ref: '2010A&A...518A..10V',
+    });
+    // the competitor's predictions never enter sources
+    expect(Object.keys(first).some((k) => /^(p_|predicted|class$)/i.test(k))).toBe(false);
+    const [ref] = (await s.list()).filter((m) => m.stage === 'reference');
+    const preds = await s.readTable('reference', ref!.id);
+    expect(preds.find((p) => p['id'] === '2CXO J000009.3+135618')).toMatchObject({ predicted_class: 'AGN', predicted_prob: 0.9, p_agn: 0.9, confidence_threshold: 5.307 });
+    expect(ref!.inputs).toEqual({ sources: ingest!.id });
+  });
+
+  it('is all cache hits the second time, with the same artifact ids', () => {
+    const r = runCli([...at, '--json', 'run']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const end = lines.at(-1)!;
+    expect(end['event']).toBe('run_end');
+    const steps = end['steps'] as { key: string; cacheHit: boolean; artifactId: string }[];
+    expect(steps.every((s) => s.cacheHit)).toBe(true);
+    expect(lines.filter((l) => l['event'] === 'step_done')).toHaveLength(2);
+    expect(artifactDirs(store)).toHaveLength(2);
+  });
+
+  it('audits a run down to the raw file and its SHA-256', () => {
+    const r = runCli([...at, 'audit', runId]);
+    expect(r.code, r.stderr).toBe(0);
+    const sha = sha256Hex(readFileSync(MUWCLASS));
+    expect(r.stdout).toContain(`raw file catalogs/muwclass_TD_2022.csv  sha256 ${sha}`);
+    expect(r.stdout).toMatch(/ingest\/[0-9a-f]{16}  v1  2941 rows/);
+    expect(r.stdout).toMatch(/sources <- ingest\//);
+    expect(r.stdout).toContain('"label_map"');
+    const j = JSON.parse(runCli([...at, '--json', 'audit', runId]).stdout) as { lineage: { meta: { raw_files: { sha256: string }[] } }[] };
+    expect(j.lineage[0]!.meta.raw_files[0]!.sha256).toBe(sha);
+  });
+
+  it('answers SQL over artifacts, lineage and runs', () => {
+    const r = runCli([...at, 'query', 'select stage, count(*) as n from artifacts group by 1 order by 1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual(['stage\tn', 'ingest\t1', 'reference\t1']);
+    const lin = JSON.parse(runCli([...at, '--json', 'query', "select role from lineage where stage = 'reference'"]).stdout) as { role: string }[];
+    expect(lin).toEqual([{ role: 'sources' }]);
+    const runs = JSON.parse(runCli([...at, '--json', 'query', 'select run_id, count(*) filter (where cache_hit) as hits from run_steps group by 1 order by 2']).stdout) as { hits: number }[];
+    expect(runs.map((x) => Number(x.hits))).toEqual([0, 2]);
+    const bad = runCli([...at, 'query', 'select nope from artifacts']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('lets two processes run the same pipeline at once into one store', async () => {
+    const shared = join(tempDir(), 'store');
+    const args = ['--set', `store.path=${JSON.stringify(shared)}`, '--json', 'run'];
+    const runOne = () =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const p = spawnCli(args);
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        p.on('close', (code) => resolve({ code, out }));
+      });
+    const [a, b] = await Promise.all([runOne(), runOne()]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const ids = (o: string) => ((JSON.parse(o.trim().split('\n').at(-1)!) as { steps: { artifactId: string }[] }).steps.map((s) => s.artifactId));
+    expect(ids(a.out)).toEqual(ids(b.out));
+    expect(artifactDirs(shared)).toHaveLength(2);
+    const s = new ArtifactStore(shared);
+    expect(await s.tempEntries()).toEqual([]);
+    for (const m of await s.list()) expect((await s.readTable(m.stage, m.id)).length).toBe(2941);
+  });
+});

@@ -1,0 +1,39 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { defaultDataDir, packageRoot } from '../config/paths.js';
+
+export const ROOT = packageRoot();
+export const DATA = defaultDataDir();
+export const MUWCLASS = join(DATA, 'catalogs', 'muwclass_TD_2022.csv');
+export const CLI = resolve(ROOT, 'bin', 'xclass.js');
+
+export function tempDir(prefix = 'xclass-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI (dist/ must exist: `make test` builds first). */
+export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ not built: run `npm run build` (make test does)');
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function spawnCli(args: string[], env: Record<string, string> = {}) {
+  return spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Artifact directories in a store: `<stage>/<id>` for every stage folder. */
+export function artifactDirs(store: string): string[] {
+  if (!existsSync(store)) return [];
+  return readdirSync(store)
+    .filter((d) => !d.startsWith('_'))
+    .flatMap((stage) => readdirSync(join(store, stage)).map((id) => `${stage}/${id}`));
+}

@@ -1,0 +1,109 @@
+/**
+ * The pipeline as data: a DAG of steps. Imported by Temporal workflow code, so this
+ * file (like everything under workflows/) imports nothing from Node.
+ */
+
+/** One step: run `stage` with `params` on the outputs of other steps. */
+export interface StepSpec {
+  /** unique within the DAG, e.g. `ingest` or `cv/fold-1/train` */
+  key: string;
+  stage: string;
+  /** part of the artifact's identity */
+  params: Record<string, unknown>;
+  /** input role -> key of the step that produces it */
+  inputs: Record<string, string>;
+  /** facts that help the step find things but do not change its output (file locations) */
+  context?: Record<string, unknown>;
+}
+
+export interface Dag {
+  name: string;
+  steps: StepSpec[];
+}
+
+export interface ArtifactRef {
+  stage: string;
+  id: string;
+}
+
+/** What the run-one-step function receives: the inputs are resolved to artifacts. */
+export interface StepRequest {
+  key: string;
+  stage: string;
+  params: Record<string, unknown>;
+  inputs: Record<string, ArtifactRef>;
+  context: Record<string, unknown>;
+}
+
+export interface StepOutcome {
+  artifactId: string;
+  cacheHit: boolean;
+  /** time the stage itself took (0 for a cache hit) */
+  wallMs: number;
+}
+
+/** The activity interface both engines implement. */
+export interface StepActivities {
+  runStep(request: StepRequest): Promise<StepOutcome>;
+}
+
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+export interface StepRecord {
+  key: string;
+  stage: string;
+  status: StepStatus;
+  artifactId: string | null;
+  cacheHit: boolean | null;
+  /** stage compute time */
+  wallMs: number | null;
+  startedAtMs: number | null;
+  endedAtMs: number | null;
+  error: string | null;
+}
+
+export interface DagResult {
+  dag: string;
+  ok: boolean;
+  steps: StepRecord[];
+}
+
+export type DagEvent = { type: 'start' | 'done' | 'failed' | 'skipped'; step: StepRecord; done: number; total: number };
+
+/** Checks keys are unique, every input names a step, and there is no cycle. Returns a topological order. */
+export function validateDag(dag: Dag): string[] {
+  const byKey = new Map<string, StepSpec>();
+  for (const s of dag.steps) {
+    if (byKey.has(s.key)) throw new Error(`DAG ${dag.name}: step key '${s.key}' is used twice`);
+    byKey.set(s.key, s);
+  }
+  for (const s of dag.steps) {
+    for (const [role, dep] of Object.entries(s.inputs)) {
+      if (!byKey.has(dep)) throw new Error(`DAG ${dag.name}: step '${s.key}' input '${role}' names unknown step '${dep}'`);
+    }
+  }
+  const order: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (key: string, trail: string[]): void => {
+    const st = state.get(key);
+    if (st === 'done') return;
+    if (st === 'visiting') throw new Error(`DAG ${dag.name}: cycle ${[...trail, key].join(' -> ')}`);
+    state.set(key, 'visiting');
+    for (const dep of Object.values(byKey.get(key)!.inputs)) visit(dep, [...trail, key]);
+    state.set(key, 'done');
+    order.push(key);
+  };
+  for (const s of dag.steps) visit(s.key, []);
+  return order;
+}
+
+/** The innermost message of an error chain (Temporal wraps activity errors in ActivityFailure). */
+export function errorMessage(err: unknown): string {
+  let cur: unknown = err;
+  let msg = String(err);
+  for (let depth = 0; depth < 10 && cur instanceof Error; depth++) {
+    if (cur.message) msg = cur.message;
+    cur = (cur as Error & { cause?: unknown }).cause;
+  }
+  return msg;
+}
