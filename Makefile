@@ -21,7 +21,7 @@ test: build
 	npx vitest run
 
 bench: build
-	node dist/bench/pipeline.js
+	@for b in dist/bench/*.js; do echo "== $$b"; node $$b || exit 1; done
 
 clean:
 	rm -rf dist

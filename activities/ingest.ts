@@ -57,7 +57,7 @@ const REQUIRED = ['CSCv2_RA', 'CSCv2_DEC', 'True_Class', 'Class_ref', 'Catalog_n
  */
 export const ingestStage = defineStage({
   name: 'ingest',
-  version: 1,
+  version: 2,
   params: IngestParams,
   inputs: [],
   async run(ctx, params) {
@@ -90,6 +90,18 @@ export const ingestStage = defineStage({
         origin_catalog: 'MUWCLASS_TD_2022',
         origin_line: line,
         xray_flags: textField(table, i, 'CSCv2_flags'),
+        // the MUWCLASS table has neither Pan-STARRS photometry nor spectral types
+        spectral_type: null,
+        ps1_g_mag: null,
+        ps1_g_err_mag: null,
+        ps1_r_mag: null,
+        ps1_r_err_mag: null,
+        ps1_i_mag: null,
+        ps1_i_err_mag: null,
+        ps1_z_mag: null,
+        ps1_z_err_mag: null,
+        ps1_y_mag: null,
+        ps1_y_err_mag: null,
       };
       for (const [out, col] of NUMERIC_COLUMNS) {
         const v = numberField(table, i, col);

@@ -45,7 +45,7 @@ export async function runStep(store: ArtifactStore, req: StepRequest, progress: 
       wall_ms: Math.round(wallMs),
       notes: JSON.parse(JSON.stringify({ ...(out.notes ?? {}), context: req.context })) as Record<string, unknown>,
     },
-    { table: out.table, rows: out.rows, ...(out.extraFiles ? { extraFiles: out.extraFiles } : {}) },
+    { table: out.table, rows: out.rows, ...(out.extraTables ? { extraTables: out.extraTables } : {}), ...(out.extraFiles ? { extraFiles: out.extraFiles } : {}) },
   );
   return { artifactId: id, cacheHit: false, wallMs };
 }

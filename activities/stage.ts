@@ -17,6 +17,8 @@ export interface StageContext {
 export interface StageOutput {
   table: TableSchema;
   rows: Record<string, unknown>[];
+  /** side tables, written as <name>.parquet */
+  extraTables?: Record<string, { table: TableSchema; rows: Record<string, unknown>[] }>;
   extraFiles?: Record<string, Uint8Array>;
   rawFiles?: RawFileRef[];
   notes?: Record<string, unknown>;

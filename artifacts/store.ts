@@ -3,22 +3,26 @@ import { constants as fsc, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ArtifactMeta } from '../schemas/artifact.js';
-import { TABLES } from '../schemas/tables.js';
+import { TABLES } from '../schemas/registry.js';
 import type { TableSchema } from '../schemas/table.js';
 import { InputError } from '../lib/errors.js';
 import { readParquet, validateRows, writeParquet } from './parquet.js';
 
-export const DATA_FILE = 'data.parquet';
 export const META_FILE = 'meta.json';
 const TMP_DIR = '_tmp';
 const RUNS_DIR = '_runs';
 const STALE_TMP_MS = 24 * 3600 * 1000;
 
-export type NewArtifact = Omit<ArtifactMeta, 'row_count' | 'files' | 'created_at' | 'host'>;
+export type NewArtifact = Omit<ArtifactMeta, 'row_count' | 'tables' | 'table_rows' | 'files' | 'created_at' | 'host'>;
 
-export interface ArtifactPayload {
+export interface TablePayload {
   table: TableSchema;
   rows: readonly Record<string, unknown>[];
+}
+
+/** An artifact's content: its main table (`data.parquet`), optional named side tables (`<name>.parquet`) and files. */
+export interface ArtifactPayload extends TablePayload {
+  extraTables?: Record<string, TablePayload>;
   /** extra files (name -> bytes) written beside data.parquet, e.g. a binary model */
   extraFiles?: Record<string, Uint8Array>;
 }
@@ -85,12 +89,16 @@ export class ArtifactStore {
     return out.sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
 
-  async readTable(stage: string, id: string): Promise<Record<string, unknown>[]> {
+  /** Reads and validates a table of an artifact: `data` (the main table) or a side table's name. */
+  async readTable(stage: string, id: string, name = 'data'): Promise<Record<string, unknown>[]> {
     const meta = await this.readMeta(stage, id);
-    const table = TABLES[meta.schema];
-    if (!table) throw new Error(`artifact ${stage}/${id}: unknown schema ${meta.schema}`);
-    const rows = await readParquet(table, join(this.dir(stage, id), DATA_FILE), `artifact ${stage}/${id.slice(0, 12)}`);
-    if (rows.length !== meta.row_count) throw new Error(`artifact ${stage}/${id}: ${rows.length} rows on disk, meta.json says ${meta.row_count}`);
+    const schema = meta.tables[name];
+    if (!schema) throw new Error(`artifact ${stage}/${id.slice(0, 12)} has no table '${name}' (tables: ${Object.keys(meta.tables).join(', ')})`);
+    const table = TABLES[schema];
+    if (!table) throw new Error(`artifact ${stage}/${id}: unknown schema ${schema}`);
+    const rows = await readParquet(table, join(this.dir(stage, id), `${name}.parquet`), `artifact ${stage}/${id.slice(0, 12)}${name === 'data' ? '' : ` table ${name}`}`);
+    const expected = meta.table_rows[name];
+    if (rows.length !== expected) throw new Error(`artifact ${stage}/${id}: table ${name} has ${rows.length} rows on disk, meta.json says ${expected}`);
     return rows;
   }
 
@@ -104,29 +112,38 @@ export class ArtifactStore {
    */
   async write(meta: NewArtifact, payload: ArtifactPayload): Promise<boolean> {
     const where = `artifact ${meta.stage}/${meta.id.slice(0, 12)}`;
-    validateRows(payload.table, payload.rows, where);
+    const tables: Record<string, TablePayload> = { data: payload, ...(payload.extraTables ?? {}) };
+    for (const [name, t] of Object.entries(tables)) {
+      if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`${where}: table name '${name}' must be lower case letters, digits and _`);
+      validateRows(t.table, t.rows, name === 'data' ? where : `${where} table ${name}`);
+    }
     const final = this.dir(meta.stage, meta.id);
     if (await this.has(meta.stage, meta.id)) return false;
 
     const tmp = join(this.root, TMP_DIR, `${meta.stage}-${meta.id.slice(0, 12)}-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`);
     await fs.mkdir(tmp, { recursive: true });
     try {
-      await writeParquet(payload.table, payload.rows, join(tmp, DATA_FILE));
+      for (const [name, t] of Object.entries(tables)) {
+        const file = join(tmp, `${name}.parquet`);
+        await writeParquet(t.table, t.rows, file);
+        // read-back: the file on disk must hold exactly what we meant to write
+        const back = await readParquet(t.table, file, where);
+        if (back.length !== t.rows.length) throw new Error(`${where}: table ${name}: wrote ${t.rows.length} rows, read back ${back.length}`);
+        await fsyncPath(file);
+      }
       const extra = payload.extraFiles ?? {};
       for (const [name, bytes] of Object.entries(extra)) await writeDurably(join(tmp, name), bytes);
-      // read-back: the file on disk must hold exactly what we meant to write
-      const back = await readParquet(payload.table, join(tmp, DATA_FILE), where);
-      if (back.length !== payload.rows.length) throw new Error(`${where}: wrote ${payload.rows.length} rows, read back ${back.length}`);
       const full: ArtifactMeta = ArtifactMeta.parse({
         ...meta,
         schema: payload.table.name,
         row_count: payload.rows.length,
-        files: [DATA_FILE, ...Object.keys(extra)],
+        tables: Object.fromEntries(Object.entries(tables).map(([n, t]) => [n, t.table.name])),
+        table_rows: Object.fromEntries(Object.entries(tables).map(([n, t]) => [n, t.rows.length])),
+        files: [...Object.keys(tables).map((n) => `${n}.parquet`), ...Object.keys(extra)],
         created_at: new Date().toISOString(),
         host: hostname(),
       });
       await writeDurably(join(tmp, META_FILE), new TextEncoder().encode(`${JSON.stringify(full, null, 2)}\n`));
-      await fsyncPath(join(tmp, DATA_FILE));
       await fsyncPath(tmp);
       await fs.mkdir(join(this.root, meta.stage), { recursive: true });
       try {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { XClassLabel } from '../schemas/classes.js';
+import { SedSettings } from '../schemas/sed.js';
 
 export const RetryPolicy = z.strictObject({
   initial_interval_ms: z.number().int().positive(),
@@ -29,6 +30,8 @@ export const ConfigSchema = z.strictObject({
     /** catalogue label -> XClass class; null keeps the row but marks it out of scope */
     map: z.record(z.string().min(1), XClassLabel.nullable()),
   }),
+  /** SED translation (paper section 3); see schemas/sed.ts for each field */
+  sed: SedSettings,
   engine: z.strictObject({
     kind: z.enum(['embedded', 'temporal']),
     /** steps run at once (independent branches) */

@@ -24,8 +24,12 @@ export const ArtifactMeta = z.object({
   inputs: z.record(z.string(), z.string()),
   /** raw files read by this stage, with content hashes (ingest only) */
   raw_files: z.array(RawFileRef),
+  /** rows of the main table (data.parquet) */
   row_count: z.number().int().nonnegative(),
-  /** extra files in the directory besides data.parquet (e.g. a binary model) */
+  /** table name -> schema name: `data` is data.parquet, others are <name>.parquet */
+  tables: z.record(z.string(), z.string()),
+  table_rows: z.record(z.string(), z.number().int().nonnegative()),
+  /** every file in the directory besides meta.json */
   files: z.array(z.string()),
   created_at: z.string(),
   code_version: z.string().nullable(),

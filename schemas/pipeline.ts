@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { RawFileRef } from './artifact.js';
 import { XClassLabel } from './classes.js';
 import { RetryPolicy } from '../config/schema.js';
+import { SedParams } from './sed.js';
 
 /** A raw input file, resolved and hashed by the client before the workflow starts. */
 export const ResolvedFile = RawFileRef.extend({ path: z.string().min(1) });
@@ -12,7 +13,10 @@ export type ResolvedFile = z.infer<typeof ResolvedFile>;
  * embedded engine and a Temporal workflow. Built by the CLI from the config.
  */
 export const PipelineInput = z.strictObject({
+  /** the data folder on the machine that planned the run (workers read files relative to it) */
+  data_dir: z.string().min(1),
   files: z.strictObject({ muwclass: ResolvedFile }),
+  sed: SedParams,
   label_map: z.record(z.string().min(1), XClassLabel.nullable()),
   concurrency: z.number().int().min(1),
   retry: RetryPolicy,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { XClassLabel } from './classes.js';
-import { defineTable, optionalNumber, type Row, type TableSchema } from './table.js';
+import { defineTable, optionalNumber, type Row } from './table.js';
 
 /**
  * `sources`: one row per training source, normalised from a labelled catalog.
@@ -16,6 +16,8 @@ export const sourcesTable = defineTable('sources', {
   label_raw: z.string(),
   in_scope: z.boolean(),
   label_ref: z.string().nullable(),
+  /** MK spectral type when the label catalog gives one (selects the nearest Pickles type) */
+  spectral_type: z.string().nullable(),
   counterpart_name: z.string().nullable(),
   origin_catalog: z.string(),
   /** line in the origin file, for audits */
@@ -46,6 +48,17 @@ export const sourcesTable = defineTable('sources', {
   tmass_h_err_mag: optionalNumber(),
   tmass_ks_mag: optionalNumber(),
   tmass_ks_err_mag: optionalNumber(),
+  /** Pan-STARRS1 DR2 mean PSF magnitudes (AB); NULL where the catalog has none (MUWCLASS has none) */
+  ps1_g_mag: optionalNumber(),
+  ps1_g_err_mag: optionalNumber(),
+  ps1_r_mag: optionalNumber(),
+  ps1_r_err_mag: optionalNumber(),
+  ps1_i_mag: optionalNumber(),
+  ps1_i_err_mag: optionalNumber(),
+  ps1_z_mag: optionalNumber(),
+  ps1_z_err_mag: optionalNumber(),
+  ps1_y_mag: optionalNumber(),
+  ps1_y_err_mag: optionalNumber(),
   wise_w1_mag: optionalNumber(),
   wise_w1_err_mag: optionalNumber(),
   wise_w2_mag: optionalNumber(),
@@ -85,8 +98,3 @@ export const referencePredictionsTable = defineTable('reference_predictions', {
 });
 export type ReferencePredictionRow = Row<typeof referencePredictionsTable>;
 
-/** Every artifact table by name: meta.json names its schema, and reads validate against it. */
-export const TABLES: Record<string, TableSchema> = {
-  [sourcesTable.name]: sourcesTable,
-  [referencePredictionsTable.name]: referencePredictionsTable,
-};

@@ -25,6 +25,13 @@ export function buildPipeline(input: PipelineInput): Dag {
       inputs: { sources: 'ingest' },
       context: { path: muwclass.path },
     },
+    {
+      key: 'sed',
+      stage: 'sed',
+      params: input.sed,
+      inputs: { sources: 'ingest' },
+      context: { data_dir: input.data_dir },
+    },
   ];
   return { name: 'xclass-pipeline', steps };
 }

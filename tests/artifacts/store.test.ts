@@ -127,6 +127,18 @@ describe('artifact store', () => {
     expect(await store.tempEntries()).toEqual([live]);
   });
 
+  it('stores named side tables beside the main one and reads each back', async () => {
+    const store = new ArtifactStore(tempDir());
+    const m = meta({ n: 2 });
+    await store.write(m, { table: referencePredictionsTable, rows, extraTables: { top: { table: referencePredictionsTable, rows: [rows[2]!] } } });
+    const stored = await store.readMeta('reference', m.id);
+    expect(stored.tables).toEqual({ data: 'reference_predictions', top: 'reference_predictions' });
+    expect(stored.table_rows).toEqual({ data: 3, top: 1 });
+    expect(stored.files).toEqual(['data.parquet', 'top.parquet']);
+    expect(await store.readTable('reference', m.id, 'top')).toEqual([rows[2]]);
+    await expect(store.readTable('reference', m.id, 'nope')).rejects.toThrow(/has no table 'nope' \(tables: data, top\)/);
+  });
+
   it('finds an artifact by id prefix across stages', async () => {
     const store = new ArtifactStore(tempDir());
     const m = meta();

@@ -78,6 +78,11 @@ describe('bad input: one clear line, non-zero exit, no artifact', () => {
     expectRejected(runOn(dir, ['--set', 'catalogs.muwclass=catalogs/adir.csv']), /^xclass: catalogs\/adir\.csv: cannot read input file .*adir\.csv \(EISDIR\)$/);
   });
 
+  it('an unknown filter, with the closest known names', () => {
+    const r = runOn(dataDirWith(toCsv(header, rows)), ['--set', 'sed.output_filters=["HST_ACS_WFC.F457W"]']);
+    expectRejected(r, /^xclass: config sed\.output_filters\.0: unknown filter; closest known: HST_ACS_WFC\.F435W, HST_ACS_WFC\.F475W, .*got "HST_ACS_WFC\.F457W"$/);
+  });
+
   it('a bad config value', () => {
     const r = runOn(dataDirWith(toCsv(header, rows)), ['--set', 'engine.concurrency=many']);
     expectRejected(r, /^xclass: config: key 'engine\.concurrency': expected number, received string, got "many"$/);

@@ -1,6 +1,6 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MUWCLASS, tempDir } from '../helpers.js';
+import { DATA, MUWCLASS, tempDir } from '../helpers.js';
 
 /** The MUWCLASS header and its first `n` data lines (none of which holds a quoted field). */
 export function muwclassHead(n: number): { header: string[]; rows: string[][] } {
@@ -10,9 +10,11 @@ export function muwclassHead(n: number): { header: string[]; rows: string[][] } 
   return { header: lines[0]!.split(','), rows: picked.map((l) => l.split(',')) };
 }
 
-/** A data folder holding catalogs/muwclass_TD_2022.csv with the given text. */
+/** A data folder holding catalogs/muwclass_TD_2022.csv with the given text (filters and templates linked from the real one). */
 export function dataDirWith(csvText: string): string {
   const dir = tempDir('xclass-data-');
+  symlinkSync(join(DATA, 'filters'), join(dir, 'filters'));
+  symlinkSync(join(DATA, 'templates'), join(dir, 'templates'));
   mkdirSync(join(dir, 'catalogs'), { recursive: true });
   writeFileSync(join(dir, 'catalogs', 'muwclass_TD_2022.csv'), csvText);
   return dir;

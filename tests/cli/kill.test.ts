@@ -42,7 +42,11 @@ describe('crash safety', () => {
     expect(rerun.code, rerun.stderr).toBe(0);
     const steps = (JSON.parse(rerun.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; artifactId: string }[] }).steps;
     expect(readdirSync(tmp)).toEqual([]); // swept
-    for (const dir of artifactDirs(store)) expect(readdirSync(join(store, dir)).sort()).toEqual(['data.parquet', 'meta.json']);
+    for (const dir of artifactDirs(store)) {
+      const meta = JSON.parse(readFileSync(join(store, dir, 'meta.json'), 'utf8')) as { files: string[] };
+      expect(meta.files).toContain('data.parquet');
+      expect(readdirSync(join(store, dir)).sort()).toEqual([...meta.files, 'meta.json'].sort());
+    }
 
     // the same ids as an uninterrupted run into a fresh store
     const clean = runCli(['--set', `store.path=${JSON.stringify(join(tempDir(), 'store'))}`, '--json', 'run'], env);

@@ -16,7 +16,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(r.code, r.stderr).toBe(0);
     runId = r.stdout.trim();
     expect(runId).toMatch(/^run-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
-    expect(r.stderr).toMatch(/succeeded in [\d.]+ s: 2 steps, 0 cache hits/);
+    expect(r.stderr).toMatch(/succeeded in [\d.]+ s: 3 steps, 0 cache hits/);
   });
 
   it('normalises the MUWCLASS table into sources with the seven classes', async () => {
@@ -57,6 +57,23 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(ref!.inputs).toEqual({ sources: ingest!.id });
   });
 
+  it('SED-translates the in-scope sources with the method\'s class-to-family mapping', async () => {
+    const s = new ArtifactStore(store);
+    const [sed] = (await s.list()).filter((m) => m.stage === 'sed');
+    const fits = await s.readTable('sed', sed!.id);
+    const by = (pred: (r: Record<string, unknown>) => boolean) => fits.filter(pred).length;
+    expect(by((r) => r['status'] === 'ok')).toBe(1409); // sources with >= 3 Gaia/2MASS bands
+    expect(by((r) => r['status'] === 'skipped')).toBe(1004 + 87); // YSO and NS
+    expect(by((r) => r['label'] === 'AGN' && r['status'] === 'ok' && r['family'] === 'composite')).toBe(by((r) => r['label'] === 'AGN' && r['status'] === 'ok'));
+    expect(by((r) => r['label'] === 'HMXB' && r['family'] === 'two_component_hmxb')).toBe(26);
+    expect(fits.filter((r) => r['status'] === 'failed').every((r) => /^fewer than 3 valid bands/.test(r['reason'] as string))).toBe(true);
+    const mags = await s.readTable('sed', sed!.id, 'mags');
+    expect(mags).toHaveLength(2941 * 6);
+    const diag = await s.readTable('sed', sed!.id, 'diagnostics');
+    const rp = diag.find((d) => d['metric'] === 'consistency:HST_ACS_WFC.F814W-Gaia_DR3.RP:median_offset');
+    expect(Math.abs(rp!['value'] as number)).toBeLessThan(0.1);
+  });
+
   it('is all cache hits the second time, with the same artifact ids', () => {
     const r = runCli([...at, '--json', 'run']);
     expect(r.code, r.stderr).toBe(0);
@@ -65,8 +82,8 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(end['event']).toBe('run_end');
     const steps = end['steps'] as { key: string; cacheHit: boolean; artifactId: string }[];
     expect(steps.every((s) => s.cacheHit)).toBe(true);
-    expect(lines.filter((l) => l['event'] === 'step_done')).toHaveLength(2);
-    expect(artifactDirs(store)).toHaveLength(2);
+    expect(lines.filter((l) => l['event'] === 'step_done')).toHaveLength(3);
+    expect(artifactDirs(store)).toHaveLength(3);
   });
 
   it('audits a run down to the raw file and its SHA-256', () => {
@@ -74,7 +91,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(r.code, r.stderr).toBe(0);
     const sha = sha256Hex(readFileSync(MUWCLASS));
     expect(r.stdout).toContain(`raw file catalogs/muwclass_TD_2022.csv  sha256 ${sha}`);
-    expect(r.stdout).toMatch(/ingest\/[0-9a-f]{16}  v1  2941 rows/);
+    expect(r.stdout).toMatch(/ingest\/[0-9a-f]{16}  v2  2941 rows/);
     expect(r.stdout).toMatch(/sources <- ingest\//);
     expect(r.stdout).toContain('"label_map"');
     const j = JSON.parse(runCli([...at, '--json', 'audit', runId]).stdout) as { lineage: { meta: { raw_files: { sha256: string }[] } }[] };
@@ -84,11 +101,11 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   it('answers SQL over artifacts, lineage and runs', () => {
     const r = runCli([...at, 'query', 'select stage, count(*) as n from artifacts group by 1 order by 1']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual(['stage\tn', 'ingest\t1', 'reference\t1']);
+    expect(r.stdout.trim().split('\n')).toEqual(['stage\tn', 'ingest\t1', 'reference\t1', 'sed\t1']);
     const lin = JSON.parse(runCli([...at, '--json', 'query', "select role from lineage where stage = 'reference'"]).stdout) as { role: string }[];
     expect(lin).toEqual([{ role: 'sources' }]);
     const runs = JSON.parse(runCli([...at, '--json', 'query', 'select run_id, count(*) filter (where cache_hit) as hits from run_steps group by 1 order by 2']).stdout) as { hits: number }[];
-    expect(runs.map((x) => Number(x.hits))).toEqual([0, 2]);
+    expect(runs.map((x) => Number(x.hits))).toEqual([0, 3]);
     const bad = runCli([...at, 'query', 'select nope from artifacts']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
@@ -108,7 +125,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect([a.code, b.code]).toEqual([0, 0]);
     const ids = (o: string) => ((JSON.parse(o.trim().split('\n').at(-1)!) as { steps: { artifactId: string }[] }).steps.map((s) => s.artifactId));
     expect(ids(a.out)).toEqual(ids(b.out));
-    expect(artifactDirs(shared)).toHaveLength(2);
+    expect(artifactDirs(shared)).toHaveLength(3);
     const s = new ArtifactStore(shared);
     expect(await s.tempEntries()).toEqual([]);
     for (const m of await s.list()) expect((await s.readTable(m.stage, m.id)).length).toBe(2941);

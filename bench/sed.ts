@@ -1,0 +1,93 @@
+// SED translation speed (issue: precompute under 2 s, the whole catalog under 0.5 s).
+// Reference measured in the same run: the same fits done naively, convolving every
+// model spectrum through every band for each source instead of precomputing.
+import { performance } from 'node:perf_hooks';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultDataDir } from '../config/paths.js';
+import { loadConfig } from '../config/load.js';
+import { loadComposite, loadFilter, loadPickles, loadVega, picklesFile, picklesTypeName, PICKLES_DWARFS } from '../activities/io/sed-data.js';
+import { ingestStage } from '../activities/ingest.js';
+import { sha256File } from '../artifacts/hash.js';
+import { DEFAULT_GRID, interpolate } from '../lib/sed/grid.js';
+import { bandFlux, bandWeights, type Filter } from '../lib/sed/filters.js';
+import { blackbodySet, compositeFnu, flambdaToGridFnu, powerLawSet, twoComponentSet, type ModelSet } from '../lib/sed/templates.js';
+import { PAPER_ASSIGNMENT, preparePlan, translateSource, type FamilyKey, type TranslationPlan } from '../lib/sed/translate.js';
+import { observationFromMags, zeroPointFnu } from '../lib/sed/photometry.js';
+import { fnuFromFlambda } from '../lib/sed/units.js';
+import type { SourceRow } from '../schemas/tables.js';
+
+const data = defaultDataDir();
+const config = loadConfig();
+const s = config.sed;
+const grid = DEFAULT_GRID;
+const ms = (t: number) => `${(performance.now() - t).toFixed(1)} ms`;
+
+const bands = s.input_bands.filter((b) => s.surveys.includes(b.survey));
+const inputs = await Promise.all(bands.map((b) => loadFilter(data, b.filter)));
+const phat = await Promise.all(s.output_filters.map((f) => loadFilter(data, f)));
+const allHst = await Promise.all(readdirSync(join(data, 'filters')).filter((f) => f.startsWith('HST_')).map((f) => loadFilter(data, f.slice(0, -4))));
+const star = async (code: string) => {
+  const p = await loadPickles(data, picklesFile(code));
+  return flambdaToGridFnu(grid, p.wavelength_aa, p.flux_flam);
+};
+const comp = await loadComposite(data, s.templates.composite);
+const families: Partial<Record<FamilyKey, ModelSet>> = {
+  pickles: { family: 'pickles', names: PICKLES_DWARFS.map(picklesTypeName), values: PICKLES_DWARFS.map(() => null), spectra: await Promise.all(PICKLES_DWARFS.map(star)) },
+  composite: { family: 'composite', names: ['VandenBerk2001'], values: [null], spectra: [compositeFnu(grid, comp.wavelength_aa, comp.flux_flam).fnu] },
+  powerlaw: powerLawSet(grid),
+  blackbody: blackbodySet(grid),
+  two_component_lmxb: twoComponentSet(grid, 'K5V', await star(s.lmxb_star)),
+  two_component_hmxb: twoComponentSet(grid, 'B2IV', await star(s.hmxb_star)),
+};
+const nModels = Object.values(families).reduce((n, f) => n + f.spectra.length, 0);
+
+let t = performance.now();
+const plan = preparePlan(grid, inputs, phat, families, 'photon');
+const precomputePhat = ms(t);
+t = performance.now();
+preparePlan(grid, inputs, allHst, families, 'photon');
+const precomputeAll = ms(t);
+
+const catalog = join(data, config.catalogs.muwclass);
+const ingest = await ingestStage.run({ store: undefined as never, inputs: {}, context: { path: catalog }, progress() {} }, {
+  catalog: { name: config.catalogs.muwclass, sha256: await sha256File(catalog), bytes: 0 },
+  label_map: config.labels.map,
+});
+const sources = ingest.rows as SourceRow[];
+const vega = await loadVega(data, s.templates.vega);
+const vegaFnu = interpolate(vega.wavelength_aa, vega.flux_flam_cgs, grid.wavelength_aa).map((f, i) => fnuFromFlambda(grid.wavelength_aa[i]!, f));
+const zps = bands.map((b, i) => zeroPointFnu(b.system, bandFlux(bandWeights(inputs[i]!, grid), vegaFnu)));
+const sigma = { chi2_coeff: s.sigma_chi2_coeff, cap_mag: s.sigma_cap_mag, uv_sigma_mag: s.uv_sigma_mag, uv_pivot_aa: s.uv_pivot_aa };
+
+function translateAll(p: TranslationPlan, subset: SourceRow[]): number {
+  let ok = 0;
+  for (const src of subset) {
+    if (src.label === null) continue;
+    const obs = observationFromMags(
+      bands.map((b, i) => ({ band: i, name: b.name, mag: src[b.mag_column as keyof SourceRow] as number | null, mag_err: src[b.err_column as keyof SourceRow] as number | null, zero_point_fnu_cgs: zps[i]! })),
+      { missing_err_frac: s.missing_err_frac, err_floor_mag: s.err_floor_mag },
+    );
+    if (!obs.ok || obs.obs.flux_fnu.length < 3) continue;
+    if (translateSource(p, obs.obs, PAPER_ASSIGNMENT[src.label] ?? null, sigma).status === 'ok') ok++;
+  }
+  return ok;
+}
+
+t = performance.now();
+const translated = translateAll(plan, sources);
+const fitMs = performance.now() - t;
+
+// naive reference: per source, rebuild the band fluxes of every model (no precompute), on 20 sources
+const sample = sources.filter((r) => r.label !== null && r.gaia_g_mag !== null).slice(0, 20);
+t = performance.now();
+for (const src of sample) translateAll(preparePlan(grid, inputs, phat, families, 'photon'), [src]);
+const naivePerSource = (performance.now() - t) / sample.length;
+const fastPerSource = fitMs / sources.length;
+
+console.log(`models: ${nModels} in ${Object.keys(families).length} families; grid ${grid.wavelength_aa.length} points`);
+console.log(`precompute, ${inputs.length} input bands + PHAT (${phat.length}): ${precomputePhat}   (target < 2000 ms)`);
+console.log(`precompute, ${inputs.length} input bands + all ${allHst.length} HST filters: ${precomputeAll}`);
+console.log(`translated ${translated} of ${sources.length} catalog sources in ${fitMs.toFixed(1)} ms = ${Math.round(sources.length / (fitMs / 1000))} sources/s   (target < 500 ms)`);
+console.log(`naive reference (convolve every model per source): ${naivePerSource.toFixed(2)} ms/source`);
+console.log(`speed-up of precomputation over the naive reference: ${(naivePerSource / fastPerSource).toFixed(0)}x`);

@@ -1,0 +1,159 @@
+import { interpolate, type WavelengthGrid } from './grid.js';
+import { C_AA_PER_S, H_ERG_S, K_ERG_PER_K, fnuFromFlambda } from './units.js';
+
+/**
+ * SED model families (paper section 3.1). Every spectrum is f_nu on the common grid,
+ * in arbitrary units: a fit scales it to the data.
+ */
+export type Family = 'pickles' | 'composite' | 'powerlaw' | 'blackbody' | 'two_component';
+
+export interface ModelSet {
+  family: Family;
+  /** human-readable grid point, e.g. `T=6000K`, `K5V+disk f=0.3` */
+  names: string[];
+  /** the grid parameter (T in K, alpha, f_disk), null for a template */
+  values: (number | null)[];
+  spectra: Float64Array[];
+}
+
+/** Normalisation window for mixing: the mean f_nu over 5450-5550 A (V-band centre). */
+const NORM_LO_AA = 5450;
+const NORM_HI_AA = 5550;
+
+export function meanFnu(grid: WavelengthGrid, fnu: Float64Array, lo_aa = NORM_LO_AA, hi_aa = NORM_HI_AA): number {
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < fnu.length; i++) {
+    const l = grid.wavelength_aa[i]!;
+    if (l >= lo_aa && l <= hi_aa) {
+      s += fnu[i]!;
+      n++;
+    }
+  }
+  return s / n;
+}
+
+function normalised(grid: WavelengthGrid, fnu: Float64Array): Float64Array {
+  const m = meanFnu(grid, fnu);
+  if (!(m > 0)) throw new Error('spectrum has no flux at 5450-5550 A to normalise by');
+  return fnu.map((v) => v / m);
+}
+
+/** Planck B_nu(T) up to a constant: nu^3 / (exp(h nu / k T) - 1), with nu = c / lambda. */
+export function blackbodyFnu(grid: WavelengthGrid, temperature_k: number): Float64Array {
+  const out = new Float64Array(grid.wavelength_aa.length);
+  for (let i = 0; i < out.length; i++) {
+    const nu = C_AA_PER_S / grid.wavelength_aa[i]!;
+    const x = (H_ERG_S * nu) / (K_ERG_PER_K * temperature_k);
+    out[i] = x > 700 ? 0 : (nu * nu * nu) / Math.expm1(x);
+  }
+  return normalised(grid, out);
+}
+
+/** f_nu proportional to (5500 A / lambda)^alpha (paper section 3.1). */
+export function powerLawFnu(grid: WavelengthGrid, alpha: number): Float64Array {
+  return grid.wavelength_aa.map((l) => (5500 / l) ** alpha);
+}
+
+/** A tabulated f_lambda spectrum (any units) -> normalised f_nu on the grid; zero outside its range. */
+export function flambdaToGridFnu(grid: WavelengthGrid, wavelength_aa: ArrayLike<number>, flux_flam: ArrayLike<number>): Float64Array {
+  const onGrid = interpolate(wavelength_aa, flux_flam, grid.wavelength_aa);
+  const fnu = onGrid.map((f, i) => fnuFromFlambda(grid.wavelength_aa[i]!, f));
+  return normalised(grid, fnu);
+}
+
+/**
+ * The Vanden Berk et al. (2001) composite, extended to the grid.
+ *
+ * Redward of its last bin (8554.5 A) the composite continues as the power law
+ * f_nu ~ lambda^beta fitted (least squares in log f_nu - log lambda) to 7000-8500 A,
+ * the reddest stretch clear of H-alpha; Vanden Berk et al. measure the same steep red
+ * slope (alpha_nu = -2.45) there, which the host galaxy and hot dust keep rising into
+ * the near-IR. Blueward of 800.5 A it is zero: the Lyman continuum is absorbed, and no
+ * filter in the bundle transmits there. Returns the spectrum and the fitted beta.
+ */
+export function compositeFnu(grid: WavelengthGrid, wavelength_aa: ArrayLike<number>, flux_flam: ArrayLike<number>): { fnu: Float64Array; beta: number } {
+  const n = wavelength_aa.length;
+  let sx = 0, sy = 0, sxx = 0, sxy = 0, m = 0;
+  for (let i = 0; i < n; i++) {
+    const l = wavelength_aa[i]!;
+    const f = flux_flam[i]!;
+    if (l < 7000 || l > 8500 || !(f > 0)) continue;
+    const x = Math.log(l);
+    const y = Math.log(fnuFromFlambda(l, f));
+    sx += x; sy += y; sxx += x * x; sxy += x * y; m++;
+  }
+  const beta = (m * sxy - sx * sy) / (m * sxx - sx * sx);
+  const intercept = (sy - beta * sx) / m;
+  const lastL = wavelength_aa[n - 1]!;
+  // anchor the extension on the fitted continuum at the last bin, so there is no step
+  const fnu = new Float64Array(grid.wavelength_aa.length);
+  const inside = interpolate(wavelength_aa, flux_flam, grid.wavelength_aa);
+  for (let i = 0; i < fnu.length; i++) {
+    const l = grid.wavelength_aa[i]!;
+    if (l <= lastL) fnu[i] = Math.max(0, fnuFromFlambda(l, inside[i]!));
+    else fnu[i] = Math.exp(intercept + beta * Math.log(l));
+  }
+  return { fnu: normalised(grid, fnu), beta };
+}
+
+/**
+ * Two-component model (paper Eq. 1): (1 - f) star + f disk, with the disk flat in
+ * f_nu. Both parts are first normalised to the same mean f_nu over 5450-5550 A, so
+ * f_disk is the disk's share of the flux density at 5500 A.
+ */
+export function twoComponentFnu(grid: WavelengthGrid, star_fnu: Float64Array, f_disk: number): Float64Array {
+  const star = normalised(grid, star_fnu);
+  return star.map((s) => (1 - f_disk) * s + f_disk);
+}
+
+/** Evenly stepped values lo..hi inclusive, exact to the step's decimals (no 0.15000000000000002). */
+export function steps(lo: number, hi: number, step: number): number[] {
+  const decimals = Math.max(0, -Math.floor(Math.log10(step)) + 2);
+  const n = Math.round((hi - lo) / step);
+  return Array.from({ length: n + 1 }, (_, i) => Number((lo + i * step).toFixed(decimals)));
+}
+
+/** The paper's blackbody grid: 2,000-9,750 K by 250 K and 10,000-50,000 K by 1,000 K (73 points). */
+export const BLACKBODY_TEMPERATURES_K = [...steps(2000, 9750, 250), ...steps(10000, 50000, 1000)];
+/** The paper's power-law grid: alpha -2.5..+1.5 by 0.05 (81 points). */
+export const POWER_LAW_ALPHAS = steps(-2.5, 1.5, 0.05);
+/** Disk fractions of the two-component model. */
+export const DISK_FRACTIONS = steps(0, 0.5, 0.1);
+
+export function blackbodySet(grid: WavelengthGrid, temps = BLACKBODY_TEMPERATURES_K): ModelSet {
+  return { family: 'blackbody', names: temps.map((t) => `T=${t}K`), values: temps, spectra: temps.map((t) => blackbodyFnu(grid, t)) };
+}
+
+export function powerLawSet(grid: WavelengthGrid, alphas = POWER_LAW_ALPHAS): ModelSet {
+  return { family: 'powerlaw', names: alphas.map((a) => `alpha=${a}`), values: alphas, spectra: alphas.map((a) => powerLawFnu(grid, a)) };
+}
+
+export function twoComponentSet(grid: WavelengthGrid, starName: string, star_fnu: Float64Array, fractions = DISK_FRACTIONS): ModelSet {
+  return {
+    family: 'two_component',
+    names: fractions.map((f) => `${starName}+disk f=${f}`),
+    values: fractions,
+    spectra: fractions.map((f) => twoComponentFnu(grid, star_fnu, f)),
+  };
+}
+
+/** MK spectral type -> a number on one axis (O0 = 0 ... M9 = 69), for nearest-type lookup. */
+export function spectralTypeIndex(type: string): number | null {
+  const m = /^\s*([OBAFGKM])\s*(\d+(?:\.\d+)?)?/i.exec(type);
+  if (!m) return null;
+  const cls = 'OBAFGKM'.indexOf(m[1]!.toUpperCase());
+  return cls * 10 + (m[2] !== undefined ? Number(m[2]) : 5);
+}
+
+/** Indices of the library types nearest to `type` (all of them when the type is unknown or unparseable). */
+export function nearestTypes(libraryTypes: readonly string[], type: string | null): number[] {
+  const all = libraryTypes.map((_, i) => i);
+  if (type === null) return all;
+  const target = spectralTypeIndex(type);
+  if (target === null) return all;
+  let best = Infinity;
+  const idx = libraryTypes.map((t) => spectralTypeIndex(t));
+  for (const v of idx) if (v !== null) best = Math.min(best, Math.abs(v - target));
+  return all.filter((i) => idx[i] !== null && Math.abs(idx[i]! - target) === best);
+}

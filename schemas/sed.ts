@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { RawFileRef } from './artifact.js';
+import { defineTable, optionalNumber, type Row } from './table.js';
+import { sourcesTable } from './tables.js';
+
+export const SURVEYS = ['gaia', '2mass', 'ps1'] as const;
+export const Survey = z.enum(SURVEYS);
+
+const sourceColumns = Object.keys(sourcesTable.row.shape) as [string, ...string[]];
+
+export const MagSystemSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('ab') }),
+  z.strictObject({ kind: z.literal('vega_zp'), zero_point_jy: z.number().positive() }),
+  z.strictObject({ kind: z.literal('vega_spectrum'), vega_mag: z.number() }),
+]);
+
+/** One ground-based input band: which filter curve, which `sources` columns, which magnitude system. */
+export const InputBand = z.strictObject({
+  name: z.string().min(1),
+  survey: Survey,
+  filter: z.string().min(1),
+  mag_column: z.enum(sourceColumns),
+  err_column: z.enum(sourceColumns),
+  system: MagSystemSchema,
+});
+export type InputBand = z.infer<typeof InputBand>;
+
+/** The SED translation settings that change its result (config `sed`, minus file locations). */
+export const SedSettings = z.strictObject({
+  input_bands: z.array(InputBand).min(1),
+  /** which surveys feed the fit: all, no 2MASS, Gaia only, PS1 only are the ablations */
+  surveys: z.array(Survey).min(1),
+  /** HST filters to predict, by curve name (e.g. HST_WFC3_UVIS.F275W) */
+  output_filters: z.array(z.string().min(1)).min(1),
+  /** `photon`: integral f_nu T dl/l (AB, photon-counting); `paper_eq3`: integral f_nu T dl (the method's Eq. 3) */
+  convention: z.enum(['photon', 'paper_eq3']),
+  /** `paper`: Table 2's class-to-family mapping; `class_blind`: Pickles/blackbody for every class */
+  assignment: z.enum(['paper', 'class_blind']),
+  missing_err_frac: z.number().positive(),
+  err_floor_mag: z.number().nonnegative(),
+  sigma_chi2_coeff: z.number().positive(),
+  sigma_cap_mag: z.number().positive(),
+  uv_sigma_mag: z.number().nonnegative(),
+  uv_pivot_aa: z.number().positive(),
+  /** Pickles codes (file uk<code>.dat) of the two-component model's star */
+  lmxb_star: z.string().min(1),
+  hmxb_star: z.string().min(1),
+  consistency: z.strictObject({ chi2_red_max: z.number().positive(), filters: z.array(z.string().min(1)) }),
+  templates: z.strictObject({ composite: z.string().min(1), vega: z.string().min(1) }),
+});
+export type SedSettings = z.infer<typeof SedSettings>;
+
+/** Params of the `sed` stage: the settings plus every data file it reads, by SHA-256. */
+export const SedParams = SedSettings.extend({ data_files: z.array(RawFileRef).min(1) });
+export type SedParams = z.infer<typeof SedParams>;
+
+export const sedFitsTable = defineTable('sed_fits', {
+  id: z.string().min(1),
+  label: z.string().nullable(),
+  status: z.enum(['ok', 'failed', 'skipped']),
+  reason: z.string().nullable(),
+  family: z.string().nullable(),
+  model: z.string().nullable(),
+  model_value: optionalNumber(),
+  chi2_red: z.number().nonnegative().nullable(),
+  n_bands: z.number().int().nonnegative(),
+  bands_used: z.string(),
+  anchor_band: z.string().nullable(),
+  used_fallback: z.boolean(),
+});
+export type SedFitRow = Row<typeof sedFitsTable>;
+
+/** Predicted HST magnitudes, one row per source and output filter (long form: any filter set). */
+export const sedMagsTable = defineTable('sed_mags', {
+  id: z.string().min(1),
+  filter: z.string().min(1),
+  pivot_aa: z.number().positive(),
+  mag_ab: optionalNumber(),
+  mag_err: z.number().nonnegative().nullable(),
+});
+export type SedMagRow = Row<typeof sedMagsTable>;
+
+/** Summary statistics for the report: per class (or `all`), one metric per row. */
+export const sedDiagnosticsTable = defineTable('sed_diagnostics', {
+  group: z.string().min(1),
+  metric: z.string().min(1),
+  value: optionalNumber(),
+  n: z.number().int().nonnegative(),
+});
+export type SedDiagnosticRow = Row<typeof sedDiagnosticsTable>;

@@ -1,0 +1,231 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadComposite, loadFilter, loadPickles, loadVega, picklesFile, picklesTypeName, PICKLES_DWARFS, unknownFilterError } from '../../activities/io/sed-data.js';
+import { bandFlux, bandWeights, closestNames, pivotWavelength, type Filter } from '../../lib/sed/filters.js';
+import { fitGrid } from '../../lib/sed/fit.js';
+import { DEFAULT_GRID, interpolate } from '../../lib/sed/grid.js';
+import { observationFromFluxes, observationFromMags, zeroPointFnu, type BandMeasurement } from '../../lib/sed/photometry.js';
+import {
+  BLACKBODY_TEMPERATURES_K,
+  blackbodyFnu,
+  blackbodySet,
+  compositeFnu,
+  DISK_FRACTIONS,
+  flambdaToGridFnu,
+  meanFnu,
+  nearestTypes,
+  POWER_LAW_ALPHAS,
+  powerLawSet,
+  twoComponentFnu,
+  type ModelSet,
+} from '../../lib/sed/templates.js';
+import { predictedSigma, preparePlan, translateSource, PAPER_ASSIGNMENT, CLASS_BLIND_ASSIGNMENT } from '../../lib/sed/translate.js';
+import { AB_ZERO_FNU_CGS, abMagFromFnu, fnuFromFlambda } from '../../lib/sed/units.js';
+import { DATA } from '../helpers.js';
+
+const grid = DEFAULT_GRID;
+const PHAT = ['HST_WFC3_UVIS.F275W', 'HST_WFC3_UVIS.F336W', 'HST_ACS_WFC.F475W', 'HST_ACS_WFC.F814W', 'HST_WFC3_IR.F110W', 'HST_WFC3_IR.F160W'];
+const GROUND = ['Gaia_DR3.G', 'Gaia_DR3.BP', 'Gaia_DR3.RP', '2MASS.J', '2MASS.H', '2MASS.Ks'];
+const filters: Record<string, Filter> = {};
+let vegaFnu: Float64Array;
+const load = async (n: string) => (filters[n] ??= await loadFilter(DATA, n));
+const synth = (name: string, fnu: Float64Array, conv: 'photon' | 'paper_eq3' = 'photon') => bandFlux(bandWeights(filters[name]!, grid, conv), fnu);
+
+beforeAll(async () => {
+  for (const n of [...PHAT, ...GROUND]) await load(n);
+  const vega = await loadVega(DATA, 'templates/vega_alpha_lyr_stis_005.txt');
+  vegaFnu = interpolate(vega.wavelength_aa, vega.flux_flam_cgs, grid.wavelength_aa).map((f, i) => fnuFromFlambda(grid.wavelength_aa[i]!, f));
+});
+
+describe('filters', () => {
+  it('has the published pivot wavelengths of the PHAT filters (within 5 A)', () => {
+    const pivots = PHAT.map((n) => pivotWavelength(filters[n]!));
+    [2710, 3355, 4747, 8057, 11534, 15369].forEach((expected, i) => expect(Math.abs(pivots[i]! - expected), PHAT[i]).toBeLessThan(5));
+  });
+
+  it('has the published pivots of the ground bands (data README, within 5 A)', () => {
+    const expected = [6218, 5110, 7769, 12393, 16495, 21638];
+    GROUND.forEach((n, i) => expect(Math.abs(pivotWavelength(filters[n]!) - expected[i]!), n).toBeLessThan(5));
+  });
+
+  it('gives a flat 3631 Jy spectrum AB magnitude 0 in every filter, in both conventions', () => {
+    const flat = new Float64Array(grid.wavelength_aa.length).fill(AB_ZERO_FNU_CGS);
+    for (const n of [...PHAT, ...GROUND]) {
+      expect(Math.abs(abMagFromFnu(synth(n, flat))), n).toBeLessThan(1e-6);
+      expect(Math.abs(abMagFromFnu(synth(n, flat, 'paper_eq3'))), n).toBeLessThan(1e-6);
+    }
+  });
+
+  it("reproduces Vega's AB magnitudes: the HST and 2MASS AB-minus-Vega offsets (within 0.03)", () => {
+    const expected: Record<string, number> = { 'HST_ACS_WFC.F475W': -0.1, 'HST_ACS_WFC.F814W': 0.42, 'HST_WFC3_IR.F110W': 0.76, 'HST_WFC3_IR.F160W': 1.25, '2MASS.J': 0.89, '2MASS.H': 1.37, '2MASS.Ks': 1.84 };
+    for (const [n, v] of Object.entries(expected)) expect(Math.abs(abMagFromFnu(synth(n, vegaFnu)) - v), n).toBeLessThan(0.03);
+  });
+
+  it('derives the Gaia DR3 AB-minus-Vega offsets from the Vega spectrum (within 0.03 of 0.11, 0.02, 0.36)', () => {
+    const offsets = ['Gaia_DR3.G', 'Gaia_DR3.BP', 'Gaia_DR3.RP'].map((n) => abMagFromFnu(zeroPointFnu({ kind: 'vega_spectrum', vega_mag: 0.023 }, synth(n, vegaFnu))));
+    [0.11, 0.02, 0.36].forEach((v, i) => expect(Math.abs(offsets[i]! - v)).toBeLessThan(0.03));
+    // the method's 3631 Jy for Gaia is off by exactly these offsets: 0.02-0.36 mag
+    expect(Math.max(...offsets)).toBeGreaterThan(0.3);
+  });
+
+  it('uses the 2MASS zero points of Cohen et al. (2003): 1594 Jy is AB 0.894', () => {
+    expect(abMagFromFnu(zeroPointFnu({ kind: 'vega_zp', zero_point_jy: 1594 }, null))).toBeCloseTo(0.894, 3);
+  });
+
+  it('names the closest known filters for an unknown name', async () => {
+    expect(closestNames('HST_ACS_WFC.F457W', ['HST_ACS_WFC.F475W', 'HST_ACS_WFC.F435W', 'PS1.g', '2MASS.J'], 2)).toEqual(['HST_ACS_WFC.F435W', 'HST_ACS_WFC.F475W']);
+    const err = await unknownFilterError(DATA, 'F475W', 'config sed.output_filters.0');
+    expect(err.message).toMatch(/^config sed\.output_filters\.0: unknown filter; closest known: HST_ACS_WFC\.F475W, HST_WFC3_UVIS\.F475W, .*got "F475W"$/);
+  });
+
+  it('refuses a filter that transmits beyond the model grid', async () => {
+    const w1 = await loadFilter(DATA, 'WISE.W1');
+    expect(() => bandWeights(w1, grid)).toThrow(/WISE\.W1 transmits at \d+ A, outside the model grid 100-25000 A/);
+  });
+});
+
+describe('model families', () => {
+  it('has the paper grid sizes: 81 power laws, 73 blackbodies, 6 disk fractions, 36 Pickles dwarfs', () => {
+    expect(POWER_LAW_ALPHAS).toHaveLength(81);
+    expect(POWER_LAW_ALPHAS[0]).toBe(-2.5);
+    expect(POWER_LAW_ALPHAS.at(-1)).toBe(1.5);
+    expect(POWER_LAW_ALPHAS).toContain(-0.45);
+    expect(BLACKBODY_TEMPERATURES_K).toHaveLength(73);
+    expect(BLACKBODY_TEMPERATURES_K.slice(0, 2)).toEqual([2000, 2250]);
+    expect(BLACKBODY_TEMPERATURES_K.slice(31, 33)).toEqual([9750, 10000]);
+    expect(DISK_FRACTIONS).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5]);
+    expect(PICKLES_DWARFS.map(picklesTypeName).slice(0, 6)).toEqual(['O5V', 'O9V', 'B0V', 'B1V', 'B3V', 'B5-7V']);
+    expect(PICKLES_DWARFS).toHaveLength(36);
+  });
+
+  it("puts the blackbody's f_nu peak where Wien's law for frequency says (lambda = c / (5.879e10 Hz/K * T))", () => {
+    const bb = blackbodyFnu(grid, 6000);
+    let imax = 0;
+    bb.forEach((v, i) => (imax = v > bb[imax]! ? i : imax));
+    expect(Math.abs(grid.wavelength_aa[imax]! - 2.99792458e18 / (5.879e10 * 6000))).toBeLessThan(10);
+  });
+
+  it('makes f_disk the disk share of f_nu at 5500 A', () => {
+    const k5 = new Float64Array(grid.wavelength_aa.length).map((_, i) => (grid.wavelength_aa[i]! / 5500) ** 2);
+    const mix = twoComponentFnu(grid, k5, 0.3);
+    expect(meanFnu(grid, mix)).toBeCloseTo(1, 12);
+    // far in the blue the star has almost nothing: what is left is the flat disk
+    expect(mix[grid.wavelength_aa.indexOf(1000)]).toBeCloseTo(0.7 * meanFnuNormalised(k5, 1000) + 0.3, 10);
+  });
+
+  it('extends the quasar composite redward continuously with its fitted red slope', async () => {
+    const comp = await loadComposite(DATA, 'templates/vandenberk2001_composite.txt');
+    const { fnu, beta } = compositeFnu(grid, comp.wavelength_aa, comp.flux_flam);
+    // Vanden Berk et al. (2001): alpha_nu = -2.45 redward of ~5000 A, i.e. f_nu ~ lambda^2.45
+    expect(beta).toBeGreaterThan(1.5);
+    expect(beta).toBeLessThan(3.5);
+    const i = grid.wavelength_aa.indexOf(8550);
+    expect(Math.abs(fnu[i + 1]! / fnu[i]! - 1)).toBeLessThan(0.05);
+    expect(fnu[grid.wavelength_aa.indexOf(500)]).toBe(0);
+    expect(fnu[grid.wavelength_aa.indexOf(25000)]).toBeGreaterThan(fnu[i]!);
+  });
+
+  it('picks the nearest Pickles type when the spectral type is known, all of them otherwise', () => {
+    const types = PICKLES_DWARFS.map(picklesTypeName);
+    expect(nearestTypes(types, 'G3V').map((i) => types[i])).toEqual(['G2V']);
+    expect(nearestTypes(types, 'K6V').map((i) => types[i])).toEqual(['K5V', 'K7V']);
+    expect(nearestTypes(types, null)).toHaveLength(36);
+    expect(nearestTypes(types, 'WN7')).toHaveLength(36);
+  });
+});
+
+function meanFnuNormalised(star: Float64Array, at_aa: number): number {
+  return star[grid.wavelength_aa.indexOf(at_aa)]! / meanFnu(grid, star);
+}
+
+describe('fitting and translation', () => {
+  const sigma = { chi2_coeff: 0.1, cap_mag: 1, uv_sigma_mag: 0.4, uv_pivot_aa: 4000 };
+  const gaiaVega = { kind: 'vega_spectrum', vega_mag: 0.023 } as const;
+  const systems = [gaiaVega, gaiaVega, gaiaVega, { kind: 'vega_zp', zero_point_jy: 1594 }, { kind: 'vega_zp', zero_point_jy: 1024 }, { kind: 'vega_zp', zero_point_jy: 666.7 }] as const;
+
+  /** Magnitudes of a spectrum in Gaia + 2MASS, fitted back with a family; returns the fit and the true HST magnitudes. */
+  function roundTrip(spectrum: Float64Array, set: ModelSet) {
+    const inputs = GROUND.map((n) => filters[n]!);
+    const plan = preparePlan(grid, inputs, PHAT.map((n) => filters[n]!), { blackbody: set }, 'photon');
+    const zps = GROUND.map((n, i) => zeroPointFnu(systems[i]!, synth(n, vegaFnu)));
+    const scaled = spectrum.map((v) => v * 1e-27);
+    const bands: BandMeasurement[] = GROUND.map((n, i) => ({ band: i, name: n, mag: -2.5 * Math.log10(synth(n, scaled) / zps[i]!), mag_err: 0.01, zero_point_fnu_cgs: zps[i]! }));
+    const obs = observationFromMags(bands, { missing_err_frac: 0.1, err_floor_mag: 0 });
+    if (!obs.ok) throw new Error(obs.reason);
+    const t = translateSource(plan, obs.obs, ['blackbody', 'blackbody'], sigma);
+    return { t, truth: PHAT.map((n) => abMagFromFnu(synth(n, scaled))) };
+  }
+
+  it('fits magnitudes of a 6,000 K blackbody back to 6,000 K and predicts HST magnitudes within 0.01', () => {
+    const { t, truth } = roundTrip(blackbodyFnu(grid, 6000), blackbodySet(grid));
+    expect(t.status).toBe('ok');
+    expect(t.model_value).toBe(6000);
+    expect(t.chi2_red!).toBeLessThan(1e-6);
+    t.mag_ab.forEach((m, i) => expect(Math.abs(m! - truth[i]!), PHAT[i]).toBeLessThan(0.01));
+  });
+
+  it('does the same for a Pickles type and a power law', async () => {
+    const spectra = await Promise.all(PICKLES_DWARFS.map(async (c) => {
+      const s = await loadPickles(DATA, picklesFile(c));
+      return flambdaToGridFnu(grid, s.wavelength_aa, s.flux_flam);
+    }));
+    const pickles: ModelSet = { family: 'pickles', names: PICKLES_DWARFS.map(picklesTypeName), values: PICKLES_DWARFS.map(() => null), spectra };
+    const g2 = PICKLES_DWARFS.indexOf('g2v');
+    const p = roundTrip(spectra[g2]!, pickles);
+    expect(p.t.model).toBe('G2V');
+    p.t.mag_ab.forEach((m, i) => expect(Math.abs(m! - p.truth[i]!)).toBeLessThan(0.01));
+
+    const pl = roundTrip(powerLawSet(grid, [-0.5]).spectra[0]!, powerLawSet(grid));
+    expect(pl.t.model_value).toBe(-0.5);
+    pl.t.mag_ab.forEach((m, i) => expect(Math.abs(m! - pl.truth[i]!)).toBeLessThan(0.01));
+  });
+
+  it('normalises to the brightest band and computes chi2_red by hand on a 3-band case', () => {
+    // one model with fluxes (1, 2, 4); data (2, 3, 8) with sigma 1: anchor is band 2 (8), s = 2
+    // residuals: (2 - 2)^2 + (3 - 4)^2 = 1; chi2_red = 1 / (3 - 1) = 0.5
+    const table = { nModels: 1, nBands: 3, flux: Float64Array.from([1, 2, 4]) };
+    const obs = { band: Int32Array.from([0, 1, 2]), flux_fnu: Float64Array.from([2, 3, 8]), flux_err_fnu: Float64Array.from([1, 1, 1]) };
+    expect(fitGrid(obs, table)).toEqual({ ok: true, model: 0, chi2_red: 0.5, scale: 2, anchor: 2 });
+  });
+
+  it('computes predicted-magnitude sigmas by Eqs. 4-5', () => {
+    expect(predictedSigma(4, 8000, sigma)).toBeCloseTo(0.2, 12);
+    expect(predictedSigma(1e6, 8000, sigma)).toBe(1);
+    expect(predictedSigma(4, 2710, sigma)).toBeCloseTo(Math.hypot(0.2, 0.4), 12);
+  });
+
+  it('falls back when the primary family fails, and records why both failed', () => {
+    const inputs = GROUND.map((n) => filters[n]!);
+    const zero: ModelSet = { family: 'composite', names: ['dark'], values: [null], spectra: [new Float64Array(grid.wavelength_aa.length)] };
+    const plan = preparePlan(grid, inputs, [filters['HST_ACS_WFC.F814W']!], { composite: zero, blackbody: blackbodySet(grid) }, 'photon');
+    const obs = { band: Int32Array.from([0, 1, 2]), flux_fnu: Float64Array.from([1e-26, 8e-27, 1.1e-26]), flux_err_fnu: Float64Array.from([1e-28, 1e-28, 1e-28]) };
+    const t = translateSource(plan, obs, ['composite', 'blackbody'], sigma);
+    expect(t.status).toBe('ok');
+    expect(t.used_fallback).toBe(true);
+    expect(t.family).toBe('blackbody');
+    const both = translateSource(plan, obs, ['composite', 'composite'], sigma);
+    expect(both).toMatchObject({ status: 'failed', reason: 'composite: no model has flux in the anchor band; composite: no model has flux in the anchor band' });
+    expect(translateSource(plan, obs, null, sigma)).toMatchObject({ status: 'skipped', reason: 'class is not SED-translated' });
+  });
+
+  it('records bad input as a reason: NaN, negative flux, missing errors, fewer than 3 bands', () => {
+    const zp = AB_ZERO_FNU_CGS;
+    const b = (band: number, mag: number | null, mag_err: number | null): BandMeasurement => ({ band, name: `b${band}`, mag, mag_err, zero_point_fnu_cgs: zp });
+    expect(observationFromMags([b(0, Number.NaN, 0.1)], { missing_err_frac: 0.1, err_floor_mag: 0 })).toEqual({ ok: false, reason: 'band b0: magnitude NaN is not a finite number' });
+    expect(observationFromFluxes([{ band: 0, name: 'g', flux_fnu: -1e-27, flux_err_fnu: 1e-28 }])).toEqual({ ok: false, reason: 'band g: flux -1e-27 is not positive' });
+    const r = observationFromMags([b(0, 15, null), b(1, null, null), b(2, 16, 0.05)], { missing_err_frac: 0.1, err_floor_mag: 0 });
+    expect(r.ok && Array.from(r.obs.band)).toEqual([0, 2]);
+    expect(r.ok && r.obs.flux_err_fnu[0]! / r.obs.flux_fnu[0]!).toBeCloseTo(0.1, 12);
+    expect(r.ok && r.obs.flux_err_fnu[1]! / r.obs.flux_fnu[1]!).toBeCloseTo((Math.LN10 / 2.5) * 0.05, 12);
+    const table = { nModels: 1, nBands: 3, flux: Float64Array.from([1, 1, 1]) };
+    expect(fitGrid(r.ok ? r.obs : (undefined as never), table)).toEqual({ ok: false, reason: 'fewer than 3 valid bands (2)' });
+  });
+
+  it("maps classes to families as the method's Table 2, and class-blind to Pickles/blackbody", () => {
+    expect(PAPER_ASSIGNMENT['AGN']).toEqual(['composite', 'powerlaw']);
+    expect(PAPER_ASSIGNMENT['HMXB']).toEqual(['two_component_hmxb', 'blackbody']);
+    expect(PAPER_ASSIGNMENT['CV']).toEqual(['two_component_lmxb', 'blackbody']);
+    expect(PAPER_ASSIGNMENT['SNR']).toBeNull();
+    expect(CLASS_BLIND_ASSIGNMENT['AGN']).toEqual(['pickles', 'blackbody']);
+    expect(CLASS_BLIND_ASSIGNMENT['SNR']).toBeNull();
+  });
+});
