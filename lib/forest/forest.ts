@@ -1,0 +1,196 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { binFeatures } from './binning.js';
+import { decodeTree, encodeTree } from './codec.js';
+import { growTree, type GrowInput } from './grow.js';
+import { ForestParams } from './params.js';
+import { treeSeeds } from './rng.js';
+import { leafOf, type Tree } from './tree.js';
+import type { GrowTask } from './worker.js';
+
+/** A fitted random forest. */
+export interface Forest {
+  params: ForestParams;
+  /** class labels; column k of predict_proba is classes[k] */
+  classes: string[];
+  nFeatures: number;
+  featureNames: string[];
+  trees: Tree[];
+}
+
+export interface FitOptions {
+  params: ForestParams;
+  featureNames?: string[];
+  sampleWeight?: Float64Array;
+  /** worker threads; default all cores. The model does not depend on it. */
+  nJobs?: number;
+}
+
+/** Column-major features: x[f * nSamples + i]. */
+export interface Matrix {
+  x: Float64Array;
+  nSamples: number;
+  nFeatures: number;
+}
+
+function workerFile(): string {
+  const here = fileURLToPath(new URL('./worker.js', import.meta.url));
+  if (existsSync(here)) return here;
+  // running from TypeScript sources (tests): use the compiled worker
+  const built = fileURLToPath(new URL('../../dist/lib/forest/worker.js', import.meta.url));
+  if (existsSync(built)) return built;
+  throw new Error(`random forest: worker ${here} not found; build first (npm run build)`);
+}
+
+/**
+ * Fits a random forest (Breiman 2001) of CART trees, growing trees in parallel on
+ * worker threads. Tree t is grown from seed t of the forest seed, so the model is
+ * bit-identical for any number of threads.
+ */
+export async function fitForest(m: Matrix, labels: readonly string[], opts: FitOptions): Promise<Forest> {
+  const params = ForestParams.parse(opts.params);
+  const { nSamples: n, nFeatures: nF } = m;
+  if (n === 0) throw new Error('random forest: no training samples');
+  if (labels.length !== n) throw new Error(`random forest: ${labels.length} labels for ${n} samples`);
+  if (opts.sampleWeight && opts.sampleWeight.length !== n) throw new Error(`random forest: ${opts.sampleWeight.length} sample weights for ${n} samples`);
+  const featureNames = opts.featureNames ?? Array.from({ length: nF }, (_, f) => `x${f}`);
+  if (featureNames.length !== nF) throw new Error(`random forest: ${featureNames.length} feature names for ${nF} features`);
+  const classes = [...new Set(labels)].sort();
+  if (classes.length < 2) throw new Error(`random forest: need at least 2 classes, got ${classes.length} (${classes.join(', ') || 'none'})`);
+  const classIndex = new Map(classes.map((c, k) => [c, k]));
+  const y = Int32Array.from(labels, (l) => classIndex.get(l)!);
+  const K = classes.length;
+
+  const baseWeight = new Float64Array(n).fill(1);
+  if (opts.sampleWeight) {
+    for (let i = 0; i < n; i++) {
+      const w = opts.sampleWeight[i]!;
+      if (!(w >= 0) || !Number.isFinite(w)) throw new Error(`random forest: sample weight ${w} at sample ${i} is not a finite non-negative number`);
+      baseWeight[i] = w;
+    }
+  }
+  if (params.class_weight === 'balanced') {
+    const counts = new Float64Array(K);
+    for (let i = 0; i < n; i++) counts[y[i]!]!++;
+    for (let i = 0; i < n; i++) baseWeight[i]! *= n / (K * counts[y[i]!]!);
+  }
+
+  // bin once, into shared memory the worker threads read without copying
+  const local = binFeatures(m.x, n, nF);
+  const shared = new Uint8Array(new SharedArrayBuffer(local.bins.length));
+  shared.set(local.bins);
+  const binned = { ...local, bins: shared };
+  const seeds = Array.from(treeSeeds(params.random_state, params.n_estimators));
+  const nJobs = Math.max(1, Math.min(opts.nJobs ?? availableParallelism(), params.n_estimators));
+
+  let trees: Tree[];
+  if (nJobs === 1) {
+    const input: GrowInput = { binned, y, nClasses: K, baseWeight, params };
+    trees = seeds.map((s) => growTree(input, s));
+  } else {
+    const pool = new Piscina({ filename: workerFile(), minThreads: nJobs, maxThreads: nJobs, idleTimeout: 200 });
+    try {
+      // small batches keep the threads evenly busy; results are put back in tree order
+      const batch = Math.max(1, Math.ceil(seeds.length / (nJobs * 8)));
+      const tasks: Promise<ArrayBuffer[]>[] = [];
+      for (let s = 0; s < seeds.length; s += batch) {
+        const task: GrowTask = { bins: shared, binMin: binned.binMin, binMax: binned.binMax, nBins: binned.nBins, nSamples: n, nFeatures: nF, y, nClasses: K, baseWeight, params, seeds: seeds.slice(s, s + batch) };
+        tasks.push(pool.run(task) as Promise<ArrayBuffer[]>);
+      }
+      trees = (await Promise.all(tasks)).flat().map((b) => decodeTree(b).tree);
+    } finally {
+      await pool.destroy();
+    }
+  }
+  return { params, classes, nFeatures: nF, featureNames, trees };
+}
+
+/** Mean over trees of each leaf's class distribution, as scikit-learn's predict_proba. Row-major [i * K + k]. */
+export function predictProba(forest: Forest, m: Matrix): Float64Array {
+  if (m.nFeatures !== forest.nFeatures) throw new Error(`random forest: model has ${forest.nFeatures} features, input has ${m.nFeatures}`);
+  const K = forest.classes.length;
+  const out = new Float64Array(m.nSamples * K);
+  for (let i = 0; i < m.x.length; i++) if (Number.isNaN(m.x[i]!)) throw new Error(`random forest: NaN at sample ${i % m.nSamples}, feature ${forest.featureNames[Math.floor(i / m.nSamples)]} (impute missing values first)`);
+  for (const tree of forest.trees) {
+    for (let i = 0; i < m.nSamples; i++) {
+      const leaf = leafOf(tree, m.x, m.nSamples, i);
+      let total = 0;
+      for (let k = 0; k < K; k++) total += tree.value[leaf * K + k]!;
+      for (let k = 0; k < K; k++) out[i * K + k]! += tree.value[leaf * K + k]! / total;
+    }
+  }
+  const nT = forest.trees.length;
+  for (let j = 0; j < out.length; j++) out[j]! /= nT;
+  return out;
+}
+
+/** The class with the highest probability (ties to the first class, as numpy's argmax). */
+export function predict(forest: Forest, m: Matrix): string[] {
+  const p = predictProba(forest, m);
+  const K = forest.classes.length;
+  const out: string[] = [];
+  for (let i = 0; i < m.nSamples; i++) {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (p[i * K + k]! > p[i * K + best]!) best = k;
+    out.push(forest.classes[best]!);
+  }
+  return out;
+}
+
+/**
+ * Gini importance (mean decrease in impurity): each tree's impurity decreases,
+ * normalised to sum to 1, then the mean over trees and its per-tree standard deviation.
+ */
+export function featureImportances(forest: Forest): { mean: Float64Array; std: Float64Array } {
+  const nF = forest.nFeatures;
+  const perTree = forest.trees.map((t) => {
+    let s = 0;
+    for (let f = 0; f < nF; f++) s += t.importance[f]!;
+    return t.importance.map((v) => (s > 0 ? v / s : 0));
+  });
+  const mean = new Float64Array(nF);
+  for (const imp of perTree) for (let f = 0; f < nF; f++) mean[f]! += imp[f]! / perTree.length;
+  const std = new Float64Array(nF);
+  for (const imp of perTree) for (let f = 0; f < nF; f++) std[f]! += (imp[f]! - mean[f]!) ** 2 / perTree.length;
+  for (let f = 0; f < nF; f++) std[f] = Math.sqrt(std[f]!);
+  return { mean, std };
+}
+
+const MAGIC = 0x46524358; // "XCRF"
+
+/** A forest as one binary blob: magic, header length, JSON header, then each tree (codec.ts). */
+export function serializeForest(forest: Forest): Uint8Array {
+  const header = new TextEncoder().encode(JSON.stringify({ version: 1, params: forest.params, classes: forest.classes, nFeatures: forest.nFeatures, featureNames: forest.featureNames, nTrees: forest.trees.length }));
+  const headPad = (8 - ((8 + header.length) % 8)) % 8;
+  const trees = forest.trees.map(encodeTree);
+  const total = 8 + header.length + headPad + trees.reduce((s, b) => s + b.byteLength, 0);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, MAGIC, true);
+  dv.setUint32(4, header.length, true);
+  out.set(header, 8);
+  let off = 8 + header.length + headPad;
+  for (const b of trees) {
+    out.set(new Uint8Array(b), off);
+    off += b.byteLength;
+  }
+  return out;
+}
+
+export function deserializeForest(bytes: Uint8Array): Forest {
+  const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const dv = new DataView(buf);
+  if (dv.getUint32(0, true) !== MAGIC) throw new Error('not a serialized XClass forest (bad magic number)');
+  const hlen = dv.getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, hlen))) as { params: unknown; classes: string[]; nFeatures: number; featureNames: string[]; nTrees: number };
+  let off = 8 + hlen + ((8 - ((8 + hlen) % 8)) % 8);
+  const trees: Tree[] = [];
+  for (let t = 0; t < header.nTrees; t++) {
+    const { tree, byteLength } = decodeTree(buf, off);
+    trees.push(tree);
+    off += byteLength;
+  }
+  return { params: ForestParams.parse(header.params), classes: header.classes, nFeatures: header.nFeatures, featureNames: header.featureNames, trees };
+}

@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { deserializeForest, featureImportances, fitForest, predict, predictProba, serializeForest, type Matrix } from '../../lib/forest/forest.js';
+import { DEFAULT_FOREST, resolveMaxFeatures, type ForestParams } from '../../lib/forest/params.js';
+import { Rng, treeSeeds } from '../../lib/forest/rng.js';
+import { binFeatures } from '../../lib/forest/binning.js';
+
+/** Column-major matrix from rows. */
+function m(rows: number[][]): Matrix {
+  const n = rows.length;
+  const nF = rows[0]?.length ?? 0;
+  const x = new Float64Array(n * nF);
+  rows.forEach((r, i) => r.forEach((v, f) => (x[f * n + i] = v)));
+  return { x, nSamples: n, nFeatures: nF };
+}
+
+const single: ForestParams = { ...DEFAULT_FOREST, n_estimators: 1, bootstrap: false, max_features: null };
+
+describe('CART trees', () => {
+  it('finds the pure split, at the midpoint between the classes', async () => {
+    const f = await fitForest(m([[1], [2], [3], [4]]), ['a', 'a', 'b', 'b'], { params: single, nJobs: 1 });
+    const t = f.trees[0]!;
+    expect(t.nNodes).toBe(3);
+    expect(t.feature[0]).toBe(0);
+    expect(t.threshold[0]).toBe(2.5);
+    expect(Array.from(predictProba(f, m([[0], [2.4], [2.6], [9]])))).toEqual([1, 0, 1, 0, 0, 1, 0, 1]);
+  });
+
+  it('honours min_samples_leaf', async () => {
+    const rows = [[1], [2], [3], [4], [5], [6]];
+    const y = ['a', 'b', 'b', 'b', 'b', 'b'];
+    const free = await fitForest(m(rows), y, { params: single, nJobs: 1 });
+    expect(free.trees[0]!.threshold[0]).toBe(1.5); // isolates the lone 'a'
+    const held = await fitForest(m(rows), y, { params: { ...single, min_samples_leaf: 2 }, nJobs: 1 });
+    const t = held.trees[0]!;
+    expect(t.threshold[0]).toBe(2.5);
+    // every leaf holds at least two samples
+    const leafCounts = new Map<number, number>();
+    for (let i = 0; i < rows.length; i++) {
+      let node = 0;
+      while (t.feature[node]! >= 0) node = rows[i]![0]! <= t.threshold[node]! ? t.left[node]! : t.right[node]!;
+      leafCounts.set(node, (leafCounts.get(node) ?? 0) + 1);
+    }
+    expect(Math.min(...leafCounts.values())).toBeGreaterThanOrEqual(2);
+  });
+
+  it('lets class weights change the chosen split (worked by hand in the comment)', async () => {
+    // 10 a, 2 b. f0 <= 0.5 splits {5a} | {5a,2b}; f1 <= 0.5 splits {9a,1b} | {1a,1b}.
+    // Unweighted Gini proxy sum_k w_k^2/W: f0 25/5 + 29/7 = 9.143, f1 82/10 + 2/2 = 9.2 -> f1.
+    // Balanced (a 0.6, b 3): f0 3.0 + 45/9 = 8.0, f1 38.16/8.4 + 9.36/3.6 = 7.143 -> f0.
+    const a = (f0: number, f1: number) => [f0, f1];
+    const rows = [a(0, 0), a(0, 0), a(0, 0), a(0, 0), a(0, 0), a(1, 0), a(1, 0), a(1, 0), a(1, 0), a(1, 1), a(1, 0), a(1, 1)];
+    const y = ['a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'b', 'b'];
+    const stump = { ...single, max_depth: 1 };
+    expect((await fitForest(m(rows), y, { params: stump, nJobs: 1 })).trees[0]!.feature[0]).toBe(1);
+    expect((await fitForest(m(rows), y, { params: { ...stump, class_weight: 'balanced' }, nJobs: 1 })).trees[0]!.feature[0]).toBe(0);
+    // sample weights do the same as class weights
+    const w = Float64Array.from(y, (c) => (c === 'a' ? 0.6 : 3));
+    expect((await fitForest(m(rows), y, { params: stump, sampleWeight: w, nJobs: 1 })).trees[0]!.feature[0]).toBe(0);
+  });
+
+  it('never splits on a constant feature, and does not count it toward max_features', async () => {
+    const rng = new Rng(7);
+    const rows = Array.from({ length: 60 }, (_, i) => [5, i % 2 === 0 ? rng.nextFloat() : 1 + rng.nextFloat(), 5]);
+    const y = rows.map((_, i) => (i % 2 === 0 ? 'a' : 'b'));
+    const f = await fitForest(m(rows), y, { params: { ...DEFAULT_FOREST, n_estimators: 20, max_features: 1 }, nJobs: 1 });
+    for (const t of f.trees) for (const feat of t.feature) expect([-1, 1]).toContain(feat);
+    // with the one varying feature always found, every tree separates the classes
+    expect(predict(f, m(rows))).toEqual(y);
+  });
+
+  it('weighs leaves and impurity by sample weight', async () => {
+    // one feature with no signal: the leaf distribution is the weighted class share
+    const f = await fitForest(m([[1], [1], [1]]), ['a', 'b', 'b'], { params: single, sampleWeight: Float64Array.from([2, 1, 1]), nJobs: 1 });
+    expect(Array.from(predictProba(f, m([[1]])))).toEqual([0.5, 0.5]);
+  });
+});
+
+describe('random forest', () => {
+  const rng = new Rng(3);
+  const rows = Array.from({ length: 400 }, (_, i) => [i % 3 + rng.nextFloat() * 1.5, rng.nextFloat(), rng.nextFloat() * 2 + (i % 3 === 2 ? 1 : 0)]);
+  const y = rows.map((_, i) => ['AGN', 'LMXB', 'HMXB'][i % 3]!);
+  const params: ForestParams = { ...DEFAULT_FOREST, n_estimators: 24, min_samples_leaf: 2, class_weight: 'balanced_subsample', random_state: 11 };
+
+  it('is bit-identical whatever the number of threads', async () => {
+    const one = serializeForest(await fitForest(m(rows), y, { params, nJobs: 1 }));
+    const two = serializeForest(await fitForest(m(rows), y, { params, nJobs: 2 }));
+    expect(Buffer.from(two).equals(Buffer.from(one))).toBe(true);
+    const other = serializeForest(await fitForest(m(rows), y, { params: { ...params, random_state: 12 }, nJobs: 2 }));
+    expect(Buffer.from(other).equals(Buffer.from(one))).toBe(false);
+  });
+
+  it('round-trips through its binary form and predicts identically', async () => {
+    const f = await fitForest(m(rows), y, { params, nJobs: 2, featureNames: ['hr_sm', 'noise', 'log_fb'] });
+    const back = deserializeForest(serializeForest(f));
+    expect(back.classes).toEqual(['AGN', 'HMXB', 'LMXB']);
+    expect(back.featureNames).toEqual(['hr_sm', 'noise', 'log_fb']);
+    expect(back.params).toEqual(f.params);
+    expect(Array.from(predictProba(back, m(rows)))).toEqual(Array.from(predictProba(f, m(rows))));
+  });
+
+  it('gives probabilities that sum to 1 and predicts the most probable class', async () => {
+    const f = await fitForest(m(rows), y, { params, nJobs: 1 });
+    const p = predictProba(f, m(rows));
+    for (let i = 0; i < rows.length; i++) expect(p[i * 3]! + p[i * 3 + 1]! + p[i * 3 + 2]!).toBeCloseTo(1, 12);
+    const pred = predict(f, m(rows));
+    const acc = pred.filter((c, i) => c === y[i]).length / y.length;
+    expect(acc).toBeGreaterThan(0.9);
+  });
+
+  it('ranks the informative features above the noise in Gini importance, normalised to 1', async () => {
+    const f = await fitForest(m(rows), y, { params, nJobs: 1 });
+    const { mean, std } = featureImportances(f);
+    expect(mean.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(mean[0]!).toBeGreaterThan(mean[1]!);
+    expect(mean[2]!).toBeGreaterThan(mean[1]!);
+    expect(std.every((s) => s >= 0)).toBe(true);
+    // a single stump puts all importance on its split feature
+    const stump = await fitForest(m([[1, 0], [2, 0], [3, 1], [4, 1]]), ['a', 'a', 'b', 'b'], { params: { ...single, max_depth: 1 }, nJobs: 1 });
+    expect(Array.from(featureImportances(stump).mean)).toEqual([1, 0]);
+  });
+
+  it('refuses bad input with a clear message', async () => {
+    await expect(fitForest(m([[1], [Number.NaN]]), ['a', 'b'], { params: single, nJobs: 1 })).rejects.toThrow(/NaN at sample 1, feature 0 \(impute missing values before fitting\)/);
+    await expect(fitForest(m([[1], [2]]), ['a', 'a'], { params: single, nJobs: 1 })).rejects.toThrow(/need at least 2 classes, got 1 \(a\)/);
+    await expect(fitForest({ x: new Float64Array(0), nSamples: 0, nFeatures: 2 }, [], { params: single, nJobs: 1 })).rejects.toThrow(/no training samples/);
+    await expect(fitForest(m([[1], [2]]), ['a'], { params: single, nJobs: 1 })).rejects.toThrow(/1 labels for 2 samples/);
+    const f = await fitForest(m([[1], [2]]), ['a', 'b'], { params: single, nJobs: 1 });
+    expect(() => predictProba(f, m([[1, 2]]))).toThrow(/model has 1 features, input has 2/);
+    expect(() => predictProba(f, m([[Number.NaN]]))).toThrow(/NaN at sample 0, feature x0/);
+  });
+});
+
+describe('pieces', () => {
+  it('resolves max_features as scikit-learn does', () => {
+    expect(resolveMaxFeatures('sqrt', 26)).toBe(5);
+    expect(resolveMaxFeatures('log2', 26)).toBe(4);
+    expect(resolveMaxFeatures(0.5, 26)).toBe(13);
+    expect(resolveMaxFeatures(7, 26)).toBe(7);
+    expect(resolveMaxFeatures(null, 26)).toBe(26);
+  });
+
+  it('draws reproducible, unbiased integers', () => {
+    expect(Array.from(treeSeeds(42, 4))).toEqual(Array.from(treeSeeds(42, 4)));
+    const r = new Rng(1);
+    const counts = new Array(5).fill(0);
+    for (let i = 0; i < 50_000; i++) counts[r.nextInt(5)]++;
+    for (const c of counts) expect(Math.abs(c - 10_000)).toBeLessThan(400);
+  });
+
+  it('bins exactly when a feature has at most 256 distinct values, and by quantile otherwise', () => {
+    const b = binFeatures(Float64Array.from([3, 1, 2, 1]), 4, 1);
+    expect(Array.from(b.bins)).toEqual([2, 0, 1, 0]);
+    expect(Array.from(b.binMin[0]!)).toEqual([1, 2, 3]);
+    const many = Float64Array.from({ length: 10_000 }, (_, i) => i);
+    const q = binFeatures(many, 10_000, 1);
+    expect(q.nBins[0]).toBe(256);
+    expect(q.binMax[0]![255]).toBe(9999);
+  });
+});
