@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { binFeatures } from './binning.js';
 import { decodeTree, encodeTree } from './codec.js';
-import { growTree, type GrowInput } from './grow.js';
+import { bootstrapCounts, growTree, type GrowInput } from './grow.js';
 import { ForestParams } from './params.js';
 import { treeSeeds } from './rng.js';
 import { leafOf, type Tree } from './tree.js';
@@ -124,6 +124,42 @@ export function predictProba(forest: Forest, m: Matrix): Float64Array {
   const nT = forest.trees.length;
   for (let j = 0; j < out.length; j++) out[j]! /= nT;
   return out;
+}
+
+/**
+ * Out-of-bag class probabilities of the training samples (scikit-learn's
+ * oob_decision_function_): for each sample, the mean leaf distribution over the trees
+ * whose bootstrap left it out. Each tree's bootstrap is regenerated from its seed.
+ * A sample in every bootstrap (vanishingly rare with hundreds of trees) gets the
+ * whole forest's probabilities; their number is returned.
+ */
+export function oobProba(forest: Forest, training: Matrix): { proba: Float64Array; neverOutOfBag: number } {
+  if (!forest.params.bootstrap) throw new Error('random forest: out-of-bag probabilities need bootstrap=true');
+  const n = training.nSamples;
+  const K = forest.classes.length;
+  const seeds = treeSeeds(forest.params.random_state, forest.trees.length);
+  const sum = new Float64Array(n * K);
+  const votes = new Int32Array(n);
+  forest.trees.forEach((tree, t) => {
+    const counts = bootstrapCounts(seeds[t]!, n);
+    for (let i = 0; i < n; i++) {
+      if (counts[i] !== 0) continue;
+      const leaf = leafOf(tree, training.x, n, i);
+      let total = 0;
+      for (let k = 0; k < K; k++) total += tree.value[leaf * K + k]!;
+      for (let k = 0; k < K; k++) sum[i * K + k]! += tree.value[leaf * K + k]! / total;
+      votes[i]!++;
+    }
+  });
+  const full = predictProba(forest, training);
+  let never = 0;
+  for (let i = 0; i < n; i++) {
+    if (votes[i] === 0) {
+      never++;
+      for (let k = 0; k < K; k++) sum[i * K + k] = full[i * K + k]!;
+    } else for (let k = 0; k < K; k++) sum[i * K + k]! /= votes[i]!;
+  }
+  return { proba: sum, neverOutOfBag: never };
 }
 
 /** The class with the highest probability (ties to the first class, as numpy's argmax). */

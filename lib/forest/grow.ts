@@ -24,8 +24,7 @@ export function growTree(input: GrowInput, seed: number): Tree {
   const rng = new Rng(seed);
   const weight = new Float64Array(n);
   if (params.bootstrap) {
-    const counts = new Int32Array(n);
-    for (let d = 0; d < n; d++) counts[rng.nextInt(n)]!++;
+    const counts = drawBootstrap(rng, n);
     if (params.class_weight === 'balanced_subsample') {
       const perClass = new Float64Array(nClasses);
       for (let i = 0; i < n; i++) perClass[y[i]!]! += counts[i]!;
@@ -60,4 +59,16 @@ export function growTree(input: GrowInput, seed: number): Tree {
     },
     rng,
   );
+}
+
+/** n draws with replacement from n samples, as counts: the first thing a tree's generator does. */
+function drawBootstrap(rng: Rng, n: number): Int32Array {
+  const counts = new Int32Array(n);
+  for (let d = 0; d < n; d++) counts[rng.nextInt(n)]!++;
+  return counts;
+}
+
+/** The bootstrap counts tree `seed` was grown on (for out-of-bag estimates). */
+export function bootstrapCounts(seed: number, n: number): Int32Array {
+  return drawBootstrap(new Rng(seed), n);
 }

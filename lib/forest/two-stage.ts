@@ -1,0 +1,206 @@
+import { z } from 'zod';
+import { deserializeForest, fitForest, oobProba, predictProba, serializeForest, type Forest, type Matrix } from './forest.js';
+import { ForestParams } from './params.js';
+import { smote } from './smote.js';
+
+/**
+ * The two-stage classifier (paper sections 4.3-4.4). Stage 1 separates broad groups
+ * (AGN, OTHER = the accreting binaries, SNR, STAR); Stage 2 splits OTHER into its
+ * classes (LMXB, HMXB) using the features plus the Stage-1 probabilities.
+ *
+ * Stage 2 is trained on *out-of-bag* Stage-1 probabilities: for each training source,
+ * the mean over the Stage-1 trees that did not see it. A forest's in-sample
+ * probabilities are near 1 for its own training rows, so Stage 2 trained on them would
+ * learn to trust Stage 1 far more than it deserves on new sources; the out-of-bag
+ * estimate gives the same leakage protection as K-fold out-of-fold predictions without
+ * fitting Stage 1 K more times.
+ */
+export const TwoStageParams = z.strictObject({
+  forest: ForestParams,
+  /** training label -> Stage-1 group */
+  stage1_groups: z.record(z.string().min(1), z.string().min(1)),
+  /** the Stage-1 group that Stage 2 resolves */
+  other_group: z.string().min(1),
+  /** the labels Stage 2 is trained on (others in the OTHER group, e.g. CV, train Stage 1 only) */
+  stage2_classes: z.array(z.string().min(1)).min(1),
+  /** a prediction whose deciding-stage confidence is below this is flagged uncertain */
+  uncertain_below: z.number().min(0).max(1),
+  smote: z.strictObject({ enabled: z.boolean(), k: z.number().int().min(1) }),
+});
+export type TwoStageParams = z.infer<typeof TwoStageParams>;
+
+export interface TwoStageModel {
+  params: TwoStageParams;
+  featureNames: string[];
+  /** Stage-1 groups in column order */
+  groups: string[];
+  /** final classes in probability-vector order: the groups other than OTHER, then Stage 2's classes */
+  finalClasses: string[];
+  /** final classes with no training rows (always predicted with probability 0) */
+  absentClasses: string[];
+  stage1: Forest;
+  /** null when fewer than two Stage-2 classes had training rows */
+  stage2: Forest | null;
+  /** the single Stage-2 class present when stage2 is null */
+  stage2Only: string | null;
+  notes: Record<string, number | string>;
+}
+
+export interface TwoStagePrediction {
+  finalClass: string;
+  /** over finalClasses; sums to 1 */
+  proba: Float64Array;
+  /** the maximum probability of the stage that decided */
+  confidence: number;
+  decidedBy: 1 | 2;
+  uncertain: boolean;
+  stage1Proba: Float64Array;
+}
+
+function groupsOf(p: TwoStageParams): string[] {
+  return [...new Set(Object.values(p.stage1_groups))].sort();
+}
+
+function finalClassesOf(p: TwoStageParams): string[] {
+  return [...groupsOf(p).filter((g) => g !== p.other_group), ...p.stage2_classes];
+}
+
+/** Reorders a forest's probability columns into `groups` order (a group the forest never saw gets 0). */
+function toColumns(proba: Float64Array, forestClasses: readonly string[], columns: readonly string[], n: number): Float64Array {
+  const out = new Float64Array(n * columns.length);
+  const K = forestClasses.length;
+  forestClasses.forEach((c, k) => {
+    const j = columns.indexOf(c);
+    if (j < 0) throw new Error(`two-stage: forest class ${c} is not one of ${columns.join(', ')}`);
+    for (let i = 0; i < n; i++) out[i * columns.length + j] = proba[i * K + k]!;
+  });
+  return out;
+}
+
+/** X with extra columns appended (column-major). */
+function withColumns(m: Matrix, extra: Float64Array, nExtra: number): Matrix {
+  const n = m.nSamples;
+  const x = new Float64Array(n * (m.nFeatures + nExtra));
+  x.set(m.x);
+  for (let c = 0; c < nExtra; c++) for (let i = 0; i < n; i++) x[(m.nFeatures + c) * n + i] = extra[i * nExtra + c]!;
+  return { x, nSamples: n, nFeatures: m.nFeatures + nExtra };
+}
+
+function rows(m: Matrix, keep: readonly number[]): Matrix {
+  const n = m.nSamples;
+  const x = new Float64Array(keep.length * m.nFeatures);
+  for (let f = 0; f < m.nFeatures; f++) keep.forEach((i, r) => (x[f * keep.length + r] = m.x[f * n + i]!));
+  return { x, nSamples: keep.length, nFeatures: m.nFeatures };
+}
+
+export async function fitTwoStage(m: Matrix, labels: readonly string[], featureNames: readonly string[], params: TwoStageParams, nJobs?: number): Promise<TwoStageModel> {
+  const p = TwoStageParams.parse(params);
+  if (labels.length !== m.nSamples) throw new Error(`two-stage: ${labels.length} labels for ${m.nSamples} samples`);
+  const groups = groupsOf(p);
+  const y1 = labels.map((l, i) => {
+    const g = p.stage1_groups[l];
+    if (g === undefined) throw new Error(`two-stage: training row ${i} has label ${l}, which no Stage-1 group holds (${Object.keys(p.stage1_groups).join(', ')})`);
+    return g;
+  });
+  const jobs = nJobs !== undefined ? { nJobs } : {};
+  let m1 = m;
+  let y1fit = y1;
+  if (p.smote.enabled) ({ matrix: m1, labels: y1fit } = smote(m, y1, { k: p.smote.k, seed: p.forest.random_state }));
+  const stage1 = await fitForest(m1, y1fit, { params: p.forest, featureNames: [...featureNames], ...jobs });
+  // out-of-bag Stage-1 probabilities of the original rows (SMOTE rows come after them)
+  const oob = oobProba(stage1, m1);
+  const p1 = toColumns(oob.proba.subarray(0, m.nSamples * stage1.classes.length), stage1.classes, groups, m.nSamples);
+
+  const keep = labels.flatMap((l, i) => (p.stage2_classes.includes(l) ? [i] : []));
+  const present = [...new Set(keep.map((i) => labels[i]!))].sort();
+  let stage2: Forest | null = null;
+  let stage2Only: string | null = null;
+  const names2 = [...featureNames, ...groups.map((g) => `p_stage1_${g}`)];
+  if (present.length >= 2) {
+    let m2 = rows(withColumns(m, p1, groups.length), keep);
+    let y2 = keep.map((i) => labels[i]!);
+    if (p.smote.enabled) ({ matrix: m2, labels: y2 } = smote(m2, y2, { k: p.smote.k, seed: p.forest.random_state + 1 }));
+    stage2 = await fitForest(m2, y2, { params: { ...p.forest, random_state: p.forest.random_state + 1 }, featureNames: names2, ...jobs });
+  } else stage2Only = present[0] ?? null;
+
+  const finalClasses = finalClassesOf(p);
+  const seen = new Set(labels.map((l) => (p.stage2_classes.includes(l) ? l : p.stage1_groups[l]!)));
+  return {
+    params: p,
+    featureNames: [...featureNames],
+    groups,
+    finalClasses,
+    absentClasses: finalClasses.filter((c) => !seen.has(c)),
+    stage1,
+    stage2,
+    stage2Only,
+    notes: { stage1_rows: m1.nSamples, stage2_rows: keep.length, never_out_of_bag: oob.neverOutOfBag },
+  };
+}
+
+export function predictTwoStage(model: TwoStageModel, m: Matrix): TwoStagePrediction[] {
+  const n = m.nSamples;
+  const G = model.groups.length;
+  const p1 = toColumns(predictProba(model.stage1, m), model.stage1.classes, model.groups, n);
+  const s2 = model.params.stage2_classes;
+  let p2: Float64Array | null = null;
+  if (model.stage2) p2 = toColumns(predictProba(model.stage2, withColumns(m, p1, G)), model.stage2.classes, s2, n);
+  const other = model.groups.indexOf(model.params.other_group);
+  const out: TwoStagePrediction[] = [];
+  for (let i = 0; i < n; i++) {
+    const row1 = p1.subarray(i * G, (i + 1) * G);
+    let g = 0;
+    for (let j = 1; j < G; j++) if (row1[j]! > row1[g]!) g = j;
+    const row2 = new Float64Array(s2.length);
+    if (p2) row2.set(p2.subarray(i * s2.length, (i + 1) * s2.length));
+    else if (model.stage2Only) row2[s2.indexOf(model.stage2Only)] = 1;
+    const proba = new Float64Array(model.finalClasses.length);
+    model.finalClasses.forEach((c, k) => {
+      const gi = model.groups.indexOf(c);
+      proba[k] = gi >= 0 ? row1[gi]! : (other >= 0 ? row1[other]! : 0) * row2[s2.indexOf(c)]!;
+    });
+    let finalClass: string;
+    let confidence: number;
+    let decidedBy: 1 | 2;
+    if (g === other) {
+      let b = 0;
+      for (let j = 1; j < s2.length; j++) if (row2[j]! > row2[b]!) b = j;
+      finalClass = s2[b]!;
+      confidence = row2[b]!;
+      decidedBy = 2;
+    } else {
+      finalClass = model.groups[g]!;
+      confidence = row1[g]!;
+      decidedBy = 1;
+    }
+    out.push({ finalClass, proba, confidence, decidedBy, uncertain: confidence < model.params.uncertain_below, stage1Proba: Float64Array.from(row1) });
+  }
+  return out;
+}
+
+/** One blob: magic, JSON header, then the Stage-1 and Stage-2 forests (forest.ts format). */
+export function serializeTwoStage(model: TwoStageModel): Uint8Array {
+  const f1 = serializeForest(model.stage1);
+  const f2 = model.stage2 ? serializeForest(model.stage2) : new Uint8Array(0);
+  const { stage1: _s1, stage2: _s2, ...rest } = model;
+  const header = new TextEncoder().encode(JSON.stringify({ ...rest, stage1Bytes: f1.length, stage2Bytes: f2.length }));
+  const out = new Uint8Array(8 + header.length + f1.length + f2.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x32534358, true); // "XCS2"
+  dv.setUint32(4, header.length, true);
+  out.set(header, 8);
+  out.set(f1, 8 + header.length);
+  out.set(f2, 8 + header.length + f1.length);
+  return out;
+}
+
+export function deserializeTwoStage(bytes: Uint8Array): TwoStageModel {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dv.getUint32(0, true) !== 0x32534358) throw new Error('not a serialized XClass two-stage model (bad magic number)');
+  const hlen = dv.getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen))) as Omit<TwoStageModel, 'stage1' | 'stage2'> & { stage1Bytes: number; stage2Bytes: number };
+  const { stage1Bytes, stage2Bytes, ...rest } = header;
+  const s1 = bytes.slice(8 + hlen, 8 + hlen + stage1Bytes);
+  const s2 = stage2Bytes > 0 ? deserializeForest(bytes.slice(8 + hlen + stage1Bytes, 8 + hlen + stage1Bytes + stage2Bytes)) : null;
+  return { ...rest, params: TwoStageParams.parse(rest.params), stage1: deserializeForest(s1), stage2: s2 };
+}
