@@ -1,9 +1,13 @@
 import { ingestStage } from './ingest.js';
 import { referenceStage } from './reference.js';
 import { sedStage } from './sed.js';
+import { featuresStage } from './features.js';
+import { trainStage } from './train.js';
+import { predictStage } from './predict.js';
+import { evaluateStage } from './evaluate.js';
 import type { StageDef } from './stage.js';
 
 /** Every pipeline stage by name. */
 export const STAGES: Record<string, StageDef> = Object.fromEntries(
-  ([ingestStage, referenceStage, sedStage] as unknown as StageDef[]).map((s) => [s.name, s]),
+  ([ingestStage, referenceStage, sedStage, featuresStage, trainStage, predictStage, evaluateStage] as unknown as StageDef[]).map((s) => [s.name, s]),
 );

@@ -32,8 +32,8 @@ export interface StageDef<P extends Record<string, unknown> = Record<string, unk
   name: string;
   version: number;
   params: z.ZodType<P>;
-  /** input roles this stage expects */
-  inputs: readonly string[];
+  /** input roles this stage expects, or a pattern for a variable number of them (one per CV fold) */
+  inputs: readonly string[] | RegExp;
   run(ctx: StageContext, params: P): Promise<StageOutput>;
 }
 

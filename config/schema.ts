@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { XClassLabel } from '../schemas/classes.js';
 import { SedSettings } from '../schemas/sed.js';
+import { FeaturesParams } from '../schemas/features.js';
+import { TwoStageParams } from '../lib/forest/two-stage.js';
 
 export const RetryPolicy = z.strictObject({
   initial_interval_ms: z.number().int().positive(),
@@ -32,6 +34,12 @@ export const ConfigSchema = z.strictObject({
   }),
   /** SED translation (paper section 3); see schemas/sed.ts for each field */
   sed: SedSettings,
+  /** the feature matrix (paper section 4.1) */
+  features: FeaturesParams,
+  /** the two-stage random forest (paper sections 4.3-4.4), scikit-learn parameter names */
+  model: TwoStageParams,
+  /** stratified K-fold cross-validation (paper section 5) */
+  evaluation: z.strictObject({ folds: z.number().int().min(2), seed: z.number().int().min(0) }),
   engine: z.strictObject({
     kind: z.enum(['embedded', 'temporal']),
     /** steps run at once (independent branches) */

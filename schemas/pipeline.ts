@@ -3,6 +3,8 @@ import { RawFileRef } from './artifact.js';
 import { XClassLabel } from './classes.js';
 import { RetryPolicy } from '../config/schema.js';
 import { SedParams } from './sed.js';
+import { FeaturesParams } from './features.js';
+import { TwoStageParams } from '../lib/forest/two-stage.js';
 
 /** A raw input file, resolved and hashed by the client before the workflow starts. */
 export const ResolvedFile = RawFileRef.extend({ path: z.string().min(1) });
@@ -17,6 +19,9 @@ export const PipelineInput = z.strictObject({
   data_dir: z.string().min(1),
   files: z.strictObject({ muwclass: ResolvedFile }),
   sed: SedParams,
+  features: FeaturesParams,
+  model: TwoStageParams,
+  evaluation: z.strictObject({ folds: z.number().int().min(2), seed: z.number().int().min(0) }),
   label_map: z.record(z.string().min(1), XClassLabel.nullable()),
   concurrency: z.number().int().min(1),
   retry: RetryPolicy,

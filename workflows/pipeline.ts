@@ -32,6 +32,36 @@ export function buildPipeline(input: PipelineInput): Dag {
       inputs: { sources: 'ingest' },
       context: { data_dir: input.data_dir },
     },
+    {
+      key: 'features',
+      stage: 'features',
+      params: input.features,
+      inputs: { sources: 'ingest', sed: 'sed' },
+    },
   ];
+  // stratified K-fold cross-validation: independent branches, one per fold
+  const { folds, seed } = input.evaluation;
+  for (let index = 0; index < folds; index++) {
+    const fold = { k: folds, index, seed };
+    steps.push(
+      { key: `cv/fold-${index}/train`, stage: 'train', params: { model: input.model, fold }, inputs: { features: 'features' } },
+      { key: `cv/fold-${index}/predict`, stage: 'predict', params: { fold }, inputs: { model: `cv/fold-${index}/train`, features: 'features' } },
+    );
+  }
+  steps.push({
+    key: 'cv/evaluate',
+    stage: 'evaluate',
+    params: {
+      eval_classes: { 'LM-STAR': 'STAR', 'HM-STAR': 'STAR' },
+      stage1_groups: input.model.stage1_groups,
+      confident_min: input.model.uncertain_below,
+      calibration_bins: 10,
+      // training and test sources are both translated with their own labels (the method's protocol)
+      protocol: 'paper',
+    },
+    inputs: Object.fromEntries(Array.from({ length: folds }, (_, i) => [`fold_${i}`, `cv/fold-${i}/predict`])),
+  });
+  // the model users apply: trained on every source
+  steps.push({ key: 'final/train', stage: 'train', params: { model: input.model, fold: null }, inputs: { features: 'features' } });
   return { name: 'xclass-pipeline', steps };
 }

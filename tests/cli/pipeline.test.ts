@@ -16,7 +16,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(r.code, r.stderr).toBe(0);
     runId = r.stdout.trim();
     expect(runId).toMatch(/^run-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
-    expect(r.stderr).toMatch(/succeeded in [\d.]+ s: 3 steps, 0 cache hits/);
+    expect(r.stderr).toMatch(/succeeded in [\d.]+ s: 16 steps, 0 cache hits/);
   });
 
   it('normalises the MUWCLASS table into sources with the seven classes', async () => {
@@ -74,6 +74,31 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(Math.abs(rp!['value'] as number)).toBeLessThan(0.1);
   });
 
+  it('cross-validates the two-stage forest and scores the pooled out-of-fold predictions', async () => {
+    const s = new ArtifactStore(store);
+    const metas = await s.list();
+    const features = metas.find((m) => m.stage === 'features')!;
+    expect((features.notes['feature_names'] as string[]).length).toBe(26); // Table 3 for PHAT
+    expect(features.notes['rows_by_class']).toEqual({ AGN: 1000, CV: 38, 'HM-STAR': 116, HMXB: 26, 'LM-STAR': 205, LMXB: 24 });
+    const predictions = metas.filter((m) => m.stage === 'predict');
+    expect(predictions.reduce((n, m) => n + m.row_count, 0)).toBe(1409); // every source predicted once, out of fold
+    const final = metas.find((m) => m.stage === 'train' && (m.params['fold'] as unknown) === null)!;
+    expect(final.files).toContain('model.bin');
+    expect(final.notes['absent_classes']).toEqual(['SNR']);
+    const ev = metas.find((m) => m.stage === 'evaluate')!;
+    const metrics = await s.readTable('evaluate', ev.id);
+    const get = (metric: string, cls: string | null = null, level = 'full') =>
+      metrics.find((r) => r['level'] === level && r['subset'] === 'all' && r['statistic'] === 'pooled' && r['metric'] === metric && r['class'] === cls)!['value'] as number;
+    // the method's protocol: the label picks the SED template, so AGN and stars are trivially separated
+    expect(get('recall', 'AGN')).toBeGreaterThan(0.99);
+    expect(get('recall', 'CV')).toBe(0); // the method never predicts CV
+    expect(get('balanced_accuracy')).toBeGreaterThan(0.7);
+    expect(get('balanced_accuracy')).toBeLessThan(0.9);
+    expect(get('accuracy', null, 'stage1')).toBeGreaterThan(0.98);
+    expect(metrics.filter((r) => r['statistic'] === 'fold' && r['metric'] === 'balanced_accuracy' && r['level'] === 'full' && r['subset'] === 'all')).toHaveLength(5);
+    expect(metrics.every((r) => r['protocol'] === 'paper')).toBe(true);
+  });
+
   it('is all cache hits the second time, with the same artifact ids', () => {
     const r = runCli([...at, '--json', 'run']);
     expect(r.code, r.stderr).toBe(0);
@@ -82,8 +107,8 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(end['event']).toBe('run_end');
     const steps = end['steps'] as { key: string; cacheHit: boolean; artifactId: string }[];
     expect(steps.every((s) => s.cacheHit)).toBe(true);
-    expect(lines.filter((l) => l['event'] === 'step_done')).toHaveLength(3);
-    expect(artifactDirs(store)).toHaveLength(3);
+    expect(lines.filter((l) => l['event'] === 'step_done')).toHaveLength(16);
+    expect(artifactDirs(store)).toHaveLength(16);
   });
 
   it('audits a run down to the raw file and its SHA-256', () => {
@@ -101,11 +126,11 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   it('answers SQL over artifacts, lineage and runs', () => {
     const r = runCli([...at, 'query', 'select stage, count(*) as n from artifacts group by 1 order by 1']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual(['stage\tn', 'ingest\t1', 'reference\t1', 'sed\t1']);
+    expect(r.stdout.trim().split('\n')).toEqual(['stage\tn', 'evaluate\t1', 'features\t1', 'ingest\t1', 'predict\t5', 'reference\t1', 'sed\t1', 'train\t6']);
     const lin = JSON.parse(runCli([...at, '--json', 'query', "select role from lineage where stage = 'reference'"]).stdout) as { role: string }[];
     expect(lin).toEqual([{ role: 'sources' }]);
     const runs = JSON.parse(runCli([...at, '--json', 'query', 'select run_id, count(*) filter (where cache_hit) as hits from run_steps group by 1 order by 2']).stdout) as { hits: number }[];
-    expect(runs.map((x) => Number(x.hits))).toEqual([0, 3]);
+    expect(runs.map((x) => Number(x.hits))).toEqual([0, 16]);
     const bad = runCli([...at, 'query', 'select nope from artifacts']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
@@ -125,9 +150,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect([a.code, b.code]).toEqual([0, 0]);
     const ids = (o: string) => ((JSON.parse(o.trim().split('\n').at(-1)!) as { steps: { artifactId: string }[] }).steps.map((s) => s.artifactId));
     expect(ids(a.out)).toEqual(ids(b.out));
-    expect(artifactDirs(shared)).toHaveLength(3);
+    expect(artifactDirs(shared)).toHaveLength(16);
     const s = new ArtifactStore(shared);
     expect(await s.tempEntries()).toEqual([]);
-    for (const m of await s.list()) expect((await s.readTable(m.stage, m.id)).length).toBe(2941);
+    for (const m of await s.list()) expect((await s.readTable(m.stage, m.id)).length).toBe(m.row_count);
   });
 });

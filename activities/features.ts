@@ -1,0 +1,89 @@
+import { computeFeatures, featureNames, type FeatureInput, type FeatureSpec } from '../lib/features.js';
+import { FeaturesParams, featureDroppedTable, featureValuesTable, type FeatureDroppedRow, type FeatureValueRow } from '../schemas/features.js';
+import type { SedFitRow, SedMagRow } from '../schemas/sed.js';
+import type { SourceRow } from '../schemas/tables.js';
+import { InputError } from '../lib/errors.js';
+import { defineStage } from './stage.js';
+
+/**
+ * `features`: the feature matrix of the training sources (paper section 4.1, Table 3)
+ * from `sources` and the `sed` artifact's predicted HST magnitudes. Out-of-scope
+ * sources and sources with no HST magnitude are dropped, each with its reason. Missing
+ * values stay missing here: imputation belongs to training (medians from training
+ * rows only, stored with the model).
+ */
+export const featuresStage = defineStage({
+  name: 'features',
+  version: 1,
+  params: FeaturesParams,
+  inputs: ['sources', 'sed'],
+  async run(ctx, p) {
+    const src = ctx.inputs['sources']!;
+    const sed = ctx.inputs['sed']!;
+    const sources = (await ctx.store.readTable(src.stage, src.id)) as SourceRow[];
+    const fits = new Map(((await ctx.store.readTable(sed.stage, sed.id)) as SedFitRow[]).map((f) => [f.id, f]));
+    const mags = (await ctx.store.readTable(sed.stage, sed.id, 'mags')) as SedMagRow[];
+    const filters = new Map<string, number>();
+    const magsById = new Map<string, Record<string, number | null>>();
+    for (const m of mags) {
+      filters.set(m.filter, m.pivot_aa);
+      const rec = magsById.get(m.id) ?? {};
+      rec[m.filter] = m.mag_ab;
+      magsById.set(m.id, rec);
+    }
+    for (const f of p.xray_optical_filters) {
+      if (!filters.has(f)) throw new InputError({ file: `params of features`, column: 'xray_optical_filters', value: f }, `not among the SED output filters (${[...filters.keys()].join(', ')})`);
+    }
+    const spec: FeatureSpec = { filters: [...filters].map(([name, pivot_aa]) => ({ name, pivot_aa })), xray_optical_filters: p.xray_optical_filters, galactic_parallax_mas: p.galactic_parallax_mas, include_gaia: p.include_gaia };
+    const names = featureNames(spec);
+    const values: FeatureValueRow[] = [];
+    const dropped: FeatureDroppedRow[] = [];
+    const kept: Record<string, number> = {};
+    const droppedByClass: Record<string, number> = {};
+    const missing: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+    for (const s of sources) {
+      if (!s.in_scope || s.label === null) {
+        dropped.push({ id: s.id, label: s.label, reason: `label ${s.label_raw} is out of scope` });
+        continue;
+      }
+      const hst = magsById.get(s.id) ?? {};
+      if (!Object.values(hst).some((m) => m !== null)) {
+        const fit = fits.get(s.id);
+        dropped.push({ id: s.id, label: s.label, reason: `no HST magnitude (SED ${fit?.status ?? 'missing'}${fit?.reason ? `: ${fit.reason}` : ''})` });
+        droppedByClass[s.label] = (droppedByClass[s.label] ?? 0) + 1;
+        continue;
+      }
+      const input: FeatureInput = {
+        flux_s: s.flux_s_cgs,
+        flux_m: s.flux_m_cgs,
+        flux_h: s.flux_h_cgs,
+        flux_b: s.flux_b_cgs,
+        hst_mag: hst,
+        gaia_g: s.gaia_g_mag,
+        gaia_bp: s.gaia_bp_mag,
+        gaia_rp: s.gaia_rp_mag,
+        pm_total_masyr: s.pm_total_masyr,
+        parallax_mas: s.parallax_mas,
+        // the MUWCLASS table gives the 95% position-error radius, the quantity the method's
+        // sqrt((r0^2 + r1^2)/2) of the 95% error ellipse reduces to for a circle
+        sigma_eff_arcsec: s.pos_err_95_arcsec,
+        // the MUWCLASS table is already matched and carries no separation
+        nu: null,
+        significance: s.significance,
+      };
+      const label = s.label;
+      const v = computeFeatures(input, spec);
+      v.forEach((value, k) => {
+        if (value === null) missing[names[k]!]!++;
+        values.push({ id: s.id, label, feature: names[k]!, value });
+      });
+      kept[label] = (kept[label] ?? 0) + 1;
+    }
+    return {
+      table: featureValuesTable,
+      rows: values,
+      extraTables: { dropped: { table: featureDroppedTable, rows: dropped } },
+      notes: { feature_names: names, rows_by_class: kept, dropped_no_hst_by_class: droppedByClass, missing_by_feature: missing },
+    };
+  },
+});

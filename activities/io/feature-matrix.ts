@@ -1,0 +1,29 @@
+import type { ArtifactStore } from '../../artifacts/store.js';
+import type { FeatureValueRow } from '../../schemas/features.js';
+import type { ArtifactRef } from '../../workflows/dag.js';
+
+export interface FeatureRows {
+  featureNames: string[];
+  ids: string[];
+  labels: string[];
+  /** per source, values in featureNames order (null = missing) */
+  values: (number | null)[][];
+}
+
+/** Pivots a `features` artifact (long form) into rows in the artifact's feature order, sources sorted by id. */
+export async function readFeatureRows(store: ArtifactStore, ref: ArtifactRef): Promise<FeatureRows> {
+  const meta = await store.readMeta(ref.stage, ref.id);
+  const featureNames = meta.notes['feature_names'] as string[];
+  const col = new Map(featureNames.map((f, i) => [f, i]));
+  const long = (await store.readTable(ref.stage, ref.id)) as FeatureValueRow[];
+  const byId = new Map<string, { label: string; values: (number | null)[] }>();
+  for (const r of long) {
+    let rec = byId.get(r.id);
+    if (!rec) byId.set(r.id, (rec = { label: r.label, values: new Array<number | null>(featureNames.length).fill(null) }));
+    const c = col.get(r.feature);
+    if (c === undefined) throw new Error(`features ${ref.id.slice(0, 12)}: unknown feature ${r.feature}`);
+    rec.values[c] = r.value;
+  }
+  const ids = [...byId.keys()].sort();
+  return { featureNames, ids, labels: ids.map((id) => byId.get(id)!.label), values: ids.map((id) => byId.get(id)!.values) };
+}

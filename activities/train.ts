@@ -1,0 +1,53 @@
+import { columnMedians, imputeMatrix } from '../lib/features.js';
+import { featureImportances } from '../lib/forest/forest.js';
+import { fitTwoStage, serializeTwoStage } from '../lib/forest/two-stage.js';
+import { stratifiedFolds } from '../lib/folds.js';
+import { modelFeaturesTable, TrainParams, type ModelFeatureRow } from '../schemas/model.js';
+import { readFeatureRows } from './io/feature-matrix.js';
+import { defineStage } from './stage.js';
+
+export const MODEL_FILE = 'model.bin';
+
+/**
+ * `train`: the two-stage random forest on a features artifact, on every row or on all
+ * but one stratified fold. Imputation medians are computed from the training rows
+ * only and travel with the model (table rows with `impute_median`), so prediction
+ * applies exactly the same filling.
+ */
+export const trainStage = defineStage({
+  name: 'train',
+  version: 1,
+  params: TrainParams,
+  inputs: ['features'],
+  async run(ctx, p) {
+    const data = await readFeatureRows(ctx.store, ctx.inputs['features']!);
+    const folds = p.fold ? stratifiedFolds(data.ids, data.labels, p.fold.k, p.fold.seed) : null;
+    const train = data.ids.flatMap((id, i) => (folds === null || folds.get(id) !== p.fold!.index ? [i] : []));
+    const rows = train.map((i) => data.values[i]!);
+    const labels = train.map((i) => data.labels[i]!);
+    const medians = columnMedians(rows, data.featureNames.length);
+    const m = imputeMatrix(rows, medians);
+    ctx.progress(0, 2, 'fitting');
+    const model = await fitTwoStage(m, labels, data.featureNames, p.model);
+    ctx.progress(1, 2, 'fitted');
+    const out: ModelFeatureRow[] = [];
+    const imp1 = featureImportances(model.stage1);
+    model.stage1.featureNames.forEach((feature, column) =>
+      out.push({ stage: 'stage1', feature, column, importance_mean: imp1.mean[column]!, importance_std: imp1.std[column]!, impute_median: medians[column] ?? null, n_imputed: m.imputed[column]! }),
+    );
+    if (model.stage2) {
+      const imp2 = featureImportances(model.stage2);
+      model.stage2.featureNames.forEach((feature, column) =>
+        out.push({ stage: 'stage2', feature, column, importance_mean: imp2.mean[column]!, importance_std: imp2.std[column]!, impute_median: null, n_imputed: null }),
+      );
+    }
+    const byClass: Record<string, number> = {};
+    for (const l of labels) byClass[l] = (byClass[l] ?? 0) + 1;
+    return {
+      table: modelFeaturesTable,
+      rows: out,
+      extraFiles: { [MODEL_FILE]: serializeTwoStage(model) },
+      notes: { training_rows: labels.length, training_rows_by_class: byClass, final_classes: model.finalClasses, absent_classes: model.absentClasses, all_missing_features: data.featureNames.filter((_, c) => medians[c] === null), ...model.notes },
+    };
+  },
+});

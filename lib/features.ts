@@ -1,0 +1,151 @@
+import { AB_ZERO_FNU_CGS } from './sed/units.js';
+
+/**
+ * The feature vector of one source (paper section 4.1, Table 3). The same function
+ * serves training sources (SED-translated HST magnitudes) and targets (observed HST
+ * magnitudes): only where the magnitudes come from differs.
+ */
+export interface FeatureInput {
+  /** X-ray fluxes, erg/s/cm^2 (soft 0.5-1.2, medium 1.2-2, hard 2-7, broad 0.5-7 keV) */
+  flux_s: number | null;
+  flux_m: number | null;
+  flux_h: number | null;
+  flux_b: number | null;
+  /** AB magnitude per HST filter name */
+  hst_mag: Record<string, number | null>;
+  gaia_g: number | null;
+  gaia_bp: number | null;
+  gaia_rp: number | null;
+  pm_total_masyr: number | null;
+  parallax_mas: number | null;
+  sigma_eff_arcsec: number | null;
+  nu: number | null;
+  significance: number | null;
+}
+
+export interface FeatureSpec {
+  /** HST filters in any order: colours follow pivot wavelength order */
+  filters: { name: string; pivot_aa: number }[];
+  /** the blue and red filters of the X-ray-to-optical ratios (F475W, F814W for PHAT) */
+  xray_optical_filters: string[];
+  /** parallax above which a source is flagged Galactic (mas) */
+  galactic_parallax_mas: number;
+  include_gaia: boolean;
+}
+
+/** Short filter name for feature names: HST_ACS_WFC.F475W -> F475W. */
+export function shortFilterName(name: string): string {
+  return name.split('.').pop() ?? name;
+}
+
+/**
+ * HST colour pairs from a filter list in wavelength order: every consecutive pair, the
+ * pairs three filters apart, and the full span when not already included. For the six
+ * PHAT filters: 5 + 3 + 1 = the method's 9 colours (F275W-F336W ... F110W-F160W;
+ * F275W-F814W, F336W-F110W, F475W-F160W; F275W-F160W).
+ */
+export function colourPairs(spec: FeatureSpec): [string, string][] {
+  const f = [...spec.filters].sort((a, b) => a.pivot_aa - b.pivot_aa).map((x) => x.name);
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < f.length; i++) pairs.push([f[i]!, f[i + 1]!]);
+  for (let i = 0; i + 3 < f.length; i++) pairs.push([f[i]!, f[i + 3]!]);
+  if (f.length > 3 && !pairs.some(([a, b]) => a === f[0] && b === f[f.length - 1])) pairs.push([f[0]!, f[f.length - 1]!]);
+  return pairs;
+}
+
+/** Feature names in matrix column order. */
+export function featureNames(spec: FeatureSpec): string[] {
+  return [
+    'log_flux_s',
+    'log_flux_m',
+    'log_flux_h',
+    'log_flux_b',
+    'hr_sm',
+    'hr_mh',
+    'hr_sh',
+    'hr_bm',
+    ...colourPairs(spec).map(([a, b]) => `${shortFilterName(a)}-${shortFilterName(b)}`),
+    ...spec.xray_optical_filters.map((f) => `log_fx_fopt_${shortFilterName(f)}`),
+    'sigma_eff',
+    'nu',
+    'significance',
+    ...(spec.include_gaia ? ['gaia_bp_rp', 'gaia_g_rp', 'pm_total', 'is_galactic_parallax'] : []),
+  ];
+}
+
+/** log10 of a positive flux; a non-positive or missing one is missing (never the log of a negative). */
+function logPositive(v: number | null): number | null {
+  return v !== null && v > 0 ? Math.log10(v) : null;
+}
+
+/** Hardness ratio (a - b)/(a + b) (paper Eqs. 6-7); missing when either flux is missing or the sum is not positive. */
+export function hardnessRatio(a: number | null, b: number | null): number | null {
+  if (a === null || b === null || !(a + b > 0)) return null;
+  return (a - b) / (a + b);
+}
+
+function diff(a: number | null | undefined, b: number | null | undefined): number | null {
+  return a === null || a === undefined || b === null || b === undefined ? null : a - b;
+}
+
+/** One source's features, in featureNames(spec) order; null where a value is missing. */
+export function computeFeatures(x: FeatureInput, spec: FeatureSpec): (number | null)[] {
+  const fxOpt = spec.xray_optical_filters.map((f) => {
+    const m = x.hst_mag[f];
+    if (m === null || m === undefined || x.flux_b === null || !(x.flux_b > 0)) return null;
+    // f_nu from the AB magnitude; the ratio F_X / f_nu carries units of Hz
+    return Math.log10(x.flux_b / (AB_ZERO_FNU_CGS * 10 ** (-0.4 * m)));
+  });
+  return [
+    logPositive(x.flux_s),
+    logPositive(x.flux_m),
+    logPositive(x.flux_h),
+    logPositive(x.flux_b),
+    hardnessRatio(x.flux_s, x.flux_m),
+    hardnessRatio(x.flux_m, x.flux_h),
+    hardnessRatio(x.flux_s, x.flux_h),
+    hardnessRatio(x.flux_b, x.flux_m),
+    ...colourPairs(spec).map(([a, b]) => diff(x.hst_mag[a], x.hst_mag[b])),
+    ...fxOpt,
+    x.sigma_eff_arcsec,
+    x.nu,
+    x.significance,
+    ...(spec.include_gaia
+      ? [diff(x.gaia_bp, x.gaia_rp), diff(x.gaia_g, x.gaia_rp), x.pm_total_masyr, x.parallax_mas === null ? null : x.parallax_mas > spec.galactic_parallax_mas ? 1 : 0]
+      : []),
+  ];
+}
+
+/** Column medians over the given rows, ignoring missing values; null for a column with none. */
+export function columnMedians(rows: readonly (number | null)[][], nFeatures: number): (number | null)[] {
+  const out: (number | null)[] = [];
+  for (let f = 0; f < nFeatures; f++) {
+    const v = rows.map((r) => r[f]).filter((x): x is number => x !== null && x !== undefined).sort((a, b) => a - b);
+    if (v.length === 0) out.push(null);
+    else out.push(v.length % 2 === 1 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2);
+  }
+  return out;
+}
+
+/**
+ * Imputation (paper section 4.2): a missing value becomes the training median of its
+ * column; a column with no training value at all becomes 0. Returns a column-major
+ * matrix and the count of values imputed per column.
+ */
+export function imputeMatrix(rows: readonly (number | null)[][], medians: readonly (number | null)[]): { x: Float64Array; nSamples: number; nFeatures: number; imputed: number[] } {
+  const n = rows.length;
+  const nF = medians.length;
+  const x = new Float64Array(n * nF);
+  const imputed = new Array<number>(nF).fill(0);
+  rows.forEach((r, i) => {
+    if (r.length !== nF) throw new Error(`features: row ${i} has ${r.length} values, the model expects ${nF}`);
+    for (let f = 0; f < nF; f++) {
+      const v = r[f];
+      if (v === null || v === undefined || Number.isNaN(v)) {
+        x[f * n + i] = medians[f] ?? 0;
+        imputed[f]!++;
+      } else x[f * n + i] = v;
+    }
+  });
+  return { x, nSamples: n, nFeatures: nF, imputed };
+}

@@ -1,0 +1,27 @@
+import { Rng } from './forest/rng.js';
+
+/**
+ * Stratified K-fold assignment: within each class the sources (ordered by id, so the
+ * assignment does not depend on row order) are shuffled with the seed and dealt to
+ * folds in turn, so every fold holds each class in proportion. Returns id -> fold.
+ */
+export function stratifiedFolds(ids: readonly string[], labels: readonly string[], k: number, seed: number): Map<string, number> {
+  if (k < 2) throw new Error(`folds: k must be at least 2, got ${k}`);
+  if (ids.length !== labels.length) throw new Error(`folds: ${ids.length} ids, ${labels.length} labels`);
+  const byClass = new Map<string, string[]>();
+  ids.forEach((id, i) => byClass.set(labels[i]!, [...(byClass.get(labels[i]!) ?? []), id]));
+  const rng = new Rng(seed);
+  const out = new Map<string, number>();
+  let offset = 0;
+  for (const cls of [...byClass.keys()].sort()) {
+    const members = [...byClass.get(cls)!].sort();
+    for (let i = members.length - 1; i > 0; i--) {
+      const j = rng.nextInt(i + 1);
+      [members[i], members[j]] = [members[j]!, members[i]!];
+    }
+    // continue dealing where the previous class stopped, so small classes do not all start in fold 0
+    members.forEach((id, i) => out.set(id, (offset + i) % k));
+    offset = (offset + members.length) % k;
+  }
+  return out;
+}

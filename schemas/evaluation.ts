@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { defineTable, optionalNumber, type Row } from './table.js';
+
+export const EvaluateParams = z.strictObject({
+  /** training label -> the class it is scored as (LM-STAR and HM-STAR are STAR for the method) */
+  eval_classes: z.record(z.string().min(1), z.string().min(1)),
+  /** training label -> Stage-1 group, for Stage-1 metrics */
+  stage1_groups: z.record(z.string().min(1), z.string().min(1)),
+  /** the confident subset: confidence of the deciding stage at least this */
+  confident_min: z.number().min(0).max(1),
+  calibration_bins: z.number().int().min(2),
+  /** how the predictions were made, stated beside every number */
+  protocol: z.string().min(1),
+});
+export type EvaluateParams = z.infer<typeof EvaluateParams>;
+
+/** One number: a metric, for a level (full pipeline or Stage 1), a subset, and pooled, per fold, or mean/std over folds. */
+export const metricsTable = defineTable('metrics', {
+  protocol: z.string(),
+  level: z.enum(['full', 'stage1']),
+  subset: z.enum(['all', 'confident']),
+  statistic: z.enum(['pooled', 'fold', 'mean', 'std']),
+  fold: z.number().int().nullable(),
+  metric: z.string().min(1),
+  class: z.string().nullable(),
+  value: optionalNumber(),
+  n: z.number().int().nonnegative(),
+});
+export type MetricRow = Row<typeof metricsTable>;
+
+/** Row-normalised confusion matrices of the pooled out-of-fold predictions. */
+export const confusionTable = defineTable('confusion', {
+  level: z.enum(['full', 'stage1']),
+  subset: z.enum(['all', 'confident']),
+  true_class: z.string().min(1),
+  predicted_class: z.string().min(1),
+  count: z.number().int().nonnegative(),
+  fraction: optionalNumber(),
+});
+export type ConfusionRow = Row<typeof confusionTable>;
+
+/** Reliability diagram and confidence histograms (correct / incorrect). */
+export const calibrationTable = defineTable('calibration', {
+  kind: z.enum(['reliability', 'confidence_correct', 'confidence_incorrect']),
+  bin_lo: z.number(),
+  bin_hi: z.number(),
+  count: z.number().int().nonnegative(),
+  mean_confidence: optionalNumber(),
+  accuracy: optionalNumber(),
+});
+export type CalibrationRow = Row<typeof calibrationTable>;

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { defineTable, optionalNumber, type Row } from './table.js';
+
+/** Params of the `features` stage (paper section 4.1; the HST filters are the SED stage's outputs). */
+export const FeaturesParams = z.strictObject({
+  xray_optical_filters: z.array(z.string().min(1)),
+  galactic_parallax_mas: z.number().nonnegative(),
+  include_gaia: z.boolean(),
+});
+export type FeaturesParams = z.infer<typeof FeaturesParams>;
+
+/** Long form, so any filter set gives its own columns: one row per source and feature (NULL = missing). */
+export const featureValuesTable = defineTable('feature_values', {
+  id: z.string().min(1),
+  label: z.string().min(1),
+  feature: z.string().min(1),
+  value: optionalNumber(),
+});
+export type FeatureValueRow = Row<typeof featureValuesTable>;
+
+export const featureDroppedTable = defineTable('feature_dropped', {
+  id: z.string().min(1),
+  label: z.string().nullable(),
+  reason: z.string().min(1),
+});
+export type FeatureDroppedRow = Row<typeof featureDroppedTable>;
