@@ -184,16 +184,7 @@ export function buildTree(data: TrainingData, sampleWeight: Float64Array, params
           while (histN[nextRight] === 0) nextRight++;
           if (nL < params.minSamplesLeaf) continue;
           if (count - nL < params.minSamplesLeaf) break;
-          const WR = W - WL;
-          let sL = 0;
-          let sR = 0;
-          for (let k = 0; k < K; k++) {
-            const l = wL[k]!;
-            const r = wNode[k]! - l;
-            sL += l * l;
-            sR += r * r;
-          }
-          const proxy = sL / WL + sR / WR;
+          const proxy = giniProxy(wL, wNode, K, WL, W);
           if (proxy > bestProxy) {
             bestProxy = proxy;
             bestFeature = f;
@@ -219,16 +210,7 @@ export function buildTree(data: TrainingData, sampleWeight: Float64Array, params
           if (nb === b) continue;
           if (nL < params.minSamplesLeaf) continue;
           if (count - nL < params.minSamplesLeaf) break;
-          const WR = W - WL;
-          let sL = 0;
-          let sR = 0;
-          for (let k = 0; k < K; k++) {
-            const l = wL[k]!;
-            const r = wNode[k]! - l;
-            sL += l * l;
-            sR += r * r;
-          }
-          const proxy = sL / WL + sR / WR;
+          const proxy = giniProxy(wL, wNode, K, WL, W);
           if (proxy > bestProxy) {
             bestProxy = proxy;
             bestFeature = f;
@@ -297,6 +279,23 @@ export function buildTree(data: TrainingData, sampleWeight: Float64Array, params
     value: nodes.value.slice(0, m * K),
     importance,
   };
+}
+
+/**
+ * The split criterion scikit-learn maximises (Gini's proxy improvement): with class
+ * weights l_k on the left and r_k = n_k - l_k on the right,
+ * sum_k l_k^2 / W_L + sum_k r_k^2 / W_R. Larger is purer.
+ */
+function giniProxy(wL: Float64Array, wNode: Float64Array, K: number, WL: number, W: number): number {
+  let sL = 0;
+  let sR = 0;
+  for (let k = 0; k < K; k++) {
+    const l = wL[k]!;
+    const r = wNode[k]! - l;
+    sL += l * l;
+    sR += r * r;
+  }
+  return sL / WL + sR / (W - WL);
 }
 
 /** The leaf a sample (column-major X, sample i of nSamples) falls in. */
