@@ -1,0 +1,115 @@
+import { ARCSEC_PER_DEG, unitVector } from './coords.js';
+
+export interface Neighbour {
+  index: number;
+  sep_arcsec: number;
+}
+
+/**
+ * Fixed-radius neighbour search by declination zones: points sorted by declination, so
+ * the candidates for a position are the contiguous run within +-radius in Dec (found by
+ * binary search); each is then tested by its chord on the unit sphere, which is exact
+ * across RA 0/360 and at the poles. A catalogue of n sources holds about
+ * n * radius/180deg of them in a run: a handful at arcsecond radii, so a query costs
+ * O(log n) and building O(n log n).
+ */
+export class SkyIndex {
+  readonly x: Float64Array;
+  readonly y: Float64Array;
+  readonly z: Float64Array;
+  private readonly order: Int32Array;
+  private readonly decSorted: Float64Array;
+  private readonly dec: Float64Array;
+
+  constructor(ra_deg: ArrayLike<number>, dec_deg: ArrayLike<number>, readonly radius_arcsec: number) {
+    const n = ra_deg.length;
+    this.x = new Float64Array(n);
+    this.y = new Float64Array(n);
+    this.z = new Float64Array(n);
+    this.dec = Float64Array.from(dec_deg);
+    for (let i = 0; i < n; i++) {
+      const [x, y, z] = unitVector(ra_deg[i]!, dec_deg[i]!);
+      this.x[i] = x;
+      this.y[i] = y;
+      this.z[i] = z;
+    }
+    const dec = this.dec;
+    this.order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => dec[a]! - dec[b]! || a - b);
+    this.decSorted = Float64Array.from(this.order, (i) => dec[i]!);
+  }
+
+  get size(): number {
+    return this.order.length;
+  }
+
+  /** Indices within `radius_arcsec` (at most the index radius) of a position, with their separations. */
+  query(ra_deg: number, dec_deg: number, radius_arcsec = this.radius_arcsec): Neighbour[] {
+    if (radius_arcsec > this.radius_arcsec) throw new Error(`sky index built for ${this.radius_arcsec}" cannot search ${radius_arcsec}"`);
+    const [x, y, z] = unitVector(ra_deg, dec_deg);
+    return this.scan(x, y, z, dec_deg, radius_arcsec, -1);
+  }
+
+  /** Neighbours of indexed point i (excluding itself) within the index radius. */
+  neighbours(i: number): Neighbour[] {
+    return this.scan(this.x[i]!, this.y[i]!, this.z[i]!, this.dec[i]!, this.radius_arcsec, i);
+  }
+
+  /**
+   * Calls `visit(i, j, sep)` once for every pair i < j (by position in Dec order) closer
+   * than the index radius: the sweep a deduplication needs, without building lists.
+   */
+  forEachPair(visit: (i: number, j: number, sep_arcsec: number) => void): void {
+    const rDeg = this.radius_arcsec / ARCSEC_PER_DEG;
+    const max = chord(this.radius_arcsec);
+    const max2 = max * max;
+    const n = this.order.length;
+    for (let a = 0; a < n; a++) {
+      const i = this.order[a]!;
+      const top = this.decSorted[a]! + rDeg;
+      for (let b = a + 1; b < n && this.decSorted[b]! <= top; b++) {
+        const j = this.order[b]!;
+        const dx = this.x[j]! - this.x[i]!;
+        const dy = this.y[j]! - this.y[i]!;
+        const dz = this.z[j]! - this.z[i]!;
+        const d2 = dx * dx + dy * dy + dz * dz;
+        if (d2 <= max2) visit(i, j, chordToArcsec(Math.sqrt(d2)));
+      }
+    }
+  }
+
+  private scan(x: number, y: number, z: number, dec_deg: number, radius_arcsec: number, self: number): Neighbour[] {
+    const rDeg = radius_arcsec / ARCSEC_PER_DEG;
+    const max = chord(radius_arcsec);
+    const max2 = max * max;
+    // first position in Dec order with dec >= dec_deg - r
+    let lo = 0;
+    let hi = this.decSorted.length;
+    const from = dec_deg - rDeg;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.decSorted[mid]! < from) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: Neighbour[] = [];
+    const to = dec_deg + rDeg;
+    for (let b = lo; b < this.decSorted.length && this.decSorted[b]! <= to; b++) {
+      const j = this.order[b]!;
+      if (j === self) continue;
+      const dx = this.x[j]! - x;
+      const dy = this.y[j]! - y;
+      const dz = this.z[j]! - z;
+      const d2 = dx * dx + dy * dy + dz * dz;
+      if (d2 <= max2) out.push({ index: j, sep_arcsec: chordToArcsec(Math.sqrt(d2)) });
+    }
+    return out.sort((a, b) => a.index - b.index);
+  }
+}
+
+/** Chord length on the unit sphere for an angle in arcseconds. */
+export function chord(arcsec: number): number {
+  return 2 * Math.sin(((arcsec / ARCSEC_PER_DEG) * Math.PI) / 180 / 2);
+}
+
+function chordToArcsec(c: number): number {
+  return (2 * Math.asin(Math.min(1, c / 2)) * 180 * ARCSEC_PER_DEG) / Math.PI;
+}
