@@ -10,6 +10,7 @@ import { listRunIds, loadRunRecord, newRunId, saveRunRecord } from '../engine/ru
 import { buildPipeline } from '../workflows/pipeline.js';
 import type { DagResult } from '../workflows/dag.js';
 import { createReporter } from './progress.js';
+import { summariseRun } from './summary.js';
 
 interface GlobalOpts {
   config?: string;
@@ -154,6 +155,21 @@ export async function main(argv: readonly string[]): Promise<number> {
         const hits = r.steps.filter((s) => s.cacheHit).length;
         out(`${r.run_id}  ${r.status.padEnd(9)} ${r.engine.padEnd(8)} ${(r.wall_ms / 1000).toFixed(2).padStart(7)} s  ${r.steps.length} steps, ${hits} cached`);
       }
+    });
+
+  program
+    .command('summary <run>')
+    .description("the method's Table 1 for a run: counts per class at each stage")
+    .action(async (runId: string) => {
+      const g = program.opts<GlobalOpts>();
+      const store = openStore(configFrom(g));
+      const run = await loadRunRecord(store, runId);
+      if (!run) throw new ConfigError(`summary: no run '${runId}' in ${store.root} (xclass runs lists them)`);
+      const rows = await summariseRun(store, run);
+      if (g.json) return out(JSON.stringify(rows));
+      out(['class', 'catalogs', 'dedup', 'CSC match', 'SED (>=3)', 'classifier'].map((h, i) => (i === 0 ? h.padEnd(9) : h.padStart(11))).join(''));
+      for (const r of rows) out([r.class.padEnd(9), ...[r.catalogs, r.deduplicated, r.csc_match, r.sed_ok, r.classifier].map((v) => String(v).padStart(11))].join(''));
+      out('catalogs, dedup, CSC match: every labelled catalog; SED and classifier: the MUWCLASS training table (the bundle has no SNR catalog)');
     });
 
   program

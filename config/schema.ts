@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { XClassLabel } from '../schemas/classes.js';
 import { SedSettings } from '../schemas/sed.js';
 import { FeaturesParams } from '../schemas/features.js';
+import { CrossmatchParams, DedupParams, LabelCatalog } from '../schemas/labels.js';
 import { TwoStageParams } from '../lib/forest/two-stage.js';
 
 export const RetryPolicy = z.strictObject({
@@ -32,6 +33,12 @@ export const ConfigSchema = z.strictObject({
     /** catalogue label -> XClass class; null keeps the row but marks it out of scope */
     map: z.record(z.string().min(1), XClassLabel.nullable()),
   }),
+  /** labelled catalogs and the class each feeds (paper section 2.1) */
+  label_catalogs: z.array(LabelCatalog).min(1),
+  /** union-find deduplication within each class (paper section 2.2) */
+  dedup: DedupParams,
+  /** cross-match of label positions to the X-ray sources (paper section 2.3) */
+  crossmatch: CrossmatchParams,
   /** SED translation (paper section 3); see schemas/sed.ts for each field */
   sed: SedSettings,
   /** the feature matrix (paper section 4.1) */

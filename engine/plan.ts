@@ -32,8 +32,13 @@ export async function planPipeline(config: XClassConfig): Promise<PipelineInput>
     const { path: _path, ...ref } = await resolveRawFile(dir, name);
     dataFiles.push(ref);
   }
+  const labelCatalogs = [];
+  for (const cat of config.label_catalogs) labelCatalogs.push({ ...cat, file: await resolveRawFile(dir, cat.file) });
   return {
     data_dir: dir,
+    label_catalogs: labelCatalogs,
+    dedup: config.dedup,
+    crossmatch: config.crossmatch,
     files: { muwclass: await resolveRawFile(dir, config.catalogs.muwclass) },
     sed: { ...s, data_files: dataFiles },
     features: config.features,

@@ -4,6 +4,7 @@ import { XClassLabel } from './classes.js';
 import { RetryPolicy } from '../config/schema.js';
 import { SedParams } from './sed.js';
 import { FeaturesParams } from './features.js';
+import { CrossmatchParams, DedupParams, LabelCatalog } from './labels.js';
 import { TwoStageParams } from '../lib/forest/two-stage.js';
 
 /** A raw input file, resolved and hashed by the client before the workflow starts. */
@@ -18,6 +19,9 @@ export const PipelineInput = z.strictObject({
   /** the data folder on the machine that planned the run (workers read files relative to it) */
   data_dir: z.string().min(1),
   files: z.strictObject({ muwclass: ResolvedFile }),
+  label_catalogs: z.array(LabelCatalog.extend({ file: ResolvedFile })),
+  dedup: DedupParams,
+  crossmatch: CrossmatchParams,
   sed: SedParams,
   features: FeaturesParams,
   model: TwoStageParams,

@@ -39,6 +39,22 @@ export function buildPipeline(input: PipelineInput): Dag {
       inputs: { sources: 'ingest', sed: 'sed' },
     },
   ];
+  // training-set assembly (paper section 2): each label catalog, deduplication, cross-match
+  for (const cat of input.label_catalogs) {
+    steps.push({
+      key: `labels/${cat.name}`,
+      stage: 'labels',
+      params: { catalog: fileRef(cat.file), name: cat.name, format: cat.format, class: cat.class, reference: cat.reference, label_map: input.label_map },
+      inputs: {},
+      context: { data_dir: input.data_dir },
+    });
+  }
+  steps.push({ key: 'dedup', stage: 'dedup', params: input.dedup, inputs: Object.fromEntries(input.label_catalogs.map((c, i) => [`catalog_${i}`, `labels/${c.name}`])) });
+  steps.push({ key: 'crossmatch/all', stage: 'crossmatch', params: input.crossmatch, inputs: { labels: 'dedup', xray: 'ingest' } });
+  // each external catalog on its own against the Chandra positions: a check of labels and positions
+  for (const cat of input.label_catalogs.filter((c) => c.format !== 'muwclass')) {
+    steps.push({ key: `crossmatch/${cat.name}`, stage: 'crossmatch', params: input.crossmatch, inputs: { labels: `labels/${cat.name}`, xray: 'ingest' } });
+  }
   // stratified K-fold cross-validation: independent branches, one per fold
   const { folds, seed } = input.evaluation;
   for (let index = 0; index < folds; index++) {

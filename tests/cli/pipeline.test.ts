@@ -16,7 +16,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(r.code, r.stderr).toBe(0);
     runId = r.stdout.trim();
     expect(runId).toMatch(/^run-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
-    expect(r.stderr).toMatch(/succeeded in [\d.]+ s: 16 steps, 0 cache hits/);
+    expect(r.stderr).toMatch(/succeeded in [\d.]+ s: 25 steps, 0 cache hits/);
   });
 
   it('normalises the MUWCLASS table into sources with the seven classes', async () => {
@@ -99,6 +99,23 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(metrics.every((r) => r['protocol'] === 'paper')).toBe(true);
   });
 
+  it("prints the method's Table 1 and checks the Liu catalogs against the Chandra positions", async () => {
+    const r = runCli([...at, '--json', 'summary', runId]);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as { class: string; catalogs: number; deduplicated: number; csc_match: number; sed_ok: number; classifier: number }[];
+    const row = (c: string) => rows.find((x) => x.class === c)!;
+    expect(row('LMXB')).toMatchObject({ catalogs: 65 + 187, sed_ok: 24, classifier: 24 });
+    expect(row('HMXB')).toMatchObject({ catalogs: 26 + 114, sed_ok: 26 });
+    expect(row('AGN').deduplicated).toBeLessThanOrEqual(1390);
+    expect(row('Total').classifier).toBe(1409);
+    const s = new ArtifactStore(store);
+    const cross = (await s.list()).filter((m) => m.stage === 'crossmatch');
+    const liu = cross.map((m) => m.notes['by_class'] as Record<string, { labels: number; matched: number; secure: number; agree: number }>).find((b) => b['LMXB']?.labels === 187)!;
+    expect(liu['LMXB']!.matched).toBeGreaterThan(0);
+    expect(liu['LMXB']!.secure).toBeLessThanOrEqual(liu['LMXB']!.matched);
+    expect(liu['LMXB']!.agree).toBeLessThanOrEqual(liu['LMXB']!.matched);
+  });
+
   it('is all cache hits the second time, with the same artifact ids', () => {
     const r = runCli([...at, '--json', 'run']);
     expect(r.code, r.stderr).toBe(0);
@@ -107,8 +124,8 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(end['event']).toBe('run_end');
     const steps = end['steps'] as { key: string; cacheHit: boolean; artifactId: string }[];
     expect(steps.every((s) => s.cacheHit)).toBe(true);
-    expect(lines.filter((l) => l['event'] === 'step_done')).toHaveLength(16);
-    expect(artifactDirs(store)).toHaveLength(16);
+    expect(lines.filter((l) => l['event'] === 'step_done')).toHaveLength(25);
+    expect(artifactDirs(store)).toHaveLength(25);
   });
 
   it('audits a run down to the raw file and its SHA-256', () => {
@@ -126,11 +143,11 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   it('answers SQL over artifacts, lineage and runs', () => {
     const r = runCli([...at, 'query', 'select stage, count(*) as n from artifacts group by 1 order by 1']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual(['stage\tn', 'evaluate\t1', 'features\t1', 'ingest\t1', 'predict\t5', 'reference\t1', 'sed\t1', 'train\t6']);
+    expect(r.stdout.trim().split('\n')).toEqual(['stage\tn', 'crossmatch\t4', 'dedup\t1', 'evaluate\t1', 'features\t1', 'ingest\t1', 'labels\t4', 'predict\t5', 'reference\t1', 'sed\t1', 'train\t6']);
     const lin = JSON.parse(runCli([...at, '--json', 'query', "select role from lineage where stage = 'reference'"]).stdout) as { role: string }[];
     expect(lin).toEqual([{ role: 'sources' }]);
     const runs = JSON.parse(runCli([...at, '--json', 'query', 'select run_id, count(*) filter (where cache_hit) as hits from run_steps group by 1 order by 2']).stdout) as { hits: number }[];
-    expect(runs.map((x) => Number(x.hits))).toEqual([0, 16]);
+    expect(runs.map((x) => Number(x.hits))).toEqual([0, 25]);
     const bad = runCli([...at, 'query', 'select nope from artifacts']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
@@ -150,7 +167,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect([a.code, b.code]).toEqual([0, 0]);
     const ids = (o: string) => ((JSON.parse(o.trim().split('\n').at(-1)!) as { steps: { artifactId: string }[] }).steps.map((s) => s.artifactId));
     expect(ids(a.out)).toEqual(ids(b.out));
-    expect(artifactDirs(shared)).toHaveLength(16);
+    expect(artifactDirs(shared)).toHaveLength(25);
     const s = new ArtifactStore(shared);
     expect(await s.tempEntries()).toEqual([]);
     for (const m of await s.list()) expect((await s.readTable(m.stage, m.id)).length).toBe(m.row_count);

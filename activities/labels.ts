@@ -1,0 +1,165 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { dedupe } from '../lib/sky/dedup.js';
+import { crossMatch } from '../lib/sky/crossmatch.js';
+import { InputError } from '../lib/errors.js';
+import { CrossmatchParams, DedupParams, LabelsParams, labelRowsTable, matchesTable, skippedRowsTable, type LabelRow, type MatchRow, type SkippedRow } from '../schemas/labels.js';
+import type { SourceRow } from '../schemas/tables.js';
+import { numberField, textField } from './io/csv.js';
+import { readLabelCatalog, type RawLabel } from './io/label-catalogs.js';
+import { MUWCLASS_ID, readMuwclass } from './io/muwclass.js';
+import { verifyRawFile } from './io/raw-file.js';
+import { defineStage } from './stage.js';
+
+const LabelsContext = z.object({ data_dir: z.string().min(1) });
+
+/**
+ * `labels`: one labelled catalog -> normalised label rows (name, position, class,
+ * catalog, reference), every row it could not use reported with its line and reason.
+ * The catalog's labels map to XClass classes through the configured label map (NULL:
+ * kept, out of scope).
+ */
+export const labelsStage = defineStage({
+  name: 'labels',
+  version: 1,
+  params: LabelsParams,
+  inputs: [],
+  async run(ctx, p) {
+    const { data_dir } = LabelsContext.parse(ctx.context);
+    const path = join(data_dir, p.catalog.name);
+    await verifyRawFile(p.catalog, path);
+    let raw: RawLabel[];
+    let skipped: SkippedRow[];
+    if (p.format === 'muwclass') {
+      const t = await readMuwclass(path, p.catalog.name, ['CSCv2_RA', 'CSCv2_DEC', 'True_Class', 'Catalog_name', 'Class_ref']);
+      skipped = [];
+      raw = t.records.map((_, i) => ({
+        name: textField(t, i, 'Catalog_name') ?? textField(t, i, MUWCLASS_ID)!,
+        alt_names: [textField(t, i, MUWCLASS_ID)!],
+        ra_deg: numberField(t, i, 'CSCv2_RA')!,
+        dec_deg: numberField(t, i, 'CSCv2_DEC')!,
+        class_raw: textField(t, i, 'True_Class') ?? '',
+        reference: textField(t, i, 'Class_ref') ?? p.reference,
+        line: t.lines[i]!,
+        is_xray: true, // the table's positions are the Chandra ones
+        period_s: null,
+      }));
+    } else ({ labels: raw, skipped } = await readLabelCatalog(path, { name: p.name, file: p.catalog.name, format: p.format, class: p.class, reference: p.reference }, p.catalog.name));
+    const rows: LabelRow[] = [];
+    for (const r of raw) {
+      if (!Object.hasOwn(p.label_map, r.class_raw)) {
+        throw new InputError({ file: p.catalog.name, row: r.line, column: 'class', value: r.class_raw }, `unknown label, expected one of ${Object.keys(p.label_map).join(', ')} (config labels.map)`);
+      }
+      rows.push({ name: r.name, alt_names: r.alt_names.join('|'), ra_deg: r.ra_deg, dec_deg: r.dec_deg, class: p.label_map[r.class_raw] ?? null, class_raw: r.class_raw, catalog: p.name, reference: r.reference, line: r.line, is_xray: r.is_xray, period_s: r.period_s, members: 1 });
+    }
+    return { table: labelRowsTable, rows, extraTables: { skipped: { table: skippedRowsTable, rows: skipped } }, rawFiles: [p.catalog], notes: { rows: rows.length, skipped: skipped.length, by_class: countBy(rows.map((r) => r.class_raw)) } };
+  },
+});
+
+function countBy(values: readonly (string | null)[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v ?? 'null'] = (out[v ?? 'null'] ?? 0) + 1;
+  return out;
+}
+
+/**
+ * `dedup`: the label rows of every catalog, deduplicated within each class by
+ * union-find (paper section 2.2); SNRs with the tighter radius and X-ray positions
+ * preferred. Rows out of scope (class NULL) are deduplicated by their catalogue label.
+ */
+export const dedupStage = defineStage({
+  name: 'dedup',
+  version: 1,
+  params: DedupParams,
+  inputs: /^catalog_\d+$/,
+  async run(ctx, p) {
+    const all: LabelRow[] = [];
+    for (const role of Object.keys(ctx.inputs).sort()) all.push(...((await ctx.store.readTable(ctx.inputs[role]!.stage, ctx.inputs[role]!.id)) as LabelRow[]));
+    const byClass = new Map<string, LabelRow[]>();
+    for (const r of all) {
+      const key = r.class ?? `raw:${r.class_raw}`;
+      byClass.set(key, [...(byClass.get(key) ?? []), r]);
+    }
+    const out: LabelRow[] = [];
+    for (const [key, rows] of [...byClass.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      const snr = key === 'SNR';
+      const groups = dedupe(
+        rows.map((r) => ({ ra_deg: r.ra_deg, dec_deg: r.dec_deg, names: [r.name, ...r.alt_names.split('|')].filter((s) => s !== ''), is_xray: r.is_xray })),
+        { radius_arcsec: snr ? p.snr_radius_arcsec : p.radius_arcsec, always_merge_arcsec: p.always_merge_arcsec, prefer_xray: snr },
+      );
+      for (const g of groups) {
+        const members = g.members.map((i) => rows[i]!);
+        const names = [...new Set(members.flatMap((m) => [m.name, ...m.alt_names.split('|')]).filter((s) => s !== '' && s !== g.name))].sort();
+        out.push({
+          name: g.name,
+          alt_names: names.join('|'),
+          ra_deg: g.ra_deg,
+          dec_deg: g.dec_deg,
+          class: members[0]!.class,
+          class_raw: members[0]!.class_raw,
+          catalog: [...new Set(members.map((m) => m.catalog))].sort().join('|'),
+          reference: [...new Set(members.map((m) => m.reference))].sort().join('|'),
+          line: Math.min(...members.map((m) => m.line)),
+          is_xray: members.some((m) => m.is_xray),
+          period_s: members.find((m) => m.period_s !== null)?.period_s ?? null,
+          members: members.reduce((s, m) => s + m.members, 0),
+        });
+      }
+    }
+    out.sort((a, b) => (a.class ?? '').localeCompare(b.class ?? '') || a.name.localeCompare(b.name) || a.ra_deg - b.ra_deg);
+    return { table: labelRowsTable, rows: out, notes: { before: countBy(all.map((r) => r.class ?? `raw:${r.class_raw}`)), after: countBy(out.map((r) => r.class ?? `raw:${r.class_raw}`)) } };
+  },
+});
+
+/**
+ * `crossmatch`: label positions against the X-ray sources (paper section 2.3). The
+ * bundled X-ray table is the MUWCLASS one (CSC 2.0 positions with their 95% position
+ * error as sigma_eff and S/N as significance). Per label: the best X-ray source, its
+ * separation, nu and grade; notes count matches and class agreement.
+ */
+export const crossmatchStage = defineStage({
+  name: 'crossmatch',
+  version: 1,
+  params: CrossmatchParams,
+  inputs: ['labels', 'xray'],
+  async run(ctx, p) {
+    const labels = (await ctx.store.readTable(ctx.inputs['labels']!.stage, ctx.inputs['labels']!.id)) as LabelRow[];
+    const xray = (await ctx.store.readTable(ctx.inputs['xray']!.stage, ctx.inputs['xray']!.id)) as SourceRow[];
+    const usable = xray.filter((s) => s.pos_err_95_arcsec !== null && s.significance !== null);
+    const matches = crossMatch(
+      labels,
+      usable.map((s) => ({ ra_deg: s.ra_deg, dec_deg: s.dec_deg, sigma_eff_arcsec: s.pos_err_95_arcsec!, significance: s.significance! })),
+      { min_significance: p.min_significance, min_radius_arcsec: p.min_radius_arcsec, radius_sigmas: p.radius_sigmas },
+    );
+    const rows: MatchRow[] = labels.map((l, i) => {
+      const m = matches[i];
+      const x = m ? usable[m.xray]! : null;
+      return {
+        name: l.name,
+        class: l.class,
+        catalog: l.catalog,
+        ra_deg: l.ra_deg,
+        dec_deg: l.dec_deg,
+        xray_id: x?.id ?? null,
+        xray_label: x?.label_raw ?? null,
+        sep_arcsec: m?.sep_arcsec ?? null,
+        sigma_eff_arcsec: x?.pos_err_95_arcsec ?? null,
+        nu: m?.nu ?? null,
+        quality: m?.quality ?? 'none',
+        alternatives: m?.alternatives ?? 0,
+      };
+    });
+    const byClass: Record<string, { labels: number; matched: number; secure: number; ambiguous: number; agree: number }> = {};
+    rows.forEach((r, i) => {
+      const k = r.class ?? 'out_of_scope';
+      const c = (byClass[k] ??= { labels: 0, matched: 0, secure: 0, ambiguous: 0, agree: 0 });
+      c.labels++;
+      if (r.quality !== 'none') c.matched++;
+      if (r.quality === 'secure') c.secure++;
+      if (r.quality === 'ambiguous') c.ambiguous++;
+      // agreement: the X-ray source's own MUWCLASS label is the label catalogue's class
+      if (r.quality !== 'none' && r.xray_label === labels[i]!.class_raw) c.agree++;
+    });
+    return { table: matchesTable, rows, notes: { by_class: byClass, xray_sources: usable.length } };
+  },
+});

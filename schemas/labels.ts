@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { RawFileRef } from './artifact.js';
+import { defineTable, optionalNumber, type Row } from './table.js';
+
+export const LABEL_FORMATS = ['muwclass', 'liu2007_lmxb', 'liu2006_hmxb', 'mcgill_magnetar'] as const;
+
+/** One labelled catalog and the class its rows feed (null: the class comes from the catalog's own column). */
+export const LabelCatalog = z.strictObject({
+  name: z.string().regex(/^[a-z0-9_]+$/),
+  file: z.string().min(1),
+  format: z.enum(LABEL_FORMATS),
+  class: z.string().min(1).nullable(),
+  reference: z.string().min(1),
+});
+export type LabelCatalog = z.infer<typeof LabelCatalog>;
+
+export const LabelsParams = z.strictObject({
+  catalog: RawFileRef,
+  name: z.string().min(1),
+  format: z.enum(LABEL_FORMATS),
+  class: z.string().min(1).nullable(),
+  reference: z.string().min(1),
+  label_map: z.record(z.string().min(1), z.string().nullable()),
+});
+export type LabelsParams = z.infer<typeof LabelsParams>;
+
+export const DedupParams = z.strictObject({
+  radius_arcsec: z.number().positive(),
+  always_merge_arcsec: z.number().nonnegative(),
+  snr_radius_arcsec: z.number().positive(),
+});
+export type DedupParams = z.infer<typeof DedupParams>;
+
+export const CrossmatchParams = z.strictObject({
+  min_significance: z.number(),
+  min_radius_arcsec: z.number().nonnegative(),
+  radius_sigmas: z.number().positive(),
+});
+export type CrossmatchParams = z.infer<typeof CrossmatchParams>;
+
+/** Normalised label rows: from one catalog (`labels`) or merged across catalogs (`dedup`). */
+export const labelRowsTable = defineTable('label_rows', {
+  name: z.string(),
+  /** other names, `|`-separated */
+  alt_names: z.string(),
+  ra_deg: z.number().min(0).lt(360),
+  dec_deg: z.number().min(-90).max(90),
+  /** XClass class, or NULL for a label out of scope (YSO, NS) */
+  class: z.string().nullable(),
+  class_raw: z.string(),
+  /** catalog name(s), `|`-separated after deduplication */
+  catalog: z.string(),
+  reference: z.string(),
+  /** line in the catalog file; the smallest member's after deduplication */
+  line: z.number().int().positive(),
+  /** an X-ray position (preferred for SNR positions) */
+  is_xray: z.boolean(),
+  /** spin period (s) where the catalog gives one */
+  period_s: optionalNumber(),
+  members: z.number().int().positive(),
+});
+export type LabelRow = Row<typeof labelRowsTable>;
+
+export const skippedRowsTable = defineTable('skipped_rows', {
+  catalog: z.string(),
+  line: z.number().int().positive(),
+  reason: z.string().min(1),
+});
+export type SkippedRow = Row<typeof skippedRowsTable>;
+
+export const matchesTable = defineTable('matches', {
+  name: z.string(),
+  class: z.string().nullable(),
+  catalog: z.string(),
+  ra_deg: z.number(),
+  dec_deg: z.number(),
+  xray_id: z.string().nullable(),
+  xray_label: z.string().nullable(),
+  sep_arcsec: optionalNumber(),
+  sigma_eff_arcsec: optionalNumber(),
+  nu: optionalNumber(),
+  quality: z.enum(['secure', 'ambiguous', 'none']),
+  alternatives: z.number().int().nonnegative(),
+});
+export type MatchRow = Row<typeof matchesTable>;
