@@ -40,6 +40,9 @@ export interface StepOutcome {
   cacheHit: boolean;
   /** time the stage itself took (0 for a cache hit) */
   wallMs: number;
+  /** a branch's inner steps: their outputs (named `branch#step` by dependants) and records */
+  outputs?: Record<string, ArtifactRef>;
+  inner?: StepRecord[];
 }
 
 /** The activity interface both engines implement. */
@@ -70,8 +73,17 @@ export interface DagResult {
 
 export type DagEvent = { type: 'start' | 'done' | 'failed' | 'skipped'; step: StepRecord; done: number; total: number };
 
-/** Checks keys are unique, every input names a step, and there is no cycle. Returns a topological order. */
-export function validateDag(dag: Dag): string[] {
+/** `branch#step` names an output of a step inside a branch; a plain key names a step. */
+export function depStep(dep: string): string {
+  const hash = dep.indexOf('#');
+  return hash < 0 ? dep : dep.slice(0, hash);
+}
+
+/**
+ * Checks keys are unique, every input names a step (or an `external` artifact), and
+ * there is no cycle. Returns a topological order.
+ */
+export function validateDag(dag: Dag, external: Record<string, ArtifactRef> = {}): string[] {
   const byKey = new Map<string, StepSpec>();
   for (const s of dag.steps) {
     if (byKey.has(s.key)) throw new Error(`DAG ${dag.name}: step key '${s.key}' is used twice`);
@@ -79,7 +91,7 @@ export function validateDag(dag: Dag): string[] {
   }
   for (const s of dag.steps) {
     for (const [role, dep] of Object.entries(s.inputs)) {
-      if (!byKey.has(dep)) throw new Error(`DAG ${dag.name}: step '${s.key}' input '${role}' names unknown step '${dep}'`);
+      if (!byKey.has(depStep(dep)) && !(dep in external)) throw new Error(`DAG ${dag.name}: step '${s.key}' input '${role}' names unknown step '${dep}'`);
     }
   }
   const order: string[] = [];
@@ -89,7 +101,7 @@ export function validateDag(dag: Dag): string[] {
     if (st === 'done') return;
     if (st === 'visiting') throw new Error(`DAG ${dag.name}: cycle ${[...trail, key].join(' -> ')}`);
     state.set(key, 'visiting');
-    for (const dep of Object.values(byKey.get(key)!.inputs)) visit(dep, [...trail, key]);
+    for (const dep of Object.values(byKey.get(key)!.inputs)) if (byKey.has(depStep(dep))) visit(depStep(dep), [...trail, key]);
     state.set(key, 'done');
     order.push(key);
   };
@@ -106,4 +118,50 @@ export function errorMessage(err: unknown): string {
     cur = (cur as Error & { cause?: unknown }).cause;
   }
   return msg;
+}
+
+/** The stage name of a branch node: the step runs a whole sub-DAG (a Temporal child workflow). */
+export const BRANCH_STAGE = '@branch';
+
+/** The branch a step belongs to: `cv/fold-3` for `cv/fold-3/train`; null outside branches. */
+export function branchOf(key: string): string | null {
+  const m = /^(cv\/fold-\d+|ablation\/[^/]+)\//.exec(key);
+  return m ? m[1]! : null;
+}
+
+/**
+ * Splits a DAG into a parent whose branches (CV folds, ablations) are single nodes, and
+ * each branch's own DAG. A branch node's inputs are the steps outside it that its steps
+ * read; a parent step that reads a step inside a branch names it `branch#step`.
+ */
+export function splitBranches(dag: Dag): { parent: Dag; branches: Record<string, Dag> } {
+  const branches: Record<string, StepSpec[]> = {};
+  for (const s of dag.steps) {
+    const b = branchOf(s.key);
+    if (b) (branches[b] ??= []).push(s);
+  }
+  const parentSteps: StepSpec[] = [];
+  const emitted = new Set<string>();
+  for (const s of dag.steps) {
+    const b = branchOf(s.key);
+    const rewrite = (inputs: Record<string, string>) =>
+      Object.fromEntries(Object.entries(inputs).map(([role, dep]) => {
+        const db = branchOf(dep);
+        return [role, db && db !== b ? `${db}#${dep}` : dep];
+      }));
+    if (!b) {
+      parentSteps.push({ ...s, inputs: rewrite(s.inputs) });
+      continue;
+    }
+    if (emitted.has(b)) continue;
+    emitted.add(b);
+    const inner = new Set(branches[b]!.map((x) => x.key));
+    const external: Record<string, string> = {};
+    for (const x of branches[b]!) for (const dep of Object.values(x.inputs)) if (!inner.has(dep)) external[dep] = branchOf(dep) ? `${branchOf(dep)}#${dep}` : dep;
+    parentSteps.push({ key: b, stage: BRANCH_STAGE, params: { branch: b }, inputs: external });
+  }
+  return {
+    parent: { name: dag.name, steps: parentSteps },
+    branches: Object.fromEntries(Object.entries(branches).map(([b, steps]) => [b, { name: `${dag.name}/${b}`, steps }])),
+  };
 }

@@ -1,4 +1,4 @@
-import { errorMessage, validateDag, type Dag, type DagEvent, type DagResult, type StepOutcome, type StepRecord, type StepRequest } from './dag.js';
+import { depStep, errorMessage, validateDag, type ArtifactRef, type Dag, type DagEvent, type DagResult, type StepOutcome, type StepRecord, type StepRequest } from './dag.js';
 
 export interface SchedulerOptions {
   /** most steps running at once */
@@ -6,6 +6,8 @@ export interface SchedulerOptions {
   onEvent?: (event: DagEvent) => void;
   /** injectable clock; Temporal's sandbox makes Date.now deterministic */
   now?: () => number;
+  /** artifacts produced outside this DAG (a branch's inputs from its parent) */
+  external?: Record<string, ArtifactRef>;
 }
 
 /**
@@ -19,7 +21,8 @@ export interface SchedulerOptions {
  * `runStep` differs (a local call with retries, or a proxied activity).
  */
 export function runDag(dag: Dag, runStep: (req: StepRequest) => Promise<StepOutcome>, opts: SchedulerOptions): Promise<DagResult> {
-  validateDag(dag);
+  const external = opts.external ?? {};
+  validateDag(dag, external);
   const now = opts.now ?? (() => Date.now());
   const concurrency = Math.max(1, Math.floor(opts.concurrency));
   const records = new Map<string, StepRecord>();
@@ -27,6 +30,16 @@ export function runDag(dag: Dag, runStep: (req: StepRequest) => Promise<StepOutc
     records.set(s.key, { key: s.key, stage: s.stage, status: 'pending', artifactId: null, cacheHit: null, wallMs: null, startedAtMs: null, endedAtMs: null, error: null });
   }
   const total = dag.steps.length;
+  const outputs = new Map<string, Record<string, ArtifactRef>>();
+  const inner = new Map<string, StepRecord[]>();
+  const statusOf = (dep: string) => (dep in external ? 'done' : records.get(depStep(dep))!.status);
+  const refOf = (dep: string): ArtifactRef => {
+    if (dep in external) return external[dep]!;
+    const hash = dep.indexOf('#');
+    if (hash >= 0) return outputs.get(dep.slice(0, hash))![dep.slice(hash + 1)]!;
+    const r = records.get(dep)!;
+    return { stage: r.stage, id: r.artifactId! };
+  };
   let running = 0;
   let finished = 0;
 
@@ -42,12 +55,12 @@ export function runDag(dag: Dag, runStep: (req: StepRequest) => Promise<StepOutc
           const rec = records.get(s.key)!;
           if (rec.status !== 'pending') continue;
           const blocker = Object.values(s.inputs).find((dep) => {
-            const st = records.get(dep)!.status;
+            const st = statusOf(dep);
             return st === 'failed' || st === 'skipped';
           });
           if (blocker !== undefined) {
             rec.status = 'skipped';
-            rec.error = `not run: input step '${blocker}' ${records.get(blocker)!.status}`;
+            rec.error = `not run: input step '${depStep(blocker)}' ${statusOf(blocker)}`;
             finished++;
             emit('skipped', rec);
             changed = true;
@@ -59,9 +72,9 @@ export function runDag(dag: Dag, runStep: (req: StepRequest) => Promise<StepOutc
         const rec = records.get(s.key)!;
         if (rec.status !== 'pending') continue;
         const deps = Object.entries(s.inputs);
-        if (!deps.every(([, dep]) => records.get(dep)!.status === 'done')) continue;
+        if (!deps.every(([, dep]) => statusOf(dep) === 'done')) continue;
         const inputs: StepRequest['inputs'] = {};
-        for (const [role, dep] of deps) inputs[role] = { stage: records.get(dep)!.stage, id: records.get(dep)!.artifactId! };
+        for (const [role, dep] of deps) inputs[role] = refOf(dep);
         rec.status = 'running';
         rec.startedAtMs = now();
         running++;
@@ -78,6 +91,8 @@ export function runDag(dag: Dag, runStep: (req: StepRequest) => Promise<StepOutc
             rec.artifactId = out.artifactId;
             rec.cacheHit = out.cacheHit;
             rec.wallMs = out.wallMs;
+            if (out.outputs) outputs.set(rec.key, out.outputs);
+            if (out.inner) inner.set(rec.key, out.inner);
             settle(rec, 'done');
           },
           (err: unknown) => {
@@ -88,7 +103,8 @@ export function runDag(dag: Dag, runStep: (req: StepRequest) => Promise<StepOutc
         );
       }
       if (running === 0) {
-        const steps = dag.steps.map((s) => ({ ...records.get(s.key)! }));
+        // a branch reports its inner steps in its place
+        const steps = dag.steps.flatMap((s) => inner.get(s.key) ?? [{ ...records.get(s.key)! }]);
         resolve({ dag: dag.name, ok: steps.every((r) => r.status === 'done'), steps });
       }
     };

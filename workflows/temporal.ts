@@ -1,16 +1,43 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { PipelineInput } from '../schemas/pipeline.js';
-import type { DagResult, StepActivities } from './dag.js';
+import { BRANCH_STAGE, splitBranches, type ArtifactRef, type Dag, type DagResult, type StepActivities, type StepOutcome, type StepRequest } from './dag.js';
 import { INPUT_ERROR_TYPE } from '../lib/errors.js';
 import { buildPipeline } from './pipeline.js';
 import { runDag } from './scheduler.js';
 
 /**
  * The training pipeline as a Temporal workflow: the same DAG and scheduler as the
- * embedded engine, with each step a proxied activity under the configured retry
- * policy. Bad input fails as a non-retryable `InputError`.
+ * embedded engine, each step a proxied activity under the configured retry policy,
+ * and each branch (a CV fold, an ablation) a child workflow. Bad input fails as a
+ * non-retryable `InputError`.
  */
 export async function xclassPipeline(input: PipelineInput): Promise<DagResult> {
+  const { parent, branches } = splitBranches(buildPipeline(input));
+  const runStep = stepRunner(input);
+  const parentId = workflowInfo().workflowId;
+  return runDag(
+    parent,
+    async (req): Promise<StepOutcome> => {
+      if (req.stage !== BRANCH_STAGE) return runStep(req);
+      const branch = req.params['branch'] as string;
+      const result = await executeChild(xclassBranch, { workflowId: `${parentId}/${branch}`, args: [input, branches[branch]!, req.inputs] });
+      const failed = result.steps.filter((s) => s.status !== 'done');
+      if (failed.length > 0) throw new Error(`branch ${branch}: ${failed.map((s) => `${s.key} ${s.status}: ${s.error}`).join('; ')}`);
+      const outputs: Record<string, ArtifactRef> = {};
+      for (const s of result.steps) outputs[s.key] = { stage: s.stage, id: s.artifactId! };
+      const last = result.steps[result.steps.length - 1]!;
+      return { artifactId: last.artifactId!, cacheHit: result.steps.every((s) => s.cacheHit), wallMs: result.steps.reduce((t, s) => t + (s.wallMs ?? 0), 0), outputs, inner: result.steps };
+    },
+    { concurrency: input.concurrency },
+  );
+}
+
+/** One branch of the pipeline as a child workflow: its sub-DAG, given its parent's artifacts. */
+export async function xclassBranch(input: PipelineInput, dag: Dag, external: Record<string, ArtifactRef>): Promise<DagResult> {
+  return runDag(dag, stepRunner(input), { concurrency: input.concurrency, external });
+}
+
+function stepRunner(input: PipelineInput): (req: StepRequest) => Promise<StepOutcome> {
   const { runStep } = proxyActivities<StepActivities>({
     startToCloseTimeout: input.activity_timeout_s * 1000,
     heartbeatTimeout: input.heartbeat_timeout_s * 1000,
@@ -22,5 +49,5 @@ export async function xclassPipeline(input: PipelineInput): Promise<DagResult> {
       nonRetryableErrorTypes: [INPUT_ERROR_TYPE],
     },
   });
-  return runDag(buildPipeline(input), (req) => runStep(req), { concurrency: input.concurrency });
+  return (req) => runStep(req);
 }

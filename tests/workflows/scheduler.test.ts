@@ -154,3 +154,41 @@ describe('embedded engine retries', () => {
     expect([1, 2, 3, 4, 5, 6, 7].map((a) => retryDelayMs(p, a))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
   });
 });
+
+describe('branches (child workflows on Temporal)', () => {
+  it('splits CV folds into branches and runs them as sub-DAGs with the same result as the flat DAG', async () => {
+    const { splitBranches, BRANCH_STAGE } = await import('../../workflows/dag.js');
+    const dag: Dag = {
+      name: 'p',
+      steps: [
+        step('features'),
+        step('cv/fold-0/train', { features: 'features' }),
+        step('cv/fold-0/predict', { model: 'cv/fold-0/train', features: 'features' }),
+        step('cv/fold-1/train', { features: 'features' }),
+        step('cv/fold-1/predict', { model: 'cv/fold-1/train', features: 'features' }),
+        step('cv/evaluate', { fold_0: 'cv/fold-0/predict', fold_1: 'cv/fold-1/predict' }),
+      ],
+    };
+    const { parent, branches } = splitBranches(dag);
+    expect(parent.steps.map((s) => `${s.key}:${s.stage}`)).toEqual(['features:test', `cv/fold-0:${BRANCH_STAGE}`, `cv/fold-1:${BRANCH_STAGE}`, 'cv/evaluate:test']);
+    expect(parent.steps[1]!.inputs).toEqual({ features: 'features' });
+    expect(parent.steps[3]!.inputs).toEqual({ fold_0: 'cv/fold-0#cv/fold-0/predict', fold_1: 'cv/fold-1#cv/fold-1/predict' });
+    expect(Object.keys(branches)).toEqual(['cv/fold-0', 'cv/fold-1']);
+
+    const seen: Record<string, StepRequest['inputs']> = {};
+    const leaf = async (req: StepRequest) => ((seen[req.key] = req.inputs), ok(req));
+    const viaBranches = await runDag(
+      parent,
+      async (req) => {
+        if (req.stage !== BRANCH_STAGE) return leaf(req);
+        const r = await runDag(branches[req.params['branch'] as string]!, leaf, { concurrency: 2, external: req.inputs });
+        return { artifactId: 'x', cacheHit: false, wallMs: 0, outputs: Object.fromEntries(r.steps.map((s) => [s.key, { stage: s.stage, id: s.artifactId! }])), inner: r.steps };
+      },
+      { concurrency: 2 },
+    );
+    const flat = await runDag(dag, async (req) => ok(req), { concurrency: 2 });
+    expect(viaBranches.steps.map((s) => [s.key, s.artifactId, s.status]).sort()).toEqual(flat.steps.map((s) => [s.key, s.artifactId, s.status]).sort());
+    expect(seen['cv/evaluate']).toEqual({ fold_0: { stage: 'test', id: 'id-cv/fold-0/predict' }, fold_1: { stage: 'test', id: 'id-cv/fold-1/predict' } });
+    expect(seen['cv/fold-1/predict']!['features']).toEqual({ stage: 'test', id: 'id-features' });
+  });
+});
