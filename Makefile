@@ -2,10 +2,20 @@
 SHELL := /bin/bash
 NPM ?= npm
 STAMP := node_modules/.xclass-installed
+# The Temporal CLI embeds the real server (`temporal server start-dev`). It is built
+# from Go modules into .tools/bin (pinned release), once; never downloaded prebuilt.
+TEMPORAL_CLI_VERSION := v1.5.1
+TEMPORAL := .tools/bin/temporal
 
-.PHONY: install build run test bench clean
+.PHONY: install build run test bench clean temporal
 
 install: $(STAMP)
+
+temporal: $(TEMPORAL)
+
+$(TEMPORAL):
+	mkdir -p .tools/bin
+	GOBIN=$(CURDIR)/.tools/bin GOFLAGS=-mod=mod go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
 
 $(STAMP): package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund --loglevel=error
@@ -17,10 +27,10 @@ build: install
 run: build
 	./bin/xclass.js run
 
-test: build
+test: build $(TEMPORAL)
 	npx vitest run
 
-bench: build
+bench: build $(TEMPORAL)
 	@for b in dist/bench/*.js; do echo "== $$b"; node $$b || exit 1; done
 
 clean:

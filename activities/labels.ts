@@ -5,9 +5,7 @@ import { crossMatch } from '../lib/sky/crossmatch.js';
 import { InputError } from '../lib/errors.js';
 import { CrossmatchParams, DedupParams, LabelsParams, labelRowsTable, matchesTable, skippedRowsTable, type LabelRow, type MatchRow, type SkippedRow } from '../schemas/labels.js';
 import type { SourceRow } from '../schemas/tables.js';
-import { numberField, textField } from './io/csv.js';
 import { readLabelCatalog, type RawLabel } from './io/label-catalogs.js';
-import { MUWCLASS_ID, readMuwclass } from './io/muwclass.js';
 import { verifyRawFile } from './io/raw-file.js';
 import { defineStage } from './stage.js';
 
@@ -23,28 +21,33 @@ export const labelsStage = defineStage({
   name: 'labels',
   version: 1,
   params: LabelsParams,
-  inputs: [],
+  // the MUWCLASS table's labels come from its validated `sources` artifact (one parser, and
+  // a table that fails ingest leaves nothing behind); the other catalogs are read here
+  inputs: /^sources$/,
   async run(ctx, p) {
-    const { data_dir } = LabelsContext.parse(ctx.context);
-    const path = join(data_dir, p.catalog.name);
-    await verifyRawFile(p.catalog, path);
     let raw: RawLabel[];
-    let skipped: SkippedRow[];
+    let skipped: SkippedRow[] = [];
     if (p.format === 'muwclass') {
-      const t = await readMuwclass(path, p.catalog.name, ['CSCv2_RA', 'CSCv2_DEC', 'True_Class', 'Catalog_name', 'Class_ref']);
-      skipped = [];
-      raw = t.records.map((_, i) => ({
-        name: textField(t, i, 'Catalog_name') ?? textField(t, i, MUWCLASS_ID)!,
-        alt_names: [textField(t, i, MUWCLASS_ID)!],
-        ra_deg: numberField(t, i, 'CSCv2_RA')!,
-        dec_deg: numberField(t, i, 'CSCv2_DEC')!,
-        class_raw: textField(t, i, 'True_Class') ?? '',
-        reference: textField(t, i, 'Class_ref') ?? p.reference,
-        line: t.lines[i]!,
+      const src = ctx.inputs['sources'];
+      if (!src) throw new Error(`labels ${p.name}: the MUWCLASS catalog is read from the ingested sources (input 'sources')`);
+      const sources = (await ctx.store.readTable(src.stage, src.id)) as SourceRow[];
+      raw = sources.map((s) => ({
+        name: s.counterpart_name ?? s.id,
+        alt_names: [s.id],
+        ra_deg: s.ra_deg,
+        dec_deg: s.dec_deg,
+        class_raw: s.label_raw,
+        reference: s.label_ref ?? p.reference,
+        line: s.origin_line,
         is_xray: true, // the table's positions are the Chandra ones
         period_s: null,
       }));
-    } else ({ labels: raw, skipped } = await readLabelCatalog(path, { name: p.name, file: p.catalog.name, format: p.format, class: p.class, reference: p.reference }, p.catalog.name));
+    } else {
+      const { data_dir } = LabelsContext.parse(ctx.context);
+      const path = join(data_dir, p.catalog.name);
+      await verifyRawFile(p.catalog, path);
+      ({ labels: raw, skipped } = await readLabelCatalog(path, { name: p.name, file: p.catalog.name, format: p.format, class: p.class, reference: p.reference }, p.catalog.name));
+    }
     const rows: LabelRow[] = [];
     for (const r of raw) {
       if (!Object.hasOwn(p.label_map, r.class_raw)) {

@@ -25,7 +25,7 @@ export async function runStep(store: ArtifactStore, req: StepRequest, progress: 
   const roles = Object.keys(req.inputs).sort();
   const expected = stage.inputs;
   if (expected instanceof RegExp) {
-    if (roles.length === 0 || !roles.every((r) => expected.test(r))) throw new Error(`step ${req.key}: stage ${stage.name} takes inputs named ${expected}, got [${roles.join(', ')}]`);
+    if (!roles.every((r) => expected.test(r))) throw new Error(`step ${req.key}: stage ${stage.name} takes inputs named ${expected}, got [${roles.join(', ')}]`);
   } else if (roles.join(',') !== [...expected].sort().join(',')) throw new Error(`step ${req.key}: stage ${stage.name} takes inputs [${[...expected].sort().join(', ')}], got [${roles.join(', ')}]`);
   const inputIds = Object.fromEntries(roles.map((r) => [r, req.inputs[r]!.id]));
   const id = artifactId(stage.name, stage.version, params, inputIds);

@@ -14,7 +14,9 @@ export function createTemporalActivities(store: ArtifactStore): StepActivities {
   return {
     async runStep(request) {
       const ctx = Context.current();
-      const beat = setInterval(() => ctx.heartbeat({ key: request.key }), 5000);
+      // beat well inside the heartbeat timeout, so a live worker is never taken for dead
+      const every = Math.max(200, Math.min(5000, (ctx.info.heartbeatTimeoutMs ?? 15000) / 3));
+      const beat = setInterval(() => ctx.heartbeat({ key: request.key }), every);
       try {
         return await runStep(store, request, (done, total, note) => ctx.heartbeat({ key: request.key, done, total, note }));
       } catch (err) {

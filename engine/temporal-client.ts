@@ -1,20 +1,33 @@
-import { Client, Connection } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { XClassConfig } from '../config/schema.js';
 import type { PipelineInput } from '../schemas/pipeline.js';
 import type { DagResult } from '../workflows/dag.js';
 
-/** `xclass run --engine temporal`: starts the pipeline workflow and waits for its result. */
-export async function runOnTemporal(config: XClassConfig, input: PipelineInput, runId: string): Promise<DagResult> {
-  const connection = await Connection.connect({ address: config.temporal.address });
-  try {
-    const client = new Client({ connection, namespace: config.temporal.namespace });
-    const handle = await client.workflow.start('xclassPipeline', {
-      taskQueue: config.temporal.task_queue,
-      workflowId: runId,
-      args: [input],
-    });
-    return (await handle.result()) as DagResult;
-  } finally {
-    await connection.close();
+/**
+ * `xclass run --engine temporal`: starts the pipeline workflow and waits for its result.
+ * The workflow's state lives on the server, so losing the server for a while (a
+ * restart) only makes the client wait and reconnect; the run itself resumes.
+ */
+export async function runOnTemporal(config: XClassConfig, input: PipelineInput, runId: string, opts: { reconnectForMs?: number } = {}): Promise<DagResult> {
+  const deadline = Date.now() + (opts.reconnectForMs ?? 10 * 60_000);
+  let started = false;
+  for (;;) {
+    let connection: Connection | undefined;
+    try {
+      connection = await Connection.connect({ address: config.temporal.address });
+      const client = new Client({ connection, namespace: config.temporal.namespace });
+      if (!started) {
+        await client.workflow.start('xclassPipeline', { taskQueue: config.temporal.task_queue, workflowId: runId, args: [input] });
+        started = true;
+      }
+      return (await client.workflow.getHandle(runId).result()) as DagResult;
+    } catch (err) {
+      // a failed workflow is an answer, not an outage
+      if (err instanceof WorkflowFailedError || !started || Date.now() > deadline) throw err;
+      await sleep(1000);
+    } finally {
+      await connection?.close().catch(() => {});
+    }
   }
 }

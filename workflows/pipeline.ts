@@ -45,7 +45,7 @@ export function buildPipeline(input: PipelineInput): Dag {
       key: `labels/${cat.name}`,
       stage: 'labels',
       params: { catalog: fileRef(cat.file), name: cat.name, format: cat.format, class: cat.class, reference: cat.reference, label_map: input.label_map },
-      inputs: {},
+      inputs: cat.format === 'muwclass' ? { sources: 'ingest' } : {},
       context: { data_dir: input.data_dir },
     });
   }

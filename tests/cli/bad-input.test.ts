@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { artifactDirs, runCli, tempDir } from '../helpers.js';
@@ -13,14 +13,22 @@ function runOn(dataDir: string, extra: string[] = []) {
   return { ...res, store };
 }
 
-/** The contract for bad input: non-zero exit, exactly one line on stderr, no artifact. */
+/**
+ * The contract for bad input: non-zero exit, exactly one line on stderr, and no
+ * artifact made from the bad file. Unrelated branches still finish: the other label
+ * catalogs (good files) may be stored, nothing else.
+ */
 function expectRejected(r: ReturnType<typeof runOn>, pattern: RegExp) {
   expect(r.code).not.toBe(0);
   const lines = r.stderr.trim().split('\n');
   expect(lines, r.stderr).toHaveLength(1);
   expect(lines[0]).toMatch(pattern);
   expect(r.stdout).toBe('');
-  expect(artifactDirs(r.store)).toEqual([]);
+  for (const dir of artifactDirs(r.store)) {
+    const meta = JSON.parse(readFileSync(join(r.store, dir, 'meta.json'), 'utf8')) as { stage: string; params: { name?: string } };
+    expect(meta.stage, dir).toBe('labels');
+    expect(meta.params.name, dir).not.toBe('muwclass');
+  }
 }
 
 describe('bad input: one clear line, non-zero exit, no artifact', () => {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DATA, MUWCLASS, tempDir } from '../helpers.js';
 
@@ -10,12 +10,13 @@ export function muwclassHead(n: number): { header: string[]; rows: string[][] } 
   return { header: lines[0]!.split(','), rows: picked.map((l) => l.split(',')) };
 }
 
-/** A data folder holding catalogs/muwclass_TD_2022.csv with the given text (filters and templates linked from the real one). */
+/** A data folder holding catalogs/muwclass_TD_2022.csv with the given text (the other catalogs, filters and templates linked from the real one). */
 export function dataDirWith(csvText: string): string {
   const dir = tempDir('xclass-data-');
   symlinkSync(join(DATA, 'filters'), join(dir, 'filters'));
   symlinkSync(join(DATA, 'templates'), join(dir, 'templates'));
   mkdirSync(join(dir, 'catalogs'), { recursive: true });
+  for (const f of readdirSync(join(DATA, 'catalogs'))) if (f !== 'muwclass_TD_2022.csv') symlinkSync(join(DATA, 'catalogs', f), join(dir, 'catalogs', f));
   writeFileSync(join(dir, 'catalogs', 'muwclass_TD_2022.csv'), csvText);
   return dir;
 }

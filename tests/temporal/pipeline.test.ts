@@ -1,0 +1,126 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifactDirs, runCli, spawnCli, tempDir } from '../helpers.js';
+import { DevServer } from './server.js';
+
+interface RunEnd {
+  status: string;
+  steps: { key: string; artifactId: string; status: string }[];
+}
+
+const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as RunEnd;
+const storeArgs = (store: string) => ['--set', `store.path=${JSON.stringify(store)}`];
+
+/** The artifact ids of an embedded run: the reference every Temporal run must reproduce. */
+let embedded: Map<string, string>;
+let server: DevServer;
+
+function worker(store: string, address: string, extra: string[] = []) {
+  const w = spawnCli([...storeArgs(store), ...extra, 'worker', '--address', address]);
+  let log = '';
+  w.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  return { proc: w, log: () => log };
+}
+
+function temporalRun(store: string, address: string, extra: string[] = []) {
+  const p = spawnCli([...storeArgs(store), ...extra, '--json', 'run', '--engine', 'temporal', '--address', address]);
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) => p.on('close', (code) => resolve({ code, out, err })));
+  return { proc: p, done };
+}
+
+async function stop(p: { proc: import('node:child_process').ChildProcess }) {
+  if (p.proc.exitCode !== null || p.proc.signalCode !== null) return;
+  const exited = new Promise((r) => p.proc.once('exit', r));
+  p.proc.kill('SIGTERM');
+  await Promise.race([exited, sleep(5000)]);
+  if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
+}
+
+function expectComplete(store: string, run: RunEnd) {
+  expect(run.status).toBe('succeeded');
+  const ids = new Map(run.steps.map((s) => [s.key, s.artifactId]));
+  expect(ids).toEqual(embedded);
+  // one intact copy of each artifact, nothing half-written
+  expect(artifactDirs(store)).toHaveLength(new Set(embedded.values()).size);
+  for (const dir of artifactDirs(store)) {
+    const meta = JSON.parse(readFileSync(join(store, dir, 'meta.json'), 'utf8')) as { files: string[] };
+    expect(readdirSync(join(store, dir)).sort()).toEqual([...meta.files, 'meta.json'].sort());
+  }
+  expect(readdirSync(join(store, '_tmp')).filter((n) => !n.endsWith('.tmp'))).toEqual([]);
+}
+
+beforeAll(async () => {
+  const r = runCli([...storeArgs(join(tempDir(), 'store')), '--json', 'run']);
+  expect(r.code, r.stderr).toBe(0);
+  embedded = new Map(lastJson(r.stdout).steps.map((s) => [s.key, s.artifactId]));
+  server = await DevServer.start(join(tempDir(), 'temporal.db'));
+}, 180_000);
+
+afterAll(async () => {
+  await server?.down();
+});
+
+describe('the pipeline on a real Temporal server', () => {
+  it('with two worker processes yields exactly the embedded engine artifact ids', async () => {
+    const store = join(tempDir(), 'store');
+    const queue = ['--set', 'temporal.task_queue="two-workers"'];
+    const a = worker(store, server.address, queue);
+    const b = worker(store, server.address, queue);
+    try {
+      const run = await temporalRun(store, server.address, queue).done;
+      expect(run.code, run.err + a.log() + b.log()).toBe(0);
+      expectComplete(store, lastJson(run.out));
+    } finally {
+      await stop(a);
+      await stop(b);
+    }
+  }, 240_000);
+
+  it('finishes on the other worker when one is killed with SIGKILL during training', async () => {
+    const store = join(tempDir(), 'store');
+    // a short heartbeat timeout: the server notices the dead worker within seconds
+    const opts = ['--set', 'temporal.task_queue="kill"', '--set', 'temporal.heartbeat_timeout_s=3'];
+    const a = worker(store, server.address, opts);
+    const run = temporalRun(store, server.address, opts);
+    let b: ReturnType<typeof worker> | undefined;
+    try {
+      // wait until a training step is under way on worker a
+      for (let i = 0; i < 1200 && !artifactDirs(store).some((d) => d.startsWith('features/')); i++) await sleep(50);
+      expect(artifactDirs(store).some((d) => d.startsWith('features/'))).toBe(true);
+      await sleep(300);
+      a.proc.kill('SIGKILL');
+      b = worker(store, server.address, opts);
+      const res = await run.done;
+      expect(res.code, res.err + b.log()).toBe(0);
+      expectComplete(store, lastJson(res.out));
+    } finally {
+      await stop(a);
+      if (b) await stop(b);
+    }
+  }, 300_000);
+
+  it('resumes and completes when the server is stopped and restarted mid-run', async () => {
+    const store = join(tempDir(), 'store');
+    const opts = ['--set', 'temporal.task_queue="restart"'];
+    const w = worker(store, server.address, opts);
+    const run = temporalRun(store, server.address, opts);
+    try {
+      for (let i = 0; i < 1200 && !artifactDirs(store).some((d) => d.startsWith('sed/')); i++) await sleep(50);
+      expect(artifactDirs(store).some((d) => d.startsWith('sed/'))).toBe(true);
+      await server.down();
+      await sleep(1000);
+      await server.up(); // same port, same database file
+      const res = await run.done;
+      expect(res.code, res.err + w.log()).toBe(0);
+      expectComplete(store, lastJson(res.out));
+    } finally {
+      await stop(w);
+    }
+  }, 300_000);
+});
