@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // the CLI and Temporal tests each use both cores; running files one at a time keeps timings honest
+    fileParallelism: false,
   },
 });
