@@ -1,6 +1,7 @@
 import { accuracy, balancedAccuracyOf, brierScore, calibration, confusionMatrix, macroF1, mcc, meanStd, perClassMetrics, type Confusion } from '../lib/metrics/classification.js';
 import { calibrationTable, confusionTable, EvaluateParams, metricsTable, type CalibrationRow, type ConfusionRow, type MetricRow } from '../schemas/evaluation.js';
 import type { PredictionRow, ProbabilityRow } from '../schemas/model.js';
+import type { ReferencePredictionRow } from '../schemas/tables.js';
 import { defineStage } from './stage.js';
 
 interface Scored {
@@ -27,11 +28,13 @@ export const evaluateStage = defineStage({
   name: 'evaluate',
   version: 1,
   params: EvaluateParams,
-  inputs: /^fold_\d+$/,
+  // one input per CV fold, and optionally the competitor's predictions (`reference`)
+  inputs: /^(fold_\d+|reference)$/,
   async run(ctx, p) {
     const scored: Scored[] = [];
+    const ids: string[] = [];
     let finalClasses: string[] = [];
-    for (const role of Object.keys(ctx.inputs).sort()) {
+    for (const role of Object.keys(ctx.inputs).filter((r) => r.startsWith('fold_')).sort()) {
       const ref = ctx.inputs[role]!;
       const preds = (await ctx.store.readTable(ref.stage, ref.id)) as PredictionRow[];
       const proba = (await ctx.store.readTable(ref.stage, ref.id, 'probabilities')) as ProbabilityRow[];
@@ -46,6 +49,7 @@ export const evaluateStage = defineStage({
         vec.forEach((v, k) => (best = v > vec[best]! ? k : best));
         const truth = p.eval_classes[pr.label] ?? pr.label;
         const predictedGroup = p.stage1_groups[pr.final_class] ?? pr.final_class;
+        ids.push(pr.id);
         scored.push({
           fold: pr.fold,
           truth,
@@ -106,12 +110,30 @@ export const evaluateStage = defineStage({
       const h = calibration(scored.filter((s) => (s.truth === s.predicted) === correct).map((s) => s.maxP), [], p.calibration_bins);
       for (const b of h.bins) calRows.push({ kind, bin_lo: b.lo, bin_hi: b.hi, count: b.count, mean_confidence: b.confidence, accuracy: null });
     }
+    // the competitor's own predictions on the same sources, scored with the same class grouping
+    const ref = ctx.inputs['reference'];
+    let competitorSources = 0;
+    if (ref) {
+      const refRows = (await ctx.store.readTable(ref.stage, ref.id)) as ReferencePredictionRow[];
+      const theirs = new Map(refRows.map((r) => [r.id, r.predicted_class]));
+      const pipeline = refRows[0]?.pipeline ?? 'reference';
+      const truth: string[] = [];
+      const pred: string[] = [];
+      ids.forEach((id, i) => {
+        const c = theirs.get(id);
+        if (c === undefined) return;
+        truth.push(scored[i]!.truth);
+        pred.push(p.eval_classes[c] ?? c);
+      });
+      competitorSources = truth.length;
+      if (truth.length > 0) for (const m of summarise(confusionMatrix(truth, pred))) metrics.push({ protocol: `competitor:${pipeline}`, level: 'full', subset: 'all', statistic: 'pooled', fold: null, ...m });
+    }
     const headline = metrics.find((m) => m.level === 'full' && m.subset === 'all' && m.statistic === 'pooled' && m.metric === 'balanced_accuracy');
     return {
       table: metricsTable,
       rows: metrics,
       extraTables: { confusion: { table: confusionTable, rows: confusion }, calibration: { table: calibrationTable, rows: calRows } },
-      notes: { protocol: p.protocol, sources: scored.length, folds: folds.length, final_classes: finalClasses, balanced_accuracy: headline?.value ?? null, ece: cal.ece },
+      notes: { protocol: p.protocol, sources: scored.length, folds: folds.length, final_classes: finalClasses, balanced_accuracy: headline?.value ?? null, ece: cal.ece, competitor_sources: competitorSources },
     };
   },
 });

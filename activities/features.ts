@@ -14,7 +14,7 @@ import { defineStage } from './stage.js';
  */
 export const featuresStage = defineStage({
   name: 'features',
-  version: 1,
+  version: 2,
   params: FeaturesParams,
   inputs: ['sources', 'sed'],
   async run(ctx, p) {
@@ -83,7 +83,7 @@ export const featuresStage = defineStage({
       table: featureValuesTable,
       rows: values,
       extraTables: { dropped: { table: featureDroppedTable, rows: dropped } },
-      notes: { feature_names: names, rows_by_class: kept, dropped_no_hst_by_class: droppedByClass, missing_by_feature: missing },
+      notes: { feature_names: names, feature_spec: spec, rows_by_class: kept, dropped_no_hst_by_class: droppedByClass, missing_by_feature: missing },
     };
   },
 });

@@ -6,9 +6,10 @@ import { trainStage } from './train.js';
 import { predictStage } from './predict.js';
 import { evaluateStage } from './evaluate.js';
 import { crossmatchStage, dedupStage, labelsStage } from './labels.js';
+import { classifyStage } from './classify.js';
 import type { StageDef } from './stage.js';
 
 /** Every pipeline stage by name. */
 export const STAGES: Record<string, StageDef> = Object.fromEntries(
-  ([ingestStage, referenceStage, sedStage, featuresStage, trainStage, predictStage, evaluateStage, labelsStage, dedupStage, crossmatchStage] as unknown as StageDef[]).map((s) => [s.name, s]),
+  ([ingestStage, referenceStage, sedStage, featuresStage, trainStage, predictStage, evaluateStage, labelsStage, dedupStage, crossmatchStage, classifyStage] as unknown as StageDef[]).map((s) => [s.name, s]),
 );

@@ -16,7 +16,7 @@ export const MODEL_FILE = 'model.bin';
  */
 export const trainStage = defineStage({
   name: 'train',
-  version: 1,
+  version: 2,
   params: TrainParams,
   inputs: ['features'],
   async run(ctx, p) {
@@ -47,7 +47,7 @@ export const trainStage = defineStage({
       table: modelFeaturesTable,
       rows: out,
       extraFiles: { [MODEL_FILE]: serializeTwoStage(model) },
-      notes: { training_rows: labels.length, training_rows_by_class: byClass, final_classes: model.finalClasses, absent_classes: model.absentClasses, all_missing_features: data.featureNames.filter((_, c) => medians[c] === null), ...model.notes },
+      notes: { feature_spec: data.spec as Record<string, unknown>, training_rows: labels.length, training_rows_by_class: byClass, final_classes: model.finalClasses, absent_classes: model.absentClasses, all_missing_features: data.featureNames.filter((_, c) => medians[c] === null), ...model.notes },
     };
   },
 });

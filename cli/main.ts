@@ -9,8 +9,12 @@ import { openStore, planPipeline } from '../engine/plan.js';
 import { listRunIds, loadRunRecord, newRunId, saveRunRecord } from '../engine/runs.js';
 import { buildPipeline } from '../workflows/pipeline.js';
 import type { DagResult } from '../workflows/dag.js';
+import { writeFile } from 'node:fs/promises';
+import { resolveRawFile } from '../activities/io/raw-file.js';
+import { runStep } from '../activities/run-step.js';
 import { createReporter } from './progress.js';
 import { summariseRun } from './summary.js';
+import { branchMetrics, compareRows } from './compare.js';
 
 interface GlobalOpts {
   config?: string;
@@ -45,13 +49,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(new Option('--engine <kind>', 'embedded or temporal').choices(['embedded', 'temporal']))
     .option('--address <host:port>', 'Temporal frontend address')
     .option('--no-progress', 'no progress bar')
-    .action(async (cmd: { engine?: string; address?: string; progress: boolean }) => {
+    .option('--ablation <name>', 'run the baseline and only this ablation branch (repeatable); shared steps are cache hits', collect, [])
+    .option('--no-ablations', 'run the baseline only')
+    .action(async (cmd: { engine?: string; address?: string; progress: boolean; ablation: string[]; ablations: boolean }) => {
       const g = program.opts<GlobalOpts>();
       const extra = [...(cmd.engine ? [`engine.kind=${cmd.engine}`] : []), ...(cmd.address ? [`temporal.address=${cmd.address}`] : [])];
       const config = configFrom(g, extra);
       const store = openStore(config);
       await store.sweepTemp();
-      const input = await planPipeline(config);
+      const input = await planPipeline(config, !cmd.ablations ? { ablations: [] } : cmd.ablation.length > 0 ? { ablations: cmd.ablation } : {});
       const runId = newRunId();
       const startedAt = new Date();
       let result: DagResult;
@@ -170,6 +176,60 @@ export async function main(argv: readonly string[]): Promise<number> {
       out(['class', 'catalogs', 'dedup', 'CSC match', 'SED (>=3)', 'classifier'].map((h, i) => (i === 0 ? h.padEnd(9) : h.padStart(11))).join(''));
       for (const r of rows) out([r.class.padEnd(9), ...[r.catalogs, r.deduplicated, r.csc_match, r.sed_ok, r.classifier].map((v) => String(v).padStart(11))].join(''));
       out('catalogs, dedup, CSC match: every labelled catalog; SED and classifier: the MUWCLASS training table (the bundle has no SNR catalog)');
+    });
+
+  program
+    .command('classify <table>')
+    .description('classify a target catalog (CSV or Parquet: id, flux_s/m/h/b, HST magnitudes by filter) with a trained model')
+    .requiredOption('--model <id>', 'a train artifact id (or prefix), e.g. the final model of a run')
+    .option('--out <file>', 'CSV to write (default: TABLE with .xclass.csv)')
+    .action(async (table: string, cmd: { model: string; out?: string }) => {
+      const g = program.opts<GlobalOpts>();
+      const config = configFrom(g);
+      const store = openStore(config);
+      const model = await store.findById(cmd.model);
+      if (!model || model.stage !== 'train') throw new ConfigError(`classify: no trained model '${cmd.model}' in ${store.root} (xclass artifacts --stage train lists them)`);
+      const file = await resolveRawFile(process.cwd(), table);
+      const { path, ...ref } = file;
+      const result = await runEmbedded(
+        { name: 'xclass-classify', steps: [{ key: 'classify', stage: 'classify', params: { table: ref }, inputs: {}, context: { path } }] },
+        {
+          store,
+          concurrency: 1,
+          retry: config.retry,
+          threads: false,
+          stepRunner: (req) => runStep(store, { ...req, inputs: { model: { stage: 'train', id: model.id } } }),
+        },
+      );
+      const step = result.steps[0]!;
+      if (step.status !== 'done') throw new Error(step.error ?? 'classify failed');
+      const outPath = cmd.out ?? `${table.replace(/\.(csv|parquet)$/i, '')}.xclass.csv`;
+      const rows = await store.readTable('classify', step.artifactId!);
+      const proba = await store.readTable('classify', step.artifactId!, 'probabilities');
+      const classes = [...new Set(proba.filter((p) => p['stage'] === 'final').map((p) => p['class'] as string))];
+      const pOf = new Map(proba.filter((p) => p['stage'] === 'final').map((p) => [`${p['id']}|${p['class']}`, p['p'] as number]));
+      const csv = [['id', 'final_class', 'confidence', 'uncertain', ...classes.map((c) => `p_${c}`)].join(',')];
+      for (const r of rows) csv.push([JSON.stringify(r['id']), r['final_class'], r['confidence'], r['uncertain'], ...classes.map((c) => pOf.get(`${r['id']}|${c}`) ?? '')].join(','));
+      await writeFile(outPath, `${csv.join('\n')}\n`);
+      if (g.json) return out(JSON.stringify({ artifact: step.artifactId, model: model.id, rows: rows.length, csv: outPath }));
+      process.stderr.write(`classified ${rows.length} sources with model train/${model.id.slice(0, 12)} -> classify/${step.artifactId!.slice(0, 12)}\n`);
+      out(outPath);
+    });
+
+  program
+    .command('compare <a> <b>')
+    .description('metric deltas between two evaluated branches: RUN, BRANCH (baseline or an ablation) or RUN:BRANCH')
+    .action(async (a: string, b: string) => {
+      const g = program.opts<GlobalOpts>();
+      const store = openStore(configFrom(g));
+      const [ma, mb] = [await branchMetrics(store, a), await branchMetrics(store, b)];
+      const rows = compareRows(ma, mb);
+      if (g.json) return out(JSON.stringify({ a: { label: ma.label, evaluate: ma.evaluateId }, b: { label: mb.label, evaluate: mb.evaluateId }, rows }));
+      out(`A = ${ma.label} (evaluate/${ma.evaluateId.slice(0, 12)})`);
+      out(`B = ${mb.label} (evaluate/${mb.evaluateId.slice(0, 12)})`);
+      out(`${'metric (pooled out-of-fold, all sources)'.padEnd(44)}${'A'.padStart(8)}${'B'.padStart(8)}${'B - A'.padStart(9)}`);
+      const f = (v: number | null, sign = false) => (v === null ? '-' : `${sign && v > 0 ? '+' : ''}${v.toFixed(3)}`);
+      for (const r of rows) out(`${r.metric.padEnd(44)}${f(r.a).padStart(8)}${f(r.b).padStart(8)}${f(r.delta, true).padStart(9)}`);
     });
 
   program

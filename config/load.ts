@@ -9,7 +9,7 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-type Tree = { [key: string]: unknown };
+export type Tree = { [key: string]: unknown };
 
 export function defaultConfigPath(): string {
   return join(packageRoot(), 'config', 'default.json');
@@ -64,14 +64,14 @@ function readJson(path: string): unknown {
   }
 }
 
-function isTree(v: unknown): v is Tree {
+export function isTree(v: unknown): v is Tree {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Maps whose keys are data (e.g. the label map) accept new keys; everything else is closed. */
-const OPEN_MAPS = new Set(['labels.map', 'model.stage1_groups']);
+const OPEN_MAPS = new Set(['labels.map', 'model.stage1_groups', 'ablations']);
 
-function deepMerge(base: Tree, overlay: Tree, prefix: string, source: string): Tree {
+export function deepMerge(base: Tree, overlay: Tree, prefix: string, source: string): Tree {
   const out: Tree = { ...base };
   for (const [k, v] of Object.entries(overlay)) {
     const key = prefix ? `${prefix}.${k}` : k;

@@ -47,6 +47,14 @@ export const ConfigSchema = z.strictObject({
   model: TwoStageParams,
   /** stratified K-fold cross-validation (paper section 5) */
   evaluation: z.strictObject({ folds: z.number().int().min(2), seed: z.number().int().min(0) }),
+  /**
+   * Ablations: each an overlay of the `sed`, `features` and `model` settings, run as its
+   * own branch beside the baseline (paper sections 3.4, 4.2, 6.1).
+   */
+  ablations: z.record(
+    z.string().regex(/^[a-z0-9_]+$/, 'expected a name of lower-case letters, digits and _'),
+    z.strictObject({ sed: z.record(z.string(), z.unknown()).optional(), features: z.record(z.string(), z.unknown()).optional(), model: z.record(z.string(), z.unknown()).optional() }),
+  ),
   engine: z.strictObject({
     kind: z.enum(['embedded', 'temporal']),
     /** steps run at once (independent branches) */

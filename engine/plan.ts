@@ -7,7 +7,12 @@ import { resolveRawFile } from '../activities/io/raw-file.js';
 import { filterFileName, unknownFilterError } from '../activities/io/sed-data.js';
 import { sedDataFiles } from '../activities/sed.js';
 import { ArtifactStore } from '../artifacts/store.js';
-import type { PipelineInput } from '../schemas/pipeline.js';
+import type { PipelineInput, PipelineVariant } from '../schemas/pipeline.js';
+import type { z } from 'zod';
+import { ConfigError, deepMerge, type Tree } from '../config/load.js';
+import { SedSettings } from '../schemas/sed.js';
+import { FeaturesParams } from '../schemas/features.js';
+import { TwoStageParams } from '../lib/forest/two-stage.js';
 
 export function dataDir(config: XClassConfig): string {
   return config.data.dir ? resolve(config.data.dir) : defaultDataDir();
@@ -17,21 +22,45 @@ export function openStore(config: XClassConfig): ArtifactStore {
   return new ArtifactStore(isAbsolute(config.store.path) ? config.store.path : resolve(config.store.path));
 }
 
-/** Turns the config into the workflow's input: raw files located and hashed, policies copied. */
-export async function planPipeline(config: XClassConfig): Promise<PipelineInput> {
-  const dir = dataDir(config);
-  const s = config.sed;
+/** The settings of one ablation: its overlay merged over the baseline, validated, SED data files hashed. */
+async function planVariant(dir: string, config: XClassConfig, name: string | null, overlay: XClassConfig['ablations'][string]): Promise<PipelineVariant> {
+  const where = name === null ? 'config' : `config ablations.${name}`;
+  const merge = <T>(section: 'sed' | 'features' | 'model', schema: z.ZodType<T>): T => {
+    const over = overlay[section];
+    const merged = over ? deepMerge(config[section] as unknown as Tree, over as Tree, section, where) : config[section];
+    const parsed = schema.safeParse(merged);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ConfigError(`${where}: key '${section}.${issue.path.map(String).join('.')}': ${issue.message.replace(/^Invalid (input|option): /, '')}`);
+    }
+    return parsed.data;
+  };
+  const s = merge('sed', SedSettings);
   const filters: [string, string][] = [
-    ...s.input_bands.map((b, i) => [b.filter, `config sed.input_bands.${i}.filter`] as [string, string]),
-    ...s.output_filters.map((f, i) => [f, `config sed.output_filters.${i}`] as [string, string]),
-    ...s.consistency.filters.map((f, i) => [f, `config sed.consistency.filters.${i}`] as [string, string]),
+    ...s.input_bands.map((b, i) => [b.filter, `${where} sed.input_bands.${i}.filter`] as [string, string]),
+    ...s.output_filters.map((f, i) => [f, `${where} sed.output_filters.${i}`] as [string, string]),
+    ...s.consistency.filters.map((f, i) => [f, `${where} sed.consistency.filters.${i}`] as [string, string]),
   ];
-  for (const [name, where] of filters) if (!existsSync(join(dir, filterFileName(name)))) throw await unknownFilterError(dir, name, where);
+  for (const [fname, w] of filters) if (!existsSync(join(dir, filterFileName(fname)))) throw await unknownFilterError(dir, fname, w);
   const dataFiles = [];
-  for (const name of sedDataFiles(s)) {
-    const { path: _path, ...ref } = await resolveRawFile(dir, name);
+  for (const file of sedDataFiles(s)) {
+    const { path: _path, ...ref } = await resolveRawFile(dir, file);
     dataFiles.push(ref);
   }
+  return { sed: { ...s, data_files: dataFiles }, features: merge('features', FeaturesParams), model: merge('model', TwoStageParams) };
+}
+
+/**
+ * Turns the config into the workflow's input: raw files located and hashed, ablations
+ * resolved, policies copied. `only` restricts the ablations to the named ones.
+ */
+export async function planPipeline(config: XClassConfig, opts: { ablations?: readonly string[] } = {}): Promise<PipelineInput> {
+  const dir = dataDir(config);
+  const names = opts.ablations ?? Object.keys(config.ablations);
+  for (const n of names) if (!Object.hasOwn(config.ablations, n)) throw new ConfigError(`--ablation ${n}: no such ablation; configured: ${Object.keys(config.ablations).join(', ') || 'none'}`);
+  const ablations: Record<string, PipelineVariant> = {};
+  for (const n of names) ablations[n] = await planVariant(dir, config, n, config.ablations[n]!);
+  const baseline = await planVariant(dir, config, null, {});
   const labelCatalogs = [];
   for (const cat of config.label_catalogs) labelCatalogs.push({ ...cat, file: await resolveRawFile(dir, cat.file) });
   return {
@@ -40,9 +69,8 @@ export async function planPipeline(config: XClassConfig): Promise<PipelineInput>
     dedup: config.dedup,
     crossmatch: config.crossmatch,
     files: { muwclass: await resolveRawFile(dir, config.catalogs.muwclass) },
-    sed: { ...s, data_files: dataFiles },
-    features: config.features,
-    model: config.model,
+    baseline,
+    ablations,
     evaluation: config.evaluation,
     label_map: config.labels.map,
     concurrency: config.engine.concurrency,

@@ -11,6 +11,10 @@ import { TwoStageParams } from '../lib/forest/two-stage.js';
 export const ResolvedFile = RawFileRef.extend({ path: z.string().min(1) });
 export type ResolvedFile = z.infer<typeof ResolvedFile>;
 
+/** The settings one branch of the pipeline trains and evaluates with. */
+export const PipelineVariant = z.strictObject({ sed: SedParams, features: FeaturesParams, model: TwoStageParams });
+export type PipelineVariant = z.infer<typeof PipelineVariant>;
+
 /**
  * Everything a pipeline workflow needs, as plain data: the same object starts the
  * embedded engine and a Temporal workflow. Built by the CLI from the config.
@@ -22,9 +26,9 @@ export const PipelineInput = z.strictObject({
   label_catalogs: z.array(LabelCatalog.extend({ file: ResolvedFile })),
   dedup: DedupParams,
   crossmatch: CrossmatchParams,
-  sed: SedParams,
-  features: FeaturesParams,
-  model: TwoStageParams,
+  baseline: PipelineVariant,
+  /** ablation name -> its settings (each an overlay of the baseline's, resolved) */
+  ablations: z.record(z.string().regex(/^[a-z0-9_]+$/), PipelineVariant),
   evaluation: z.strictObject({ folds: z.number().int().min(2), seed: z.number().int().min(0) }),
   label_map: z.record(z.string().min(1), XClassLabel.nullable()),
   concurrency: z.number().int().min(1),

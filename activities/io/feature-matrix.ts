@@ -4,6 +4,8 @@ import type { ArtifactRef } from '../../workflows/dag.js';
 
 export interface FeatureRows {
   featureNames: string[];
+  /** how the features were made (filters, ratios), so targets get the same */
+  spec: unknown;
   ids: string[];
   labels: string[];
   /** per source, values in featureNames order (null = missing) */
@@ -25,5 +27,5 @@ export async function readFeatureRows(store: ArtifactStore, ref: ArtifactRef): P
     rec.values[c] = r.value;
   }
   const ids = [...byId.keys()].sort();
-  return { featureNames, ids, labels: ids.map((id) => byId.get(id)!.label), values: ids.map((id) => byId.get(id)!.values) };
+  return { featureNames, spec: meta.notes['feature_spec'] ?? null, ids, labels: ids.map((id) => byId.get(id)!.label), values: ids.map((id) => byId.get(id)!.values) };
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../artifacts/hash.js';
@@ -12,7 +12,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   let runId = '';
 
   it('runs and prints the run id', () => {
-    const r = runCli([...at, 'run']);
+    const r = runCli([...at, 'run', '--no-ablations']);
     expect(r.code, r.stderr).toBe(0);
     runId = r.stdout.trim();
     expect(runId).toMatch(/^run-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
@@ -86,6 +86,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(final.files).toContain('model.bin');
     expect(final.notes['absent_classes']).toEqual(['SNR']);
     const ev = metas.find((m) => m.stage === 'evaluate')!;
+    expect(ev.notes['competitor_sources']).toBe(1409);
     const metrics = await s.readTable('evaluate', ev.id);
     const get = (metric: string, cls: string | null = null, level = 'full') =>
       metrics.find((r) => r['level'] === level && r['subset'] === 'all' && r['statistic'] === 'pooled' && r['metric'] === metric && r['class'] === cls)!['value'] as number;
@@ -96,7 +97,10 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(get('balanced_accuracy')).toBeLessThan(0.9);
     expect(get('accuracy', null, 'stage1')).toBeGreaterThan(0.98);
     expect(metrics.filter((r) => r['statistic'] === 'fold' && r['metric'] === 'balanced_accuracy' && r['level'] === 'full' && r['subset'] === 'all')).toHaveLength(5);
-    expect(metrics.every((r) => r['protocol'] === 'paper')).toBe(true);
+    expect(new Set(metrics.map((r) => r['protocol']))).toEqual(new Set(['paper', 'competitor:MUWCLASS']));
+    // the competitor's own predictions on the same sources: MUWCLASS's balanced accuracy over AGN, STAR, LMXB, HMXB, CV
+    const theirs = metrics.find((r) => r['protocol'] === 'competitor:MUWCLASS' && r['metric'] === 'balanced_accuracy')!['value'] as number;
+    expect(theirs).toBeCloseTo(0.68, 2);
   });
 
   it("prints the method's Table 1 and checks the Liu catalogs against the Chandra positions", async () => {
@@ -117,7 +121,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   });
 
   it('is all cache hits the second time, with the same artifact ids', () => {
-    const r = runCli([...at, '--json', 'run']);
+    const r = runCli([...at, '--json', 'run', '--no-ablations']);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const end = lines.at(-1)!;
@@ -140,14 +144,81 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(j.lineage[0]!.meta.raw_files[0]!.sha256).toBe(sha);
   });
 
+  it('reruns one ablation branch, recomputing only what it changes, and compares it with the baseline', () => {
+    const r = runCli([...at, '--json', 'run', '--ablation', 'smote']);
+    expect(r.code, r.stderr).toBe(0);
+    const steps = (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; cacheHit: boolean }[] }).steps;
+    // SMOTE changes only the model: SED and features are the baseline's, cached
+    expect(steps.filter((s) => !s.cacheHit).map((s) => s.key).sort()).toEqual([
+      ...Array.from({ length: 5 }, (_, i) => [`ablation/smote/cv/fold-${i}/predict`, `ablation/smote/cv/fold-${i}/train`]).flat(),
+      'ablation/smote/cv/evaluate',
+    ].sort());
+    expect(steps.filter((s) => s.cacheHit)).toHaveLength(25);
+    const c = runCli([...at, '--json', 'compare', 'baseline', 'smote']);
+    expect(c.code, c.stderr).toBe(0);
+    const cmp = JSON.parse(c.stdout) as { rows: { metric: string; a: number; b: number; delta: number }[] };
+    const ba = cmp.rows.find((x) => x.metric === 'balanced_accuracy')!;
+    expect(ba.delta).toBeCloseTo(ba.b - ba.a, 12);
+    // the competitor is scored on the same sources in both branches
+    expect(cmp.rows.find((x) => x.metric === 'competitor:MUWCLASS balanced_accuracy')!.delta).toBe(0);
+    const unknown = runCli([...at, 'run', '--ablation', 'nope']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr.trim()).toMatch(/^xclass: --ablation nope: no such ablation; configured: class_blind, no_2mass, gaia_only, smote, no_gaia_features$/);
+  });
+
+  it('classifies a target table with the final model through the same feature code as training', async () => {
+    const s = new ArtifactStore(store);
+    const metas = await s.list();
+    const final = metas.find((m) => m.stage === 'train' && (m.params['fold'] as unknown) === null)!;
+    const sed = metas.find((m) => m.stage === 'sed')!;
+    const sources = await s.readTable('ingest', metas.find((m) => m.stage === 'ingest')!.id);
+    const mags = await s.readTable('sed', sed.id, 'mags');
+    // 40 training sources presented as targets: their SED magnitudes as "observed" HST photometry
+    const picked = sources.filter((r) => r['in_scope'] && mags.some((m) => m['id'] === r['id'] && m['mag_ab'] !== null)).slice(0, 40);
+    const short = (f: string) => f.split('.')[1]!;
+    const filters = [...new Set(mags.map((m) => m['filter'] as string))];
+    const header = ['id', 'flux_s', 'flux_m', 'flux_h', 'flux_b', ...filters.map(short), 'gaia_g', 'gaia_bp', 'gaia_rp', 'pm_total', 'parallax', 'sigma_eff', 'significance'];
+    const v = (x: unknown) => (x === null || x === undefined ? '' : String(x));
+    const lines = picked.map((r) => {
+      const mag = (f: string) => mags.find((m) => m['id'] === r['id'] && m['filter'] === f)!['mag_ab'];
+      return [r['id'], r['flux_s_cgs'], r['flux_m_cgs'], r['flux_h_cgs'], r['flux_b_cgs'], ...filters.map(mag), r['gaia_g_mag'], r['gaia_bp_mag'], r['gaia_rp_mag'], r['pm_total_masyr'], r['parallax_mas'], r['pos_err_95_arcsec'], r['significance']].map(v).join(',');
+    });
+    const dir = tempDir();
+    const table = join(dir, 'targets.csv');
+    writeFileSync(table, `${header.join(',')}\n${lines.join('\n')}\n`);
+    const r = runCli([...at, '--json', 'classify', table, '--model', final.id.slice(0, 12)]);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout) as { artifact: string; rows: number; csv: string };
+    expect(res.rows).toBe(40);
+    const csv = readFileSync(res.csv, 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('id,final_class,confidence,uncertain,p_AGN,p_SNR,p_STAR,p_LMXB,p_HMXB');
+    // the same sources through the training feature path give the same answers
+    const { readFeatureRows } = await import('../../activities/io/feature-matrix.js');
+    const { imputeMatrix } = await import('../../lib/features.js');
+    const { deserializeTwoStage, predictTwoStage } = await import('../../lib/forest/two-stage.js');
+    const data = await readFeatureRows(s, { stage: 'features', id: metas.find((m) => m.stage === 'features')!.id });
+    const model = deserializeTwoStage(await s.readFile('train', final.id, 'model.bin'));
+    const medians = (await s.readTable('train', final.id)).filter((x) => x['stage'] === 'stage1').map((x) => x['impute_median'] as number | null);
+    const idx = picked.map((p) => data.ids.indexOf(p['id'] as string));
+    const expected = predictTwoStage(model, imputeMatrix(idx.map((i) => data.values[i]!), medians));
+    const got = await s.readTable('classify', res.artifact);
+    expect(got.map((g) => g['final_class'])).toEqual(expected.map((e) => e.finalClass));
+    got.forEach((g, i) => expect(g['confidence']).toBeCloseTo(Math.min(1, expected[i]!.confidence), 12));
+    // a table without the fluxes is refused with the columns it lacks
+    writeFileSync(join(dir, 'bad.csv'), 'id,F475W\nx,20\n');
+    const bad = runCli([...at, 'classify', join(dir, 'bad.csv'), '--model', final.id]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim()).toMatch(/bad\.csv, row 1, column 'flux_s, flux_m, flux_h, flux_b': required columns are missing/);
+  });
+
   it('answers SQL over artifacts, lineage and runs', () => {
     const r = runCli([...at, 'query', 'select stage, count(*) as n from artifacts group by 1 order by 1']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual(['stage\tn', 'crossmatch\t4', 'dedup\t1', 'evaluate\t1', 'features\t1', 'ingest\t1', 'labels\t4', 'predict\t5', 'reference\t1', 'sed\t1', 'train\t6']);
+    expect(r.stdout.trim().split('\n')).toEqual(['stage\tn', 'classify\t1', 'crossmatch\t4', 'dedup\t1', 'evaluate\t2', 'features\t1', 'ingest\t1', 'labels\t4', 'predict\t10', 'reference\t1', 'sed\t1', 'train\t11']);
     const lin = JSON.parse(runCli([...at, '--json', 'query', "select role from lineage where stage = 'reference'"]).stdout) as { role: string }[];
     expect(lin).toEqual([{ role: 'sources' }]);
     const runs = JSON.parse(runCli([...at, '--json', 'query', 'select run_id, count(*) filter (where cache_hit) as hits from run_steps group by 1 order by 2']).stdout) as { hits: number }[];
-    expect(runs.map((x) => Number(x.hits))).toEqual([0, 25]);
+    expect(runs.map((x) => Number(x.hits))).toEqual([0, 25, 25]);
     const bad = runCli([...at, 'query', 'select nope from artifacts']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
@@ -155,7 +226,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
 
   it('lets two processes run the same pipeline at once into one store', async () => {
     const shared = join(tempDir(), 'store');
-    const args = ['--set', `store.path=${JSON.stringify(shared)}`, '--json', 'run'];
+    const args = ['--set', `store.path=${JSON.stringify(shared)}`, '--json', 'run', '--no-ablations'];
     const runOne = () =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
         const p = spawnCli(args);

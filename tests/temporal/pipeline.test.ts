@@ -25,7 +25,7 @@ function worker(store: string, address: string, extra: string[] = []) {
 }
 
 function temporalRun(store: string, address: string, extra: string[] = []) {
-  const p = spawnCli([...storeArgs(store), ...extra, '--json', 'run', '--engine', 'temporal', '--address', address]);
+  const p = spawnCli([...storeArgs(store), ...extra, '--json', 'run', '--no-ablations', '--engine', 'temporal', '--address', address]);
   let out = '';
   let err = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -56,7 +56,7 @@ function expectComplete(store: string, run: RunEnd) {
 }
 
 beforeAll(async () => {
-  const r = runCli([...storeArgs(join(tempDir(), 'store')), '--json', 'run']);
+  const r = runCli([...storeArgs(join(tempDir(), 'store')), '--json', 'run', '--no-ablations']);
   expect(r.code, r.stderr).toBe(0);
   embedded = new Map(lastJson(r.stdout).steps.map((s) => [s.key, s.artifactId]));
   server = await DevServer.start(join(tempDir(), 'temporal.db'));

@@ -26,7 +26,7 @@ afterAll(async () => {
 /** Runs the pipeline workflow on an in-process worker whose activities are wrapped by `wrap`. */
 async function runWith(taskQueue: string, sets: string[], wrap: (inner: StepActivities) => StepActivities): Promise<DagResult> {
   const config = loadConfig({ sets: [`store.path=${JSON.stringify(join(tempDir(), 'store'))}`, 'retry.initial_interval_ms=100', 'model.forest.n_estimators=10', 'evaluation.folds=2', ...sets] });
-  const input = await planPipeline(config);
+  const input = await planPipeline(config, { ablations: [] });
   const connection = await NativeConnection.connect({ address: server.address });
   const worker = await Worker.create({ connection, taskQueue, workflowsPath, activities: wrap(createTemporalActivities(openStore(config))) });
   const clientConn = await Connection.connect({ address: server.address });

@@ -5,11 +5,11 @@ import { Worker } from '@temporalio/worker';
 
 const workflowsPath = fileURLToPath(new URL('../../dist/workflows/index.js', import.meta.url));
 const history = (name: string): unknown => JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), 'utf8'));
-const RUN = 'run-20261125T011515Z-dfb3fa';
+const RUN = 'run-20261125T013106Z-8e5a1d';
 
 /**
- * Histories recorded from a real Temporal server run of the whole pipeline (parent and
- * one CV-fold child workflow). Replaying them through today's workflow code fails if a
+ * Histories recorded from a real Temporal server run of the pipeline with the SMOTE
+ * ablation (parent, one CV-fold child workflow, the ablation's child workflow). Replaying them through today's workflow code fails if a
  * change breaks determinism: a different order of commands, a step added or removed
  * without versioning. Re-record them (README, "Temporal") when the DAG changes on purpose.
  */
@@ -20,6 +20,10 @@ describe('workflow determinism', () => {
 
   it('replays the recorded CV-fold branch history', async () => {
     await expect(Worker.runReplayHistory({ workflowsPath, replayName: 'branch' }, history('branch-history.json'), `${RUN}/cv/fold-0`)).resolves.toBeUndefined();
+  }, 120_000);
+
+  it('replays the recorded ablation branch history', async () => {
+    await expect(Worker.runReplayHistory({ workflowsPath, replayName: 'ablation' }, history('ablation-history.json'), `${RUN}/ablation/smote`)).resolves.toBeUndefined();
   }, 120_000);
 
   it('fails to replay when the recorded run does not match the code', async () => {

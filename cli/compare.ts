@@ -1,0 +1,60 @@
+import type { ArtifactStore } from '../artifacts/store.js';
+import { ConfigError } from '../config/load.js';
+import { listRunIds, loadRunRecord } from '../engine/runs.js';
+import { ablationPrefix } from '../workflows/pipeline.js';
+
+export interface BranchMetrics {
+  label: string;
+  run: string;
+  evaluateId: string;
+  metrics: Map<string, number>;
+}
+
+const BASELINE = 'baseline';
+
+/**
+ * Resolves `RUN`, `BRANCH` or `RUN:BRANCH` (BRANCH is `baseline` or an ablation name) to
+ * the pooled full-pipeline metrics of that branch's evaluation. A bare branch name means
+ * the newest run that has it.
+ */
+export async function branchMetrics(store: ArtifactStore, spec: string): Promise<BranchMetrics> {
+  const runs = await listRunIds(store);
+  let run: string | undefined;
+  let branch = BASELINE;
+  if (spec.includes(':')) [run, branch] = spec.split(':', 2) as [string, string];
+  else if (runs.includes(spec)) run = spec;
+  else branch = spec;
+  const key = branch === BASELINE ? 'cv/evaluate' : `${ablationPrefix(branch)}cv/evaluate`;
+  const candidates = run ? [run] : [...runs].reverse();
+  for (const r of candidates) {
+    const rec = await loadRunRecord(store, r);
+    if (!rec) throw new ConfigError(`compare: no run '${r}' in ${store.root}`);
+    const step = rec.steps.find((s) => s.key === key && s.status === 'done');
+    if (!step?.artifactId) continue;
+    const rows = await store.readTable('evaluate', step.artifactId);
+    const metrics = new Map<string, number>();
+    for (const m of rows) {
+      if (m['level'] !== 'full' || m['subset'] !== 'all' || m['statistic'] !== 'pooled' || m['value'] === null) continue;
+      const protocol = m['protocol'] as string;
+      const name = `${protocol.startsWith('competitor') ? `${protocol} ` : ''}${m['metric']}${m['class'] ? `:${m['class']}` : ''}`;
+      metrics.set(name, m['value'] as number);
+    }
+    return { label: `${r}:${branch}`, run: r, evaluateId: step.artifactId, metrics };
+  }
+  throw new ConfigError(`compare: no evaluated branch '${branch}'${run ? ` in run ${run}` : ''} in ${store.root}`);
+}
+
+/** Rows of A, B and B - A for every metric either has, headline metrics first. */
+export function compareRows(a: BranchMetrics, b: BranchMetrics): { metric: string; a: number | null; b: number | null; delta: number | null }[] {
+  const order = ['balanced_accuracy', 'macro_f1', 'mcc', 'accuracy', 'ece', 'mce', 'brier'];
+  const names = [...new Set([...a.metrics.keys(), ...b.metrics.keys()])].sort((x, y) => {
+    const rx = order.indexOf(x) < 0 ? order.length : order.indexOf(x);
+    const ry = order.indexOf(y) < 0 ? order.length : order.indexOf(y);
+    return rx - ry || x.localeCompare(y);
+  });
+  return names.map((metric) => {
+    const va = a.metrics.get(metric) ?? null;
+    const vb = b.metrics.get(metric) ?? null;
+    return { metric, a: va, b: vb, delta: va !== null && vb !== null ? vb - va : null };
+  });
+}
