@@ -6,8 +6,10 @@ STAMP := node_modules/.xclass-installed
 # from Go modules into .tools/bin (pinned release), once; never downloaded prebuilt.
 TEMPORAL_CLI_VERSION := v1.5.1
 TEMPORAL := .tools/bin/temporal
+# The report test opens the HTML report in Debian's Chromium (driven by playwright-core).
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install build run test bench clean temporal
+.PHONY: install build run test bench clean temporal chromium
 
 install: $(STAMP)
 
@@ -17,6 +19,11 @@ $(TEMPORAL):
 	mkdir -p .tools/bin
 	GOBIN=$(CURDIR)/.tools/bin GOFLAGS=-mod=mod go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
 
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 $(STAMP): package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -25,9 +32,9 @@ build: install
 	$(NPM) run --silent build
 
 run: build
-	./bin/xclass.js run
+	@run_id=$$(./bin/xclass.js run) && echo "run $$run_id" && echo "report: $$(./bin/xclass.js report $$run_id)"
 
-test: build $(TEMPORAL)
+test: build $(TEMPORAL) $(CHROMIUM)
 	npx vitest run
 
 bench: build $(TEMPORAL)

@@ -9,7 +9,9 @@ import { openStore, planPipeline } from '../engine/plan.js';
 import { listRunIds, loadRunRecord, newRunId, saveRunRecord } from '../engine/runs.js';
 import { buildPipeline } from '../workflows/pipeline.js';
 import type { DagResult } from '../workflows/dag.js';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { resolveRawFile } from '../activities/io/raw-file.js';
 import { runStep } from '../activities/run-step.js';
 import { createReporter } from './progress.js';
@@ -213,6 +215,28 @@ export async function main(argv: readonly string[]): Promise<number> {
       await writeFile(outPath, `${csv.join('\n')}\n`);
       if (g.json) return out(JSON.stringify({ artifact: step.artifactId, model: model.id, rows: rows.length, csv: outPath }));
       process.stderr.write(`classified ${rows.length} sources with model train/${model.id.slice(0, 12)} -> classify/${step.artifactId!.slice(0, 12)}\n`);
+      out(outPath);
+    });
+
+  program
+    .command('report <run>')
+    .description('write the run report: one self-contained HTML file with tables and plots')
+    .option('--out <file>', 'where to write it (default: <store>/_reports/<run>.html)')
+    .action(async (runId: string, cmd: { out?: string }) => {
+      const g = program.opts<GlobalOpts>();
+      const store = openStore(configFrom(g));
+      const run = await loadRunRecord(store, runId);
+      if (!run) throw new ConfigError(`report: no run '${runId}' in ${store.root} (xclass runs lists them)`);
+      const { buildReport } = await import('../report/build.js');
+      const html = await buildReport(store, run);
+      // a report already written is kept: a new one gets a time-stamped name
+      let outPath = cmd.out ?? join(store.root, '_reports', `${run.run_id}.html`);
+      if (existsSync(outPath)) outPath = outPath.replace(/\.html$/, `-${new Date().toISOString().replace(/[-:.]/g, '')}.html`);
+      await mkdir(dirname(outPath), { recursive: true });
+      // written to a temp file and renamed, so a reader never sees half a report
+      await writeFile(`${outPath}.tmp`, html);
+      await rename(`${outPath}.tmp`, outPath);
+      if (g.json) return out(JSON.stringify({ report: outPath, bytes: html.length }));
       out(outPath);
     });
 

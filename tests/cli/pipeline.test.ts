@@ -211,6 +211,36 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(bad.stderr.trim()).toMatch(/bad\.csv, row 1, column 'flux_s, flux_m, flux_h, flux_b': required columns are missing/);
   });
 
+  it('writes a self-contained HTML report whose plots all render in Chromium', async () => {
+    const out = join(tempDir(), 'report.html');
+    const r = runCli([...at, 'report', runId, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(out);
+    const html = readFileSync(out, 'utf8');
+    expect(html).not.toMatch(/<script|<link|src="http/); // self-contained: no script, no external resource
+    expect(html).toContain('Protocol <b>paper</b>');
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`file://${out}`);
+      const boxes = await page.$$eval('figure.plot svg', (els) => els.map((e) => { const b = e.getBoundingClientRect(); return [b.width, b.height]; }));
+      // confusion (2), confidence histogram, reliability, importance, chi2 and F475W distributions
+      expect(boxes).toHaveLength(7);
+      for (const [w, h] of boxes) {
+        expect(w).toBeGreaterThan(100);
+        expect(h).toBeGreaterThan(100);
+      }
+      const marks = await page.$$eval('figure.plot svg', (els) => els.map((e) => e.querySelectorAll('path, rect, line').length));
+      expect(Math.min(...marks)).toBeGreaterThan(3); // each plot drew marks, not just axes
+      const ids = await page.$$eval('.id', (els) => els.map((e) => e.getAttribute('title')));
+      expect(ids.every((id) => /^[0-9a-f]{64}$/.test(id ?? ''))).toBe(true);
+      expect(ids.length).toBeGreaterThan(10);
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('answers SQL over artifacts, lineage and runs', () => {
     const r = runCli([...at, 'query', 'select stage, count(*) as n from artifacts group by 1 order by 1']);
     expect(r.code, r.stderr).toBe(0);
