@@ -1,6 +1,6 @@
 import { imputeMatrix } from '../lib/features.js';
 import { deserializeTwoStage, predictTwoStage } from '../lib/forest/two-stage.js';
-import { stratifiedFolds } from '../lib/folds.js';
+import { selectRows } from './io/rows.js';
 import { PredictParams, predictionsTable, probabilitiesTable, type ModelFeatureRow, type PredictionRow, type ProbabilityRow } from '../schemas/model.js';
 import { readFeatureRows } from './io/feature-matrix.js';
 import { defineStage } from './stage.js';
@@ -26,8 +26,7 @@ export const predictStage = defineStage({
       throw new Error(`predict: the features (${data.featureNames.length}: ${data.featureNames.join(', ')}) are not the model's (${model.featureNames.length}: ${model.featureNames.join(', ')})`);
     }
     const medians = info.filter((r) => r.stage === 'stage1').sort((a, b) => a.column - b.column).map((r) => r.impute_median);
-    const folds = p.fold ? stratifiedFolds(data.ids, data.labels, p.fold.k, p.fold.seed) : null;
-    const pick = data.ids.flatMap((id, i) => (folds === null || folds.get(id) === p.fold!.index ? [i] : []));
+    const pick = selectRows(data.ids, data.labels, p.fold, 'predict');
     const m = imputeMatrix(pick.map((i) => data.values[i]!), medians);
     const preds = predictTwoStage(model, m);
     const rows: PredictionRow[] = [];
@@ -35,7 +34,7 @@ export const predictStage = defineStage({
     preds.forEach((pr, j) => {
       const i = pick[j]!;
       const id = data.ids[i]!;
-      rows.push({ id, label: data.labels[i]!, final_class: pr.finalClass, confidence: clamp01(pr.confidence), uncertain: pr.uncertain, decided_by: pr.decidedBy, fold: p.fold ? p.fold.index : null });
+      rows.push({ id, label: data.labels[i]!, final_class: pr.finalClass, confidence: clamp01(pr.confidence), uncertain: pr.uncertain, decided_by: pr.decidedBy, fold: p.fold === null ? null : 'k' in p.fold ? p.fold.index : p.fold.part });
       model.finalClasses.forEach((c, k) => proba.push({ id, stage: 'final', class: c, p: clamp01(pr.proba[k]!) }));
       model.groups.forEach((g, k) => proba.push({ id, stage: 'stage1', class: g, p: clamp01(pr.stage1Proba[k]!) }));
     });

@@ -1,7 +1,7 @@
 import { columnMedians, imputeMatrix } from '../lib/features.js';
 import { featureImportances } from '../lib/forest/forest.js';
 import { fitTwoStage, serializeTwoStage } from '../lib/forest/two-stage.js';
-import { stratifiedFolds } from '../lib/folds.js';
+import { selectRows } from './io/rows.js';
 import { modelFeaturesTable, TrainParams, type ModelFeatureRow } from '../schemas/model.js';
 import { readFeatureRows } from './io/feature-matrix.js';
 import { defineStage } from './stage.js';
@@ -21,8 +21,7 @@ export const trainStage = defineStage({
   inputs: ['features'],
   async run(ctx, p) {
     const data = await readFeatureRows(ctx.store, ctx.inputs['features']!);
-    const folds = p.fold ? stratifiedFolds(data.ids, data.labels, p.fold.k, p.fold.seed) : null;
-    const train = data.ids.flatMap((id, i) => (folds === null || folds.get(id) !== p.fold!.index ? [i] : []));
+    const train = selectRows(data.ids, data.labels, p.fold, 'train');
     const rows = train.map((i) => data.values[i]!);
     const labels = train.map((i) => data.labels[i]!);
     const medians = columnMedians(rows, data.featureNames.length);

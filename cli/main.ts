@@ -86,10 +86,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       const hits = result.steps.filter((s) => s.cacheHit).length;
       if (g.json) out(JSON.stringify({ event: 'run_end', ...record }));
       else if (result.ok) {
+        // one line per stage: how many of its steps were computed and how many were cache hits
+        const byStage = new Map<string, { computed: number; cached: number }>();
         for (const s of result.steps) {
-          const what = s.status === 'done' ? `${s.cacheHit ? 'cached  ' : 'computed'} ${s.stage}/${s.artifactId!.slice(0, 16)}` : `${s.status.toUpperCase()}: ${s.error}`;
-          process.stderr.write(`  ${s.key.padEnd(24)} ${what}\n`);
+          const c = byStage.get(s.stage) ?? { computed: 0, cached: 0 };
+          if (s.cacheHit) c.cached++;
+          else c.computed++;
+          byStage.set(s.stage, c);
         }
+        for (const [stage, c] of byStage) process.stderr.write(`  ${stage.padEnd(12)} ${String(c.computed).padStart(3)} computed ${String(c.cached).padStart(3)} cached\n`);
         process.stderr.write(`${record.status} in ${(record.wall_ms / 1000).toFixed(2)} s: ${result.steps.length} steps, ${hits} cache hits, store ${store.root}\n`);
         out(runId);
       }

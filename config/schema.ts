@@ -46,7 +46,14 @@ export const ConfigSchema = z.strictObject({
   /** the two-stage random forest (paper sections 4.3-4.4), scikit-learn parameter names */
   model: TwoStageParams,
   /** stratified K-fold cross-validation (paper section 5) */
-  evaluation: z.strictObject({ folds: z.number().int().min(2), seed: z.number().int().min(0) }),
+  evaluation: z.strictObject({
+    /** `kfold`: stratified K-fold cross-validation; `split`: the method's stratified train/validation/test split */
+    mode: z.enum(['kfold', 'split']),
+    folds: z.number().int().min(2),
+    seed: z.number().int().min(0),
+    /** train, validation, test fractions of `split` mode */
+    split: z.array(z.number().gt(0).lt(1)).length(3),
+  }),
   /**
    * Ablations: each an overlay of the `sed`, `features` and `model` settings, run as its
    * own branch beside the baseline (paper sections 3.4, 4.2, 6.1).

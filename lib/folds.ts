@@ -25,3 +25,29 @@ export function stratifiedFolds(ids: readonly string[], labels: readonly string[
   }
   return out;
 }
+
+/**
+ * Stratified random split into parts of the given fractions (the method's 72/18/10
+ * train/validation/test): within each class, sources ordered by id are shuffled with
+ * the seed and the first round(n * f0) go to part 0, the next round(n * (f0 + f1)) -
+ * round(n * f0) to part 1, the rest to the last part. Returns id -> part index.
+ */
+export function stratifiedSplit(ids: readonly string[], labels: readonly string[], fractions: readonly number[], seed: number): Map<string, number> {
+  const total = fractions.reduce((a, b) => a + b, 0);
+  if (Math.abs(total - 1) > 1e-9) throw new Error(`split: fractions must sum to 1, got ${total}`);
+  const byClass = new Map<string, string[]>();
+  ids.forEach((id, i) => byClass.set(labels[i]!, [...(byClass.get(labels[i]!) ?? []), id]));
+  const rng = new Rng(seed);
+  const out = new Map<string, number>();
+  for (const cls of [...byClass.keys()].sort()) {
+    const members = [...byClass.get(cls)!].sort();
+    for (let i = members.length - 1; i > 0; i--) {
+      const j = rng.nextInt(i + 1);
+      [members[i], members[j]] = [members[j]!, members[i]!];
+    }
+    let cum = 0;
+    const bounds = fractions.map((f) => Math.round(members.length * (cum += f)));
+    members.forEach((id, i) => out.set(id, bounds.findIndex((b) => i < b)));
+  }
+  return out;
+}

@@ -2,8 +2,17 @@ import { z } from 'zod';
 import { TwoStageParams } from '../lib/forest/two-stage.js';
 import { defineTable, optionalNumber, type Row } from './table.js';
 
-/** Which rows a step uses: all (null), or the complement (train) / the members (predict) of one stratified fold. */
-export const FoldSpec = z.strictObject({ k: z.number().int().min(2), index: z.number().int().min(0), seed: z.number().int().min(0) }).nullable();
+/**
+ * Which rows a step uses: all (null); the complement (train) or the members (predict)
+ * of one stratified K-fold fold; or one part of a stratified split (train always uses
+ * part 0, predict the named part).
+ */
+export const FoldSpec = z
+  .union([
+    z.strictObject({ k: z.number().int().min(2), index: z.number().int().min(0), seed: z.number().int().min(0) }),
+    z.strictObject({ split: z.array(z.number().gt(0).lt(1)).min(2), part: z.number().int().min(0), seed: z.number().int().min(0) }),
+  ])
+  .nullable();
 export type FoldSpec = z.infer<typeof FoldSpec>;
 
 export const TrainParams = z.strictObject({ model: TwoStageParams, fold: FoldSpec });

@@ -29,7 +29,14 @@ export const PipelineInput = z.strictObject({
   baseline: PipelineVariant,
   /** ablation name -> its settings (each an overlay of the baseline's, resolved) */
   ablations: z.record(z.string().regex(/^[a-z0-9_]+$/), PipelineVariant),
-  evaluation: z.strictObject({ folds: z.number().int().min(2), seed: z.number().int().min(0) }),
+  evaluation: z.strictObject({
+    /** `kfold`: stratified K-fold cross-validation; `split`: the method's stratified train/validation/test split */
+    mode: z.enum(['kfold', 'split']),
+    folds: z.number().int().min(2),
+    seed: z.number().int().min(0),
+    /** train, validation, test fractions of `split` mode */
+    split: z.array(z.number().gt(0).lt(1)).length(3),
+  }),
   label_map: z.record(z.string().min(1), XClassLabel.nullable()),
   concurrency: z.number().int().min(1),
   retry: RetryPolicy,

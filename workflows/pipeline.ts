@@ -51,12 +51,19 @@ export function buildPipeline(input: PipelineInput): Dag {
   const variant = (prefix: string, v: PipelineVariant, finalModel: boolean) => {
     const sed = add({ key: `${prefix}sed`, stage: 'sed', params: v.sed, inputs: { sources: ingest }, context: { data_dir: input.data_dir } });
     const features = add({ key: `${prefix}features`, stage: 'features', params: v.features, inputs: { sources: ingest, sed } });
-    const { folds, seed } = input.evaluation;
+    const { folds, seed, mode, split } = input.evaluation;
     const predictions: Record<string, string> = {};
-    for (let index = 0; index < folds; index++) {
-      const fold = { k: folds, index, seed };
-      const train = add({ key: `${prefix}cv/fold-${index}/train`, stage: 'train', params: { model: v.model, fold }, inputs: { features } });
-      predictions[`fold_${index}`] = add({ key: `${prefix}cv/fold-${index}/predict`, stage: 'predict', params: { fold }, inputs: { model: train, features } });
+    if (mode === 'kfold') {
+      for (let index = 0; index < folds; index++) {
+        const fold = { k: folds, index, seed };
+        const train = add({ key: `${prefix}cv/fold-${index}/train`, stage: 'train', params: { model: v.model, fold }, inputs: { features } });
+        predictions[`fold_${index}`] = add({ key: `${prefix}cv/fold-${index}/predict`, stage: 'predict', params: { fold }, inputs: { model: train, features } });
+      }
+    } else {
+      // the method's split: train on part 0; the validation part is predicted for inspection, the test part scored
+      const train = add({ key: `${prefix}cv/split/train`, stage: 'train', params: { model: v.model, fold: { split, part: 0, seed } }, inputs: { features } });
+      add({ key: `${prefix}cv/split/predict-validation`, stage: 'predict', params: { fold: { split, part: 1, seed } }, inputs: { model: train, features } });
+      predictions['fold_2'] = add({ key: `${prefix}cv/split/predict-test`, stage: 'predict', params: { fold: { split, part: 2, seed } }, inputs: { model: train, features } });
     }
     add({
       key: `${prefix}cv/evaluate`,

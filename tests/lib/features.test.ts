@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { colourPairs, columnMedians, computeFeatures, featureNames, hardnessRatio, imputeMatrix, type FeatureSpec } from '../../lib/features.js';
-import { stratifiedFolds } from '../../lib/folds.js';
+import { stratifiedFolds, stratifiedSplit } from '../../lib/folds.js';
 
 const PHAT: FeatureSpec = {
   filters: [
@@ -89,5 +89,18 @@ describe('stratified folds', () => {
     expect(new Set(ids.filter((_, i) => labels[i] === 'CV').map((id) => f.get(id))).size).toBe(5);
     const reversed = stratifiedFolds([...ids].reverse(), [...labels].reverse(), 5, 7);
     expect([...reversed.entries()].sort()).toEqual([...f.entries()].sort());
+  });
+});
+
+describe('stratified split (the method\'s 72/18/10)', () => {
+  it('splits every class in the given proportions, deterministically', () => {
+    const ids = Array.from({ length: 150 }, (_, i) => `s${String(i).padStart(3, '0')}`);
+    const labels = ids.map((_, i) => (i < 100 ? 'AGN' : 'STAR'));
+    const parts = stratifiedSplit(ids, labels, [0.72, 0.18, 0.1], 3);
+    const count = (cls: string, part: number) => ids.filter((id, i) => labels[i] === cls && parts.get(id) === part).length;
+    expect([count('AGN', 0), count('AGN', 1), count('AGN', 2)]).toEqual([72, 18, 10]);
+    expect([count('STAR', 0), count('STAR', 1), count('STAR', 2)]).toEqual([36, 9, 5]);
+    expect(stratifiedSplit(ids, labels, [0.72, 0.18, 0.1], 3)).toEqual(parts);
+    expect(() => stratifiedSplit(ids, labels, [0.5, 0.4], 3)).toThrow(/sum to 1/);
   });
 });
