@@ -58,9 +58,9 @@ export async function planPipeline(config: XClassConfig, opts: { ablations?: rea
   const dir = dataDir(config);
   const names = opts.ablations ?? Object.keys(config.ablations);
   for (const n of names) if (!Object.hasOwn(config.ablations, n)) throw new ConfigError(`--ablation ${n}: no such ablation; configured: ${Object.keys(config.ablations).join(', ') || 'none'}`);
+  const baseline = await planVariant(dir, config, null, {});
   const ablations: Record<string, PipelineVariant> = {};
   for (const n of names) ablations[n] = await planVariant(dir, config, n, config.ablations[n]!);
-  const baseline = await planVariant(dir, config, null, {});
   const labelCatalogs = [];
   for (const cat of config.label_catalogs) labelCatalogs.push({ ...cat, file: await resolveRawFile(dir, cat.file) });
   return {

@@ -51,7 +51,9 @@ export function buildPipeline(input: PipelineInput): Dag {
   const variant = (prefix: string, v: PipelineVariant, finalModel: boolean) => {
     const sed = add({ key: `${prefix}sed`, stage: 'sed', params: v.sed, inputs: { sources: ingest }, context: { data_dir: input.data_dir } });
     const features = add({ key: `${prefix}features`, stage: 'features', params: v.features, inputs: { sources: ingest, sed } });
-    const { folds, seed, mode, split } = input.evaluation;
+    const { folds, seed, split } = input.evaluation;
+    // runs started before evaluation modes existed carry no mode: they were K-fold (keeps their histories replayable)
+    const mode = (input.evaluation as Partial<PipelineInput['evaluation']>).mode ?? 'kfold';
     const predictions: Record<string, string> = {};
     if (mode === 'kfold') {
       for (let index = 0; index < folds; index++) {
