@@ -12,6 +12,11 @@ export async function chartSvg(spec: vl.TopLevelSpec): Promise<string> {
   }
 }
 
+/** The part every chart shares: schema, title, size and data. */
+function frame(title: string, values: unknown[], width = 480, height = 260) {
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, width, height, data: { values } };
+}
+
 export function barChart(title: string, values: Record<string, unknown>[], x: string, y: string, opts: { color?: string; xTitle?: string; yTitle?: string; xType?: 'nominal' | 'ordinal' | 'quantitative'; stack?: boolean; error?: string } = {}): vl.TopLevelSpec {
   const layerBar = {
     mark: { type: 'bar' as const },
@@ -22,13 +27,9 @@ export function barChart(title: string, values: Record<string, unknown>[], x: st
       ...(opts.color && opts.stack === false ? { xOffset: { field: opts.color } } : {}),
     },
   };
-  if (!opts.error) return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, width: 480, height: 260, data: { values }, ...layerBar } as vl.TopLevelSpec;
+  if (!opts.error) return { ...frame(title, values), ...layerBar } as vl.TopLevelSpec;
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
-    width: 480,
-    height: 260,
-    data: { values },
+    ...frame(title, values),
     layer: [
       layerBar,
       { mark: { type: 'rule' as const }, encoding: { x: { field: x, type: opts.xType ?? 'nominal', sort: null }, y: { field: 'lo', type: 'quantitative' as const }, y2: { field: 'hi' } } },
@@ -39,11 +40,7 @@ export function barChart(title: string, values: Record<string, unknown>[], x: st
 
 export function heatmap(title: string, values: { true_class: string; predicted_class: string; fraction: number | null; count: number }[]): vl.TopLevelSpec {
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
-    width: 300,
-    height: 300,
-    data: { values },
+    ...frame(title, values, 300, 300),
     encoding: { x: { field: 'predicted_class', type: 'nominal', title: 'predicted' }, y: { field: 'true_class', type: 'nominal', title: 'true' } },
     layer: [
       { mark: 'rect', encoding: { color: { field: 'fraction', type: 'quantitative', scale: { domain: [0, 1], scheme: 'blues' }, title: 'row fraction' } } },
@@ -68,11 +65,7 @@ export function reliability(title: string, values: { confidence: number; accurac
 
 export function histogramByClass(title: string, values: { class: string; value: number }[], field: string, bins = 30): vl.TopLevelSpec {
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
-    width: 480,
-    height: 260,
-    data: { values },
+    ...frame(title, values),
     mark: { type: 'bar', opacity: 0.7 },
     encoding: {
       x: { field: 'value', bin: { maxbins: bins }, type: 'quantitative', title: field },
