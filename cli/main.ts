@@ -66,7 +66,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (config.engine.kind === 'temporal') {
         const { runOnTemporal } = await import('../engine/temporal-client.js');
         if (!g.json) process.stderr.write(`run ${runId}: started on Temporal at ${config.temporal.address}, task queue ${config.temporal.task_queue}\n`);
-        result = await runOnTemporal(config, input, runId);
+        const reporter = createReporter(g.json ? 'json' : cmd.progress && process.stderr.isTTY ? 'tty' : 'quiet');
+        try {
+          result = await runOnTemporal(config, input, runId, { onProgress: (p) => reporter.onSnapshot(p) });
+        } finally {
+          reporter.stop();
+        }
       } else {
         const reporter = createReporter(g.json ? 'json' : cmd.progress && process.stderr.isTTY ? 'tty' : 'quiet');
         try {

@@ -2,7 +2,13 @@ import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
 import type { DagEvent } from '../workflows/dag.js';
 
-export type Reporter = { onEvent(e: DagEvent): void; onRetry(key: string, attempt: number, err: unknown, delayMs: number): void; stop(): void };
+export type Reporter = {
+  onEvent(e: DagEvent): void;
+  onRetry(key: string, attempt: number, err: unknown, delayMs: number): void;
+  /** a whole-run snapshot, for engines that report progress by polling (Temporal) */
+  onSnapshot(p: { done: number; total: number; cacheHits: number; running: string[] }): void;
+  stop(): void;
+};
 
 /**
  * Progress of a run. On a terminal: a bar with steps done/total, cache hits, elapsed
@@ -21,10 +27,13 @@ export function createReporter(mode: 'tty' | 'json' | 'quiet', stream: NodeJS.Wr
       onRetry(key, attempt, err, delayMs) {
         process.stdout.write(`${JSON.stringify({ event: 'step_retry', step: key, attempt, delay_ms: delayMs, error: String(err) })}\n`);
       },
+      onSnapshot(p) {
+        process.stdout.write(`${JSON.stringify({ event: 'progress', done: p.done, total: p.total, cache_hits: p.cacheHits, running: p.running, elapsed_s: Number(elapsed()) })}\n`);
+      },
       stop() {},
     };
   }
-  if (mode === 'quiet') return { onEvent() {}, onRetry() {}, stop() {} };
+  if (mode === 'quiet') return { onEvent() {}, onRetry() {}, onSnapshot() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
     { format: ' {bar} {value}/{total} steps | {hits} cached | {elapsed}s | {current}', stream, hideCursor: true, clearOnComplete: false },
     cliProgress.Presets.shades_classic,
@@ -41,6 +50,13 @@ export function createReporter(mode: 'tty' | 'json' | 'quiet', stream: NodeJS.Wr
       else running.delete(e.step.key);
       if (e.type === 'done' && e.step.cacheHit) hits++;
       bar.update(e.done, { hits, elapsed: elapsed(), current: [...running].join(', ') });
+    },
+    onSnapshot(p) {
+      if (!started) {
+        bar.start(p.total, 0, { hits: 0, elapsed: elapsed(), current: '' });
+        started = true;
+      }
+      bar.update(p.done, { hits: p.cacheHits, elapsed: elapsed(), current: p.running.join(', ') });
     },
     onRetry(key, attempt, err, delayMs) {
       stream.write(`\n  retry ${key} after attempt ${attempt} in ${delayMs} ms: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -9,7 +9,12 @@ import type { DagResult } from '../workflows/dag.js';
  * The workflow's state lives on the server, so losing the server for a while (a
  * restart) only makes the client wait and reconnect; the run itself resumes.
  */
-export async function runOnTemporal(config: XClassConfig, input: PipelineInput, runId: string, opts: { reconnectForMs?: number } = {}): Promise<DagResult> {
+export async function runOnTemporal(
+  config: XClassConfig,
+  input: PipelineInput,
+  runId: string,
+  opts: { reconnectForMs?: number; onProgress?: (p: { done: number; total: number; cacheHits: number; running: string[] }) => void } = {},
+): Promise<DagResult> {
   const deadline = Date.now() + (opts.reconnectForMs ?? 10 * 60_000);
   let started = false;
   for (;;) {
@@ -21,7 +26,18 @@ export async function runOnTemporal(config: XClassConfig, input: PipelineInput, 
         await client.workflow.start('xclassPipeline', { taskQueue: config.temporal.task_queue, workflowId: runId, args: [input] });
         started = true;
       }
-      return (await client.workflow.getHandle(runId).result()) as DagResult;
+      const handle = client.workflow.getHandle(runId);
+      // follow the run: the workflow answers a `progress` query while it runs
+      const poll = opts.onProgress
+        ? setInterval(() => {
+            handle.query<{ done: number; total: number; cacheHits: number; running: string[] }>('progress').then(opts.onProgress!, () => {});
+          }, 1000)
+        : undefined;
+      try {
+        return (await handle.result()) as DagResult;
+      } finally {
+        clearInterval(poll);
+      }
     } catch (err) {
       // a failed workflow is an answer, not an outage
       if (err instanceof WorkflowFailedError || !started || Date.now() > deadline) throw err;

@@ -1,4 +1,4 @@
-import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { PipelineInput } from '../schemas/pipeline.js';
 import { BRANCH_STAGE, splitBranches, type ArtifactRef, type Dag, type DagResult, type StepActivities, type StepOutcome, type StepRequest } from './dag.js';
 import { INPUT_ERROR_TYPE } from '../lib/errors.js';
@@ -11,8 +11,21 @@ import { runDag } from './scheduler.js';
  * and each branch (a CV fold, an ablation) a child workflow. Bad input fails as a
  * non-retryable `InputError`.
  */
+/** Progress of a pipeline run, for clients that follow it. */
+export interface PipelineProgress {
+  done: number;
+  total: number;
+  cacheHits: number;
+  failed: number;
+  running: string[];
+}
+
+export const progressQuery = defineQuery<PipelineProgress>('progress');
+
 export async function xclassPipeline(input: PipelineInput): Promise<DagResult> {
   const { parent, branches } = splitBranches(buildPipeline(input));
+  const progress: PipelineProgress = { done: 0, total: parent.steps.length, cacheHits: 0, failed: 0, running: [] };
+  setHandler(progressQuery, () => progress);
   const runStep = stepRunner(input);
   const parentId = workflowInfo().workflowId;
   return runDag(
@@ -28,7 +41,16 @@ export async function xclassPipeline(input: PipelineInput): Promise<DagResult> {
       const last = result.steps[result.steps.length - 1]!;
       return { artifactId: last.artifactId!, cacheHit: result.steps.every((s) => s.cacheHit), wallMs: result.steps.reduce((t, s) => t + (s.wallMs ?? 0), 0), outputs, inner: result.steps };
     },
-    { concurrency: input.concurrency },
+    {
+      concurrency: input.concurrency,
+      onEvent: (e) => {
+        progress.done = e.done;
+        if (e.type === 'start') progress.running = [...progress.running, e.step.key];
+        else progress.running = progress.running.filter((k) => k !== e.step.key);
+        if (e.type === 'done' && e.step.cacheHit) progress.cacheHits++;
+        if (e.type === 'failed' || e.type === 'skipped') progress.failed++;
+      },
+    },
   );
 }
 
