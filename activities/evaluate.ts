@@ -82,7 +82,10 @@ export const evaluateStage = defineStage({
           for (const m of summarise(cm(rows))) {
             metrics.push({ ...base, statistic: 'fold', fold: f, ...m });
             const key = `${m.metric}|${m.class ?? ''}`;
-            if (m.value !== null) foldValues.set(key, [...(foldValues.get(key) ?? []), m.value]);
+            if (m.value === null) continue;
+            const vs = foldValues.get(key);
+            if (vs) vs.push(m.value);
+            else foldValues.set(key, [m.value]);
           }
         }
         for (const [key, values] of foldValues) {

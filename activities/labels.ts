@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { dedupe } from '../lib/sky/dedup.js';
+import { groupBy } from '../lib/group.js';
 import { crossMatch } from '../lib/sky/crossmatch.js';
 import { InputError } from '../lib/errors.js';
 import { CrossmatchParams, DedupParams, LabelsParams, labelRowsTable, matchesTable, skippedRowsTable, type LabelRow, type MatchRow, type SkippedRow } from '../schemas/labels.js';
@@ -78,11 +79,7 @@ export const dedupStage = defineStage({
   async run(ctx, p) {
     const all: LabelRow[] = [];
     for (const role of Object.keys(ctx.inputs).sort()) all.push(...((await ctx.store.readTable(ctx.inputs[role]!.stage, ctx.inputs[role]!.id)) as LabelRow[]));
-    const byClass = new Map<string, LabelRow[]>();
-    for (const r of all) {
-      const key = r.class ?? `raw:${r.class_raw}`;
-      byClass.set(key, [...(byClass.get(key) ?? []), r]);
-    }
+    const byClass = groupBy(all, (r) => r.class ?? `raw:${r.class_raw}`);
     const out: LabelRow[] = [];
     for (const [key, rows] of [...byClass.entries()].sort(([a], [b]) => a.localeCompare(b))) {
       const snr = key === 'SNR';

@@ -16,6 +16,7 @@ import {
 import { CLASS_BLIND_ASSIGNMENT, PAPER_ASSIGNMENT, preparePlan, translateSource, type FamilyKey, type Translation } from '../lib/sed/translate.js';
 import { abMagFromFnu, fnuFromFlambda } from '../lib/sed/units.js';
 import { median, medianAbsoluteDeviation, quantile } from '../lib/stats.js';
+import { groupBy } from '../lib/group.js';
 import { SedParams, sedDiagnosticsTable, sedFitsTable, sedMagsTable, type SedDiagnosticRow, type SedFitRow, type SedMagRow, type SedSettings } from '../schemas/sed.js';
 import type { SourceRow } from '../schemas/tables.js';
 import type { RawFileRef } from '../schemas/artifact.js';
@@ -124,7 +125,9 @@ export const sedStage = defineStage({
           });
           const groundAb = abMagFromFnu(obsRes.obs.flux_fnu[nearest]!);
           const key = `consistency:${cf}-${bands[obsRes.obs.band[nearest]!]!.filter}`;
-          consistency.set(key, [...(consistency.get(key) ?? []), t.mag_ab[k]! - groundAb]);
+          const offsets = consistency.get(key);
+          if (offsets) offsets.push(t.mag_ab[k]! - groundAb);
+          else consistency.set(key, [t.mag_ab[k]! - groundAb]);
         }
       }
       if (si % 500 === 0) ctx.progress(si, sources.length);
@@ -153,15 +156,15 @@ function blank(status: Translation['status'], reason: string, nOut: number, nBan
 
 async function buildFamilies(dataDir: string, p: SedParams): Promise<Partial<Record<FamilyKey, ModelSet>>> {
   const grid = DEFAULT_GRID;
-  const pickles = await Promise.all(
-    PICKLES_DWARFS.map(async (code) => {
-      const s = await loadPickles(dataDir, picklesFile(code));
-      return flambdaToGridFnu(grid, s.wavelength_aa, s.flux_flam);
-    }),
-  );
   const starFnu = async (code: string) => {
     const s = await loadPickles(dataDir, picklesFile(code));
     return flambdaToGridFnu(grid, s.wavelength_aa, s.flux_flam);
+  };
+  const pickles = await Promise.all(PICKLES_DWARFS.map(starFnu));
+  // the two-component stars: a dwarf already loaded (K5V) is not read again
+  const star = (code: string) => {
+    const i = (PICKLES_DWARFS as readonly string[]).indexOf(code);
+    return i >= 0 ? Promise.resolve(pickles[i]!) : starFnu(code);
   };
   const comp = await loadComposite(dataDir, p.templates.composite);
   const { fnu, beta } = compositeFnu(grid, comp.wavelength_aa, comp.flux_flam);
@@ -172,8 +175,8 @@ async function buildFamilies(dataDir: string, p: SedParams): Promise<Partial<Rec
     composite,
     powerlaw: powerLawSet(grid),
     blackbody: blackbodySet(grid),
-    two_component_lmxb: twoComponentSet(grid, picklesTypeName(p.lmxb_star), await starFnu(p.lmxb_star)),
-    two_component_hmxb: twoComponentSet(grid, picklesTypeName(p.hmxb_star), await starFnu(p.hmxb_star)),
+    two_component_lmxb: twoComponentSet(grid, picklesTypeName(p.lmxb_star), await star(p.lmxb_star)),
+    two_component_hmxb: twoComponentSet(grid, picklesTypeName(p.hmxb_star), await star(p.hmxb_star)),
   };
 }
 
@@ -181,8 +184,7 @@ async function buildFamilies(dataDir: string, p: SedParams): Promise<Partial<Rec
 function diagnose(fits: SedFitRow[], mags: SedMagRow[], consistency: Map<string, number[]>, p: SedParams): SedDiagnosticRow[] {
   const out: SedDiagnosticRow[] = [];
   const labels = [...new Set(fits.map((f) => f.label).filter((l): l is string => l !== null))].sort();
-  const magsById = new Map<string, SedMagRow[]>();
-  for (const m of mags) magsById.set(m.id, [...(magsById.get(m.id) ?? []), m]);
+  const magsById = groupBy(mags, (m) => m.id);
   for (const group of ['all', ...labels]) {
     const rows = fits.filter((f) => f.label !== null && (group === 'all' || f.label === group));
     const ok = rows.filter((f) => f.status === 'ok');

@@ -28,11 +28,7 @@ function makeData() {
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.nextFloat())) * Math.cos(2 * Math.PI * rng.nextFloat());
   const rows: { label: string; x: number[]; split: string }[] = [];
   COUNTS.forEach((count, k) => {
-    const idx = Array.from({ length: count }, (_, i) => i);
-    for (let i = count - 1; i > 0; i--) {
-      const j = rng.nextInt(i + 1);
-      [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-    }
+    const idx = rng.shuffle(Array.from({ length: count }, (_, i) => i));
     const nTest = Math.round(count * 0.2);
     for (let i = 0; i < count; i++) {
       const x = Array.from({ length: N_FEATURES }, (_, f) => (f < 16 ? 1.1 * Math.sin(1.7 * k + 0.9 * f) + 0.6 * Math.cos(k * f) : 0) + gauss());

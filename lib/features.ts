@@ -1,4 +1,5 @@
 import { AB_ZERO_FNU_CGS } from './sed/units.js';
+import { median } from './stats.js';
 
 /**
  * The feature vector of one source (paper section 4.1, Table 3). The same function
@@ -120,9 +121,8 @@ export function computeFeatures(x: FeatureInput, spec: FeatureSpec): (number | n
 export function columnMedians(rows: readonly (number | null)[][], nFeatures: number): (number | null)[] {
   const out: (number | null)[] = [];
   for (let f = 0; f < nFeatures; f++) {
-    const v = rows.map((r) => r[f]).filter((x): x is number => x !== null && x !== undefined).sort((a, b) => a - b);
-    if (v.length === 0) out.push(null);
-    else out.push(v.length % 2 === 1 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2);
+    const v = rows.map((r) => r[f]).filter((x): x is number => x !== null && x !== undefined);
+    out.push(v.length === 0 ? null : median(v));
   }
   return out;
 }

@@ -1,4 +1,11 @@
 import { Rng } from './forest/rng.js';
+import { groupBy } from './group.js';
+
+/** Per class (classes in sorted order), its ids sorted then shuffled with the generator. */
+function shuffledByClass(ids: readonly string[], labels: readonly string[], rng: Rng): string[][] {
+  const byClass = groupBy(ids, (_, i) => labels[i]!);
+  return [...byClass.keys()].sort().map((cls) => rng.shuffle([...byClass.get(cls)!].sort()));
+}
 
 /**
  * Stratified K-fold assignment: within each class the sources (ordered by id, so the
@@ -8,17 +15,9 @@ import { Rng } from './forest/rng.js';
 export function stratifiedFolds(ids: readonly string[], labels: readonly string[], k: number, seed: number): Map<string, number> {
   if (k < 2) throw new Error(`folds: k must be at least 2, got ${k}`);
   if (ids.length !== labels.length) throw new Error(`folds: ${ids.length} ids, ${labels.length} labels`);
-  const byClass = new Map<string, string[]>();
-  ids.forEach((id, i) => byClass.set(labels[i]!, [...(byClass.get(labels[i]!) ?? []), id]));
-  const rng = new Rng(seed);
   const out = new Map<string, number>();
   let offset = 0;
-  for (const cls of [...byClass.keys()].sort()) {
-    const members = [...byClass.get(cls)!].sort();
-    for (let i = members.length - 1; i > 0; i--) {
-      const j = rng.nextInt(i + 1);
-      [members[i], members[j]] = [members[j]!, members[i]!];
-    }
+  for (const members of shuffledByClass(ids, labels, new Rng(seed))) {
     // continue dealing where the previous class stopped, so small classes do not all start in fold 0
     members.forEach((id, i) => out.set(id, (offset + i) % k));
     offset = (offset + members.length) % k;
@@ -35,16 +34,8 @@ export function stratifiedFolds(ids: readonly string[], labels: readonly string[
 export function stratifiedSplit(ids: readonly string[], labels: readonly string[], fractions: readonly number[], seed: number): Map<string, number> {
   const total = fractions.reduce((a, b) => a + b, 0);
   if (Math.abs(total - 1) > 1e-9) throw new Error(`split: fractions must sum to 1, got ${total}`);
-  const byClass = new Map<string, string[]>();
-  ids.forEach((id, i) => byClass.set(labels[i]!, [...(byClass.get(labels[i]!) ?? []), id]));
-  const rng = new Rng(seed);
   const out = new Map<string, number>();
-  for (const cls of [...byClass.keys()].sort()) {
-    const members = [...byClass.get(cls)!].sort();
-    for (let i = members.length - 1; i > 0; i--) {
-      const j = rng.nextInt(i + 1);
-      [members[i], members[j]] = [members[j]!, members[i]!];
-    }
+  for (const members of shuffledByClass(ids, labels, new Rng(seed))) {
     let cum = 0;
     const bounds = fractions.map((f) => Math.round(members.length * (cum += f)));
     members.forEach((id, i) => out.set(id, bounds.findIndex((b) => i < b)));

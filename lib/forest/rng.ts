@@ -49,6 +49,15 @@ export class Rng {
     }
   }
 
+  /** Shuffles an array in place (Fisher-Yates, last position first) and returns it. */
+  shuffle<T>(a: T[]): T[] {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.nextInt(i + 1);
+      [a[i], a[j]] = [a[j]!, a[i]!];
+    }
+    return a;
+  }
+
   /** A uniform double in [0, 1). */
   nextFloat(): number {
     return this.nextUint32() / 0x100000000;

@@ -1,4 +1,5 @@
 import { Rng } from './rng.js';
+import { groupBy } from '../group.js';
 import type { Matrix } from './forest.js';
 
 /**
@@ -11,8 +12,7 @@ import type { Matrix } from './forest.js';
  */
 export function smote(m: Matrix, labels: readonly string[], opts: { k: number; seed: number }): { matrix: Matrix; labels: string[]; added: Record<string, number> } {
   const { nSamples: n, nFeatures: nF, x } = m;
-  const byClass = new Map<string, number[]>();
-  labels.forEach((c, i) => byClass.set(c, [...(byClass.get(c) ?? []), i]));
+  const byClass = groupBy(labels.map((_, i) => i), (i) => labels[i]!);
   const target = Math.max(...[...byClass.values()].map((v) => v.length));
   const rng = new Rng(opts.seed);
   const newRows: number[][] = [];

@@ -1,3 +1,5 @@
+import { median } from '../stats.js';
+
 /** Angles: degrees in, degrees or arcseconds out. */
 export const ARCSEC_PER_DEG = 3600;
 const DEG = Math.PI / 180;
@@ -55,14 +57,6 @@ export function medianRaDeg(ras: readonly number[]): number {
     sy += Math.sin(r * DEG);
   }
   const centre = Math.atan2(sy, sx) / DEG;
-  const unwrapped = ras.map((r) => centre + ((((r - centre) % 360) + 540) % 360) - 180).sort((a, b) => a - b);
-  const n = unwrapped.length;
-  const med = n % 2 === 1 ? unwrapped[(n - 1) / 2]! : (unwrapped[n / 2 - 1]! + unwrapped[n / 2]!) / 2;
+  const med = median(ras.map((r) => centre + ((((r - centre) % 360) + 540) % 360) - 180));
   return ((med % 360) + 360) % 360;
-}
-
-export function median(values: readonly number[]): number {
-  const v = [...values].sort((a, b) => a - b);
-  const n = v.length;
-  return n % 2 === 1 ? v[(n - 1) / 2]! : (v[n / 2 - 1]! + v[n / 2]!) / 2;
 }

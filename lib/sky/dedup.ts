@@ -1,4 +1,5 @@
-import { median, medianRaDeg } from './coords.js';
+import { medianRaDeg } from './coords.js';
+import { median } from '../stats.js';
 import { SkyIndex } from './index.js';
 
 /** Union-find with path halving and union by size. */
