@@ -1,14 +1,14 @@
 import { z } from 'zod';
-import { computeFeatures, imputeMatrix, shortFilterName, type FeatureSpec } from '../lib/features.js';
-import { deserializeTwoStage, predictTwoStage } from '../lib/forest/two-stage.js';
+import { computeFeatures, imputeMatrix, shortFilterName } from '../lib/features.js';
+import { predictTwoStage } from '../lib/forest/two-stage.js';
 import { InputError } from '../lib/errors.js';
 import { sqlString, withConnection } from '../artifacts/duckdb.js';
 import { RawFileRef } from '../schemas/artifact.js';
 import { FileContext } from '../schemas/params.js';
-import { predictionsTable, probabilitiesTable, type ModelFeatureRow, type PredictionRow, type ProbabilityRow } from '../schemas/model.js';
+import { predictionsTable, probabilitiesTable } from '../schemas/model.js';
+import { loadModel, predictionTables } from './io/model.js';
 import { verifyRawFile } from './io/raw-file.js';
 import { defineStage } from './stage.js';
-import { MODEL_FILE } from './train.js';
 
 export const ClassifyParams = z.strictObject({ table: RawFileRef });
 
@@ -32,11 +32,8 @@ export const classifyStage = defineStage({
     const { path } = FileContext.parse(ctx.context);
     await verifyRawFile(p.table, path);
     const modelRef = ctx.inputs['model']!;
-    const meta = await ctx.store.readMeta(modelRef.stage, modelRef.id);
-    const spec = meta.notes['feature_spec'] as FeatureSpec | undefined;
+    const { model, medians, spec } = await loadModel(ctx.store, modelRef);
     if (!spec) throw new Error(`model ${modelRef.id.slice(0, 12)} has no feature spec (trained by an older train stage)`);
-    const model = deserializeTwoStage(await ctx.store.readFile(modelRef.stage, modelRef.id, MODEL_FILE));
-    const medians = ((await ctx.store.readTable(modelRef.stage, modelRef.id)) as ModelFeatureRow[]).filter((r) => r.stage === 'stage1').sort((a, b) => a.column - b.column).map((r) => r.impute_median);
 
     const file = p.table.name;
     const reader = /\.parquet$/i.test(file) ? 'read_parquet' : 'read_csv';
@@ -77,16 +74,8 @@ export const classifyStage = defineStage({
       );
     });
     const m = imputeMatrix(values, medians);
-    const preds = predictTwoStage(model, m);
-    const out: PredictionRow[] = [];
-    const proba: ProbabilityRow[] = [];
-    preds.forEach((pr, i) => {
-      const id = String(rows[i]!['id']).trim();
-      const label = columns.includes('label') && rows[i]!['label'] !== null ? String(rows[i]!['label']) : null;
-      out.push({ id, label, final_class: pr.finalClass, confidence: Math.min(1, pr.confidence), uncertain: pr.uncertain, decided_by: pr.decidedBy, fold: null });
-      model.finalClasses.forEach((c, k) => proba.push({ id, stage: 'final', class: c, p: Math.min(1, Math.max(0, pr.proba[k]!)) }));
-      model.groups.forEach((g, k) => proba.push({ id, stage: 'stage1', class: g, p: Math.min(1, Math.max(0, pr.stage1Proba[k]!)) }));
-    });
+    const sources = rows.map((r) => ({ id: String(r['id']).trim(), label: columns.includes('label') && r['label'] !== null ? String(r['label']) : null, fold: null }));
+    const { rows: out, proba } = predictionTables(model, predictTwoStage(model, m), sources);
     return {
       table: predictionsTable,
       rows: out,

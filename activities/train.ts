@@ -4,9 +4,9 @@ import { fitTwoStage, serializeTwoStage } from '../lib/forest/two-stage.js';
 import { selectRows } from './io/rows.js';
 import { modelFeaturesTable, TrainParams, type ModelFeatureRow } from '../schemas/model.js';
 import { readFeatureRows } from './io/feature-matrix.js';
+import { MODEL_FILE } from './io/model.js';
 import { defineStage } from './stage.js';
 
-export const MODEL_FILE = 'model.bin';
 
 /**
  * `train`: the two-stage random forest on a features artifact, on every row or on all

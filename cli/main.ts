@@ -63,17 +63,18 @@ export async function main(argv: readonly string[]): Promise<number> {
       const runId = newRunId();
       const startedAt = new Date();
       let result: DagResult;
+      const reporterMode = g.json ? 'json' : cmd.progress && process.stderr.isTTY ? 'tty' : 'quiet';
       if (config.engine.kind === 'temporal') {
         const { runOnTemporal } = await import('../engine/temporal-client.js');
         if (!g.json) process.stderr.write(`run ${runId}: started on Temporal at ${config.temporal.address}, task queue ${config.temporal.task_queue}\n`);
-        const reporter = createReporter(g.json ? 'json' : cmd.progress && process.stderr.isTTY ? 'tty' : 'quiet');
+        const reporter = createReporter(reporterMode);
         try {
           result = await runOnTemporal(config, input, runId, { onProgress: (p) => reporter.onSnapshot(p) });
         } finally {
           reporter.stop();
         }
       } else {
-        const reporter = createReporter(g.json ? 'json' : cmd.progress && process.stderr.isTTY ? 'tty' : 'quiet');
+        const reporter = createReporter(reporterMode);
         try {
           result = await runEmbedded(buildPipeline(input), {
             store,

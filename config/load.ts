@@ -40,7 +40,8 @@ export function validateConfig(raw: unknown, source: string): XClassConfig {
   throw new ConfigError(`${source}: key '${key}': ${describeIssue(issue)}, got ${JSON.stringify(valueAt(raw, issue.path))}`);
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+/** A zod issue's message without zod's generic prefix. */
+export function describeIssue(issue: z.core.$ZodIssue): string {
   return issue.message.replace(/^Invalid (input|option): /, '');
 }
 

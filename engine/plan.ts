@@ -9,7 +9,7 @@ import { sedDataFiles } from '../activities/sed.js';
 import { ArtifactStore } from '../artifacts/store.js';
 import type { PipelineInput, PipelineVariant } from '../schemas/pipeline.js';
 import type { z } from 'zod';
-import { ConfigError, deepMerge, type Tree } from '../config/load.js';
+import { ConfigError, deepMerge, describeIssue, type Tree } from '../config/load.js';
 import { SedSettings } from '../schemas/sed.js';
 import { FeaturesParams } from '../schemas/features.js';
 import { TwoStageParams } from '../lib/forest/two-stage.js';
@@ -31,7 +31,7 @@ async function planVariant(dir: string, config: XClassConfig, name: string | nul
     const parsed = schema.safeParse(merged);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new ConfigError(`${where}: key '${section}.${issue.path.map(String).join('.')}': ${issue.message.replace(/^Invalid (input|option): /, '')}`);
+      throw new ConfigError(`${where}: key '${section}.${issue.path.map(String).join('.')}': ${describeIssue(issue)}`);
     }
     return parsed.data;
   };

@@ -1,0 +1,47 @@
+import type { ArtifactStore } from '../../artifacts/store.js';
+import type { FeatureSpec } from '../../lib/features.js';
+import { deserializeTwoStage, type TwoStageModel, type TwoStagePrediction } from '../../lib/forest/two-stage.js';
+import type { ModelFeatureRow, PredictionRow, ProbabilityRow } from '../../schemas/model.js';
+import type { ArtifactRef } from '../../workflows/dag.js';
+
+/** The binary two-stage model inside a `train` artifact. */
+export const MODEL_FILE = 'model.bin';
+
+export interface LoadedModel {
+  model: TwoStageModel;
+  /** Stage-1 training medians in feature order: how missing values are filled */
+  medians: (number | null)[];
+  /** how the training features were made, so targets get the same (null for models from train v1) */
+  spec: FeatureSpec | null;
+}
+
+/** A trained model with what travels with it: imputation medians and the feature spec. */
+export async function loadModel(store: ArtifactStore, ref: ArtifactRef): Promise<LoadedModel> {
+  const model = deserializeTwoStage(await store.readFile(ref.stage, ref.id, MODEL_FILE));
+  const info = (await store.readTable(ref.stage, ref.id)) as ModelFeatureRow[];
+  const medians = info.filter((r) => r.stage === 'stage1').sort((a, b) => a.column - b.column).map((r) => r.impute_median);
+  const meta = await store.readMeta(ref.stage, ref.id);
+  return { model, medians, spec: (meta.notes['feature_spec'] as FeatureSpec | undefined) ?? null };
+}
+
+/** Sums of floating-point probabilities can exceed 1 by an ulp. */
+function clamp01(v: number): number {
+  return Math.min(1, Math.max(0, v));
+}
+
+/** The `predictions` rows and long-form `probabilities` rows of two-stage predictions. */
+export function predictionTables(
+  model: TwoStageModel,
+  preds: readonly TwoStagePrediction[],
+  sources: readonly { id: string; label: string | null; fold: number | null }[],
+): { rows: PredictionRow[]; proba: ProbabilityRow[] } {
+  const rows: PredictionRow[] = [];
+  const proba: ProbabilityRow[] = [];
+  preds.forEach((pr, j) => {
+    const { id, label, fold } = sources[j]!;
+    rows.push({ id, label, final_class: pr.finalClass, confidence: clamp01(pr.confidence), uncertain: pr.uncertain, decided_by: pr.decidedBy, fold });
+    model.finalClasses.forEach((c, k) => proba.push({ id, stage: 'final', class: c, p: clamp01(pr.proba[k]!) }));
+    model.groups.forEach((g, k) => proba.push({ id, stage: 'stage1', class: g, p: clamp01(pr.stage1Proba[k]!) }));
+  });
+  return { rows, proba };
+}
