@@ -7,7 +7,7 @@ import { resolveRawFile } from '../activities/io/raw-file.js';
 import { filterFileName, unknownFilterError } from '../activities/io/sed-data.js';
 import { sedDataFiles } from '../activities/sed.js';
 import { ArtifactStore } from '../artifacts/store.js';
-import type { PipelineInput, PipelineVariant } from '../schemas/pipeline.js';
+import type { PipelineInput, PipelineVariant, ResolvedFile } from '../schemas/pipeline.js';
 import type { z } from 'zod';
 import { ConfigError, deepMerge, describeIssue, type Tree } from '../config/load.js';
 import { SedSettings } from '../schemas/sed.js';
@@ -23,7 +23,9 @@ export function openStore(config: XClassConfig): ArtifactStore {
 }
 
 /** The settings of one ablation: its overlay merged over the baseline, validated, SED data files hashed. */
-async function planVariant(dir: string, config: XClassConfig, name: string | null, overlay: XClassConfig['ablations'][string]): Promise<PipelineVariant> {
+type Resolve = (name: string) => Promise<ResolvedFile>;
+
+async function planVariant(dir: string, resolve: Resolve, config: XClassConfig, name: string | null, overlay: XClassConfig['ablations'][string]): Promise<PipelineVariant> {
   const where = name === null ? 'config' : `config ablations.${name}`;
   const merge = <T>(section: 'sed' | 'features' | 'model', schema: z.ZodType<T>): T => {
     const over = overlay[section];
@@ -44,7 +46,7 @@ async function planVariant(dir: string, config: XClassConfig, name: string | nul
   for (const [fname, w] of filters) if (!existsSync(join(dir, filterFileName(fname)))) throw await unknownFilterError(dir, fname, w);
   const dataFiles = [];
   for (const file of sedDataFiles(s)) {
-    const { path: _path, ...ref } = await resolveRawFile(dir, file);
+    const { path: _path, ...ref } = await resolve(file);
     dataFiles.push(ref);
   }
   return { sed: { ...s, data_files: dataFiles }, features: merge('features', FeaturesParams), model: merge('model', TwoStageParams) };
@@ -58,17 +60,24 @@ export async function planPipeline(config: XClassConfig, opts: { ablations?: rea
   const dir = dataDir(config);
   const names = opts.ablations ?? Object.keys(config.ablations);
   for (const n of names) if (!Object.hasOwn(config.ablations, n)) throw new ConfigError(`--ablation ${n}: no such ablation; configured: ${Object.keys(config.ablations).join(', ') || 'none'}`);
-  const baseline = await planVariant(dir, config, null, {});
+  // every variant reads mostly the same filter and template files: hash each file once
+  const hashed = new Map<string, Promise<ResolvedFile>>();
+  const resolve: Resolve = (file) => {
+    let r = hashed.get(file);
+    if (!r) hashed.set(file, (r = resolveRawFile(dir, file)));
+    return r;
+  };
+  const baseline = await planVariant(dir, resolve, config, null, {});
   const ablations: Record<string, PipelineVariant> = {};
-  for (const n of names) ablations[n] = await planVariant(dir, config, n, config.ablations[n]!);
+  for (const n of names) ablations[n] = await planVariant(dir, resolve, config, n, config.ablations[n]!);
   const labelCatalogs = [];
-  for (const cat of config.label_catalogs) labelCatalogs.push({ ...cat, file: await resolveRawFile(dir, cat.file) });
+  for (const cat of config.label_catalogs) labelCatalogs.push({ ...cat, file: await resolve(cat.file) });
   return {
     data_dir: dir,
     label_catalogs: labelCatalogs,
     dedup: config.dedup,
     crossmatch: config.crossmatch,
-    files: { muwclass: await resolveRawFile(dir, config.catalogs.muwclass) },
+    files: { muwclass: await resolve(config.catalogs.muwclass) },
     baseline,
     ablations,
     evaluation: config.evaluation,
