@@ -73,7 +73,7 @@ const oursScores: number[] = [];
 for (let seed = 0; seed < SEEDS; seed++) {
   let t = performance.now();
   const forest = await fitForest(matrix(train), train.map((r) => r.label), {
-    params: { n_estimators: N_TREES, max_features: 'sqrt', max_depth: null, min_samples_split: 4, min_samples_leaf: 2, bootstrap: true, class_weight: 'balanced_subsample', random_state: seed },
+    params: { n_estimators: N_TREES, max_features: 'sqrt', max_depth: null, min_samples_split: 4, min_samples_leaf: 2, bootstrap: true, class_weight: 'balanced_subsample', random_state: seed, bootstrap_sampling: 'standard' },
     nJobs: JOBS,
   });
   if (seed === 0) oursFit = (performance.now() - t) / 1000;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { binFeatures } from './binning.js';
 import { decodeTree, encodeTree } from './codec.js';
-import { bootstrapCounts, growTree, type GrowInput } from './grow.js';
+import { bootstrapCounts, growTree, samplingOf, type GrowInput } from './grow.js';
 import { ForestParams } from './params.js';
 import { treeSeeds } from './rng.js';
 import { leafOf, type Tree } from './tree.js';
@@ -26,6 +26,8 @@ export interface FitOptions {
   sampleWeight?: Float64Array;
   /** worker threads; default all cores. The model does not depend on it. */
   nJobs?: number;
+  /** bootstrap whole groups of samples (see grow.ts); the same groups must go to oobProba */
+  groups?: Int32Array;
 }
 
 /** Column-major features: x[f * nSamples + i]. */
@@ -54,6 +56,7 @@ export async function fitForest(m: Matrix, labels: readonly string[], opts: FitO
   const { nSamples: n, nFeatures: nF } = m;
   if (n === 0) throw new Error('random forest: no training samples');
   if (labels.length !== n) throw new Error(`random forest: ${labels.length} labels for ${n} samples`);
+  if (opts.groups && opts.groups.length !== n) throw new Error(`random forest: ${opts.groups.length} groups for ${n} samples`);
   if (opts.sampleWeight && opts.sampleWeight.length !== n) throw new Error(`random forest: ${opts.sampleWeight.length} sample weights for ${n} samples`);
   const featureNames = opts.featureNames ?? Array.from({ length: nF }, (_, f) => `x${f}`);
   if (featureNames.length !== nF) throw new Error(`random forest: ${featureNames.length} feature names for ${nF} features`);
@@ -83,11 +86,12 @@ export async function fitForest(m: Matrix, labels: readonly string[], opts: FitO
   shared.set(local.bins);
   const binned = { ...local, bins: shared };
   const seeds = Array.from(treeSeeds(params.random_state, params.n_estimators));
+  const sampling = samplingOf(params, y, opts.groups);
   const nJobs = Math.max(1, Math.min(opts.nJobs ?? availableParallelism(), params.n_estimators));
 
   let trees: Tree[];
   if (nJobs === 1) {
-    const input: GrowInput = { binned, y, nClasses: K, baseWeight, params };
+    const input: GrowInput = { binned, y, nClasses: K, baseWeight, params, sampling };
     trees = seeds.map((s) => growTree(input, s));
   } else {
     const pool = new Piscina({ filename: workerFile(), minThreads: nJobs, maxThreads: nJobs, idleTimeout: 200 });
@@ -96,7 +100,7 @@ export async function fitForest(m: Matrix, labels: readonly string[], opts: FitO
       const batch = Math.max(1, Math.ceil(seeds.length / (nJobs * 8)));
       const tasks: Promise<ArrayBuffer[]>[] = [];
       for (let s = 0; s < seeds.length; s += batch) {
-        const task: GrowTask = { bins: shared, binMin: binned.binMin, binMax: binned.binMax, nBins: binned.nBins, nSamples: n, nFeatures: nF, y, nClasses: K, baseWeight, params, seeds: seeds.slice(s, s + batch) };
+        const task: GrowTask = { bins: shared, binMin: binned.binMin, binMax: binned.binMax, nBins: binned.nBins, nSamples: n, nFeatures: nF, y, nClasses: K, baseWeight, params, sampling, seeds: seeds.slice(s, s + batch) };
         tasks.push(pool.run(task) as Promise<ArrayBuffer[]>);
       }
       trees = (await Promise.all(tasks)).flat().map((b) => decodeTree(b).tree);
@@ -133,15 +137,19 @@ export function predictProba(forest: Forest, m: Matrix): Float64Array {
  * A sample in every bootstrap (vanishingly rare with hundreds of trees) gets the
  * whole forest's probabilities; their number is returned.
  */
-export function oobProba(forest: Forest, training: Matrix): { proba: Float64Array; neverOutOfBag: number } {
+export function oobProba(forest: Forest, training: Matrix, fitted: { labels?: readonly string[]; groups?: Int32Array } = {}): { proba: Float64Array; neverOutOfBag: number } {
   if (!forest.params.bootstrap) throw new Error('random forest: out-of-bag probabilities need bootstrap=true');
   const n = training.nSamples;
+  // the bootstrap is regenerated as it was drawn: balanced sampling needs the training labels
+  if (forest.params.bootstrap_sampling === 'balanced' && fitted.labels?.length !== n) throw new Error('random forest: out-of-bag probabilities of a balanced bootstrap need the training labels');
+  const y = Int32Array.from(fitted.labels ?? [], (l) => forest.classes.indexOf(l));
+  const sampling = samplingOf(forest.params, y, fitted.groups);
   const K = forest.classes.length;
   const seeds = treeSeeds(forest.params.random_state, forest.trees.length);
   const sum = new Float64Array(n * K);
   const votes = new Int32Array(n);
   forest.trees.forEach((tree, t) => {
-    const counts = bootstrapCounts(seeds[t]!, n);
+    const counts = bootstrapCounts(seeds[t]!, n, sampling);
     for (let i = 0; i < n; i++) {
       if (counts[i] !== 0) continue;
       const leaf = leafOf(tree, training.x, n, i);

@@ -10,6 +10,31 @@ export interface GrowInput {
   /** user sample weights times 'balanced' class weights (1 when none) */
   baseWeight: Float64Array;
   params: ForestParams;
+  sampling: Sampling;
+}
+
+/**
+ * How a tree's bootstrap is drawn. `groups`: the group (0..G-1) of each sample, drawn
+ * as a whole (absent: every sample its own unit); `unitClass`: for balanced sampling,
+ * the class of each unit (sample, or group).
+ */
+export interface Sampling {
+  groups?: Int32Array | undefined;
+  unitClass?: Int32Array | undefined;
+}
+
+/** The sampling plan of a forest's bootstrap, from its params, labels (class indices) and groups. */
+export function samplingOf(params: ForestParams, y: Int32Array, groups?: Int32Array): Sampling {
+  if (params.bootstrap_sampling !== 'balanced') return { groups };
+  if (!groups) return { groups, unitClass: y };
+  let nGroups = 0;
+  for (const g of groups) nGroups = Math.max(nGroups, g + 1);
+  const unitClass = new Int32Array(nGroups).fill(-1);
+  groups.forEach((g, i) => {
+    if (unitClass[g] !== -1 && unitClass[g] !== y[i]) throw new Error(`random forest: group ${g} holds samples of two classes`);
+    unitClass[g] = y[i]!;
+  });
+  return { groups, unitClass };
 }
 
 /**
@@ -24,7 +49,7 @@ export function growTree(input: GrowInput, seed: number): Tree {
   const rng = new Rng(seed);
   const weight = new Float64Array(n);
   if (params.bootstrap) {
-    const counts = drawBootstrap(rng, n);
+    const counts = drawBootstrap(rng, n, input.sampling);
     if (params.class_weight === 'balanced_subsample') {
       const perClass = new Float64Array(nClasses);
       for (let i = 0; i < n; i++) perClass[y[i]!]! += counts[i]!;
@@ -61,14 +86,37 @@ export function growTree(input: GrowInput, seed: number): Tree {
   );
 }
 
-/** n draws with replacement from n samples, as counts: the first thing a tree's generator does. */
-function drawBootstrap(rng: Rng, n: number): Int32Array {
+/**
+ * The bootstrap as counts per sample: the first thing a tree's generator does. Units
+ * are samples, or groups: rows that are copies of one source (posterior draws) are then
+ * in or out of a bootstrap together, so out-of-bag estimates stay honest. Standard: U
+ * draws with replacement from the U units. Balanced: from each class's units, as many
+ * draws as the smallest class has units.
+ */
+function drawBootstrap(rng: Rng, n: number, sampling: Sampling): Int32Array {
+  const { groups, unitClass } = sampling;
+  let nUnits = n;
+  if (groups) {
+    nUnits = 0;
+    for (let i = 0; i < n; i++) nUnits = Math.max(nUnits, groups[i]! + 1);
+  }
+  const perUnit = new Int32Array(nUnits);
+  if (unitClass) {
+    const buckets: number[][] = [];
+    unitClass.forEach((k, u) => (buckets[k] ??= []).push(u));
+    const present = buckets.filter((b) => b !== undefined && b.length > 0);
+    const m = Math.min(...present.map((b) => b.length));
+    for (const b of present) for (let d = 0; d < m; d++) perUnit[b[rng.nextInt(b.length)]!]!++;
+  } else {
+    for (let d = 0; d < nUnits; d++) perUnit[rng.nextInt(nUnits)]!++;
+  }
+  if (!groups) return perUnit;
   const counts = new Int32Array(n);
-  for (let d = 0; d < n; d++) counts[rng.nextInt(n)]!++;
+  for (let i = 0; i < n; i++) counts[i] = perUnit[groups[i]!]!;
   return counts;
 }
 
 /** The bootstrap counts tree `seed` was grown on (for out-of-bag estimates). */
-export function bootstrapCounts(seed: number, n: number): Int32Array {
-  return drawBootstrap(new Rng(seed), n);
+export function bootstrapCounts(seed: number, n: number, sampling: Sampling = {}): Int32Array {
+  return drawBootstrap(new Rng(seed), n, sampling);
 }

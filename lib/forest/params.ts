@@ -14,6 +14,13 @@ export const ForestParams = z.strictObject({
   bootstrap: z.boolean(),
   class_weight: z.enum(['balanced', 'balanced_subsample']).nullable(),
   random_state: z.number().int().min(0),
+  /**
+   * Not in scikit-learn's RandomForestClassifier: `balanced` draws every tree's bootstrap
+   * class by class, the smallest class's size from each (the balanced random forest of
+   * Chen, Liaw & Breiman 2004, imbalanced-learn's BalancedRandomForestClassifier), so
+   * rare classes are not outvoted in the leaves. `standard` (default) is scikit-learn's.
+   */
+  bootstrap_sampling: z.enum(['standard', 'balanced']).default('standard'),
 });
 export type ForestParams = z.infer<typeof ForestParams>;
 
@@ -26,6 +33,7 @@ export const DEFAULT_FOREST: ForestParams = {
   bootstrap: true,
   class_weight: null,
   random_state: 0,
+  bootstrap_sampling: 'standard',
 };
 
 /** max_features resolved to a count, as scikit-learn resolves it. */

@@ -25,6 +25,14 @@ export const TwoStageParams = z.strictObject({
   stage2_classes: z.array(z.string().min(1)).min(1),
   /** a prediction whose deciding-stage confidence is below this is flagged uncertain */
   uncertain_below: z.number().min(0).max(1),
+  /**
+   * `temperature`: each stage's probabilities are sharpened or softened as p^(1/T)
+   * (normalised), T fitted on the stage's out-of-bag probabilities by maximum likelihood
+   * (Guo et al. 2017). The argmax, so every predicted class, is unchanged; only the
+   * probabilities move. Needed with a balanced bootstrap, whose trees see the rare
+   * classes as often as the common ones and so under-state the common classes' odds.
+   */
+  calibration: z.enum(['none', 'temperature']).default('none'),
   smote: z.strictObject({ enabled: z.boolean(), k: z.number().int().min(1) }),
 });
 export type TwoStageParams = z.infer<typeof TwoStageParams>;
@@ -43,6 +51,8 @@ export interface TwoStageModel {
   stage2: Forest | null;
   /** the single Stage-2 class present when stage2 is null */
   stage2Only: string | null;
+  /** fitted temperatures of Stage 1 and Stage 2 (1 = uncalibrated) */
+  temperature?: { stage1: number; stage2: number };
   notes: Record<string, number | string>;
 }
 
@@ -93,7 +103,12 @@ function rows(m: Matrix, keep: readonly number[]): Matrix {
   return { x, nSamples: keep.length, nFeatures: m.nFeatures };
 }
 
-export async function fitTwoStage(m: Matrix, labels: readonly string[], featureNames: readonly string[], params: TwoStageParams, nJobs?: number): Promise<TwoStageModel> {
+/**
+ * `sampleGroups` (optional): rows that are copies of one source (posterior draws) share a
+ * group and are bootstrapped together, so Stage 1's out-of-bag probabilities never come
+ * from trees that saw a sibling draw.
+ */
+export async function fitTwoStage(m: Matrix, labels: readonly string[], featureNames: readonly string[], params: TwoStageParams, nJobs?: number, sampleGroups?: Int32Array): Promise<TwoStageModel> {
   const p = TwoStageParams.parse(params);
   if (labels.length !== m.nSamples) throw new Error(`two-stage: ${labels.length} labels for ${m.nSamples} samples`);
   const groups = groupsOf(p);
@@ -106,11 +121,23 @@ export async function fitTwoStage(m: Matrix, labels: readonly string[], featureN
   let m1 = m;
   let y1fit = y1;
   if (p.smote.enabled) ({ matrix: m1, labels: y1fit } = smote(m, y1, { k: p.smote.k, seed: p.forest.random_state }));
-  const stage1 = await fitForest(m1, y1fit, { params: p.forest, featureNames: [...featureNames], ...jobs });
+  // synthetic SMOTE rows (after the original ones) each form a group of their own
+  const withSynthetic = (g: Int32Array, total: number): Int32Array => {
+    let next = 0;
+    for (const v of g) next = Math.max(next, v + 1);
+    const out = new Int32Array(total);
+    out.set(g);
+    for (let i = g.length; i < total; i++) out[i] = next++;
+    return out;
+  };
+  const groups1 = sampleGroups ? withSynthetic(sampleGroups, m1.nSamples) : undefined;
+  const stage1 = await fitForest(m1, y1fit, { params: p.forest, featureNames: [...featureNames], ...jobs, ...(groups1 ? { groups: groups1 } : {}) });
   // out-of-bag Stage-1 probabilities of the original rows (SMOTE rows come after them)
-  const oob = oobProba(stage1, m1);
+  const oob = oobProba(stage1, m1, { labels: y1fit, ...(groups1 ? { groups: groups1 } : {}) });
   const p1 = toColumns(oob.proba.subarray(0, m.nSamples * stage1.classes.length), stage1.classes, groups, m.nSamples);
 
+  const t1 = p.calibration === 'temperature' ? fitTemperature(oob.proba, stage1.classes.length, y1fit.map((l) => stage1.classes.indexOf(l))) : 1;
+  let t2 = 1;
   const keep = labels.flatMap((l, i) => (p.stage2_classes.includes(l) ? [i] : []));
   const present = [...new Set(keep.map((i) => labels[i]!))].sort();
   let stage2: Forest | null = null;
@@ -120,7 +147,22 @@ export async function fitTwoStage(m: Matrix, labels: readonly string[], featureN
     let m2 = rows(withColumns(m, p1, groups.length), keep);
     let y2 = keep.map((i) => labels[i]!);
     if (p.smote.enabled) ({ matrix: m2, labels: y2 } = smote(m2, y2, { k: p.smote.k, seed: p.forest.random_state + 1 }));
-    stage2 = await fitForest(m2, y2, { params: { ...p.forest, random_state: p.forest.random_state + 1 }, featureNames: names2, ...jobs });
+    let groups2: Int32Array | undefined;
+    if (sampleGroups) {
+      // renumber the kept rows' groups densely (0..G2-1)
+      const dense = new Map<number, number>();
+      const kept = Int32Array.from(keep, (i) => {
+        const g = sampleGroups[i]!;
+        if (!dense.has(g)) dense.set(g, dense.size);
+        return dense.get(g)!;
+      });
+      groups2 = withSynthetic(kept, m2.nSamples);
+    }
+    stage2 = await fitForest(m2, y2, { params: { ...p.forest, random_state: p.forest.random_state + 1 }, featureNames: names2, ...jobs, ...(groups2 ? { groups: groups2 } : {}) });
+    if (p.calibration === 'temperature') {
+      const oob2 = oobProba(stage2, m2, { labels: y2, ...(groups2 ? { groups: groups2 } : {}) });
+      t2 = fitTemperature(oob2.proba, stage2.classes.length, y2.map((l) => stage2!.classes.indexOf(l)));
+    }
   } else stage2Only = present[0] ?? null;
 
   const finalClasses = finalClassesOf(p);
@@ -134,17 +176,64 @@ export async function fitTwoStage(m: Matrix, labels: readonly string[], featureN
     stage1,
     stage2,
     stage2Only,
-    notes: { stage1_rows: m1.nSamples, stage2_rows: keep.length, never_out_of_bag: oob.neverOutOfBag },
+    temperature: { stage1: t1, stage2: t2 },
+    notes: { stage1_rows: m1.nSamples, stage2_rows: keep.length, never_out_of_bag: oob.neverOutOfBag, temperature_stage1: t1, temperature_stage2: t2 },
   };
+}
+
+/** Row-major probabilities (K per row) raised to 1/T and renormalised; T = 1 returns them as they are. */
+export function sharpen(proba: Float64Array, K: number, temperature: number): Float64Array {
+  if (temperature === 1) return proba;
+  const out = new Float64Array(proba.length);
+  for (let i = 0; i < proba.length; i += K) {
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += (out[i + k] = proba[i + k]! ** (1 / temperature));
+    for (let k = 0; k < K; k++) out[i + k]! /= sum > 0 ? sum : 1;
+  }
+  return out;
+}
+
+/**
+ * The temperature maximising the likelihood of the true classes under p^(1/T):
+ * golden-section search on log T over [0.05, 20]. Probabilities are floored at 1e-3
+ * first, since a forest gives exact zeros and one zero would make the likelihood 0 at
+ * every T.
+ */
+export function fitTemperature(proba: Float64Array, K: number, truth: readonly number[]): number {
+  const floored = proba.map((v) => Math.max(v, 1e-3));
+  const nll = (logT: number) => {
+    const q = sharpen(floored, K, Math.exp(logT));
+    let s = 0;
+    truth.forEach((k, i) => (s -= Math.log(q[i * K + k]!)));
+    return s;
+  };
+  let a = Math.log(0.05);
+  let b = Math.log(20);
+  const g = (Math.sqrt(5) - 1) / 2;
+  let c = b - g * (b - a);
+  let d = a + g * (b - a);
+  let fc = nll(c);
+  let fd = nll(d);
+  for (let it = 0; it < 60; it++) {
+    if (fc < fd) {
+      b = d; d = c; fd = fc; c = b - g * (b - a); fc = nll(c);
+    } else {
+      a = c; c = d; fc = fd; d = a + g * (b - a); fd = nll(d);
+    }
+  }
+  return Number(Math.exp((a + b) / 2).toPrecision(6));
 }
 
 export function predictTwoStage(model: TwoStageModel, m: Matrix): TwoStagePrediction[] {
   const n = m.nSamples;
   const G = model.groups.length;
-  const p1 = toColumns(predictProba(model.stage1, m), model.stage1.classes, model.groups, n);
+  const t = model.temperature ?? { stage1: 1, stage2: 1 };
+  const p1 = toColumns(sharpen(predictProba(model.stage1, m), model.stage1.classes.length, t.stage1), model.stage1.classes, model.groups, n);
   const s2 = model.params.stage2_classes;
   let p2: Float64Array | null = null;
-  if (model.stage2) p2 = toColumns(predictProba(model.stage2, withColumns(m, p1, G)), model.stage2.classes, s2, n);
+  // Stage 2 reads Stage 1's probabilities as it was trained on them: uncalibrated
+  const p1raw = t.stage1 === 1 ? p1 : toColumns(predictProba(model.stage1, m), model.stage1.classes, model.groups, n);
+  if (model.stage2) p2 = toColumns(sharpen(predictProba(model.stage2, withColumns(m, p1raw, G)), model.stage2.classes.length, t.stage2), model.stage2.classes, s2, n);
   const other = model.groups.indexOf(model.params.other_group);
   const out: TwoStagePrediction[] = [];
   for (let i = 0; i < n; i++) {

@@ -3,6 +3,8 @@ import { deserializeForest, featureImportances, fitForest, predict, predictProba
 import { DEFAULT_FOREST, resolveMaxFeatures, type ForestParams } from '../../lib/forest/params.js';
 import { Rng, treeSeeds } from '../../lib/forest/rng.js';
 import { binFeatures } from '../../lib/forest/binning.js';
+import { bootstrapCounts, samplingOf } from '../../lib/forest/grow.js';
+import { fitTemperature, sharpen } from '../../lib/forest/two-stage.js';
 
 /** Column-major matrix from rows. */
 function m(rows: number[][]): Matrix {
@@ -155,5 +157,62 @@ describe('pieces', () => {
     const q = binFeatures(many, 10_000, 1);
     expect(q.nBins[0]).toBe(256);
     expect(q.binMax[0]![255]).toBe(9999);
+  });
+});
+
+describe('bootstrap sampling', () => {
+  it('keeps a group in or out of a bootstrap as a whole, and draws as many units as there are groups', () => {
+    const groups = Int32Array.from([0, 0, 0, 1, 1, 2, 3, 3, 3, 3]);
+    for (let seed = 1; seed <= 20; seed++) {
+      const c = bootstrapCounts(seed, groups.length, { groups });
+      groups.forEach((g, i) => expect(c[i]).toBe(c[groups.indexOf(g)]));
+      // the four group draws: the first member of each group counts its group's draws
+      expect([0, 3, 5, 6].reduce((s, i) => s + c[i]!, 0)).toBe(4);
+    }
+    // without groups the stream is scikit-learn-like: n draws from n samples
+    expect(bootstrapCounts(3, 10).reduce((a, b) => a + b, 0)).toBe(10);
+  });
+
+  it('draws a balanced bootstrap: the smallest class size from every class', () => {
+    const y = Int32Array.from([...Array(90).fill(0), ...Array(7).fill(1), ...Array(3).fill(2)]);
+    const s = samplingOf({ ...DEFAULT_FOREST, bootstrap_sampling: 'balanced' }, y);
+    for (let seed = 1; seed <= 10; seed++) {
+      const c = bootstrapCounts(seed, y.length, s);
+      const perClass = [0, 0, 0];
+      y.forEach((k, i) => (perClass[k]! += c[i]!));
+      expect(perClass).toEqual([3, 3, 3]);
+    }
+    // grouped: units are groups, each group one class
+    const groups = Int32Array.from(y, (_, i) => Math.floor(i / 2));
+    expect(() => samplingOf({ ...DEFAULT_FOREST, bootstrap_sampling: 'balanced' }, Int32Array.from([0, 1]), Int32Array.from([0, 0]))).toThrow(/group 0 holds samples of two classes/);
+    const sg = samplingOf({ ...DEFAULT_FOREST, bootstrap_sampling: 'balanced' }, Int32Array.from(y, (k, i) => y[Math.floor(i / 2) * 2]!), groups);
+    expect(sg.unitClass).toHaveLength(50);
+  });
+
+  it('fits a temperature that undoes a known sharpening, and never moves the argmax', () => {
+    const rng = new Rng(11);
+    const K = 3;
+    const n = 6000;
+    const calibrated = new Float64Array(n * K);
+    const truth: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const raw = [rng.nextUint32() / 2 ** 32 + 0.05, rng.nextUint32() / 2 ** 32 + 0.05, rng.nextUint32() / 2 ** 32 + 0.05];
+      const sum = raw[0]! + raw[1]! + raw[2]!;
+      raw.forEach((v, k) => (calibrated[i * K + k] = v / sum));
+      // the truth drawn from the calibrated probabilities
+      const u = rng.nextUint32() / 2 ** 32;
+      truth.push(u < calibrated[i * K]! ? 0 : u < calibrated[i * K]! + calibrated[i * K + 1]! ? 1 : 2);
+    }
+    // an under-confident model: p^(1/2), so the fitted T should be about 1/2
+    const soft = sharpen(calibrated, K, 2);
+    const t = fitTemperature(soft, K, truth);
+    expect(t).toBeGreaterThan(0.4);
+    expect(t).toBeLessThan(0.6);
+    const back = sharpen(soft, K, t);
+    for (let i = 0; i < n; i += 97) {
+      const arg = (p: Float64Array) => [0, 1, 2].reduce((b, k) => (p[i * K + k]! > p[i * K + b]! ? k : b), 0);
+      expect(arg(back)).toBe(arg(soft));
+      expect(back[i * K]! + back[i * K + 1]! + back[i * K + 2]!).toBeCloseTo(1, 12);
+    }
   });
 });

@@ -19,6 +19,7 @@ const METHOD: Omit<TwoStageParams, 'forest'> = {
   stage2_classes: ['LMXB', 'HMXB'],
   uncertain_below: 0.5,
   smote: { enabled: false, k: 5 },
+  calibration: 'none',
 };
 
 /** Six classes (no SNR) in three features, the binaries overlapping each other. */
