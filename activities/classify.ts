@@ -15,7 +15,7 @@ export const ClassifyParams = z.strictObject({ table: RawFileRef });
 /** Columns a target table must have; HST magnitudes are named by filter (F475W, ...). */
 export const REQUIRED_TARGET_COLUMNS = ['id', 'flux_s', 'flux_m', 'flux_h', 'flux_b'] as const;
 /** Columns used when present (missing values are imputed like training gaps). */
-export const OPTIONAL_TARGET_COLUMNS = ['gaia_g', 'gaia_bp', 'gaia_rp', 'pm_total', 'parallax', 'sigma_eff', 'nu', 'significance', 'label'] as const;
+export const OPTIONAL_TARGET_COLUMNS = ['gaia_g', 'gaia_bp', 'gaia_rp', 'pm_total', 'parallax', 'sigma_eff', 'nu', 'significance', 'a_v', 'label'] as const;
 
 /**
  * `classify`: a trained model applied to a target catalog (CSV or Parquet) with X-ray
@@ -69,7 +69,7 @@ export const classifyStage = defineStage({
       spec.filters.forEach((f) => (hst[f.name] = columns.includes(shortFilterName(f.name)) ? num(r, shortFilterName(f.name), i) : null));
       const opt = (c: string) => (columns.includes(c) ? num(r, c, i) : null);
       return computeFeatures(
-        { flux_s: num(r, 'flux_s', i), flux_m: num(r, 'flux_m', i), flux_h: num(r, 'flux_h', i), flux_b: num(r, 'flux_b', i), hst_mag: hst, gaia_g: opt('gaia_g'), gaia_bp: opt('gaia_bp'), gaia_rp: opt('gaia_rp'), pm_total_masyr: opt('pm_total'), parallax_mas: opt('parallax'), sigma_eff_arcsec: opt('sigma_eff'), nu: opt('nu'), significance: opt('significance') },
+        { flux_s: num(r, 'flux_s', i), flux_m: num(r, 'flux_m', i), flux_h: num(r, 'flux_h', i), flux_b: num(r, 'flux_b', i), hst_mag: hst, gaia_g: opt('gaia_g'), gaia_bp: opt('gaia_bp'), gaia_rp: opt('gaia_rp'), pm_total_masyr: opt('pm_total'), parallax_mas: opt('parallax'), sigma_eff_arcsec: opt('sigma_eff'), nu: opt('nu'), significance: opt('significance'), a_v: opt('a_v') },
         spec,
       );
     });

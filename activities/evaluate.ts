@@ -1,5 +1,5 @@
 import { accuracy, balancedAccuracyOf, brierScore, calibration, confusionMatrix, macroF1, mcc, meanStd, perClassMetrics, type Confusion } from '../lib/metrics/classification.js';
-import { calibrationTable, confusionTable, EvaluateParams, metricsTable, type CalibrationRow, type ConfusionRow, type MetricRow } from '../schemas/evaluation.js';
+import { calibrationTable, confusionTable, EvaluateParams, metricsTable, PROTOCOLS, type CalibrationRow, type ConfusionRow, type MetricRow } from '../schemas/evaluation.js';
 import type { PredictionRow, ProbabilityRow } from '../schemas/model.js';
 import type { ReferencePredictionRow } from '../schemas/tables.js';
 import { defineStage } from './stage.js';
@@ -26,92 +26,109 @@ interface Scored {
  */
 export const evaluateStage = defineStage({
   name: 'evaluate',
-  version: 1,
+  version: 2,
   params: EvaluateParams,
-  // one input per CV fold, and optionally the competitor's predictions (`reference`)
-  inputs: /^(fold_\d+|reference)$/,
+  // per protocol one input per CV fold, and optionally the competitor's predictions (`reference`)
+  inputs: /^((paper|deployment|blind)_fold_\d+|reference)$/,
   async run(ctx, p) {
-    const scored: Scored[] = [];
-    const ids: string[] = [];
-    let finalClasses: string[] = [];
-    for (const role of Object.keys(ctx.inputs).filter((r) => r.startsWith('fold_')).sort()) {
-      const ref = ctx.inputs[role]!;
-      const preds = (await ctx.store.readTable(ref.stage, ref.id)) as PredictionRow[];
-      const proba = (await ctx.store.readTable(ref.stage, ref.id, 'probabilities')) as ProbabilityRow[];
-      const finalOf = new Map<string, Map<string, number>>();
-      for (const r of proba) if (r.stage === 'final') finalOf.set(r.id, (finalOf.get(r.id) ?? new Map()).set(r.class, r.p));
-      const cls = [...(finalOf.values().next().value?.keys() ?? [])];
-      if (finalClasses.length === 0) finalClasses = cls;
-      for (const pr of preds) {
-        if (pr.label === null) throw new Error(`evaluate: prediction ${pr.id} has no true label`);
-        const vec = finalClasses.map((c) => finalOf.get(pr.id)?.get(c) ?? 0);
-        let best = 0;
-        vec.forEach((v, k) => (best = v > vec[best]! ? k : best));
-        const truth = p.eval_classes[pr.label] ?? pr.label;
-        const predictedGroup = p.stage1_groups[pr.final_class] ?? pr.final_class;
-        ids.push(pr.id);
-        scored.push({
-          fold: pr.fold,
-          truth,
-          predicted: pr.final_class,
-          truthGroup: p.stage1_groups[pr.label] ?? pr.label,
-          predictedGroup,
-          confident: pr.confidence >= p.confident_min,
-          maxP: vec[best]!,
-          argmaxCorrect: finalClasses[best] === truth,
-          proba: vec,
-        });
-      }
-    }
     const metrics: MetricRow[] = [];
     const confusion: ConfusionRow[] = [];
-    const folds = [...new Set(scored.map((s) => s.fold))].sort((a, b) => (a ?? -1) - (b ?? -1));
-    for (const level of ['full', 'stage1'] as const) {
-      for (const subset of ['all', 'confident'] as const) {
-        const pick = (rows: Scored[]) => rows.filter((s) => subset === 'all' || s.confident);
-        const cm = (rows: Scored[]) =>
-          level === 'full' ? confusionMatrix(rows.map((s) => s.truth), rows.map((s) => s.predicted)) : confusionMatrix(rows.map((s) => s.truthGroup), rows.map((s) => s.predictedGroup));
-        const pooledRows = pick(scored);
-        if (pooledRows.length === 0) continue;
-        const pooled = cm(pooledRows);
-        const base = { protocol: p.protocol, level, subset };
-        for (const m of summarise(pooled)) metrics.push({ ...base, statistic: 'pooled', fold: null, ...m });
-        const perFold = folds.map((f) => ({ f, rows: pick(scored.filter((s) => s.fold === f)) })).filter((x) => x.rows.length > 0);
-        const foldValues = new Map<string, number[]>();
-        for (const { f, rows } of perFold) {
-          for (const m of summarise(cm(rows))) {
-            metrics.push({ ...base, statistic: 'fold', fold: f, ...m });
-            const key = `${m.metric}|${m.class ?? ''}`;
-            if (m.value === null) continue;
-            const vs = foldValues.get(key);
-            if (vs) vs.push(m.value);
-            else foldValues.set(key, [m.value]);
-          }
-        }
-        for (const [key, values] of foldValues) {
-          const [metric, cls] = key.split('|') as [string, string];
-          const { mean, std } = meanStd(values);
-          metrics.push({ ...base, statistic: 'mean', fold: null, metric, class: cls || null, value: mean, n: values.length });
-          metrics.push({ ...base, statistic: 'std', fold: null, metric, class: cls || null, value: std, n: values.length });
-        }
-        const K = pooled.classes.length;
-        pooled.classes.forEach((t, a) => {
-          let rowSum = 0;
-          for (let b = 0; b < K; b++) rowSum += pooled.counts[a * K + b]!;
-          pooled.classes.forEach((pc, b) => confusion.push({ level, subset, true_class: t, predicted_class: pc, count: pooled.counts[a * K + b]!, fraction: rowSum > 0 ? pooled.counts[a * K + b]! / rowSum : null }));
-        });
-      }
+    const calRows: CalibrationRow[] = [];
+    const byProtocol = new Map<string, string[]>();
+    for (const role of Object.keys(ctx.inputs).filter((r) => r !== 'reference').sort()) {
+      const protocol = /^(paper|deployment|blind)_fold_\d+$/.exec(role)![1]!;
+      byProtocol.set(protocol, [...(byProtocol.get(protocol) ?? []), role]);
     }
-    // calibration of the full probability vector's maximum
-    const cal = calibration(scored.map((s) => s.maxP), scored.map((s) => s.argmaxCorrect), p.calibration_bins);
-    const base = { protocol: p.protocol, level: 'full' as const, subset: 'all' as const, statistic: 'pooled' as const, fold: null, class: null };
-    metrics.push({ ...base, metric: 'ece', value: cal.ece, n: scored.length });
-    metrics.push({ ...base, metric: 'mce', value: cal.mce, n: scored.length });
-    metrics.push({ ...base, metric: 'brier', value: brierScore(scored.map((s) => s.proba), finalClasses, scored.map((s) => s.truth)), n: scored.length });
-    const calRows: CalibrationRow[] = cal.bins.map((b) => ({ kind: 'reliability', bin_lo: b.lo, bin_hi: b.hi, count: b.count, mean_confidence: b.confidence, accuracy: b.accuracy }));
-    for (const [kind, correct] of [['confidence_correct', true], ['confidence_incorrect', false]] as const) {
-      const h = calibration(scored.filter((s) => (s.truth === s.predicted) === correct).map((s) => s.maxP), [], p.calibration_bins);
-      for (const b of h.bins) calRows.push({ kind, bin_lo: b.lo, bin_hi: b.hi, count: b.count, mean_confidence: b.confidence, accuracy: null });
+    const protocols = PROTOCOLS.filter((x) => byProtocol.has(x));
+    const notes: Record<string, unknown> = { protocols, headline_protocol: protocols.includes('deployment') ? 'deployment' : protocols[0] ?? null };
+    let competitorIds: string[] = [];
+    let competitorTruth: string[] = [];
+    for (const protocol of protocols) {
+      const scored: Scored[] = [];
+      const ids: string[] = [];
+      let finalClasses: string[] = [];
+      for (const role of byProtocol.get(protocol)!) {
+        const ref = ctx.inputs[role]!;
+        const preds = (await ctx.store.readTable(ref.stage, ref.id)) as PredictionRow[];
+        const proba = (await ctx.store.readTable(ref.stage, ref.id, 'probabilities')) as ProbabilityRow[];
+        const finalOf = new Map<string, Map<string, number>>();
+        for (const r of proba) if (r.stage === 'final') finalOf.set(r.id, (finalOf.get(r.id) ?? new Map()).set(r.class, r.p));
+        const cls = [...(finalOf.values().next().value?.keys() ?? [])];
+        if (finalClasses.length === 0) finalClasses = cls;
+        for (const pr of preds) {
+          if (pr.label === null) throw new Error(`evaluate: prediction ${pr.id} has no true label`);
+          const vec = finalClasses.map((c) => finalOf.get(pr.id)?.get(c) ?? 0);
+          let best = 0;
+          vec.forEach((v, k) => (best = v > vec[best]! ? k : best));
+          const truth = p.eval_classes[pr.label] ?? pr.label;
+          ids.push(pr.id);
+          scored.push({
+            fold: pr.fold,
+            truth,
+            predicted: pr.final_class,
+            truthGroup: p.stage1_groups[pr.label] ?? pr.label,
+            predictedGroup: p.stage1_groups[pr.final_class] ?? pr.final_class,
+            confident: pr.confidence >= p.confident_min,
+            maxP: vec[best]!,
+            argmaxCorrect: finalClasses[best] === truth,
+            proba: vec,
+          });
+        }
+      }
+      const folds = [...new Set(scored.map((s) => s.fold))].sort((a, b) => (a ?? -1) - (b ?? -1));
+      for (const level of ['full', 'stage1'] as const) {
+        for (const subset of ['all', 'confident'] as const) {
+          const pick = (rows: Scored[]) => rows.filter((s) => subset === 'all' || s.confident);
+          const cm = (rows: Scored[]) =>
+            level === 'full' ? confusionMatrix(rows.map((s) => s.truth), rows.map((s) => s.predicted)) : confusionMatrix(rows.map((s) => s.truthGroup), rows.map((s) => s.predictedGroup));
+          const pooledRows = pick(scored);
+          if (pooledRows.length === 0) continue;
+          const pooled = cm(pooledRows);
+          const base = { protocol, level, subset };
+          for (const m of summarise(pooled)) metrics.push({ ...base, statistic: 'pooled', fold: null, ...m });
+          const perFold = folds.map((f) => ({ f, rows: pick(scored.filter((s) => s.fold === f)) })).filter((x) => x.rows.length > 0);
+          const foldValues = new Map<string, number[]>();
+          for (const { f, rows } of perFold) {
+            for (const m of summarise(cm(rows))) {
+              metrics.push({ ...base, statistic: 'fold', fold: f, ...m });
+              const key = `${m.metric}|${m.class ?? ''}`;
+              if (m.value === null) continue;
+              const vs = foldValues.get(key);
+              if (vs) vs.push(m.value);
+              else foldValues.set(key, [m.value]);
+            }
+          }
+          for (const [key, values] of foldValues) {
+            const [metric, cls] = key.split('|') as [string, string];
+            const { mean, std } = meanStd(values);
+            metrics.push({ ...base, statistic: 'mean', fold: null, metric, class: cls || null, value: mean, n: values.length });
+            metrics.push({ ...base, statistic: 'std', fold: null, metric, class: cls || null, value: std, n: values.length });
+          }
+          const K = pooled.classes.length;
+          pooled.classes.forEach((t, a) => {
+            let rowSum = 0;
+            for (let b = 0; b < K; b++) rowSum += pooled.counts[a * K + b]!;
+            pooled.classes.forEach((pc, b) => confusion.push({ protocol, level, subset, true_class: t, predicted_class: pc, count: pooled.counts[a * K + b]!, fraction: rowSum > 0 ? pooled.counts[a * K + b]! / rowSum : null }));
+          });
+        }
+      }
+      // calibration of the full probability vector's maximum
+      const cal = calibration(scored.map((s) => s.maxP), scored.map((s) => s.argmaxCorrect), p.calibration_bins);
+      const base = { protocol, level: 'full' as const, subset: 'all' as const, statistic: 'pooled' as const, fold: null, class: null };
+      metrics.push({ ...base, metric: 'ece', value: cal.ece, n: scored.length });
+      metrics.push({ ...base, metric: 'mce', value: cal.mce, n: scored.length });
+      metrics.push({ ...base, metric: 'brier', value: brierScore(scored.map((s) => s.proba), finalClasses, scored.map((s) => s.truth)), n: scored.length });
+      for (const b of cal.bins) calRows.push({ protocol, kind: 'reliability', bin_lo: b.lo, bin_hi: b.hi, count: b.count, mean_confidence: b.confidence, accuracy: b.accuracy });
+      for (const [kind, correct] of [['confidence_correct', true], ['confidence_incorrect', false]] as const) {
+        const h = calibration(scored.filter((s) => (s.truth === s.predicted) === correct).map((s) => s.maxP), [], p.calibration_bins);
+        for (const b of h.bins) calRows.push({ protocol, kind, bin_lo: b.lo, bin_hi: b.hi, count: b.count, mean_confidence: b.confidence, accuracy: null });
+      }
+      const ba = metrics.find((m) => m.protocol === protocol && m.level === 'full' && m.subset === 'all' && m.statistic === 'pooled' && m.metric === 'balanced_accuracy');
+      notes[protocol] = { sources: scored.length, folds: folds.length, final_classes: finalClasses, balanced_accuracy: ba?.value ?? null, ece: cal.ece };
+      if (competitorIds.length === 0) {
+        competitorIds = ids;
+        competitorTruth = scored.map((s) => s.truth);
+      }
     }
     // the competitor's own predictions on the same sources, scored with the same class grouping
     const ref = ctx.inputs['reference'];
@@ -122,21 +139,20 @@ export const evaluateStage = defineStage({
       const pipeline = refRows[0]?.pipeline ?? 'reference';
       const truth: string[] = [];
       const pred: string[] = [];
-      ids.forEach((id, i) => {
+      competitorIds.forEach((id, i) => {
         const c = theirs.get(id);
         if (c === undefined) return;
-        truth.push(scored[i]!.truth);
+        truth.push(competitorTruth[i]!);
         pred.push(p.eval_classes[c] ?? c);
       });
       competitorSources = truth.length;
       if (truth.length > 0) for (const m of summarise(confusionMatrix(truth, pred))) metrics.push({ protocol: `competitor:${pipeline}`, level: 'full', subset: 'all', statistic: 'pooled', fold: null, ...m });
     }
-    const headline = metrics.find((m) => m.level === 'full' && m.subset === 'all' && m.statistic === 'pooled' && m.metric === 'balanced_accuracy');
     return {
       table: metricsTable,
       rows: metrics,
       extraTables: { confusion: { table: confusionTable, rows: confusion }, calibration: { table: calibrationTable, rows: calRows } },
-      notes: { protocol: p.protocol, sources: scored.length, folds: folds.length, final_classes: finalClasses, balanced_accuracy: headline?.value ?? null, ece: cal.ece, competitor_sources: competitorSources },
+      notes: { ...notes, competitor_sources: competitorSources },
     };
   },
 });

@@ -1,20 +1,21 @@
 import { computeFeatures, featureNames, type FeatureInput, type FeatureSpec } from '../lib/features.js';
 import { FeaturesParams, featureDroppedTable, featureValuesTable, type FeatureDroppedRow, type FeatureValueRow } from '../schemas/features.js';
-import type { SedFitRow, SedMagRow } from '../schemas/sed.js';
+import type { SedDrawRow, SedFitRow, SedMagRow } from '../schemas/sed.js';
 import type { SourceRow } from '../schemas/tables.js';
 import { InputError } from '../lib/errors.js';
 import { defineStage } from './stage.js';
 
 /**
  * `features`: the feature matrix of the training sources (paper section 4.1, Table 3)
- * from `sources` and the `sed` artifact's predicted HST magnitudes. Out-of-scope
+ * from `sources` and the `sed` artifact's predicted HST magnitudes, for the translation
+ * itself (draw 0) and each posterior draw the `sed` artifact holds. Out-of-scope
  * sources and sources with no HST magnitude are dropped, each with its reason. Missing
  * values stay missing here: imputation belongs to training (medians from training
  * rows only, stored with the model).
  */
 export const featuresStage = defineStage({
   name: 'features',
-  version: 2,
+  version: 3,
   params: FeaturesParams,
   inputs: ['sources', 'sed'],
   async run(ctx, p) {
@@ -23,18 +24,20 @@ export const featuresStage = defineStage({
     const sources = (await ctx.store.readTable(src.stage, src.id)) as SourceRow[];
     const fits = new Map(((await ctx.store.readTable(sed.stage, sed.id)) as SedFitRow[]).map((f) => [f.id, f]));
     const mags = (await ctx.store.readTable(sed.stage, sed.id, 'mags')) as SedMagRow[];
+    const drawAv = new Map(((await ctx.store.readTable(sed.stage, sed.id, 'draws')) as SedDrawRow[]).map((d) => [`${d.id}\u0000${d.draw}`, d.a_v]));
     const filters = new Map<string, number>();
-    const magsById = new Map<string, Record<string, number | null>>();
+    // per source, per draw (index = draw number), magnitude by filter
+    const magsById = new Map<string, Record<string, number | null>[]>();
     for (const m of mags) {
       filters.set(m.filter, m.pivot_aa);
-      const rec = magsById.get(m.id) ?? {};
-      rec[m.filter] = m.mag_ab;
-      magsById.set(m.id, rec);
+      let perDraw = magsById.get(m.id);
+      if (!perDraw) magsById.set(m.id, (perDraw = []));
+      (perDraw[m.draw] ??= {})[m.filter] = m.mag_ab;
     }
     for (const f of p.xray_optical_filters) {
       if (!filters.has(f)) throw new InputError({ file: `params of features`, column: 'xray_optical_filters', value: f }, `not among the SED output filters (${[...filters.keys()].join(', ')})`);
     }
-    const spec: FeatureSpec = { filters: [...filters].map(([name, pivot_aa]) => ({ name, pivot_aa })), xray_optical_filters: p.xray_optical_filters, galactic_parallax_mas: p.galactic_parallax_mas, include_gaia: p.include_gaia };
+    const spec: FeatureSpec = { filters: [...filters].map(([name, pivot_aa]) => ({ name, pivot_aa })), xray_optical_filters: p.xray_optical_filters, galactic_parallax_mas: p.galactic_parallax_mas, include_gaia: p.include_gaia, include_av: p.include_av };
     const names = featureNames(spec);
     const values: FeatureValueRow[] = [];
     const dropped: FeatureDroppedRow[] = [];
@@ -46,13 +49,15 @@ export const featuresStage = defineStage({
         dropped.push({ id: s.id, label: s.label, reason: `label ${s.label_raw} is out of scope` });
         continue;
       }
-      const hst = magsById.get(s.id) ?? {};
+      const perDraw = magsById.get(s.id) ?? [];
+      const hst = perDraw[0] ?? {};
       if (!Object.values(hst).some((m) => m !== null)) {
         const fit = fits.get(s.id);
         dropped.push({ id: s.id, label: s.label, reason: `no HST magnitude (SED ${fit?.status ?? 'missing'}${fit?.reason ? `: ${fit.reason}` : ''})` });
         droppedByClass[s.label] = (droppedByClass[s.label] ?? 0) + 1;
         continue;
       }
+      const fit = fits.get(s.id);
       const input: FeatureInput = {
         flux_s: s.flux_s_cgs,
         flux_m: s.flux_m_cgs,
@@ -70,12 +75,16 @@ export const featuresStage = defineStage({
         // the MUWCLASS table is already matched and carries no separation
         nu: null,
         significance: s.significance,
+        a_v: fit?.a_v ?? null,
       };
       const label = s.label;
-      const v = computeFeatures(input, spec);
-      v.forEach((value, k) => {
-        if (value === null) missing[names[k]!]!++;
-        values.push({ id: s.id, label, feature: names[k]!, value });
+      perDraw.forEach((draw_mags, draw) => {
+        const a_v = draw === 0 ? input.a_v : drawAv.get(`${s.id}\u0000${draw}`) ?? null;
+        const v = computeFeatures({ ...input, hst_mag: draw_mags, a_v }, spec);
+        v.forEach((value, k) => {
+          if (value === null && draw === 0) missing[names[k]!]!++;
+          values.push({ id: s.id, draw, label, feature: names[k]!, value });
+        });
       });
       kept[label] = (kept[label] ?? 0) + 1;
     }
@@ -83,7 +92,7 @@ export const featuresStage = defineStage({
       table: featureValuesTable,
       rows: values,
       extraTables: { dropped: { table: featureDroppedTable, rows: dropped } },
-      notes: { feature_names: names, feature_spec: spec, rows_by_class: kept, dropped_no_hst_by_class: droppedByClass, missing_by_feature: missing },
+      notes: { feature_names: names, feature_spec: spec, draws: Math.max(0, ...[...magsById.values()].map((d) => d.length - 1)), rows_by_class: kept, dropped_no_hst_by_class: droppedByClass, missing_by_feature: missing },
     };
   },
 });

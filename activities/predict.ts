@@ -5,16 +5,21 @@ import { PredictParams, predictionsTable, probabilitiesTable } from '../schemas/
 import { readFeatureRows } from './io/feature-matrix.js';
 import { loadModel, predictionTables } from './io/model.js';
 import { defineStage } from './stage.js';
+import { sourcesFingerprint } from './train.js';
 
 /**
  * `predict`: applies a trained two-stage model to a features artifact (every row, or
  * one stratified fold's held-out rows), imputing with the model's training medians.
  * Per source: final class, confidence of the deciding stage, uncertain flag; the full
- * probability vector and the Stage-1 probabilities in table `probabilities`.
+ * probability vector and the Stage-1 probabilities in table `probabilities`. The
+ * features may come from another translation than the model's training features (the
+ * `deployment` protocol): the fold's training sources must then be the same, which is
+ * checked, so no held-out source was trained on. Posterior draws are never predicted:
+ * each source is scored on its translation (draw 0).
  */
 export const predictStage = defineStage({
   name: 'predict',
-  version: 1,
+  version: 2,
   params: PredictParams,
   inputs: ['model', 'features'],
   async run(ctx, p) {
@@ -22,6 +27,11 @@ export const predictStage = defineStage({
     const data = await readFeatureRows(ctx.store, ctx.inputs['features']!);
     if (data.featureNames.join('|') !== model.featureNames.join('|')) {
       throw new Error(`predict: the features (${data.featureNames.length}: ${data.featureNames.join(', ')}) are not the model's (${model.featureNames.length}: ${model.featureNames.join(', ')})`);
+    }
+    if (p.fold !== null) {
+      const trained = (await ctx.store.readMeta(ctx.inputs['model']!.stage, ctx.inputs['model']!.id)).notes['training_sources_sha256'];
+      const here = sourcesFingerprint(selectRows(data.ids, data.labels, p.fold, 'train').map((i) => data.ids[i]!));
+      if (trained !== here) throw new Error(`predict: the features' sources split into other folds than the model's training features (the two translations kept different sources), so held-out rows may have been trained on`);
     }
     const pick = selectRows(data.ids, data.labels, p.fold, 'predict');
     const m = imputeMatrix(pick.map((i) => data.values[i]!), medians);

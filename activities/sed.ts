@@ -10,14 +10,18 @@ import {
   flambdaToGridFnu,
   nearestTypes,
   powerLawSet,
+  reddenedSet,
+  steps,
   twoComponentSet,
   type ModelSet,
 } from '../lib/sed/templates.js';
-import { CLASS_BLIND_ASSIGNMENT, PAPER_ASSIGNMENT, preparePlan, translateSource, type FamilyKey, type Translation } from '../lib/sed/translate.js';
+import { CLASS_BLIND_ASSIGNMENT, emptyTranslation, PAPER_ASSIGNMENT, preparePlan, translateLabelFree, translateSource, type FamilyKey, type Translation } from '../lib/sed/translate.js';
+import { Rng } from '../lib/forest/rng.js';
+import { sha256Hex } from '../artifacts/hash.js';
 import { abMagFromFnu, fnuFromFlambda } from '../lib/sed/units.js';
 import { median, medianAbsoluteDeviation, quantile } from '../lib/stats.js';
 import { groupBy } from '../lib/group.js';
-import { SedParams, sedDiagnosticsTable, sedFitsTable, sedMagsTable, type SedDiagnosticRow, type SedFitRow, type SedMagRow, type SedSettings } from '../schemas/sed.js';
+import { SedParams, sedDiagnosticsTable, sedDrawsTable, sedFitsTable, sedMagsTable, type SedDiagnosticRow, type SedDrawRow, type SedFitRow, type SedMagRow, type SedSettings } from '../schemas/sed.js';
 import type { SourceRow } from '../schemas/tables.js';
 import type { RawFileRef } from '../schemas/artifact.js';
 import { filterFileName, loadComposite, loadFilter, loadPickles, loadVega, picklesFile, picklesTypeName, PICKLES_DWARFS } from './io/sed-data.js';
@@ -41,15 +45,24 @@ export function sedDataFiles(s: SedSettings): string[] {
   return [...files].sort();
 }
 
+/** A source's own generator for posterior draws: the same draws whatever else is in the table. */
+function sourceRng(seed: number, id: string): Rng {
+  return new Rng((seed ^ Number.parseInt(sha256Hex(id).slice(0, 8), 16)) >>> 0);
+}
+
 /**
  * `sed`: SED translation of the training sources into HST magnitudes (paper section
- * 3). Per source: the fit (family, model, chi2_red, bands) or the reason it failed;
- * per source and output filter the predicted AB magnitude and sigma (table `mags`);
- * and a diagnostics table for the report (table `diagnostics`).
+ * 3), with the label choosing the families (`paper`, `class_blind`) or without it
+ * (`label_free`). Per source: the fit (family, model, chi2_red, A_V, bands) or the
+ * reason it failed; per source, draw and output filter the predicted AB magnitude and
+ * sigma (table `mags`); the model behind each posterior draw (table `draws`); and a
+ * diagnostics table for the report (table `diagnostics`). Classes the method does not
+ * translate (SNR) are skipped in every mode: that defines the training set, it does
+ * not choose a template.
  */
 export const sedStage = defineStage({
   name: 'sed',
-  version: 1,
+  version: 2,
   params: SedParams,
   inputs: ['sources'],
   async run(ctx, p) {
@@ -74,12 +87,14 @@ export const sedStage = defineStage({
     const families = await buildFamilies(data_dir, p);
     const plan = preparePlan(grid, inputFilters, outputFilters, families, p.convention);
     const picklesTypes = PICKLES_DWARFS.map(picklesTypeName);
-    const assignment = p.assignment === 'paper' ? PAPER_ASSIGNMENT : CLASS_BLIND_ASSIGNMENT;
+    const assignment = p.assignment === 'class_blind' ? CLASS_BLIND_ASSIGNMENT : PAPER_ASSIGNMENT;
+    const labelFree = { priors: p.label_free.priors, draws: p.assignment === 'label_free' ? p.label_free.draws : 0 };
     const sigma = { chi2_coeff: p.sigma_chi2_coeff, cap_mag: p.sigma_cap_mag, uv_sigma_mag: p.uv_sigma_mag, uv_pivot_aa: p.uv_pivot_aa };
 
     const sources = (await ctx.store.readTable(ctx.inputs['sources']!.stage, ctx.inputs['sources']!.id)) as SourceRow[];
     const fits: SedFitRow[] = [];
     const mags: SedMagRow[] = [];
+    const draws: SedDrawRow[] = [];
     const consistency = new Map<string, number[]>();
     sources.forEach((src, si) => {
       const measurements: BandMeasurement[] = bands.map((b, i) => ({
@@ -91,11 +106,16 @@ export const sedStage = defineStage({
       }));
       const obsRes = observationFromMags(measurements, { missing_err_frac: p.missing_err_frac, err_floor_mag: p.err_floor_mag });
       const used = obsRes.ok ? Array.from(obsRes.obs.band, (b) => bands[b]!.name) : [];
+      const nOut = plan.outputs.length;
       let t: Translation;
-      if (!src.in_scope || src.label === null) t = blank('skipped', `label ${src.label_raw} is out of scope`, plan.outputs.length, used.length);
-      else if (!obsRes.ok) t = blank('failed', obsRes.reason, plan.outputs.length, 0);
-      else if (used.length < 3) t = blank('failed', `fewer than 3 valid bands (${used.length}${used.length ? `: ${used.join(', ')}` : ''})`, plan.outputs.length, used.length);
-      else {
+      if (!src.in_scope || src.label === null) t = emptyTranslation('skipped', `label ${src.label_raw} is out of scope`, nOut, used.length);
+      else if (PAPER_ASSIGNMENT[src.label] === null) t = emptyTranslation('skipped', 'class is not SED-translated', nOut, used.length);
+      else if (!obsRes.ok) t = emptyTranslation('failed', obsRes.reason, nOut, 0);
+      else if (used.length < 3) t = emptyTranslation('failed', `fewer than 3 valid bands (${used.length}${used.length ? `: ${used.join(', ')}` : ''})`, nOut, used.length);
+      else if (p.assignment === 'label_free') {
+        // no spectral type either: catalogues give one only for known stars, so it would carry the label
+        t = translateLabelFree(plan, obsRes.obs, labelFree, sigma, labelFree.draws > 0 ? sourceRng(p.label_free.seed, src.id) : null);
+      } else {
         const candidates: Partial<Record<FamilyKey, number[]>> = { pickles: nearestTypes(picklesTypes, src.spectral_type) };
         t = translateSource(plan, obsRes.obs, assignment[src.label] ?? null, sigma, candidates);
       }
@@ -112,8 +132,14 @@ export const sedStage = defineStage({
         bands_used: used.join(','),
         anchor_band: t.anchor_band,
         used_fallback: t.used_fallback,
+        a_v: t.a_v,
+        family_posterior: t.family_posterior,
       });
-      plan.outputs.forEach((o, k) => mags.push({ id: src.id, filter: o.name, pivot_aa: o.pivot_aa, mag_ab: t.mag_ab[k] ?? null, mag_err: t.mag_err[k] ?? null }));
+      plan.outputs.forEach((o, k) => mags.push({ id: src.id, draw: 0, filter: o.name, pivot_aa: o.pivot_aa, mag_ab: t.mag_ab[k] ?? null, mag_err: t.mag_err[k] ?? null }));
+      t.draws.forEach((d, j) => {
+        draws.push({ id: src.id, draw: j + 1, family: d.family, model: d.model, a_v: d.a_v });
+        plan.outputs.forEach((o, k) => mags.push({ id: src.id, draw: j + 1, filter: o.name, pivot_aa: o.pivot_aa, mag_ab: d.mag_ab[k] ?? null, mag_err: null }));
+      });
       // the method's consistency check (section 3.4): predicted HST magnitude against the nearest measured ground band
       if (t.status === 'ok' && t.chi2_red! < p.consistency.chi2_red_max && obsRes.ok) {
         for (const cf of p.consistency.filters) {
@@ -137,7 +163,7 @@ export const sedStage = defineStage({
     return {
       table: sedFitsTable,
       rows: fits,
-      extraTables: { mags: { table: sedMagsTable, rows: mags }, diagnostics: { table: sedDiagnosticsTable, rows: diagnostics } },
+      extraTables: { mags: { table: sedMagsTable, rows: mags }, draws: { table: sedDrawsTable, rows: draws }, diagnostics: { table: sedDiagnosticsTable, rows: diagnostics } },
       notes: {
         translated: count('ok'),
         failed: count('failed'),
@@ -149,10 +175,6 @@ export const sedStage = defineStage({
     };
   },
 });
-
-function blank(status: Translation['status'], reason: string, nOut: number, nBands: number): Translation {
-  return { status, reason, family: null, model: null, model_value: null, chi2_red: null, n_bands: nBands, anchor_band: null, used_fallback: false, mag_ab: Array(nOut).fill(null), mag_err: Array(nOut).fill(null) };
-}
 
 async function buildFamilies(dataDir: string, p: SedParams): Promise<Partial<Record<FamilyKey, ModelSet>>> {
   const grid = DEFAULT_GRID;
@@ -166,17 +188,20 @@ async function buildFamilies(dataDir: string, p: SedParams): Promise<Partial<Rec
     const i = (PICKLES_DWARFS as readonly string[]).indexOf(code);
     return i >= 0 ? Promise.resolve(pickles[i]!) : starFnu(code);
   };
+  // extinction (stars, XRBs, CVs): each reddened by A_V = 0 ... a_v_max
+  const a_vs = p.extinction.a_v_max > 0 ? steps(0, p.extinction.a_v_max, p.extinction.a_v_step) : [0];
+  const reddened = (set: ModelSet) => (a_vs.length > 1 ? reddenedSet(grid, set, a_vs, p.extinction.r_v) : set);
   const comp = await loadComposite(dataDir, p.templates.composite);
   const { fnu, beta } = compositeFnu(grid, comp.wavelength_aa, comp.flux_flam);
   if (!Number.isFinite(beta)) throw new InputError({ file: p.templates.composite }, 'cannot fit the red continuum slope at 7000-8500 A');
   const composite: ModelSet & { beta: number } = { family: 'composite', names: ['VandenBerk2001'], values: [null], spectra: [fnu], beta };
   return {
-    pickles: { family: 'pickles', names: PICKLES_DWARFS.map(picklesTypeName), values: PICKLES_DWARFS.map(() => null), spectra: pickles },
+    pickles: reddened({ family: 'pickles', names: PICKLES_DWARFS.map(picklesTypeName), values: PICKLES_DWARFS.map(() => null), spectra: pickles }),
     composite,
     powerlaw: powerLawSet(grid),
-    blackbody: blackbodySet(grid),
-    two_component_lmxb: twoComponentSet(grid, picklesTypeName(p.lmxb_star), await star(p.lmxb_star)),
-    two_component_hmxb: twoComponentSet(grid, picklesTypeName(p.hmxb_star), await star(p.hmxb_star)),
+    blackbody: reddened(blackbodySet(grid)),
+    two_component_lmxb: reddened(twoComponentSet(grid, picklesTypeName(p.lmxb_star), await star(p.lmxb_star))),
+    two_component_hmxb: reddened(twoComponentSet(grid, picklesTypeName(p.hmxb_star), await star(p.hmxb_star))),
   };
 }
 
@@ -184,7 +209,7 @@ async function buildFamilies(dataDir: string, p: SedParams): Promise<Partial<Rec
 function diagnose(fits: SedFitRow[], mags: SedMagRow[], consistency: Map<string, number[]>, p: SedParams): SedDiagnosticRow[] {
   const out: SedDiagnosticRow[] = [];
   const labels = [...new Set(fits.map((f) => f.label).filter((l): l is string => l !== null))].sort();
-  const magsById = groupBy(mags, (m) => m.id);
+  const magsById = groupBy(mags.filter((m) => m.draw === 0), (m) => m.id);
   for (const group of ['all', ...labels]) {
     const rows = fits.filter((f) => f.label !== null && (group === 'all' || f.label === group));
     const ok = rows.filter((f) => f.status === 'ok');
@@ -199,6 +224,9 @@ function diagnose(fits: SedFitRow[], mags: SedMagRow[], consistency: Map<string,
     add('chi2_red_p10', chi2.length ? quantile(chi2, 0.1) : null, chi2.length);
     add('chi2_red_p90', chi2.length ? quantile(chi2, 0.9) : null, chi2.length);
     add(`chi2_red_below_${p.consistency.chi2_red_max}_fraction`, chi2.length ? chi2.filter((c) => c < p.consistency.chi2_red_max).length / chi2.length : null, chi2.length);
+    const aV = ok.flatMap((f) => (f.a_v === null ? [] : [f.a_v]));
+    add('a_v_median', aV.length ? median(aV) : null, aV.length);
+    add('a_v_p90', aV.length ? quantile(aV, 0.9) : null, aV.length);
     add('sigma_at_cap_fraction', chi2.length ? chi2.filter((c) => p.sigma_chi2_coeff * Math.sqrt(c) >= p.sigma_cap_mag).length / chi2.length : null, chi2.length);
     for (const filter of p.output_filters) {
       const values = ok.flatMap((f) => (magsById.get(f.id) ?? []).filter((m) => m.filter === filter && m.mag_ab !== null).map((m) => m.mag_ab!));

@@ -6,28 +6,47 @@ import { modelFeaturesTable, TrainParams, type ModelFeatureRow } from '../schema
 import { readFeatureRows } from './io/feature-matrix.js';
 import { MODEL_FILE } from './io/model.js';
 import { defineStage } from './stage.js';
+import { sha256Hex } from '../artifacts/hash.js';
 
+/** Fingerprint of the sources a model was trained on: predict checks its held-out rows against it. */
+export function sourcesFingerprint(ids: readonly string[]): string {
+  return sha256Hex([...ids].sort().join('\n'));
+}
 
 /**
  * `train`: the two-stage random forest on a features artifact, on every row or on all
  * but one stratified fold. Imputation medians are computed from the training rows
  * only and travel with the model (table rows with `impute_median`), so prediction
- * applies exactly the same filling.
+ * applies exactly the same filling. When the features hold SED posterior draws, the
+ * model is trained on the draws of the training sources (each source's draws bootstrapped
+ * together), not on the single translation.
  */
 export const trainStage = defineStage({
   name: 'train',
-  version: 2,
+  version: 3,
   params: TrainParams,
   inputs: ['features'],
   async run(ctx, p) {
     const data = await readFeatureRows(ctx.store, ctx.inputs['features']!);
     const train = selectRows(data.ids, data.labels, p.fold, 'train');
-    const rows = train.map((i) => data.values[i]!);
-    const labels = train.map((i) => data.labels[i]!);
+    const fromDraws = data.draws.length > 0;
+    let rows: (number | null)[][];
+    let labels: string[];
+    let groups: Int32Array | undefined;
+    if (fromDraws) {
+      const inTrain = new Set(train);
+      const picked = data.draws.filter((d) => inTrain.has(d.source));
+      rows = picked.map((d) => d.values);
+      labels = picked.map((d) => data.labels[d.source]!);
+      groups = Int32Array.from(picked, (d) => d.source);
+    } else {
+      rows = train.map((i) => data.values[i]!);
+      labels = train.map((i) => data.labels[i]!);
+    }
     const medians = columnMedians(rows, data.featureNames.length);
     const m = imputeMatrix(rows, medians);
     ctx.progress(0, 2, 'fitting');
-    const model = await fitTwoStage(m, labels, data.featureNames, p.model);
+    const model = await fitTwoStage(m, labels, data.featureNames, p.model, undefined, groups);
     ctx.progress(1, 2, 'fitted');
     const out: ModelFeatureRow[] = [];
     const imp1 = featureImportances(model.stage1);
@@ -46,7 +65,7 @@ export const trainStage = defineStage({
       table: modelFeaturesTable,
       rows: out,
       extraFiles: { [MODEL_FILE]: serializeTwoStage(model) },
-      notes: { feature_spec: data.spec as Record<string, unknown>, training_rows: labels.length, training_rows_by_class: byClass, final_classes: model.finalClasses, absent_classes: model.absentClasses, all_missing_features: data.featureNames.filter((_, c) => medians[c] === null), ...model.notes },
+      notes: { feature_spec: data.spec as Record<string, unknown>, training_sources: train.length, training_sources_sha256: sourcesFingerprint(train.map((i) => data.ids[i]!)), training_rows_from_draws: fromDraws, training_rows: labels.length, training_rows_by_class: byClass, final_classes: model.finalClasses, absent_classes: model.absentClasses, all_missing_features: data.featureNames.filter((_, c) => medians[c] === null), ...model.notes },
     };
   },
 });

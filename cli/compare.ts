@@ -2,6 +2,7 @@ import type { ArtifactStore } from '../artifacts/store.js';
 import { ConfigError } from '../config/load.js';
 import { listRunIds, loadRunRecord } from '../engine/runs.js';
 import { ablationPrefix } from '../workflows/pipeline.js';
+import { PROTOCOLS } from '../schemas/evaluation.js';
 
 export interface BranchMetrics {
   label: string;
@@ -36,7 +37,7 @@ export async function branchMetrics(store: ArtifactStore, spec: string): Promise
     for (const m of rows) {
       if (m['level'] !== 'full' || m['subset'] !== 'all' || m['statistic'] !== 'pooled' || m['value'] === null) continue;
       const protocol = m['protocol'] as string;
-      const name = `${protocol.startsWith('competitor') ? `${protocol} ` : ''}${m['metric']}${m['class'] ? `:${m['class']}` : ''}`;
+      const name = `${protocol} ${m['metric']}${m['class'] ? `:${m['class']}` : ''}`;
       metrics.set(name, m['value'] as number);
     }
     return { label: `${r}:${branch}`, run: r, evaluateId: step.artifactId, metrics };
@@ -44,14 +45,20 @@ export async function branchMetrics(store: ArtifactStore, spec: string): Promise
   throw new ConfigError(`compare: no evaluated branch '${branch}'${run ? ` in run ${run}` : ''} in ${store.root}`);
 }
 
-/** Rows of A, B and B - A for every metric either has, headline metrics first. */
+/**
+ * Rows of A, B and B - A for every metric either has, named `<protocol> <metric>[:class]`:
+ * the deployment protocol first, then blind, paper and the competitor; headline metrics
+ * first within each.
+ */
 export function compareRows(a: BranchMetrics, b: BranchMetrics): { metric: string; a: number | null; b: number | null; delta: number | null }[] {
   const order = ['balanced_accuracy', 'macro_f1', 'mcc', 'accuracy', 'ece', 'mce', 'brier'];
-  const names = [...new Set([...a.metrics.keys(), ...b.metrics.keys()])].sort((x, y) => {
-    const rx = order.indexOf(x) < 0 ? order.length : order.indexOf(x);
-    const ry = order.indexOf(y) < 0 ? order.length : order.indexOf(y);
-    return rx - ry || x.localeCompare(y);
-  });
+  const rank = (name: string) => {
+    const [protocol = '', metric = ''] = name.split(' ', 2);
+    const pr = [...PROTOCOLS].indexOf(protocol as (typeof PROTOCOLS)[number]);
+    const mr = order.indexOf(metric);
+    return (pr < 0 ? PROTOCOLS.length : pr) * 100 + (mr < 0 ? order.length : mr);
+  };
+  const names = [...new Set([...a.metrics.keys(), ...b.metrics.keys()])].sort((x, y) => rank(x) - rank(y) || x.localeCompare(y));
   return names.map((metric) => {
     const va = a.metrics.get(metric) ?? null;
     const vb = b.metrics.get(metric) ?? null;

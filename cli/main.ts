@@ -88,6 +88,8 @@ export async function main(argv: readonly string[]): Promise<number> {
           reporter.stop();
         }
       }
+      // a writer that died during the run (a killed worker) left its temp dir: gone now, not at the next run
+      await store.sweepTemp();
       const record = await saveRunRecord(store, { runId, engine: config.engine.kind, config, startedAt, result });
       const hits = result.steps.filter((s) => s.cacheHit).length;
       if (g.json) out(JSON.stringify({ event: 'run_end', ...record }));

@@ -38,6 +38,9 @@ async function planVariant(dir: string, resolve: Resolve, config: XClassConfig, 
     return parsed.data;
   };
   const s = merge('sed', SedSettings);
+  if (s.label_free.draws > 0 && s.assignment !== 'label_free') {
+    throw new ConfigError(`${where}: key 'sed.label_free.draws': ${s.label_free.draws} posterior draws need sed.assignment = "label_free" (got "${s.assignment}")`);
+  }
   const filters: [string, string][] = [
     ...s.input_bands.map((b, i) => [b.filter, `${where} sed.input_bands.${i}.filter`] as [string, string]),
     ...s.output_filters.map((f, i) => [f, `${where} sed.output_filters.${i}`] as [string, string]),

@@ -22,6 +22,8 @@ export interface FeatureInput {
   sigma_eff_arcsec: number | null;
   nu: number | null;
   significance: number | null;
+  /** visual extinction of the SED fit (training) or from elsewhere (targets) */
+  a_v: number | null;
 }
 
 export interface FeatureSpec {
@@ -32,6 +34,8 @@ export interface FeatureSpec {
   /** parallax above which a source is flagged Galactic (mas) */
   galactic_parallax_mas: number;
   include_gaia: boolean;
+  /** optional: older models' specs predate it */
+  include_av?: boolean;
 }
 
 /** Short filter name for feature names: HST_ACS_WFC.F475W -> F475W. */
@@ -71,6 +75,7 @@ export function featureNames(spec: FeatureSpec): string[] {
     'nu',
     'significance',
     ...(spec.include_gaia ? ['gaia_bp_rp', 'gaia_g_rp', 'pm_total', 'is_galactic_parallax'] : []),
+    ...(spec.include_av ? ['sed_a_v'] : []),
   ];
 }
 
@@ -114,6 +119,7 @@ export function computeFeatures(x: FeatureInput, spec: FeatureSpec): (number | n
     ...(spec.include_gaia
       ? [diff(x.gaia_bp, x.gaia_rp), diff(x.gaia_g, x.gaia_rp), x.pm_total_masyr, x.parallax_mas === null ? null : x.parallax_mas > spec.galactic_parallax_mas ? 1 : 0]
       : []),
+    ...(spec.include_av ? [x.a_v] : []),
   ];
 }
 

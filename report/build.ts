@@ -1,6 +1,7 @@
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { RunRecord } from '../schemas/run.js';
 import { summariseRun } from '../cli/summary.js';
+import { PROTOCOLS } from '../schemas/evaluation.js';
 import { barChart, chartSvg, heatmap, histogramByClass, reliability } from './charts.js';
 
 type Row = Record<string, unknown>;
@@ -27,6 +28,9 @@ export async function buildReport(store: ArtifactStore, run: RunRecord): Promise
   const evalStep = step('cv/evaluate');
   if (!evalStep?.artifactId) throw new Error(`report: run ${run.run_id} has no completed cv/evaluate step`);
   const evalId = evalStep.artifactId;
+  if ((await store.readMeta('evaluate', evalId)).stage_version < 2) {
+    throw new Error(`report: run ${run.run_id} was evaluated before the deployment and blind protocols existed (evaluate v1, protocol paper only); its artifacts are kept, and \`xclass compare\` still reads them; run the pipeline again for a report`);
+  }
   const metrics = await store.readTable('evaluate', evalId);
   const confusion = await store.readTable('evaluate', evalId, 'confusion');
   const calibration = await store.readTable('evaluate', evalId, 'calibration');
@@ -38,34 +42,37 @@ export async function buildReport(store: ArtifactStore, run: RunRecord): Promise
   parts.push(`<h2>Training data (Table 1)</h2>${table(['class', 'catalogs', 'after dedup', 'CSC match', 'SED (≥3 bands)', 'classifier'], summary.map((r) => [r.class, r.catalogs, r.deduplicated, r.csc_match, r.sed_ok, r.classifier]))}
 <p class="src">from ${idTag('dedup', step('dedup')?.artifactId)} ${idTag('crossmatch', step('crossmatch/all')?.artifactId)} ${idTag('sed', step('sed')?.artifactId)} ${idTag('features', step('features')?.artifactId)}. Catalog, dedup and match counts cover every labelled catalog; SED and classifier counts are the MUWCLASS training table. The bundled data has no SNR catalog.</p>`);
 
-  // metrics
+  // metrics: every protocol side by side, `deployment` first (the headline)
   const pick = (protocol: string, level: string, subset: string, statistic: string, metric: string, cls: string | null = null) =>
     metrics.find((m) => m['protocol'] === protocol && m['level'] === level && m['subset'] === subset && m['statistic'] === statistic && m['metric'] === metric && (m['class'] ?? null) === cls)?.['value'];
+  const present = PROTOCOLS.filter((pr) => metrics.some((m) => m['protocol'] === pr));
+  const H = present[0] ?? 'deployment';
   const headline = ['accuracy', 'balanced_accuracy', 'macro_f1', 'mcc'];
   const rows: unknown[][] = [];
-  for (const level of ['full', 'stage1']) for (const subset of ['all', 'confident']) {
-    rows.push([`paper`, level, subset, ...headline.map((m) => `${num(pick('paper', level, subset, 'pooled', m))} (${num(pick('paper', level, subset, 'mean', m))} ± ${num(pick('paper', level, subset, 'std', m))})`)]);
+  for (const protocol of present) for (const level of ['full', 'stage1']) for (const subset of ['all', 'confident']) {
+    rows.push([protocol, level, subset, ...headline.map((m) => `${num(pick(protocol, level, subset, 'pooled', m))} (${num(pick(protocol, level, subset, 'mean', m))} ± ${num(pick(protocol, level, subset, 'std', m))})`), num(pick(protocol, 'full', 'all', 'pooled', 'ece'))]);
   }
   parts.push(`<h2>Cross-validated performance</h2>
-<p class="protocol">Protocol <b>paper</b>: every source, training and test alike, is SED-translated with the template its own label selects (the method as published). The colour features therefore partly encode the label; these numbers describe the method's protocol, not the accuracy on unlabelled targets.</p>
-${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fold mean ± std)`)], rows)}
-<p class="src">ECE ${num(pick('paper', 'full', 'all', 'pooled', 'ece'))}, MCE ${num(pick('paper', 'full', 'all', 'pooled', 'mce'))}, Brier ${num(pick('paper', 'full', 'all', 'pooled', 'brier'))} (protocol paper) — ${E}</p>`);
-  const classes = [...new Set(metrics.filter((m) => m['protocol'] === 'paper' && m['level'] === 'full' && m['metric'] === 'f1' && m['class']).map((m) => m['class'] as string))];
-  parts.push(`<h3>Per class (full pipeline, all sources, pooled; protocol paper)</h3>${table(['class', 'precision', 'recall (completeness)', 'F1', 'sources', 'competitor F1'], classes.map((c) => [c, num(pick('paper', 'full', 'all', 'pooled', 'precision', c)), num(pick('paper', 'full', 'all', 'pooled', 'recall', c)), num(pick('paper', 'full', 'all', 'pooled', 'f1', c)), metrics.find((m) => m['protocol'] === 'paper' && m['metric'] === 'recall' && m['class'] === c && m['statistic'] === 'pooled' && m['level'] === 'full' && m['subset'] === 'all')?.['n'] ?? '', num(pick('competitor:MUWCLASS', 'full', 'all', 'pooled', 'f1', c))]))}<p class="src">${E}</p>`);
+<p class="protocol">Headline protocol <b>${esc(H)}</b>. <b>deployment</b>: the model as configured, test sources SED-translated without their labels — what every real target gets. <b>blind</b>: no label used on either side. <b>paper</b>: each test source translated with the template its own label selects (the method as published; the colours then partly encode the label, so these numbers only reproduce the method).</p>
+<p class="headline">Balanced accuracy (${esc(H)}) <b>${num(pick(H, 'full', 'all', 'pooled', 'balanced_accuracy'))}</b>, macro F1 ${num(pick(H, 'full', 'all', 'pooled', 'macro_f1'))}, ECE ${num(pick(H, 'full', 'all', 'pooled', 'ece'))}, MCE ${num(pick(H, 'full', 'all', 'pooled', 'mce'))}, Brier ${num(pick(H, 'full', 'all', 'pooled', 'brier'))} (protocol ${esc(H)}) — ${E}</p>
+${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fold mean ± std)`), 'ECE'], rows)}`);
+  const classes = [...new Set(metrics.filter((m) => m['protocol'] === H && m['level'] === 'full' && m['metric'] === 'f1' && m['class']).map((m) => m['class'] as string))];
+  parts.push(`<h3>Per class (full pipeline, all sources, pooled)</h3>${table(['class', `precision (${H})`, `recall (${H})`, ...present.map((pr) => `F1 (${pr})`), 'sources', 'competitor F1'], classes.map((c) => [c, num(pick(H, 'full', 'all', 'pooled', 'precision', c)), num(pick(H, 'full', 'all', 'pooled', 'recall', c)), ...present.map((pr) => num(pick(pr, 'full', 'all', 'pooled', 'f1', c))), metrics.find((m) => m['protocol'] === H && m['metric'] === 'recall' && m['class'] === c && m['statistic'] === 'pooled' && m['level'] === 'full' && m['subset'] === 'all')?.['n'] ?? '', num(pick('competitor:MUWCLASS', 'full', 'all', 'pooled', 'f1', c))]))}<p class="src">${E}</p>`);
 
   // competitor
-  parts.push(`<h2>Competitor on the same sources</h2>${table(['', ...headline], [['XClass (protocol paper)', ...headline.map((m) => num(pick('paper', 'full', 'all', 'pooled', m)))], ['MUWCLASS own predictions', ...headline.map((m) => num(pick('competitor:MUWCLASS', 'full', 'all', 'pooled', m)))]])}
+  parts.push(`<h2>Competitor on the same sources</h2>${table(['', ...headline], [...present.map((pr) => [`XClass (protocol ${pr})`, ...headline.map((m) => num(pick(pr, 'full', 'all', 'pooled', m)))]), ['MUWCLASS own predictions', ...headline.map((m) => num(pick('competitor:MUWCLASS', 'full', 'all', 'pooled', m)))]])}
 <p class="src">MUWCLASS's <code>Class</code> column from the training table, with LM-STAR and HM-STAR scored as STAR — ${E}</p>`);
 
-  // plots: confusion, confidence, reliability
+  // plots: confusion, confidence, reliability (headline protocol)
   for (const level of ['full', 'stage1']) {
-    const values = confusion.filter((c) => c['level'] === level && c['subset'] === 'all') as { true_class: string; predicted_class: string; fraction: number | null; count: number }[];
-    parts.push(await plot(`Confusion matrix, ${level === 'full' ? 'full pipeline' : 'Stage 1'} (row-normalised colour, counts; protocol paper)`, heatmap(`${level === 'full' ? 'Full pipeline' : 'Stage 1'}`, values), E));
+    const values = confusion.filter((c) => c['protocol'] === H && c['level'] === level && c['subset'] === 'all') as { true_class: string; predicted_class: string; fraction: number | null; count: number }[];
+    parts.push(await plot(`Confusion matrix, ${level === 'full' ? 'full pipeline' : 'Stage 1'} (row-normalised colour, counts; protocol ${H})`, heatmap(`${level === 'full' ? 'Full pipeline' : 'Stage 1'}`, values), E));
   }
-  const hist = calibration.filter((c) => c['kind'] !== 'reliability').map((c) => ({ bin: `${num(c['bin_lo'], 1)}–${num(c['bin_hi'], 1)}`, sources: c['count'], outcome: c['kind'] === 'confidence_correct' ? 'correct' : 'incorrect' }));
-  parts.push(await plot('Confidence (maximum probability) of correct and incorrect predictions; protocol paper', barChart('Confidence histogram', hist, 'bin', 'sources', { color: 'outcome', xType: 'ordinal', stack: false, xTitle: 'maximum probability' }), E));
-  const rel = calibration.filter((c) => c['kind'] === 'reliability' && c['count'] as number > 0).map((c) => ({ confidence: c['mean_confidence'] as number, accuracy: c['accuracy'] as number, count: c['count'] as number }));
-  parts.push(await plot(`Reliability diagram: ECE ${num(pick('paper', 'full', 'all', 'pooled', 'ece'))}, MCE ${num(pick('paper', 'full', 'all', 'pooled', 'mce'))}; protocol paper`, reliability('Reliability', rel), E));
+  const cal = calibration.filter((c) => c['protocol'] === H);
+  const hist = cal.filter((c) => c['kind'] !== 'reliability').map((c) => ({ bin: `${num(c['bin_lo'], 1)}–${num(c['bin_hi'], 1)}`, sources: c['count'], outcome: c['kind'] === 'confidence_correct' ? 'correct' : 'incorrect' }));
+  parts.push(await plot(`Confidence (maximum probability) of correct and incorrect predictions; protocol ${H}`, barChart('Confidence histogram', hist, 'bin', 'sources', { color: 'outcome', xType: 'ordinal', stack: false, xTitle: 'maximum probability' }), E));
+  const rel = cal.filter((c) => c['kind'] === 'reliability' && c['count'] as number > 0).map((c) => ({ confidence: c['mean_confidence'] as number, accuracy: c['accuracy'] as number, count: c['count'] as number }));
+  parts.push(await plot(`Reliability diagram: ECE ${num(pick(H, 'full', 'all', 'pooled', 'ece'))}, MCE ${num(pick(H, 'full', 'all', 'pooled', 'mce'))}; protocol ${H}`, reliability('Reliability', rel), E));
 
   // feature importance of the final model
   const finalId = step('final/train')?.artifactId;
@@ -84,22 +91,25 @@ ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fol
     parts.push(await plot('Predicted F475W (AB) by class', histogramByClass('F475W', f475.map((m) => ({ class: labelOf.get(m['id'])!, value: m['mag_ab'] as number })), 'F475W (AB mag)'), idTag('sed', sedId)));
   }
 
-  // ablations
+  // ablations: balanced accuracy, macro F1, CV and LMXB F1 under each protocol
   const ablations = run.steps.filter((s) => /^ablation\/[^/]+\/cv\/evaluate$/.test(s.key) && s.artifactId);
   if (ablations.length > 0) {
-    const base = Object.fromEntries(headline.map((m) => [m, pick('paper', 'full', 'all', 'pooled', m) as number]));
-    const ablRows: unknown[][] = [['baseline', ...headline.map((m) => num(base[m])), idTag('evaluate', evalId)]];
-    for (const a of ablations) {
-      const ms = await store.readTable('evaluate', a.artifactId!);
-      const v = (m: string) => ms.find((x) => x['protocol'] === 'paper' && x['level'] === 'full' && x['subset'] === 'all' && x['statistic'] === 'pooled' && x['metric'] === m && x['class'] === null)?.['value'] as number | undefined;
-      ablRows.push([a.key.split('/')[1], ...headline.map((m) => `${num(v(m))} (${v(m) !== undefined && base[m] !== undefined ? `${v(m)! - base[m]! >= 0 ? '+' : ''}${(v(m)! - base[m]!).toFixed(3)}` : '–'})`), idTag('evaluate', a.artifactId)]);
-    }
-    parts.push(`<h2>Ablations</h2><p class="protocol">Each branch cross-validated like the baseline (protocol paper); in brackets the difference to the baseline.</p>${table(['branch', ...headline, 'artifact'], ablRows)}`);
+    const cols: [string, string | null][] = [['balanced_accuracy', null], ['macro_f1', null], ['f1', 'CV'], ['f1', 'LMXB']];
+    const label = ([m, c]: [string, string | null]) => (c ? `${c} F1` : m === 'balanced_accuracy' ? 'BA' : 'macro F1');
+    const rowOf = (name: string, ms: Row[], id: string) => [
+      name,
+      ...present.flatMap((pr) => cols.map(([m, c]) => num(ms.find((x) => x['protocol'] === pr && x['level'] === 'full' && x['subset'] === 'all' && x['statistic'] === 'pooled' && x['metric'] === m && (x['class'] ?? null) === c)?.['value']))),
+      idTag('evaluate', id),
+    ];
+    const ablRows: unknown[][] = [rowOf('baseline', metrics, evalId)];
+    for (const a of ablations) ablRows.push(rowOf(a.key.split('/')[1]!, await store.readTable('evaluate', a.artifactId!), a.artifactId!));
+    ablRows.push(['competitor (MUWCLASS)', ...present.flatMap(() => cols.map(([m, c]) => num(pick('competitor:MUWCLASS', 'full', 'all', 'pooled', m, c)))), '']);
+    parts.push(`<h2>Ablations</h2><p class="protocol">Each branch cross-validated like the baseline and scored under every protocol (column headers name it).</p>${table(['branch', ...present.flatMap((pr) => cols.map((c) => `${label(c)} (${pr})`)), 'artifact'], ablRows)}`);
   }
 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>XClass report ${esc(run.run_id)}</title>
-<style>body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.id{font-family:monospace;font-size:12px;color:#555;background:#f6f6f6;padding:0 3px}.src{color:#555;font-size:12px}.protocol{background:#fff6e0;padding:.5em;border-left:4px solid #e0a000}figure.plot{display:inline-block;margin:1em 1em 1em 0;vertical-align:top}figcaption{font-size:12px;color:#444;max-width:520px}</style>
+<style>body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.id{font-family:monospace;font-size:12px;color:#555;background:#f6f6f6;padding:0 3px}.src{color:#555;font-size:12px}.headline{font-size:16px}.protocol{background:#fff6e0;padding:.5em;border-left:4px solid #e0a000}figure.plot{display:inline-block;margin:1em 1em 1em 0;vertical-align:top}figcaption{font-size:12px;color:#444;max-width:520px}</style>
 </head><body>
 <h1>XClass report</h1>
 <p>Run <code>${esc(run.run_id)}</code> (${esc(run.status)}, engine ${esc(run.engine)}, started ${esc(run.started_at)}), config <code>${esc(run.config_hash.slice(0, 16))}</code>, code <code>${esc(run.code_version ?? 'unknown')}</code>. Audit any id below with <code>xclass audit ID</code>.</p>

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { defineTable, optionalNumber, type Row } from './table.js';
 
+/**
+ * How test sources are SED-translated when a model is scored: `paper`, each with its
+ * own label (the method; reproduces it only); `deployment`, the model as configured,
+ * test sources translated without labels (what every real target gets); `blind`, no
+ * label used on either side. Reports lead with `deployment`.
+ */
+export const PROTOCOLS = ['deployment', 'blind', 'paper'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
 export const EvaluateParams = z.strictObject({
   /** training label -> the class it is scored as (LM-STAR and HM-STAR are STAR for the method) */
   eval_classes: z.record(z.string().min(1), z.string().min(1)),
@@ -9,8 +18,6 @@ export const EvaluateParams = z.strictObject({
   /** the confident subset: confidence of the deciding stage at least this */
   confident_min: z.number().min(0).max(1),
   calibration_bins: z.number().int().min(2),
-  /** how the predictions were made, stated beside every number */
-  protocol: z.string().min(1),
 });
 export type EvaluateParams = z.infer<typeof EvaluateParams>;
 
@@ -30,6 +37,7 @@ export type MetricRow = Row<typeof metricsTable>;
 
 /** Row-normalised confusion matrices of the pooled out-of-fold predictions. */
 export const confusionTable = defineTable('confusion', {
+  protocol: z.string().min(1),
   level: z.enum(['full', 'stage1']),
   subset: z.enum(['all', 'confident']),
   true_class: z.string().min(1),
@@ -41,6 +49,7 @@ export type ConfusionRow = Row<typeof confusionTable>;
 
 /** Reliability diagram and confidence histograms (correct / incorrect). */
 export const calibrationTable = defineTable('calibration', {
+  protocol: z.string().min(1),
   kind: z.enum(['reliability', 'confidence_correct', 'confidence_incorrect']),
   bin_lo: z.number(),
   bin_hi: z.number(),

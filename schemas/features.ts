@@ -6,12 +6,19 @@ export const FeaturesParams = z.strictObject({
   xray_optical_filters: z.array(z.string().min(1)),
   galactic_parallax_mas: z.number().nonnegative(),
   include_gaia: z.boolean(),
+  /** the SED fit's visual extinction as a feature (`sed_a_v`; 0 when extinction is off) */
+  include_av: z.boolean(),
 });
 export type FeaturesParams = z.infer<typeof FeaturesParams>;
 
-/** Long form, so any filter set gives its own columns: one row per source and feature (NULL = missing). */
+/**
+ * Long form, so any filter set gives its own columns: one row per source, draw and
+ * feature (NULL = missing). Draw 0 comes from the translation itself, draws 1..n from
+ * the SED posterior draws (training may use them; predictions use draw 0).
+ */
 export const featureValuesTable = defineTable('feature_values', {
   id: z.string().min(1),
+  draw: z.number().int().nonnegative(),
   label: z.string().min(1),
   feature: z.string().min(1),
   value: optionalNumber(),

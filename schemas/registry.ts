@@ -1,6 +1,6 @@
 import type { TableSchema } from './table.js';
 import { referencePredictionsTable, sourcesTable } from './tables.js';
-import { sedDiagnosticsTable, sedFitsTable, sedMagsTable } from './sed.js';
+import { sedDiagnosticsTable, sedDrawsTable, sedFitsTable, sedMagsTable } from './sed.js';
 import { featureDroppedTable, featureValuesTable } from './features.js';
 import { modelFeaturesTable, predictionsTable, probabilitiesTable } from './model.js';
 import { calibrationTable, confusionTable, metricsTable } from './evaluation.js';
@@ -8,5 +8,5 @@ import { labelRowsTable, matchesTable, skippedRowsTable } from './labels.js';
 
 /** Every artifact table by name: meta.json names its schema, and reads validate against it. */
 export const TABLES: Record<string, TableSchema> = Object.fromEntries(
-  [sourcesTable, referencePredictionsTable, sedFitsTable, sedMagsTable, sedDiagnosticsTable, featureValuesTable, featureDroppedTable, modelFeaturesTable, predictionsTable, probabilitiesTable, metricsTable, confusionTable, calibrationTable, labelRowsTable, skippedRowsTable, matchesTable].map((t) => [t.name, t]),
+  [sourcesTable, referencePredictionsTable, sedFitsTable, sedMagsTable, sedDrawsTable, sedDiagnosticsTable, featureValuesTable, featureDroppedTable, modelFeaturesTable, predictionsTable, probabilitiesTable, metricsTable, confusionTable, calibrationTable, labelRowsTable, skippedRowsTable, matchesTable].map((t) => [t.name, t]),
 );

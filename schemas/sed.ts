@@ -34,10 +34,35 @@ export const SedSettings = z.strictObject({
   output_filters: z.array(z.string().min(1)).min(1),
   /** `photon`: integral f_nu T dl/l (AB, photon-counting); `paper_eq3`: integral f_nu T dl (the method's Eq. 3) */
   convention: z.enum(['photon', 'paper_eq3']),
-  /** `paper`: Table 2's class-to-family mapping; `class_blind`: Pickles/blackbody for every class */
-  assignment: z.enum(['paper', 'class_blind']),
+  /**
+   * `paper`: Table 2's class-to-family mapping (the label picks the template);
+   * `class_blind`: Pickles/blackbody for every class; `label_free`: every family fitted
+   * and averaged over the fit posterior, no label used (lib/sed/translate.ts)
+   */
+  assignment: z.enum(['paper', 'class_blind', 'label_free']),
   missing_err_frac: z.number().positive(),
+  /** systematic floor added in quadrature to every input magnitude error before fitting (0 = the method) */
   err_floor_mag: z.number().nonnegative(),
+  /**
+   * Extinction as a fit parameter: the stellar, blackbody and two-component families
+   * (stars, XRBs, CVs) are reddened by A_V = 0, step, ..., a_v_max with the CCM89 law
+   * at R_V; a_v_max = 0 turns it off (the method).
+   */
+  extinction: z.strictObject({ law: z.literal('ccm89'), r_v: z.number().positive(), a_v_max: z.number().nonnegative(), a_v_step: z.number().positive() }),
+  /** the label-free model average: family priors and posterior draws per source (used by `label_free`) */
+  label_free: z.strictObject({
+    priors: z.strictObject({
+      pickles: z.number().nonnegative(),
+      composite: z.number().nonnegative(),
+      powerlaw: z.number().nonnegative(),
+      blackbody: z.number().nonnegative(),
+      two_component_lmxb: z.number().nonnegative(),
+      two_component_hmxb: z.number().nonnegative(),
+    }),
+    /** translations drawn from each source's fit posterior (0 = none); training uses them when present */
+    draws: z.number().int().min(0).max(100),
+    seed: z.number().int().min(0),
+  }),
   sigma_chi2_coeff: z.number().positive(),
   sigma_cap_mag: z.number().positive(),
   uv_sigma_mag: z.number().nonnegative(),
@@ -67,18 +92,35 @@ export const sedFitsTable = defineTable('sed_fits', {
   bands_used: z.string(),
   anchor_band: z.string().nullable(),
   used_fallback: z.boolean(),
+  a_v: optionalNumber(),
+  family_posterior: z.string().nullable(),
 });
 export type SedFitRow = Row<typeof sedFitsTable>;
 
-/** Predicted HST magnitudes, one row per source and output filter (long form: any filter set). */
+/**
+ * Predicted HST magnitudes, one row per source, draw and output filter (long form: any
+ * filter set). Draw 0 is the translation itself; draws 1..n are models drawn from the
+ * label-free fit posterior (table `draws` says which).
+ */
 export const sedMagsTable = defineTable('sed_mags', {
   id: z.string().min(1),
+  draw: z.number().int().nonnegative(),
   filter: z.string().min(1),
   pivot_aa: z.number().positive(),
   mag_ab: optionalNumber(),
   mag_err: z.number().nonnegative().nullable(),
 });
 export type SedMagRow = Row<typeof sedMagsTable>;
+
+/** The model behind each posterior draw (draw >= 1). */
+export const sedDrawsTable = defineTable('sed_draws', {
+  id: z.string().min(1),
+  draw: z.number().int().positive(),
+  family: z.string().min(1),
+  model: z.string().min(1),
+  a_v: z.number().nonnegative(),
+});
+export type SedDrawRow = Row<typeof sedDrawsTable>;
 
 /** Summary statistics for the report: per class (or `all`), one metric per row. */
 export const sedDiagnosticsTable = defineTable('sed_diagnostics', {

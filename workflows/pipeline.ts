@@ -1,5 +1,6 @@
 import { canonicalJson } from '../lib/canonical.js';
 import type { PipelineInput, PipelineVariant } from '../schemas/pipeline.js';
+import type { FoldSpec } from '../schemas/model.js';
 import type { Dag, StepSpec } from './dag.js';
 
 const fileRef = (f: PipelineInput['files']['muwclass']) => ({ name: f.name, sha256: f.sha256, bytes: f.bytes });
@@ -49,38 +50,53 @@ export function buildPipeline(input: PipelineInput): Dag {
   });
 
   const variant = (prefix: string, v: PipelineVariant, finalModel: boolean) => {
-    const sed = add({ key: `${prefix}sed`, stage: 'sed', params: v.sed, inputs: { sources: ingest }, context: { data_dir: input.data_dir } });
-    const features = add({ key: `${prefix}features`, stage: 'features', params: v.features, inputs: { sources: ingest, sed } });
+    // the translations the protocols need (lib/sed/translate.ts): `train` as configured;
+    // `free` without labels (deployment and blind test sources, blind training);
+    // `paper` with each source's own label (paper-protocol test sources)
+    const labelUsing = v.sed.assignment === 'paper';
+    const freeSed = labelUsing ? { ...v.sed, assignment: 'label_free' as const } : v.sed;
+    const paperSed = labelUsing ? v.sed : { ...v.sed, assignment: v.sed.assignment === 'label_free' ? ('paper' as const) : v.sed.assignment, label_free: { ...v.sed.label_free, draws: 0 } };
+    // SED and features of one translation; steps already declared (same params) are reused
+    const translated = (sed: PipelineVariant['sed']) => {
+      const tag = sed === v.sed ? '' : `-${sed.assignment}`;
+      const sedKey = add({ key: `${prefix}sed${tag}`, stage: 'sed', params: sed, inputs: { sources: ingest }, context: { data_dir: input.data_dir } });
+      return add({ key: `${prefix}features${tag}`, stage: 'features', params: v.features, inputs: { sources: ingest, sed: sedKey } });
+    };
+    const features = translated(v.sed);
+    const freeFeatures = translated(freeSed);
+    const paperFeatures = translated(paperSed);
     const { folds, seed, split } = input.evaluation;
-    // runs started before evaluation modes existed carry no mode: they were K-fold (keeps their histories replayable)
+    // runs started before evaluation modes existed carry no mode: they were K-fold
     const mode = (input.evaluation as Partial<PipelineInput['evaluation']>).mode ?? 'kfold';
     const predictions: Record<string, string> = {};
+    // one held-out part: the configured model and the blind model (the same step when the configuration uses no label), three protocols
+    const heldOut = (dir: string, trainFold: FoldSpec, predictFold: FoldSpec, role: string | null) => {
+      const train = add({ key: `${prefix}${dir}/train`, stage: 'train', params: { model: v.model, fold: trainFold }, inputs: { features } });
+      const blindTrain = add({ key: `${prefix}${dir}/train-blind`, stage: 'train', params: { model: v.model, fold: trainFold }, inputs: { features: freeFeatures } });
+      const suffix = role === null ? '-validation' : '';
+      const runs: [string, string, string][] = [['deployment', train, freeFeatures], ['blind', blindTrain, freeFeatures], ['paper', train, paperFeatures]];
+      for (const [protocol, model, feats] of runs) {
+        const key = add({ key: `${prefix}${dir}/predict-${protocol}${suffix}`, stage: 'predict', params: { fold: predictFold }, inputs: { model, features: feats } });
+        if (role !== null) predictions[`${protocol}_${role}`] = key;
+      }
+    };
     if (mode === 'kfold') {
       for (let index = 0; index < folds; index++) {
         const fold = { k: folds, index, seed };
-        const train = add({ key: `${prefix}cv/fold-${index}/train`, stage: 'train', params: { model: v.model, fold }, inputs: { features } });
-        predictions[`fold_${index}`] = add({ key: `${prefix}cv/fold-${index}/predict`, stage: 'predict', params: { fold }, inputs: { model: train, features } });
+        heldOut(`cv/fold-${index}`, fold, fold, `fold_${index}`);
       }
     } else {
       // the method's split: train on part 0; the validation part is predicted for inspection, the test part scored
-      const train = add({ key: `${prefix}cv/split/train`, stage: 'train', params: { model: v.model, fold: { split, part: 0, seed } }, inputs: { features } });
-      add({ key: `${prefix}cv/split/predict-validation`, stage: 'predict', params: { fold: { split, part: 1, seed } }, inputs: { model: train, features } });
-      predictions['fold_2'] = add({ key: `${prefix}cv/split/predict-test`, stage: 'predict', params: { fold: { split, part: 2, seed } }, inputs: { model: train, features } });
+      heldOut('cv/split', { split, part: 0, seed }, { split, part: 2, seed }, 'fold_2');
+      heldOut('cv/split', { split, part: 0, seed }, { split, part: 1, seed }, null);
     }
     add({
       key: `${prefix}cv/evaluate`,
       stage: 'evaluate',
-      params: {
-        eval_classes: { 'LM-STAR': 'STAR', 'HM-STAR': 'STAR' },
-        stage1_groups: v.model.stage1_groups,
-        confident_min: v.model.uncertain_below,
-        calibration_bins: 10,
-        // training and test sources are both translated with their own labels (the method's protocol)
-        protocol: 'paper',
-      },
+      params: { eval_classes: { 'LM-STAR': 'STAR', 'HM-STAR': 'STAR' }, stage1_groups: v.model.stage1_groups, confident_min: v.model.uncertain_below, calibration_bins: 10 },
       inputs: { ...predictions, reference },
     });
-    // the model users apply: trained on every source
+    // the model users apply: trained on every source, as configured
     if (finalModel) add({ key: `${prefix}final/train`, stage: 'train', params: { model: v.model, fold: null }, inputs: { features } });
   };
   variant('', input.baseline, true);

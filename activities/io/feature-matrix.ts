@@ -8,24 +8,35 @@ export interface FeatureRows {
   spec: unknown;
   ids: string[];
   labels: string[];
-  /** per source, values in featureNames order (null = missing) */
+  /** per source, values in featureNames order (null = missing), from the translation itself (draw 0) */
   values: (number | null)[][];
+  /** rows from SED posterior draws (draw >= 1): the source's index in ids, the draw, the values */
+  draws: { source: number; draw: number; values: (number | null)[] }[];
 }
 
-/** Pivots a `features` artifact (long form) into rows in the artifact's feature order, sources sorted by id. */
+/**
+ * Pivots a `features` artifact (long form) into rows in the artifact's feature order,
+ * sources sorted by id, posterior-draw rows after them in (source, draw) order.
+ */
 export async function readFeatureRows(store: ArtifactStore, ref: ArtifactRef): Promise<FeatureRows> {
   const meta = await store.readMeta(ref.stage, ref.id);
   const featureNames = meta.notes['feature_names'] as string[];
   const col = new Map(featureNames.map((f, i) => [f, i]));
   const long = (await store.readTable(ref.stage, ref.id)) as FeatureValueRow[];
-  const byId = new Map<string, { label: string; values: (number | null)[] }>();
+  const byId = new Map<string, { label: string; perDraw: (number | null)[][] }>();
   for (const r of long) {
     let rec = byId.get(r.id);
-    if (!rec) byId.set(r.id, (rec = { label: r.label, values: new Array<number | null>(featureNames.length).fill(null) }));
+    if (!rec) byId.set(r.id, (rec = { label: r.label, perDraw: [] }));
     const c = col.get(r.feature);
     if (c === undefined) throw new Error(`features ${ref.id.slice(0, 12)}: unknown feature ${r.feature}`);
-    rec.values[c] = r.value;
+    (rec.perDraw[r.draw] ??= new Array<number | null>(featureNames.length).fill(null))[c] = r.value;
   }
   const ids = [...byId.keys()].sort();
-  return { featureNames, spec: meta.notes['feature_spec'] ?? null, ids, labels: ids.map((id) => byId.get(id)!.label), values: ids.map((id) => byId.get(id)!.values) };
+  const values = ids.map((id) => {
+    const v = byId.get(id)!.perDraw[0];
+    if (!v) throw new Error(`features ${ref.id.slice(0, 12)}: source ${id} has posterior draws but no draw 0`);
+    return v;
+  });
+  const draws = ids.flatMap((id, source) => byId.get(id)!.perDraw.flatMap((v, draw) => (draw === 0 ? [] : [{ source, draw, values: v }])));
+  return { featureNames, spec: meta.notes['feature_spec'] ?? null, ids, labels: ids.map((id) => byId.get(id)!.label), values, draws };
 }

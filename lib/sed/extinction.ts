@@ -35,8 +35,16 @@ export function ccm89(wavelength_aa: number, r_v = 3.1): number {
  * law's value at the nearer edge is used, so the grid's ends stay finite.
  */
 export function redden(wavelength_aa: Float64Array, flux_fnu: Float64Array, a_v: number, r_v = 3.1): Float64Array {
-  return flux_fnu.map((f, i) => {
-    const l = Math.min(Math.max(wavelength_aa[i]!, 1000), 33333);
-    return f * 10 ** (-0.4 * a_v * ccm89(l, r_v));
-  });
+  const t = transmission(extinctionCurve(wavelength_aa, r_v), a_v);
+  return flux_fnu.map((f, i) => f * t[i]!);
+}
+
+/** A_lambda / A_V on a wavelength grid, clamped to the law's range as in `redden`. */
+export function extinctionCurve(wavelength_aa: Float64Array, r_v = 3.1): Float64Array {
+  return wavelength_aa.map((l) => ccm89(Math.min(Math.max(l, 1000), 33333), r_v));
+}
+
+/** The fraction of flux that gets through A_V magnitudes of extinction: 10^(-0.4 A_V A_lambda/A_V). */
+export function transmission(curve: Float64Array, a_v: number): Float64Array {
+  return curve.map((c) => 10 ** (-0.4 * a_v * c));
 }

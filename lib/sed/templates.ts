@@ -1,3 +1,4 @@
+import { extinctionCurve, transmission } from './extinction.js';
 import { interpolate, type WavelengthGrid } from './grid.js';
 import { C_AA_PER_S, H_ERG_S, K_ERG_PER_K, fnuFromFlambda } from './units.js';
 
@@ -14,6 +15,35 @@ export interface ModelSet {
   /** the grid parameter (T in K, alpha, f_disk), null for a template */
   values: (number | null)[];
   spectra: Float64Array[];
+  /** per model, the visual extinction applied (absent: an unreddened family) */
+  a_v?: number[];
+  /** models per base spectrum when reddened: model index = base * nAv + A_V step */
+  nAv?: number;
+}
+
+/**
+ * A family reddened by each A_V in `a_vs` (CCM89 with R_V), base-major: the models of
+ * base spectrum b are b * nAv ... b * nAv + nAv - 1, so a candidate list of base
+ * spectra (nearest spectral type) expands to their reddened copies.
+ */
+export function reddenedSet(grid: WavelengthGrid, set: ModelSet, a_vs: readonly number[], r_v: number): ModelSet {
+  if (set.a_v) throw new Error(`family ${set.family} is already reddened`);
+  // the law once per grid, the transmission once per A_V: shared by every base spectrum
+  const curve = extinctionCurve(grid.wavelength_aa, r_v);
+  const through = a_vs.map((a) => transmission(curve, a));
+  const names: string[] = [];
+  const values: (number | null)[] = [];
+  const spectra: Float64Array[] = [];
+  const a_v: number[] = [];
+  set.spectra.forEach((spec, b) => {
+    a_vs.forEach((a, j) => {
+      names.push(a === 0 ? set.names[b]! : `${set.names[b]!} A_V=${a}`);
+      values.push(set.values[b] ?? null);
+      spectra.push(a === 0 ? spec : spec.map((f, i) => f * through[j]![i]!));
+      a_v.push(a);
+    });
+  });
+  return { family: set.family, names, values, spectra, a_v, nAv: a_vs.length };
 }
 
 /** Normalisation window for mixing: the mean f_nu over 5450-5550 A (V-band centre). */

@@ -3,6 +3,7 @@ import { fitGrid, type BandFluxTable, type FitResult, type Observation } from '.
 import type { WavelengthGrid } from './grid.js';
 import type { ModelSet } from './templates.js';
 import { abMagFromFnu } from './units.js';
+import type { Rng } from '../forest/rng.js';
 
 /**
  * Model families a class is translated with: the method's Table 2 (`paper`) or one
@@ -21,6 +22,8 @@ export const PAPER_ASSIGNMENT: Record<string, readonly [FamilyKey, FamilyKey] | 
   SNR: null,
 };
 
+export const FAMILY_KEYS: readonly FamilyKey[] = ['pickles', 'composite', 'powerlaw', 'blackbody', 'two_component_lmxb', 'two_component_hmxb'];
+
 export const CLASS_BLIND_ASSIGNMENT: Record<string, readonly [FamilyKey, FamilyKey] | null> = Object.fromEntries(
   Object.entries(PAPER_ASSIGNMENT).map(([cls, v]) => [cls, v === null ? null : (['pickles', 'blackbody'] as const)]),
 );
@@ -29,6 +32,8 @@ export const CLASS_BLIND_ASSIGNMENT: Record<string, readonly [FamilyKey, FamilyK
 export interface PreparedFamily {
   set: ModelSet;
   table: BandFluxTable;
+  /** per model and output filter, the AB magnitude at unit scale (NaN where the model has no flux): a scaled model's magnitude is this minus 2.5 log10(scale) */
+  outMag: Float64Array;
 }
 
 export interface OutputFilter {
@@ -63,7 +68,15 @@ export function preparePlan(
     const nBands = all.length;
     const flux = new Float64Array(set.spectra.length * nBands);
     set.spectra.forEach((spec, m) => weights.forEach((w, b) => (flux[m * nBands + b] = bandFlux(w, spec))));
-    prepared[key] = { set, table: { nModels: set.spectra.length, nBands, flux } };
+    const nOut = outputFilters.length;
+    const outMag = new Float64Array(set.spectra.length * nOut);
+    for (let m = 0; m < set.spectra.length; m++) {
+      for (let o = 0; o < nOut; o++) {
+        const f = flux[m * nBands + inputFilters.length + o]!;
+        outMag[m * nOut + o] = f > 0 ? abMagFromFnu(f) : Number.NaN;
+      }
+    }
+    prepared[key] = { set, table: { nModels: set.spectra.length, nBands, flux }, outMag };
   }
   return {
     nInput: inputFilters.length,
@@ -93,9 +106,50 @@ export interface Translation {
   n_bands: number;
   anchor_band: string | null;
   used_fallback: boolean;
+  /** visual extinction of the chosen model, or the posterior mean (label-free); null when not translated */
+  a_v: number | null;
+  /** label-free only: posterior probability of each family with any weight, e.g. `pickles:0.91,blackbody:0.09` */
+  family_posterior: string | null;
   /** per output filter, AB magnitude and sigma (null when the model has no flux there) */
   mag_ab: (number | null)[];
   mag_err: (number | null)[];
+  /** label-free only: translations drawn from the fit posterior */
+  draws: TranslationDraw[];
+}
+
+/** One model drawn from a source's fit posterior, with its predicted magnitudes. */
+export interface TranslationDraw {
+  family: string;
+  model: string;
+  a_v: number;
+  mag_ab: (number | null)[];
+}
+
+/** A translation that did not happen (skipped class, too few bands, bad photometry). */
+export function emptyTranslation(status: 'failed' | 'skipped', reason: string, nOutputs: number, nBands: number): Translation {
+  return {
+    status,
+    reason,
+    family: null,
+    model: null,
+    model_value: null,
+    chi2_red: null,
+    n_bands: nBands,
+    anchor_band: null,
+    used_fallback: false,
+    a_v: null,
+    family_posterior: null,
+    mag_ab: Array<number | null>(nOutputs).fill(null),
+    mag_err: Array<number | null>(nOutputs).fill(null),
+    draws: [],
+  };
+}
+
+/** Candidate base spectra -> their models in a (possibly reddened, base-major) family. */
+function expandCandidates(set: ModelSet, candidates: ArrayLike<number> | undefined): ArrayLike<number> | undefined {
+  if (candidates === undefined || !set.nAv) return candidates;
+  const nAv = set.nAv;
+  return Array.from(candidates).flatMap((b) => Array.from({ length: nAv }, (_, j) => b * nAv + j));
 }
 
 /** Predicted-magnitude sigma (paper Eqs. 4-5). */
@@ -117,26 +171,14 @@ export function translateSource(
   u: UncertaintyOptions,
   candidates: Partial<Record<FamilyKey, ArrayLike<number>>> = {},
 ): Translation {
-  const empty = (status: Translation['status'], reason: string): Translation => ({
-    status,
-    reason,
-    family: null,
-    model: null,
-    model_value: null,
-    chi2_red: null,
-    n_bands: obs.flux_fnu.length,
-    anchor_band: null,
-    used_fallback: false,
-    mag_ab: plan.outputs.map(() => null),
-    mag_err: plan.outputs.map(() => null),
-  });
+  const empty = (status: 'failed' | 'skipped', reason: string): Translation => emptyTranslation(status, reason, plan.outputs.length, obs.flux_fnu.length);
   if (families === null) return empty('skipped', 'class is not SED-translated');
   const reasons: string[] = [];
   for (let attempt = 0; attempt < families.length; attempt++) {
     const key = families[attempt]!;
     const fam = plan.families[key];
     if (!fam) throw new Error(`translation plan has no family ${key}`);
-    const fit: FitResult = fitGrid(obs, fam.table, candidates[key]);
+    const fit: FitResult = fitGrid(obs, fam.table, expandCandidates(fam.set, candidates[key]));
     if (!fit.ok) {
       reasons.push(`${key}: ${fit.reason}`);
       continue;
@@ -159,9 +201,186 @@ export function translateSource(
       n_bands: obs.flux_fnu.length,
       anchor_band: plan.inputNames[obs.band[fit.anchor]!] ?? null,
       used_fallback: attempt > 0,
+      a_v: fam.set.a_v?.[fit.model] ?? 0,
+      family_posterior: null,
       mag_ab,
       mag_err,
+      draws: [],
     };
   }
   return empty('failed', reasons.join('; '));
+}
+
+/** The label-free model average: prior weight of each family and how many posterior draws to make. */
+export interface LabelFreeOptions {
+  /** prior probability of each family, split evenly over its grid points (and A_V steps); 0 leaves a family out */
+  priors: Record<FamilyKey, number>;
+  draws: number;
+}
+
+function keyOf(plan: TranslationPlan, key: FamilyKey): PreparedFamily {
+  const fam = plan.families[key];
+  if (!fam) throw new Error(`translation plan has no family ${key}`);
+  return fam;
+}
+
+/**
+ * Label-free translation: every family is fitted and the predictions are averaged over
+ * the fit posterior, so no class label chooses the template.
+ *
+ * Each model is scaled by its least-squares factor s = sum(f M / sigma^2) / sum(M^2 /
+ * sigma^2) (every band counts; the method's anchor normalisation throws one band away),
+ * giving chi2_m. Its posterior weight is prior_m * exp(-(chi2_m - chi2_min) / (2 T)),
+ * with T = max(1, chi2_min / (N - 1)): when even the best model is a poor fit (chi2_red
+ * >> 1, template mismatch rather than noise) the errors are rescaled so the best fit has
+ * chi2_red = 1, otherwise a handful of bands with millimagnitude errors would give one
+ * model all the weight and the average would say nothing about the model spread.
+ * Predicted magnitudes are the weighted mean over models; their sigma adds the weighted
+ * model spread to the method's Eq. 4-5 term of the best fit, in quadrature. A_V is the
+ * posterior mean (0 for the unreddened AGN families). `rng` draws `draws` models from the
+ * posterior for training with realistic colour spread.
+ */
+export function translateLabelFree(plan: TranslationPlan, obs: Observation, opts: LabelFreeOptions, u: UncertaintyOptions, rng: Rng | null): Translation {
+  const n = obs.flux_fnu.length;
+  if (n < 3) return emptyTranslation('failed', `fewer than 3 valid bands (${n})`, plan.outputs.length, n);
+  // every model of every family with a prior, flattened: which family, which model, its chi2 and scale
+  const fams: { key: FamilyKey; fam: PreparedFamily; logPrior: number }[] = [];
+  let total = 0;
+  for (const key of FAMILY_KEYS) {
+    const prior = opts.priors[key];
+    if (!(prior > 0)) continue;
+    const fam = keyOf(plan, key);
+    fams.push({ key, fam, logPrior: Math.log(prior / fam.table.nModels) });
+    total += fam.table.nModels;
+  }
+  const famOf = new Int32Array(total);
+  const modelOf = new Int32Array(total);
+  const chi2 = new Float64Array(total);
+  const scale = new Float64Array(total);
+  const valid = new Uint8Array(total);
+  const invVar = Float64Array.from(obs.flux_err_fnu, (e) => 1 / (e * e));
+  let chi2Min = Infinity;
+  let c = 0;
+  fams.forEach(({ fam }, fi) => {
+    const { nModels, nBands, flux } = fam.table;
+    for (let m = 0; m < nModels; m++, c++) {
+      famOf[c] = fi;
+      modelOf[c] = m;
+      const row = m * nBands;
+      let sfm = 0, smm = 0, sff = 0;
+      for (let k = 0; k < n; k++) {
+        const mk = flux[row + obs.band[k]!]!;
+        const fk = obs.flux_fnu[k]!;
+        const iv = invVar[k]!;
+        sfm += fk * mk * iv;
+        smm += mk * mk * iv;
+        sff += fk * fk * iv;
+      }
+      if (!(smm > 0) || !(sfm > 0)) continue;
+      valid[c] = 1;
+      chi2[c] = Math.max(0, sff - (sfm * sfm) / smm);
+      scale[c] = sfm / smm;
+      if (chi2[c]! < chi2Min) chi2Min = chi2[c]!;
+    }
+  });
+  if (!Number.isFinite(chi2Min)) return emptyTranslation('failed', 'no model has flux in the observed bands', plan.outputs.length, n);
+  const dof = n - 1;
+  const temperature = Math.max(1, chi2Min / dof);
+  const w = new Float64Array(total);
+  let maxLog = -Infinity;
+  for (let i = 0; i < total; i++) {
+    if (!valid[i]) continue;
+    w[i] = fams[famOf[i]!]!.logPrior - (chi2[i]! - chi2Min) / (2 * temperature);
+    if (w[i]! > maxLog) maxLog = w[i]!;
+  }
+  let sum = 0;
+  for (let i = 0; i < total; i++) sum += w[i] = valid[i] ? Math.exp(w[i]! - maxLog) : 0;
+  // models below 1e-12 of the total cannot move a magnitude; skipping them keeps the average cheap
+  const kept: number[] = [];
+  for (let i = 0; i < total; i++) {
+    w[i]! /= sum;
+    if (w[i]! > 1e-12) kept.push(i);
+  }
+  let map = kept[0]!;
+  for (const i of kept) if (w[i]! > w[map]!) map = i;
+  const setOf = (i: number) => fams[famOf[i]!]!.fam.set;
+  const chi2Red = chi2[map]! / dof;
+
+  // the kept models' magnitudes: one logarithm per model (its scale), the rest precomputed
+  const nOut = plan.outputs.length;
+  const mags = new Float64Array(kept.length * nOut);
+  kept.forEach((i, r) => {
+    const shift = -2.5 * Math.log10(scale[i]!);
+    const outMag = fams[famOf[i]!]!.fam.outMag;
+    for (let o = 0; o < nOut; o++) mags[r * nOut + o] = outMag[modelOf[i]! * nOut + o]! + shift;
+  });
+  const magOf = (r: number, o: number): number | null => {
+    const m = mags[r * nOut + o]!;
+    return Number.isNaN(m) ? null : m;
+  };
+  const mag_ab: (number | null)[] = [];
+  const mag_err: (number | null)[] = [];
+  plan.outputs.forEach((o, k) => {
+    let sw = 0, s1 = 0, s2 = 0;
+    for (let r = 0; r < kept.length; r++) {
+      const i = kept[r]!;
+      const mag = magOf(r, k);
+      if (mag === null) continue;
+      sw += w[i]!;
+      s1 += w[i]! * mag;
+      s2 += w[i]! * mag * mag;
+    }
+    if (sw === 0) {
+      mag_ab.push(null);
+      mag_err.push(null);
+      return;
+    }
+    const mean = s1 / sw;
+    const variance = Math.max(0, s2 / sw - mean * mean);
+    mag_ab.push(mean);
+    mag_err.push(Math.sqrt(variance + predictedSigma(chi2Red, o.pivot_aa, u) ** 2));
+  });
+  const byFamily = new Map<FamilyKey, number>();
+  let aV = 0;
+  for (const i of kept) {
+    const key = fams[famOf[i]!]!.key;
+    byFamily.set(key, (byFamily.get(key) ?? 0) + w[i]!);
+    aV += w[i]! * (setOf(i).a_v?.[modelOf[i]!] ?? 0);
+  }
+  const posterior = [...byFamily.entries()].sort((a, b) => b[1] - a[1]);
+  const draws: TranslationDraw[] = [];
+  if (rng && opts.draws > 0) {
+    const cdf: number[] = [];
+    let acc = 0;
+    for (const i of kept) cdf.push((acc += w[i]!));
+    for (let d = 0; d < opts.draws; d++) {
+      // 2^-32 resolution is plenty for weights kept above 1e-12 of the total
+      const r = (rng.nextUint32() / 0x100000000) * acc;
+      let lo = 0;
+      let hi = cdf.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cdf[mid]! > r) hi = mid;
+        else lo = mid + 1;
+      }
+      const i = kept[lo]!;
+      draws.push({ family: fams[famOf[i]!]!.key, model: setOf(i).names[modelOf[i]!]!, a_v: setOf(i).a_v?.[modelOf[i]!] ?? 0, mag_ab: plan.outputs.map((_, k) => magOf(lo, k)) });
+    }
+  }
+  return {
+    status: 'ok',
+    reason: null,
+    family: posterior[0]![0],
+    model: setOf(map).names[modelOf[map]!]!,
+    model_value: setOf(map).values[modelOf[map]!] ?? null,
+    chi2_red: chi2Red,
+    n_bands: n,
+    anchor_band: null,
+    used_fallback: false,
+    a_v: aV,
+    family_posterior: posterior.map(([k, p]) => `${k}:${p.toFixed(3)}`).join(','),
+    mag_ab,
+    mag_err,
+    draws,
+  };
 }

@@ -29,7 +29,7 @@ describe('features (paper Table 3)', () => {
   it('computes a hand-checked source', () => {
     const mags = { 'HST_WFC3_UVIS.F275W': 20, 'HST_WFC3_UVIS.F336W': 19.5, 'HST_ACS_WFC.F475W': 19, 'HST_ACS_WFC.F814W': 18, 'HST_WFC3_IR.F110W': 17.6, 'HST_WFC3_IR.F160W': 17.1 };
     const v = computeFeatures(
-      { flux_s: 1e-14, flux_m: 3e-14, flux_h: 0, flux_b: 4e-14, hst_mag: mags, gaia_g: 18.2, gaia_bp: 18.6, gaia_rp: 17.7, pm_total_masyr: 3.2, parallax_mas: 0.7, sigma_eff_arcsec: 0.8, nu: null, significance: 12 },
+      { flux_s: 1e-14, flux_m: 3e-14, flux_h: 0, flux_b: 4e-14, hst_mag: mags, gaia_g: 18.2, gaia_bp: 18.6, gaia_rp: 17.7, pm_total_masyr: 3.2, parallax_mas: 0.7, sigma_eff_arcsec: 0.8, nu: null, significance: 12, a_v: 1.25 },
       PHAT,
     );
     const f = Object.fromEntries(featureNames(PHAT).map((n, i) => [n, v[i]]));
@@ -46,12 +46,16 @@ describe('features (paper Table 3)', () => {
     expect(f['gaia_g_rp']).toBeCloseTo(0.5, 12);
     expect(f['is_galactic_parallax']).toBe(1);
     expect(f['nu']).toBeNull();
+    expect(f['sed_a_v']).toBeUndefined();
+    const withAv = computeFeatures({ flux_s: 1e-14, flux_m: 3e-14, flux_h: 0, flux_b: 4e-14, hst_mag: mags, gaia_g: 18.2, gaia_bp: 18.6, gaia_rp: 17.7, pm_total_masyr: 3.2, parallax_mas: 0.7, sigma_eff_arcsec: 0.8, nu: null, significance: 12, a_v: 1.25 }, { ...PHAT, include_av: true });
+    expect(featureNames({ ...PHAT, include_av: true }).at(-1)).toBe('sed_a_v');
+    expect(withAv.at(-1)).toBe(1.25);
   });
 
   it('never takes the log of a negative flux, and leaves a hardness ratio of non-positive sums missing', () => {
     expect(hardnessRatio(-1e-15, 1e-15)).toBeNull();
     expect(hardnessRatio(null, 1e-15)).toBeNull();
-    const v = computeFeatures({ flux_s: -1e-15, flux_m: null, flux_h: null, flux_b: null, hst_mag: {}, gaia_g: null, gaia_bp: null, gaia_rp: null, pm_total_masyr: null, parallax_mas: null, sigma_eff_arcsec: null, nu: null, significance: null }, PHAT);
+    const v = computeFeatures({ flux_s: -1e-15, flux_m: null, flux_h: null, flux_b: null, hst_mag: {}, gaia_g: null, gaia_bp: null, gaia_rp: null, pm_total_masyr: null, parallax_mas: null, sigma_eff_arcsec: null, nu: null, significance: null, a_v: null }, PHAT);
     expect(v.every((x) => x === null)).toBe(true);
   });
 

@@ -15,10 +15,13 @@ import {
   nearestTypes,
   POWER_LAW_ALPHAS,
   powerLawSet,
+  reddenedSet,
   twoComponentFnu,
   type ModelSet,
 } from '../../lib/sed/templates.js';
-import { predictedSigma, preparePlan, translateSource, PAPER_ASSIGNMENT, CLASS_BLIND_ASSIGNMENT } from '../../lib/sed/translate.js';
+import { predictedSigma, preparePlan, translateLabelFree, translateSource, PAPER_ASSIGNMENT, CLASS_BLIND_ASSIGNMENT, type FamilyKey } from '../../lib/sed/translate.js';
+import { ccm89, redden } from '../../lib/sed/extinction.js';
+import { Rng } from '../../lib/forest/rng.js';
 import { AB_ZERO_FNU_CGS, abMagFromFnu, fnuFromFlambda } from '../../lib/sed/units.js';
 import { DATA } from '../helpers.js';
 
@@ -177,6 +180,59 @@ describe('fitting and translation', () => {
     const pl = roundTrip(powerLawSet(grid, [-0.5]).spectra[0]!, powerLawSet(grid));
     expect(pl.t.model_value).toBe(-0.5);
     pl.t.mag_ab.forEach((m, i) => expect(Math.abs(m! - pl.truth[i]!)).toBeLessThan(0.01));
+  });
+
+  /** Gaia + 2MASS observation of a spectrum (f_nu scaled to a faint source), with 0.03 mag errors. */
+  function observe(spectrum: Float64Array) {
+    const zps = GROUND.map((n, i) => zeroPointFnu(systems[i]!, synth(n, vegaFnu)));
+    const scaled = spectrum.map((v) => v * 1e-27);
+    const bands: BandMeasurement[] = GROUND.map((n, i) => ({ band: i, name: n, mag: -2.5 * Math.log10(synth(n, scaled) / zps[i]!), mag_err: 0.01, zero_point_fnu_cgs: zps[i]! }));
+    const obs = observationFromMags(bands, { missing_err_frac: 0.1, err_floor_mag: 0.03 });
+    if (!obs.ok) throw new Error(obs.reason);
+    return { obs: obs.obs, truth: PHAT.map((n) => abMagFromFnu(synth(n, scaled))) };
+  }
+
+  it('reddens a family base-major, A_V = 0 first, dimming 5500 A by 10^(-0.4 A_V A_5500/A_V)', () => {
+    const bb = blackbodySet(grid, [4000, 8000]);
+    const red = reddenedSet(grid, bb, [0, 1, 2.5], 3.1);
+    expect(red.names).toEqual(['T=4000K', 'T=4000K A_V=1', 'T=4000K A_V=2.5', 'T=8000K', 'T=8000K A_V=1', 'T=8000K A_V=2.5']);
+    expect(red.a_v).toEqual([0, 1, 2.5, 0, 1, 2.5]);
+    expect(red.nAv).toBe(3);
+    expect(red.spectra[3]).toBe(bb.spectra[1]);
+    const i5500 = grid.wavelength_aa.findIndex((l) => l >= 5500);
+    const expected = 10 ** (-0.4 * 2.5 * ccm89(grid.wavelength_aa[i5500]!));
+    expect(red.spectra[5]![i5500]! / bb.spectra[1]![i5500]!).toBeCloseTo(expected, 10);
+    expect(ccm89(5500)).toBeCloseTo(1, 2); // A_V is the extinction at V
+  });
+
+  it('translates without a label: a reddened 6,000 K blackbody gets its A_V back and HST magnitudes within 0.05', () => {
+    const a_vs = [0, 0.5, 1, 1.5, 2, 2.5, 3];
+    const inputs = GROUND.map((n) => filters[n]!);
+    const bb = reddenedSet(grid, blackbodySet(grid), a_vs, 3.1);
+    const families = { pickles: reddenedSet(grid, blackbodySet(grid, [3000, 3500]), a_vs, 3.1), composite: powerLawSet(grid, [0]), powerlaw: powerLawSet(grid), blackbody: bb, two_component_lmxb: reddenedSet(grid, { ...blackbodySet(grid, [4500]), family: 'two_component' as const }, a_vs, 3.1), two_component_hmxb: reddenedSet(grid, { ...blackbodySet(grid, [20000]), family: 'two_component' as const }, a_vs, 3.1) };
+    const plan = preparePlan(grid, inputs, PHAT.map((n) => filters[n]!), families, 'photon');
+    const { obs, truth } = observe(redden(grid.wavelength_aa, blackbodyFnu(grid, 6000), 1.5));
+    const priors = Object.fromEntries(Object.keys(families).map((k) => [k, 1])) as Record<FamilyKey, number>;
+    const t = translateLabelFree(plan, obs, { priors, draws: 0 }, sigma, null);
+    expect(t.status).toBe('ok');
+    expect(t.family).toBe('blackbody');
+    expect(t.model).toBe('T=6000K A_V=1.5');
+    expect(t.a_v!).toBeGreaterThan(1);
+    expect(t.a_v!).toBeLessThan(2);
+    expect(t.family_posterior).toMatch(/^blackbody:0\.\d{3}/);
+    // optical/IR within 0.05; in the UV, blueward of every input band, T and A_V trade off
+    // and the average moves away from the truth, but the sigma carries that spread
+    t.mag_ab.forEach((m, i) => expect(Math.abs(m! - truth[i]!), PHAT[i]).toBeLessThan(i < 2 ? 2 * t.mag_err[i]! : 0.05));
+    expect(t.mag_err[1]!).toBeGreaterThan(predictedSigma(t.chi2_red!, pivotWavelength(filters[PHAT[1]!]!), sigma) + 0.001);
+    // draws: reproducible from the generator's seed, each a model with its own magnitudes
+    const d1 = translateLabelFree(plan, obs, { priors, draws: 20 }, sigma, new Rng(7)).draws;
+    const d2 = translateLabelFree(plan, obs, { priors, draws: 20 }, sigma, new Rng(7)).draws;
+    expect(d1).toHaveLength(20);
+    expect(d1).toEqual(d2);
+    for (const d of d1) expect(d.mag_ab[3]! - truth[3]!).toBeLessThan(0.2);
+    // a prior of 0 removes a family from the average
+    const noBb = translateLabelFree(plan, obs, { priors: { ...priors, blackbody: 0 }, draws: 0 }, sigma, null);
+    expect(noBb.family_posterior).not.toMatch(/blackbody/);
   });
 
   it('normalises to the brightest band and computes chi2_red by hand on a 3-band case', () => {

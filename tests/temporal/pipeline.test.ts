@@ -79,7 +79,7 @@ describe('the pipeline on a real Temporal server', () => {
       // the client followed the run through the workflow's progress query
       const progress = run.out.trim().split('\n').map((l) => JSON.parse(l) as { event: string; done?: number; total?: number }).filter((e) => e.event === 'progress');
       expect(progress.length).toBeGreaterThan(0);
-      expect(progress.every((p) => p.total === 20 && p.done! <= 20)).toBe(true); // 15 parent steps + 5 fold branches
+      expect(progress.every((p) => p.total === 22 && p.done! <= 22)).toBe(true); // 17 parent steps + 5 fold branches
     } finally {
       await stop(a);
       await stop(b);

@@ -9,19 +9,43 @@ describe('the pipeline DAG', () => {
     const dag = buildPipeline(await planPipeline(loadConfig()));
     validateDag(dag);
     const keys = dag.steps.map((s) => s.key);
-    // 11 assembly steps; the baseline's SED, features, 5 folds x (train, predict), evaluate, final model: 14;
-    // class_blind, no_2mass and gaia_only change the SED (13 each); smote only the model (11); no_gaia_features the features (12)
-    expect(keys).toHaveLength(11 + 14 + 3 * 13 + 11 + 12);
+    const step = (key: string) => dag.steps.find((s) => s.key === key)!;
+    const count = (prefix: string) => keys.filter((k) => k.startsWith(prefix)).length;
+    // 11 assembly steps. The baseline translates without labels, so deployment and blind are one
+    // model and one prediction: SED + features twice (label-free, and paper for the paper protocol),
+    // 5 folds x (train, predict-deployment, predict-paper), evaluate, final model = 21
+    expect(keys.filter((k) => !k.startsWith('ablation/'))).toHaveLength(11 + 21);
+    expect(keys).not.toContain('cv/fold-0/train-blind');
+    expect(step('sed').params['assignment']).toBe('label_free');
+    expect(step('sed-paper').params['assignment']).toBe('paper');
+    expect(step('cv/evaluate').inputs['blind_fold_0']).toBe('cv/fold-0/predict-deployment');
+    expect(step('cv/evaluate').inputs['paper_fold_0']).toBe('cv/fold-0/predict-paper');
+    // the method as published trains on label-chosen translations: a second, blind model per fold
+    expect(count('ablation/paper_method/')).toBe(4 + 5 * 5 + 1);
+    expect(step('ablation/paper_method/cv/fold-0/predict-deployment').inputs).toEqual({ model: 'ablation/paper_method/cv/fold-0/train', features: 'ablation/paper_method/features-label_free' });
+    expect(step('ablation/paper_method/cv/fold-0/predict-blind').inputs).toEqual({ model: 'ablation/paper_method/cv/fold-0/train-blind', features: 'ablation/paper_method/features-label_free' });
+    expect(step('ablation/paper_method/cv/fold-0/predict-paper').inputs).toEqual({ model: 'ablation/paper_method/cv/fold-0/train', features: 'ablation/paper_method/features' });
+    // label-chosen training with the baseline's settings: its label-free side and blind model are the baseline's
+    expect(step('ablation/paper_translation/cv/fold-0/predict-deployment').inputs).toEqual({ model: 'ablation/paper_translation/cv/fold-0/train', features: 'features' });
+    expect(step('ablation/paper_translation/cv/evaluate').inputs['blind_fold_0']).toBe('cv/fold-0/predict-deployment');
+    expect(step('ablation/paper_translation/cv/fold-0/train').inputs).toEqual({ features: 'features-paper' });
+    // a model-only ablation reuses the baseline's SED and features
     expect(keys).not.toContain('ablation/smote/sed');
-    expect(keys).toContain('ablation/smote/cv/fold-0/train');
-    expect(dag.steps.find((s) => s.key === 'ablation/smote/cv/fold-0/train')!.inputs).toEqual({ features: 'features' });
-    expect(dag.steps.find((s) => s.key === 'ablation/no_gaia_features/features')!.inputs).toEqual({ sources: 'ingest', sed: 'sed' });
-    expect(dag.steps.find((s) => s.key === 'ablation/gaia_only/sed')!.params['surveys']).toEqual(['gaia']);
+    expect(count('ablation/smote/')).toBe(5 * 3 + 1);
+    expect(step('ablation/smote/cv/fold-0/train').inputs).toEqual({ features: 'features' });
+    expect(step('ablation/no_gaia_features/features').inputs).toEqual({ sources: 'ingest', sed: 'sed' });
+    expect(step('ablation/gaia_only/sed').params['surveys']).toEqual(['gaia']);
     // each ablation is one branch (a child workflow on Temporal), as is each baseline fold
     expect(Object.keys(splitBranches(dag).branches).sort()).toEqual([
-      'ablation/class_blind', 'ablation/gaia_only', 'ablation/no_2mass', 'ablation/no_gaia_features', 'ablation/smote',
+      ...Object.keys(loadConfig().ablations).map((a) => `ablation/${a}`).sort(),
       'cv/fold-0', 'cv/fold-1', 'cv/fold-2', 'cv/fold-3', 'cv/fold-4',
     ]);
+  });
+
+  it('refuses posterior draws unless the translation is label-free', async () => {
+    await expect(planPipeline(loadConfig({ sets: ['ablations.x={"sed":{"assignment":"paper","label_free":{"draws":3}}}'] }))).rejects.toThrow(
+      /^config ablations\.x: key 'sed\.label_free\.draws': 3 posterior draws need sed\.assignment = "label_free" \(got "paper"\)$/,
+    );
   });
 
   it('names the ablation and key of a bad ablation setting', async () => {

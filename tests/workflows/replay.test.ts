@@ -5,7 +5,7 @@ import { Worker } from '@temporalio/worker';
 
 const workflowsPath = fileURLToPath(new URL('../../dist/workflows/index.js', import.meta.url));
 const history = (name: string): unknown => JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), 'utf8'));
-const RUN = 'run-20261125T013106Z-8e5a1d';
+const RUN = 'run-20261125T025543Z-fbbaf9';
 
 /**
  * Histories recorded from a real Temporal server run of the pipeline with the SMOTE
