@@ -4,6 +4,7 @@ import { SedSettings } from '../schemas/sed.js';
 import { FeaturesParams } from '../schemas/features.js';
 import { CrossmatchParams, DedupParams, LabelCatalog } from '../schemas/labels.js';
 import { TwoStageParams } from '../lib/forest/two-stage.js';
+import { EvaluationSettings } from '../schemas/evaluation.js';
 
 export const RetryPolicy = z.strictObject({
   initial_interval_ms: z.number().int().positive(),
@@ -45,15 +46,8 @@ export const ConfigSchema = z.strictObject({
   features: FeaturesParams,
   /** the two-stage random forest (paper sections 4.3-4.4), scikit-learn parameter names */
   model: TwoStageParams,
-  /** stratified K-fold cross-validation (paper section 5) */
-  evaluation: z.strictObject({
-    /** `kfold`: stratified K-fold cross-validation; `split`: the method's stratified train/validation/test split */
-    mode: z.enum(['kfold', 'split']),
-    folds: z.number().int().min(2),
-    seed: z.number().int().min(0),
-    /** train, validation, test fractions of `split` mode */
-    split: z.array(z.number().gt(0).lt(1)).length(3),
-  }),
+  /** stratified K-fold cross-validation (paper section 5) and the protocols scored */
+  evaluation: EvaluationSettings,
   /**
    * Ablations: each an overlay of the `sed`, `features` and `model` settings, run as its
    * own branch beside the baseline (paper sections 3.4, 4.2, 6.1).

@@ -1,14 +1,26 @@
 import { z } from 'zod';
 import { defineTable, optionalNumber, type Row } from './table.js';
 
-/**
- * How test sources are SED-translated when a model is scored: `paper`, each with its
- * own label (the method; reproduces it only); `deployment`, the model as configured,
- * test sources translated without labels (what every real target gets); `blind`, no
- * label used on either side. Reports lead with `deployment`.
- */
-export const PROTOCOLS = ['deployment', 'blind', 'paper'] as const;
-export type Protocol = (typeof PROTOCOLS)[number];
+import { PROTOCOLS } from './protocols.js';
+
+export { PROTOCOLS, type Protocol } from './protocols.js';
+
+/** Cross-validation settings (config `evaluation`, copied into the pipeline input). */
+export const EvaluationSettings = z.strictObject({
+  /** `kfold`: stratified K-fold cross-validation; `split`: the method's stratified train/validation/test split */
+  mode: z.enum(['kfold', 'split']),
+  folds: z.number().int().min(2),
+  seed: z.number().int().min(0),
+  /** train, validation, test fractions of `split` mode */
+  split: z.array(z.number().gt(0).lt(1)).length(3),
+  /** the protocols scored (schemas/protocols.ts); absent in runs planned before they existed: all three */
+  protocols: z
+    .array(z.enum(PROTOCOLS))
+    .min(1)
+    .refine((a) => new Set(a).size === a.length, 'a protocol is listed twice')
+    .optional(),
+});
+export type EvaluationSettings = z.infer<typeof EvaluationSettings>;
 
 export const EvaluateParams = z.strictObject({
   /** training label -> the class it is scored as (LM-STAR and HM-STAR are STAR for the method) */

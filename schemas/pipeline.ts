@@ -6,6 +6,7 @@ import { SedParams } from './sed.js';
 import { FeaturesParams } from './features.js';
 import { CrossmatchParams, DedupParams, LabelCatalog } from './labels.js';
 import { TwoStageParams } from '../lib/forest/two-stage.js';
+import { EvaluationSettings } from './evaluation.js';
 
 /** A raw input file, resolved and hashed by the client before the workflow starts. */
 export const ResolvedFile = RawFileRef.extend({ path: z.string().min(1) });
@@ -29,14 +30,7 @@ export const PipelineInput = z.strictObject({
   baseline: PipelineVariant,
   /** ablation name -> its settings (each an overlay of the baseline's, resolved) */
   ablations: z.record(z.string().regex(/^[a-z0-9_]+$/), PipelineVariant),
-  evaluation: z.strictObject({
-    /** `kfold`: stratified K-fold cross-validation; `split`: the method's stratified train/validation/test split */
-    mode: z.enum(['kfold', 'split']),
-    folds: z.number().int().min(2),
-    seed: z.number().int().min(0),
-    /** train, validation, test fractions of `split` mode */
-    split: z.array(z.number().gt(0).lt(1)).length(3),
-  }),
+  evaluation: EvaluationSettings,
   label_map: z.record(z.string().min(1), XClassLabel.nullable()),
   concurrency: z.number().int().min(1),
   retry: RetryPolicy,

@@ -1,6 +1,7 @@
 import { canonicalJson } from '../lib/canonical.js';
 import type { PipelineInput, PipelineVariant } from '../schemas/pipeline.js';
 import type { FoldSpec } from '../schemas/model.js';
+import { PROTOCOLS, type Protocol } from '../schemas/protocols.js';
 import type { Dag, StepSpec } from './dag.js';
 
 const fileRef = (f: PipelineInput['files']['muwclass']) => ({ name: f.name, sha256: f.sha256, bytes: f.bytes });
@@ -62,20 +63,23 @@ export function buildPipeline(input: PipelineInput): Dag {
       const sedKey = add({ key: `${prefix}sed${tag}`, stage: 'sed', params: sed, inputs: { sources: ingest }, context: { data_dir: input.data_dir } });
       return add({ key: `${prefix}features${tag}`, stage: 'features', params: v.features, inputs: { sources: ingest, sed: sedKey } });
     };
+    // the protocols scored (config evaluation.protocols); runs planned before it existed scored all three
+    const protocols = new Set<Protocol>(input.evaluation.protocols ?? PROTOCOLS);
     const features = translated(v.sed);
-    const freeFeatures = translated(freeSed);
-    const paperFeatures = translated(paperSed);
+    const freeFeatures = protocols.has('deployment') || protocols.has('blind') ? translated(freeSed) : null;
+    const paperFeatures = protocols.has('paper') ? translated(paperSed) : null;
     const { folds, seed, split } = input.evaluation;
     // runs started before evaluation modes existed carry no mode: they were K-fold
     const mode = (input.evaluation as Partial<PipelineInput['evaluation']>).mode ?? 'kfold';
     const predictions: Record<string, string> = {};
-    // one held-out part: the configured model and the blind model (the same step when the configuration uses no label), three protocols
+    // one held-out part: the configured model and the blind model (the same step when the configuration uses no label), one prediction per protocol
     const heldOut = (dir: string, trainFold: FoldSpec, predictFold: FoldSpec, role: string | null) => {
       const train = add({ key: `${prefix}${dir}/train`, stage: 'train', params: { model: v.model, fold: trainFold }, inputs: { features } });
-      const blindTrain = add({ key: `${prefix}${dir}/train-blind`, stage: 'train', params: { model: v.model, fold: trainFold }, inputs: { features: freeFeatures } });
+      const blindTrain = protocols.has('blind') ? add({ key: `${prefix}${dir}/train-blind`, stage: 'train', params: { model: v.model, fold: trainFold }, inputs: { features: freeFeatures! } }) : null;
       const suffix = role === null ? '-validation' : '';
-      const runs: [string, string, string][] = [['deployment', train, freeFeatures], ['blind', blindTrain, freeFeatures], ['paper', train, paperFeatures]];
+      const runs: [Protocol, string | null, string | null][] = [['deployment', train, freeFeatures], ['blind', blindTrain, freeFeatures], ['paper', train, paperFeatures]];
       for (const [protocol, model, feats] of runs) {
+        if (!protocols.has(protocol) || model === null || feats === null) continue;
         const key = add({ key: `${prefix}${dir}/predict-${protocol}${suffix}`, stage: 'predict', params: { fold: predictFold }, inputs: { model, features: feats } });
         if (role !== null) predictions[`${protocol}_${role}`] = key;
       }

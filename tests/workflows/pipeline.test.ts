@@ -42,6 +42,17 @@ describe('the pipeline DAG', () => {
     ]);
   });
 
+  it('declares only what the configured protocols need', async () => {
+    const only = buildPipeline(await planPipeline(loadConfig({ sets: ['evaluation.protocols=["deployment"]'] }), { ablations: ['paper_method'] }));
+    const keys = only.steps.map((s) => s.key);
+    expect(keys.filter((k) => /paper$|predict-paper|predict-blind|train-blind/.test(k))).toEqual([]);
+    expect(Object.keys(only.steps.find((s) => s.key === 'cv/evaluate')!.inputs).sort()).toEqual([...Array.from({ length: 5 }, (_, i) => `deployment_fold_${i}`), 'reference'].sort());
+    // the method's branch still trains on label-chosen translations and tests on label-free ones
+    expect(only.steps.find((s) => s.key === 'ablation/paper_method/cv/fold-0/predict-deployment')!.inputs).toEqual({ model: 'ablation/paper_method/cv/fold-0/train', features: 'ablation/paper_method/features-label_free' });
+    expect(() => loadConfig({ sets: ['evaluation.protocols=["paper","paper"]'] })).toThrow(/evaluation\.protocols.*a protocol is listed twice/);
+    expect(() => loadConfig({ sets: ['evaluation.protocols=["deploy"]'] })).toThrow(/evaluation\.protocols\.0/);
+  });
+
   it('refuses posterior draws unless the translation is label-free', async () => {
     await expect(planPipeline(loadConfig({ sets: ['ablations.x={"sed":{"assignment":"paper","label_free":{"draws":3}}}'] }))).rejects.toThrow(
       /^config ablations\.x: key 'sed\.label_free\.draws': 3 posterior draws need sed\.assignment = "label_free" \(got "paper"\)$/,
