@@ -1,5 +1,6 @@
 import { accuracy, balancedAccuracyOf, brierScore, calibration, confusionMatrix, macroF1, mcc, meanStd, perClassMetrics, type Confusion } from '../lib/metrics/classification.js';
-import { calibrationTable, confusionTable, EvaluateParams, metricsTable, PROTOCOLS, type CalibrationRow, type ConfusionRow, type MetricRow } from '../schemas/evaluation.js';
+import { PROTOCOLS } from '../schemas/protocols.js';
+import { calibrationTable, confusionTable, EvaluateParams, metricsTable, type CalibrationRow, type ConfusionRow, type MetricRow } from '../schemas/evaluation.js';
 import type { PredictionRow, ProbabilityRow } from '../schemas/model.js';
 import type { ReferencePredictionRow } from '../schemas/tables.js';
 import { defineStage } from './stage.js';

@@ -23,15 +23,14 @@ export const predictStage = defineStage({
   params: PredictParams,
   inputs: ['model', 'features'],
   async run(ctx, p) {
-    const { model, medians } = await loadModel(ctx.store, ctx.inputs['model']!);
+    const { model, medians, trainedOn } = await loadModel(ctx.store, ctx.inputs['model']!);
     const data = await readFeatureRows(ctx.store, ctx.inputs['features']!);
     if (data.featureNames.join('|') !== model.featureNames.join('|')) {
       throw new Error(`predict: the features (${data.featureNames.length}: ${data.featureNames.join(', ')}) are not the model's (${model.featureNames.length}: ${model.featureNames.join(', ')})`);
     }
     if (p.fold !== null) {
-      const trained = (await ctx.store.readMeta(ctx.inputs['model']!.stage, ctx.inputs['model']!.id)).notes['training_sources_sha256'];
       const here = sourcesFingerprint(selectRows(data.ids, data.labels, p.fold, 'train').map((i) => data.ids[i]!));
-      if (trained !== here) throw new Error(`predict: the features' sources split into other folds than the model's training features (the two translations kept different sources), so held-out rows may have been trained on`);
+      if (trainedOn !== here) throw new Error(`predict: the features' sources split into other folds than the model's training features (the two translations kept different sources), so held-out rows may have been trained on`);
     }
     const pick = selectRows(data.ids, data.labels, p.fold, 'predict');
     const m = imputeMatrix(pick.map((i) => data.values[i]!), medians);

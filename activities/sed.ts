@@ -176,7 +176,8 @@ export const sedStage = defineStage({
   },
 });
 
-async function buildFamilies(dataDir: string, p: SedParams): Promise<Partial<Record<FamilyKey, ModelSet>>> {
+/** Every model family under these settings (reddened copies when extinction is on), read from the data folder. */
+export async function buildFamilies(dataDir: string, p: SedSettings): Promise<Partial<Record<FamilyKey, ModelSet>>> {
   const grid = DEFAULT_GRID;
   const starFnu = async (code: string) => {
     const s = await loadPickles(dataDir, picklesFile(code));

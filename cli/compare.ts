@@ -2,7 +2,7 @@ import type { ArtifactStore } from '../artifacts/store.js';
 import { ConfigError } from '../config/load.js';
 import { listRunIds, loadRunRecord } from '../engine/runs.js';
 import { ablationPrefix } from '../workflows/pipeline.js';
-import { PROTOCOLS } from '../schemas/evaluation.js';
+import { PROTOCOLS } from '../schemas/protocols.js';
 
 export interface BranchMetrics {
   label: string;

@@ -1,7 +1,7 @@
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { RunRecord } from '../schemas/run.js';
 import { summariseRun } from '../cli/summary.js';
-import { PROTOCOLS } from '../schemas/evaluation.js';
+import { PROTOCOLS } from '../schemas/protocols.js';
 import { barChart, chartSvg, heatmap, histogramByClass, reliability } from './charts.js';
 
 type Row = Record<string, unknown>;
@@ -43,8 +43,9 @@ export async function buildReport(store: ArtifactStore, run: RunRecord): Promise
 <p class="src">from ${idTag('dedup', step('dedup')?.artifactId)} ${idTag('crossmatch', step('crossmatch/all')?.artifactId)} ${idTag('sed', step('sed')?.artifactId)} ${idTag('features', step('features')?.artifactId)}. Catalog, dedup and match counts cover every labelled catalog; SED and classifier counts are the MUWCLASS training table. The bundled data has no SNR catalog.</p>`);
 
   // metrics: every protocol side by side, `deployment` first (the headline)
-  const pick = (protocol: string, level: string, subset: string, statistic: string, metric: string, cls: string | null = null) =>
-    metrics.find((m) => m['protocol'] === protocol && m['level'] === level && m['subset'] === subset && m['statistic'] === statistic && m['metric'] === metric && (m['class'] ?? null) === cls)?.['value'];
+  const pickIn = (rows: Row[], protocol: string, level: string, subset: string, statistic: string, metric: string, cls: string | null = null) =>
+    rows.find((m) => m['protocol'] === protocol && m['level'] === level && m['subset'] === subset && m['statistic'] === statistic && m['metric'] === metric && (m['class'] ?? null) === cls)?.['value'];
+  const pick = (protocol: string, level: string, subset: string, statistic: string, metric: string, cls: string | null = null) => pickIn(metrics, protocol, level, subset, statistic, metric, cls);
   const present = PROTOCOLS.filter((pr) => metrics.some((m) => m['protocol'] === pr));
   const H = present[0] ?? 'deployment';
   const headline = ['accuracy', 'balanced_accuracy', 'macro_f1', 'mcc'];
@@ -98,7 +99,7 @@ ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fol
     const label = ([m, c]: [string, string | null]) => (c ? `${c} F1` : m === 'balanced_accuracy' ? 'BA' : 'macro F1');
     const rowOf = (name: string, ms: Row[], id: string) => [
       name,
-      ...present.flatMap((pr) => cols.map(([m, c]) => num(ms.find((x) => x['protocol'] === pr && x['level'] === 'full' && x['subset'] === 'all' && x['statistic'] === 'pooled' && x['metric'] === m && (x['class'] ?? null) === c)?.['value']))),
+      ...present.flatMap((pr) => cols.map(([m, c]) => num(pickIn(ms, pr, 'full', 'all', 'pooled', m, c)))),
       idTag('evaluate', id),
     ];
     const ablRows: unknown[][] = [rowOf('baseline', metrics, evalId)];

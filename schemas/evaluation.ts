@@ -3,8 +3,6 @@ import { defineTable, optionalNumber, type Row } from './table.js';
 
 import { PROTOCOLS } from './protocols.js';
 
-export { PROTOCOLS, type Protocol } from './protocols.js';
-
 /** Cross-validation settings (config `evaluation`, copied into the pipeline input). */
 export const EvaluationSettings = z.strictObject({
   /** `kfold`: stratified K-fold cross-validation; `split`: the method's stratified train/validation/test split */

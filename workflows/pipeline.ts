@@ -54,9 +54,8 @@ export function buildPipeline(input: PipelineInput): Dag {
     // the translations the protocols need (lib/sed/translate.ts): `train` as configured;
     // `free` without labels (deployment and blind test sources, blind training);
     // `paper` with each source's own label (paper-protocol test sources)
-    const labelUsing = v.sed.assignment === 'paper';
-    const freeSed = labelUsing ? { ...v.sed, assignment: 'label_free' as const } : v.sed;
-    const paperSed = labelUsing ? v.sed : { ...v.sed, assignment: v.sed.assignment === 'label_free' ? ('paper' as const) : v.sed.assignment, label_free: { ...v.sed.label_free, draws: 0 } };
+    const freeSed = v.sed.assignment === 'paper' ? { ...v.sed, assignment: 'label_free' as const } : v.sed;
+    const paperSed = v.sed.assignment === 'label_free' ? { ...v.sed, assignment: 'paper' as const, label_free: { ...v.sed.label_free, draws: 0 } } : v.sed;
     // SED and features of one translation; steps already declared (same params) are reused
     const translated = (sed: PipelineVariant['sed']) => {
       const tag = sed === v.sed ? '' : `-${sed.assignment}`;

@@ -13,6 +13,8 @@ export interface LoadedModel {
   medians: (number | null)[];
   /** how the training features were made, so targets get the same (null for models from train v1) */
   spec: FeatureSpec | null;
+  /** fingerprint of the sources it was trained on (null for models from train v1, v2) */
+  trainedOn: string | null;
 }
 
 /** A trained model with what travels with it: imputation medians and the feature spec. */
@@ -21,7 +23,7 @@ export async function loadModel(store: ArtifactStore, ref: ArtifactRef): Promise
   const info = (await store.readTable(ref.stage, ref.id)) as ModelFeatureRow[];
   const medians = info.filter((r) => r.stage === 'stage1').sort((a, b) => a.column - b.column).map((r) => r.impute_median);
   const meta = await store.readMeta(ref.stage, ref.id);
-  return { model, medians, spec: (meta.notes['feature_spec'] as FeatureSpec | undefined) ?? null };
+  return { model, medians, spec: (meta.notes['feature_spec'] as FeatureSpec | undefined) ?? null, trainedOn: (meta.notes['training_sources_sha256'] as string | undefined) ?? null };
 }
 
 /** Sums of floating-point probabilities can exceed 1 by an ulp. */

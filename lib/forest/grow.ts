@@ -20,21 +20,23 @@ export interface GrowInput {
  */
 export interface Sampling {
   groups?: Int32Array | undefined;
+  /** how many groups (max group + 1); set with groups */
+  nGroups?: number | undefined;
   unitClass?: Int32Array | undefined;
 }
 
 /** The sampling plan of a forest's bootstrap, from its params, labels (class indices) and groups. */
 export function samplingOf(params: ForestParams, y: Int32Array, groups?: Int32Array): Sampling {
-  if (params.bootstrap_sampling !== 'balanced') return { groups };
-  if (!groups) return { groups, unitClass: y };
   let nGroups = 0;
-  for (const g of groups) nGroups = Math.max(nGroups, g + 1);
+  if (groups) for (const g of groups) nGroups = Math.max(nGroups, g + 1);
+  if (params.bootstrap_sampling !== 'balanced') return groups ? { groups, nGroups } : {};
+  if (!groups) return { unitClass: y };
   const unitClass = new Int32Array(nGroups).fill(-1);
   groups.forEach((g, i) => {
     if (unitClass[g] !== -1 && unitClass[g] !== y[i]) throw new Error(`random forest: group ${g} holds samples of two classes`);
     unitClass[g] = y[i]!;
   });
-  return { groups, unitClass };
+  return { groups, nGroups, unitClass };
 }
 
 /**
@@ -95,11 +97,7 @@ export function growTree(input: GrowInput, seed: number): Tree {
  */
 function drawBootstrap(rng: Rng, n: number, sampling: Sampling): Int32Array {
   const { groups, unitClass } = sampling;
-  let nUnits = n;
-  if (groups) {
-    nUnits = 0;
-    for (let i = 0; i < n; i++) nUnits = Math.max(nUnits, groups[i]! + 1);
-  }
+  const nUnits = groups ? sampling.nGroups! : n;
   const perUnit = new Int32Array(nUnits);
   if (unitClass) {
     const buckets: number[][] = [];

@@ -228,11 +228,12 @@ export function predictTwoStage(model: TwoStageModel, m: Matrix): TwoStagePredic
   const n = m.nSamples;
   const G = model.groups.length;
   const t = model.temperature ?? { stage1: 1, stage2: 1 };
-  const p1 = toColumns(sharpen(predictProba(model.stage1, m), model.stage1.classes.length, t.stage1), model.stage1.classes, model.groups, n);
+  const raw1 = predictProba(model.stage1, m);
+  const p1 = toColumns(sharpen(raw1, model.stage1.classes.length, t.stage1), model.stage1.classes, model.groups, n);
   const s2 = model.params.stage2_classes;
   let p2: Float64Array | null = null;
   // Stage 2 reads Stage 1's probabilities as it was trained on them: uncalibrated
-  const p1raw = t.stage1 === 1 ? p1 : toColumns(predictProba(model.stage1, m), model.stage1.classes, model.groups, n);
+  const p1raw = t.stage1 === 1 ? p1 : toColumns(raw1, model.stage1.classes, model.groups, n);
   if (model.stage2) p2 = toColumns(sharpen(predictProba(model.stage2, withColumns(m, p1raw, G)), model.stage2.classes.length, t.stage2), model.stage2.classes, s2, n);
   const other = model.groups.indexOf(model.params.other_group);
   const out: TwoStagePrediction[] = [];

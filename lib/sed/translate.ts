@@ -10,7 +10,8 @@ import type { Rng } from '../forest/rng.js';
  * mapping for every class (`class_blind`, the ablation). Keys name entries of the
  * family library; null means the class is not translated (SNR).
  */
-export type FamilyKey = 'pickles' | 'composite' | 'powerlaw' | 'blackbody' | 'two_component_lmxb' | 'two_component_hmxb';
+export const FAMILY_KEYS = ['pickles', 'composite', 'powerlaw', 'blackbody', 'two_component_lmxb', 'two_component_hmxb'] as const;
+export type FamilyKey = (typeof FAMILY_KEYS)[number];
 
 export const PAPER_ASSIGNMENT: Record<string, readonly [FamilyKey, FamilyKey] | null> = {
   AGN: ['composite', 'powerlaw'],
@@ -21,8 +22,6 @@ export const PAPER_ASSIGNMENT: Record<string, readonly [FamilyKey, FamilyKey] | 
   'HM-STAR': ['pickles', 'blackbody'],
   SNR: null,
 };
-
-export const FAMILY_KEYS: readonly FamilyKey[] = ['pickles', 'composite', 'powerlaw', 'blackbody', 'two_component_lmxb', 'two_component_hmxb'];
 
 export const CLASS_BLIND_ASSIGNMENT: Record<string, readonly [FamilyKey, FamilyKey] | null> = Object.fromEntries(
   Object.entries(PAPER_ASSIGNMENT).map(([cls, v]) => [cls, v === null ? null : (['pickles', 'blackbody'] as const)]),
@@ -152,6 +151,13 @@ function expandCandidates(set: ModelSet, candidates: ArrayLike<number> | undefin
   return Array.from(candidates).flatMap((b) => Array.from({ length: nAv }, (_, j) => b * nAv + j));
 }
 
+/** A family of the plan (a plan built without it is a programming error). */
+function familyOf(plan: TranslationPlan, key: FamilyKey): PreparedFamily {
+  const fam = plan.families[key];
+  if (!fam) throw new Error(`translation plan has no family ${key}`);
+  return fam;
+}
+
 /** Predicted-magnitude sigma (paper Eqs. 4-5). */
 export function predictedSigma(chi2_red: number, pivot_aa: number, u: UncertaintyOptions): number {
   const base = Math.min(u.chi2_coeff * Math.sqrt(chi2_red), u.cap_mag);
@@ -176,8 +182,7 @@ export function translateSource(
   const reasons: string[] = [];
   for (let attempt = 0; attempt < families.length; attempt++) {
     const key = families[attempt]!;
-    const fam = plan.families[key];
-    if (!fam) throw new Error(`translation plan has no family ${key}`);
+    const fam = familyOf(plan, key);
     const fit: FitResult = fitGrid(obs, fam.table, expandCandidates(fam.set, candidates[key]));
     if (!fit.ok) {
       reasons.push(`${key}: ${fit.reason}`);
@@ -218,12 +223,6 @@ export interface LabelFreeOptions {
   draws: number;
 }
 
-function keyOf(plan: TranslationPlan, key: FamilyKey): PreparedFamily {
-  const fam = plan.families[key];
-  if (!fam) throw new Error(`translation plan has no family ${key}`);
-  return fam;
-}
-
 /**
  * Label-free translation: every family is fitted and the predictions are averaged over
  * the fit posterior, so no class label chooses the template.
@@ -249,7 +248,7 @@ export function translateLabelFree(plan: TranslationPlan, obs: Observation, opts
   for (const key of FAMILY_KEYS) {
     const prior = opts.priors[key];
     if (!(prior > 0)) continue;
-    const fam = keyOf(plan, key);
+    const fam = familyOf(plan, key);
     fams.push({ key, fam, logPrior: Math.log(prior / fam.table.nModels) });
     total += fam.table.nModels;
   }

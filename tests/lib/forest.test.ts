@@ -164,7 +164,7 @@ describe('bootstrap sampling', () => {
   it('keeps a group in or out of a bootstrap as a whole, and draws as many units as there are groups', () => {
     const groups = Int32Array.from([0, 0, 0, 1, 1, 2, 3, 3, 3, 3]);
     for (let seed = 1; seed <= 20; seed++) {
-      const c = bootstrapCounts(seed, groups.length, { groups });
+      const c = bootstrapCounts(seed, groups.length, samplingOf(DEFAULT_FOREST, new Int32Array(groups.length), groups));
       groups.forEach((g, i) => expect(c[i]).toBe(c[groups.indexOf(g)]));
       // the four group draws: the first member of each group counts its group's draws
       expect([0, 3, 5, 6].reduce((s, i) => s + c[i]!, 0)).toBe(4);
