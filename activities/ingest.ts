@@ -1,54 +1,53 @@
 import { InputError } from '../lib/errors.js';
 import { FileContext, IngestParams } from '../schemas/params.js';
 import { sourcesTable, type SourceRow } from '../schemas/tables.js';
-import { numberField, textField } from './io/csv.js';
-import { MUWCLASS_ID, readMuwclass } from './io/muwclass.js';
+import { measurementField, textField, type CsvTable } from './io/csv.js';
+import { checkClass, COLUMN_KINDS, type ColumnKind, type NoDataCounts } from './io/validate.js';
+import { MUWCLASS_ID, readMuwclass, REFERENCE_COLUMNS, referenceRow } from './io/muwclass.js';
 import { verifyRawFile } from './io/raw-file.js';
 import { defineStage } from './stage.js';
 
-/** `sources` column <- MUWCLASS column, for the numeric measurements (units in the data README). */
+/** `sources` column <- MUWCLASS column and its kind (range, no-data markers), for the numeric measurements (units in the data README). */
 const NUMERIC_COLUMNS = [
-  ['pos_err_95_arcsec', 'CSCv2_PU'],
-  ['significance', 'CSCv2_S/N'],
-  ['flux_s_cgs', 'Fs'],
-  ['flux_s_err_cgs', 'e_Fs'],
-  ['flux_m_cgs', 'Fm'],
-  ['flux_m_err_cgs', 'e_Fm'],
-  ['flux_h_cgs', 'Fh'],
-  ['flux_h_err_cgs', 'e_Fh'],
-  ['flux_b_cgs', 'Fb'],
-  ['flux_b_err_cgs', 'e_Fb'],
-  ['var_p_intra', 'P_intra'],
-  ['var_p_inter', 'P_inter'],
-  ['gaia_g_mag', 'Gmag'],
-  ['gaia_g_err_mag', 'e_Gmag'],
-  ['gaia_bp_mag', 'BPmag'],
-  ['gaia_bp_err_mag', 'e_BPmag'],
-  ['gaia_rp_mag', 'RPmag'],
-  ['gaia_rp_err_mag', 'e_RPmag'],
-  ['tmass_j_mag', 'Jmag'],
-  ['tmass_j_err_mag', 'e_Jmag'],
-  ['tmass_h_mag', 'Hmag'],
-  ['tmass_h_err_mag', 'e_Hmag'],
-  ['tmass_ks_mag', 'Kmag'],
-  ['tmass_ks_err_mag', 'e_Kmag'],
-  ['wise_w1_mag', 'W1mag'],
-  ['wise_w1_err_mag', 'e_W1mag'],
-  ['wise_w2_mag', 'W2mag'],
-  ['wise_w2_err_mag', 'e_W2mag'],
-  ['wise_w3_mag', 'W3mag'],
-  ['wise_w3_err_mag', 'e_W3mag'],
-  ['parallax_mas', 'Plx'],
-  ['parallax_err_mas', 'e_Plx'],
-  ['pm_total_masyr', 'PM'],
-  ['dist_geo_pc', 'rgeo'],
-  ['dist_geo_lo_pc', 'b_rgeo'],
-  ['dist_geo_hi_pc', 'B_rgeo'],
-] as const satisfies readonly (readonly [keyof SourceRow, string])[];
+  ['pos_err_95_arcsec', 'CSCv2_PU', 'pos_err_arcsec'],
+  ['significance', 'CSCv2_S/N', 'significance'],
+  ['flux_s_cgs', 'Fs', 'flux_cgs'],
+  ['flux_s_err_cgs', 'e_Fs', 'flux_err_cgs'],
+  ['flux_m_cgs', 'Fm', 'flux_cgs'],
+  ['flux_m_err_cgs', 'e_Fm', 'flux_err_cgs'],
+  ['flux_h_cgs', 'Fh', 'flux_cgs'],
+  ['flux_h_err_cgs', 'e_Fh', 'flux_err_cgs'],
+  ['flux_b_cgs', 'Fb', 'flux_cgs'],
+  ['flux_b_err_cgs', 'e_Fb', 'flux_err_cgs'],
+  ['var_p_intra', 'P_intra', 'probability'],
+  ['var_p_inter', 'P_inter', 'probability'],
+  ['gaia_g_mag', 'Gmag', 'mag'],
+  ['gaia_g_err_mag', 'e_Gmag', 'mag_err'],
+  ['gaia_bp_mag', 'BPmag', 'mag'],
+  ['gaia_bp_err_mag', 'e_BPmag', 'mag_err'],
+  ['gaia_rp_mag', 'RPmag', 'mag'],
+  ['gaia_rp_err_mag', 'e_RPmag', 'mag_err'],
+  ['tmass_j_mag', 'Jmag', 'mag'],
+  ['tmass_j_err_mag', 'e_Jmag', 'mag_err'],
+  ['tmass_h_mag', 'Hmag', 'mag'],
+  ['tmass_h_err_mag', 'e_Hmag', 'mag_err'],
+  ['tmass_ks_mag', 'Kmag', 'mag'],
+  ['tmass_ks_err_mag', 'e_Kmag', 'mag_err'],
+  ['wise_w1_mag', 'W1mag', 'mag'],
+  ['wise_w1_err_mag', 'e_W1mag', 'mag_err'],
+  ['wise_w2_mag', 'W2mag', 'mag'],
+  ['wise_w2_err_mag', 'e_W2mag', 'mag_err'],
+  ['wise_w3_mag', 'W3mag', 'mag'],
+  ['wise_w3_err_mag', 'e_W3mag', 'mag_err'],
+  ['parallax_mas', 'Plx', 'parallax_mas'],
+  ['parallax_err_mas', 'e_Plx', 'parallax_err_mas'],
+  ['pm_total_masyr', 'PM', 'pm_masyr'],
+  ['dist_geo_pc', 'rgeo', 'distance_pc'],
+  ['dist_geo_lo_pc', 'b_rgeo', 'distance_pc'],
+  ['dist_geo_hi_pc', 'B_rgeo', 'distance_pc'],
+] as const satisfies readonly (readonly [keyof SourceRow, string, ColumnKind])[];
 
-const FLUX_COLUMNS = new Set(['Fs', 'e_Fs', 'Fm', 'e_Fm', 'Fh', 'e_Fh', 'Fb', 'e_Fb']);
-
-const REQUIRED = ['CSCv2_RA', 'CSCv2_DEC', 'True_Class', 'Class_ref', 'Catalog_name', 'CSCv2_flags', ...NUMERIC_COLUMNS.map(([, c]) => c)];
+const REQUIRED = ['CSCv2_RA', 'CSCv2_DEC', 'True_Class', 'Class_ref', 'Catalog_name', 'CSCv2_flags', ...NUMERIC_COLUMNS.map(([, c]) => c), ...REFERENCE_COLUMNS];
 
 /**
  * `ingest`: the MUWCLASS training table -> `sources`. Labels are mapped to the XClass
@@ -57,7 +56,7 @@ const REQUIRED = ['CSCv2_RA', 'CSCv2_DEC', 'True_Class', 'Class_ref', 'Catalog_n
  */
 export const ingestStage = defineStage({
   name: 'ingest',
-  version: 2,
+  version: 3,
   params: IngestParams,
   inputs: [],
   async run(ctx, params) {
@@ -66,18 +65,18 @@ export const ingestStage = defineStage({
     const file = params.catalog.name;
     const table = await readMuwclass(path, file, REQUIRED);
     const rows: SourceRow[] = [];
+    const noData = params.no_data ?? [];
+    const noDataCounts: NoDataCounts = {};
     const outOfScope: Record<string, number> = {};
     for (let i = 0; i < table.records.length; i++) {
       const line = table.lines[i]!;
       const rawLabel = textField(table, i, 'True_Class');
       if (rawLabel === null) throw new InputError({ file, row: line, column: 'True_Class', value: '' }, 'expected a class label');
-      if (!Object.hasOwn(params.label_map, rawLabel)) {
-        throw new InputError({ file, row: line, column: 'True_Class', value: rawLabel }, `unknown label, expected one of ${Object.keys(params.label_map).join(', ')} (config labels.map)`);
-      }
+      checkClass({ file, row: line, column: 'True_Class' }, rawLabel, params.label_map);
       const label = params.label_map[rawLabel] ?? null;
       if (label === null) outOfScope[rawLabel] = (outOfScope[rawLabel] ?? 0) + 1;
-      const ra = requiredNumber(table, i, 'CSCv2_RA', (v) => v >= 0 && v < 360, 'expected right ascension in degrees, 0 <= RA < 360');
-      const dec = requiredNumber(table, i, 'CSCv2_DEC', (v) => v >= -90 && v <= 90, 'expected declination in degrees, -90 <= Dec <= 90');
+      const ra = requiredPosition(table, i, 'CSCv2_RA', 'ra_deg');
+      const dec = requiredPosition(table, i, 'CSCv2_DEC', 'dec_deg');
       const row: Record<string, unknown> = {
         id: textField(table, i, MUWCLASS_ID)!,
         ra_deg: ra,
@@ -103,11 +102,9 @@ export const ingestStage = defineStage({
         ps1_y_mag: null,
         ps1_y_err_mag: null,
       };
-      for (const [out, col] of NUMERIC_COLUMNS) {
-        const v = numberField(table, i, col);
-        if (v !== null && FLUX_COLUMNS.has(col) && v < 0) throw new InputError({ file, row: line, column: col, value: v }, 'expected a non-negative flux in erg/s/cm^2');
-        row[out] = v;
-      }
+      for (const [out, col, kind] of NUMERIC_COLUMNS) row[out] = measurementField(table, i, col, kind, noData, noDataCounts);
+      // the competitor's columns are stored by `reference`; checked here so a bad one leaves no artifact from this file
+      if (params.no_data) referenceRow(table, i, { pipeline: '', labelMap: params.label_map, noData, counts: {} });
       rows.push(row as SourceRow);
       if (i % 1000 === 0) ctx.progress(i, table.records.length);
     }
@@ -117,13 +114,13 @@ export const ingestStage = defineStage({
       table: sourcesTable,
       rows,
       rawFiles: [params.catalog],
-      notes: { rows_read: table.records.length, by_label_raw: byLabel, out_of_scope: outOfScope },
+      notes: { rows_read: table.records.length, by_label_raw: byLabel, out_of_scope: outOfScope, no_data_by_column: noDataCounts },
     };
   },
 });
 
-function requiredNumber(table: Parameters<typeof numberField>[0], i: number, column: string, ok: (v: number) => boolean, expected: string): number {
-  const v = numberField(table, i, column);
-  if (v === null || !ok(v)) throw new InputError({ file: table.file, row: table.lines[i], column, value: table.records[i]![column] ?? '' }, expected);
+function requiredPosition(table: CsvTable, i: number, column: string, kind: 'ra_deg' | 'dec_deg'): number {
+  const v = measurementField(table, i, column, kind, [], {});
+  if (v === null) throw new InputError({ file: table.file, row: table.lines[i], column, value: '' }, `expected ${COLUMN_KINDS[kind].expected}`);
   return v;
 }

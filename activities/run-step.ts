@@ -29,7 +29,11 @@ export async function runStep(store: ArtifactStore, req: StepRequest, progress: 
   } else if (roles.join(',') !== [...expected].sort().join(',')) throw new Error(`step ${req.key}: stage ${stage.name} takes inputs [${[...expected].sort().join(', ')}], got [${roles.join(', ')}]`);
   const inputIds = Object.fromEntries(roles.map((r) => [r, req.inputs[r]!.id]));
   const id = artifactId(stage.name, stage.version, params, inputIds);
-  if (await store.has(stage.name, id)) return { artifactId: id, cacheHit: true, wallMs: 0 };
+  // a cache hit is an artifact whose files still match their recorded sizes and checksums;
+  // a damaged one is quarantined (never deleted) and recomputed under the same id
+  const found = await store.check(stage.name, id);
+  if (found.state === 'ok') return { artifactId: id, cacheHit: true, wallMs: 0 };
+  if (found.state === 'damaged') await store.quarantineWithWarning(stage.name, id, found);
 
   const t0 = performance.now();
   const out = await stage.run({ store, inputs: req.inputs, context: req.context, progress }, params);

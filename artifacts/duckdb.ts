@@ -1,3 +1,6 @@
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
 let instance: Promise<DuckDBInstance> | undefined;
@@ -24,4 +27,22 @@ export function sqlString(s: string): string {
 
 export function sqlIdent(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
+}
+
+/**
+ * DuckDB's file readers expand glob patterns (`*`, `?`, `[...]`, `{a,b}`) and `~` in a
+ * path, so `t*.csv` would read every matching file while the artifact records one. A
+ * path holding any of those characters is read through a symlink with a plain name, so
+ * a user's table path is always the one literal file it names.
+ */
+export async function withLiteralPath<T>(path: string, fn: (safePath: string) => Promise<T>): Promise<T> {
+  if (!/[*?[\]{}~]/.test(path)) return fn(path);
+  const dir = await mkdtemp(join(tmpdir(), 'xclass-literal-'));
+  try {
+    const alias = join(dir, `table${extname(path).replace(/[^A-Za-z0-9.]/g, '')}`);
+    await symlink(resolve(path), alias);
+    return await fn(alias);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { constants as fsc, promises as fs } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, promises as fs, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ArtifactMeta } from '../schemas/artifact.js';
+import { ArtifactMeta, type ArtifactFile } from '../schemas/artifact.js';
 import { TABLES } from '../schemas/registry.js';
 import type { TableSchema } from '../schemas/table.js';
 import { InputError } from '../lib/errors.js';
@@ -11,7 +11,12 @@ import { readParquet, validateRows, writeParquet } from './parquet.js';
 export const META_FILE = 'meta.json';
 const TMP_DIR = '_tmp';
 const RUNS_DIR = '_runs';
+const QUARANTINE_DIR = '_quarantine';
 const STALE_TMP_MS = 24 * 3600 * 1000;
+
+/** Stage folder names and artifact ids as they may appear in a path: never `..`, `/` or a pattern. */
+const STAGE_NAME = /^[a-z][a-z0-9_]*$/;
+const ARTIFACT_ID = /^[0-9a-f]{64}$/;
 
 export type NewArtifact = Omit<ArtifactMeta, 'row_count' | 'tables' | 'table_rows' | 'files' | 'created_at' | 'host'>;
 
@@ -28,17 +33,54 @@ export interface ArtifactPayload extends TablePayload {
 }
 
 /**
+ * How much a cache hit or a read checks of an artifact's files: `checksum` (default)
+ * recomputes each file's SHA-256; `size` compares sizes only (a truncated or extended
+ * file is still caught, a same-size bit flip is not).
+ */
+export type VerifyMode = 'checksum' | 'size';
+
+/** An artifact whose files do not match its meta.json (or whose meta.json is missing or garbled). */
+export class ArtifactDamagedError extends Error {
+  override readonly name = 'ArtifactDamagedError';
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${path}: ${reason}`);
+  }
+}
+
+export type ArtifactState =
+  | { state: 'absent' }
+  | { state: 'ok'; meta: ArtifactMeta }
+  | { state: 'damaged'; path: string; reason: string };
+
+export interface DamagedEntry {
+  path: string;
+  reason: string;
+}
+
+/**
  * The artifact store: `<root>/<stage>/<id>/{data.parquet, meta.json}`.
  *
  * A directory is built under `<root>/_tmp/` and renamed into place, so a reader sees
  * either nothing or a complete artifact; a crash leaves only a temp directory, which
  * `sweepTemp` removes. Two processes writing the same id both succeed: the second
  * rename fails because the target exists, and that writer drops its copy.
+ *
+ * meta.json records each file's size and SHA-256. A cache hit (`check`) and every read
+ * verify them; an artifact that fails is moved to `<root>/_quarantine/` (never deleted)
+ * and the step that made it recomputes it.
  */
 export class ArtifactStore {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    readonly verify: VerifyMode = 'checksum',
+  ) {}
 
   dir(stage: string, id: string): string {
+    if (!STAGE_NAME.test(stage)) throw new InputError({ file: this.root, column: 'stage', value: stage }, 'expected a stage name of lower-case letters, digits and _');
+    if (!ARTIFACT_ID.test(id)) throw new InputError({ file: this.root, column: 'artifact id', value: id }, 'expected a 64-digit hexadecimal artifact id');
     return join(this.root, stage, id);
   }
 
@@ -46,47 +88,143 @@ export class ArtifactStore {
     return join(this.root, RUNS_DIR);
   }
 
+  get quarantineDir(): string {
+    return join(this.root, QUARANTINE_DIR);
+  }
+
+  /** True when the artifact is in place and its files match its meta.json. */
   async has(stage: string, id: string): Promise<boolean> {
+    return (await this.check(stage, id)).state === 'ok';
+  }
+
+  /**
+   * The artifact's state: absent, ok (meta.json valid, every listed file present with
+   * its recorded size and, in checksum mode, SHA-256, and no other file), or damaged
+   * with the first problem found.
+   */
+  async check(stage: string, id: string, mode: VerifyMode = this.verify): Promise<ArtifactState> {
+    const dir = this.dir(stage, id);
+    let names: string[];
     try {
-      await fs.access(join(this.dir(stage, id), META_FILE), fsc.R_OK);
-      return true;
-    } catch {
-      return false;
+      names = await fs.readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'absent' };
+      throw err;
     }
+    const metaPath = join(dir, META_FILE);
+    let meta: ArtifactMeta;
+    try {
+      meta = await this.readMetaAt(metaPath);
+    } catch (err) {
+      if (err instanceof ArtifactDamagedError) return { state: 'damaged', path: err.path, reason: err.reason };
+      throw err;
+    }
+    if (meta.stage !== stage || meta.id !== id) return { state: 'damaged', path: metaPath, reason: `meta.json names ${meta.stage}/${meta.id}, not the folder it is in` };
+    const listed = new Set(meta.files.map((f) => f.name));
+    const extra = names.filter((n) => n !== META_FILE && !listed.has(n));
+    if (extra.length > 0) return { state: 'damaged', path: join(dir, extra[0]!), reason: 'file not listed in meta.json' };
+    if (meta.files.some((f) => f.bytes === null || f.sha256 === null)) return { state: 'damaged', path: metaPath, reason: UNVERIFIABLE };
+    for (const f of meta.files) {
+      const problem = await fileProblem(join(dir, f.name), f, mode);
+      if (problem) return { state: 'damaged', path: join(dir, f.name), reason: problem };
+    }
+    return { state: 'ok', meta };
+  }
+
+  /**
+   * Moves a damaged artifact's directory into `_quarantine/` with a note of why, and
+   * returns where it went (undefined when it was already gone: another process moved it).
+   */
+  async quarantine(stage: string, id: string, reason: string): Promise<string | undefined> {
+    const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+    const dest = join(this.quarantineDir, `${stage}-${id.slice(0, 12)}-${stamp}-${randomBytes(3).toString('hex')}`);
+    await fs.mkdir(this.quarantineDir, { recursive: true });
+    try {
+      await fs.rename(this.dir(stage, id), dest);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    await fs.writeFile(join(dest, 'QUARANTINED.txt'), `${stage}/${id}\n${reason}\n${new Date().toISOString()}\n`);
+    return dest;
   }
 
   async readMeta(stage: string, id: string): Promise<ArtifactMeta> {
-    const path = join(this.dir(stage, id), META_FILE);
-    const parsed = ArtifactMeta.safeParse(JSON.parse(await fs.readFile(path, 'utf8')));
+    return this.readMetaAt(join(this.dir(stage, id), META_FILE));
+  }
+
+  private async readMetaAt(path: string): Promise<ArtifactMeta> {
+    let text: string;
+    try {
+      text = await fs.readFile(path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new ArtifactDamagedError(path, 'meta.json is missing');
+      throw new ArtifactDamagedError(path, `cannot read meta.json (${code ?? String(err)})`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new ArtifactDamagedError(path, `meta.json is not valid JSON (${(err as Error).message})`);
+    }
+    // meta.json of older XClass lists file names only: read as files of unknown size and checksum
+    const files = (json as { files?: unknown } | null)?.files;
+    if (Array.isArray(files)) (json as { files: unknown[] }).files = files.map((f) => (typeof f === 'string' ? { name: f, bytes: null, sha256: null } : f));
+    const parsed = ArtifactMeta.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new InputError({ file: path, column: issue.path.join('.') }, issue.message);
+      throw new ArtifactDamagedError(path, `meta.json key '${issue.path.join('.')}': ${issue.message}`);
     }
     return parsed.data;
   }
 
-  /** Finds an artifact by full id or unique prefix, in any stage. */
-  async findById(idOrPrefix: string): Promise<ArtifactMeta | undefined> {
-    const matches: ArtifactMeta[] = [];
+  /**
+   * Every artifact whose meta.json is readable, and every directory whose meta.json is
+   * missing or garbled (named, not thrown: readers go on with the rest). Files are not
+   * hashed here; `check` and `xclass verify` do that.
+   */
+  async scan(): Promise<{ metas: ArtifactMeta[]; damaged: DamagedEntry[] }> {
+    const metas: ArtifactMeta[] = [];
+    const damaged: DamagedEntry[] = [];
     for (const stage of await this.stages()) {
       for (const id of await readdirOrEmpty(join(this.root, stage))) {
-        if (id.startsWith(idOrPrefix)) matches.push(await this.readMeta(stage, id));
+        if (!ARTIFACT_ID.test(id)) {
+          damaged.push({ path: join(this.root, stage, id), reason: 'not an artifact directory (name is not a 64-digit hex id)' });
+          continue;
+        }
+        try {
+          const meta = await this.readMeta(stage, id);
+          if (meta.stage !== stage || meta.id !== id) damaged.push({ path: join(this.dir(stage, id), META_FILE), reason: `meta.json names ${meta.stage}/${meta.id}, not the folder it is in` });
+          else metas.push(meta);
+        } catch (err) {
+          if (!(err instanceof ArtifactDamagedError)) throw err;
+          damaged.push({ path: err.path, reason: err.reason });
+        }
       }
     }
-    if (matches.length > 1) throw new Error(`artifact id prefix ${idOrPrefix} is ambiguous: ${matches.map((m) => `${m.stage}/${m.id.slice(0, 16)}`).join(', ')}`);
+    return { metas: metas.sort((a, b) => a.created_at.localeCompare(b.created_at)), damaged };
+  }
+
+  /** Finds an artifact by full id or unique prefix, in any stage (damaged ones are passed to onDamaged and skipped). */
+  async findById(idOrPrefix: string, onDamaged: (d: DamagedEntry) => void = () => {}): Promise<ArtifactMeta | undefined> {
+    if (!/^[0-9a-f]{1,64}$/.test(idOrPrefix)) throw new InputError({ column: 'artifact id', value: idOrPrefix }, 'expected an artifact id or its prefix (hexadecimal digits)');
+    const { metas, damaged } = await this.scan();
+    damaged.filter((d) => d.path.split('/').some((part) => part.startsWith(idOrPrefix))).forEach(onDamaged);
+    const matches = metas.filter((m) => m.id.startsWith(idOrPrefix));
+    if (matches.length > 1) throw new InputError({ column: 'artifact id', value: idOrPrefix }, `prefix is ambiguous: ${matches.map((m) => `${m.stage}/${m.id.slice(0, 16)}`).join(', ')}`);
     return matches[0];
   }
 
   async stages(): Promise<string[]> {
-    return (await readdirOrEmpty(this.root)).filter((d) => !d.startsWith('_')).sort();
+    return (await readdirOrEmpty(this.root)).filter((d) => !d.startsWith('_') && STAGE_NAME.test(d)).sort();
   }
 
-  async list(): Promise<ArtifactMeta[]> {
-    const out: ArtifactMeta[] = [];
-    for (const stage of await this.stages()) {
-      for (const id of await readdirOrEmpty(join(this.root, stage))) out.push(await this.readMeta(stage, id));
-    }
-    return out.sort((a, b) => a.created_at.localeCompare(b.created_at));
+  /** Every readable artifact's meta, oldest first; damaged ones go to onDamaged. */
+  async list(onDamaged: (d: DamagedEntry) => void = () => {}): Promise<ArtifactMeta[]> {
+    const { metas, damaged } = await this.scan();
+    damaged.forEach(onDamaged);
+    return metas;
   }
 
   /** Reads and validates a table of an artifact: `data` (the main table) or a side table's name. */
@@ -96,19 +234,31 @@ export class ArtifactStore {
     if (!schema) throw new Error(`artifact ${stage}/${id.slice(0, 12)} has no table '${name}' (tables: ${Object.keys(meta.tables).join(', ')})`);
     const table = TABLES[schema];
     if (!table) throw new Error(`artifact ${stage}/${id}: unknown schema ${schema}`);
-    const rows = await readParquet(table, join(this.dir(stage, id), `${name}.parquet`), `artifact ${stage}/${id.slice(0, 12)}${name === 'data' ? '' : ` table ${name}`}`);
+    const path = await this.verifiedPath(meta, `${name}.parquet`);
+    const rows = await readParquet(table, path, `artifact ${stage}/${id.slice(0, 12)}${name === 'data' ? '' : ` table ${name}`}`);
     const expected = meta.table_rows[name];
     if (rows.length !== expected) throw new Error(`artifact ${stage}/${id}: table ${name} has ${rows.length} rows on disk, meta.json says ${expected}`);
     return rows;
   }
 
   async readFile(stage: string, id: string, name: string): Promise<Uint8Array> {
-    return fs.readFile(join(this.dir(stage, id), name));
+    return fs.readFile(await this.verifiedPath(await this.readMeta(stage, id), name));
+  }
+
+  /** The path of one of an artifact's files, after checking it against meta.json. */
+  private async verifiedPath(meta: ArtifactMeta, name: string): Promise<string> {
+    const path = join(this.dir(meta.stage, meta.id), name);
+    const recorded = meta.files.find((f) => f.name === name);
+    if (!recorded) throw new ArtifactDamagedError(path, 'file not listed in meta.json');
+    const problem = await fileProblem(path, recorded, this.verify);
+    if (problem) throw new ArtifactDamagedError(path, `${problem} (xclass verify --repair quarantines it; the next run recomputes it)`);
+    return path;
   }
 
   /**
    * Writes an artifact atomically. Returns false when another writer already put the
-   * same id in place (the stored copy is kept: nothing stored is ever overwritten).
+   * same id in place (the stored copy is kept: nothing stored is ever overwritten). A
+   * damaged copy in the way is quarantined first.
    */
   async write(meta: NewArtifact, payload: ArtifactPayload): Promise<boolean> {
     const where = `artifact ${meta.stage}/${meta.id.slice(0, 12)}`;
@@ -118,11 +268,12 @@ export class ArtifactStore {
       validateRows(t.table, t.rows, name === 'data' ? where : `${where} table ${name}`);
     }
     const final = this.dir(meta.stage, meta.id);
-    if (await this.has(meta.stage, meta.id)) return false;
+    if (await this.existingIsIntact(meta.stage, meta.id)) return false;
 
     const tmp = join(this.root, TMP_DIR, `${meta.stage}-${meta.id.slice(0, 12)}-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`);
     await fs.mkdir(tmp, { recursive: true });
     try {
+      const files: ArtifactFile[] = [];
       for (const [name, t] of Object.entries(tables)) {
         const file = join(tmp, `${name}.parquet`);
         await writeParquet(t.table, t.rows, file);
@@ -130,33 +281,55 @@ export class ArtifactStore {
         const back = await readParquet(t.table, file, where);
         if (back.length !== t.rows.length) throw new Error(`${where}: table ${name}: wrote ${t.rows.length} rows, read back ${back.length}`);
         await fsyncPath(file);
+        files.push(await digestFile(file, `${name}.parquet`));
       }
       const extra = payload.extraFiles ?? {};
-      for (const [name, bytes] of Object.entries(extra)) await writeDurably(join(tmp, name), bytes);
+      for (const [name, bytes] of Object.entries(extra)) {
+        await writeDurably(join(tmp, name), bytes);
+        files.push({ name, bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') });
+      }
       const full: ArtifactMeta = ArtifactMeta.parse({
         ...meta,
         schema: payload.table.name,
         row_count: payload.rows.length,
         tables: Object.fromEntries(Object.entries(tables).map(([n, t]) => [n, t.table.name])),
         table_rows: Object.fromEntries(Object.entries(tables).map(([n, t]) => [n, t.rows.length])),
-        files: [...Object.keys(tables).map((n) => `${n}.parquet`), ...Object.keys(extra)],
+        files,
         created_at: new Date().toISOString(),
         host: hostname(),
       });
       await writeDurably(join(tmp, META_FILE), new TextEncoder().encode(`${JSON.stringify(full, null, 2)}\n`));
       await fsyncPath(tmp);
       await fs.mkdir(join(this.root, meta.stage), { recursive: true });
-      try {
-        await fs.rename(tmp, final);
-      } catch (err) {
-        if (isExistsError(err)) return false; // another writer won; its copy is intact
-        throw err;
+      // a damaged copy that appeared meanwhile is quarantined and the rename tried once more
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await fs.rename(tmp, final);
+          break;
+        } catch (err) {
+          if (!isExistsError(err)) throw err;
+          if (attempt > 0 || (await this.existingIsIntact(meta.stage, meta.id))) return false; // another writer won; its copy is intact
+        }
       }
       await fsyncPath(join(this.root, meta.stage));
       return true;
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });
     }
+  }
+
+  /** True when an intact copy is in place; a damaged one is quarantined (with a warning) and false returned. */
+  private async existingIsIntact(stage: string, id: string): Promise<boolean> {
+    const state = await this.check(stage, id);
+    if (state.state === 'ok') return true;
+    if (state.state === 'damaged') await this.quarantineWithWarning(stage, id, state);
+    return false;
+  }
+
+  /** Quarantines a damaged artifact and says so in one line on stderr. */
+  async quarantineWithWarning(stage: string, id: string, state: { path: string; reason: string }): Promise<void> {
+    const dest = await this.quarantine(stage, id, `${state.path}: ${state.reason}`);
+    if (dest) process.stderr.write(`xclass: warning: ${state.path}: ${state.reason}; artifact moved to ${dest} and recomputed\n`);
   }
 
   /**
@@ -189,7 +362,45 @@ export class ArtifactStore {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Why an artifact of older XClass is never a cache hit (it stays readable for audits of old runs). */
+export const UNVERIFIABLE = 'written before file sizes and checksums were recorded, so it cannot be verified';
+
+/** What is wrong with one artifact file, or undefined when it matches its record (a file of unknown size and checksum is read unchecked). */
+async function fileProblem(path: string, recorded: ArtifactFile, mode: VerifyMode): Promise<string | undefined> {
+  let st: Stats;
+  try {
+    st = await fs.stat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'file listed in meta.json is missing';
+    return `cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+  }
+  if (recorded.bytes === null || recorded.sha256 === null) return undefined;
+  if (st.size !== recorded.bytes) return `size ${st.size} bytes, meta.json says ${recorded.bytes}`;
+  if (mode === 'checksum') {
+    // a file read many times in one process (the feature table by every predict step) is
+    // hashed once while its inode, size and mtime stay the same
+    const key = `${path}\u0000${st.ino}\u0000${st.size}\u0000${st.mtimeMs}`;
+    let sha = verifiedDigests.get(key);
+    if (sha === undefined) sha = (await digestFile(path, recorded.name)).sha256;
+    if (sha !== recorded.sha256) return `sha256 ${sha.slice(0, 12)}, meta.json says ${recorded.sha256.slice(0, 12)}`;
+    verifiedDigests.set(key, sha);
+  }
+  return undefined;
+}
+
+const verifiedDigests = new Map<string, string>();
+
+async function digestFile(path: string, name: string): Promise<{ name: string; bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(path)) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { name, bytes, sha256: hash.digest('hex') };
+}
+
+export function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
@@ -204,7 +415,7 @@ function isExistsError(err: unknown): boolean {
   return code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EISDIR';
 }
 
-async function readdirOrEmpty(dir: string): Promise<string[]> {
+export async function readdirOrEmpty(dir: string): Promise<string[]> {
   try {
     return (await fs.readdir(dir)).sort();
   } catch (err) {
@@ -234,10 +445,19 @@ async function fsyncPath(path: string): Promise<void> {
 
 /** Writes a JSON file atomically (temp file + rename) without overwriting an existing one. */
 export async function writeJsonOnce(path: string, value: unknown): Promise<void> {
+  await writeFileOnce(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Writes a file durably and atomically. Without `overwrite` an existing file is never
+ * replaced (EEXIST is thrown); with it the file is replaced in one rename.
+ */
+export async function writeFileOnce(path: string, content: string | Uint8Array, opts: { overwrite?: boolean } = {}): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeDurably(tmp, new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`));
+  await writeDurably(tmp, typeof content === 'string' ? new TextEncoder().encode(content) : content);
   try {
-    await fs.link(tmp, path); // fails with EEXIST instead of replacing
+    if (opts.overwrite) await fs.rename(tmp, path);
+    else await fs.link(tmp, path); // fails with EEXIST instead of replacing
   } finally {
     await fs.rm(tmp, { force: true });
   }

@@ -1,6 +1,6 @@
 import type { ArtifactStore } from '../artifacts/store.js';
 import { ConfigError } from '../config/load.js';
-import { listRunIds, loadRunRecord } from '../engine/runs.js';
+import { loadRunRecord, loadRunRecords, type RunRecordError } from '../artifacts/run-records.js';
 import { ablationPrefix } from '../workflows/pipeline.js';
 import { PROTOCOLS } from '../schemas/protocols.js';
 
@@ -18,8 +18,9 @@ const BASELINE = 'baseline';
  * the pooled full-pipeline metrics of that branch's evaluation. A bare branch name means
  * the newest run that has it.
  */
-export async function branchMetrics(store: ArtifactStore, spec: string): Promise<BranchMetrics> {
-  const runs = await listRunIds(store);
+export async function branchMetrics(store: ArtifactStore, spec: string, onDamaged: (d: RunRecordError) => void = () => {}): Promise<BranchMetrics> {
+  const records = await loadRunRecords(store, onDamaged);
+  const runs = records.map((r) => r.run_id);
   let run: string | undefined;
   let branch = BASELINE;
   if (spec.includes(':')) [run, branch] = spec.split(':', 2) as [string, string];
@@ -28,7 +29,7 @@ export async function branchMetrics(store: ArtifactStore, spec: string): Promise
   const key = branch === BASELINE ? 'cv/evaluate' : `${ablationPrefix(branch)}cv/evaluate`;
   const candidates = run ? [run] : [...runs].reverse();
   for (const r of candidates) {
-    const rec = await loadRunRecord(store, r);
+    const rec = records.find((x) => x.run_id === r) ?? (await loadRunRecord(store, r));
     if (!rec) throw new ConfigError(`compare: no run '${r}' in ${store.root}`);
     const step = rec.steps.find((s) => s.key === key && s.status === 'done');
     if (!step?.artifactId) continue;

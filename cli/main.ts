@@ -3,14 +3,17 @@ import { loadConfig, ConfigError } from '../config/load.js';
 import type { XClassConfig } from '../config/schema.js';
 import { lineageOf, renderLineage } from '../artifacts/audit.js';
 import { queryStore } from '../artifacts/query.js';
-import { isInputError } from '../lib/errors.js';
+import { InputError, isInputError } from '../lib/errors.js';
 import { runEmbedded } from '../engine/embedded.js';
 import { openStore, planPipeline } from '../engine/plan.js';
-import { listRunIds, loadRunRecord, newRunId, saveRunRecord } from '../engine/runs.js';
+import { activeRuns, markActive, newRunId, saveRunRecord } from '../engine/runs.js';
+import { isRunId, loadRunRecord, loadRunRecords } from '../artifacts/run-records.js';
+import { writeFileOnce } from '../artifacts/store.js';
+import { collectGarbage, verifyStore } from '../artifacts/maintenance.js';
 import { buildPipeline } from '../workflows/pipeline.js';
 import type { DagResult } from '../workflows/dag.js';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { resolveRawFile } from '../activities/io/raw-file.js';
 import { runStep } from '../activities/run-step.js';
@@ -32,6 +35,27 @@ function configFrom(opts: GlobalOpts, extra: string[] = []): XClassConfig {
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
+}
+
+/** A damaged artifact or run record met by a reader: named in one line, and the reader goes on. */
+function warnSkipped(d: { path: string; reason: string }): void {
+  process.stderr.write(`xclass: warning: skipped ${d.path}: ${d.reason}\n`);
+}
+
+/** `--out` never replaces a file unless --force, and never the input it was made from. */
+function checkOutPath(outPath: string, force: boolean, inputPath?: string): void {
+  if (inputPath !== undefined && resolve(outPath) === resolve(inputPath)) throw new InputError({ file: outPath }, 'refusing to write over the input table; choose another --out');
+  if (existsSync(outPath) && !force) throw new InputError({ file: outPath }, 'file exists; pass --force to replace it, or choose another --out');
+}
+
+async function writeOut(outPath: string, content: string, force: boolean): Promise<void> {
+  await mkdir(dirname(outPath), { recursive: true });
+  try {
+    await writeFileOnce(outPath, content, { overwrite: force });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError({ file: outPath }, 'file exists; pass --force to replace it, or choose another --out');
+    throw err;
+  }
 }
 
 /** The `xclass` command. Returns the exit code. */
@@ -59,56 +83,61 @@ export async function main(argv: readonly string[]): Promise<number> {
       const config = configFrom(g, extra);
       const store = openStore(config);
       await store.sweepTemp();
-      const input = await planPipeline(config, !cmd.ablations ? { ablations: [] } : cmd.ablation.length > 0 ? { ablations: cmd.ablation } : {});
       const runId = newRunId();
-      const startedAt = new Date();
-      let result: DagResult;
-      const reporterMode = g.json ? 'json' : cmd.progress && process.stderr.isTTY ? 'tty' : 'quiet';
-      if (config.engine.kind === 'temporal') {
-        const { runOnTemporal } = await import('../engine/temporal-client.js');
-        if (!g.json) process.stderr.write(`run ${runId}: started on Temporal at ${config.temporal.address}, task queue ${config.temporal.task_queue}\n`);
-        const reporter = createReporter(reporterMode);
-        try {
-          result = await runOnTemporal(config, input, runId, { onProgress: (p) => reporter.onSnapshot(p) });
-        } finally {
-          reporter.stop();
+      const active = await markActive(store, runId);
+      try {
+        const input = await planPipeline(config, !cmd.ablations ? { ablations: [] } : cmd.ablation.length > 0 ? { ablations: cmd.ablation } : {});
+        const startedAt = new Date();
+        let result: DagResult;
+        const reporterMode = g.json ? 'json' : cmd.progress && process.stderr.isTTY ? 'tty' : 'quiet';
+        if (config.engine.kind === 'temporal') {
+          const { runOnTemporal } = await import('../engine/temporal-client.js');
+          if (!g.json) process.stderr.write(`run ${runId}: started on Temporal at ${config.temporal.address}, task queue ${config.temporal.task_queue}\n`);
+          const reporter = createReporter(reporterMode);
+          try {
+            result = await runOnTemporal(config, input, runId, { onProgress: (p) => reporter.onSnapshot(p) });
+          } finally {
+            reporter.stop();
+          }
+        } else {
+          const reporter = createReporter(reporterMode);
+          try {
+            result = await runEmbedded(buildPipeline(input), {
+              store,
+              concurrency: config.engine.concurrency,
+              retry: config.retry,
+              threads: config.engine.threads,
+              onEvent: (e) => reporter.onEvent(e),
+              onRetry: (k, a, e, d) => reporter.onRetry(k, a, e, d),
+            });
+          } finally {
+            reporter.stop();
+          }
         }
-      } else {
-        const reporter = createReporter(reporterMode);
-        try {
-          result = await runEmbedded(buildPipeline(input), {
-            store,
-            concurrency: config.engine.concurrency,
-            retry: config.retry,
-            threads: config.engine.threads,
-            onEvent: (e) => reporter.onEvent(e),
-            onRetry: (k, a, e, d) => reporter.onRetry(k, a, e, d),
-          });
-        } finally {
-          reporter.stop();
+        // a writer that died during the run (a killed worker) left its temp dir: gone now, not at the next run
+        await store.sweepTemp();
+        const record = await saveRunRecord(store, { runId, engine: config.engine.kind, config, startedAt, result });
+        const hits = result.steps.filter((s) => s.cacheHit).length;
+        if (g.json) out(JSON.stringify({ event: 'run_end', ...record }));
+        else if (result.ok) {
+          // one line per stage: how many of its steps were computed and how many were cache hits
+          const byStage = new Map<string, { computed: number; cached: number }>();
+          for (const s of result.steps) {
+            const c = byStage.get(s.stage) ?? { computed: 0, cached: 0 };
+            if (s.cacheHit) c.cached++;
+            else c.computed++;
+            byStage.set(s.stage, c);
+          }
+          for (const [stage, c] of byStage) process.stderr.write(`  ${stage.padEnd(12)} ${String(c.computed).padStart(3)} computed ${String(c.cached).padStart(3)} cached\n`);
+          process.stderr.write(`${record.status} in ${(record.wall_ms / 1000).toFixed(2)} s: ${result.steps.length} steps, ${hits} cache hits, store ${store.root}\n`);
+          out(runId);
         }
-      }
-      // a writer that died during the run (a killed worker) left its temp dir: gone now, not at the next run
-      await store.sweepTemp();
-      const record = await saveRunRecord(store, { runId, engine: config.engine.kind, config, startedAt, result });
-      const hits = result.steps.filter((s) => s.cacheHit).length;
-      if (g.json) out(JSON.stringify({ event: 'run_end', ...record }));
-      else if (result.ok) {
-        // one line per stage: how many of its steps were computed and how many were cache hits
-        const byStage = new Map<string, { computed: number; cached: number }>();
-        for (const s of result.steps) {
-          const c = byStage.get(s.stage) ?? { computed: 0, cached: 0 };
-          if (s.cacheHit) c.cached++;
-          else c.computed++;
-          byStage.set(s.stage, c);
+        if (!result.ok) {
+          for (const s of result.steps.filter((x) => x.status === 'failed')) process.stderr.write(`xclass: step ${s.key} failed: ${s.error}\n`);
+          exitCode = 1;
         }
-        for (const [stage, c] of byStage) process.stderr.write(`  ${stage.padEnd(12)} ${String(c.computed).padStart(3)} computed ${String(c.cached).padStart(3)} cached\n`);
-        process.stderr.write(`${record.status} in ${(record.wall_ms / 1000).toFixed(2)} s: ${result.steps.length} steps, ${hits} cache hits, store ${store.root}\n`);
-        out(runId);
-      }
-      if (!result.ok) {
-        for (const s of result.steps.filter((x) => x.status === 'failed')) process.stderr.write(`xclass: step ${s.key} failed: ${s.error}\n`);
-        exitCode = 1;
+      } finally {
+        await active.release();
       }
     });
 
@@ -136,13 +165,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async (id: string) => {
       const g = program.opts<GlobalOpts>();
       const store = openStore(configFrom(g));
-      const run = await loadRunRecord(store, id);
+      const run = isRunId(id) ? await loadRunRecord(store, id) : undefined;
       const roots = run
         ? run.steps.filter((s) => s.artifactId).map((s) => s.artifactId!)
         : [id];
       const trees = [];
       for (const aid of roots) {
-        const meta = await store.findById(aid);
+        const meta = await store.findById(aid, warnSkipped);
         if (!meta) throw new ConfigError(`audit: no run or artifact '${id}' in ${store.root}`);
         trees.push(await lineageOf(store, meta));
       }
@@ -157,7 +186,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--stage <name>', 'only this stage')
     .action(async (cmd: { stage?: string }) => {
       const g = program.opts<GlobalOpts>();
-      const metas = (await openStore(configFrom(g)).list()).filter((m) => !cmd.stage || m.stage === cmd.stage);
+      const metas = (await openStore(configFrom(g)).list(warnSkipped)).filter((m) => !cmd.stage || m.stage === cmd.stage);
       if (g.json) return out(JSON.stringify(metas));
       for (const m of metas) out(`${m.stage.padEnd(12)} ${m.id.slice(0, 16)}  v${m.stage_version}  ${String(m.row_count).padStart(8)} rows  ${m.created_at}`);
     });
@@ -168,11 +197,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async () => {
       const g = program.opts<GlobalOpts>();
       const store = openStore(configFrom(g));
-      const records = [];
-      for (const id of await listRunIds(store)) records.push(await loadRunRecord(store, id));
+      const records = await loadRunRecords(store, warnSkipped);
       if (g.json) return out(JSON.stringify(records));
       for (const r of records) {
-        if (!r) continue;
         const hits = r.steps.filter((s) => s.cacheHit).length;
         out(`${r.run_id}  ${r.status.padEnd(9)} ${r.engine.padEnd(8)} ${(r.wall_ms / 1000).toFixed(2).padStart(7)} s  ${r.steps.length} steps, ${hits} cached`);
       }
@@ -195,60 +222,72 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   program
     .command('classify <table>')
-    .description('classify a target catalog (CSV or Parquet: id, flux_s/m/h/b, HST magnitudes by filter) with a trained model')
+    .description('classify a target catalog (CSV, TSV or Parquet: id, flux_s/m/h/b, HST magnitudes by filter) with a trained model')
     .requiredOption('--model <id>', 'a train artifact id (or prefix), e.g. the final model of a run')
-    .option('--out <file>', 'CSV to write (default: TABLE with .xclass.csv)')
-    .action(async (table: string, cmd: { model: string; out?: string }) => {
+    .option('--out <file>', 'CSV to write (default: TABLE with .xclass.csv); an existing file is kept unless --force')
+    .option('--force', 'replace an existing --out file')
+    .action(async (table: string, cmd: { model: string; out?: string; force?: boolean }) => {
       const g = program.opts<GlobalOpts>();
       const config = configFrom(g);
       const store = openStore(config);
-      const model = await store.findById(cmd.model);
+      const model = await store.findById(cmd.model, warnSkipped);
       if (!model || model.stage !== 'train') throw new ConfigError(`classify: no trained model '${cmd.model}' in ${store.root} (xclass artifacts --stage train lists them)`);
+      const outPath = cmd.out ?? `${table.replace(/\.(csv|tsv|parquet)$/i, '')}.xclass.csv`;
+      checkOutPath(outPath, cmd.force === true, table);
       const file = await resolveRawFile(process.cwd(), table);
       const { path, ...ref } = file;
-      const result = await runEmbedded(
-        { name: 'xclass-classify', steps: [{ key: 'classify', stage: 'classify', params: { table: ref }, inputs: {}, context: { path } }] },
-        {
-          store,
-          concurrency: 1,
-          retry: config.retry,
-          threads: false,
-          stepRunner: (req) => runStep(store, { ...req, inputs: { model: { stage: 'train', id: model.id } } }),
-        },
-      );
+      const runId = newRunId();
+      const startedAt = new Date();
+      const active = await markActive(store, runId);
+      let result: DagResult;
+      try {
+        result = await runEmbedded(
+          { name: 'xclass-classify', steps: [{ key: 'classify', stage: 'classify', params: { table: ref, no_data: config.input.no_data }, inputs: {}, context: { path } }] },
+          {
+            store,
+            concurrency: 1,
+            retry: config.retry,
+            threads: false,
+            stepRunner: (req) => runStep(store, { ...req, inputs: { model: { stage: 'train', id: model.id } } }),
+          },
+        );
+        // the record makes the classification reachable for `xclass gc` and auditable by run id
+        await saveRunRecord(store, { runId, engine: 'embedded', config, startedAt, result });
+      } finally {
+        await active.release();
+      }
       const step = result.steps[0]!;
       if (step.status !== 'done') throw new Error(step.error ?? 'classify failed');
-      const outPath = cmd.out ?? `${table.replace(/\.(csv|parquet)$/i, '')}.xclass.csv`;
       const rows = await store.readTable('classify', step.artifactId!);
       const proba = await store.readTable('classify', step.artifactId!, 'probabilities');
       const classes = [...new Set(proba.filter((p) => p['stage'] === 'final').map((p) => p['class'] as string))];
       const pOf = new Map(proba.filter((p) => p['stage'] === 'final').map((p) => [`${p['id']}|${p['class']}`, p['p'] as number]));
       const csv = [['id', 'final_class', 'confidence', 'uncertain', ...classes.map((c) => `p_${c}`)].join(',')];
       for (const r of rows) csv.push([JSON.stringify(r['id']), r['final_class'], r['confidence'], r['uncertain'], ...classes.map((c) => pOf.get(`${r['id']}|${c}`) ?? '')].join(','));
-      await writeFile(outPath, `${csv.join('\n')}\n`);
-      if (g.json) return out(JSON.stringify({ artifact: step.artifactId, model: model.id, rows: rows.length, csv: outPath }));
-      process.stderr.write(`classified ${rows.length} sources with model train/${model.id.slice(0, 12)} -> classify/${step.artifactId!.slice(0, 12)}\n`);
+      await writeOut(outPath, `${csv.join('\n')}\n`, cmd.force === true);
+      if (g.json) return out(JSON.stringify({ run: runId, artifact: step.artifactId, model: model.id, rows: rows.length, csv: outPath }));
+      process.stderr.write(`classified ${rows.length} sources with model train/${model.id.slice(0, 12)} -> classify/${step.artifactId!.slice(0, 12)} (run ${runId})\n`);
       out(outPath);
     });
 
   program
     .command('report <run>')
     .description('write the run report: one self-contained HTML file with tables and plots')
-    .option('--out <file>', 'where to write it (default: <store>/_reports/<run>.html)')
-    .action(async (runId: string, cmd: { out?: string }) => {
+    .option('--out <file>', 'where to write it (default: <store>/_reports/<run>.html); an existing file is kept unless --force')
+    .option('--force', 'replace an existing --out file')
+    .action(async (runId: string, cmd: { out?: string; force?: boolean }) => {
       const g = program.opts<GlobalOpts>();
       const store = openStore(configFrom(g));
       const run = await loadRunRecord(store, runId);
       if (!run) throw new ConfigError(`report: no run '${runId}' in ${store.root} (xclass runs lists them)`);
+      if (cmd.out) checkOutPath(cmd.out, cmd.force === true);
       const { buildReport } = await import('../report/build.js');
       const html = await buildReport(store, run);
-      // a report already written is kept: a new one gets a time-stamped name
+      // a report already written at the default place is kept: a new one gets a time-stamped name
       let outPath = cmd.out ?? join(store.root, '_reports', `${run.run_id}.html`);
-      if (existsSync(outPath)) outPath = outPath.replace(/\.html$/, `-${new Date().toISOString().replace(/[-:.]/g, '')}.html`);
-      await mkdir(dirname(outPath), { recursive: true });
+      if (!cmd.out && existsSync(outPath)) outPath = outPath.replace(/\.html$/, `-${new Date().toISOString().replace(/[-:.]/g, '')}.html`);
       // written to a temp file and renamed, so a reader never sees half a report
-      await writeFile(`${outPath}.tmp`, html);
-      await rename(`${outPath}.tmp`, outPath);
+      await writeOut(outPath, html, cmd.force === true);
       if (g.json) return out(JSON.stringify({ report: outPath, bytes: html.length }));
       out(outPath);
     });
@@ -259,7 +298,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async (a: string, b: string) => {
       const g = program.opts<GlobalOpts>();
       const store = openStore(configFrom(g));
-      const [ma, mb] = [await branchMetrics(store, a), await branchMetrics(store, b)];
+      const [ma, mb] = [await branchMetrics(store, a, warnSkipped), await branchMetrics(store, b, warnSkipped)];
       const rows = compareRows(ma, mb);
       if (g.json) return out(JSON.stringify({ a: { label: ma.label, evaluate: ma.evaluateId }, b: { label: mb.label, evaluate: mb.evaluateId }, rows }));
       out(`A = ${ma.label} (evaluate/${ma.evaluateId.slice(0, 12)})`);
@@ -278,6 +317,39 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (g.json) return out(JSON.stringify(res.rows));
       out(res.columns.join('\t'));
       for (const r of res.rows) out(res.columns.map((c) => formatCell(r[c])).join('\t'));
+    });
+
+  program
+    .command('verify')
+    .description('check every artifact against its recorded sizes and SHA-256, and every run record; --repair quarantines what fails')
+    .option('--repair', 'move damaged artifacts to <store>/_quarantine (never deleted); the next run recomputes them')
+    .action(async (cmd: { repair?: boolean }) => {
+      const g = program.opts<GlobalOpts>();
+      const store = openStore(configFrom(g));
+      const report = await verifyStore(store, { repair: cmd.repair === true });
+      if (g.json) out(JSON.stringify(report));
+      else {
+        for (const d of report.damaged) out(`damaged  ${d.path}: ${d.reason}${d.quarantined_to ? ` -> moved to ${d.quarantined_to}` : ''}`);
+        for (const d of report.damaged_runs) out(`damaged  ${d.path}: ${d.reason}`);
+        out(`checked ${report.artifacts} artifacts (${report.files} files, ${(report.bytes / 1e6).toFixed(1)} MB) and ${report.runs} run records in ${(report.wall_ms / 1000).toFixed(2)} s: ${report.ok} ok, ${report.unverifiable} unverifiable (older XClass), ${report.damaged.length} damaged${cmd.repair ? ` (${report.damaged.filter((d) => d.quarantined_to).length} quarantined)` : ''}, ${report.damaged_runs.length} unreadable run records`);
+      }
+      const unrepaired = report.damaged.filter((d) => !d.quarantined_to).length + report.damaged_runs.length;
+      if (unrepaired > 0) exitCode = 1;
+    });
+
+  program
+    .command('gc')
+    .description('list artifacts that no run record reaches (and quarantined ones); --delete removes them')
+    .option('--delete', 'remove them (refused while a run is in progress or a run record is unreadable)')
+    .action(async (cmd: { delete?: boolean }) => {
+      const g = program.opts<GlobalOpts>();
+      const store = openStore(configFrom(g));
+      const res = await collectGarbage(store, { delete: cmd.delete === true, activeRuns: () => activeRuns(store) });
+      if (g.json) return out(JSON.stringify(res));
+      for (const a of res.unreachable) out(`${cmd.delete ? 'removed' : 'unreachable'}  ${a.stage}/${a.id.slice(0, 16)}  ${(a.bytes / 1e6).toFixed(2)} MB  ${a.created_at}`);
+      for (const q of res.quarantined) out(`${cmd.delete ? 'removed' : 'quarantined'}  ${q.path}  ${(q.bytes / 1e6).toFixed(2)} MB`);
+      const mb = (res.unreachable.reduce((t, a) => t + a.bytes, 0) + res.quarantined.reduce((t, q) => t + q.bytes, 0)) / 1e6;
+      out(`${res.reachable} artifacts reached by ${res.runs} run records; ${res.unreachable.length} unreachable, ${res.quarantined.length} quarantined (${mb.toFixed(1)} MB)${cmd.delete ? ' removed' : '; xclass gc --delete removes them'}`);
     });
 
   program

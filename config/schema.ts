@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { XClassLabel } from '../schemas/classes.js';
+import { NoDataValues } from '../schemas/params.js';
 import { SedSettings } from '../schemas/sed.js';
 import { FeaturesParams } from '../schemas/features.js';
 import { CrossmatchParams, DedupParams, LabelCatalog } from '../schemas/labels.js';
@@ -7,11 +8,11 @@ import { TwoStageParams } from '../lib/forest/two-stage.js';
 import { EvaluationSettings } from '../schemas/evaluation.js';
 
 export const RetryPolicy = z.strictObject({
-  initial_interval_ms: z.number().int().positive(),
-  backoff_coefficient: z.number().min(1),
-  maximum_interval_ms: z.number().int().positive(),
-  /** total attempts including the first; 1 = never retry */
-  maximum_attempts: z.number().int().min(1),
+  initial_interval_ms: z.number().int().positive().max(600_000),
+  backoff_coefficient: z.number().min(1).max(10),
+  maximum_interval_ms: z.number().int().positive().max(3_600_000),
+  /** total attempts including the first; 1 = never retry; at most 20 */
+  maximum_attempts: z.number().int().min(1).max(20),
 });
 export type RetryPolicy = z.infer<typeof RetryPolicy>;
 
@@ -21,7 +22,11 @@ export type RetryPolicy = z.infer<typeof RetryPolicy>;
  * never do.
  */
 export const ConfigSchema = z.strictObject({
-  store: z.strictObject({ path: z.string().min(1) }),
+  store: z.strictObject({
+    path: z.string().min(1),
+    /** what a cache hit and a read check of each artifact file: `checksum` (SHA-256) or `size` */
+    verify: z.enum(['checksum', 'size']),
+  }),
   data: z.strictObject({
     /** null: $XCLASS_DATA, else ../shared/data beside the checkout */
     dir: z.string().min(1).nullable(),
@@ -29,6 +34,16 @@ export const ConfigSchema = z.strictObject({
   catalogs: z.strictObject({
     /** the MUWCLASS training table, relative to the data folder */
     muwclass: z.string().min(1),
+  }),
+  /** how input tables are read (ingest, reference, classify) */
+  input: z.strictObject({
+    /**
+     * Values that mean "no measurement" (99 of SExtractor and DOLPHOT, -99, -9999 ...):
+     * read as missing in magnitude, magnitude-error, flux and probability columns, and
+     * counted in the artifact's notes. Elsewhere (a parallax or distance of 99 is real)
+     * they are checked like any value.
+     */
+    no_data: NoDataValues,
   }),
   labels: z.strictObject({
     /** catalogue label -> XClass class; null keeps the row but marks it out of scope */
@@ -68,8 +83,8 @@ export const ConfigSchema = z.strictObject({
     address: z.string().regex(/^[^:\s]+:\d+$/, 'expected HOST:PORT'),
     namespace: z.string().min(1),
     task_queue: z.string().min(1),
-    activity_timeout_s: z.number().positive(),
-    heartbeat_timeout_s: z.number().positive(),
+    activity_timeout_s: z.number().positive().max(7 * 86_400),
+    heartbeat_timeout_s: z.number().positive().max(3_600),
   }),
 });
 export type XClassConfig = z.infer<typeof ConfigSchema>;

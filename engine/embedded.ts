@@ -35,7 +35,7 @@ export async function runEmbedded(dag: Dag, opts: EmbeddedOptions): Promise<DagR
     pool = new Piscina({ filename: workerFile, minThreads: 1, maxThreads: opts.concurrency, idleTimeout: 1000 });
     const p = pool;
     runOnce = async (req) => {
-      const res = (await p.run({ storeRoot: opts.store.root, request: req } satisfies WorkerTask)) as WorkerResult;
+      const res = (await p.run({ storeRoot: opts.store.root, verify: opts.store.verify, request: req } satisfies WorkerTask)) as WorkerResult;
       if (res.ok) return res.outcome;
       const err = new Error(res.message);
       err.name = res.name;

@@ -19,7 +19,16 @@ export function dataDir(config: XClassConfig): string {
 }
 
 export function openStore(config: XClassConfig): ArtifactStore {
-  return new ArtifactStore(isAbsolute(config.store.path) ? config.store.path : resolve(config.store.path));
+  return new ArtifactStore(isAbsolute(config.store.path) ? config.store.path : resolve(config.store.path), config.store.verify);
+}
+
+/** The data folder must exist and look like one, before any file in it is looked up by name. */
+function checkDataDir(dir: string, config: XClassConfig): void {
+  const source = config.data.dir ? 'config data.dir' : process.env['XCLASS_DATA'] ? '$XCLASS_DATA' : 'the default ../shared/data beside the checkout';
+  if (!existsSync(dir)) throw new ConfigError(`data folder ${dir} (from ${source}) does not exist; set $XCLASS_DATA or config data.dir to the reference data folder`);
+  for (const sub of ['filters', 'templates', 'catalogs']) {
+    if (!existsSync(join(dir, sub))) throw new ConfigError(`data folder ${dir} (from ${source}) has no ${sub}/ folder; is it the reference data folder (README.md, MANIFEST.md, filters/, templates/, catalogs/)?`);
+  }
 }
 
 /** The settings of one ablation: its overlay merged over the baseline, validated, SED data files hashed. */
@@ -61,6 +70,7 @@ async function planVariant(dir: string, resolve: Resolve, config: XClassConfig, 
  */
 export async function planPipeline(config: XClassConfig, opts: { ablations?: readonly string[] } = {}): Promise<PipelineInput> {
   const dir = dataDir(config);
+  checkDataDir(dir, config);
   const names = opts.ablations ?? Object.keys(config.ablations);
   for (const n of names) if (!Object.hasOwn(config.ablations, n)) throw new ConfigError(`--ablation ${n}: no such ablation; configured: ${Object.keys(config.ablations).join(', ') || 'none'}`);
   // every variant reads mostly the same filter and template files: hash each file once
@@ -85,6 +95,7 @@ export async function planPipeline(config: XClassConfig, opts: { ablations?: rea
     ablations,
     evaluation: config.evaluation,
     label_map: config.labels.map,
+    no_data: config.input.no_data,
     concurrency: config.engine.concurrency,
     retry: config.retry,
     activity_timeout_s: config.temporal.activity_timeout_s,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RetryPolicy } from '../config/schema.js';
-import { INPUT_ERROR_TYPE } from '../lib/errors.js';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors.js';
 
 /** Delay before attempt `attempt + 1` (attempt counts from 1), as Temporal computes it. */
 export function retryDelayMs(policy: RetryPolicy, attempt: number): number {
@@ -8,13 +8,13 @@ export function retryDelayMs(policy: RetryPolicy, attempt: number): number {
 }
 
 export function isNonRetryable(err: unknown): boolean {
-  return err instanceof Error && err.name === INPUT_ERROR_TYPE;
+  return err instanceof Error && (NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(err.name);
 }
 
 /**
  * The embedded engine's retry loop, with Temporal's semantics: up to
  * `maximum_attempts` tries, exponential backoff capped at `maximum_interval_ms`, and
- * bad input (InputError) never retried.
+ * failures a retry cannot fix (NON_RETRYABLE_ERROR_TYPES) never retried.
  */
 export async function withRetry<T>(
   fn: (attempt: number) => Promise<T>,

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { canonicalJson, sha256Hex } from '../artifacts/hash.js';
 import { codeVersion } from '../artifacts/code-version.js';
-import { writeJsonOnce, type ArtifactStore } from '../artifacts/store.js';
+import { processAlive, readdirOrEmpty, writeJsonOnce, type ArtifactStore } from '../artifacts/store.js';
 import { RunRecord } from '../schemas/run.js';
 import type { DagResult } from '../workflows/dag.js';
 
@@ -39,19 +40,30 @@ export async function saveRunRecord(
   return record;
 }
 
-export async function loadRunRecord(store: ArtifactStore, runId: string): Promise<RunRecord | undefined> {
-  try {
-    return RunRecord.parse(JSON.parse(await fs.readFile(join(store.runsDir, `${runId}.json`), 'utf8')));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+/**
+ * Marks a run as in progress (`_active/<run>.json` with host and pid) until `release`
+ * is called, so `xclass gc` never deletes what a running pipeline has just written.
+ */
+export async function markActive(store: ArtifactStore, runId: string): Promise<{ release(): Promise<void> }> {
+  const path = join(store.root, ACTIVE_DIR, `${runId}.json`);
+  await fs.mkdir(dirname(path), { recursive: true });
+  await writeJsonOnce(path, { run_id: runId, host: hostname(), pid: process.pid, started_at: new Date().toISOString() });
+  return { release: () => fs.rm(path, { force: true }) };
 }
 
-export async function listRunIds(store: ArtifactStore): Promise<string[]> {
-  try {
-    return (await fs.readdir(store.runsDir)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
-  } catch {
-    return [];
+/** Runs marked active whose process is alive (or on another host, where liveness cannot be checked). */
+export async function activeRuns(store: ArtifactStore): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of await readdirOrEmpty(join(store.root, ACTIVE_DIR))) {
+    try {
+      const m = JSON.parse(await fs.readFile(join(store.root, ACTIVE_DIR, name), 'utf8')) as { host?: unknown; pid?: unknown };
+      if (m.host === hostname() && typeof m.pid === 'number' && !processAlive(m.pid)) continue;
+    } catch {
+      // an unreadable marker is taken as active: gc errs on the side of keeping
+    }
+    out.push(name.replace(/\.json$/, ''));
   }
+  return out;
 }
+
+const ACTIVE_DIR = '_active';

@@ -1,11 +1,12 @@
 // Worker-thread entry for the embedded engine (run by piscina): runs one step off the
 // main thread, so the main thread stays free to schedule and draw progress.
-import { ArtifactStore } from '../artifacts/store.js';
+import { ArtifactStore, type VerifyMode } from '../artifacts/store.js';
 import { runStep } from '../activities/run-step.js';
 import type { StepOutcome, StepRequest } from '../workflows/dag.js';
 
 export interface WorkerTask {
   storeRoot: string;
+  verify: VerifyMode;
   request: StepRequest;
 }
 
@@ -13,7 +14,7 @@ export type WorkerResult = { ok: true; outcome: StepOutcome } | { ok: false; nam
 
 export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   try {
-    return { ok: true, outcome: await runStep(new ArtifactStore(task.storeRoot), task.request) };
+    return { ok: true, outcome: await runStep(new ArtifactStore(task.storeRoot, task.verify), task.request) };
   } catch (err) {
     // errors cross the thread boundary as plain data so their name (InputError) survives
     const e = err instanceof Error ? err : new Error(String(err));

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { runStep } from '../activities/run-step.js';
 import type { ArtifactStore } from '../artifacts/store.js';
-import { isInputError } from '../lib/errors.js';
+import { isNonRetryable } from './retry.js';
 import type { StepActivities } from '../workflows/dag.js';
 
 /**
@@ -20,7 +20,7 @@ export function createTemporalActivities(store: ArtifactStore): StepActivities {
       try {
         return await runStep(store, request, (done, total, note) => ctx.heartbeat({ key: request.key, done, total, note }));
       } catch (err) {
-        if (isInputError(err)) throw ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable: true });
+        if (isNonRetryable(err)) throw ApplicationFailure.create({ message: (err as Error).message, type: (err as Error).name, nonRetryable: true });
         throw err;
       } finally {
         clearInterval(beat);

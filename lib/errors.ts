@@ -27,6 +27,14 @@ export class InputError extends Error {
 /** The error-type name engines use to mark a failure as not retryable. */
 export const INPUT_ERROR_TYPE = 'InputError';
 
+/**
+ * Failures that the same step would meet again on a retry, so both engines fail them at
+ * once: bad input, a damaged input artifact (the next run's cache check quarantines and
+ * recomputes it), and JavaScript's own deterministic errors (an impossible array length,
+ * a type error), which are bugs or unbounded settings, not passing faults.
+ */
+export const NON_RETRYABLE_ERROR_TYPES = [INPUT_ERROR_TYPE, 'ArtifactDamagedError', 'RangeError', 'TypeError', 'ReferenceError', 'SyntaxError'] as const;
+
 export function formatInputError(loc: InputLocation, expected: string): string {
   const parts: string[] = [];
   if (loc.file !== undefined) parts.push(loc.file);

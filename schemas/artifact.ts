@@ -13,6 +13,18 @@ export const RawFileRef = z.object({
 });
 export type RawFileRef = z.infer<typeof RawFileRef>;
 
+/**
+ * One file of an artifact directory, as written: checked on every cache hit and read.
+ * Size and checksum are null only in artifacts written before they were recorded
+ * (meta.json `files` as a list of names): readable, never a cache hit.
+ */
+export const ArtifactFile = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/),
+  bytes: z.number().int().nonnegative().nullable(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+});
+export type ArtifactFile = z.infer<typeof ArtifactFile>;
+
 /** meta.json of one artifact directory. */
 export const ArtifactMeta = z.object({
   id: z.string().regex(/^[0-9a-f]{64}$/),
@@ -29,8 +41,8 @@ export const ArtifactMeta = z.object({
   /** table name -> schema name: `data` is data.parquet, others are <name>.parquet */
   tables: z.record(z.string(), z.string()),
   table_rows: z.record(z.string(), z.number().int().nonnegative()),
-  /** every file in the directory besides meta.json */
-  files: z.array(z.string()),
+  /** every file in the directory besides meta.json, with its size and SHA-256 */
+  files: z.array(ArtifactFile),
   created_at: z.string(),
   code_version: z.string().nullable(),
   wall_ms: z.number().nonnegative(),

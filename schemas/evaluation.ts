@@ -7,7 +7,8 @@ import { PROTOCOLS } from './protocols.js';
 export const EvaluationSettings = z.strictObject({
   /** `kfold`: stratified K-fold cross-validation; `split`: the method's stratified train/validation/test split */
   mode: z.enum(['kfold', 'split']),
-  folds: z.number().int().min(2),
+  /** at most 20: every fold is a training branch (5 is the method's) */
+  folds: z.number().int().min(2).max(20),
   seed: z.number().int().min(0),
   /** train, validation, test fractions of `split` mode */
   split: z.array(z.number().gt(0).lt(1)).length(3),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RawFileRef } from './artifact.js';
 import { XClassLabel } from './classes.js';
+import { NoDataValues } from './params.js';
 import { RetryPolicy } from '../config/schema.js';
 import { SedParams } from './sed.js';
 import { FeaturesParams } from './features.js';
@@ -32,6 +33,8 @@ export const PipelineInput = z.strictObject({
   ablations: z.record(z.string().regex(/^[a-z0-9_]+$/), PipelineVariant),
   evaluation: EvaluationSettings,
   label_map: z.record(z.string().min(1), XClassLabel.nullable()),
+  /** no-data sentinels of the input tables; absent in runs planned before they existed */
+  no_data: NoDataValues.optional(),
   concurrency: z.number().int().min(1),
   retry: RetryPolicy,
   activity_timeout_s: z.number().positive(),

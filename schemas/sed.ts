@@ -48,7 +48,10 @@ export const SedSettings = z.strictObject({
    * (stars, XRBs, CVs) are reddened by A_V = 0, step, ..., a_v_max with the CCM89 law
    * at R_V; a_v_max = 0 turns it off (the method).
    */
-  extinction: z.strictObject({ law: z.literal('ccm89'), r_v: z.number().positive(), a_v_max: z.number().nonnegative(), a_v_step: z.number().positive() }),
+  extinction: z
+    .strictObject({ law: z.literal('ccm89'), r_v: z.number().positive().max(10), a_v_max: z.number().nonnegative().max(20), a_v_step: z.number().positive() })
+    // the grid multiplies every reddened family: bounded so a typo cannot make it millions of models
+    .refine((e) => e.a_v_max / e.a_v_step <= 100, 'at most 100 A_V grid steps (a_v_max / a_v_step <= 100)'),
   /** the label-free model average: family priors and posterior draws per source (used by `label_free`) */
   label_free: z.strictObject({
     priors: z.strictObject({

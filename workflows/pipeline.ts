@@ -30,8 +30,16 @@ export function buildPipeline(input: PipelineInput): Dag {
   };
 
   const muwclass = input.files.muwclass;
-  const ingest = add({ key: 'ingest', stage: 'ingest', params: { catalog: fileRef(muwclass), label_map: input.label_map }, inputs: {}, context: { path: muwclass.path } });
-  const reference = add({ key: 'reference', stage: 'reference', params: { catalog: fileRef(muwclass), pipeline: 'MUWCLASS' }, inputs: { sources: ingest }, context: { path: muwclass.path } });
+  // runs planned before input validation (no `no_data` in their input, e.g. recorded histories) keep their params
+  const validation = input.no_data ? { no_data: input.no_data } : {};
+  const ingest = add({ key: 'ingest', stage: 'ingest', params: { catalog: fileRef(muwclass), label_map: input.label_map, ...validation }, inputs: {}, context: { path: muwclass.path } });
+  const reference = add({
+    key: 'reference',
+    stage: 'reference',
+    params: { catalog: fileRef(muwclass), pipeline: 'MUWCLASS', ...(input.no_data ? { label_map: input.label_map, ...validation } : {}) },
+    inputs: { sources: ingest },
+    context: { path: muwclass.path },
+  });
 
   // training-set assembly (paper section 2): each label catalog, deduplication, cross-match
   const catalogs = input.label_catalogs.map((cat) =>

@@ -1,7 +1,7 @@
 import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { PipelineInput } from '../schemas/pipeline.js';
 import { BRANCH_STAGE, splitBranches, type ArtifactRef, type Dag, type DagResult, type StepActivities, type StepOutcome, type StepRequest } from './dag.js';
-import { INPUT_ERROR_TYPE } from '../lib/errors.js';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors.js';
 import { buildPipeline } from './pipeline.js';
 import { runDag } from './scheduler.js';
 
@@ -68,7 +68,7 @@ function stepRunner(input: PipelineInput): (req: StepRequest) => Promise<StepOut
       backoffCoefficient: input.retry.backoff_coefficient,
       maximumInterval: input.retry.maximum_interval_ms,
       maximumAttempts: input.retry.maximum_attempts,
-      nonRetryableErrorTypes: [INPUT_ERROR_TYPE],
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
     },
   });
   return (req) => runStep(req);

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { InputError } from '../../lib/errors.js';
-import { sqlString, withConnection } from '../../artifacts/duckdb.js';
+import { sqlString, withConnection, withLiteralPath } from '../../artifacts/duckdb.js';
+import { checkHeader, measurement, parseNumber, type ColumnKind, type NoDataCounts } from './validate.js';
 
 export interface CsvTable {
   file: string;
@@ -28,12 +29,13 @@ export async function readCsv(path: string, displayName: string, opts: { delimit
   const headerLine = physicalLines[0]!;
   const delim = opts.delimiter ?? ',';
   const header = headerLine.split(delim).map((h) => h.trim());
+  checkHeader(header, displayName, 1);
   if (physicalLines.length === 1) throw new InputError({ file: displayName, row: 2 }, 'no data rows after the header');
 
-  const records = await withConnection(async (conn) => {
+  const records = await withLiteralPath(path, (literal) => withConnection(async (conn) => {
     try {
       const reader = await conn.runAndReadAll(
-        `SELECT * FROM read_csv(${sqlString(path)}, header = true, all_varchar = true, delim = ${sqlString(delim)}, quote = '"', escape = '"', auto_detect = false, columns = {${header
+        `SELECT * FROM read_csv(${sqlString(literal)}, header = true, all_varchar = true, delim = ${sqlString(delim)}, quote = '"', escape = '"', auto_detect = false, columns = {${header
           .map((h, i) => `${sqlString(`c${i}`)}: 'VARCHAR'`)
           .join(', ')}})`,
       );
@@ -42,7 +44,7 @@ export async function readCsv(path: string, displayName: string, opts: { delimit
       const first = (err as Error).message.split('\n').find((l) => l.trim() !== '') ?? String(err);
       throw new InputError({ file: displayName }, `not a valid delimited file: ${first}`);
     }
-  });
+  }));
   // DuckDB numbered the columns c0..cN; give them their header names back
   const named = records.map((r) => {
     const out: Record<string, string | null> = {};
@@ -82,14 +84,17 @@ export function requireColumns(table: CsvTable, columns: readonly string[]): voi
   }
 }
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
 /** A numeric field: empty -> null, otherwise a finite number or an error naming file, line, column, value. */
 export function numberField(table: CsvTable, i: number, column: string): number | null {
   const v = table.records[i]![column];
-  if (v === null || v === undefined) return null;
-  if (!NUMBER.test(v)) throw new InputError({ file: table.file, row: table.lines[i], column, value: v }, 'expected a number');
-  return Number(v);
+  const x = parseNumber(v);
+  if (x === undefined) throw new InputError({ file: table.file, row: table.lines[i], column, value: v }, 'expected a number');
+  return x;
+}
+
+/** A measurement field: the shared parser, no-data sentinels and the range of its kind (io/validate.ts). */
+export function measurementField(table: CsvTable, i: number, column: string, kind: ColumnKind, noData: readonly number[], counts: NoDataCounts): number | null {
+  return measurement({ file: table.file, row: table.lines[i]!, column }, table.records[i]![column], kind, noData, counts);
 }
 
 export function textField(table: CsvTable, i: number, column: string): string | null {

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { parseDecDeg, parseRaDeg } from '../../lib/sky/coords.js';
 import { InputError } from '../../lib/errors.js';
+import { checkHeader } from './validate.js';
 import type { LabelCatalog, SkippedRow } from '../../schemas/labels.js';
 
 /** A label as read, before class mapping. */
@@ -56,6 +57,7 @@ function parseLiu2007(text: string[], cat: LabelCatalog, file: string): ParsedCa
   const labels: RawLabel[] = [];
   const skipped: SkippedRow[] = [];
   const header = text[0]?.split('|').map((h) => h.trim());
+  if (header) checkHeader(header, file, 1, { allowEmpty: true });
   const col = (n: string) => header?.indexOf(n) ?? -1;
   for (const required of ['name', 'ra', 'dec']) if (col(required) < 0) throw new InputError({ file, row: 1, column: required }, 'required column is missing from the header');
   for (let i = 1; i < text.length; i++) {
@@ -92,6 +94,7 @@ function parseLiu2006(text: string[], cat: LabelCatalog, file: string): ParsedCa
   if (headerAt < 0) throw new InputError({ file, row: 1, column: 'name' }, 'no header line with a name column');
   for (let i = 0; i < headerAt; i++) if (text[i]!.trim() !== '') skipped.push({ catalog: cat.name, line: i + 1, reason: `web-export line before the header: ${JSON.stringify(text[i]!.trim())}` });
   const header = text[headerAt]!.split('\t').map((h) => h.trim());
+  checkHeader(header, file, headerAt + 1, { allowEmpty: true });
   const col = (n: string) => header.indexOf(n);
   for (const required of ['name', 'ra', 'dec']) if (col(required) < 0) throw new InputError({ file, row: headerAt + 1, column: required }, 'required column is missing from the header');
   for (let i = headerAt + 1; i < text.length; i++) {
@@ -128,6 +131,7 @@ function parseMcgill(text: string[], cat: LabelCatalog, file: string): ParsedCat
   const labels: RawLabel[] = [];
   const skipped: SkippedRow[] = [];
   const header = text[0]?.split('\t').map((h) => h.trim()) ?? [];
+  checkHeader(header, file, 1, { allowEmpty: true });
   const nameCol = header.indexOf('Name');
   const posCol = header.indexOf('RA, Dec');
   const pCol = header.indexOf('P');

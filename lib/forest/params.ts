@@ -5,10 +5,11 @@ import { z } from 'zod';
  * (Breiman 2001; scikit-learn's defaults where the method is silent).
  */
 export const ForestParams = z.strictObject({
-  n_estimators: z.number().int().min(1),
+  /** at most 10,000 trees (the method uses 600) */
+  n_estimators: z.number().int().min(1).max(10_000),
   /** features tried at each split: 'sqrt', 'log2', an integer count, a fraction in (0, 1], or null for all */
   max_features: z.union([z.enum(['sqrt', 'log2']), z.number().int().min(1), z.number().gt(0).lte(1), z.null()]),
-  max_depth: z.number().int().min(1).nullable(),
+  max_depth: z.number().int().min(1).max(1000).nullable(),
   min_samples_split: z.number().int().min(2),
   min_samples_leaf: z.number().int().min(1),
   bootstrap: z.boolean(),

@@ -33,7 +33,7 @@ export const TwoStageParams = z.strictObject({
    * classes as often as the common ones and so under-state the common classes' odds.
    */
   calibration: z.enum(['none', 'temperature']).default('none'),
-  smote: z.strictObject({ enabled: z.boolean(), k: z.number().int().min(1) }),
+  smote: z.strictObject({ enabled: z.boolean(), k: z.number().int().min(1).max(100) }),
 });
 export type TwoStageParams = z.infer<typeof TwoStageParams>;
 

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import parquet from '@dsnp/parquetjs';
 import { ArtifactStore, type NewArtifact } from '../../artifacts/store.js';
 import { artifactId } from '../../artifacts/hash.js';
 import { withConnection, sqlString } from '../../artifacts/duckdb.js';
+import { readParquet } from '../../artifacts/parquet.js';
 import { referencePredictionsTable, type ReferencePredictionRow } from '../../schemas/tables.js';
 import { tempDir } from '../helpers.js';
 
@@ -54,7 +55,8 @@ describe('artifact store', () => {
     expect(await store.readTable('reference', m.id)).toEqual(rows);
     const stored = await store.readMeta('reference', m.id);
     expect(stored.row_count).toBe(3);
-    expect(stored.files).toEqual(['data.parquet']);
+    expect(stored.files.map((f) => f.name)).toEqual(['data.parquet']);
+    expect(stored.files[0]!.bytes).toBe(statSync(join(store.dir('reference', m.id), 'data.parquet')).size);
     expect(readdirSync(join(store.root, 'reference', m.id)).sort()).toEqual(['data.parquet', 'meta.json']);
     expect(await store.tempEntries()).toEqual([]);
   });
@@ -99,7 +101,10 @@ describe('artifact store', () => {
     });
     const { renameSync } = await import('node:fs');
     renameSync(`${file}.x`, file);
-    await expect(store.readTable('reference', m.id)).rejects.toThrow(/row 2, column 'pipeline'.*got null/);
+    // the checksum catches the swap before any row is read
+    await expect(store.readTable('reference', m.id)).rejects.toThrow(/data\.parquet: (size \d+ bytes|sha256 [0-9a-f]{12}), meta\.json says/);
+    // and the schema catches a bad row in any Parquet file read as this table
+    await expect(readParquet(referencePredictionsTable, file, 'swapped')).rejects.toThrow(/^swapped, row 2, column 'pipeline'.*got null/);
   });
 
   it('writes standard Parquet: an independent reader (parquetjs) sees the same values', async () => {
@@ -134,7 +139,7 @@ describe('artifact store', () => {
     const stored = await store.readMeta('reference', m.id);
     expect(stored.tables).toEqual({ data: 'reference_predictions', top: 'reference_predictions' });
     expect(stored.table_rows).toEqual({ data: 3, top: 1 });
-    expect(stored.files).toEqual(['data.parquet', 'top.parquet']);
+    expect(stored.files.map((f) => f.name)).toEqual(['data.parquet', 'top.parquet']);
     expect(await store.readTable('reference', m.id, 'top')).toEqual([rows[2]]);
     await expect(store.readTable('reference', m.id, 'nope')).rejects.toThrow(/has no table 'nope' \(tables: data, top\)/);
   });

@@ -50,7 +50,7 @@ describe('bad input: one clear line, non-zero exit, no artifact', () => {
   it('a negative flux', () => {
     const bad = rows.map((r) => [...r]);
     bad[1]![col('Fh')] = '-2e-15';
-    expectRejected(runOn(dataDirWith(toCsv(header, bad))), /row 3, column 'Fh': expected a non-negative flux in erg\/s\/cm\^2, got -2e-15$/);
+    expectRejected(runOn(dataDirWith(toCsv(header, bad))), /row 3, column 'Fh': expected a non-negative flux in erg\/s\/cm\^2 \(at most 1e-6\) \(a no-data marker\? list it in config input\.no_data\), got "-2e-15"$/);
   });
 
   it('a duplicate source id', () => {
@@ -89,6 +89,44 @@ describe('bad input: one clear line, non-zero exit, no artifact', () => {
   it('an unknown filter, with the closest known names', () => {
     const r = runOn(dataDirWith(toCsv(header, rows)), ['--set', 'sed.output_filters=["HST_ACS_WFC.F457W"]']);
     expectRejected(r, /^xclass: config sed\.output_filters\.0: unknown filter; closest known: HST_ACS_WFC\.F435W, HST_ACS_WFC\.F475W, .*got "HST_ACS_WFC\.F457W"$/);
+  });
+
+  /** One cell of the first rows replaced; the run must be rejected with the given line. */
+  const withCell = (line: number, column: string, value: string) => {
+    const bad = rows.map((r) => [...r]);
+    bad[line - 2]![col(column)] = value;
+    return dataDirWith(toCsv(header, bad));
+  };
+
+  it('a repeated column name (it would silently replace the first)', () => {
+    const dup = [...header];
+    dup[col('e_Fs')] = 'Fs';
+    expectRejected(runOn(dataDirWith(toCsv(dup, rows))), new RegExp(`^xclass: step ingest failed: ${FILE}, row 1, column 'Fs': column name repeated in the header \\(columns 6 and 7\\)$`));
+  });
+
+  it.each([
+    ['a negative magnitude error', 4, 'e_Gmag', '-0.02', /row 4, column 'e_Gmag': expected a magnitude error > 0 and <= 10/],
+    ['a probability above 1', 3, 'P_intra', '1.3', /row 3, column 'P_intra': expected a probability between 0 and 1/],
+    ['an absurd parallax', 5, 'Plx', '5000', /row 5, column 'Plx': expected a parallax in mas between -1000 and 1000/],
+    ['a hexadecimal number', 2, 'Fb', '0x1F', /row 2, column 'Fb': expected a number, got "0x1F"$/],
+    ['a competitor probability above 1', 6, 'P_AGN', '1.2', /row 6, column 'P_AGN': expected a probability between 0 and 1/],
+    ['an unknown competitor class', 7, 'Class', 'QSO', /row 7, column 'Class': unknown label, expected one of AGN, .* \(config labels\.map\), got "QSO"$/],
+  ] as const)('%s', (_name, line, column, value, message) => {
+    expectRejected(runOn(withCell(line, column, value)), message);
+  });
+
+  it('a missing data folder is named as such, not as an unknown filter', () => {
+    const r = runOn(join(tempDir(), 'nowhere'));
+    expectRejected(r, /^xclass: data folder .*nowhere \(from \$XCLASS_DATA\) does not exist; set \$XCLASS_DATA or config data\.dir/);
+  });
+
+  it.each([
+    ['evaluation.folds=5000', /key 'evaluation\.folds': Too big: expected number to be <=20, got 5000$/],
+    ['model.forest.n_estimators=1e12', /key 'model\.forest\.n_estimators': Too big: expected number to be <=10000, got 1000000000000$/],
+    ['retry.maximum_attempts=1000', /key 'retry\.maximum_attempts': Too big/],
+    ['sed.extinction.a_v_step=0.001', /key 'sed\.extinction': at most 100 A_V grid steps/],
+  ])('a setting that sizes work beyond its bound: %s', (set, message) => {
+    expectRejected(runOn(dataDirWith(toCsv(header, rows)), ['--set', set]), message);
   });
 
   it('a bad config value', () => {

@@ -45,9 +45,9 @@ describe('crash safety', () => {
     const steps = (JSON.parse(rerun.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; artifactId: string }[] }).steps;
     expect(readdirSync(tmp)).toEqual([]); // swept
     for (const dir of artifactDirs(store)) {
-      const meta = JSON.parse(readFileSync(join(store, dir, 'meta.json'), 'utf8')) as { files: string[] };
-      expect(meta.files).toContain('data.parquet');
-      expect(readdirSync(join(store, dir)).sort()).toEqual([...meta.files, 'meta.json'].sort());
+      const meta = JSON.parse(readFileSync(join(store, dir, 'meta.json'), 'utf8')) as { files: { name: string }[] };
+      expect(meta.files.map((f) => f.name)).toContain('data.parquet');
+      expect(readdirSync(join(store, dir)).sort()).toEqual([...meta.files.map((f) => f.name), 'meta.json'].sort());
     }
 
     // the same ids as an uninterrupted run into a fresh store

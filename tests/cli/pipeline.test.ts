@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../artifacts/hash.js';
@@ -101,7 +101,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     // every source predicted once per test translation (label-free, paper), out of fold
     expect(predictions.reduce((n, m) => n + m.row_count, 0)).toBe(2 * 1409);
     const final = metas.find((m) => m.stage === 'train' && (m.params['fold'] as unknown) === null)!;
-    expect(final.files).toContain('model.bin');
+    expect(final.files.map((f) => f.name)).toContain('model.bin');
     expect(final.notes['absent_classes']).toEqual(['SNR']);
     expect(final.notes['final_classes']).toEqual(['AGN', 'SNR', 'STAR', 'LMXB', 'HMXB', 'CV']);
     // the balanced bootstrap under-states the common classes' odds; the fitted temperature sharpens them
@@ -161,7 +161,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(r.code, r.stderr).toBe(0);
     const sha = sha256Hex(readFileSync(MUWCLASS));
     expect(r.stdout).toContain(`raw file catalogs/muwclass_TD_2022.csv  sha256 ${sha}`);
-    expect(r.stdout).toMatch(/ingest\/[0-9a-f]{16}  v2  2941 rows/);
+    expect(r.stdout).toMatch(/ingest\/[0-9a-f]{16}  v3  2941 rows/);
     expect(r.stdout).toMatch(/sources <- ingest\//);
     expect(r.stdout).toContain('"label_map"');
     const j = JSON.parse(runCli([...at, '--json', 'audit', runId]).stdout) as { lineage: { meta: { raw_files: { sha256: string }[] } }[] };
@@ -239,6 +239,40 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const bad = runCli([...at, 'classify', join(dir, 'bad.csv'), '--model', final.id]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim()).toMatch(/bad\.csv, row 1, column 'flux_s, flux_m, flux_h, flux_b': required columns are missing/);
+
+    // the same validation as ingest: one line, non-zero exit, no classify artifact, no CSV
+    const classifyCount = () => artifactDirs(store).filter((d) => d.startsWith('classify/')).length;
+    const before = classifyCount();
+    const rejected = (name: string, text: string, message: RegExp) => {
+      writeFileSync(join(dir, name), text);
+      const r2 = runCli([...at, 'classify', join(dir, name), '--model', final.id]);
+      expect(r2.code, name).not.toBe(0);
+      expect(r2.stderr.trim().split('\n'), r2.stderr).toHaveLength(1);
+      expect(r2.stderr.trim()).toMatch(message);
+      expect(existsSync(join(dir, name.replace(/\.csv$/, '.xclass.csv')))).toBe(false);
+    };
+    const row1 = lines[0]!.split(',');
+    const withValue = (i: number, v: string) => [...row1.slice(0, i), v, ...row1.slice(i + 1)].join(',');
+    rejected('negflux.csv', `${header.join(',')}\n${withValue(1, '-1e-15')}\n`, /negflux\.csv, row 2, column 'flux_s': expected a non-negative flux/);
+    rejected('hex.csv', `${header.join(',')}\n${withValue(2, '0x10')}\n`, /hex\.csv, row 2, column 'flux_m': expected a number, got "0x10"$/);
+    rejected('dupcol.csv', `${[...header, 'flux_s'].join(',')}\n${lines[0]},1e-15\n`, /dupcol\.csv, row 1, column 'flux_s': column name repeated in the header/);
+    expect(classifyCount()).toBe(before);
+
+    // a table path is the literal file it names, never a pattern
+    writeFileSync(join(dir, 't*.csv'), `${header.join(',')}\n${lines.slice(0, 5).join('\n')}\n`);
+    writeFileSync(join(dir, 't1.csv'), `${header.join(',')}\n${lines.join('\n')}\n`);
+    const literal = runCli([...at, '--json', 'classify', join(dir, 't*.csv'), '--model', final.id]);
+    expect(literal.code, literal.stderr).toBe(0);
+    expect((JSON.parse(literal.stdout) as { rows: number }).rows).toBe(5);
+
+    // --out never replaces a file without --force, and never the input table
+    const again = runCli([...at, 'classify', table, '--model', final.id]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr.trim()).toMatch(/targets\.xclass\.csv: file exists; pass --force to replace it, or choose another --out$/);
+    const overInput = runCli([...at, 'classify', table, '--model', final.id, '--out', table, '--force']);
+    expect(overInput.stderr.trim()).toMatch(/targets\.csv: refusing to write over the input table/);
+    expect(readFileSync(table, 'utf8').split('\n')[0]).toBe(header.join(','));
+    expect(runCli([...at, 'classify', table, '--model', final.id, '--force']).code).toBe(0);
   });
 
   it('writes a self-contained HTML report whose plots all render in Chromium', async () => {
@@ -272,14 +306,63 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     }
   });
 
+  it('refuses run ids that are not run ids, and an existing --out, before touching a file', () => {
+    const r = runCli([...at, 'report', '../../x']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim()).toBe("xclass: column 'run id': expected a run id like run-20261125T033024Z-155e05 (xclass runs lists them), got \"../../x\"");
+    const out = join(tempDir(), 'mine.html');
+    writeFileSync(out, 'keep me');
+    const refused = runCli([...at, 'report', runId, '--out', out]);
+    expect(refused.stderr.trim()).toMatch(/mine\.html: file exists; pass --force/);
+    expect(readFileSync(out, 'utf8')).toBe('keep me');
+  });
+
+  it('detects a damaged or swapped artifact file and a deleted meta.json, and the next run recomputes them under the same ids', async () => {
+    const copy = join(tempDir(), 'store');
+    cpSync(store, copy, { recursive: true });
+    const s = new ArtifactStore(copy);
+    const metas = await s.list();
+    const features = metas.find((m) => m.stage === 'features')!;
+    const sed = metas.find((m) => m.stage === 'sed')!;
+    const ingest = metas.find((m) => m.stage === 'ingest')!;
+    const other = metas.filter((m) => m.stage === 'predict');
+    // a flipped byte, a file swapped for a sibling's of the same shape, a deleted meta.json
+    const f = join(s.dir('features', features.id), 'data.parquet');
+    const bytes = readFileSync(f);
+    bytes[300] = bytes[300]! ^ 0xff;
+    writeFileSync(f, bytes);
+    copyFileSync(join(s.dir('predict', other[1]!.id), 'data.parquet'), join(s.dir('predict', other[0]!.id), 'data.parquet'));
+    rmSync(join(s.dir('ingest', ingest.id), 'meta.json'));
+    truncateSync(join(s.dir('sed', sed.id), 'data.parquet'), 0);
+    const verify = runCli(['--set', `store.path=${JSON.stringify(copy)}`, 'verify']);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toMatch(/: \d+ ok, 0 unverifiable \(older XClass\), 4 damaged/);
+
+    const r = runCli(['--set', `store.path=${JSON.stringify(copy)}`, '--json', 'run', '--no-ablations']);
+    expect(r.code, r.stderr).toBe(0);
+    const warnings = r.stderr.trim().split('\n').filter((l) => l.startsWith('xclass: warning:'));
+    expect(warnings).toHaveLength(4);
+    for (const w of warnings) expect(w).toMatch(/; artifact moved to .*_quarantine\/(features|predict|ingest|sed)-[0-9a-f]{12}-.* and recomputed$/);
+    const steps = (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { steps: { stage: string; artifactId: string; cacheHit: boolean }[] }).steps;
+    const recomputed = steps.filter((x) => !x.cacheHit).map((x) => x.artifactId).sort();
+    expect(recomputed).toEqual([features.id, sed.id, ingest.id, other[0]!.id].sort());
+    // recomputed byte for byte: the verified store equals the original
+    const after = runCli(['--set', `store.path=${JSON.stringify(copy)}`, 'verify']);
+    expect(after.code, after.stdout).toBe(0);
+    expect(readFileSync(join(s.dir('features', features.id), 'data.parquet'))).toEqual(readFileSync(join(new ArtifactStore(store).dir('features', features.id), 'data.parquet')));
+  });
+
   it('answers SQL over artifacts, lineage and runs', () => {
     const r = runCli([...at, 'query', 'select stage, count(*) as n from artifacts group by 1 order by 1']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual(['stage\tn', 'classify\t1', 'crossmatch\t4', 'dedup\t1', 'evaluate\t2', 'features\t2', 'ingest\t1', 'labels\t4', 'predict\t20', 'reference\t1', 'sed\t2', 'train\t11']);
+    expect(r.stdout.trim().split('\n')).toEqual(['stage\tn', 'classify\t2', 'crossmatch\t4', 'dedup\t1', 'evaluate\t2', 'features\t2', 'ingest\t1', 'labels\t4', 'predict\t20', 'reference\t1', 'sed\t2', 'train\t11']);
     const lin = JSON.parse(runCli([...at, '--json', 'query', "select role from lineage where stage = 'reference'"]).stdout) as { role: string }[];
     expect(lin).toEqual([{ role: 'sources' }]);
-    const runs = JSON.parse(runCli([...at, '--json', 'query', 'select run_id, count(*) filter (where cache_hit) as hits from run_steps group by 1 order by 2']).stdout) as { hits: number }[];
+    const runs = JSON.parse(runCli([...at, '--json', 'query', "select run_id, count(*) filter (where cache_hit) as hits from run_steps join runs using (run_id) where workflow <> 'xclass-classify' group by 1 order by 2"]).stdout) as { hits: number }[];
     expect(runs.map((x) => Number(x.hits))).toEqual([0, 32, 32]);
+    // classify runs are recorded too (so gc reaches their artifacts): two tables classified, one rerun cached, four rejected
+    const classify = JSON.parse(runCli([...at, '--json', 'query', "select status, count(*) as n from runs where workflow = 'xclass-classify' group by 1 order by 1"]).stdout) as { status: string; n: number }[];
+    expect(classify.map((x) => [x.status, Number(x.n)])).toEqual([['failed', 4], ['succeeded', 3]]);
     const bad = runCli([...at, 'query', 'select nope from artifacts']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);

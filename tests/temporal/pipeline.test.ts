@@ -49,8 +49,8 @@ function expectComplete(store: string, run: RunEnd) {
   // one intact copy of each artifact, nothing half-written
   expect(artifactDirs(store)).toHaveLength(new Set(embedded.values()).size);
   for (const dir of artifactDirs(store)) {
-    const meta = JSON.parse(readFileSync(join(store, dir, 'meta.json'), 'utf8')) as { files: string[] };
-    expect(readdirSync(join(store, dir)).sort()).toEqual([...meta.files, 'meta.json'].sort());
+    const meta = JSON.parse(readFileSync(join(store, dir, 'meta.json'), 'utf8')) as { files: { name: string }[] };
+    expect(readdirSync(join(store, dir)).sort()).toEqual([...meta.files.map((f) => f.name), 'meta.json'].sort());
   }
   expect(readdirSync(join(store, '_tmp')).filter((n) => !n.endsWith('.tmp'))).toEqual([]);
 }
