@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../lib/errors.js';
 import { RunRecord } from '../schemas/run.js';
-import { readdirOrEmpty, type ArtifactStore } from './store.js';
+import { DamagedFileError, readdirOrEmpty, type ArtifactStore } from './store.js';
 
 /** Reading run records (`<store>/_runs/<run_id>.json`); engine/runs.ts writes them. */
 
@@ -13,21 +13,10 @@ export function isRunId(id: string): boolean {
   return RUN_ID.test(id);
 }
 
-/** A run record that cannot be read: the file and why. */
-export class RunRecordError extends Error {
-  override readonly name = 'RunRecordError';
-  constructor(
-    readonly path: string,
-    readonly reason: string,
-  ) {
-    super(`${path}: ${reason}`);
-  }
-}
-
 /**
  * The record of one run, or undefined when there is none. A run id that newRunId could
  * not have made is refused before it touches the file system; a record that does not
- * parse is a RunRecordError naming its file.
+ * parse is a DamagedFileError naming its file.
  */
 export async function loadRunRecord(store: ArtifactStore, runId: string): Promise<RunRecord | undefined> {
   if (!isRunId(runId)) throw new InputError({ column: 'run id', value: runId }, 'expected a run id like run-20261125T033024Z-155e05 (xclass runs lists them)');
@@ -37,18 +26,18 @@ export async function loadRunRecord(store: ArtifactStore, runId: string): Promis
     text = await fs.readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new RunRecordError(path, `cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new DamagedFileError(path, `cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new RunRecordError(path, `not valid JSON (${(err as Error).message})`);
+    throw new DamagedFileError(path, `not valid JSON (${(err as Error).message})`);
   }
   const parsed = RunRecord.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new RunRecordError(path, `key '${issue.path.join('.')}': ${issue.message}`);
+    throw new DamagedFileError(path, `key '${issue.path.join('.')}': ${issue.message}`);
   }
   return parsed.data;
 }
@@ -62,14 +51,14 @@ export async function listRunIds(store: ArtifactStore): Promise<string[]> {
 }
 
 /** Every readable run record, oldest first; unreadable ones go to onDamaged (named, not thrown). */
-export async function loadRunRecords(store: ArtifactStore, onDamaged: (d: RunRecordError) => void = () => {}): Promise<RunRecord[]> {
+export async function loadRunRecords(store: ArtifactStore, onDamaged: (d: DamagedFileError) => void = () => {}): Promise<RunRecord[]> {
   const out: RunRecord[] = [];
   for (const id of await listRunIds(store)) {
     try {
       const r = await loadRunRecord(store, id);
       if (r) out.push(r);
     } catch (err) {
-      if (!(err instanceof RunRecordError)) throw err;
+      if (!(err instanceof DamagedFileError)) throw err;
       onDamaged(err);
     }
   }

@@ -39,9 +39,12 @@ export interface ArtifactPayload extends TablePayload {
  */
 export type VerifyMode = 'checksum' | 'size';
 
-/** An artifact whose files do not match its meta.json (or whose meta.json is missing or garbled). */
-export class ArtifactDamagedError extends Error {
-  override readonly name = 'ArtifactDamagedError';
+/**
+ * A stored file that cannot be trusted: an artifact file that does not match its
+ * meta.json, a missing or garbled meta.json, an unreadable run record.
+ */
+export class DamagedFileError extends Error {
+  override readonly name = 'DamagedFileError';
   constructor(
     readonly path: string,
     readonly reason: string,
@@ -116,7 +119,7 @@ export class ArtifactStore {
     try {
       meta = await this.readMetaAt(metaPath);
     } catch (err) {
-      if (err instanceof ArtifactDamagedError) return { state: 'damaged', path: err.path, reason: err.reason };
+      if (err instanceof DamagedFileError) return { state: 'damaged', path: err.path, reason: err.reason };
       throw err;
     }
     if (meta.stage !== stage || meta.id !== id) return { state: 'damaged', path: metaPath, reason: `meta.json names ${meta.stage}/${meta.id}, not the folder it is in` };
@@ -159,14 +162,14 @@ export class ArtifactStore {
       text = await fs.readFile(path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new ArtifactDamagedError(path, 'meta.json is missing');
-      throw new ArtifactDamagedError(path, `cannot read meta.json (${code ?? String(err)})`);
+      if (code === 'ENOENT') throw new DamagedFileError(path, 'meta.json is missing');
+      throw new DamagedFileError(path, `cannot read meta.json (${code ?? String(err)})`);
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (err) {
-      throw new ArtifactDamagedError(path, `meta.json is not valid JSON (${(err as Error).message})`);
+      throw new DamagedFileError(path, `meta.json is not valid JSON (${(err as Error).message})`);
     }
     // meta.json of older XClass lists file names only: read as files of unknown size and checksum
     const files = (json as { files?: unknown } | null)?.files;
@@ -174,7 +177,7 @@ export class ArtifactStore {
     const parsed = ArtifactMeta.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new ArtifactDamagedError(path, `meta.json key '${issue.path.join('.')}': ${issue.message}`);
+      throw new DamagedFileError(path, `meta.json key '${issue.path.join('.')}': ${issue.message}`);
     }
     return parsed.data;
   }
@@ -198,7 +201,7 @@ export class ArtifactStore {
           if (meta.stage !== stage || meta.id !== id) damaged.push({ path: join(this.dir(stage, id), META_FILE), reason: `meta.json names ${meta.stage}/${meta.id}, not the folder it is in` });
           else metas.push(meta);
         } catch (err) {
-          if (!(err instanceof ArtifactDamagedError)) throw err;
+          if (!(err instanceof DamagedFileError)) throw err;
           damaged.push({ path: err.path, reason: err.reason });
         }
       }
@@ -249,9 +252,9 @@ export class ArtifactStore {
   private async verifiedPath(meta: ArtifactMeta, name: string): Promise<string> {
     const path = join(this.dir(meta.stage, meta.id), name);
     const recorded = meta.files.find((f) => f.name === name);
-    if (!recorded) throw new ArtifactDamagedError(path, 'file not listed in meta.json');
+    if (!recorded) throw new DamagedFileError(path, 'file not listed in meta.json');
     const problem = await fileProblem(path, recorded, this.verify);
-    if (problem) throw new ArtifactDamagedError(path, `${problem} (xclass verify --repair quarantines it; the next run recomputes it)`);
+    if (problem) throw new DamagedFileError(path, `${problem} (xclass verify --repair quarantines it; the next run recomputes it)`);
     return path;
   }
 

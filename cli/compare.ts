@@ -1,6 +1,7 @@
 import type { ArtifactStore } from '../artifacts/store.js';
 import { ConfigError } from '../config/load.js';
-import { loadRunRecord, loadRunRecords, type RunRecordError } from '../artifacts/run-records.js';
+import { loadRunRecord, loadRunRecords } from '../artifacts/run-records.js';
+import type { DamagedFileError } from '../artifacts/store.js';
 import { ablationPrefix } from '../workflows/pipeline.js';
 import { PROTOCOLS } from '../schemas/protocols.js';
 
@@ -18,7 +19,7 @@ const BASELINE = 'baseline';
  * the pooled full-pipeline metrics of that branch's evaluation. A bare branch name means
  * the newest run that has it.
  */
-export async function branchMetrics(store: ArtifactStore, spec: string, onDamaged: (d: RunRecordError) => void = () => {}): Promise<BranchMetrics> {
+export async function branchMetrics(store: ArtifactStore, spec: string, onDamaged: (d: DamagedFileError) => void = () => {}): Promise<BranchMetrics> {
   const records = await loadRunRecords(store, onDamaged);
   const runs = records.map((r) => r.run_id);
   let run: string | undefined;

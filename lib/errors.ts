@@ -33,7 +33,7 @@ export const INPUT_ERROR_TYPE = 'InputError';
  * recomputes it), and JavaScript's own deterministic errors (an impossible array length,
  * a type error), which are bugs or unbounded settings, not passing faults.
  */
-export const NON_RETRYABLE_ERROR_TYPES = [INPUT_ERROR_TYPE, 'ArtifactDamagedError', 'RangeError', 'TypeError', 'ReferenceError', 'SyntaxError'] as const;
+export const NON_RETRYABLE_ERROR_TYPES = [INPUT_ERROR_TYPE, 'DamagedFileError', 'RangeError', 'TypeError', 'ReferenceError', 'SyntaxError'] as const;
 
 export function formatInputError(loc: InputLocation, expected: string): string {
   const parts: string[] = [];

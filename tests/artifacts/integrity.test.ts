@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ArtifactDamagedError, ArtifactStore, type NewArtifact } from '../../artifacts/store.js';
+import { DamagedFileError, ArtifactStore, type NewArtifact } from '../../artifacts/store.js';
 import { verifyStore, collectGarbage } from '../../artifacts/maintenance.js';
 import { artifactId } from '../../artifacts/hash.js';
 import { referencePredictionsTable, type ReferencePredictionRow } from '../../schemas/tables.js';
@@ -79,7 +79,7 @@ describe('artifact integrity', () => {
     const { store, m, data } = await oneArtifact();
     truncateSync(data, 10);
     const err = await store.readTable('reference', m.id).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ArtifactDamagedError);
+    expect(err).toBeInstanceOf(DamagedFileError);
     expect((err as Error).message).toMatch(new RegExp(`^${data}: size 10 bytes, meta\\.json says \\d+ \\(xclass verify --repair`));
   });
 
