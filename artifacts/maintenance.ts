@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { loadRunRecords } from './run-records.js';
-import { readdirOrEmpty, UNVERIFIABLE, type ArtifactStore } from './store.js';
+import { artifactBytes, isArtifactId, NOT_AN_ARTIFACT_DIR, readdirOrEmpty, UNVERIFIABLE, type ArtifactStore } from './store.js';
 
 export interface VerifyReport {
   artifacts: number;
@@ -28,15 +28,15 @@ export async function verifyStore(store: ArtifactStore, opts: { repair: boolean 
   for (const stage of await store.stages()) {
     for (const id of await readdirOrEmpty(join(store.root, stage))) {
       report.artifacts++;
-      if (!/^[0-9a-f]{64}$/.test(id)) {
-        report.damaged.push({ stage, id: null, path: join(store.root, stage, id), reason: 'not an artifact directory (name is not a 64-digit hex id)', quarantined_to: null });
+      if (!isArtifactId(id)) {
+        report.damaged.push({ stage, id: null, path: join(store.root, stage, id), reason: NOT_AN_ARTIFACT_DIR, quarantined_to: null });
         continue;
       }
       const state = await store.check(stage, id, 'checksum');
       if (state.state === 'ok') {
         report.ok++;
         report.files += state.meta.files.length;
-        report.bytes += state.meta.files.reduce((t, f) => t + (f.bytes ?? 0), 0);
+        report.bytes += artifactBytes(state.meta);
       } else if (state.state === 'damaged' && state.reason === UNVERIFIABLE) {
         report.unverifiable++;
       } else if (state.state === 'damaged') {
@@ -83,7 +83,7 @@ export async function collectGarbage(store: ArtifactStore, opts: { delete: boole
   for (const m of metas) {
     // an artifact newer than this gc may belong to a run that started meanwhile: kept
     if (reached.has(m.id) || m.created_at >= startedAt) continue;
-    unreachable.push({ stage: m.stage, id: m.id, bytes: m.files.reduce((t, f) => t + (f.bytes ?? 0), 0), created_at: m.created_at });
+    unreachable.push({ stage: m.stage, id: m.id, bytes: artifactBytes(m), created_at: m.created_at });
   }
   const quarantined = [];
   for (const name of await readdirOrEmpty(store.quarantineDir)) quarantined.push({ path: join(store.quarantineDir, name), bytes: await dirBytes(join(store.quarantineDir, name)) });

@@ -6,6 +6,10 @@ import { loadRunRecords } from './run-records.js';
 import { sqlString } from './duckdb.js';
 import { META_FILE, type ArtifactStore } from './store.js';
 
+/**
+ * Creates the views `artifacts`, `lineage`, `runs` and `run_steps` over the store's
+ * files. DuckDB reads the JSON and Parquet in place; there is no database file.
+ */
 export async function createStoreViews(conn: DuckDBConnection, store: ArtifactStore): Promise<void> {
   // only files that parse: one damaged meta.json or run record is named by the caller, not fatal here
   const { metas } = await store.scan();

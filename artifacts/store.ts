@@ -18,6 +18,12 @@ const STALE_TMP_MS = 24 * 3600 * 1000;
 const STAGE_NAME = /^[a-z][a-z0-9_]*$/;
 const ARTIFACT_ID = /^[0-9a-f]{64}$/;
 
+export function isArtifactId(name: string): boolean {
+  return ARTIFACT_ID.test(name);
+}
+
+export const NOT_AN_ARTIFACT_DIR = 'not an artifact directory (name is not a 64-digit hex id)';
+
 export type NewArtifact = Omit<ArtifactMeta, 'row_count' | 'tables' | 'table_rows' | 'files' | 'created_at' | 'host'>;
 
 export interface TablePayload {
@@ -83,7 +89,7 @@ export class ArtifactStore {
 
   dir(stage: string, id: string): string {
     if (!STAGE_NAME.test(stage)) throw new InputError({ file: this.root, column: 'stage', value: stage }, 'expected a stage name of lower-case letters, digits and _');
-    if (!ARTIFACT_ID.test(id)) throw new InputError({ file: this.root, column: 'artifact id', value: id }, 'expected a 64-digit hexadecimal artifact id');
+    if (!isArtifactId(id)) throw new InputError({ file: this.root, column: 'artifact id', value: id }, 'expected a 64-digit hexadecimal artifact id');
     return join(this.root, stage, id);
   }
 
@@ -93,11 +99,6 @@ export class ArtifactStore {
 
   get quarantineDir(): string {
     return join(this.root, QUARANTINE_DIR);
-  }
-
-  /** True when the artifact is in place and its files match its meta.json. */
-  async has(stage: string, id: string): Promise<boolean> {
-    return (await this.check(stage, id)).state === 'ok';
   }
 
   /**
@@ -114,19 +115,17 @@ export class ArtifactStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'absent' };
       throw err;
     }
-    const metaPath = join(dir, META_FILE);
     let meta: ArtifactMeta;
     try {
-      meta = await this.readMetaAt(metaPath);
+      meta = await this.readMeta(stage, id);
     } catch (err) {
       if (err instanceof DamagedFileError) return { state: 'damaged', path: err.path, reason: err.reason };
       throw err;
     }
-    if (meta.stage !== stage || meta.id !== id) return { state: 'damaged', path: metaPath, reason: `meta.json names ${meta.stage}/${meta.id}, not the folder it is in` };
+    if (meta.files.some((f) => f.bytes === null || f.sha256 === null)) return { state: 'damaged', path: join(dir, META_FILE), reason: UNVERIFIABLE };
     const listed = new Set(meta.files.map((f) => f.name));
     const extra = names.filter((n) => n !== META_FILE && !listed.has(n));
     if (extra.length > 0) return { state: 'damaged', path: join(dir, extra[0]!), reason: 'file not listed in meta.json' };
-    if (meta.files.some((f) => f.bytes === null || f.sha256 === null)) return { state: 'damaged', path: metaPath, reason: UNVERIFIABLE };
     for (const f of meta.files) {
       const problem = await fileProblem(join(dir, f.name), f, mode);
       if (problem) return { state: 'damaged', path: join(dir, f.name), reason: problem };
@@ -152,8 +151,12 @@ export class ArtifactStore {
     return dest;
   }
 
+  /** The artifact's meta.json, parsed; a DamagedFileError when it is missing, garbled or names another artifact. */
   async readMeta(stage: string, id: string): Promise<ArtifactMeta> {
-    return this.readMetaAt(join(this.dir(stage, id), META_FILE));
+    const path = join(this.dir(stage, id), META_FILE);
+    const meta = await this.readMetaAt(path);
+    if (meta.stage !== stage || meta.id !== id) throw new DamagedFileError(path, `meta.json names ${meta.stage}/${meta.id}, not the folder it is in`);
+    return meta;
   }
 
   private async readMetaAt(path: string): Promise<ArtifactMeta> {
@@ -183,23 +186,22 @@ export class ArtifactStore {
   }
 
   /**
-   * Every artifact whose meta.json is readable, and every directory whose meta.json is
-   * missing or garbled (named, not thrown: readers go on with the rest). Files are not
-   * hashed here; `check` and `xclass verify` do that.
+   * Every artifact (whose id starts with `idPrefix`) whose meta.json is readable, and
+   * every directory whose meta.json is missing or garbled (named, not thrown: readers go
+   * on with the rest). Files are not hashed here; `check` and `xclass verify` do that.
    */
-  async scan(): Promise<{ metas: ArtifactMeta[]; damaged: DamagedEntry[] }> {
+  async scan(idPrefix = ''): Promise<{ metas: ArtifactMeta[]; damaged: DamagedEntry[] }> {
     const metas: ArtifactMeta[] = [];
     const damaged: DamagedEntry[] = [];
     for (const stage of await this.stages()) {
       for (const id of await readdirOrEmpty(join(this.root, stage))) {
-        if (!ARTIFACT_ID.test(id)) {
-          damaged.push({ path: join(this.root, stage, id), reason: 'not an artifact directory (name is not a 64-digit hex id)' });
+        if (!id.startsWith(idPrefix)) continue;
+        if (!isArtifactId(id)) {
+          damaged.push({ path: join(this.root, stage, id), reason: NOT_AN_ARTIFACT_DIR });
           continue;
         }
         try {
-          const meta = await this.readMeta(stage, id);
-          if (meta.stage !== stage || meta.id !== id) damaged.push({ path: join(this.dir(stage, id), META_FILE), reason: `meta.json names ${meta.stage}/${meta.id}, not the folder it is in` });
-          else metas.push(meta);
+          metas.push(await this.readMeta(stage, id));
         } catch (err) {
           if (!(err instanceof DamagedFileError)) throw err;
           damaged.push({ path: err.path, reason: err.reason });
@@ -212,9 +214,9 @@ export class ArtifactStore {
   /** Finds an artifact by full id or unique prefix, in any stage (damaged ones are passed to onDamaged and skipped). */
   async findById(idOrPrefix: string, onDamaged: (d: DamagedEntry) => void = () => {}): Promise<ArtifactMeta | undefined> {
     if (!/^[0-9a-f]{1,64}$/.test(idOrPrefix)) throw new InputError({ column: 'artifact id', value: idOrPrefix }, 'expected an artifact id or its prefix (hexadecimal digits)');
-    const { metas, damaged } = await this.scan();
-    damaged.filter((d) => d.path.split('/').some((part) => part.startsWith(idOrPrefix))).forEach(onDamaged);
-    const matches = metas.filter((m) => m.id.startsWith(idOrPrefix));
+    // only the directories the prefix names are read: lineage walks call this once per node
+    const { metas: matches, damaged } = await this.scan(idOrPrefix);
+    damaged.forEach(onDamaged);
     if (matches.length > 1) throw new InputError({ column: 'artifact id', value: idOrPrefix }, `prefix is ambiguous: ${matches.map((m) => `${m.stage}/${m.id.slice(0, 16)}`).join(', ')}`);
     return matches[0];
   }
@@ -363,6 +365,11 @@ export class ArtifactStore {
   async tempEntries(): Promise<string[]> {
     return readdirOrEmpty(join(this.root, TMP_DIR));
   }
+}
+
+/** The bytes an artifact's files take (files of unknown size count 0). */
+export function artifactBytes(meta: ArtifactMeta): number {
+  return meta.files.reduce((t, f) => t + (f.bytes ?? 0), 0);
 }
 
 /** Why an artifact of older XClass is never a cache hit (it stays readable for audits of old runs). */

@@ -42,10 +42,12 @@ function warnSkipped(d: { path: string; reason: string }): void {
   process.stderr.write(`xclass: warning: skipped ${d.path}: ${d.reason}\n`);
 }
 
+const outExists = (outPath: string) => new InputError({ file: outPath }, 'file exists; pass --force to replace it, or choose another --out');
+
 /** `--out` never replaces a file unless --force, and never the input it was made from. */
 function checkOutPath(outPath: string, force: boolean, inputPath?: string): void {
   if (inputPath !== undefined && resolve(outPath) === resolve(inputPath)) throw new InputError({ file: outPath }, 'refusing to write over the input table; choose another --out');
-  if (existsSync(outPath) && !force) throw new InputError({ file: outPath }, 'file exists; pass --force to replace it, or choose another --out');
+  if (existsSync(outPath) && !force) throw outExists(outPath);
 }
 
 async function writeOut(outPath: string, content: string, force: boolean): Promise<void> {
@@ -53,7 +55,8 @@ async function writeOut(outPath: string, content: string, force: boolean): Promi
   try {
     await writeFileOnce(outPath, content, { overwrite: force });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError({ file: outPath }, 'file exists; pass --force to replace it, or choose another --out');
+    // a file that appeared after checkOutPath is still never replaced
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw outExists(outPath);
     throw err;
   }
 }

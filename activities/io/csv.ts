@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { InputError } from '../../lib/errors.js';
 import { sqlString, withConnection, withLiteralPath } from '../../artifacts/duckdb.js';
-import { checkHeader, measurement, parseNumber, type ColumnKind, type NoDataCounts } from './validate.js';
+import { checkHeader, measurement, type ColumnKind, type NoDataCounts } from './validate.js';
 
 export interface CsvTable {
   file: string;
@@ -82,14 +82,6 @@ export function requireColumns(table: CsvTable, columns: readonly string[]): voi
   for (const c of columns) {
     if (!table.header.includes(c)) throw new InputError({ file: table.file, row: 1, column: c }, `required column is missing from the header`);
   }
-}
-
-/** A numeric field: empty -> null, otherwise a finite number or an error naming file, line, column, value. */
-export function numberField(table: CsvTable, i: number, column: string): number | null {
-  const v = table.records[i]![column];
-  const x = parseNumber(v);
-  if (x === undefined) throw new InputError({ file: table.file, row: table.lines[i], column, value: v }, 'expected a number');
-  return x;
 }
 
 /** A measurement field: the shared parser, no-data sentinels and the range of its kind (io/validate.ts). */

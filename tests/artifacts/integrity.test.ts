@@ -33,7 +33,7 @@ async function expectDetectedAndRepaired(damage: (a: Awaited<ReturnType<typeof o
   const state = await a.store.check('reference', a.m.id);
   expect(state.state).toBe('damaged');
   if (state.state === 'damaged') expect(`${state.path}: ${state.reason}`).toMatch(reason);
-  expect(await a.store.has('reference', a.m.id)).toBe(false);
+  expect((await a.store.check('reference', a.m.id)).state).toBe('damaged');
   expect(await a.store.write(a.m, { table: referencePredictionsTable, rows })).toBe(true);
   expect(await a.store.readTable('reference', a.m.id)).toEqual(rows);
   const quarantined = readdirSync(a.store.quarantineDir);
@@ -132,13 +132,13 @@ describe('artifact integrity', () => {
     await new Promise((r) => setTimeout(r, 5));
     const listed = await collectGarbage(store, { delete: false, activeRuns: async () => [] });
     expect(listed.unreachable.map((a) => a.id)).toEqual([orphan.id]); // `kept` is reached, and `m` through its input
-    expect(await store.has('reference', orphan.id)).toBe(true);
+    expect((await store.check('reference', orphan.id)).state).toBe('ok');
     await expect(collectGarbage(store, { delete: true, activeRuns: async () => ['run-x'] })).rejects.toThrow(/run run-x is in progress on this store; nothing deleted/);
-    expect(await store.has('reference', orphan.id)).toBe(true);
+    expect((await store.check('reference', orphan.id)).state).toBe('ok');
     await collectGarbage(store, { delete: true, activeRuns: async () => [] });
-    expect(await store.has('reference', orphan.id)).toBe(false);
-    expect(await store.has('reference', kept.id)).toBe(true);
-    expect(await store.has('reference', m.id)).toBe(true);
+    expect((await store.check('reference', orphan.id)).state).toBe('absent');
+    expect((await store.check('reference', kept.id)).state).toBe('ok');
+    expect((await store.check('reference', m.id)).state).toBe('ok');
   });
 
   it('refuses ids that are not hex before they touch the file system', async () => {

@@ -49,9 +49,9 @@ describe('artifact store', () => {
   it('round-trips rows through Parquet and meta.json', async () => {
     const store = new ArtifactStore(tempDir());
     const m = meta();
-    expect(await store.has('reference', m.id)).toBe(false);
+    expect((await store.check('reference', m.id)).state).toBe('absent');
     expect(await store.write(m, { table: referencePredictionsTable, rows })).toBe(true);
-    expect(await store.has('reference', m.id)).toBe(true);
+    expect((await store.check('reference', m.id)).state).toBe('ok');
     expect(await store.readTable('reference', m.id)).toEqual(rows);
     const stored = await store.readMeta('reference', m.id);
     expect(stored.row_count).toBe(3);
