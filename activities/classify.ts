@@ -1,17 +1,13 @@
-import { z } from 'zod';
 import { computeFeatures, imputeMatrix, shortFilterName } from '../lib/features.js';
 import { predictTwoStage } from '../lib/forest/two-stage.js';
 import { InputError } from '../lib/errors.js';
-import { RawFileRef } from '../schemas/artifact.js';
-import { FileContext, NoDataValues } from '../schemas/params.js';
+import { ClassifyParams, FileContext } from '../schemas/params.js';
 import { readTargetTable } from './io/target-table.js';
 import { measurement, type ColumnKind, type NoDataCounts } from './io/validate.js';
 import { predictionsTable, probabilitiesTable } from '../schemas/model.js';
 import { loadModel, predictionTables } from './io/model.js';
 import { verifyRawFile } from './io/raw-file.js';
 import { defineStage } from './stage.js';
-
-export const ClassifyParams = z.strictObject({ table: RawFileRef, no_data: NoDataValues.optional() });
 
 /** Columns a target table must have; HST magnitudes are named by filter (F475W, ...). */
 export const REQUIRED_TARGET_COLUMNS = ['id', 'flux_s', 'flux_m', 'flux_h', 'flux_b'] as const;
@@ -28,13 +24,13 @@ export const classifyStage = defineStage({
   name: 'classify',
   version: 2,
   params: ClassifyParams,
-  inputs: ['model'],
+  inputs: { roles: { model: { from: ['train'] } } },
+  context: FileContext,
   async run(ctx, p) {
-    const { path } = FileContext.parse(ctx.context);
+    const { path } = ctx.context;
     await verifyRawFile(p.table, path);
-    const modelRef = ctx.inputs['model']!;
+    const modelRef = ctx.inputs.model;
     const { model, medians, spec } = await loadModel(ctx.store, modelRef);
-    if (!spec) throw new Error(`model ${modelRef.id.slice(0, 12)} has no feature spec (trained by an older train stage)`);
 
     const file = p.table.name;
     const target = await readTargetTable(path, file);

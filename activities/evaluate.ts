@@ -1,9 +1,17 @@
-import { accuracy, balancedAccuracyOf, brierScore, calibration, confusionMatrix, macroF1, mcc, meanStd, perClassMetrics, type Confusion } from '../lib/metrics/classification.js';
+import { brierScore, calibration, confusionMatrix } from '../lib/metrics/classification.js';
+import { aggregateFolds, normalisedRows, summariseConfusion } from '../lib/metrics/summary.js';
 import { PROTOCOLS } from '../schemas/protocols.js';
 import { calibrationTable, confusionTable, EvaluateParams, metricsTable, type CalibrationRow, type ConfusionRow, type MetricRow } from '../schemas/evaluation.js';
 import type { PredictionRow, ProbabilityRow } from '../schemas/model.js';
 import type { ReferencePredictionRow } from '../schemas/tables.js';
+import { NoContext } from '../schemas/params.js';
+import type { ArtifactRef } from '../schemas/step.js';
 import { defineStage } from './stage.js';
+import { predictionsTable, probabilitiesTable } from '../schemas/model.js';
+import { referencePredictionsTable } from '../schemas/tables.js';
+
+/** A prediction's input role: `<protocol>_fold_<k>` or `<protocol>_test` (schemas/step.ts EvaluateRole). */
+const EVALUATE_ROLE = new RegExp(`^(${PROTOCOLS.join('|')})_(fold_\\d+|test)$`);
 
 interface Scored {
   fold: number | null;
@@ -29,15 +37,18 @@ export const evaluateStage = defineStage({
   name: 'evaluate',
   version: 2,
   params: EvaluateParams,
-  // per protocol one input per CV fold, and optionally the competitor's predictions (`reference`)
-  inputs: /^((paper|deployment|blind)_fold_\d+|reference)$/,
+  // per protocol one input per held-out part (CV fold or test split), and optionally the competitor's predictions
+  inputs: { roles: { reference: { from: ['reference'], optional: true } }, pattern: { re: EVALUATE_ROLE, from: 'predict' } },
+  context: NoContext,
   async run(ctx, p) {
+    const predictions = new Map<string, ArtifactRef>();
+    for (const [role, ref] of Object.entries(ctx.inputs)) if (role !== 'reference' && ref) predictions.set(role, ref);
     const metrics: MetricRow[] = [];
     const confusion: ConfusionRow[] = [];
     const calRows: CalibrationRow[] = [];
     const byProtocol = new Map<string, string[]>();
-    for (const role of Object.keys(ctx.inputs).filter((r) => r !== 'reference').sort()) {
-      const protocol = /^(paper|deployment|blind)_fold_\d+$/.exec(role)![1]!;
+    for (const role of [...predictions.keys()].sort()) {
+      const protocol = EVALUATE_ROLE.exec(role)![1]!;
       byProtocol.set(protocol, [...(byProtocol.get(protocol) ?? []), role]);
     }
     const protocols = PROTOCOLS.filter((x) => byProtocol.has(x));
@@ -49,9 +60,9 @@ export const evaluateStage = defineStage({
       const ids: string[] = [];
       let finalClasses: string[] = [];
       for (const role of byProtocol.get(protocol)!) {
-        const ref = ctx.inputs[role]!;
-        const preds = (await ctx.store.readTable(ref.stage, ref.id)) as PredictionRow[];
-        const proba = (await ctx.store.readTable(ref.stage, ref.id, 'probabilities')) as ProbabilityRow[];
+        const ref = predictions.get(role)!;
+        const preds = await ctx.store.readTable(predictionsTable, ref);
+        const proba = await ctx.store.readTable(probabilitiesTable, ref, 'probabilities');
         const finalOf = new Map<string, Map<string, number>>();
         for (const r of proba) if (r.stage === 'final') finalOf.set(r.id, (finalOf.get(r.id) ?? new Map()).set(r.class, r.p));
         const cls = [...(finalOf.values().next().value?.keys() ?? [])];
@@ -86,31 +97,18 @@ export const evaluateStage = defineStage({
           if (pooledRows.length === 0) continue;
           const pooled = cm(pooledRows);
           const base = { protocol, level, subset };
-          for (const m of summarise(pooled)) metrics.push({ ...base, statistic: 'pooled', fold: null, ...m });
+          for (const m of summariseConfusion(pooled)) metrics.push({ ...base, statistic: 'pooled', fold: null, ...m });
           const perFold = folds.map((f) => ({ f, rows: pick(scored.filter((s) => s.fold === f)) })).filter((x) => x.rows.length > 0);
-          const foldValues = new Map<string, number[]>();
-          for (const { f, rows } of perFold) {
-            for (const m of summarise(cm(rows))) {
-              metrics.push({ ...base, statistic: 'fold', fold: f, ...m });
-              const key = `${m.metric}|${m.class ?? ''}`;
-              if (m.value === null) continue;
-              const vs = foldValues.get(key);
-              if (vs) vs.push(m.value);
-              else foldValues.set(key, [m.value]);
-            }
-          }
-          for (const [key, values] of foldValues) {
-            const [metric, cls] = key.split('|') as [string, string];
-            const { mean, std } = meanStd(values);
-            metrics.push({ ...base, statistic: 'mean', fold: null, metric, class: cls || null, value: mean, n: values.length });
-            metrics.push({ ...base, statistic: 'std', fold: null, metric, class: cls || null, value: std, n: values.length });
-          }
-          const K = pooled.classes.length;
-          pooled.classes.forEach((t, a) => {
-            let rowSum = 0;
-            for (let b = 0; b < K; b++) rowSum += pooled.counts[a * K + b]!;
-            pooled.classes.forEach((pc, b) => confusion.push({ protocol, level, subset, true_class: t, predicted_class: pc, count: pooled.counts[a * K + b]!, fraction: rowSum > 0 ? pooled.counts[a * K + b]! / rowSum : null }));
+          const foldMetrics = perFold.map(({ f, rows }) => {
+            const ms = summariseConfusion(cm(rows));
+            for (const m of ms) metrics.push({ ...base, statistic: 'fold', fold: f, ...m });
+            return ms;
           });
+          for (const a of aggregateFolds(foldMetrics)) {
+            metrics.push({ ...base, statistic: 'mean', fold: null, metric: a.metric, class: a.class, value: a.mean, n: a.n });
+            metrics.push({ ...base, statistic: 'std', fold: null, metric: a.metric, class: a.class, value: a.std, n: a.n });
+          }
+          for (const r of normalisedRows(pooled)) confusion.push({ protocol, level, subset, true_class: r.trueClass, predicted_class: r.predictedClass, count: r.count, fraction: r.fraction });
         }
       }
       // calibration of the full probability vector's maximum
@@ -132,10 +130,10 @@ export const evaluateStage = defineStage({
       }
     }
     // the competitor's own predictions on the same sources, scored with the same class grouping
-    const ref = ctx.inputs['reference'];
+    const ref = ctx.inputs.reference;
     let competitorSources = 0;
     if (ref) {
-      const refRows = (await ctx.store.readTable(ref.stage, ref.id)) as ReferencePredictionRow[];
+      const refRows = await ctx.store.readTable(referencePredictionsTable, ref);
       const theirs = new Map(refRows.map((r) => [r.id, r.predicted_class]));
       const pipeline = refRows[0]?.pipeline ?? 'reference';
       const truth: string[] = [];
@@ -147,7 +145,7 @@ export const evaluateStage = defineStage({
         pred.push(p.eval_classes[c] ?? c);
       });
       competitorSources = truth.length;
-      if (truth.length > 0) for (const m of summarise(confusionMatrix(truth, pred))) metrics.push({ protocol: `competitor:${pipeline}`, level: 'full', subset: 'all', statistic: 'pooled', fold: null, ...m });
+      if (truth.length > 0) for (const m of summariseConfusion(confusionMatrix(truth, pred))) metrics.push({ protocol: `competitor:${pipeline}`, level: 'full', subset: 'all', statistic: 'pooled', fold: null, ...m });
     }
     return {
       table: metricsTable,
@@ -157,20 +155,3 @@ export const evaluateStage = defineStage({
     };
   },
 });
-
-function summarise(c: Confusion): Omit<MetricRow, 'protocol' | 'level' | 'subset' | 'statistic' | 'fold'>[] {
-  let n = 0;
-  for (const v of c.counts) n += v;
-  const out: Omit<MetricRow, 'protocol' | 'level' | 'subset' | 'statistic' | 'fold'>[] = [
-    { metric: 'accuracy', class: null, value: accuracy(c), n },
-    { metric: 'balanced_accuracy', class: null, value: balancedAccuracyOf(c), n },
-    { metric: 'macro_f1', class: null, value: macroF1(c), n },
-    { metric: 'mcc', class: null, value: mcc(c), n },
-  ];
-  for (const m of perClassMetrics(c)) {
-    out.push({ metric: 'precision', class: m.class, value: m.precision, n: m.support });
-    out.push({ metric: 'recall', class: m.class, value: m.recall, n: m.support });
-    out.push({ metric: 'f1', class: m.class, value: m.f1, n: m.support });
-  }
-  return out;
-}

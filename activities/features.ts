@@ -3,7 +3,11 @@ import { FeaturesParams, featureDroppedTable, featureValuesTable, type FeatureDr
 import type { SedDrawRow, SedFitRow, SedMagRow } from '../schemas/sed.js';
 import type { SourceRow } from '../schemas/tables.js';
 import { InputError } from '../lib/errors.js';
+import { NoContext } from '../schemas/params.js';
+import { FeaturesFacts } from '../schemas/facts.js';
 import { defineStage } from './stage.js';
+import { sourcesTable } from '../schemas/tables.js';
+import { sedDrawsTable, sedFitsTable, sedMagsTable } from '../schemas/sed.js';
 
 /**
  * `features`: the feature matrix of the training sources (paper section 4.1, Table 3)
@@ -17,14 +21,15 @@ export const featuresStage = defineStage({
   name: 'features',
   version: 3,
   params: FeaturesParams,
-  inputs: ['sources', 'sed'],
+  inputs: { roles: { sources: { from: ['ingest'] }, sed: { from: ['sed'] } } },
+  context: NoContext,
+  facts: FeaturesFacts,
   async run(ctx, p) {
-    const src = ctx.inputs['sources']!;
-    const sed = ctx.inputs['sed']!;
-    const sources = (await ctx.store.readTable(src.stage, src.id)) as SourceRow[];
-    const fits = new Map(((await ctx.store.readTable(sed.stage, sed.id)) as SedFitRow[]).map((f) => [f.id, f]));
-    const mags = (await ctx.store.readTable(sed.stage, sed.id, 'mags')) as SedMagRow[];
-    const drawAv = new Map(((await ctx.store.readTable(sed.stage, sed.id, 'draws')) as SedDrawRow[]).map((d) => [`${d.id}\u0000${d.draw}`, d.a_v]));
+    const { sources: src, sed } = ctx.inputs;
+    const sources = await ctx.store.readTable(sourcesTable, src);
+    const fits = new Map((await ctx.store.readTable(sedFitsTable, sed)).map((f) => [f.id, f]));
+    const mags = await ctx.store.readTable(sedMagsTable, sed, 'mags');
+    const drawAv = new Map((await ctx.store.readTable(sedDrawsTable, sed, 'draws')).map((d) => [`${d.id}\u0000${d.draw}`, d.a_v]));
     const filters = new Map<string, number>();
     // per source, per draw (index = draw number), magnitude by filter
     const magsById = new Map<string, Record<string, number | null>[]>();
@@ -92,7 +97,8 @@ export const featuresStage = defineStage({
       table: featureValuesTable,
       rows: values,
       extraTables: { dropped: { table: featureDroppedTable, rows: dropped } },
-      notes: { feature_names: names, feature_spec: spec, draws: Math.max(0, ...[...magsById.values()].map((d) => d.length - 1)), rows_by_class: kept, dropped_no_hst_by_class: droppedByClass, missing_by_feature: missing },
+      notes: { dropped_no_hst_by_class: droppedByClass, missing_by_feature: missing },
+      facts: { feature_names: names, feature_spec: spec, draws: Math.max(0, ...[...magsById.values()].map((d) => d.length - 1)), rows_by_class: kept } satisfies FeaturesFacts,
     };
   },
 });

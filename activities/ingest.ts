@@ -58,9 +58,10 @@ export const ingestStage = defineStage({
   name: 'ingest',
   version: 3,
   params: IngestParams,
-  inputs: [],
+  inputs: { roles: {} },
+  context: FileContext,
   async run(ctx, params) {
-    const { path } = FileContext.parse(ctx.context);
+    const { path } = ctx.context;
     await verifyRawFile(params.catalog, path);
     const file = params.catalog.name;
     const table = await readMuwclass(path, file, REQUIRED);

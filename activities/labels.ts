@@ -1,16 +1,16 @@
 import { join } from 'node:path';
-import { z } from 'zod';
 import { dedupe } from '../lib/sky/dedup.js';
 import { groupBy } from '../lib/group.js';
 import { crossMatch } from '../lib/sky/crossmatch.js';
 import { InputError } from '../lib/errors.js';
 import { CrossmatchParams, DedupParams, LabelsParams, labelRowsTable, matchesTable, skippedRowsTable, type LabelRow, type MatchRow, type SkippedRow } from '../schemas/labels.js';
 import type { SourceRow } from '../schemas/tables.js';
+import { DataDirContext, NoContext } from '../schemas/params.js';
+import { CrossmatchFacts, DedupFacts } from '../schemas/facts.js';
 import { readLabelCatalog, type RawLabel } from './io/label-catalogs.js';
 import { verifyRawFile } from './io/raw-file.js';
 import { defineStage } from './stage.js';
-
-const LabelsContext = z.object({ data_dir: z.string().min(1) });
+import { sourcesTable } from '../schemas/tables.js';
 
 /**
  * `labels`: one labelled catalog -> normalised label rows (name, position, class,
@@ -24,14 +24,15 @@ export const labelsStage = defineStage({
   params: LabelsParams,
   // the MUWCLASS table's labels come from its validated `sources` artifact (one parser, and
   // a table that fails ingest leaves nothing behind); the other catalogs are read here
-  inputs: /^sources$/,
+  inputs: { roles: { sources: { from: ['ingest'], optional: true } } },
+  context: DataDirContext,
   async run(ctx, p) {
     let raw: RawLabel[];
     let skipped: SkippedRow[] = [];
     if (p.format === 'muwclass') {
-      const src = ctx.inputs['sources'];
+      const src = ctx.inputs.sources;
       if (!src) throw new Error(`labels ${p.name}: the MUWCLASS catalog is read from the ingested sources (input 'sources')`);
-      const sources = (await ctx.store.readTable(src.stage, src.id)) as SourceRow[];
+      const sources = await ctx.store.readTable(sourcesTable, src);
       raw = sources.map((s) => ({
         name: s.counterpart_name ?? s.id,
         alt_names: [s.id],
@@ -44,7 +45,7 @@ export const labelsStage = defineStage({
         period_s: null,
       }));
     } else {
-      const { data_dir } = LabelsContext.parse(ctx.context);
+      const { data_dir } = ctx.context;
       const path = join(data_dir, p.catalog.name);
       await verifyRawFile(p.catalog, path);
       ({ labels: raw, skipped } = await readLabelCatalog(path, { name: p.name, file: p.catalog.name, format: p.format, class: p.class, reference: p.reference }, p.catalog.name));
@@ -75,10 +76,12 @@ export const dedupStage = defineStage({
   name: 'dedup',
   version: 1,
   params: DedupParams,
-  inputs: /^catalog_\d+$/,
+  inputs: { roles: {}, pattern: { re: /^catalog_\d+$/, from: 'labels' } },
+  context: NoContext,
+  facts: DedupFacts,
   async run(ctx, p) {
     const all: LabelRow[] = [];
-    for (const role of Object.keys(ctx.inputs).sort()) all.push(...((await ctx.store.readTable(ctx.inputs[role]!.stage, ctx.inputs[role]!.id)) as LabelRow[]));
+    for (const [, ref] of Object.entries(ctx.inputs).sort(([a], [b]) => (a < b ? -1 : 1))) all.push(...(await ctx.store.readTable(labelRowsTable, ref)));
     const byClass = groupBy(all, (r) => r.class ?? `raw:${r.class_raw}`);
     const out: LabelRow[] = [];
     for (const [key, rows] of [...byClass.entries()].sort(([a], [b]) => a.localeCompare(b))) {
@@ -107,7 +110,7 @@ export const dedupStage = defineStage({
       }
     }
     out.sort((a, b) => (a.class ?? '').localeCompare(b.class ?? '') || a.name.localeCompare(b.name) || a.ra_deg - b.ra_deg);
-    return { table: labelRowsTable, rows: out, notes: { before: countBy(all.map((r) => r.class ?? `raw:${r.class_raw}`)), after: countBy(out.map((r) => r.class ?? `raw:${r.class_raw}`)) } };
+    return { table: labelRowsTable, rows: out, facts: { before: countBy(all.map((r) => r.class ?? `raw:${r.class_raw}`)), after: countBy(out.map((r) => r.class ?? `raw:${r.class_raw}`)) } satisfies DedupFacts };
   },
 });
 
@@ -121,10 +124,12 @@ export const crossmatchStage = defineStage({
   name: 'crossmatch',
   version: 1,
   params: CrossmatchParams,
-  inputs: ['labels', 'xray'],
+  inputs: { roles: { labels: { from: ['labels', 'dedup'] }, xray: { from: ['ingest'] } } },
+  context: NoContext,
+  facts: CrossmatchFacts,
   async run(ctx, p) {
-    const labels = (await ctx.store.readTable(ctx.inputs['labels']!.stage, ctx.inputs['labels']!.id)) as LabelRow[];
-    const xray = (await ctx.store.readTable(ctx.inputs['xray']!.stage, ctx.inputs['xray']!.id)) as SourceRow[];
+    const labels = await ctx.store.readTable(labelRowsTable, ctx.inputs.labels);
+    const xray = await ctx.store.readTable(sourcesTable, ctx.inputs.xray);
     const usable = xray.filter((s) => s.pos_err_95_arcsec !== null && s.significance !== null);
     const matches = crossMatch(
       labels,
@@ -160,6 +165,6 @@ export const crossmatchStage = defineStage({
       // agreement: the X-ray source's own MUWCLASS label is the label catalogue's class
       if (r.quality !== 'none' && r.xray_label === labels[i]!.class_raw) c.agree++;
     });
-    return { table: matchesTable, rows, notes: { by_class: byClass, xray_sources: usable.length } };
+    return { table: matchesTable, rows, facts: { by_class: byClass, xray_sources: usable.length } satisfies CrossmatchFacts };
   },
 });

@@ -4,6 +4,7 @@ import { selectRows } from './io/rows.js';
 import { PredictParams, predictionsTable, probabilitiesTable } from '../schemas/model.js';
 import { readFeatureRows } from './io/feature-matrix.js';
 import { loadModel, predictionTables } from './io/model.js';
+import { NoContext } from '../schemas/params.js';
 import { defineStage } from './stage.js';
 import { sourcesFingerprint } from './train.js';
 
@@ -21,10 +22,11 @@ export const predictStage = defineStage({
   name: 'predict',
   version: 2,
   params: PredictParams,
-  inputs: ['model', 'features'],
+  inputs: { roles: { model: { from: ['train'] }, features: { from: ['features'] } } },
+  context: NoContext,
   async run(ctx, p) {
-    const { model, medians, trainedOn } = await loadModel(ctx.store, ctx.inputs['model']!);
-    const data = await readFeatureRows(ctx.store, ctx.inputs['features']!);
+    const { model, medians, trainedOn } = await loadModel(ctx.store, ctx.inputs.model);
+    const data = await readFeatureRows(ctx.store, ctx.inputs.features);
     if (data.featureNames.join('|') !== model.featureNames.join('|')) {
       throw new Error(`predict: the features (${data.featureNames.length}: ${data.featureNames.join(', ')}) are not the model's (${model.featureNames.length}: ${model.featureNames.join(', ')})`);
     }

@@ -6,6 +6,7 @@ import { InputError } from '../lib/errors.js';
 import { MUWCLASS_ID, readMuwclass, REFERENCE_COLUMNS, referenceRow } from './io/muwclass.js';
 import { verifyRawFile } from './io/raw-file.js';
 import { defineStage } from './stage.js';
+import { sourcesTable } from '../schemas/tables.js';
 
 /**
  * `reference`: the competitor's own predictions from the MUWCLASS table (`Class`,
@@ -17,13 +18,14 @@ export const referenceStage = defineStage({
   name: 'reference',
   version: 2,
   params: ReferenceParams,
-  inputs: ['sources'],
+  inputs: { roles: { sources: { from: ['ingest'] } } },
+  context: FileContext,
   async run(ctx, params) {
-    const { path } = FileContext.parse(ctx.context);
+    const { path } = ctx.context;
     await verifyRawFile(params.catalog, path);
     const table = await readMuwclass(path, params.catalog.name, REFERENCE_COLUMNS);
     // predictions are kept only for sources that ingest accepted, so both tables share ids
-    const sourceIds = new Set((await ctx.store.readTable(ctx.inputs['sources']!.stage, ctx.inputs['sources']!.id)).map((r) => r['id'] as string));
+    const sourceIds = new Set((await ctx.store.readTable(sourcesTable, ctx.inputs.sources)).map((r) => r.id));
     const noDataCounts: NoDataCounts = {};
     const rows: ReferencePredictionRow[] = table.records.map((_, i) => {
       const id = textField(table, i, MUWCLASS_ID)!;

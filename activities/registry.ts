@@ -7,9 +7,20 @@ import { predictStage } from './predict.js';
 import { evaluateStage } from './evaluate.js';
 import { crossmatchStage, dedupStage, labelsStage } from './labels.js';
 import { classifyStage } from './classify.js';
+import type { StageName } from '../schemas/step.js';
 import type { StageDef } from './stage.js';
 
 /** Every pipeline stage by name. */
-export const STAGES: Record<string, StageDef> = Object.fromEntries(
-  ([ingestStage, referenceStage, sedStage, featuresStage, trainStage, predictStage, evaluateStage, labelsStage, dedupStage, crossmatchStage, classifyStage] as unknown as StageDef[]).map((s) => [s.name, s]),
-);
+export const STAGES: { [S in StageName]: StageDef<S> } = {
+  ingest: ingestStage,
+  reference: referenceStage,
+  labels: labelsStage,
+  dedup: dedupStage,
+  crossmatch: crossmatchStage,
+  sed: sedStage,
+  features: featuresStage,
+  train: trainStage,
+  predict: predictStage,
+  evaluate: evaluateStage,
+  classify: classifyStage,
+};

@@ -3,31 +3,32 @@ import { artifactId } from '../artifacts/hash.js';
 import { codeVersion } from '../artifacts/code-version.js';
 import type { ArtifactStore } from '../artifacts/store.js';
 import { InputError } from '../lib/errors.js';
-import type { StepOutcome, StepRequest } from '../workflows/dag.js';
+import { callStage, type StageActivities, type StageActivity, type StageInputRefs, type StageName, type StepInfo, type StepOutcome, type StepRequest } from '../schemas/step.js';
 import { STAGES } from './registry.js';
-
-export type ProgressFn = (done: number, total: number, note?: string) => void;
+import type { TreeGrower } from '../lib/forest/grow-batch.js';
+import { inputProblems, type ProgressFn, type StageDef } from './stage.js';
 
 /**
- * Runs one pipeline step: the activity both engines call. Idempotent: the output id
- * is computed from the stage, its version, the params and the input ids before any
- * work; if that artifact exists the step is a cache hit and nothing is recomputed.
+ * Runs one stage on one step: the body of every stage activity, on either engine.
+ * Idempotent: the output id is computed from the stage, its version, the params and the
+ * input ids before any work; if that artifact exists the step is a cache hit and nothing
+ * is recomputed. Params, inputs and context arrive as data (a Temporal history, a worker
+ * thread), so each is checked against the stage's contract first.
  */
-export async function runStep(store: ArtifactStore, req: StepRequest, progress: ProgressFn = () => {}): Promise<StepOutcome> {
-  const stage = STAGES[req.stage];
-  if (!stage) throw new Error(`step ${req.key}: unknown stage '${req.stage}' (known: ${Object.keys(STAGES).join(', ')})`);
-  const parsed = stage.params.safeParse(req.params);
+async function runStage<S extends StageName>(store: ArtifactStore, stage: StageDef<S>, rawParams: unknown, rawInputs: StageInputRefs<S>, step: StepInfo<S>, env: { progress: ProgressFn; trees?: TreeGrower }): Promise<StepOutcome> {
+  const parsed = stage.params.safeParse(rawParams);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new InputError({ file: `params of step ${req.key}`, column: issue.path.join('.') }, issue.message);
+    throw new InputError({ file: `params of step ${step.key}`, column: issue.path.join('.') }, issue.message);
   }
   const params = parsed.data;
-  const roles = Object.keys(req.inputs).sort();
-  const expected = stage.inputs;
-  if (expected instanceof RegExp) {
-    if (!roles.every((r) => expected.test(r))) throw new Error(`step ${req.key}: stage ${stage.name} takes inputs named ${expected}, got [${roles.join(', ')}]`);
-  } else if (roles.join(',') !== [...expected].sort().join(',')) throw new Error(`step ${req.key}: stage ${stage.name} takes inputs [${[...expected].sort().join(', ')}], got [${roles.join(', ')}]`);
-  const inputIds = Object.fromEntries(roles.map((r) => [r, req.inputs[r]!.id]));
+  const inputs = rawInputs as Record<string, { stage: string; id: string }>;
+  const problems = inputProblems(stage.inputs, inputs);
+  if (problems.length > 0) throw new Error(`step ${step.key}: stage ${stage.name}: ${problems.join('; ')}`);
+  const context = stage.context.safeParse(step.context);
+  if (!context.success) throw new Error(`step ${step.key}: stage ${stage.name} context key '${context.error.issues[0]!.path.join('.')}': ${context.error.issues[0]!.message}`);
+  const roles = Object.keys(inputs).sort();
+  const inputIds = Object.fromEntries(roles.map((r) => [r, inputs[r]!.id]));
   const id = artifactId(stage.name, stage.version, params, inputIds);
   // a cache hit is an artifact whose files still match their recorded sizes and checksums;
   // a damaged one is quarantined (never deleted) and recomputed under the same id
@@ -36,8 +37,12 @@ export async function runStep(store: ArtifactStore, req: StepRequest, progress: 
   if (found.state === 'damaged') await store.quarantineWithWarning(stage.name, id, found);
 
   const t0 = performance.now();
-  const out = await stage.run({ store, inputs: req.inputs, context: req.context, progress }, params);
+  const out = await stage.run({ store, inputs: rawInputs, context: context.data, ...env }, params);
   const wallMs = performance.now() - t0;
+  if (stage.facts) {
+    const facts = stage.facts.safeParse(out.facts);
+    if (!facts.success) throw new Error(`stage ${stage.name}: facts key '${facts.error.issues[0]!.path.join('.')}': ${facts.error.issues[0]!.message} (a bug in the stage)`);
+  } else if (out.facts) throw new Error(`stage ${stage.name} wrote facts but declares no facts schema (a bug in the stage)`);
   await store.write(
     {
       id,
@@ -49,9 +54,47 @@ export async function runStep(store: ArtifactStore, req: StepRequest, progress: 
       raw_files: out.rawFiles ?? [],
       code_version: codeVersion(),
       wall_ms: Math.round(wallMs),
-      notes: JSON.parse(JSON.stringify({ ...(out.notes ?? {}), context: req.context })) as Record<string, unknown>,
+      notes: JSON.parse(JSON.stringify({ ...(out.notes ?? {}), context: step.context })) as Record<string, unknown>,
+      ...(out.facts ? { facts: JSON.parse(JSON.stringify(out.facts)) as Record<string, unknown> } : {}),
     },
     { table: out.table, rows: out.rows, ...(out.extraTables ? { extraTables: out.extraTables } : {}), ...(out.extraFiles ? { extraFiles: out.extraFiles } : {}) },
   );
   return { artifactId: id, cacheHit: false, wallMs };
+}
+
+/** What an engine hands the stages besides the store. */
+export interface StageEnvironment {
+  /** a step's progress callback (a heartbeat on Temporal) */
+  progressOf?: (key: string) => ProgressFn;
+  /** the engine's tree-growing threads */
+  trees?: TreeGrower;
+}
+
+/**
+ * The stage activities on one store: each stage a function of its own name, as Temporal
+ * registers them and the embedded engine calls them.
+ */
+export function stageActivities(store: ArtifactStore, env: StageEnvironment = {}): StageActivities {
+  const activity =
+    <S extends StageName>(stage: StageDef<S>): StageActivity<S> =>
+    (params, inputs, step) =>
+      runStage(store, stage, params, inputs, step, { progress: env.progressOf?.(step.key) ?? (() => {}), ...(env.trees ? { trees: env.trees } : {}) });
+  return {
+    ingest: activity(STAGES.ingest),
+    reference: activity(STAGES.reference),
+    labels: activity(STAGES.labels),
+    dedup: activity(STAGES.dedup),
+    crossmatch: activity(STAGES.crossmatch),
+    sed: activity(STAGES.sed),
+    features: activity(STAGES.features),
+    train: activity(STAGES.train),
+    predict: activity(STAGES.predict),
+    evaluate: activity(STAGES.evaluate),
+    classify: activity(STAGES.classify),
+  };
+}
+
+/** Runs one step given as data: its stage's activity on this store. */
+export function runStep(store: ArtifactStore, req: StepRequest, env: StageEnvironment = {}): Promise<StepOutcome> {
+  return callStage(stageActivities(store, env), req);
 }

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
-import { z } from 'zod';
 import { InputError } from '../lib/errors.js';
 import { DEFAULT_GRID, interpolate } from '../lib/sed/grid.js';
 import { bandFlux, bandWeights, type Filter } from '../lib/sed/filters.js';
-import { observationFromMags, zeroPointFnu, type BandMeasurement } from '../lib/sed/photometry.js';
+import { bandZeroPoints, observationFromMags, spectrumFnuOnGrid, type BandMeasurement } from '../lib/sed/photometry.js';
 import {
   blackbodySet,
   compositeFnu,
@@ -16,34 +15,19 @@ import {
   type ModelSet,
 } from '../lib/sed/templates.js';
 import { CLASS_BLIND_ASSIGNMENT, emptyTranslation, PAPER_ASSIGNMENT, preparePlan, translateLabelFree, translateSource, type FamilyKey, type Translation } from '../lib/sed/translate.js';
-import { Rng } from '../lib/forest/rng.js';
+import { Rng } from '../lib/rng.js';
 import { sha256Hex } from '../artifacts/hash.js';
 import { abMagFromFnu, fnuFromFlambda } from '../lib/sed/units.js';
-import { median, medianAbsoluteDeviation, quantile } from '../lib/stats.js';
-import { groupBy } from '../lib/group.js';
+import { consistencyOffsets, sedDiagnostics } from '../lib/sed/diagnostics.js';
+import { DataDirContext } from '../schemas/params.js';
 import { SedParams, sedDiagnosticsTable, sedDrawsTable, sedFitsTable, sedMagsTable, type SedDiagnosticRow, type SedDrawRow, type SedFitRow, type SedMagRow, type SedSettings } from '../schemas/sed.js';
 import type { SourceRow } from '../schemas/tables.js';
 import type { RawFileRef } from '../schemas/artifact.js';
-import { filterFileName, loadComposite, loadFilter, loadPickles, loadVega, picklesFile, picklesTypeName, PICKLES_DWARFS } from './io/sed-data.js';
+import { filterFileName, loadComposite, loadFilter, loadPickles, loadVega, picklesFile, picklesTypeName, PICKLES_DWARFS, sedDataFiles } from './io/sed-data.js';
 import { verifyRawFile } from './io/raw-file.js';
 import { defineStage } from './stage.js';
+import { sourcesTable } from '../schemas/tables.js';
 
-const SedContext = z.object({ data_dir: z.string().min(1) });
-
-/** Every data file the `sed` stage reads under these settings, relative to the data folder. */
-export function sedDataFiles(s: SedSettings): string[] {
-  const bands = s.input_bands.filter((b) => s.surveys.includes(b.survey));
-  const files = new Set<string>([
-    ...bands.map((b) => filterFileName(b.filter)),
-    ...s.output_filters.map(filterFileName),
-    ...PICKLES_DWARFS.map(picklesFile),
-    picklesFile(s.lmxb_star),
-    picklesFile(s.hmxb_star),
-    s.templates.composite,
-    s.templates.vega,
-  ]);
-  return [...files].sort();
-}
 
 /** A source's own generator for posterior draws: the same draws whatever else is in the table. */
 function sourceRng(seed: number, id: string): Rng {
@@ -64,9 +48,10 @@ export const sedStage = defineStage({
   name: 'sed',
   version: 2,
   params: SedParams,
-  inputs: ['sources'],
+  inputs: { roles: { sources: { from: ['ingest'] } } },
+  context: DataDirContext,
   async run(ctx, p) {
-    const { data_dir } = SedContext.parse(ctx.context);
+    const { data_dir } = ctx.context;
     const needed = sedDataFiles(p);
     const byName = new Map(p.data_files.map((f) => [f.name, f] as const));
     for (const name of needed) {
@@ -81,8 +66,8 @@ export const sedStage = defineStage({
 
     // zero points: Vega through each band where the system needs it
     const vega = await loadVega(data_dir, p.templates.vega);
-    const vegaFnu = interpolate(vega.wavelength_aa, vega.flux_flam_cgs, grid.wavelength_aa).map((f, i) => fnuFromFlambda(grid.wavelength_aa[i]!, f));
-    const zeroPoints = bands.map((b, i) => zeroPointFnu(b.system, bandFlux(bandWeights(inputFilters[i]!, grid, p.convention), vegaFnu)));
+    const vegaFnu = spectrumFnuOnGrid(grid, vega.wavelength_aa, vega.flux_flam_cgs);
+    const zeroPoints = bandZeroPoints(grid, vegaFnu, bands.map((b, i) => ({ filter: inputFilters[i]!, system: b.system })), p.convention);
 
     const families = await buildFamilies(data_dir, p);
     const plan = preparePlan(grid, inputFilters, outputFilters, families, p.convention);
@@ -91,7 +76,7 @@ export const sedStage = defineStage({
     const labelFree = { priors: p.label_free.priors, draws: p.assignment === 'label_free' ? p.label_free.draws : 0 };
     const sigma = { chi2_coeff: p.sigma_chi2_coeff, cap_mag: p.sigma_cap_mag, uv_sigma_mag: p.uv_sigma_mag, uv_pivot_aa: p.uv_pivot_aa };
 
-    const sources = (await ctx.store.readTable(ctx.inputs['sources']!.stage, ctx.inputs['sources']!.id)) as SourceRow[];
+    const sources = await ctx.store.readTable(sourcesTable, ctx.inputs.sources);
     const fits: SedFitRow[] = [];
     const mags: SedMagRow[] = [];
     const draws: SedDrawRow[] = [];
@@ -142,23 +127,16 @@ export const sedStage = defineStage({
       });
       // the method's consistency check (section 3.4): predicted HST magnitude against the nearest measured ground band
       if (t.status === 'ok' && t.chi2_red! < p.consistency.chi2_red_max && obsRes.ok) {
-        for (const cf of p.consistency.filters) {
-          const k = plan.outputs.findIndex((o) => o.name === cf);
-          if (k < 0 || t.mag_ab[k] === null) continue;
-          let nearest = -1;
-          obsRes.obs.band.forEach((b, j) => {
-            if (nearest < 0 || Math.abs(plan.inputPivots_aa[b]! - plan.outputs[k]!.pivot_aa) < Math.abs(plan.inputPivots_aa[obsRes.obs.band[nearest]!]! - plan.outputs[k]!.pivot_aa)) nearest = j;
-          });
-          const groundAb = abMagFromFnu(obsRes.obs.flux_fnu[nearest]!);
-          const key = `consistency:${cf}-${bands[obsRes.obs.band[nearest]!]!.filter}`;
+        for (const c of consistencyOffsets(plan, obsRes.obs, t.mag_ab, p.consistency.filters)) {
+          const key = `consistency:${c.output}-${bands[c.band]!.filter}`;
           const offsets = consistency.get(key);
-          if (offsets) offsets.push(t.mag_ab[k]! - groundAb);
-          else consistency.set(key, [t.mag_ab[k]! - groundAb]);
+          if (offsets) offsets.push(c.offset_mag);
+          else consistency.set(key, [c.offset_mag]);
         }
       }
       if (si % 500 === 0) ctx.progress(si, sources.length);
     });
-    const diagnostics = diagnose(fits, mags, consistency, p);
+    const diagnostics = sedDiagnostics(fits, mags, consistency, p);
     const count = (s: string) => fits.filter((f) => f.status === s).length;
     return {
       table: sedFitsTable,
@@ -205,41 +183,3 @@ export async function buildFamilies(dataDir: string, p: SedSettings): Promise<Pa
     two_component_hmxb: reddened(twoComponentSet(grid, picklesTypeName(p.hmxb_star), await star(p.hmxb_star))),
   };
 }
-
-/** Per class: counts, chi2_red quantiles, share at the sigma cap, predicted-magnitude quantiles; then the consistency check. */
-function diagnose(fits: SedFitRow[], mags: SedMagRow[], consistency: Map<string, number[]>, p: SedParams): SedDiagnosticRow[] {
-  const out: SedDiagnosticRow[] = [];
-  const labels = [...new Set(fits.map((f) => f.label).filter((l): l is string => l !== null))].sort();
-  const magsById = groupBy(mags.filter((m) => m.draw === 0), (m) => m.id);
-  for (const group of ['all', ...labels]) {
-    const rows = fits.filter((f) => f.label !== null && (group === 'all' || f.label === group));
-    const ok = rows.filter((f) => f.status === 'ok');
-    const chi2 = ok.map((f) => f.chi2_red!);
-    const add = (metric: string, value: number | null, n: number) => out.push({ group, metric, value: value !== null && Number.isFinite(value) ? value : null, n });
-    add('sources', rows.length, rows.length);
-    add('translated', ok.length, rows.length);
-    add('failed', rows.filter((f) => f.status === 'failed').length, rows.length);
-    add('skipped', rows.filter((f) => f.status === 'skipped').length, rows.length);
-    add('used_fallback', ok.filter((f) => f.used_fallback).length, ok.length);
-    add('chi2_red_median', chi2.length ? median(chi2) : null, chi2.length);
-    add('chi2_red_p10', chi2.length ? quantile(chi2, 0.1) : null, chi2.length);
-    add('chi2_red_p90', chi2.length ? quantile(chi2, 0.9) : null, chi2.length);
-    add(`chi2_red_below_${p.consistency.chi2_red_max}_fraction`, chi2.length ? chi2.filter((c) => c < p.consistency.chi2_red_max).length / chi2.length : null, chi2.length);
-    const aV = ok.flatMap((f) => (f.a_v === null ? [] : [f.a_v]));
-    add('a_v_median', aV.length ? median(aV) : null, aV.length);
-    add('a_v_p90', aV.length ? quantile(aV, 0.9) : null, aV.length);
-    add('sigma_at_cap_fraction', chi2.length ? chi2.filter((c) => p.sigma_chi2_coeff * Math.sqrt(c) >= p.sigma_cap_mag).length / chi2.length : null, chi2.length);
-    for (const filter of p.output_filters) {
-      const values = ok.flatMap((f) => (magsById.get(f.id) ?? []).filter((m) => m.filter === filter && m.mag_ab !== null).map((m) => m.mag_ab!));
-      add(`mag:${filter}:median`, values.length ? median(values) : null, values.length);
-      add(`mag:${filter}:p10`, values.length ? quantile(values, 0.1) : null, values.length);
-      add(`mag:${filter}:p90`, values.length ? quantile(values, 0.9) : null, values.length);
-    }
-  }
-  for (const [key, offsets] of [...consistency.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    out.push({ group: 'all', metric: `${key}:median_offset`, value: median(offsets), n: offsets.length });
-    out.push({ group: 'all', metric: `${key}:mad`, value: medianAbsoluteDeviation(offsets), n: offsets.length });
-  }
-  return out;
-}
-

@@ -5,6 +5,8 @@ import { selectRows } from './io/rows.js';
 import { modelFeaturesTable, TrainParams, type ModelFeatureRow } from '../schemas/model.js';
 import { readFeatureRows } from './io/feature-matrix.js';
 import { MODEL_FILE } from './io/model.js';
+import { NoContext } from '../schemas/params.js';
+import { TrainFacts } from '../schemas/facts.js';
 import { defineStage } from './stage.js';
 import { sha256Hex } from '../artifacts/hash.js';
 
@@ -25,9 +27,11 @@ export const trainStage = defineStage({
   name: 'train',
   version: 3,
   params: TrainParams,
-  inputs: ['features'],
+  inputs: { roles: { features: { from: ['features'] } } },
+  context: NoContext,
+  facts: TrainFacts,
   async run(ctx, p) {
-    const data = await readFeatureRows(ctx.store, ctx.inputs['features']!);
+    const data = await readFeatureRows(ctx.store, ctx.inputs.features);
     const train = selectRows(data.ids, data.labels, p.fold, 'train');
     const fromDraws = data.draws.length > 0;
     let rows: (number | null)[][];
@@ -46,7 +50,7 @@ export const trainStage = defineStage({
     const medians = columnMedians(rows, data.featureNames.length);
     const m = imputeMatrix(rows, medians);
     ctx.progress(0, 2, 'fitting');
-    const model = await fitTwoStage(m, labels, data.featureNames, p.model, undefined, groups);
+    const model = await fitTwoStage(m, labels, data.featureNames, p.model, ctx.trees, groups);
     ctx.progress(1, 2, 'fitted');
     const out: ModelFeatureRow[] = [];
     const imp1 = featureImportances(model.stage1);
@@ -65,7 +69,8 @@ export const trainStage = defineStage({
       table: modelFeaturesTable,
       rows: out,
       extraFiles: { [MODEL_FILE]: serializeTwoStage(model) },
-      notes: { feature_spec: data.spec as Record<string, unknown>, training_sources: train.length, training_sources_sha256: sourcesFingerprint(train.map((i) => data.ids[i]!)), training_rows_from_draws: fromDraws, training_rows: labels.length, training_rows_by_class: byClass, final_classes: model.finalClasses, absent_classes: model.absentClasses, all_missing_features: data.featureNames.filter((_, c) => medians[c] === null), ...model.notes },
+      facts: { feature_spec: data.spec, training_sources_sha256: sourcesFingerprint(train.map((i) => data.ids[i]!)) } satisfies TrainFacts,
+      notes: { training_sources: train.length, training_rows_from_draws: fromDraws, training_rows: labels.length, training_rows_by_class: byClass, final_classes: model.finalClasses, absent_classes: model.absentClasses, all_missing_features: data.featureNames.filter((_, c) => medians[c] === null), ...model.notes },
     };
   },
 });

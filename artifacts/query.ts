@@ -22,7 +22,7 @@ export async function createStoreViews(conn: DuckDBConnection, store: ArtifactSt
            json->>'schema' AS schema, (json->>'row_count')::BIGINT AS row_count,
            (json->>'created_at')::TIMESTAMPTZ AS created_at, json->>'code_version' AS code_version,
            (json->>'wall_ms')::DOUBLE AS wall_ms, json->>'host' AS host,
-           json->'params' AS params, json->'inputs' AS inputs, json->'raw_files' AS raw_files, json->'notes' AS notes,
+           json->'params' AS params, json->'inputs' AS inputs, json->'raw_files' AS raw_files, json->'notes' AS notes, json->'facts' AS facts,
            replace(filename, '/meta.json', '') AS dir, replace(filename, 'meta.json', 'data.parquet') AS data_path
     FROM (${metaSource})`);
   await conn.run(`CREATE OR REPLACE TEMP VIEW lineage AS

@@ -2,9 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, promises as fs, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { ArtifactMeta, type ArtifactFile } from '../schemas/artifact.js';
 import { TABLES } from '../schemas/registry.js';
-import type { TableSchema } from '../schemas/table.js';
+import type { Row, TableSchema } from '../schemas/table.js';
 import { InputError } from '../lib/errors.js';
 import { readParquet, validateRows, writeParquet } from './parquet.js';
 
@@ -233,12 +234,46 @@ export class ArtifactStore {
   }
 
   /** Reads and validates a table of an artifact: `data` (the main table) or a side table's name. */
-  async readTable(stage: string, id: string, name = 'data'): Promise<Record<string, unknown>[]> {
+  /**
+   * The rows of one table of an artifact (`data` is the main one), validated against
+   * `table` and typed by it: reading a table under another schema is an error.
+   */
+  async readTable<T extends TableSchema>(table: T, ref: { stage: string; id: string }, name = 'data'): Promise<Row<T>[]> {
+    const { stage, id } = ref;
     const meta = await this.readMeta(stage, id);
     const schema = meta.tables[name];
     if (!schema) throw new Error(`artifact ${stage}/${id.slice(0, 12)} has no table '${name}' (tables: ${Object.keys(meta.tables).join(', ')})`);
-    const table = TABLES[schema];
-    if (!table) throw new Error(`artifact ${stage}/${id}: unknown schema ${schema}`);
+    if (schema !== table.name) throw new Error(`artifact ${stage}/${id.slice(0, 12)} table '${name}' has schema ${schema}, read as ${table.name}`);
+    return this.readRowsOf(meta, name, table) as Promise<Row<T>[]>;
+  }
+
+  /**
+   * An artifact's facts (meta.json `facts`), validated by the stage's facts schema
+   * (schemas/facts.ts). Artifacts written before facts existed kept them in `notes`
+   * under the same keys, and are read from there.
+   */
+  async readFacts<S extends z.ZodRawShape>(schema: z.ZodObject<S>, ref: { stage: string; id: string }): Promise<z.infer<z.ZodObject<S>>> {
+    const meta = await this.readMeta(ref.stage, ref.id);
+    // legacy notes hold audit counts besides the facts: only the facts' keys are read there
+    const parsed = meta.facts ? schema.safeParse(meta.facts) : z.object(schema.shape).safeParse(meta.notes);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new Error(`artifact ${ref.stage}/${ref.id.slice(0, 12)} lacks what later stages need: facts key '${issue.path.join('.')}': ${issue.message} (made by an older ${ref.stage} stage? run the pipeline again)`);
+    }
+    return parsed.data;
+  }
+
+  /** The rows of a table whose schema only its meta.json names (generic tools: every artifact of a store). */
+  async readAnyTable(stage: string, id: string, name = 'data'): Promise<Record<string, unknown>[]> {
+    const meta = await this.readMeta(stage, id);
+    const schema = meta.tables[name];
+    const table = schema === undefined ? undefined : TABLES[schema];
+    if (!table) throw new Error(`artifact ${stage}/${id.slice(0, 12)}: no table '${name}' of a known schema (tables: ${Object.entries(meta.tables).map(([t, s]) => `${t}=${s}`).join(', ')})`);
+    return this.readRowsOf(meta, name, table);
+  }
+
+  private async readRowsOf(meta: ArtifactMeta, name: string, table: TableSchema): Promise<Record<string, unknown>[]> {
+    const { stage, id } = meta;
     const path = await this.verifiedPath(meta, `${name}.parquet`);
     const rows = await readParquet(table, path, `artifact ${stage}/${id.slice(0, 12)}${name === 'data' ? '' : ` table ${name}`}`);
     const expected = meta.table_rows[name];

@@ -2,7 +2,7 @@
 // injected duplicates in under 10 s). Reference measured in the same run: the
 // all-pairs search on a 10,000-position subset, against the declination-zone sweep on the same subset.
 import { performance } from 'node:perf_hooks';
-import { Rng } from '../lib/forest/rng.js';
+import { Rng } from '../lib/rng.js';
 import { separationArcsec } from '../lib/sky/coords.js';
 import { dedupe, UnionFind, type DedupEntry } from '../lib/sky/dedup.js';
 

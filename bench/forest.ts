@@ -11,11 +11,14 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { packageRoot } from '../config/paths.js';
 import { fitForest, predictProba, type Matrix } from '../lib/forest/forest.js';
-import { Rng } from '../lib/forest/rng.js';
+import { Rng } from '../lib/rng.js';
+import { createTreePool } from '../engine/tree-pool.js';
 import { balancedAccuracy } from '../lib/metrics/classification.js';
 
 const N_TREES = Number(process.env['XCLASS_BENCH_TREES'] ?? 600);
 const JOBS = Number(process.env['XCLASS_BENCH_JOBS'] ?? 2);
+// the engine's tree pool, as the train stage gets it
+const pool = createTreePool(JOBS);
 /** balanced accuracy is averaged over this many seeds (random_state 0..n-1) for both */
 const SEEDS = Number(process.env['XCLASS_BENCH_SEEDS'] ?? 5);
 const COUNTS = [5231, 86, 39, 86, 4610, 1214, 108];
@@ -74,7 +77,7 @@ for (let seed = 0; seed < SEEDS; seed++) {
   let t = performance.now();
   const forest = await fitForest(matrix(train), train.map((r) => r.label), {
     params: { n_estimators: N_TREES, max_features: 'sqrt', max_depth: null, min_samples_split: 4, min_samples_leaf: 2, bootstrap: true, class_weight: 'balanced_subsample', random_state: seed, bootstrap_sampling: 'standard' },
-    nJobs: JOBS,
+    grower: pool,
   });
   if (seed === 0) oursFit = (performance.now() - t) / 1000;
   t = performance.now();
@@ -89,6 +92,7 @@ for (let seed = 0; seed < SEEDS; seed++) {
   oursScores.push(balancedAccuracy(test.map((r) => r.label), pred));
 }
 clearInterval(sampler);
+await pool.destroy();
 const oursBa = oursScores.reduce((a, b) => a + b, 0) / oursScores.length;
 
 // scikit-learn, same file, same cores

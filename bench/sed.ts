@@ -13,7 +13,7 @@ import { sha256File } from '../artifacts/hash.js';
 import { DEFAULT_GRID, interpolate } from '../lib/sed/grid.js';
 import { bandFlux, bandWeights, type Filter } from '../lib/sed/filters.js';
 import { PAPER_ASSIGNMENT, preparePlan, translateLabelFree, translateSource, type TranslationPlan } from '../lib/sed/translate.js';
-import { Rng } from '../lib/forest/rng.js';
+import { Rng } from '../lib/rng.js';
 import { observationFromMags, zeroPointFnu } from '../lib/sed/photometry.js';
 import { fnuFromFlambda } from '../lib/sed/units.js';
 import type { SourceRow } from '../schemas/tables.js';

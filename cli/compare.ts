@@ -2,8 +2,9 @@ import type { ArtifactStore } from '../artifacts/store.js';
 import { ConfigError } from '../config/load.js';
 import { loadRunRecord, loadRunRecords } from '../artifacts/run-records.js';
 import type { DamagedFileError } from '../artifacts/store.js';
-import { ablationPrefix } from '../workflows/pipeline.js';
+import { BASELINE, variantSteps } from '../workflows/keys.js';
 import { PROTOCOLS } from '../schemas/protocols.js';
+import { metricsTable } from '../schemas/evaluation.js';
 
 export interface BranchMetrics {
   label: string;
@@ -11,8 +12,6 @@ export interface BranchMetrics {
   evaluateId: string;
   metrics: Map<string, number>;
 }
-
-const BASELINE = 'baseline';
 
 /**
  * Resolves `RUN`, `BRANCH` or `RUN:BRANCH` (BRANCH is `baseline` or an ablation name) to
@@ -27,14 +26,14 @@ export async function branchMetrics(store: ArtifactStore, spec: string, onDamage
   if (spec.includes(':')) [run, branch] = spec.split(':', 2) as [string, string];
   else if (runs.includes(spec)) run = spec;
   else branch = spec;
-  const key = branch === BASELINE ? 'cv/evaluate' : `${ablationPrefix(branch)}cv/evaluate`;
+  const key = variantSteps(branch === BASELINE ? null : branch).evaluate;
   const candidates = run ? [run] : [...runs].reverse();
   for (const r of candidates) {
     const rec = records.find((x) => x.run_id === r) ?? (await loadRunRecord(store, r));
     if (!rec) throw new ConfigError(`compare: no run '${r}' in ${store.root}`);
     const step = rec.steps.find((s) => s.key === key && s.status === 'done');
     if (!step?.artifactId) continue;
-    const rows = await store.readTable('evaluate', step.artifactId);
+    const rows = await store.readTable(metricsTable, { stage: 'evaluate', id: step.artifactId });
     const metrics = new Map<string, number>();
     for (const m of rows) {
       if (m['level'] !== 'full' || m['subset'] !== 'all' || m['statistic'] !== 'pooled' || m['value'] === null) continue;

@@ -16,10 +16,11 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { resolveRawFile } from '../activities/io/raw-file.js';
-import { runStep } from '../activities/run-step.js';
+import { DagBuilder } from '../workflows/builder.js';
 import { createReporter } from './progress.js';
-import { summariseRun } from './summary.js';
+import { summariseRun } from '../report/summary.js';
 import { branchMetrics, compareRows } from './compare.js';
+import { predictionsTable, probabilitiesTable } from '../schemas/model.js';
 
 interface GlobalOpts {
   config?: string;
@@ -148,9 +149,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('worker')
     .description('run a Temporal worker for XClass workflows and steps')
     .option('--address <host:port>', 'Temporal frontend address')
-    .option('--task-queue <name>', 'task queue')
+    .option('--task-queue <name>', "the workflows' task queue (config temporal.task_queue)")
+    .option('--queue <name...>', 'poll only these task queues (default: the main one and every queue config temporal.stages routes a stage to)')
     .option('--concurrency <n>', 'steps this worker runs at once')
-    .action(async (cmd: { address?: string; taskQueue?: string; concurrency?: string }) => {
+    .action(async (cmd: { address?: string; taskQueue?: string; queue?: string[]; concurrency?: string }) => {
       const extra = [
         ...(cmd.address ? [`temporal.address=${cmd.address}`] : []),
         ...(cmd.taskQueue ? [`temporal.task_queue=${JSON.stringify(cmd.taskQueue)}`] : []),
@@ -159,7 +161,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const config = configFrom(program.opts<GlobalOpts>(), extra);
       const { runTemporalWorker } = await import('../engine/temporal-worker.js');
       process.stderr.write(`worker: ${config.temporal.address}, task queue ${config.temporal.task_queue}, store ${openStore(config).root}\n`);
-      await runTemporalWorker(config);
+      await runTemporalWorker(config, cmd.queue ? { queues: cmd.queue } : {});
     });
 
   program
@@ -244,16 +246,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       const active = await markActive(store, runId);
       let result: DagResult;
       try {
-        result = await runEmbedded(
-          { name: 'xclass-classify', steps: [{ key: 'classify', stage: 'classify', params: { table: ref, no_data: config.input.no_data }, inputs: {}, context: { path } }] },
-          {
-            store,
-            concurrency: 1,
-            retry: config.retry,
-            threads: false,
-            stepRunner: (req) => runStep(store, { ...req, inputs: { model: { stage: 'train', id: model.id } } }),
-          },
-        );
+        const dag = new DagBuilder('xclass-classify');
+        const trained = dag.external('model', 'train');
+        dag.step({ key: 'classify', stage: 'classify', params: { table: ref, no_data: config.input.no_data }, inputs: { model: trained }, context: { path } });
+        result = await runEmbedded(dag.build(), { store, concurrency: 1, retry: config.retry, threads: false, external: { [trained.key]: { stage: 'train', id: model.id } } });
         // the record makes the classification reachable for `xclass gc` and auditable by run id
         await saveRunRecord(store, { runId, engine: 'embedded', config, startedAt, result });
       } finally {
@@ -261,8 +257,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       const step = result.steps[0]!;
       if (step.status !== 'done') throw new Error(step.error ?? 'classify failed');
-      const rows = await store.readTable('classify', step.artifactId!);
-      const proba = await store.readTable('classify', step.artifactId!, 'probabilities');
+      const classified = { stage: 'classify', id: step.artifactId! };
+      const rows = await store.readTable(predictionsTable, classified);
+      const proba = await store.readTable(probabilitiesTable, classified, 'probabilities');
       const classes = [...new Set(proba.filter((p) => p['stage'] === 'final').map((p) => p['class'] as string))];
       const pOf = new Map(proba.filter((p) => p['stage'] === 'final').map((p) => [`${p['id']}|${p['class']}`, p['p'] as number]));
       const csv = [['id', 'final_class', 'confidence', 'uncertain', ...classes.map((c) => `p_${c}`)].join(',')];

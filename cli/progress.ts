@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
+import type { RunProgress } from '../schemas/step.js';
 import type { DagEvent } from '../workflows/dag.js';
 
 export type Reporter = {
   onEvent(e: DagEvent): void;
   onRetry(key: string, attempt: number, err: unknown, delayMs: number): void;
   /** a whole-run snapshot, for engines that report progress by polling (Temporal) */
-  onSnapshot(p: { done: number; total: number; cacheHits: number; running: string[] }): void;
+  onSnapshot(p: RunProgress): void;
   stop(): void;
 };
 

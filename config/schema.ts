@@ -4,17 +4,11 @@ import { NoDataValues } from '../schemas/params.js';
 import { SedSettings } from '../schemas/sed.js';
 import { FeaturesParams } from '../schemas/features.js';
 import { CrossmatchParams, DedupParams, LabelCatalog } from '../schemas/labels.js';
-import { TwoStageParams } from '../lib/forest/two-stage.js';
+import { TwoStageParams } from '../schemas/forest.js';
 import { EvaluationSettings } from '../schemas/evaluation.js';
+import { RetryPolicy, StageActivityOptions } from '../schemas/engine.js';
+import { STAGE_NAMES } from '../schemas/step.js';
 
-export const RetryPolicy = z.strictObject({
-  initial_interval_ms: z.number().int().positive().max(600_000),
-  backoff_coefficient: z.number().min(1).max(10),
-  maximum_interval_ms: z.number().int().positive().max(3_600_000),
-  /** total attempts including the first; 1 = never retry; at most 20 */
-  maximum_attempts: z.number().int().min(1).max(20),
-});
-export type RetryPolicy = z.infer<typeof RetryPolicy>;
 
 /**
  * The XClass configuration. Values that change a result become activity params and
@@ -83,8 +77,11 @@ export const ConfigSchema = z.strictObject({
     address: z.string().regex(/^[^:\s]+:\d+$/, 'expected HOST:PORT'),
     namespace: z.string().min(1),
     task_queue: z.string().min(1),
-    activity_timeout_s: z.number().positive().max(7 * 86_400),
-    heartbeat_timeout_s: z.number().positive().max(3_600),
+    /** every stage's activity settings unless `stages` says otherwise */
+    activity_timeout_s: StageActivityOptions.shape.start_to_close_s,
+    heartbeat_timeout_s: StageActivityOptions.shape.heartbeat_s,
+    /** per stage: its own timeout, heartbeat and task queue (a `train` queue served by big machines) */
+    stages: z.partialRecord(z.enum(STAGE_NAMES), StageActivityOptions.partial()),
   }),
 });
 export type XClassConfig = z.infer<typeof ConfigSchema>;

@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import type { RetryPolicy } from '../config/schema.js';
+import type { RetryPolicy } from '../schemas/engine.js';
 import { ArtifactStore } from '../artifacts/store.js';
 import { runStep } from '../activities/run-step.js';
 import { runDag } from '../workflows/scheduler.js';
-import type { Dag, DagEvent, DagResult, StepOutcome, StepRequest } from '../workflows/dag.js';
+import type { ArtifactRef, StepOutcome, StepRequest } from '../schemas/step.js';
+import type { Dag, DagEvent, DagResult } from '../workflows/dag.js';
 import { withRetry } from './retry.js';
+import { createTreePool } from './tree-pool.js';
 import type { WorkerResult, WorkerTask } from './step-worker.js';
 
 export interface EmbeddedOptions {
@@ -16,6 +18,8 @@ export interface EmbeddedOptions {
   /** run steps on worker threads (needs the compiled dist/ build) */
   threads: boolean;
   onEvent?: (event: DagEvent) => void;
+  /** artifacts made outside the DAG that its steps read (by key) */
+  external?: Record<string, ArtifactRef>;
   onRetry?: (key: string, attempt: number, err: unknown, delayMs: number) => void;
   /** replaces the stage runner (tests of the engine itself) */
   stepRunner?: (req: StepRequest) => Promise<StepOutcome>;
@@ -28,7 +32,9 @@ export interface EmbeddedOptions {
  */
 export async function runEmbedded(dag: Dag, opts: EmbeddedOptions): Promise<DagResult> {
   let pool: Piscina | undefined;
-  let runOnce = opts.stepRunner ?? ((req: StepRequest) => runStep(opts.store, req));
+  // steps run in this thread grow their trees on this pool; a step thread makes its own
+  const trees = opts.threads || opts.stepRunner ? undefined : createTreePool();
+  let runOnce = opts.stepRunner ?? ((req: StepRequest) => runStep(opts.store, req, trees ? { trees } : {}));
   if (opts.threads && !opts.stepRunner) {
     const workerFile = fileURLToPath(new URL('./step-worker.js', import.meta.url));
     if (!existsSync(workerFile)) throw new Error(`embedded engine: ${workerFile} not found; build first (npm run build) or set engine.threads=false`);
@@ -46,9 +52,10 @@ export async function runEmbedded(dag: Dag, opts: EmbeddedOptions): Promise<DagR
     return await runDag(
       dag,
       (req) => withRetry(() => runOnce(req), opts.retry, (attempt, err, delay) => opts.onRetry?.(req.key, attempt, err, delay)),
-      { concurrency: opts.concurrency, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) },
+      { concurrency: opts.concurrency, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}), ...(opts.external ? { external: opts.external } : {}) },
     );
   } finally {
     await pool?.destroy();
+    await trees?.destroy();
   }
 }

@@ -1,18 +1,19 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { XClassConfig } from '../config/schema.js';
+import type { ActivityOptionsByStage } from '../schemas/engine.js';
+import { STAGE_NAMES, type StageName } from '../schemas/step.js';
 import { defaultDataDir } from '../config/paths.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveRawFile } from '../activities/io/raw-file.js';
-import { filterFileName, unknownFilterError } from '../activities/io/sed-data.js';
-import { sedDataFiles } from '../activities/sed.js';
+import { filterFileName, sedDataFiles, unknownFilterError } from '../activities/io/sed-data.js';
 import { ArtifactStore } from '../artifacts/store.js';
 import type { PipelineInput, PipelineVariant, ResolvedFile } from '../schemas/pipeline.js';
 import type { z } from 'zod';
 import { ConfigError, deepMerge, describeIssue, type Tree } from '../config/load.js';
 import { SedSettings } from '../schemas/sed.js';
 import { FeaturesParams } from '../schemas/features.js';
-import { TwoStageParams } from '../lib/forest/two-stage.js';
+import { TwoStageParams } from '../schemas/forest.js';
 
 export function dataDir(config: XClassConfig): string {
   return config.data.dir ? resolve(config.data.dir) : defaultDataDir();
@@ -64,6 +65,13 @@ async function planVariant(dir: string, resolve: Resolve, config: XClassConfig, 
   return { sed: { ...s, data_files: dataFiles }, features: merge('features', FeaturesParams), model: merge('model', TwoStageParams) };
 }
 
+/** Each stage's activity settings: its own entry in config temporal.stages over the defaults. */
+function activityOptions(config: XClassConfig): ActivityOptionsByStage {
+  const t = config.temporal;
+  const byStage = (s: StageName) => ({ start_to_close_s: t.stages[s]?.start_to_close_s ?? t.activity_timeout_s, heartbeat_s: t.stages[s]?.heartbeat_s ?? t.heartbeat_timeout_s, task_queue: t.stages[s]?.task_queue ?? null });
+  return Object.fromEntries(STAGE_NAMES.map((s) => [s, byStage(s)])) as ActivityOptionsByStage;
+}
+
 /**
  * Turns the config into the workflow's input: raw files located and hashed, ablations
  * resolved, policies copied. `only` restricts the ablations to the named ones.
@@ -98,7 +106,6 @@ export async function planPipeline(config: XClassConfig, opts: { ablations?: rea
     no_data: config.input.no_data,
     concurrency: config.engine.concurrency,
     retry: config.retry,
-    activity_timeout_s: config.temporal.activity_timeout_s,
-    heartbeat_timeout_s: config.temporal.heartbeat_timeout_s,
+    activities: activityOptions(config),
   };
 }

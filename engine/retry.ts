@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RetryPolicy } from '../config/schema.js';
+import type { RetryPolicy } from '../schemas/engine.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors.js';
 
 /** Delay before attempt `attempt + 1` (attempt counts from 1), as Temporal computes it. */

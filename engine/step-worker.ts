@@ -2,7 +2,8 @@
 // main thread, so the main thread stays free to schedule and draw progress.
 import { ArtifactStore, type VerifyMode } from '../artifacts/store.js';
 import { runStep } from '../activities/run-step.js';
-import type { StepOutcome, StepRequest } from '../workflows/dag.js';
+import { createTreePool, type TreePool } from './tree-pool.js';
+import type { StepOutcome, StepRequest } from '../schemas/step.js';
 
 export interface WorkerTask {
   storeRoot: string;
@@ -10,11 +11,14 @@ export interface WorkerTask {
   request: StepRequest;
 }
 
+/** this thread's tree-growing threads, made at the first training step */
+let trees: TreePool | undefined;
+
 export type WorkerResult = { ok: true; outcome: StepOutcome } | { ok: false; name: string; message: string };
 
 export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   try {
-    return { ok: true, outcome: await runStep(new ArtifactStore(task.storeRoot, task.verify), task.request) };
+    return { ok: true, outcome: await runStep(new ArtifactStore(task.storeRoot, task.verify), task.request, { trees: (trees ??= createTreePool()) }) };
   } catch (err) {
     // errors cross the thread boundary as plain data so their name (InputError) survives
     const e = err instanceof Error ? err : new Error(String(err));

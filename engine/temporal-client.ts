@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { XClassConfig } from '../config/schema.js';
 import type { PipelineInput } from '../schemas/pipeline.js';
+import type { RunProgress } from '../schemas/step.js';
 import type { DagResult } from '../workflows/dag.js';
+import { progressQuery, xclassPipeline } from '../workflows/temporal.js';
 
 /**
  * `xclass run --engine temporal`: starts the pipeline workflow and waits for its result.
@@ -13,7 +15,7 @@ export async function runOnTemporal(
   config: XClassConfig,
   input: PipelineInput,
   runId: string,
-  opts: { reconnectForMs?: number; onProgress?: (p: { done: number; total: number; cacheHits: number; running: string[] }) => void } = {},
+  opts: { reconnectForMs?: number; onProgress?: (p: RunProgress) => void } = {},
 ): Promise<DagResult> {
   const deadline = Date.now() + (opts.reconnectForMs ?? 10 * 60_000);
   let started = false;
@@ -23,18 +25,18 @@ export async function runOnTemporal(
       connection = await Connection.connect({ address: config.temporal.address });
       const client = new Client({ connection, namespace: config.temporal.namespace });
       if (!started) {
-        await client.workflow.start('xclassPipeline', { taskQueue: config.temporal.task_queue, workflowId: runId, args: [input] });
+        await client.workflow.start(xclassPipeline, { taskQueue: config.temporal.task_queue, workflowId: runId, args: [input] });
         started = true;
       }
-      const handle = client.workflow.getHandle(runId);
+      const handle = client.workflow.getHandle<typeof xclassPipeline>(runId);
       // follow the run: the workflow answers a `progress` query while it runs
       const poll = opts.onProgress
         ? setInterval(() => {
-            handle.query<{ done: number; total: number; cacheHits: number; running: string[] }>('progress').then(opts.onProgress!, () => {});
+            handle.query(progressQuery).then(opts.onProgress!, () => {});
           }, 1000)
         : undefined;
       try {
-        return (await handle.result()) as DagResult;
+        return await handle.result();
       } finally {
         clearInterval(poll);
       }

@@ -8,19 +8,32 @@ export function workflowsPath(): string {
   return fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 }
 
-/** `xclass worker`: polls the task queue and runs XClass workflows and steps until stopped. */
-export async function runTemporalWorker(config: XClassConfig, opts: { concurrency?: number } = {}): Promise<void> {
+/**
+ * `xclass worker`: polls the task queue for XClass workflows and stage activities, and
+ * every queue config `temporal.stages` routes a stage to (or only `--queue` ones), until
+ * stopped.
+ */
+export async function runTemporalWorker(config: XClassConfig, opts: { concurrency?: number; queues?: readonly string[] } = {}): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const main = config.temporal.task_queue;
+  const routed = Object.values(config.temporal.stages).flatMap((s) => (s?.task_queue ? [s.task_queue] : []));
+  const queues = opts.queues && opts.queues.length > 0 ? [...new Set(opts.queues)] : [...new Set([main, ...routed])];
+  const activities = createTemporalActivities(openStore(config));
   try {
-    const worker = await Worker.create({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.task_queue,
-      workflowsPath: workflowsPath(),
-      activities: createTemporalActivities(openStore(config)),
-      maxConcurrentActivityTaskExecutions: opts.concurrency ?? config.engine.concurrency,
-    });
-    await worker.run();
+    const workers = await Promise.all(
+      queues.map((taskQueue) =>
+        Worker.create({
+          connection,
+          namespace: config.temporal.namespace,
+          taskQueue,
+          // workflows run on the main queue only; other queues serve the stages routed to them
+          ...(taskQueue === main ? { workflowsPath: workflowsPath() } : {}),
+          activities,
+          maxConcurrentActivityTaskExecutions: opts.concurrency ?? config.engine.concurrency,
+        }),
+      ),
+    );
+    await Promise.all(workers.map((w) => w.run()));
   } finally {
     await connection.close();
   }

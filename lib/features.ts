@@ -1,5 +1,6 @@
 import { AB_ZERO_FNU_CGS } from './sed/units.js';
 import { median } from './stats.js';
+import type { FeatureSpec } from '../schemas/features.js';
 
 /**
  * The feature vector of one source (paper section 4.1, Table 3). The same function
@@ -26,17 +27,7 @@ export interface FeatureInput {
   a_v: number | null;
 }
 
-export interface FeatureSpec {
-  /** HST filters in any order: colours follow pivot wavelength order */
-  filters: { name: string; pivot_aa: number }[];
-  /** the blue and red filters of the X-ray-to-optical ratios (F475W, F814W for PHAT) */
-  xray_optical_filters: string[];
-  /** parallax above which a source is flagged Galactic (mas) */
-  galactic_parallax_mas: number;
-  include_gaia: boolean;
-  /** optional: older models' specs predate it */
-  include_av?: boolean;
-}
+export type { FeatureSpec };
 
 /** Short filter name for feature names: HST_ACS_WFC.F475W -> F475W. */
 export function shortFilterName(name: string): string {

@@ -1,4 +1,4 @@
-import { Rng } from './forest/rng.js';
+import { Rng } from './rng.js';
 import { groupBy } from './group.js';
 
 /** Per class (classes in sorted order), its ids sorted then shuffled with the generator. */

@@ -1,8 +1,12 @@
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { RunRecord } from '../schemas/run.js';
-import { summariseRun } from '../cli/summary.js';
+import { summariseRun } from './summary.js';
+import { SHARED_STEPS, variantSteps } from '../workflows/keys.js';
 import { PROTOCOLS } from '../schemas/protocols.js';
 import { barChart, chartSvg, heatmap, histogramByClass, reliability } from './charts.js';
+import { calibrationTable, confusionTable, metricsTable } from '../schemas/evaluation.js';
+import { modelFeaturesTable } from '../schemas/model.js';
+import { sedFitsTable, sedMagsTable } from '../schemas/sed.js';
 
 type Row = Record<string, unknown>;
 
@@ -25,22 +29,24 @@ async function plot(title: string, spec: Parameters<typeof chartSvg>[0], source:
  */
 export async function buildReport(store: ArtifactStore, run: RunRecord): Promise<string> {
   const step = (key: string) => run.steps.find((s) => s.key === key && s.status === 'done');
-  const evalStep = step('cv/evaluate');
-  if (!evalStep?.artifactId) throw new Error(`report: run ${run.run_id} has no completed cv/evaluate step`);
+  const baseline = variantSteps(null);
+  const evalStep = step(baseline.evaluate);
+  if (!evalStep?.artifactId) throw new Error(`report: run ${run.run_id} has no completed ${baseline.evaluate} step`);
   const evalId = evalStep.artifactId;
   if ((await store.readMeta('evaluate', evalId)).stage_version < 2) {
     throw new Error(`report: run ${run.run_id} was evaluated before the deployment and blind protocols existed (evaluate v1, protocol paper only); its artifacts are kept, and \`xclass compare\` still reads them; run the pipeline again for a report`);
   }
-  const metrics = await store.readTable('evaluate', evalId);
-  const confusion = await store.readTable('evaluate', evalId, 'confusion');
-  const calibration = await store.readTable('evaluate', evalId, 'calibration');
+  const evaluated = { stage: 'evaluate', id: evalId };
+  const metrics = await store.readTable(metricsTable, evaluated);
+  const confusion = await store.readTable(confusionTable, evaluated, 'confusion');
+  const calibration = await store.readTable(calibrationTable, evaluated, 'calibration');
   const parts: string[] = [];
   const E = idTag('evaluate', evalId);
 
   // Table 1
   const summary = await summariseRun(store, run);
   parts.push(`<h2>Training data (Table 1)</h2>${table(['class', 'catalogs', 'after dedup', 'CSC match', 'SED (≥3 bands)', 'classifier'], summary.map((r) => [r.class, r.catalogs, r.deduplicated, r.csc_match, r.sed_ok, r.classifier]))}
-<p class="src">from ${idTag('dedup', step('dedup')?.artifactId)} ${idTag('crossmatch', step('crossmatch/all')?.artifactId)} ${idTag('sed', step('sed')?.artifactId)} ${idTag('features', step('features')?.artifactId)}. Catalog, dedup and match counts cover every labelled catalog; SED and classifier counts are the MUWCLASS training table. The bundled data has no SNR catalog.</p>`);
+<p class="src">from ${idTag('dedup', step(SHARED_STEPS.dedup)?.artifactId)} ${idTag('crossmatch', step(SHARED_STEPS.crossmatch)?.artifactId)} ${idTag('sed', step(baseline.sed())?.artifactId)} ${idTag('features', step(baseline.features())?.artifactId)}. Catalog, dedup and match counts cover every labelled catalog; SED and classifier counts are the MUWCLASS training table. The bundled data has no SNR catalog.</p>`);
 
   // metrics: every protocol side by side, `deployment` first (the headline)
   const pickIn = (rows: Row[], protocol: string, level: string, subset: string, statistic: string, metric: string, cls: string | null = null) =>
@@ -76,24 +82,29 @@ ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fol
   parts.push(await plot(`Reliability diagram: ECE ${num(pick(H, 'full', 'all', 'pooled', 'ece'))}, MCE ${num(pick(H, 'full', 'all', 'pooled', 'mce'))}; protocol ${H}`, reliability('Reliability', rel), E));
 
   // feature importance of the final model
-  const finalId = step('final/train')?.artifactId;
+  const finalId = step(baseline.finalModel)?.artifactId;
   if (finalId) {
-    const feats = (await store.readTable('train', finalId)).filter((r) => r['stage'] === 'stage1').sort((a, b) => (b['importance_mean'] as number) - (a['importance_mean'] as number)).slice(0, 15);
+    const feats = (await store.readTable(modelFeaturesTable, { stage: 'train', id: finalId })).filter((r) => r['stage'] === 'stage1').sort((a, b) => (b['importance_mean'] as number) - (a['importance_mean'] as number)).slice(0, 15);
     parts.push(await plot('Gini importance, top 15 Stage-1 features of the final model (bars: mean; rules: ± per-tree std)', barChart('Feature importance', feats.map((f) => ({ feature: f['feature'], importance: f['importance_mean'], std: f['importance_std'] })), 'feature', 'importance', { error: 'std' }), idTag('train', finalId)));
   }
 
   // SED diagnostics
-  const sedId = step('sed')?.artifactId;
+  const sedId = step(baseline.sed())?.artifactId;
   if (sedId) {
-    const fits = (await store.readTable('sed', sedId)).filter((f) => f['status'] === 'ok') as Row[];
+    const fits = (await store.readTable(sedFitsTable, { stage: 'sed', id: sedId })).filter((f) => f['status'] === 'ok') as Row[];
     parts.push(await plot('SED fit quality: log10 chi2_red by class', histogramByClass('log10 chi2_red', fits.map((f) => ({ class: f['label'] as string, value: Math.log10(Math.max(1e-3, f['chi2_red'] as number)) })), 'log10 chi2_red'), idTag('sed', sedId)));
     const labelOf = new Map(fits.map((f) => [f['id'], f['label'] as string]));
-    const f475 = (await store.readTable('sed', sedId, 'mags')).filter((m) => String(m['filter']).endsWith('F475W') && m['mag_ab'] !== null && labelOf.has(m['id']));
+    const f475 = (await store.readTable(sedMagsTable, { stage: 'sed', id: sedId }, 'mags')).filter((m) => String(m['filter']).endsWith('F475W') && m['mag_ab'] !== null && labelOf.has(m['id']));
     parts.push(await plot('Predicted F475W (AB) by class', histogramByClass('F475W', f475.map((m) => ({ class: labelOf.get(m['id'])!, value: m['mag_ab'] as number })), 'F475W (AB mag)'), idTag('sed', sedId)));
   }
 
   // ablations: balanced accuracy, macro F1, CV and LMXB F1 under each protocol
-  const ablations = run.steps.filter((s) => /^ablation\/[^/]+\/cv\/evaluate$/.test(s.key) && s.artifactId);
+  // each ablation's evaluation: the step its record names with the ablation (records before 2026-11-25 name none)
+  const ablations = run.steps.filter((s) => s.variant !== null && s.key === variantSteps(s.variant).evaluate && s.artifactId);
+  const unnamed = run.steps.filter((s) => s.stage === 'evaluate' && s.key !== baseline.evaluate && s.variant === null).length;
+  if (ablations.length === 0 && unnamed > 0) {
+    parts.push(`<h2>Ablations</h2><p class="protocol">This run's record (written before steps named their ablation) evaluated ${unnamed} other branches. Run the same configuration again: every step is a cache hit, and its report has the ablation table.</p>`);
+  }
   if (ablations.length > 0) {
     const cols: [string, string | null][] = [['balanced_accuracy', null], ['macro_f1', null], ['f1', 'CV'], ['f1', 'LMXB']];
     const label = ([m, c]: [string, string | null]) => (c ? `${c} F1` : m === 'balanced_accuracy' ? 'BA' : 'macro F1');
@@ -103,7 +114,7 @@ ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fol
       idTag('evaluate', id),
     ];
     const ablRows: unknown[][] = [rowOf('baseline', metrics, evalId)];
-    for (const a of ablations) ablRows.push(rowOf(a.key.split('/')[1]!, await store.readTable('evaluate', a.artifactId!), a.artifactId!));
+    for (const a of ablations) ablRows.push(rowOf(a.variant!, await store.readTable(metricsTable, { stage: 'evaluate', id: a.artifactId! }), a.artifactId!));
     ablRows.push(['competitor (MUWCLASS)', ...present.flatMap(() => cols.map(([m, c]) => num(pick('competitor:MUWCLASS', 'full', 'all', 'pooled', m, c)))), '']);
     parts.push(`<h2>Ablations</h2><p class="protocol">Each branch cross-validated like the baseline and scored under every protocol (column headers name it).</p>${table(['branch', ...present.flatMap((pr) => cols.map((c) => `${label(c)} (${pr})`)), 'artifact'], ablRows)}`);
   }

@@ -49,5 +49,11 @@ export const ArtifactMeta = z.object({
   host: z.string(),
   /** stage-specific facts worth auditing: skipped rows, counts */
   notes: z.record(z.string(), JsonValue),
+  /**
+   * Facts later stages and readers rely on (feature names, the feature spec, the training
+   * set's fingerprint), typed per stage by schemas/facts.ts; absent in artifacts written
+   * before 2026-11-25, whose notes held them under the same keys.
+   */
+  facts: z.record(z.string(), JsonValue).optional(),
 });
 export type ArtifactMeta = z.infer<typeof ArtifactMeta>;

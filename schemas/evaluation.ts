@@ -18,6 +18,10 @@ export const EvaluationSettings = z.strictObject({
     .min(1)
     .refine((a) => new Set(a).size === a.length, 'a protocol is listed twice')
     .optional(),
+  /** training label -> the class it is scored as (the method scores LM-STAR and HM-STAR as STAR) */
+  eval_classes: z.record(z.string().min(1), z.string().min(1)),
+  /** bins of the reliability diagram (ECE, MCE) */
+  calibration_bins: z.number().int().min(2).max(100),
 });
 export type EvaluationSettings = z.infer<typeof EvaluationSettings>;
 

@@ -11,6 +11,20 @@ export const FeaturesParams = z.strictObject({
 });
 export type FeaturesParams = z.infer<typeof FeaturesParams>;
 
+/** How a feature matrix is made (filters, ratios): stored with features and models, so targets get the same. */
+export const FeatureSpec = z.strictObject({
+  /** HST filters in any order: colours follow pivot wavelength order */
+  filters: z.array(z.strictObject({ name: z.string().min(1), pivot_aa: z.number().positive() })),
+  /** the blue and red filters of the X-ray-to-optical ratios (F475W, F814W for PHAT) */
+  xray_optical_filters: z.array(z.string().min(1)),
+  /** parallax above which a source is flagged Galactic (mas) */
+  galactic_parallax_mas: z.number().nonnegative(),
+  include_gaia: z.boolean(),
+  /** optional: older models' specs predate it */
+  include_av: z.boolean().optional(),
+});
+export type FeatureSpec = z.infer<typeof FeatureSpec>;
+
 /**
  * Long form, so any filter set gives its own columns: one row per source, draw and
  * feature (NULL = missing). Draw 0 comes from the translation itself, draws 1..n from

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TwoStageParams } from '../lib/forest/two-stage.js';
+import { TwoStageParams } from './forest.js';
 import { defineTable, optionalNumber, type Row } from './table.js';
 
 /**

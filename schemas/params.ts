@@ -24,5 +24,18 @@ export const ReferenceParams = z.strictObject({
 });
 export type ReferenceParams = z.infer<typeof ReferenceParams>;
 
+/** Params of `classify`: the target table enters identity by its SHA-256. */
+export const ClassifyParams = z.strictObject({ table: RawFileRef, no_data: NoDataValues.optional() });
+export type ClassifyParams = z.infer<typeof ClassifyParams>;
+
 /** Where a raw file is on this machine: context, not identity. */
 export const FileContext = z.object({ path: z.string().min(1) });
+export type FileContext = z.infer<typeof FileContext>;
+
+/** A stage that needs nothing from the machine it runs on. */
+export const NoContext = z.object({});
+export type NoContext = z.infer<typeof NoContext>;
+
+/** Where the reference data folder is on this machine: context, not identity. */
+export const DataDirContext = z.object({ data_dir: z.string().min(1) });
+export type DataDirContext = z.infer<typeof DataDirContext>;

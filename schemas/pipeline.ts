@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { RawFileRef } from './artifact.js';
 import { XClassLabel } from './classes.js';
 import { NoDataValues } from './params.js';
-import { RetryPolicy } from '../config/schema.js';
+import { ActivityOptionsByStage, RetryPolicy } from './engine.js';
 import { SedParams } from './sed.js';
 import { FeaturesParams } from './features.js';
 import { CrossmatchParams, DedupParams, LabelCatalog } from './labels.js';
-import { TwoStageParams } from '../lib/forest/two-stage.js';
+import { TwoStageParams } from './forest.js';
 import { EvaluationSettings } from './evaluation.js';
 
 /** A raw input file, resolved and hashed by the client before the workflow starts. */
@@ -37,7 +37,7 @@ export const PipelineInput = z.strictObject({
   no_data: NoDataValues.optional(),
   concurrency: z.number().int().min(1),
   retry: RetryPolicy,
-  activity_timeout_s: z.number().positive(),
-  heartbeat_timeout_s: z.number().positive(),
+  /** per stage: timeout, heartbeat and task queue of its activity on Temporal */
+  activities: ActivityOptionsByStage,
 });
 export type PipelineInput = z.infer<typeof PipelineInput>;

@@ -3,6 +3,8 @@ import { z } from 'zod';
 export const StepRecordSchema = z.object({
   key: z.string(),
   stage: z.string(),
+  /** absent in records written before steps carried it */
+  variant: z.string().nullable().default(null),
   status: z.enum(['pending', 'running', 'done', 'failed', 'skipped']),
   artifactId: z.string().nullable(),
   cacheHit: z.boolean().nullable(),

@@ -3,9 +3,11 @@
  * file (like everything under workflows/) imports nothing from Node.
  */
 
+import type { ArtifactRef, StepRecord } from '../schemas/step.js';
+
 /** One step: run `stage` with `params` on the outputs of other steps. */
 export interface StepSpec {
-  /** unique within the DAG, e.g. `ingest` or `cv/fold-1/train` */
+  /** unique within the DAG, e.g. `ingest` or `cv/fold-1/train` (workflows/keys.ts makes them) */
   key: string;
   stage: string;
   /** part of the artifact's identity */
@@ -14,55 +16,15 @@ export interface StepSpec {
   inputs: Record<string, string>;
   /** facts that help the step find things but do not change its output (file locations) */
   context?: Record<string, unknown>;
+  /** the branch (a Temporal child workflow) the step runs in; absent: the parent workflow */
+  branch?: string;
+  /** the ablation whose settings the step uses; absent: the baseline or a shared step */
+  variant?: string;
 }
 
 export interface Dag {
   name: string;
   steps: StepSpec[];
-}
-
-export interface ArtifactRef {
-  stage: string;
-  id: string;
-}
-
-/** What the run-one-step function receives: the inputs are resolved to artifacts. */
-export interface StepRequest {
-  key: string;
-  stage: string;
-  params: Record<string, unknown>;
-  inputs: Record<string, ArtifactRef>;
-  context: Record<string, unknown>;
-}
-
-export interface StepOutcome {
-  artifactId: string;
-  cacheHit: boolean;
-  /** time the stage itself took (0 for a cache hit) */
-  wallMs: number;
-  /** a branch's inner steps: their outputs (named `branch#step` by dependants) and records */
-  outputs?: Record<string, ArtifactRef>;
-  inner?: StepRecord[];
-}
-
-/** The activity interface both engines implement. */
-export interface StepActivities {
-  runStep(request: StepRequest): Promise<StepOutcome>;
-}
-
-export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
-
-export interface StepRecord {
-  key: string;
-  stage: string;
-  status: StepStatus;
-  artifactId: string | null;
-  cacheHit: boolean | null;
-  /** stage compute time */
-  wallMs: number | null;
-  startedAtMs: number | null;
-  endedAtMs: number | null;
-  error: string | null;
 }
 
 export interface DagResult {
@@ -123,12 +85,6 @@ export function errorMessage(err: unknown): string {
 /** The stage name of a branch node: the step runs a whole sub-DAG (a Temporal child workflow). */
 export const BRANCH_STAGE = '@branch';
 
-/** The branch a step belongs to: `cv/fold-3` for `cv/fold-3/train`; null outside branches. */
-export function branchOf(key: string): string | null {
-  const m = /^(cv\/fold-\d+|ablation\/[^/]+)\//.exec(key);
-  return m ? m[1]! : null;
-}
-
 /**
  * Splits a DAG into a parent whose branches (CV folds, ablations) are single nodes, and
  * each branch's own DAG. A branch node's inputs are the steps outside it that its steps
@@ -136,14 +92,17 @@ export function branchOf(key: string): string | null {
  */
 export function splitBranches(dag: Dag): { parent: Dag; branches: Record<string, Dag> } {
   const branches: Record<string, StepSpec[]> = {};
+  const branchOfKey = new Map<string, string>();
   for (const s of dag.steps) {
-    const b = branchOf(s.key);
-    if (b) (branches[b] ??= []).push(s);
+    if (!s.branch) continue;
+    (branches[s.branch] ??= []).push(s);
+    branchOfKey.set(s.key, s.branch);
   }
+  const branchOf = (key: string) => branchOfKey.get(key) ?? null;
   const parentSteps: StepSpec[] = [];
   const emitted = new Set<string>();
   for (const s of dag.steps) {
-    const b = branchOf(s.key);
+    const b = s.branch ?? null;
     const rewrite = (inputs: Record<string, string>) =>
       Object.fromEntries(Object.entries(inputs).map(([role, dep]) => {
         const db = branchOf(dep);

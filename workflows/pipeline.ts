@@ -1,13 +1,12 @@
-import { canonicalJson } from '../lib/canonical.js';
 import type { PipelineInput, PipelineVariant } from '../schemas/pipeline.js';
 import type { FoldSpec } from '../schemas/model.js';
 import { PROTOCOLS, type Protocol } from '../schemas/protocols.js';
-import type { Dag, StepSpec } from './dag.js';
+import type { EvaluateRole, HeldOutPart } from '../schemas/step.js';
+import { DagBuilder, type StepHandle } from './builder.js';
+import type { Dag } from './dag.js';
+import { ablationBranch, foldBranch, SHARED_STEPS, variantSteps } from './keys.js';
 
 const fileRef = (f: PipelineInput['files']['muwclass']) => ({ name: f.name, sha256: f.sha256, bytes: f.bytes });
-
-/** The branch prefix of an ablation's steps: `ablation/<name>/`. */
-export const ablationPrefix = (name: string) => `ablation/${name}/`;
 
 /**
  * The XClass training pipeline, declared once: training-set assembly, SED translation,
@@ -18,23 +17,13 @@ export const ablationPrefix = (name: string) => `ablation/${name}/`;
  * and a rerun recomputes only what a changed setting touches.
  */
 export function buildPipeline(input: PipelineInput): Dag {
-  const steps: StepSpec[] = [];
-  const bySignature = new Map<string, string>();
-  const add = (spec: StepSpec): string => {
-    const signature = canonicalJson({ stage: spec.stage, params: spec.params, inputs: spec.inputs });
-    const existing = bySignature.get(signature);
-    if (existing !== undefined) return existing;
-    bySignature.set(signature, spec.key);
-    steps.push(spec);
-    return spec.key;
-  };
-
+  const b = new DagBuilder('xclass-pipeline');
   const muwclass = input.files.muwclass;
-  // runs planned before input validation (no `no_data` in their input, e.g. recorded histories) keep their params
+  // runs planned before input validation (no `no_data` in their input) keep their params
   const validation = input.no_data ? { no_data: input.no_data } : {};
-  const ingest = add({ key: 'ingest', stage: 'ingest', params: { catalog: fileRef(muwclass), label_map: input.label_map, ...validation }, inputs: {}, context: { path: muwclass.path } });
-  const reference = add({
-    key: 'reference',
+  const ingest = b.step({ key: SHARED_STEPS.ingest, stage: 'ingest', params: { catalog: fileRef(muwclass), label_map: input.label_map, ...validation }, inputs: {}, context: { path: muwclass.path } });
+  const reference = b.step({
+    key: SHARED_STEPS.reference,
     stage: 'reference',
     params: { catalog: fileRef(muwclass), pipeline: 'MUWCLASS', ...(input.no_data ? { label_map: input.label_map, ...validation } : {}) },
     inputs: { sources: ingest },
@@ -43,22 +32,25 @@ export function buildPipeline(input: PipelineInput): Dag {
 
   // training-set assembly (paper section 2): each label catalog, deduplication, cross-match
   const catalogs = input.label_catalogs.map((cat) =>
-    add({
-      key: `labels/${cat.name}`,
+    b.step({
+      key: SHARED_STEPS.labels(cat.name),
       stage: 'labels',
       params: { catalog: fileRef(cat.file), name: cat.name, format: cat.format, class: cat.class, reference: cat.reference, label_map: input.label_map },
       inputs: cat.format === 'muwclass' ? { sources: ingest } : {},
       context: { data_dir: input.data_dir },
     }),
   );
-  const dedup = add({ key: 'dedup', stage: 'dedup', params: input.dedup, inputs: Object.fromEntries(catalogs.map((k, i) => [`catalog_${i}`, k])) });
-  add({ key: 'crossmatch/all', stage: 'crossmatch', params: input.crossmatch, inputs: { labels: dedup, xray: ingest } });
+  const dedup = b.step({ key: SHARED_STEPS.dedup, stage: 'dedup', params: input.dedup, inputs: Object.fromEntries(catalogs.map((k, i) => [`catalog_${i}`, k])) });
+  b.step({ key: SHARED_STEPS.crossmatch, stage: 'crossmatch', params: input.crossmatch, inputs: { labels: dedup, xray: ingest } });
   // each external catalog on its own against the Chandra positions: a check of labels and positions
   input.label_catalogs.forEach((cat, i) => {
-    if (cat.format !== 'muwclass') add({ key: `crossmatch/${cat.name}`, stage: 'crossmatch', params: input.crossmatch, inputs: { labels: catalogs[i]!, xray: ingest } });
+    if (cat.format !== 'muwclass') b.step({ key: SHARED_STEPS.catalogCrossmatch(cat.name), stage: 'crossmatch', params: input.crossmatch, inputs: { labels: catalogs[i]!, xray: ingest } });
   });
 
-  const variant = (prefix: string, v: PipelineVariant, finalModel: boolean) => {
+  const variant = (name: string | null, v: PipelineVariant) => {
+    const keys = variantSteps(name);
+    // an ablation's steps run in its own branch; the baseline's CV folds each in theirs
+    const where = name === null ? {} : { branch: ablationBranch(name), variant: name };
     // the translations the protocols need (lib/sed/translate.ts): `train` as configured;
     // `free` without labels (deployment and blind test sources, blind training);
     // `paper` with each source's own label (paper-protocol test sources)
@@ -67,50 +59,52 @@ export function buildPipeline(input: PipelineInput): Dag {
     // SED and features of one translation; steps already declared (same params) are reused
     const translated = (sed: PipelineVariant['sed']) => {
       const tag = sed === v.sed ? '' : `-${sed.assignment}`;
-      const sedKey = add({ key: `${prefix}sed${tag}`, stage: 'sed', params: sed, inputs: { sources: ingest }, context: { data_dir: input.data_dir } });
-      return add({ key: `${prefix}features${tag}`, stage: 'features', params: v.features, inputs: { sources: ingest, sed: sedKey } });
+      const sedStep = b.step({ key: keys.sed(tag), stage: 'sed', params: sed, inputs: { sources: ingest }, context: { data_dir: input.data_dir }, ...where });
+      return b.step({ key: keys.features(tag), stage: 'features', params: v.features, inputs: { sources: ingest, sed: sedStep }, ...where });
     };
     // the protocols scored (config evaluation.protocols); runs planned before it existed scored all three
     const protocols = new Set<Protocol>(input.evaluation.protocols ?? PROTOCOLS);
     const features = translated(v.sed);
     const freeFeatures = protocols.has('deployment') || protocols.has('blind') ? translated(freeSed) : null;
     const paperFeatures = protocols.has('paper') ? translated(paperSed) : null;
-    const { folds, seed, split } = input.evaluation;
-    // runs started before evaluation modes existed carry no mode: they were K-fold
-    const mode = (input.evaluation as Partial<PipelineInput['evaluation']>).mode ?? 'kfold';
-    const predictions: Record<string, string> = {};
-    // one held-out part: the configured model and the blind model (the same step when the configuration uses no label), one prediction per protocol
-    const heldOut = (dir: string, trainFold: FoldSpec, predictFold: FoldSpec, role: string | null) => {
-      const train = add({ key: `${prefix}${dir}/train`, stage: 'train', params: { model: v.model, fold: trainFold }, inputs: { features } });
-      const blindTrain = protocols.has('blind') ? add({ key: `${prefix}${dir}/train-blind`, stage: 'train', params: { model: v.model, fold: trainFold }, inputs: { features: freeFeatures! } }) : null;
-      const suffix = role === null ? '-validation' : '';
-      const runs: [Protocol, string | null, string | null][] = [['deployment', train, freeFeatures], ['blind', blindTrain, freeFeatures], ['paper', train, paperFeatures]];
+    const { folds, seed, split, mode } = input.evaluation;
+    const predictions: { [role in EvaluateRole]?: StepHandle<'predict'> } = {};
+    // one held-out part: the configured model and the blind model (the same step when the
+    // configuration uses no label), one prediction per protocol; `scored` null: predicted for inspection only
+    const heldOut = (dir: string, branch: string | undefined, trainFold: FoldSpec, predictFold: FoldSpec, scored: HeldOutPart | null) => {
+      const at = { ...where, ...(branch && !where.branch ? { branch } : {}) };
+      const key = keys.heldOut(dir);
+      const train = b.step({ key: `${key}/train`, stage: 'train', params: { model: v.model, fold: trainFold }, inputs: { features }, ...at });
+      const blindTrain = protocols.has('blind') ? b.step({ key: `${key}/train-blind`, stage: 'train', params: { model: v.model, fold: trainFold }, inputs: { features: freeFeatures! }, ...at }) : null;
+      const suffix = scored === null ? '-validation' : '';
+      const runs: [Protocol, StepHandle<'train'> | null, StepHandle<'features'> | null][] = [['deployment', train, freeFeatures], ['blind', blindTrain, freeFeatures], ['paper', train, paperFeatures]];
       for (const [protocol, model, feats] of runs) {
         if (!protocols.has(protocol) || model === null || feats === null) continue;
-        const key = add({ key: `${prefix}${dir}/predict-${protocol}${suffix}`, stage: 'predict', params: { fold: predictFold }, inputs: { model, features: feats } });
-        if (role !== null) predictions[`${protocol}_${role}`] = key;
+        const predict = b.step({ key: `${key}/predict-${protocol}${suffix}`, stage: 'predict', params: { fold: predictFold }, inputs: { model, features: feats }, ...at });
+        if (scored !== null) predictions[`${protocol}_${scored}`] = predict;
       }
     };
     if (mode === 'kfold') {
       for (let index = 0; index < folds; index++) {
         const fold = { k: folds, index, seed };
-        heldOut(`cv/fold-${index}`, fold, fold, `fold_${index}`);
+        heldOut(foldBranch(index), foldBranch(index), fold, fold, `fold_${index}`);
       }
     } else {
-      // the method's split: train on part 0; the validation part is predicted for inspection, the test part scored
-      heldOut('cv/split', { split, part: 0, seed }, { split, part: 2, seed }, 'fold_2');
-      heldOut('cv/split', { split, part: 0, seed }, { split, part: 1, seed }, null);
+      // the method's split: train on part 0; the test part is scored, the validation part predicted for inspection
+      heldOut('cv/split', undefined, { split, part: 0, seed }, { split, part: 2, seed }, 'test');
+      heldOut('cv/split', undefined, { split, part: 0, seed }, { split, part: 1, seed }, null);
     }
-    add({
-      key: `${prefix}cv/evaluate`,
+    b.step({
+      key: keys.evaluate,
       stage: 'evaluate',
-      params: { eval_classes: { 'LM-STAR': 'STAR', 'HM-STAR': 'STAR' }, stage1_groups: v.model.stage1_groups, confident_min: v.model.uncertain_below, calibration_bins: 10 },
+      params: { eval_classes: input.evaluation.eval_classes, stage1_groups: v.model.stage1_groups, confident_min: v.model.uncertain_below, calibration_bins: input.evaluation.calibration_bins },
       inputs: { ...predictions, reference },
+      ...where,
     });
     // the model users apply: trained on every source, as configured
-    if (finalModel) add({ key: `${prefix}final/train`, stage: 'train', params: { model: v.model, fold: null }, inputs: { features } });
+    if (name === null) b.step({ key: keys.finalModel, stage: 'train', params: { model: v.model, fold: null }, inputs: { features } });
   };
-  variant('', input.baseline, true);
-  for (const [name, v] of Object.entries(input.ablations)) variant(ablationPrefix(name), v, false);
-  return { name: 'xclass-pipeline', steps };
+  variant(null, input.baseline);
+  for (const [name, v] of Object.entries(input.ablations)) variant(name, v);
+  return b.build();
 }

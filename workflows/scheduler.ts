@@ -1,4 +1,5 @@
-import { depStep, errorMessage, validateDag, type ArtifactRef, type Dag, type DagEvent, type DagResult, type StepOutcome, type StepRecord, type StepRequest } from './dag.js';
+import type { ArtifactRef, StageName, StepOutcome, StepRecord, StepRequest } from '../schemas/step.js';
+import { depStep, errorMessage, validateDag, type Dag, type DagEvent, type DagResult } from './dag.js';
 
 export interface SchedulerOptions {
   /** most steps running at once */
@@ -27,7 +28,7 @@ export function runDag(dag: Dag, runStep: (req: StepRequest) => Promise<StepOutc
   const concurrency = Math.max(1, Math.floor(opts.concurrency));
   const records = new Map<string, StepRecord>();
   for (const s of dag.steps) {
-    records.set(s.key, { key: s.key, stage: s.stage, status: 'pending', artifactId: null, cacheHit: null, wallMs: null, startedAtMs: null, endedAtMs: null, error: null });
+    records.set(s.key, { key: s.key, stage: s.stage, variant: s.variant ?? null, status: 'pending', artifactId: null, cacheHit: null, wallMs: null, startedAtMs: null, endedAtMs: null, error: null });
   }
   const total = dag.steps.length;
   const outputs = new Map<string, Record<string, ArtifactRef>>();
@@ -38,7 +39,7 @@ export function runDag(dag: Dag, runStep: (req: StepRequest) => Promise<StepOutc
     const hash = dep.indexOf('#');
     if (hash >= 0) return outputs.get(dep.slice(0, hash))![dep.slice(hash + 1)]!;
     const r = records.get(dep)!;
-    return { stage: r.stage, id: r.artifactId! };
+    return { stage: r.stage as StageName, id: r.artifactId! };
   };
   let running = 0;
   let finished = 0;

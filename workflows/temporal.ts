@@ -1,30 +1,26 @@
-import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { PipelineInput } from '../schemas/pipeline.js';
-import { BRANCH_STAGE, splitBranches, type ArtifactRef, type Dag, type DagResult, type StepActivities, type StepOutcome, type StepRequest } from './dag.js';
+import { callStage, isStageName, type ArtifactRef, type RunProgress, type StageActivities, type StageName, type StepOutcome, type StepRequest } from '../schemas/step.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors.js';
+import { canonicalJson } from '../lib/canonical.js';
+import { fingerprint } from '../lib/fingerprint.js';
+import { BRANCH_STAGE, splitBranches, type Dag, type DagResult } from './dag.js';
 import { buildPipeline } from './pipeline.js';
 import { runDag } from './scheduler.js';
 
+/** The workflow answers this query with how far the run is. */
+export const progressQuery = defineQuery<RunProgress>('progress');
+
 /**
  * The training pipeline as a Temporal workflow: the same DAG and scheduler as the
- * embedded engine, each step a proxied activity under the configured retry policy,
- * and each branch (a CV fold, an ablation) a child workflow. Bad input fails as a
- * non-retryable `InputError`.
+ * embedded engine, each step an activity named after its stage (with that stage's
+ * timeout, heartbeat and task queue) under the configured retry policy, and each branch
+ * (a CV fold, an ablation) a child workflow. Bad input fails as a non-retryable
+ * `InputError`.
  */
-/** Progress of a pipeline run, for clients that follow it. */
-export interface PipelineProgress {
-  done: number;
-  total: number;
-  cacheHits: number;
-  failed: number;
-  running: string[];
-}
-
-export const progressQuery = defineQuery<PipelineProgress>('progress');
-
 export async function xclassPipeline(input: PipelineInput): Promise<DagResult> {
   const { parent, branches } = splitBranches(buildPipeline(input));
-  const progress: PipelineProgress = { done: 0, total: parent.steps.length, cacheHits: 0, failed: 0, running: [] };
+  const progress: RunProgress = { done: 0, total: parent.steps.length, cacheHits: 0, failed: 0, running: [] };
   setHandler(progressQuery, () => progress);
   const runStep = stepRunner(input);
   const parentId = workflowInfo().workflowId;
@@ -37,7 +33,7 @@ export async function xclassPipeline(input: PipelineInput): Promise<DagResult> {
       const failed = result.steps.filter((s) => s.status !== 'done');
       if (failed.length > 0) throw new Error(`branch ${branch}: ${failed.map((s) => `${s.key} ${s.status}: ${s.error}`).join('; ')}`);
       const outputs: Record<string, ArtifactRef> = {};
-      for (const s of result.steps) outputs[s.key] = { stage: s.stage, id: s.artifactId! };
+      for (const s of result.steps) outputs[s.key] = { stage: s.stage as StageName, id: s.artifactId! };
       const last = result.steps[result.steps.length - 1]!;
       return { artifactId: last.artifactId!, cacheHit: result.steps.every((s) => s.cacheHit), wallMs: result.steps.reduce((t, s) => t + (s.wallMs ?? 0), 0), outputs, inner: result.steps };
     },
@@ -59,17 +55,27 @@ export async function xclassBranch(input: PipelineInput, dag: Dag, external: Rec
   return runDag(dag, stepRunner(input), { concurrency: input.concurrency, external });
 }
 
+/**
+ * Runs a step as its stage's activity. The activity id is the step key with a digest of
+ * its params and input ids, so replaying a history against a pipeline whose steps were
+ * reordered, or whose params or inputs changed, fails as nondeterministic.
+ */
 function stepRunner(input: PipelineInput): (req: StepRequest) => Promise<StepOutcome> {
-  const { runStep } = proxyActivities<StepActivities>({
-    startToCloseTimeout: input.activity_timeout_s * 1000,
-    heartbeatTimeout: input.heartbeat_timeout_s * 1000,
-    retry: {
-      initialInterval: input.retry.initial_interval_ms,
-      backoffCoefficient: input.retry.backoff_coefficient,
-      maximumInterval: input.retry.maximum_interval_ms,
-      maximumAttempts: input.retry.maximum_attempts,
-      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-    },
-  });
-  return (req) => runStep(req);
+  const retry = {
+    initialInterval: input.retry.initial_interval_ms,
+    backoffCoefficient: input.retry.backoff_coefficient,
+    maximumInterval: input.retry.maximum_interval_ms,
+    maximumAttempts: input.retry.maximum_attempts,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  };
+  const optionsOf = (stage: StageName): ActivityOptions => {
+    const o = input.activities[stage];
+    return { startToCloseTimeout: o.start_to_close_s * 1000, heartbeatTimeout: o.heartbeat_s * 1000, retry, ...(o.task_queue ? { taskQueue: o.task_queue } : {}) };
+  };
+  return async (req) => {
+    if (!isStageName(req.stage)) throw new Error(`step ${req.key}: unknown stage '${req.stage}'`);
+    const inputIds = Object.fromEntries(Object.entries(req.inputs).map(([role, ref]) => [role, ref.id]));
+    const activityId = `${req.key}@${fingerprint(canonicalJson({ params: req.params, inputs: inputIds }))}`;
+    return callStage(proxyActivities<StageActivities>({ ...optionsOf(req.stage), activityId }), req);
+  };
 }

@@ -1,11 +1,13 @@
 import type { ArtifactStore } from '../../artifacts/store.js';
 import type { FeatureValueRow } from '../../schemas/features.js';
-import type { ArtifactRef } from '../../workflows/dag.js';
+import type { ArtifactRef } from '../../schemas/step.js';
+import { featureValuesTable, type FeatureSpec } from '../../schemas/features.js';
+import { FeaturesFacts } from '../../schemas/facts.js';
 
 export interface FeatureRows {
   featureNames: string[];
   /** how the features were made (filters, ratios), so targets get the same */
-  spec: unknown;
+  spec: FeatureSpec;
   ids: string[];
   labels: string[];
   /** per source, values in featureNames order (null = missing), from the translation itself (draw 0) */
@@ -19,10 +21,9 @@ export interface FeatureRows {
  * sources sorted by id, posterior-draw rows after them in (source, draw) order.
  */
 export async function readFeatureRows(store: ArtifactStore, ref: ArtifactRef): Promise<FeatureRows> {
-  const meta = await store.readMeta(ref.stage, ref.id);
-  const featureNames = meta.notes['feature_names'] as string[];
+  const { feature_names: featureNames, feature_spec: spec } = await store.readFacts(FeaturesFacts, ref);
   const col = new Map(featureNames.map((f, i) => [f, i]));
-  const long = (await store.readTable(ref.stage, ref.id)) as FeatureValueRow[];
+  const long = await store.readTable(featureValuesTable, ref);
   const byId = new Map<string, { label: string; perDraw: (number | null)[][] }>();
   for (const r of long) {
     let rec = byId.get(r.id);
@@ -38,5 +39,5 @@ export async function readFeatureRows(store: ArtifactStore, ref: ArtifactRef): P
     return v;
   });
   const draws = ids.flatMap((id, source) => byId.get(id)!.perDraw.flatMap((v, draw) => (draw === 0 ? [] : [{ source, draw, values: v }])));
-  return { featureNames, spec: meta.notes['feature_spec'] ?? null, ids, labels: ids.map((id) => byId.get(id)!.label), values, draws };
+  return { featureNames, spec, ids, labels: ids.map((id) => byId.get(id)!.label), values, draws };
 }

@@ -1,8 +1,11 @@
 import type { ArtifactStore } from '../../artifacts/store.js';
-import type { FeatureSpec } from '../../lib/features.js';
+import type { FeatureSpec } from '../../schemas/features.js';
+import { TrainFacts } from '../../schemas/facts.js';
 import { deserializeTwoStage, type TwoStageModel, type TwoStagePrediction } from '../../lib/forest/two-stage.js';
+import { ForestParams, TwoStageParams } from '../../schemas/forest.js';
 import type { ModelFeatureRow, PredictionRow, ProbabilityRow } from '../../schemas/model.js';
-import type { ArtifactRef } from '../../workflows/dag.js';
+import type { ArtifactRef } from '../../schemas/step.js';
+import { modelFeaturesTable } from '../../schemas/model.js';
 
 /** The binary two-stage model inside a `train` artifact. */
 export const MODEL_FILE = 'model.bin';
@@ -11,19 +14,24 @@ export interface LoadedModel {
   model: TwoStageModel;
   /** Stage-1 training medians in feature order: how missing values are filled */
   medians: (number | null)[];
-  /** how the training features were made, so targets get the same (null for models from train v1) */
-  spec: FeatureSpec | null;
-  /** fingerprint of the sources it was trained on (null for models from train v1, v2) */
-  trainedOn: string | null;
+  /** how the training features were made, so targets get the same */
+  spec: FeatureSpec;
+  /** fingerprint of the sources it was trained on */
+  trainedOn: string;
 }
 
 /** A trained model with what travels with it: imputation medians and the feature spec. */
 export async function loadModel(store: ArtifactStore, ref: ArtifactRef): Promise<LoadedModel> {
-  const model = deserializeTwoStage(await store.readFile(ref.stage, ref.id, MODEL_FILE));
-  const info = (await store.readTable(ref.stage, ref.id)) as ModelFeatureRow[];
+  const file = await store.readFile(ref.stage, ref.id, MODEL_FILE);
+  const model = deserializeTwoStage(file);
+  // the params inside the model file are checked like any params read back (defaults of older models filled in)
+  model.params = TwoStageParams.parse(model.params);
+  model.stage1.params = ForestParams.parse(model.stage1.params);
+  if (model.stage2) model.stage2.params = ForestParams.parse(model.stage2.params);
+  const info = await store.readTable(modelFeaturesTable, ref);
   const medians = info.filter((r) => r.stage === 'stage1').sort((a, b) => a.column - b.column).map((r) => r.impute_median);
-  const meta = await store.readMeta(ref.stage, ref.id);
-  return { model, medians, spec: (meta.notes['feature_spec'] as FeatureSpec | undefined) ?? null, trainedOn: (meta.notes['training_sources_sha256'] as string | undefined) ?? null };
+  const facts = await store.readFacts(TrainFacts, ref);
+  return { model, medians, spec: facts.feature_spec, trainedOn: facts.training_sources_sha256 };
 }
 
 /** Sums of floating-point probabilities can exceed 1 by an ulp. */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
 import type { Filter } from '../../lib/sed/filters.js';
 import { closestNames } from '../../lib/sed/filters.js';
+import type { SedSettings } from '../../schemas/sed.js';
 
 /** A whitespace-separated numeric table: the first `columns` columns of every non-comment line. */
 async function readColumns(path: string, display: string, columns: number, opts: { skipLines?: number; comment?: string } = {}): Promise<Float64Array[]> {
@@ -89,4 +90,19 @@ export function picklesTypeName(code: string): string {
   if (!m) return code.toUpperCase();
   const sub = m[3] ? `${m[2]}-${m[3]}` : m[4] ? `${m[2]}.5` : m[2];
   return `${m[1]!.toUpperCase()}${sub}${m[5]!.toUpperCase()}`;
+}
+
+/** Every data file the `sed` stage reads under these settings, relative to the data folder. */
+export function sedDataFiles(s: SedSettings): string[] {
+  const bands = s.input_bands.filter((b) => s.surveys.includes(b.survey));
+  const files = new Set<string>([
+    ...bands.map((b) => filterFileName(b.filter)),
+    ...s.output_filters.map(filterFileName),
+    ...PICKLES_DWARFS.map(picklesFile),
+    picklesFile(s.lmxb_star),
+    picklesFile(s.hmxb_star),
+    s.templates.composite,
+    s.templates.vega,
+  ]);
+  return [...files].sort();
 }

@@ -1,14 +1,10 @@
-import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
 import { binFeatures } from './binning.js';
 import { decodeTree, encodeTree } from './codec.js';
-import { bootstrapCounts, growTree, samplingOf, type GrowInput } from './grow.js';
-import { ForestParams } from './params.js';
-import { treeSeeds } from './rng.js';
+import { bootstrapCounts, samplingOf } from './grow.js';
+import type { ForestParams } from '../../schemas/forest.js';
+import { treeSeeds } from '../rng.js';
 import { leafOf, type Tree } from './tree.js';
-import type { GrowTask } from './worker.js';
+import { growBatch, type GrowTask, type TreeGrower } from './grow-batch.js';
 
 /** A fitted random forest. */
 export interface Forest {
@@ -24,8 +20,8 @@ export interface FitOptions {
   params: ForestParams;
   featureNames?: string[];
   sampleWeight?: Float64Array;
-  /** worker threads; default all cores. The model does not depend on it. */
-  nJobs?: number;
+  /** grows batches of trees on other threads (the engine's pool); default: this thread. The model does not depend on it. */
+  grower?: TreeGrower;
   /** bootstrap whole groups of samples (see grow.ts); the same groups must go to oobProba */
   groups?: Int32Array;
 }
@@ -37,22 +33,13 @@ export interface Matrix {
   nFeatures: number;
 }
 
-function workerFile(): string {
-  const here = fileURLToPath(new URL('./worker.js', import.meta.url));
-  if (existsSync(here)) return here;
-  // running from TypeScript sources (tests): use the compiled worker
-  const built = fileURLToPath(new URL('../../dist/lib/forest/worker.js', import.meta.url));
-  if (existsSync(built)) return built;
-  throw new Error(`random forest: worker ${here} not found; build first (npm run build)`);
-}
-
 /**
- * Fits a random forest (Breiman 2001) of CART trees, growing trees in parallel on
- * worker threads. Tree t is grown from seed t of the forest seed, so the model is
+ * Fits a random forest (Breiman 2001) of CART trees, grown in batches by `grower`
+ * (in this thread when there is none). Tree t is grown from seed t of the forest seed, so the model is
  * bit-identical for any number of threads.
  */
 export async function fitForest(m: Matrix, labels: readonly string[], opts: FitOptions): Promise<Forest> {
-  const params = ForestParams.parse(opts.params);
+  const params = opts.params;
   const { nSamples: n, nFeatures: nF } = m;
   if (n === 0) throw new Error('random forest: no training samples');
   if (labels.length !== n) throw new Error(`random forest: ${labels.length} labels for ${n} samples`);
@@ -87,27 +74,16 @@ export async function fitForest(m: Matrix, labels: readonly string[], opts: FitO
   const binned = { ...local, bins: shared };
   const seeds = Array.from(treeSeeds(params.random_state, params.n_estimators));
   const sampling = samplingOf(params, y, opts.groups);
-  const nJobs = Math.max(1, Math.min(opts.nJobs ?? availableParallelism(), params.n_estimators));
-
-  let trees: Tree[];
-  if (nJobs === 1) {
-    const input: GrowInput = { binned, y, nClasses: K, baseWeight, params, sampling };
-    trees = seeds.map((s) => growTree(input, s));
-  } else {
-    const pool = new Piscina({ filename: workerFile(), minThreads: nJobs, maxThreads: nJobs, idleTimeout: 200 });
-    try {
-      // small batches keep the threads evenly busy; results are put back in tree order
-      const batch = Math.max(1, Math.ceil(seeds.length / (nJobs * 8)));
-      const tasks: Promise<ArrayBuffer[]>[] = [];
-      for (let s = 0; s < seeds.length; s += batch) {
-        const task: GrowTask = { bins: shared, binMin: binned.binMin, binMax: binned.binMax, nBins: binned.nBins, nSamples: n, nFeatures: nF, y, nClasses: K, baseWeight, params, sampling, seeds: seeds.slice(s, s + batch) };
-        tasks.push(pool.run(task) as Promise<ArrayBuffer[]>);
-      }
-      trees = (await Promise.all(tasks)).flat().map((b) => decodeTree(b).tree);
-    } finally {
-      await pool.destroy();
-    }
+  // small batches keep the threads evenly busy; results are put back in tree order
+  const grower = opts.grower;
+  const jobs = grower ? Math.max(1, Math.min(grower.jobs, params.n_estimators)) : 1;
+  const batch = Math.max(1, Math.ceil(seeds.length / (jobs * 8)));
+  const tasks: Promise<ArrayBuffer[]>[] = [];
+  for (let s = 0; s < seeds.length; s += batch) {
+    const task: GrowTask = { bins: shared, binMin: binned.binMin, binMax: binned.binMax, nBins: binned.nBins, nSamples: n, nFeatures: nF, y, nClasses: K, baseWeight, params, sampling, seeds: seeds.slice(s, s + batch) };
+    tasks.push(grower ? grower.run(task) : Promise.resolve(growBatch(task)));
   }
+  const trees: Tree[] = (await Promise.all(tasks)).flat().map((b) => decodeTree(b).tree);
   return { params, classes, nFeatures: nF, featureNames, trees };
 }
 
@@ -228,7 +204,7 @@ export function deserializeForest(bytes: Uint8Array): Forest {
   const dv = new DataView(buf);
   if (dv.getUint32(0, true) !== MAGIC) throw new Error('not a serialized XClass forest (bad magic number)');
   const hlen = dv.getUint32(4, true);
-  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, hlen))) as { params: unknown; classes: string[]; nFeatures: number; featureNames: string[]; nTrees: number };
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, hlen))) as { params: ForestParams; classes: string[]; nFeatures: number; featureNames: string[]; nTrees: number };
   let off = 8 + hlen + ((8 - ((8 + hlen) % 8)) % 8);
   const trees: Tree[] = [];
   for (let t = 0; t < header.nTrees; t++) {
@@ -236,5 +212,5 @@ export function deserializeForest(bytes: Uint8Array): Forest {
     trees.push(tree);
     off += byteLength;
   }
-  return { params: ForestParams.parse(header.params), classes: header.classes, nFeatures: header.nFeatures, featureNames: header.featureNames, trees };
+  return { params: header.params as ForestParams, classes: header.classes, nFeatures: header.nFeatures, featureNames: header.featureNames, trees };
 }

@@ -1,6 +1,6 @@
 import type { BinnedFeatures } from './binning.js';
-import { resolveMaxFeatures, type ForestParams } from './params.js';
-import { Rng } from './rng.js';
+import type { ForestParams } from '../../schemas/forest.js';
+import { Rng } from '../rng.js';
 import { buildTree, type Tree } from './tree.js';
 
 export interface GrowInput {
@@ -117,4 +117,13 @@ function drawBootstrap(rng: Rng, n: number, sampling: Sampling): Int32Array {
 /** The bootstrap counts tree `seed` was grown on (for out-of-bag estimates). */
 export function bootstrapCounts(seed: number, n: number, sampling: Sampling = {}): Int32Array {
   return drawBootstrap(new Rng(seed), n, sampling);
+}
+
+/** max_features resolved to a count, as scikit-learn resolves it. */
+export function resolveMaxFeatures(mf: ForestParams['max_features'], nFeatures: number): number {
+  if (mf === null) return nFeatures;
+  if (mf === 'sqrt') return Math.max(1, Math.floor(Math.sqrt(nFeatures)));
+  if (mf === 'log2') return Math.max(1, Math.floor(Math.log2(nFeatures)));
+  if (Number.isInteger(mf) && mf >= 1) return Math.min(nFeatures, mf);
+  return Math.max(1, Math.floor(mf * nFeatures));
 }

@@ -1,4 +1,4 @@
-import { Rng } from './rng.js';
+import { Rng } from '../rng.js';
 import { groupBy } from '../group.js';
 import type { Matrix } from './forest.js';
 

@@ -1,5 +1,5 @@
 import type { BinnedFeatures } from './binning.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../rng.js';
 
 /**
  * One fitted CART classification tree (Gini impurity), stored as flat typed arrays:

@@ -1,41 +1,7 @@
-import { z } from 'zod';
 import { deserializeForest, fitForest, oobProba, predictProba, serializeForest, type Forest, type Matrix } from './forest.js';
-import { ForestParams } from './params.js';
+import type { TwoStageParams } from '../../schemas/forest.js';
 import { smote } from './smote.js';
-
-/**
- * The two-stage classifier (paper sections 4.3-4.4). Stage 1 separates broad groups
- * (AGN, OTHER = the accreting binaries, SNR, STAR); Stage 2 splits OTHER into its
- * classes (LMXB, HMXB) using the features plus the Stage-1 probabilities.
- *
- * Stage 2 is trained on *out-of-bag* Stage-1 probabilities: for each training source,
- * the mean over the Stage-1 trees that did not see it. A forest's in-sample
- * probabilities are near 1 for its own training rows, so Stage 2 trained on them would
- * learn to trust Stage 1 far more than it deserves on new sources; the out-of-bag
- * estimate gives the same leakage protection as K-fold out-of-fold predictions without
- * fitting Stage 1 K more times.
- */
-export const TwoStageParams = z.strictObject({
-  forest: ForestParams,
-  /** training label -> Stage-1 group */
-  stage1_groups: z.record(z.string().min(1), z.string().min(1)),
-  /** the Stage-1 group that Stage 2 resolves */
-  other_group: z.string().min(1),
-  /** the labels Stage 2 is trained on (others in the OTHER group, e.g. CV, train Stage 1 only) */
-  stage2_classes: z.array(z.string().min(1)).min(1),
-  /** a prediction whose deciding-stage confidence is below this is flagged uncertain */
-  uncertain_below: z.number().min(0).max(1),
-  /**
-   * `temperature`: each stage's probabilities are sharpened or softened as p^(1/T)
-   * (normalised), T fitted on the stage's out-of-bag probabilities by maximum likelihood
-   * (Guo et al. 2017). The argmax, so every predicted class, is unchanged; only the
-   * probabilities move. Needed with a balanced bootstrap, whose trees see the rare
-   * classes as often as the common ones and so under-state the common classes' odds.
-   */
-  calibration: z.enum(['none', 'temperature']).default('none'),
-  smote: z.strictObject({ enabled: z.boolean(), k: z.number().int().min(1).max(100) }),
-});
-export type TwoStageParams = z.infer<typeof TwoStageParams>;
+import type { TreeGrower } from './grow-batch.js';
 
 export interface TwoStageModel {
   params: TwoStageParams;
@@ -108,8 +74,7 @@ function rows(m: Matrix, keep: readonly number[]): Matrix {
  * group and are bootstrapped together, so Stage 1's out-of-bag probabilities never come
  * from trees that saw a sibling draw.
  */
-export async function fitTwoStage(m: Matrix, labels: readonly string[], featureNames: readonly string[], params: TwoStageParams, nJobs?: number, sampleGroups?: Int32Array): Promise<TwoStageModel> {
-  const p = TwoStageParams.parse(params);
+export async function fitTwoStage(m: Matrix, labels: readonly string[], featureNames: readonly string[], p: TwoStageParams, grower?: TreeGrower, sampleGroups?: Int32Array): Promise<TwoStageModel> {
   if (labels.length !== m.nSamples) throw new Error(`two-stage: ${labels.length} labels for ${m.nSamples} samples`);
   const groups = groupsOf(p);
   const y1 = labels.map((l, i) => {
@@ -117,7 +82,7 @@ export async function fitTwoStage(m: Matrix, labels: readonly string[], featureN
     if (g === undefined) throw new Error(`two-stage: training row ${i} has label ${l}, which no Stage-1 group holds (${Object.keys(p.stage1_groups).join(', ')})`);
     return g;
   });
-  const jobs = nJobs !== undefined ? { nJobs } : {};
+  const jobs = grower ? { grower } : {};
   let m1 = m;
   let y1fit = y1;
   if (p.smote.enabled) ({ matrix: m1, labels: y1fit } = smote(m, y1, { k: p.smote.k, seed: p.forest.random_state }));
@@ -292,5 +257,6 @@ export function deserializeTwoStage(bytes: Uint8Array): TwoStageModel {
   const { stage1Bytes, stage2Bytes, ...rest } = header;
   const s1 = bytes.slice(8 + hlen, 8 + hlen + stage1Bytes);
   const s2 = stage2Bytes > 0 ? deserializeForest(bytes.slice(8 + hlen + stage1Bytes, 8 + hlen + stage1Bytes + stage2Bytes)) : null;
-  return { ...rest, params: TwoStageParams.parse(rest.params), stage1: deserializeForest(s1), stage2: s2 };
+  // the header's params are as serialized; activities/io/model.ts validates them against the schema
+  return { ...rest, stage1: deserializeForest(s1), stage2: s2 };
 }

@@ -1,5 +1,7 @@
 import type { Observation } from './fit.js';
-import { AB_ZERO_FNU_CGS, JY_CGS, fnuErrFromMagErr, fnuFromMag } from './units.js';
+import { AB_ZERO_FNU_CGS, JY_CGS, fnuErrFromMagErr, fnuFromFlambda, fnuFromMag } from './units.js';
+import { bandFlux, bandWeights, type BandConvention, type Filter } from './filters.js';
+import { interpolate, type WavelengthGrid } from './grid.js';
 
 /**
  * A survey's magnitude system. Gaia DR3 catalogue magnitudes are Vega magnitudes whose
@@ -22,6 +24,19 @@ export function zeroPointFnu(system: MagSystem, vega_band_fnu_cgs: number | null
       if (vega_band_fnu_cgs === null || !(vega_band_fnu_cgs > 0)) throw new Error('a vega_spectrum system needs Vega\'s flux through the band');
       return vega_band_fnu_cgs * 10 ** (0.4 * system.vega_mag);
   }
+}
+
+/** A spectrum in f_lambda (erg/s/cm^2/A) resampled onto the grid as f_nu (erg/s/cm^2/Hz). */
+export function spectrumFnuOnGrid(grid: WavelengthGrid, wavelength_aa: Float64Array, flux_flam_cgs: Float64Array): Float64Array {
+  return interpolate(wavelength_aa, flux_flam_cgs, grid.wavelength_aa).map((f, i) => fnuFromFlambda(grid.wavelength_aa[i]!, f));
+}
+
+/**
+ * The f_nu of magnitude 0 in each band under its system: AB 3631 Jy, a published Vega
+ * zero point, or Vega's spectrum (`vegaFnu`, on the grid) through the band's curve.
+ */
+export function bandZeroPoints(grid: WavelengthGrid, vegaFnu: Float64Array, bands: readonly { filter: Filter; system: MagSystem }[], convention: BandConvention): number[] {
+  return bands.map((b) => zeroPointFnu(b.system, bandFlux(bandWeights(b.filter, grid, convention), vegaFnu)));
 }
 
 export interface BandMeasurement {

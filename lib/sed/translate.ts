@@ -3,7 +3,7 @@ import { fitGrid, type BandFluxTable, type FitResult, type Observation } from '.
 import type { WavelengthGrid } from './grid.js';
 import type { ModelSet } from './templates.js';
 import { abMagFromFnu } from './units.js';
-import type { Rng } from '../forest/rng.js';
+import type { Rng } from '../rng.js';
 
 /**
  * Model families a class is translated with: the method's Table 2 (`paper`) or one

@@ -9,6 +9,7 @@ import { loadConfig } from '../../config/load.js';
 import { InputError } from '../../lib/errors.js';
 import { muwclassHead, toCsv } from '../cli/fixtures.js';
 import { tempDir } from '../helpers.js';
+import { sourcesTable } from '../../schemas/tables.js';
 
 describe('ingest: no-data sentinels', () => {
   it('reads 99 (and the other configured markers) in magnitude columns as missing, counted in the notes', async () => {
@@ -25,7 +26,7 @@ describe('ingest: no-data sentinels', () => {
     const config = loadConfig();
     const store = new ArtifactStore(join(dir, 'store'));
     const out = await runStep(store, { key: 'ingest', stage: 'ingest', params: { catalog, label_map: config.labels.map, no_data: config.input.no_data }, inputs: {}, context: { path } });
-    const sources = await store.readTable('ingest', out.artifactId);
+    const sources = await store.readTable(sourcesTable, { stage: 'ingest', id: out.artifactId });
     expect(sources.slice(0, 3).map((s) => [s['gaia_g_mag'], s['tmass_j_err_mag']])).toEqual([
       [null, sources[0]!['tmass_j_err_mag']],
       [null, sources[1]!['tmass_j_err_mag']],

@@ -35,7 +35,7 @@ async function expectDetectedAndRepaired(damage: (a: Awaited<ReturnType<typeof o
   if (state.state === 'damaged') expect(`${state.path}: ${state.reason}`).toMatch(reason);
   expect((await a.store.check('reference', a.m.id)).state).toBe('damaged');
   expect(await a.store.write(a.m, { table: referencePredictionsTable, rows })).toBe(true);
-  expect(await a.store.readTable('reference', a.m.id)).toEqual(rows);
+  expect(await a.store.readTable(referencePredictionsTable, { stage: 'reference', id: a.m.id })).toEqual(rows);
   const quarantined = readdirSync(a.store.quarantineDir);
   expect(quarantined).toHaveLength(1);
   expect(readFileSync(join(a.store.quarantineDir, quarantined[0]!, 'QUARANTINED.txt'), 'utf8')).toMatch(new RegExp(reason.source, 'm'));
@@ -78,7 +78,7 @@ describe('artifact integrity', () => {
   it('refuses to read a damaged table, naming the file', async () => {
     const { store, m, data } = await oneArtifact();
     truncateSync(data, 10);
-    const err = await store.readTable('reference', m.id).catch((e: unknown) => e);
+    const err = await store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DamagedFileError);
     expect((err as Error).message).toMatch(new RegExp(`^${data}: size 10 bytes, meta\\.json says \\d+ \\(xclass verify --repair`));
   });
@@ -87,7 +87,7 @@ describe('artifact integrity', () => {
     const { store, m, dir } = await oneArtifact();
     const old = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { files: { name: string }[] };
     writeFileSync(join(dir, 'meta.json'), JSON.stringify({ ...old, files: old.files.map((f) => f.name) }));
-    expect(await store.readTable('reference', m.id)).toEqual(rows);
+    expect(await store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id })).toEqual(rows);
     expect((await store.check('reference', m.id)).state).toBe('damaged');
     const report = await verifyStore(store, { repair: false });
     expect([report.unverifiable, report.damaged.length]).toEqual([1, 0]);

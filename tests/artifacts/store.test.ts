@@ -6,7 +6,7 @@ import { ArtifactStore, type NewArtifact } from '../../artifacts/store.js';
 import { artifactId } from '../../artifacts/hash.js';
 import { withConnection, sqlString } from '../../artifacts/duckdb.js';
 import { readParquet } from '../../artifacts/parquet.js';
-import { referencePredictionsTable, type ReferencePredictionRow } from '../../schemas/tables.js';
+import { sourcesTable, referencePredictionsTable, type ReferencePredictionRow } from '../../schemas/tables.js';
 import { tempDir } from '../helpers.js';
 
 function prediction(id: string, p: number | null): ReferencePredictionRow {
@@ -52,7 +52,7 @@ describe('artifact store', () => {
     expect((await store.check('reference', m.id)).state).toBe('absent');
     expect(await store.write(m, { table: referencePredictionsTable, rows })).toBe(true);
     expect((await store.check('reference', m.id)).state).toBe('ok');
-    expect(await store.readTable('reference', m.id)).toEqual(rows);
+    expect(await store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id })).toEqual(rows);
     const stored = await store.readMeta('reference', m.id);
     expect(stored.row_count).toBe(3);
     expect(stored.files.map((f) => f.name)).toEqual(['data.parquet']);
@@ -68,7 +68,7 @@ describe('artifact store', () => {
     const before = readFileSync(join(store.dir('reference', m.id), 'meta.json'), 'utf8');
     expect(await store.write(m, { table: referencePredictionsTable, rows: [prediction('zzz', 0.5)] })).toBe(false);
     expect(readFileSync(join(store.dir('reference', m.id), 'meta.json'), 'utf8')).toBe(before);
-    expect(await store.readTable('reference', m.id)).toEqual(rows);
+    expect(await store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id })).toEqual(rows);
   });
 
   it('lets concurrent writers of one id both succeed with one intact copy', async () => {
@@ -76,7 +76,7 @@ describe('artifact store', () => {
     const m = meta();
     const results = await Promise.all([1, 2, 3, 4].map(() => store.write(m, { table: referencePredictionsTable, rows })));
     expect(results.filter(Boolean)).toHaveLength(1);
-    expect(await store.readTable('reference', m.id)).toEqual(rows);
+    expect(await store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id })).toEqual(rows);
     expect(await store.tempEntries()).toEqual([]);
   });
 
@@ -102,7 +102,7 @@ describe('artifact store', () => {
     const { renameSync } = await import('node:fs');
     renameSync(`${file}.x`, file);
     // the checksum catches the swap before any row is read
-    await expect(store.readTable('reference', m.id)).rejects.toThrow(/data\.parquet: (size \d+ bytes|sha256 [0-9a-f]{12}), meta\.json says/);
+    await expect(store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id })).rejects.toThrow(/data\.parquet: (size \d+ bytes|sha256 [0-9a-f]{12}), meta\.json says/);
     // and the schema catches a bad row in any Parquet file read as this table
     await expect(readParquet(referencePredictionsTable, file, 'swapped')).rejects.toThrow(/^swapped, row 2, column 'pipeline'.*got null/);
   });
@@ -140,8 +140,11 @@ describe('artifact store', () => {
     expect(stored.tables).toEqual({ data: 'reference_predictions', top: 'reference_predictions' });
     expect(stored.table_rows).toEqual({ data: 3, top: 1 });
     expect(stored.files.map((f) => f.name)).toEqual(['data.parquet', 'top.parquet']);
-    expect(await store.readTable('reference', m.id, 'top')).toEqual([rows[2]]);
-    await expect(store.readTable('reference', m.id, 'nope')).rejects.toThrow(/has no table 'nope' \(tables: data, top\)/);
+    expect(await store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id }, 'top')).toEqual([rows[2]]);
+    await expect(store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id }, 'nope')).rejects.toThrow(/has no table 'nope' \(tables: data, top\)/);
+    // a table is read only under its own schema; tools that take any artifact read it by the schema its meta.json names
+    await expect(store.readTable(sourcesTable, { stage: 'reference', id: m.id })).rejects.toThrow(/table 'data' has schema reference_predictions, read as sources/);
+    expect(await store.readAnyTable('reference', m.id, 'top')).toEqual([rows[2]]);
   });
 
   it('finds an artifact by id prefix across stages', async () => {

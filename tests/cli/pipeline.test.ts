@@ -4,6 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../artifacts/hash.js';
 import { ArtifactStore } from '../../artifacts/store.js';
 import { artifactDirs, MUWCLASS, runCli, spawnCli, tempDir } from '../helpers.js';
+import { referencePredictionsTable, sourcesTable } from '../../schemas/tables.js';
+import { sedDiagnosticsTable, sedFitsTable, sedMagsTable } from '../../schemas/sed.js';
+import { modelFeaturesTable, predictionsTable } from '../../schemas/model.js';
+import { metricsTable } from '../../schemas/evaluation.js';
 
 const store = join(tempDir(), 'store');
 const at = ['--set', `store.path=${JSON.stringify(store)}`];
@@ -22,7 +26,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   it('normalises the MUWCLASS table into sources with the seven classes', async () => {
     const s = new ArtifactStore(store);
     const [ingest] = (await s.list()).filter((m) => m.stage === 'ingest');
-    const rows = await s.readTable('ingest', ingest!.id);
+    const rows = await s.readTable(sourcesTable, { stage: 'ingest', id: ingest!.id });
     expect(rows).toHaveLength(2941);
     const count = (label: string) => rows.filter((r) => r['label_raw'] === label).length;
     // the data README's counts
@@ -52,7 +56,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     // the competitor's predictions never enter sources
     expect(Object.keys(first).some((k) => /^(p_|predicted|class$)/i.test(k))).toBe(false);
     const [ref] = (await s.list()).filter((m) => m.stage === 'reference');
-    const preds = await s.readTable('reference', ref!.id);
+    const preds = await s.readTable(referencePredictionsTable, { stage: 'reference', id: ref!.id });
     expect(preds.find((p) => p['id'] === '2CXO J000009.3+135618')).toMatchObject({ predicted_class: 'AGN', predicted_prob: 0.9, p_agn: 0.9, confidence_threshold: 5.307 });
     expect(ref!.inputs).toEqual({ sources: ingest!.id });
   });
@@ -64,25 +68,25 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const paper = seds.find((m) => m.params['assignment'] === 'paper')!;
     expect(seds).toHaveLength(2);
     for (const sed of [free, paper]) {
-      const fits = await s.readTable('sed', sed.id);
+      const fits = await s.readTable(sedFitsTable, { stage: 'sed', id: sed.id });
       const by = (pred: (r: Record<string, unknown>) => boolean) => fits.filter(pred).length;
       expect(by((r) => r['status'] === 'ok')).toBe(1409); // sources with >= 3 Gaia/2MASS bands
       expect(by((r) => r['status'] === 'skipped')).toBe(1004 + 87); // YSO and NS
       expect(fits.filter((r) => r['status'] === 'failed').every((r) => /^fewer than 3 valid bands/.test(r['reason'] as string))).toBe(true);
       expect(fits.every((r) => r['status'] !== 'ok' || ((r['a_v'] as number) >= 0 && (r['a_v'] as number) <= 5))).toBe(true);
-      expect(await s.readTable('sed', sed.id, 'mags')).toHaveLength(2941 * 6);
+      expect(await s.readTable(sedMagsTable, { stage: 'sed', id: sed.id }, 'mags')).toHaveLength(2941 * 6);
     }
     // the method's mapping: the label picks the family
-    const pf = await s.readTable('sed', paper.id);
+    const pf = await s.readTable(sedFitsTable, { stage: 'sed', id: paper.id });
     const pby = (pred: (r: Record<string, unknown>) => boolean) => pf.filter(pred).length;
     expect(pby((r) => r['label'] === 'AGN' && r['status'] === 'ok' && r['family'] === 'composite')).toBe(pby((r) => r['label'] === 'AGN' && r['status'] === 'ok'));
     expect(pby((r) => r['label'] === 'HMXB' && r['family'] === 'two_component_hmxb')).toBe(26);
     // label-free: every family competes; the 0.03 mag floor and extinction make chi2_red meaningful
-    const ff = await s.readTable('sed', free.id);
+    const ff = await s.readTable(sedFitsTable, { stage: 'sed', id: free.id });
     const agn = ff.filter((r) => r['label'] === 'AGN' && r['status'] === 'ok');
     expect(new Set(agn.map((r) => r['family'])).size).toBeGreaterThan(3);
     expect(ff.filter((r) => r['status'] === 'ok').every((r) => /^[a-z_]+:[01]\.\d{3}/.test(r['family_posterior'] as string))).toBe(true);
-    const diag = await s.readTable('sed', free.id, 'diagnostics');
+    const diag = await s.readTable(sedDiagnosticsTable, { stage: 'sed', id: free.id }, 'diagnostics');
     const metric = (m: string) => diag.find((d) => d['group'] === 'all' && d['metric'] === m)!['value'] as number;
     expect(metric('chi2_red_median')).toBeLessThan(3);
     expect(metric('sigma_at_cap_fraction')).toBeLessThan(0.2);
@@ -94,8 +98,8 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const s = new ArtifactStore(store);
     const metas = await s.list();
     for (const features of metas.filter((m) => m.stage === 'features')) {
-      expect((features.notes['feature_names'] as string[]).length).toBe(26); // Table 3 for PHAT
-      expect(features.notes['rows_by_class']).toEqual({ AGN: 1000, CV: 38, 'HM-STAR': 116, HMXB: 26, 'LM-STAR': 205, LMXB: 24 });
+      expect((features.facts!['feature_names'] as string[]).length).toBe(26); // Table 3 for PHAT
+      expect(features.facts!['rows_by_class']).toEqual({ AGN: 1000, CV: 38, 'HM-STAR': 116, HMXB: 26, 'LM-STAR': 205, LMXB: 24 });
     }
     const predictions = metas.filter((m) => m.stage === 'predict');
     // every source predicted once per test translation (label-free, paper), out of fold
@@ -108,7 +112,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(final.notes['temperature_stage1'] as number).toBeLessThan(1);
     const ev = metas.find((m) => m.stage === 'evaluate')!;
     expect(ev.notes['competitor_sources']).toBe(1409);
-    const metrics = await s.readTable('evaluate', ev.id);
+    const metrics = await s.readTable(metricsTable, { stage: 'evaluate', id: ev.id });
     const get = (metric: string, cls: string | null = null, level = 'full', protocol = 'deployment') =>
       metrics.find((r) => r['protocol'] === protocol && r['level'] === level && r['subset'] === 'all' && r['statistic'] === 'pooled' && r['metric'] === metric && r['class'] === cls)!['value'] as number;
     // deployment (test sources translated without labels): the issue's targets
@@ -138,7 +142,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(row('Total').classifier).toBe(1409);
     const s = new ArtifactStore(store);
     const cross = (await s.list()).filter((m) => m.stage === 'crossmatch');
-    const liu = cross.map((m) => m.notes['by_class'] as Record<string, { labels: number; matched: number; secure: number; agree: number }>).find((b) => b['LMXB']?.labels === 187)!;
+    const liu = cross.map((m) => m.facts!['by_class'] as Record<string, { labels: number; matched: number; secure: number; agree: number }>).find((b) => b['LMXB']?.labels === 187)!;
     expect(liu['LMXB']!.matched).toBeGreaterThan(0);
     expect(liu['LMXB']!.secure).toBeLessThanOrEqual(liu['LMXB']!.matched);
     expect(liu['LMXB']!.agree).toBeLessThanOrEqual(liu['LMXB']!.matched);
@@ -201,8 +205,8 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const features = metas.find((m) => m.id === final.inputs['features'])!;
     const sed = metas.find((m) => m.id === features.inputs['sed'])!;
     expect(sed.params['assignment']).toBe('label_free');
-    const sources = await s.readTable('ingest', metas.find((m) => m.stage === 'ingest')!.id);
-    const mags = (await s.readTable('sed', sed.id, 'mags')).filter((m) => m['draw'] === 0);
+    const sources = await s.readTable(sourcesTable, metas.find((m) => m.stage === 'ingest')!);
+    const mags = (await s.readTable(sedMagsTable, { stage: 'sed', id: sed.id }, 'mags')).filter((m) => m['draw'] === 0);
     // 40 training sources presented as targets: their SED magnitudes as "observed" HST photometry
     const picked = sources.filter((r) => r['in_scope'] && mags.some((m) => m['id'] === r['id'] && m['mag_ab'] !== null)).slice(0, 40);
     const short = (f: string) => f.split('.')[1]!;
@@ -228,10 +232,10 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const { deserializeTwoStage, predictTwoStage } = await import('../../lib/forest/two-stage.js');
     const data = await readFeatureRows(s, { stage: 'features', id: features.id });
     const model = deserializeTwoStage(await s.readFile('train', final.id, 'model.bin'));
-    const medians = (await s.readTable('train', final.id)).filter((x) => x['stage'] === 'stage1').map((x) => x['impute_median'] as number | null);
+    const medians = (await s.readTable(modelFeaturesTable, { stage: 'train', id: final.id })).filter((x) => x['stage'] === 'stage1').map((x) => x['impute_median'] as number | null);
     const idx = picked.map((p) => data.ids.indexOf(p['id'] as string));
     const expected = predictTwoStage(model, imputeMatrix(idx.map((i) => data.values[i]!), medians));
-    const got = await s.readTable('classify', res.artifact);
+    const got = await s.readTable(predictionsTable, { stage: 'classify', id: res.artifact });
     expect(got.map((g) => g['final_class'])).toEqual(expected.map((e) => e.finalClass));
     got.forEach((g, i) => expect(g['confidence']).toBeCloseTo(Math.min(1, expected[i]!.confidence), 12));
     // a table without the fluxes is refused with the columns it lacks
@@ -385,6 +389,6 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(artifactDirs(shared)).toHaveLength(32);
     const s = new ArtifactStore(shared);
     expect(await s.tempEntries()).toEqual([]);
-    for (const m of await s.list()) expect((await s.readTable(m.stage, m.id)).length).toBe(m.row_count);
+    for (const m of await s.list()) expect((await s.readAnyTable(m.stage, m.id)).length).toBe(m.row_count);
   });
 });

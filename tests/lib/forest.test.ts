@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTreePool } from '../../engine/tree-pool.js';
 import { deserializeForest, featureImportances, fitForest, predict, predictProba, serializeForest, type Matrix } from '../../lib/forest/forest.js';
-import { DEFAULT_FOREST, resolveMaxFeatures, type ForestParams } from '../../lib/forest/params.js';
-import { Rng, treeSeeds } from '../../lib/forest/rng.js';
+import { DEFAULT_FOREST, type ForestParams } from '../../schemas/forest.js';
+import { resolveMaxFeatures } from '../../lib/forest/grow.js';
+import { Rng, treeSeeds } from '../../lib/rng.js';
 import { binFeatures } from '../../lib/forest/binning.js';
 import { bootstrapCounts, samplingOf } from '../../lib/forest/grow.js';
 import { fitTemperature, sharpen } from '../../lib/forest/two-stage.js';
@@ -19,7 +21,7 @@ const single: ForestParams = { ...DEFAULT_FOREST, n_estimators: 1, bootstrap: fa
 
 describe('CART trees', () => {
   it('finds the pure split, at the midpoint between the classes', async () => {
-    const f = await fitForest(m([[1], [2], [3], [4]]), ['a', 'a', 'b', 'b'], { params: single, nJobs: 1 });
+    const f = await fitForest(m([[1], [2], [3], [4]]), ['a', 'a', 'b', 'b'], { params: single });
     const t = f.trees[0]!;
     expect(t.nNodes).toBe(3);
     expect(t.feature[0]).toBe(0);
@@ -30,9 +32,9 @@ describe('CART trees', () => {
   it('honours min_samples_leaf', async () => {
     const rows = [[1], [2], [3], [4], [5], [6]];
     const y = ['a', 'b', 'b', 'b', 'b', 'b'];
-    const free = await fitForest(m(rows), y, { params: single, nJobs: 1 });
+    const free = await fitForest(m(rows), y, { params: single });
     expect(free.trees[0]!.threshold[0]).toBe(1.5); // isolates the lone 'a'
-    const held = await fitForest(m(rows), y, { params: { ...single, min_samples_leaf: 2 }, nJobs: 1 });
+    const held = await fitForest(m(rows), y, { params: { ...single, min_samples_leaf: 2 } });
     const t = held.trees[0]!;
     expect(t.threshold[0]).toBe(2.5);
     // every leaf holds at least two samples
@@ -53,18 +55,18 @@ describe('CART trees', () => {
     const rows = [a(0, 0), a(0, 0), a(0, 0), a(0, 0), a(0, 0), a(1, 0), a(1, 0), a(1, 0), a(1, 0), a(1, 1), a(1, 0), a(1, 1)];
     const y = ['a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'b', 'b'];
     const stump = { ...single, max_depth: 1 };
-    expect((await fitForest(m(rows), y, { params: stump, nJobs: 1 })).trees[0]!.feature[0]).toBe(1);
-    expect((await fitForest(m(rows), y, { params: { ...stump, class_weight: 'balanced' }, nJobs: 1 })).trees[0]!.feature[0]).toBe(0);
+    expect((await fitForest(m(rows), y, { params: stump })).trees[0]!.feature[0]).toBe(1);
+    expect((await fitForest(m(rows), y, { params: { ...stump, class_weight: 'balanced' } })).trees[0]!.feature[0]).toBe(0);
     // sample weights do the same as class weights
     const w = Float64Array.from(y, (c) => (c === 'a' ? 0.6 : 3));
-    expect((await fitForest(m(rows), y, { params: stump, sampleWeight: w, nJobs: 1 })).trees[0]!.feature[0]).toBe(0);
+    expect((await fitForest(m(rows), y, { params: stump, sampleWeight: w })).trees[0]!.feature[0]).toBe(0);
   });
 
   it('never splits on a constant feature, and does not count it toward max_features', async () => {
     const rng = new Rng(7);
     const rows = Array.from({ length: 60 }, (_, i) => [5, i % 2 === 0 ? rng.nextFloat() : 1 + rng.nextFloat(), 5]);
     const y = rows.map((_, i) => (i % 2 === 0 ? 'a' : 'b'));
-    const f = await fitForest(m(rows), y, { params: { ...DEFAULT_FOREST, n_estimators: 20, max_features: 1 }, nJobs: 1 });
+    const f = await fitForest(m(rows), y, { params: { ...DEFAULT_FOREST, n_estimators: 20, max_features: 1 } });
     for (const t of f.trees) for (const feat of t.feature) expect([-1, 1]).toContain(feat);
     // with the one varying feature always found, every tree separates the classes
     expect(predict(f, m(rows))).toEqual(y);
@@ -72,27 +74,30 @@ describe('CART trees', () => {
 
   it('weighs leaves and impurity by sample weight', async () => {
     // one feature with no signal: the leaf distribution is the weighted class share
-    const f = await fitForest(m([[1], [1], [1]]), ['a', 'b', 'b'], { params: single, sampleWeight: Float64Array.from([2, 1, 1]), nJobs: 1 });
+    const f = await fitForest(m([[1], [1], [1]]), ['a', 'b', 'b'], { params: single, sampleWeight: Float64Array.from([2, 1, 1]) });
     expect(Array.from(predictProba(f, m([[1]])))).toEqual([0.5, 0.5]);
   });
 });
 
 describe('random forest', () => {
+  // two threads, as the engine hands them over; serial fits run in this thread
+  const pool = createTreePool(2);
+  afterAll(() => pool.destroy());
   const rng = new Rng(3);
   const rows = Array.from({ length: 400 }, (_, i) => [i % 3 + rng.nextFloat() * 1.5, rng.nextFloat(), rng.nextFloat() * 2 + (i % 3 === 2 ? 1 : 0)]);
   const y = rows.map((_, i) => ['AGN', 'LMXB', 'HMXB'][i % 3]!);
   const params: ForestParams = { ...DEFAULT_FOREST, n_estimators: 24, min_samples_leaf: 2, class_weight: 'balanced_subsample', random_state: 11 };
 
   it('is bit-identical whatever the number of threads', async () => {
-    const one = serializeForest(await fitForest(m(rows), y, { params, nJobs: 1 }));
-    const two = serializeForest(await fitForest(m(rows), y, { params, nJobs: 2 }));
+    const one = serializeForest(await fitForest(m(rows), y, { params }));
+    const two = serializeForest(await fitForest(m(rows), y, { params, grower: pool }));
     expect(Buffer.from(two).equals(Buffer.from(one))).toBe(true);
-    const other = serializeForest(await fitForest(m(rows), y, { params: { ...params, random_state: 12 }, nJobs: 2 }));
+    const other = serializeForest(await fitForest(m(rows), y, { params: { ...params, random_state: 12 }, grower: pool }));
     expect(Buffer.from(other).equals(Buffer.from(one))).toBe(false);
   });
 
   it('round-trips through its binary form and predicts identically', async () => {
-    const f = await fitForest(m(rows), y, { params, nJobs: 2, featureNames: ['hr_sm', 'noise', 'log_fb'] });
+    const f = await fitForest(m(rows), y, { params, grower: pool, featureNames: ['hr_sm', 'noise', 'log_fb'] });
     const back = deserializeForest(serializeForest(f));
     expect(back.classes).toEqual(['AGN', 'HMXB', 'LMXB']);
     expect(back.featureNames).toEqual(['hr_sm', 'noise', 'log_fb']);
@@ -101,7 +106,7 @@ describe('random forest', () => {
   });
 
   it('gives probabilities that sum to 1 and predicts the most probable class', async () => {
-    const f = await fitForest(m(rows), y, { params, nJobs: 1 });
+    const f = await fitForest(m(rows), y, { params });
     const p = predictProba(f, m(rows));
     for (let i = 0; i < rows.length; i++) expect(p[i * 3]! + p[i * 3 + 1]! + p[i * 3 + 2]!).toBeCloseTo(1, 12);
     const pred = predict(f, m(rows));
@@ -110,23 +115,23 @@ describe('random forest', () => {
   });
 
   it('ranks the informative features above the noise in Gini importance, normalised to 1', async () => {
-    const f = await fitForest(m(rows), y, { params, nJobs: 1 });
+    const f = await fitForest(m(rows), y, { params });
     const { mean, std } = featureImportances(f);
     expect(mean.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
     expect(mean[0]!).toBeGreaterThan(mean[1]!);
     expect(mean[2]!).toBeGreaterThan(mean[1]!);
     expect(std.every((s) => s >= 0)).toBe(true);
     // a single stump puts all importance on its split feature
-    const stump = await fitForest(m([[1, 0], [2, 0], [3, 1], [4, 1]]), ['a', 'a', 'b', 'b'], { params: { ...single, max_depth: 1 }, nJobs: 1 });
+    const stump = await fitForest(m([[1, 0], [2, 0], [3, 1], [4, 1]]), ['a', 'a', 'b', 'b'], { params: { ...single, max_depth: 1 } });
     expect(Array.from(featureImportances(stump).mean)).toEqual([1, 0]);
   });
 
   it('refuses bad input with a clear message', async () => {
-    await expect(fitForest(m([[1], [Number.NaN]]), ['a', 'b'], { params: single, nJobs: 1 })).rejects.toThrow(/NaN at sample 1, feature 0 \(impute missing values before fitting\)/);
-    await expect(fitForest(m([[1], [2]]), ['a', 'a'], { params: single, nJobs: 1 })).rejects.toThrow(/need at least 2 classes, got 1 \(a\)/);
-    await expect(fitForest({ x: new Float64Array(0), nSamples: 0, nFeatures: 2 }, [], { params: single, nJobs: 1 })).rejects.toThrow(/no training samples/);
-    await expect(fitForest(m([[1], [2]]), ['a'], { params: single, nJobs: 1 })).rejects.toThrow(/1 labels for 2 samples/);
-    const f = await fitForest(m([[1], [2]]), ['a', 'b'], { params: single, nJobs: 1 });
+    await expect(fitForest(m([[1], [Number.NaN]]), ['a', 'b'], { params: single })).rejects.toThrow(/NaN at sample 1, feature 0 \(impute missing values before fitting\)/);
+    await expect(fitForest(m([[1], [2]]), ['a', 'a'], { params: single })).rejects.toThrow(/need at least 2 classes, got 1 \(a\)/);
+    await expect(fitForest({ x: new Float64Array(0), nSamples: 0, nFeatures: 2 }, [], { params: single })).rejects.toThrow(/no training samples/);
+    await expect(fitForest(m([[1], [2]]), ['a'], { params: single })).rejects.toThrow(/1 labels for 2 samples/);
+    const f = await fitForest(m([[1], [2]]), ['a', 'b'], { params: single });
     expect(() => predictProba(f, m([[1, 2]]))).toThrow(/model has 1 features, input has 2/);
     expect(() => predictProba(f, m([[Number.NaN]]))).toThrow(/NaN at sample 0, feature x0/);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { accuracy, balancedAccuracyOf, brierScore, calibration, confusionMatrix, macroF1, mcc, meanStd, perClassMetrics } from '../../lib/metrics/classification.js';
+import { aggregateFolds, normalisedRows, summariseConfusion } from '../../lib/metrics/summary.js';
 
 // A hand-worked 3-class case. Truth and prediction:
 //   a a a a b b b c c c
@@ -57,5 +58,41 @@ describe('classification metrics on a hand-worked case', () => {
 
   it('gives the mean and the population standard deviation over folds', () => {
     expect(meanStd([1, 2, 3, 4])).toEqual({ mean: 2.5, std: Math.sqrt(1.25) });
+  });
+});
+
+describe('metric summaries (lib/metrics/summary.ts)', () => {
+  // true a: 2 right, 1 called b; true b: 3 right
+  const c = confusionMatrix(['a', 'a', 'a', 'b', 'b', 'b'], ['a', 'a', 'b', 'b', 'b', 'b']);
+
+  it('summarises a confusion matrix as the method reports it', () => {
+    const s = summariseConfusion(c);
+    const get = (metric: string, cls: string | null = null) => s.find((m) => m.metric === metric && m.class === cls)!;
+    expect(get('accuracy')).toEqual({ metric: 'accuracy', class: null, value: 5 / 6, n: 6 });
+    expect(get('balanced_accuracy').value).toBeCloseTo((2 / 3 + 1) / 2, 12);
+    expect(get('recall', 'a')).toEqual({ metric: 'recall', class: 'a', value: 2 / 3, n: 3 });
+    expect(get('precision', 'b').value).toBeCloseTo(3 / 4, 12);
+    expect(s.map((m) => m.metric)).toEqual(['accuracy', 'balanced_accuracy', 'macro_f1', 'mcc', 'precision', 'recall', 'f1', 'precision', 'recall', 'f1']);
+  });
+
+  it('normalises each true-class row', () => {
+    expect(normalisedRows(c)).toEqual([
+      { trueClass: 'a', predictedClass: 'a', count: 2, fraction: 2 / 3 },
+      { trueClass: 'a', predictedClass: 'b', count: 1, fraction: 1 / 3 },
+      { trueClass: 'b', predictedClass: 'a', count: 0, fraction: 0 },
+      { trueClass: 'b', predictedClass: 'b', count: 3, fraction: 1 },
+    ]);
+    expect(normalisedRows(confusionMatrix([], [], ['a']))).toEqual([{ trueClass: 'a', predictedClass: 'a', count: 0, fraction: null }]);
+  });
+
+  it('aggregates folds: mean and population std per metric, undefined values left out', () => {
+    const fold = (f1: number | null, acc: number) => [
+      { metric: 'accuracy', class: null, value: acc, n: 4 },
+      { metric: 'f1', class: 'a', value: f1, n: 2 },
+    ];
+    const [acc, f1] = aggregateFolds([fold(0.5, 0.5), fold(1, 1), fold(null, 0.75)]);
+    expect(acc).toMatchObject({ metric: 'accuracy', class: null, mean: 0.75, n: 3 });
+    expect(acc!.std).toBeCloseTo(Math.sqrt(1 / 24), 12);
+    expect(f1).toEqual({ metric: 'f1', class: 'a', mean: 0.75, std: 0.25, n: 2 });
   });
 });

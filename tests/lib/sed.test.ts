@@ -3,7 +3,8 @@ import { loadComposite, loadFilter, loadPickles, loadVega, picklesFile, picklesT
 import { bandFlux, bandWeights, closestNames, pivotWavelength, type Filter } from '../../lib/sed/filters.js';
 import { fitGrid } from '../../lib/sed/fit.js';
 import { DEFAULT_GRID, interpolate } from '../../lib/sed/grid.js';
-import { observationFromFluxes, observationFromMags, zeroPointFnu, type BandMeasurement } from '../../lib/sed/photometry.js';
+import { bandZeroPoints, observationFromFluxes, observationFromMags, spectrumFnuOnGrid, zeroPointFnu, type BandMeasurement } from '../../lib/sed/photometry.js';
+import { consistencyOffsets } from '../../lib/sed/diagnostics.js';
 import {
   BLACKBODY_TEMPERATURES_K,
   blackbodyFnu,
@@ -21,8 +22,8 @@ import {
 } from '../../lib/sed/templates.js';
 import { predictedSigma, preparePlan, translateLabelFree, translateSource, PAPER_ASSIGNMENT, CLASS_BLIND_ASSIGNMENT, type FamilyKey } from '../../lib/sed/translate.js';
 import { ccm89, redden } from '../../lib/sed/extinction.js';
-import { Rng } from '../../lib/forest/rng.js';
-import { AB_ZERO_FNU_CGS, abMagFromFnu, fnuFromFlambda } from '../../lib/sed/units.js';
+import { Rng } from '../../lib/rng.js';
+import { AB_ZERO_FNU_CGS, abMagFromFnu, fnuFromFlambda, fnuFromMag } from '../../lib/sed/units.js';
 import { DATA } from '../helpers.js';
 
 const grid = DEFAULT_GRID;
@@ -36,7 +37,7 @@ const synth = (name: string, fnu: Float64Array, conv: 'photon' | 'paper_eq3' = '
 beforeAll(async () => {
   for (const n of [...PHAT, ...GROUND]) await load(n);
   const vega = await loadVega(DATA, 'templates/vega_alpha_lyr_stis_005.txt');
-  vegaFnu = interpolate(vega.wavelength_aa, vega.flux_flam_cgs, grid.wavelength_aa).map((f, i) => fnuFromFlambda(grid.wavelength_aa[i]!, f));
+  vegaFnu = spectrumFnuOnGrid(grid, vega.wavelength_aa, vega.flux_flam_cgs);
 });
 
 describe('filters', () => {
@@ -70,6 +71,18 @@ describe('filters', () => {
     expect(Math.max(...offsets)).toBeGreaterThan(0.3);
   });
 
+  it('gives each band its zero point: AB 3631 Jy, a published Vega zero point, Vega through the curve', () => {
+    const zp = bandZeroPoints(grid, vegaFnu, [
+      { filter: filters['Gaia_DR3.G']!, system: { kind: 'ab' } },
+      { filter: filters['2MASS.J']!, system: { kind: 'vega_zp', zero_point_jy: 1594 } },
+      { filter: filters['Gaia_DR3.G']!, system: { kind: 'vega_spectrum', vega_mag: 0.023 } },
+    ], 'photon');
+    expect(zp[0]).toBe(AB_ZERO_FNU_CGS);
+    expect(zp[1]! / 1e-23).toBeCloseTo(1594, 9);
+    // Gaia G: Vega's flux through G, dimmed by Vega's 0.023 mag: AB - Vega = 0.11 (Riello et al. 2021)
+    expect(Math.abs(abMagFromFnu(zp[2]!) - 0.11)).toBeLessThan(0.03);
+  });
+
   it('uses the 2MASS zero points of Cohen et al. (2003): 1594 Jy is AB 0.894', () => {
     expect(abMagFromFnu(zeroPointFnu({ kind: 'vega_zp', zero_point_jy: 1594 }, null))).toBeCloseTo(0.894, 3);
   });
@@ -83,6 +96,18 @@ describe('filters', () => {
   it('refuses a filter that transmits beyond the model grid', async () => {
     const w1 = await loadFilter(DATA, 'WISE.W1');
     expect(() => bandWeights(w1, grid)).toThrow(/WISE\.W1 transmits at \d+ A, outside the model grid 100-25000 A/);
+  });
+});
+
+describe('consistency check (method section 3.4)', () => {
+  it('compares each predicted HST magnitude with the ground band nearest in pivot wavelength', () => {
+    const plan = { nInput: 3, inputNames: ['g', 'i', 'J'], inputPivots_aa: [5000, 8000, 12400], outputs: [{ name: 'F475W', pivot_aa: 4750 }, { name: 'F814W', pivot_aa: 8050 }, { name: 'F160W', pivot_aa: 15400 }], families: {} };
+    // measured AB 20, 19, 18 in g, i, J; J not measured for this source
+    const obs = { band: Int32Array.from([0, 1]), flux_fnu: Float64Array.from([fnuFromMag(20, AB_ZERO_FNU_CGS), fnuFromMag(19, AB_ZERO_FNU_CGS)]), flux_err_fnu: Float64Array.from([1, 1]) };
+    const out = consistencyOffsets(plan, obs, [20.1, 18.8, null], ['F475W', 'F814W', 'F160W', 'F999W']);
+    expect(out.map((o) => [o.output, o.band])).toEqual([['F475W', 0], ['F814W', 1]]);
+    expect(out[0]!.offset_mag).toBeCloseTo(0.1, 9);
+    expect(out[1]!.offset_mag).toBeCloseTo(-0.2, 9);
   });
 });
 

@@ -1,9 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { fitForest, oobProba, predict, type Matrix } from '../../lib/forest/forest.js';
-import { DEFAULT_FOREST } from '../../lib/forest/params.js';
-import { Rng } from '../../lib/forest/rng.js';
+import { DEFAULT_FOREST } from '../../schemas/forest.js';
+import { Rng } from '../../lib/rng.js';
 import { smote } from '../../lib/forest/smote.js';
-import { deserializeTwoStage, fitTwoStage, predictTwoStage, serializeTwoStage, type TwoStageParams } from '../../lib/forest/two-stage.js';
+import { deserializeTwoStage, fitTwoStage, predictTwoStage, serializeTwoStage } from '../../lib/forest/two-stage.js';
+import type { TwoStageParams } from '../../schemas/forest.js';
+import { createTreePool } from '../../engine/tree-pool.js';
 
 function m(rows: number[][]): Matrix {
   const n = rows.length;
@@ -37,11 +39,13 @@ function data(seed: number) {
 }
 
 describe('two-stage classifier', () => {
+  const pool = createTreePool(2);
+  afterAll(() => pool.destroy());
   const params: TwoStageParams = { ...METHOD, forest: { ...DEFAULT_FOREST, n_estimators: 40, min_samples_leaf: 2, class_weight: 'balanced_subsample', random_state: 5 } };
 
   it('predicts the final classes with a full probability vector, and reports classes with no training rows', async () => {
     const { matrix, labels } = data(1);
-    const model = await fitTwoStage(matrix, labels, ['a', 'b', 'c'], params, 1);
+    const model = await fitTwoStage(matrix, labels, ['a', 'b', 'c'], params);
     expect(model.groups).toEqual(['AGN', 'OTHER', 'SNR', 'STAR']);
     expect(model.finalClasses).toEqual(['AGN', 'SNR', 'STAR', 'LMXB', 'HMXB']);
     expect(model.absentClasses).toEqual(['SNR']);
@@ -64,7 +68,7 @@ describe('two-stage classifier', () => {
 
   it('round-trips through its binary form', async () => {
     const { matrix, labels } = data(2);
-    const model = await fitTwoStage(matrix, labels, ['a', 'b', 'c'], params, 2);
+    const model = await fitTwoStage(matrix, labels, ['a', 'b', 'c'], params, pool);
     const back = deserializeTwoStage(serializeTwoStage(model));
     expect(predictTwoStage(back, matrix)).toEqual(predictTwoStage(model, matrix));
     expect(back.absentClasses).toEqual(['SNR']);
@@ -73,7 +77,7 @@ describe('two-stage classifier', () => {
   it('works when only one Stage-2 class has training rows', async () => {
     const { matrix, labels } = data(3);
     const relabelled = labels.map((l) => (l === 'HMXB' ? 'LMXB' : l));
-    const model = await fitTwoStage(matrix, relabelled, ['a', 'b', 'c'], params, 1);
+    const model = await fitTwoStage(matrix, relabelled, ['a', 'b', 'c'], params);
     expect(model.stage2).toBeNull();
     expect(model.stage2Only).toBe('LMXB');
     expect(model.absentClasses).toEqual(['SNR', 'HMXB']);
@@ -87,7 +91,7 @@ describe('out-of-bag probabilities', () => {
     const rng = new Rng(9);
     const rowsOut = Array.from({ length: 400 }, () => [rng.nextFloat(), rng.nextFloat(), rng.nextFloat()]);
     const labels = rowsOut.map(() => (rng.nextFloat() < 0.5 ? 'a' : 'b'));
-    const f = await fitForest(m(rowsOut), labels, { params: { ...DEFAULT_FOREST, n_estimators: 100 }, nJobs: 1 });
+    const f = await fitForest(m(rowsOut), labels, { params: { ...DEFAULT_FOREST, n_estimators: 100 } });
     const inSample = predict(f, m(rowsOut)).filter((c, i) => c === labels[i]).length / labels.length;
     const { proba, neverOutOfBag } = oobProba(f, m(rowsOut));
     const oob = labels.filter((c, i) => (proba[i * 2]! >= proba[i * 2 + 1]! ? 'a' : 'b') === c).length / labels.length;

@@ -7,7 +7,9 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig } from '../../config/load.js';
 import { createTemporalActivities } from '../../engine/temporal-activities.js';
 import { openStore, planPipeline } from '../../engine/plan.js';
-import type { DagResult, StepActivities } from '../../workflows/dag.js';
+import type { DagResult } from '../../workflows/dag.js';
+import type { StageActivities } from '../../schemas/step.js';
+import { xclassPipeline } from '../../workflows/temporal.js';
 import { tempDir } from '../helpers.js';
 import { dataDirWith, muwclassHead, toCsv } from '../cli/fixtures.js';
 import { DevServer } from './server.js';
@@ -24,7 +26,7 @@ afterAll(async () => {
 });
 
 /** Runs the pipeline workflow on an in-process worker whose activities are wrapped by `wrap`. */
-async function runWith(taskQueue: string, sets: string[], wrap: (inner: StepActivities) => StepActivities): Promise<DagResult> {
+async function runWith(taskQueue: string, sets: string[], wrap: (inner: StageActivities) => StageActivities): Promise<DagResult> {
   const config = loadConfig({ sets: [`store.path=${JSON.stringify(join(tempDir(), 'store'))}`, 'retry.initial_interval_ms=100', 'model.forest.n_estimators=10', 'evaluation.folds=2', ...sets] });
   const input = await planPipeline(config, { ablations: [] });
   const connection = await NativeConnection.connect({ address: server.address });
@@ -32,7 +34,7 @@ async function runWith(taskQueue: string, sets: string[], wrap: (inner: StepActi
   const clientConn = await Connection.connect({ address: server.address });
   try {
     const client = new Client({ connection: clientConn });
-    return (await worker.runUntil(client.workflow.execute('xclassPipeline', { taskQueue, workflowId: `${taskQueue}-${Date.now()}`, args: [input] }))) as DagResult;
+    return await worker.runUntil(client.workflow.execute(xclassPipeline, { taskQueue, workflowId: `${taskQueue}-${Date.now()}`, args: [input] }));
   } finally {
     await clientConn.close();
     await connection.close();
@@ -43,13 +45,12 @@ describe('retries on Temporal', () => {
   it('retries a transient failure: an activity failing twice succeeds on the third attempt', async () => {
     const attempts: number[] = [];
     const result = await runWith('transient', [], (inner) => ({
-      async runStep(req) {
-        if (req.key === 'ingest') {
-          const attempt = Context.current().info.attempt;
-          attempts.push(attempt);
-          if (attempt < 3) throw new Error(`transient: connection reset (attempt ${attempt})`);
-        }
-        return inner.runStep(req);
+      ...inner,
+      async ingest(params, inputs, step) {
+        const attempt = Context.current().info.attempt;
+        attempts.push(attempt);
+        if (attempt < 3) throw new Error(`transient: connection reset (attempt ${attempt})`);
+        return inner.ingest(params, inputs, step);
       },
     }));
     expect(attempts).toEqual([1, 2, 3]);
@@ -62,9 +63,10 @@ describe('retries on Temporal', () => {
     bad[1]![header.indexOf('True_Class')] = 'QSO';
     const attempts: number[] = [];
     const result = await runWith('bad-input', [`data.dir=${JSON.stringify(dataDirWith(toCsv(header, bad)))}`], (inner) => ({
-      async runStep(req) {
-        if (req.key === 'ingest') attempts.push(Context.current().info.attempt);
-        return inner.runStep(req);
+      ...inner,
+      async ingest(params, inputs, step) {
+        attempts.push(Context.current().info.attempt);
+        return inner.ingest(params, inputs, step);
       },
     }));
     expect(attempts).toEqual([1]);

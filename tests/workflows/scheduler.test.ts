@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { runDag } from '../../workflows/scheduler.js';
-import { validateDag, type Dag, type StepOutcome, type StepRequest } from '../../workflows/dag.js';
+import { validateDag, type Dag } from '../../workflows/dag.js';
+import type { StageName, StepOutcome, StepRequest } from '../../schemas/step.js';
 import { runEmbedded } from '../../engine/embedded.js';
 import { ArtifactStore } from '../../artifacts/store.js';
 import { InputError } from '../../lib/errors.js';
@@ -162,10 +163,10 @@ describe('branches (child workflows on Temporal)', () => {
       name: 'p',
       steps: [
         step('features'),
-        step('cv/fold-0/train', { features: 'features' }),
-        step('cv/fold-0/predict', { model: 'cv/fold-0/train', features: 'features' }),
-        step('cv/fold-1/train', { features: 'features' }),
-        step('cv/fold-1/predict', { model: 'cv/fold-1/train', features: 'features' }),
+        { ...step('cv/fold-0/train', { features: 'features' }), branch: 'cv/fold-0' },
+        { ...step('cv/fold-0/predict', { model: 'cv/fold-0/train', features: 'features' }), branch: 'cv/fold-0' },
+        { ...step('cv/fold-1/train', { features: 'features' }), branch: 'cv/fold-1' },
+        { ...step('cv/fold-1/predict', { model: 'cv/fold-1/train', features: 'features' }), branch: 'cv/fold-1' },
         step('cv/evaluate', { fold_0: 'cv/fold-0/predict', fold_1: 'cv/fold-1/predict' }),
       ],
     };
@@ -182,7 +183,7 @@ describe('branches (child workflows on Temporal)', () => {
       async (req) => {
         if (req.stage !== BRANCH_STAGE) return leaf(req);
         const r = await runDag(branches[req.params['branch'] as string]!, leaf, { concurrency: 2, external: req.inputs });
-        return { artifactId: 'x', cacheHit: false, wallMs: 0, outputs: Object.fromEntries(r.steps.map((s) => [s.key, { stage: s.stage, id: s.artifactId! }])), inner: r.steps };
+        return { artifactId: 'x', cacheHit: false, wallMs: 0, outputs: Object.fromEntries(r.steps.map((s) => [s.key, { stage: s.stage as StageName, id: s.artifactId! }])), inner: r.steps };
       },
       { concurrency: 2 },
     );

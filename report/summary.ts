@@ -1,5 +1,9 @@
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { RunRecord } from '../schemas/run.js';
+import { SHARED_STEPS, variantSteps } from '../workflows/keys.js';
+import { sedFitsTable } from '../schemas/sed.js';
+import type { z } from 'zod';
+import { CrossmatchFacts, DedupFacts, FeaturesFacts } from '../schemas/facts.js';
 
 export interface SummaryRow {
   class: string;
@@ -18,20 +22,19 @@ export interface SummaryRow {
  */
 export async function summariseRun(store: ArtifactStore, run: RunRecord): Promise<SummaryRow[]> {
   const idOf = (key: string) => run.steps.find((s) => s.key === key)?.artifactId ?? null;
-  const notes = async (key: string) => {
+  const facts = async <S extends z.ZodRawShape>(schema: z.ZodObject<S>, stage: string, key: string): Promise<z.infer<z.ZodObject<S>> | null> => {
     const id = idOf(key);
-    if (!id) return null;
-    const meta = await store.findById(id);
-    return meta?.notes ?? null;
+    return id ? store.readFacts(schema, { stage, id }) : null;
   };
-  const dedup = await notes('dedup');
-  const cross = (await notes('crossmatch/all'))?.['by_class'] as Record<string, { matched: number }> | undefined;
-  const features = (await notes('features'))?.['rows_by_class'] as Record<string, number> | undefined;
-  const sedId = idOf('sed');
+  const baseline = variantSteps(null);
+  const dedup = await facts(DedupFacts, 'dedup', SHARED_STEPS.dedup);
+  const cross = (await facts(CrossmatchFacts, 'crossmatch', SHARED_STEPS.crossmatch))?.by_class;
+  const features = (await facts(FeaturesFacts, 'features', baseline.features()))?.rows_by_class;
+  const sedId = idOf(baseline.sed());
   const sedOk: Record<string, number> = {};
-  if (sedId) for (const r of await store.readTable('sed', sedId)) if (r['status'] === 'ok' && r['label']) sedOk[r['label'] as string] = (sedOk[r['label'] as string] ?? 0) + 1;
-  const before = (dedup?.['before'] ?? {}) as Record<string, number>;
-  const after = (dedup?.['after'] ?? {}) as Record<string, number>;
+  if (sedId) for (const r of await store.readTable(sedFitsTable, { stage: 'sed', id: sedId })) if (r.status === 'ok' && r.label) sedOk[r.label] = (sedOk[r.label] ?? 0) + 1;
+  const before = dedup?.before ?? {};
+  const after = dedup?.after ?? {};
   const classes = [...new Set([...Object.keys(before), ...Object.keys(sedOk), ...Object.keys(features ?? {})])].filter((c) => !c.startsWith('raw:')).sort();
   const rows = classes.map((c) => ({ class: c, catalogs: before[c] ?? 0, deduplicated: after[c] ?? 0, csc_match: cross?.[c]?.matched ?? 0, sed_ok: sedOk[c] ?? 0, classifier: features?.[c] ?? 0 }));
   const total = rows.reduce((t, r) => ({ class: 'Total', catalogs: t.catalogs + r.catalogs, deduplicated: t.deduplicated + r.deduplicated, csc_match: t.csc_match + r.csc_match, sed_ok: t.sed_ok + r.sed_ok, classifier: t.classifier + r.classifier }), { class: 'Total', catalogs: 0, deduplicated: 0, csc_match: 0, sed_ok: 0, classifier: 0 });

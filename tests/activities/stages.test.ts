@@ -1,0 +1,151 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { stageActivities } from '../../activities/run-step.js';
+import { ArtifactStore } from '../../artifacts/store.js';
+import { loadConfig } from '../../config/load.js';
+import { planPipeline } from '../../engine/plan.js';
+import type { PipelineInput } from '../../schemas/pipeline.js';
+import type { ArtifactRef, StageActivities } from '../../schemas/step.js';
+import { MUWCLASS, tempDir } from '../helpers.js';
+import { dataDirWith } from '../cli/fixtures.js';
+import { referencePredictionsTable, sourcesTable } from '../../schemas/tables.js';
+import { sedFitsTable, sedMagsTable } from '../../schemas/sed.js';
+import { predictionsTable } from '../../schemas/model.js';
+import { labelRowsTable, matchesTable } from '../../schemas/labels.js';
+import { metricsTable } from '../../schemas/evaluation.js';
+
+/**
+ * Each stage activity called directly, as Temporal's samples test activities: typed
+ * params and input artifacts in, one artifact out, on a small store. The training table
+ * is the bundled MUWCLASS table cut to its first 20 rows of each class (lines without
+ * quoted fields), so every class is present and the whole chain takes seconds.
+ */
+const PER_CLASS = 20;
+let act: StageActivities;
+let store: ArtifactStore;
+let input: PipelineInput;
+let rowsByClass: Record<string, number>;
+const refs: Partial<Record<string, ArtifactRef>> = {};
+const ref = <S extends ArtifactRef['stage']>(name: string, stage: S): ArtifactRef<S> => {
+  const r = refs[name];
+  if (!r || r.stage !== stage) throw new Error(`test order: ${name} not made yet`);
+  return r as ArtifactRef<S>;
+};
+const step = <C>(key: string, context: C) => ({ key, context });
+
+beforeAll(async () => {
+  const [header, ...lines] = readFileSync(MUWCLASS, 'utf8').trimEnd().split('\n');
+  const classCol = header!.split(',').indexOf('True_Class');
+  const picked: string[] = [];
+  rowsByClass = {};
+  for (const line of lines) {
+    if (line.includes('"')) continue;
+    const cls = line.split(',')[classCol]!;
+    if ((rowsByClass[cls] ?? 0) >= PER_CLASS) continue;
+    rowsByClass[cls] = (rowsByClass[cls] ?? 0) + 1;
+    picked.push(line);
+  }
+  const data = dataDirWith(`${[header, ...picked].join('\n')}\n`);
+  const config = loadConfig({ sets: [`data.dir=${JSON.stringify(data)}`, `store.path=${JSON.stringify(join(tempDir(), 'store'))}`, 'model.forest.n_estimators=20', 'evaluation.folds=2'] });
+  input = await planPipeline(config, { ablations: [] });
+  store = new ArtifactStore(config.store.path, 'checksum');
+  act = stageActivities(store);
+}, 60_000);
+
+const fileRef = () => ({ name: input.files.muwclass.name, sha256: input.files.muwclass.sha256, bytes: input.files.muwclass.bytes });
+
+describe('stage activities, called directly', () => {
+  it('ingest: one sources row per catalog row, values as catalogued', async () => {
+    const out = await act.ingest({ catalog: fileRef(), label_map: input.label_map, no_data: input.no_data }, {}, step('ingest', { path: input.files.muwclass.path }));
+    refs['ingest'] = { stage: 'ingest', id: out.artifactId };
+    const rows = await store.readTable(sourcesTable, { stage: 'ingest', id: out.artifactId });
+    expect(rows).toHaveLength(Object.values(rowsByClass).reduce((a, b) => a + b, 0));
+    expect(new Set(rows.map((r) => r['label_raw']))).toEqual(new Set(Object.keys(rowsByClass)));
+    // idempotent: the same call is a cache hit with the same id
+    const again = await act.ingest({ catalog: fileRef(), label_map: input.label_map, no_data: input.no_data }, {}, step('ingest', { path: input.files.muwclass.path }));
+    expect(again).toEqual({ artifactId: out.artifactId, cacheHit: true, wallMs: 0 });
+  });
+
+  it('reference: the competitor predictions of the same sources', async () => {
+    const out = await act.reference({ catalog: fileRef(), pipeline: 'MUWCLASS', label_map: input.label_map, no_data: input.no_data }, { sources: ref('ingest', 'ingest') }, step('reference', { path: input.files.muwclass.path }));
+    refs['reference'] = { stage: 'reference', id: out.artifactId };
+    const rows = await store.readTable(referencePredictionsTable, { stage: 'reference', id: out.artifactId });
+    expect(rows.length).toBe((await store.readTable(sourcesTable, { stage: 'ingest', id: ref('ingest', 'ingest').id })).length);
+    expect(rows.every((r) => r['pipeline'] === 'MUWCLASS')).toBe(true);
+  });
+
+  it('labels, dedup and crossmatch: the MUWCLASS labels matched back to their own Chandra sources', async () => {
+    const cat = input.label_catalogs.find((c) => c.format === 'muwclass')!;
+    const labels = await act.labels({ catalog: { name: cat.file.name, sha256: cat.file.sha256, bytes: cat.file.bytes }, name: cat.name, format: cat.format, class: cat.class, reference: cat.reference, label_map: input.label_map }, { sources: ref('ingest', 'ingest') }, step('labels', { data_dir: input.data_dir }));
+    const labelRows = await store.readTable(labelRowsTable, { stage: 'labels', id: labels.artifactId });
+    expect(labelRows).toHaveLength((await store.readTable(sourcesTable, { stage: 'ingest', id: ref('ingest', 'ingest').id })).length);
+    const dedup = await act.dedup(input.dedup, { catalog_0: { stage: 'labels', id: labels.artifactId } }, step('dedup', {}));
+    const deduped = await store.readTable(labelRowsTable, { stage: 'dedup', id: dedup.artifactId });
+    expect(deduped.length).toBeGreaterThan(0);
+    expect(deduped.length).toBeLessThanOrEqual(labelRows.length);
+    const cross = await act.crossmatch(input.crossmatch, { labels: { stage: 'dedup', id: dedup.artifactId }, xray: ref('ingest', 'ingest') }, step('crossmatch', {}));
+    const matches = await store.readTable(matchesTable, { stage: 'crossmatch', id: cross.artifactId });
+    // each label sits at its own source's position: every match that is made is at 0 arcsec
+    expect(matches.length).toBeGreaterThan(0);
+    for (const m of matches.filter((x) => x['sep_arcsec'] !== null)) expect(m['sep_arcsec']).toBeLessThan(1e-6);
+  });
+
+  it('sed: every in-scope source fitted or given a reason, magnitudes in the output filters', async () => {
+    const out = await act.sed(input.baseline.sed, { sources: ref('ingest', 'ingest') }, step('sed', { data_dir: input.data_dir }));
+    refs['sed'] = { stage: 'sed', id: out.artifactId };
+    const fits = await store.readTable(sedFitsTable, { stage: 'sed', id: out.artifactId });
+    expect(fits.filter((f) => f['status'] === 'ok').length).toBeGreaterThan(fits.length / 2);
+    for (const f of fits) expect(f['status'] === 'ok' || typeof f['reason'] === 'string').toBe(true);
+    const mags = await store.readTable(sedMagsTable, { stage: 'sed', id: out.artifactId }, 'mags');
+    expect(new Set(mags.map((m) => m['filter']))).toEqual(new Set(input.baseline.sed.output_filters));
+  });
+
+  it('features, train, predict and evaluate: a two-fold cross-validation scored', async () => {
+    const features = await act.features(input.baseline.features, { sources: ref('ingest', 'ingest'), sed: ref('sed', 'sed') }, step('features', {}));
+    const fRef = { stage: 'features' as const, id: features.artifactId };
+    expect((await store.readMeta('features', features.artifactId)).row_count).toBeGreaterThan(0);
+    const predictions: Record<`deployment_fold_${number}`, ArtifactRef<'predict'>> = {};
+    for (const index of [0, 1]) {
+      const fold = { k: 2, index, seed: input.evaluation.seed };
+      const model = await act.train({ model: input.baseline.model, fold }, { features: fRef }, step(`cv/fold-${index}/train`, {}));
+      const predict = await act.predict({ fold }, { model: { stage: 'train', id: model.artifactId }, features: fRef }, step(`cv/fold-${index}/predict`, {}));
+      const rows = await store.readTable(predictionsTable, { stage: 'predict', id: predict.artifactId });
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.every((r) => r['fold'] === index)).toBe(true);
+      predictions[`deployment_fold_${index}`] = { stage: 'predict', id: predict.artifactId };
+    }
+    const evaluate = await act.evaluate(
+      { eval_classes: input.evaluation.eval_classes, stage1_groups: input.baseline.model.stage1_groups, confident_min: input.baseline.model.uncertain_below, calibration_bins: input.evaluation.calibration_bins },
+      { ...predictions, reference: ref('reference', 'reference') },
+      step('cv/evaluate', {}),
+    );
+    const metrics = await store.readTable(metricsTable, { stage: 'evaluate', id: evaluate.artifactId });
+    const ba = metrics.find((m) => m['protocol'] === 'deployment' && m['level'] === 'full' && m['subset'] === 'all' && m['statistic'] === 'pooled' && m['metric'] === 'balanced_accuracy');
+    expect(ba?.['value']).toBeGreaterThan(0);
+    expect(ba?.['value']).toBeLessThanOrEqual(1);
+    refs['model'] = { stage: 'train', id: (await act.train({ model: input.baseline.model, fold: null }, { features: fRef }, step('final/train', {}))).artifactId };
+  });
+
+  it('classify: a target table classified with the trained model', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'targets.csv');
+    writeFileSync(path, 'id,flux_s,flux_m,flux_h,flux_b,F475W,F814W\nt1,1e-14,2e-14,3e-14,6e-14,22.1,20.3\nt2,5e-15,1e-14,4e-14,5.5e-14,,\n');
+    const { createHash } = await import('node:crypto');
+    const bytes = readFileSync(path);
+    const table = { name: path, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+    const out = await act.classify({ table }, { model: ref('model', 'train') }, step('classify', { path }));
+    const rows = await store.readTable(predictionsTable, { stage: 'classify', id: out.artifactId });
+    expect(rows.map((r) => r['id'])).toEqual(['t1', 't2']);
+    for (const r of rows) expect(typeof r['final_class']).toBe('string');
+  });
+
+  it('refuses params, inputs and context that do not fit the stage, before any work', async () => {
+    const bad = act.train as unknown as (p: unknown, i: unknown, s: unknown) => Promise<unknown>;
+    await expect(bad({ model: input.baseline.model, fold: { k: 1, index: 0, seed: 1 } }, { features: { stage: 'features', id: 'x' } }, step('t', {}))).rejects.toThrow(/params of step t/);
+    await expect(bad({ model: input.baseline.model, fold: null }, { features: ref('sed', 'sed') }, step('t', {}))).rejects.toThrow(/input 'features' is a sed artifact, expected features/);
+    await expect(bad({ model: input.baseline.model, fold: null }, {}, step('t', {}))).rejects.toThrow(/input 'features' missing/);
+    const sed = act.sed as unknown as (p: unknown, i: unknown, s: unknown) => Promise<unknown>;
+    await expect(sed(input.baseline.sed, { sources: ref('ingest', 'ingest') }, step('s', {}))).rejects.toThrow(/context key 'data_dir'/);
+  });
+});
