@@ -1,5 +1,7 @@
 import type { BinnedFeatures } from './binning.js';
 import type { Rng } from '../rng.js';
+import { giniFromSums, impurityDecrease, sumOfSquares } from './criterion.js';
+import { BestSplitter } from './splitter.js';
 
 /**
  * One fitted CART classification tree (Gini impurity), stored as flat typed arrays:
@@ -77,16 +79,14 @@ class NodeStore {
 
 /**
  * Grows one tree on the samples with positive weight (a bootstrap's counts times the
- * class weights), depth first. At each node a fresh random subset of features is drawn
- * (sampling without replacement, and a feature constant in the node does not count
- * toward max_features, as in scikit-learn's BestSplitter); the best split maximises
- * the weighted Gini decrease subject to min_samples_leaf on both sides.
+ * class weights), depth first, left subtree before right. A node becomes a leaf when it
+ * is pure, too small (min_samples_split, twice min_samples_leaf), at max_depth, or when
+ * the splitter finds no valid split; otherwise its samples are partitioned at the
+ * threshold midway between the two bins the split separates.
  */
 export function buildTree(data: TrainingData, sampleWeight: Float64Array, params: TreeParams, rng: Rng): Tree {
   const { binned, y, nClasses: K } = data;
   const n = binned.nSamples;
-  const nF = binned.nFeatures;
-  const maxBins = 256;
 
   let nIn = 0;
   for (let i = 0; i < n; i++) if (sampleWeight[i]! > 0) nIn++;
@@ -94,18 +94,9 @@ export function buildTree(data: TrainingData, sampleWeight: Float64Array, params
   for (let i = 0, j = 0; i < n; i++) if (sampleWeight[i]! > 0) idx[j++] = i;
 
   const nodes = new NodeStore(K);
-  const importance = new Float64Array(nF);
-  const features = new Int32Array(nF);
-  for (let f = 0; f < nF; f++) features[f] = f;
-
-  // scratch, allocated once per tree
-  const histW = new Float64Array(maxBins * K);
-  const histN = new Int32Array(maxBins);
-  const wL = new Float64Array(K);
-  const wR = new Float64Array(K);
+  const importance = new Float64Array(binned.nFeatures);
+  const splitter = new BestSplitter(binned, y, sampleWeight, K, params, rng, nIn);
   const wNode = new Float64Array(K);
-  const keys = new Float64Array(nIn);
-  const bestWL = new Float64Array(K);
 
   // explicit stack: start, end, depth, node id
   const stack: number[] = [0, nIn, 0, nodes.add()];
@@ -122,145 +113,21 @@ export function buildTree(data: TrainingData, sampleWeight: Float64Array, params
       wNode[y[i]!]! += sampleWeight[i]!;
     }
     let W = 0;
-    let sq = 0;
-    for (let k = 0; k < K; k++) {
-      W += wNode[k]!;
-      sq += wNode[k]! * wNode[k]!;
-    }
+    for (let k = 0; k < K; k++) W += wNode[k]!;
     nodes.value.set(wNode, node * K);
-    const impurity = 1 - sq / (W * W);
+    const impurity = giniFromSums(sumOfSquares(wNode, K), W);
     if (count < params.minSamplesSplit || count < 2 * params.minSamplesLeaf || depth >= params.maxDepth || impurity <= IMPURITY_EPS) continue;
 
-    let bestProxy = -Infinity;
-    let bestFeature = -1;
-    let bestLeftBin = -1;
-    let bestRightBin = -1;
-    let visited = 0;
-    let drawn = 0;
-    while (drawn < nF && visited < params.maxFeatures) {
-      // Fisher-Yates: draw one of the not yet drawn features
-      const j = drawn + rng.nextInt(nF - drawn);
-      const f = features[j]!;
-      features[j] = features[drawn]!;
-      features[drawn] = f;
-      drawn++;
+    const split = splitter.split(idx, start, end, wNode, W);
+    if (split === null) continue; // no valid split: leaf
 
-      const col = f * n;
-      let lo = maxBins;
-      let hi = -1;
-      for (let p = start; p < end; p++) {
-        const b = binned.bins[col + idx[p]!]!;
-        if (b < lo) lo = b;
-        if (b > hi) hi = b;
-      }
-      if (lo === hi) continue; // constant in this node: does not count toward max_features
-      visited++;
-
-      wL.fill(0);
-      let WL = 0;
-      let nL = 0;
-      const range = hi - lo + 1;
-      if (range <= 2 * count) {
-        // histogram of class weight per bin, then one sweep over the bin boundaries
-        histW.fill(0, 0, range * K);
-        histN.fill(0, 0, range);
-        for (let p = start; p < end; p++) {
-          const i = idx[p]!;
-          const b = binned.bins[col + i]! - lo;
-          histW[b * K + y[i]!]! += sampleWeight[i]!;
-          histN[b]!++;
-        }
-        let lastLeft = -1;
-        for (let b = 0; b < range - 1; b++) {
-          if (histN[b] === 0) continue;
-          for (let k = 0; k < K; k++) {
-            const w = histW[b * K + k]!;
-            wL[k]! += w;
-            WL += w;
-          }
-          nL += histN[b]!;
-          lastLeft = b;
-          let nextRight = b + 1;
-          while (histN[nextRight] === 0) nextRight++;
-          if (nL < params.minSamplesLeaf) continue;
-          if (count - nL < params.minSamplesLeaf) break;
-          const proxy = giniProxy(wL, wNode, K, WL, W);
-          if (proxy > bestProxy) {
-            bestProxy = proxy;
-            bestFeature = f;
-            bestLeftBin = lastLeft + lo;
-            bestRightBin = nextRight + lo;
-            bestWL.set(wL);
-          }
-        }
-      } else {
-        // few samples over many bins: sort the node's samples by bin instead
-        for (let p = start; p < end; p++) keys[p - start] = binned.bins[col + idx[p]!]! * 4294967296 + idx[p]!;
-        const sorted = keys.subarray(0, count).sort();
-        for (let q = 0; q < count - 1; q++) {
-          const key = sorted[q]!;
-          const i = key % 4294967296;
-          const b = (key - i) / 4294967296;
-          const w = sampleWeight[i]!;
-          wL[y[i]!]! += w;
-          WL += w;
-          nL++;
-          const nextKey = sorted[q + 1]!;
-          const nb = (nextKey - (nextKey % 4294967296)) / 4294967296;
-          if (nb === b) continue;
-          if (nL < params.minSamplesLeaf) continue;
-          if (count - nL < params.minSamplesLeaf) break;
-          const proxy = giniProxy(wL, wNode, K, WL, W);
-          if (proxy > bestProxy) {
-            bestProxy = proxy;
-            bestFeature = f;
-            bestLeftBin = b;
-            bestRightBin = nb;
-            bestWL.set(wL);
-          }
-        }
-      }
-    }
-    if (bestFeature < 0) continue; // no valid split: leaf
-
-    // partition idx[start:end): bins <= bestLeftBin to the left
-    const col = bestFeature * n;
-    let a = start;
-    let z = end - 1;
-    while (a <= z) {
-      if (binned.bins[col + idx[a]!]! <= bestLeftBin) a++;
-      else {
-        const t = idx[a]!;
-        idx[a] = idx[z]!;
-        idx[z] = t;
-        z--;
-      }
-    }
-    const mid = a;
-    const leftMax = binned.binMax[bestFeature]![bestLeftBin]!;
-    const rightMin = binned.binMin[bestFeature]![bestRightBin]!;
-    let threshold = leftMax / 2 + rightMin / 2;
-    if (!(threshold < rightMin) || threshold < leftMax) threshold = leftMax;
-
-    let WL = 0;
-    let sL = 0;
-    let sR = 0;
-    for (let k = 0; k < K; k++) {
-      const l = bestWL[k]!;
-      const r = wNode[k]! - l;
-      WL += l;
-      sL += l * l;
-      sR += r * r;
-    }
-    const WR = W - WL;
-    const impL = 1 - sL / (WL * WL);
-    const impR = 1 - sR / (WR * WR);
-    importance[bestFeature]! += W * impurity - WL * impL - WR * impR;
+    const mid = partition(idx, start, end, binned.bins, split.feature * n, split.leftBin);
+    importance[split.feature]! += impurityDecrease(wNode, split.wL, K, W, impurity);
 
     const leftId = nodes.add();
     const rightId = nodes.add();
-    nodes.feature[node] = bestFeature;
-    nodes.threshold[node] = threshold;
+    nodes.feature[node] = split.feature;
+    nodes.threshold[node] = thresholdBetween(binned, split.feature, split.leftBin, split.rightBin);
     nodes.left[node] = leftId;
     nodes.right[node] = rightId;
     // right first so the left subtree is grown first (depth-first, left to right)
@@ -281,21 +148,28 @@ export function buildTree(data: TrainingData, sampleWeight: Float64Array, params
   };
 }
 
-/**
- * The split criterion scikit-learn maximises (Gini's proxy improvement): with class
- * weights l_k on the left and r_k = n_k - l_k on the right,
- * sum_k l_k^2 / W_L + sum_k r_k^2 / W_R. Larger is purer.
- */
-function giniProxy(wL: Float64Array, wNode: Float64Array, K: number, WL: number, W: number): number {
-  let sL = 0;
-  let sR = 0;
-  for (let k = 0; k < K; k++) {
-    const l = wL[k]!;
-    const r = wNode[k]! - l;
-    sL += l * l;
-    sR += r * r;
+/** Reorders idx[start:end) so samples whose bin (column at `col`) is <= leftBin come first; returns where the right part starts. */
+function partition(idx: Int32Array, start: number, end: number, bins: Uint8Array, col: number, leftBin: number): number {
+  let a = start;
+  let z = end - 1;
+  while (a <= z) {
+    if (bins[col + idx[a]!]! <= leftBin) a++;
+    else {
+      const t = idx[a]!;
+      idx[a] = idx[z]!;
+      idx[z] = t;
+      z--;
+    }
   }
-  return sL / WL + sR / (W - WL);
+  return a;
+}
+
+/** The threshold between two bins of a feature: midway between the left bin's largest value and the right bin's smallest, as scikit-learn places it. */
+function thresholdBetween(binned: BinnedFeatures, feature: number, leftBin: number, rightBin: number): number {
+  const leftMax = binned.binMax[feature]![leftBin]!;
+  const rightMin = binned.binMin[feature]![rightBin]!;
+  const threshold = leftMax / 2 + rightMin / 2;
+  return !(threshold < rightMin) || threshold < leftMax ? leftMax : threshold;
 }
 
 /** The leaf a sample (column-major X, sample i of nSamples) falls in. */

@@ -242,23 +242,69 @@ export interface LabelFreeOptions {
 export function translateLabelFree(plan: TranslationPlan, obs: Observation, opts: LabelFreeOptions, u: UncertaintyOptions, rng: Rng | null): Translation {
   const n = obs.flux_fnu.length;
   if (n < 3) return emptyTranslation('failed', `fewer than 3 valid bands (${n})`, plan.outputs.length, n);
-  // every model of every family with a prior, flattened: which family, which model, its chi2 and scale
-  const fams: { key: FamilyKey; fam: PreparedFamily; logPrior: number }[] = [];
+  const models = scaleModels(plan, obs, opts.priors);
+  if (!Number.isFinite(models.chi2Min)) return emptyTranslation('failed', 'no model has flux in the observed bands', plan.outputs.length, n);
+  const dof = n - 1;
+  const post = posteriorWeights(models, dof);
+  const { map, w, kept } = post;
+  const setOf = (i: number) => models.fams[models.famOf[i]!]!.fam.set;
+  const chi2Red = models.chi2[map]! / dof;
+  const mags = keptMagnitudes(plan, models, kept);
+  const { mag_ab, mag_err } = averageMagnitudes(plan, mags, w, kept, chi2Red, u);
+  const { posterior, aV } = familyPosterior(models, w, kept);
+  const draws = rng && opts.draws > 0 ? drawModels(plan, models, mags, w, kept, opts.draws, rng) : [];
+  return {
+    status: 'ok',
+    reason: null,
+    family: posterior[0]![0],
+    model: setOf(map).names[models.modelOf[map]!]!,
+    model_value: setOf(map).values[models.modelOf[map]!] ?? null,
+    chi2_red: chi2Red,
+    n_bands: n,
+    anchor_band: null,
+    used_fallback: false,
+    a_v: aV,
+    family_posterior: posterior.map(([k, p]) => `${k}:${p.toFixed(3)}`).join(','),
+    mag_ab,
+    mag_err,
+    draws,
+  };
+}
+
+/** Every model of every family with a prior, flattened, each scaled to the observation. */
+interface ScaledModels {
+  fams: { key: FamilyKey; fam: PreparedFamily; logPrior: number }[];
+  /** per model: its family's index in `fams`, its index in the family */
+  famOf: Int32Array;
+  modelOf: Int32Array;
+  chi2: Float64Array;
+  /** least-squares scale factor */
+  scale: Float64Array;
+  /** 0 where the model has no flux in the observed bands */
+  valid: Uint8Array;
+  /** Infinity when no model is valid */
+  chi2Min: number;
+}
+
+/**
+ * Scaling: each model by its least-squares factor s = sum(f M / sigma^2) / sum(M^2 /
+ * sigma^2), every band counting, giving chi2_m; the prior of a family is split evenly
+ * over its models.
+ */
+function scaleModels(plan: TranslationPlan, obs: Observation, priors: Record<FamilyKey, number>): ScaledModels {
+  const n = obs.flux_fnu.length;
+  const fams: ScaledModels['fams'] = [];
   let total = 0;
   for (const key of FAMILY_KEYS) {
-    const prior = opts.priors[key];
+    const prior = priors[key];
     if (!(prior > 0)) continue;
     const fam = familyOf(plan, key);
     fams.push({ key, fam, logPrior: Math.log(prior / fam.table.nModels) });
     total += fam.table.nModels;
   }
-  const famOf = new Int32Array(total);
-  const modelOf = new Int32Array(total);
-  const chi2 = new Float64Array(total);
-  const scale = new Float64Array(total);
-  const valid = new Uint8Array(total);
+  const out: ScaledModels = { fams, famOf: new Int32Array(total), modelOf: new Int32Array(total), chi2: new Float64Array(total), scale: new Float64Array(total), valid: new Uint8Array(total), chi2Min: Infinity };
+  const { famOf, modelOf, chi2, scale, valid } = out;
   const invVar = Float64Array.from(obs.flux_err_fnu, (e) => 1 / (e * e));
-  let chi2Min = Infinity;
   let c = 0;
   fams.forEach(({ fam }, fi) => {
     const { nModels, nBands, flux } = fam.table;
@@ -279,11 +325,20 @@ export function translateLabelFree(plan: TranslationPlan, obs: Observation, opts
       valid[c] = 1;
       chi2[c] = Math.max(0, sff - (sfm * sfm) / smm);
       scale[c] = sfm / smm;
-      if (chi2[c]! < chi2Min) chi2Min = chi2[c]!;
+      if (chi2[c]! < out.chi2Min) out.chi2Min = chi2[c]!;
     }
   });
-  if (!Number.isFinite(chi2Min)) return emptyTranslation('failed', 'no model has flux in the observed bands', plan.outputs.length, n);
-  const dof = n - 1;
+  return out;
+}
+
+/**
+ * Posterior weights: prior_m * exp(-(chi2_m - chi2_min) / (2 T)), T = max(1, chi2_min /
+ * dof), normalised; the models above 1e-12 of the total (`kept`) and the most probable
+ * one (`map`).
+ */
+function posteriorWeights(models: ScaledModels, dof: number): { w: Float64Array; kept: number[]; map: number } {
+  const { fams, famOf, chi2, valid, chi2Min } = models;
+  const total = chi2.length;
   const temperature = Math.max(1, chi2Min / dof);
   const w = new Float64Array(total);
   let maxLog = -Infinity;
@@ -302,28 +357,40 @@ export function translateLabelFree(plan: TranslationPlan, obs: Observation, opts
   }
   let map = kept[0]!;
   for (const i of kept) if (w[i]! > w[map]!) map = i;
-  const setOf = (i: number) => fams[famOf[i]!]!.fam.set;
-  const chi2Red = chi2[map]! / dof;
+  return { w, kept, map };
+}
 
-  // the kept models' magnitudes: one logarithm per model (its scale), the rest precomputed
+/** The kept models' output magnitudes, [r * nOut + o] for kept[r] (NaN: no flux): one logarithm per model (its scale), the rest precomputed. */
+function keptMagnitudes(plan: TranslationPlan, models: ScaledModels, kept: readonly number[]): Float64Array {
   const nOut = plan.outputs.length;
   const mags = new Float64Array(kept.length * nOut);
   kept.forEach((i, r) => {
-    const shift = -2.5 * Math.log10(scale[i]!);
-    const outMag = fams[famOf[i]!]!.fam.outMag;
-    for (let o = 0; o < nOut; o++) mags[r * nOut + o] = outMag[modelOf[i]! * nOut + o]! + shift;
+    const shift = -2.5 * Math.log10(models.scale[i]!);
+    const outMag = models.fams[models.famOf[i]!]!.fam.outMag;
+    for (let o = 0; o < nOut; o++) mags[r * nOut + o] = outMag[models.modelOf[i]! * nOut + o]! + shift;
   });
-  const magOf = (r: number, o: number): number | null => {
-    const m = mags[r * nOut + o]!;
-    return Number.isNaN(m) ? null : m;
-  };
+  return mags;
+}
+
+const magAt = (mags: Float64Array, nOut: number, r: number, o: number): number | null => {
+  const m = mags[r * nOut + o]!;
+  return Number.isNaN(m) ? null : m;
+};
+
+/**
+ * Averaging: each output magnitude is the posterior-weighted mean over the kept models;
+ * its sigma adds the weighted model spread to the method's Eq. 4-5 term of the best fit,
+ * in quadrature.
+ */
+function averageMagnitudes(plan: TranslationPlan, mags: Float64Array, w: Float64Array, kept: readonly number[], chi2Red: number, u: UncertaintyOptions): { mag_ab: (number | null)[]; mag_err: (number | null)[] } {
+  const nOut = plan.outputs.length;
   const mag_ab: (number | null)[] = [];
   const mag_err: (number | null)[] = [];
   plan.outputs.forEach((o, k) => {
     let sw = 0, s1 = 0, s2 = 0;
     for (let r = 0; r < kept.length; r++) {
       const i = kept[r]!;
-      const mag = magOf(r, k);
+      const mag = magAt(mags, nOut, r, k);
       if (mag === null) continue;
       sw += w[i]!;
       s1 += w[i]! * mag;
@@ -339,47 +406,42 @@ export function translateLabelFree(plan: TranslationPlan, obs: Observation, opts
     mag_ab.push(mean);
     mag_err.push(Math.sqrt(variance + predictedSigma(chi2Red, o.pivot_aa, u) ** 2));
   });
+  return { mag_ab, mag_err };
+}
+
+/** The posterior of each family (most probable first) and the posterior mean A_V (0 for the unreddened families). */
+function familyPosterior(models: ScaledModels, w: Float64Array, kept: readonly number[]): { posterior: [FamilyKey, number][]; aV: number } {
   const byFamily = new Map<FamilyKey, number>();
   let aV = 0;
   for (const i of kept) {
-    const key = fams[famOf[i]!]!.key;
+    const { key, fam } = models.fams[models.famOf[i]!]!;
     byFamily.set(key, (byFamily.get(key) ?? 0) + w[i]!);
-    aV += w[i]! * (setOf(i).a_v?.[modelOf[i]!] ?? 0);
+    aV += w[i]! * (fam.set.a_v?.[models.modelOf[i]!] ?? 0);
   }
-  const posterior = [...byFamily.entries()].sort((a, b) => b[1] - a[1]);
+  return { posterior: [...byFamily.entries()].sort((a, b) => b[1] - a[1]), aV };
+}
+
+/** Draws: `count` models drawn from the posterior (inverse CDF over the kept models), each with its magnitudes, for training with realistic colour spread. */
+function drawModels(plan: TranslationPlan, models: ScaledModels, mags: Float64Array, w: Float64Array, kept: readonly number[], count: number, rng: Rng): TranslationDraw[] {
+  const nOut = plan.outputs.length;
+  const cdf: number[] = [];
+  let acc = 0;
+  for (const i of kept) cdf.push((acc += w[i]!));
   const draws: TranslationDraw[] = [];
-  if (rng && opts.draws > 0) {
-    const cdf: number[] = [];
-    let acc = 0;
-    for (const i of kept) cdf.push((acc += w[i]!));
-    for (let d = 0; d < opts.draws; d++) {
-      // 2^-32 resolution is plenty for weights kept above 1e-12 of the total
-      const r = (rng.nextUint32() / 0x100000000) * acc;
-      let lo = 0;
-      let hi = cdf.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (cdf[mid]! > r) hi = mid;
-        else lo = mid + 1;
-      }
-      const i = kept[lo]!;
-      draws.push({ family: fams[famOf[i]!]!.key, model: setOf(i).names[modelOf[i]!]!, a_v: setOf(i).a_v?.[modelOf[i]!] ?? 0, mag_ab: plan.outputs.map((_, k) => magOf(lo, k)) });
+  for (let d = 0; d < count; d++) {
+    // 2^-32 resolution is plenty for weights kept above 1e-12 of the total
+    const r = (rng.nextUint32() / 0x100000000) * acc;
+    let lo = 0;
+    let hi = cdf.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! > r) hi = mid;
+      else lo = mid + 1;
     }
+    const i = kept[lo]!;
+    const { key, fam } = models.fams[models.famOf[i]!]!;
+    const m = models.modelOf[i]!;
+    draws.push({ family: key, model: fam.set.names[m]!, a_v: fam.set.a_v?.[m] ?? 0, mag_ab: plan.outputs.map((_, k) => magAt(mags, nOut, lo, k)) });
   }
-  return {
-    status: 'ok',
-    reason: null,
-    family: posterior[0]![0],
-    model: setOf(map).names[modelOf[map]!]!,
-    model_value: setOf(map).values[modelOf[map]!] ?? null,
-    chi2_red: chi2Red,
-    n_bands: n,
-    anchor_band: null,
-    used_fallback: false,
-    a_v: aV,
-    family_posterior: posterior.map(([k, p]) => `${k}:${p.toFixed(3)}`).join(','),
-    mag_ab,
-    mag_err,
-    draws,
-  };
+  return draws;
 }

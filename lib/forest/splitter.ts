@@ -1,0 +1,147 @@
+import type { BinnedFeatures } from './binning.js';
+import { giniProxy } from './criterion.js';
+import type { Rng } from '../rng.js';
+
+/** The best split of a node: samples in bins <= leftBin go left; rightBin is the lowest bin on the right. */
+export interface Split {
+  feature: number;
+  leftBin: number;
+  rightBin: number;
+  /** weighted class totals of the left child */
+  wL: Float64Array;
+}
+
+export interface SplitterParams {
+  /** features drawn at each split (already resolved from sqrt/log2/fraction) */
+  maxFeatures: number;
+  minSamplesLeaf: number;
+}
+
+const MAX_BINS = 256;
+/** the sort key packs (bin, sample index) into one double: bin * 2^32 + index */
+const KEY = 4294967296;
+
+/**
+ * scikit-learn's BestSplitter on binned features: at each node a fresh random subset of
+ * features is drawn (Fisher-Yates, without replacement; a feature constant in the node
+ * does not count toward max_features), and for each the bin boundary maximising the Gini
+ * proxy subject to min_samples_leaf on both sides is found, by a histogram sweep when the
+ * node's bins are few for its samples, else by sorting its samples by bin. Scratch
+ * arrays are allocated once per tree.
+ */
+export class BestSplitter {
+  private readonly features: Int32Array;
+  private readonly histW: Float64Array;
+  private readonly histN: Int32Array;
+  private readonly wL: Float64Array;
+  private readonly keys: Float64Array;
+  private readonly best: Split;
+
+  constructor(
+    private readonly binned: BinnedFeatures,
+    private readonly y: Int32Array,
+    private readonly sampleWeight: Float64Array,
+    private readonly K: number,
+    private readonly params: SplitterParams,
+    private readonly rng: Rng,
+    maxNodeSamples: number,
+  ) {
+    this.features = Int32Array.from({ length: binned.nFeatures }, (_, f) => f);
+    this.histW = new Float64Array(MAX_BINS * K);
+    this.histN = new Int32Array(MAX_BINS);
+    this.wL = new Float64Array(K);
+    this.keys = new Float64Array(maxNodeSamples);
+    this.best = { feature: -1, leftBin: -1, rightBin: -1, wL: new Float64Array(K) };
+  }
+
+  /** The best split of the samples idx[start:end) (class totals wNode, total W), or null when none is valid. The result is reused by the next call. */
+  split(idx: Int32Array, start: number, end: number, wNode: Float64Array, W: number): Split | null {
+    const { binned, y, sampleWeight, K, params, features, histW, histN, wL, keys, best } = this;
+    const n = binned.nSamples;
+    const nF = binned.nFeatures;
+    const count = end - start;
+    let bestProxy = -Infinity;
+    best.feature = -1;
+    const consider = (f: number, leftBin: number, rightBin: number, WL: number) => {
+      const proxy = giniProxy(wL, wNode, K, WL, W);
+      if (proxy > bestProxy) {
+        bestProxy = proxy;
+        best.feature = f;
+        best.leftBin = leftBin;
+        best.rightBin = rightBin;
+        best.wL.set(wL);
+      }
+    };
+    let visited = 0;
+    let drawn = 0;
+    while (drawn < nF && visited < params.maxFeatures) {
+      // Fisher-Yates: draw one of the not yet drawn features
+      const j = drawn + this.rng.nextInt(nF - drawn);
+      const f = features[j]!;
+      features[j] = features[drawn]!;
+      features[drawn] = f;
+      drawn++;
+
+      const col = f * n;
+      let lo = MAX_BINS;
+      let hi = -1;
+      for (let p = start; p < end; p++) {
+        const b = binned.bins[col + idx[p]!]!;
+        if (b < lo) lo = b;
+        if (b > hi) hi = b;
+      }
+      if (lo === hi) continue; // constant in this node: does not count toward max_features
+      visited++;
+
+      wL.fill(0);
+      let WL = 0;
+      let nL = 0;
+      const range = hi - lo + 1;
+      if (range <= 2 * count) {
+        // histogram of class weight per bin, then one sweep over the bin boundaries
+        histW.fill(0, 0, range * K);
+        histN.fill(0, 0, range);
+        for (let p = start; p < end; p++) {
+          const i = idx[p]!;
+          const b = binned.bins[col + i]! - lo;
+          histW[b * K + y[i]!]! += sampleWeight[i]!;
+          histN[b]!++;
+        }
+        for (let b = 0; b < range - 1; b++) {
+          if (histN[b] === 0) continue;
+          for (let k = 0; k < K; k++) {
+            const w = histW[b * K + k]!;
+            wL[k]! += w;
+            WL += w;
+          }
+          nL += histN[b]!;
+          let nextRight = b + 1;
+          while (histN[nextRight] === 0) nextRight++;
+          if (nL < params.minSamplesLeaf) continue;
+          if (count - nL < params.minSamplesLeaf) break;
+          consider(f, b + lo, nextRight + lo, WL);
+        }
+      } else {
+        // few samples over many bins: sort the node's samples by bin instead
+        for (let p = start; p < end; p++) keys[p - start] = binned.bins[col + idx[p]!]! * KEY + idx[p]!;
+        const sorted = keys.subarray(0, count).sort();
+        for (let q = 0; q < count - 1; q++) {
+          const key = sorted[q]!;
+          const i = key % KEY;
+          const b = (key - i) / KEY;
+          const w = sampleWeight[i]!;
+          wL[y[i]!]! += w;
+          WL += w;
+          nL++;
+          const nextKey = sorted[q + 1]!;
+          const nb = (nextKey - (nextKey % KEY)) / KEY;
+          if (nb === b) continue;
+          if (nL < params.minSamplesLeaf) continue;
+          if (count - nL < params.minSamplesLeaf) break;
+          consider(f, b, nb, WL);
+        }
+      }
+    }
+    return best.feature < 0 ? null : best;
+  }
+}
