@@ -18,7 +18,8 @@ export async function runTemporalWorker(config: XClassConfig, opts: { concurrenc
   const main = config.temporal.task_queue;
   const routed = Object.values(config.temporal.stages).flatMap((s) => (s?.task_queue ? [s.task_queue] : []));
   const queues = opts.queues && opts.queues.length > 0 ? [...new Set(opts.queues)] : [...new Set([main, ...routed])];
-  const activities = createTemporalActivities(openStore(config));
+  // one line per step on stderr: which worker ran what (operators, and the SIGKILL test, read it)
+  const activities = createTemporalActivities(openStore(config), (event, key, stage) => process.stderr.write(`worker ${process.pid}: ${stage} ${key} ${event}\n`));
   try {
     const workers = await Promise.all(
       queues.map((taskQueue) =>

@@ -1,26 +1,43 @@
 import { copyFileSync, cpSync, existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../artifacts/hash.js';
 import { ArtifactStore } from '../../artifacts/store.js';
-import { artifactDirs, MUWCLASS, runCli, spawnCli, tempDir } from '../helpers.js';
+import { artifactDirs, MUWCLASS, runCli, spawnCli, tempDir, type CliResult } from '../helpers.js';
 import { referencePredictionsTable, sourcesTable } from '../../schemas/tables.js';
 import { sedDiagnosticsTable, sedFitsTable, sedMagsTable } from '../../schemas/sed.js';
 import { modelFeaturesTable, predictionsTable } from '../../schemas/model.js';
 import { metricsTable } from '../../schemas/evaluation.js';
 
+/**
+ * One run of the baseline on the bundled data, made before the tests: the tests read it,
+ * and a test that writes to a store (a rerun, an ablation, classify, damage) works on
+ * its own copy, so any test can run alone or in any order.
+ */
 const store = join(tempDir(), 'store');
-const at = ['--set', `store.path=${JSON.stringify(store)}`];
+/** the seeds the metrics below were measured with, pinned here so a new default seed does not move them */
+const SEEDS = ['--set', 'evaluation.seed=42', '--set', 'model.forest.random_state=42', '--set', 'sed.label_free.seed=42'];
+const at = ['--set', `store.path=${JSON.stringify(store)}`, ...SEEDS];
+let first: CliResult;
+let runId = '';
+
+beforeAll(() => {
+  first = runCli([...at, 'run', '--no-ablations']);
+  runId = first.stdout.trim();
+}, 600_000);
+
+/** A copy of the run's store, and the CLI arguments that point at it. */
+function copyOfStore(): { store: string; at: string[] } {
+  const copy = join(tempDir(), 'store');
+  cpSync(store, copy, { recursive: true });
+  return { store: copy, at: ['--set', `store.path=${JSON.stringify(copy)}`, ...SEEDS] };
+}
 
 describe('the pipeline on the bundled data (embedded engine)', () => {
-  let runId = '';
-
   it('runs and prints the run id', () => {
-    const r = runCli([...at, 'run', '--no-ablations']);
-    expect(r.code, r.stderr).toBe(0);
-    runId = r.stdout.trim();
+    expect(first.code, first.stderr).toBe(0);
     expect(runId).toMatch(/^run-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
-    expect(r.stderr).toMatch(/succeeded in [\d.]+ s: 32 steps, 0 cache hits/);
+    expect(first.stderr).toMatch(/succeeded in [\d.]+ s: 32 steps, 0 cache hits/);
   });
 
   it('normalises the MUWCLASS table into sources with the seven classes', async () => {
@@ -115,11 +132,12 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const metrics = await s.readTable(metricsTable, { stage: 'evaluate', id: ev.id });
     const get = (metric: string, cls: string | null = null, level = 'full', protocol = 'deployment') =>
       metrics.find((r) => r['protocol'] === protocol && r['level'] === level && r['subset'] === 'all' && r['statistic'] === 'pooled' && r['metric'] === metric && r['class'] === cls)!['value'] as number;
-    // deployment (test sources translated without labels): the issue's targets
-    expect(get('balanced_accuracy')).toBeGreaterThanOrEqual(0.75);
-    expect(get('f1', 'CV')).toBeGreaterThan(0.5);
-    expect(get('ece')).toBeLessThan(0.05);
-    expect(get('recall', 'AGN')).toBeGreaterThan(0.95);
+    // deployment (test sources translated without labels), measured with the pinned seeds:
+    // a change that moves them is a change of result, to be explained and re-pinned
+    expect(get('balanced_accuracy')).toBeCloseTo(0.7532080517613228, 12);
+    expect(get('f1', 'CV')).toBeCloseTo(0.5671641791044776, 12);
+    expect(get('ece')).toBeCloseTo(0.017354677352750827, 12);
+    expect(get('recall', 'AGN')).toBe(0.957);
     expect(get('accuracy', null, 'stage1')).toBeGreaterThan(0.9);
     // the baseline uses no label, so blind is the same model and the same predictions
     expect(get('balanced_accuracy', null, 'full', 'blind')).toBe(get('balanced_accuracy'));
@@ -149,6 +167,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   });
 
   it('is all cache hits the second time, with the same artifact ids', () => {
+    const { store, at } = copyOfStore();
     const r = runCli([...at, '--json', 'run', '--no-ablations']);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -173,6 +192,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   });
 
   it('reruns one ablation branch, recomputing only what it changes, and compares it with the baseline', () => {
+    const { at } = copyOfStore();
     const r = runCli([...at, '--json', 'run', '--ablation', 'smote']);
     expect(r.code, r.stderr).toBe(0);
     const steps = (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; cacheHit: boolean }[] }).steps;
@@ -198,6 +218,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   });
 
   it('classifies a target table with the final model through the same feature code as training', async () => {
+    const { store, at } = copyOfStore();
     const s = new ArtifactStore(store);
     const metas = await s.list();
     const final = metas.find((m) => m.stage === 'train' && (m.params['fold'] as unknown) === null)!;
@@ -277,6 +298,11 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(overInput.stderr.trim()).toMatch(/targets\.csv: refusing to write over the input table/);
     expect(readFileSync(table, 'utf8').split('\n')[0]).toBe(header.join(','));
     expect(runCli([...at, 'classify', table, '--model', final.id, '--force']).code).toBe(0);
+
+    // classify runs are recorded (so gc reaches their artifacts): two tables classified, one rerun cached, four rejected
+    const runs = JSON.parse(runCli([...at, '--json', 'query', "select status, count(*) as n from runs where workflow = 'xclass-classify' group by 1 order by 1"]).stdout) as { status: string; n: number }[];
+    expect(runs.map((x) => [x.status, Number(x.n)])).toEqual([['failed', 4], ['succeeded', 3]]);
+    expect(artifactDirs(store).filter((d) => d.startsWith('classify/'))).toHaveLength(2);
   });
 
   it('writes a self-contained HTML report whose plots all render in Chromium', async () => {
@@ -342,7 +368,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(verify.code).toBe(1);
     expect(verify.stdout).toMatch(/: \d+ ok, 0 unverifiable \(older XClass\), 4 damaged/);
 
-    const r = runCli(['--set', `store.path=${JSON.stringify(copy)}`, '--json', 'run', '--no-ablations']);
+    const r = runCli(['--set', `store.path=${JSON.stringify(copy)}`, ...SEEDS, '--json', 'run', '--no-ablations']);
     expect(r.code, r.stderr).toBe(0);
     const warnings = r.stderr.trim().split('\n').filter((l) => l.startsWith('xclass: warning:'));
     expect(warnings).toHaveLength(4);
@@ -357,16 +383,15 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   });
 
   it('answers SQL over artifacts, lineage and runs', () => {
+    const { at } = copyOfStore();
+    expect(runCli([...at, 'run', '--no-ablations']).code).toBe(0);
     const r = runCli([...at, 'query', 'select stage, count(*) as n from artifacts group by 1 order by 1']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual(['stage\tn', 'classify\t2', 'crossmatch\t4', 'dedup\t1', 'evaluate\t2', 'features\t2', 'ingest\t1', 'labels\t4', 'predict\t20', 'reference\t1', 'sed\t2', 'train\t11']);
+    expect(r.stdout.trim().split('\n')).toEqual(['stage\tn', 'crossmatch\t4', 'dedup\t1', 'evaluate\t1', 'features\t2', 'ingest\t1', 'labels\t4', 'predict\t10', 'reference\t1', 'sed\t2', 'train\t6']);
     const lin = JSON.parse(runCli([...at, '--json', 'query', "select role from lineage where stage = 'reference'"]).stdout) as { role: string }[];
     expect(lin).toEqual([{ role: 'sources' }]);
     const runs = JSON.parse(runCli([...at, '--json', 'query', "select run_id, count(*) filter (where cache_hit) as hits from run_steps join runs using (run_id) where workflow <> 'xclass-classify' group by 1 order by 2"]).stdout) as { hits: number }[];
-    expect(runs.map((x) => Number(x.hits))).toEqual([0, 32, 32]);
-    // classify runs are recorded too (so gc reaches their artifacts): two tables classified, one rerun cached, four rejected
-    const classify = JSON.parse(runCli([...at, '--json', 'query', "select status, count(*) as n from runs where workflow = 'xclass-classify' group by 1 order by 1"]).stdout) as { status: string; n: number }[];
-    expect(classify.map((x) => [x.status, Number(x.n)])).toEqual([['failed', 4], ['succeeded', 3]]);
+    expect(runs.map((x) => Number(x.hits))).toEqual([0, 32]);
     const bad = runCli([...at, 'query', 'select nope from artifacts']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);

@@ -93,16 +93,28 @@ describe('the pipeline on a real Temporal server', () => {
     const a = worker(store, server.address, opts);
     const run = temporalRun(store, server.address, opts);
     let b: ReturnType<typeof worker> | undefined;
+    // the steps a worker's log shows started and not finished (`worker PID: STAGE KEY started|done|failed`)
+    const inFlight = (log: string) => {
+      const open = new Set<string>();
+      for (const m of log.matchAll(/^worker \d+: (\w+) (\S+) (started|done|failed)$/gm)) {
+        if (m[3] === 'started') open.add(`${m[1]} ${m[2]}`);
+        else open.delete(`${m[1]} ${m[2]}`);
+      }
+      return [...open];
+    };
     try {
-      // wait until a training step is under way on worker a
-      for (let i = 0; i < 1200 && !artifactDirs(store).some((d) => d.startsWith('features/')); i++) await sleep(50);
-      expect(artifactDirs(store).some((d) => d.startsWith('features/'))).toBe(true);
+      // wait until worker a is training
+      for (let i = 0; i < 1200 && !inFlight(a.log()).some((s) => s.startsWith('train ')); i++) await sleep(50);
       await sleep(300);
       a.proc.kill('SIGKILL');
+      const killedDuring = inFlight(a.log()).filter((s) => s.startsWith('train '));
+      expect(killedDuring.length, a.log()).toBeGreaterThan(0);
       b = worker(store, server.address, opts);
       const res = await run.done;
       expect(res.code, res.err + b.log()).toBe(0);
       expectComplete(store, lastJson(res.out));
+      // the other worker ran to the end every step the killed one was in the middle of
+      for (const s of killedDuring) expect(b.log(), s).toMatch(new RegExp(`^worker \\d+: ${s.replace(/[/.]/g, '\\$&')} done$`, 'm'));
     } finally {
       await stop(a);
       if (b) await stop(b);

@@ -48,12 +48,10 @@ describe('DAG scheduler', () => {
   it('runs independent branches at the same time', async () => {
     const dag: Dag = { name: 't', steps: [step('root'), step('fold1', { d: 'root' }), step('fold2', { d: 'root' }), step('join', { a: 'fold1', b: 'fold2' })] };
     const t = tracer({ fold1: 60, fold2: 60 });
-    const t0 = Date.now();
     await runDag(dag, t.run, { concurrency: 2 });
     expect(t.peak()).toBe(2);
     const idx = (s: string) => t.log.indexOf(s);
     expect(idx('start fold2')).toBeLessThan(idx('end fold1')); // real overlap, not interleaving
-    expect(Date.now() - t0).toBeLessThan(60 * 2 + 50);
   });
 
   it('never runs more steps at once than the concurrency limit', async () => {
