@@ -9,6 +9,10 @@ TEMPORAL := .tools/bin/temporal
 # The report test opens the HTML report in Debian's Chromium (driven by playwright-core).
 CHROMIUM := /usr/bin/chromium
 
+# The TypeScript sources; the build runs only when one of them (or the compiler settings) changed.
+SOURCES := $(shell find config schemas activities workflows artifacts lib cli engine report bench tests -name '*.ts' -not -path '*/node_modules/*') tsconfig.json
+BUILT := dist/.built
+
 .PHONY: install build run test bench clean temporal chromium
 
 install: $(STAMP)
@@ -28,8 +32,11 @@ $(STAMP): package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-build: install
+build: $(BUILT)
+
+$(BUILT): $(STAMP) $(SOURCES)
 	$(NPM) run --silent build
+	@touch $@
 
 run: build
 	@run_id=$$(./bin/xclass.js run) && echo "run $$run_id" && echo "report: $$(./bin/xclass.js report $$run_id)"

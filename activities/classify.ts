@@ -11,8 +11,6 @@ import { defineStage } from './stage.js';
 
 /** Columns a target table must have; HST magnitudes are named by filter (F475W, ...). */
 export const REQUIRED_TARGET_COLUMNS = ['id', 'flux_s', 'flux_m', 'flux_h', 'flux_b'] as const;
-/** Columns used when present (missing values are imputed like training gaps). */
-export const OPTIONAL_TARGET_COLUMNS = ['gaia_g', 'gaia_bp', 'gaia_rp', 'pm_total', 'parallax', 'sigma_eff', 'nu', 'significance', 'a_v', 'label'] as const;
 
 /**
  * `classify`: a trained model applied to a target catalog (CSV or Parquet) with X-ray
@@ -38,15 +36,21 @@ export const classifyStage = defineStage({
     if (rows.length === 0) throw new InputError({ file }, 'no rows to classify');
     const filterCols = spec.filters.map((f) => shortFilterName(f.name));
     const missing = REQUIRED_TARGET_COLUMNS.filter((c) => !columns.includes(c));
-    if (missing.length > 0) throw new InputError({ file, row: 1, column: missing.join(', ') }, `required column${missing.length > 1 ? 's are' : ' is'} missing (also wanted: HST magnitudes ${filterCols.join(', ')})`);
-    if (!filterCols.some((c) => columns.includes(c))) throw new InputError({ file, row: 1, column: filterCols.join(', ') }, 'no HST magnitude column of the model\'s filters');
+    if (missing.length > 0)
+      throw new InputError(
+        { file, row: 1, column: missing.join(', ') },
+        `required column${missing.length > 1 ? 's are' : ' is'} missing (also wanted: HST magnitudes ${filterCols.join(', ')})`,
+      );
+    if (!filterCols.some((c) => columns.includes(c)))
+      throw new InputError({ file, row: 1, column: filterCols.join(', ') }, "no HST magnitude column of the model's filters");
 
     const noData = p.no_data ?? [];
     const noDataCounts: NoDataCounts = {};
     const ids = new Set<string>();
     const values = rows.map((r, i) => {
       const row = target.lines[i]!;
-      const num = (c: string, kind: ColumnKind): number | null => (columns.includes(c) ? measurement({ file, row, column: c }, r[c], kind, noData, noDataCounts) : null);
+      const num = (c: string, kind: ColumnKind): number | null =>
+        columns.includes(c) ? measurement({ file, row, column: c }, r[c], kind, noData, noDataCounts) : null;
       const id = String(r['id'] ?? '').trim();
       if (id === '') throw new InputError({ file, row, column: 'id', value: '' }, 'expected a source id');
       if (ids.has(id)) throw new InputError({ file, row, column: 'id', value: id }, 'duplicate source id');
@@ -74,14 +78,24 @@ export const classifyStage = defineStage({
       );
     });
     const m = imputeMatrix(values, medians);
-    const sources = rows.map((r) => ({ id: String(r['id']).trim(), label: columns.includes('label') && r['label'] !== null && r['label'] !== undefined ? String(r['label']) : null, fold: null }));
+    const sources = rows.map((r) => ({
+      id: String(r['id']).trim(),
+      label: columns.includes('label') && r['label'] !== null && r['label'] !== undefined ? String(r['label']) : null,
+      fold: null,
+    }));
     const { rows: out, proba } = predictionTables(model, predictTwoStage(model, m), sources);
     return {
       table: predictionsTable,
       rows: out,
       extraTables: { probabilities: { table: probabilitiesTable, rows: proba } },
       rawFiles: [p.table],
-      notes: { classified: out.length, no_data_by_column: noDataCounts, final_classes: model.finalClasses, uncertain: out.filter((r) => r.uncertain).length, imputed_by_feature: Object.fromEntries(model.featureNames.map((f, k) => [f, m.imputed[k]!])) },
+      notes: {
+        classified: out.length,
+        no_data_by_column: noDataCounts,
+        final_classes: model.finalClasses,
+        uncertain: out.filter((r) => r.uncertain).length,
+        imputed_by_feature: Object.fromEntries(model.featureNames.map((f, k) => [f, m.imputed[k]!])),
+      },
     };
   },
 });

@@ -1,9 +1,15 @@
 import { brierScore, calibration, confusionMatrix } from '../lib/metrics/classification.js';
 import { aggregateFolds, normalisedRows, summariseConfusion } from '../lib/metrics/summary.js';
 import { PROTOCOLS } from '../schemas/protocols.js';
-import { calibrationTable, confusionTable, EvaluateParams, metricsTable, type CalibrationRow, type ConfusionRow, type MetricRow } from '../schemas/evaluation.js';
-import type { PredictionRow, ProbabilityRow } from '../schemas/model.js';
-import type { ReferencePredictionRow } from '../schemas/tables.js';
+import {
+  calibrationTable,
+  confusionTable,
+  EvaluateParams,
+  metricsTable,
+  type CalibrationRow,
+  type ConfusionRow,
+  type MetricRow,
+} from '../schemas/evaluation.js';
 import { NoContext } from '../schemas/params.js';
 import type { ArtifactRef } from '../schemas/step.js';
 import { defineStage } from './stage.js';
@@ -52,7 +58,7 @@ export const evaluateStage = defineStage({
       byProtocol.set(protocol, [...(byProtocol.get(protocol) ?? []), role]);
     }
     const protocols = PROTOCOLS.filter((x) => byProtocol.has(x));
-    const notes: Record<string, unknown> = { protocols, headline_protocol: protocols.includes('deployment') ? 'deployment' : protocols[0] ?? null };
+    const notes: Record<string, unknown> = { protocols, headline_protocol: protocols.includes('deployment') ? 'deployment' : (protocols[0] ?? null) };
     let competitorIds: string[] = [];
     let competitorTruth: string[] = [];
     for (const protocol of protocols) {
@@ -92,7 +98,15 @@ export const evaluateStage = defineStage({
         for (const subset of ['all', 'confident'] as const) {
           const pick = (rows: Scored[]) => rows.filter((s) => subset === 'all' || s.confident);
           const cm = (rows: Scored[]) =>
-            level === 'full' ? confusionMatrix(rows.map((s) => s.truth), rows.map((s) => s.predicted)) : confusionMatrix(rows.map((s) => s.truthGroup), rows.map((s) => s.predictedGroup));
+            level === 'full'
+              ? confusionMatrix(
+                  rows.map((s) => s.truth),
+                  rows.map((s) => s.predicted),
+                )
+              : confusionMatrix(
+                  rows.map((s) => s.truthGroup),
+                  rows.map((s) => s.predictedGroup),
+                );
           const pooledRows = pick(scored);
           if (pooledRows.length === 0) continue;
           const pooled = cm(pooledRows);
@@ -108,21 +122,45 @@ export const evaluateStage = defineStage({
             metrics.push({ ...base, statistic: 'mean', fold: null, metric: a.metric, class: a.class, value: a.mean, n: a.n });
             metrics.push({ ...base, statistic: 'std', fold: null, metric: a.metric, class: a.class, value: a.std, n: a.n });
           }
-          for (const r of normalisedRows(pooled)) confusion.push({ protocol, level, subset, true_class: r.trueClass, predicted_class: r.predictedClass, count: r.count, fraction: r.fraction });
+          for (const r of normalisedRows(pooled))
+            confusion.push({ protocol, level, subset, true_class: r.trueClass, predicted_class: r.predictedClass, count: r.count, fraction: r.fraction });
         }
       }
       // calibration of the full probability vector's maximum
-      const cal = calibration(scored.map((s) => s.maxP), scored.map((s) => s.argmaxCorrect), p.calibration_bins);
+      const cal = calibration(
+        scored.map((s) => s.maxP),
+        scored.map((s) => s.argmaxCorrect),
+        p.calibration_bins,
+      );
       const base = { protocol, level: 'full' as const, subset: 'all' as const, statistic: 'pooled' as const, fold: null, class: null };
       metrics.push({ ...base, metric: 'ece', value: cal.ece, n: scored.length });
       metrics.push({ ...base, metric: 'mce', value: cal.mce, n: scored.length });
-      metrics.push({ ...base, metric: 'brier', value: brierScore(scored.map((s) => s.proba), finalClasses, scored.map((s) => s.truth)), n: scored.length });
-      for (const b of cal.bins) calRows.push({ protocol, kind: 'reliability', bin_lo: b.lo, bin_hi: b.hi, count: b.count, mean_confidence: b.confidence, accuracy: b.accuracy });
-      for (const [kind, correct] of [['confidence_correct', true], ['confidence_incorrect', false]] as const) {
-        const h = calibration(scored.filter((s) => (s.truth === s.predicted) === correct).map((s) => s.maxP), [], p.calibration_bins);
+      metrics.push({
+        ...base,
+        metric: 'brier',
+        value: brierScore(
+          scored.map((s) => s.proba),
+          finalClasses,
+          scored.map((s) => s.truth),
+        ),
+        n: scored.length,
+      });
+      for (const b of cal.bins)
+        calRows.push({ protocol, kind: 'reliability', bin_lo: b.lo, bin_hi: b.hi, count: b.count, mean_confidence: b.confidence, accuracy: b.accuracy });
+      for (const [kind, correct] of [
+        ['confidence_correct', true],
+        ['confidence_incorrect', false],
+      ] as const) {
+        const h = calibration(
+          scored.filter((s) => (s.truth === s.predicted) === correct).map((s) => s.maxP),
+          [],
+          p.calibration_bins,
+        );
         for (const b of h.bins) calRows.push({ protocol, kind, bin_lo: b.lo, bin_hi: b.hi, count: b.count, mean_confidence: b.confidence, accuracy: null });
       }
-      const ba = metrics.find((m) => m.protocol === protocol && m.level === 'full' && m.subset === 'all' && m.statistic === 'pooled' && m.metric === 'balanced_accuracy');
+      const ba = metrics.find(
+        (m) => m.protocol === protocol && m.level === 'full' && m.subset === 'all' && m.statistic === 'pooled' && m.metric === 'balanced_accuracy',
+      );
       notes[protocol] = { sources: scored.length, folds: folds.length, final_classes: finalClasses, balanced_accuracy: ba?.value ?? null, ece: cal.ece };
       if (competitorIds.length === 0) {
         competitorIds = ids;
@@ -145,7 +183,9 @@ export const evaluateStage = defineStage({
         pred.push(p.eval_classes[c] ?? c);
       });
       competitorSources = truth.length;
-      if (truth.length > 0) for (const m of summariseConfusion(confusionMatrix(truth, pred))) metrics.push({ protocol: `competitor:${pipeline}`, level: 'full', subset: 'all', statistic: 'pooled', fold: null, ...m });
+      if (truth.length > 0)
+        for (const m of summariseConfusion(confusionMatrix(truth, pred)))
+          metrics.push({ protocol: `competitor:${pipeline}`, level: 'full', subset: 'all', statistic: 'pooled', fold: null, ...m });
     }
     return {
       table: metricsTable,

@@ -1,7 +1,5 @@
 import { computeFeatures, featureNames, type FeatureInput, type FeatureSpec } from '../lib/features.js';
 import { FeaturesParams, featureDroppedTable, featureValuesTable, type FeatureDroppedRow, type FeatureValueRow } from '../schemas/features.js';
-import type { SedDrawRow, SedFitRow, SedMagRow } from '../schemas/sed.js';
-import type { SourceRow } from '../schemas/tables.js';
 import { InputError } from '../lib/errors.js';
 import { NoContext } from '../schemas/params.js';
 import { FeaturesFacts } from '../schemas/facts.js';
@@ -40,9 +38,19 @@ export const featuresStage = defineStage({
       (perDraw[m.draw] ??= {})[m.filter] = m.mag_ab;
     }
     for (const f of p.xray_optical_filters) {
-      if (!filters.has(f)) throw new InputError({ file: `params of features`, column: 'xray_optical_filters', value: f }, `not among the SED output filters (${[...filters.keys()].join(', ')})`);
+      if (!filters.has(f))
+        throw new InputError(
+          { file: `params of features`, column: 'xray_optical_filters', value: f },
+          `not among the SED output filters (${[...filters.keys()].join(', ')})`,
+        );
     }
-    const spec: FeatureSpec = { filters: [...filters].map(([name, pivot_aa]) => ({ name, pivot_aa })), xray_optical_filters: p.xray_optical_filters, galactic_parallax_mas: p.galactic_parallax_mas, include_gaia: p.include_gaia, include_av: p.include_av };
+    const spec: FeatureSpec = {
+      filters: [...filters].map(([name, pivot_aa]) => ({ name, pivot_aa })),
+      xray_optical_filters: p.xray_optical_filters,
+      galactic_parallax_mas: p.galactic_parallax_mas,
+      include_gaia: p.include_gaia,
+      include_av: p.include_av,
+    };
     const names = featureNames(spec);
     const values: FeatureValueRow[] = [];
     const dropped: FeatureDroppedRow[] = [];
@@ -84,7 +92,7 @@ export const featuresStage = defineStage({
       };
       const label = s.label;
       perDraw.forEach((draw_mags, draw) => {
-        const a_v = draw === 0 ? input.a_v : drawAv.get(`${s.id}\u0000${draw}`) ?? null;
+        const a_v = draw === 0 ? input.a_v : (drawAv.get(`${s.id}\u0000${draw}`) ?? null);
         const v = computeFeatures({ ...input, hst_mag: draw_mags, a_v }, spec);
         v.forEach((value, k) => {
           if (value === null && draw === 0) missing[names[k]!]!++;
@@ -98,7 +106,12 @@ export const featuresStage = defineStage({
       rows: values,
       extraTables: { dropped: { table: featureDroppedTable, rows: dropped } },
       notes: { dropped_no_hst_by_class: droppedByClass, missing_by_feature: missing },
-      facts: { feature_names: names, feature_spec: spec, draws: Math.max(0, ...[...magsById.values()].map((d) => d.length - 1)), rows_by_class: kept } satisfies FeaturesFacts,
+      facts: {
+        feature_names: names,
+        feature_spec: spec,
+        draws: Math.max(0, ...[...magsById.values()].map((d) => d.length - 1)),
+        rows_by_class: kept,
+      } satisfies FeaturesFacts,
     };
   },
 });

@@ -47,7 +47,16 @@ const NUMERIC_COLUMNS = [
   ['dist_geo_hi_pc', 'B_rgeo', 'distance_pc'],
 ] as const satisfies readonly (readonly [keyof SourceRow, string, ColumnKind])[];
 
-const REQUIRED = ['CSCv2_RA', 'CSCv2_DEC', 'True_Class', 'Class_ref', 'Catalog_name', 'CSCv2_flags', ...NUMERIC_COLUMNS.map(([, c]) => c), ...REFERENCE_COLUMNS];
+const REQUIRED = [
+  'CSCv2_RA',
+  'CSCv2_DEC',
+  'True_Class',
+  'Class_ref',
+  'Catalog_name',
+  'CSCv2_flags',
+  ...NUMERIC_COLUMNS.map(([, c]) => c),
+  ...REFERENCE_COLUMNS,
+];
 
 /**
  * `ingest`: the MUWCLASS training table -> `sources`. Labels are mapped to the XClass

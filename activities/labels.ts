@@ -3,8 +3,17 @@ import { dedupe } from '../lib/sky/dedup.js';
 import { groupBy } from '../lib/group.js';
 import { crossMatch } from '../lib/sky/crossmatch.js';
 import { InputError } from '../lib/errors.js';
-import { CrossmatchParams, DedupParams, LabelsParams, labelRowsTable, matchesTable, skippedRowsTable, type LabelRow, type MatchRow, type SkippedRow } from '../schemas/labels.js';
-import type { SourceRow } from '../schemas/tables.js';
+import {
+  CrossmatchParams,
+  DedupParams,
+  LabelsParams,
+  labelRowsTable,
+  matchesTable,
+  skippedRowsTable,
+  type LabelRow,
+  type MatchRow,
+  type SkippedRow,
+} from '../schemas/labels.js';
 import { DataDirContext, NoContext } from '../schemas/params.js';
 import { CrossmatchFacts, DedupFacts } from '../schemas/facts.js';
 import { readLabelCatalog, type RawLabel } from './io/label-catalogs.js';
@@ -48,16 +57,42 @@ export const labelsStage = defineStage({
       const { data_dir } = ctx.context;
       const path = join(data_dir, p.catalog.name);
       await verifyRawFile(p.catalog, path);
-      ({ labels: raw, skipped } = await readLabelCatalog(path, { name: p.name, file: p.catalog.name, format: p.format, class: p.class, reference: p.reference }, p.catalog.name));
+      ({ labels: raw, skipped } = await readLabelCatalog(
+        path,
+        { name: p.name, file: p.catalog.name, format: p.format, class: p.class, reference: p.reference },
+        p.catalog.name,
+      ));
     }
     const rows: LabelRow[] = [];
     for (const r of raw) {
       if (!Object.hasOwn(p.label_map, r.class_raw)) {
-        throw new InputError({ file: p.catalog.name, row: r.line, column: 'class', value: r.class_raw }, `unknown label, expected one of ${Object.keys(p.label_map).join(', ')} (config labels.map)`);
+        throw new InputError(
+          { file: p.catalog.name, row: r.line, column: 'class', value: r.class_raw },
+          `unknown label, expected one of ${Object.keys(p.label_map).join(', ')} (config labels.map)`,
+        );
       }
-      rows.push({ name: r.name, alt_names: r.alt_names.join('|'), ra_deg: r.ra_deg, dec_deg: r.dec_deg, class: p.label_map[r.class_raw] ?? null, class_raw: r.class_raw, catalog: p.name, reference: r.reference, line: r.line, is_xray: r.is_xray, period_s: r.period_s, members: 1 });
+      rows.push({
+        name: r.name,
+        alt_names: r.alt_names.join('|'),
+        ra_deg: r.ra_deg,
+        dec_deg: r.dec_deg,
+        class: p.label_map[r.class_raw] ?? null,
+        class_raw: r.class_raw,
+        catalog: p.name,
+        reference: r.reference,
+        line: r.line,
+        is_xray: r.is_xray,
+        period_s: r.period_s,
+        members: 1,
+      });
     }
-    return { table: labelRowsTable, rows, extraTables: { skipped: { table: skippedRowsTable, rows: skipped } }, rawFiles: [p.catalog], notes: { rows: rows.length, skipped: skipped.length, by_class: countBy(rows.map((r) => r.class_raw)) } };
+    return {
+      table: labelRowsTable,
+      rows,
+      extraTables: { skipped: { table: skippedRowsTable, rows: skipped } },
+      rawFiles: [p.catalog],
+      notes: { rows: rows.length, skipped: skipped.length, by_class: countBy(rows.map((r) => r.class_raw)) },
+    };
   },
 });
 
@@ -110,7 +145,14 @@ export const dedupStage = defineStage({
       }
     }
     out.sort((a, b) => (a.class ?? '').localeCompare(b.class ?? '') || a.name.localeCompare(b.name) || a.ra_deg - b.ra_deg);
-    return { table: labelRowsTable, rows: out, facts: { before: countBy(all.map((r) => r.class ?? `raw:${r.class_raw}`)), after: countBy(out.map((r) => r.class ?? `raw:${r.class_raw}`)) } satisfies DedupFacts };
+    return {
+      table: labelRowsTable,
+      rows: out,
+      facts: {
+        before: countBy(all.map((r) => r.class ?? `raw:${r.class_raw}`)),
+        after: countBy(out.map((r) => r.class ?? `raw:${r.class_raw}`)),
+      } satisfies DedupFacts,
+    };
   },
 });
 

@@ -28,21 +28,40 @@ export const predictStage = defineStage({
     const { model, medians, trainedOn } = await loadModel(ctx.store, ctx.inputs.model);
     const data = await readFeatureRows(ctx.store, ctx.inputs.features);
     if (data.featureNames.join('|') !== model.featureNames.join('|')) {
-      throw new Error(`predict: the features (${data.featureNames.length}: ${data.featureNames.join(', ')}) are not the model's (${model.featureNames.length}: ${model.featureNames.join(', ')})`);
+      throw new Error(
+        `predict: the features (${data.featureNames.length}: ${data.featureNames.join(', ')}) are not the model's ` +
+          `(${model.featureNames.length}: ${model.featureNames.join(', ')})`,
+      );
     }
     if (p.fold !== null) {
       const here = sourcesFingerprint(selectRows(data.ids, data.labels, p.fold, 'train').map((i) => data.ids[i]!));
-      if (trainedOn !== here) throw new Error(`predict: the features' sources split into other folds than the model's training features (the two translations kept different sources), so held-out rows may have been trained on`);
+      if (trainedOn !== here)
+        throw new Error(
+          `predict: the features' sources split into other folds than the model's training features (the two translations ` +
+            `kept different sources), so held-out rows may have been trained on`,
+        );
     }
     const pick = selectRows(data.ids, data.labels, p.fold, 'predict');
-    const m = imputeMatrix(pick.map((i) => data.values[i]!), medians);
+    const m = imputeMatrix(
+      pick.map((i) => data.values[i]!),
+      medians,
+    );
     const fold = p.fold === null ? null : 'k' in p.fold ? p.fold.index : p.fold.part;
-    const { rows, proba } = predictionTables(model, predictTwoStage(model, m), pick.map((i) => ({ id: data.ids[i]!, label: data.labels[i]!, fold })));
+    const { rows, proba } = predictionTables(
+      model,
+      predictTwoStage(model, m),
+      pick.map((i) => ({ id: data.ids[i]!, label: data.labels[i]!, fold })),
+    );
     return {
       table: predictionsTable,
       rows,
       extraTables: { probabilities: { table: probabilitiesTable, rows: proba } },
-      notes: { predicted: rows.length, final_classes: model.finalClasses, absent_classes: model.absentClasses, uncertain: rows.filter((r) => r.uncertain).length },
+      notes: {
+        predicted: rows.length,
+        final_classes: model.finalClasses,
+        absent_classes: model.absentClasses,
+        uncertain: rows.filter((r) => r.uncertain).length,
+      },
     };
   },
 });

@@ -3,7 +3,16 @@ import { artifactId } from '../artifacts/hash.js';
 import { codeVersion } from '../artifacts/code-version.js';
 import type { ArtifactStore } from '../artifacts/store.js';
 import { InputError } from '../lib/errors.js';
-import { callStage, type StageActivities, type StageActivity, type StageInputRefs, type StageName, type StepInfo, type StepOutcome, type StepRequest } from '../schemas/step.js';
+import {
+  callStage,
+  type StageActivities,
+  type StageActivity,
+  type StageInputRefs,
+  type StageName,
+  type StepInfo,
+  type StepOutcome,
+  type StepRequest,
+} from '../schemas/step.js';
 import { STAGES } from './registry.js';
 import type { TreeGrower } from '../lib/forest/grow-batch.js';
 import { inputProblems, type ProgressFn, type StageDef } from './stage.js';
@@ -15,7 +24,14 @@ import { inputProblems, type ProgressFn, type StageDef } from './stage.js';
  * is recomputed. Params, inputs and context arrive as data (a Temporal history, a worker
  * thread), so each is checked against the stage's contract first.
  */
-async function runStage<S extends StageName>(store: ArtifactStore, stage: StageDef<S>, rawParams: unknown, rawInputs: StageInputRefs<S>, step: StepInfo<S>, env: { progress: ProgressFn; trees?: TreeGrower }): Promise<StepOutcome> {
+async function runStage<S extends StageName>(
+  store: ArtifactStore,
+  stage: StageDef<S>,
+  rawParams: unknown,
+  rawInputs: StageInputRefs<S>,
+  step: StepInfo<S>,
+  env: { progress: ProgressFn; trees?: TreeGrower },
+): Promise<StepOutcome> {
   const parsed = stage.params.safeParse(rawParams);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -26,7 +42,8 @@ async function runStage<S extends StageName>(store: ArtifactStore, stage: StageD
   const problems = inputProblems(stage.inputs, inputs);
   if (problems.length > 0) throw new Error(`step ${step.key}: stage ${stage.name}: ${problems.join('; ')}`);
   const context = stage.context.safeParse(step.context);
-  if (!context.success) throw new Error(`step ${step.key}: stage ${stage.name} context key '${context.error.issues[0]!.path.join('.')}': ${context.error.issues[0]!.message}`);
+  if (!context.success)
+    throw new Error(`step ${step.key}: stage ${stage.name} context key '${context.error.issues[0]!.path.join('.')}': ${context.error.issues[0]!.message}`);
   const roles = Object.keys(inputs).sort();
   const inputIds = Object.fromEntries(roles.map((r) => [r, inputs[r]!.id]));
   const id = artifactId(stage.name, stage.version, params, inputIds);
@@ -41,7 +58,8 @@ async function runStage<S extends StageName>(store: ArtifactStore, stage: StageD
   const wallMs = performance.now() - t0;
   if (stage.facts) {
     const facts = stage.facts.safeParse(out.facts);
-    if (!facts.success) throw new Error(`stage ${stage.name}: facts key '${facts.error.issues[0]!.path.join('.')}': ${facts.error.issues[0]!.message} (a bug in the stage)`);
+    if (!facts.success)
+      throw new Error(`stage ${stage.name}: facts key '${facts.error.issues[0]!.path.join('.')}': ${facts.error.issues[0]!.message} (a bug in the stage)`);
   } else if (out.facts) throw new Error(`stage ${stage.name} wrote facts but declares no facts schema (a bug in the stage)`);
   await store.write(
     {
@@ -57,7 +75,12 @@ async function runStage<S extends StageName>(store: ArtifactStore, stage: StageD
       notes: JSON.parse(JSON.stringify({ ...(out.notes ?? {}), context: step.context })) as Record<string, unknown>,
       ...(out.facts ? { facts: JSON.parse(JSON.stringify(out.facts)) as Record<string, unknown> } : {}),
     },
-    { table: out.table, rows: out.rows, ...(out.extraTables ? { extraTables: out.extraTables } : {}), ...(out.extraFiles ? { extraFiles: out.extraFiles } : {}) },
+    {
+      table: out.table,
+      rows: out.rows,
+      ...(out.extraTables ? { extraTables: out.extraTables } : {}),
+      ...(out.extraFiles ? { extraFiles: out.extraFiles } : {}),
+    },
   );
   return { artifactId: id, cacheHit: false, wallMs };
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { InputError } from '../lib/errors.js';
-import { DEFAULT_GRID, interpolate } from '../lib/sed/grid.js';
-import { bandFlux, bandWeights, type Filter } from '../lib/sed/filters.js';
+import { DEFAULT_GRID } from '../lib/sed/grid.js';
+import type { Filter } from '../lib/sed/filters.js';
 import { bandZeroPoints, observationFromMags, spectrumFnuOnGrid, type BandMeasurement } from '../lib/sed/photometry.js';
 import {
   blackbodySet,
@@ -14,20 +14,37 @@ import {
   twoComponentSet,
   type ModelSet,
 } from '../lib/sed/templates.js';
-import { CLASS_BLIND_ASSIGNMENT, emptyTranslation, PAPER_ASSIGNMENT, preparePlan, translateLabelFree, translateSource, type FamilyKey, type Translation } from '../lib/sed/translate.js';
+import {
+  CLASS_BLIND_ASSIGNMENT,
+  emptyTranslation,
+  PAPER_ASSIGNMENT,
+  preparePlan,
+  translateLabelFree,
+  translateSource,
+  type FamilyKey,
+  type Translation,
+} from '../lib/sed/translate.js';
 import { Rng } from '../lib/rng.js';
 import { sha256Hex } from '../artifacts/hash.js';
-import { abMagFromFnu, fnuFromFlambda } from '../lib/sed/units.js';
 import { consistencyOffsets, sedDiagnostics } from '../lib/sed/diagnostics.js';
 import { DataDirContext } from '../schemas/params.js';
-import { SedParams, sedDiagnosticsTable, sedDrawsTable, sedFitsTable, sedMagsTable, type SedDiagnosticRow, type SedDrawRow, type SedFitRow, type SedMagRow, type SedSettings } from '../schemas/sed.js';
+import {
+  SedParams,
+  sedDiagnosticsTable,
+  sedDrawsTable,
+  sedFitsTable,
+  sedMagsTable,
+  type SedDrawRow,
+  type SedFitRow,
+  type SedMagRow,
+  type SedSettings,
+} from '../schemas/sed.js';
 import type { SourceRow } from '../schemas/tables.js';
 import type { RawFileRef } from '../schemas/artifact.js';
-import { filterFileName, loadComposite, loadFilter, loadPickles, loadVega, picklesFile, picklesTypeName, PICKLES_DWARFS, sedDataFiles } from './io/sed-data.js';
+import { loadComposite, loadFilter, loadPickles, loadVega, picklesFile, picklesTypeName, PICKLES_DWARFS, sedDataFiles } from './io/sed-data.js';
 import { verifyRawFile } from './io/raw-file.js';
 import { defineStage } from './stage.js';
 import { sourcesTable } from '../schemas/tables.js';
-
 
 /** A source's own generator for posterior draws: the same draws whatever else is in the table. */
 function sourceRng(seed: number, id: string): Rng {
@@ -67,7 +84,12 @@ export const sedStage = defineStage({
     // zero points: Vega through each band where the system needs it
     const vega = await loadVega(data_dir, p.templates.vega);
     const vegaFnu = spectrumFnuOnGrid(grid, vega.wavelength_aa, vega.flux_flam_cgs);
-    const zeroPoints = bandZeroPoints(grid, vegaFnu, bands.map((b, i) => ({ filter: inputFilters[i]!, system: b.system })), p.convention);
+    const zeroPoints = bandZeroPoints(
+      grid,
+      vegaFnu,
+      bands.map((b, i) => ({ filter: inputFilters[i]!, system: b.system })),
+      p.convention,
+    );
 
     const families = await buildFamilies(data_dir, p);
     const plan = preparePlan(grid, inputFilters, outputFilters, families, p.convention);
@@ -96,7 +118,8 @@ export const sedStage = defineStage({
       if (!src.in_scope || src.label === null) t = emptyTranslation('skipped', `label ${src.label_raw} is out of scope`, nOut, used.length);
       else if (PAPER_ASSIGNMENT[src.label] === null) t = emptyTranslation('skipped', 'class is not SED-translated', nOut, used.length);
       else if (!obsRes.ok) t = emptyTranslation('failed', obsRes.reason, nOut, 0);
-      else if (used.length < 3) t = emptyTranslation('failed', `fewer than 3 valid bands (${used.length}${used.length ? `: ${used.join(', ')}` : ''})`, nOut, used.length);
+      else if (used.length < 3)
+        t = emptyTranslation('failed', `fewer than 3 valid bands (${used.length}${used.length ? `: ${used.join(', ')}` : ''})`, nOut, used.length);
       else if (p.assignment === 'label_free') {
         // no spectral type either: catalogues give one only for known stars, so it would carry the label
         t = translateLabelFree(plan, obsRes.obs, labelFree, sigma, labelFree.draws > 0 ? sourceRng(p.label_free.seed, src.id) : null);
@@ -120,10 +143,14 @@ export const sedStage = defineStage({
         a_v: t.a_v,
         family_posterior: t.family_posterior,
       });
-      plan.outputs.forEach((o, k) => mags.push({ id: src.id, draw: 0, filter: o.name, pivot_aa: o.pivot_aa, mag_ab: t.mag_ab[k] ?? null, mag_err: t.mag_err[k] ?? null }));
+      plan.outputs.forEach((o, k) =>
+        mags.push({ id: src.id, draw: 0, filter: o.name, pivot_aa: o.pivot_aa, mag_ab: t.mag_ab[k] ?? null, mag_err: t.mag_err[k] ?? null }),
+      );
       t.draws.forEach((d, j) => {
         draws.push({ id: src.id, draw: j + 1, family: d.family, model: d.model, a_v: d.a_v });
-        plan.outputs.forEach((o, k) => mags.push({ id: src.id, draw: j + 1, filter: o.name, pivot_aa: o.pivot_aa, mag_ab: d.mag_ab[k] ?? null, mag_err: null }));
+        plan.outputs.forEach((o, k) =>
+          mags.push({ id: src.id, draw: j + 1, filter: o.name, pivot_aa: o.pivot_aa, mag_ab: d.mag_ab[k] ?? null, mag_err: null }),
+        );
       });
       // the method's consistency check (section 3.4): predicted HST magnitude against the nearest measured ground band
       if (t.status === 'ok' && t.chi2_red! < p.consistency.chi2_red_max && obsRes.ok) {
@@ -141,14 +168,18 @@ export const sedStage = defineStage({
     return {
       table: sedFitsTable,
       rows: fits,
-      extraTables: { mags: { table: sedMagsTable, rows: mags }, draws: { table: sedDrawsTable, rows: draws }, diagnostics: { table: sedDiagnosticsTable, rows: diagnostics } },
+      extraTables: {
+        mags: { table: sedMagsTable, rows: mags },
+        draws: { table: sedDrawsTable, rows: draws },
+        diagnostics: { table: sedDiagnosticsTable, rows: diagnostics },
+      },
       notes: {
         translated: count('ok'),
         failed: count('failed'),
         skipped: count('skipped'),
         input_bands: bands.map((b, i) => ({ name: b.name, filter: b.filter, pivot_aa: plan.inputPivots_aa[i], zero_point_jy: zeroPoints[i]! / 1e-23 })),
         output_filters: plan.outputs,
-        composite_red_slope_beta: families.composite ? (families.composite as ModelSet & { beta?: number }).beta ?? null : null,
+        composite_red_slope_beta: families.composite ? ((families.composite as ModelSet & { beta?: number }).beta ?? null) : null,
       },
     };
   },

@@ -55,12 +55,28 @@ export const trainStage = defineStage({
     const out: ModelFeatureRow[] = [];
     const imp1 = featureImportances(model.stage1);
     model.stage1.featureNames.forEach((feature, column) =>
-      out.push({ stage: 'stage1', feature, column, importance_mean: imp1.mean[column]!, importance_std: imp1.std[column]!, impute_median: medians[column] ?? null, n_imputed: m.imputed[column]! }),
+      out.push({
+        stage: 'stage1',
+        feature,
+        column,
+        importance_mean: imp1.mean[column]!,
+        importance_std: imp1.std[column]!,
+        impute_median: medians[column] ?? null,
+        n_imputed: m.imputed[column]!,
+      }),
     );
     if (model.stage2) {
       const imp2 = featureImportances(model.stage2);
       model.stage2.featureNames.forEach((feature, column) =>
-        out.push({ stage: 'stage2', feature, column, importance_mean: imp2.mean[column]!, importance_std: imp2.std[column]!, impute_median: null, n_imputed: null }),
+        out.push({
+          stage: 'stage2',
+          feature,
+          column,
+          importance_mean: imp2.mean[column]!,
+          importance_std: imp2.std[column]!,
+          impute_median: null,
+          n_imputed: null,
+        }),
       );
     }
     const byClass: Record<string, number> = {};
@@ -70,7 +86,16 @@ export const trainStage = defineStage({
       rows: out,
       extraFiles: { [MODEL_FILE]: serializeTwoStage(model) },
       facts: { feature_spec: data.spec, training_sources_sha256: sourcesFingerprint(train.map((i) => data.ids[i]!)) } satisfies TrainFacts,
-      notes: { training_sources: train.length, training_rows_from_draws: fromDraws, training_rows: labels.length, training_rows_by_class: byClass, final_classes: model.finalClasses, absent_classes: model.absentClasses, all_missing_features: data.featureNames.filter((_, c) => medians[c] === null), ...model.notes },
+      notes: {
+        training_sources: train.length,
+        training_rows_from_draws: fromDraws,
+        training_rows: labels.length,
+        training_rows_by_class: byClass,
+        final_classes: model.finalClasses,
+        absent_classes: model.absentClasses,
+        all_missing_features: data.featureNames.filter((_, c) => medians[c] === null),
+        ...model.notes,
+      },
     };
   },
 });

@@ -24,7 +24,9 @@ export async function lineageOf(store: ArtifactStore, meta: ArtifactMeta, role: 
 /** A text rendering of a lineage tree: stage, id, version, params, raw files with SHA-256. */
 export function renderLineage(node: LineageNode, indent = ''): string[] {
   const m = node.meta;
-  const head = `${indent}${node.role ? `${node.role} <- ` : ''}${m.stage}/${m.id.slice(0, 16)}  v${m.stage_version}  ${m.row_count} rows  code ${m.code_version?.slice(0, 12) ?? 'unknown'}  ${m.created_at}`;
+  const role = node.role ? `${node.role} <- ` : '';
+  const code = m.code_version?.slice(0, 12) ?? 'unknown';
+  const head = `${indent}${role}${m.stage}/${m.id.slice(0, 16)}  v${m.stage_version}  ${m.row_count} rows  code ${code}  ${m.created_at}`;
   const lines = [head];
   const pad = `${indent}    `;
   lines.push(`${pad}params ${summariseParams(m.params)}`);

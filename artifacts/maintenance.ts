@@ -86,11 +86,13 @@ export async function collectGarbage(store: ArtifactStore, opts: { delete: boole
     unreachable.push({ stage: m.stage, id: m.id, bytes: artifactBytes(m), created_at: m.created_at });
   }
   const quarantined = [];
-  for (const name of await readdirOrEmpty(store.quarantineDir)) quarantined.push({ path: join(store.quarantineDir, name), bytes: await dirBytes(join(store.quarantineDir, name)) });
+  for (const name of await readdirOrEmpty(store.quarantineDir))
+    quarantined.push({ path: join(store.quarantineDir, name), bytes: await dirBytes(join(store.quarantineDir, name)) });
   if (opts.delete) {
     const active = await opts.activeRuns();
     if (active.length > 0) throw new Error(`gc: run ${active.join(', ')} is in progress on this store; nothing deleted (try again when it has finished)`);
-    if (unreadable.length > 0) throw new Error(`gc: run record ${unreadable[0]} cannot be read, so what it reaches is unknown; nothing deleted (move or repair it first)`);
+    if (unreadable.length > 0)
+      throw new Error(`gc: run record ${unreadable[0]} cannot be read, so what it reaches is unknown; nothing deleted (move or repair it first)`);
     if (damaged.length > 0) throw new Error(`gc: ${damaged[0]!.path}: ${damaged[0]!.reason}; nothing deleted (xclass verify --repair quarantines it first)`);
     for (const a of unreachable) await fs.rm(store.dir(a.stage, a.id), { recursive: true, force: true });
     for (const q of quarantined) await fs.rm(q.path, { recursive: true, force: true });

@@ -14,9 +14,10 @@ export async function createStoreViews(conn: DuckDBConnection, store: ArtifactSt
   // only files that parse: one damaged meta.json or run record is named by the caller, not fatal here
   const { metas } = await store.scan();
   const metaFiles = metas.map((m) => join(store.dir(m.stage, m.id), META_FILE));
-  const metaSource = metaFiles.length > 0
-    ? `SELECT json, filename FROM read_json_objects([${metaFiles.map(sqlString).join(', ')}], filename = true)`
-    : `SELECT NULL::JSON AS json, NULL::VARCHAR AS filename WHERE false`;
+  const metaSource =
+    metaFiles.length > 0
+      ? `SELECT json, filename FROM read_json_objects([${metaFiles.map(sqlString).join(', ')}], filename = true)`
+      : `SELECT NULL::JSON AS json, NULL::VARCHAR AS filename WHERE false`;
   await conn.run(`CREATE OR REPLACE TEMP VIEW artifacts AS
     SELECT json->>'id' AS id, json->>'stage' AS stage, (json->>'stage_version')::INTEGER AS stage_version,
            json->>'schema' AS schema, (json->>'row_count')::BIGINT AS row_count,
@@ -29,9 +30,8 @@ export async function createStoreViews(conn: DuckDBConnection, store: ArtifactSt
     SELECT a.id AS artifact_id, a.stage, r.role, a.inputs->>r.role AS input_id
     FROM artifacts a, unnest(json_keys(a.inputs)) AS r(role)`);
   const runFiles = (await loadRunRecords(store)).map((r) => join(store.runsDir, `${r.run_id}.json`));
-  const runSource = runFiles.length > 0
-    ? `SELECT json FROM read_json_objects([${runFiles.map(sqlString).join(', ')}])`
-    : `SELECT NULL::JSON AS json WHERE false`;
+  const runSource =
+    runFiles.length > 0 ? `SELECT json FROM read_json_objects([${runFiles.map(sqlString).join(', ')}])` : `SELECT NULL::JSON AS json WHERE false`;
   await conn.run(`CREATE OR REPLACE TEMP VIEW runs AS
     SELECT json->>'run_id' AS run_id, json->>'workflow' AS workflow, json->>'engine' AS engine,
            json->>'status' AS status, (json->>'started_at')::TIMESTAMPTZ AS started_at,

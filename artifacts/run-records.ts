@@ -64,4 +64,3 @@ export async function loadRunRecords(store: ArtifactStore, onDamaged: (d: Damage
   }
   return out;
 }
-

@@ -60,10 +60,7 @@ export class DamagedFileError extends Error {
   }
 }
 
-export type ArtifactState =
-  | { state: 'absent' }
-  | { state: 'ok'; meta: ArtifactMeta }
-  | { state: 'damaged'; path: string; reason: string };
+export type ArtifactState = { state: 'absent' } | { state: 'ok'; meta: ArtifactMeta } | { state: 'damaged'; path: string; reason: string };
 
 export interface DamagedEntry {
   path: string;
@@ -89,7 +86,8 @@ export class ArtifactStore {
   ) {}
 
   dir(stage: string, id: string): string {
-    if (!STAGE_NAME.test(stage)) throw new InputError({ file: this.root, column: 'stage', value: stage }, 'expected a stage name of lower-case letters, digits and _');
+    if (!STAGE_NAME.test(stage))
+      throw new InputError({ file: this.root, column: 'stage', value: stage }, 'expected a stage name of lower-case letters, digits and _');
     if (!isArtifactId(id)) throw new InputError({ file: this.root, column: 'artifact id', value: id }, 'expected a 64-digit hexadecimal artifact id');
     return join(this.root, stage, id);
   }
@@ -214,11 +212,16 @@ export class ArtifactStore {
 
   /** Finds an artifact by full id or unique prefix, in any stage (damaged ones are passed to onDamaged and skipped). */
   async findById(idOrPrefix: string, onDamaged: (d: DamagedEntry) => void = () => {}): Promise<ArtifactMeta | undefined> {
-    if (!/^[0-9a-f]{1,64}$/.test(idOrPrefix)) throw new InputError({ column: 'artifact id', value: idOrPrefix }, 'expected an artifact id or its prefix (hexadecimal digits)');
+    if (!/^[0-9a-f]{1,64}$/.test(idOrPrefix))
+      throw new InputError({ column: 'artifact id', value: idOrPrefix }, 'expected an artifact id or its prefix (hexadecimal digits)');
     // only the directories the prefix names are read: lineage walks call this once per node
     const { metas: matches, damaged } = await this.scan(idOrPrefix);
     damaged.forEach(onDamaged);
-    if (matches.length > 1) throw new InputError({ column: 'artifact id', value: idOrPrefix }, `prefix is ambiguous: ${matches.map((m) => `${m.stage}/${m.id.slice(0, 16)}`).join(', ')}`);
+    if (matches.length > 1)
+      throw new InputError(
+        { column: 'artifact id', value: idOrPrefix },
+        `prefix is ambiguous: ${matches.map((m) => `${m.stage}/${m.id.slice(0, 16)}`).join(', ')}`,
+      );
     return matches[0];
   }
 
@@ -258,7 +261,10 @@ export class ArtifactStore {
     const parsed = meta.facts ? schema.safeParse(meta.facts) : z.object(schema.shape).safeParse(meta.notes);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new Error(`artifact ${ref.stage}/${ref.id.slice(0, 12)} lacks what later stages need: facts key '${issue.path.join('.')}': ${issue.message} (made by an older ${ref.stage} stage? run the pipeline again)`);
+      throw new Error(
+        `artifact ${ref.stage}/${ref.id.slice(0, 12)} lacks what later stages need: facts key ` +
+          `'${issue.path.join('.')}': ${issue.message} (made by an older ${ref.stage} stage? run the pipeline again)`,
+      );
     }
     return parsed.data;
   }
@@ -268,7 +274,12 @@ export class ArtifactStore {
     const meta = await this.readMeta(stage, id);
     const schema = meta.tables[name];
     const table = schema === undefined ? undefined : TABLES[schema];
-    if (!table) throw new Error(`artifact ${stage}/${id.slice(0, 12)}: no table '${name}' of a known schema (tables: ${Object.entries(meta.tables).map(([t, s]) => `${t}=${s}`).join(', ')})`);
+    if (!table)
+      throw new Error(
+        `artifact ${stage}/${id.slice(0, 12)}: no table '${name}' of a known schema (tables: ${Object.entries(meta.tables)
+          .map(([t, s]) => `${t}=${s}`)
+          .join(', ')})`,
+      );
     return this.readRowsOf(meta, name, table);
   }
 

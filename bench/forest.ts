@@ -55,14 +55,18 @@ function python(): string {
   if (!ok) {
     console.log(`installing scikit-learn into ${venv} ...`);
     if (spawnSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' }).status !== 0) throw new Error('python3 -m venv failed');
-    if (spawnSync(py, ['-m', 'pip', 'install', '--quiet', 'scikit-learn'], { stdio: 'inherit' }).status !== 0) throw new Error('pip install scikit-learn failed');
+    if (spawnSync(py, ['-m', 'pip', 'install', '--quiet', 'scikit-learn'], { stdio: 'inherit' }).status !== 0)
+      throw new Error('pip install scikit-learn failed');
   }
   return py;
 }
 
 const rows = makeData();
 const file = join(mkdtempSync(join(tmpdir(), 'xclass-forest-')), 'data.csv');
-writeFileSync(file, `split,label,${Array.from({ length: N_FEATURES }, (_, f) => `f${f}`).join(',')}\n${rows.map((r) => `${r.split},${r.label},${r.x.join(',')}`).join('\n')}\n`);
+writeFileSync(
+  file,
+  `split,label,${Array.from({ length: N_FEATURES }, (_, f) => `f${f}`).join(',')}\n${rows.map((r) => `${r.split},${r.label},${r.x.join(',')}`).join('\n')}\n`,
+);
 const train = rows.filter((r) => r.split === 'train');
 const test = rows.filter((r) => r.split === 'test');
 console.log(`data: ${rows.length} rows x ${N_FEATURES} features, ${train.length} train / ${test.length} test, ${N_TREES} trees, ${JOBS} threads`);
@@ -75,10 +79,24 @@ let oursPredict = 0;
 const oursScores: number[] = [];
 for (let seed = 0; seed < SEEDS; seed++) {
   let t = performance.now();
-  const forest = await fitForest(matrix(train), train.map((r) => r.label), {
-    params: { n_estimators: N_TREES, max_features: 'sqrt', max_depth: null, min_samples_split: 4, min_samples_leaf: 2, bootstrap: true, class_weight: 'balanced_subsample', random_state: seed, bootstrap_sampling: 'standard' },
-    grower: pool,
-  });
+  const forest = await fitForest(
+    matrix(train),
+    train.map((r) => r.label),
+    {
+      params: {
+        n_estimators: N_TREES,
+        max_features: 'sqrt',
+        max_depth: null,
+        min_samples_split: 4,
+        min_samples_leaf: 2,
+        bootstrap: true,
+        class_weight: 'balanced_subsample',
+        random_state: seed,
+        bootstrap_sampling: 'standard',
+      },
+      grower: pool,
+    },
+  );
   if (seed === 0) oursFit = (performance.now() - t) / 1000;
   t = performance.now();
   const proba = predictProba(forest, matrix(test));
@@ -89,7 +107,12 @@ for (let seed = 0; seed < SEEDS; seed++) {
     for (let k = 1; k < K; k++) if (proba[i * K + k]! > proba[i * K + best]!) best = k;
     return forest.classes[best]!;
   });
-  oursScores.push(balancedAccuracy(test.map((r) => r.label), pred));
+  oursScores.push(
+    balancedAccuracy(
+      test.map((r) => r.label),
+      pred,
+    ),
+  );
 }
 clearInterval(sampler);
 await pool.destroy();
@@ -98,19 +121,45 @@ const oursBa = oursScores.reduce((a, b) => a + b, 0) / oursScores.length;
 // scikit-learn, same file, same cores
 const sk = spawnSync(python(), [join(packageRoot(), 'bench', 'forest_sklearn.py'), file, String(JOBS), String(N_TREES), String(SEEDS)], { encoding: 'utf8' });
 if (sk.status !== 0) throw new Error(`scikit-learn run failed: ${sk.stderr}`);
-const ref = JSON.parse(sk.stdout.trim().split('\n').at(-1)!) as { fit_s: number; predict_s: number; balanced_accuracy: number; balanced_accuracy_per_seed: number[]; peak_rss_mb: number; sklearn: string };
+const ref = JSON.parse(sk.stdout.trim().split('\n').at(-1)!) as {
+  fit_s: number;
+  predict_s: number;
+  balanced_accuracy: number;
+  balanced_accuracy_per_seed: number[];
+  peak_rss_mb: number;
+  sklearn: string;
+};
 
 // ml-random-forest, 5 trees (it samples features once per tree; far slower per tree)
-const { RandomForestClassifier } = (await import('ml-random-forest')) as unknown as { RandomForestClassifier: new (o: object) => { train(x: number[][], y: number[]): void } };
-const mlrf = new RandomForestClassifier({ nEstimators: 5, maxFeatures: Math.floor(Math.sqrt(N_FEATURES)) / N_FEATURES, seed: 0, noOOB: true, treeOptions: { minNumSamples: 4 } });
+const { RandomForestClassifier } = (await import('ml-random-forest')) as unknown as {
+  RandomForestClassifier: new (o: object) => { train(x: number[][], y: number[]): void };
+};
+const mlrf = new RandomForestClassifier({
+  nEstimators: 5,
+  maxFeatures: Math.floor(Math.sqrt(N_FEATURES)) / N_FEATURES,
+  seed: 0,
+  noOOB: true,
+  treeOptions: { minNumSamples: 4 },
+});
 const t = performance.now();
-mlrf.train(train.map((r) => r.x), train.map((r) => CLASSES.indexOf(r.label)));
+mlrf.train(
+  train.map((r) => r.x),
+  train.map((r) => CLASSES.indexOf(r.label)),
+);
 const mlSecondsPerTree = (performance.now() - t) / 1000 / 5;
 
 const f = (v: number) => v.toFixed(2);
 const seeds = (v: number[]) => v.map((x) => x.toFixed(3)).join(' ');
-console.log(`xclass forest : fit ${f(oursFit)} s, predict_proba ${f(oursPredict)} s, peak RSS ${(peak / 2 ** 20).toFixed(0)} MB, balanced accuracy ${oursBa.toFixed(4)} (mean of ${SEEDS} seeds: ${seeds(oursScores)})`);
-console.log(`scikit-learn ${ref.sklearn}: fit ${f(ref.fit_s)} s, predict_proba ${f(ref.predict_s)} s, peak RSS ${ref.peak_rss_mb.toFixed(0)} MB, balanced accuracy ${ref.balanced_accuracy.toFixed(4)} (mean of ${SEEDS} seeds: ${seeds(ref.balanced_accuracy_per_seed)})`);
+console.log(
+  `xclass forest : fit ${f(oursFit)} s, predict_proba ${f(oursPredict)} s, peak RSS ` +
+    `${(peak / 2 ** 20).toFixed(0)} MB, balanced accuracy ${oursBa.toFixed(4)} (mean of ${SEEDS} seeds: ` +
+    `${seeds(oursScores)})`,
+);
+console.log(
+  `scikit-learn ${ref.sklearn}: fit ${f(ref.fit_s)} s, predict_proba ${f(ref.predict_s)} s, peak RSS ` +
+    `${ref.peak_rss_mb.toFixed(0)} MB, balanced accuracy ${ref.balanced_accuracy.toFixed(4)} (mean of ${SEEDS} ` +
+    `seeds: ${seeds(ref.balanced_accuracy_per_seed)})`,
+);
 console.log(`ml-random-forest 2.1.0: ${f(mlSecondsPerTree)} s per tree (${f(mlSecondsPerTree * N_TREES)} s projected for ${N_TREES} trees)`);
 console.log(`balanced accuracy difference (ours - scikit-learn): ${(oursBa - ref.balanced_accuracy).toFixed(4)} (target within 0.01)`);
 console.log(`fit time ratio ours/scikit-learn on ${JOBS} cores: ${(oursFit / ref.fit_s).toFixed(3)} (target <= 1.0)`);

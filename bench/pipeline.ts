@@ -14,7 +14,10 @@ const store = join(mkdtempSync(join(tmpdir(), 'xclass-bench-')), 'store');
 
 function run(): { pipelineMs: number; processMs: number; hits: number; steps: number } {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [resolve(root, 'bin', 'xclass.js'), '--set', `store.path=${JSON.stringify(store)}`, '--json', 'run'], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [resolve(root, 'bin', 'xclass.js'), '--set', `store.path=${JSON.stringify(store)}`, '--json', 'run'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   const processMs = performance.now() - t0;
   if (r.status !== 0) throw new Error(`xclass run failed: ${r.stderr}`);
   const end = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { wall_ms: number; steps: { cacheHit: boolean }[] };

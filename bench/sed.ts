@@ -11,7 +11,7 @@ import { buildFamilies } from '../activities/sed.js';
 import { ingestStage } from '../activities/ingest.js';
 import { sha256File } from '../artifacts/hash.js';
 import { DEFAULT_GRID, interpolate } from '../lib/sed/grid.js';
-import { bandFlux, bandWeights, type Filter } from '../lib/sed/filters.js';
+import { bandFlux, bandWeights } from '../lib/sed/filters.js';
 import { PAPER_ASSIGNMENT, preparePlan, translateLabelFree, translateSource, type TranslationPlan } from '../lib/sed/translate.js';
 import { Rng } from '../lib/rng.js';
 import { observationFromMags, zeroPointFnu } from '../lib/sed/photometry.js';
@@ -27,7 +27,11 @@ const ms = (t: number) => `${(performance.now() - t).toFixed(1)} ms`;
 const bands = s.input_bands.filter((b) => s.surveys.includes(b.survey));
 const inputs = await Promise.all(bands.map((b) => loadFilter(data, b.filter)));
 const phat = await Promise.all(s.output_filters.map((f) => loadFilter(data, f)));
-const allHst = await Promise.all(readdirSync(join(data, 'filters')).filter((f) => f.startsWith('HST_')).map((f) => loadFilter(data, f.slice(0, -4))));
+const allHst = await Promise.all(
+  readdirSync(join(data, 'filters'))
+    .filter((f) => f.startsWith('HST_'))
+    .map((f) => loadFilter(data, f.slice(0, -4))),
+);
 // the method's families (no extinction), built as the sed stage builds them
 const families = await buildFamilies(data, { ...s, extinction: { ...s.extinction, a_v_max: 0 } });
 const nModels = Object.values(families).reduce((n, f) => n + f.spectra.length, 0);
@@ -40,10 +44,13 @@ preparePlan(grid, inputs, allHst, families, 'photon');
 const precomputeAll = ms(t);
 
 const catalog = join(data, config.catalogs.muwclass);
-const ingest = await ingestStage.run({ store: undefined as never, inputs: {}, context: { path: catalog }, progress() {} }, {
-  catalog: { name: config.catalogs.muwclass, sha256: await sha256File(catalog), bytes: 0 },
-  label_map: config.labels.map,
-});
+const ingest = await ingestStage.run(
+  { store: undefined as never, inputs: {}, context: { path: catalog }, progress() {} },
+  {
+    catalog: { name: config.catalogs.muwclass, sha256: await sha256File(catalog), bytes: 0 },
+    label_map: config.labels.map,
+  },
+);
 const sources = ingest.rows as SourceRow[];
 const vega = await loadVega(data, s.templates.vega);
 const vegaFnu = interpolate(vega.wavelength_aa, vega.flux_flam_cgs, grid.wavelength_aa).map((f, i) => fnuFromFlambda(grid.wavelength_aa[i]!, f));
@@ -55,7 +62,13 @@ function translateAll(p: TranslationPlan, subset: SourceRow[], labelFree = false
   for (const src of subset) {
     if (src.label === null) continue;
     const obs = observationFromMags(
-      bands.map((b, i) => ({ band: i, name: b.name, mag: src[b.mag_column as keyof SourceRow] as number | null, mag_err: src[b.err_column as keyof SourceRow] as number | null, zero_point_fnu_cgs: zps[i]! })),
+      bands.map((b, i) => ({
+        band: i,
+        name: b.name,
+        mag: src[b.mag_column as keyof SourceRow] as number | null,
+        mag_err: src[b.err_column as keyof SourceRow] as number | null,
+        zero_point_fnu_cgs: zps[i]!,
+      })),
       { missing_err_frac: s.missing_err_frac, err_floor_mag: s.err_floor_mag },
     );
     if (!obs.ok || obs.obs.flux_fnu.length < 3) continue;
@@ -94,7 +107,15 @@ const drawsMs = performance.now() - t;
 console.log(`models: ${nModels} in ${Object.keys(families).length} families; grid ${grid.wavelength_aa.length} points`);
 console.log(`precompute, ${inputs.length} input bands + PHAT (${phat.length}): ${precomputePhat}   (target < 2000 ms)`);
 console.log(`precompute, ${inputs.length} input bands + all ${allHst.length} HST filters: ${precomputeAll}`);
-console.log(`translated ${translated} of ${sources.length} catalog sources in ${fitMs.toFixed(1)} ms = ${Math.round(sources.length / (fitMs / 1000))} sources/s   (target < 500 ms)`);
+console.log(
+  `translated ${translated} of ${sources.length} catalog sources in ${fitMs.toFixed(1)} ms = ` +
+    `${Math.round(sources.length / (fitMs / 1000))} sources/s   (target < 500 ms)`,
+);
 console.log(`naive reference (convolve every model per source): ${naivePerSource.toFixed(2)} ms/source`);
 console.log(`speed-up of precomputation over the naive reference: ${(naivePerSource / fastPerSource).toFixed(0)}x`);
-console.log(`label-free with A_V 0-${s.extinction.a_v_max} by ${s.extinction.a_v_step}: ${nFree} models, families and precompute ${freePrecompute}; translated ${freeTranslated} in ${freeMs.toFixed(1)} ms = ${(freeMs / freeTranslated).toFixed(3)} ms/source, ${(freeMs / fitMs).toFixed(1)}x the method's translation; with 5 posterior draws ${drawsMs.toFixed(1)} ms`);
+console.log(
+  `label-free with A_V 0-${s.extinction.a_v_max} by ${s.extinction.a_v_step}: ${nFree} models, families and ` +
+    `precompute ${freePrecompute}; translated ${freeTranslated} in ${freeMs.toFixed(1)} ms = ` +
+    `${(freeMs / freeTranslated).toFixed(3)} ms/source, ${(freeMs / fitMs).toFixed(1)}x the method's translation; ` +
+    `with 5 posterior draws ${drawsMs.toFixed(1)} ms`,
+);

@@ -33,12 +33,39 @@ function run(args: string[]): { wallS: number; steps: number } {
 }
 
 const port = await freePort();
-const server = spawn(temporal, ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--http-port', String(await freePort()), '--metrics-port', String(await freePort()), '--db-filename', join(tmp, 'temporal.db'), '--headless', '--log-level', 'error'], { stdio: 'ignore' });
+const server = spawn(
+  temporal,
+  [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--http-port',
+    String(await freePort()),
+    '--metrics-port',
+    String(await freePort()),
+    '--db-filename',
+    join(tmp, 'temporal.db'),
+    '--headless',
+    '--log-level',
+    'error',
+  ],
+  { stdio: 'ignore' },
+);
 const address = `127.0.0.1:${port}`;
-for (let i = 0; i < 150 && spawnSync(temporal, ['operator', 'cluster', 'health', '--address', address], { stdio: 'ignore' }).status !== 0; i++) await sleep(200);
+for (let i = 0; i < 150 && spawnSync(temporal, ['operator', 'cluster', 'health', '--address', address], { stdio: 'ignore' }).status !== 0; i++)
+  await sleep(200);
 
 function workers(n: number, store: string, queue: string): ChildProcess[] {
-  return Array.from({ length: n }, () => spawn(process.execPath, [cli, '--set', `store.path=${JSON.stringify(store)}`, '--set', `temporal.task_queue=${JSON.stringify(queue)}`, 'worker', '--address', address], { cwd: root, stdio: 'ignore' }));
+  return Array.from({ length: n }, () =>
+    spawn(
+      process.execPath,
+      [cli, '--set', `store.path=${JSON.stringify(store)}`, '--set', `temporal.task_queue=${JSON.stringify(queue)}`, 'worker', '--address', address],
+      { cwd: root, stdio: 'ignore' },
+    ),
+  );
 }
 
 try {
@@ -49,7 +76,16 @@ try {
     const ws = workers(n, store, `bench-${n}`);
     await sleep(3000); // workers bundle their workflow code before polling
     try {
-      results[n] = run(['--set', `store.path=${JSON.stringify(store)}`, '--set', `temporal.task_queue="bench-${n}"`, '--set', 'engine.kind="temporal"', '--set', `temporal.address="${address}"`]).wallS;
+      results[n] = run([
+        '--set',
+        `store.path=${JSON.stringify(store)}`,
+        '--set',
+        `temporal.task_queue="bench-${n}"`,
+        '--set',
+        'engine.kind="temporal"',
+        '--set',
+        `temporal.address="${address}"`,
+      ]).wallS;
     } finally {
       for (const w of ws) w.kill('SIGTERM');
     }

@@ -47,7 +47,8 @@ const outExists = (outPath: string) => new InputError({ file: outPath }, 'file e
 
 /** `--out` never replaces a file unless --force, and never the input it was made from. */
 function checkOutPath(outPath: string, force: boolean, inputPath?: string): void {
-  if (inputPath !== undefined && resolve(outPath) === resolve(inputPath)) throw new InputError({ file: outPath }, 'refusing to write over the input table; choose another --out');
+  if (inputPath !== undefined && resolve(outPath) === resolve(inputPath))
+    throw new InputError({ file: outPath }, 'refusing to write over the input table; choose another --out');
   if (existsSync(outPath) && !force) throw outExists(outPath);
 }
 
@@ -132,8 +133,11 @@ export async function main(argv: readonly string[]): Promise<number> {
             else c.computed++;
             byStage.set(s.stage, c);
           }
-          for (const [stage, c] of byStage) process.stderr.write(`  ${stage.padEnd(12)} ${String(c.computed).padStart(3)} computed ${String(c.cached).padStart(3)} cached\n`);
-          process.stderr.write(`${record.status} in ${(record.wall_ms / 1000).toFixed(2)} s: ${result.steps.length} steps, ${hits} cache hits, store ${store.root}\n`);
+          for (const [stage, c] of byStage)
+            process.stderr.write(`  ${stage.padEnd(12)} ${String(c.computed).padStart(3)} computed ${String(c.cached).padStart(3)} cached\n`);
+          process.stderr.write(
+            `${record.status} in ${(record.wall_ms / 1000).toFixed(2)} s: ${result.steps.length} steps, ${hits} cache hits, store ${store.root}\n`,
+          );
           out(runId);
         }
         if (!result.ok) {
@@ -171,9 +175,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const g = program.opts<GlobalOpts>();
       const store = openStore(configFrom(g));
       const run = isRunId(id) ? await loadRunRecord(store, id) : undefined;
-      const roots = run
-        ? run.steps.filter((s) => s.artifactId).map((s) => s.artifactId!)
-        : [id];
+      const roots = run ? run.steps.filter((s) => s.artifactId).map((s) => s.artifactId!) : [id];
       const trees = [];
       for (const aid of roots) {
         const meta = await store.findById(aid, warnSkipped);
@@ -181,7 +183,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         trees.push(await lineageOf(store, meta));
       }
       if (g.json) return out(JSON.stringify({ run: run ?? null, lineage: trees }));
-      if (run) out(`run ${run.run_id}  ${run.status}  engine ${run.engine}  ${run.started_at}  config ${run.config_hash.slice(0, 16)}  code ${run.code_version ?? 'unknown'}`);
+      if (run)
+        out(
+          `run ${run.run_id}  ${run.status}  engine ${run.engine}  ${run.started_at}  config ` +
+            `${run.config_hash.slice(0, 16)}  code ${run.code_version ?? 'unknown'}`,
+        );
       for (const t of trees) for (const line of renderLineage(t, run ? '  ' : '')) out(line);
     });
 
@@ -221,7 +227,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       const rows = await summariseRun(store, run);
       if (g.json) return out(JSON.stringify(rows));
       out(['class', 'catalogs', 'dedup', 'CSC match', 'SED (>=3)', 'classifier'].map((h, i) => (i === 0 ? h.padEnd(9) : h.padStart(11))).join(''));
-      for (const r of rows) out([r.class.padEnd(9), ...[r.catalogs, r.deduplicated, r.csc_match, r.sed_ok, r.classifier].map((v) => String(v).padStart(11))].join(''));
+      for (const r of rows)
+        out([r.class.padEnd(9), ...[r.catalogs, r.deduplicated, r.csc_match, r.sed_ok, r.classifier].map((v) => String(v).padStart(11))].join(''));
       out('catalogs, dedup, CSC match: every labelled catalog; SED and classifier: the MUWCLASS training table (the bundle has no SNR catalog)');
     });
 
@@ -236,7 +243,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       const config = configFrom(g);
       const store = openStore(config);
       const model = await store.findById(cmd.model, warnSkipped);
-      if (!model || model.stage !== 'train') throw new ConfigError(`classify: no trained model '${cmd.model}' in ${store.root} (xclass artifacts --stage train lists them)`);
+      if (!model || model.stage !== 'train')
+        throw new ConfigError(`classify: no trained model '${cmd.model}' in ${store.root} (xclass artifacts --stage train lists them)`);
       const outPath = cmd.out ?? `${table.replace(/\.(csv|tsv|parquet)$/i, '')}.xclass.csv`;
       checkOutPath(outPath, cmd.force === true, table);
       const file = await resolveRawFile(process.cwd(), table);
@@ -249,7 +257,13 @@ export async function main(argv: readonly string[]): Promise<number> {
         const dag = new DagBuilder('xclass-classify');
         const trained = dag.external('model', 'train');
         dag.step({ key: 'classify', stage: 'classify', params: { table: ref, no_data: config.input.no_data }, inputs: { model: trained }, context: { path } });
-        result = await runEmbedded(dag.build(), { store, concurrency: 1, retry: config.retry, threads: false, external: { [trained.key]: { stage: 'train', id: model.id } } });
+        result = await runEmbedded(dag.build(), {
+          store,
+          concurrency: 1,
+          retry: config.retry,
+          threads: false,
+          external: { [trained.key]: { stage: 'train', id: model.id } },
+        });
         // the record makes the classification reachable for `xclass gc` and auditable by run id
         await saveRunRecord(store, { runId, engine: 'embedded', config, startedAt, result });
       } finally {
@@ -263,10 +277,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       const classes = [...new Set(proba.filter((p) => p['stage'] === 'final').map((p) => p['class'] as string))];
       const pOf = new Map(proba.filter((p) => p['stage'] === 'final').map((p) => [`${p['id']}|${p['class']}`, p['p'] as number]));
       const csv = [['id', 'final_class', 'confidence', 'uncertain', ...classes.map((c) => `p_${c}`)].join(',')];
-      for (const r of rows) csv.push([JSON.stringify(r['id']), r['final_class'], r['confidence'], r['uncertain'], ...classes.map((c) => pOf.get(`${r['id']}|${c}`) ?? '')].join(','));
+      for (const r of rows)
+        csv.push(
+          [JSON.stringify(r['id']), r['final_class'], r['confidence'], r['uncertain'], ...classes.map((c) => pOf.get(`${r['id']}|${c}`) ?? '')].join(','),
+        );
       await writeOut(outPath, `${csv.join('\n')}\n`, cmd.force === true);
       if (g.json) return out(JSON.stringify({ run: runId, artifact: step.artifactId, model: model.id, rows: rows.length, csv: outPath }));
-      process.stderr.write(`classified ${rows.length} sources with model train/${model.id.slice(0, 12)} -> classify/${step.artifactId!.slice(0, 12)} (run ${runId})\n`);
+      process.stderr.write(
+        `classified ${rows.length} sources with model train/${model.id.slice(0, 12)} -> classify/${step.artifactId!.slice(0, 12)} (run ${runId})\n`,
+      );
       out(outPath);
     });
 
@@ -331,7 +350,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       else {
         for (const d of report.damaged) out(`damaged  ${d.path}: ${d.reason}${d.quarantined_to ? ` -> moved to ${d.quarantined_to}` : ''}`);
         for (const d of report.damaged_runs) out(`damaged  ${d.path}: ${d.reason}`);
-        out(`checked ${report.artifacts} artifacts (${report.files} files, ${(report.bytes / 1e6).toFixed(1)} MB) and ${report.runs} run records in ${(report.wall_ms / 1000).toFixed(2)} s: ${report.ok} ok, ${report.unverifiable} unverifiable (older XClass), ${report.damaged.length} damaged${cmd.repair ? ` (${report.damaged.filter((d) => d.quarantined_to).length} quarantined)` : ''}, ${report.damaged_runs.length} unreadable run records`);
+        out(
+          `checked ${report.artifacts} artifacts (${report.files} files, ${(report.bytes / 1e6).toFixed(1)} MB) and ` +
+            `${report.runs} run records in ${(report.wall_ms / 1000).toFixed(2)} s: ${report.ok} ok, ${report.unverifiable} ` +
+            `unverifiable (older XClass), ${report.damaged.length} ` +
+            `damaged${cmd.repair ? ` (${report.damaged.filter((d) => d.quarantined_to).length} quarantined)` : ''}, ` +
+            `${report.damaged_runs.length} unreadable run records`,
+        );
       }
       const unrepaired = report.damaged.filter((d) => !d.quarantined_to).length + report.damaged_runs.length;
       if (unrepaired > 0) exitCode = 1;
@@ -346,10 +371,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       const store = openStore(configFrom(g));
       const res = await collectGarbage(store, { delete: cmd.delete === true, activeRuns: () => activeRuns(store) });
       if (g.json) return out(JSON.stringify(res));
-      for (const a of res.unreachable) out(`${cmd.delete ? 'removed' : 'unreachable'}  ${a.stage}/${a.id.slice(0, 16)}  ${(a.bytes / 1e6).toFixed(2)} MB  ${a.created_at}`);
+      for (const a of res.unreachable)
+        out(`${cmd.delete ? 'removed' : 'unreachable'}  ${a.stage}/${a.id.slice(0, 16)}  ${(a.bytes / 1e6).toFixed(2)} MB  ${a.created_at}`);
       for (const q of res.quarantined) out(`${cmd.delete ? 'removed' : 'quarantined'}  ${q.path}  ${(q.bytes / 1e6).toFixed(2)} MB`);
       const mb = (res.unreachable.reduce((t, a) => t + a.bytes, 0) + res.quarantined.reduce((t, q) => t + q.bytes, 0)) / 1e6;
-      out(`${res.reachable} artifacts reached by ${res.runs} run records; ${res.unreachable.length} unreachable, ${res.quarantined.length} quarantined (${mb.toFixed(1)} MB)${cmd.delete ? ' removed' : '; xclass gc --delete removes them'}`);
+      out(
+        `${res.reachable} artifacts reached by ${res.runs} run records; ${res.unreachable.length} unreachable, ` +
+          `${res.quarantined.length} quarantined (${mb.toFixed(1)} ` +
+          `MB)${cmd.delete ? ' removed' : '; xclass gc --delete removes them'}`,
+      );
     });
 
   program

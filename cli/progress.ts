@@ -23,13 +23,17 @@ export function createReporter(mode: 'tty' | 'json' | 'quiet', stream: NodeJS.Wr
   if (mode === 'json') {
     return {
       onEvent(e) {
-        process.stdout.write(`${JSON.stringify({ event: `step_${e.type}`, step: e.step.key, stage: e.step.stage, done: e.done, total: e.total, cache_hit: e.step.cacheHit, artifact_id: e.step.artifactId, error: e.step.error, elapsed_s: Number(elapsed()) })}\n`);
+        const { key: step, stage, cacheHit: cache_hit, artifactId: artifact_id, error } = e.step;
+        const event = { event: `step_${e.type}`, step, stage, done: e.done, total: e.total, cache_hit, artifact_id, error, elapsed_s: Number(elapsed()) };
+        process.stdout.write(`${JSON.stringify(event)}\n`);
       },
       onRetry(key, attempt, err, delayMs) {
         process.stdout.write(`${JSON.stringify({ event: 'step_retry', step: key, attempt, delay_ms: delayMs, error: String(err) })}\n`);
       },
       onSnapshot(p) {
-        process.stdout.write(`${JSON.stringify({ event: 'progress', done: p.done, total: p.total, cache_hits: p.cacheHits, running: p.running, elapsed_s: Number(elapsed()) })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ event: 'progress', done: p.done, total: p.total, cache_hits: p.cacheHits, running: p.running, elapsed_s: Number(elapsed()) })}\n`,
+        );
       },
       stop() {},
     };

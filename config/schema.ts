@@ -9,7 +9,6 @@ import { EvaluationSettings } from '../schemas/evaluation.js';
 import { RetryPolicy, StageActivityOptions } from '../schemas/engine.js';
 import { STAGE_NAMES } from '../schemas/step.js';
 
-
 /**
  * The XClass configuration. Values that change a result become activity params and
  * so part of artifact identity; the rest (where the store is, how many threads)
@@ -63,7 +62,11 @@ export const ConfigSchema = z.strictObject({
    */
   ablations: z.record(
     z.string().regex(/^[a-z0-9_]+$/, 'expected a name of lower-case letters, digits and _'),
-    z.strictObject({ sed: z.record(z.string(), z.unknown()).optional(), features: z.record(z.string(), z.unknown()).optional(), model: z.record(z.string(), z.unknown()).optional() }),
+    z.strictObject({
+      sed: z.record(z.string(), z.unknown()).optional(),
+      features: z.record(z.string(), z.unknown()).optional(),
+      model: z.record(z.string(), z.unknown()).optional(),
+    }),
   ),
   engine: z.strictObject({
     kind: z.enum(['embedded', 'temporal']),

@@ -51,7 +51,12 @@ export async function runEmbedded(dag: Dag, opts: EmbeddedOptions): Promise<DagR
   try {
     return await runDag(
       dag,
-      (req) => withRetry(() => runOnce(req), opts.retry, (attempt, err, delay) => opts.onRetry?.(req.key, attempt, err, delay)),
+      (req) =>
+        withRetry(
+          () => runOnce(req),
+          opts.retry,
+          (attempt, err, delay) => opts.onRetry?.(req.key, attempt, err, delay),
+        ),
       { concurrency: opts.concurrency, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}), ...(opts.external ? { external: opts.external } : {}) },
     );
   } finally {

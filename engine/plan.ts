@@ -26,16 +26,26 @@ export function openStore(config: XClassConfig): ArtifactStore {
 /** The data folder must exist and look like one, before any file in it is looked up by name. */
 function checkDataDir(dir: string, config: XClassConfig): void {
   const source = config.data.dir ? 'config data.dir' : process.env['XCLASS_DATA'] ? '$XCLASS_DATA' : 'the default ../shared/data beside the checkout';
-  if (!existsSync(dir)) throw new ConfigError(`data folder ${dir} (from ${source}) does not exist; set $XCLASS_DATA or config data.dir to the reference data folder`);
+  if (!existsSync(dir))
+    throw new ConfigError(`data folder ${dir} (from ${source}) does not exist; set $XCLASS_DATA or config data.dir to the reference data folder`);
   for (const sub of ['filters', 'templates', 'catalogs']) {
-    if (!existsSync(join(dir, sub))) throw new ConfigError(`data folder ${dir} (from ${source}) has no ${sub}/ folder; is it the reference data folder (README.md, MANIFEST.md, filters/, templates/, catalogs/)?`);
+    if (!existsSync(join(dir, sub)))
+      throw new ConfigError(
+        `data folder ${dir} (from ${source}) has no ${sub}/ folder; is it the reference data folder (README.md, MANIFEST.md, filters/, templates/, catalogs/)?`,
+      );
   }
 }
 
 /** The settings of one ablation: its overlay merged over the baseline, validated, SED data files hashed. */
 type Resolve = (name: string) => Promise<ResolvedFile>;
 
-async function planVariant(dir: string, resolve: Resolve, config: XClassConfig, name: string | null, overlay: XClassConfig['ablations'][string]): Promise<PipelineVariant> {
+async function planVariant(
+  dir: string,
+  resolve: Resolve,
+  config: XClassConfig,
+  name: string | null,
+  overlay: XClassConfig['ablations'][string],
+): Promise<PipelineVariant> {
   const where = name === null ? 'config' : `config ablations.${name}`;
   const merge = <T>(section: 'sed' | 'features' | 'model', schema: z.ZodType<T>): T => {
     const over = overlay[section];
@@ -49,7 +59,9 @@ async function planVariant(dir: string, resolve: Resolve, config: XClassConfig, 
   };
   const s = merge('sed', SedSettings);
   if (s.label_free.draws > 0 && s.assignment !== 'label_free') {
-    throw new ConfigError(`${where}: key 'sed.label_free.draws': ${s.label_free.draws} posterior draws need sed.assignment = "label_free" (got "${s.assignment}")`);
+    throw new ConfigError(
+      `${where}: key 'sed.label_free.draws': ${s.label_free.draws} posterior draws need sed.assignment = "label_free" (got "${s.assignment}")`,
+    );
   }
   const filters: [string, string][] = [
     ...s.input_bands.map((b, i) => [b.filter, `${where} sed.input_bands.${i}.filter`] as [string, string]),
@@ -68,7 +80,11 @@ async function planVariant(dir: string, resolve: Resolve, config: XClassConfig, 
 /** Each stage's activity settings: its own entry in config temporal.stages over the defaults. */
 function activityOptions(config: XClassConfig): ActivityOptionsByStage {
   const t = config.temporal;
-  const byStage = (s: StageName) => ({ start_to_close_s: t.stages[s]?.start_to_close_s ?? t.activity_timeout_s, heartbeat_s: t.stages[s]?.heartbeat_s ?? t.heartbeat_timeout_s, task_queue: t.stages[s]?.task_queue ?? null });
+  const byStage = (s: StageName) => ({
+    start_to_close_s: t.stages[s]?.start_to_close_s ?? t.activity_timeout_s,
+    heartbeat_s: t.stages[s]?.heartbeat_s ?? t.heartbeat_timeout_s,
+    task_queue: t.stages[s]?.task_queue ?? null,
+  });
   return Object.fromEntries(STAGE_NAMES.map((s) => [s, byStage(s)])) as ActivityOptionsByStage;
 }
 
@@ -80,7 +96,9 @@ export async function planPipeline(config: XClassConfig, opts: { ablations?: rea
   const dir = dataDir(config);
   checkDataDir(dir, config);
   const names = opts.ablations ?? Object.keys(config.ablations);
-  for (const n of names) if (!Object.hasOwn(config.ablations, n)) throw new ConfigError(`--ablation ${n}: no such ablation; configured: ${Object.keys(config.ablations).join(', ') || 'none'}`);
+  for (const n of names)
+    if (!Object.hasOwn(config.ablations, n))
+      throw new ConfigError(`--ablation ${n}: no such ablation; configured: ${Object.keys(config.ablations).join(', ') || 'none'}`);
   // every variant reads mostly the same filter and template files: hash each file once
   const hashed = new Map<string, Promise<ResolvedFile>>();
   const resolve: Resolve = (file) => {

@@ -11,8 +11,14 @@ import { createTreePool } from './tree-pool.js';
  * same functions the embedded engine calls, with progress turned into heartbeats and
  * bad input into a non-retryable failure carrying the same one-line message.
  */
-export function createTemporalActivities(store: ArtifactStore, onStep: (event: 'started' | 'done' | 'failed', key: string, stage: StageName) => void = () => {}): StageActivities {
-  const stages = stageActivities(store, { progressOf: (key) => (done, total, note) => Context.current().heartbeat({ key, done, total, note }), trees: createTreePool() });
+export function createTemporalActivities(
+  store: ArtifactStore,
+  onStep: (event: 'started' | 'done' | 'failed', key: string, stage: StageName) => void = () => {},
+): StageActivities {
+  const stages = stageActivities(store, {
+    progressOf: (key) => (done, total, note) => Context.current().heartbeat({ key, done, total, note }),
+    trees: createTreePool(),
+  });
   const wrap =
     <S extends StageName>(stage: S, run: StageActivity<S>): StageActivity<S> =>
     async (params, inputs, step) => {

@@ -19,7 +19,9 @@ export async function runTemporalWorker(config: XClassConfig, opts: { concurrenc
   const routed = Object.values(config.temporal.stages).flatMap((s) => (s?.task_queue ? [s.task_queue] : []));
   const queues = opts.queues && opts.queues.length > 0 ? [...new Set(opts.queues)] : [...new Set([main, ...routed])];
   // one line per step on stderr: which worker ran what (operators, and the SIGKILL test, read it)
-  const activities = createTemporalActivities(openStore(config), (event, key, stage) => process.stderr.write(`worker ${process.pid}: ${stage} ${key} ${event}\n`));
+  const activities = createTemporalActivities(openStore(config), (event, key, stage) =>
+    process.stderr.write(`worker ${process.pid}: ${stage} ${key} ${event}\n`),
+  );
   try {
     const workers = await Promise.all(
       queues.map((taskQueue) =>

@@ -108,7 +108,12 @@ export function computeFeatures(x: FeatureInput, spec: FeatureSpec): (number | n
     x.nu,
     x.significance,
     ...(spec.include_gaia
-      ? [diff(x.gaia_bp, x.gaia_rp), diff(x.gaia_g, x.gaia_rp), x.pm_total_masyr, x.parallax_mas === null ? null : x.parallax_mas > spec.galactic_parallax_mas ? 1 : 0]
+      ? [
+          diff(x.gaia_bp, x.gaia_rp),
+          diff(x.gaia_g, x.gaia_rp),
+          x.pm_total_masyr,
+          x.parallax_mas === null ? null : x.parallax_mas > spec.galactic_parallax_mas ? 1 : 0,
+        ]
       : []),
     ...(spec.include_av ? [x.a_v] : []),
   ];
@@ -129,7 +134,10 @@ export function columnMedians(rows: readonly (number | null)[][], nFeatures: num
  * column; a column with no training value at all becomes 0. Returns a column-major
  * matrix and the count of values imputed per column.
  */
-export function imputeMatrix(rows: readonly (number | null)[][], medians: readonly (number | null)[]): { x: Float64Array; nSamples: number; nFeatures: number; imputed: number[] } {
+export function imputeMatrix(
+  rows: readonly (number | null)[][],
+  medians: readonly (number | null)[],
+): { x: Float64Array; nSamples: number; nFeatures: number; imputed: number[] } {
   const n = rows.length;
   const nF = medians.length;
   const x = new Float64Array(n * nF);

@@ -38,7 +38,12 @@ export function stratifiedSplit(ids: readonly string[], labels: readonly string[
   for (const members of shuffledByClass(ids, labels, new Rng(seed))) {
     let cum = 0;
     const bounds = fractions.map((f) => Math.round(members.length * (cum += f)));
-    members.forEach((id, i) => out.set(id, bounds.findIndex((b) => i < b)));
+    members.forEach((id, i) =>
+      out.set(
+        id,
+        bounds.findIndex((b) => i < b),
+      ),
+    );
   }
   return out;
 }

@@ -15,7 +15,11 @@ const num = (v: unknown, d = 3) => (typeof v === 'number' ? v.toFixed(d) : '–'
 const idTag = (stage: string, id: string | null | undefined) => (id ? `<span class="id" title="${esc(id)}">${esc(stage)}/${esc(id.slice(0, 12))}</span>` : '');
 
 function table(headers: string[], rows: unknown[][]): string {
-  return `<table><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${typeof c === 'string' && c.startsWith('<span') ? c : esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+  // an id tag (a <span>) is already HTML; every other cell is escaped
+  const cell = (c: unknown) => `<td>${typeof c === 'string' && c.startsWith('<span') ? c : esc(c)}</td>`;
+  const head = headers.map((h) => `<th>${esc(h)}</th>`).join('');
+  const body = rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('');
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
 async function plot(title: string, spec: Parameters<typeof chartSvg>[0], source: string): Promise<string> {
@@ -34,7 +38,11 @@ export async function buildReport(store: ArtifactStore, run: RunRecord): Promise
   if (!evalStep?.artifactId) throw new Error(`report: run ${run.run_id} has no completed ${baseline.evaluate} step`);
   const evalId = evalStep.artifactId;
   if ((await store.readMeta('evaluate', evalId)).stage_version < 2) {
-    throw new Error(`report: run ${run.run_id} was evaluated before the deployment and blind protocols existed (evaluate v1, protocol paper only); its artifacts are kept, and \`xclass compare\` still reads them; run the pipeline again for a report`);
+    throw new Error(
+      `report: run ${run.run_id} was evaluated before the deployment and blind protocols existed (evaluate v1, ` +
+        `protocol paper only); its artifacts are kept, and \`xclass compare\` still reads them; run the pipeline again ` +
+        `for a report`,
+    );
   }
   const evaluated = { stage: 'evaluate', id: evalId };
   const metrics = await store.readTable(metricsTable, evaluated);
@@ -45,57 +53,182 @@ export async function buildReport(store: ArtifactStore, run: RunRecord): Promise
 
   // Table 1
   const summary = await summariseRun(store, run);
-  parts.push(`<h2>Training data (Table 1)</h2>${table(['class', 'catalogs', 'after dedup', 'CSC match', 'SED (≥3 bands)', 'classifier'], summary.map((r) => [r.class, r.catalogs, r.deduplicated, r.csc_match, r.sed_ok, r.classifier]))}
-<p class="src">from ${idTag('dedup', step(SHARED_STEPS.dedup)?.artifactId)} ${idTag('crossmatch', step(SHARED_STEPS.crossmatch)?.artifactId)} ${idTag('sed', step(baseline.sed())?.artifactId)} ${idTag('features', step(baseline.features())?.artifactId)}. Catalog, dedup and match counts cover every labelled catalog; SED and classifier counts are the MUWCLASS training table. The bundled data has no SNR catalog.</p>`);
+  parts.push(`<h2>Training data (Table 1)</h2>${table(
+    ['class', 'catalogs', 'after dedup', 'CSC match', 'SED (≥3 bands)', 'classifier'],
+    summary.map((r) => [r.class, r.catalogs, r.deduplicated, r.csc_match, r.sed_ok, r.classifier]),
+  )}
+<p class="src">from ${idTag('dedup', step(SHARED_STEPS.dedup)?.artifactId)} ${idTag('crossmatch', step(SHARED_STEPS.crossmatch)?.artifactId)}
+${idTag('sed', step(baseline.sed())?.artifactId)} ${idTag('features', step(baseline.features())?.artifactId)}.
+Catalog, dedup and match counts cover every labelled catalog; SED and classifier counts are the MUWCLASS training table.
+The bundled data has no SNR catalog.</p>`);
 
   // metrics: every protocol side by side, `deployment` first (the headline)
   const pickIn = (rows: Row[], protocol: string, level: string, subset: string, statistic: string, metric: string, cls: string | null = null) =>
-    rows.find((m) => m['protocol'] === protocol && m['level'] === level && m['subset'] === subset && m['statistic'] === statistic && m['metric'] === metric && (m['class'] ?? null) === cls)?.['value'];
-  const pick = (protocol: string, level: string, subset: string, statistic: string, metric: string, cls: string | null = null) => pickIn(metrics, protocol, level, subset, statistic, metric, cls);
+    rows.find(
+      (m) =>
+        m['protocol'] === protocol &&
+        m['level'] === level &&
+        m['subset'] === subset &&
+        m['statistic'] === statistic &&
+        m['metric'] === metric &&
+        (m['class'] ?? null) === cls,
+    )?.['value'];
+  const pick = (protocol: string, level: string, subset: string, statistic: string, metric: string, cls: string | null = null) =>
+    pickIn(metrics, protocol, level, subset, statistic, metric, cls);
   const present = PROTOCOLS.filter((pr) => metrics.some((m) => m['protocol'] === pr));
   const H = present[0] ?? 'deployment';
   const headline = ['accuracy', 'balanced_accuracy', 'macro_f1', 'mcc'];
   const rows: unknown[][] = [];
-  for (const protocol of present) for (const level of ['full', 'stage1']) for (const subset of ['all', 'confident']) {
-    rows.push([protocol, level, subset, ...headline.map((m) => `${num(pick(protocol, level, subset, 'pooled', m))} (${num(pick(protocol, level, subset, 'mean', m))} ± ${num(pick(protocol, level, subset, 'std', m))})`), num(pick(protocol, 'full', 'all', 'pooled', 'ece'))]);
-  }
+  for (const protocol of present)
+    for (const level of ['full', 'stage1'])
+      for (const subset of ['all', 'confident']) {
+        rows.push([
+          protocol,
+          level,
+          subset,
+          ...headline.map(
+            (m) =>
+              `${num(pick(protocol, level, subset, 'pooled', m))} (${num(pick(protocol, level, subset, 'mean', m))} ± ` +
+              `${num(pick(protocol, level, subset, 'std', m))})`,
+          ),
+          num(pick(protocol, 'full', 'all', 'pooled', 'ece')),
+        ]);
+      }
+  const headlineOf = (metric: string) => pick(H, 'full', 'all', 'pooled', metric);
   parts.push(`<h2>Cross-validated performance</h2>
-<p class="protocol">Headline protocol <b>${esc(H)}</b>. <b>deployment</b>: the model as configured, test sources SED-translated without their labels — what every real target gets. <b>blind</b>: no label used on either side. <b>paper</b>: each test source translated with the template its own label selects (the method as published; the colours then partly encode the label, so these numbers only reproduce the method).</p>
-<p class="headline">Balanced accuracy (${esc(H)}) <b>${num(pick(H, 'full', 'all', 'pooled', 'balanced_accuracy'))}</b>, macro F1 ${num(pick(H, 'full', 'all', 'pooled', 'macro_f1'))}, ECE ${num(pick(H, 'full', 'all', 'pooled', 'ece'))}, MCE ${num(pick(H, 'full', 'all', 'pooled', 'mce'))}, Brier ${num(pick(H, 'full', 'all', 'pooled', 'brier'))} (protocol ${esc(H)}) — ${E}</p>
+<p class="protocol">Headline protocol <b>${esc(H)}</b>.
+<b>deployment</b>: the model as configured, test sources SED-translated without their labels — what every real target gets.
+<b>blind</b>: no label used on either side.
+<b>paper</b>: each test source translated with the template its own label selects
+(the method as published; the colours then partly encode the label, so these numbers only reproduce the method).</p>
+<p class="headline">Balanced accuracy (${esc(H)}) <b>${num(headlineOf('balanced_accuracy'))}</b>, macro F1 ${num(headlineOf('macro_f1'))},
+ECE ${num(headlineOf('ece'))}, MCE ${num(headlineOf('mce'))}, Brier ${num(headlineOf('brier'))} (protocol ${esc(H)}) — ${E}</p>
 ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fold mean ± std)`), 'ECE'], rows)}`);
-  const classes = [...new Set(metrics.filter((m) => m['protocol'] === H && m['level'] === 'full' && m['metric'] === 'f1' && m['class']).map((m) => m['class'] as string))];
-  parts.push(`<h3>Per class (full pipeline, all sources, pooled)</h3>${table(['class', `precision (${H})`, `recall (${H})`, ...present.map((pr) => `F1 (${pr})`), 'sources', 'competitor F1'], classes.map((c) => [c, num(pick(H, 'full', 'all', 'pooled', 'precision', c)), num(pick(H, 'full', 'all', 'pooled', 'recall', c)), ...present.map((pr) => num(pick(pr, 'full', 'all', 'pooled', 'f1', c))), metrics.find((m) => m['protocol'] === H && m['metric'] === 'recall' && m['class'] === c && m['statistic'] === 'pooled' && m['level'] === 'full' && m['subset'] === 'all')?.['n'] ?? '', num(pick('competitor:MUWCLASS', 'full', 'all', 'pooled', 'f1', c))]))}<p class="src">${E}</p>`);
+  const classes = [
+    ...new Set(metrics.filter((m) => m['protocol'] === H && m['level'] === 'full' && m['metric'] === 'f1' && m['class']).map((m) => m['class'] as string)),
+  ];
+  parts.push(
+    `<h3>Per class (full pipeline, all sources, pooled)</h3>${table(
+      ['class', `precision (${H})`, `recall (${H})`, ...present.map((pr) => `F1 (${pr})`), 'sources', 'competitor F1'],
+      classes.map((c) => [
+        c,
+        num(pick(H, 'full', 'all', 'pooled', 'precision', c)),
+        num(pick(H, 'full', 'all', 'pooled', 'recall', c)),
+        ...present.map((pr) => num(pick(pr, 'full', 'all', 'pooled', 'f1', c))),
+        metrics.find(
+          (m) =>
+            m['protocol'] === H &&
+            m['metric'] === 'recall' &&
+            m['class'] === c &&
+            m['statistic'] === 'pooled' &&
+            m['level'] === 'full' &&
+            m['subset'] === 'all',
+        )?.['n'] ?? '',
+        num(pick('competitor:MUWCLASS', 'full', 'all', 'pooled', 'f1', c)),
+      ]),
+    )}<p class="src">${E}</p>`,
+  );
 
   // competitor
-  parts.push(`<h2>Competitor on the same sources</h2>${table(['', ...headline], [...present.map((pr) => [`XClass (protocol ${pr})`, ...headline.map((m) => num(pick(pr, 'full', 'all', 'pooled', m)))]), ['MUWCLASS own predictions', ...headline.map((m) => num(pick('competitor:MUWCLASS', 'full', 'all', 'pooled', m)))]])}
+  const pooledRow = (protocol: string, label: string) => [label, ...headline.map((m) => num(pick(protocol, 'full', 'all', 'pooled', m)))];
+  const competitorRows = [...present.map((pr) => pooledRow(pr, `XClass (protocol ${pr})`)), pooledRow('competitor:MUWCLASS', 'MUWCLASS own predictions')];
+  parts.push(`<h2>Competitor on the same sources</h2>${table(['', ...headline], competitorRows)}
 <p class="src">MUWCLASS's <code>Class</code> column from the training table, with LM-STAR and HM-STAR scored as STAR — ${E}</p>`);
 
   // plots: confusion, confidence, reliability (headline protocol)
   for (const level of ['full', 'stage1']) {
-    const values = confusion.filter((c) => c['protocol'] === H && c['level'] === level && c['subset'] === 'all') as { true_class: string; predicted_class: string; fraction: number | null; count: number }[];
-    parts.push(await plot(`Confusion matrix, ${level === 'full' ? 'full pipeline' : 'Stage 1'} (row-normalised colour, counts; protocol ${H})`, heatmap(`${level === 'full' ? 'Full pipeline' : 'Stage 1'}`, values), E));
+    const values = confusion.filter((c) => c['protocol'] === H && c['level'] === level && c['subset'] === 'all') as {
+      true_class: string;
+      predicted_class: string;
+      fraction: number | null;
+      count: number;
+    }[];
+    parts.push(
+      await plot(
+        `Confusion matrix, ${level === 'full' ? 'full pipeline' : 'Stage 1'} (row-normalised colour, counts; protocol ${H})`,
+        heatmap(`${level === 'full' ? 'Full pipeline' : 'Stage 1'}`, values),
+        E,
+      ),
+    );
   }
   const cal = calibration.filter((c) => c['protocol'] === H);
-  const hist = cal.filter((c) => c['kind'] !== 'reliability').map((c) => ({ bin: `${num(c['bin_lo'], 1)}–${num(c['bin_hi'], 1)}`, sources: c['count'], outcome: c['kind'] === 'confidence_correct' ? 'correct' : 'incorrect' }));
-  parts.push(await plot(`Confidence (maximum probability) of correct and incorrect predictions; protocol ${H}`, barChart('Confidence histogram', hist, 'bin', 'sources', { color: 'outcome', xType: 'ordinal', stack: false, xTitle: 'maximum probability' }), E));
-  const rel = cal.filter((c) => c['kind'] === 'reliability' && c['count'] as number > 0).map((c) => ({ confidence: c['mean_confidence'] as number, accuracy: c['accuracy'] as number, count: c['count'] as number }));
-  parts.push(await plot(`Reliability diagram: ECE ${num(pick(H, 'full', 'all', 'pooled', 'ece'))}, MCE ${num(pick(H, 'full', 'all', 'pooled', 'mce'))}; protocol ${H}`, reliability('Reliability', rel), E));
+  const hist = cal
+    .filter((c) => c['kind'] !== 'reliability')
+    .map((c) => ({
+      bin: `${num(c['bin_lo'], 1)}–${num(c['bin_hi'], 1)}`,
+      sources: c['count'],
+      outcome: c['kind'] === 'confidence_correct' ? 'correct' : 'incorrect',
+    }));
+  parts.push(
+    await plot(
+      `Confidence (maximum probability) of correct and incorrect predictions; protocol ${H}`,
+      barChart('Confidence histogram', hist, 'bin', 'sources', { color: 'outcome', xType: 'ordinal', stack: false, xTitle: 'maximum probability' }),
+      E,
+    ),
+  );
+  const rel = cal
+    .filter((c) => c['kind'] === 'reliability' && (c['count'] as number) > 0)
+    .map((c) => ({ confidence: c['mean_confidence'] as number, accuracy: c['accuracy'] as number, count: c['count'] as number }));
+  parts.push(
+    await plot(
+      `Reliability diagram: ECE ${num(pick(H, 'full', 'all', 'pooled', 'ece'))}, MCE ${num(pick(H, 'full', 'all', 'pooled', 'mce'))}; protocol ${H}`,
+      reliability('Reliability', rel),
+      E,
+    ),
+  );
 
   // feature importance of the final model
   const finalId = step(baseline.finalModel)?.artifactId;
   if (finalId) {
-    const feats = (await store.readTable(modelFeaturesTable, { stage: 'train', id: finalId })).filter((r) => r['stage'] === 'stage1').sort((a, b) => (b['importance_mean'] as number) - (a['importance_mean'] as number)).slice(0, 15);
-    parts.push(await plot('Gini importance, top 15 Stage-1 features of the final model (bars: mean; rules: ± per-tree std)', barChart('Feature importance', feats.map((f) => ({ feature: f['feature'], importance: f['importance_mean'], std: f['importance_std'] })), 'feature', 'importance', { error: 'std' }), idTag('train', finalId)));
+    const feats = (await store.readTable(modelFeaturesTable, { stage: 'train', id: finalId }))
+      .filter((r) => r['stage'] === 'stage1')
+      .sort((a, b) => (b['importance_mean'] as number) - (a['importance_mean'] as number))
+      .slice(0, 15);
+    parts.push(
+      await plot(
+        'Gini importance, top 15 Stage-1 features of the final model (bars: mean; rules: ± per-tree std)',
+        barChart(
+          'Feature importance',
+          feats.map((f) => ({ feature: f['feature'], importance: f['importance_mean'], std: f['importance_std'] })),
+          'feature',
+          'importance',
+          { error: 'std' },
+        ),
+        idTag('train', finalId),
+      ),
+    );
   }
 
   // SED diagnostics
   const sedId = step(baseline.sed())?.artifactId;
   if (sedId) {
     const fits = (await store.readTable(sedFitsTable, { stage: 'sed', id: sedId })).filter((f) => f['status'] === 'ok') as Row[];
-    parts.push(await plot('SED fit quality: log10 chi2_red by class', histogramByClass('log10 chi2_red', fits.map((f) => ({ class: f['label'] as string, value: Math.log10(Math.max(1e-3, f['chi2_red'] as number)) })), 'log10 chi2_red'), idTag('sed', sedId)));
+    parts.push(
+      await plot(
+        'SED fit quality: log10 chi2_red by class',
+        histogramByClass(
+          'log10 chi2_red',
+          fits.map((f) => ({ class: f['label'] as string, value: Math.log10(Math.max(1e-3, f['chi2_red'] as number)) })),
+          'log10 chi2_red',
+        ),
+        idTag('sed', sedId),
+      ),
+    );
     const labelOf = new Map(fits.map((f) => [f['id'], f['label'] as string]));
-    const f475 = (await store.readTable(sedMagsTable, { stage: 'sed', id: sedId }, 'mags')).filter((m) => String(m['filter']).endsWith('F475W') && m['mag_ab'] !== null && labelOf.has(m['id']));
-    parts.push(await plot('Predicted F475W (AB) by class', histogramByClass('F475W', f475.map((m) => ({ class: labelOf.get(m['id'])!, value: m['mag_ab'] as number })), 'F475W (AB mag)'), idTag('sed', sedId)));
+    const f475 = (await store.readTable(sedMagsTable, { stage: 'sed', id: sedId }, 'mags')).filter(
+      (m) => String(m['filter']).endsWith('F475W') && m['mag_ab'] !== null && labelOf.has(m['id']),
+    );
+    parts.push(
+      await plot(
+        'Predicted F475W (AB) by class',
+        histogramByClass(
+          'F475W',
+          f475.map((m) => ({ class: labelOf.get(m['id'])!, value: m['mag_ab'] as number })),
+          'F475W (AB mag)',
+        ),
+        idTag('sed', sedId),
+      ),
+    );
   }
 
   // ablations: balanced accuracy, macro F1, CV and LMXB F1 under each protocol
@@ -103,10 +236,19 @@ ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fol
   const ablations = run.steps.filter((s) => s.variant !== null && s.key === variantSteps(s.variant).evaluate && s.artifactId);
   const unnamed = run.steps.filter((s) => s.stage === 'evaluate' && s.key !== baseline.evaluate && s.variant === null).length;
   if (ablations.length === 0 && unnamed > 0) {
-    parts.push(`<h2>Ablations</h2><p class="protocol">This run's record (written before steps named their ablation) evaluated ${unnamed} other branches. Run the same configuration again: every step is a cache hit, and its report has the ablation table.</p>`);
+    parts.push(
+      `<h2>Ablations</h2><p class="protocol">This run's record (written before steps named their ablation) evaluated ` +
+        `${unnamed} other branches. Run the same configuration again: every step is a cache hit, and its report has the ` +
+        `ablation table.</p>`,
+    );
   }
   if (ablations.length > 0) {
-    const cols: [string, string | null][] = [['balanced_accuracy', null], ['macro_f1', null], ['f1', 'CV'], ['f1', 'LMXB']];
+    const cols: [string, string | null][] = [
+      ['balanced_accuracy', null],
+      ['macro_f1', null],
+      ['f1', 'CV'],
+      ['f1', 'LMXB'],
+    ];
     const label = ([m, c]: [string, string | null]) => (c ? `${c} F1` : m === 'balanced_accuracy' ? 'BA' : 'macro F1');
     const rowOf = (name: string, ms: Row[], id: string) => [
       name,
@@ -115,16 +257,37 @@ ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fol
     ];
     const ablRows: unknown[][] = [rowOf('baseline', metrics, evalId)];
     for (const a of ablations) ablRows.push(rowOf(a.variant!, await store.readTable(metricsTable, { stage: 'evaluate', id: a.artifactId! }), a.artifactId!));
-    ablRows.push(['competitor (MUWCLASS)', ...present.flatMap(() => cols.map(([m, c]) => num(pick('competitor:MUWCLASS', 'full', 'all', 'pooled', m, c)))), '']);
-    parts.push(`<h2>Ablations</h2><p class="protocol">Each branch cross-validated like the baseline and scored under every protocol (column headers name it).</p>${table(['branch', ...present.flatMap((pr) => cols.map((c) => `${label(c)} (${pr})`)), 'artifact'], ablRows)}`);
+    ablRows.push([
+      'competitor (MUWCLASS)',
+      ...present.flatMap(() => cols.map(([m, c]) => num(pick('competitor:MUWCLASS', 'full', 'all', 'pooled', m, c)))),
+      '',
+    ]);
+    parts.push(
+      `<h2>Ablations</h2><p class="protocol">Each branch cross-validated like the baseline and scored under every ` +
+        `protocol (column headers name it).</p>${table(['branch', ...present.flatMap((pr) => cols.map((c) => `${label(c)} (${pr})`)), 'artifact'], ablRows)}`,
+    );
   }
 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>XClass report ${esc(run.run_id)}</title>
-<style>body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.id{font-family:monospace;font-size:12px;color:#555;background:#f6f6f6;padding:0 3px}.src{color:#555;font-size:12px}.headline{font-size:16px}.protocol{background:#fff6e0;padding:.5em;border-left:4px solid #e0a000}figure.plot{display:inline-block;margin:1em 1em 1em 0;vertical-align:top}figcaption{font-size:12px;color:#444;max-width:520px}</style>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:.6em 0}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f3f3f3}
+td:first-child,th:first-child{text-align:left}
+.id{font-family:monospace;font-size:12px;color:#555;background:#f6f6f6;padding:0 3px}
+.src{color:#555;font-size:12px}
+.headline{font-size:16px}
+.protocol{background:#fff6e0;padding:.5em;border-left:4px solid #e0a000}
+figure.plot{display:inline-block;margin:1em 1em 1em 0;vertical-align:top}
+figcaption{font-size:12px;color:#444;max-width:520px}
+</style>
 </head><body>
 <h1>XClass report</h1>
-<p>Run <code>${esc(run.run_id)}</code> (${esc(run.status)}, engine ${esc(run.engine)}, started ${esc(run.started_at)}), config <code>${esc(run.config_hash.slice(0, 16))}</code>, code <code>${esc(run.code_version ?? 'unknown')}</code>. Audit any id below with <code>xclass audit ID</code>.</p>
+<p>Run <code>${esc(run.run_id)}</code> (${esc(run.status)}, engine ${esc(run.engine)}, started ${esc(run.started_at)}),
+config <code>${esc(run.config_hash.slice(0, 16))}</code>, code <code>${esc(run.code_version ?? 'unknown')}</code>.
+Audit any id below with <code>xclass audit ID</code>.</p>
 ${parts.join('\n')}
 </body></html>
 `;

@@ -17,7 +17,13 @@ function frame(title: string, values: unknown[], width = 480, height = 260) {
   return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, width, height, data: { values } };
 }
 
-export function barChart(title: string, values: Record<string, unknown>[], x: string, y: string, opts: { color?: string; xTitle?: string; yTitle?: string; xType?: 'nominal' | 'ordinal' | 'quantitative'; stack?: boolean; error?: string } = {}): vl.TopLevelSpec {
+export function barChart(
+  title: string,
+  values: Record<string, unknown>[],
+  x: string,
+  y: string,
+  opts: { color?: string; xTitle?: string; yTitle?: string; xType?: 'nominal' | 'ordinal' | 'quantitative'; stack?: boolean; error?: string } = {},
+): vl.TopLevelSpec {
   const layerBar = {
     mark: { type: 'bar' as const },
     encoding: {
@@ -32,9 +38,15 @@ export function barChart(title: string, values: Record<string, unknown>[], x: st
     ...frame(title, values),
     layer: [
       layerBar,
-      { mark: { type: 'rule' as const }, encoding: { x: { field: x, type: opts.xType ?? 'nominal', sort: null }, y: { field: 'lo', type: 'quantitative' as const }, y2: { field: 'hi' } } },
+      {
+        mark: { type: 'rule' as const },
+        encoding: { x: { field: x, type: opts.xType ?? 'nominal', sort: null }, y: { field: 'lo', type: 'quantitative' as const }, y2: { field: 'hi' } },
+      },
     ],
-    transform: [{ calculate: `datum.${y} - datum.${opts.error}`, as: 'lo' }, { calculate: `datum.${y} + datum.${opts.error}`, as: 'hi' }],
+    transform: [
+      { calculate: `datum.${y} - datum.${opts.error}`, as: 'lo' },
+      { calculate: `datum.${y} + datum.${opts.error}`, as: 'hi' },
+    ],
   } as vl.TopLevelSpec;
 }
 
@@ -56,9 +68,33 @@ export function reliability(title: string, values: { confidence: number; accurac
     width: 320,
     height: 320,
     layer: [
-      { data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] }, mark: { type: 'line', strokeDash: [4, 4], color: 'gray' }, encoding: { x: { field: 'x', type: 'quantitative', title: 'mean confidence', scale: { domain: [0, 1] } }, y: { field: 'y', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } } } },
-      { data: { values }, mark: { type: 'line' }, encoding: { x: { field: 'confidence', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' } } },
-      { data: { values }, mark: { type: 'point', filled: true }, encoding: { x: { field: 'confidence', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' }, size: { field: 'count', type: 'quantitative', title: 'sources' } } },
+      {
+        data: {
+          values: [
+            { x: 0, y: 0 },
+            { x: 1, y: 1 },
+          ],
+        },
+        mark: { type: 'line', strokeDash: [4, 4], color: 'gray' },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', title: 'mean confidence', scale: { domain: [0, 1] } },
+          y: { field: 'y', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } },
+        },
+      },
+      {
+        data: { values },
+        mark: { type: 'line' },
+        encoding: { x: { field: 'confidence', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' } },
+      },
+      {
+        data: { values },
+        mark: { type: 'point', filled: true },
+        encoding: {
+          x: { field: 'confidence', type: 'quantitative' },
+          y: { field: 'accuracy', type: 'quantitative' },
+          size: { field: 'count', type: 'quantitative', title: 'sources' },
+        },
+      },
     ],
   } as vl.TopLevelSpec;
 }

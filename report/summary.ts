@@ -32,11 +32,30 @@ export async function summariseRun(store: ArtifactStore, run: RunRecord): Promis
   const features = (await facts(FeaturesFacts, 'features', baseline.features()))?.rows_by_class;
   const sedId = idOf(baseline.sed());
   const sedOk: Record<string, number> = {};
-  if (sedId) for (const r of await store.readTable(sedFitsTable, { stage: 'sed', id: sedId })) if (r.status === 'ok' && r.label) sedOk[r.label] = (sedOk[r.label] ?? 0) + 1;
+  if (sedId)
+    for (const r of await store.readTable(sedFitsTable, { stage: 'sed', id: sedId }))
+      if (r.status === 'ok' && r.label) sedOk[r.label] = (sedOk[r.label] ?? 0) + 1;
   const before = dedup?.before ?? {};
   const after = dedup?.after ?? {};
   const classes = [...new Set([...Object.keys(before), ...Object.keys(sedOk), ...Object.keys(features ?? {})])].filter((c) => !c.startsWith('raw:')).sort();
-  const rows = classes.map((c) => ({ class: c, catalogs: before[c] ?? 0, deduplicated: after[c] ?? 0, csc_match: cross?.[c]?.matched ?? 0, sed_ok: sedOk[c] ?? 0, classifier: features?.[c] ?? 0 }));
-  const total = rows.reduce((t, r) => ({ class: 'Total', catalogs: t.catalogs + r.catalogs, deduplicated: t.deduplicated + r.deduplicated, csc_match: t.csc_match + r.csc_match, sed_ok: t.sed_ok + r.sed_ok, classifier: t.classifier + r.classifier }), { class: 'Total', catalogs: 0, deduplicated: 0, csc_match: 0, sed_ok: 0, classifier: 0 });
+  const rows = classes.map((c) => ({
+    class: c,
+    catalogs: before[c] ?? 0,
+    deduplicated: after[c] ?? 0,
+    csc_match: cross?.[c]?.matched ?? 0,
+    sed_ok: sedOk[c] ?? 0,
+    classifier: features?.[c] ?? 0,
+  }));
+  const total = rows.reduce(
+    (t, r) => ({
+      class: 'Total',
+      catalogs: t.catalogs + r.catalogs,
+      deduplicated: t.deduplicated + r.deduplicated,
+      csc_match: t.csc_match + r.csc_match,
+      sed_ok: t.sed_ok + r.sed_ok,
+      classifier: t.classifier + r.classifier,
+    }),
+    { class: 'Total', catalogs: 0, deduplicated: 0, csc_match: 0, sed_ok: 0, classifier: 0 },
+  );
   return [...rows, total];
 }

@@ -21,7 +21,10 @@ export type RawFileRef = z.infer<typeof RawFileRef>;
 export const ArtifactFile = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/),
   bytes: z.number().int().nonnegative().nullable(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .nullable(),
 });
 export type ArtifactFile = z.infer<typeof ArtifactFile>;
 

@@ -14,7 +14,10 @@ export type RetryPolicy = z.infer<typeof RetryPolicy>;
 /** Temporal settings of one stage's activity (config `temporal.stages.<stage>`). */
 export const StageActivityOptions = z.strictObject({
   /** most time one attempt may take */
-  start_to_close_s: z.number().positive().max(7 * 86_400),
+  start_to_close_s: z
+    .number()
+    .positive()
+    .max(7 * 86_400),
   /** a worker that sends no heartbeat for this long is taken for dead and the attempt retried elsewhere */
   heartbeat_s: z.number().positive().max(3_600),
   /** the task queue whose workers run it (null: the workflow's queue) */

@@ -35,7 +35,10 @@ export type DedupFacts = z.infer<typeof DedupFacts>;
 
 /** `crossmatch`: per class, labels, matched, secure, ambiguous, and matches whose X-ray source carries the same label (Table 1). */
 export const CrossmatchFacts = z.strictObject({
-  by_class: z.record(z.string(), z.strictObject({ labels: z.number().int(), matched: z.number().int(), secure: z.number().int(), ambiguous: z.number().int(), agree: z.number().int() })),
+  by_class: z.record(
+    z.string(),
+    z.strictObject({ labels: z.number().int(), matched: z.number().int(), secure: z.number().int(), ambiguous: z.number().int(), agree: z.number().int() }),
+  ),
   xray_sources: z.number().int().nonnegative(),
 });
 export type CrossmatchFacts = z.infer<typeof CrossmatchFacts>;

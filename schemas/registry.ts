@@ -8,5 +8,23 @@ import { labelRowsTable, matchesTable, skippedRowsTable } from './labels.js';
 
 /** Every artifact table by name: meta.json names its schema, and reads validate against it. */
 export const TABLES: Record<string, TableSchema> = Object.fromEntries(
-  [sourcesTable, referencePredictionsTable, sedFitsTable, sedMagsTable, sedDrawsTable, sedDiagnosticsTable, featureValuesTable, featureDroppedTable, modelFeaturesTable, predictionsTable, probabilitiesTable, metricsTable, confusionTable, calibrationTable, labelRowsTable, skippedRowsTable, matchesTable].map((t) => [t.name, t]),
+  [
+    sourcesTable,
+    referencePredictionsTable,
+    sedFitsTable,
+    sedMagsTable,
+    sedDrawsTable,
+    sedDiagnosticsTable,
+    featureValuesTable,
+    featureDroppedTable,
+    modelFeaturesTable,
+    predictionsTable,
+    probabilitiesTable,
+    metricsTable,
+    confusionTable,
+    calibrationTable,
+    labelRowsTable,
+    skippedRowsTable,
+    matchesTable,
+  ].map((t) => [t.name, t]),
 );

@@ -97,4 +97,3 @@ export const referencePredictionsTable = defineTable('reference_predictions', {
   p_yso: optionalNumber(),
 });
 export type ReferencePredictionRow = Row<typeof referencePredictionsTable>;
-

@@ -104,10 +104,12 @@ export function splitBranches(dag: Dag): { parent: Dag; branches: Record<string,
   for (const s of dag.steps) {
     const b = s.branch ?? null;
     const rewrite = (inputs: Record<string, string>) =>
-      Object.fromEntries(Object.entries(inputs).map(([role, dep]) => {
-        const db = branchOf(dep);
-        return [role, db && db !== b ? `${db}#${dep}` : dep];
-      }));
+      Object.fromEntries(
+        Object.entries(inputs).map(([role, dep]) => {
+          const db = branchOf(dep);
+          return [role, db && db !== b ? `${db}#${dep}` : dep];
+        }),
+      );
     if (!b) {
       parentSteps.push({ ...s, inputs: rewrite(s.inputs) });
       continue;
@@ -116,7 +118,8 @@ export function splitBranches(dag: Dag): { parent: Dag; branches: Record<string,
     emitted.add(b);
     const inner = new Set(branches[b]!.map((x) => x.key));
     const external: Record<string, string> = {};
-    for (const x of branches[b]!) for (const dep of Object.values(x.inputs)) if (!inner.has(dep)) external[dep] = branchOf(dep) ? `${branchOf(dep)}#${dep}` : dep;
+    for (const x of branches[b]!)
+      for (const dep of Object.values(x.inputs)) if (!inner.has(dep)) external[dep] = branchOf(dep) ? `${branchOf(dep)}#${dep}` : dep;
     parentSteps.push({ key: b, stage: BRANCH_STAGE, params: { branch: b }, inputs: external });
   }
   return {

@@ -21,7 +21,13 @@ export function buildPipeline(input: PipelineInput): Dag {
   const muwclass = input.files.muwclass;
   // runs planned before input validation (no `no_data` in their input) keep their params
   const validation = input.no_data ? { no_data: input.no_data } : {};
-  const ingest = b.step({ key: SHARED_STEPS.ingest, stage: 'ingest', params: { catalog: fileRef(muwclass), label_map: input.label_map, ...validation }, inputs: {}, context: { path: muwclass.path } });
+  const ingest = b.step({
+    key: SHARED_STEPS.ingest,
+    stage: 'ingest',
+    params: { catalog: fileRef(muwclass), label_map: input.label_map, ...validation },
+    inputs: {},
+    context: { path: muwclass.path },
+  });
   const reference = b.step({
     key: SHARED_STEPS.reference,
     stage: 'reference',
@@ -40,11 +46,17 @@ export function buildPipeline(input: PipelineInput): Dag {
       context: { data_dir: input.data_dir },
     }),
   );
-  const dedup = b.step({ key: SHARED_STEPS.dedup, stage: 'dedup', params: input.dedup, inputs: Object.fromEntries(catalogs.map((k, i) => [`catalog_${i}`, k])) });
+  const dedup = b.step({
+    key: SHARED_STEPS.dedup,
+    stage: 'dedup',
+    params: input.dedup,
+    inputs: Object.fromEntries(catalogs.map((k, i) => [`catalog_${i}`, k])),
+  });
   b.step({ key: SHARED_STEPS.crossmatch, stage: 'crossmatch', params: input.crossmatch, inputs: { labels: dedup, xray: ingest } });
   // each external catalog on its own against the Chandra positions: a check of labels and positions
   input.label_catalogs.forEach((cat, i) => {
-    if (cat.format !== 'muwclass') b.step({ key: SHARED_STEPS.catalogCrossmatch(cat.name), stage: 'crossmatch', params: input.crossmatch, inputs: { labels: catalogs[i]!, xray: ingest } });
+    if (cat.format !== 'muwclass')
+      b.step({ key: SHARED_STEPS.catalogCrossmatch(cat.name), stage: 'crossmatch', params: input.crossmatch, inputs: { labels: catalogs[i]!, xray: ingest } });
   });
 
   const variant = (name: string | null, v: PipelineVariant) => {
@@ -75,12 +87,24 @@ export function buildPipeline(input: PipelineInput): Dag {
       const at = { ...where, ...(branch && !where.branch ? { branch } : {}) };
       const key = keys.heldOut(dir);
       const train = b.step({ key: `${key}/train`, stage: 'train', params: { model: v.model, fold: trainFold }, inputs: { features }, ...at });
-      const blindTrain = protocols.has('blind') ? b.step({ key: `${key}/train-blind`, stage: 'train', params: { model: v.model, fold: trainFold }, inputs: { features: freeFeatures! }, ...at }) : null;
+      const blindTrain = protocols.has('blind')
+        ? b.step({ key: `${key}/train-blind`, stage: 'train', params: { model: v.model, fold: trainFold }, inputs: { features: freeFeatures! }, ...at })
+        : null;
       const suffix = scored === null ? '-validation' : '';
-      const runs: [Protocol, StepHandle<'train'> | null, StepHandle<'features'> | null][] = [['deployment', train, freeFeatures], ['blind', blindTrain, freeFeatures], ['paper', train, paperFeatures]];
+      const runs: [Protocol, StepHandle<'train'> | null, StepHandle<'features'> | null][] = [
+        ['deployment', train, freeFeatures],
+        ['blind', blindTrain, freeFeatures],
+        ['paper', train, paperFeatures],
+      ];
       for (const [protocol, model, feats] of runs) {
         if (!protocols.has(protocol) || model === null || feats === null) continue;
-        const predict = b.step({ key: `${key}/predict-${protocol}${suffix}`, stage: 'predict', params: { fold: predictFold }, inputs: { model, features: feats }, ...at });
+        const predict = b.step({
+          key: `${key}/predict-${protocol}${suffix}`,
+          stage: 'predict',
+          params: { fold: predictFold },
+          inputs: { model, features: feats },
+          ...at,
+        });
         if (scored !== null) predictions[`${protocol}_${scored}`] = predict;
       }
     };
@@ -97,7 +121,12 @@ export function buildPipeline(input: PipelineInput): Dag {
     b.step({
       key: keys.evaluate,
       stage: 'evaluate',
-      params: { eval_classes: input.evaluation.eval_classes, stage1_groups: v.model.stage1_groups, confident_min: v.model.uncertain_below, calibration_bins: input.evaluation.calibration_bins },
+      params: {
+        eval_classes: input.evaluation.eval_classes,
+        stage1_groups: v.model.stage1_groups,
+        confident_min: v.model.uncertain_below,
+        calibration_bins: input.evaluation.calibration_bins,
+      },
       inputs: { ...predictions, reference },
       ...where,
     });

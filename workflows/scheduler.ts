@@ -28,7 +28,18 @@ export function runDag(dag: Dag, runStep: (req: StepRequest) => Promise<StepOutc
   const concurrency = Math.max(1, Math.floor(opts.concurrency));
   const records = new Map<string, StepRecord>();
   for (const s of dag.steps) {
-    records.set(s.key, { key: s.key, stage: s.stage, variant: s.variant ?? null, status: 'pending', artifactId: null, cacheHit: null, wallMs: null, startedAtMs: null, endedAtMs: null, error: null });
+    records.set(s.key, {
+      key: s.key,
+      stage: s.stage,
+      variant: s.variant ?? null,
+      status: 'pending',
+      artifactId: null,
+      cacheHit: null,
+      wallMs: null,
+      startedAtMs: null,
+      endedAtMs: null,
+      error: null,
+    });
   }
   const total = dag.steps.length;
   const outputs = new Map<string, Record<string, ArtifactRef>>();

@@ -1,6 +1,15 @@
 import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { PipelineInput } from '../schemas/pipeline.js';
-import { callStage, isStageName, type ArtifactRef, type RunProgress, type StageActivities, type StageName, type StepOutcome, type StepRequest } from '../schemas/step.js';
+import {
+  callStage,
+  isStageName,
+  type ArtifactRef,
+  type RunProgress,
+  type StageActivities,
+  type StageName,
+  type StepOutcome,
+  type StepRequest,
+} from '../schemas/step.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors.js';
 import { canonicalJson } from '../lib/canonical.js';
 import { fingerprint } from '../lib/fingerprint.js';
@@ -35,7 +44,13 @@ export async function xclassPipeline(input: PipelineInput): Promise<DagResult> {
       const outputs: Record<string, ArtifactRef> = {};
       for (const s of result.steps) outputs[s.key] = { stage: s.stage as StageName, id: s.artifactId! };
       const last = result.steps[result.steps.length - 1]!;
-      return { artifactId: last.artifactId!, cacheHit: result.steps.every((s) => s.cacheHit), wallMs: result.steps.reduce((t, s) => t + (s.wallMs ?? 0), 0), outputs, inner: result.steps };
+      return {
+        artifactId: last.artifactId!,
+        cacheHit: result.steps.every((s) => s.cacheHit),
+        wallMs: result.steps.reduce((t, s) => t + (s.wallMs ?? 0), 0),
+        outputs,
+        inner: result.steps,
+      };
     },
     {
       concurrency: input.concurrency,
@@ -70,7 +85,12 @@ function stepRunner(input: PipelineInput): (req: StepRequest) => Promise<StepOut
   };
   const optionsOf = (stage: StageName): ActivityOptions => {
     const o = input.activities[stage];
-    return { startToCloseTimeout: o.start_to_close_s * 1000, heartbeatTimeout: o.heartbeat_s * 1000, retry, ...(o.task_queue ? { taskQueue: o.task_queue } : {}) };
+    return {
+      startToCloseTimeout: o.start_to_close_s * 1000,
+      heartbeatTimeout: o.heartbeat_s * 1000,
+      retry,
+      ...(o.task_queue ? { taskQueue: o.task_queue } : {}),
+    };
   };
   return async (req) => {
     if (!isStageName(req.stage)) throw new Error(`step ${req.key}: unknown stage '${req.stage}'`);

@@ -32,19 +32,20 @@ export async function readCsv(path: string, displayName: string, opts: { delimit
   checkHeader(header, displayName, 1);
   if (physicalLines.length === 1) throw new InputError({ file: displayName, row: 2 }, 'no data rows after the header');
 
-  const records = await withLiteralPath(path, (literal) => withConnection(async (conn) => {
-    try {
-      const reader = await conn.runAndReadAll(
-        `SELECT * FROM read_csv(${sqlString(literal)}, header = true, all_varchar = true, delim = ${sqlString(delim)}, quote = '"', escape = '"', auto_detect = false, columns = {${header
-          .map((h, i) => `${sqlString(`c${i}`)}: 'VARCHAR'`)
-          .join(', ')}})`,
-      );
-      return reader.getRowObjectsJS() as Record<string, string | null>[];
-    } catch (err) {
-      const first = (err as Error).message.split('\n').find((l) => l.trim() !== '') ?? String(err);
-      throw new InputError({ file: displayName }, `not a valid delimited file: ${first}`);
-    }
-  }));
+  const records = await withLiteralPath(path, (literal) =>
+    withConnection(async (conn) => {
+      try {
+        // every column as text under a positional name (c0, c1, ...): the header is checked by us, values parsed by us
+        const columns = header.map((_, i) => `${sqlString(`c${i}`)}: 'VARCHAR'`).join(', ');
+        const options = `header = true, all_varchar = true, delim = ${sqlString(delim)}, quote = '"', escape = '"', auto_detect = false`;
+        const reader = await conn.runAndReadAll(`SELECT * FROM read_csv(${sqlString(literal)}, ${options}, columns = {${columns}})`);
+        return reader.getRowObjectsJS() as Record<string, string | null>[];
+      } catch (err) {
+        const first = (err as Error).message.split('\n').find((l) => l.trim() !== '') ?? String(err);
+        throw new InputError({ file: displayName }, `not a valid delimited file: ${first}`);
+      }
+    }),
+  );
   // DuckDB numbered the columns c0..cN; give them their header names back
   const named = records.map((r) => {
     const out: Record<string, string | null> = {};

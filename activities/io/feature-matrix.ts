@@ -1,5 +1,4 @@
 import type { ArtifactStore } from '../../artifacts/store.js';
-import type { FeatureValueRow } from '../../schemas/features.js';
 import type { ArtifactRef } from '../../schemas/step.js';
 import { featureValuesTable, type FeatureSpec } from '../../schemas/features.js';
 import { FeaturesFacts } from '../../schemas/facts.js';

@@ -59,7 +59,8 @@ function parseLiu2007(text: string[], cat: LabelCatalog, file: string): ParsedCa
   const header = text[0]?.split('|').map((h) => h.trim());
   if (header) checkHeader(header, file, 1, { allowEmpty: true });
   const col = (n: string) => header?.indexOf(n) ?? -1;
-  for (const required of ['name', 'ra', 'dec']) if (col(required) < 0) throw new InputError({ file, row: 1, column: required }, 'required column is missing from the header');
+  for (const required of ['name', 'ra', 'dec'])
+    if (col(required) < 0) throw new InputError({ file, row: 1, column: required }, 'required column is missing from the header');
   for (let i = 1; i < text.length; i++) {
     const raw = text[i]!;
     if (raw.trim() === '') continue;
@@ -90,13 +91,21 @@ function parseLiu2007(text: string[], cat: LabelCatalog, file: string): ParsedCa
 function parseLiu2006(text: string[], cat: LabelCatalog, file: string): ParsedCatalog {
   const labels: RawLabel[] = [];
   const skipped: SkippedRow[] = [];
-  const headerAt = text.findIndex((l) => l.split('\t').map((h) => h.trim()).includes('name'));
+  const headerAt = text.findIndex((l) =>
+    l
+      .split('\t')
+      .map((h) => h.trim())
+      .includes('name'),
+  );
   if (headerAt < 0) throw new InputError({ file, row: 1, column: 'name' }, 'no header line with a name column');
-  for (let i = 0; i < headerAt; i++) if (text[i]!.trim() !== '') skipped.push({ catalog: cat.name, line: i + 1, reason: `web-export line before the header: ${JSON.stringify(text[i]!.trim())}` });
+  for (let i = 0; i < headerAt; i++)
+    if (text[i]!.trim() !== '')
+      skipped.push({ catalog: cat.name, line: i + 1, reason: `web-export line before the header: ${JSON.stringify(text[i]!.trim())}` });
   const header = text[headerAt]!.split('\t').map((h) => h.trim());
   checkHeader(header, file, headerAt + 1, { allowEmpty: true });
   const col = (n: string) => header.indexOf(n);
-  for (const required of ['name', 'ra', 'dec']) if (col(required) < 0) throw new InputError({ file, row: headerAt + 1, column: required }, 'required column is missing from the header');
+  for (const required of ['name', 'ra', 'dec'])
+    if (col(required) < 0) throw new InputError({ file, row: headerAt + 1, column: required }, 'required column is missing from the header');
   for (let i = headerAt + 1; i < text.length; i++) {
     const raw = text[i]!;
     if (raw.trim() === '') continue;
@@ -142,7 +151,11 @@ function parseMcgill(text: string[], cat: LabelCatalog, file: string): ParsedCat
     if (raw.trim() === '') continue;
     const f = raw.split('\t').map((v) => v.trim());
     if (f.length < header.length) {
-      skipped.push({ catalog: cat.name, line: i + 1, reason: f.every((v) => v === '') ? 'blank row' : `expected ${header.length} tab-separated fields, found ${f.length}` });
+      skipped.push({
+        catalog: cat.name,
+        line: i + 1,
+        reason: f.every((v) => v === '') ? 'blank row' : `expected ${header.length} tab-separated fields, found ${f.length}`,
+      });
       continue;
     }
     const posText = f[posCol]!.replace(/\[[^\]]*\]/g, '').trim();

@@ -3,7 +3,7 @@ import type { FeatureSpec } from '../../schemas/features.js';
 import { TrainFacts } from '../../schemas/facts.js';
 import { deserializeTwoStage, type TwoStageModel, type TwoStagePrediction } from '../../lib/forest/two-stage.js';
 import { ForestParams, TwoStageParams } from '../../schemas/forest.js';
-import type { ModelFeatureRow, PredictionRow, ProbabilityRow } from '../../schemas/model.js';
+import type { PredictionRow, ProbabilityRow } from '../../schemas/model.js';
 import type { ArtifactRef } from '../../schemas/step.js';
 import { modelFeaturesTable } from '../../schemas/model.js';
 
@@ -29,7 +29,10 @@ export async function loadModel(store: ArtifactStore, ref: ArtifactRef): Promise
   model.stage1.params = ForestParams.parse(model.stage1.params);
   if (model.stage2) model.stage2.params = ForestParams.parse(model.stage2.params);
   const info = await store.readTable(modelFeaturesTable, ref);
-  const medians = info.filter((r) => r.stage === 'stage1').sort((a, b) => a.column - b.column).map((r) => r.impute_median);
+  const medians = info
+    .filter((r) => r.stage === 'stage1')
+    .sort((a, b) => a.column - b.column)
+    .map((r) => r.impute_median);
   const facts = await store.readFacts(TrainFacts, ref);
   return { model, medians, spec: facts.feature_spec, trainedOn: facts.training_sources_sha256 };
 }

@@ -19,7 +19,8 @@ export async function readMuwclass(path: string, displayName: string, requiredCo
     const line = table.lines[i]!;
     if (id === null || id === undefined) throw new InputError({ file: displayName, row: line, column: MUWCLASS_ID, value: '' }, 'expected a source id');
     const before = seen.get(id);
-    if (before !== undefined) throw new InputError({ file: displayName, row: line, column: MUWCLASS_ID, value: id }, `duplicate source id (first on line ${before})`);
+    if (before !== undefined)
+      throw new InputError({ file: displayName, row: line, column: MUWCLASS_ID, value: id }, `duplicate source id (first on line ${before})`);
     seen.set(id, line);
   });
   return table;
@@ -45,7 +46,11 @@ export const REFERENCE_COLUMNS = ['Class', 'Class_prob', 'e_Class_prob', 'CT', .
  * every row too, so a bad prediction column rejects the table before any artifact is
  * made from it.
  */
-export function referenceRow(table: CsvTable, i: number, opts: { pipeline: string; labelMap: Readonly<Record<string, unknown>> | null; noData: readonly number[]; counts: NoDataCounts }): ReferencePredictionRow {
+export function referenceRow(
+  table: CsvTable,
+  i: number,
+  opts: { pipeline: string; labelMap: Readonly<Record<string, unknown>> | null; noData: readonly number[]; counts: NoDataCounts },
+): ReferencePredictionRow {
   const predicted = textField(table, i, 'Class');
   if (predicted === null) throw new InputError({ file: table.file, row: table.lines[i], column: 'Class', value: '' }, 'expected the reference pipeline class');
   if (opts.labelMap) checkClass({ file: table.file, row: table.lines[i]!, column: 'Class' }, predicted, opts.labelMap);

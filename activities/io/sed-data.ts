@@ -28,7 +28,8 @@ async function readColumns(path: string, display: string, columns: number, opts:
   }
   if (cols[0]!.length < 2) throw new InputError({ file: display }, 'expected at least two rows of data');
   for (let i = 1; i < cols[0]!.length; i++) {
-    if (!(cols[0]![i]! > cols[0]![i - 1]!)) throw new InputError({ file: display, row: i + 1, column: 'wavelength', value: cols[0]![i] }, 'wavelengths must increase');
+    if (!(cols[0]![i]! > cols[0]![i - 1]!))
+      throw new InputError({ file: display, row: i + 1, column: 'wavelength', value: cols[0]![i] }, 'wavelengths must increase');
   }
   return cols.map((c) => Float64Array.from(c));
 }
@@ -40,7 +41,10 @@ export function filterFileName(name: string): string {
 /** Names of every filter curve in the data folder (file names without `.dat`). */
 export async function knownFilterNames(dataDir: string): Promise<string[]> {
   const files = await fs.readdir(join(dataDir, 'filters')).catch(() => [] as string[]);
-  return files.filter((f) => f.endsWith('.dat')).map((f) => f.slice(0, -4)).sort();
+  return files
+    .filter((f) => f.endsWith('.dat'))
+    .map((f) => f.slice(0, -4))
+    .sort();
 }
 
 /** The error for a filter name with no curve, listing the closest known names. */
@@ -76,8 +80,42 @@ export async function loadVega(dataDir: string, file: string): Promise<{ wavelen
 
 /** The 36 solar-metallicity Pickles dwarfs in the bundle (`uk<type>v.dat`, not `iv`), in spectral order. */
 export const PICKLES_DWARFS = [
-  'o5v', 'o9v', 'b0v', 'b1v', 'b3v', 'b57v', 'b8v', 'b9v', 'a0v', 'a2v', 'a3v', 'a5v', 'a7v', 'f0v', 'f2v', 'f5v', 'f6v', 'f8v',
-  'g0v', 'g2v', 'g5v', 'g8v', 'k0v', 'k2v', 'k3v', 'k4v', 'k5v', 'k7v', 'm0v', 'm1v', 'm2v', 'm2p5v', 'm3v', 'm4v', 'm5v', 'm6v',
+  'o5v',
+  'o9v',
+  'b0v',
+  'b1v',
+  'b3v',
+  'b57v',
+  'b8v',
+  'b9v',
+  'a0v',
+  'a2v',
+  'a3v',
+  'a5v',
+  'a7v',
+  'f0v',
+  'f2v',
+  'f5v',
+  'f6v',
+  'f8v',
+  'g0v',
+  'g2v',
+  'g5v',
+  'g8v',
+  'k0v',
+  'k2v',
+  'k3v',
+  'k4v',
+  'k5v',
+  'k7v',
+  'm0v',
+  'm1v',
+  'm2v',
+  'm2p5v',
+  'm3v',
+  'm4v',
+  'm5v',
+  'm6v',
 ] as const;
 
 export function picklesFile(code: string): string {

@@ -107,5 +107,6 @@ export function checkHeader(header: readonly string[], file: string, line: numbe
 
 /** A class name must be one the label map knows. */
 export function checkClass(cell: Cell, value: string, labelMap: Readonly<Record<string, unknown>>): void {
-  if (!Object.hasOwn(labelMap, value)) throw new InputError({ ...cell, value }, `unknown label, expected one of ${Object.keys(labelMap).join(', ')} (config labels.map)`);
+  if (!Object.hasOwn(labelMap, value))
+    throw new InputError({ ...cell, value }, `unknown label, expected one of ${Object.keys(labelMap).join(', ')} (config labels.map)`);
 }

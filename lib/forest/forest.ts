@@ -80,7 +80,20 @@ export async function fitForest(m: Matrix, labels: readonly string[], opts: FitO
   const batch = Math.max(1, Math.ceil(seeds.length / (jobs * 8)));
   const tasks: Promise<ArrayBuffer[]>[] = [];
   for (let s = 0; s < seeds.length; s += batch) {
-    const task: GrowTask = { bins: shared, binMin: binned.binMin, binMax: binned.binMax, nBins: binned.nBins, nSamples: n, nFeatures: nF, y, nClasses: K, baseWeight, params, sampling, seeds: seeds.slice(s, s + batch) };
+    const task: GrowTask = {
+      bins: shared,
+      binMin: binned.binMin,
+      binMax: binned.binMax,
+      nBins: binned.nBins,
+      nSamples: n,
+      nFeatures: nF,
+      y,
+      nClasses: K,
+      baseWeight,
+      params,
+      sampling,
+      seeds: seeds.slice(s, s + batch),
+    };
     tasks.push(grower ? grower.run(task) : Promise.resolve(growBatch(task)));
   }
   const trees: Tree[] = (await Promise.all(tasks)).flat().map((b) => decodeTree(b).tree);
@@ -92,7 +105,11 @@ export function predictProba(forest: Forest, m: Matrix): Float64Array {
   if (m.nFeatures !== forest.nFeatures) throw new Error(`random forest: model has ${forest.nFeatures} features, input has ${m.nFeatures}`);
   const K = forest.classes.length;
   const out = new Float64Array(m.nSamples * K);
-  for (let i = 0; i < m.x.length; i++) if (Number.isNaN(m.x[i]!)) throw new Error(`random forest: NaN at sample ${i % m.nSamples}, feature ${forest.featureNames[Math.floor(i / m.nSamples)]} (impute missing values first)`);
+  for (let i = 0; i < m.x.length; i++)
+    if (Number.isNaN(m.x[i]!))
+      throw new Error(
+        `random forest: NaN at sample ${i % m.nSamples}, feature ${forest.featureNames[Math.floor(i / m.nSamples)]} (impute missing values first)`,
+      );
   for (const tree of forest.trees) {
     for (let i = 0; i < m.nSamples; i++) {
       const leaf = leafOf(tree, m.x, m.nSamples, i);
@@ -113,11 +130,16 @@ export function predictProba(forest: Forest, m: Matrix): Float64Array {
  * A sample in every bootstrap (vanishingly rare with hundreds of trees) gets the
  * whole forest's probabilities; their number is returned.
  */
-export function oobProba(forest: Forest, training: Matrix, fitted: { labels?: readonly string[]; groups?: Int32Array } = {}): { proba: Float64Array; neverOutOfBag: number } {
+export function oobProba(
+  forest: Forest,
+  training: Matrix,
+  fitted: { labels?: readonly string[]; groups?: Int32Array } = {},
+): { proba: Float64Array; neverOutOfBag: number } {
   if (!forest.params.bootstrap) throw new Error('random forest: out-of-bag probabilities need bootstrap=true');
   const n = training.nSamples;
   // the bootstrap is regenerated as it was drawn: balanced sampling needs the training labels
-  if (forest.params.bootstrap_sampling === 'balanced' && fitted.labels?.length !== n) throw new Error('random forest: out-of-bag probabilities of a balanced bootstrap need the training labels');
+  if (forest.params.bootstrap_sampling === 'balanced' && fitted.labels?.length !== n)
+    throw new Error('random forest: out-of-bag probabilities of a balanced bootstrap need the training labels');
   const y = Int32Array.from(fitted.labels ?? [], (l) => forest.classes.indexOf(l));
   const sampling = samplingOf(forest.params, y, fitted.groups);
   const K = forest.classes.length;
@@ -182,7 +204,16 @@ const MAGIC = 0x46524358; // "XCRF"
 
 /** A forest as one binary blob: magic, header length, JSON header, then each tree (codec.ts). */
 export function serializeForest(forest: Forest): Uint8Array {
-  const header = new TextEncoder().encode(JSON.stringify({ version: 1, params: forest.params, classes: forest.classes, nFeatures: forest.nFeatures, featureNames: forest.featureNames, nTrees: forest.trees.length }));
+  const header = new TextEncoder().encode(
+    JSON.stringify({
+      version: 1,
+      params: forest.params,
+      classes: forest.classes,
+      nFeatures: forest.nFeatures,
+      featureNames: forest.featureNames,
+      nTrees: forest.trees.length,
+    }),
+  );
   const headPad = (8 - ((8 + header.length) % 8)) % 8;
   const trees = forest.trees.map(encodeTree);
   const total = 8 + header.length + headPad + trees.reduce((s, b) => s + b.byteLength, 0);
@@ -204,7 +235,13 @@ export function deserializeForest(bytes: Uint8Array): Forest {
   const dv = new DataView(buf);
   if (dv.getUint32(0, true) !== MAGIC) throw new Error('not a serialized XClass forest (bad magic number)');
   const hlen = dv.getUint32(4, true);
-  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, hlen))) as { params: ForestParams; classes: string[]; nFeatures: number; featureNames: string[]; nTrees: number };
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, hlen))) as {
+    params: ForestParams;
+    classes: string[];
+    nFeatures: number;
+    featureNames: string[];
+    nTrees: number;
+  };
   let off = 8 + hlen + ((8 - ((8 + hlen) % 8)) % 8);
   const trees: Tree[] = [];
   for (let t = 0; t < header.nTrees; t++) {

@@ -10,9 +10,16 @@ import type { Matrix } from './forest.js';
  * interpolated. Written here because no maintained TypeScript SMOTE exists, and the
  * brute-force neighbour search is plenty for classes of a few hundred sources.
  */
-export function smote(m: Matrix, labels: readonly string[], opts: { k: number; seed: number }): { matrix: Matrix; labels: string[]; added: Record<string, number> } {
+export function smote(
+  m: Matrix,
+  labels: readonly string[],
+  opts: { k: number; seed: number },
+): { matrix: Matrix; labels: string[]; added: Record<string, number> } {
   const { nSamples: n, nFeatures: nF, x } = m;
-  const byClass = groupBy(labels.map((_, i) => i), (i) => labels[i]!);
+  const byClass = groupBy(
+    labels.map((_, i) => i),
+    (i) => labels[i]!,
+  );
   const target = Math.max(...[...byClass.values()].map((v) => v.length));
   const rng = new Rng(opts.seed);
   const newRows: number[][] = [];

@@ -47,7 +47,10 @@ class NodeStore {
   right: Int32Array;
   value: Float64Array;
 
-  constructor(private readonly k: number, capacity = 256) {
+  constructor(
+    private readonly k: number,
+    capacity = 256,
+  ) {
     this.feature = new Int32Array(capacity);
     this.threshold = new Float64Array(capacity);
     this.left = new Int32Array(capacity);

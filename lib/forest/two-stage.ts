@@ -74,12 +74,20 @@ function rows(m: Matrix, keep: readonly number[]): Matrix {
  * group and are bootstrapped together, so Stage 1's out-of-bag probabilities never come
  * from trees that saw a sibling draw.
  */
-export async function fitTwoStage(m: Matrix, labels: readonly string[], featureNames: readonly string[], p: TwoStageParams, grower?: TreeGrower, sampleGroups?: Int32Array): Promise<TwoStageModel> {
+export async function fitTwoStage(
+  m: Matrix,
+  labels: readonly string[],
+  featureNames: readonly string[],
+  p: TwoStageParams,
+  grower?: TreeGrower,
+  sampleGroups?: Int32Array,
+): Promise<TwoStageModel> {
   if (labels.length !== m.nSamples) throw new Error(`two-stage: ${labels.length} labels for ${m.nSamples} samples`);
   const groups = groupsOf(p);
   const y1 = labels.map((l, i) => {
     const g = p.stage1_groups[l];
-    if (g === undefined) throw new Error(`two-stage: training row ${i} has label ${l}, which no Stage-1 group holds (${Object.keys(p.stage1_groups).join(', ')})`);
+    if (g === undefined)
+      throw new Error(`two-stage: training row ${i} has label ${l}, which no Stage-1 group holds (${Object.keys(p.stage1_groups).join(', ')})`);
     return g;
   });
   const jobs = grower ? { grower } : {};
@@ -101,7 +109,14 @@ export async function fitTwoStage(m: Matrix, labels: readonly string[], featureN
   const oob = oobProba(stage1, m1, { labels: y1fit, ...(groups1 ? { groups: groups1 } : {}) });
   const p1 = toColumns(oob.proba.subarray(0, m.nSamples * stage1.classes.length), stage1.classes, groups, m.nSamples);
 
-  const t1 = p.calibration === 'temperature' ? fitTemperature(oob.proba, stage1.classes.length, y1fit.map((l) => stage1.classes.indexOf(l))) : 1;
+  const t1 =
+    p.calibration === 'temperature'
+      ? fitTemperature(
+          oob.proba,
+          stage1.classes.length,
+          y1fit.map((l) => stage1.classes.indexOf(l)),
+        )
+      : 1;
   let t2 = 1;
   const keep = labels.flatMap((l, i) => (p.stage2_classes.includes(l) ? [i] : []));
   const present = [...new Set(keep.map((i) => labels[i]!))].sort();
@@ -123,10 +138,19 @@ export async function fitTwoStage(m: Matrix, labels: readonly string[], featureN
       });
       groups2 = withSynthetic(kept, m2.nSamples);
     }
-    stage2 = await fitForest(m2, y2, { params: { ...p.forest, random_state: p.forest.random_state + 1 }, featureNames: names2, ...jobs, ...(groups2 ? { groups: groups2 } : {}) });
+    stage2 = await fitForest(m2, y2, {
+      params: { ...p.forest, random_state: p.forest.random_state + 1 },
+      featureNames: names2,
+      ...jobs,
+      ...(groups2 ? { groups: groups2 } : {}),
+    });
     if (p.calibration === 'temperature') {
       const oob2 = oobProba(stage2, m2, { labels: y2, ...(groups2 ? { groups: groups2 } : {}) });
-      t2 = fitTemperature(oob2.proba, stage2.classes.length, y2.map((l) => stage2!.classes.indexOf(l)));
+      t2 = fitTemperature(
+        oob2.proba,
+        stage2.classes.length,
+        y2.map((l) => stage2!.classes.indexOf(l)),
+      );
     }
   } else stage2Only = present[0] ?? null;
 
@@ -152,7 +176,7 @@ export function sharpen(proba: Float64Array, K: number, temperature: number): Fl
   const out = new Float64Array(proba.length);
   for (let i = 0; i < proba.length; i += K) {
     let sum = 0;
-    for (let k = 0; k < K; k++) sum += (out[i + k] = proba[i + k]! ** (1 / temperature));
+    for (let k = 0; k < K; k++) sum += out[i + k] = proba[i + k]! ** (1 / temperature);
     for (let k = 0; k < K; k++) out[i + k]! /= sum > 0 ? sum : 1;
   }
   return out;
@@ -181,9 +205,17 @@ export function fitTemperature(proba: Float64Array, K: number, truth: readonly n
   let fd = nll(d);
   for (let it = 0; it < 60; it++) {
     if (fc < fd) {
-      b = d; d = c; fd = fc; c = b - g * (b - a); fc = nll(c);
+      b = d;
+      d = c;
+      fd = fc;
+      c = b - g * (b - a);
+      fc = nll(c);
     } else {
-      a = c; c = d; fc = fd; d = a + g * (b - a); fd = nll(d);
+      a = c;
+      c = d;
+      fc = fd;
+      d = a + g * (b - a);
+      fd = nll(d);
     }
   }
   return Number(Math.exp((a + b) / 2).toPrecision(6));
@@ -199,7 +231,8 @@ export function predictTwoStage(model: TwoStageModel, m: Matrix): TwoStagePredic
   let p2: Float64Array | null = null;
   // Stage 2 reads Stage 1's probabilities as it was trained on them: uncalibrated
   const p1raw = t.stage1 === 1 ? p1 : toColumns(raw1, model.stage1.classes, model.groups, n);
-  if (model.stage2) p2 = toColumns(sharpen(predictProba(model.stage2, withColumns(m, p1raw, G)), model.stage2.classes.length, t.stage2), model.stage2.classes, s2, n);
+  if (model.stage2)
+    p2 = toColumns(sharpen(predictProba(model.stage2, withColumns(m, p1raw, G)), model.stage2.classes.length, t.stage2), model.stage2.classes, s2, n);
   const other = model.groups.indexOf(model.params.other_group);
   const out: TwoStagePrediction[] = [];
   for (let i = 0; i < n; i++) {
@@ -253,7 +286,10 @@ export function deserializeTwoStage(bytes: Uint8Array): TwoStageModel {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (dv.getUint32(0, true) !== 0x32534358) throw new Error('not a serialized XClass two-stage model (bad magic number)');
   const hlen = dv.getUint32(4, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen))) as Omit<TwoStageModel, 'stage1' | 'stage2'> & { stage1Bytes: number; stage2Bytes: number };
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen))) as Omit<TwoStageModel, 'stage1' | 'stage2'> & {
+    stage1Bytes: number;
+    stage2Bytes: number;
+  };
   const { stage1Bytes, stage2Bytes, ...rest } = header;
   const s1 = bytes.slice(8 + hlen, 8 + hlen + stage1Bytes);
   const s2 = stage2Bytes > 0 ? deserializeForest(bytes.slice(8 + hlen + stage1Bytes, 8 + hlen + stage1Bytes + stage2Bytes)) : null;

@@ -100,10 +100,6 @@ export function mcc(c: Confusion): number {
   return den > 0 ? (trace * s - pt) / den : 0;
 }
 
-/** Recall of each class present in y_true, by label. */
-export function perClassRecall(yTrue: readonly string[], yPred: readonly string[]): Map<string, number> {
-  return new Map(perClassMetrics(confusionMatrix(yTrue, yPred)).filter((m) => m.support > 0).map((m) => [m.class, m.recall]));
-}
 
 export function balancedAccuracy(yTrue: readonly string[], yPred: readonly string[]): number {
   if (yTrue.length === 0) throw new Error('metrics: no samples');

@@ -52,7 +52,9 @@ export function normalisedRows(c: Confusion): { trueClass: string; predictedClas
   c.classes.forEach((t, a) => {
     let rowSum = 0;
     for (let b = 0; b < K; b++) rowSum += c.counts[a * K + b]!;
-    c.classes.forEach((p, b) => out.push({ trueClass: t, predictedClass: p, count: c.counts[a * K + b]!, fraction: rowSum > 0 ? c.counts[a * K + b]! / rowSum : null }));
+    c.classes.forEach((p, b) =>
+      out.push({ trueClass: t, predictedClass: p, count: c.counts[a * K + b]!, fraction: rowSum > 0 ? c.counts[a * K + b]! / rowSum : null }),
+    );
   });
   return out;
 }

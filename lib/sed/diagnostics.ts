@@ -11,7 +11,12 @@ import { abMagFromFnu } from './units.js';
  * magnitude measured in the ground band nearest to it in pivot wavelength (`band`: that
  * band's index among the plan's inputs).
  */
-export function consistencyOffsets(plan: TranslationPlan, obs: Observation, magAb: readonly (number | null)[], filters: readonly string[]): { output: string; band: number; offset_mag: number }[] {
+export function consistencyOffsets(
+  plan: TranslationPlan,
+  obs: Observation,
+  magAb: readonly (number | null)[],
+  filters: readonly string[],
+): { output: string; band: number; offset_mag: number }[] {
   const out: { output: string; band: number; offset_mag: number }[] = [];
   for (const cf of filters) {
     const k = plan.outputs.findIndex((o) => o.name === cf);
@@ -27,15 +32,24 @@ export function consistencyOffsets(plan: TranslationPlan, obs: Observation, magA
 }
 
 /** Per class: counts, chi2_red quantiles, share at the sigma cap, predicted-magnitude quantiles; then the consistency check. */
-export function sedDiagnostics(fits: readonly SedFitRow[], mags: readonly SedMagRow[], consistency: ReadonlyMap<string, number[]>, p: SedSettings): SedDiagnosticRow[] {
+export function sedDiagnostics(
+  fits: readonly SedFitRow[],
+  mags: readonly SedMagRow[],
+  consistency: ReadonlyMap<string, number[]>,
+  p: SedSettings,
+): SedDiagnosticRow[] {
   const out: SedDiagnosticRow[] = [];
   const labels = [...new Set(fits.map((f) => f.label).filter((l): l is string => l !== null))].sort();
-  const magsById = groupBy(mags.filter((m) => m.draw === 0), (m) => m.id);
+  const magsById = groupBy(
+    mags.filter((m) => m.draw === 0),
+    (m) => m.id,
+  );
   for (const group of ['all', ...labels]) {
     const rows = fits.filter((f) => f.label !== null && (group === 'all' || f.label === group));
     const ok = rows.filter((f) => f.status === 'ok');
     const chi2 = ok.map((f) => f.chi2_red!);
-    const add = (metric: string, value: number | null, n: number) => out.push({ group, metric, value: value !== null && Number.isFinite(value) ? value : null, n });
+    const add = (metric: string, value: number | null, n: number) =>
+      out.push({ group, metric, value: value !== null && Number.isFinite(value) ? value : null, n });
     add('sources', rows.length, rows.length);
     add('translated', ok.length, rows.length);
     add('failed', rows.filter((f) => f.status === 'failed').length, rows.length);
@@ -44,11 +58,19 @@ export function sedDiagnostics(fits: readonly SedFitRow[], mags: readonly SedMag
     add('chi2_red_median', chi2.length ? median(chi2) : null, chi2.length);
     add('chi2_red_p10', chi2.length ? quantile(chi2, 0.1) : null, chi2.length);
     add('chi2_red_p90', chi2.length ? quantile(chi2, 0.9) : null, chi2.length);
-    add(`chi2_red_below_${p.consistency.chi2_red_max}_fraction`, chi2.length ? chi2.filter((c) => c < p.consistency.chi2_red_max).length / chi2.length : null, chi2.length);
+    add(
+      `chi2_red_below_${p.consistency.chi2_red_max}_fraction`,
+      chi2.length ? chi2.filter((c) => c < p.consistency.chi2_red_max).length / chi2.length : null,
+      chi2.length,
+    );
     const aV = ok.flatMap((f) => (f.a_v === null ? [] : [f.a_v]));
     add('a_v_median', aV.length ? median(aV) : null, aV.length);
     add('a_v_p90', aV.length ? quantile(aV, 0.9) : null, aV.length);
-    add('sigma_at_cap_fraction', chi2.length ? chi2.filter((c) => p.sigma_chi2_coeff * Math.sqrt(c) >= p.sigma_cap_mag).length / chi2.length : null, chi2.length);
+    add(
+      'sigma_at_cap_fraction',
+      chi2.length ? chi2.filter((c) => p.sigma_chi2_coeff * Math.sqrt(c) >= p.sigma_cap_mag).length / chi2.length : null,
+      chi2.length,
+    );
     for (const filter of p.output_filters) {
       const values = ok.flatMap((f) => (magsById.get(f.id) ?? []).filter((m) => m.filter === filter && m.mag_ab !== null).map((m) => m.mag_ab!));
       add(`mag:${filter}:median`, values.length ? median(values) : null, values.length);
@@ -62,4 +84,3 @@ export function sedDiagnostics(fits: readonly SedFitRow[], mags: readonly SedMag
   }
   return out;
 }
-

@@ -21,7 +21,7 @@ export function zeroPointFnu(system: MagSystem, vega_band_fnu_cgs: number | null
     case 'vega_zp':
       return system.zero_point_jy * JY_CGS;
     case 'vega_spectrum':
-      if (vega_band_fnu_cgs === null || !(vega_band_fnu_cgs > 0)) throw new Error('a vega_spectrum system needs Vega\'s flux through the band');
+      if (vega_band_fnu_cgs === null || !(vega_band_fnu_cgs > 0)) throw new Error("a vega_spectrum system needs Vega's flux through the band");
       return vega_band_fnu_cgs * 10 ** (0.4 * system.vega_mag);
   }
 }
@@ -35,7 +35,12 @@ export function spectrumFnuOnGrid(grid: WavelengthGrid, wavelength_aa: Float64Ar
  * The f_nu of magnitude 0 in each band under its system: AB 3631 Jy, a published Vega
  * zero point, or Vega's spectrum (`vegaFnu`, on the grid) through the band's curve.
  */
-export function bandZeroPoints(grid: WavelengthGrid, vegaFnu: Float64Array, bands: readonly { filter: Filter; system: MagSystem }[], convention: BandConvention): number[] {
+export function bandZeroPoints(
+  grid: WavelengthGrid,
+  vegaFnu: Float64Array,
+  bands: readonly { filter: Filter; system: MagSystem }[],
+  convention: BandConvention,
+): number[] {
   return bands.map((b) => zeroPointFnu(b.system, bandFlux(bandWeights(b.filter, grid, convention), vegaFnu)));
 }
 
@@ -92,7 +97,8 @@ export function observationFromFluxes(bands: readonly { band: number; name: stri
   for (const b of bands) {
     if (!Number.isFinite(b.flux_fnu)) return { ok: false, reason: `band ${b.name}: flux ${b.flux_fnu} is not a finite number` };
     if (!(b.flux_fnu > 0)) return { ok: false, reason: `band ${b.name}: flux ${b.flux_fnu} is not positive` };
-    if (!(b.flux_err_fnu > 0) || !Number.isFinite(b.flux_err_fnu)) return { ok: false, reason: `band ${b.name}: flux error ${b.flux_err_fnu} is not positive and finite` };
+    if (!(b.flux_err_fnu > 0) || !Number.isFinite(b.flux_err_fnu))
+      return { ok: false, reason: `band ${b.name}: flux error ${b.flux_err_fnu} is not positive and finite` };
   }
   return {
     ok: true,

@@ -104,14 +104,22 @@ export function flambdaToGridFnu(grid: WavelengthGrid, wavelength_aa: ArrayLike<
  */
 export function compositeFnu(grid: WavelengthGrid, wavelength_aa: ArrayLike<number>, flux_flam: ArrayLike<number>): { fnu: Float64Array; beta: number } {
   const n = wavelength_aa.length;
-  let sx = 0, sy = 0, sxx = 0, sxy = 0, m = 0;
+  let sx = 0,
+    sy = 0,
+    sxx = 0,
+    sxy = 0,
+    m = 0;
   for (let i = 0; i < n; i++) {
     const l = wavelength_aa[i]!;
     const f = flux_flam[i]!;
     if (l < 7000 || l > 8500 || !(f > 0)) continue;
     const x = Math.log(l);
     const y = Math.log(fnuFromFlambda(l, f));
-    sx += x; sy += y; sxx += x * x; sxy += x * y; m++;
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+    m++;
   }
   const beta = (m * sxy - sx * sy) / (m * sxx - sx * sx);
   const intercept = (sy - beta * sx) / m;

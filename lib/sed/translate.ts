@@ -31,7 +31,10 @@ export const CLASS_BLIND_ASSIGNMENT: Record<string, readonly [FamilyKey, FamilyK
 export interface PreparedFamily {
   set: ModelSet;
   table: BandFluxTable;
-  /** per model and output filter, the AB magnitude at unit scale (NaN where the model has no flux): a scaled model's magnitude is this minus 2.5 log10(scale) */
+  /**
+   * per model and output filter, the AB magnitude at unit scale (NaN where the model has
+   * no flux): a scaled model's magnitude is this minus 2.5 log10(scale)
+   */
   outMag: Float64Array;
 }
 
@@ -302,7 +305,15 @@ function scaleModels(plan: TranslationPlan, obs: Observation, priors: Record<Fam
     fams.push({ key, fam, logPrior: Math.log(prior / fam.table.nModels) });
     total += fam.table.nModels;
   }
-  const out: ScaledModels = { fams, famOf: new Int32Array(total), modelOf: new Int32Array(total), chi2: new Float64Array(total), scale: new Float64Array(total), valid: new Uint8Array(total), chi2Min: Infinity };
+  const out: ScaledModels = {
+    fams,
+    famOf: new Int32Array(total),
+    modelOf: new Int32Array(total),
+    chi2: new Float64Array(total),
+    scale: new Float64Array(total),
+    valid: new Uint8Array(total),
+    chi2Min: Infinity,
+  };
   const { famOf, modelOf, chi2, scale, valid } = out;
   const invVar = Float64Array.from(obs.flux_err_fnu, (e) => 1 / (e * e));
   let c = 0;
@@ -312,7 +323,9 @@ function scaleModels(plan: TranslationPlan, obs: Observation, priors: Record<Fam
       famOf[c] = fi;
       modelOf[c] = m;
       const row = m * nBands;
-      let sfm = 0, smm = 0, sff = 0;
+      let sfm = 0,
+        smm = 0,
+        sff = 0;
       for (let k = 0; k < n; k++) {
         const mk = flux[row + obs.band[k]!]!;
         const fk = obs.flux_fnu[k]!;
@@ -382,12 +395,21 @@ const magAt = (mags: Float64Array, nOut: number, r: number, o: number): number |
  * its sigma adds the weighted model spread to the method's Eq. 4-5 term of the best fit,
  * in quadrature.
  */
-function averageMagnitudes(plan: TranslationPlan, mags: Float64Array, w: Float64Array, kept: readonly number[], chi2Red: number, u: UncertaintyOptions): { mag_ab: (number | null)[]; mag_err: (number | null)[] } {
+function averageMagnitudes(
+  plan: TranslationPlan,
+  mags: Float64Array,
+  w: Float64Array,
+  kept: readonly number[],
+  chi2Red: number,
+  u: UncertaintyOptions,
+): { mag_ab: (number | null)[]; mag_err: (number | null)[] } {
   const nOut = plan.outputs.length;
   const mag_ab: (number | null)[] = [];
   const mag_err: (number | null)[] = [];
   plan.outputs.forEach((o, k) => {
-    let sw = 0, s1 = 0, s2 = 0;
+    let sw = 0,
+      s1 = 0,
+      s2 = 0;
     for (let r = 0; r < kept.length; r++) {
       const i = kept[r]!;
       const mag = magAt(mags, nOut, r, k);
@@ -422,7 +444,15 @@ function familyPosterior(models: ScaledModels, w: Float64Array, kept: readonly n
 }
 
 /** Draws: `count` models drawn from the posterior (inverse CDF over the kept models), each with its magnitudes, for training with realistic colour spread. */
-function drawModels(plan: TranslationPlan, models: ScaledModels, mags: Float64Array, w: Float64Array, kept: readonly number[], count: number, rng: Rng): TranslationDraw[] {
+function drawModels(
+  plan: TranslationPlan,
+  models: ScaledModels,
+  mags: Float64Array,
+  w: Float64Array,
+  kept: readonly number[],
+  count: number,
+  rng: Rng,
+): TranslationDraw[] {
   const nOut = plan.outputs.length;
   const cdf: number[] = [];
   let acc = 0;

@@ -9,7 +9,7 @@ export function separationArcsec(ra1_deg: number, dec1_deg: number, ra2_deg: num
   const dra = (ra2_deg - ra1_deg) * DEG;
   const ddec = (dec2_deg - dec1_deg) * DEG;
   const a = Math.sin(ddec / 2) ** 2 + Math.cos(dec1_deg * DEG) * Math.cos(dec2_deg * DEG) * Math.sin(dra / 2) ** 2;
-  return (2 * Math.asin(Math.min(1, Math.sqrt(a)))) / DEG * ARCSEC_PER_DEG;
+  return ((2 * Math.asin(Math.min(1, Math.sqrt(a)))) / DEG) * ARCSEC_PER_DEG;
 }
 
 /** Unit vector of a sky position. */

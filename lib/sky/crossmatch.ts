@@ -50,10 +50,18 @@ export interface CrossMatchOptions {
 
 export const METHOD_CROSSMATCH: CrossMatchOptions = { min_significance: 3, min_radius_arcsec: 0.5, radius_sigmas: 3 };
 
-export function crossMatch(positions: readonly { ra_deg: number; dec_deg: number }[], xray: readonly XraySource[], opts: CrossMatchOptions = METHOD_CROSSMATCH): (Match | null)[] {
+export function crossMatch(
+  positions: readonly { ra_deg: number; dec_deg: number }[],
+  xray: readonly XraySource[],
+  opts: CrossMatchOptions = METHOD_CROSSMATCH,
+): (Match | null)[] {
   const usable = xray.flatMap((s, i) => (s.significance >= opts.min_significance && s.sigma_eff_arcsec > 0 ? [i] : []));
   const maxRadius = Math.max(opts.min_radius_arcsec, ...usable.map((i) => opts.radius_sigmas * xray[i]!.sigma_eff_arcsec));
-  const index = new SkyIndex(usable.map((i) => xray[i]!.ra_deg), usable.map((i) => xray[i]!.dec_deg), Math.max(maxRadius, 3));
+  const index = new SkyIndex(
+    usable.map((i) => xray[i]!.ra_deg),
+    usable.map((i) => xray[i]!.dec_deg),
+    Math.max(maxRadius, 3),
+  );
   return positions.map((p) => {
     const hits = index
       .query(p.ra_deg, p.dec_deg, Math.max(maxRadius, 3))
@@ -74,10 +82,15 @@ export function crossMatch(positions: readonly { ra_deg: number; dec_deg: number
 }
 
 /** Nearest catalogue counterpart within a radius (photometry join, paper section 2.4), with its separation. */
-export function nearestWithin(positions: readonly { ra_deg: number; dec_deg: number }[], catalog: SkyIndex, radius_arcsec: number): ({ index: number; sep_arcsec: number } | null)[] {
+export function nearestWithin(
+  positions: readonly { ra_deg: number; dec_deg: number }[],
+  catalog: SkyIndex,
+  radius_arcsec: number,
+): ({ index: number; sep_arcsec: number } | null)[] {
   return positions.map((p) => {
     let best: { index: number; sep_arcsec: number } | null = null;
-    for (const h of catalog.query(p.ra_deg, p.dec_deg, radius_arcsec)) if (!best || h.sep_arcsec < best.sep_arcsec || (h.sep_arcsec === best.sep_arcsec && h.index < best.index)) best = h;
+    for (const h of catalog.query(p.ra_deg, p.dec_deg, radius_arcsec))
+      if (!best || h.sep_arcsec < best.sep_arcsec || (h.sep_arcsec === best.sep_arcsec && h.index < best.index)) best = h;
     return best;
   });
 }

@@ -79,7 +79,11 @@ export function dedupe(entries: readonly DedupEntry[], opts: DedupOptions): Dedu
       else uf.union(first, i);
     }
   });
-  const index = new SkyIndex(entries.map((e) => e.ra_deg), entries.map((e) => e.dec_deg), opts.radius_arcsec);
+  const index = new SkyIndex(
+    entries.map((e) => e.ra_deg),
+    entries.map((e) => e.dec_deg),
+    opts.radius_arcsec,
+  );
   index.forEachPair((i, j, sep_arcsec) => {
     const a = norm[i]!;
     const b = norm[j]!;

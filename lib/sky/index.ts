@@ -21,7 +21,11 @@ export class SkyIndex {
   private readonly decSorted: Float64Array;
   private readonly dec: Float64Array;
 
-  constructor(ra_deg: ArrayLike<number>, dec_deg: ArrayLike<number>, readonly radius_arcsec: number) {
+  constructor(
+    ra_deg: ArrayLike<number>,
+    dec_deg: ArrayLike<number>,
+    readonly radius_arcsec: number,
+  ) {
     const n = ra_deg.length;
     this.x = new Float64Array(n);
     this.y = new Float64Array(n);

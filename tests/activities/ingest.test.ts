@@ -25,7 +25,13 @@ describe('ingest: no-data sentinels', () => {
     const { path: _p, ...catalog } = await resolveRawFile(dir, 'td.csv');
     const config = loadConfig();
     const store = new ArtifactStore(join(dir, 'store'));
-    const out = await runStep(store, { key: 'ingest', stage: 'ingest', params: { catalog, label_map: config.labels.map, no_data: config.input.no_data }, inputs: {}, context: { path } });
+    const out = await runStep(store, {
+      key: 'ingest',
+      stage: 'ingest',
+      params: { catalog, label_map: config.labels.map, no_data: config.input.no_data },
+      inputs: {},
+      context: { path },
+    });
     const sources = await store.readTable(sourcesTable, { stage: 'ingest', id: out.artifactId });
     expect(sources.slice(0, 3).map((s) => [s['gaia_g_mag'], s['tmass_j_err_mag']])).toEqual([
       [null, sources[0]!['tmass_j_err_mag']],
@@ -42,11 +48,31 @@ describe('retries', () => {
     const policy = { initial_interval_ms: 1, backoff_coefficient: 1, maximum_interval_ms: 1, maximum_attempts: 3 };
     for (const err of [new RangeError('Invalid array length'), new TypeError('x is not a function'), new InputError({ file: 'f' }, 'bad')]) {
       let attempts = 0;
-      await expect(withRetry(async () => { attempts++; throw err; }, policy, () => {}, async () => {})).rejects.toBe(err);
+      await expect(
+        withRetry(
+          async () => {
+            attempts++;
+            throw err;
+          },
+          policy,
+          () => {},
+          async () => {},
+        ),
+      ).rejects.toBe(err);
       expect(attempts, err.name).toBe(1);
     }
     let attempts = 0;
-    await expect(withRetry(async () => { attempts++; throw new Error('EIO: disk hiccup'); }, policy, () => {}, async () => {})).rejects.toThrow(/EIO/);
+    await expect(
+      withRetry(
+        async () => {
+          attempts++;
+          throw new Error('EIO: disk hiccup');
+        },
+        policy,
+        () => {},
+        async () => {},
+      ),
+    ).rejects.toThrow(/EIO/);
     expect(attempts).toBe(3);
   });
 });

@@ -38,7 +38,9 @@ describe('label catalogs', () => {
       { catalog: 'lmxb', line: 3, reason: 'unreadable position: ra "99 99 99", dec "+10 00 00"' },
       { catalog: 'lmxb', line: 4, reason: "expected 5 '|'-separated fields, found 4" },
     ]);
-    await expect(readLabelCatalog(file('|nom |ra |dec |\n'), cat('liu2007_lmxb', 'x'), 'x.psv')).rejects.toThrow("x.psv, row 1, column 'name': required column is missing from the header");
+    await expect(readLabelCatalog(file('|nom |ra |dec |\n'), cat('liu2007_lmxb', 'x'), 'x.psv')).rejects.toThrow(
+      "x.psv, row 1, column 'name': required column is missing from the header",
+    );
     await expect(readLabelCatalog(file('\n\n'), cat('liu2006_hmxb', 'x'), 'x.tsv')).rejects.toThrow('x.tsv: file is empty');
   });
 

@@ -47,7 +47,9 @@ beforeAll(async () => {
     picked.push(line);
   }
   const data = dataDirWith(`${[header, ...picked].join('\n')}\n`);
-  const config = loadConfig({ sets: [`data.dir=${JSON.stringify(data)}`, `store.path=${JSON.stringify(join(tempDir(), 'store'))}`, 'model.forest.n_estimators=20', 'evaluation.folds=2'] });
+  const config = loadConfig({
+    sets: [`data.dir=${JSON.stringify(data)}`, `store.path=${JSON.stringify(join(tempDir(), 'store'))}`, 'model.forest.n_estimators=20', 'evaluation.folds=2'],
+  });
   input = await planPipeline(config, { ablations: [] });
   store = new ArtifactStore(config.store.path, 'checksum');
   act = stageActivities(store);
@@ -57,18 +59,30 @@ const fileRef = () => ({ name: input.files.muwclass.name, sha256: input.files.mu
 
 describe('stage activities, called directly', () => {
   it('ingest: one sources row per catalog row, values as catalogued', async () => {
-    const out = await act.ingest({ catalog: fileRef(), label_map: input.label_map, no_data: input.no_data }, {}, step('ingest', { path: input.files.muwclass.path }));
+    const out = await act.ingest(
+      { catalog: fileRef(), label_map: input.label_map, no_data: input.no_data },
+      {},
+      step('ingest', { path: input.files.muwclass.path }),
+    );
     refs['ingest'] = { stage: 'ingest', id: out.artifactId };
     const rows = await store.readTable(sourcesTable, { stage: 'ingest', id: out.artifactId });
     expect(rows).toHaveLength(Object.values(rowsByClass).reduce((a, b) => a + b, 0));
     expect(new Set(rows.map((r) => r['label_raw']))).toEqual(new Set(Object.keys(rowsByClass)));
     // idempotent: the same call is a cache hit with the same id
-    const again = await act.ingest({ catalog: fileRef(), label_map: input.label_map, no_data: input.no_data }, {}, step('ingest', { path: input.files.muwclass.path }));
+    const again = await act.ingest(
+      { catalog: fileRef(), label_map: input.label_map, no_data: input.no_data },
+      {},
+      step('ingest', { path: input.files.muwclass.path }),
+    );
     expect(again).toEqual({ artifactId: out.artifactId, cacheHit: true, wallMs: 0 });
   });
 
   it('reference: the competitor predictions of the same sources', async () => {
-    const out = await act.reference({ catalog: fileRef(), pipeline: 'MUWCLASS', label_map: input.label_map, no_data: input.no_data }, { sources: ref('ingest', 'ingest') }, step('reference', { path: input.files.muwclass.path }));
+    const out = await act.reference(
+      { catalog: fileRef(), pipeline: 'MUWCLASS', label_map: input.label_map, no_data: input.no_data },
+      { sources: ref('ingest', 'ingest') },
+      step('reference', { path: input.files.muwclass.path }),
+    );
     refs['reference'] = { stage: 'reference', id: out.artifactId };
     const rows = await store.readTable(referencePredictionsTable, { stage: 'reference', id: out.artifactId });
     expect(rows.length).toBe((await store.readTable(sourcesTable, { stage: 'ingest', id: ref('ingest', 'ingest').id })).length);
@@ -77,14 +91,29 @@ describe('stage activities, called directly', () => {
 
   it('labels, dedup and crossmatch: the MUWCLASS labels matched back to their own Chandra sources', async () => {
     const cat = input.label_catalogs.find((c) => c.format === 'muwclass')!;
-    const labels = await act.labels({ catalog: { name: cat.file.name, sha256: cat.file.sha256, bytes: cat.file.bytes }, name: cat.name, format: cat.format, class: cat.class, reference: cat.reference, label_map: input.label_map }, { sources: ref('ingest', 'ingest') }, step('labels', { data_dir: input.data_dir }));
+    const labels = await act.labels(
+      {
+        catalog: { name: cat.file.name, sha256: cat.file.sha256, bytes: cat.file.bytes },
+        name: cat.name,
+        format: cat.format,
+        class: cat.class,
+        reference: cat.reference,
+        label_map: input.label_map,
+      },
+      { sources: ref('ingest', 'ingest') },
+      step('labels', { data_dir: input.data_dir }),
+    );
     const labelRows = await store.readTable(labelRowsTable, { stage: 'labels', id: labels.artifactId });
     expect(labelRows).toHaveLength((await store.readTable(sourcesTable, { stage: 'ingest', id: ref('ingest', 'ingest').id })).length);
     const dedup = await act.dedup(input.dedup, { catalog_0: { stage: 'labels', id: labels.artifactId } }, step('dedup', {}));
     const deduped = await store.readTable(labelRowsTable, { stage: 'dedup', id: dedup.artifactId });
     expect(deduped.length).toBeGreaterThan(0);
     expect(deduped.length).toBeLessThanOrEqual(labelRows.length);
-    const cross = await act.crossmatch(input.crossmatch, { labels: { stage: 'dedup', id: dedup.artifactId }, xray: ref('ingest', 'ingest') }, step('crossmatch', {}));
+    const cross = await act.crossmatch(
+      input.crossmatch,
+      { labels: { stage: 'dedup', id: dedup.artifactId }, xray: ref('ingest', 'ingest') },
+      step('crossmatch', {}),
+    );
     const matches = await store.readTable(matchesTable, { stage: 'crossmatch', id: cross.artifactId });
     // each label sits at its own source's position: every match that is made is at 0 arcsec
     expect(matches.length).toBeGreaterThan(0);
@@ -116,15 +145,26 @@ describe('stage activities, called directly', () => {
       predictions[`deployment_fold_${index}`] = { stage: 'predict', id: predict.artifactId };
     }
     const evaluate = await act.evaluate(
-      { eval_classes: input.evaluation.eval_classes, stage1_groups: input.baseline.model.stage1_groups, confident_min: input.baseline.model.uncertain_below, calibration_bins: input.evaluation.calibration_bins },
+      {
+        eval_classes: input.evaluation.eval_classes,
+        stage1_groups: input.baseline.model.stage1_groups,
+        confident_min: input.baseline.model.uncertain_below,
+        calibration_bins: input.evaluation.calibration_bins,
+      },
       { ...predictions, reference: ref('reference', 'reference') },
       step('cv/evaluate', {}),
     );
     const metrics = await store.readTable(metricsTable, { stage: 'evaluate', id: evaluate.artifactId });
-    const ba = metrics.find((m) => m['protocol'] === 'deployment' && m['level'] === 'full' && m['subset'] === 'all' && m['statistic'] === 'pooled' && m['metric'] === 'balanced_accuracy');
+    const ba = metrics.find(
+      (m) =>
+        m['protocol'] === 'deployment' && m['level'] === 'full' && m['subset'] === 'all' && m['statistic'] === 'pooled' && m['metric'] === 'balanced_accuracy',
+    );
     expect(ba?.['value']).toBeGreaterThan(0);
     expect(ba?.['value']).toBeLessThanOrEqual(1);
-    refs['model'] = { stage: 'train', id: (await act.train({ model: input.baseline.model, fold: null }, { features: fRef }, step('final/train', {}))).artifactId };
+    refs['model'] = {
+      stage: 'train',
+      id: (await act.train({ model: input.baseline.model, fold: null }, { features: fRef }, step('final/train', {}))).artifactId,
+    };
   });
 
   it('classify: a target table classified with the trained model', async () => {
@@ -142,8 +182,12 @@ describe('stage activities, called directly', () => {
 
   it('refuses params, inputs and context that do not fit the stage, before any work', async () => {
     const bad = act.train as unknown as (p: unknown, i: unknown, s: unknown) => Promise<unknown>;
-    await expect(bad({ model: input.baseline.model, fold: { k: 1, index: 0, seed: 1 } }, { features: { stage: 'features', id: 'x' } }, step('t', {}))).rejects.toThrow(/params of step t/);
-    await expect(bad({ model: input.baseline.model, fold: null }, { features: ref('sed', 'sed') }, step('t', {}))).rejects.toThrow(/input 'features' is a sed artifact, expected features/);
+    await expect(
+      bad({ model: input.baseline.model, fold: { k: 1, index: 0, seed: 1 } }, { features: { stage: 'features', id: 'x' } }, step('t', {})),
+    ).rejects.toThrow(/params of step t/);
+    await expect(bad({ model: input.baseline.model, fold: null }, { features: ref('sed', 'sed') }, step('t', {}))).rejects.toThrow(
+      /input 'features' is a sed artifact, expected features/,
+    );
     await expect(bad({ model: input.baseline.model, fold: null }, {}, step('t', {}))).rejects.toThrow(/input 'features' missing/);
     const sed = act.sed as unknown as (p: unknown, i: unknown, s: unknown) => Promise<unknown>;
     await expect(sed(input.baseline.sed, { sources: ref('ingest', 'ingest') }, step('s', {}))).rejects.toThrow(/context key 'data_dir'/);

@@ -25,7 +25,11 @@ describe('input validation', () => {
   });
 
   it.each([
-    ['99', 'mag', /targets\.csv, row 7, column 'F475W': expected a magnitude between -30 and 40 \(a no-data marker\? list it in config input\.no_data\), got "99"$/],
+    [
+      '99',
+      'mag',
+      /targets\.csv, row 7, column 'F475W': expected a magnitude between -30 and 40 \(a no-data marker\? list it in config input\.no_data\), got "99"$/,
+    ],
     ['-0.02', 'mag_err', /expected a magnitude error > 0 and <= 10/],
     ['0', 'mag_err', /expected a magnitude error > 0 and <= 10/],
     ['1.2', 'probability', /expected a probability between 0 and 1/],
@@ -38,7 +42,9 @@ describe('input validation', () => {
   });
 
   it('rejects a repeated or empty column name, naming it', () => {
-    expect(() => checkHeader(['id', 'Fs', 'Gmag', 'Fs'], 'td.csv', 1)).toThrow(/^td\.csv, row 1, column 'Fs': column name repeated in the header \(columns 2 and 4\)$/);
+    expect(() => checkHeader(['id', 'Fs', 'Gmag', 'Fs'], 'td.csv', 1)).toThrow(
+      /^td\.csv, row 1, column 'Fs': column name repeated in the header \(columns 2 and 4\)$/,
+    );
     expect(() => checkHeader(['id', ''], 'td.csv', 1)).toThrow(/column '#2': expected a column name/);
     expect(() => checkHeader(['', 'name', 'ra', ''], 'liu.psv', 1, { allowEmpty: true })).not.toThrow();
   });

@@ -8,12 +8,38 @@ import { referencePredictionsTable, type ReferencePredictionRow } from '../../sc
 import { tempDir } from '../helpers.js';
 
 function prediction(id: string, p: number): ReferencePredictionRow {
-  return { id, pipeline: 'TEST', predicted_class: 'AGN', predicted_prob: p, predicted_prob_err: null, confidence_threshold: 1.5, p_agn: p, p_cv: 0, p_hm_star: 0, p_hmxb: 0, p_lm_star: 0, p_lmxb: 0, p_ns: 0, p_yso: 0 };
+  return {
+    id,
+    pipeline: 'TEST',
+    predicted_class: 'AGN',
+    predicted_prob: p,
+    predicted_prob_err: null,
+    confidence_threshold: 1.5,
+    p_agn: p,
+    p_cv: 0,
+    p_hm_star: 0,
+    p_hmxb: 0,
+    p_lm_star: 0,
+    p_lmxb: 0,
+    p_ns: 0,
+    p_yso: 0,
+  };
 }
 
 function meta(n: number): NewArtifact {
   const params = { n };
-  return { id: artifactId('reference', 1, params, {}), stage: 'reference', stage_version: 1, schema: referencePredictionsTable.name, params, inputs: {}, raw_files: [], code_version: null, wall_ms: 1, notes: {} };
+  return {
+    id: artifactId('reference', 1, params, {}),
+    stage: 'reference',
+    stage_version: 1,
+    schema: referencePredictionsTable.name,
+    params,
+    inputs: {},
+    raw_files: [],
+    code_version: null,
+    wall_ms: 1,
+    notes: {},
+  };
 }
 
 const rows = [prediction('a', 0.25), prediction('b', 0.5), prediction('c', 1)];
@@ -27,7 +53,11 @@ async function oneArtifact(n = 1, verify: 'checksum' | 'size' = 'checksum') {
 }
 
 /** Damage, then: check says damaged naming the file; a rewrite quarantines the copy and puts an intact one in place. */
-async function expectDetectedAndRepaired(damage: (a: Awaited<ReturnType<typeof oneArtifact>>) => void, reason: RegExp, verify: 'checksum' | 'size' = 'checksum') {
+async function expectDetectedAndRepaired(
+  damage: (a: Awaited<ReturnType<typeof oneArtifact>>) => void,
+  reason: RegExp,
+  verify: 'checksum' | 'size' = 'checksum',
+) {
   const a = await oneArtifact(1, verify);
   damage(a);
   const state = await a.store.check('reference', a.m.id);
@@ -53,7 +83,8 @@ describe('artifact integrity', () => {
 
   it('detects a truncated file', () => expectDetectedAndRepaired(({ data }) => truncateSync(data, 100), /data\.parquet: size 100 bytes, meta\.json says \d+$/));
   it('detects a zero-byte file', () => expectDetectedAndRepaired(({ data }) => writeFileSync(data, ''), /data\.parquet: size 0 bytes/));
-  it('detects a file grown by a byte, even when only sizes are checked', () => expectDetectedAndRepaired(({ data }) => appendFileSync(data, 'x'), /size \d+ bytes, meta\.json says/, 'size'));
+  it('detects a file grown by a byte, even when only sizes are checked', () =>
+    expectDetectedAndRepaired(({ data }) => appendFileSync(data, 'x'), /size \d+ bytes, meta\.json says/, 'size'));
   it('detects a flipped bit (same size)', () =>
     expectDetectedAndRepaired(({ data }) => {
       const b = readFileSync(data);
@@ -127,13 +158,29 @@ describe('artifact integrity', () => {
     const { mkdirSync } = await import('node:fs');
     mkdirSync(store.runsDir, { recursive: true });
     const step = { key: 'k', stage: 'reference', status: 'done', artifactId: kept.id, cacheHit: false, wallMs: 1, startedAtMs: 0, endedAtMs: 1, error: null };
-    writeFileSync(join(store.runsDir, 'run-20260101T000000Z-abcdef.json'), JSON.stringify({ run_id: 'run-20260101T000000Z-abcdef', workflow: 'w', engine: 'embedded', config_hash: 'x', code_version: null, started_at: '', ended_at: '', wall_ms: 1, status: 'succeeded', steps: [step] }));
+    writeFileSync(
+      join(store.runsDir, 'run-20260101T000000Z-abcdef.json'),
+      JSON.stringify({
+        run_id: 'run-20260101T000000Z-abcdef',
+        workflow: 'w',
+        engine: 'embedded',
+        config_hash: 'x',
+        code_version: null,
+        started_at: '',
+        ended_at: '',
+        wall_ms: 1,
+        status: 'succeeded',
+        steps: [step],
+      }),
+    );
     // the listing is made after the artifacts were written, so none is "newer than this gc"
     await new Promise((r) => setTimeout(r, 5));
     const listed = await collectGarbage(store, { delete: false, activeRuns: async () => [] });
     expect(listed.unreachable.map((a) => a.id)).toEqual([orphan.id]); // `kept` is reached, and `m` through its input
     expect((await store.check('reference', orphan.id)).state).toBe('ok');
-    await expect(collectGarbage(store, { delete: true, activeRuns: async () => ['run-x'] })).rejects.toThrow(/run run-x is in progress on this store; nothing deleted/);
+    await expect(collectGarbage(store, { delete: true, activeRuns: async () => ['run-x'] })).rejects.toThrow(
+      /run run-x is in progress on this store; nothing deleted/,
+    );
     expect((await store.check('reference', orphan.id)).state).toBe('ok');
     await collectGarbage(store, { delete: true, activeRuns: async () => [] });
     expect((await store.check('reference', orphan.id)).state).toBe('absent');

@@ -11,8 +11,37 @@ async function storeWithOne(): Promise<{ store: ArtifactStore; data: string }> {
   const store = new ArtifactStore(join(tempDir(), 'store'));
   const params = { n: 1 };
   const id = artifactId('reference', 1, params, {});
-  const row = { id: 'a', pipeline: 'T', predicted_class: 'AGN', predicted_prob: 0.9, predicted_prob_err: null, confidence_threshold: 1, p_agn: 0.9, p_cv: 0, p_hm_star: 0, p_hmxb: 0, p_lm_star: 0, p_lmxb: 0, p_ns: 0, p_yso: 0.1 };
-  await store.write({ id, stage: 'reference', stage_version: 1, schema: referencePredictionsTable.name, params, inputs: {}, raw_files: [], code_version: null, wall_ms: 1, notes: {} }, { table: referencePredictionsTable, rows: [row] });
+  const row = {
+    id: 'a',
+    pipeline: 'T',
+    predicted_class: 'AGN',
+    predicted_prob: 0.9,
+    predicted_prob_err: null,
+    confidence_threshold: 1,
+    p_agn: 0.9,
+    p_cv: 0,
+    p_hm_star: 0,
+    p_hmxb: 0,
+    p_lm_star: 0,
+    p_lmxb: 0,
+    p_ns: 0,
+    p_yso: 0.1,
+  };
+  await store.write(
+    {
+      id,
+      stage: 'reference',
+      stage_version: 1,
+      schema: referencePredictionsTable.name,
+      params,
+      inputs: {},
+      raw_files: [],
+      code_version: null,
+      wall_ms: 1,
+      notes: {},
+    },
+    { table: referencePredictionsTable, rows: [row] },
+  );
   return { store, data: join(store.dir('reference', id), 'data.parquet') };
 }
 
@@ -20,7 +49,9 @@ describe('xclass query is read-only', () => {
   it('answers a SELECT (and WITH ... SELECT) over the views and the store files', async () => {
     const { store, data } = await storeWithOne();
     expect((await queryStore(store, 'select stage, row_count from artifacts')).rows).toEqual([{ stage: 'reference', row_count: '1' }]);
-    expect((await queryStore(store, `with p as (select * from read_parquet('${data}')) select predicted_class from p`)).rows).toEqual([{ predicted_class: 'AGN' }]);
+    expect((await queryStore(store, `with p as (select * from read_parquet('${data}')) select predicted_class from p`)).rows).toEqual([
+      { predicted_class: 'AGN' },
+    ]);
   });
 
   it.each([

@@ -97,12 +97,16 @@ describe('artifact store', () => {
     await store.write(m, { table: referencePredictionsTable, rows });
     const file = join(store.dir('reference', m.id), 'data.parquet');
     await withConnection(async (conn) => {
-      await conn.run(`COPY (SELECT * REPLACE (CASE WHEN id = 'c' THEN NULL ELSE pipeline END AS pipeline) FROM read_parquet(${sqlString(file)})) TO ${sqlString(`${file}.x`)} (FORMAT parquet)`);
+      await conn.run(
+        `COPY (SELECT * REPLACE (CASE WHEN id = 'c' THEN NULL ELSE pipeline END AS pipeline) FROM read_parquet(${sqlString(file)})) TO ${sqlString(`${file}.x`)} (FORMAT parquet)`,
+      );
     });
     const { renameSync } = await import('node:fs');
     renameSync(`${file}.x`, file);
     // the checksum catches the swap before any row is read
-    await expect(store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id })).rejects.toThrow(/data\.parquet: (size \d+ bytes|sha256 [0-9a-f]{12}), meta\.json says/);
+    await expect(store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id })).rejects.toThrow(
+      /data\.parquet: (size \d+ bytes|sha256 [0-9a-f]{12}), meta\.json says/,
+    );
     // and the schema catches a bad row in any Parquet file read as this table
     await expect(readParquet(referencePredictionsTable, file, 'swapped')).rejects.toThrow(/^swapped, row 2, column 'pipeline'.*got null/);
   });
@@ -141,9 +145,13 @@ describe('artifact store', () => {
     expect(stored.table_rows).toEqual({ data: 3, top: 1 });
     expect(stored.files.map((f) => f.name)).toEqual(['data.parquet', 'top.parquet']);
     expect(await store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id }, 'top')).toEqual([rows[2]]);
-    await expect(store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id }, 'nope')).rejects.toThrow(/has no table 'nope' \(tables: data, top\)/);
+    await expect(store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id }, 'nope')).rejects.toThrow(
+      /has no table 'nope' \(tables: data, top\)/,
+    );
     // a table is read only under its own schema; tools that take any artifact read it by the schema its meta.json names
-    await expect(store.readTable(sourcesTable, { stage: 'reference', id: m.id })).rejects.toThrow(/table 'data' has schema reference_predictions, read as sources/);
+    await expect(store.readTable(sourcesTable, { stage: 'reference', id: m.id })).rejects.toThrow(
+      /table 'data' has schema reference_predictions, read as sources/,
+    );
     expect(await store.readAnyTable('reference', m.id, 'top')).toEqual([rows[2]]);
   });
 

@@ -37,32 +37,50 @@ describe('bad input: one clear line, non-zero exit, no artifact', () => {
 
   it('a missing column', () => {
     const drop = col('Fm');
-    const text = toCsv(header.filter((_, i) => i !== drop), rows.map((r) => r.filter((_, i) => i !== drop)));
-    expectRejected(runOn(dataDirWith(text)), new RegExp(`^xclass: step ingest failed: ${FILE}, row 1, column 'Fm': required column is missing from the header$`));
+    const text = toCsv(
+      header.filter((_, i) => i !== drop),
+      rows.map((r) => r.filter((_, i) => i !== drop)),
+    );
+    expectRejected(
+      runOn(dataDirWith(text)),
+      new RegExp(`^xclass: step ingest failed: ${FILE}, row 1, column 'Fm': required column is missing from the header$`),
+    );
   });
 
   it('a non-numeric flux', () => {
     const bad = rows.map((r) => [...r]);
     bad[4]![col('Fs')] = '3e-15x';
-    expectRejected(runOn(dataDirWith(toCsv(header, bad))), new RegExp(`^xclass: step ingest failed: ${FILE}, row 6, column 'Fs': expected a number, got "3e-15x"$`));
+    expectRejected(
+      runOn(dataDirWith(toCsv(header, bad))),
+      new RegExp(`^xclass: step ingest failed: ${FILE}, row 6, column 'Fs': expected a number, got "3e-15x"$`),
+    );
   });
 
   it('a negative flux', () => {
     const bad = rows.map((r) => [...r]);
     bad[1]![col('Fh')] = '-2e-15';
-    expectRejected(runOn(dataDirWith(toCsv(header, bad))), /row 3, column 'Fh': expected a non-negative flux in erg\/s\/cm\^2 \(at most 1e-6\) \(a no-data marker\? list it in config input\.no_data\), got "-2e-15"$/);
+    expectRejected(
+      runOn(dataDirWith(toCsv(header, bad))),
+      /row 3, column 'Fh': expected a non-negative flux in erg\/s\/cm\^2 \(at most 1e-6\) \(a no-data marker\? list it in config input\.no_data\), got "-2e-15"$/,
+    );
   });
 
   it('a duplicate source id', () => {
     const bad = rows.map((r) => [...r]);
     bad[2]![0] = bad[0]![0]!;
-    expectRejected(runOn(dataDirWith(toCsv(header, bad))), new RegExp(`row 4, column 'CSCv2_name': duplicate source id \\(first on line 2\\), got "${bad[0]![0]!.replace('+', '\\+')}"$`));
+    expectRejected(
+      runOn(dataDirWith(toCsv(header, bad))),
+      new RegExp(`row 4, column 'CSCv2_name': duplicate source id \\(first on line 2\\), got "${bad[0]![0]!.replace('+', '\\+')}"$`),
+    );
   });
 
   it('an unknown label', () => {
     const bad = rows.map((r) => [...r]);
     bad[1]![col('True_Class')] = 'QSO';
-    expectRejected(runOn(dataDirWith(toCsv(header, bad))), /row 3, column 'True_Class': unknown label, expected one of AGN, LMXB, HMXB, CV, LM-STAR, HM-STAR, SNR, YSO, NS \(config labels\.map\), got "QSO"$/);
+    expectRejected(
+      runOn(dataDirWith(toCsv(header, bad))),
+      /row 3, column 'True_Class': unknown label, expected one of AGN, LMXB, HMXB, CV, LM-STAR, HM-STAR, SNR, YSO, NS \(config labels\.map\), got "QSO"$/,
+    );
   });
 
   it('a declination out of range', () => {
@@ -81,14 +99,23 @@ describe('bad input: one clear line, non-zero exit, no artifact', () => {
 
   it('an unreadable path', () => {
     const dir = dataDirWith(toCsv(header, rows));
-    expectRejected(runOn(dir, ['--set', 'catalogs.muwclass=catalogs/missing.csv']), /^xclass: catalogs\/missing\.csv: cannot read input file .*missing\.csv \(ENOENT\)$/);
+    expectRejected(
+      runOn(dir, ['--set', 'catalogs.muwclass=catalogs/missing.csv']),
+      /^xclass: catalogs\/missing\.csv: cannot read input file .*missing\.csv \(ENOENT\)$/,
+    );
     mkdirSync(join(dir, 'catalogs', 'adir.csv'));
-    expectRejected(runOn(dir, ['--set', 'catalogs.muwclass=catalogs/adir.csv']), /^xclass: catalogs\/adir\.csv: cannot read input file .*adir\.csv \(EISDIR\)$/);
+    expectRejected(
+      runOn(dir, ['--set', 'catalogs.muwclass=catalogs/adir.csv']),
+      /^xclass: catalogs\/adir\.csv: cannot read input file .*adir\.csv \(EISDIR\)$/,
+    );
   });
 
   it('an unknown filter, with the closest known names', () => {
     const r = runOn(dataDirWith(toCsv(header, rows)), ['--set', 'sed.output_filters=["HST_ACS_WFC.F457W"]']);
-    expectRejected(r, /^xclass: config sed\.output_filters\.0: unknown filter; closest known: HST_ACS_WFC\.F435W, HST_ACS_WFC\.F475W, .*got "HST_ACS_WFC\.F457W"$/);
+    expectRejected(
+      r,
+      /^xclass: config sed\.output_filters\.0: unknown filter; closest known: HST_ACS_WFC\.F435W, HST_ACS_WFC\.F475W, .*got "HST_ACS_WFC\.F457W"$/,
+    );
   });
 
   /** One cell of the first rows replaced; the run must be rejected with the given line. */
@@ -101,7 +128,10 @@ describe('bad input: one clear line, non-zero exit, no artifact', () => {
   it('a repeated column name (it would silently replace the first)', () => {
     const dup = [...header];
     dup[col('e_Fs')] = 'Fs';
-    expectRejected(runOn(dataDirWith(toCsv(dup, rows))), new RegExp(`^xclass: step ingest failed: ${FILE}, row 1, column 'Fs': column name repeated in the header \\(columns 6 and 7\\)$`));
+    expectRejected(
+      runOn(dataDirWith(toCsv(dup, rows))),
+      new RegExp(`^xclass: step ingest failed: ${FILE}, row 1, column 'Fs': column name repeated in the header \\(columns 6 and 7\\)$`),
+    );
   });
 
   it.each([

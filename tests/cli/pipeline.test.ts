@@ -47,7 +47,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(rows).toHaveLength(2941);
     const count = (label: string) => rows.filter((r) => r['label_raw'] === label).length;
     // the data README's counts
-    expect([count('AGN'), count('YSO'), count('LM-STAR'), count('HM-STAR'), count('NS'), count('LMXB'), count('CV'), count('HMXB')]).toEqual([1390, 1004, 207, 118, 87, 65, 44, 26]);
+    expect([count('AGN'), count('YSO'), count('LM-STAR'), count('HM-STAR'), count('NS'), count('LMXB'), count('CV'), count('HMXB')]).toEqual([
+      1390, 1004, 207, 118, 87, 65, 44, 26,
+    ]);
     expect(rows.filter((r) => r['in_scope']).length).toBe(2941 - 1004 - 87);
     expect(rows.filter((r) => r['label_raw'] === 'YSO').every((r) => r['label'] === null)).toBe(true);
     // first data line of the file, by hand
@@ -74,11 +76,16 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(Object.keys(first).some((k) => /^(p_|predicted|class$)/i.test(k))).toBe(false);
     const [ref] = (await s.list()).filter((m) => m.stage === 'reference');
     const preds = await s.readTable(referencePredictionsTable, { stage: 'reference', id: ref!.id });
-    expect(preds.find((p) => p['id'] === '2CXO J000009.3+135618')).toMatchObject({ predicted_class: 'AGN', predicted_prob: 0.9, p_agn: 0.9, confidence_threshold: 5.307 });
+    expect(preds.find((p) => p['id'] === '2CXO J000009.3+135618')).toMatchObject({
+      predicted_class: 'AGN',
+      predicted_prob: 0.9,
+      p_agn: 0.9,
+      confidence_threshold: 5.307,
+    });
     expect(ref!.inputs).toEqual({ sources: ingest!.id });
   });
 
-  it('SED-translates the in-scope sources without labels, and with the method\'s mapping for the paper protocol', async () => {
+  it("SED-translates the in-scope sources without labels, and with the method's mapping for the paper protocol", async () => {
     const s = new ArtifactStore(store);
     const seds = (await s.list()).filter((m) => m.stage === 'sed');
     const free = seds.find((m) => m.params['assignment'] === 'label_free')!;
@@ -96,7 +103,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     // the method's mapping: the label picks the family
     const pf = await s.readTable(sedFitsTable, { stage: 'sed', id: paper.id });
     const pby = (pred: (r: Record<string, unknown>) => boolean) => pf.filter(pred).length;
-    expect(pby((r) => r['label'] === 'AGN' && r['status'] === 'ok' && r['family'] === 'composite')).toBe(pby((r) => r['label'] === 'AGN' && r['status'] === 'ok'));
+    expect(pby((r) => r['label'] === 'AGN' && r['status'] === 'ok' && r['family'] === 'composite')).toBe(
+      pby((r) => r['label'] === 'AGN' && r['status'] === 'ok'),
+    );
     expect(pby((r) => r['label'] === 'HMXB' && r['family'] === 'two_component_hmxb')).toBe(26);
     // label-free: every family competes; the 0.03 mag floor and extinction make chi2_red meaningful
     const ff = await s.readTable(sedFitsTable, { stage: 'sed', id: free.id });
@@ -131,7 +140,15 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(ev.notes['competitor_sources']).toBe(1409);
     const metrics = await s.readTable(metricsTable, { stage: 'evaluate', id: ev.id });
     const get = (metric: string, cls: string | null = null, level = 'full', protocol = 'deployment') =>
-      metrics.find((r) => r['protocol'] === protocol && r['level'] === level && r['subset'] === 'all' && r['statistic'] === 'pooled' && r['metric'] === metric && r['class'] === cls)!['value'] as number;
+      metrics.find(
+        (r) =>
+          r['protocol'] === protocol &&
+          r['level'] === level &&
+          r['subset'] === 'all' &&
+          r['statistic'] === 'pooled' &&
+          r['metric'] === metric &&
+          r['class'] === cls,
+      )!['value'] as number;
     // deployment (test sources translated without labels), measured with the pinned seeds:
     // a change that moves them is a change of result, to be explained and re-pinned
     expect(get('balanced_accuracy')).toBeCloseTo(0.7532080517613228, 12);
@@ -141,7 +158,12 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(get('accuracy', null, 'stage1')).toBeGreaterThan(0.9);
     // the baseline uses no label, so blind is the same model and the same predictions
     expect(get('balanced_accuracy', null, 'full', 'blind')).toBe(get('balanced_accuracy'));
-    expect(metrics.filter((r) => r['protocol'] === 'deployment' && r['statistic'] === 'fold' && r['metric'] === 'balanced_accuracy' && r['level'] === 'full' && r['subset'] === 'all')).toHaveLength(5);
+    expect(
+      metrics.filter(
+        (r) =>
+          r['protocol'] === 'deployment' && r['statistic'] === 'fold' && r['metric'] === 'balanced_accuracy' && r['level'] === 'full' && r['subset'] === 'all',
+      ),
+    ).toHaveLength(5);
     expect(new Set(metrics.map((r) => r['protocol']))).toEqual(new Set(['deployment', 'blind', 'paper', 'competitor:MUWCLASS']));
     expect(ev.notes['headline_protocol']).toBe('deployment');
     // the competitor's own predictions on the same sources: MUWCLASS's balanced accuracy over AGN, STAR, LMXB, HMXB, CV
@@ -160,7 +182,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(row('Total').classifier).toBe(1409);
     const s = new ArtifactStore(store);
     const cross = (await s.list()).filter((m) => m.stage === 'crossmatch');
-    const liu = cross.map((m) => m.facts!['by_class'] as Record<string, { labels: number; matched: number; secure: number; agree: number }>).find((b) => b['LMXB']?.labels === 187)!;
+    const liu = cross
+      .map((m) => m.facts!['by_class'] as Record<string, { labels: number; matched: number; secure: number; agree: number }>)
+      .find((b) => b['LMXB']?.labels === 187)!;
     expect(liu['LMXB']!.matched).toBeGreaterThan(0);
     expect(liu['LMXB']!.secure).toBeLessThanOrEqual(liu['LMXB']!.matched);
     expect(liu['LMXB']!.agree).toBeLessThanOrEqual(liu['LMXB']!.matched);
@@ -170,7 +194,10 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const { store, at } = copyOfStore();
     const r = runCli([...at, '--json', 'run', '--no-ablations']);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const end = lines.at(-1)!;
     expect(end['event']).toBe('run_end');
     const steps = end['steps'] as { key: string; cacheHit: boolean; artifactId: string }[];
@@ -197,10 +224,21 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(r.code, r.stderr).toBe(0);
     const steps = (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; cacheHit: boolean }[] }).steps;
     // SMOTE changes only the model: SED and features are the baseline's, cached
-    expect(steps.filter((s) => !s.cacheHit).map((s) => s.key).sort()).toEqual([
-      ...Array.from({ length: 5 }, (_, i) => [`ablation/smote/cv/fold-${i}/predict-deployment`, `ablation/smote/cv/fold-${i}/predict-paper`, `ablation/smote/cv/fold-${i}/train`]).flat(),
-      'ablation/smote/cv/evaluate',
-    ].sort());
+    expect(
+      steps
+        .filter((s) => !s.cacheHit)
+        .map((s) => s.key)
+        .sort(),
+    ).toEqual(
+      [
+        ...Array.from({ length: 5 }, (_, i) => [
+          `ablation/smote/cv/fold-${i}/predict-deployment`,
+          `ablation/smote/cv/fold-${i}/predict-paper`,
+          `ablation/smote/cv/fold-${i}/train`,
+        ]).flat(),
+        'ablation/smote/cv/evaluate',
+      ].sort(),
+    );
     expect(steps.filter((s) => s.cacheHit)).toHaveLength(32);
     const c = runCli([...at, '--json', 'compare', 'baseline', 'smote']);
     expect(c.code, c.stderr).toBe(0);
@@ -214,7 +252,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(cmp.rows.find((x) => x.metric === 'competitor:MUWCLASS balanced_accuracy')!.delta).toBe(0);
     const unknown = runCli([...at, 'run', '--ablation', 'nope']);
     expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr.trim()).toMatch(/^xclass: --ablation nope: no such ablation; configured: paper_method, paper_translation, class_blind, posterior_draws, no_err_floor, no_extinction, av_feature, method_stage2, cv_in_stage1, standard_forest, no_2mass, gaia_only, smote, no_gaia_features$/);
+    expect(unknown.stderr.trim()).toMatch(
+      /^xclass: --ablation nope: no such ablation; configured: paper_method, paper_translation, class_blind, posterior_draws, no_err_floor, no_extinction, av_feature, method_stage2, cv_in_stage1, standard_forest, no_2mass, gaia_only, smote, no_gaia_features$/,
+    );
   });
 
   it('classifies a target table with the final model through the same feature code as training', async () => {
@@ -226,17 +266,50 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const features = metas.find((m) => m.id === final.inputs['features'])!;
     const sed = metas.find((m) => m.id === features.inputs['sed'])!;
     expect(sed.params['assignment']).toBe('label_free');
-    const sources = await s.readTable(sourcesTable, metas.find((m) => m.stage === 'ingest')!);
+    const sources = await s.readTable(
+      sourcesTable,
+      metas.find((m) => m.stage === 'ingest')!,
+    );
     const mags = (await s.readTable(sedMagsTable, { stage: 'sed', id: sed.id }, 'mags')).filter((m) => m['draw'] === 0);
     // 40 training sources presented as targets: their SED magnitudes as "observed" HST photometry
     const picked = sources.filter((r) => r['in_scope'] && mags.some((m) => m['id'] === r['id'] && m['mag_ab'] !== null)).slice(0, 40);
     const short = (f: string) => f.split('.')[1]!;
     const filters = [...new Set(mags.map((m) => m['filter'] as string))];
-    const header = ['id', 'flux_s', 'flux_m', 'flux_h', 'flux_b', ...filters.map(short), 'gaia_g', 'gaia_bp', 'gaia_rp', 'pm_total', 'parallax', 'sigma_eff', 'significance'];
+    const header = [
+      'id',
+      'flux_s',
+      'flux_m',
+      'flux_h',
+      'flux_b',
+      ...filters.map(short),
+      'gaia_g',
+      'gaia_bp',
+      'gaia_rp',
+      'pm_total',
+      'parallax',
+      'sigma_eff',
+      'significance',
+    ];
     const v = (x: unknown) => (x === null || x === undefined ? '' : String(x));
     const lines = picked.map((r) => {
       const mag = (f: string) => mags.find((m) => m['id'] === r['id'] && m['filter'] === f)!['mag_ab'];
-      return [r['id'], r['flux_s_cgs'], r['flux_m_cgs'], r['flux_h_cgs'], r['flux_b_cgs'], ...filters.map(mag), r['gaia_g_mag'], r['gaia_bp_mag'], r['gaia_rp_mag'], r['pm_total_masyr'], r['parallax_mas'], r['pos_err_95_arcsec'], r['significance']].map(v).join(',');
+      return [
+        r['id'],
+        r['flux_s_cgs'],
+        r['flux_m_cgs'],
+        r['flux_h_cgs'],
+        r['flux_b_cgs'],
+        ...filters.map(mag),
+        r['gaia_g_mag'],
+        r['gaia_bp_mag'],
+        r['gaia_rp_mag'],
+        r['pm_total_masyr'],
+        r['parallax_mas'],
+        r['pos_err_95_arcsec'],
+        r['significance'],
+      ]
+        .map(v)
+        .join(',');
     });
     const dir = tempDir();
     const table = join(dir, 'targets.csv');
@@ -253,9 +326,17 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const { deserializeTwoStage, predictTwoStage } = await import('../../lib/forest/two-stage.js');
     const data = await readFeatureRows(s, { stage: 'features', id: features.id });
     const model = deserializeTwoStage(await s.readFile('train', final.id, 'model.bin'));
-    const medians = (await s.readTable(modelFeaturesTable, { stage: 'train', id: final.id })).filter((x) => x['stage'] === 'stage1').map((x) => x['impute_median'] as number | null);
+    const medians = (await s.readTable(modelFeaturesTable, { stage: 'train', id: final.id }))
+      .filter((x) => x['stage'] === 'stage1')
+      .map((x) => x['impute_median'] as number | null);
     const idx = picked.map((p) => data.ids.indexOf(p['id'] as string));
-    const expected = predictTwoStage(model, imputeMatrix(idx.map((i) => data.values[i]!), medians));
+    const expected = predictTwoStage(
+      model,
+      imputeMatrix(
+        idx.map((i) => data.values[i]!),
+        medians,
+      ),
+    );
     const got = await s.readTable(predictionsTable, { stage: 'classify', id: res.artifact });
     expect(got.map((g) => g['final_class'])).toEqual(expected.map((e) => e.finalClass));
     got.forEach((g, i) => expect(g['confidence']).toBeCloseTo(Math.min(1, expected[i]!.confidence), 12));
@@ -280,7 +361,11 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const withValue = (i: number, v: string) => [...row1.slice(0, i), v, ...row1.slice(i + 1)].join(',');
     rejected('negflux.csv', `${header.join(',')}\n${withValue(1, '-1e-15')}\n`, /negflux\.csv, row 2, column 'flux_s': expected a non-negative flux/);
     rejected('hex.csv', `${header.join(',')}\n${withValue(2, '0x10')}\n`, /hex\.csv, row 2, column 'flux_m': expected a number, got "0x10"$/);
-    rejected('dupcol.csv', `${[...header, 'flux_s'].join(',')}\n${lines[0]},1e-15\n`, /dupcol\.csv, row 1, column 'flux_s': column name repeated in the header/);
+    rejected(
+      'dupcol.csv',
+      `${[...header, 'flux_s'].join(',')}\n${lines[0]},1e-15\n`,
+      /dupcol\.csv, row 1, column 'flux_s': column name repeated in the header/,
+    );
     expect(classifyCount()).toBe(before);
 
     // a table path is the literal file it names, never a pattern
@@ -300,8 +385,13 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(runCli([...at, 'classify', table, '--model', final.id, '--force']).code).toBe(0);
 
     // classify runs are recorded (so gc reaches their artifacts): two tables classified, one rerun cached, four rejected
-    const runs = JSON.parse(runCli([...at, '--json', 'query', "select status, count(*) as n from runs where workflow = 'xclass-classify' group by 1 order by 1"]).stdout) as { status: string; n: number }[];
-    expect(runs.map((x) => [x.status, Number(x.n)])).toEqual([['failed', 4], ['succeeded', 3]]);
+    const runs = JSON.parse(
+      runCli([...at, '--json', 'query', "select status, count(*) as n from runs where workflow = 'xclass-classify' group by 1 order by 1"]).stdout,
+    ) as { status: string; n: number }[];
+    expect(runs.map((x) => [x.status, Number(x.n)])).toEqual([
+      ['failed', 4],
+      ['succeeded', 3],
+    ]);
     expect(artifactDirs(store).filter((d) => d.startsWith('classify/'))).toHaveLength(2);
   });
 
@@ -315,11 +405,28 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(html).toContain('Headline protocol <b>deployment</b>');
     expect(html).toMatch(/Balanced accuracy \(deployment\) <b>0\.\d{3}<\/b>/);
     const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
     try {
       const page = await browser.newPage();
       await page.goto(`file://${out}`);
-      const boxes = await page.$$eval('figure.plot svg', (els) => els.map((e) => { const b = e.getBoundingClientRect(); return [b.width, b.height]; }));
+      const boxes = await page.$$eval('figure.plot svg', (els) =>
+        els.map((e) => {
+          const b = e.getBoundingClientRect();
+          return [b.width, b.height];
+        }),
+      );
       // confusion (2), confidence histogram, reliability, importance, chi2 and F475W distributions
       expect(boxes).toHaveLength(7);
       for (const [w, h] of boxes) {
@@ -339,7 +446,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   it('refuses run ids that are not run ids, and an existing --out, before touching a file', () => {
     const r = runCli([...at, 'report', '../../x']);
     expect(r.code).not.toBe(0);
-    expect(r.stderr.trim()).toBe("xclass: column 'run id': expected a run id like run-20261125T033024Z-155e05 (xclass runs lists them), got \"../../x\"");
+    expect(r.stderr.trim()).toBe('xclass: column \'run id\': expected a run id like run-20261125T033024Z-155e05 (xclass runs lists them), got "../../x"');
     const out = join(tempDir(), 'mine.html');
     writeFileSync(out, 'keep me');
     const refused = runCli([...at, 'report', runId, '--out', out]);
@@ -370,16 +477,24 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
 
     const r = runCli(['--set', `store.path=${JSON.stringify(copy)}`, ...SEEDS, '--json', 'run', '--no-ablations']);
     expect(r.code, r.stderr).toBe(0);
-    const warnings = r.stderr.trim().split('\n').filter((l) => l.startsWith('xclass: warning:'));
+    const warnings = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('xclass: warning:'));
     expect(warnings).toHaveLength(4);
     for (const w of warnings) expect(w).toMatch(/; artifact moved to .*_quarantine\/(features|predict|ingest|sed)-[0-9a-f]{12}-.* and recomputed$/);
     const steps = (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { steps: { stage: string; artifactId: string; cacheHit: boolean }[] }).steps;
-    const recomputed = steps.filter((x) => !x.cacheHit).map((x) => x.artifactId).sort();
+    const recomputed = steps
+      .filter((x) => !x.cacheHit)
+      .map((x) => x.artifactId)
+      .sort();
     expect(recomputed).toEqual([features.id, sed.id, ingest.id, other[0]!.id].sort());
     // recomputed byte for byte: the verified store equals the original
     const after = runCli(['--set', `store.path=${JSON.stringify(copy)}`, 'verify']);
     expect(after.code, after.stdout).toBe(0);
-    expect(readFileSync(join(s.dir('features', features.id), 'data.parquet'))).toEqual(readFileSync(join(new ArtifactStore(store).dir('features', features.id), 'data.parquet')));
+    expect(readFileSync(join(s.dir('features', features.id), 'data.parquet'))).toEqual(
+      readFileSync(join(new ArtifactStore(store).dir('features', features.id), 'data.parquet')),
+    );
   });
 
   it('answers SQL over artifacts, lineage and runs', () => {
@@ -387,10 +502,29 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(runCli([...at, 'run', '--no-ablations']).code).toBe(0);
     const r = runCli([...at, 'query', 'select stage, count(*) as n from artifacts group by 1 order by 1']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual(['stage\tn', 'crossmatch\t4', 'dedup\t1', 'evaluate\t1', 'features\t2', 'ingest\t1', 'labels\t4', 'predict\t10', 'reference\t1', 'sed\t2', 'train\t6']);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'stage\tn',
+      'crossmatch\t4',
+      'dedup\t1',
+      'evaluate\t1',
+      'features\t2',
+      'ingest\t1',
+      'labels\t4',
+      'predict\t10',
+      'reference\t1',
+      'sed\t2',
+      'train\t6',
+    ]);
     const lin = JSON.parse(runCli([...at, '--json', 'query', "select role from lineage where stage = 'reference'"]).stdout) as { role: string }[];
     expect(lin).toEqual([{ role: 'sources' }]);
-    const runs = JSON.parse(runCli([...at, '--json', 'query', "select run_id, count(*) filter (where cache_hit) as hits from run_steps join runs using (run_id) where workflow <> 'xclass-classify' group by 1 order by 2"]).stdout) as { hits: number }[];
+    const runs = JSON.parse(
+      runCli([
+        ...at,
+        '--json',
+        'query',
+        "select run_id, count(*) filter (where cache_hit) as hits from run_steps join runs using (run_id) where workflow <> 'xclass-classify' group by 1 order by 2",
+      ]).stdout,
+    ) as { hits: number }[];
     expect(runs.map((x) => Number(x.hits))).toEqual([0, 32]);
     const bad = runCli([...at, 'query', 'select nope from artifacts']);
     expect(bad.code).not.toBe(0);
@@ -409,7 +543,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       });
     const [a, b] = await Promise.all([runOne(), runOne()]);
     expect([a.code, b.code]).toEqual([0, 0]);
-    const ids = (o: string) => ((JSON.parse(o.trim().split('\n').at(-1)!) as { steps: { artifactId: string }[] }).steps.map((s) => s.artifactId));
+    const ids = (o: string) => (JSON.parse(o.trim().split('\n').at(-1)!) as { steps: { artifactId: string }[] }).steps.map((s) => s.artifactId);
     expect(ids(a.out)).toEqual(ids(b.out));
     expect(artifactDirs(shared)).toHaveLength(32);
     const s = new ArtifactStore(shared);

@@ -21,15 +21,45 @@ describe('features (paper Table 3)', () => {
     const names = featureNames(PHAT);
     expect(names).toHaveLength(26);
     expect(colourPairs(PHAT).map(([a, b]) => `${a.split('.')[1]}-${b.split('.')[1]}`)).toEqual([
-      'F275W-F336W', 'F336W-F475W', 'F475W-F814W', 'F814W-F110W', 'F110W-F160W', 'F275W-F814W', 'F336W-F110W', 'F475W-F160W', 'F275W-F160W',
+      'F275W-F336W',
+      'F336W-F475W',
+      'F475W-F814W',
+      'F814W-F110W',
+      'F110W-F160W',
+      'F275W-F814W',
+      'F336W-F110W',
+      'F475W-F160W',
+      'F275W-F160W',
     ]);
     expect(featureNames({ ...PHAT, include_gaia: false })).toHaveLength(22);
   });
 
   it('computes a hand-checked source', () => {
-    const mags = { 'HST_WFC3_UVIS.F275W': 20, 'HST_WFC3_UVIS.F336W': 19.5, 'HST_ACS_WFC.F475W': 19, 'HST_ACS_WFC.F814W': 18, 'HST_WFC3_IR.F110W': 17.6, 'HST_WFC3_IR.F160W': 17.1 };
+    const mags = {
+      'HST_WFC3_UVIS.F275W': 20,
+      'HST_WFC3_UVIS.F336W': 19.5,
+      'HST_ACS_WFC.F475W': 19,
+      'HST_ACS_WFC.F814W': 18,
+      'HST_WFC3_IR.F110W': 17.6,
+      'HST_WFC3_IR.F160W': 17.1,
+    };
     const v = computeFeatures(
-      { flux_s: 1e-14, flux_m: 3e-14, flux_h: 0, flux_b: 4e-14, hst_mag: mags, gaia_g: 18.2, gaia_bp: 18.6, gaia_rp: 17.7, pm_total_masyr: 3.2, parallax_mas: 0.7, sigma_eff_arcsec: 0.8, nu: null, significance: 12, a_v: 1.25 },
+      {
+        flux_s: 1e-14,
+        flux_m: 3e-14,
+        flux_h: 0,
+        flux_b: 4e-14,
+        hst_mag: mags,
+        gaia_g: 18.2,
+        gaia_bp: 18.6,
+        gaia_rp: 17.7,
+        pm_total_masyr: 3.2,
+        parallax_mas: 0.7,
+        sigma_eff_arcsec: 0.8,
+        nu: null,
+        significance: 12,
+        a_v: 1.25,
+      },
       PHAT,
     );
     const f = Object.fromEntries(featureNames(PHAT).map((n, i) => [n, v[i]]));
@@ -47,7 +77,25 @@ describe('features (paper Table 3)', () => {
     expect(f['is_galactic_parallax']).toBe(1);
     expect(f['nu']).toBeNull();
     expect(f['sed_a_v']).toBeUndefined();
-    const withAv = computeFeatures({ flux_s: 1e-14, flux_m: 3e-14, flux_h: 0, flux_b: 4e-14, hst_mag: mags, gaia_g: 18.2, gaia_bp: 18.6, gaia_rp: 17.7, pm_total_masyr: 3.2, parallax_mas: 0.7, sigma_eff_arcsec: 0.8, nu: null, significance: 12, a_v: 1.25 }, { ...PHAT, include_av: true });
+    const withAv = computeFeatures(
+      {
+        flux_s: 1e-14,
+        flux_m: 3e-14,
+        flux_h: 0,
+        flux_b: 4e-14,
+        hst_mag: mags,
+        gaia_g: 18.2,
+        gaia_bp: 18.6,
+        gaia_rp: 17.7,
+        pm_total_masyr: 3.2,
+        parallax_mas: 0.7,
+        sigma_eff_arcsec: 0.8,
+        nu: null,
+        significance: 12,
+        a_v: 1.25,
+      },
+      { ...PHAT, include_av: true },
+    );
     expect(featureNames({ ...PHAT, include_av: true }).at(-1)).toBe('sed_a_v');
     expect(withAv.at(-1)).toBe(1.25);
   });
@@ -55,15 +103,43 @@ describe('features (paper Table 3)', () => {
   it('never takes the log of a negative flux, and leaves a hardness ratio of non-positive sums missing', () => {
     expect(hardnessRatio(-1e-15, 1e-15)).toBeNull();
     expect(hardnessRatio(null, 1e-15)).toBeNull();
-    const v = computeFeatures({ flux_s: -1e-15, flux_m: null, flux_h: null, flux_b: null, hst_mag: {}, gaia_g: null, gaia_bp: null, gaia_rp: null, pm_total_masyr: null, parallax_mas: null, sigma_eff_arcsec: null, nu: null, significance: null, a_v: null }, PHAT);
+    const v = computeFeatures(
+      {
+        flux_s: -1e-15,
+        flux_m: null,
+        flux_h: null,
+        flux_b: null,
+        hst_mag: {},
+        gaia_g: null,
+        gaia_bp: null,
+        gaia_rp: null,
+        pm_total_masyr: null,
+        parallax_mas: null,
+        sigma_eff_arcsec: null,
+        nu: null,
+        significance: null,
+        a_v: null,
+      },
+      PHAT,
+    );
     expect(v.every((x) => x === null)).toBe(true);
   });
 
   it('imputes with training medians, then 0 for a column with no training value', () => {
-    const train = [[1, null, 5], [3, null, null], [2, null, 7]];
+    const train = [
+      [1, null, 5],
+      [3, null, null],
+      [2, null, 7],
+    ];
     const med = columnMedians(train, 3);
     expect(med).toEqual([2, null, 6]);
-    const m = imputeMatrix([[null, null, null], [10, 1, 2]], med);
+    const m = imputeMatrix(
+      [
+        [null, null, null],
+        [10, 1, 2],
+      ],
+      med,
+    );
     expect(Array.from(m.x)).toEqual([2, 10, 0, 1, 6, 2]); // column-major
     expect(m.imputed).toEqual([1, 1, 1]);
   });
@@ -72,7 +148,12 @@ describe('features (paper Table 3)', () => {
     // the held-out row has an extreme value; if it leaked into the medians they would move
     const rows = [[1], [2], [3], [1000]];
     const trainIdx = [0, 1, 2];
-    expect(columnMedians(trainIdx.map((i) => rows[i]!), 1)).toEqual([2]);
+    expect(
+      columnMedians(
+        trainIdx.map((i) => rows[i]!),
+        1,
+      ),
+    ).toEqual([2]);
     expect(columnMedians(rows, 1)).not.toEqual([2]);
   });
 });
@@ -96,7 +177,7 @@ describe('stratified folds', () => {
   });
 });
 
-describe('stratified split (the method\'s 72/18/10)', () => {
+describe("stratified split (the method's 72/18/10)", () => {
   it('splits every class in the given proportions, deterministically', () => {
     const ids = Array.from({ length: 150 }, (_, i) => `s${String(i).padStart(3, '0')}`);
     const labels = ids.map((_, i) => (i < 100 ? 'AGN' : 'STAR'));

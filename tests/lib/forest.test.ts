@@ -84,7 +84,7 @@ describe('random forest', () => {
   const pool = createTreePool(2);
   afterAll(() => pool.destroy());
   const rng = new Rng(3);
-  const rows = Array.from({ length: 400 }, (_, i) => [i % 3 + rng.nextFloat() * 1.5, rng.nextFloat(), rng.nextFloat() * 2 + (i % 3 === 2 ? 1 : 0)]);
+  const rows = Array.from({ length: 400 }, (_, i) => [(i % 3) + rng.nextFloat() * 1.5, rng.nextFloat(), rng.nextFloat() * 2 + (i % 3 === 2 ? 1 : 0)]);
   const y = rows.map((_, i) => ['AGN', 'LMXB', 'HMXB'][i % 3]!);
   const params: ForestParams = { ...DEFAULT_FOREST, n_estimators: 24, min_samples_leaf: 2, class_weight: 'balanced_subsample', random_state: 11 };
 
@@ -122,12 +122,23 @@ describe('random forest', () => {
     expect(mean[2]!).toBeGreaterThan(mean[1]!);
     expect(std.every((s) => s >= 0)).toBe(true);
     // a single stump puts all importance on its split feature
-    const stump = await fitForest(m([[1, 0], [2, 0], [3, 1], [4, 1]]), ['a', 'a', 'b', 'b'], { params: { ...single, max_depth: 1 } });
+    const stump = await fitForest(
+      m([
+        [1, 0],
+        [2, 0],
+        [3, 1],
+        [4, 1],
+      ]),
+      ['a', 'a', 'b', 'b'],
+      { params: { ...single, max_depth: 1 } },
+    );
     expect(Array.from(featureImportances(stump).mean)).toEqual([1, 0]);
   });
 
   it('refuses bad input with a clear message', async () => {
-    await expect(fitForest(m([[1], [Number.NaN]]), ['a', 'b'], { params: single })).rejects.toThrow(/NaN at sample 1, feature 0 \(impute missing values before fitting\)/);
+    await expect(fitForest(m([[1], [Number.NaN]]), ['a', 'b'], { params: single })).rejects.toThrow(
+      /NaN at sample 1, feature 0 \(impute missing values before fitting\)/,
+    );
     await expect(fitForest(m([[1], [2]]), ['a', 'a'], { params: single })).rejects.toThrow(/need at least 2 classes, got 1 \(a\)/);
     await expect(fitForest({ x: new Float64Array(0), nSamples: 0, nFeatures: 2 }, [], { params: single })).rejects.toThrow(/no training samples/);
     await expect(fitForest(m([[1], [2]]), ['a'], { params: single })).rejects.toThrow(/1 labels for 2 samples/);
@@ -189,8 +200,14 @@ describe('bootstrap sampling', () => {
     }
     // grouped: units are groups, each group one class
     const groups = Int32Array.from(y, (_, i) => Math.floor(i / 2));
-    expect(() => samplingOf({ ...DEFAULT_FOREST, bootstrap_sampling: 'balanced' }, Int32Array.from([0, 1]), Int32Array.from([0, 0]))).toThrow(/group 0 holds samples of two classes/);
-    const sg = samplingOf({ ...DEFAULT_FOREST, bootstrap_sampling: 'balanced' }, Int32Array.from(y, (k, i) => y[Math.floor(i / 2) * 2]!), groups);
+    expect(() => samplingOf({ ...DEFAULT_FOREST, bootstrap_sampling: 'balanced' }, Int32Array.from([0, 1]), Int32Array.from([0, 0]))).toThrow(
+      /group 0 holds samples of two classes/,
+    );
+    const sg = samplingOf(
+      { ...DEFAULT_FOREST, bootstrap_sampling: 'balanced' },
+      Int32Array.from(y, (_, i) => y[Math.floor(i / 2) * 2]!),
+      groups,
+    );
     expect(sg.unitClass).toHaveLength(50);
   });
 

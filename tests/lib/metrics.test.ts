@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { accuracy, balancedAccuracyOf, brierScore, calibration, confusionMatrix, macroF1, mcc, meanStd, perClassMetrics } from '../../lib/metrics/classification.js';
+import {
+  accuracy,
+  balancedAccuracyOf,
+  brierScore,
+  calibration,
+  confusionMatrix,
+  macroF1,
+  mcc,
+  meanStd,
+  perClassMetrics,
+} from '../../lib/metrics/classification.js';
 import { aggregateFolds, normalisedRows, summariseConfusion } from '../../lib/metrics/summary.js';
 
 // A hand-worked 3-class case. Truth and prediction:
@@ -53,7 +63,16 @@ describe('classification metrics on a hand-worked case', () => {
     expect(cal.bins[9]).toMatchObject({ count: 2, accuracy: 1 });
     expect(calibration([1], [true]).bins[9]!.count).toBe(1); // 1.0 falls in the last bin
     // Brier: (0.8-1)^2 + 0.2^2 = 0.08; (0.5)^2 + (0.5-1)^2 = 0.5 -> mean 0.29
-    expect(brierScore([[0.8, 0.2], [0.5, 0.5]], ['a', 'b'], ['a', 'b'])).toBeCloseTo(0.29, 12);
+    expect(
+      brierScore(
+        [
+          [0.8, 0.2],
+          [0.5, 0.5],
+        ],
+        ['a', 'b'],
+        ['a', 'b'],
+      ),
+    ).toBeCloseTo(0.29, 12);
   });
 
   it('gives the mean and the population standard deviation over folds', () => {

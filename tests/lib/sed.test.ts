@@ -1,8 +1,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadComposite, loadFilter, loadPickles, loadVega, picklesFile, picklesTypeName, PICKLES_DWARFS, unknownFilterError } from '../../activities/io/sed-data.js';
+import {
+  loadComposite,
+  loadFilter,
+  loadPickles,
+  loadVega,
+  picklesFile,
+  picklesTypeName,
+  PICKLES_DWARFS,
+  unknownFilterError,
+} from '../../activities/io/sed-data.js';
 import { bandFlux, bandWeights, closestNames, pivotWavelength, type Filter } from '../../lib/sed/filters.js';
 import { fitGrid } from '../../lib/sed/fit.js';
-import { DEFAULT_GRID, interpolate } from '../../lib/sed/grid.js';
+import { DEFAULT_GRID } from '../../lib/sed/grid.js';
 import { bandZeroPoints, observationFromFluxes, observationFromMags, spectrumFnuOnGrid, zeroPointFnu, type BandMeasurement } from '../../lib/sed/photometry.js';
 import { consistencyOffsets } from '../../lib/sed/diagnostics.js';
 import {
@@ -20,10 +29,18 @@ import {
   twoComponentFnu,
   type ModelSet,
 } from '../../lib/sed/templates.js';
-import { predictedSigma, preparePlan, translateLabelFree, translateSource, PAPER_ASSIGNMENT, CLASS_BLIND_ASSIGNMENT, type FamilyKey } from '../../lib/sed/translate.js';
+import {
+  predictedSigma,
+  preparePlan,
+  translateLabelFree,
+  translateSource,
+  PAPER_ASSIGNMENT,
+  CLASS_BLIND_ASSIGNMENT,
+  type FamilyKey,
+} from '../../lib/sed/translate.js';
 import { ccm89, redden } from '../../lib/sed/extinction.js';
 import { Rng } from '../../lib/rng.js';
-import { AB_ZERO_FNU_CGS, abMagFromFnu, fnuFromFlambda, fnuFromMag } from '../../lib/sed/units.js';
+import { AB_ZERO_FNU_CGS, abMagFromFnu, fnuFromMag } from '../../lib/sed/units.js';
 import { DATA } from '../helpers.js';
 
 const grid = DEFAULT_GRID;
@@ -60,23 +77,38 @@ describe('filters', () => {
   });
 
   it("reproduces Vega's AB magnitudes: the HST and 2MASS AB-minus-Vega offsets (within 0.03)", () => {
-    const expected: Record<string, number> = { 'HST_ACS_WFC.F475W': -0.1, 'HST_ACS_WFC.F814W': 0.42, 'HST_WFC3_IR.F110W': 0.76, 'HST_WFC3_IR.F160W': 1.25, '2MASS.J': 0.89, '2MASS.H': 1.37, '2MASS.Ks': 1.84 };
+    const expected: Record<string, number> = {
+      'HST_ACS_WFC.F475W': -0.1,
+      'HST_ACS_WFC.F814W': 0.42,
+      'HST_WFC3_IR.F110W': 0.76,
+      'HST_WFC3_IR.F160W': 1.25,
+      '2MASS.J': 0.89,
+      '2MASS.H': 1.37,
+      '2MASS.Ks': 1.84,
+    };
     for (const [n, v] of Object.entries(expected)) expect(Math.abs(abMagFromFnu(synth(n, vegaFnu)) - v), n).toBeLessThan(0.03);
   });
 
   it('derives the Gaia DR3 AB-minus-Vega offsets from the Vega spectrum (within 0.03 of 0.11, 0.02, 0.36)', () => {
-    const offsets = ['Gaia_DR3.G', 'Gaia_DR3.BP', 'Gaia_DR3.RP'].map((n) => abMagFromFnu(zeroPointFnu({ kind: 'vega_spectrum', vega_mag: 0.023 }, synth(n, vegaFnu))));
+    const offsets = ['Gaia_DR3.G', 'Gaia_DR3.BP', 'Gaia_DR3.RP'].map((n) =>
+      abMagFromFnu(zeroPointFnu({ kind: 'vega_spectrum', vega_mag: 0.023 }, synth(n, vegaFnu))),
+    );
     [0.11, 0.02, 0.36].forEach((v, i) => expect(Math.abs(offsets[i]! - v)).toBeLessThan(0.03));
     // the method's 3631 Jy for Gaia is off by exactly these offsets: 0.02-0.36 mag
     expect(Math.max(...offsets)).toBeGreaterThan(0.3);
   });
 
   it('gives each band its zero point: AB 3631 Jy, a published Vega zero point, Vega through the curve', () => {
-    const zp = bandZeroPoints(grid, vegaFnu, [
-      { filter: filters['Gaia_DR3.G']!, system: { kind: 'ab' } },
-      { filter: filters['2MASS.J']!, system: { kind: 'vega_zp', zero_point_jy: 1594 } },
-      { filter: filters['Gaia_DR3.G']!, system: { kind: 'vega_spectrum', vega_mag: 0.023 } },
-    ], 'photon');
+    const zp = bandZeroPoints(
+      grid,
+      vegaFnu,
+      [
+        { filter: filters['Gaia_DR3.G']!, system: { kind: 'ab' } },
+        { filter: filters['2MASS.J']!, system: { kind: 'vega_zp', zero_point_jy: 1594 } },
+        { filter: filters['Gaia_DR3.G']!, system: { kind: 'vega_spectrum', vega_mag: 0.023 } },
+      ],
+      'photon',
+    );
     expect(zp[0]).toBe(AB_ZERO_FNU_CGS);
     expect(zp[1]! / 1e-23).toBeCloseTo(1594, 9);
     // Gaia G: Vega's flux through G, dimmed by Vega's 0.023 mag: AB - Vega = 0.11 (Riello et al. 2021)
@@ -88,7 +120,10 @@ describe('filters', () => {
   });
 
   it('names the closest known filters for an unknown name', async () => {
-    expect(closestNames('HST_ACS_WFC.F457W', ['HST_ACS_WFC.F475W', 'HST_ACS_WFC.F435W', 'PS1.g', '2MASS.J'], 2)).toEqual(['HST_ACS_WFC.F435W', 'HST_ACS_WFC.F475W']);
+    expect(closestNames('HST_ACS_WFC.F457W', ['HST_ACS_WFC.F475W', 'HST_ACS_WFC.F435W', 'PS1.g', '2MASS.J'], 2)).toEqual([
+      'HST_ACS_WFC.F435W',
+      'HST_ACS_WFC.F475W',
+    ]);
     const err = await unknownFilterError(DATA, 'F475W', 'config sed.output_filters.0');
     expect(err.message).toMatch(/^config sed\.output_filters\.0: unknown filter; closest known: HST_ACS_WFC\.F475W, HST_WFC3_UVIS\.F475W, .*got "F475W"$/);
   });
@@ -101,11 +136,28 @@ describe('filters', () => {
 
 describe('consistency check (method section 3.4)', () => {
   it('compares each predicted HST magnitude with the ground band nearest in pivot wavelength', () => {
-    const plan = { nInput: 3, inputNames: ['g', 'i', 'J'], inputPivots_aa: [5000, 8000, 12400], outputs: [{ name: 'F475W', pivot_aa: 4750 }, { name: 'F814W', pivot_aa: 8050 }, { name: 'F160W', pivot_aa: 15400 }], families: {} };
+    const plan = {
+      nInput: 3,
+      inputNames: ['g', 'i', 'J'],
+      inputPivots_aa: [5000, 8000, 12400],
+      outputs: [
+        { name: 'F475W', pivot_aa: 4750 },
+        { name: 'F814W', pivot_aa: 8050 },
+        { name: 'F160W', pivot_aa: 15400 },
+      ],
+      families: {},
+    };
     // measured AB 20, 19, 18 in g, i, J; J not measured for this source
-    const obs = { band: Int32Array.from([0, 1]), flux_fnu: Float64Array.from([fnuFromMag(20, AB_ZERO_FNU_CGS), fnuFromMag(19, AB_ZERO_FNU_CGS)]), flux_err_fnu: Float64Array.from([1, 1]) };
+    const obs = {
+      band: Int32Array.from([0, 1]),
+      flux_fnu: Float64Array.from([fnuFromMag(20, AB_ZERO_FNU_CGS), fnuFromMag(19, AB_ZERO_FNU_CGS)]),
+      flux_err_fnu: Float64Array.from([1, 1]),
+    };
     const out = consistencyOffsets(plan, obs, [20.1, 18.8, null], ['F475W', 'F814W', 'F160W', 'F999W']);
-    expect(out.map((o) => [o.output, o.band])).toEqual([['F475W', 0], ['F814W', 1]]);
+    expect(out.map((o) => [o.output, o.band])).toEqual([
+      ['F475W', 0],
+      ['F814W', 1],
+    ]);
     expect(out[0]!.offset_mag).toBeCloseTo(0.1, 9);
     expect(out[1]!.offset_mag).toBeCloseTo(-0.2, 9);
   });
@@ -168,15 +220,34 @@ function meanFnuNormalised(star: Float64Array, at_aa: number): number {
 describe('fitting and translation', () => {
   const sigma = { chi2_coeff: 0.1, cap_mag: 1, uv_sigma_mag: 0.4, uv_pivot_aa: 4000 };
   const gaiaVega = { kind: 'vega_spectrum', vega_mag: 0.023 } as const;
-  const systems = [gaiaVega, gaiaVega, gaiaVega, { kind: 'vega_zp', zero_point_jy: 1594 }, { kind: 'vega_zp', zero_point_jy: 1024 }, { kind: 'vega_zp', zero_point_jy: 666.7 }] as const;
+  const systems = [
+    gaiaVega,
+    gaiaVega,
+    gaiaVega,
+    { kind: 'vega_zp', zero_point_jy: 1594 },
+    { kind: 'vega_zp', zero_point_jy: 1024 },
+    { kind: 'vega_zp', zero_point_jy: 666.7 },
+  ] as const;
 
   /** Magnitudes of a spectrum in Gaia + 2MASS, fitted back with a family; returns the fit and the true HST magnitudes. */
   function roundTrip(spectrum: Float64Array, set: ModelSet) {
     const inputs = GROUND.map((n) => filters[n]!);
-    const plan = preparePlan(grid, inputs, PHAT.map((n) => filters[n]!), { blackbody: set }, 'photon');
+    const plan = preparePlan(
+      grid,
+      inputs,
+      PHAT.map((n) => filters[n]!),
+      { blackbody: set },
+      'photon',
+    );
     const zps = GROUND.map((n, i) => zeroPointFnu(systems[i]!, synth(n, vegaFnu)));
     const scaled = spectrum.map((v) => v * 1e-27);
-    const bands: BandMeasurement[] = GROUND.map((n, i) => ({ band: i, name: n, mag: -2.5 * Math.log10(synth(n, scaled) / zps[i]!), mag_err: 0.01, zero_point_fnu_cgs: zps[i]! }));
+    const bands: BandMeasurement[] = GROUND.map((n, i) => ({
+      band: i,
+      name: n,
+      mag: -2.5 * Math.log10(synth(n, scaled) / zps[i]!),
+      mag_err: 0.01,
+      zero_point_fnu_cgs: zps[i]!,
+    }));
     const obs = observationFromMags(bands, { missing_err_frac: 0.1, err_floor_mag: 0 });
     if (!obs.ok) throw new Error(obs.reason);
     const t = translateSource(plan, obs.obs, ['blackbody', 'blackbody'], sigma);
@@ -192,10 +263,12 @@ describe('fitting and translation', () => {
   });
 
   it('does the same for a Pickles type and a power law', async () => {
-    const spectra = await Promise.all(PICKLES_DWARFS.map(async (c) => {
-      const s = await loadPickles(DATA, picklesFile(c));
-      return flambdaToGridFnu(grid, s.wavelength_aa, s.flux_flam);
-    }));
+    const spectra = await Promise.all(
+      PICKLES_DWARFS.map(async (c) => {
+        const s = await loadPickles(DATA, picklesFile(c));
+        return flambdaToGridFnu(grid, s.wavelength_aa, s.flux_flam);
+      }),
+    );
     const pickles: ModelSet = { family: 'pickles', names: PICKLES_DWARFS.map(picklesTypeName), values: PICKLES_DWARFS.map(() => null), spectra };
     const g2 = PICKLES_DWARFS.indexOf('g2v');
     const p = roundTrip(spectra[g2]!, pickles);
@@ -211,7 +284,13 @@ describe('fitting and translation', () => {
   function observe(spectrum: Float64Array) {
     const zps = GROUND.map((n, i) => zeroPointFnu(systems[i]!, synth(n, vegaFnu)));
     const scaled = spectrum.map((v) => v * 1e-27);
-    const bands: BandMeasurement[] = GROUND.map((n, i) => ({ band: i, name: n, mag: -2.5 * Math.log10(synth(n, scaled) / zps[i]!), mag_err: 0.01, zero_point_fnu_cgs: zps[i]! }));
+    const bands: BandMeasurement[] = GROUND.map((n, i) => ({
+      band: i,
+      name: n,
+      mag: -2.5 * Math.log10(synth(n, scaled) / zps[i]!),
+      mag_err: 0.01,
+      zero_point_fnu_cgs: zps[i]!,
+    }));
     const obs = observationFromMags(bands, { missing_err_frac: 0.1, err_floor_mag: 0.03 });
     if (!obs.ok) throw new Error(obs.reason);
     return { obs: obs.obs, truth: PHAT.map((n) => abMagFromFnu(synth(n, scaled))) };
@@ -234,8 +313,21 @@ describe('fitting and translation', () => {
     const a_vs = [0, 0.5, 1, 1.5, 2, 2.5, 3];
     const inputs = GROUND.map((n) => filters[n]!);
     const bb = reddenedSet(grid, blackbodySet(grid), a_vs, 3.1);
-    const families = { pickles: reddenedSet(grid, blackbodySet(grid, [3000, 3500]), a_vs, 3.1), composite: powerLawSet(grid, [0]), powerlaw: powerLawSet(grid), blackbody: bb, two_component_lmxb: reddenedSet(grid, { ...blackbodySet(grid, [4500]), family: 'two_component' as const }, a_vs, 3.1), two_component_hmxb: reddenedSet(grid, { ...blackbodySet(grid, [20000]), family: 'two_component' as const }, a_vs, 3.1) };
-    const plan = preparePlan(grid, inputs, PHAT.map((n) => filters[n]!), families, 'photon');
+    const families = {
+      pickles: reddenedSet(grid, blackbodySet(grid, [3000, 3500]), a_vs, 3.1),
+      composite: powerLawSet(grid, [0]),
+      powerlaw: powerLawSet(grid),
+      blackbody: bb,
+      two_component_lmxb: reddenedSet(grid, { ...blackbodySet(grid, [4500]), family: 'two_component' as const }, a_vs, 3.1),
+      two_component_hmxb: reddenedSet(grid, { ...blackbodySet(grid, [20000]), family: 'two_component' as const }, a_vs, 3.1),
+    };
+    const plan = preparePlan(
+      grid,
+      inputs,
+      PHAT.map((n) => filters[n]!),
+      families,
+      'photon',
+    );
     const { obs, truth } = observe(redden(grid.wavelength_aa, blackbodyFnu(grid, 6000), 1.5));
     const priors = Object.fromEntries(Object.keys(families).map((k) => [k, 1])) as Record<FamilyKey, number>;
     const t = translateLabelFree(plan, obs, { priors, draws: 0 }, sigma, null);
@@ -278,21 +370,34 @@ describe('fitting and translation', () => {
     const inputs = GROUND.map((n) => filters[n]!);
     const zero: ModelSet = { family: 'composite', names: ['dark'], values: [null], spectra: [new Float64Array(grid.wavelength_aa.length)] };
     const plan = preparePlan(grid, inputs, [filters['HST_ACS_WFC.F814W']!], { composite: zero, blackbody: blackbodySet(grid) }, 'photon');
-    const obs = { band: Int32Array.from([0, 1, 2]), flux_fnu: Float64Array.from([1e-26, 8e-27, 1.1e-26]), flux_err_fnu: Float64Array.from([1e-28, 1e-28, 1e-28]) };
+    const obs = {
+      band: Int32Array.from([0, 1, 2]),
+      flux_fnu: Float64Array.from([1e-26, 8e-27, 1.1e-26]),
+      flux_err_fnu: Float64Array.from([1e-28, 1e-28, 1e-28]),
+    };
     const t = translateSource(plan, obs, ['composite', 'blackbody'], sigma);
     expect(t.status).toBe('ok');
     expect(t.used_fallback).toBe(true);
     expect(t.family).toBe('blackbody');
     const both = translateSource(plan, obs, ['composite', 'composite'], sigma);
-    expect(both).toMatchObject({ status: 'failed', reason: 'composite: no model has flux in the anchor band; composite: no model has flux in the anchor band' });
+    expect(both).toMatchObject({
+      status: 'failed',
+      reason: 'composite: no model has flux in the anchor band; composite: no model has flux in the anchor band',
+    });
     expect(translateSource(plan, obs, null, sigma)).toMatchObject({ status: 'skipped', reason: 'class is not SED-translated' });
   });
 
   it('records bad input as a reason: NaN, negative flux, missing errors, fewer than 3 bands', () => {
     const zp = AB_ZERO_FNU_CGS;
     const b = (band: number, mag: number | null, mag_err: number | null): BandMeasurement => ({ band, name: `b${band}`, mag, mag_err, zero_point_fnu_cgs: zp });
-    expect(observationFromMags([b(0, Number.NaN, 0.1)], { missing_err_frac: 0.1, err_floor_mag: 0 })).toEqual({ ok: false, reason: 'band b0: magnitude NaN is not a finite number' });
-    expect(observationFromFluxes([{ band: 0, name: 'g', flux_fnu: -1e-27, flux_err_fnu: 1e-28 }])).toEqual({ ok: false, reason: 'band g: flux -1e-27 is not positive' });
+    expect(observationFromMags([b(0, Number.NaN, 0.1)], { missing_err_frac: 0.1, err_floor_mag: 0 })).toEqual({
+      ok: false,
+      reason: 'band b0: magnitude NaN is not a finite number',
+    });
+    expect(observationFromFluxes([{ band: 0, name: 'g', flux_fnu: -1e-27, flux_err_fnu: 1e-28 }])).toEqual({
+      ok: false,
+      reason: 'band g: flux -1e-27 is not positive',
+    });
     const r = observationFromMags([b(0, 15, null), b(1, null, null), b(2, 16, 0.05)], { missing_err_frac: 0.1, err_floor_mag: 0 });
     expect(r.ok && Array.from(r.obs.band)).toEqual([0, 2]);
     expect(r.ok && r.obs.flux_err_fnu[0]! / r.obs.flux_fnu[0]!).toBeCloseTo(0.1, 12);

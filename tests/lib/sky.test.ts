@@ -7,7 +7,10 @@ import { SkyIndex } from '../../lib/sky/index.js';
 const A = 1 / 3600; // one arcsecond in degrees
 const method = { radius_arcsec: 5, always_merge_arcsec: 1, prefer_xray: false };
 const e = (ra: number, dec: number, ...names: string[]): DedupEntry => ({ ra_deg: ra, dec_deg: dec, names });
-const groupsOf = (entries: DedupEntry[], opts = method) => dedupe(entries, opts).map((g) => g.members.sort((a, b) => a - b)).sort((a, b) => a[0]! - b[0]!);
+const groupsOf = (entries: DedupEntry[], opts = method) =>
+  dedupe(entries, opts)
+    .map((g) => g.members.sort((a, b) => a - b))
+    .sort((a, b) => a[0]! - b[0]!);
 
 describe('coordinates', () => {
   it('parses the sexagesimal forms of the bundled catalogs', () => {
@@ -108,7 +111,14 @@ describe('cross-match (paper 2.3)', () => {
 
   it('joins the nearest counterpart within 5" with its separation', () => {
     const cat = new SkyIndex([10, 10, 20], [10 + 2 * A, 10 + 4 * A, 0], 5);
-    const r = nearestWithin([{ ra_deg: 10, dec_deg: 10 }, { ra_deg: 30, dec_deg: 0 }], cat, 5);
+    const r = nearestWithin(
+      [
+        { ra_deg: 10, dec_deg: 10 },
+        { ra_deg: 30, dec_deg: 0 },
+      ],
+      cat,
+      5,
+    );
     expect(r[0]!.index).toBe(0);
     expect(r[0]!.sep_arcsec).toBeCloseTo(2, 6);
     expect(r[1]).toBeNull();

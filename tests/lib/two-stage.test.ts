@@ -31,17 +31,21 @@ function data(seed: number) {
   const count: Record<string, number> = { AGN: 120, 'LM-STAR': 100, 'HM-STAR': 40, LMXB: 40, HMXB: 30, CV: 20 };
   const rowsOut: number[][] = [];
   const labels: string[] = [];
-  for (const [cls, c] of Object.entries(centre)) for (let i = 0; i < count[cls]!; i++) {
-    rowsOut.push(c.map((v) => v + (rng.nextFloat() - 0.5) * 1.2));
-    labels.push(cls);
-  }
+  for (const [cls, c] of Object.entries(centre))
+    for (let i = 0; i < count[cls]!; i++) {
+      rowsOut.push(c.map((v) => v + (rng.nextFloat() - 0.5) * 1.2));
+      labels.push(cls);
+    }
   return { matrix: m(rowsOut), labels };
 }
 
 describe('two-stage classifier', () => {
   const pool = createTreePool(2);
   afterAll(() => pool.destroy());
-  const params: TwoStageParams = { ...METHOD, forest: { ...DEFAULT_FOREST, n_estimators: 40, min_samples_leaf: 2, class_weight: 'balanced_subsample', random_state: 5 } };
+  const params: TwoStageParams = {
+    ...METHOD,
+    forest: { ...DEFAULT_FOREST, n_estimators: 40, min_samples_leaf: 2, class_weight: 'balanced_subsample', random_state: 5 },
+  };
 
   it('predicts the final classes with a full probability vector, and reports classes with no training rows', async () => {
     const { matrix, labels } = data(1);
@@ -103,7 +107,18 @@ describe('out-of-bag probabilities', () => {
 
 describe('SMOTE', () => {
   it('balances the classes with points between same-class neighbours, deterministically', () => {
-    const rowsOut = [[0, 0], [1, 0], [0, 1], [10, 10], [11, 10], [10, 11], [11, 11], [10.5, 10.5], [20, 20], [21, 21]];
+    const rowsOut = [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [10, 10],
+      [11, 10],
+      [10, 11],
+      [11, 11],
+      [10.5, 10.5],
+      [20, 20],
+      [21, 21],
+    ];
     const labels = ['a', 'a', 'a', 'b', 'b', 'b', 'b', 'b', 'c', 'c'];
     const out = smote(m(rowsOut), labels, { k: 2, seed: 1 });
     expect(out.added).toEqual({ a: 2, b: 0, c: 3 });

@@ -77,7 +77,11 @@ describe('the pipeline on a real Temporal server', () => {
       expect(run.code, run.err + a.log() + b.log()).toBe(0);
       expectComplete(store, lastJson(run.out));
       // the client followed the run through the workflow's progress query
-      const progress = run.out.trim().split('\n').map((l) => JSON.parse(l) as { event: string; done?: number; total?: number }).filter((e) => e.event === 'progress');
+      const progress = run.out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { event: string; done?: number; total?: number })
+        .filter((e) => e.event === 'progress');
       expect(progress.length).toBeGreaterThan(0);
       expect(progress.every((p) => p.total === 22 && p.done! <= 22)).toBe(true); // 17 parent steps + 5 fold branches
     } finally {

@@ -27,7 +27,10 @@ async function main(): Promise<void> {
     if (run.code !== 0) throw new Error(`run failed: ${run.stderr}`);
     const record = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { run_id: string };
     const show = (workflowId: string) => {
-      const r = spawnSync(TEMPORAL_BIN, ['workflow', 'show', '--address', server.address, '-w', workflowId, '-o', 'json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      const r = spawnSync(TEMPORAL_BIN, ['workflow', 'show', '--address', server.address, '-w', workflowId, '-o', 'json'], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 28,
+      });
       if (r.status !== 0) throw new Error(`temporal workflow show -w ${workflowId}: ${r.stderr}`);
       return r.stdout;
     };
@@ -37,7 +40,9 @@ async function main(): Promise<void> {
     writeFileSync(join(fixtures, 'branch-history.json'), show(`${record.run_id}/cv/fold-0`));
     writeFileSync(join(fixtures, 'ablation-history.json'), show(`${record.run_id}/ablation/smote`));
     const events = (JSON.parse(parent) as { events: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[] }).events;
-    const types = [...new Set(events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType.name] : [])))];
+    const types = [
+      ...new Set(events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType.name] : []))),
+    ];
     process.stdout.write(`run ${record.run_id}\nactivity types in the parent history: ${types.join(', ')}\n`);
   } finally {
     worker.kill('SIGTERM');

@@ -27,7 +27,15 @@ afterAll(async () => {
 
 /** Runs the pipeline workflow on an in-process worker whose activities are wrapped by `wrap`. */
 async function runWith(taskQueue: string, sets: string[], wrap: (inner: StageActivities) => StageActivities): Promise<DagResult> {
-  const config = loadConfig({ sets: [`store.path=${JSON.stringify(join(tempDir(), 'store'))}`, 'retry.initial_interval_ms=100', 'model.forest.n_estimators=10', 'evaluation.folds=2', ...sets] });
+  const config = loadConfig({
+    sets: [
+      `store.path=${JSON.stringify(join(tempDir(), 'store'))}`,
+      'retry.initial_interval_ms=100',
+      'model.forest.n_estimators=10',
+      'evaluation.folds=2',
+      ...sets,
+    ],
+  });
   const input = await planPipeline(config, { ablations: [] });
   const connection = await NativeConnection.connect({ address: server.address });
   const worker = await Worker.create({ connection, taskQueue, workflowsPath, activities: wrap(createTemporalActivities(openStore(config))) });

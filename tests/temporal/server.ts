@@ -26,7 +26,10 @@ export function freePort(): Promise<number> {
 export class DevServer {
   private proc: ChildProcess | undefined;
 
-  private constructor(readonly port: number, readonly dbFile: string) {}
+  private constructor(
+    readonly port: number,
+    readonly dbFile: string,
+  ) {}
 
   static async start(dbFile: string): Promise<DevServer> {
     if (!existsSync(TEMPORAL_BIN)) throw new Error(`${TEMPORAL_BIN} missing: run make temporal (make test does)`);
@@ -43,7 +46,23 @@ export class DevServer {
     const [http, metrics] = [await freePort(), await freePort()];
     this.proc = spawn(
       TEMPORAL_BIN,
-      ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(this.port), '--http-port', String(http), '--metrics-port', String(metrics), '--db-filename', this.dbFile, '--headless', '--log-level', 'error'],
+      [
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(this.port),
+        '--http-port',
+        String(http),
+        '--metrics-port',
+        String(metrics),
+        '--db-filename',
+        this.dbFile,
+        '--headless',
+        '--log-level',
+        'error',
+      ],
       { stdio: 'ignore' },
     );
     for (let i = 0; i < 150; i++) {

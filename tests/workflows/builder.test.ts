@@ -23,22 +23,44 @@ export function miswired(b: DagBuilder): void {
   b.step({ key: 'f3', stage: 'features', params: { radius_arcsec: 1, always_merge_arcsec: 0, snr_radius_arcsec: 1 }, inputs: { sources: ingest, sed } });
   // @ts-expect-error a stage that reads a raw file needs its path
   b.step({ key: 'i2', stage: 'ingest', params: { catalog: file, label_map: {} }, inputs: {} });
-  const train = b.step({ key: 't', stage: 'train', params: { model: {} as never, fold: null }, inputs: { features: b.step({ key: 'f', stage: 'features', params: features, inputs: { sources: ingest, sed } }) } });
+  const train = b.step({
+    key: 't',
+    stage: 'train',
+    params: { model: {} as never, fold: null },
+    inputs: { features: b.step({ key: 'f', stage: 'features', params: features, inputs: { sources: ingest, sed } }) },
+  });
+  const scoring = { eval_classes: {}, stage1_groups: {}, confident_min: 0.5, calibration_bins: 10 };
   // @ts-expect-error evaluate scores predictions, not models
-  b.step({ key: 'e', stage: 'evaluate', params: { eval_classes: {}, stage1_groups: {}, confident_min: 0.5, calibration_bins: 10 }, inputs: { deployment_fold_0: train } });
+  b.step({ key: 'e', stage: 'evaluate', params: scoring, inputs: { deployment_fold_0: train } });
   // @ts-expect-error an evaluate role must name a protocol and a held-out part
-  b.step({ key: 'e2', stage: 'evaluate', params: { eval_classes: {}, stage1_groups: {}, confident_min: 0.5, calibration_bins: 10 }, inputs: { fold_2: train } });
+  b.step({ key: 'e2', stage: 'evaluate', params: scoring, inputs: { fold_2: train } });
 }
 
 describe('DagBuilder', () => {
   it('declares steps with their keys, params, inputs, context and branch', () => {
     const b = new DagBuilder('t');
     const ingest = b.step({ key: 'ingest', stage: 'ingest', params: { catalog: file, label_map: {} }, inputs: {}, context: { path: '/data/t.csv' } });
-    const labels = b.step({ key: 'labels/a', stage: 'labels', params: { catalog: file, name: 'a', format: 'muwclass', class: null, reference: 'r', label_map: {} }, inputs: { sources: ingest }, context: { data_dir: '/data' }, branch: 'x', variant: 'v' });
+    const labels = b.step({
+      key: 'labels/a',
+      stage: 'labels',
+      params: { catalog: file, name: 'a', format: 'muwclass', class: null, reference: 'r', label_map: {} },
+      inputs: { sources: ingest },
+      context: { data_dir: '/data' },
+      branch: 'x',
+      variant: 'v',
+    });
     expect(ingest).toEqual({ key: 'ingest', stage: 'ingest' });
     const dag = b.build();
     expect(dag.steps.map((s) => s.key)).toEqual(['ingest', 'labels/a']);
-    expect(dag.steps[1]).toEqual({ key: 'labels/a', stage: 'labels', params: { catalog: file, name: 'a', format: 'muwclass', class: null, reference: 'r', label_map: {} }, inputs: { sources: 'ingest' }, context: { data_dir: '/data' }, branch: 'x', variant: 'v' });
+    expect(dag.steps[1]).toEqual({
+      key: 'labels/a',
+      stage: 'labels',
+      params: { catalog: file, name: 'a', format: 'muwclass', class: null, reference: 'r', label_map: {} },
+      inputs: { sources: 'ingest' },
+      context: { data_dir: '/data' },
+      branch: 'x',
+      variant: 'v',
+    });
     expect(labels.stage).toBe('labels');
     expect(validateDag(dag)).toEqual(['ingest', 'labels/a']);
   });
@@ -46,9 +68,24 @@ describe('DagBuilder', () => {
   it('declares a step with the same stage, params and inputs once, under its first key', () => {
     const b = new DagBuilder('t');
     const ingest = b.step({ key: 'ingest', stage: 'ingest', params: { catalog: file, label_map: {} }, inputs: {}, context: { path: '/x' } });
-    const a = b.step({ key: 'crossmatch/a', stage: 'crossmatch', params: { min_significance: 3, min_radius_arcsec: 0.5, radius_sigmas: 3 }, inputs: { labels: b.external('labels', 'labels'), xray: ingest } });
-    const again = b.step({ key: 'ablation/x/crossmatch/a', stage: 'crossmatch', params: { radius_sigmas: 3, min_radius_arcsec: 0.5, min_significance: 3 }, inputs: { labels: b.external('labels', 'labels'), xray: ingest } });
-    const other = b.step({ key: 'crossmatch/b', stage: 'crossmatch', params: { min_significance: 2, min_radius_arcsec: 0.5, radius_sigmas: 3 }, inputs: { labels: b.external('labels', 'labels'), xray: ingest } });
+    const a = b.step({
+      key: 'crossmatch/a',
+      stage: 'crossmatch',
+      params: { min_significance: 3, min_radius_arcsec: 0.5, radius_sigmas: 3 },
+      inputs: { labels: b.external('labels', 'labels'), xray: ingest },
+    });
+    const again = b.step({
+      key: 'ablation/x/crossmatch/a',
+      stage: 'crossmatch',
+      params: { radius_sigmas: 3, min_radius_arcsec: 0.5, min_significance: 3 },
+      inputs: { labels: b.external('labels', 'labels'), xray: ingest },
+    });
+    const other = b.step({
+      key: 'crossmatch/b',
+      stage: 'crossmatch',
+      params: { min_significance: 2, min_radius_arcsec: 0.5, radius_sigmas: 3 },
+      inputs: { labels: b.external('labels', 'labels'), xray: ingest },
+    });
     expect(again).toEqual(a);
     expect(other.key).toBe('crossmatch/b');
     expect(b.build().steps.map((s) => s.key)).toEqual(['ingest', 'crossmatch/a', 'crossmatch/b']);

@@ -22,11 +22,23 @@ describe('the pipeline DAG', () => {
     expect(step('cv/evaluate').inputs['paper_fold_0']).toBe('cv/fold-0/predict-paper');
     // the method as published trains on label-chosen translations: a second, blind model per fold
     expect(count('ablation/paper_method/')).toBe(4 + 5 * 5 + 1);
-    expect(step('ablation/paper_method/cv/fold-0/predict-deployment').inputs).toEqual({ model: 'ablation/paper_method/cv/fold-0/train', features: 'ablation/paper_method/features-label_free' });
-    expect(step('ablation/paper_method/cv/fold-0/predict-blind').inputs).toEqual({ model: 'ablation/paper_method/cv/fold-0/train-blind', features: 'ablation/paper_method/features-label_free' });
-    expect(step('ablation/paper_method/cv/fold-0/predict-paper').inputs).toEqual({ model: 'ablation/paper_method/cv/fold-0/train', features: 'ablation/paper_method/features' });
+    expect(step('ablation/paper_method/cv/fold-0/predict-deployment').inputs).toEqual({
+      model: 'ablation/paper_method/cv/fold-0/train',
+      features: 'ablation/paper_method/features-label_free',
+    });
+    expect(step('ablation/paper_method/cv/fold-0/predict-blind').inputs).toEqual({
+      model: 'ablation/paper_method/cv/fold-0/train-blind',
+      features: 'ablation/paper_method/features-label_free',
+    });
+    expect(step('ablation/paper_method/cv/fold-0/predict-paper').inputs).toEqual({
+      model: 'ablation/paper_method/cv/fold-0/train',
+      features: 'ablation/paper_method/features',
+    });
     // label-chosen training with the baseline's settings: its label-free side and blind model are the baseline's
-    expect(step('ablation/paper_translation/cv/fold-0/predict-deployment').inputs).toEqual({ model: 'ablation/paper_translation/cv/fold-0/train', features: 'features' });
+    expect(step('ablation/paper_translation/cv/fold-0/predict-deployment').inputs).toEqual({
+      model: 'ablation/paper_translation/cv/fold-0/train',
+      features: 'features',
+    });
     expect(step('ablation/paper_translation/cv/evaluate').inputs['blind_fold_0']).toBe('cv/fold-0/predict-deployment');
     expect(step('ablation/paper_translation/cv/fold-0/train').inputs).toEqual({ features: 'features-paper' });
     // a model-only ablation reuses the baseline's SED and features
@@ -37,8 +49,14 @@ describe('the pipeline DAG', () => {
     expect(step('ablation/gaia_only/sed').params['surveys']).toEqual(['gaia']);
     // each ablation is one branch (a child workflow on Temporal), as is each baseline fold
     expect(Object.keys(splitBranches(dag).branches).sort()).toEqual([
-      ...Object.keys(loadConfig().ablations).map((a) => `ablation/${a}`).sort(),
-      'cv/fold-0', 'cv/fold-1', 'cv/fold-2', 'cv/fold-3', 'cv/fold-4',
+      ...Object.keys(loadConfig().ablations)
+        .map((a) => `ablation/${a}`)
+        .sort(),
+      'cv/fold-0',
+      'cv/fold-1',
+      'cv/fold-2',
+      'cv/fold-3',
+      'cv/fold-4',
     ]);
   });
 
@@ -46,9 +64,14 @@ describe('the pipeline DAG', () => {
     const only = buildPipeline(await planPipeline(loadConfig({ sets: ['evaluation.protocols=["deployment"]'] }), { ablations: ['paper_method'] }));
     const keys = only.steps.map((s) => s.key);
     expect(keys.filter((k) => /paper$|predict-paper|predict-blind|train-blind/.test(k))).toEqual([]);
-    expect(Object.keys(only.steps.find((s) => s.key === 'cv/evaluate')!.inputs).sort()).toEqual([...Array.from({ length: 5 }, (_, i) => `deployment_fold_${i}`), 'reference'].sort());
+    expect(Object.keys(only.steps.find((s) => s.key === 'cv/evaluate')!.inputs).sort()).toEqual(
+      [...Array.from({ length: 5 }, (_, i) => `deployment_fold_${i}`), 'reference'].sort(),
+    );
     // the method's branch still trains on label-chosen translations and tests on label-free ones
-    expect(only.steps.find((s) => s.key === 'ablation/paper_method/cv/fold-0/predict-deployment')!.inputs).toEqual({ model: 'ablation/paper_method/cv/fold-0/train', features: 'ablation/paper_method/features-label_free' });
+    expect(only.steps.find((s) => s.key === 'ablation/paper_method/cv/fold-0/predict-deployment')!.inputs).toEqual({
+      model: 'ablation/paper_method/cv/fold-0/train',
+      features: 'ablation/paper_method/features-label_free',
+    });
     expect(() => loadConfig({ sets: ['evaluation.protocols=["paper","paper"]'] })).toThrow(/evaluation\.protocols.*a protocol is listed twice/);
     expect(() => loadConfig({ sets: ['evaluation.protocols=["deploy"]'] })).toThrow(/evaluation\.protocols\.0/);
   });
@@ -60,7 +83,11 @@ describe('the pipeline DAG', () => {
   });
 
   it('names the ablation and key of a bad ablation setting', async () => {
-    await expect(planPipeline(loadConfig({ sets: ['ablations.x={"sed":{"surveys":["hubble"]}}'] }))).rejects.toThrow(/^config ablations\.x: key 'sed\.surveys\.0': expected one of "gaia"\|"2mass"\|"ps1"/);
-    await expect(planPipeline(loadConfig({ sets: ['ablations.y={"model":{"n_trees":5}}'] }))).rejects.toThrow(/^config ablations\.y: unknown key 'model\.n_trees'$/);
+    await expect(planPipeline(loadConfig({ sets: ['ablations.x={"sed":{"surveys":["hubble"]}}'] }))).rejects.toThrow(
+      /^config ablations\.x: key 'sed\.surveys\.0': expected one of "gaia"\|"2mass"\|"ps1"/,
+    );
+    await expect(planPipeline(loadConfig({ sets: ['ablations.y={"model":{"n_trees":5}}'] }))).rejects.toThrow(
+      /^config ablations\.y: unknown key 'model\.n_trees'$/,
+    );
   });
 });

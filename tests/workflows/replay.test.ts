@@ -47,7 +47,13 @@ describe('workflow determinism', () => {
     expect([...types].sort()).toEqual(['crossmatch', 'dedup', 'evaluate', 'features', 'ingest', 'labels', 'reference', 'sed', 'train']);
     await expect(replay(h, RUN, 'pipeline')).resolves.toBeUndefined();
     // the edit helper itself changes nothing: an input decoded and encoded again still replays
-    await expect(replay(withInput(h, () => {}), RUN, 'roundtrip')).resolves.toBeUndefined();
+    await expect(
+      replay(
+        withInput(h, () => {}),
+        RUN,
+        'roundtrip',
+      ),
+    ).resolves.toBeUndefined();
   }, 120_000);
 
   it('replays the recorded CV-fold branch history', async () => {

@@ -99,18 +99,21 @@ describe('embedded engine retries', () => {
   it('retries a transient failure and then succeeds', async () => {
     let calls = 0;
     const retries: number[] = [];
-    const res = await runEmbedded({ name: 't', steps: [step('flaky')] }, {
-      store: store(),
-      concurrency: 1,
-      retry: fastRetry,
-      threads: false,
-      stepRunner: async (req) => {
-        calls++;
-        if (calls < 3) throw new Error('transient: connection reset');
-        return ok(req);
+    const res = await runEmbedded(
+      { name: 't', steps: [step('flaky')] },
+      {
+        store: store(),
+        concurrency: 1,
+        retry: fastRetry,
+        threads: false,
+        stepRunner: async (req) => {
+          calls++;
+          if (calls < 3) throw new Error('transient: connection reset');
+          return ok(req);
+        },
+        onRetry: (_k, attempt) => retries.push(attempt),
       },
-      onRetry: (_k, attempt) => retries.push(attempt),
-    });
+    );
     expect(res.ok).toBe(true);
     expect(calls).toBe(3);
     expect(retries).toEqual([1, 2]);
@@ -118,32 +121,38 @@ describe('embedded engine retries', () => {
 
   it('gives up after maximum_attempts and reports the last error', async () => {
     let calls = 0;
-    const res = await runEmbedded({ name: 't', steps: [step('down')] }, {
-      store: store(),
-      concurrency: 1,
-      retry: fastRetry,
-      threads: false,
-      stepRunner: async () => {
-        calls++;
-        throw new Error(`still down (${calls})`);
+    const res = await runEmbedded(
+      { name: 't', steps: [step('down')] },
+      {
+        store: store(),
+        concurrency: 1,
+        retry: fastRetry,
+        threads: false,
+        stepRunner: async () => {
+          calls++;
+          throw new Error(`still down (${calls})`);
+        },
       },
-    });
+    );
     expect(calls).toBe(3);
     expect(res.steps[0]!.error).toBe('still down (3)');
   });
 
   it('never retries bad input', async () => {
     let calls = 0;
-    const res = await runEmbedded({ name: 't', steps: [step('bad')] }, {
-      store: store(),
-      concurrency: 1,
-      retry: fastRetry,
-      threads: false,
-      stepRunner: async () => {
-        calls++;
-        throw new InputError({ file: 'x.csv', row: 3, column: 'Fs', value: 'abc' }, 'expected a number');
+    const res = await runEmbedded(
+      { name: 't', steps: [step('bad')] },
+      {
+        store: store(),
+        concurrency: 1,
+        retry: fastRetry,
+        threads: false,
+        stepRunner: async () => {
+          calls++;
+          throw new InputError({ file: 'x.csv', row: 3, column: 'Fs', value: 'abc' }, 'expected a number');
+        },
       },
-    });
+    );
     expect(calls).toBe(1);
     expect(res.steps[0]!.error).toBe(`x.csv, row 3, column 'Fs': expected a number, got "abc"`);
   });
@@ -169,7 +178,12 @@ describe('branches (child workflows on Temporal)', () => {
       ],
     };
     const { parent, branches } = splitBranches(dag);
-    expect(parent.steps.map((s) => `${s.key}:${s.stage}`)).toEqual(['features:test', `cv/fold-0:${BRANCH_STAGE}`, `cv/fold-1:${BRANCH_STAGE}`, 'cv/evaluate:test']);
+    expect(parent.steps.map((s) => `${s.key}:${s.stage}`)).toEqual([
+      'features:test',
+      `cv/fold-0:${BRANCH_STAGE}`,
+      `cv/fold-1:${BRANCH_STAGE}`,
+      'cv/evaluate:test',
+    ]);
     expect(parent.steps[1]!.inputs).toEqual({ features: 'features' });
     expect(parent.steps[3]!.inputs).toEqual({ fold_0: 'cv/fold-0#cv/fold-0/predict', fold_1: 'cv/fold-1#cv/fold-1/predict' });
     expect(Object.keys(branches)).toEqual(['cv/fold-0', 'cv/fold-1']);
@@ -181,7 +195,13 @@ describe('branches (child workflows on Temporal)', () => {
       async (req) => {
         if (req.stage !== BRANCH_STAGE) return leaf(req);
         const r = await runDag(branches[req.params['branch'] as string]!, leaf, { concurrency: 2, external: req.inputs });
-        return { artifactId: 'x', cacheHit: false, wallMs: 0, outputs: Object.fromEntries(r.steps.map((s) => [s.key, { stage: s.stage as StageName, id: s.artifactId! }])), inner: r.steps };
+        return {
+          artifactId: 'x',
+          cacheHit: false,
+          wallMs: 0,
+          outputs: Object.fromEntries(r.steps.map((s) => [s.key, { stage: s.stage as StageName, id: s.artifactId! }])),
+          inner: r.steps,
+        };
       },
       { concurrency: 2 },
     );
