@@ -202,28 +202,29 @@ ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fol
   // SED diagnostics
   const sedId = step(baseline.sed())?.artifactId;
   if (sedId) {
-    const fits = (await store.readTable(sedFitsTable, { stage: 'sed', id: sedId })).filter((f) => f['status'] === 'ok') as Row[];
+    // translated training sources (a label, a fit)
+    const fits = (await store.readTable(sedFitsTable, { stage: 'sed', id: sedId })).filter((f) => f.status === 'ok' && f.label !== null && f.chi2_red !== null);
     parts.push(
       await plot(
         'SED fit quality: log10 chi2_red by class',
         histogramByClass(
           'log10 chi2_red',
-          fits.map((f) => ({ class: f['label'] as string, value: Math.log10(Math.max(1e-3, f['chi2_red'] as number)) })),
+          fits.map((f) => ({ class: f.label!, value: Math.log10(Math.max(1e-3, f.chi2_red!)) })),
           'log10 chi2_red',
         ),
         idTag('sed', sedId),
       ),
     );
-    const labelOf = new Map(fits.map((f) => [f['id'], f['label'] as string]));
+    const labelOf = new Map(fits.map((f) => [f.id, f.label!]));
     const f475 = (await store.readTable(sedMagsTable, { stage: 'sed', id: sedId }, 'mags')).filter(
-      (m) => String(m['filter']).endsWith('F475W') && m['mag_ab'] !== null && labelOf.has(m['id']),
+      (m) => m.filter.endsWith('F475W') && m.mag_ab !== null && labelOf.has(m.id),
     );
     parts.push(
       await plot(
         'Predicted F475W (AB) by class',
         histogramByClass(
           'F475W',
-          f475.map((m) => ({ class: labelOf.get(m['id'])!, value: m['mag_ab'] as number })),
+          f475.map((m) => ({ class: labelOf.get(m.id)!, value: m.mag_ab! })),
           'F475W (AB mag)',
         ),
         idTag('sed', sedId),
