@@ -1,5 +1,5 @@
 import { columnMedians, imputeMatrix } from '../lib/features.js';
-import { featureImportances } from '../lib/forest/forest.js';
+import { featureImportances, type Forest } from '../lib/forest/forest.js';
 import { fitTwoStage, serializeTwoStage } from '../lib/forest/two-stage.js';
 import { selectRows } from './io/rows.js';
 import { modelFeaturesTable, TrainParams, type ModelFeatureRow } from '../schemas/model.js';
@@ -52,33 +52,21 @@ export const trainStage = defineStage({
     ctx.progress(0, 2, 'fitting');
     const model = await fitTwoStage(m, labels, data.featureNames, p.model, ctx.trees, groups);
     ctx.progress(1, 2, 'fitted');
-    const out: ModelFeatureRow[] = [];
-    const imp1 = featureImportances(model.stage1);
-    model.stage1.featureNames.forEach((feature, column) =>
-      out.push({
-        stage: 'stage1',
+    // per stage and feature: Gini importance; Stage 1's features carry their imputation medians
+    const featureRows = (stage: 'stage1' | 'stage2', forest: Forest, imputed: boolean): ModelFeatureRow[] => {
+      const imp = featureImportances(forest);
+      return forest.featureNames.map((feature, column) => ({
+        stage,
         feature,
         column,
-        importance_mean: imp1.mean[column]!,
-        importance_std: imp1.std[column]!,
-        impute_median: medians[column] ?? null,
-        n_imputed: m.imputed[column]!,
-      }),
-    );
-    if (model.stage2) {
-      const imp2 = featureImportances(model.stage2);
-      model.stage2.featureNames.forEach((feature, column) =>
-        out.push({
-          stage: 'stage2',
-          feature,
-          column,
-          importance_mean: imp2.mean[column]!,
-          importance_std: imp2.std[column]!,
-          impute_median: null,
-          n_imputed: null,
-        }),
-      );
-    }
+        importance_mean: imp.mean[column]!,
+        importance_std: imp.std[column]!,
+        impute_median: imputed ? (medians[column] ?? null) : null,
+        n_imputed: imputed ? m.imputed[column]! : null,
+      }));
+    };
+    const out = featureRows('stage1', model.stage1, true);
+    if (model.stage2) out.push(...featureRows('stage2', model.stage2, false));
     const byClass: Record<string, number> = {};
     for (const l of labels) byClass[l] = (byClass[l] ?? 0) + 1;
     return {

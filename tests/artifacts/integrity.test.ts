@@ -1,46 +1,13 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DamagedFileError, ArtifactStore, type NewArtifact } from '../../artifacts/store.js';
+import { DamagedFileError, ArtifactStore } from '../../artifacts/store.js';
 import { verifyStore, collectGarbage } from '../../artifacts/maintenance.js';
-import { artifactId } from '../../artifacts/hash.js';
-import { referencePredictionsTable, type ReferencePredictionRow } from '../../schemas/tables.js';
+import { referencePredictionsTable } from '../../schemas/tables.js';
+import { prediction, referenceMeta } from './fixtures.js';
 import { tempDir } from '../helpers.js';
 
-function prediction(id: string, p: number): ReferencePredictionRow {
-  return {
-    id,
-    pipeline: 'TEST',
-    predicted_class: 'AGN',
-    predicted_prob: p,
-    predicted_prob_err: null,
-    confidence_threshold: 1.5,
-    p_agn: p,
-    p_cv: 0,
-    p_hm_star: 0,
-    p_hmxb: 0,
-    p_lm_star: 0,
-    p_lmxb: 0,
-    p_ns: 0,
-    p_yso: 0,
-  };
-}
-
-function meta(n: number): NewArtifact {
-  const params = { n };
-  return {
-    id: artifactId('reference', 1, params, {}),
-    stage: 'reference',
-    stage_version: 1,
-    schema: referencePredictionsTable.name,
-    params,
-    inputs: {},
-    raw_files: [],
-    code_version: null,
-    wall_ms: 1,
-    notes: {},
-  };
-}
+const meta = (n: number) => referenceMeta({ n });
 
 const rows = [prediction('a', 0.25), prediction('b', 0.5), prediction('c', 1)];
 

@@ -3,45 +3,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryStore } from '../../artifacts/query.js';
 import { ArtifactStore } from '../../artifacts/store.js';
-import { artifactId } from '../../artifacts/hash.js';
 import { referencePredictionsTable } from '../../schemas/tables.js';
+import { prediction, referenceMeta } from './fixtures.js';
 import { tempDir } from '../helpers.js';
 
 async function storeWithOne(): Promise<{ store: ArtifactStore; data: string }> {
   const store = new ArtifactStore(join(tempDir(), 'store'));
-  const params = { n: 1 };
-  const id = artifactId('reference', 1, params, {});
-  const row = {
-    id: 'a',
-    pipeline: 'T',
-    predicted_class: 'AGN',
-    predicted_prob: 0.9,
-    predicted_prob_err: null,
-    confidence_threshold: 1,
-    p_agn: 0.9,
-    p_cv: 0,
-    p_hm_star: 0,
-    p_hmxb: 0,
-    p_lm_star: 0,
-    p_lmxb: 0,
-    p_ns: 0,
-    p_yso: 0.1,
-  };
-  await store.write(
-    {
-      id,
-      stage: 'reference',
-      stage_version: 1,
-      schema: referencePredictionsTable.name,
-      params,
-      inputs: {},
-      raw_files: [],
-      code_version: null,
-      wall_ms: 1,
-      notes: {},
-    },
-    { table: referencePredictionsTable, rows: [row] },
-  );
+  const meta = referenceMeta();
+  const row = { ...prediction('a', 0.9, 'T'), confidence_threshold: 1, p_yso: 0.1 };
+  await store.write(meta, { table: referencePredictionsTable, rows: [row] });
+  const id = meta.id;
   return { store, data: join(store.dir('reference', id), 'data.parquet') };
 }
 

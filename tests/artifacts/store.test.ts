@@ -2,46 +2,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import parquet from '@dsnp/parquetjs';
-import { ArtifactStore, type NewArtifact } from '../../artifacts/store.js';
-import { artifactId } from '../../artifacts/hash.js';
+import { ArtifactStore } from '../../artifacts/store.js';
 import { withConnection, sqlString } from '../../artifacts/duckdb.js';
 import { readParquet } from '../../artifacts/parquet.js';
 import { sourcesTable, referencePredictionsTable, type ReferencePredictionRow } from '../../schemas/tables.js';
+import { prediction, referenceMeta } from './fixtures.js';
 import { tempDir } from '../helpers.js';
 
-function prediction(id: string, p: number | null): ReferencePredictionRow {
-  return {
-    id,
-    pipeline: 'TEST',
-    predicted_class: 'AGN',
-    predicted_prob: p,
-    predicted_prob_err: null,
-    confidence_threshold: 1.5,
-    p_agn: p,
-    p_cv: 0,
-    p_hm_star: 0,
-    p_hmxb: 0,
-    p_lm_star: 0,
-    p_lmxb: 0,
-    p_ns: 0,
-    p_yso: 0,
-  };
-}
-
-function meta(params: Record<string, unknown> = { n: 1 }): NewArtifact {
-  return {
-    id: artifactId('reference', 1, params, {}),
-    stage: 'reference',
-    stage_version: 1,
-    schema: referencePredictionsTable.name,
-    params,
-    inputs: {},
-    raw_files: [],
-    code_version: null,
-    wall_ms: 1,
-    notes: {},
-  };
-}
+const meta = referenceMeta;
 
 const rows = [prediction('a', 0.25), prediction('b', null), prediction('c', 1)];
 

@@ -43,25 +43,23 @@ describe('features (paper Table 3)', () => {
       'HST_WFC3_IR.F110W': 17.6,
       'HST_WFC3_IR.F160W': 17.1,
     };
-    const v = computeFeatures(
-      {
-        flux_s: 1e-14,
-        flux_m: 3e-14,
-        flux_h: 0,
-        flux_b: 4e-14,
-        hst_mag: mags,
-        gaia_g: 18.2,
-        gaia_bp: 18.6,
-        gaia_rp: 17.7,
-        pm_total_masyr: 3.2,
-        parallax_mas: 0.7,
-        sigma_eff_arcsec: 0.8,
-        nu: null,
-        significance: 12,
-        a_v: 1.25,
-      },
-      PHAT,
-    );
+    const source = {
+      flux_s: 1e-14,
+      flux_m: 3e-14,
+      flux_h: 0,
+      flux_b: 4e-14,
+      hst_mag: mags,
+      gaia_g: 18.2,
+      gaia_bp: 18.6,
+      gaia_rp: 17.7,
+      pm_total_masyr: 3.2,
+      parallax_mas: 0.7,
+      sigma_eff_arcsec: 0.8,
+      nu: null,
+      significance: 12,
+      a_v: 1.25,
+    };
+    const v = computeFeatures(source, PHAT);
     const f = Object.fromEntries(featureNames(PHAT).map((n, i) => [n, v[i]]));
     expect(f['log_flux_s']).toBeCloseTo(-14, 12);
     expect(f['log_flux_h']).toBeNull(); // zero flux: missing, never log(0)
@@ -77,25 +75,7 @@ describe('features (paper Table 3)', () => {
     expect(f['is_galactic_parallax']).toBe(1);
     expect(f['nu']).toBeNull();
     expect(f['sed_a_v']).toBeUndefined();
-    const withAv = computeFeatures(
-      {
-        flux_s: 1e-14,
-        flux_m: 3e-14,
-        flux_h: 0,
-        flux_b: 4e-14,
-        hst_mag: mags,
-        gaia_g: 18.2,
-        gaia_bp: 18.6,
-        gaia_rp: 17.7,
-        pm_total_masyr: 3.2,
-        parallax_mas: 0.7,
-        sigma_eff_arcsec: 0.8,
-        nu: null,
-        significance: 12,
-        a_v: 1.25,
-      },
-      { ...PHAT, include_av: true },
-    );
+    const withAv = computeFeatures(source, { ...PHAT, include_av: true });
     expect(featureNames({ ...PHAT, include_av: true }).at(-1)).toBe('sed_a_v');
     expect(withAv.at(-1)).toBe(1.25);
   });

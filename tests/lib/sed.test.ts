@@ -239,19 +239,8 @@ describe('fitting and translation', () => {
       { blackbody: set },
       'photon',
     );
-    const zps = GROUND.map((n, i) => zeroPointFnu(systems[i]!, synth(n, vegaFnu)));
-    const scaled = spectrum.map((v) => v * 1e-27);
-    const bands: BandMeasurement[] = GROUND.map((n, i) => ({
-      band: i,
-      name: n,
-      mag: -2.5 * Math.log10(synth(n, scaled) / zps[i]!),
-      mag_err: 0.01,
-      zero_point_fnu_cgs: zps[i]!,
-    }));
-    const obs = observationFromMags(bands, { missing_err_frac: 0.1, err_floor_mag: 0 });
-    if (!obs.ok) throw new Error(obs.reason);
-    const t = translateSource(plan, obs.obs, ['blackbody', 'blackbody'], sigma);
-    return { t, truth: PHAT.map((n) => abMagFromFnu(synth(n, scaled))) };
+    const { obs, truth } = observe(spectrum, 0);
+    return { t: translateSource(plan, obs, ['blackbody', 'blackbody'], sigma), truth };
   }
 
   it('fits magnitudes of a 6,000 K blackbody back to 6,000 K and predicts HST magnitudes within 0.01', () => {
@@ -280,8 +269,8 @@ describe('fitting and translation', () => {
     pl.t.mag_ab.forEach((m, i) => expect(Math.abs(m! - pl.truth[i]!)).toBeLessThan(0.01));
   });
 
-  /** Gaia + 2MASS observation of a spectrum (f_nu scaled to a faint source), with 0.03 mag errors. */
-  function observe(spectrum: Float64Array) {
+  /** Gaia + 2MASS observation of a spectrum (f_nu scaled to a faint source), 0.01 mag errors raised to the floor (default 0.03). */
+  function observe(spectrum: Float64Array, errFloorMag = 0.03) {
     const zps = GROUND.map((n, i) => zeroPointFnu(systems[i]!, synth(n, vegaFnu)));
     const scaled = spectrum.map((v) => v * 1e-27);
     const bands: BandMeasurement[] = GROUND.map((n, i) => ({
@@ -291,7 +280,7 @@ describe('fitting and translation', () => {
       mag_err: 0.01,
       zero_point_fnu_cgs: zps[i]!,
     }));
-    const obs = observationFromMags(bands, { missing_err_frac: 0.1, err_floor_mag: 0.03 });
+    const obs = observationFromMags(bands, { missing_err_frac: 0.1, err_floor_mag: errFloorMag });
     if (!obs.ok) throw new Error(obs.reason);
     return { obs: obs.obs, truth: PHAT.map((n) => abMagFromFnu(synth(n, scaled))) };
   }

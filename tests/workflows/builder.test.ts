@@ -40,27 +40,19 @@ describe('DagBuilder', () => {
   it('declares steps with their keys, params, inputs, context and branch', () => {
     const b = new DagBuilder('t');
     const ingest = b.step({ key: 'ingest', stage: 'ingest', params: { catalog: file, label_map: {} }, inputs: {}, context: { path: '/data/t.csv' } });
-    const labels = b.step({
+    const decl = {
       key: 'labels/a',
-      stage: 'labels',
-      params: { catalog: file, name: 'a', format: 'muwclass', class: null, reference: 'r', label_map: {} },
-      inputs: { sources: ingest },
+      params: { catalog: file, name: 'a', format: 'muwclass' as const, class: null, reference: 'r', label_map: {} },
       context: { data_dir: '/data' },
       branch: 'x',
       variant: 'v',
-    });
+    };
+    const labels = b.step({ ...decl, stage: 'labels', inputs: { sources: ingest } });
     expect(ingest).toEqual({ key: 'ingest', stage: 'ingest' });
     const dag = b.build();
     expect(dag.steps.map((s) => s.key)).toEqual(['ingest', 'labels/a']);
-    expect(dag.steps[1]).toEqual({
-      key: 'labels/a',
-      stage: 'labels',
-      params: { catalog: file, name: 'a', format: 'muwclass', class: null, reference: 'r', label_map: {} },
-      inputs: { sources: 'ingest' },
-      context: { data_dir: '/data' },
-      branch: 'x',
-      variant: 'v',
-    });
+    // the declaration as data: the input handle became the producing step's key
+    expect(dag.steps[1]).toEqual({ ...decl, stage: 'labels', inputs: { sources: 'ingest' } });
     expect(labels.stage).toBe('labels');
     expect(validateDag(dag)).toEqual(['ingest', 'labels/a']);
   });

@@ -22,18 +22,11 @@ describe('the pipeline DAG', () => {
     expect(step('cv/evaluate').inputs['paper_fold_0']).toBe('cv/fold-0/predict-paper');
     // the method as published trains on label-chosen translations: a second, blind model per fold
     expect(count('ablation/paper_method/')).toBe(4 + 5 * 5 + 1);
-    expect(step('ablation/paper_method/cv/fold-0/predict-deployment').inputs).toEqual({
-      model: 'ablation/paper_method/cv/fold-0/train',
-      features: 'ablation/paper_method/features-label_free',
-    });
-    expect(step('ablation/paper_method/cv/fold-0/predict-blind').inputs).toEqual({
-      model: 'ablation/paper_method/cv/fold-0/train-blind',
-      features: 'ablation/paper_method/features-label_free',
-    });
-    expect(step('ablation/paper_method/cv/fold-0/predict-paper').inputs).toEqual({
-      model: 'ablation/paper_method/cv/fold-0/train',
-      features: 'ablation/paper_method/features',
-    });
+    const pm = (key: string) => `ablation/paper_method/${key}`;
+    const predictInputs = (protocol: string) => step(pm(`cv/fold-0/predict-${protocol}`)).inputs;
+    expect(predictInputs('deployment')).toEqual({ model: pm('cv/fold-0/train'), features: pm('features-label_free') });
+    expect(predictInputs('blind')).toEqual({ model: pm('cv/fold-0/train-blind'), features: pm('features-label_free') });
+    expect(predictInputs('paper')).toEqual({ model: pm('cv/fold-0/train'), features: pm('features') });
     // label-chosen training with the baseline's settings: its label-free side and blind model are the baseline's
     expect(step('ablation/paper_translation/cv/fold-0/predict-deployment').inputs).toEqual({
       model: 'ablation/paper_translation/cv/fold-0/train',

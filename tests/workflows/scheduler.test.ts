@@ -94,25 +94,24 @@ describe('DAG scheduler', () => {
 });
 
 describe('embedded engine retries', () => {
-  const store = () => new ArtifactStore(tempDir());
+  /** one step on the embedded engine under the fast retry policy, its attempts run by `attempt` */
+  const runOne = (key: string, attempt: (req: StepRequest) => Promise<StepOutcome>, onRetry?: (key: string, attempt: number) => void) =>
+    runEmbedded(
+      { name: 't', steps: [step(key)] },
+      { store: new ArtifactStore(tempDir()), concurrency: 1, retry: fastRetry, threads: false, stepRunner: attempt, ...(onRetry ? { onRetry } : {}) },
+    );
 
   it('retries a transient failure and then succeeds', async () => {
     let calls = 0;
     const retries: number[] = [];
-    const res = await runEmbedded(
-      { name: 't', steps: [step('flaky')] },
-      {
-        store: store(),
-        concurrency: 1,
-        retry: fastRetry,
-        threads: false,
-        stepRunner: async (req) => {
-          calls++;
-          if (calls < 3) throw new Error('transient: connection reset');
-          return ok(req);
-        },
-        onRetry: (_k, attempt) => retries.push(attempt),
+    const res = await runOne(
+      'flaky',
+      async (req) => {
+        calls++;
+        if (calls < 3) throw new Error('transient: connection reset');
+        return ok(req);
       },
+      (_k, attempt) => retries.push(attempt),
     );
     expect(res.ok).toBe(true);
     expect(calls).toBe(3);
@@ -121,38 +120,20 @@ describe('embedded engine retries', () => {
 
   it('gives up after maximum_attempts and reports the last error', async () => {
     let calls = 0;
-    const res = await runEmbedded(
-      { name: 't', steps: [step('down')] },
-      {
-        store: store(),
-        concurrency: 1,
-        retry: fastRetry,
-        threads: false,
-        stepRunner: async () => {
-          calls++;
-          throw new Error(`still down (${calls})`);
-        },
-      },
-    );
+    const res = await runOne('down', async () => {
+      calls++;
+      throw new Error(`still down (${calls})`);
+    });
     expect(calls).toBe(3);
     expect(res.steps[0]!.error).toBe('still down (3)');
   });
 
   it('never retries bad input', async () => {
     let calls = 0;
-    const res = await runEmbedded(
-      { name: 't', steps: [step('bad')] },
-      {
-        store: store(),
-        concurrency: 1,
-        retry: fastRetry,
-        threads: false,
-        stepRunner: async () => {
-          calls++;
-          throw new InputError({ file: 'x.csv', row: 3, column: 'Fs', value: 'abc' }, 'expected a number');
-        },
-      },
-    );
+    const res = await runOne('bad', async () => {
+      calls++;
+      throw new InputError({ file: 'x.csv', row: 3, column: 'Fs', value: 'abc' }, 'expected a number');
+    });
     expect(calls).toBe(1);
     expect(res.steps[0]!.error).toBe(`x.csv, row 3, column 'Fs': expected a number, got "abc"`);
   });

@@ -1,0 +1,39 @@
+import type { NewArtifact } from '../../artifacts/store.js';
+import { artifactId } from '../../artifacts/hash.js';
+import { referencePredictionsTable, type ReferencePredictionRow } from '../../schemas/tables.js';
+
+/** A competitor prediction row (the small `reference_predictions` table the store tests write). */
+export function prediction(id: string, p: number | null, pipeline = 'TEST'): ReferencePredictionRow {
+  return {
+    id,
+    pipeline,
+    predicted_class: 'AGN',
+    predicted_prob: p,
+    predicted_prob_err: null,
+    confidence_threshold: 1.5,
+    p_agn: p,
+    p_cv: 0,
+    p_hm_star: 0,
+    p_hmxb: 0,
+    p_lm_star: 0,
+    p_lmxb: 0,
+    p_ns: 0,
+    p_yso: 0,
+  };
+}
+
+/** The meta of a `reference` artifact with these params (its id follows from them). */
+export function referenceMeta(params: Record<string, unknown> = { n: 1 }): NewArtifact {
+  return {
+    id: artifactId('reference', 1, params, {}),
+    stage: 'reference',
+    stage_version: 1,
+    schema: referencePredictionsTable.name,
+    params,
+    inputs: {},
+    raw_files: [],
+    code_version: null,
+    wall_ms: 1,
+    notes: {},
+  };
+}
