@@ -163,3 +163,4 @@ console.log(
 console.log(`ml-random-forest 2.1.0: ${f(mlSecondsPerTree)} s per tree (${f(mlSecondsPerTree * N_TREES)} s projected for ${N_TREES} trees)`);
 console.log(`balanced accuracy difference (ours - scikit-learn): ${(oursBa - ref.balanced_accuracy).toFixed(4)} (target within 0.01)`);
 console.log(`fit time ratio ours/scikit-learn on ${JOBS} cores: ${(oursFit / ref.fit_s).toFixed(3)} (target <= 1.0)`);
+console.log(`predict_proba time ratio ours (1 thread)/scikit-learn (${JOBS} cores): ${(oursPredict / ref.predict_s).toFixed(3)} (target <= 1.0)`);

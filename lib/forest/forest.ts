@@ -100,6 +100,26 @@ export async function fitForest(m: Matrix, labels: readonly string[], opts: FitO
   return { params, classes, nFeatures: nF, featureNames, trees };
 }
 
+/**
+ * Each node's class distribution (its weighted class totals over their sum), made once
+ * per tree and kept with it, so a leaf's is divided out once rather than once per sample
+ * that reaches it.
+ */
+const nodeProbaCache = new WeakMap<Tree, Float64Array>();
+function nodeProba(tree: Tree): Float64Array {
+  let p = nodeProbaCache.get(tree);
+  if (p) return p;
+  const K = tree.nClasses;
+  p = new Float64Array(tree.value.length);
+  for (let node = 0; node < tree.nNodes; node++) {
+    let total = 0;
+    for (let k = 0; k < K; k++) total += tree.value[node * K + k]!;
+    for (let k = 0; k < K; k++) p[node * K + k] = tree.value[node * K + k]! / total;
+  }
+  nodeProbaCache.set(tree, p);
+  return p;
+}
+
 /** Mean over trees of each leaf's class distribution, as scikit-learn's predict_proba. Row-major [i * K + k]. */
 export function predictProba(forest: Forest, m: Matrix): Float64Array {
   if (m.nFeatures !== forest.nFeatures) throw new Error(`random forest: model has ${forest.nFeatures} features, input has ${m.nFeatures}`);
@@ -110,12 +130,18 @@ export function predictProba(forest: Forest, m: Matrix): Float64Array {
       throw new Error(
         `random forest: NaN at sample ${i % m.nSamples}, feature ${forest.featureNames[Math.floor(i / m.nSamples)]} (impute missing values first)`,
       );
+  const n = m.nSamples;
+  const x = m.x;
   for (const tree of forest.trees) {
-    for (let i = 0; i < m.nSamples; i++) {
-      const leaf = leafOf(tree, m.x, m.nSamples, i);
-      let total = 0;
-      for (let k = 0; k < K; k++) total += tree.value[leaf * K + k]!;
-      for (let k = 0; k < K; k++) out[i * K + k]! += tree.value[leaf * K + k]! / total;
+    const proba = nodeProba(tree);
+    const { feature, threshold, left, right } = tree;
+    for (let i = 0; i < n; i++) {
+      // the leaf sample i falls in (leafOf, inlined: this loop is the whole of prediction)
+      let node = 0;
+      for (let f = feature[0]!; f >= 0; f = feature[node]!) node = x[f * n + i]! <= threshold[node]! ? left[node]! : right[node]!;
+      const o = i * K;
+      const l = node * K;
+      for (let k = 0; k < K; k++) out[o + k]! += proba[l + k]!;
     }
   }
   const nT = forest.trees.length;
@@ -148,24 +174,30 @@ export function oobProba(
   const votes = new Int32Array(n);
   forest.trees.forEach((tree, t) => {
     const counts = bootstrapCounts(seeds[t]!, n, sampling);
+    const proba = nodeProba(tree);
     for (let i = 0; i < n; i++) {
       if (counts[i] !== 0) continue;
       const leaf = leafOf(tree, training.x, n, i);
-      let total = 0;
-      for (let k = 0; k < K; k++) total += tree.value[leaf * K + k]!;
-      for (let k = 0; k < K; k++) sum[i * K + k]! += tree.value[leaf * K + k]! / total;
+      for (let k = 0; k < K; k++) sum[i * K + k]! += proba[leaf * K + k]!;
       votes[i]!++;
     }
   });
-  const full = predictProba(forest, training);
-  let never = 0;
+  const never: number[] = [];
   for (let i = 0; i < n; i++) {
-    if (votes[i] === 0) {
-      never++;
-      for (let k = 0; k < K; k++) sum[i * K + k] = full[i * K + k]!;
-    } else for (let k = 0; k < K; k++) sum[i * K + k]! /= votes[i]!;
+    if (votes[i] === 0) never.push(i);
+    else for (let k = 0; k < K; k++) sum[i * K + k]! /= votes[i]!;
   }
-  return { proba: sum, neverOutOfBag: never };
+  // samples in every bootstrap get the whole forest's probabilities: predicted alone, not the whole training set
+  if (never.length > 0) {
+    const nF = training.nFeatures;
+    const x = new Float64Array(never.length * nF);
+    for (let f = 0; f < nF; f++) never.forEach((i, r) => (x[f * never.length + r] = training.x[f * n + i]!));
+    const full = predictProba(forest, { x, nSamples: never.length, nFeatures: nF });
+    never.forEach((i, r) => {
+      for (let k = 0; k < K; k++) sum[i * K + k] = full[r * K + k]!;
+    });
+  }
+  return { proba: sum, neverOutOfBag: never.length };
 }
 
 /** The class with the highest probability (ties to the first class, as numpy's argmax). */
