@@ -242,12 +242,27 @@ export class ArtifactStore {
    * `table` and typed by it: reading a table under another schema is an error.
    */
   async readTable<T extends TableSchema>(table: T, ref: { stage: string; id: string }, name = 'data'): Promise<Row<T>[]> {
+    const meta = await this.metaOfTable(table, ref, name);
+    return this.readRowsOf(meta, name, table) as Promise<Row<T>[]>;
+  }
+
+  /**
+   * The path of one table of an artifact, checked like a read (schema, size and
+   * checksum), for a reader that lets DuckDB aggregate the file rather than turning every
+   * row into a JavaScript object; that reader validates what it takes out.
+   */
+  async verifiedTablePath(table: TableSchema, ref: { stage: string; id: string }, name = 'data'): Promise<{ path: string; rows: number }> {
+    const meta = await this.metaOfTable(table, ref, name);
+    return { path: await this.verifiedPath(meta, `${name}.parquet`), rows: meta.table_rows[name] ?? 0 };
+  }
+
+  private async metaOfTable(table: TableSchema, ref: { stage: string; id: string }, name: string): Promise<ArtifactMeta> {
     const { stage, id } = ref;
     const meta = await this.readMeta(stage, id);
     const schema = meta.tables[name];
     if (!schema) throw new Error(`artifact ${stage}/${id.slice(0, 12)} has no table '${name}' (tables: ${Object.keys(meta.tables).join(', ')})`);
     if (schema !== table.name) throw new Error(`artifact ${stage}/${id.slice(0, 12)} table '${name}' has schema ${schema}, read as ${table.name}`);
-    return this.readRowsOf(meta, name, table) as Promise<Row<T>[]>;
+    return meta;
   }
 
   /**
