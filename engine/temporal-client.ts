@@ -29,16 +29,30 @@ export async function runOnTemporal(
         started = true;
       }
       const handle = client.workflow.getHandle<typeof xclassPipeline>(runId);
-      // follow the run: the workflow answers a `progress` query while it runs
+      // follow the run: the workflow answers a `progress` query while it runs (one query at
+      // a time; while no worker is up, a query waits and its RPC is retried)
+      let inFlight: { abort: AbortController; done: Promise<void> } | undefined;
       const poll = opts.onProgress
         ? setInterval(() => {
-            handle.query(progressQuery).then(opts.onProgress!, () => {});
+            if (inFlight) return;
+            const abort = new AbortController();
+            const done = connection!
+              .withAbortSignal(abort.signal, () => handle.query(progressQuery))
+              .then(opts.onProgress!, () => {})
+              .finally(() => (inFlight = undefined));
+            inFlight = { abort, done };
           }, 1000)
         : undefined;
       try {
         return await handle.result();
       } finally {
         clearInterval(poll);
+        // a query still waiting (its retry timer included) must end before the connection
+        // closes, or its next retry throws on a closed channel and takes the process down
+        if (inFlight) {
+          inFlight.abort.abort();
+          await Promise.race([inFlight.done, sleep(5000)]);
+        }
       }
     } catch (err) {
       // a failed workflow is an answer, not an outage

@@ -110,7 +110,10 @@ describe('the pipeline on a real Temporal server', () => {
       // wait until worker a is training
       for (let i = 0; i < 1200 && !inFlight(a.log()).some((s) => s.startsWith('train ')); i++) await sleep(50);
       await sleep(300);
+      const closed = new Promise((r) => a.proc.stderr!.once('close', r));
       a.proc.kill('SIGKILL');
+      // every line the worker wrote before it died is read: a step it logged done was also reported done
+      await Promise.race([closed, sleep(5000)]);
       const killedDuring = inFlight(a.log()).filter((s) => s.startsWith('train '));
       expect(killedDuring.length, a.log()).toBeGreaterThan(0);
       b = worker(store, server.address, opts);
