@@ -44,8 +44,11 @@ run: build
 test: build $(TEMPORAL) $(CHROMIUM)
 	npx vitest run
 
+# every benchmark, then one table of their headline figures (bench/support/figures.ts)
 bench: build $(TEMPORAL)
-	@for b in dist/bench/*.js; do echo "== $$b"; node $$b || exit 1; done
+	@rm -f .xclass/bench-*.log; mkdir -p .xclass
+	@set -o pipefail; for b in dist/bench/*.js; do echo "== $$b"; node $$b | tee .xclass/bench-$$(basename $$b .js).log || exit 1; done
+	@node dist/bench/support/summarise.js .xclass/bench-*.log
 
 clean:
 	rm -rf dist

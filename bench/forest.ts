@@ -14,6 +14,7 @@ import { fitForest, predictProba, type Matrix } from '../lib/forest/forest.js';
 import { Rng } from '../lib/rng.js';
 import { createTreePool } from '../engine/tree-pool.js';
 import { balancedAccuracy } from '../lib/metrics/classification.js';
+import { figure } from './support/figures.js';
 
 const N_TREES = Number(process.env['XCLASS_BENCH_TREES'] ?? 600);
 const JOBS = Number(process.env['XCLASS_BENCH_JOBS'] ?? 2);
@@ -164,3 +165,6 @@ console.log(`ml-random-forest 2.1.0: ${f(mlSecondsPerTree)} s per tree (${f(mlSe
 console.log(`balanced accuracy difference (ours - scikit-learn): ${(oursBa - ref.balanced_accuracy).toFixed(4)} (target within 0.01)`);
 console.log(`fit time ratio ours/scikit-learn on ${JOBS} cores: ${(oursFit / ref.fit_s).toFixed(3)} (target <= 1.0)`);
 console.log(`predict_proba time ratio ours (1 thread)/scikit-learn (${JOBS} cores): ${(oursPredict / ref.predict_s).toFixed(3)} (target <= 1.0)`);
+figure({ bench: 'forest', figure: `fit time ours/scikit-learn, ${JOBS} cores`, value: oursFit / ref.fit_s, unit: 'ratio', target: '<= 1.0' });
+figure({ bench: 'forest', figure: 'predict_proba time ours/scikit-learn', value: oursPredict / ref.predict_s, unit: 'ratio', target: '<= 1.0' });
+figure({ bench: 'forest', figure: 'balanced accuracy ours - scikit-learn', value: oursBa - ref.balanced_accuracy, unit: '', target: 'within 0.01' });

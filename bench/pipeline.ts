@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { packageRoot, defaultDataDir } from '../config/paths.js';
 import { sqlString, withConnection } from '../artifacts/duckdb.js';
+import { figure } from './support/figures.js';
 
 const root = packageRoot();
 const store = join(mkdtempSync(join(tmpdir(), 'xclass-bench-')), 'store');
@@ -38,3 +39,5 @@ console.log(`reference: DuckDB reads the raw catalog           ${fmt(rawReadMs)}
 console.log(`cold run (empty store): pipeline ${fmt(cold.pipelineMs)}, process ${fmt(cold.processMs)}, ${cold.hits}/${cold.steps} cache hits`);
 console.log(`warm run (same store):  pipeline ${fmt(warm.pipelineMs)}, process ${fmt(warm.processMs)}, ${warm.hits}/${warm.steps} cache hits`);
 console.log(`warm/cold pipeline time ratio: ${(warm.pipelineMs / cold.pipelineMs).toFixed(3)} (target: warm pipeline under 3 s)`);
+figure({ bench: 'pipeline', figure: 'cold run, pipeline time', value: cold.pipelineMs / 1000, unit: 's', target: '< 60' });
+figure({ bench: 'pipeline', figure: 'warm run, pipeline time', value: warm.pipelineMs / 1000, unit: 's', target: '< 3' });

@@ -16,6 +16,7 @@ import { runStep } from '../activities/run-step.js';
 import { buildPipeline } from '../workflows/pipeline.js';
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { DagResult } from '../workflows/dag.js';
+import { figure } from './support/figures.js';
 
 const config = (store: string, sets: string[] = []) => loadConfig({ sets: [`store.path=${JSON.stringify(store)}`, ...sets] });
 const tmp = mkdtempSync(join(tmpdir(), 'xclass-bench-profile-'));
@@ -116,3 +117,5 @@ console.log(
   `CPU in steps ${totalCpu.toFixed(1)} s: on ${parallelConfig.engine.concurrency} cores at best ${(totalCpu / parallelConfig.engine.concurrency).toFixed(1)} s of wall`,
 );
 console.log(`critical path (parallel run): ${criticalPath(parallel).join(' -> ')}`);
+figure({ bench: 'profile', figure: 'CPU time in steps, cold default run', value: totalCpu, unit: 's' });
+figure({ bench: 'profile', figure: 'wall, cold default run', value: parallelWallS, unit: 's', target: '< 60' });

@@ -17,6 +17,7 @@ import { Rng } from '../lib/rng.js';
 import { observationFromMags, zeroPointFnu } from '../lib/sed/photometry.js';
 import { fnuFromFlambda } from '../lib/sed/units.js';
 import type { SourceRow } from '../schemas/tables.js';
+import { figure } from './support/figures.js';
 
 const data = defaultDataDir();
 const config = loadConfig();
@@ -113,6 +114,8 @@ console.log(
 );
 console.log(`naive reference (convolve every model per source): ${naivePerSource.toFixed(2)} ms/source`);
 console.log(`speed-up of precomputation over the naive reference: ${(naivePerSource / fastPerSource).toFixed(0)}x`);
+figure({ bench: 'sed', figure: `method's translation of ${sources.length} sources`, value: fitMs, unit: 'ms', target: '< 500' });
+figure({ bench: 'sed', figure: 'label-free translation per source', value: freeMs / freeTranslated, unit: 'ms' });
 console.log(
   `label-free with A_V 0-${s.extinction.a_v_max} by ${s.extinction.a_v_step}: ${nFree} models, families and ` +
     `precompute ${freePrecompute}; translated ${freeTranslated} in ${freeMs.toFixed(1)} ms = ` +

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { packageRoot } from '../config/paths.js';
+import { figure } from './support/figures.js';
 
 const root = packageRoot();
 const cli = resolve(root, 'bin', 'xclass.js');
@@ -95,6 +96,8 @@ try {
   console.log(`Temporal, 1 worker:        ${results[1]!.toFixed(2)} s (${perStep(results[1]!).toFixed(0)} ms scheduling overhead per step)`);
   console.log(`Temporal, 2 workers:       ${results[2]!.toFixed(2)} s (${perStep(results[2]!).toFixed(0)} ms per step)`);
   console.log(`Temporal 1 worker / embedded wall time: ${(results[1]! / embedded.wallS).toFixed(3)} (target <= 1.2)`);
+  figure({ bench: 'temporal', figure: 'Temporal 1 worker / embedded wall time', value: results[1]! / embedded.wallS, unit: 'ratio', target: '<= 1.2' });
+  figure({ bench: 'temporal', figure: 'Temporal 2 workers / embedded wall time', value: results[2]! / embedded.wallS, unit: 'ratio' });
 } finally {
   server.kill('SIGTERM');
 }
