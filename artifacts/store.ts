@@ -79,6 +79,10 @@ export interface DamagedEntry {
  * verify them; an artifact that fails is moved to `<root>/_quarantine/` (never deleted)
  * and the step that made it recomputes it.
  */
+/** Values derived from artifacts, per process (ArtifactStore.derived), most recently used last. */
+const derivedCache = new Map<string, Promise<unknown>>();
+const DERIVED_CACHE_SIZE = 16;
+
 export class ArtifactStore {
   constructor(
     readonly root: string,
@@ -282,6 +286,32 @@ export class ArtifactStore {
       );
     }
     return parsed.data;
+  }
+
+  /**
+   * A value computed from an artifact's files (a decoded model, a pivoted feature
+   * matrix), kept in this process while those files are unchanged: each call still
+   * checks the files against meta.json (size and checksum, the checksum hashed again
+   * only when the file changed), and a file replaced on disk is a different key. The
+   * value is shared between callers, who must not change it. At most
+   * DERIVED_CACHE_SIZE values are kept, the least recently used going first.
+   */
+  async derived<T>(ref: { stage: string; id: string }, kind: string, files: readonly string[], compute: () => Promise<T>): Promise<T> {
+    const meta = await this.readMeta(ref.stage, ref.id);
+    const stamps: string[] = [];
+    for (const name of files) {
+      const st = await fs.stat(await this.verifiedPath(meta, name));
+      stamps.push(`${name}:${st.ino}:${st.size}:${st.mtimeMs}`);
+    }
+    const key = `${this.root}\u0000${ref.stage}/${ref.id}\u0000${kind}\u0000${stamps.join('|')}`;
+    let value = derivedCache.get(key) as Promise<T> | undefined;
+    if (value) derivedCache.delete(key);
+    else value = compute();
+    derivedCache.set(key, value);
+    if (derivedCache.size > DERIVED_CACHE_SIZE) derivedCache.delete(derivedCache.keys().next().value!);
+    // a failed computation is not kept
+    value.catch(() => derivedCache.delete(key));
+    return value;
   }
 
   /** The rows of a table whose schema only its meta.json names (generic tools: every artifact of a store). */

@@ -27,8 +27,14 @@ export interface FeatureRows {
  * strings above all) and validating each was most of the reading. The file is checked
  * against its checksum first; what comes out is validated here (every feature known and
  * present once, finite values, one label per source, the row count meta.json records).
+ * The rows are shared between callers, who must not change them.
  */
-export async function readFeatureRows(store: ArtifactStore, ref: ArtifactRef): Promise<FeatureRows> {
+export function readFeatureRows(store: ArtifactStore, ref: ArtifactRef): Promise<FeatureRows> {
+  // read once per process and shared: every fold's train and predict steps read the same features
+  return store.derived(ref, 'feature rows', ['data.parquet'], () => pivotFeatureRows(store, ref));
+}
+
+async function pivotFeatureRows(store: ArtifactStore, ref: ArtifactRef): Promise<FeatureRows> {
   const { feature_names: featureNames, feature_spec: spec } = await store.readFacts(FeaturesFacts, ref);
   const { path, rows: expectedRows } = await store.verifiedTablePath(featureValuesTable, ref);
   const where = `features ${ref.id.slice(0, 12)}`;

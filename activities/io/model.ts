@@ -20,8 +20,16 @@ export interface LoadedModel {
   trainedOn: string;
 }
 
-/** A trained model with what travels with it: imputation medians and the feature spec. */
-export async function loadModel(store: ArtifactStore, ref: ArtifactRef): Promise<LoadedModel> {
+/**
+ * A trained model with what travels with it: imputation medians and the feature spec.
+ * Decoded once per process and shared (a model serves a fold's predictions under every
+ * protocol); callers must not change it.
+ */
+export function loadModel(store: ArtifactStore, ref: ArtifactRef): Promise<LoadedModel> {
+  return store.derived(ref, 'two-stage model', [MODEL_FILE, 'data.parquet'], () => decodeModel(store, ref));
+}
+
+async function decodeModel(store: ArtifactStore, ref: ArtifactRef): Promise<LoadedModel> {
   const file = await store.readFile(ref.stage, ref.id, MODEL_FILE);
   const model = deserializeTwoStage(file);
   // the params inside the model file are checked like any params read back (defaults of older models filled in)

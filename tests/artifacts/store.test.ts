@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import parquet from '@dsnp/parquetjs';
@@ -121,6 +121,27 @@ describe('artifact store', () => {
       /table 'data' has schema reference_predictions, read as sources/,
     );
     expect(await store.readAnyTable('reference', m.id, 'top')).toEqual([rows[2]]);
+  });
+
+  it('keeps a value derived from an artifact while its files are unchanged, and checks them on every call', async () => {
+    const store = new ArtifactStore(tempDir());
+    const m = meta({ derived: 1 });
+    await store.write(m, { table: referencePredictionsTable, rows });
+    const ref = { stage: 'reference', id: m.id };
+    let computed = 0;
+    const compute = async () => ({ n: ++computed });
+    const a = await store.derived(ref, 'count', ['data.parquet'], compute);
+    const b = await store.derived(ref, 'count', ['data.parquet'], compute);
+    expect(b).toBe(a);
+    expect(computed).toBe(1);
+    // another kind of value is another entry
+    expect(await store.derived(ref, 'other', ['data.parquet'], compute)).toEqual({ n: 2 });
+    // a damaged file is refused, not served from the cache
+    const file = join(store.dir('reference', m.id), 'data.parquet');
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 20] = bytes[bytes.length - 20]! ^ 0xff;
+    writeFileSync(file, bytes);
+    await expect(store.derived(ref, 'count', ['data.parquet'], compute)).rejects.toThrow(/data\.parquet: sha256 [0-9a-f]{12}, meta\.json says/);
   });
 
   it('finds an artifact by id prefix across stages', async () => {
