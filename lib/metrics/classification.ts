@@ -100,7 +100,6 @@ export function mcc(c: Confusion): number {
   return den > 0 ? (trace * s - pt) / den : 0;
 }
 
-
 export function balancedAccuracy(yTrue: readonly string[], yPred: readonly string[]): number {
   if (yTrue.length === 0) throw new Error('metrics: no samples');
   return balancedAccuracyOf(confusionMatrix(yTrue, yPred));
