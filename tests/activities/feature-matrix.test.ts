@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readFeatureRows } from '../../activities/io/feature-matrix.js';
-import { artifactId } from '../../artifacts/hash.js';
+import { artifactMeta } from '../artifacts/fixtures.js';
 import { ArtifactStore } from '../../artifacts/store.js';
 import { featureValuesTable, type FeatureValueRow } from '../../schemas/features.js';
 import { tempDir } from '../helpers.js';
@@ -11,24 +11,10 @@ const spec = { filters: [{ name: 'HST_ACS_WFC.F475W', pivot_aa: 4747 }], xray_op
 /** A features artifact with these long rows and feature names, in a fresh store. */
 async function featuresArtifact(rows: FeatureValueRow[], names = ['a', 'b']) {
   const store = new ArtifactStore(join(tempDir(), 'store'));
-  const params = { n: rows.length, names };
-  const id = artifactId('features', 1, params, {});
   const facts = { feature_names: names, feature_spec: spec, draws: 0, rows_by_class: {} };
-  const meta = {
-    id,
-    stage: 'features',
-    stage_version: 1,
-    schema: featureValuesTable.name,
-    params,
-    inputs: {},
-    raw_files: [],
-    code_version: null,
-    wall_ms: 1,
-    notes: {},
-    facts,
-  };
+  const meta = artifactMeta('features', featureValuesTable, { n: rows.length, names }, { facts });
   await store.write(meta, { table: featureValuesTable, rows });
-  return { store, ref: { stage: 'features' as const, id } };
+  return { store, ref: { stage: 'features' as const, id: meta.id } };
 }
 const row = (id: string, draw: number, feature: string, value: number | null, label = 'AGN'): FeatureValueRow => ({ id, draw, label, feature, value });
 

@@ -1,6 +1,7 @@
 import type { NewArtifact } from '../../artifacts/store.js';
 import { artifactId } from '../../artifacts/hash.js';
 import { referencePredictionsTable, type ReferencePredictionRow } from '../../schemas/tables.js';
+import type { TableSchema } from '../../schemas/table.js';
 
 /** A competitor prediction row (the small `reference_predictions` table the store tests write). */
 export function prediction(id: string, p: number | null, pipeline = 'TEST'): ReferencePredictionRow {
@@ -22,18 +23,24 @@ export function prediction(id: string, p: number | null, pipeline = 'TEST'): Ref
   };
 }
 
-/** The meta of a `reference` artifact with these params (its id follows from them). */
-export function referenceMeta(params: Record<string, unknown> = { n: 1 }): NewArtifact {
+/** The meta of an artifact of `stage` holding `table`, with these params (its id follows from them). */
+export function artifactMeta(stage: string, table: TableSchema, params: Record<string, unknown>, extra: Partial<NewArtifact> = {}): NewArtifact {
   return {
-    id: artifactId('reference', 1, params, {}),
-    stage: 'reference',
+    id: artifactId(stage, 1, params, {}),
+    stage,
     stage_version: 1,
-    schema: referencePredictionsTable.name,
+    schema: table.name,
     params,
     inputs: {},
     raw_files: [],
     code_version: null,
     wall_ms: 1,
     notes: {},
+    ...extra,
   };
+}
+
+/** The meta of a `reference` artifact with these params. */
+export function referenceMeta(params: Record<string, unknown> = { n: 1 }): NewArtifact {
+  return artifactMeta('reference', referencePredictionsTable, params);
 }
