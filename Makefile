@@ -42,6 +42,7 @@ run: build
 	@run_id=$$(./bin/xclass.js run) && echo "run $$run_id" && echo "report: $$(./bin/xclass.js report $$run_id)"
 
 test: build $(TEMPORAL) $(CHROMIUM)
+	$(NPM) run --silent format:check
 	npx vitest run
 
 # every benchmark, then one table of their headline figures (bench/support/figures.ts)
