@@ -2,10 +2,29 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import { randomUUID } from 'node:crypto';
 import type { GrowTask, TreeGrower } from '../lib/forest/grow-batch.js';
+import { checkPredictable, serializeForest, type Forest, type Matrix } from '../lib/forest/forest.js';
+import type { PredictTask } from './tree-worker.js';
 
 export interface TreePool extends TreeGrower {
+  /** predict_proba with the rows split over the threads: the same numbers as lib's predictProba */
+  predict(forest: Forest, m: Matrix): Promise<Float64Array>;
   destroy(): Promise<void>;
+}
+
+/** A forest serialized once into shared memory, and the key the threads cache it under. */
+const sharedForests = new WeakMap<Forest, { key: string; bytes: Uint8Array }>();
+function sharedForest(forest: Forest): { key: string; bytes: Uint8Array } {
+  let s = sharedForests.get(forest);
+  if (!s) {
+    const local = serializeForest(forest);
+    const bytes = new Uint8Array(new SharedArrayBuffer(local.byteLength));
+    bytes.set(local);
+    s = { key: randomUUID(), bytes };
+    sharedForests.set(forest, s);
+  }
+  return s;
 }
 
 function workerFile(): string {
@@ -28,6 +47,26 @@ export function createTreePool(jobs = availableParallelism()): TreePool {
   return {
     jobs: threads,
     run: (task: GrowTask) => pool.run(task) as Promise<ArrayBuffer[]>,
+    async predict(forest, m) {
+      checkPredictable(forest, m);
+      const { key, bytes } = sharedForest(forest);
+      const x = new Float64Array(new SharedArrayBuffer(m.x.byteLength));
+      x.set(m.x);
+      const K = forest.classes.length;
+      const step = Math.ceil(m.nSamples / threads);
+      const ranges = Array.from({ length: threads }, (_, j) => [j * step, Math.min(m.nSamples, (j + 1) * step)] as const).filter(([a, b]) => b > a);
+      const parts = await Promise.all(
+        ranges.map(
+          ([from, to]) =>
+            pool.run({ key, forest: bytes, x, nSamples: m.nSamples, nFeatures: m.nFeatures, from, to } satisfies PredictTask, {
+              name: 'predictRows',
+            }) as Promise<Float64Array>,
+        ),
+      );
+      const out = new Float64Array(m.nSamples * K);
+      parts.forEach((p, j) => out.set(p, ranges[j]![0] * K));
+      return out;
+    },
     destroy: () => pool.destroy(),
   };
 }

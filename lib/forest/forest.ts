@@ -122,24 +122,38 @@ function nodeProba(tree: Tree): Float64Array {
 
 /** Mean over trees of each leaf's class distribution, as scikit-learn's predict_proba. Row-major [i * K + k]. */
 export function predictProba(forest: Forest, m: Matrix): Float64Array {
+  checkPredictable(forest, m);
+  return predictProbaRows(forest, m, 0, m.nSamples);
+}
+
+/** A matrix the forest can predict: its feature count, no NaN (impute first). */
+export function checkPredictable(forest: Forest, m: Matrix): void {
   if (m.nFeatures !== forest.nFeatures) throw new Error(`random forest: model has ${forest.nFeatures} features, input has ${m.nFeatures}`);
-  const K = forest.classes.length;
-  const out = new Float64Array(m.nSamples * K);
   for (let i = 0; i < m.x.length; i++)
     if (Number.isNaN(m.x[i]!))
       throw new Error(
         `random forest: NaN at sample ${i % m.nSamples}, feature ${forest.featureNames[Math.floor(i / m.nSamples)]} (impute missing values first)`,
       );
+}
+
+/**
+ * predict_proba of the samples from..to-1 of a checked matrix, [(i - from) * K + k]. Each
+ * row is the same sum in the same tree order whichever rows are computed together, so
+ * rows split over threads (engine/tree-pool.ts) give the same numbers as one call.
+ */
+export function predictProbaRows(forest: Forest, m: Matrix, from: number, to: number): Float64Array {
+  const K = forest.classes.length;
+  const out = new Float64Array((to - from) * K);
   const n = m.nSamples;
   const x = m.x;
   for (const tree of forest.trees) {
     const proba = nodeProba(tree);
     const { feature, threshold, left, right } = tree;
-    for (let i = 0; i < n; i++) {
+    for (let i = from; i < to; i++) {
       // the leaf sample i falls in (leafOf, inlined: this loop is the whole of prediction)
       let node = 0;
       for (let f = feature[0]!; f >= 0; f = feature[node]!) node = x[f * n + i]! <= threshold[node]! ? left[node]! : right[node]!;
-      const o = i * K;
+      const o = (i - from) * K;
       const l = node * K;
       for (let k = 0; k < K; k++) out[o + k]! += proba[l + k]!;
     }

@@ -96,6 +96,15 @@ describe('random forest', () => {
     expect(Buffer.from(other).equals(Buffer.from(one))).toBe(false);
   });
 
+  it('predicts the same numbers with the rows split over threads', async () => {
+    const f = await fitForest(m(rows), y, { params });
+    const serial = predictProba(f, m(rows));
+    expect(Array.from(await pool.predict(f, m(rows)))).toEqual(Array.from(serial));
+    // the forest stays with the threads: a second call, and another matrix, with the same forest
+    expect(Array.from(await pool.predict(f, m(rows.slice(0, 7))))).toEqual(Array.from(serial.slice(0, 7 * 3)));
+    await expect(pool.predict(f, m(rows.map((r) => [r[0]!, r[1]!])))).rejects.toThrow(/model has 3 features, input has 2/);
+  });
+
   it('round-trips through its binary form and predicts identically', async () => {
     const f = await fitForest(m(rows), y, { params, grower: pool, featureNames: ['hr_sm', 'noise', 'log_fb'] });
     const back = deserializeForest(serializeForest(f));
