@@ -67,6 +67,10 @@ export interface DamagedEntry {
   reason: string;
 }
 
+/** Values derived from artifacts, per process (ArtifactStore.derived), most recently used last. */
+const derivedCache = new Map<string, Promise<unknown>>();
+const DERIVED_CACHE_SIZE = 16;
+
 /**
  * The artifact store: `<root>/<stage>/<id>/{data.parquet, meta.json}`.
  *
@@ -79,10 +83,6 @@ export interface DamagedEntry {
  * verify them; an artifact that fails is moved to `<root>/_quarantine/` (never deleted)
  * and the step that made it recomputes it.
  */
-/** Values derived from artifacts, per process (ArtifactStore.derived), most recently used last. */
-const derivedCache = new Map<string, Promise<unknown>>();
-const DERIVED_CACHE_SIZE = 16;
-
 export class ArtifactStore {
   constructor(
     readonly root: string,
@@ -240,7 +240,6 @@ export class ArtifactStore {
     return metas;
   }
 
-  /** Reads and validates a table of an artifact: `data` (the main table) or a side table's name. */
   /**
    * The rows of one table of an artifact (`data` is the main one), validated against
    * `table` and typed by it: reading a table under another schema is an error.
@@ -290,20 +289,17 @@ export class ArtifactStore {
 
   /**
    * A value computed from an artifact's files (a decoded model, a pivoted feature
-   * matrix), kept in this process while those files are unchanged: each call still
-   * checks the files against meta.json (size and checksum, the checksum hashed again
-   * only when the file changed), and a file replaced on disk is a different key. The
-   * value is shared between callers, who must not change it. At most
+   * matrix), kept in this process: each call still checks the files against meta.json
+   * (size and checksum, hashed again only when a file changed on disk), so the value
+   * always comes from the content meta.json records, whose digests are part of the key.
+   * The value is shared between callers, who must not change it. At most
    * DERIVED_CACHE_SIZE values are kept, the least recently used going first.
    */
   async derived<T>(ref: { stage: string; id: string }, kind: string, files: readonly string[], compute: () => Promise<T>): Promise<T> {
     const meta = await this.readMeta(ref.stage, ref.id);
-    const stamps: string[] = [];
-    for (const name of files) {
-      const st = await fs.stat(await this.verifiedPath(meta, name));
-      stamps.push(`${name}:${st.ino}:${st.size}:${st.mtimeMs}`);
-    }
-    const key = `${this.root}\u0000${ref.stage}/${ref.id}\u0000${kind}\u0000${stamps.join('|')}`;
+    for (const name of files) await this.verifiedPath(meta, name);
+    const digests = files.map((name) => `${name}:${meta.files.find((f) => f.name === name)!.sha256}`);
+    const key = `${this.root}\u0000${ref.stage}/${ref.id}\u0000${kind}\u0000${digests.join('|')}`;
     let value = derivedCache.get(key) as Promise<T> | undefined;
     if (value) derivedCache.delete(key);
     else value = compute();

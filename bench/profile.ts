@@ -14,7 +14,7 @@ import { runEmbedded } from '../engine/embedded.js';
 import { createTreePool } from '../engine/tree-pool.js';
 import { runStep } from '../activities/run-step.js';
 import { buildPipeline } from '../workflows/pipeline.js';
-import type { ArtifactStore } from '../artifacts/store.js';
+import { artifactBytes, type ArtifactStore } from '../artifacts/store.js';
 import type { DagResult } from '../workflows/dag.js';
 import { figure } from './support/figures.js';
 
@@ -59,11 +59,8 @@ const sequentialWallS = (performance.now() - t0) / 1000;
 await trees.destroy();
 if (!sequential.ok) throw new Error('profile: the sequential run failed');
 
-/** Bytes of an artifact's files (meta.json's record of them). */
-async function artifactBytes(store: ArtifactStore, stage: string, id: string): Promise<number> {
-  const meta = await store.readMeta(stage, id);
-  return meta.files.reduce((t, f) => t + (f.bytes ?? 0), 0);
-}
+/** Bytes of an artifact's files, as its meta.json records them. */
+const bytesOf = async (store: ArtifactStore, stage: string, id: string) => artifactBytes(await store.readMeta(stage, id));
 
 interface StageFigures {
   steps: number;
@@ -80,10 +77,10 @@ for (const s of parallel.steps) {
   f.steps++;
   f.wallS += (s.wallMs ?? 0) / 1000;
   f.cpuS += (cpuMs.get(s.key) ?? 0) / 1000;
-  f.writtenMB += (await artifactBytes(parallelStore, s.stage, s.artifactId!)) / 1e6;
+  f.writtenMB += (await bytesOf(parallelStore, s.stage, s.artifactId!)) / 1e6;
   for (const dep of Object.values(specOf.get(s.key)!.inputs)) {
     const d = idOf.get(dep)!;
-    f.readMB += (await artifactBytes(parallelStore, d.stage, d.artifactId!)) / 1e6;
+    f.readMB += (await bytesOf(parallelStore, d.stage, d.artifactId!)) / 1e6;
   }
   byStage.set(s.stage, f);
 }

@@ -95,29 +95,23 @@ export async function main(argv: readonly string[]): Promise<number> {
         const startedAt = new Date();
         let result: DagResult;
         const reporterMode = g.json ? 'json' : cmd.progress && process.stderr.isTTY ? 'tty' : 'quiet';
-        if (config.engine.kind === 'temporal') {
-          const { runOnTemporal } = await import('../engine/temporal-client.js');
-          if (!g.json) process.stderr.write(`run ${runId}: started on Temporal at ${config.temporal.address}, task queue ${config.temporal.task_queue}\n`);
-          const reporter = createReporter(reporterMode);
-          try {
-            result = await runOnTemporal(config, input, runId, { onProgress: (p) => reporter.onSnapshot(p) });
-          } finally {
-            reporter.stop();
-          }
-        } else {
-          const reporter = createReporter(reporterMode);
-          try {
-            result = await runEmbedded(buildPipeline(input), {
-              store,
-              concurrency: config.engine.concurrency,
-              retry: config.retry,
-              threads: config.engine.threads,
-              onEvent: (e) => reporter.onEvent(e),
-              onRetry: (k, a, e, d) => reporter.onRetry(k, a, e, d),
-            });
-          } finally {
-            reporter.stop();
-          }
+        const onTemporal = config.engine.kind === 'temporal';
+        if (onTemporal && !g.json)
+          process.stderr.write(`run ${runId}: started on Temporal at ${config.temporal.address}, task queue ${config.temporal.task_queue}\n`);
+        const reporter = createReporter(reporterMode);
+        try {
+          result = onTemporal
+            ? await (await import('../engine/temporal-client.js')).runOnTemporal(config, input, runId, { onProgress: (p) => reporter.onSnapshot(p) })
+            : await runEmbedded(buildPipeline(input), {
+                store,
+                concurrency: config.engine.concurrency,
+                retry: config.retry,
+                threads: config.engine.threads,
+                onEvent: (e) => reporter.onEvent(e),
+                onRetry: (k, a, e, d) => reporter.onRetry(k, a, e, d),
+              });
+        } finally {
+          reporter.stop();
         }
         // a writer that died during the run (a killed worker) left its temp dir: gone now, not at the next run
         await store.sweepTemp();

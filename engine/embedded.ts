@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { RetryPolicy } from '../schemas/engine.js';
 import { ArtifactStore } from '../artifacts/store.js';
@@ -9,6 +7,7 @@ import type { ArtifactRef, StepOutcome, StepRequest } from '../schemas/step.js';
 import type { Dag, DagEvent, DagResult } from '../workflows/dag.js';
 import { withRetry } from './retry.js';
 import { createTreePool } from './tree-pool.js';
+import { engineWorkerFile } from './worker-file.js';
 import type { WorkerResult, WorkerTask } from './step-worker.js';
 
 export interface EmbeddedOptions {
@@ -36,9 +35,7 @@ export async function runEmbedded(dag: Dag, opts: EmbeddedOptions): Promise<DagR
   const trees = opts.threads || opts.stepRunner ? undefined : createTreePool();
   let runOnce = opts.stepRunner ?? ((req: StepRequest) => runStep(opts.store, req, trees ? { trees } : {}));
   if (opts.threads && !opts.stepRunner) {
-    const workerFile = fileURLToPath(new URL('./step-worker.js', import.meta.url));
-    if (!existsSync(workerFile)) throw new Error(`embedded engine: ${workerFile} not found; build first (npm run build) or set engine.threads=false`);
-    pool = new Piscina({ filename: workerFile, minThreads: 1, maxThreads: opts.concurrency, idleTimeout: 1000 });
+    pool = new Piscina({ filename: engineWorkerFile('step-worker'), minThreads: 1, maxThreads: opts.concurrency, idleTimeout: 1000 });
     const p = pool;
     runOnce = async (req) => {
       const res = (await p.run({ storeRoot: opts.store.root, verify: opts.store.verify, request: req } satisfies WorkerTask)) as WorkerResult;

@@ -11,7 +11,7 @@ export interface WorkerTask {
   request: StepRequest;
 }
 
-/** this thread's tree-growing threads, made at the first training step */
+/** this thread's tree pool, made at its first step; its threads start when a forest is fitted */
 let trees: TreePool | undefined;
 
 export type WorkerResult = { ok: true; outcome: StepOutcome } | { ok: false; name: string; message: string };

@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { randomUUID } from 'node:crypto';
 import type { GrowTask, TreeGrower } from '../lib/forest/grow-batch.js';
 import { checkPredictable, serializeForest, type Forest, type Matrix } from '../lib/forest/forest.js';
 import type { PredictTask } from './tree-worker.js';
+import { engineWorkerFile } from './worker-file.js';
 
 export interface TreePool extends TreeGrower {
   /** predict_proba with the rows split over the threads: the same numbers as lib's predictProba */
@@ -27,15 +26,6 @@ function sharedForest(forest: Forest): { key: string; bytes: Uint8Array } {
   return s;
 }
 
-function workerFile(): string {
-  const here = fileURLToPath(new URL('./tree-worker.js', import.meta.url));
-  if (existsSync(here)) return here;
-  // running from TypeScript sources (tests): use the compiled worker
-  const built = fileURLToPath(new URL('../dist/engine/tree-worker.js', import.meta.url));
-  if (existsSync(built)) return built;
-  throw new Error(`tree pool: worker ${here} not found; build first (npm run build)`);
-}
-
 /**
  * Worker threads that grow a forest's trees (default: one per core). The training data
  * travels in shared memory; idle threads exit after a second, so a pool kept for the
@@ -43,7 +33,7 @@ function workerFile(): string {
  */
 export function createTreePool(jobs = availableParallelism()): TreePool {
   const threads = Math.max(1, jobs);
-  const pool = new Piscina({ filename: workerFile(), minThreads: 0, maxThreads: threads, idleTimeout: 1000 });
+  const pool = new Piscina({ filename: engineWorkerFile('tree-worker'), minThreads: 0, maxThreads: threads, idleTimeout: 1000 });
   return {
     jobs: threads,
     run: (task: GrowTask) => pool.run(task) as Promise<ArrayBuffer[]>,

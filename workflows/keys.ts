@@ -9,6 +9,8 @@ export const BASELINE = 'baseline';
 
 /** The branch (a Temporal child workflow) of one CV fold of the baseline. */
 export const foldBranch = (index: number) => `cv/fold-${index}`;
+/** The steps of the method's train/validation/test split (evaluation.mode = split), in the parent workflow. */
+export const SPLIT_PART = 'cv/split';
 /** The branch of one ablation: all its own steps. */
 export const ablationBranch = (name: string) => `ablation/${name}`;
 
@@ -25,7 +27,7 @@ export const SHARED_STEPS = {
 } as const;
 
 /** The key prefix of a variant's steps: '' for the baseline, `ablation/<name>/` for an ablation. */
-export const variantPrefix = (variant: string | null) => (variant === null ? '' : `${ablationBranch(variant)}/`);
+const variantPrefix = (variant: string | null) => (variant === null ? '' : `${ablationBranch(variant)}/`);
 
 /** The steps of one variant (null: the baseline) a reader looks up. */
 export function variantSteps(variant: string | null) {

@@ -4,7 +4,7 @@ import { PROTOCOLS, type Protocol } from '../schemas/protocols.js';
 import type { EvaluateRole, HeldOutPart } from '../schemas/step.js';
 import { DagBuilder, type StepHandle } from './builder.js';
 import type { Dag } from './dag.js';
-import { ablationBranch, foldBranch, SHARED_STEPS, variantSteps } from './keys.js';
+import { ablationBranch, foldBranch, SHARED_STEPS, SPLIT_PART, variantSteps } from './keys.js';
 
 const fileRef = (f: PipelineInput['files']['muwclass']) => ({ name: f.name, sha256: f.sha256, bytes: f.bytes });
 
@@ -115,8 +115,8 @@ export function buildPipeline(input: PipelineInput): Dag {
       }
     } else {
       // the method's split: train on part 0; the test part is scored, the validation part predicted for inspection
-      heldOut('cv/split', undefined, { split, part: 0, seed }, { split, part: 2, seed }, 'test');
-      heldOut('cv/split', undefined, { split, part: 0, seed }, { split, part: 1, seed }, null);
+      heldOut(SPLIT_PART, undefined, { split, part: 0, seed }, { split, part: 2, seed }, 'test');
+      heldOut(SPLIT_PART, undefined, { split, part: 0, seed }, { split, part: 1, seed }, null);
     }
     b.step({
       key: keys.evaluate,

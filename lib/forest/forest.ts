@@ -33,6 +33,14 @@ export interface Matrix {
   nFeatures: number;
 }
 
+/** The rows `keep` of a matrix, in that order. */
+export function matrixRows(m: Matrix, keep: readonly number[]): Matrix {
+  const n = m.nSamples;
+  const x = new Float64Array(keep.length * m.nFeatures);
+  for (let f = 0; f < m.nFeatures; f++) keep.forEach((i, r) => (x[f * keep.length + r] = m.x[f * n + i]!));
+  return { x, nSamples: keep.length, nFeatures: m.nFeatures };
+}
+
 /**
  * Fits a random forest (Breiman 2001) of CART trees, grown in batches by `grower`
  * (in this thread when there is none). Tree t is grown from seed t of the forest seed, so the model is
@@ -203,10 +211,7 @@ export function oobProba(
   }
   // samples in every bootstrap get the whole forest's probabilities: predicted alone, not the whole training set
   if (never.length > 0) {
-    const nF = training.nFeatures;
-    const x = new Float64Array(never.length * nF);
-    for (let f = 0; f < nF; f++) never.forEach((i, r) => (x[f * never.length + r] = training.x[f * n + i]!));
-    const full = predictProba(forest, { x, nSamples: never.length, nFeatures: nF });
+    const full = predictProba(forest, matrixRows(training, never));
     never.forEach((i, r) => {
       for (let k = 0; k < K; k++) sum[i * K + k] = full[r * K + k]!;
     });

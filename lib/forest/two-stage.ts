@@ -1,4 +1,4 @@
-import { deserializeForest, fitForest, oobProba, predictProba, serializeForest, type Forest, type Matrix } from './forest.js';
+import { deserializeForest, fitForest, matrixRows, oobProba, predictProba, serializeForest, type Forest, type Matrix } from './forest.js';
 import type { TwoStageParams } from '../../schemas/forest.js';
 import { smote } from './smote.js';
 import type { TreeGrower } from './grow-batch.js';
@@ -62,13 +62,6 @@ function withColumns(m: Matrix, extra: Float64Array, nExtra: number): Matrix {
   return { x, nSamples: n, nFeatures: m.nFeatures + nExtra };
 }
 
-function rows(m: Matrix, keep: readonly number[]): Matrix {
-  const n = m.nSamples;
-  const x = new Float64Array(keep.length * m.nFeatures);
-  for (let f = 0; f < m.nFeatures; f++) keep.forEach((i, r) => (x[f * keep.length + r] = m.x[f * n + i]!));
-  return { x, nSamples: keep.length, nFeatures: m.nFeatures };
-}
-
 /**
  * `sampleGroups` (optional): rows that are copies of one source (posterior draws) share a
  * group and are bootstrapped together, so Stage 1's out-of-bag probabilities never come
@@ -124,7 +117,7 @@ export async function fitTwoStage(
   let stage2Only: string | null = null;
   const names2 = [...featureNames, ...groups.map((g) => `p_stage1_${g}`)];
   if (present.length >= 2) {
-    let m2 = rows(withColumns(m, p1, groups.length), keep);
+    let m2 = matrixRows(withColumns(m, p1, groups.length), keep);
     let y2 = keep.map((i) => labels[i]!);
     if (p.smote.enabled) ({ matrix: m2, labels: y2 } = smote(m2, y2, { k: p.smote.k, seed: p.forest.random_state + 1 }));
     let groups2: Int32Array | undefined;
