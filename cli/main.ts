@@ -73,6 +73,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--json', 'machine-readable output')
     .showHelpAfterError()
     .exitOverride();
+  /** The global options and the store they name: what most commands start from. */
+  const storeOfOpts = () => {
+    const g = program.opts<GlobalOpts>();
+    return { g, store: openStore(configFrom(g)) };
+  };
 
   program
     .command('run')
@@ -166,8 +171,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('audit <id>')
     .description('lineage of a run or an artifact, down to raw input files and their SHA-256')
     .action(async (id: string) => {
-      const g = program.opts<GlobalOpts>();
-      const store = openStore(configFrom(g));
+      const { g, store } = storeOfOpts();
       const run = isRunId(id) ? await loadRunRecord(store, id) : undefined;
       const roots = run ? run.steps.filter((s) => s.artifactId).map((s) => s.artifactId!) : [id];
       const trees = [];
@@ -190,8 +194,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('list stored artifacts')
     .option('--stage <name>', 'only this stage')
     .action(async (cmd: { stage?: string }) => {
-      const g = program.opts<GlobalOpts>();
-      const metas = (await openStore(configFrom(g)).list(warnSkipped)).filter((m) => !cmd.stage || m.stage === cmd.stage);
+      const { g, store } = storeOfOpts();
+      const metas = (await store.list(warnSkipped)).filter((m) => !cmd.stage || m.stage === cmd.stage);
       if (g.json) return out(JSON.stringify(metas));
       for (const m of metas) out(`${m.stage.padEnd(12)} ${m.id.slice(0, 16)}  v${m.stage_version}  ${String(m.row_count).padStart(8)} rows  ${m.created_at}`);
     });
@@ -200,8 +204,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('runs')
     .description('list recorded runs')
     .action(async () => {
-      const g = program.opts<GlobalOpts>();
-      const store = openStore(configFrom(g));
+      const { g, store } = storeOfOpts();
       const records = await loadRunRecords(store, warnSkipped);
       if (g.json) return out(JSON.stringify(records));
       for (const r of records) {
@@ -214,8 +217,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('summary <run>')
     .description("the method's Table 1 for a run: counts per class at each stage")
     .action(async (runId: string) => {
-      const g = program.opts<GlobalOpts>();
-      const store = openStore(configFrom(g));
+      const { g, store } = storeOfOpts();
       const run = await loadRunRecord(store, runId);
       if (!run) throw new ConfigError(`summary: no run '${runId}' in ${store.root} (xclass runs lists them)`);
       const rows = await summariseRun(store, run);
@@ -289,8 +291,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--out <file>', 'where to write it (default: <store>/_reports/<run>.html); an existing file is kept unless --force')
     .option('--force', 'replace an existing --out file')
     .action(async (runId: string, cmd: { out?: string; force?: boolean }) => {
-      const g = program.opts<GlobalOpts>();
-      const store = openStore(configFrom(g));
+      const { g, store } = storeOfOpts();
       const run = await loadRunRecord(store, runId);
       if (!run) throw new ConfigError(`report: no run '${runId}' in ${store.root} (xclass runs lists them)`);
       if (cmd.out) checkOutPath(cmd.out, cmd.force === true);
@@ -309,8 +310,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('compare <a> <b>')
     .description('metric deltas between two evaluated branches: RUN, BRANCH (baseline or an ablation) or RUN:BRANCH')
     .action(async (a: string, b: string) => {
-      const g = program.opts<GlobalOpts>();
-      const store = openStore(configFrom(g));
+      const { g, store } = storeOfOpts();
       const [ma, mb] = [await branchMetrics(store, a, warnSkipped), await branchMetrics(store, b, warnSkipped)];
       const rows = compareRows(ma, mb);
       if (g.json) return out(JSON.stringify({ a: { label: ma.label, evaluate: ma.evaluateId }, b: { label: mb.label, evaluate: mb.evaluateId }, rows }));
@@ -325,8 +325,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('query <sql>')
     .description('DuckDB SQL over the views artifacts, lineage, runs and run_steps')
     .action(async (sql: string) => {
-      const g = program.opts<GlobalOpts>();
-      const res = await queryStore(openStore(configFrom(g)), sql);
+      const { g, store } = storeOfOpts();
+      const res = await queryStore(store, sql);
       if (g.json) return out(JSON.stringify(res.rows));
       out(res.columns.join('\t'));
       for (const r of res.rows) out(res.columns.map((c) => formatCell(r[c])).join('\t'));
@@ -337,8 +337,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('check every artifact against its recorded sizes and SHA-256, and every run record; --repair quarantines what fails')
     .option('--repair', 'move damaged artifacts to <store>/_quarantine (never deleted); the next run recomputes them')
     .action(async (cmd: { repair?: boolean }) => {
-      const g = program.opts<GlobalOpts>();
-      const store = openStore(configFrom(g));
+      const { g, store } = storeOfOpts();
       const report = await verifyStore(store, { repair: cmd.repair === true });
       if (g.json) out(JSON.stringify(report));
       else {
@@ -361,8 +360,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('list artifacts that no run record reaches (and quarantined ones); --delete removes them')
     .option('--delete', 'remove them (refused while a run is in progress or a run record is unreadable)')
     .action(async (cmd: { delete?: boolean }) => {
-      const g = program.opts<GlobalOpts>();
-      const store = openStore(configFrom(g));
+      const { g, store } = storeOfOpts();
       const res = await collectGarbage(store, { delete: cmd.delete === true, activeRuns: () => activeRuns(store) });
       if (g.json) return out(JSON.stringify(res));
       for (const a of res.unreachable)
