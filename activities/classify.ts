@@ -1,101 +1,405 @@
-import { computeFeatures, imputeMatrix, shortFilterName } from '../lib/features.js';
+import { join } from 'node:path';
+import { computeFeatures, featureNames, imputeMatrix, type FeatureInput } from '../lib/features.js';
 import { predictTwoStage } from '../lib/forest/two-stage.js';
 import { InputError } from '../lib/errors.js';
-import { ClassifyParams, FileContext } from '../schemas/params.js';
-import { readTargetTable } from './io/target-table.js';
-import { measurement, type ColumnKind, type NoDataCounts } from './io/validate.js';
+import { DEFAULT_GRID } from '../lib/sed/grid.js';
+import { bandFlux, bandWeights, pivotWavelength, type Filter } from '../lib/sed/filters.js';
+import { abOffset, observationFromMags, spectrumFnuOnGrid, zeroPointFnu, type BandMeasurement, type MagSystem } from '../lib/sed/photometry.js';
+import { AB_ZERO_FNU_CGS } from '../lib/sed/units.js';
+import { preparePlan, translateLabelFree, unfittable, type Translation } from '../lib/sed/translate.js';
+import { calibration, confusionMatrix } from '../lib/metrics/classification.js';
+import { normalisedRows, summariseConfusion } from '../lib/metrics/summary.js';
+import {
+  ClassifyContext,
+  ClassifyParams,
+  matchesTable,
+  matchSummaryTable,
+  targetFeaturesTable,
+  targetMagsTable,
+  targetsTable,
+  type MagnitudeColumn,
+  type MagSystemName,
+  type TargetFeatureRow,
+  type TargetMagRow,
+  type TargetRow,
+} from '../schemas/catalog.js';
+import { confusionTable, metricsTable, type ConfusionRow, type MetricRow } from '../schemas/evaluation.js';
 import { predictionsTable, probabilitiesTable } from '../schemas/model.js';
-import { loadModel, predictionTables } from './io/model.js';
+import type { RawFileRef } from '../schemas/artifact.js';
+import { readTargetTable } from './io/target-table.js';
+import { readPhotometry, readXraySources, type Magnitude, type XraySourceRow } from './io/catalog-rows.js';
+import { loadFilter, loadVega, sedDataFiles } from './io/sed-data.js';
+import { loadModel, modelTranslation, predictionTables } from './io/model.js';
 import { verifyRawFile } from './io/raw-file.js';
+import { checkClass, type NoDataCounts } from './io/validate.js';
+import { buildFamilies } from './sed.js';
+import { matchCounterparts, type LoadedCatalog } from './classify-match.js';
 import { defineStage } from './stage.js';
 
-/** Columns a target table must have; HST magnitudes are named by filter (F475W, ...). */
-export const REQUIRED_TARGET_COLUMNS = ['id', 'flux_s', 'flux_m', 'flux_h', 'flux_b'] as const;
+/** Gaia's VEGAMAG, in which the model's Gaia colour features were measured (Riello et al. 2021). */
+const GAIA_SYSTEM: MagSystem = { kind: 'vega_spectrum', vega_mag: 0.023 };
+const GAIA_FEATURE_BANDS = { 'Gaia_DR3.G': 'gaia_g', 'Gaia_DR3.BP': 'gaia_bp', 'Gaia_DR3.RP': 'gaia_rp' } as const;
+
+export function magSystemOf(s: MagSystemName): MagSystem {
+  if (s === 'AB') return { kind: 'ab' };
+  if (s === 'ST') return { kind: 'st' };
+  if (s === 'Vega') return { kind: 'vega_spectrum', vega_mag: 0 };
+  return s;
+}
+
+function sameSystem(a: MagSystem, b: MagSystem): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Every filter curve a classify step reads for its magnitude columns. */
+export function classifyFilters(p: Pick<ClassifyParams, 'mapping' | 'photometry'>): string[] {
+  const cols = [...(p.mapping.magnitudes ?? []), ...p.photometry.flatMap((c) => c.mapping.magnitudes)];
+  return [...new Set(cols.map((m) => m.filter))];
+}
+
+/** One observed band of one source, in its catalog's system and in AB. */
+interface Observed {
+  filter: string;
+  mag: number;
+  err: number | null;
+  zero_point: number;
+  system: MagSystem;
+  mag_ab: number;
+  source: string;
+}
 
 /**
- * `classify`: a trained model applied to a target catalog (CSV or Parquet) with X-ray
- * fluxes (erg/s/cm^2), observed HST AB magnitudes in any of the model's filters, and
- * optional Gaia and positional columns. The features come from the same function that
- * made the training features; imputation uses the model's training medians.
+ * `classify`: a trained model applied to a field as astronomers have it. An X-ray
+ * source list (CSC 2.0, the MUWCLASS layout, XClass's own, or any table through a
+ * column mapping) and photometry catalogs (Gaia, 2MASS, Pan-STARRS, HSC, ...) in CSV,
+ * TSV, Parquet, VOTable or FITS; magnitudes in AB, Vega or ST converted through the
+ * filter curves and the CALSPEC Vega spectrum; counterparts by the method's rule or
+ * a Bayesian posterior (classify-match.ts); HST magnitudes observed where the target
+ * has them, otherwise translated label-free with the model's own SED settings by the
+ * code that translated its training sources; then the model's features and forest.
+ * Sources with no counterpart keep their X-ray features; their optical features are
+ * imputed with the training medians, and every feature records which it was.
  */
 export const classifyStage = defineStage({
   name: 'classify',
-  version: 2,
+  version: 3,
   params: ClassifyParams,
   inputs: { roles: { model: { from: ['train'] } } },
-  context: FileContext,
+  context: ClassifyContext,
   async run(ctx, p) {
-    const { path } = ctx.context;
-    await verifyRawFile(p.table, path);
+    const { paths, data_dir } = ctx.context;
+    const pathOf = (ref: RawFileRef) => {
+      const path = paths[ref.name];
+      if (path === undefined) throw new Error(`classify: no path for ${ref.name} in the step's context`);
+      return path;
+    };
+    await verifyRawFile(p.table, pathOf(p.table));
+    for (const c of p.photometry) await verifyRawFile(c.table, pathOf(c.table));
     const modelRef = ctx.inputs.model;
     const { model, medians, spec } = await loadModel(ctx.store, modelRef);
-
-    const file = p.table.name;
-    const target = await readTargetTable(path, file);
-    const { records: rows, header: columns } = target;
-    if (rows.length === 0) throw new InputError({ file }, 'no rows to classify');
-    const filterCols = spec.filters.map((f) => shortFilterName(f.name));
-    const missing = REQUIRED_TARGET_COLUMNS.filter((c) => !columns.includes(c));
-    if (missing.length > 0)
-      throw new InputError(
-        { file, row: 1, column: missing.join(', ') },
-        `required column${missing.length > 1 ? 's are' : ' is'} missing (also wanted: HST magnitudes ${filterCols.join(', ')})`,
-      );
-    if (!filterCols.some((c) => columns.includes(c)))
-      throw new InputError({ file, row: 1, column: filterCols.join(', ') }, "no HST magnitude column of the model's filters");
-
+    const { settings: sed } = await modelTranslation(ctx.store, modelRef);
+    const dataFiles = new Map([...sed.data_files, ...p.data_files].map((f) => [f.name, f] as const));
+    for (const name of [...sedDataFiles(sed), ...classifyFilters(p).map((f) => join('filters', `${f}.dat`))]) {
+      const ref = dataFiles.get(name);
+      if (!ref) throw new Error(`classify: data file ${name} is read but not among the params' data_files`);
+      await verifyRawFile(ref, join(data_dir, name));
+    }
     const noData = p.no_data ?? [];
     const noDataCounts: NoDataCounts = {};
-    const ids = new Set<string>();
-    const values = rows.map((r, i) => {
-      const row = target.lines[i]!;
-      const num = (c: string, kind: ColumnKind): number | null =>
-        columns.includes(c) ? measurement({ file, row, column: c }, r[c], kind, noData, noDataCounts) : null;
-      const id = String(r['id'] ?? '').trim();
-      if (id === '') throw new InputError({ file, row, column: 'id', value: '' }, 'expected a source id');
-      if (ids.has(id)) throw new InputError({ file, row, column: 'id', value: id }, 'duplicate source id');
-      ids.add(id);
-      const hst: Record<string, number | null> = {};
-      spec.filters.forEach((f) => (hst[f.name] = num(shortFilterName(f.name), 'mag')));
-      return computeFeatures(
-        {
-          flux_s: num('flux_s', 'flux_cgs'),
-          flux_m: num('flux_m', 'flux_cgs'),
-          flux_h: num('flux_h', 'flux_cgs'),
-          flux_b: num('flux_b', 'flux_cgs'),
-          hst_mag: hst,
-          gaia_g: num('gaia_g', 'mag'),
-          gaia_bp: num('gaia_bp', 'mag'),
-          gaia_rp: num('gaia_rp', 'mag'),
-          pm_total_masyr: num('pm_total', 'pm_masyr'),
-          parallax_mas: num('parallax', 'parallax_mas'),
-          sigma_eff_arcsec: num('sigma_eff', 'pos_err_arcsec'),
-          nu: num('nu', 'nonnegative'),
-          significance: num('significance', 'significance'),
-          a_v: num('a_v', 'a_v_mag'),
-        },
-        spec,
-      );
+    const file = p.table.name;
+    ctx.progress(0, 4, 'reading tables');
+    const xrayTable = await readTargetTable(pathOf(p.table), file);
+    if (xrayTable.records.length === 0) throw new InputError({ file }, 'no rows to classify');
+    const xr = readXraySources(xrayTable, p.mapping, noData);
+    Object.assign(noDataCounts, xr.noData);
+    const sources = xr.rows;
+    const catalogs: LoadedCatalog[] = [];
+    for (const c of p.photometry) {
+      const t = await readTargetTable(pathOf(c.table), c.table.name);
+      const rows = readPhotometry(t, c.mapping, noData);
+      for (const [k, v] of Object.entries(rows.noData)) noDataCounts[`${c.name}.${k}`] = v;
+      catalogs.push({ name: c.name, file: c.table.name, rows: rows.rows });
+    }
+    if (p.label_map) for (const s of sources) if (s.label !== null) checkClass({ file, row: s.line, column: p.mapping.label! }, s.label, p.label_map);
+
+    // filters, Vega and the zero point of every magnitude column
+    const grid = DEFAULT_GRID;
+    const filterNames = [...new Set([...classifyFilters(p), ...Object.keys(GAIA_FEATURE_BANDS)])];
+    const filters = new Map<string, Filter>();
+    for (const f of filterNames) {
+      // Gaia's curves are needed only for the Gaia features' system; absent Gaia bands need no curve
+      if (!classifyFilters(p).includes(f)) continue;
+      filters.set(f, await loadFilter(data_dir, f));
+    }
+    const vega = await loadVega(data_dir, sed.templates.vega);
+    const vegaFnu = spectrumFnuOnGrid(grid, vega.wavelength_aa, vega.flux_flam_cgs);
+    const zeroPoint = (m: MagnitudeColumn): { zp: number; system: MagSystem } => {
+      const f = filters.get(m.filter)!;
+      const system = magSystemOf(m.system);
+      return { zp: zeroPointFnu(system, bandFlux(bandWeights(f, grid, sed.convention), vegaFnu), pivotWavelength(f)), system };
+    };
+    const observedOf = (mags: readonly Magnitude[], cols: readonly MagnitudeColumn[], source: string): Observed[] =>
+      mags.map((m) => {
+        const col = cols[m.band]!;
+        const { zp, system } = zeroPoint(col);
+        return { filter: col.filter, mag: m.mag, err: m.err, zero_point: zp, system, mag_ab: m.mag + abOffset(zp), source };
+      });
+
+    ctx.progress(1, 4, 'matching counterparts');
+    const matched = matchCounterparts(sources, catalogs, p.counterparts, file);
+
+    // the translation plan: the model's SED settings, the target's bands as inputs
+    ctx.progress(2, 4, 'translating');
+    const families = await buildFamilies(data_dir, sed);
+    const outputFilters = await Promise.all(sed.output_filters.map((f) => loadFilter(data_dir, f)));
+    const inputNames = classifyFilters(p);
+    const plan = preparePlan(
+      grid,
+      inputNames.map((f) => filters.get(f)!),
+      outputFilters,
+      families,
+      sed.convention,
+    );
+    const labelFree = { priors: sed.label_free.priors, draws: 0 };
+    const sigma = { chi2_coeff: sed.sigma_chi2_coeff, cap_mag: sed.sigma_cap_mag, uv_sigma_mag: sed.uv_sigma_mag, uv_pivot_aa: sed.uv_pivot_aa };
+    const names = featureNames(spec);
+    const featureFilters = spec.filters.map((f) => f.name);
+
+    const targets: TargetRow[] = [];
+    const magsOut: TargetMagRow[] = [];
+    const featureRows: TargetFeatureRow[] = [];
+    const full: (number | null)[][] = [];
+    const observedOnly: (number | null)[][] = [];
+    sources.forEach((s, si) => {
+      const cps = catalogs.map((c, ci) => ({ c, choice: matched.choices[ci]![si]! }));
+      const obs: Observed[] = observedOf(s.mags, p.mapping.magnitudes ?? [], 'table');
+      let astrometry = { parallax_mas: s.parallax_mas, pm_total_masyr: s.pm_total_masyr };
+      for (const { c, choice } of cps) {
+        if (choice.index === null) continue;
+        const row = c.rows[choice.index]!;
+        obs.push(...observedOf(row.mags, p.photometry.find((x) => x.name === c.name)!.mapping.magnitudes, c.name));
+        astrometry = {
+          parallax_mas: astrometry.parallax_mas ?? row.parallax_mas,
+          pm_total_masyr: astrometry.pm_total_masyr ?? row.pm_total_masyr,
+        };
+      }
+      // one value per filter: the smallest error where two catalogs measure the same band
+      const byFilter = new Map<string, Observed>();
+      for (const o of obs) {
+        const had = byFilter.get(o.filter);
+        if (!had || (o.err ?? Infinity) < (had.err ?? Infinity)) byFilter.set(o.filter, o);
+      }
+      const measurements: BandMeasurement[] = inputNames.map((f, band) => {
+        const o = byFilter.get(f);
+        return { band, name: f, mag: o?.mag ?? null, mag_err: o?.err ?? null, zero_point_fnu_cgs: o?.zero_point ?? AB_ZERO_FNU_CGS };
+      });
+      const obsRes = observationFromMags(measurements, { missing_err_frac: sed.missing_err_frac, err_floor_mag: sed.err_floor_mag });
+      const used = obsRes.ok ? Array.from(obsRes.obs.band, (b) => inputNames[b]!) : [];
+      const t: Translation =
+        !obsRes.ok || used.length < 3 ? unfittable(obsRes, used, plan.outputs.length)! : translateLabelFree(plan, obsRes.obs, labelFree, sigma, null);
+
+      const hstObserved: Record<string, number | null> = {};
+      const hstFull: Record<string, number | null> = {};
+      let nObs = 0;
+      let nTrans = 0;
+      plan.outputs.forEach((o, k) => {
+        const seen = byFilter.get(o.name);
+        const translated = t.status === 'ok' ? (t.mag_ab[k] ?? null) : null;
+        hstObserved[o.name] = seen ? seen.mag_ab : null;
+        hstFull[o.name] = seen ? seen.mag_ab : translated;
+        if (seen && featureFilters.includes(o.name)) nObs++;
+        else if (translated !== null && featureFilters.includes(o.name)) nTrans++;
+        if (seen)
+          magsOut.push({ id: s.id, filter: o.name, pivot_aa: o.pivot_aa, mag_ab: seen.mag_ab, mag_err: seen.err, origin: 'observed', source: seen.source });
+        else if (translated !== null)
+          magsOut.push({
+            id: s.id,
+            filter: o.name,
+            pivot_aa: o.pivot_aa,
+            mag_ab: translated,
+            mag_err: t.mag_err[k] ?? null,
+            origin: 'translated',
+            source: 'sed',
+          });
+      });
+      for (const o of byFilter.values())
+        if (!plan.outputs.some((x) => x.name === o.filter))
+          magsOut.push({
+            id: s.id,
+            filter: o.filter,
+            pivot_aa: pivotWavelength(filters.get(o.filter)!),
+            mag_ab: o.mag_ab,
+            mag_err: o.err,
+            origin: 'observed',
+            source: o.source,
+          });
+
+      // the Gaia features in Gaia's own VEGAMAG, as the training sources had them
+      const gaia = (filter: keyof typeof GAIA_FEATURE_BANDS): number | null => {
+        const o = byFilter.get(filter);
+        if (!o) return null;
+        if (sameSystem(o.system, GAIA_SYSTEM)) return o.mag;
+        const f = filters.get(filter)!;
+        return o.mag_ab - abOffset(zeroPointFnu(GAIA_SYSTEM, bandFlux(bandWeights(f, grid, sed.convention), vegaFnu)));
+      };
+      const firstChosen = cps.find((x) => x.choice.index !== null)?.choice;
+      const input: FeatureInput = {
+        flux_s: s.flux.s.value,
+        flux_m: s.flux.m.value,
+        flux_h: s.flux.h.value,
+        flux_b: s.flux.b.value,
+        hst_mag: hstFull,
+        gaia_g: gaia('Gaia_DR3.G'),
+        gaia_bp: gaia('Gaia_DR3.BP'),
+        gaia_rp: gaia('Gaia_DR3.RP'),
+        pm_total_masyr: astrometry.pm_total_masyr,
+        parallax_mas: astrometry.parallax_mas,
+        sigma_eff_arcsec: s.sigma_eff_arcsec,
+        nu: s.nu ?? firstChosen?.nu ?? null,
+        significance: s.significance,
+        a_v: t.status === 'ok' ? t.a_v : s.a_v,
+      };
+      const v = computeFeatures(input, spec);
+      const vObs = computeFeatures({ ...input, hst_mag: hstObserved, a_v: s.a_v }, spec);
+      full.push(v);
+      observedOnly.push(vObs);
+      const quality = s.mags.length > 0 ? 'prematched' : (firstChosen?.quality ?? 'none');
+      targets.push({
+        id: s.id,
+        line: s.line,
+        ra_deg: matched.positions[si]?.ra_deg ?? s.ra_deg,
+        dec_deg: matched.positions[si]?.dec_deg ?? s.dec_deg,
+        sigma_eff_arcsec: s.sigma_eff_arcsec,
+        significance: s.significance,
+        flux_s_cgs: s.flux.s.value,
+        flux_s_err_cgs: s.flux.s.err,
+        flux_m_cgs: s.flux.m.value,
+        flux_m_err_cgs: s.flux.m.err,
+        flux_h_cgs: s.flux.h.value,
+        flux_h_err_cgs: s.flux.h.err,
+        flux_b_cgs: s.flux.b.value,
+        flux_b_err_cgs: s.flux.b.err,
+        var_p_intra: s.var_p_intra,
+        var_p_inter: s.var_p_inter,
+        counterparts:
+          cps
+            .filter((x) => x.choice.index !== null)
+            .map((x) => `${x.c.name}:${x.c.rows[x.choice.index!]!.id}`)
+            .join(';') || null,
+        counterpart_reason:
+          [...(s.mags.length > 0 ? ['table: photometry already matched in the X-ray table'] : []), ...cps.map((x) => x.choice.reason)].join('; ') ||
+          'no photometry',
+        match_quality: quality,
+        nu: input.nu,
+        hst_provenance: nObs > 0 && nTrans > 0 ? 'mixed' : nObs > 0 ? 'observed' : nTrans > 0 ? 'translated' : 'none',
+        n_bands: used.length,
+        bands: used.join(','),
+        sed_status: t.status === 'ok' ? 'ok' : `${t.status}: ${t.reason}`,
+        sed_family: t.family,
+        sed_chi2_red: t.chi2_red,
+        label: s.label,
+      });
+      if (si % 500 === 0) ctx.progress(2, 4, `translating ${si}/${sources.length}`);
     });
-    const m = imputeMatrix(values, medians);
-    const sources = rows.map((r) => ({
-      id: String(r['id']).trim(),
-      label: columns.includes('label') && r['label'] !== null && r['label'] !== undefined ? String(r['label']) : null,
-      fold: null,
-    }));
-    const { rows: out, proba } = predictionTables(model, predictTwoStage(model, m), sources);
+
+    ctx.progress(3, 4, 'predicting');
+    const m = imputeMatrix(full, medians);
+    full.forEach((row, i) =>
+      row.forEach((value, k) =>
+        featureRows.push({
+          id: sources[i]!.id,
+          feature: names[k]!,
+          value,
+          used: m.x[k * m.nSamples + i]!,
+          provenance: value === null ? 'imputed' : observedOnly[i]![k] === value ? 'observed' : 'translated',
+        }),
+      ),
+    );
+    const labelOf = (s: XraySourceRow): string | null => (s.label === null ? null : p.label_map ? (p.label_map[s.label] ?? null) : s.label);
+    const preds = predictTwoStage(model, m);
+    const { rows: out, proba } = predictionTables(
+      model,
+      preds,
+      sources.map((s) => ({ id: s.id, label: labelOf(s), fold: null })),
+    );
+    const scoring = selfScore(
+      out.map((r, i) => ({ label: r.label, final_class: r.final_class, proba: preds[i]!.proba })),
+      model.finalClasses,
+      p.scoring ?? { eval_classes: {}, calibration_bins: 10 },
+    );
+    const count = <T>(xs: readonly T[], key: (x: T) => string) =>
+      xs.reduce<Record<string, number>>((acc, x) => ((acc[key(x)] = (acc[key(x)] ?? 0) + 1), acc), {});
     return {
       table: predictionsTable,
       rows: out,
-      extraTables: { probabilities: { table: probabilitiesTable, rows: proba } },
-      rawFiles: [p.table],
+      extraTables: {
+        probabilities: { table: probabilitiesTable, rows: proba },
+        targets: { table: targetsTable, rows: targets },
+        matches: { table: matchesTable, rows: matched.matches },
+        match_summary: { table: matchSummaryTable, rows: matched.summary },
+        mags: { table: targetMagsTable, rows: magsOut },
+        features: { table: targetFeaturesTable, rows: featureRows },
+        ...(scoring ? { metrics: { table: metricsTable, rows: scoring.metrics }, confusion: { table: confusionTable, rows: scoring.confusion } } : {}),
+      },
+      rawFiles: [p.table, ...p.photometry.map((c) => c.table)],
       notes: {
         classified: out.length,
-        no_data_by_column: noDataCounts,
         final_classes: model.finalClasses,
+        by_class: count(out, (r) => r.final_class),
         uncertain: out.filter((r) => r.uncertain).length,
-        imputed_by_feature: Object.fromEntries(model.featureNames.map((f, k) => [f, m.imputed[k]!])),
+        by_match_quality: count(targets, (r) => r.match_quality),
+        by_hst_provenance: count(targets, (r) => r.hst_provenance),
+        no_counterpart:
+          'sources with no photometry keep their X-ray features; their optical features are imputed with the training medians (provenance `imputed` in table features)',
+        imputed_by_feature: Object.fromEntries(names.map((f, k) => [f, m.imputed[k]!])),
+        no_data_by_column: noDataCounts,
+        scored: scoring ? scoring.n : 0,
       },
     };
   },
 });
+
+/**
+ * Balanced accuracy, per-class precision/recall/F1, the confusion matrix and ECE over the
+ * rows whose label is known, as `evaluate` scores cross-validation: classes merged by
+ * eval_classes, ECE on the maximum of the final probability vector.
+ */
+function selfScore(
+  rows: readonly { label: string | null; final_class: string; proba: Float64Array }[],
+  finalClasses: readonly string[],
+  s: NonNullable<ClassifyParams['scoring']>,
+): { metrics: MetricRow[]; confusion: ConfusionRow[]; n: number } | null {
+  const as = (c: string) => s.eval_classes[c] ?? c;
+  const scored = rows.flatMap((r) => {
+    if (r.label === null) return [];
+    let best = 0;
+    r.proba.forEach((v, k) => (best = v > r.proba[best]! ? k : best));
+    const label = as(r.label);
+    return [{ label, final_class: as(r.final_class), maxP: r.proba[best]!, argmaxCorrect: finalClasses[best] === label }];
+  });
+  if (scored.length === 0) return null;
+  const c = confusionMatrix(
+    scored.map((r) => r.label),
+    scored.map((r) => r.final_class),
+  );
+  const base = { protocol: 'classify', level: 'full', subset: 'all', statistic: 'pooled', fold: null } as const;
+  const cal = calibration(
+    scored.map((r) => r.maxP),
+    scored.map((r) => r.argmaxCorrect),
+    s.calibration_bins,
+  );
+  const metrics: MetricRow[] = [
+    ...summariseConfusion(c).map((v) => ({ ...base, ...v })),
+    { ...base, metric: 'ece', class: null, value: cal.ece, n: scored.length },
+  ];
+  const confusion: ConfusionRow[] = normalisedRows(c).map((r) => ({
+    protocol: 'classify',
+    level: 'full',
+    subset: 'all',
+    true_class: r.trueClass,
+    predicted_class: r.predictedClass,
+    count: r.count,
+    fraction: r.fraction,
+  }));
+  return { metrics, confusion, n: scored.length };
+}

@@ -21,6 +21,7 @@ import {
   preparePlan,
   translateLabelFree,
   translateSource,
+  unfittable,
   type FamilyKey,
   type Translation,
 } from '../lib/sed/translate.js';
@@ -117,9 +118,7 @@ export const sedStage = defineStage({
       let t: Translation;
       if (!src.in_scope || src.label === null) t = emptyTranslation('skipped', `label ${src.label_raw} is out of scope`, nOut, used.length);
       else if (PAPER_ASSIGNMENT[src.label] === null) t = emptyTranslation('skipped', 'class is not SED-translated', nOut, used.length);
-      else if (!obsRes.ok) t = emptyTranslation('failed', obsRes.reason, nOut, 0);
-      else if (used.length < 3)
-        t = emptyTranslation('failed', `fewer than 3 valid bands (${used.length}${used.length ? `: ${used.join(', ')}` : ''})`, nOut, used.length);
+      else if (!obsRes.ok || used.length < 3) t = unfittable(obsRes, used, nOut)!;
       else if (p.assignment === 'label_free') {
         // no spectral type either: catalogues give one only for known stars, so it would carry the label
         t = translateLabelFree(plan, obsRes.obs, labelFree, sigma, labelFree.draws > 0 ? sourceRng(p.label_free.seed, src.id) : null);

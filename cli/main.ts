@@ -15,12 +15,11 @@ import type { DagResult } from '../workflows/dag.js';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { resolveRawFile } from '../activities/io/raw-file.js';
 import { DagBuilder } from '../workflows/builder.js';
 import { createReporter } from './progress.js';
 import { summariseRun } from '../report/summary.js';
 import { branchMetrics, compareRows } from './compare.js';
-import { predictionsTable, probabilitiesTable } from '../schemas/model.js';
+import { planClassify } from '../engine/classify-plan.js';
 
 interface GlobalOpts {
   config?: string;
@@ -230,59 +229,90 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   program
     .command('classify <table>')
-    .description('classify a target catalog (CSV, TSV or Parquet: id, flux_s/m/h/b, HST magnitudes by filter) with a trained model')
+    .description(
+      'classify the X-ray sources of a field: an X-ray table (CSC 2.0, MUWCLASS or XClass layout, or a mapping) and photometry catalogs (Gaia DR3, 2MASS, PS1, HSC, or a mapping) in CSV, TSV, Parquet, VOTable or FITS',
+    )
     .requiredOption('--model <id>', 'a train artifact id (or prefix), e.g. the final model of a run')
-    .option('--out <file>', 'CSV to write (default: TABLE with .xclass.csv); an existing file is kept unless --force')
-    .option('--force', 'replace an existing --out file')
-    .action(async (table: string, cmd: { model: string; out?: string; force?: boolean }) => {
+    .option('--xray-mapping <preset|file>', "the X-ray table's layout: csc2, muwclass, xclass, or a mapping JSON file (default: detected from the columns)")
+    .option(
+      '--catalog <file[=preset|mapping]>',
+      'a photometry catalog to match (repeatable); preset gaia_dr3, 2mass, ps1_dr2, hsc or a mapping JSON file (default: detected)',
+      collect,
+      [],
+    )
+    .option('--out <file>', 'CSV to write (default: TABLE with .xclass.csv; a DS9 region file .reg beside it); existing files are kept unless --force')
+    .option('--force', 'replace existing --out files')
+    .action(async (table: string, cmd: { model: string; xrayMapping?: string; catalog: string[]; out?: string; force?: boolean }) => {
       const g = program.opts<GlobalOpts>();
       const config = configFrom(g);
       const store = openStore(config);
       const model = await store.findById(cmd.model, warnSkipped);
       if (!model || model.stage !== 'train')
         throw new ConfigError(`classify: no trained model '${cmd.model}' in ${store.root} (xclass artifacts --stage train lists them)`);
-      const outPath = cmd.out ?? `${table.replace(/\.(csv|tsv|parquet)$/i, '')}.xclass.csv`;
+      const outPath = cmd.out ?? `${table.replace(/\.(csv|tsv|tab|parquet|vot|votable|xml|fits?)$/i, '')}.xclass.csv`;
+      const regPath = `${outPath.replace(/\.csv$/i, '')}.reg`;
       checkOutPath(outPath, cmd.force === true, table);
-      const file = await resolveRawFile(process.cwd(), table);
-      const { path, ...ref } = file;
+      checkOutPath(regPath, cmd.force === true, table);
+      const modelRef = { stage: 'train' as const, id: model.id };
+      const { params, context } = await planClassify(config, store, modelRef, {
+        table,
+        ...(cmd.xrayMapping ? { xrayMapping: cmd.xrayMapping } : {}),
+        catalogs: cmd.catalog,
+        cwd: process.cwd(),
+      });
       const runId = newRunId();
       const startedAt = new Date();
       const active = await markActive(store, runId);
+      const reporter = createReporter(g.json ? 'json' : process.stderr.isTTY ? 'tty' : 'quiet');
       let result: DagResult;
       try {
         const dag = new DagBuilder('xclass-classify');
         const trained = dag.external('model', 'train');
-        dag.step({ key: 'classify', stage: 'classify', params: { table: ref, no_data: config.input.no_data }, inputs: { model: trained }, context: { path } });
+        dag.step({ key: 'classify', stage: 'classify', params, inputs: { model: trained }, context });
         result = await runEmbedded(dag.build(), {
           store,
           concurrency: 1,
           retry: config.retry,
           threads: false,
-          external: { [trained.key]: { stage: 'train', id: model.id } },
+          external: { [trained.key]: modelRef },
+          onEvent: (e) => reporter.onEvent(e),
+          onRetry: (key, attempt, err, delayMs) => reporter.onRetry(key, attempt, err, delayMs),
+          onStepProgress: (key, done, total, note) => reporter.onStepProgress(key, done, total, note),
         });
         // the record makes the classification reachable for `xclass gc` and auditable by run id
         await saveRunRecord(store, { runId, engine: 'embedded', config, startedAt, result });
       } finally {
+        reporter.stop();
         await active.release();
       }
       const step = result.steps[0]!;
       if (step.status !== 'done') throw new Error(step.error ?? 'classify failed');
-      const classified = { stage: 'classify', id: step.artifactId! };
-      const rows = await store.readTable(predictionsTable, classified);
-      const proba = await store.readTable(probabilitiesTable, classified, 'probabilities');
-      const classes = [...new Set(proba.filter((p) => p['stage'] === 'final').map((p) => p['class'] as string))];
-      const pOf = new Map(proba.filter((p) => p['stage'] === 'final').map((p) => [`${p['id']}|${p['class']}`, p['p'] as number]));
-      const csv = [['id', 'final_class', 'confidence', 'uncertain', ...classes.map((c) => `p_${c}`)].join(',')];
-      for (const r of rows)
-        csv.push(
-          [JSON.stringify(r['id']), r['final_class'], r['confidence'], r['uncertain'], ...classes.map((c) => pOf.get(`${r['id']}|${c}`) ?? '')].join(','),
+      const classified = { stage: 'classify' as const, id: step.artifactId! };
+      const { classifyCsv, classifyRegions } = await import('../report/classify.js');
+      const { csv, rows } = await classifyCsv(store, classified);
+      const { reg } = await classifyRegions(store, classified);
+      await writeOut(outPath, csv, cmd.force === true);
+      await writeOut(regPath, reg, cmd.force === true);
+      const meta = await store.readMeta('classify', step.artifactId!);
+      if (g.json)
+        return out(
+          JSON.stringify({
+            run: runId,
+            artifact: step.artifactId,
+            model: model.id,
+            rows,
+            csv: outPath,
+            regions: regPath,
+            cache_hit: step.cacheHit,
+            notes: meta.notes,
+          }),
         );
-      await writeOut(outPath, `${csv.join('\n')}\n`, cmd.force === true);
-      if (g.json) return out(JSON.stringify({ run: runId, artifact: step.artifactId, model: model.id, rows: rows.length, csv: outPath }));
       process.stderr.write(
-        `classified ${rows.length} sources with model train/${model.id.slice(0, 12)} -> classify/${step.artifactId!.slice(0, 12)} (run ${runId})\n`,
+        `classified ${rows} sources with model train/${model.id.slice(0, 12)} -> classify/${step.artifactId!.slice(0, 12)}${step.cacheHit ? ' (cached)' : ''} (run ${runId}); ` +
+          `report: xclass report ${runId}\n`,
       );
       out(outPath);
+      out(regPath);
     });
 
   program

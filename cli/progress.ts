@@ -8,6 +8,8 @@ export type Reporter = {
   onRetry(key: string, attempt: number, err: unknown, delayMs: number): void;
   /** a whole-run snapshot, for engines that report progress by polling (Temporal) */
   onSnapshot(p: RunProgress): void;
+  /** progress inside one step (the steps that report it: sed, classify, ...) */
+  onStepProgress(key: string, done: number, total: number, note?: string): void;
   stop(): void;
 };
 
@@ -35,10 +37,13 @@ export function createReporter(mode: 'tty' | 'json' | 'quiet', stream: NodeJS.Wr
           `${JSON.stringify({ event: 'progress', done: p.done, total: p.total, cache_hits: p.cacheHits, running: p.running, elapsed_s: Number(elapsed()) })}\n`,
         );
       },
+      onStepProgress(key, done, total, note) {
+        process.stdout.write(`${JSON.stringify({ event: 'step_progress', step: key, done, total, note, elapsed_s: Number(elapsed()) })}\n`);
+      },
       stop() {},
     };
   }
-  if (mode === 'quiet') return { onEvent() {}, onRetry() {}, onSnapshot() {}, stop() {} };
+  if (mode === 'quiet') return { onEvent() {}, onRetry() {}, onSnapshot() {}, onStepProgress() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
     { format: ' {bar} {value}/{total} steps | {hits} cached | {elapsed}s | {current}', stream, hideCursor: true, clearOnComplete: false },
     cliProgress.Presets.shades_classic,
@@ -62,6 +67,9 @@ export function createReporter(mode: 'tty' | 'json' | 'quiet', stream: NodeJS.Wr
         started = true;
       }
       bar.update(p.done, { hits: p.cacheHits, elapsed: elapsed(), current: p.running.join(', ') });
+    },
+    onStepProgress(key, done, total, note) {
+      if (started) bar.update({ elapsed: elapsed(), current: `${key}: ${note ?? `${done}/${total}`}` });
     },
     onRetry(key, attempt, err, delayMs) {
       stream.write(`\n  retry ${key} after attempt ${attempt} in ${delayMs} ms: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CounterpartSettings } from '../schemas/catalog.js';
 import { XClassLabel } from '../schemas/classes.js';
 import { NoDataValues } from '../schemas/params.js';
 import { SedSettings } from '../schemas/sed.js';
@@ -56,6 +57,8 @@ export const ConfigSchema = z.strictObject({
   model: TwoStageParams,
   /** stratified K-fold cross-validation (paper section 5) and the protocols scored */
   evaluation: EvaluationSettings,
+  /** classifying a field (`xclass classify`): how counterparts are found in photometry catalogs */
+  classify: z.strictObject({ counterparts: CounterpartSettings }),
   /**
    * Ablations: each an overlay of the `sed`, `features` and `model` settings, run as its
    * own branch beside the baseline (paper sections 3.4, 4.2, 6.1).

@@ -20,6 +20,8 @@ export interface EmbeddedOptions {
   /** artifacts made outside the DAG that its steps read (by key) */
   external?: Record<string, ArtifactRef>;
   onRetry?: (key: string, attempt: number, err: unknown, delayMs: number) => void;
+  /** progress inside a step run in this thread (`threads: false`) */
+  onStepProgress?: (key: string, done: number, total: number, note?: string) => void;
   /** replaces the stage runner (tests of the engine itself) */
   stepRunner?: (req: StepRequest) => Promise<StepOutcome>;
 }
@@ -33,7 +35,9 @@ export async function runEmbedded(dag: Dag, opts: EmbeddedOptions): Promise<DagR
   let pool: Piscina | undefined;
   // steps run in this thread grow their trees on this pool; a step thread makes its own
   const trees = opts.threads || opts.stepRunner ? undefined : createTreePool();
-  let runOnce = opts.stepRunner ?? ((req: StepRequest) => runStep(opts.store, req, trees ? { trees } : {}));
+  const onStep = opts.onStepProgress;
+  const progressOf = onStep ? (key: string) => (done: number, total: number, note?: string) => onStep(key, done, total, note) : undefined;
+  let runOnce = opts.stepRunner ?? ((req: StepRequest) => runStep(opts.store, req, { ...(trees ? { trees } : {}), ...(progressOf ? { progressOf } : {}) }));
   if (opts.threads && !opts.stepRunner) {
     pool = new Piscina({ filename: engineWorkerFile('step-worker'), minThreads: 1, maxThreads: opts.concurrency, idleTimeout: 1000 });
     const p = pool;

@@ -110,3 +110,46 @@ export function histogramByClass(title: string, values: { class: string; value: 
     },
   } as vl.TopLevelSpec;
 }
+
+/**
+ * One colour per XClass class, shared by the report's plots and the DS9 region files
+ * (Tableau 10, which both Vega and DS9 draw as given).
+ */
+export const CLASS_COLOURS: Record<string, string> = {
+  AGN: '#4e79a7',
+  LMXB: '#e15759',
+  HMXB: '#f28e2b',
+  CV: '#b07aa1',
+  'LM-STAR': '#59a14f',
+  'HM-STAR': '#76b7b2',
+  SNR: '#9c755f',
+};
+
+/**
+ * A scatter plot coloured by class (the class colours above), uncertain sources drawn
+ * hollow; `reverseY` for magnitudes (bright up) and `reverseX` for right ascension (east left).
+ */
+export function scatterByClass(
+  title: string,
+  values: { class: string; x: number; y: number; uncertain: boolean }[],
+  opts: { xTitle: string; yTitle: string; reverseX?: boolean; reverseY?: boolean },
+): vl.TopLevelSpec {
+  const classes = [...new Set(values.map((v) => v.class))].sort();
+  return {
+    ...frame(title, values, 420, 320),
+    mark: { type: 'point', size: 30 },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: opts.xTitle, scale: { zero: false, reverse: opts.reverseX === true } },
+      y: { field: 'y', type: 'quantitative', title: opts.yTitle, scale: { zero: false, reverse: opts.reverseY === true } },
+      color: { field: 'class', type: 'nominal', scale: { domain: classes, range: classes.map((c) => CLASS_COLOURS[c] ?? '#888888') } },
+      fill: {
+        condition: { test: 'datum.uncertain', value: 'transparent' },
+        field: 'class',
+        type: 'nominal',
+        scale: { domain: classes, range: classes.map((c) => CLASS_COLOURS[c] ?? '#888888') },
+        legend: null,
+      },
+      opacity: { value: 0.85 },
+    },
+  } as vl.TopLevelSpec;
+}

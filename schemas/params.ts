@@ -24,10 +24,6 @@ export const ReferenceParams = z.strictObject({
 });
 export type ReferenceParams = z.infer<typeof ReferenceParams>;
 
-/** Params of `classify`: the target table enters identity by its SHA-256. */
-export const ClassifyParams = z.strictObject({ table: RawFileRef, no_data: NoDataValues.optional() });
-export type ClassifyParams = z.infer<typeof ClassifyParams>;
-
 /** Where a raw file is on this machine: context, not identity. */
 export const FileContext = z.object({ path: z.string().min(1) });
 export type FileContext = z.infer<typeof FileContext>;

@@ -10,6 +10,7 @@ const sourceColumns = Object.keys(sourcesTable.row.shape) as [string, ...string[
 
 export const MagSystemSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('ab') }),
+  z.strictObject({ kind: z.literal('st') }),
   z.strictObject({ kind: z.literal('vega_zp'), zero_point_jy: z.number().positive() }),
   z.strictObject({ kind: z.literal('vega_spectrum'), vega_mag: z.number() }),
 ]);

@@ -4,7 +4,8 @@
  * plain constants: the Temporal workflow bundle imports this file, so it imports
  * nothing at run time (no zod, no Node).
  */
-import type { ClassifyParams, DataDirContext, FileContext, IngestParams, NoContext, ReferenceParams } from './params.js';
+import type { DataDirContext, FileContext, IngestParams, NoContext, ReferenceParams } from './params.js';
+import type { ClassifyContext, ClassifyParams } from './catalog.js';
 import type { CrossmatchParams, DedupParams, LabelsParams } from './labels.js';
 import type { SedParams } from './sed.js';
 import type { FeaturesParams } from './features.js';
@@ -76,7 +77,7 @@ export interface StageContexts {
   train: NoContext;
   predict: NoContext;
   evaluate: NoContext;
-  classify: FileContext;
+  classify: ClassifyContext;
 }
 
 /** A stored artifact: the stage that made it and its content-derived id. */

@@ -6,6 +6,7 @@ import { ForestParams, TwoStageParams } from '../../schemas/forest.js';
 import type { PredictionRow, ProbabilityRow } from '../../schemas/model.js';
 import type { ArtifactRef } from '../../schemas/step.js';
 import { modelFeaturesTable } from '../../schemas/model.js';
+import { SedParams } from '../../schemas/sed.js';
 
 /** The binary two-stage model inside a `train` artifact. */
 export const MODEL_FILE = 'model.bin';
@@ -65,4 +66,20 @@ export function predictionTables(
     model.groups.forEach((g, k) => proba.push({ id, stage: 'stage1', class: g, p: clamp01(pr.stage1Proba[k]!) }));
   });
   return { rows, proba };
+}
+
+/**
+ * The SED translation a model's training sources went through (train <- features <-
+ * sed in its lineage): targets are translated with the same settings, so training and
+ * targets share one path.
+ */
+export async function modelTranslation(store: ArtifactStore, ref: ArtifactRef): Promise<{ settings: SedParams; ref: ArtifactRef }> {
+  const train = await store.readMeta(ref.stage, ref.id);
+  const featuresId = train.inputs['features'];
+  if (featuresId === undefined) throw new Error(`model ${ref.id.slice(0, 12)} has no features input`);
+  const features = await store.readMeta('features', featuresId);
+  const sedId = features.inputs['sed'];
+  if (sedId === undefined) throw new Error(`features ${featuresId.slice(0, 12)} has no sed input`);
+  const sed = await store.readMeta('sed', sedId);
+  return { settings: SedParams.parse(sed.params), ref: { stage: 'sed', id: sedId } };
 }

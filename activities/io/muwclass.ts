@@ -1,10 +1,53 @@
 import { measurementField, readCsv, requireColumns, textField, type CsvTable } from './csv.js';
-import { checkClass, type NoDataCounts } from './validate.js';
-import type { ReferencePredictionRow } from '../../schemas/tables.js';
+import { checkClass, type ColumnKind, type NoDataCounts } from './validate.js';
+import type { ReferencePredictionRow, SourceRow } from '../../schemas/tables.js';
 import { InputError } from '../../lib/errors.js';
 
 /** The MUWCLASS training table's identifier column (Yang et al. 2022, td.dat). */
 export const MUWCLASS_ID = 'CSCv2_name';
+
+/** `sources` column <- MUWCLASS column and its kind (range, no-data markers), for the numeric measurements (units in the data README). */
+export const MUWCLASS_NUMERIC_COLUMNS = [
+  ['pos_err_95_arcsec', 'CSCv2_PU', 'pos_err_arcsec'],
+  ['significance', 'CSCv2_S/N', 'significance'],
+  ['flux_s_cgs', 'Fs', 'flux_cgs'],
+  ['flux_s_err_cgs', 'e_Fs', 'flux_err_cgs'],
+  ['flux_m_cgs', 'Fm', 'flux_cgs'],
+  ['flux_m_err_cgs', 'e_Fm', 'flux_err_cgs'],
+  ['flux_h_cgs', 'Fh', 'flux_cgs'],
+  ['flux_h_err_cgs', 'e_Fh', 'flux_err_cgs'],
+  ['flux_b_cgs', 'Fb', 'flux_cgs'],
+  ['flux_b_err_cgs', 'e_Fb', 'flux_err_cgs'],
+  ['var_p_intra', 'P_intra', 'probability'],
+  ['var_p_inter', 'P_inter', 'probability'],
+  ['gaia_g_mag', 'Gmag', 'mag'],
+  ['gaia_g_err_mag', 'e_Gmag', 'mag_err'],
+  ['gaia_bp_mag', 'BPmag', 'mag'],
+  ['gaia_bp_err_mag', 'e_BPmag', 'mag_err'],
+  ['gaia_rp_mag', 'RPmag', 'mag'],
+  ['gaia_rp_err_mag', 'e_RPmag', 'mag_err'],
+  ['tmass_j_mag', 'Jmag', 'mag'],
+  ['tmass_j_err_mag', 'e_Jmag', 'mag_err'],
+  ['tmass_h_mag', 'Hmag', 'mag'],
+  ['tmass_h_err_mag', 'e_Hmag', 'mag_err'],
+  ['tmass_ks_mag', 'Kmag', 'mag'],
+  ['tmass_ks_err_mag', 'e_Kmag', 'mag_err'],
+  ['wise_w1_mag', 'W1mag', 'mag'],
+  ['wise_w1_err_mag', 'e_W1mag', 'mag_err'],
+  ['wise_w2_mag', 'W2mag', 'mag'],
+  ['wise_w2_err_mag', 'e_W2mag', 'mag_err'],
+  ['wise_w3_mag', 'W3mag', 'mag'],
+  ['wise_w3_err_mag', 'e_W3mag', 'mag_err'],
+  ['parallax_mas', 'Plx', 'parallax_mas'],
+  ['parallax_err_mas', 'e_Plx', 'parallax_err_mas'],
+  ['pm_total_masyr', 'PM', 'pm_masyr'],
+  ['dist_geo_pc', 'rgeo', 'distance_pc'],
+  ['dist_geo_lo_pc', 'b_rgeo', 'distance_pc'],
+  ['dist_geo_hi_pc', 'B_rgeo', 'distance_pc'],
+] as const satisfies readonly (readonly [keyof SourceRow, string, ColumnKind])[];
+
+/** The MUWCLASS column of a `sources` column, for the numeric measurements. */
+export const MUWCLASS_COLUMN_OF: Partial<Record<keyof SourceRow, string>> = Object.fromEntries(MUWCLASS_NUMERIC_COLUMNS.map(([out, col]) => [out, col]));
 
 /**
  * Reads the MUWCLASS table and checks what every consumer relies on: the required

@@ -2,6 +2,9 @@ import { InputError } from '../../lib/errors.js';
 import { sqlString, withConnection, withLiteralPath } from '../../artifacts/duckdb.js';
 import { readCsv } from './csv.js';
 import { checkHeader } from './validate.js';
+import { readFitsTable } from './fits.js';
+import { readVoTable } from './votable.js';
+import { promises as fs } from 'node:fs';
 
 /** A target table as read: column names, each record by name, and where each record is in the file. */
 export interface TargetTable {
@@ -12,13 +15,41 @@ export interface TargetTable {
   lines: number[];
 }
 
+export const TABLE_FORMATS = ['csv', 'tsv', 'parquet', 'votable', 'fits'] as const;
+export type TableFormat = (typeof TABLE_FORMATS)[number];
+
 /**
- * Reads a target table: CSV, TSV (by extension) or Parquet. Text tables go through the
- * same reader as the training table (every field as text, lines counted for errors);
- * the path is always the literal file, never a pattern.
+ * A table file's format from its first bytes (FITS `SIMPLE  =`, Parquet `PAR1`, XML
+ * for VOTable), else from its extension (`.tsv`/`.tab` tab-separated, anything else CSV).
+ */
+export async function tableFormat(path: string, file: string): Promise<TableFormat> {
+  const fh = await fs.open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw new InputError({ file }, `cannot read (${err.code ?? String(err)})`);
+  });
+  const head = Buffer.alloc(256);
+  try {
+    await fh.read(head, 0, 256, 0);
+  } finally {
+    await fh.close();
+  }
+  const text = head.toString('latin1');
+  if (text.startsWith('SIMPLE  =')) return 'fits';
+  if (text.startsWith('PAR1')) return 'parquet';
+  if (/^(\ufeff|\xef\xbb\xbf)?\s*<(\?xml|VOTABLE|!--)/i.test(text)) return 'votable';
+  return /\.(tsv|tab)$/i.test(file) ? 'tsv' : 'csv';
+}
+
+/**
+ * Reads a catalog table in any of the formats astronomers download: CSV, TSV, Parquet,
+ * VOTable (TABLEDATA, BINARY, BINARY2) or a FITS binary table. Text tables go through
+ * the same reader as the training table (every field as text, lines counted for
+ * errors); the path is always the literal file, never a pattern.
  */
 export async function readTargetTable(path: string, file: string): Promise<TargetTable> {
-  if (!/\.parquet$/i.test(file)) return readCsv(path, file, /\.tsv$/i.test(file) ? { delimiter: '\t' } : {});
+  const format = await tableFormat(path, file);
+  if (format === 'fits') return checked(await readFitsTable(path, file));
+  if (format === 'votable') return checked(await readVoTable(path, file));
+  if (format !== 'parquet') return readCsv(path, file, format === 'tsv' ? { delimiter: '\t' } : {});
   const { header, records } = await withLiteralPath(path, (literal) =>
     withConnection(async (conn) => {
       try {
@@ -31,4 +62,9 @@ export async function readTargetTable(path: string, file: string): Promise<Targe
   );
   checkHeader(header, file, 1);
   return { file, header, records, lines: records.map((_, i) => i + 1) };
+}
+
+function checked(t: TargetTable): TargetTable {
+  checkHeader(t.header, t.file, 1);
+  return t;
 }

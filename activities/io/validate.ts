@@ -54,6 +54,7 @@ export const COLUMN_KINDS = {
   parallax_mas: { min: -1000, max: 1000, noData: false, expected: 'a parallax in mas between -1000 and 1000 (the nearest star has 768)' },
   parallax_err_mas: { min: 0, max: 1000, minExclusive: true, noData: false, expected: 'a parallax error in mas > 0 and <= 1000' },
   pm_masyr: { min: 0, max: 20000, noData: false, expected: 'a total proper motion in mas/yr between 0 and 20000' },
+  pm_component_masyr: { min: -20000, max: 20000, noData: false, expected: 'a proper-motion component in mas/yr between -20000 and 20000' },
   distance_pc: { min: 0, max: 1e7, minExclusive: true, noData: false, expected: 'a distance in pc > 0' },
   nonnegative: { min: 0, max: Number.MAX_VALUE, noData: false, expected: 'a number >= 0' },
   a_v_mag: { min: 0, max: 30, noData: false, expected: 'an extinction A_V in mag between 0 and 30' },

@@ -4,6 +4,7 @@ import type { WavelengthGrid } from './grid.js';
 import type { ModelSet } from './templates.js';
 import { abMagFromFnu } from './units.js';
 import type { Rng } from '../rng.js';
+import type { ObservationResult } from './photometry.js';
 
 /**
  * Model families a class is translated with: the method's Table 2 (`paper`) or one
@@ -217,6 +218,18 @@ export function translateSource(
     };
   }
   return empty('failed', reasons.join('; '));
+}
+
+/**
+ * The failed translation of a source whose photometry cannot be fitted (a band that is
+ * not a usable magnitude, or fewer than 3 valid bands: the method's minimum), else null.
+ * `used` names the valid bands.
+ */
+export function unfittable(obsRes: ObservationResult, used: readonly string[], nOutputs: number): Translation | null {
+  if (!obsRes.ok) return emptyTranslation('failed', obsRes.reason, nOutputs, 0);
+  if (used.length < 3)
+    return emptyTranslation('failed', `fewer than 3 valid bands (${used.length}${used.length ? `: ${used.join(', ')}` : ''})`, nOutputs, used.length);
+  return null;
 }
 
 /** The label-free model average: prior weight of each family and how many posterior draws to make. */

@@ -4,6 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stageActivities } from '../../activities/run-step.js';
 import { ArtifactStore } from '../../artifacts/store.js';
 import { loadConfig } from '../../config/load.js';
+import type { XClassConfig } from '../../config/schema.js';
+import { planClassify } from '../../engine/classify-plan.js';
 import { planPipeline } from '../../engine/plan.js';
 import type { PipelineInput } from '../../schemas/pipeline.js';
 import type { ArtifactRef, StageActivities } from '../../schemas/step.js';
@@ -47,7 +49,7 @@ beforeAll(async () => {
     picked.push(line);
   }
   const data = dataDirWith(`${[header, ...picked].join('\n')}\n`);
-  const config = loadConfig({
+  config = loadConfig({
     sets: [`data.dir=${JSON.stringify(data)}`, `store.path=${JSON.stringify(join(tempDir(), 'store'))}`, 'model.forest.n_estimators=20', 'evaluation.folds=2'],
   });
   input = await planPipeline(config, { ablations: [] });
@@ -55,6 +57,7 @@ beforeAll(async () => {
   act = stageActivities(store);
 }, 60_000);
 
+let config: XClassConfig;
 const fileRef = () => ({ name: input.files.muwclass.name, sha256: input.files.muwclass.sha256, bytes: input.files.muwclass.bytes });
 
 describe('stage activities, called directly', () => {
@@ -171,10 +174,9 @@ describe('stage activities, called directly', () => {
     const dir = tempDir();
     const path = join(dir, 'targets.csv');
     writeFileSync(path, 'id,flux_s,flux_m,flux_h,flux_b,F475W,F814W\nt1,1e-14,2e-14,3e-14,6e-14,22.1,20.3\nt2,5e-15,1e-14,4e-14,5.5e-14,,\n');
-    const { createHash } = await import('node:crypto');
-    const bytes = readFileSync(path);
-    const table = { name: path, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
-    const out = await act.classify({ table }, { model: ref('model', 'train') }, step('classify', { path }));
+    const { params, context } = await planClassify(config, store, ref('model', 'train'), { table: path, catalogs: [], cwd: dir });
+    expect(params.mapping.magnitudes?.map((m) => m.filter)).toEqual(['HST_ACS_WFC.F475W', 'HST_ACS_WFC.F814W']);
+    const out = await act.classify(params, { model: ref('model', 'train') }, step('classify', context));
     const rows = await store.readTable(predictionsTable, { stage: 'classify', id: out.artifactId });
     expect(rows.map((r) => r['id'])).toEqual(['t1', 't2']);
     for (const r of rows) expect(typeof r['final_class']).toBe('string');

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../artifacts/hash.js';
 import { ArtifactStore } from '../../artifacts/store.js';
-import { artifactDirs, MUWCLASS, runCli, spawnCli, tempDir, type CliResult } from '../helpers.js';
+import { artifactDirs, MUWCLASS, ROOT, runCli, spawnCli, tempDir, type CliResult } from '../helpers.js';
+import { matchesTable, matchSummaryTable, targetFeaturesTable, targetMagsTable, targetsTable } from '../../schemas/catalog.js';
 import { referencePredictionsTable, sourcesTable } from '../../schemas/tables.js';
 import { sedDiagnosticsTable, sedFitsTable, sedMagsTable } from '../../schemas/sed.js';
 import { modelFeaturesTable, predictionsTable } from '../../schemas/model.js';
@@ -316,10 +317,12 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     writeFileSync(table, `${header.join(',')}\n${lines.join('\n')}\n`);
     const r = runCli([...at, '--json', 'classify', table, '--model', final.id.slice(0, 12)]);
     expect(r.code, r.stderr).toBe(0);
-    const res = JSON.parse(r.stdout) as { artifact: string; rows: number; csv: string };
+    const res = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { artifact: string; rows: number; csv: string };
     expect(res.rows).toBe(40);
     const csv = readFileSync(res.csv, 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('id,final_class,confidence,uncertain,p_AGN,p_SNR,p_STAR,p_LMXB,p_HMXB,p_CV');
+    expect(csv[0]).toBe(
+      'id,ra,dec,final_class,confidence,uncertain,decided_by,p_AGN,p_SNR,p_STAR,p_LMXB,p_HMXB,p_CV,match_quality,counterparts,hst_provenance,label',
+    );
     // the same sources through the training feature path give the same answers
     const { readFeatureRows } = await import('../../activities/io/feature-matrix.js');
     const { imputeMatrix } = await import('../../lib/features.js');
@@ -344,7 +347,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     writeFileSync(join(dir, 'bad.csv'), 'id,F475W\nx,20\n');
     const bad = runCli([...at, 'classify', join(dir, 'bad.csv'), '--model', final.id]);
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr.trim()).toMatch(/bad\.csv, row 1, column 'flux_s, flux_m, flux_h, flux_b': required columns are missing/);
+    expect(bad.stderr.trim()).toMatch(
+      /bad\.csv, row 1, column 'flux_s, flux_m, flux_h, flux_b': columns of the X-ray mapping missing from the table \(it has id, F475W\)/,
+    );
 
     // the same validation as ingest: one line, non-zero exit, no classify artifact, no CSV
     const classifyCount = () => artifactDirs(store).filter((d) => d.startsWith('classify/')).length;
@@ -373,7 +378,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     writeFileSync(join(dir, 't1.csv'), `${header.join(',')}\n${lines.join('\n')}\n`);
     const literal = runCli([...at, '--json', 'classify', join(dir, 't*.csv'), '--model', final.id]);
     expect(literal.code, literal.stderr).toBe(0);
-    expect((JSON.parse(literal.stdout) as { rows: number }).rows).toBe(5);
+    expect((JSON.parse(literal.stdout.trim().split('\n').at(-1)!) as { rows: number }).rows).toBe(5);
 
     // --out never replaces a file without --force, and never the input table
     const again = runCli([...at, 'classify', table, '--model', final.id]);
@@ -384,15 +389,148 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(readFileSync(table, 'utf8').split('\n')[0]).toBe(header.join(','));
     expect(runCli([...at, 'classify', table, '--model', final.id, '--force']).code).toBe(0);
 
-    // classify runs are recorded (so gc reaches their artifacts): two tables classified, one rerun cached, four rejected
+    // classify runs are recorded (so gc reaches their artifacts): two tables classified, one rerun cached, three
+    // rejected while classifying (a repeated column name is refused while planning, before a run starts)
     const runs = JSON.parse(
       runCli([...at, '--json', 'query', "select status, count(*) as n from runs where workflow = 'xclass-classify' group by 1 order by 1"]).stdout,
     ) as { status: string; n: number }[];
     expect(runs.map((x) => [x.status, Number(x.n)])).toEqual([
-      ['failed', 4],
+      ['failed', 3],
       ['succeeded', 3],
     ]);
     expect(artifactDirs(store).filter((d) => d.startsWith('classify/'))).toHaveLength(2);
+  });
+
+  it('classifies a field from a CSC cone search and a Gaia catalog (FITS): counterparts, provenance, regions, audit, cache', async () => {
+    // the first 25 rows of the real CSC 2.0 cone search of NGC 3532 and a SIMULATED Gaia catalog
+    // (tests/fixtures/classify/make_fixtures.py): 15 counterparts placed at known sources
+    const { store: copy, at } = copyOfStore();
+    const fix = join(ROOT, 'tests', 'fixtures', 'classify');
+    const dir = tempDir();
+    const s = new ArtifactStore(copy);
+    const final = (await s.list()).filter((m) => m.stage === 'train').sort((a, b) => b.row_count - a.row_count)[0]!;
+    const classify = (out: string, ...extra: string[]) => {
+      const r = runCli([
+        ...at,
+        ...extra,
+        '--json',
+        'classify',
+        join(fix, 'ngc3532_csc.fits'),
+        '--model',
+        final.id,
+        '--catalog',
+        join(fix, 'ngc3532_gaia_sim.fits'),
+        '--out',
+        join(dir, out),
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+        artifact: string;
+        rows: number;
+        csv: string;
+        regions: string;
+        cache_hit: boolean;
+        run: string;
+      };
+    };
+    const res = classify('field.csv');
+    expect(res.rows).toBe(25);
+    const ref = { stage: 'classify' as const, id: res.artifact };
+    const targets = await s.readTable(targetsTable, ref, 'targets');
+    const truth = new Map(
+      readFileSync(join(fix, 'ngc3532_gaia_sim_truth.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',') as [string, string])
+        .map(([sim, x]) => [x, sim]),
+    );
+    // every simulated counterpart found, for its own source, graded secure; no field star taken
+    for (const t of targets) expect(t.counterparts, t.id).toBe(truth.has(t.id) ? `gaia_dr3:${truth.get(t.id)}` : null);
+    expect(targets.filter((t) => t.match_quality === 'secure')).toHaveLength(15);
+    expect(targets.filter((t) => t.match_quality === 'none')).toHaveLength(10);
+    // Gaia G, BP, RP are three bands: the matched sources are translated, the others keep their X-ray features only
+    expect(targets.filter((t) => t.hst_provenance === 'translated')).toHaveLength(15);
+    const features = await s.readTable(targetFeaturesTable, ref, 'features');
+    const prov = (id: string, f: string) => features.find((x) => x.id === id && x.feature === f)!.provenance;
+    const matched = targets.find((t) => t.counterparts !== null)!.id;
+    const lonely = targets.find((t) => t.counterparts === null)!.id;
+    expect([prov(matched, 'F475W-F814W'), prov(matched, 'gaia_bp_rp'), prov(matched, 'hr_sm')]).toEqual(['translated', 'observed', 'observed']);
+    expect([prov(lonely, 'F475W-F814W'), prov(lonely, 'gaia_bp_rp')]).toEqual(['imputed', 'imputed']);
+    // every candidate kept; the false-match rate measured at shifted positions
+    const matches = await s.readTable(matchesTable, ref, 'matches');
+    expect(matches.filter((m) => m.chosen)).toHaveLength(15);
+    const summary = await s.readTable(matchSummaryTable, ref, 'match_summary');
+    const metric = (m: string) => summary.find((x) => x.catalog === 'gaia_dr3' && x.metric === m)!.value!;
+    expect(metric('shift_trials')).toBe(25 * 2 * 4);
+    expect(metric('false_match_rate')).toBeLessThan(0.05);
+    // the DS9 file: a circle per source, coloured by class, dashed when uncertain
+    const reg = readFileSync(res.regions, 'utf8').trim().split('\n');
+    expect(reg[0]).toBe('# Region file format: DS9 version 4.1');
+    expect(reg.filter((l) => l.startsWith('circle('))).toHaveLength(25);
+    expect(reg.find((l) => l.startsWith('circle('))).toMatch(
+      /^circle\(166\.\d{7},-58\.\d{7},\d\.\d{3}"\) # color=#[0-9a-f]{6}( dash=1)? text=\{\S+ \d\.\d\d\??\}$/,
+    );
+    // the same tables again: a cache hit; the audit reaches both files' SHA-256 and the model's lineage
+    const again = classify('again.csv');
+    expect([again.artifact, again.cache_hit]).toEqual([res.artifact, true]);
+    const audit = runCli([...at, 'audit', res.artifact]).stdout;
+    for (const f of ['ngc3532_csc.fits', 'ngc3532_gaia_sim.fits']) expect(audit).toContain(`sha256 ${sha256Hex(readFileSync(join(fix, f)))}`);
+    expect(audit).toMatch(/model <- train\/[0-9a-f]{16}/);
+    expect(audit).toContain(`sha256 ${sha256Hex(readFileSync(MUWCLASS))}`);
+    // the frame tie: the simulation shifted every counterpart by (+0.30", -0.20")
+    const tied = classify('tied.csv', '--set', 'classify.counterparts.frame_tie=true');
+    const tie = await s.readTable(matchSummaryTable, { stage: 'classify', id: tied.artifact }, 'match_summary');
+    const tv = (m: string) => tie.find((x) => x.metric === m)!.value!;
+    expect(tv('frame_tie_applied')).toBe(1);
+    expect(tv('frame_tie_matches')).toBe(15);
+    expect(Math.abs(tv('frame_tie_east_arcsec') - 0.3)).toBeLessThan(0.15);
+    expect(Math.abs(tv('frame_tie_north_arcsec') + 0.2)).toBeLessThan(0.15);
+    // the Bayesian rule picks the same counterparts here (isolated sources, a sparse field)
+    const bayes = classify('bayes.csv', '--set', 'classify.counterparts.rule="bayes"');
+    const bt = await s.readTable(targetsTable, { stage: 'classify', id: bayes.artifact }, 'targets');
+    expect(bt.map((t) => t.counterparts)).toEqual(targets.map((t) => t.counterparts));
+    // the report of the classify run: census, counterparts, sky, hardness and colour-magnitude plots
+    const html = join(dir, 'field.html');
+    expect(runCli([...at, 'report', res.run, '--out', html]).code).toBe(0);
+    const text = readFileSync(html, 'utf8');
+    expect(text).toContain('<h3>Census</h3>');
+    expect(text).toContain('false_match_rate');
+    expect((text.match(/<figure class="plot"><svg/g) ?? []).length).toBe(3);
+  });
+
+  it('classifies the training table as a target through the same translation and features (one path)', async () => {
+    const { store: copy, at } = copyOfStore();
+    const s = new ArtifactStore(copy);
+    const metas = await s.list();
+    const final = metas.filter((m) => m.stage === 'train').sort((a, b) => b.row_count - a.row_count)[0]!;
+    const features = metas.find((m) => m.id === final.inputs['features'])!;
+    const sed = metas.find((m) => m.id === features.inputs['sed'])!;
+    const r = runCli([...at, '--json', 'classify', MUWCLASS, '--model', final.id, '--out', join(tempDir(), 'muw.csv')]);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { artifact: string; rows: number };
+    expect(res.rows).toBe(2941);
+    const ref = { stage: 'classify' as const, id: res.artifact };
+    // every translated magnitude and every feature value equal, to the bit, to the training pipeline's
+    const trained = (await s.readTable(sedMagsTable, { stage: 'sed', id: sed.id }, 'mags')).filter((m) => m.draw === 0 && m.mag_ab !== null);
+    const mags = new Map((await s.readTable(targetMagsTable, ref, 'mags')).map((m) => [`${m.id}|${m.filter}`, m]));
+    expect(trained.length).toBeGreaterThan(8000);
+    for (const m of trained) expect(mags.get(`${m.id}|${m.filter}`)?.mag_ab, `${m.id} ${m.filter}`).toBe(m.mag_ab);
+    const { featureValuesTable } = await import('../../schemas/features.js');
+    const values = (await s.readTable(featureValuesTable, { stage: 'features', id: features.id })).filter((v) => v.draw === 0);
+    const mine = new Map((await s.readTable(targetFeaturesTable, ref, 'features')).map((f) => [`${f.id}|${f.feature}`, f.value]));
+    for (const v of values) expect(mine.get(`${v.id}|${v.feature}`), `${v.id} ${v.feature}`).toBe(v.value);
+    // the table's own labels score the classification: in-sample for the sources the model was trained on,
+    // plus the 535 in-scope sources training dropped for lacking photometry (here their optical features are imputed)
+    const metrics = await s.readTable(metricsTable, ref, 'metrics');
+    const ba = metrics.find((m) => m.metric === 'balanced_accuracy')!;
+    expect(ba.n).toBe(2941 - 1004 - 87);
+    expect(ba.value).toBeGreaterThan(0.75);
+    expect(metrics.find((m) => m.metric === 'ece')!.value).toBeLessThan(0.1);
+    const targets = await s.readTable(targetsTable, ref, 'targets');
+    // the table's own Gaia and 2MASS columns are the counterpart: prematched where it has any, none elsewhere
+    expect(new Set(targets.map((t) => t.match_quality))).toEqual(new Set(['prematched', 'none']));
+    expect(targets.filter((t) => t.match_quality === 'none').every((t) => t.n_bands === 0 && t.hst_provenance === 'none')).toBe(true);
   });
 
   it('writes a self-contained HTML report whose plots all render in Chromium', async () => {

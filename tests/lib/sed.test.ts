@@ -12,7 +12,15 @@ import {
 import { bandFlux, bandWeights, closestNames, pivotWavelength, type Filter } from '../../lib/sed/filters.js';
 import { fitGrid } from '../../lib/sed/fit.js';
 import { DEFAULT_GRID } from '../../lib/sed/grid.js';
-import { bandZeroPoints, observationFromFluxes, observationFromMags, spectrumFnuOnGrid, zeroPointFnu, type BandMeasurement } from '../../lib/sed/photometry.js';
+import {
+  abOffset,
+  bandZeroPoints,
+  observationFromFluxes,
+  observationFromMags,
+  spectrumFnuOnGrid,
+  zeroPointFnu,
+  type BandMeasurement,
+} from '../../lib/sed/photometry.js';
 import { consistencyOffsets } from '../../lib/sed/diagnostics.js';
 import {
   BLACKBODY_TEMPERATURES_K,
@@ -117,6 +125,22 @@ describe('filters', () => {
 
   it('uses the 2MASS zero points of Cohen et al. (2003): 1594 Jy is AB 0.894', () => {
     expect(abMagFromFnu(zeroPointFnu({ kind: 'vega_zp', zero_point_jy: 1594 }, null))).toBeCloseTo(0.894, 3);
+  });
+
+  it('converts ST and Vega magnitudes to AB through the curve: the STScI zero points of ACS F814W, the 2MASS offsets', () => {
+    const offset = (name: string, system: Parameters<typeof zeroPointFnu>[0]) =>
+      abOffset(bandZeroPoints(grid, vegaFnu, [{ filter: filters[name]!, system }], 'photon')[0]!);
+    // ST: m_AB - m_ST = -5 log10(pivot / A) + 18.692 (the definitions of the two systems)
+    for (const n of ['HST_ACS_WFC.F814W', 'HST_WFC3_UVIS.F275W'])
+      expect(offset(n, { kind: 'st' }), n).toBeCloseTo(-5 * Math.log10(pivotWavelength(filters[n]!)) + 18.6921, 3);
+    // ACS/WFC F814W zero points (STScI): ABMAG 25.937, STMAG 26.776, VEGAMAG 25.517
+    expect(Math.abs(offset('HST_ACS_WFC.F814W', { kind: 'st' }) - (25.937 - 26.776))).toBeLessThan(0.005);
+    expect(Math.abs(offset('HST_ACS_WFC.F814W', { kind: 'vega_spectrum', vega_mag: 0 }) - (25.937 - 25.517))).toBeLessThan(0.01);
+    // 2MASS AB - Vega (Blanton & Roweis 2007): J 0.91, H 1.39, Ks 1.85
+    [0.91, 1.39, 1.85].forEach((v, i) => {
+      const n = ['2MASS.J', '2MASS.H', '2MASS.Ks'][i]!;
+      expect(Math.abs(offset(n, { kind: 'vega_spectrum', vega_mag: 0 }) - v), n).toBeLessThan(0.025);
+    });
   });
 
   it('names the closest known filters for an unknown name', async () => {

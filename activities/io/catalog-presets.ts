@@ -1,0 +1,193 @@
+import { InputError } from '../../lib/errors.js';
+import { shortFilterName } from '../../lib/features.js';
+import type { MagnitudeColumn, MagSystemName, PhotometryMapping, XrayMapping } from '../../schemas/catalog.js';
+import type { InputBand } from '../../schemas/sed.js';
+import type { SourceRow } from '../../schemas/tables.js';
+import { MUWCLASS_COLUMN_OF } from './muwclass.js';
+
+/**
+ * Ready column mappings for the catalogs astronomers download. Each is a plain
+ * XrayMapping or PhotometryMapping (schemas/catalog.ts), written out in full in the
+ * classify artifact's params, so an audit shows exactly which columns were read.
+ *
+ * Photometric systems: Gaia's VEGAMAG (Vega's magnitude 0.023 in every band, Riello
+ * et al. 2021) and 2MASS's Vega zero points (Cohen et al. 2003) are the ones the SED
+ * stage uses for the training sources; Pan-STARRS and the HSC are AB.
+ */
+const GAIA: MagSystemName = { kind: 'vega_spectrum', vega_mag: 0.023 };
+const TWO_MASS_ZP_JY = { J: 1594, H: 1024, Ks: 666.7 } as const;
+
+export const XRAY_PRESETS = ['csc2', 'muwclass', 'xclass'] as const;
+export type XrayPreset = (typeof XRAY_PRESETS)[number];
+export const PHOTOMETRY_PRESETS = ['gaia_dr3', '2mass', 'ps1_dr2', 'hsc'] as const;
+export type PhotometryPreset = (typeof PHOTOMETRY_PRESETS)[number];
+
+/** Chandra Source Catalog 2.0 master-source columns (a CSCview or cone-search download). */
+export function csc2Mapping(): XrayMapping {
+  const flux = (b: string) => ({ value: `flux_aper90_${b}`, lo: `flux_aper90_lolim_${b}`, hi: `flux_aper90_hilim_${b}` });
+  return {
+    id: 'name',
+    ra: 'ra',
+    dec: 'dec',
+    position_error: { kind: 'ellipse95', r0: 'err_ellipse_r0', r1: 'err_ellipse_r1' },
+    significance: 'significance',
+    fluxes: { s: flux('s'), m: flux('m'), h: flux('h'), b: flux('b') },
+    var_intra_prob: 'var_intra_prob_b',
+    var_inter_prob: 'var_inter_prob_b',
+  };
+}
+
+/**
+ * The MUWCLASS training table's layout (catalogs/muwclass_TD_2022.csv), read as a target:
+ * its Gaia and 2MASS columns are the counterpart already matched, with the filters and
+ * systems of the SED stage's input bands (the same ones its training sources had).
+ */
+export function muwclassMapping(inputBands: readonly InputBand[]): XrayMapping {
+  const magnitudes: MagnitudeColumn[] = inputBands.flatMap((b) => {
+    const column = MUWCLASS_COLUMN_OF[b.mag_column as keyof SourceRow];
+    const err = MUWCLASS_COLUMN_OF[b.err_column as keyof SourceRow];
+    return column === undefined ? [] : [{ column, ...(err === undefined ? {} : { err }), filter: b.filter, system: b.system }];
+  });
+  const f = (b: string) => ({ value: `F${b}`, err: `e_F${b}` });
+  return {
+    id: 'CSCv2_name',
+    ra: 'CSCv2_RA',
+    dec: 'CSCv2_DEC',
+    position_error: { kind: 'r95', column: 'CSCv2_PU' },
+    significance: 'CSCv2_S/N',
+    fluxes: { s: f('s'), m: f('m'), h: f('h'), b: f('b') },
+    var_intra_prob: 'P_intra',
+    var_inter_prob: 'P_inter',
+    label: 'True_Class',
+    magnitudes,
+    parallax: 'Plx',
+    pm_total: 'PM',
+  };
+}
+
+/**
+ * XClass's own compact layout (id, flux_s/m/h/b in erg/s/cm^2, HST AB magnitudes named by
+ * filter, optional gaia_g/bp/rp in Gaia VEGAMAG, pm_total, parallax, sigma_eff (95%
+ * radius, arcsec), nu, significance, a_v, label, ra, dec): only the columns present are mapped.
+ */
+export function xclassMapping(header: readonly string[], modelFilters: readonly string[]): XrayMapping {
+  const has = (c: string) => header.includes(c);
+  const opt = (key: string, c: string) => (has(c) ? { [key]: c } : {});
+  const magnitudes: MagnitudeColumn[] = [
+    ...modelFilters.filter((f) => has(shortFilterName(f))).map((f) => ({ column: shortFilterName(f), filter: f, system: 'AB' as const })),
+    ...(['G', 'BP', 'RP'] as const)
+      .filter((b) => has(`gaia_${b.toLowerCase()}`))
+      .map((b) => ({ column: `gaia_${b.toLowerCase()}`, filter: `Gaia_DR3.${b}`, system: GAIA })),
+  ];
+  return {
+    id: 'id',
+    ...(has('ra') && has('dec') ? { ra: 'ra', dec: 'dec' } : {}),
+    ...(has('sigma_eff') ? { position_error: { kind: 'r95' as const, column: 'sigma_eff' } } : {}),
+    ...opt('significance', 'significance'),
+    fluxes: { s: { value: 'flux_s' }, m: { value: 'flux_m' }, h: { value: 'flux_h' }, b: { value: 'flux_b' } },
+    ...opt('label', 'label'),
+    ...opt('nu', 'nu'),
+    ...opt('a_v', 'a_v'),
+    ...opt('parallax', 'parallax'),
+    ...opt('pm_total', 'pm_total'),
+    magnitudes,
+  };
+}
+
+/** Gaia DR3 gaia_source columns (archive names). */
+export function gaiaDr3Mapping(): PhotometryMapping {
+  const band = (b: 'g' | 'bp' | 'rp', f: string): MagnitudeColumn => ({
+    column: `phot_${b}_mean_mag`,
+    snr: `phot_${b}_mean_flux_over_error`,
+    filter: `Gaia_DR3.${f}`,
+    system: GAIA,
+  });
+  return {
+    id: 'source_id',
+    ra: 'ra',
+    dec: 'dec',
+    position_error: { kind: 'sigma_radec', ra: 'ra_error', dec: 'dec_error', unit: 'mas' },
+    magnitudes: [band('g', 'G'), band('bp', 'BP'), band('rp', 'RP')],
+    parallax: 'parallax',
+    pmra: 'pmra',
+    pmdec: 'pmdec',
+  };
+}
+
+/** 2MASS Point Source Catalog, IRSA column names (err_maj/err_min are 1-sigma, arcsec). */
+export function twoMassMapping(): PhotometryMapping {
+  const band = (b: 'j' | 'h' | 'k', f: keyof typeof TWO_MASS_ZP_JY): MagnitudeColumn => ({
+    column: `${b}_m`,
+    err: `${b}_msigcom`,
+    filter: `2MASS.${f}`,
+    system: { kind: 'vega_zp', zero_point_jy: TWO_MASS_ZP_JY[f] },
+  });
+  return {
+    id: 'designation',
+    ra: 'ra',
+    dec: 'dec',
+    position_error: { kind: 'sigma_radec', ra: 'err_maj', dec: 'err_min', unit: 'arcsec' },
+    magnitudes: [band('j', 'J'), band('h', 'H'), band('k', 'Ks')],
+  };
+}
+
+/** Pan-STARRS1 DR2 MeanObject (MAST column names), mean PSF magnitudes in AB. */
+export function ps1Dr2Mapping(): PhotometryMapping {
+  return {
+    id: 'objID',
+    ra: 'raMean',
+    dec: 'decMean',
+    position_error: { kind: 'sigma_radec', ra: 'raMeanErr', dec: 'decMeanErr', unit: 'arcsec' },
+    magnitudes: (['g', 'r', 'i', 'z', 'y'] as const).map((b) => ({
+      column: `${b}MeanPSFMag`,
+      err: `${b}MeanPSFMagErr`,
+      filter: `PS1.${b}`,
+      system: 'AB' as const,
+    })),
+  };
+}
+
+/** HST instruments of the HSC summary columns (A_F814W, W3_F160W, ...) and their curve prefixes. */
+const HSC_INSTRUMENTS: Record<string, readonly string[]> = { A: ['HST_ACS_WFC'], W3: ['HST_WFC3_UVIS', 'HST_WFC3_IR'] };
+
+/**
+ * Hubble Source Catalog v3 summary form: MatchID, MatchRA, MatchDec and one AB magnitude
+ * column per instrument and filter (`A_F814W`); the median absolute deviation of the
+ * visits (`A_F814W_MAD`) stands in for the error where present. Columns whose filter
+ * has no curve in the data folder are left out.
+ */
+export function hscMapping(header: readonly string[], knownFilters: readonly string[]): PhotometryMapping {
+  const magnitudes: MagnitudeColumn[] = [];
+  for (const column of header) {
+    const m = /^(A|W3)_(F\d+[A-Z]+)$/.exec(column);
+    if (!m) continue;
+    const filter = HSC_INSTRUMENTS[m[1]!]!.map((inst) => `${inst}.${m[2]}`).find((f) => knownFilters.includes(f));
+    if (filter === undefined) continue;
+    magnitudes.push({ column, ...(header.includes(`${column}_MAD`) ? { err: `${column}_MAD` } : {}), filter, system: 'AB' });
+  }
+  return { id: 'MatchID', ra: 'MatchRA', dec: 'MatchDec', position_error: { kind: 'fixed', sigma_arcsec: 0.05 }, magnitudes };
+}
+
+/** The X-ray preset a table's header fits, or an error naming the choices. */
+export function detectXrayPreset(header: readonly string[], file: string): XrayPreset {
+  if (header.includes('CSCv2_name')) return 'muwclass';
+  if (header.includes('err_ellipse_r0') && header.includes('flux_aper90_b')) return 'csc2';
+  // XClass's own layout last: a table with an `id` column and no other known layout is read
+  // as one, so a missing flux column is named rather than the layout left unknown
+  if (header.includes('id')) return 'xclass';
+  throw new InputError(
+    { file, row: 1 },
+    `cannot tell the table's layout from its columns: give --xray-mapping ${XRAY_PRESETS.join('|')} or a mapping JSON file (README: classify)`,
+  );
+}
+
+export function detectPhotometryPreset(header: readonly string[], file: string): PhotometryPreset {
+  if (header.includes('source_id') && header.includes('phot_g_mean_mag')) return 'gaia_dr3';
+  if (header.includes('j_m') && header.includes('designation')) return '2mass';
+  if (header.includes('objID') && header.includes('gMeanPSFMag')) return 'ps1_dr2';
+  if (header.includes('MatchID')) return 'hsc';
+  throw new InputError(
+    { file, row: 1 },
+    `cannot tell the catalog's layout from its columns: name a preset (${PHOTOMETRY_PRESETS.join('|')}) or a mapping JSON file`,
+  );
+}

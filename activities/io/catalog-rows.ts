@@ -1,0 +1,271 @@
+import { InputError } from '../../lib/errors.js';
+import { parseDecDeg, parseRaDeg } from '../../lib/sky/coords.js';
+import { sigmaEff } from '../../lib/sky/crossmatch.js';
+import { R95_PER_SIGMA } from '../../lib/sky/counterparts.js';
+import type { FluxColumn, MagnitudeColumn, PhotometryMapping, PositionError, XrayMapping } from '../../schemas/catalog.js';
+import type { TargetTable } from './target-table.js';
+import { measurement, parseNumber, type ColumnKind, type NoDataCounts } from './validate.js';
+
+/**
+ * Rows of a mapped catalog table, validated cell by cell: every rejection names file,
+ * row, column and value. Magnitudes stay in their catalog's system here; conversion to
+ * AB belongs to `classify`, which has the filter curves.
+ */
+
+export interface Magnitude {
+  /** index into the mapping's `magnitudes` */
+  band: number;
+  mag: number;
+  err: number | null;
+}
+
+export interface Astrometry {
+  parallax_mas: number | null;
+  pm_total_masyr: number | null;
+}
+
+export interface XraySourceRow extends Astrometry {
+  id: string;
+  line: number;
+  ra_deg: number | null;
+  dec_deg: number | null;
+  /** the method's sigma_eff (from 95% errors), arcsec */
+  sigma_eff_arcsec: number | null;
+  significance: number | null;
+  flux: Record<'s' | 'm' | 'h' | 'b', { value: number | null; err: number | null }>;
+  var_p_intra: number | null;
+  var_p_inter: number | null;
+  label: string | null;
+  mags: Magnitude[];
+  nu: number | null;
+  a_v: number | null;
+}
+
+export interface PhotometryRow extends Astrometry {
+  id: string;
+  ra_deg: number;
+  dec_deg: number;
+  /** 1-sigma positional error, arcsec (0 when the catalog gives none) */
+  sigma_arcsec: number;
+  mags: Magnitude[];
+}
+
+/** The cell reader of one table: checks every mapped column exists, then reads cells by kind. */
+class Cells {
+  readonly counts: NoDataCounts = {};
+  constructor(
+    private readonly t: TargetTable,
+    private readonly noData: readonly number[],
+    columns: readonly (string | undefined)[],
+    what: string,
+  ) {
+    const header = new Set(t.header);
+    const missing = [...new Set(columns.filter((c): c is string => c !== undefined && !header.has(c)))];
+    if (missing.length > 0)
+      throw new InputError(
+        { file: t.file, row: 1, column: missing.join(', ') },
+        `column${missing.length > 1 ? 's' : ''} of the ${what} mapping missing from the table (it has ${t.header.slice(0, 12).join(', ')}${t.header.length > 12 ? ', ...' : ''})`,
+      );
+  }
+
+  num(i: number, column: string | undefined, kind: ColumnKind): number | null {
+    if (column === undefined) return null;
+    return measurement({ file: this.t.file, row: this.t.lines[i]!, column }, this.t.records[i]![column], kind, this.noData, this.counts);
+  }
+
+  text(i: number, column: string): string | null {
+    const v = this.t.records[i]![column];
+    if (v === null || v === undefined) return null;
+    const s = String(v).trim();
+    return s === '' ? null : s;
+  }
+
+  /** An angle in degrees or sexagesimal text. */
+  angle(i: number, column: string, axis: 'ra' | 'dec'): number | null {
+    const raw = this.t.records[i]![column];
+    const n = parseNumber(raw);
+    if (n === null) return null;
+    if (n !== undefined) return measurement({ file: this.t.file, row: this.t.lines[i]!, column }, n, axis === 'ra' ? 'ra_deg' : 'dec_deg', [], this.counts);
+    const v = axis === 'ra' ? parseRaDeg(String(raw)) : parseDecDeg(String(raw));
+    if (v === null)
+      throw new InputError(
+        { file: this.t.file, row: this.t.lines[i]!, column, value: raw },
+        `expected ${axis === 'ra' ? 'a right ascension' : 'a declination'} in degrees or sexagesimal`,
+      );
+    return v;
+  }
+
+  /** sigma_eff in the method's sense (from 95% errors) and the 1-sigma error, arcsec. */
+  positionError(i: number, e: PositionError | undefined): { sigma_eff: number | null; sigma1: number | null } {
+    if (!e) return { sigma_eff: null, sigma1: null };
+    switch (e.kind) {
+      case 'ellipse95': {
+        const r0 = this.num(i, e.r0, 'pos_err_arcsec');
+        const r1 = this.num(i, e.r1, 'pos_err_arcsec');
+        if (r0 === null || r1 === null) return { sigma_eff: null, sigma1: null };
+        const s = sigmaEff(r0, r1);
+        return { sigma_eff: s, sigma1: s / R95_PER_SIGMA };
+      }
+      case 'r95': {
+        const r = this.num(i, e.column, 'pos_err_arcsec');
+        return { sigma_eff: r, sigma1: r === null ? null : r / R95_PER_SIGMA };
+      }
+      case 'sigma_radec': {
+        const scale = e.unit === 'mas' ? 1e-3 : 1;
+        const a = this.num(i, e.ra, 'nonnegative');
+        const d = this.num(i, e.dec, 'nonnegative');
+        if (a === null || d === null) return { sigma_eff: null, sigma1: null };
+        const s1 = sigmaEff(a * scale, d * scale);
+        return { sigma_eff: s1 * R95_PER_SIGMA, sigma1: s1 };
+      }
+      case 'fixed':
+        return { sigma_eff: e.sigma_arcsec * R95_PER_SIGMA, sigma1: e.sigma_arcsec };
+    }
+  }
+
+  mags(i: number, columns: readonly MagnitudeColumn[]): Magnitude[] {
+    const out: Magnitude[] = [];
+    columns.forEach((m, band) => {
+      const mag = this.num(i, m.column, 'mag');
+      if (mag === null) return;
+      let err = this.num(i, m.err, 'mag_err');
+      if (err === null && m.snr !== undefined) {
+        const snr = this.num(i, m.snr, 'nonnegative');
+        err = snr !== null && snr > 0 ? 2.5 / Math.LN10 / snr : null;
+      }
+      out.push({ band, mag, err });
+    });
+    return out;
+  }
+
+  astrometry(
+    i: number,
+    m: { parallax?: string | undefined; pm_total?: string | undefined; pmra?: string | undefined; pmdec?: string | undefined },
+  ): Astrometry {
+    let pm = this.num(i, m.pm_total, 'pm_masyr');
+    if (pm === null && m.pmra !== undefined && m.pmdec !== undefined) {
+      const a = this.num(i, m.pmra, 'pm_component_masyr');
+      const d = this.num(i, m.pmdec, 'pm_component_masyr');
+      pm = a === null || d === null ? null : Math.hypot(a, d);
+    }
+    return { parallax_mas: this.num(i, m.parallax, 'parallax_mas'), pm_total_masyr: pm };
+  }
+
+  flux(i: number, f: FluxColumn): { value: number | null; err: number | null } {
+    const value = this.num(i, f.value, 'flux_cgs');
+    let err = this.num(i, f.err, 'flux_err_cgs');
+    if (err === null && f.lo !== undefined && f.hi !== undefined) {
+      const lo = this.num(i, f.lo, 'flux_cgs');
+      const hi = this.num(i, f.hi, 'flux_cgs');
+      if (lo !== null && hi !== null) {
+        if (hi < lo) throw new InputError({ file: this.t.file, row: this.t.lines[i]!, column: f.hi, value: hi }, `upper limit below the lower limit ${lo}`);
+        err = (hi - lo) / 2;
+      }
+    }
+    return { value, err };
+  }
+}
+
+function positionColumns(e: PositionError | undefined): string[] {
+  if (!e) return [];
+  if (e.kind === 'ellipse95') return [e.r0, e.r1];
+  if (e.kind === 'r95') return [e.column];
+  if (e.kind === 'sigma_radec') return [e.ra, e.dec];
+  return [];
+}
+
+function magColumns(m: readonly MagnitudeColumn[]): (string | undefined)[] {
+  return m.flatMap((c) => [c.column, c.err, c.snr]);
+}
+
+function uniqueId(t: TargetTable, i: number, column: string, seen: Map<string, number>): string {
+  const v = t.records[i]![column];
+  const id = v === null || v === undefined ? '' : String(v).trim();
+  const line = t.lines[i]!;
+  if (id === '') throw new InputError({ file: t.file, row: line, column, value: '' }, 'expected a source id');
+  const before = seen.get(id);
+  if (before !== undefined) throw new InputError({ file: t.file, row: line, column, value: id }, `duplicate source id (first on row ${before})`);
+  seen.set(id, line);
+  return id;
+}
+
+export function readXraySources(t: TargetTable, m: XrayMapping, noData: readonly number[]): { rows: XraySourceRow[]; noData: NoDataCounts } {
+  const fluxCols = Object.values(m.fluxes).flatMap((f) => [f.value, f.err, f.lo, f.hi]);
+  const cells = new Cells(
+    t,
+    noData,
+    [
+      m.id,
+      m.ra,
+      m.dec,
+      ...positionColumns(m.position_error),
+      m.significance,
+      ...fluxCols,
+      m.var_intra_prob,
+      m.var_inter_prob,
+      m.label,
+      m.nu,
+      m.a_v,
+      m.parallax,
+      m.pm_total,
+      m.pmra,
+      m.pmdec,
+      ...magColumns(m.magnitudes ?? []),
+    ],
+    'X-ray',
+  );
+  if ((m.ra === undefined) !== (m.dec === undefined))
+    throw new InputError({ file: t.file, column: m.ra ?? m.dec }, 'the mapping gives ra without dec or dec without ra');
+  const seen = new Map<string, number>();
+  const rows = t.records.map((_, i): XraySourceRow => {
+    const id = uniqueId(t, i, m.id, seen);
+    const ra = m.ra === undefined ? null : cells.angle(i, m.ra, 'ra');
+    const dec = m.dec === undefined ? null : cells.angle(i, m.dec, 'dec');
+    if ((ra === null) !== (dec === null))
+      throw new InputError({ file: t.file, row: t.lines[i]!, column: ra === null ? m.ra : m.dec, value: '' }, 'position has only one coordinate');
+    return {
+      id,
+      line: t.lines[i]!,
+      ra_deg: ra,
+      dec_deg: dec,
+      sigma_eff_arcsec: cells.positionError(i, m.position_error).sigma_eff,
+      significance: cells.num(i, m.significance, 'significance'),
+      flux: { s: cells.flux(i, m.fluxes.s), m: cells.flux(i, m.fluxes.m), h: cells.flux(i, m.fluxes.h), b: cells.flux(i, m.fluxes.b) },
+      var_p_intra: cells.num(i, m.var_intra_prob, 'probability'),
+      var_p_inter: cells.num(i, m.var_inter_prob, 'probability'),
+      label: m.label === undefined ? null : cells.text(i, m.label),
+      mags: cells.mags(i, m.magnitudes ?? []),
+      nu: cells.num(i, m.nu, 'nonnegative'),
+      a_v: cells.num(i, m.a_v, 'a_v_mag'),
+      ...cells.astrometry(i, m),
+    };
+  });
+  return { rows, noData: cells.counts };
+}
+
+export function readPhotometry(t: TargetTable, m: PhotometryMapping, noData: readonly number[]): { rows: PhotometryRow[]; noData: NoDataCounts } {
+  const cells = new Cells(
+    t,
+    noData,
+    [m.id, m.ra, m.dec, ...positionColumns(m.position_error), m.parallax, m.pm_total, m.pmra, m.pmdec, ...magColumns(m.magnitudes)],
+    'photometry',
+  );
+  const seen = new Map<string, number>();
+  const rows: PhotometryRow[] = [];
+  t.records.forEach((_, i) => {
+    const id = uniqueId(t, i, m.id, seen);
+    const ra = cells.angle(i, m.ra, 'ra');
+    const dec = cells.angle(i, m.dec, 'dec');
+    if (ra === null || dec === null)
+      throw new InputError({ file: t.file, row: t.lines[i]!, column: ra === null ? m.ra : m.dec, value: '' }, 'expected a position');
+    rows.push({
+      id,
+      ra_deg: ra,
+      dec_deg: dec,
+      sigma_arcsec: cells.positionError(i, m.position_error).sigma1 ?? 0,
+      mags: cells.mags(i, m.magnitudes),
+      ...cells.astrometry(i, m),
+    });
+  });
+  return { rows, noData: cells.counts };
+}

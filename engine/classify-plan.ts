@@ -1,0 +1,129 @@
+import { existsSync, promises as fs } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { z } from 'zod';
+import type { XClassConfig } from '../config/schema.js';
+import { ConfigError, describeIssue } from '../config/load.js';
+import type { ArtifactStore } from '../artifacts/store.js';
+import { resolveRawFile } from '../activities/io/raw-file.js';
+import { readTargetTable } from '../activities/io/target-table.js';
+import { filterFileName, knownFilterNames, unknownFilterError } from '../activities/io/sed-data.js';
+import { modelTranslation } from '../activities/io/model.js';
+import { classifyFilters } from '../activities/classify.js';
+import {
+  csc2Mapping,
+  detectPhotometryPreset,
+  detectXrayPreset,
+  gaiaDr3Mapping,
+  hscMapping,
+  muwclassMapping,
+  PHOTOMETRY_PRESETS,
+  ps1Dr2Mapping,
+  twoMassMapping,
+  xclassMapping,
+  XRAY_PRESETS,
+  type PhotometryPreset,
+  type XrayPreset,
+} from '../activities/io/catalog-presets.js';
+import { PhotometryMapping, XrayMapping, type ClassifyContext, type ClassifyParams, type PhotometryCatalog } from '../schemas/catalog.js';
+import type { ArtifactRef } from '../schemas/step.js';
+import { dataDir } from './plan.js';
+
+export interface ClassifyRequest {
+  /** the X-ray source table */
+  table: string;
+  /** a preset name or a mapping JSON file; absent: detected from the header */
+  xrayMapping?: string;
+  /** photometry catalogs: `FILE` (layout detected) or `FILE=PRESET` or `FILE=MAPPING.json` */
+  catalogs: readonly string[];
+  /** where relative file names are resolved */
+  cwd: string;
+}
+
+async function mappingFile<T>(schema: z.ZodType<T>, file: string, cwd: string): Promise<T> {
+  const path = join(cwd, file);
+  let json: unknown;
+  try {
+    json = JSON.parse(await fs.readFile(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`mapping ${file}: cannot read as JSON (${(err as Error).message.split('\n')[0]})`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`mapping ${file}: key '${issue.path.map(String).join('.')}': ${describeIssue(issue)}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Everything a `classify` step needs, resolved on this machine: each table hashed, each
+ * column mapping resolved from its preset (written out in full, so the artifact's
+ * params say which columns were read), the filter curves of the target's bands checked
+ * against the data folder and hashed, the counterpart settings from config.
+ */
+export async function planClassify(
+  config: XClassConfig,
+  store: ArtifactStore,
+  model: ArtifactRef<'train'>,
+  req: ClassifyRequest,
+): Promise<{ params: ClassifyParams; context: ClassifyContext }> {
+  const dir = dataDir(config);
+  const { settings: sed } = await modelTranslation(store, model);
+  const known = await knownFilterNames(dir);
+  const xray = await resolveRawFile(req.cwd, req.table);
+  const header = (await readTargetTable(xray.path, xray.name)).header;
+  const xrayPreset = (spec: XrayPreset) =>
+    spec === 'csc2' ? csc2Mapping() : spec === 'muwclass' ? muwclassMapping(sed.input_bands) : xclassMapping(header, sed.output_filters);
+  let mapping: XrayMapping;
+  if (req.xrayMapping === undefined) mapping = xrayPreset(detectXrayPreset(header, xray.name));
+  else if ((XRAY_PRESETS as readonly string[]).includes(req.xrayMapping)) mapping = xrayPreset(req.xrayMapping as XrayPreset);
+  else if (existsSync(join(req.cwd, req.xrayMapping))) mapping = await mappingFile(XrayMapping, req.xrayMapping, req.cwd);
+  else throw new ConfigError(`--xray-mapping ${req.xrayMapping}: neither a preset (${XRAY_PRESETS.join(', ')}) nor a mapping file`);
+
+  const photometry: PhotometryCatalog[] = [];
+  const paths: Record<string, string> = { [xray.name]: xray.path };
+  for (const spec of req.catalogs) {
+    const eq = spec.lastIndexOf('=');
+    const [fileName, how] = eq > 0 ? [spec.slice(0, eq), spec.slice(eq + 1)] : [spec, undefined];
+    const f = await resolveRawFile(req.cwd, fileName);
+    const catHeader = (await readTargetTable(f.path, f.name)).header;
+    let preset: PhotometryPreset | null = null;
+    let m: PhotometryMapping;
+    if (how === undefined || (PHOTOMETRY_PRESETS as readonly string[]).includes(how)) {
+      preset = (how as PhotometryPreset | undefined) ?? detectPhotometryPreset(catHeader, f.name);
+      m =
+        preset === 'gaia_dr3'
+          ? gaiaDr3Mapping()
+          : preset === '2mass'
+            ? twoMassMapping()
+            : preset === 'ps1_dr2'
+              ? ps1Dr2Mapping()
+              : hscMapping(catHeader, known);
+      if (m.magnitudes.length === 0) throw new ConfigError(`catalog ${f.name}: the ${preset} layout found no magnitude column with a filter curve`);
+    } else if (existsSync(join(req.cwd, how))) m = await mappingFile(PhotometryMapping, how, req.cwd);
+    else throw new ConfigError(`--catalog ${spec}: '${how}' is neither a preset (${PHOTOMETRY_PRESETS.join(', ')}) nor a mapping file`);
+    const base = (preset ?? basename(f.name).replace(/\.[^.]*$/, '')).toLowerCase().replace(/[^a-z0-9_]+/g, '_') || 'catalog';
+    let name = base;
+    for (let k = 2; photometry.some((c) => c.name === name); k++) name = `${base}_${k}`;
+    photometry.push({ name, table: { name: f.name, sha256: f.sha256, bytes: f.bytes }, mapping: m });
+    paths[f.name] = f.path;
+  }
+  const data_files = [];
+  for (const filter of classifyFilters({ mapping, photometry })) {
+    if (!known.includes(filter)) throw await unknownFilterError(dir, filter, `the mapping of ${req.table}${photometry.length ? ' or a catalog' : ''}`);
+    const { path: _path, ...ref } = await resolveRawFile(dir, filterFileName(filter));
+    data_files.push(ref);
+  }
+  const params: ClassifyParams = {
+    table: { name: xray.name, sha256: xray.sha256, bytes: xray.bytes },
+    mapping,
+    photometry,
+    counterparts: config.classify.counterparts,
+    ...(mapping.label !== undefined
+      ? { label_map: config.labels.map, scoring: { eval_classes: config.evaluation.eval_classes, calibration_bins: config.evaluation.calibration_bins } }
+      : {}),
+    data_files,
+    no_data: config.input.no_data,
+  };
+  return { params, context: { paths, data_dir: dir } };
+}

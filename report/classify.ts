@@ -1,0 +1,199 @@
+import type { ArtifactStore } from '../artifacts/store.js';
+import { confusionTable, metricsTable } from '../schemas/evaluation.js';
+import { predictionsTable, probabilitiesTable } from '../schemas/model.js';
+import { matchSummaryTable, targetFeaturesTable, targetMagsTable, targetsTable } from '../schemas/catalog.js';
+import { CLASS_COLOURS, heatmap, scatterByClass } from './charts.js';
+import { esc, idTag, num, plot, table } from './html.js';
+
+type Ref = { stage: 'classify'; id: string };
+
+/** A CSV field: quoted when it holds a comma, quote or newline. */
+function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * The classification as a CSV: per source its position, class, confidence, uncertain
+ * flag, every final-class probability, how its counterpart was chosen and where its
+ * HST magnitudes came from.
+ */
+export async function classifyCsv(store: ArtifactStore, ref: Ref): Promise<{ csv: string; rows: number }> {
+  const preds = await store.readTable(predictionsTable, ref);
+  const proba = (await store.readTable(probabilitiesTable, ref, 'probabilities')).filter((p) => p.stage === 'final');
+  const targets = new Map((await store.readTable(targetsTable, ref, 'targets')).map((t) => [t.id, t]));
+  const classes = [...new Set(proba.map((p) => p.class))];
+  const pOf = new Map(proba.map((p) => [`${p.id}\u0000${p.class}`, p.p]));
+  const header = [
+    'id',
+    'ra',
+    'dec',
+    'final_class',
+    'confidence',
+    'uncertain',
+    'decided_by',
+    ...classes.map((c) => `p_${c}`),
+    'match_quality',
+    'counterparts',
+    'hst_provenance',
+    'label',
+  ];
+  const lines = [header.join(',')];
+  for (const r of preds) {
+    const t = targets.get(r.id);
+    lines.push(
+      [
+        r.id,
+        t?.ra_deg,
+        t?.dec_deg,
+        r.final_class,
+        r.confidence,
+        r.uncertain,
+        r.decided_by,
+        ...classes.map((c) => pOf.get(`${r.id}\u0000${c}`)),
+        t?.match_quality,
+        t?.counterparts,
+        t?.hst_provenance,
+        r.label,
+      ]
+        .map(csvField)
+        .join(','),
+    );
+  }
+  return { csv: `${lines.join('\n')}\n`, rows: preds.length };
+}
+
+/**
+ * A DS9 region file (fk5): one circle per source with a position, radius the 95% error
+ * (sigma_eff, at least 1"), coloured by class, dashed when the classification is uncertain.
+ */
+export async function classifyRegions(store: ArtifactStore, ref: Ref): Promise<{ reg: string; regions: number }> {
+  const preds = new Map((await store.readTable(predictionsTable, ref)).map((p) => [p.id, p]));
+  const lines = ['# Region file format: DS9 version 4.1', `# XClass classify/${ref.id}`, 'global width=2 font="helvetica 10 normal"', 'fk5'];
+  let n = 0;
+  for (const t of await store.readTable(targetsTable, ref, 'targets')) {
+    const p = preds.get(t.id);
+    if (!p || t.ra_deg === null || t.dec_deg === null) continue;
+    const r = Math.max(t.sigma_eff_arcsec ?? 1, 1);
+    const dash = p.uncertain ? ' dash=1' : '';
+    const text = `${p.final_class} ${p.confidence.toFixed(2)}${p.uncertain ? '?' : ''}`.replace(/[{}]/g, '');
+    lines.push(
+      `circle(${t.ra_deg.toFixed(7)},${t.dec_deg.toFixed(7)},${r.toFixed(3)}") # color=${CLASS_COLOURS[p.final_class] ?? '#888888'}${dash} text={${text}}`,
+    );
+    n++;
+  }
+  return { reg: `${lines.join('\n')}\n`, regions: n };
+}
+
+/** The report section of one classification: census, counterparts, plots, and the self-score when labels were given. */
+export async function classifySection(store: ArtifactStore, ref: Ref): Promise<string> {
+  const C = idTag('classify', ref.id);
+  const preds = await store.readTable(predictionsTable, ref);
+  const targets = await store.readTable(targetsTable, ref, 'targets');
+  const byId = new Map(preds.map((p) => [p.id, p]));
+  const meta = await store.readMeta(ref.stage, ref.id);
+  const parts: string[] = [`<h2>Classification of ${esc(String((meta.params['table'] as { name?: string } | undefined)?.name ?? ''))}</h2>`];
+
+  // census: per class, by match quality and by HST provenance
+  const classes = [...new Set(preds.map((p) => p.final_class))].sort();
+  const qualities = [...new Set(targets.map((t) => t.match_quality))].sort();
+  const provenances = ['observed', 'mixed', 'translated', 'none'].filter((v) => targets.some((t) => t.hst_provenance === v));
+  const censusRows = classes.map((c) => {
+    const ts = targets.filter((t) => byId.get(t.id)?.final_class === c);
+    return [
+      c,
+      ts.length,
+      ts.filter((t) => byId.get(t.id)?.uncertain).length,
+      ...qualities.map((q) => ts.filter((t) => t.match_quality === q).length),
+      ...provenances.map((v) => ts.filter((t) => t.hst_provenance === v).length),
+    ];
+  });
+  censusRows.push([
+    'all',
+    targets.length,
+    preds.filter((p) => p.uncertain).length,
+    ...qualities.map((q) => targets.filter((t) => t.match_quality === q).length),
+    ...provenances.map((v) => targets.filter((t) => t.hst_provenance === v).length),
+  ]);
+  parts.push(
+    `<h3>Census</h3>${table(['class', 'sources', 'uncertain', ...qualities.map((q) => `match: ${q}`), ...provenances.map((v) => `HST: ${v}`)], censusRows)}
+<p class="src">from ${C}. Match quality: the method's grade of the counterpart used (secure nu ≤ 2, ambiguous 2 < nu ≤ 3), <em>prematched</em> when
+the X-ray table carried its own photometry, <em>none</em> without one. HST magnitudes: observed, SED-translated label-free from other bands, both
+(mixed), or none (optical features imputed with the training medians).</p>`,
+  );
+
+  const summary = await store.readTable(matchSummaryTable, ref, 'match_summary');
+  if (summary.length > 0) {
+    const cats = [...new Set(summary.map((s) => s.catalog))];
+    const metrics = [...new Set(summary.map((s) => s.metric))];
+    parts.push(
+      `<h3>Counterparts</h3>${table(
+        ['metric', ...cats],
+        metrics.map((m) => [m, ...cats.map((c) => num(summary.find((s) => s.catalog === c && s.metric === m)?.value, 4))]),
+      )}<p class="src">from ${C}. false_match_rate: share of positions shifted by ${esc(JSON.stringify((meta.params['counterparts'] as { shift_radii?: unknown })?.shift_radii ?? []))} search radii
+(north, east, south, west) where the method's rule still finds a counterpart; expected_false_matches = that rate × the X-ray sources with positions.</p>`,
+    );
+  }
+
+  const figures: string[] = [];
+  const point = (t: { id: string }, x: number | null, y: number | null) => {
+    const p = byId.get(t.id);
+    return p && x !== null && y !== null ? [{ class: p.final_class, x, y, uncertain: p.uncertain }] : [];
+  };
+  const sky = targets.flatMap((t) => point(t, t.ra_deg, t.dec_deg));
+  if (sky.length > 0)
+    figures.push(
+      await plot('Sky positions by class (hollow: uncertain)', scatterByClass('Sky', sky, { xTitle: 'RA (deg)', yTitle: 'Dec (deg)', reverseX: true }), C),
+    );
+  const features = await store.readTable(targetFeaturesTable, ref, 'features');
+  const fv = new Map(features.filter((f) => f.feature === 'hr_sm' || f.feature === 'hr_mh').map((f) => [`${f.id}\u0000${f.feature}`, f.value]));
+  const hr = targets.flatMap((t) => point(t, fv.get(`${t.id}\u0000hr_mh`) ?? null, fv.get(`${t.id}\u0000hr_sm`) ?? null));
+  if (hr.length > 0)
+    figures.push(
+      await plot('X-ray hardness ratios', scatterByClass('Hardness ratios', hr, { xTitle: 'HR_mh = (M-H)/(M+H)', yTitle: 'HR_sm = (S-M)/(S+M)' }), C),
+    );
+  // colour-magnitude diagram of the counterparts: the model's X-ray/optical filters, observed magnitudes only
+  const mags = (await store.readTable(targetMagsTable, ref, 'mags')).filter((m) => m.origin === 'observed');
+  const filterCounts = new Map<string, number>();
+  for (const m of mags) filterCounts.set(m.filter, (filterCounts.get(m.filter) ?? 0) + 1);
+  const pivots = new Map(mags.map((m) => [m.filter, m.pivot_aa]));
+  const [blue, red] = [...filterCounts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 2)
+    .map(([f]) => f)
+    .sort((a, b) => pivots.get(a)! - pivots.get(b)!);
+  if (blue && red) {
+    const mOf = new Map(mags.map((m) => [`${m.id}\u0000${m.filter}`, m.mag_ab]));
+    const cmd = targets.flatMap((t) => {
+      const b = mOf.get(`${t.id}\u0000${blue}`);
+      const r = mOf.get(`${t.id}\u0000${red}`);
+      return b === undefined || r === undefined ? [] : point(t, b - r, r);
+    });
+    if (cmd.length > 0)
+      figures.push(
+        await plot(
+          `Counterparts: colour-magnitude diagram (observed, AB)`,
+          scatterByClass('Colour-magnitude', cmd, { xTitle: `${blue} - ${red} (AB)`, yTitle: `${red} (AB)`, reverseY: true }),
+          C,
+        ),
+      );
+  }
+  parts.push(figures.join('\n'));
+
+  if (meta.tables['metrics']) {
+    const metrics = await store.readTable(metricsTable, ref, 'metrics');
+    const confusion = await store.readTable(confusionTable, ref, 'confusion');
+    const get = (m: string, c: string | null = null) => metrics.find((r) => r.metric === m && r.class === c);
+    const labelled = [...new Set(metrics.filter((r) => r.class !== null).map((r) => r.class!))];
+    parts.push(
+      `<h3>Scored against the table's own labels</h3><p class="headline">balanced accuracy ${num(get('balanced_accuracy')?.value)}, macro F1 ${num(get('macro_f1')?.value)},
+ECE ${num(get('ece')?.value)} over ${get('accuracy')?.n ?? 0} labelled sources.</p>${table(
+        ['class', 'precision', 'recall', 'F1', 'support'],
+        labelled.map((c) => [c, num(get('precision', c)?.value), num(get('recall', c)?.value), num(get('f1', c)?.value), get('recall', c)?.n ?? 0]),
+      )}${await plot('Confusion matrix (row-normalised)', heatmap('Confusion (labelled targets)', confusion), C)}
+<p class="src">from ${C}. Labels from the target table; sources whose label is out of scope are not scored.</p>`,
+    );
+  }
+  return parts.join('\n');
+}

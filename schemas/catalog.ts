@@ -1,0 +1,221 @@
+import { z } from 'zod';
+import { RawFileRef } from './artifact.js';
+import { XClassLabel } from './classes.js';
+import { defineTable, optionalNumber, type Row } from './table.js';
+import { MagSystemSchema } from './sed.js';
+
+/**
+ * Column mappings of the tables astronomers bring to `classify`: an X-ray source list
+ * and photometry catalogs, each in whatever layout its archive writes. A mapping names
+ * the columns XClass reads; presets (`catalog-presets.ts`) cover CSC 2.0, Gaia DR3,
+ * 2MASS, Pan-STARRS DR2, the Hubble Source Catalog and the MUWCLASS training layout.
+ */
+const Column = z.string().min(1);
+
+/** `AB`, `Vega` (zero point from the CALSPEC Vega spectrum through the filter) or `ST`, or a system as the SED settings write it. */
+export const MagSystemName = z.union([z.enum(['AB', 'Vega', 'ST']), MagSystemSchema]);
+export type MagSystemName = z.infer<typeof MagSystemName>;
+
+/** One magnitude column: its filter curve (a file name in the data folder's filters/) and its system. */
+export const MagnitudeColumn = z.strictObject({
+  column: Column,
+  /** 1-sigma magnitude error column */
+  err: Column.optional(),
+  /** or a flux signal-to-noise column (Gaia's phot_*_mean_flux_over_error): err = 2.5/ln(10)/snr */
+  snr: Column.optional(),
+  filter: z.string().min(1),
+  system: MagSystemName,
+});
+export type MagnitudeColumn = z.infer<typeof MagnitudeColumn>;
+
+/** A positional uncertainty: the CSC 95% error ellipse, a 95% radius, or 1-sigma errors. */
+export const PositionError = z.discriminatedUnion('kind', [
+  /** semi-axes of the 95% error ellipse, arcsec (CSC err_ellipse_r0/r1); sigma_eff = sqrt((r0^2 + r1^2)/2) as the method */
+  z.strictObject({ kind: z.literal('ellipse95'), r0: Column, r1: Column }),
+  /** a 95% error radius, arcsec (MUWCLASS CSCv2_PU) */
+  z.strictObject({ kind: z.literal('r95'), column: Column }),
+  /** 1-sigma errors per axis (Gaia ra_error, dec_error), in the unit given */
+  z.strictObject({ kind: z.literal('sigma_radec'), ra: Column, dec: Column, unit: z.enum(['arcsec', 'mas']) }),
+  /** one 1-sigma error for every row, arcsec (a catalog that publishes none) */
+  z.strictObject({ kind: z.literal('fixed'), sigma_arcsec: z.number().positive() }),
+]);
+export type PositionError = z.infer<typeof PositionError>;
+
+/** An X-ray flux (erg/s/cm^2) with a 1-sigma error column or confidence limits. */
+export const FluxColumn = z.strictObject({ value: Column, err: Column.optional(), lo: Column.optional(), hi: Column.optional() });
+export type FluxColumn = z.infer<typeof FluxColumn>;
+
+/** Extra astrometry a catalog may carry: parallax (mas), total proper motion or its components (mas/yr). */
+const Astrometry = {
+  parallax: Column.optional(),
+  pm_total: Column.optional(),
+  pmra: Column.optional(),
+  pmdec: Column.optional(),
+};
+
+export const XrayMapping = z.strictObject({
+  id: Column,
+  /** degrees or sexagesimal text; absent only in a table that is already matched */
+  ra: Column.optional(),
+  dec: Column.optional(),
+  position_error: PositionError.optional(),
+  significance: Column.optional(),
+  /** soft 0.5-1.2, medium 1.2-2, hard 2-7, broad 0.5-7 keV */
+  fluxes: z.strictObject({ s: FluxColumn, m: FluxColumn, h: FluxColumn, b: FluxColumn }),
+  var_intra_prob: Column.optional(),
+  var_inter_prob: Column.optional(),
+  /** a known class per row: classify then scores itself */
+  label: Column.optional(),
+  /** photometry of a counterpart already matched in the same row (the MUWCLASS layout, an earlier match) */
+  magnitudes: z.array(MagnitudeColumn).optional(),
+  /** a normalised separation already measured for that counterpart */
+  nu: Column.optional(),
+  a_v: Column.optional(),
+  ...Astrometry,
+});
+export type XrayMapping = z.infer<typeof XrayMapping>;
+
+export const PhotometryMapping = z.strictObject({
+  id: Column,
+  ra: Column,
+  dec: Column,
+  position_error: PositionError.optional(),
+  magnitudes: z.array(MagnitudeColumn).min(1),
+  ...Astrometry,
+});
+export type PhotometryMapping = z.infer<typeof PhotometryMapping>;
+
+/**
+ * Counterpart settings. `rule` picks the counterpart used for features: `method` the
+ * nearest candidate by nu within R = max(radius_sigmas sigma_eff, min_radius) (paper
+ * section 2.3), `bayes` the candidate with the highest posterior when p_any >= p_any_min.
+ */
+export const CounterpartSettings = z.strictObject({
+  rule: z.enum(['method', 'bayes']),
+  radius_sigmas: z.number().positive(),
+  min_radius_arcsec: z.number().positive(),
+  /** prior probability that a source's counterpart is in the catalog (NWAY's completeness) */
+  prior_completeness: z.number().gt(0).lt(1),
+  p_any_min: z.number().min(0).max(1),
+  /** the local source density is counted within this radius of each source */
+  density_radius_arcsec: z.number().positive(),
+  /** false-match rate: the match repeated at positions shifted by these many search radii (4 directions each) */
+  shift_radii: z.array(z.number().positive()).max(20),
+  frame_tie: z.boolean(),
+  /** secure matches needed before a frame tie is applied */
+  frame_tie_min_matches: z.number().int().min(1),
+});
+export type CounterpartSettings = z.infer<typeof CounterpartSettings>;
+
+export const PhotometryCatalog = z.strictObject({ name: z.string().regex(/^[a-z0-9_]+$/), table: RawFileRef, mapping: PhotometryMapping });
+export type PhotometryCatalog = z.infer<typeof PhotometryCatalog>;
+
+/** Params of `classify`: every file enters identity by its SHA-256, every column by the resolved mapping. */
+export const ClassifyParams = z.strictObject({
+  table: RawFileRef,
+  mapping: XrayMapping,
+  photometry: z.array(PhotometryCatalog).max(20),
+  counterparts: CounterpartSettings,
+  /** how a label column's values map to XClass classes (null: out of scope, not scored) */
+  label_map: z.record(z.string().min(1), XClassLabel.nullable()).optional(),
+  /** how scored labels and predictions are compared (config evaluation: eval_classes merges LM-STAR and HM-STAR into STAR) */
+  scoring: z.strictObject({ eval_classes: z.record(z.string().min(1), z.string().min(1)), calibration_bins: z.number().int().min(2).max(100) }).optional(),
+  /** filter curves of the target bands and the Vega spectrum, read from the data folder */
+  data_files: z.array(RawFileRef),
+  no_data: z.array(z.number()).max(50).optional(),
+});
+export type ClassifyParams = z.infer<typeof ClassifyParams>;
+
+/** Where the tables and the data folder are on this machine: context, not identity. */
+export const ClassifyContext = z.object({ paths: z.record(z.string(), z.string().min(1)), data_dir: z.string().min(1) });
+export type ClassifyContext = z.infer<typeof ClassifyContext>;
+
+/** Every candidate counterpart of every source in every catalog. */
+export const matchesTable = defineTable('classify_matches', {
+  id: z.string().min(1),
+  catalog: z.string().min(1),
+  candidate: z.string().min(1),
+  ra_deg: z.number(),
+  dec_deg: z.number(),
+  sep_arcsec: z.number().nonnegative(),
+  nu: z.number().nonnegative(),
+  /** the method's grade of this candidate: secure nu <= 2, ambiguous 2 < nu <= 3, else outside */
+  quality: z.enum(['secure', 'ambiguous', 'outside']),
+  /** rank by nu among the source's candidates in this catalog (1 = nearest) */
+  rank: z.number().int().positive(),
+  /** posterior that this candidate is the counterpart, and that the source has one in this catalog */
+  p_i: z.number().min(0).max(1),
+  p_any: z.number().min(0).max(1),
+  /** local density of catalog sources, per arcsec^2 */
+  density_arcsec2: z.number().nonnegative(),
+  chosen: z.boolean(),
+});
+export type MatchRow = Row<typeof matchesTable>;
+
+/** Per source: where it is, what it was matched to and why, and how its features were made. */
+export const targetsTable = defineTable('classify_targets', {
+  id: z.string().min(1),
+  line: z.number().int().positive(),
+  ra_deg: optionalNumber(),
+  dec_deg: optionalNumber(),
+  sigma_eff_arcsec: optionalNumber(),
+  significance: optionalNumber(),
+  flux_s_cgs: optionalNumber(),
+  flux_s_err_cgs: optionalNumber(),
+  flux_m_cgs: optionalNumber(),
+  flux_m_err_cgs: optionalNumber(),
+  flux_h_cgs: optionalNumber(),
+  flux_h_err_cgs: optionalNumber(),
+  flux_b_cgs: optionalNumber(),
+  flux_b_err_cgs: optionalNumber(),
+  var_p_intra: optionalNumber(),
+  var_p_inter: optionalNumber(),
+  /** counterparts used, `catalog:id` joined by `;`, and why each was chosen */
+  counterparts: z.string().nullable(),
+  counterpart_reason: z.string(),
+  /** `secure`, `ambiguous`, `bayes`, `prematched` or `none` */
+  match_quality: z.string().min(1),
+  nu: optionalNumber(),
+  /** HST magnitudes: `observed`, `translated`, `mixed` (some of each) or `none` */
+  hst_provenance: z.enum(['observed', 'translated', 'mixed', 'none']),
+  n_bands: z.number().int().nonnegative(),
+  bands: z.string(),
+  sed_status: z.string(),
+  sed_family: z.string().nullable(),
+  sed_chi2_red: optionalNumber(),
+  label: z.string().nullable(),
+});
+export type TargetRow = Row<typeof targetsTable>;
+
+/** AB magnitudes per source and band as used: observed (from which catalog) or translated into the model's filters. */
+export const targetMagsTable = defineTable('classify_mags', {
+  id: z.string().min(1),
+  filter: z.string().min(1),
+  pivot_aa: z.number().positive(),
+  mag_ab: z.number(),
+  mag_err: optionalNumber(),
+  /** `observed` or `translated` */
+  origin: z.enum(['observed', 'translated']),
+  /** the catalog it came from (`table` for the X-ray table's own columns), or `sed` */
+  source: z.string().min(1),
+});
+export type TargetMagRow = Row<typeof targetMagsTable>;
+
+/** The feature matrix as classified: the value before imputation and where it came from. */
+export const targetFeaturesTable = defineTable('classify_features', {
+  id: z.string().min(1),
+  feature: z.string().min(1),
+  value: optionalNumber(),
+  used: z.number(),
+  /** `observed` (from measured values only), `translated` (needs a translated HST magnitude) or `imputed` (training median) */
+  provenance: z.enum(['observed', 'translated', 'imputed']),
+});
+export type TargetFeatureRow = Row<typeof targetFeaturesTable>;
+
+/** Per photometry catalog: match counts, the false-match rate from shifted positions, the frame tie. */
+export const matchSummaryTable = defineTable('classify_match_summary', {
+  catalog: z.string().min(1),
+  metric: z.string().min(1),
+  value: optionalNumber(),
+});
+export type MatchSummaryRow = Row<typeof matchSummaryTable>;

@@ -1,0 +1,92 @@
+import { join } from 'node:path';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { readTargetTable, tableFormat } from '../../activities/io/target-table.js';
+import { readXraySources } from '../../activities/io/catalog-rows.js';
+import { csc2Mapping } from '../../activities/io/catalog-presets.js';
+import { sqlString, withConnection } from '../../artifacts/duckdb.js';
+import { ROOT, tempDir } from '../helpers.js';
+
+/** Fixtures: tests/fixtures/classify/make_fixtures.py (the first 25 rows of the bundled real CSC 2.0 cone search, written by astropy). */
+const FIX = join(ROOT, 'tests', 'fixtures', 'classify');
+const CSC = ['ngc3532_csc.csv', 'ngc3532_csc.tsv', 'ngc3532_csc.tabledata.vot', 'ngc3532_csc.binary2.vot', 'ngc3532_csc.fits'];
+
+async function cscRows(file: string, dir = FIX) {
+  const t = await readTargetTable(join(dir, file), file);
+  return readXraySources(t, csc2Mapping(), []).rows.map(({ line: _line, ...r }) => r);
+}
+
+describe('catalog table formats', () => {
+  it('tells the format from the first bytes, then the extension', async () => {
+    const formats = await Promise.all(CSC.map((f) => tableFormat(join(FIX, f), f)));
+    expect(formats).toEqual(['csv', 'tsv', 'votable', 'votable', 'fits']);
+  });
+
+  it('the same CSC rows from CSV, TSV, Parquet, VOTable TABLEDATA and BINARY2, and FITS', async () => {
+    const reference = await cscRows('ngc3532_csc.csv');
+    expect(reference).toHaveLength(25);
+    // row 1 by hand: 2CXO J110507.4-585105 at 11 05 07.45 -58 51 05.47, r0 = r1 = 0.77", no soft flux
+    const r = reference[0]!;
+    expect(r.id).toBe('2CXO J110507.4-585105');
+    expect(r.ra_deg).toBeCloseTo(15 * (11 + 5 / 60 + 7.45 / 3600), 12);
+    expect(r.dec_deg).toBeCloseTo(-(58 + 51 / 60 + 5.47 / 3600), 12);
+    expect(r.sigma_eff_arcsec).toBeCloseTo(0.77, 12);
+    expect(r.flux.b.value).toBe(9.993e-16);
+    expect(r.flux.b.err).toBeCloseTo((1.374e-15 - 6.246e-16) / 2, 30);
+    expect(r.flux.s).toEqual({ value: null, err: null });
+    expect(r.var_p_intra).toBe(0.651);
+    expect(r.var_p_inter).toBeNull();
+    for (const f of CSC.slice(1)) expect(await cscRows(f), f).toEqual(reference);
+    // Parquet, written by DuckDB from the CSV
+    const dir = tempDir();
+    const parquet = join(dir, 'csc.parquet');
+    await withConnection((c) =>
+      c.run(`COPY (SELECT * FROM read_csv(${sqlString(join(FIX, 'ngc3532_csc.csv'))}, all_varchar = true)) TO ${sqlString(parquet)} (FORMAT parquet)`),
+    );
+    expect(await tableFormat(parquet, 'csc.parquet')).toBe('parquet');
+    expect(await cscRows('csc.parquet', dir)).toEqual(reference);
+  });
+
+  it('FITS: TNULL integers, TZERO unsigned integers, 64-bit ids, logicals, strings, NaN', async () => {
+    const t = await readTargetTable(join(FIX, 'types.fits'), 'types.fits');
+    expect(t.header).toEqual(['id', 'i16', 'u32', 'flag', 'label', 'x']);
+    expect(t.records).toEqual([
+      { id: '5853498713190525696', i16: 7, u32: 4000000000, flag: true, label: 'AGN', x: 1.5 },
+      { id: '1', i16: -3, u32: 0, flag: false, label: 'CV', x: null },
+      { id: '-2', i16: null, u32: 17, flag: true, label: 'LM-STAR', x: -2.25 },
+    ]);
+  });
+
+  it('VOTable: BINARY2 null bits and TABLEDATA give the same rows', async () => {
+    const bin = await readTargetTable(join(FIX, 'types.binary2.vot'), 'types.binary2.vot');
+    expect(bin.records).toEqual([
+      { id: '5853498713190525696', i16: 7, flag: true, label: 'AGN', x: 1.5 },
+      { id: '1', i16: -3, flag: false, label: 'CV', x: null },
+      { id: '-2', i16: null, flag: true, label: 'LM-STAR', x: -2.25 },
+    ]);
+    const text = await readTargetTable(join(FIX, 'types.tabledata.vot'), 'types.tabledata.vot');
+    // TABLEDATA cells stay text until a mapping reads them as numbers
+    expect(text.records.map((r) => [r['id'], r['i16'], r['label'], r['x']])).toEqual([
+      ['5853498713190525696', '7', 'AGN', '1.5'],
+      ['1', '-3', 'CV', null],
+      ['-2', null, 'LM-STAR', '-2.25'],
+    ]);
+  });
+
+  it('refuses a truncated FITS file and a VOTable without a table, naming the file', async () => {
+    const dir = tempDir();
+    const cut = join(dir, 'cut.fits');
+    copyFileSync(join(FIX, 'types.fits'), cut);
+    const { truncateSync } = await import('node:fs');
+    truncateSync(cut, 2880 + 1000);
+    await expect(readTargetTable(cut, 'cut.fits')).rejects.toThrow(/cut\.fits.*(truncated|no END card)/);
+    const empty = join(dir, 'empty.vot');
+    writeFileSync(empty, '<?xml version="1.0"?><VOTABLE><RESOURCE></RESOURCE></VOTABLE>');
+    await expect(readTargetTable(empty, 'empty.vot')).rejects.toThrow(/empty\.vot.*no TABLE/);
+  });
+
+  it('a mapping column missing from the table is named with the columns the table has', async () => {
+    const t = await readTargetTable(join(FIX, 'ngc3532_csc.fits'), 'ngc3532_csc.fits');
+    expect(() => readXraySources(t, { ...csc2Mapping(), significance: 'snr' }, [])).toThrow(/ngc3532_csc\.fits.*row 1.*'snr'.*missing/);
+  });
+});
