@@ -1,4 +1,6 @@
 import { InputError } from '../lib/errors.js';
+import { medianRaDeg } from '../lib/sky/coords.js';
+import { median } from '../lib/stats.js';
 import { CounterpartMatcher, falseMatchRate, frameTie, offsetPosition, type SourceMatch, type XrayPosition } from '../lib/sky/counterparts.js';
 import type { CounterpartSettings, MatchRow, MatchSummaryRow } from '../schemas/catalog.js';
 import type { PhotometryRow, XraySourceRow } from './io/catalog-rows.js';
@@ -110,9 +112,11 @@ export function matchCounterparts(sources: readonly XraySourceRow[], catalogs: r
     let ambiguous = 0;
     let chosenCount = 0;
     let pAnySum = 0;
+    let reached = 0;
     const chosen = xs.map((x, si) => {
       if (!x) return { index: null, reason: `${c.name}: no X-ray position`, quality: 'none', nu: null } satisfies Choice;
       const m = matcher.match(x);
+      if (m.neighbours > 0) reached++;
       const choice = choose(m, opts, c.name);
       if (m.candidates.length > 0) withCandidate++;
       if (m.method?.quality === 'secure') secure++;
@@ -140,6 +144,14 @@ export function matchCounterparts(sources: readonly XraySourceRow[], catalogs: r
       return choice;
     });
     const placed = xs.filter((x): x is XrayPosition => x !== null);
+    if (reached === 0) {
+      const centre = (rows: readonly { ra_deg: number; dec_deg: number }[]) =>
+        rows.length ? `${medianRaDeg(rows.map((r) => r.ra_deg)).toFixed(4)} ${median(rows.map((r) => r.dec_deg)).toFixed(4)}` : 'none';
+      throw new InputError(
+        { file: c.file, column: 'ra, dec', value: centre(c.rows) },
+        `no source within ${opts.density_radius_arcsec}" of any of the ${placed.length} X-ray sources of ${file} (centred at ${centre(placed)}): the tables do not overlap on the sky`,
+      );
+    }
     const fm = falseMatchRate(matcher, placed, opts.shift_radii);
     const metric = (name: string, value: number | null) => summary.push({ catalog: c.name, metric: name, value });
     metric('catalog_sources', c.rows.length);

@@ -116,6 +116,7 @@ export const classifyStage = defineStage({
     const catalogs: LoadedCatalog[] = [];
     for (const c of p.photometry) {
       const t = await readTargetTable(pathOf(c.table), c.table.name);
+      if (t.records.length === 0) throw new InputError({ file: c.table.name }, 'the photometry catalog has no rows');
       const rows = readPhotometry(t, c.mapping, noData);
       for (const [k, v] of Object.entries(rows.noData)) noDataCounts[`${c.name}.${k}`] = v;
       catalogs.push({ name: c.name, file: c.table.name, rows: rows.rows });

@@ -1,5 +1,5 @@
 import { existsSync, promises as fs } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { XClassConfig } from '../config/schema.js';
 import { ConfigError, describeIssue } from '../config/load.js';
@@ -40,7 +40,7 @@ export interface ClassifyRequest {
 }
 
 async function mappingFile<T>(schema: z.ZodType<T>, file: string, cwd: string): Promise<T> {
-  const path = join(cwd, file);
+  const path = resolve(cwd, file);
   let json: unknown;
   try {
     json = JSON.parse(await fs.readFile(path, 'utf8'));
@@ -77,7 +77,7 @@ export async function planClassify(
   let mapping: XrayMapping;
   if (req.xrayMapping === undefined) mapping = xrayPreset(detectXrayPreset(header, xray.name));
   else if ((XRAY_PRESETS as readonly string[]).includes(req.xrayMapping)) mapping = xrayPreset(req.xrayMapping as XrayPreset);
-  else if (existsSync(join(req.cwd, req.xrayMapping))) mapping = await mappingFile(XrayMapping, req.xrayMapping, req.cwd);
+  else if (existsSync(resolve(req.cwd, req.xrayMapping))) mapping = await mappingFile(XrayMapping, req.xrayMapping, req.cwd);
   else throw new ConfigError(`--xray-mapping ${req.xrayMapping}: neither a preset (${XRAY_PRESETS.join(', ')}) nor a mapping file`);
 
   const photometry: PhotometryCatalog[] = [];
@@ -100,7 +100,7 @@ export async function planClassify(
               ? ps1Dr2Mapping()
               : hscMapping(catHeader, known);
       if (m.magnitudes.length === 0) throw new ConfigError(`catalog ${f.name}: the ${preset} layout found no magnitude column with a filter curve`);
-    } else if (existsSync(join(req.cwd, how))) m = await mappingFile(PhotometryMapping, how, req.cwd);
+    } else if (existsSync(resolve(req.cwd, how))) m = await mappingFile(PhotometryMapping, how, req.cwd);
     else throw new ConfigError(`--catalog ${spec}: '${how}' is neither a preset (${PHOTOMETRY_PRESETS.join(', ')}) nor a mapping file`);
     const base = (preset ?? basename(f.name).replace(/\.[^.]*$/, '')).toLowerCase().replace(/[^a-z0-9_]+/g, '_') || 'catalog';
     let name = base;

@@ -85,7 +85,7 @@ class Cells {
     const raw = this.t.records[i]![column];
     const n = parseNumber(raw);
     if (n === null) return null;
-    if (n !== undefined) return measurement({ file: this.t.file, row: this.t.lines[i]!, column }, n, axis === 'ra' ? 'ra_deg' : 'dec_deg', [], this.counts);
+    if (n !== undefined) return measurement({ file: this.t.file, row: this.t.lines[i]!, column }, raw, axis === 'ra' ? 'ra_deg' : 'dec_deg', [], this.counts);
     const v = axis === 'ra' ? parseRaDeg(String(raw)) : parseDecDeg(String(raw));
     if (v === null)
       throw new InputError(

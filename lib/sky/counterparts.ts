@@ -60,6 +60,8 @@ export interface SourceMatch {
   /** catalog sources per arcsec^2 around the source */
   density_arcsec2: number;
   radius_arcsec: number;
+  /** catalog sources within the density radius (0: the catalog does not reach this source) */
+  neighbours: number;
   /** the method's choice: the nearest by nu that is secure or ambiguous */
   method: Candidate | null;
   /** the highest posterior */
@@ -106,7 +108,15 @@ export class CounterpartMatcher {
     const method = candidates.find((k) => k.quality !== 'outside') ?? null;
     let bayes: Candidate | null = null;
     for (const k of candidates) if (!bayes || k.p_i > bayes.p_i) bayes = k;
-    return { candidates, p_any: candidates.reduce((a, k) => a + k.p_i, 0), density_arcsec2: density, radius_arcsec: R, method, bayes };
+    return {
+      candidates,
+      p_any: candidates.reduce((a, k) => a + k.p_i, 0),
+      density_arcsec2: density,
+      radius_arcsec: R,
+      neighbours: around.length,
+      method,
+      bayes,
+    };
   }
 }
 

@@ -499,6 +499,99 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect((text.match(/<figure class="plot"><svg/g) ?? []).length).toBe(3);
   });
 
+  it('refuses bad field inputs with one line naming file, row, column and value, and writes nothing', async () => {
+    const { store: copy, at } = copyOfStore();
+    const fix = join(ROOT, 'tests', 'fixtures', 'classify');
+    const dir = tempDir();
+    const s = new ArtifactStore(copy);
+    const final = (await s.list()).filter((m) => m.stage === 'train').sort((a, b) => b.row_count - a.row_count)[0]!;
+    const csc = readFileSync(join(fix, 'ngc3532_csc.csv'), 'utf8').trim().split('\n');
+    const gaia = readFileSync(join(fix, 'ngc3532_gaia_sim.csv'), 'utf8').trim().split('\n');
+    const classifyDirs = () => artifactDirs(copy).filter((d) => d.startsWith('classify/')).length;
+    const before = classifyDirs();
+    const refused = (what: string, args: string[], message: RegExp) => {
+      const out = join(dir, `${what}.out.csv`);
+      const r = runCli([...at, 'classify', ...args, '--out', out]);
+      expect(r.code, what).not.toBe(0);
+      expect(r.stderr.trim().split('\n'), `${what}: ${r.stderr}`).toHaveLength(1);
+      expect(r.stderr.trim(), what).toMatch(message);
+      expect(existsSync(out), what).toBe(false);
+      expect(existsSync(out.replace(/\.csv$/, '.reg')), what).toBe(false);
+    };
+    const file = (name: string, lines: string[]) => {
+      writeFileSync(join(dir, name), `${lines.join('\n')}\n`);
+      return join(dir, name);
+    };
+    const model = ['--model', final.id];
+    const cells = (line: string) => line.split(',');
+    const edit = (line: string, col: number, v: string) =>
+      cells(line)
+        .map((c, i) => (i === col ? v : c))
+        .join(',');
+    // a required column missing
+    const noSig = csc.map((l) =>
+      cells(l)
+        .filter((_, i) => i !== 5)
+        .join(','),
+    );
+    refused(
+      'nosig',
+      [file('nosig.csv', noSig), ...model, '--xray-mapping', 'csc2'],
+      /nosig\.csv, row 1, column 'significance': column of the X-ray mapping missing/,
+    );
+    // text in a number
+    refused(
+      'text',
+      [file('text.csv', [csc[0]!, edit(csc[1]!, 6, '1e-15x'), ...csc.slice(2)]), ...model],
+      /text\.csv, row 2, column 'flux_aper90_b': expected a number, got "1e-15x"$/,
+    );
+    // duplicate ids
+    refused(
+      'dup',
+      [file('dup.csv', [...csc, csc[3]!]), ...model],
+      /dup\.csv, row 27, column 'name': duplicate source id \(first on row 4\), got "2CXO J110510\.3-585029"$/,
+    );
+    // a magnitude with no declared system; a filter the data folder lacks
+    const mapping = (name: string, band: Record<string, unknown>) =>
+      file(name, [JSON.stringify({ id: 'source_id', ra: 'ra', dec: 'dec', magnitudes: [{ column: 'phot_g_mean_mag', ...band }] })]);
+    refused(
+      'nosystem',
+      [join(fix, 'ngc3532_csc.csv'), ...model, '--catalog', `${join(fix, 'ngc3532_gaia_sim.csv')}=${mapping('nosys.json', { filter: 'Gaia_DR3.G' })}`],
+      /mapping .*nosys\.json: key 'magnitudes\.0\.system'/,
+    );
+    refused(
+      'nofilter',
+      [
+        join(fix, 'ngc3532_csc.csv'),
+        ...model,
+        '--catalog',
+        `${join(fix, 'ngc3532_gaia_sim.csv')}=${mapping('nofilter.json', { filter: 'Gaia_DR3.Gx', system: 'Vega' })}`,
+      ],
+      /unknown filter; closest known: Gaia_DR3\.G.*got "Gaia_DR3\.Gx"$/,
+    );
+    // a position out of range
+    refused(
+      'ra',
+      [join(fix, 'ngc3532_csc.csv'), ...model, '--catalog', `${file('ra.csv', [gaia[0]!, edit(gaia[1]!, 1, '400'), ...gaia.slice(2)])}=gaia_dr3`],
+      /ra\.csv, row 2, column 'ra': expected right ascension in degrees, 0 <= RA < 360, got "400"$/,
+    );
+    // tables that do not overlap on the sky: the catalog 10 degrees north
+    const north = gaia.map((l, i) => (i === 0 ? l : edit(l, 2, String(Number(cells(l)[2]) + 10))));
+    refused(
+      'apart',
+      [join(fix, 'ngc3532_csc.csv'), ...model, '--catalog', `${file('north.csv', north)}=gaia_dr3`],
+      /north\.csv, column 'ra, dec': no source within 60" of any of the 25 X-ray sources .*do not overlap on the sky, got "166\.\d{4} -48\.\d{4}"$/,
+    );
+    // an empty table, a truncated FITS file, a model that does not exist
+    refused('empty', [file('empty.csv', [csc[0]!]), ...model], /empty\.csv, row 2: no data rows after the header/);
+    const cut = join(dir, 'cut.fits');
+    copyFileSync(join(fix, 'ngc3532_csc.fits'), cut);
+    truncateSync(cut, 2880 * 2 + 100);
+    refused('cut', [cut, ...model], /cut\.fits.*(truncated|no END card)/);
+    refused('model', [join(fix, 'ngc3532_csc.csv'), '--model', 'deadbeef'], /classify: no trained model 'deadbeef'/);
+    expect(classifyDirs()).toBe(before);
+  });
+
   it('classifies the training table as a target through the same translation and features (one path)', async () => {
     const { store: copy, at } = copyOfStore();
     const s = new ArtifactStore(copy);
@@ -528,6 +621,21 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(ba.value).toBeGreaterThan(0.75);
     expect(metrics.find((m) => m.metric === 'ece')!.value).toBeLessThan(0.1);
     const targets = await s.readTable(targetsTable, ref, 'targets');
+    // the model trained on folds 1-4, applied to the table: on fold 0 it gives the cross-validation's own predictions
+    const { loadRunRecord } = await import('../../artifacts/run-records.js');
+    const run = (await loadRunRecord(s, runId))!;
+    const stepId = (key: string) => run.steps.find((x) => x.key === key)!.artifactId!;
+    const fold0 = runCli([...at, '--json', 'classify', MUWCLASS, '--model', stepId('cv/fold-0/train'), '--out', join(tempDir(), 'fold0.csv')]);
+    expect(fold0.code, fold0.stderr).toBe(0);
+    const f0 = { stage: 'classify' as const, id: (JSON.parse(fold0.stdout.trim().split('\n').at(-1)!) as { artifact: string }).artifact };
+    const cv = await s.readTable(predictionsTable, { stage: 'predict', id: stepId('cv/fold-0/predict-deployment') });
+    const mine0 = new Map((await s.readTable(predictionsTable, f0)).map((p) => [p.id, p]));
+    expect(cv.length).toBeGreaterThan(250);
+    for (const p of cv) expect([mine0.get(p.id)?.final_class, mine0.get(p.id)?.confidence], p.id).toEqual([p.final_class, p.confidence]);
+    const { probabilitiesTable } = await import('../../schemas/model.js');
+    const cvP = await s.readTable(probabilitiesTable, { stage: 'predict', id: stepId('cv/fold-0/predict-deployment') }, 'probabilities');
+    const myP = new Map((await s.readTable(probabilitiesTable, f0, 'probabilities')).map((p) => [`${p.id}|${p.stage}|${p.class}`, p.p]));
+    for (const p of cvP) expect(myP.get(`${p.id}|${p.stage}|${p.class}`)).toBe(p.p);
     // the table's own Gaia and 2MASS columns are the counterpart: prematched where it has any, none elsewhere
     expect(new Set(targets.map((t) => t.match_quality))).toEqual(new Set(['prematched', 'none']));
     expect(targets.filter((t) => t.match_quality === 'none').every((t) => t.n_bands === 0 && t.hst_provenance === 'none')).toBe(true);

@@ -77,3 +77,61 @@ describe('counterparts: the method rule and the Bayesian posterior', () => {
     expect(n).toBeCloseTo(-1, 6);
   });
 });
+
+describe('counterparts on a simulated crowded field with known truth', () => {
+  // 3000 X-ray sources over 1 x 1 deg at Dec -30 with sigma_eff 0.6-1.6"; 70% have a counterpart in the
+  // catalog, offset by a Gaussian of the X-ray 1-sigma error; field stars at 0.02 per arcsec^2 (a
+  // crowded field: about 0.6 chance stars within a 3" search radius)
+  const rng = new Rng(2024);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.nextFloat())) * Math.cos(2 * Math.PI * rng.nextFloat());
+  const cosd = Math.cos((-30 * Math.PI) / 180);
+  const area = 3600 * 3600 * cosd; // arcsec^2 of 1 deg of RA x 1 deg of Dec at Dec -30
+  const xs = Array.from({ length: 3000 }, () => ({ ra_deg: 40 + rng.nextFloat(), dec_deg: -30.5 + rng.nextFloat(), sigma_eff_arcsec: 0.6 + rng.nextFloat() }));
+  const stars: { ra_deg: number; dec_deg: number }[] = [];
+  const truthOf = new Map<number, number>();
+  xs.forEach((x, i) => {
+    if (rng.nextFloat() >= 0.7) return;
+    const s = x.sigma_eff_arcsec / R95_PER_SIGMA;
+    truthOf.set(i, stars.length);
+    stars.push(offsetPosition(x.ra_deg, x.dec_deg, s * gauss(), s * gauss()));
+  });
+  const nField = Math.round(0.02 * area);
+  for (let k = 0; k < nField; k++) stars.push({ ra_deg: 40 + rng.nextFloat(), dec_deg: -30.5 + rng.nextFloat() });
+  const matcher = new CounterpartMatcher(catalogOf(stars), { ...opts, prior_completeness: 0.7 }, 5);
+  // sources away from the field's edges, where the local density is counted in a full circle
+  const inner = xs.map((x, i) => [x, i] as const).filter(([x]) => x.ra_deg > 40.03 && x.ra_deg < 40.97 && x.dec_deg > -30.47 && x.dec_deg < -29.53);
+  const results = inner.map(([x, i]) => ({ m: matcher.match(x), truth: truthOf.get(i) ?? null }));
+
+  it('the false-match rate measured from shifted positions agrees with the true one within 2 points', () => {
+    // true: the share of sources with no counterpart in the catalog that the method's rule matches anyway
+    const lonely = results.filter((r) => r.truth === null);
+    const trueRate = lonely.filter((r) => r.m.method !== null).length / lonely.length;
+    const measured = falseMatchRate(
+      matcher,
+      inner.map(([x]) => x),
+      [5, 10],
+    ).method_rate;
+    expect(lonely.length).toBeGreaterThan(700);
+    expect(trueRate).toBeGreaterThan(0.2); // crowded: a real problem to measure
+    expect(Math.abs(measured - trueRate)).toBeLessThan(0.02);
+  });
+
+  it('the posteriors are calibrated: of candidates with p_i near 0.8, about 80% are the counterpart', () => {
+    const candidates = results.flatMap((r) => r.m.candidates.map((c) => ({ p: c.p_i, true: c.index === r.truth })));
+    for (const [lo, hi] of [
+      [0.7, 0.9],
+      [0.3, 0.7],
+      [0.9, 1.0],
+    ] as const) {
+      const bin = candidates.filter((c) => c.p >= lo && c.p < hi + (hi === 1 ? 1e-9 : 0));
+      const meanP = bin.reduce((a, c) => a + c.p, 0) / bin.length;
+      const share = bin.filter((c) => c.true).length / bin.length;
+      expect(bin.length, `${lo}-${hi}`).toBeGreaterThan(100);
+      expect(Math.abs(share - meanP), `${lo}-${hi}: mean p ${meanP.toFixed(3)}, true ${share.toFixed(3)}`).toBeLessThan(0.05);
+    }
+    // p_any against having a counterpart at all
+    const meanAny = results.reduce((a, r) => a + r.m.p_any, 0) / results.length;
+    const withTruth = results.filter((r) => r.truth !== null).length / results.length;
+    expect(Math.abs(meanAny - withTruth)).toBeLessThan(0.03);
+  });
+});

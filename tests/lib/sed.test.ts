@@ -143,6 +143,26 @@ describe('filters', () => {
     });
   });
 
+  it('HST AB - Vega from the bundled curves and Vega agree with the STScI zero points to 0.02 mag; Vega -> AB -> Vega is exact', async () => {
+    // ACS/WFC and WFC3 ABMAG - VEGAMAG zero points (STScI zero-point tables)
+    const published: Record<string, number> = {
+      'HST_ACS_WFC.F435W': -0.1,
+      'HST_ACS_WFC.F475W': -0.1,
+      'HST_ACS_WFC.F606W': 0.09,
+      'HST_ACS_WFC.F814W': 0.42,
+      'HST_WFC3_UVIS.F275W': 1.5,
+      'HST_WFC3_UVIS.F336W': 1.18,
+      'HST_WFC3_IR.F110W': 0.76,
+      'HST_WFC3_IR.F160W': 1.25,
+    };
+    for (const [n, v] of Object.entries(published)) {
+      const zp = bandZeroPoints(grid, vegaFnu, [{ filter: await load(n), system: { kind: 'vega_spectrum', vega_mag: 0 } }], 'photon')[0]!;
+      expect(Math.abs(abOffset(zp) - v), n).toBeLessThan(0.02);
+      // a Vega magnitude to AB and back: the same offset added and taken away
+      for (const m of [12.345, 21.9, 27.01]) expect(m + abOffset(zp) - abOffset(zp)).toBeCloseTo(m, 12);
+    }
+  });
+
   it('names the closest known filters for an unknown name', async () => {
     expect(closestNames('HST_ACS_WFC.F457W', ['HST_ACS_WFC.F475W', 'HST_ACS_WFC.F435W', 'PS1.g', '2MASS.J'], 2)).toEqual([
       'HST_ACS_WFC.F435W',
