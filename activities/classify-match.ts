@@ -77,7 +77,8 @@ export function matchCounterparts(sources: readonly XraySourceRow[], catalogs: r
     return { matches: [], summary, choices: [], positions: sources.map((s) => (s.ra_deg === null ? null : { ra_deg: s.ra_deg, dec_deg: s.dec_deg! })) };
   let xs = positionsOf(sources, file);
   if (xs.every((x) => x === null)) throw new InputError({ file, column: 'ra, dec' }, 'photometry catalogs were given but the X-ray table maps no positions');
-  const maxSigma = Math.max(...xs.map((x) => x?.sigma_eff_arcsec ?? 0));
+  // a loop, not Math.max(...xs): a spread of 10^5 arguments overflows the stack
+  const maxSigma = xs.reduce((m, x) => Math.max(m, x?.sigma_eff_arcsec ?? 0), 0);
   const maxR = Math.max(opts.radius_sigmas * maxSigma, opts.min_radius_arcsec);
   const matchers = catalogs.map(
     (c) =>
@@ -152,7 +153,7 @@ export function matchCounterparts(sources: readonly XraySourceRow[], catalogs: r
         `no source within ${opts.density_radius_arcsec}" of any of the ${placed.length} X-ray sources of ${file} (centred at ${centre(placed)}): the tables do not overlap on the sky`,
       );
     }
-    const fm = falseMatchRate(matcher, placed, opts.shift_radii);
+    const fm = falseMatchRate(matcher, placed, opts.shift_radii, opts.shift_max_trials);
     const metric = (name: string, value: number | null) => summary.push({ catalog: c.name, metric: name, value });
     metric('catalog_sources', c.rows.length);
     metric('xray_sources', placed.length);

@@ -328,6 +328,7 @@ export const classifyStage = defineStage({
       model.finalClasses,
       p.scoring ?? { eval_classes: {}, calibration_bins: 10 },
     );
+    ctx.progress(4, 4, 'writing');
     const count = <T>(xs: readonly T[], key: (x: T) => string) =>
       xs.reduce<Record<string, number>>((acc, x) => ((acc[key(x)] = (acc[key(x)] ?? 0) + 1), acc), {});
     return {

@@ -109,7 +109,7 @@ export const featuresStage = defineStage({
       facts: {
         feature_names: names,
         feature_spec: spec,
-        draws: Math.max(0, ...[...magsById.values()].map((d) => d.length - 1)),
+        draws: [...magsById.values()].reduce((m, d) => Math.max(m, d.length - 1), 0),
         rows_by_class: kept,
       } satisfies FeaturesFacts,
     };

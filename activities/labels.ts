@@ -116,7 +116,8 @@ export const dedupStage = defineStage({
   facts: DedupFacts,
   async run(ctx, p) {
     const all: LabelRow[] = [];
-    for (const [, ref] of Object.entries(ctx.inputs).sort(([a], [b]) => (a < b ? -1 : 1))) all.push(...(await ctx.store.readTable(labelRowsTable, ref)));
+    for (const [, ref] of Object.entries(ctx.inputs).sort(([a], [b]) => (a < b ? -1 : 1)))
+      for (const row of await ctx.store.readTable(labelRowsTable, ref)) all.push(row);
     const byClass = groupBy(all, (r) => r.class ?? `raw:${r.class_raw}`);
     const out: LabelRow[] = [];
     for (const [key, rows] of [...byClass.entries()].sort(([a], [b]) => a.localeCompare(b))) {

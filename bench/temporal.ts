@@ -2,28 +2,19 @@
 // and two worker processes (each run into an empty store), on this machine. Prints wall
 // times and the per-step scheduling overhead; target: Temporal with one worker within
 // 1.2x of the embedded engine.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { packageRoot } from '../config/paths.js';
 import { figure } from './support/figures.js';
+import { startDevServer, startWorkers } from './support/temporal-server.js';
 
 const root = packageRoot();
 const cli = resolve(root, 'bin', 'xclass.js');
-const temporal = join(root, '.tools', 'bin', 'temporal');
 const tmp = mkdtempSync(join(tmpdir(), 'xclass-bench-temporal-'));
-
-const freePort = () =>
-  new Promise<number>((ok) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => ok(p));
-    });
-  });
 
 function run(args: string[]): { wallS: number; steps: number } {
   const t0 = performance.now();
@@ -33,41 +24,8 @@ function run(args: string[]): { wallS: number; steps: number } {
   return { wallS: (performance.now() - t0) / 1000, steps: end.steps.length };
 }
 
-const port = await freePort();
-const server = spawn(
-  temporal,
-  [
-    'server',
-    'start-dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--http-port',
-    String(await freePort()),
-    '--metrics-port',
-    String(await freePort()),
-    '--db-filename',
-    join(tmp, 'temporal.db'),
-    '--headless',
-    '--log-level',
-    'error',
-  ],
-  { stdio: 'ignore' },
-);
-const address = `127.0.0.1:${port}`;
-for (let i = 0; i < 150 && spawnSync(temporal, ['operator', 'cluster', 'health', '--address', address], { stdio: 'ignore' }).status !== 0; i++)
-  await sleep(200);
-
-function workers(n: number, store: string, queue: string): ChildProcess[] {
-  return Array.from({ length: n }, () =>
-    spawn(
-      process.execPath,
-      [cli, '--set', `store.path=${JSON.stringify(store)}`, '--set', `temporal.task_queue=${JSON.stringify(queue)}`, 'worker', '--address', address],
-      { cwd: root, stdio: 'ignore' },
-    ),
-  );
-}
+const { address, stop } = await startDevServer(tmp);
+const workers = (n: number, store: string, queue: string): ChildProcess[] => startWorkers(n, store, queue, address);
 
 try {
   const embedded = run(['--set', `store.path=${JSON.stringify(join(tmp, 'embedded'))}`]);
@@ -99,5 +57,5 @@ try {
   figure({ bench: 'temporal', figure: 'Temporal 1 worker / embedded wall time', value: results[1]! / embedded.wallS, unit: 'ratio', target: '<= 1.2' });
   figure({ bench: 'temporal', figure: 'Temporal 2 workers / embedded wall time', value: results[2]! / embedded.wallS, unit: 'ratio' });
 } finally {
-  server.kill('SIGTERM');
+  stop();
 }

@@ -5,7 +5,7 @@ import { lineageOf, renderLineage } from '../artifacts/audit.js';
 import { queryStore } from '../artifacts/query.js';
 import { InputError, isInputError } from '../lib/errors.js';
 import { runEmbedded } from '../engine/embedded.js';
-import { openStore, planPipeline } from '../engine/plan.js';
+import { activityOptions, openStore, planPipeline } from '../engine/plan.js';
 import { activeRuns, markActive, newRunId, saveRunRecord } from '../engine/runs.js';
 import { isRunId, loadRunRecord, loadRunRecords } from '../artifacts/run-records.js';
 import { writeFileOnce } from '../artifacts/store.js';
@@ -242,78 +242,91 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     .option('--out <file>', 'CSV to write (default: TABLE with .xclass.csv; a DS9 region file .reg beside it); existing files are kept unless --force')
     .option('--force', 'replace existing --out files')
-    .action(async (table: string, cmd: { model: string; xrayMapping?: string; catalog: string[]; out?: string; force?: boolean }) => {
-      const g = program.opts<GlobalOpts>();
-      const config = configFrom(g);
-      const store = openStore(config);
-      const model = await store.findById(cmd.model, warnSkipped);
-      if (!model || model.stage !== 'train')
-        throw new ConfigError(`classify: no trained model '${cmd.model}' in ${store.root} (xclass artifacts --stage train lists them)`);
-      const outPath = cmd.out ?? `${table.replace(/\.(csv|tsv|tab|parquet|vot|votable|xml|fits?)$/i, '')}.xclass.csv`;
-      const regPath = `${outPath.replace(/\.csv$/i, '')}.reg`;
-      checkOutPath(outPath, cmd.force === true, table);
-      checkOutPath(regPath, cmd.force === true, table);
-      const modelRef = { stage: 'train' as const, id: model.id };
-      const { params, context } = await planClassify(config, store, modelRef, {
-        table,
-        ...(cmd.xrayMapping ? { xrayMapping: cmd.xrayMapping } : {}),
-        catalogs: cmd.catalog,
-        cwd: process.cwd(),
-      });
-      const runId = newRunId();
-      const startedAt = new Date();
-      const active = await markActive(store, runId);
-      const reporter = createReporter(g.json ? 'json' : process.stderr.isTTY ? 'tty' : 'quiet');
-      let result: DagResult;
-      try {
-        const dag = new DagBuilder('xclass-classify');
-        const trained = dag.external('model', 'train');
-        dag.step({ key: 'classify', stage: 'classify', params, inputs: { model: trained }, context });
-        result = await runEmbedded(dag.build(), {
-          store,
-          concurrency: 1,
-          retry: config.retry,
-          threads: false,
-          external: { [trained.key]: modelRef },
-          onEvent: (e) => reporter.onEvent(e),
-          onRetry: (key, attempt, err, delayMs) => reporter.onRetry(key, attempt, err, delayMs),
-          onStepProgress: (key, done, total, note) => reporter.onStepProgress(key, done, total, note),
+    .addOption(new Option('--engine <kind>', 'embedded or temporal (config engine.kind)').choices(['embedded', 'temporal']))
+    .option('--address <host:port>', 'Temporal frontend address')
+    .action(
+      async (
+        table: string,
+        cmd: { model: string; xrayMapping?: string; catalog: string[]; out?: string; force?: boolean; engine?: string; address?: string },
+      ) => {
+        const g = program.opts<GlobalOpts>();
+        const config = configFrom(g, [...(cmd.engine ? [`engine.kind=${cmd.engine}`] : []), ...(cmd.address ? [`temporal.address=${cmd.address}`] : [])]);
+        const store = openStore(config);
+        const model = await store.findById(cmd.model, warnSkipped);
+        if (!model || model.stage !== 'train')
+          throw new ConfigError(`classify: no trained model '${cmd.model}' in ${store.root} (xclass artifacts --stage train lists them)`);
+        const outPath = cmd.out ?? `${table.replace(/\.(csv|tsv|tab|parquet|vot|votable|xml|fits?)$/i, '')}.xclass.csv`;
+        const regPath = `${outPath.replace(/\.csv$/i, '')}.reg`;
+        checkOutPath(outPath, cmd.force === true, table);
+        checkOutPath(regPath, cmd.force === true, table);
+        const modelRef = { stage: 'train' as const, id: model.id };
+        const { params, context } = await planClassify(config, store, modelRef, {
+          table,
+          ...(cmd.xrayMapping ? { xrayMapping: cmd.xrayMapping } : {}),
+          catalogs: cmd.catalog,
+          cwd: process.cwd(),
         });
-        // the record makes the classification reachable for `xclass gc` and auditable by run id
-        await saveRunRecord(store, { runId, engine: 'embedded', config, startedAt, result });
-      } finally {
-        reporter.stop();
-        await active.release();
-      }
-      const step = result.steps[0]!;
-      if (step.status !== 'done') throw new Error(step.error ?? 'classify failed');
-      const classified = { stage: 'classify' as const, id: step.artifactId! };
-      const { classifyCsv, classifyRegions } = await import('../report/classify.js');
-      const { csv, rows } = await classifyCsv(store, classified);
-      const { reg } = await classifyRegions(store, classified);
-      await writeOut(outPath, csv, cmd.force === true);
-      await writeOut(regPath, reg, cmd.force === true);
-      const meta = await store.readMeta('classify', step.artifactId!);
-      if (g.json)
-        return out(
-          JSON.stringify({
-            run: runId,
-            artifact: step.artifactId,
-            model: model.id,
-            rows,
-            csv: outPath,
-            regions: regPath,
-            cache_hit: step.cacheHit,
-            notes: meta.notes,
-          }),
+        const runId = newRunId();
+        const startedAt = new Date();
+        const active = await markActive(store, runId);
+        const reporter = createReporter(g.json ? 'json' : process.stderr.isTTY ? 'tty' : 'quiet');
+        let result: DagResult;
+        try {
+          const dag = new DagBuilder('xclass-classify');
+          const trained = dag.external('model', 'train');
+          dag.step({ key: 'classify', stage: 'classify', params, inputs: { model: trained }, context });
+          const external = { [trained.key]: modelRef };
+          const onTemporal = config.engine.kind === 'temporal';
+          result = onTemporal
+            ? await (
+                await import('../engine/temporal-client.js')
+              ).runDagOnTemporal(config, { retry: config.retry, activities: activityOptions(config), concurrency: 1 }, dag.build(), external, runId)
+            : await runEmbedded(dag.build(), {
+                store,
+                concurrency: 1,
+                retry: config.retry,
+                threads: false,
+                external,
+                onEvent: (e) => reporter.onEvent(e),
+                onRetry: (key, attempt, err, delayMs) => reporter.onRetry(key, attempt, err, delayMs),
+                onStepProgress: (key, done, total, note) => reporter.onStepProgress(key, done, total, note),
+              });
+          // the record makes the classification reachable for `xclass gc` and auditable by run id
+          await saveRunRecord(store, { runId, engine: onTemporal ? 'temporal' : 'embedded', config, startedAt, result });
+        } finally {
+          reporter.stop();
+          await active.release();
+        }
+        const step = result.steps[0]!;
+        if (step.status !== 'done') throw new Error(step.error ?? 'classify failed');
+        const classified = { stage: 'classify' as const, id: step.artifactId! };
+        const { classifyCsv, classifyRegions } = await import('../report/classify.js');
+        const { csv, rows } = await classifyCsv(store, classified);
+        const { reg } = await classifyRegions(store, classified);
+        await writeOut(outPath, csv, cmd.force === true);
+        await writeOut(regPath, reg, cmd.force === true);
+        const meta = await store.readMeta('classify', step.artifactId!);
+        if (g.json)
+          return out(
+            JSON.stringify({
+              run: runId,
+              artifact: step.artifactId,
+              model: model.id,
+              rows,
+              csv: outPath,
+              regions: regPath,
+              cache_hit: step.cacheHit,
+              notes: meta.notes,
+            }),
+          );
+        process.stderr.write(
+          `classified ${rows} sources with model train/${model.id.slice(0, 12)} -> classify/${step.artifactId!.slice(0, 12)}${step.cacheHit ? ' (cached)' : ''} (run ${runId}); ` +
+            `report: xclass report ${runId}\n`,
         );
-      process.stderr.write(
-        `classified ${rows} sources with model train/${model.id.slice(0, 12)} -> classify/${step.artifactId!.slice(0, 12)}${step.cacheHit ? ' (cached)' : ''} (run ${runId}); ` +
-          `report: xclass report ${runId}\n`,
-      );
-      out(outPath);
-      out(regPath);
-    });
+        out(outPath);
+        out(regPath);
+      },
+    );
 
   program
     .command('report <run>')

@@ -5,7 +5,7 @@ import type { XClassConfig } from '../config/schema.js';
 import { ConfigError, describeIssue } from '../config/load.js';
 import type { ArtifactStore } from '../artifacts/store.js';
 import { resolveRawFile } from '../activities/io/raw-file.js';
-import { readTargetTable } from '../activities/io/target-table.js';
+import { readTableHeader } from '../activities/io/target-table.js';
 import { filterFileName, knownFilterNames, unknownFilterError } from '../activities/io/sed-data.js';
 import { modelTranslation } from '../activities/io/model.js';
 import { classifyFilters } from '../activities/classify.js';
@@ -71,7 +71,7 @@ export async function planClassify(
   const { settings: sed } = await modelTranslation(store, model);
   const known = await knownFilterNames(dir);
   const xray = await resolveRawFile(req.cwd, req.table);
-  const header = (await readTargetTable(xray.path, xray.name)).header;
+  const header = await readTableHeader(xray.path, xray.name);
   const xrayPreset = (spec: XrayPreset) =>
     spec === 'csc2' ? csc2Mapping() : spec === 'muwclass' ? muwclassMapping(sed.input_bands) : xclassMapping(header, sed.output_filters);
   let mapping: XrayMapping;
@@ -86,14 +86,14 @@ export async function planClassify(
     const eq = spec.lastIndexOf('=');
     const [fileName, how] = eq > 0 ? [spec.slice(0, eq), spec.slice(eq + 1)] : [spec, undefined];
     const f = await resolveRawFile(req.cwd, fileName);
-    const catHeader = (await readTargetTable(f.path, f.name)).header;
+    const catHeader = await readTableHeader(f.path, f.name);
     let preset: PhotometryPreset | null = null;
     let m: PhotometryMapping;
     if (how === undefined || (PHOTOMETRY_PRESETS as readonly string[]).includes(how)) {
       preset = (how as PhotometryPreset | undefined) ?? detectPhotometryPreset(catHeader, f.name);
       m =
         preset === 'gaia_dr3'
-          ? gaiaDr3Mapping()
+          ? gaiaDr3Mapping(catHeader)
           : preset === '2mass'
             ? twoMassMapping()
             : preset === 'ps1_dr2'

@@ -78,7 +78,7 @@ async function planVariant(
 }
 
 /** Each stage's activity settings: its own entry in config temporal.stages over the defaults. */
-function activityOptions(config: XClassConfig): ActivityOptionsByStage {
+export function activityOptions(config: XClassConfig): ActivityOptionsByStage {
   const t = config.temporal;
   const byStage = (s: StageName) => ({
     start_to_close_s: t.stages[s]?.start_to_close_s ?? t.activity_timeout_s,

@@ -4,19 +4,44 @@ import type { XClassConfig } from '../config/schema.js';
 import type { PipelineInput } from '../schemas/pipeline.js';
 import type { RunProgress } from '../schemas/step.js';
 import type { DagResult } from '../workflows/dag.js';
-import { progressQuery, xclassPipeline } from '../workflows/temporal.js';
+import type { Dag } from '../workflows/dag.js';
+import type { ArtifactRef } from '../schemas/step.js';
+import { progressQuery, xclassDag, xclassPipeline, type DagRunSettings } from '../workflows/temporal.js';
+
+type FollowOptions = { reconnectForMs?: number; onProgress?: (p: RunProgress) => void };
 
 /**
  * `xclass run --engine temporal`: starts the pipeline workflow and waits for its result.
  * The workflow's state lives on the server, so losing the server for a while (a
  * restart) only makes the client wait and reconnect; the run itself resumes.
  */
-export async function runOnTemporal(
+export function runOnTemporal(config: XClassConfig, input: PipelineInput, runId: string, opts: FollowOptions = {}): Promise<DagResult> {
+  return followWorkflow(
+    config,
+    runId,
+    (client) => client.workflow.start(xclassPipeline, { taskQueue: config.temporal.task_queue, workflowId: runId, args: [input] }),
+    opts,
+  );
+}
+
+/** `xclass classify --engine temporal`: any DAG of stage steps as one workflow (no progress query: its steps report through the run record). */
+export function runDagOnTemporal(
   config: XClassConfig,
-  input: PipelineInput,
+  settings: DagRunSettings,
+  dag: Dag,
+  external: Record<string, ArtifactRef>,
   runId: string,
-  opts: { reconnectForMs?: number; onProgress?: (p: RunProgress) => void } = {},
+  opts: Omit<FollowOptions, 'onProgress'> = {},
 ): Promise<DagResult> {
+  return followWorkflow(
+    config,
+    runId,
+    (client) => client.workflow.start(xclassDag, { taskQueue: config.temporal.task_queue, workflowId: runId, args: [settings, dag, external] }),
+    opts,
+  );
+}
+
+async function followWorkflow(config: XClassConfig, runId: string, start: (client: Client) => Promise<unknown>, opts: FollowOptions): Promise<DagResult> {
   const deadline = Date.now() + (opts.reconnectForMs ?? 10 * 60_000);
   let started = false;
   for (;;) {
@@ -25,7 +50,7 @@ export async function runOnTemporal(
       connection = await Connection.connect({ address: config.temporal.address });
       const client = new Client({ connection, namespace: config.temporal.namespace });
       if (!started) {
-        await client.workflow.start(xclassPipeline, { taskQueue: config.temporal.task_queue, workflowId: runId, args: [input] });
+        await start(client);
         started = true;
       }
       const handle = client.workflow.getHandle<typeof xclassPipeline>(runId);

@@ -101,6 +101,8 @@ export const CounterpartSettings = z.strictObject({
   density_radius_arcsec: z.number().positive(),
   /** false-match rate: the match repeated at positions shifted by these many search radii (4 directions each) */
   shift_radii: z.array(z.number().positive()).max(20),
+  /** at most this many shifted positions per catalog (sources taken at an even stride): the rate's error is ~ sqrt(p/n) */
+  shift_max_trials: z.number().int().min(100),
   frame_tie: z.boolean(),
   /** secure matches needed before a frame tie is applied */
   frame_tie_min_matches: z.number().int().min(1),

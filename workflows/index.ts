@@ -1,2 +1,2 @@
 // Entry point of the Temporal workflow bundle (bundleWorkflowCode / Worker workflowsPath).
-export { xclassBranch, xclassPipeline } from './temporal.js';
+export { xclassBranch, xclassDag, xclassPipeline } from './temporal.js';

@@ -65,6 +65,17 @@ export async function xclassPipeline(input: PipelineInput): Promise<DagResult> {
   );
 }
 
+/** What running any DAG of stage steps needs: the retry policy, each stage's activity options, how many steps at once. */
+export type DagRunSettings = Pick<PipelineInput, 'retry' | 'activities' | 'concurrency'>;
+
+/**
+ * Any DAG of stage steps as a workflow, given the artifacts made outside it (`xclass
+ * classify` on Temporal: one classify step and the model it reads).
+ */
+export async function xclassDag(settings: DagRunSettings, dag: Dag, external: Record<string, ArtifactRef>): Promise<DagResult> {
+  return runDag(dag, stepRunner(settings), { concurrency: settings.concurrency, external });
+}
+
 /** One branch of the pipeline as a child workflow: its sub-DAG, given its parent's artifacts. */
 export async function xclassBranch(input: PipelineInput, dag: Dag, external: Record<string, ArtifactRef>): Promise<DagResult> {
   return runDag(dag, stepRunner(input), { concurrency: input.concurrency, external });
@@ -75,7 +86,7 @@ export async function xclassBranch(input: PipelineInput, dag: Dag, external: Rec
  * its params and input ids, so replaying a history against a pipeline whose steps were
  * reordered, or whose params or inputs changed, fails as nondeterministic.
  */
-function stepRunner(input: PipelineInput): (req: StepRequest) => Promise<StepOutcome> {
+function stepRunner(input: DagRunSettings): (req: StepRequest) => Promise<StepOutcome> {
   const retry = {
     initialInterval: input.retry.initial_interval_ms,
     backoffCoefficient: input.retry.backoff_coefficient,

@@ -94,8 +94,8 @@ export function xclassMapping(header: readonly string[], modelFilters: readonly 
   };
 }
 
-/** Gaia DR3 gaia_source columns (archive names). */
-export function gaiaDr3Mapping(): PhotometryMapping {
+/** Gaia DR3 gaia_source columns (archive names); parallax and proper motion where the download has them. */
+export function gaiaDr3Mapping(header: readonly string[]): PhotometryMapping {
   const band = (b: 'g' | 'bp' | 'rp', f: string): MagnitudeColumn => ({
     column: `phot_${b}_mean_mag`,
     snr: `phot_${b}_mean_flux_over_error`,
@@ -108,9 +108,8 @@ export function gaiaDr3Mapping(): PhotometryMapping {
     dec: 'dec',
     position_error: { kind: 'sigma_radec', ra: 'ra_error', dec: 'dec_error', unit: 'mas' },
     magnitudes: [band('g', 'G'), band('bp', 'BP'), band('rp', 'RP')],
-    parallax: 'parallax',
-    pmra: 'pmra',
-    pmdec: 'pmdec',
+    ...(header.includes('parallax') ? { parallax: 'parallax' } : {}),
+    ...(header.includes('pmra') && header.includes('pmdec') ? { pmra: 'pmra', pmdec: 'pmdec' } : {}),
   };
 }
 

@@ -68,3 +68,43 @@ function checked(t: TargetTable): TargetTable {
   checkHeader(t.header, t.file, 1);
   return t;
 }
+
+/**
+ * The column names of a catalog table without reading its rows where the format allows
+ * (the first line of a text table, a Parquet file's schema): planning a classification
+ * needs only the header, and a photometry catalog may have millions of rows.
+ */
+export async function readTableHeader(path: string, file: string): Promise<string[]> {
+  const format = await tableFormat(path, file);
+  if (format === 'csv' || format === 'tsv') {
+    const fh = await fs.open(path, 'r');
+    let head = '';
+    try {
+      const buf = Buffer.alloc(1 << 16);
+      for (let pos = 0; !head.includes('\n');) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+        if (bytesRead === 0) break;
+        head += buf.toString('utf8', 0, bytesRead);
+        pos += bytesRead;
+      }
+    } finally {
+      await fh.close();
+    }
+    const line = head.split(/\r?\n/)[0]!;
+    if (line.trim() === '') throw new InputError({ file }, 'file is empty, expected a header line and data rows');
+    const header = line.split(format === 'tsv' ? '\t' : ',').map((h) => h.trim());
+    checkHeader(header, file, 1);
+    return header;
+  }
+  if (format === 'parquet')
+    return withLiteralPath(path, (literal) =>
+      withConnection(async (conn) => {
+        try {
+          return (await conn.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(literal)}) LIMIT 0`)).columnNames();
+        } catch (err) {
+          throw new InputError({ file }, `cannot read as Parquet: ${(err as Error).message.split('\n')[0]}`);
+        }
+      }),
+    );
+  return (await readTargetTable(path, file)).header;
+}

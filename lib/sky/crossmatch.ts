@@ -56,7 +56,7 @@ export function crossMatch(
   opts: CrossMatchOptions = METHOD_CROSSMATCH,
 ): (Match | null)[] {
   const usable = xray.flatMap((s, i) => (s.significance >= opts.min_significance && s.sigma_eff_arcsec > 0 ? [i] : []));
-  const maxRadius = Math.max(opts.min_radius_arcsec, ...usable.map((i) => opts.radius_sigmas * xray[i]!.sigma_eff_arcsec));
+  const maxRadius = usable.reduce((m, i) => Math.max(m, opts.radius_sigmas * xray[i]!.sigma_eff_arcsec), opts.min_radius_arcsec);
   const index = new SkyIndex(
     usable.map((i) => xray[i]!.ra_deg),
     usable.map((i) => xray[i]!.dec_deg),

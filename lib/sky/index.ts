@@ -6,12 +6,14 @@ export interface Neighbour {
 }
 
 /**
- * Fixed-radius neighbour search by declination zones: points sorted by declination, so
- * the candidates for a position are the contiguous run within +-radius in Dec (found by
- * binary search); each is then tested by its chord on the unit sphere, which is exact
- * across RA 0/360 and at the poles. A catalogue of n sources holds about
- * n * radius/180deg of them in a run: a handful at arcsecond radii, so a query costs
- * O(log n) and building O(n log n).
+ * Fixed-radius neighbour search by declination zones (the "zones" algorithm of Gray et
+ * al. 2007): the sky cut into Dec strips one index radius high, the points of each strip
+ * sorted by RA, so the candidates for a position are an RA window (binary search) in the
+ * two or three strips it touches; each is then tested by its chord on the unit sphere,
+ * which is exact across RA 0/360 and at the poles (near a pole a strip is scanned
+ * whole). A query costs O(log n) plus the points in a box of side 2 radius, whatever the
+ * field's extent; a Dec-only sweep (`forEachPair`, for deduplication) stays linear in
+ * the points of one strip.
  */
 export class SkyIndex {
   readonly x: Float64Array;
@@ -20,6 +22,9 @@ export class SkyIndex {
   private readonly order: Int32Array;
   private readonly decSorted: Float64Array;
   private readonly dec: Float64Array;
+  /** per non-empty Dec zone: its points' RA in increasing order and their indices */
+  private readonly zones = new Map<number, { ra: Float64Array; index: Int32Array }>();
+  private readonly zoneDeg: number;
 
   constructor(
     ra_deg: ArrayLike<number>,
@@ -40,6 +45,24 @@ export class SkyIndex {
     const dec = this.dec;
     this.order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => dec[a]! - dec[b]! || a - b);
     this.decSorted = Float64Array.from(this.order, (i) => dec[i]!);
+    // zones one index radius high (at least 1", so a tiny radius cannot make millions of them)
+    this.zoneDeg = Math.max(radius_arcsec, 1) / ARCSEC_PER_DEG;
+    const members = new Map<number, number[]>();
+    for (let i = 0; i < n; i++) {
+      const z = this.zoneOf(dec_deg[i]!);
+      const list = members.get(z);
+      if (list) list.push(i);
+      else members.set(z, [i]);
+    }
+    const ra = Float64Array.from(ra_deg, (r) => ((r % 360) + 360) % 360);
+    for (const [z, list] of members) {
+      list.sort((a, b) => ra[a]! - ra[b]! || a - b);
+      this.zones.set(z, { ra: Float64Array.from(list, (i) => ra[i]!), index: Int32Array.from(list) });
+    }
+  }
+
+  private zoneOf(dec_deg: number): number {
+    return Math.floor((dec_deg + 90) / this.zoneDeg);
   }
 
   get size(): number {
@@ -85,25 +108,47 @@ export class SkyIndex {
     const rDeg = radius_arcsec / ARCSEC_PER_DEG;
     const max = chord(radius_arcsec);
     const max2 = max * max;
-    // first position in Dec order with dec >= dec_deg - r
-    let lo = 0;
-    let hi = this.decSorted.length;
-    const from = dec_deg - rDeg;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.decSorted[mid]! < from) lo = mid + 1;
-      else hi = mid;
-    }
+    const ra0 = ((Math.atan2(y, x) * 180) / Math.PI + 360) % 360;
+    // the RA half-width of the window: r / cos of the Dec farthest from the equator in reach
+    // (with a margin; the chord test decides), or the whole strip near a pole
+    const far = Math.abs(dec_deg) + rDeg;
+    const half = far >= 89 ? 180 : (1.01 * rDeg) / Math.cos((far * Math.PI) / 180);
+    const ranges: [number, number][] =
+      half >= 180
+        ? [[0, 360]]
+        : ra0 - half < 0
+          ? [
+              [ra0 - half + 360, 360],
+              [0, ra0 + half],
+            ]
+          : ra0 + half >= 360
+            ? [
+                [ra0 - half, 360],
+                [0, ra0 + half - 360],
+              ]
+            : [[ra0 - half, ra0 + half]];
     const out: Neighbour[] = [];
-    const to = dec_deg + rDeg;
-    for (let b = lo; b < this.decSorted.length && this.decSorted[b]! <= to; b++) {
-      const j = this.order[b]!;
-      if (j === self) continue;
-      const dx = this.x[j]! - x;
-      const dy = this.y[j]! - y;
-      const dz = this.z[j]! - z;
-      const d2 = dx * dx + dy * dy + dz * dz;
-      if (d2 <= max2) out.push({ index: j, sep_arcsec: chordToArcsec(Math.sqrt(d2)) });
+    for (let zone = this.zoneOf(Math.max(-90, dec_deg - rDeg)); zone <= this.zoneOf(Math.min(90, dec_deg + rDeg)); zone++) {
+      const strip = this.zones.get(zone);
+      if (!strip) continue;
+      for (const [from, to] of ranges) {
+        let lo = 0;
+        let hi = strip.ra.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (strip.ra[mid]! < from) lo = mid + 1;
+          else hi = mid;
+        }
+        for (let b = lo; b < strip.ra.length && strip.ra[b]! <= to; b++) {
+          const j = strip.index[b]!;
+          if (j === self) continue;
+          const dx = this.x[j]! - x;
+          const dy = this.y[j]! - y;
+          const dz = this.z[j]! - z;
+          const d2 = dx * dx + dy * dy + dz * dz;
+          if (d2 <= max2) out.push({ index: j, sep_arcsec: chordToArcsec(Math.sqrt(d2)) });
+        }
+      }
     }
     return out.sort((a, b) => a.index - b.index);
   }

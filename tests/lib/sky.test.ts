@@ -3,6 +3,8 @@ import { medianRaDeg, parseDecDeg, parseRaDeg, separationArcsec } from '../../li
 import { crossMatch, fluxErrorFromLimits, matchQuality, nearestWithin, sigmaEff } from '../../lib/sky/crossmatch.js';
 import { dedupe, normaliseName, type DedupEntry } from '../../lib/sky/dedup.js';
 import { SkyIndex } from '../../lib/sky/index.js';
+import { offsetPosition } from '../../lib/sky/counterparts.js';
+import { Rng } from '../../lib/rng.js';
 
 const A = 1 / 3600; // one arcsecond in degrees
 const method = { radius_arcsec: 5, always_merge_arcsec: 1, prefer_xray: false };
@@ -122,5 +124,45 @@ describe('cross-match (paper 2.3)', () => {
     expect(r[0]!.index).toBe(0);
     expect(r[0]!.sep_arcsec).toBeCloseTo(2, 6);
     expect(r[1]).toBeNull();
+  });
+});
+
+describe('SkyIndex zones against brute force', () => {
+  it('finds exactly the points within the radius, near the poles and across RA 0/360 too', () => {
+    const rng = new Rng(99);
+    // clusters at the RA wrap, near both poles and on the equator, plus points all over the sky
+    const centres = [
+      [0.001, 0],
+      [359.999, 45],
+      [120, 89.99],
+      [300, -89.5],
+      [60, -20],
+    ];
+    const ra: number[] = [];
+    const dec: number[] = [];
+    for (const [cr, cd] of centres)
+      for (let k = 0; k < 300; k++) {
+        const p = offsetPosition(cr!, cd!, 120 * (rng.nextFloat() - 0.5), 120 * (rng.nextFloat() - 0.5));
+        ra.push(p.ra_deg);
+        dec.push(p.dec_deg);
+      }
+    for (let k = 0; k < 500; k++) {
+      ra.push(360 * rng.nextFloat());
+      dec.push((Math.asin(2 * rng.nextFloat() - 1) * 180) / Math.PI);
+    }
+    const index = new SkyIndex(ra, dec, 40);
+    for (let q = 0; q < ra.length; q += 7) {
+      for (const r of [40, 10, 1]) {
+        const got = index.query(ra[q]!, dec[q]!, r).map((h) => h.index);
+        const want = ra.flatMap((_, j) => (separationArcsec(ra[q]!, dec[q]!, ra[j]!, dec[j]!) <= r ? [j] : []));
+        expect(got, `query ${q} r ${r}`).toEqual(want);
+      }
+      expect(index.neighbours(q).map((h) => h.index)).toEqual(
+        index
+          .query(ra[q]!, dec[q]!, 40)
+          .map((h) => h.index)
+          .filter((j) => j !== q),
+      );
+    }
   });
 });

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactDirs, runCli, spawnCli, tempDir } from '../helpers.js';
+import { artifactDirs, ROOT, runCli, spawnCli, tempDir } from '../helpers.js';
 import { DevServer } from './server.js';
 
 interface RunEnd {
@@ -15,6 +15,8 @@ const storeArgs = (store: string) => ['--set', `store.path=${JSON.stringify(stor
 
 /** The artifact ids of an embedded run: the reference every Temporal run must reproduce. */
 let embedded: Map<string, string>;
+/** the embedded run's store: it holds the model the classify test reads */
+const embeddedStore = join(tempDir(), 'store');
 let server: DevServer;
 
 function worker(store: string, address: string, extra: string[] = []) {
@@ -56,7 +58,7 @@ function expectComplete(store: string, run: RunEnd) {
 }
 
 beforeAll(async () => {
-  const r = runCli([...storeArgs(join(tempDir(), 'store')), '--json', 'run', '--no-ablations']);
+  const r = runCli([...storeArgs(embeddedStore), '--json', 'run', '--no-ablations']);
   expect(r.code, r.stderr).toBe(0);
   embedded = new Map(lastJson(r.stdout).steps.map((s) => [s.key, s.artifactId]));
   server = await DevServer.start(join(tempDir(), 'temporal.db'));
@@ -146,4 +148,41 @@ describe('the pipeline on a real Temporal server', () => {
       await stop(w);
     }
   }, 300_000);
+
+  it('classifies a field on Temporal: the same classify artifact as the embedded engine', async () => {
+    const fix = join(ROOT, 'tests', 'fixtures', 'classify');
+    const dir = tempDir();
+    const args = (out: string) => [
+      'classify',
+      join(fix, 'ngc3532_csc.fits'),
+      '--model',
+      embedded.get('final/train')!,
+      '--catalog',
+      join(fix, 'ngc3532_gaia_sim.fits'),
+      '--out',
+      join(dir, out),
+    ];
+    const queue = ['--set', 'temporal.task_queue="classify"'];
+    const w = worker(embeddedStore, server.address, queue);
+    try {
+      const onTemporal = spawnCli([...storeArgs(embeddedStore), ...queue, '--json', ...args('t.csv'), '--engine', 'temporal', '--address', server.address]);
+      let out = '';
+      let err = '';
+      onTemporal.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      onTemporal.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((resolve) => onTemporal.on('close', resolve));
+      expect(code, err + w.log()).toBe(0);
+      const t = JSON.parse(out.trim().split('\n').at(-1)!) as { artifact: string; cache_hit: boolean; rows: number };
+      expect([t.rows, t.cache_hit]).toEqual([25, false]);
+      expect(w.log()).toMatch(/classify classify started/);
+      // the embedded engine finds the very same artifact: a cache hit on the same content id
+      const e = runCli([...storeArgs(embeddedStore), '--json', ...args('e.csv')]);
+      expect(e.code, e.stderr).toBe(0);
+      const emb = JSON.parse(e.stdout.trim().split('\n').at(-1)!) as { artifact: string; cache_hit: boolean };
+      expect([emb.artifact, emb.cache_hit]).toEqual([t.artifact, true]);
+      expect(readFileSync(join(dir, 'e.csv'), 'utf8')).toBe(readFileSync(join(dir, 't.csv'), 'utf8'));
+    } finally {
+      await stop(w);
+    }
+  }, 120_000);
 });

@@ -1,0 +1,270 @@
+// Classifying a field at survey scale (issue 12's benchmark; issue 16, item 4). A model
+// is trained on the bundled data; then, per size, a synthetic field is written: N X-ray
+// sources (CSC 2.0 layout, CSV) whose fluxes, errors and Gaia magnitudes are resampled
+// from the MUWCLASS table, and a Gaia DR3 catalog (CSV) of M sources at 0.01 per arcsec^2
+// (a crowded Galactic field) holding each X-ray source's counterpart where its resampled
+// row has Gaia photometry, offset by its positional error. Each size is classified in
+// a fresh process (`xclass classify`'s own planning and embedded engine) so its peak
+// memory is its own. Printed: wall time, peak RSS, the split over the classify step's
+// phases (read, match, translate, predict, write), and how each grows with N and M;
+// then two sizes again on a Temporal dev server with two worker processes.
+import { spawnSync } from 'node:child_process';
+import { cpSync, createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { packageRoot } from '../config/paths.js';
+import { loadConfig } from '../config/load.js';
+import { openStore } from '../engine/plan.js';
+import { planClassify } from '../engine/classify-plan.js';
+import { runEmbedded } from '../engine/embedded.js';
+import { DagBuilder } from '../workflows/builder.js';
+import { Rng } from '../lib/rng.js';
+import { offsetPosition, R95_PER_SIGMA } from '../lib/sky/counterparts.js';
+import { figure } from './support/figures.js';
+import { peakRssMb, startDevServer, startWorkers } from './support/temporal-server.js';
+
+const root = packageRoot();
+const cli = resolve(root, 'bin', 'xclass.js');
+const self = resolve(root, 'dist', 'bench', 'classify.js');
+
+interface ChildResult {
+  wall_s: number;
+  phases: Record<string, number>;
+  max_rss_mb: number;
+  rows: number;
+}
+
+// ---- child: one classification, timed by phase --------------------------------------
+if (process.argv[2] === '--child') {
+  const [, , , storePath, modelId, xray, catalog] = process.argv;
+  const config = loadConfig({ sets: [`store.path=${JSON.stringify(storePath)}`] });
+  const store = openStore(config);
+  const t0 = performance.now();
+  const model = { stage: 'train' as const, id: modelId! };
+  const { params, context } = await planClassify(config, store, model, { table: xray!, catalogs: [`${catalog}=gaia_dr3`], cwd: process.cwd() });
+  const phases: Record<string, number> = { plan: (performance.now() - t0) / 1000 };
+  let phase = 'start';
+  let since = performance.now();
+  const dag = new DagBuilder('bench-classify');
+  const trained = dag.external('model', 'train');
+  dag.step({ key: 'classify', stage: 'classify', params, inputs: { model: trained }, context });
+  const result = await runEmbedded(dag.build(), {
+    store,
+    concurrency: 1,
+    retry: { ...config.retry, maximum_attempts: 1 },
+    threads: false,
+    external: { [trained.key]: model },
+    onStepProgress: (_key, _done, _total, note) => {
+      const name = (note ?? '').split(' ')[0]!;
+      if (name === phase) return;
+      const now = performance.now();
+      phases[phase] = (phases[phase] ?? 0) + (now - since) / 1000;
+      phase = name;
+      since = now;
+    },
+  });
+  phases[phase] = (phases[phase] ?? 0) + (performance.now() - since) / 1000;
+  delete phases['start'];
+  const step = result.steps[0]!;
+  if (step.status !== 'done') throw new Error(step.error ?? 'classify failed');
+  const out: ChildResult = {
+    wall_s: (performance.now() - t0) / 1000,
+    phases,
+    max_rss_mb: process.resourceUsage().maxRSS / 1024,
+    rows: (await store.readMeta('classify', step.artifactId!)).row_count,
+  };
+  console.log(JSON.stringify(out));
+  process.exit(0);
+}
+
+// ---- parent: train once, then one field per size -------------------------------------
+const tmp = mkdtempSync(join(tmpdir(), 'xclass-bench-classify-'));
+const storePath = join(tmp, 'store');
+const trained = spawnSync(process.execPath, [cli, '--set', `store.path=${JSON.stringify(storePath)}`, '--json', 'run', '--no-ablations'], {
+  cwd: root,
+  encoding: 'utf8',
+});
+if (trained.status !== 0) throw new Error(`training failed: ${trained.stderr}`);
+const modelId = (JSON.parse(trained.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; artifactId: string }[] }).steps.find(
+  (s) => s.key === 'final/train',
+)!.artifactId;
+
+/** MUWCLASS rows to resample: fluxes with errors, the 95% radius, significance, Gaia magnitudes. */
+const muw = readFileSync(join(process.env['XCLASS_DATA'] ?? resolve(root, '..', 'shared', 'data'), 'catalogs', 'muwclass_TD_2022.csv'), 'utf8')
+  .trim()
+  .split('\n');
+const head = muw[0]!.split(',');
+const col = (name: string) => head.indexOf(name);
+const pool = muw
+  .slice(1)
+  .filter((l) => !l.includes('"'))
+  .map((l) => l.split(','))
+  .map((c) => ({
+    f: ['Fs', 'Fm', 'Fh', 'Fb'].map((n) => c[col(n)] ?? ''),
+    e: ['e_Fs', 'e_Fm', 'e_Fh', 'e_Fb'].map((n) => c[col(n)] ?? ''),
+    pu: Number(c[col('CSCv2_PU')]) || 1,
+    sn: c[col('CSCv2_S/N')] ?? '',
+    g: ['Gmag', 'BPmag', 'RPmag'].map((n) => c[col(n)] ?? ''),
+  }));
+const withGaia = pool.filter((p) => p.g.every((v) => v !== ''));
+
+async function writeLines(path: string, header: string, rows: (emit: (line: string) => void) => void): Promise<void> {
+  const out = createWriteStream(path);
+  out.write(`${header}\n`);
+  let buf: string[] = [];
+  rows((line) => {
+    buf.push(line);
+    if (buf.length >= 10000) {
+      out.write(`${buf.join('\n')}\n`);
+      buf = [];
+    }
+  });
+  if (buf.length) out.write(`${buf.join('\n')}\n`);
+  await new Promise<void>((ok, fail) => out.end((err?: Error | null) => (err ? fail(err) : ok())));
+}
+
+/** A field of n X-ray sources and m catalog sources at 0.01 per arcsec^2 around RA 180, Dec 0. */
+async function field(n: number, m: number): Promise<{ xray: string; catalog: string }> {
+  const rng = new Rng(n * 7 + m);
+  const side = Math.sqrt(m / 0.01) / 3600; // degrees
+  const pos = () => ({ ra_deg: 180 - side / 2 + side * rng.nextFloat(), dec_deg: -side / 2 + side * rng.nextFloat() });
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.nextFloat())) * Math.cos(2 * Math.PI * rng.nextFloat());
+  const xray = join(tmp, `xray_${n}.csv`);
+  const catalog = join(tmp, `gaia_${n}_${m}.csv`);
+  const counterparts: string[] = [];
+  const fluxCols = ['s', 'm', 'h', 'b'].flatMap((b) => [`flux_aper90_${b}`, `flux_aper90_lolim_${b}`, `flux_aper90_hilim_${b}`]);
+  await writeLines(
+    xray,
+    ['name', 'ra', 'dec', 'err_ellipse_r0', 'err_ellipse_r1', 'significance', ...fluxCols, 'var_intra_prob_b', 'var_inter_prob_b'].join(','),
+    (emit) => {
+      for (let i = 0; i < n; i++) {
+        const r = pool[rng.nextInt(pool.length)]!;
+        const p = pos();
+        const fluxes = r.f.flatMap((f, k) => {
+          const e = Number(r.e[k]);
+          return f === '' ? ['', '', ''] : [f, String(Math.max(0, Number(f) - (e || 0))), String(Number(f) + (e || 0))];
+        });
+        emit([`X${i}`, p.ra_deg.toFixed(7), p.dec_deg.toFixed(7), r.pu, r.pu, r.sn, ...fluxes, '', ''].join(','));
+        if (r.g.every((v) => v !== '') && counterparts.length < m) {
+          const s = r.pu / R95_PER_SIGMA;
+          const c = offsetPosition(p.ra_deg, p.dec_deg, s * gauss(), s * gauss());
+          counterparts.push([`C${i}`, c.ra_deg.toFixed(8), c.dec_deg.toFixed(8), ...r.g, 0.02, 0.02, 100, 100, 100].join(','));
+        }
+      }
+    },
+  );
+  const cols = ['source_id', 'ra', 'dec', 'phot_g_mean_mag', 'phot_bp_mean_mag', 'phot_rp_mean_mag', 'ra_error', 'dec_error'];
+  await writeLines(catalog, [...cols, 'phot_g_mean_flux_over_error', 'phot_bp_mean_flux_over_error', 'phot_rp_mean_flux_over_error'].join(','), (emit) => {
+    for (const line of counterparts) emit(line);
+    for (let k = counterparts.length; k < m; k++) {
+      const r = withGaia[rng.nextInt(withGaia.length)]!;
+      const p = pos();
+      emit([`F${k}`, p.ra_deg.toFixed(8), p.dec_deg.toFixed(8), ...r.g, 0.02, 0.02, 100, 100, 100].join(','));
+    }
+  });
+  return { xray, catalog };
+}
+
+const sizes: [number, number][] = [
+  [10_000, 100_000],
+  [10_000, 1_000_000],
+  [100_000, 1_000_000],
+  [300_000, 1_000_000],
+];
+const results: { n: number; m: number; r: ChildResult }[] = [];
+const files = new Map<string, { xray: string; catalog: string }>();
+for (const [n, m] of sizes) {
+  const { xray, catalog } = await field(n, m);
+  files.set(`${n}/${m}`, { xray, catalog });
+  const child = spawnSync(process.execPath, ['--max-old-space-size=8192', self, '--child', storePath, modelId, xray, catalog], { cwd: tmp, encoding: 'utf8' });
+  if (child.status !== 0) {
+    console.log(`N=${n} M=${m}: failed (exit ${child.status}, signal ${child.signal}): ${child.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    continue;
+  }
+  const r = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as ChildResult;
+  results.push({ n, m, r });
+  const split = Object.entries(r.phases)
+    .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+    .join(', ');
+  console.log(
+    `N=${n.toLocaleString('en')} X-ray sources, M=${m.toLocaleString('en')} Gaia rows: ${r.wall_s.toFixed(1)} s, peak RSS ${r.max_rss_mb.toFixed(0)} MB (${split})`,
+  );
+  figure({ bench: 'classify', figure: `N=${n} M=${m} wall`, value: Number(r.wall_s.toFixed(2)), unit: 's' });
+  figure({ bench: 'classify', figure: `N=${n} M=${m} peak RSS`, value: Math.round(r.max_rss_mb), unit: 'MB' });
+}
+// growth: time per source between sizes, and the catalog's own cost at fixed N
+const at = (n: number, m: number) => results.find((x) => x.n === n && x.m === m)?.r;
+const growth = (a: ChildResult | undefined, b: ChildResult | undefined, what: string, factor: number) => {
+  if (!a || !b) return;
+  const ratio = b.wall_s / a.wall_s;
+  console.log(`${what}: x${factor} in size -> x${ratio.toFixed(2)} in time, x${(b.max_rss_mb / a.max_rss_mb).toFixed(2)} in peak memory`);
+  figure({ bench: 'classify', figure: `time growth, ${what}`, value: Number(ratio.toFixed(2)), unit: `x for x${factor}` });
+};
+growth(at(10_000, 100_000), at(10_000, 1_000_000), 'catalog M 1e5 -> 1e6 at N 1e4', 10);
+growth(at(10_000, 1_000_000), at(100_000, 1_000_000), 'X-ray N 1e4 -> 1e5 at M 1e6', 10);
+growth(at(100_000, 1_000_000), at(300_000, 1_000_000), 'X-ray N 1e5 -> 3e5 at M 1e6', 3);
+
+// ---- the same on Temporal: a dev server, two worker processes on this machine ---------
+// One field is one classify step, so one worker does it: this measures what the engine
+// costs, not a speed-up (see the closing note of issue 16 for what would split the work).
+const { address, stop } = await startDevServer(tmp);
+try {
+  for (const [n, m] of [
+    [10_000, 100_000],
+    [100_000, 1_000_000],
+  ] as const) {
+    const f = files.get(`${n}/${m}`);
+    const embedded = at(n, m);
+    if (!f || !embedded) continue;
+    // the trained store without the embedded engine's classify artifacts (else a cache hit)
+    const store = join(tmp, `temporal-${n}`);
+    cpSync(storePath, store, { recursive: true, filter: (src) => !src.startsWith(join(storePath, 'classify')) });
+    const queue = `bench-classify-${n}`;
+    const ws = startWorkers(2, store, queue, address);
+    await sleep(3000); // workers bundle their workflow code before polling
+    try {
+      const t0 = performance.now();
+      const r = spawnSync(
+        process.execPath,
+        [
+          cli,
+          '--set',
+          `store.path=${JSON.stringify(store)}`,
+          '--set',
+          `temporal.task_queue=${JSON.stringify(queue)}`,
+          '--json',
+          'classify',
+          f.xray,
+          '--model',
+          modelId,
+          '--catalog',
+          `${f.catalog}=gaia_dr3`,
+          '--engine',
+          'temporal',
+          '--address',
+          address,
+          '--out',
+          join(tmp, `temporal-${n}.csv`),
+        ],
+        { cwd: tmp, encoding: 'utf8' },
+      );
+      const wall = (performance.now() - t0) / 1000;
+      if (r.status !== 0) {
+        console.log(`Temporal N=${n} M=${m}: failed: ${r.stderr.trim().split('\n').at(-1)}`);
+        continue;
+      }
+      const peaks = ws.map((w) => peakRssMb(w.pid) ?? 0);
+      console.log(
+        `Temporal, 2 workers, N=${n.toLocaleString('en')} M=${m.toLocaleString('en')}: ${wall.toFixed(1)} s ` +
+          `(embedded ${embedded.wall_s.toFixed(1)} s, ratio ${(wall / embedded.wall_s).toFixed(2)}); worker peak RSS ${peaks.map((p) => p.toFixed(0)).join(' and ')} MB`,
+      );
+      figure({ bench: 'classify', figure: `Temporal 2 workers / embedded, N=${n} M=${m}`, value: Number((wall / embedded.wall_s).toFixed(3)), unit: 'ratio' });
+    } finally {
+      for (const w of ws) w.kill('SIGTERM');
+    }
+  }
+} finally {
+  stop();
+}
