@@ -131,7 +131,7 @@ async function field(n: number, m: number): Promise<{ xray: string; catalog: str
   const side = Math.sqrt(m / 0.01) / 3600; // degrees
   const pos = () => ({ ra_deg: 180 - side / 2 + side * rng.nextFloat(), dec_deg: -side / 2 + side * rng.nextFloat() });
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.nextFloat())) * Math.cos(2 * Math.PI * rng.nextFloat());
-  const xray = join(tmp, `xray_${n}.csv`);
+  const xray = join(tmp, `xray_${n}_${m}.csv`);
   const catalog = join(tmp, `gaia_${n}_${m}.csv`);
   const counterparts: string[] = [];
   const fluxCols = ['s', 'm', 'h', 'b'].flatMap((b) => [`flux_aper90_${b}`, `flux_aper90_lolim_${b}`, `flux_aper90_hilim_${b}`]);
