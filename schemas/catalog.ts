@@ -3,6 +3,7 @@ import { RawFileRef } from './artifact.js';
 import { XClassLabel } from './classes.js';
 import { defineTable, optionalNumber, type Row } from './table.js';
 import { MagSystemSchema } from './sed.js';
+import { XRAY_FLUX_COLUMNS } from './tables.js';
 
 /**
  * Column mappings of the tables astronomers bring to `classify`: an X-ray source list
@@ -162,16 +163,7 @@ export const targetsTable = defineTable('classify_targets', {
   dec_deg: optionalNumber(),
   sigma_eff_arcsec: optionalNumber(),
   significance: optionalNumber(),
-  flux_s_cgs: optionalNumber(),
-  flux_s_err_cgs: optionalNumber(),
-  flux_m_cgs: optionalNumber(),
-  flux_m_err_cgs: optionalNumber(),
-  flux_h_cgs: optionalNumber(),
-  flux_h_err_cgs: optionalNumber(),
-  flux_b_cgs: optionalNumber(),
-  flux_b_err_cgs: optionalNumber(),
-  var_p_intra: optionalNumber(),
-  var_p_inter: optionalNumber(),
+  ...XRAY_FLUX_COLUMNS,
   /** counterparts used, `catalog:id` joined by `;`, and why each was chosen */
   counterparts: z.string().nullable(),
   counterpart_reason: z.string(),

@@ -2,6 +2,20 @@ import { z } from 'zod';
 import { XClassLabel } from './classes.js';
 import { defineTable, optionalNumber, type Row } from './table.js';
 
+/** X-ray fluxes (erg/s/cm^2) with their 1-sigma errors and the CSC variability probabilities: columns of `sources` and of classify's `targets`. */
+export const XRAY_FLUX_COLUMNS = {
+  flux_s_cgs: optionalNumber(),
+  flux_s_err_cgs: optionalNumber(),
+  flux_m_cgs: optionalNumber(),
+  flux_m_err_cgs: optionalNumber(),
+  flux_h_cgs: optionalNumber(),
+  flux_h_err_cgs: optionalNumber(),
+  flux_b_cgs: optionalNumber(),
+  flux_b_err_cgs: optionalNumber(),
+  var_p_intra: optionalNumber(),
+  var_p_inter: optionalNumber(),
+};
+
 /**
  * `sources`: one row per training source, normalised from a labelled catalog.
  * Fluxes are erg/s/cm^2; magnitudes are Vega as catalogued; angles in degrees,
@@ -26,16 +40,7 @@ export const sourcesTable = defineTable('sources', {
   significance: optionalNumber(),
   /** CSC master-source flags, e.g. `extent|conf|pileup` */
   xray_flags: z.string().nullable(),
-  flux_s_cgs: optionalNumber(),
-  flux_s_err_cgs: optionalNumber(),
-  flux_m_cgs: optionalNumber(),
-  flux_m_err_cgs: optionalNumber(),
-  flux_h_cgs: optionalNumber(),
-  flux_h_err_cgs: optionalNumber(),
-  flux_b_cgs: optionalNumber(),
-  flux_b_err_cgs: optionalNumber(),
-  var_p_intra: optionalNumber(),
-  var_p_inter: optionalNumber(),
+  ...XRAY_FLUX_COLUMNS,
   gaia_g_mag: optionalNumber(),
   gaia_g_err_mag: optionalNumber(),
   gaia_bp_mag: optionalNumber(),

@@ -34,6 +34,14 @@ function copyOfStore(): { store: string; at: string[] } {
   return { store: copy, at: ['--set', `store.path=${JSON.stringify(copy)}`, ...SEEDS] };
 }
 
+/** A copy of the run's store with its final model, for the classify tests; the classify fixtures' folder; a scratch folder. */
+async function classifySetUp() {
+  const { store: copy, at } = copyOfStore();
+  const s = new ArtifactStore(copy);
+  const final = (await s.list()).filter((m) => m.stage === 'train').sort((a, b) => b.row_count - a.row_count)[0]!;
+  return { copy, at, s, final, fix: join(ROOT, 'tests', 'fixtures', 'classify'), dir: tempDir() };
+}
+
 describe('the pipeline on the bundled data (embedded engine)', () => {
   it('runs and prints the run id', () => {
     expect(first.code, first.stderr).toBe(0);
@@ -404,11 +412,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   it('classifies a field from a CSC cone search and a Gaia catalog (FITS): counterparts, provenance, regions, audit, cache', async () => {
     // the first 25 rows of the real CSC 2.0 cone search of NGC 3532 and a SIMULATED Gaia catalog
     // (tests/fixtures/classify/make_fixtures.py): 15 counterparts placed at known sources
-    const { store: copy, at } = copyOfStore();
-    const fix = join(ROOT, 'tests', 'fixtures', 'classify');
-    const dir = tempDir();
-    const s = new ArtifactStore(copy);
-    const final = (await s.list()).filter((m) => m.stage === 'train').sort((a, b) => b.row_count - a.row_count)[0]!;
+    const { at, s, final, fix, dir } = await classifySetUp();
     const classify = (out: string, ...extra: string[]) => {
       const r = runCli([
         ...at,
@@ -500,11 +504,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   });
 
   it('refuses bad field inputs with one line naming file, row, column and value, and writes nothing', async () => {
-    const { store: copy, at } = copyOfStore();
-    const fix = join(ROOT, 'tests', 'fixtures', 'classify');
-    const dir = tempDir();
-    const s = new ArtifactStore(copy);
-    const final = (await s.list()).filter((m) => m.stage === 'train').sort((a, b) => b.row_count - a.row_count)[0]!;
+    const { copy, at, final, fix, dir } = await classifySetUp();
     const csc = readFileSync(join(fix, 'ngc3532_csc.csv'), 'utf8').trim().split('\n');
     const gaia = readFileSync(join(fix, 'ngc3532_gaia_sim.csv'), 'utf8').trim().split('\n');
     const classifyDirs = () => artifactDirs(copy).filter((d) => d.startsWith('classify/')).length;
@@ -593,10 +593,8 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   });
 
   it('classifies the training table as a target through the same translation and features (one path)', async () => {
-    const { store: copy, at } = copyOfStore();
-    const s = new ArtifactStore(copy);
+    const { at, s, final } = await classifySetUp();
     const metas = await s.list();
-    const final = metas.filter((m) => m.stage === 'train').sort((a, b) => b.row_count - a.row_count)[0]!;
     const features = metas.find((m) => m.id === final.inputs['features'])!;
     const sed = metas.find((m) => m.id === features.inputs['sed'])!;
     const r = runCli([...at, '--json', 'classify', MUWCLASS, '--model', final.id, '--out', join(tempDir(), 'muw.csv')]);
