@@ -28,7 +28,7 @@ import { predictionsTable, probabilitiesTable } from '../schemas/model.js';
 import type { RawFileRef } from '../schemas/artifact.js';
 import { readTargetTable } from './io/target-table.js';
 import { readPhotometry, readXraySources, type Magnitude, type XraySourceRow } from './io/catalog-rows.js';
-import { loadFilter, loadVega, sedDataFiles } from './io/sed-data.js';
+import { filterFileName, loadFilter, loadVega, sedDataFiles } from './io/sed-data.js';
 import { loadModel, modelTranslation, predictionTables } from './io/model.js';
 import { verifyRawFile } from './io/raw-file.js';
 import { checkClass, type NoDataCounts } from './io/validate.js';
@@ -99,7 +99,7 @@ export const classifyStage = defineStage({
     const { model, medians, spec } = await loadModel(ctx.store, modelRef);
     const { settings: sed } = await modelTranslation(ctx.store, modelRef);
     const dataFiles = new Map([...sed.data_files, ...p.data_files].map((f) => [f.name, f] as const));
-    for (const name of [...sedDataFiles(sed), ...classifyFilters(p).map((f) => join('filters', `${f}.dat`))]) {
+    for (const name of [...sedDataFiles(sed), ...classifyFilters(p).map(filterFileName)]) {
       const ref = dataFiles.get(name);
       if (!ref) throw new Error(`classify: data file ${name} is read but not among the params' data_files`);
       await verifyRawFile(ref, join(data_dir, name));
@@ -125,13 +125,8 @@ export const classifyStage = defineStage({
 
     // filters, Vega and the zero point of every magnitude column
     const grid = DEFAULT_GRID;
-    const filterNames = [...new Set([...classifyFilters(p), ...Object.keys(GAIA_FEATURE_BANDS)])];
     const filters = new Map<string, Filter>();
-    for (const f of filterNames) {
-      // Gaia's curves are needed only for the Gaia features' system; absent Gaia bands need no curve
-      if (!classifyFilters(p).includes(f)) continue;
-      filters.set(f, await loadFilter(data_dir, f));
-    }
+    for (const f of classifyFilters(p)) filters.set(f, await loadFilter(data_dir, f));
     const vega = await loadVega(data_dir, sed.templates.vega);
     const vegaFnu = spectrumFnuOnGrid(grid, vega.wavelength_aa, vega.flux_flam_cgs);
     const zeroPoint = (m: MagnitudeColumn): { zp: number; system: MagSystem } => {
