@@ -494,6 +494,46 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const bayes = classify('bayes.csv', '--set', 'classify.counterparts.rule="bayes"');
     const bt = await s.readTable(targetsTable, { stage: 'classify', id: bayes.artifact }, 'targets');
     expect(bt.map((t) => t.counterparts)).toEqual(targets.map((t) => t.counterparts));
+    // a mapping file naming the same columns gives the same classification (the catalog then named after its file)
+    const gaiaMapping = join(dir, 'gaia.json');
+    const band = (b: string, f: string) => ({
+      column: `phot_${b}_mean_mag`,
+      snr: `phot_${b}_mean_flux_over_error`,
+      filter: `Gaia_DR3.${f}`,
+      system: { kind: 'vega_spectrum', vega_mag: 0.023 },
+    });
+    writeFileSync(
+      gaiaMapping,
+      JSON.stringify({
+        id: 'source_id',
+        ra: 'ra',
+        dec: 'dec',
+        position_error: { kind: 'sigma_radec', ra: 'ra_error', dec: 'dec_error', unit: 'mas' },
+        magnitudes: [band('g', 'G'), band('bp', 'BP'), band('rp', 'RP')],
+        parallax: 'parallax',
+        pmra: 'pmra',
+        pmdec: 'pmdec',
+      }),
+    );
+    const mapped = runCli([
+      ...at,
+      '--json',
+      'classify',
+      join(fix, 'ngc3532_csc.fits'),
+      '--model',
+      final.id,
+      '--catalog',
+      `${join(fix, 'ngc3532_gaia_sim.fits')}=${gaiaMapping}`,
+      '--out',
+      join(dir, 'mapped.csv'),
+    ]);
+    expect(mapped.code, mapped.stderr).toBe(0);
+    const mappedId = (JSON.parse(mapped.stdout.trim().split('\n').at(-1)!) as { artifact: string }).artifact;
+    const predsOf = async (id: string) => (await s.readTable(predictionsTable, { stage: 'classify', id })).map((p) => [p.id, p.final_class, p.confidence]);
+    expect(await predsOf(mappedId)).toEqual(await predsOf(res.artifact));
+    expect((await s.readTable(targetsTable, { stage: 'classify', id: mappedId }, 'targets')).map((t) => t.counterparts)).toEqual(
+      targets.map((t) => t.counterparts?.replace('gaia_dr3:', 'ngc3532_gaia_sim:') ?? null),
+    );
     // the report of the classify run: census, counterparts, sky, hardness and colour-magnitude plots
     const html = join(dir, 'field.html');
     expect(runCli([...at, 'report', res.run, '--out', html]).code).toBe(0);
