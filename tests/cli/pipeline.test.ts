@@ -413,7 +413,8 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     // the first 25 rows of the real CSC 2.0 cone search of NGC 3532 and a SIMULATED Gaia catalog
     // (tests/fixtures/classify/make_fixtures.py): 15 counterparts placed at known sources
     const { at, s, final, fix, dir } = await classifySetUp();
-    const classify = (out: string, ...extra: string[]) => {
+    const gaiaFits = join(fix, 'ngc3532_gaia_sim.fits');
+    const classify = (out: string, extra: string[] = [], catalog = gaiaFits) => {
       const r = runCli([
         ...at,
         ...extra,
@@ -423,7 +424,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
         '--model',
         final.id,
         '--catalog',
-        join(fix, 'ngc3532_gaia_sim.fits'),
+        catalog,
         '--out',
         join(dir, out),
       ]);
@@ -483,7 +484,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(audit).toMatch(/model <- train\/[0-9a-f]{16}/);
     expect(audit).toContain(`sha256 ${sha256Hex(readFileSync(MUWCLASS))}`);
     // the frame tie: the simulation shifted every counterpart by (+0.30", -0.20")
-    const tied = classify('tied.csv', '--set', 'classify.counterparts.frame_tie=true');
+    const tied = classify('tied.csv', ['--set', 'classify.counterparts.frame_tie=true']);
     const tie = await s.readTable(matchSummaryTable, { stage: 'classify', id: tied.artifact }, 'match_summary');
     const tv = (m: string) => tie.find((x) => x.metric === m)!.value!;
     expect(tv('frame_tie_applied')).toBe(1);
@@ -491,7 +492,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(Math.abs(tv('frame_tie_east_arcsec') - 0.3)).toBeLessThan(0.15);
     expect(Math.abs(tv('frame_tie_north_arcsec') + 0.2)).toBeLessThan(0.15);
     // the Bayesian rule picks the same counterparts here (isolated sources, a sparse field)
-    const bayes = classify('bayes.csv', '--set', 'classify.counterparts.rule="bayes"');
+    const bayes = classify('bayes.csv', ['--set', 'classify.counterparts.rule="bayes"']);
     const bt = await s.readTable(targetsTable, { stage: 'classify', id: bayes.artifact }, 'targets');
     expect(bt.map((t) => t.counterparts)).toEqual(targets.map((t) => t.counterparts));
     // a mapping file naming the same columns gives the same classification (the catalog then named after its file)
@@ -515,20 +516,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
         pmdec: 'pmdec',
       }),
     );
-    const mapped = runCli([
-      ...at,
-      '--json',
-      'classify',
-      join(fix, 'ngc3532_csc.fits'),
-      '--model',
-      final.id,
-      '--catalog',
-      `${join(fix, 'ngc3532_gaia_sim.fits')}=${gaiaMapping}`,
-      '--out',
-      join(dir, 'mapped.csv'),
-    ]);
-    expect(mapped.code, mapped.stderr).toBe(0);
-    const mappedId = (JSON.parse(mapped.stdout.trim().split('\n').at(-1)!) as { artifact: string }).artifact;
+    const mappedId = classify('mapped.csv', [], `${gaiaFits}=${gaiaMapping}`).artifact;
     const predsOf = async (id: string) => (await s.readTable(predictionsTable, { stage: 'classify', id })).map((p) => [p.id, p.final_class, p.confidence]);
     expect(await predsOf(mappedId)).toEqual(await predsOf(res.artifact));
     expect((await s.readTable(targetsTable, { stage: 'classify', id: mappedId }, 'targets')).map((t) => t.counterparts)).toEqual(
