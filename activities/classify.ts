@@ -3,8 +3,8 @@ import { computeFeatures, featureNames, imputeMatrix, type FeatureInput } from '
 import { predictTwoStage } from '../lib/forest/two-stage.js';
 import { InputError } from '../lib/errors.js';
 import { DEFAULT_GRID } from '../lib/sed/grid.js';
-import { bandFlux, bandWeights, pivotWavelength, type Filter } from '../lib/sed/filters.js';
-import { abOffset, observationFromMags, spectrumFnuOnGrid, zeroPointFnu, type BandMeasurement, type MagSystem } from '../lib/sed/photometry.js';
+import { pivotWavelength, type Filter } from '../lib/sed/filters.js';
+import { abOffset, bandZeroPoints, observationFromMags, spectrumFnuOnGrid, type BandMeasurement, type MagSystem } from '../lib/sed/photometry.js';
 import { AB_ZERO_FNU_CGS } from '../lib/sed/units.js';
 import { preparePlan, translateLabelFree, unfittable, type Translation } from '../lib/sed/translate.js';
 import { calibration, confusionMatrix } from '../lib/metrics/classification.js';
@@ -57,6 +57,13 @@ export function classifyFilters(p: Pick<ClassifyParams, 'mapping' | 'photometry'
   return [...new Set(cols.map((m) => m.filter))];
 }
 
+/** A magnitude column as the stage uses it: filter, system, f_nu of magnitude 0. */
+interface Band {
+  filter: string;
+  system: MagSystem;
+  zero_point: number;
+}
+
 /** One observed band of one source, in its catalog's system and in AB. */
 interface Observed {
   filter: string;
@@ -99,7 +106,9 @@ export const classifyStage = defineStage({
     const { model, medians, spec } = await loadModel(ctx.store, modelRef);
     const { settings: sed } = await modelTranslation(ctx.store, modelRef);
     const dataFiles = new Map([...sed.data_files, ...p.data_files].map((f) => [f.name, f] as const));
-    for (const name of [...sedDataFiles(sed), ...classifyFilters(p).map(filterFileName)]) {
+    // the target's bands, in the order of their columns: the translation's input filters
+    const inputNames = classifyFilters(p);
+    for (const name of [...sedDataFiles(sed), ...inputNames.map(filterFileName)]) {
       const ref = dataFiles.get(name);
       if (!ref) throw new Error(`classify: data file ${name} is read but not among the params' data_files`);
       await verifyRawFile(ref, join(data_dir, name));
@@ -126,19 +135,33 @@ export const classifyStage = defineStage({
     // filters, Vega and the zero point of every magnitude column
     const grid = DEFAULT_GRID;
     const filters = new Map<string, Filter>();
-    for (const f of classifyFilters(p)) filters.set(f, await loadFilter(data_dir, f));
+    for (const f of inputNames) filters.set(f, await loadFilter(data_dir, f));
     const vega = await loadVega(data_dir, sed.templates.vega);
     const vegaFnu = spectrumFnuOnGrid(grid, vega.wavelength_aa, vega.flux_flam_cgs);
-    const zeroPoint = (m: MagnitudeColumn): { zp: number; system: MagSystem } => {
-      const f = filters.get(m.filter)!;
-      const system = magSystemOf(m.system);
-      return { zp: zeroPointFnu(system, bandFlux(bandWeights(f, grid, sed.convention), vegaFnu), pivotWavelength(f)), system };
+    // once per magnitude column (not per source): its system and the f_nu of magnitude 0
+    const bandsOf = (cols: readonly MagnitudeColumn[]): Band[] => {
+      const systems = cols.map((c) => magSystemOf(c.system));
+      const zps = bandZeroPoints(
+        grid,
+        vegaFnu,
+        cols.map((c, k) => ({ filter: filters.get(c.filter)!, system: systems[k]! })),
+        sed.convention,
+      );
+      return cols.map((c, k) => ({ filter: c.filter, system: systems[k]!, zero_point: zps[k]! }));
     };
-    const observedOf = (mags: readonly Magnitude[], cols: readonly MagnitudeColumn[], source: string): Observed[] =>
+    const tableBands = bandsOf(p.mapping.magnitudes ?? []);
+    const catalogBands = p.photometry.map((c) => bandsOf(c.mapping.magnitudes));
+    const pivots = new Map([...filters].map(([name, f]) => [name, pivotWavelength(f)]));
+    // Gaia's VEGAMAG zero point through each Gaia band the target has, for the Gaia features
+    const gaiaZp = new Map(
+      Object.keys(GAIA_FEATURE_BANDS)
+        .filter((f) => filters.has(f))
+        .map((f) => [f, bandZeroPoints(grid, vegaFnu, [{ filter: filters.get(f)!, system: GAIA_SYSTEM }], sed.convention)[0]!]),
+    );
+    const observedOf = (mags: readonly Magnitude[], bands: readonly Band[], source: string): Observed[] =>
       mags.map((m) => {
-        const col = cols[m.band]!;
-        const { zp, system } = zeroPoint(col);
-        return { filter: col.filter, mag: m.mag, err: m.err, zero_point: zp, system, mag_ab: m.mag + abOffset(zp), source };
+        const b = bands[m.band]!;
+        return { filter: b.filter, mag: m.mag, err: m.err, zero_point: b.zero_point, system: b.system, mag_ab: m.mag + abOffset(b.zero_point), source };
       });
 
     ctx.progress(1, 4, 'matching counterparts');
@@ -148,7 +171,6 @@ export const classifyStage = defineStage({
     ctx.progress(2, 4, 'translating');
     const families = await buildFamilies(data_dir, sed);
     const outputFilters = await Promise.all(sed.output_filters.map((f) => loadFilter(data_dir, f)));
-    const inputNames = classifyFilters(p);
     const plan = preparePlan(
       grid,
       inputNames.map((f) => filters.get(f)!),
@@ -168,17 +190,17 @@ export const classifyStage = defineStage({
     const observedOnly: (number | null)[][] = [];
     sources.forEach((s, si) => {
       const cps = catalogs.map((c, ci) => ({ c, choice: matched.choices[ci]![si]! }));
-      const obs: Observed[] = observedOf(s.mags, p.mapping.magnitudes ?? [], 'table');
+      const obs: Observed[] = observedOf(s.mags, tableBands, 'table');
       let astrometry = { parallax_mas: s.parallax_mas, pm_total_masyr: s.pm_total_masyr };
-      for (const { c, choice } of cps) {
-        if (choice.index === null) continue;
+      cps.forEach(({ c, choice }, ci) => {
+        if (choice.index === null) return;
         const row = c.rows[choice.index]!;
-        obs.push(...observedOf(row.mags, p.photometry.find((x) => x.name === c.name)!.mapping.magnitudes, c.name));
+        obs.push(...observedOf(row.mags, catalogBands[ci]!, c.name));
         astrometry = {
           parallax_mas: astrometry.parallax_mas ?? row.parallax_mas,
           pm_total_masyr: astrometry.pm_total_masyr ?? row.pm_total_masyr,
         };
-      }
+      });
       // one value per filter: the smallest error where two catalogs measure the same band
       const byFilter = new Map<string, Observed>();
       for (const o of obs) {
@@ -223,7 +245,7 @@ export const classifyStage = defineStage({
           magsOut.push({
             id: s.id,
             filter: o.filter,
-            pivot_aa: pivotWavelength(filters.get(o.filter)!),
+            pivot_aa: pivots.get(o.filter)!,
             mag_ab: o.mag_ab,
             mag_err: o.err,
             origin: 'observed',
@@ -235,8 +257,7 @@ export const classifyStage = defineStage({
         const o = byFilter.get(filter);
         if (!o) return null;
         if (sameSystem(o.system, GAIA_SYSTEM)) return o.mag;
-        const f = filters.get(filter)!;
-        return o.mag_ab - abOffset(zeroPointFnu(GAIA_SYSTEM, bandFlux(bandWeights(f, grid, sed.convention), vegaFnu)));
+        return o.mag_ab - abOffset(gaiaZp.get(filter)!);
       };
       const firstChosen = cps.find((x) => x.choice.index !== null)?.choice;
       const input: FeatureInput = {
