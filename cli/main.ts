@@ -300,9 +300,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         const step = result.steps[0]!;
         if (step.status !== 'done') throw new Error(step.error ?? 'classify failed');
         const classified = { stage: 'classify' as const, id: step.artifactId! };
-        const { classifyCsv, classifyRegions } = await import('../report/classify.js');
-        const { csv, rows } = await classifyCsv(store, classified);
-        const { reg } = await classifyRegions(store, classified);
+        const { classifyOutputFiles } = await import('../report/classify.js');
+        const { csv, reg, rows } = await classifyOutputFiles(store, classified);
         await writeOut(outPath, csv, cmd.force === true);
         await writeOut(regPath, reg, cmd.force === true);
         const meta = await store.readMeta('classify', step.artifactId!);

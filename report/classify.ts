@@ -15,14 +15,18 @@ function csvField(v: unknown): string {
 }
 
 /**
- * The classification as a CSV: per source its position, class, confidence, uncertain
- * flag, every final-class probability, how its counterpart was chosen and where its
- * HST magnitudes came from.
+ * The files `xclass classify` writes beside the artifact, from one read of its tables:
+ * a CSV (per source its position, class, confidence, uncertain flag, every final-class
+ * probability, how its counterpart was chosen and where its HST magnitudes came from)
+ * and a DS9 region file (fk5: one circle per source with a position, radius the 95%
+ * error, sigma_eff, at least 1", coloured by class, dashed when the classification is
+ * uncertain).
  */
-export async function classifyCsv(store: ArtifactStore, ref: Ref): Promise<{ csv: string; rows: number }> {
+export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promise<{ csv: string; reg: string; rows: number }> {
   const preds = await store.readTable(predictionsTable, ref);
   const proba = (await store.readTable(probabilitiesTable, ref, 'probabilities')).filter((p) => p.stage === 'final');
-  const targets = new Map((await store.readTable(targetsTable, ref, 'targets')).map((t) => [t.id, t]));
+  const targets = await store.readTable(targetsTable, ref, 'targets');
+  const targetOf = new Map(targets.map((t) => [t.id, t]));
   const classes = [...new Set(proba.map((p) => p.class))];
   const pOf = new Map(proba.map((p) => [`${p.id}\u0000${p.class}`, p.p]));
   const header = [
@@ -39,10 +43,10 @@ export async function classifyCsv(store: ArtifactStore, ref: Ref): Promise<{ csv
     'hst_provenance',
     'label',
   ];
-  const lines = [header.join(',')];
+  const csv = [header.join(',')];
   for (const r of preds) {
-    const t = targets.get(r.id);
-    lines.push(
+    const t = targetOf.get(r.id);
+    csv.push(
       [
         r.id,
         t?.ra_deg,
@@ -61,29 +65,19 @@ export async function classifyCsv(store: ArtifactStore, ref: Ref): Promise<{ csv
         .join(','),
     );
   }
-  return { csv: `${lines.join('\n')}\n`, rows: preds.length };
-}
-
-/**
- * A DS9 region file (fk5): one circle per source with a position, radius the 95% error
- * (sigma_eff, at least 1"), coloured by class, dashed when the classification is uncertain.
- */
-export async function classifyRegions(store: ArtifactStore, ref: Ref): Promise<{ reg: string; regions: number }> {
-  const preds = new Map((await store.readTable(predictionsTable, ref)).map((p) => [p.id, p]));
-  const lines = ['# Region file format: DS9 version 4.1', `# XClass classify/${ref.id}`, 'global width=2 font="helvetica 10 normal"', 'fk5'];
-  let n = 0;
-  for (const t of await store.readTable(targetsTable, ref, 'targets')) {
-    const p = preds.get(t.id);
+  const predOf = new Map(preds.map((p) => [p.id, p]));
+  const reg = ['# Region file format: DS9 version 4.1', `# XClass classify/${ref.id}`, 'global width=2 font="helvetica 10 normal"', 'fk5'];
+  for (const t of targets) {
+    const p = predOf.get(t.id);
     if (!p || t.ra_deg === null || t.dec_deg === null) continue;
     const r = Math.max(t.sigma_eff_arcsec ?? 1, 1);
     const dash = p.uncertain ? ' dash=1' : '';
     const text = `${p.final_class} ${p.confidence.toFixed(2)}${p.uncertain ? '?' : ''}`.replace(/[{}]/g, '');
-    lines.push(
+    reg.push(
       `circle(${t.ra_deg.toFixed(7)},${t.dec_deg.toFixed(7)},${r.toFixed(3)}") # color=${CLASS_COLOURS[p.final_class] ?? '#888888'}${dash} text={${text}}`,
     );
-    n++;
   }
-  return { reg: `${lines.join('\n')}\n`, regions: n };
+  return { csv: `${csv.join('\n')}\n`, reg: `${reg.join('\n')}\n`, rows: preds.length };
 }
 
 /** The report section of one classification: census, counterparts, plots, and the self-score when labels were given. */

@@ -26,6 +26,11 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliRes
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The last line of a `--json` command's output (after its progress events): the result object. */
+export function lastJsonLine(out: string): unknown {
+  return JSON.parse(out.trim().split('\n').at(-1)!);
+}
+
 export function spawnCli(args: string[], env: Record<string, string> = {}) {
   return spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { artifactDirs, MUWCLASS, runCli, spawnCli, tempDir } from '../helpers.js';
+import { artifactDirs, lastJsonLine, MUWCLASS, runCli, spawnCli, tempDir } from '../helpers.js';
 import { dataDirWith } from './fixtures.js';
 
 /** The MUWCLASS table repeated `copies` times with distinct ids: big enough that ingest takes a while. */
@@ -42,7 +42,7 @@ describe('crash safety', () => {
 
     const rerun = runCli(args, env);
     expect(rerun.code, rerun.stderr).toBe(0);
-    const steps = (JSON.parse(rerun.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; artifactId: string }[] }).steps;
+    const steps = (lastJsonLine(rerun.stdout) as { steps: { key: string; artifactId: string }[] }).steps;
     expect(readdirSync(tmp)).toEqual([]); // swept
     for (const dir of artifactDirs(store)) {
       const meta = JSON.parse(readFileSync(join(store, dir, 'meta.json'), 'utf8')) as { files: { name: string }[] };
@@ -52,7 +52,7 @@ describe('crash safety', () => {
 
     // the same ids as an uninterrupted run into a fresh store
     const clean = runCli(['--set', `store.path=${JSON.stringify(join(tempDir(), 'store'))}`, ...cheap, '--json', 'run', '--no-ablations'], env);
-    const cleanSteps = (JSON.parse(clean.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; artifactId: string }[] }).steps;
+    const cleanSteps = (lastJsonLine(clean.stdout) as { steps: { key: string; artifactId: string }[] }).steps;
     expect(steps.map((s) => s.artifactId)).toEqual(cleanSteps.map((s) => s.artifactId));
   }, 300_000);
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../artifacts/hash.js';
 import { ArtifactStore } from '../../artifacts/store.js';
-import { artifactDirs, MUWCLASS, ROOT, runCli, spawnCli, tempDir, type CliResult } from '../helpers.js';
+import { artifactDirs, lastJsonLine, MUWCLASS, ROOT, runCli, spawnCli, tempDir, type CliResult } from '../helpers.js';
 import { matchesTable, matchSummaryTable, targetFeaturesTable, targetMagsTable, targetsTable } from '../../schemas/catalog.js';
 import { referencePredictionsTable, sourcesTable } from '../../schemas/tables.js';
 import { sedDiagnosticsTable, sedFitsTable, sedMagsTable } from '../../schemas/sed.js';
@@ -231,7 +231,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const { at } = copyOfStore();
     const r = runCli([...at, '--json', 'run', '--ablation', 'smote']);
     expect(r.code, r.stderr).toBe(0);
-    const steps = (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; cacheHit: boolean }[] }).steps;
+    const steps = (lastJsonLine(r.stdout) as { steps: { key: string; cacheHit: boolean }[] }).steps;
     // SMOTE changes only the model: SED and features are the baseline's, cached
     expect(
       steps
@@ -325,7 +325,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     writeFileSync(table, `${header.join(',')}\n${lines.join('\n')}\n`);
     const r = runCli([...at, '--json', 'classify', table, '--model', final.id.slice(0, 12)]);
     expect(r.code, r.stderr).toBe(0);
-    const res = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { artifact: string; rows: number; csv: string };
+    const res = lastJsonLine(r.stdout) as { artifact: string; rows: number; csv: string };
     expect(res.rows).toBe(40);
     const csv = readFileSync(res.csv, 'utf8').trim().split('\n');
     expect(csv[0]).toBe(
@@ -386,7 +386,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     writeFileSync(join(dir, 't1.csv'), `${header.join(',')}\n${lines.join('\n')}\n`);
     const literal = runCli([...at, '--json', 'classify', join(dir, 't*.csv'), '--model', final.id]);
     expect(literal.code, literal.stderr).toBe(0);
-    expect((JSON.parse(literal.stdout.trim().split('\n').at(-1)!) as { rows: number }).rows).toBe(5);
+    expect((lastJsonLine(literal.stdout) as { rows: number }).rows).toBe(5);
 
     // --out never replaces a file without --force, and never the input table
     const again = runCli([...at, 'classify', table, '--model', final.id]);
@@ -429,7 +429,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
         join(dir, out),
       ]);
       expect(r.code, r.stderr).toBe(0);
-      return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+      return lastJsonLine(r.stdout) as {
         artifact: string;
         rows: number;
         csv: string;
@@ -627,7 +627,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const sed = metas.find((m) => m.id === features.inputs['sed'])!;
     const r = runCli([...at, '--json', 'classify', MUWCLASS, '--model', final.id, '--out', join(tempDir(), 'muw.csv')]);
     expect(r.code, r.stderr).toBe(0);
-    const res = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { artifact: string; rows: number };
+    const res = lastJsonLine(r.stdout) as { artifact: string; rows: number };
     expect(res.rows).toBe(2941);
     const ref = { stage: 'classify' as const, id: res.artifact };
     // every translated magnitude and every feature value equal, to the bit, to the training pipeline's
@@ -653,7 +653,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const stepId = (key: string) => run.steps.find((x) => x.key === key)!.artifactId!;
     const fold0 = runCli([...at, '--json', 'classify', MUWCLASS, '--model', stepId('cv/fold-0/train'), '--out', join(tempDir(), 'fold0.csv')]);
     expect(fold0.code, fold0.stderr).toBe(0);
-    const f0 = { stage: 'classify' as const, id: (JSON.parse(fold0.stdout.trim().split('\n').at(-1)!) as { artifact: string }).artifact };
+    const f0 = { stage: 'classify' as const, id: (lastJsonLine(fold0.stdout) as { artifact: string }).artifact };
     const cv = await s.readTable(predictionsTable, { stage: 'predict', id: stepId('cv/fold-0/predict-deployment') });
     const mine0 = new Map((await s.readTable(predictionsTable, f0)).map((p) => [p.id, p]));
     expect(cv.length).toBeGreaterThan(250);
@@ -755,7 +755,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       .filter((l) => l.startsWith('xclass: warning:'));
     expect(warnings).toHaveLength(4);
     for (const w of warnings) expect(w).toMatch(/; artifact moved to .*_quarantine\/(features|predict|ingest|sed)-[0-9a-f]{12}-.* and recomputed$/);
-    const steps = (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { steps: { stage: string; artifactId: string; cacheHit: boolean }[] }).steps;
+    const steps = (lastJsonLine(r.stdout) as { steps: { stage: string; artifactId: string; cacheHit: boolean }[] }).steps;
     const recomputed = steps
       .filter((x) => !x.cacheHit)
       .map((x) => x.artifactId)
@@ -815,7 +815,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       });
     const [a, b] = await Promise.all([runOne(), runOne()]);
     expect([a.code, b.code]).toEqual([0, 0]);
-    const ids = (o: string) => (JSON.parse(o.trim().split('\n').at(-1)!) as { steps: { artifactId: string }[] }).steps.map((s) => s.artifactId);
+    const ids = (o: string) => (lastJsonLine(o) as { steps: { artifactId: string }[] }).steps.map((s) => s.artifactId);
     expect(ids(a.out)).toEqual(ids(b.out));
     expect(artifactDirs(shared)).toHaveLength(32);
     const s = new ArtifactStore(shared);

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactDirs, ROOT, runCli, spawnCli, tempDir } from '../helpers.js';
+import { artifactDirs, lastJsonLine, ROOT, runCli, spawnCli, tempDir } from '../helpers.js';
 import { DevServer } from './server.js';
 
 interface RunEnd {
@@ -10,7 +10,7 @@ interface RunEnd {
   steps: { key: string; artifactId: string; status: string }[];
 }
 
-const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as RunEnd;
+const lastJson = (out: string) => lastJsonLine(out) as RunEnd;
 const storeArgs = (store: string) => ['--set', `store.path=${JSON.stringify(store)}`];
 
 /** The artifact ids of an embedded run: the reference every Temporal run must reproduce. */
@@ -172,13 +172,13 @@ describe('the pipeline on a real Temporal server', () => {
       onTemporal.stderr.on('data', (d: Buffer) => (err += d.toString()));
       const code = await new Promise<number | null>((resolve) => onTemporal.on('close', resolve));
       expect(code, err + w.log()).toBe(0);
-      const t = JSON.parse(out.trim().split('\n').at(-1)!) as { artifact: string; cache_hit: boolean; rows: number };
+      const t = lastJsonLine(out) as { artifact: string; cache_hit: boolean; rows: number };
       expect([t.rows, t.cache_hit]).toEqual([25, false]);
       expect(w.log()).toMatch(/classify classify started/);
       // the embedded engine finds the very same artifact: a cache hit on the same content id
       const e = runCli([...storeArgs(embeddedStore), '--json', ...args('e.csv')]);
       expect(e.code, e.stderr).toBe(0);
-      const emb = JSON.parse(e.stdout.trim().split('\n').at(-1)!) as { artifact: string; cache_hit: boolean };
+      const emb = lastJsonLine(e.stdout) as { artifact: string; cache_hit: boolean };
       expect([emb.artifact, emb.cache_hit]).toEqual([t.artifact, true]);
       expect(readFileSync(join(dir, 'e.csv'), 'utf8')).toBe(readFileSync(join(dir, 't.csv'), 'utf8'));
     } finally {

@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, runCli, spawnCli, tempDir } from '../helpers.js';
+import { lastJsonLine, ROOT, runCli, spawnCli, tempDir } from '../helpers.js';
 import { DevServer, TEMPORAL_BIN } from './server.js';
 
 const SETTINGS = ['model.forest.n_estimators=10', 'evaluation.folds=2', 'temporal.task_queue="record"'];
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   try {
     const run = runCli([...sets, '--json', 'run', '--ablation', 'smote', '--engine', 'temporal', '--address', server.address]);
     if (run.code !== 0) throw new Error(`run failed: ${run.stderr}`);
-    const record = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { run_id: string };
+    const record = lastJsonLine(run.stdout) as { run_id: string };
     const show = (workflowId: string) => {
       const r = spawnSync(TEMPORAL_BIN, ['workflow', 'show', '--address', server.address, '-w', workflowId, '-o', 'json'], {
         encoding: 'utf8',
