@@ -1,7 +1,14 @@
 /** Quantile with linear interpolation between order statistics (numpy's default, "linear"). */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) throw new Error('quantile of no values');
-  const sorted = [...values].sort((a, b) => a - b);
+  return quantileSorted(
+    [...values].sort((a, b) => a - b),
+    q,
+  );
+}
+
+/** The same quantile of values already sorted ascending. */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const pos = (sorted.length - 1) * q;
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
