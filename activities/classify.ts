@@ -32,7 +32,7 @@ import { filterFileName, loadFilter, loadVega, sedDataFiles } from './io/sed-dat
 import { loadModel, modelTranslation, predictionTables } from './io/model.js';
 import { verifyRawFile } from './io/raw-file.js';
 import { checkClass, type NoDataCounts } from './io/validate.js';
-import { buildFamilies } from './sed.js';
+import { buildFamilies } from './translation.js';
 import { matchCounterparts, type LoadedCatalog } from './classify-match.js';
 import { defineStage } from './stage.js';
 

@@ -3,23 +3,35 @@ import { aggregateFolds, normalisedRows, summariseConfusion } from '../lib/metri
 import { PROTOCOLS } from '../schemas/protocols.js';
 import {
   calibrationTable,
+  classMixTable,
+  conformalTable,
+  conformalThresholdsTable,
   confusionTable,
   EvaluateParams,
   metricsTable,
+  oodTable,
+  sourceUncertaintyTable,
   type CalibrationRow,
+  type ClassMixRow,
+  type ConformalRow,
+  type ConformalThresholdRow,
   type ConfusionRow,
   type MetricRow,
+  type OodRow,
+  type SourceUncertaintyRow,
 } from '../schemas/evaluation.js';
+import { uncertaintyTables } from './evaluate-uncertainty.js';
 import { NoContext } from '../schemas/params.js';
 import type { ArtifactRef } from '../schemas/step.js';
 import { defineStage } from './stage.js';
-import { predictionsTable, probabilitiesTable } from '../schemas/model.js';
+import { predictionsTable, probabilitiesTable, type ProbabilityRow } from '../schemas/model.js';
 import { referencePredictionsTable } from '../schemas/tables.js';
 
 /** A prediction's input role: `<protocol>_fold_<k>` or `<protocol>_test` (schemas/step.ts EvaluateRole). */
 const EVALUATE_ROLE = new RegExp(`^(${PROTOCOLS.join('|')})_(fold_\\d+|test)$`);
 
-interface Scored {
+export interface Scored {
+  id: string;
   fold: number | null;
   truth: string;
   predicted: string;
@@ -28,7 +40,15 @@ interface Scored {
   confident: boolean;
   maxP: number;
   argmaxCorrect: boolean;
+  /** the final vector: the Monte-Carlo mean when the prediction had draws */
   proba: number[];
+  /** Monte-Carlo only: the single-value final vector, and the 16% and 84% points of the top class's probability */
+  single: number[] | null;
+  maxLo: number | null;
+  maxHi: number | null;
+  confidence: number;
+  oodScore: number | null;
+  significance: number | null;
 }
 
 /**
@@ -41,7 +61,7 @@ interface Scored {
  */
 export const evaluateStage = defineStage({
   name: 'evaluate',
-  version: 2,
+  version: 3,
   params: EvaluateParams,
   // per protocol one input per held-out part (CV fold or test split), and optionally the competitor's predictions
   inputs: { roles: { reference: { from: ['reference'], optional: true } }, pattern: { re: EVALUATE_ROLE, from: 'predict' } },
@@ -52,6 +72,11 @@ export const evaluateStage = defineStage({
     const metrics: MetricRow[] = [];
     const confusion: ConfusionRow[] = [];
     const calRows: CalibrationRow[] = [];
+    const conformal: ConformalRow[] = [];
+    const thresholds: ConformalThresholdRow[] = [];
+    const oodRows: OodRow[] = [];
+    const classMix: ClassMixRow[] = [];
+    const perSource: SourceUncertaintyRow[] = [];
     const byProtocol = new Map<string, string[]>();
     for (const role of [...predictions.keys()].sort()) {
       const protocol = EVALUATE_ROLE.exec(role)![1]!;
@@ -69,18 +94,32 @@ export const evaluateStage = defineStage({
         const ref = predictions.get(role)!;
         const preds = await ctx.store.readTable(predictionsTable, ref);
         const proba = await ctx.store.readTable(probabilitiesTable, ref, 'probabilities');
-        const finalOf = new Map<string, Map<string, number>>();
-        for (const r of proba) if (r.stage === 'final') finalOf.set(r.id, (finalOf.get(r.id) ?? new Map()).set(r.class, r.p));
+        const finalOf = new Map<string, Map<string, ProbabilityRow>>();
+        const singleOf = new Map<string, Map<string, number>>();
+        for (const r of proba) {
+          if (r.stage === 'final') finalOf.set(r.id, (finalOf.get(r.id) ?? new Map()).set(r.class, r));
+          else if (r.stage === 'single') singleOf.set(r.id, (singleOf.get(r.id) ?? new Map()).set(r.class, r.p));
+        }
         const cls = [...(finalOf.values().next().value?.keys() ?? [])];
         if (finalClasses.length === 0) finalClasses = cls;
         for (const pr of preds) {
           if (pr.label === null) throw new Error(`evaluate: prediction ${pr.id} has no true label`);
-          const vec = finalClasses.map((c) => finalOf.get(pr.id)?.get(c) ?? 0);
+          const rowsOf = finalOf.get(pr.id);
+          const vec = finalClasses.map((c) => rowsOf?.get(c)?.p ?? 0);
           let best = 0;
           vec.forEach((v, k) => (best = v > vec[best]! ? k : best));
           const truth = p.eval_classes[pr.label] ?? pr.label;
+          const single = singleOf.get(pr.id);
+          const top = rowsOf?.get(finalClasses[best]!);
           ids.push(pr.id);
           scored.push({
+            id: pr.id,
+            single: single ? finalClasses.map((c) => single.get(c) ?? 0) : null,
+            maxLo: top?.p_lo ?? null,
+            maxHi: top?.p_hi ?? null,
+            confidence: pr.confidence,
+            oodScore: pr.ood_score,
+            significance: pr.significance,
             fold: pr.fold,
             truth,
             predicted: pr.final_class,
@@ -145,8 +184,38 @@ export const evaluateStage = defineStage({
         ),
         n: scored.length,
       });
-      for (const b of cal.bins)
-        calRows.push({ protocol, kind: 'reliability', bin_lo: b.lo, bin_hi: b.hi, count: b.count, mean_confidence: b.confidence, accuracy: b.accuracy });
+      // the Monte-Carlo interval of the top class's probability, averaged per bin
+      const binOf = (v: number) => Math.min(p.calibration_bins - 1, Math.floor(v * p.calibration_bins));
+      const intervalSums = cal.bins.map(() => ({ lo: 0, hi: 0, n: 0 }));
+      for (const x of scored)
+        if (x.maxLo !== null && x.maxHi !== null) {
+          const acc = intervalSums[binOf(x.maxP)]!;
+          acc.lo += x.maxLo;
+          acc.hi += x.maxHi;
+          acc.n++;
+        }
+      cal.bins.forEach((b, i) => {
+        const iv = intervalSums[i]!;
+        calRows.push({
+          protocol,
+          kind: 'reliability',
+          bin_lo: b.lo,
+          bin_hi: b.hi,
+          count: b.count,
+          mean_confidence: b.confidence,
+          accuracy: b.accuracy,
+          mean_confidence_lo: iv.n > 0 ? iv.lo / iv.n : null,
+          mean_confidence_hi: iv.n > 0 ? iv.hi / iv.n : null,
+        });
+      });
+      const u = uncertaintyTables(protocol, scored, finalClasses, p);
+      metrics.push(...u.metrics);
+      calRows.push(...u.calibration);
+      conformal.push(...u.conformal);
+      thresholds.push(...u.thresholds);
+      oodRows.push(...u.ood);
+      classMix.push(...u.classMix);
+      perSource.push(...u.sources);
       for (const [kind, correct] of [
         ['confidence_correct', true],
         ['confidence_incorrect', false],
@@ -156,7 +225,18 @@ export const evaluateStage = defineStage({
           [],
           p.calibration_bins,
         );
-        for (const b of h.bins) calRows.push({ protocol, kind, bin_lo: b.lo, bin_hi: b.hi, count: b.count, mean_confidence: b.confidence, accuracy: null });
+        for (const b of h.bins)
+          calRows.push({
+            protocol,
+            kind,
+            bin_lo: b.lo,
+            bin_hi: b.hi,
+            count: b.count,
+            mean_confidence: b.confidence,
+            accuracy: null,
+            mean_confidence_lo: null,
+            mean_confidence_hi: null,
+          });
       }
       const ba = metrics.find(
         (m) => m.protocol === protocol && m.level === 'full' && m.subset === 'all' && m.statistic === 'pooled' && m.metric === 'balanced_accuracy',
@@ -190,7 +270,15 @@ export const evaluateStage = defineStage({
     return {
       table: metricsTable,
       rows: metrics,
-      extraTables: { confusion: { table: confusionTable, rows: confusion }, calibration: { table: calibrationTable, rows: calRows } },
+      extraTables: {
+        confusion: { table: confusionTable, rows: confusion },
+        calibration: { table: calibrationTable, rows: calRows },
+        conformal: { table: conformalTable, rows: conformal },
+        conformal_thresholds: { table: conformalThresholdsTable, rows: thresholds },
+        ood: { table: oodTable, rows: oodRows },
+        class_mix: { table: classMixTable, rows: classMix },
+        source_uncertainty: { table: sourceUncertaintyTable, rows: perSource },
+      },
       notes: { ...notes, competitor_sources: competitorSources },
     };
   },

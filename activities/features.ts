@@ -4,7 +4,7 @@ import { InputError } from '../lib/errors.js';
 import { NoContext } from '../schemas/params.js';
 import { FeaturesFacts } from '../schemas/facts.js';
 import { defineStage } from './stage.js';
-import { sourcesTable } from '../schemas/tables.js';
+import { sourcesTable, type SourceRow } from '../schemas/tables.js';
 import { sedDrawsTable, sedFitsTable, sedMagsTable } from '../schemas/sed.js';
 
 /**
@@ -71,25 +71,7 @@ export const featuresStage = defineStage({
         continue;
       }
       const fit = fits.get(s.id);
-      const input: FeatureInput = {
-        flux_s: s.flux_s_cgs,
-        flux_m: s.flux_m_cgs,
-        flux_h: s.flux_h_cgs,
-        flux_b: s.flux_b_cgs,
-        hst_mag: hst,
-        gaia_g: s.gaia_g_mag,
-        gaia_bp: s.gaia_bp_mag,
-        gaia_rp: s.gaia_rp_mag,
-        pm_total_masyr: s.pm_total_masyr,
-        parallax_mas: s.parallax_mas,
-        // the MUWCLASS table gives the 95% position-error radius, the quantity the method's
-        // sqrt((r0^2 + r1^2)/2) of the 95% error ellipse reduces to for a circle
-        sigma_eff_arcsec: s.pos_err_95_arcsec,
-        // the MUWCLASS table is already matched and carries no separation
-        nu: null,
-        significance: s.significance,
-        a_v: fit?.a_v ?? null,
-      };
+      const input = sourceFeatureInput(s, hst, fit?.a_v ?? null);
       const label = s.label;
       perDraw.forEach((draw_mags, draw) => {
         const a_v = draw === 0 ? input.a_v : (drawAv.get(`${s.id}\u0000${draw}`) ?? null);
@@ -115,3 +97,30 @@ export const featuresStage = defineStage({
     };
   },
 });
+
+/**
+ * The feature inputs of a training source: its X-ray fluxes, Gaia magnitudes and
+ * astrometry from `sources`, HST magnitudes and A_V from its translation. The features
+ * stage and predict's Monte-Carlo draws build them here alike.
+ */
+export function sourceFeatureInput(s: SourceRow, hst: Record<string, number | null>, a_v: number | null): FeatureInput {
+  return {
+    flux_s: s.flux_s_cgs,
+    flux_m: s.flux_m_cgs,
+    flux_h: s.flux_h_cgs,
+    flux_b: s.flux_b_cgs,
+    hst_mag: hst,
+    gaia_g: s.gaia_g_mag,
+    gaia_bp: s.gaia_bp_mag,
+    gaia_rp: s.gaia_rp_mag,
+    pm_total_masyr: s.pm_total_masyr,
+    parallax_mas: s.parallax_mas,
+    // the MUWCLASS table gives the 95% position-error radius, the quantity the method's
+    // sqrt((r0^2 + r1^2)/2) of the 95% error ellipse reduces to for a circle
+    sigma_eff_arcsec: s.pos_err_95_arcsec,
+    // the MUWCLASS table is already matched and carries no separation
+    nu: null,
+    significance: s.significance,
+    a_v,
+  };
+}

@@ -3,8 +3,12 @@ import { predictTwoStage } from '../lib/forest/two-stage.js';
 import { selectRows } from './io/rows.js';
 import { PredictParams, predictionsTable, probabilitiesTable } from '../schemas/model.js';
 import { readFeatureRows } from './io/feature-matrix.js';
-import { loadModel, predictionTables } from './io/model.js';
-import { NoContext } from '../schemas/params.js';
+import { featuresTranslation, loadModel, modelNeighbourReference, predictionTables, type PredictionExtras } from './io/model.js';
+import { neighbourScores } from '../lib/uncertainty/neighbours.js';
+import { prepareTranslation } from './translation.js';
+import { predictDraws, sourceDrawFeatures } from './montecarlo.js';
+import { sourcesTable } from '../schemas/tables.js';
+import { DataDirContext } from '../schemas/params.js';
 import { defineStage } from './stage.js';
 import { sourcesFingerprint } from './train.js';
 
@@ -20,10 +24,10 @@ import { sourcesFingerprint } from './train.js';
  */
 export const predictStage = defineStage({
   name: 'predict',
-  version: 2,
+  version: 3,
   params: PredictParams,
-  inputs: { roles: { model: { from: ['train'] }, features: { from: ['features'] } } },
-  context: NoContext,
+  inputs: { roles: { model: { from: ['train'] }, features: { from: ['features'] }, sources: { from: ['ingest'], optional: true } } },
+  context: DataDirContext,
   async run(ctx, p) {
     const { model, medians, trainedOn } = await loadModel(ctx.store, ctx.inputs.model);
     const data = await readFeatureRows(ctx.store, ctx.inputs.features);
@@ -47,10 +51,32 @@ export const predictStage = defineStage({
       medians,
     );
     const fold = p.fold === null ? null : 'k' in p.fold ? p.fold.index : p.fold.part;
+    const single = predictTwoStage(model, m);
+    // how unlike its training sources each source is (lib/uncertainty/neighbours.ts)
+    const reference = await modelNeighbourReference(ctx.store, ctx.inputs.model, p.ood_neighbours);
+    const ood = neighbourScores(reference, m);
+    let preds = single;
+    let extras: PredictionExtras[] = single.map((_, i) => ({ mc_draws: 0, significance: null, ood_score: ood[i]!, class_set: null, ood: null }));
+    if (p.mc.draws > 0) {
+      if (!ctx.inputs.sources) throw new Error('predict: Monte-Carlo draws (mc.draws > 0) need the sources input (the raw measurements)');
+      const { settings } = await featuresTranslation(ctx.store, ctx.inputs.features);
+      const translation = await prepareTranslation(ctx.context.data_dir, settings);
+      const byId = new Map((await ctx.store.readTable(sourcesTable, ctx.inputs.sources)).map((s) => [s.id, s]));
+      const drawRows = pick.map((i, j) => {
+        const src = byId.get(data.ids[i]!);
+        if (!src) throw new Error(`predict: source ${data.ids[i]} of the features is not in the sources input`);
+        if (j % 50 === 0) ctx.progress(j, pick.length, `Monte-Carlo draws ${j}/${pick.length}`);
+        return sourceDrawFeatures(translation, src, data.spec, p.mc);
+      });
+      const mc = predictDraws(model, medians, single, drawRows);
+      preds = mc.preds;
+      extras = mc.extras.map((x, i) => ({ ...x, ood_score: ood[i]!, class_set: null, ood: null }));
+    }
     const { rows, proba } = predictionTables(
       model,
-      predictTwoStage(model, m),
+      preds,
       pick.map((i) => ({ id: data.ids[i]!, label: data.labels[i]!, fold })),
+      extras,
     );
     return {
       table: predictionsTable,
@@ -61,6 +87,7 @@ export const predictStage = defineStage({
         final_classes: model.finalClasses,
         absent_classes: model.absentClasses,
         uncertain: rows.filter((r) => r.uncertain).length,
+        mc_draws: p.mc.draws,
       },
     };
   },

@@ -1,24 +1,8 @@
-import { join } from 'node:path';
-import { InputError } from '../lib/errors.js';
-import { DEFAULT_GRID } from '../lib/sed/grid.js';
-import type { Filter } from '../lib/sed/filters.js';
-import { bandZeroPoints, observationFromMags, spectrumFnuOnGrid, type BandMeasurement } from '../lib/sed/photometry.js';
-import {
-  blackbodySet,
-  compositeFnu,
-  flambdaToGridFnu,
-  nearestTypes,
-  powerLawSet,
-  reddenedSet,
-  steps,
-  twoComponentSet,
-  type ModelSet,
-} from '../lib/sed/templates.js';
+import { nearestTypes, type ModelSet } from '../lib/sed/templates.js';
 import {
   CLASS_BLIND_ASSIGNMENT,
   emptyTranslation,
   PAPER_ASSIGNMENT,
-  preparePlan,
   translateLabelFree,
   translateSource,
   unfittable,
@@ -29,26 +13,14 @@ import { Rng } from '../lib/rng.js';
 import { sha256Hex } from '../artifacts/hash.js';
 import { consistencyOffsets, sedDiagnostics } from '../lib/sed/diagnostics.js';
 import { DataDirContext } from '../schemas/params.js';
-import {
-  SedParams,
-  sedDiagnosticsTable,
-  sedDrawsTable,
-  sedFitsTable,
-  sedMagsTable,
-  type SedDrawRow,
-  type SedFitRow,
-  type SedMagRow,
-  type SedSettings,
-} from '../schemas/sed.js';
-import type { SourceRow } from '../schemas/tables.js';
-import type { RawFileRef } from '../schemas/artifact.js';
-import { loadComposite, loadFilter, loadPickles, loadVega, picklesFile, picklesTypeName, PICKLES_DWARFS, sedDataFiles } from './io/sed-data.js';
-import { verifyRawFile } from './io/raw-file.js';
+import { SedParams, sedDiagnosticsTable, sedDrawsTable, sedFitsTable, sedMagsTable, type SedDrawRow, type SedFitRow, type SedMagRow } from '../schemas/sed.js';
+import { picklesTypeName, PICKLES_DWARFS } from './io/sed-data.js';
 import { defineStage } from './stage.js';
 import { sourcesTable } from '../schemas/tables.js';
+import { prepareTranslation, sourceObservation } from './translation.js';
 
 /** A source's own generator for posterior draws: the same draws whatever else is in the table. */
-function sourceRng(seed: number, id: string): Rng {
+export function sourceRng(seed: number, id: string): Rng {
   return new Rng((seed ^ Number.parseInt(sha256Hex(id).slice(0, 8), 16)) >>> 0);
 }
 
@@ -70,34 +42,10 @@ export const sedStage = defineStage({
   context: DataDirContext,
   async run(ctx, p) {
     const { data_dir } = ctx.context;
-    const needed = sedDataFiles(p);
-    const byName = new Map(p.data_files.map((f) => [f.name, f] as const));
-    for (const name of needed) {
-      const ref: RawFileRef | undefined = byName.get(name);
-      if (!ref) throw new Error(`sed: data file ${name} is read but not among the params' data_files`);
-      await verifyRawFile(ref, join(data_dir, name));
-    }
-    const grid = DEFAULT_GRID;
-    const bands = p.input_bands.filter((b) => p.surveys.includes(b.survey));
-    const inputFilters: Filter[] = await Promise.all(bands.map((b) => loadFilter(data_dir, b.filter)));
-    const outputFilters: Filter[] = await Promise.all(p.output_filters.map((f) => loadFilter(data_dir, f)));
-
-    // zero points: Vega through each band where the system needs it
-    const vega = await loadVega(data_dir, p.templates.vega);
-    const vegaFnu = spectrumFnuOnGrid(grid, vega.wavelength_aa, vega.flux_flam_cgs);
-    const zeroPoints = bandZeroPoints(
-      grid,
-      vegaFnu,
-      bands.map((b, i) => ({ filter: inputFilters[i]!, system: b.system })),
-      p.convention,
-    );
-
-    const families = await buildFamilies(data_dir, p);
-    const plan = preparePlan(grid, inputFilters, outputFilters, families, p.convention);
+    const prepared = await prepareTranslation(data_dir, p);
+    const { bands, zeroPoints, families, plan, sigma, labelFree } = prepared;
     const picklesTypes = PICKLES_DWARFS.map(picklesTypeName);
     const assignment = p.assignment === 'class_blind' ? CLASS_BLIND_ASSIGNMENT : PAPER_ASSIGNMENT;
-    const labelFree = { priors: p.label_free.priors, draws: p.assignment === 'label_free' ? p.label_free.draws : 0 };
-    const sigma = { chi2_coeff: p.sigma_chi2_coeff, cap_mag: p.sigma_cap_mag, uv_sigma_mag: p.uv_sigma_mag, uv_pivot_aa: p.uv_pivot_aa };
 
     const sources = await ctx.store.readTable(sourcesTable, ctx.inputs.sources);
     const fits: SedFitRow[] = [];
@@ -105,15 +53,7 @@ export const sedStage = defineStage({
     const draws: SedDrawRow[] = [];
     const consistency = new Map<string, number[]>();
     sources.forEach((src, si) => {
-      const measurements: BandMeasurement[] = bands.map((b, i) => ({
-        band: i,
-        name: b.name,
-        mag: src[b.mag_column as keyof SourceRow] as number | null,
-        mag_err: src[b.err_column as keyof SourceRow] as number | null,
-        zero_point_fnu_cgs: zeroPoints[i]!,
-      }));
-      const obsRes = observationFromMags(measurements, { missing_err_frac: p.missing_err_frac, err_floor_mag: p.err_floor_mag });
-      const used = obsRes.ok ? Array.from(obsRes.obs.band, (b) => bands[b]!.name) : [];
+      const { obs: obsRes, used } = sourceObservation(prepared, src);
       const nOut = plan.outputs.length;
       let t: Translation;
       if (!src.in_scope || src.label === null) t = emptyTranslation('skipped', `label ${src.label_raw} is out of scope`, nOut, used.length);
@@ -183,33 +123,3 @@ export const sedStage = defineStage({
     };
   },
 });
-
-/** Every model family under these settings (reddened copies when extinction is on), read from the data folder. */
-export async function buildFamilies(dataDir: string, p: SedSettings): Promise<Partial<Record<FamilyKey, ModelSet>>> {
-  const grid = DEFAULT_GRID;
-  const starFnu = async (code: string) => {
-    const s = await loadPickles(dataDir, picklesFile(code));
-    return flambdaToGridFnu(grid, s.wavelength_aa, s.flux_flam);
-  };
-  const pickles = await Promise.all(PICKLES_DWARFS.map(starFnu));
-  // the two-component stars: a dwarf already loaded (K5V) is not read again
-  const star = (code: string) => {
-    const i = (PICKLES_DWARFS as readonly string[]).indexOf(code);
-    return i >= 0 ? Promise.resolve(pickles[i]!) : starFnu(code);
-  };
-  // extinction (stars, XRBs, CVs): each reddened by A_V = 0 ... a_v_max
-  const a_vs = p.extinction.a_v_max > 0 ? steps(0, p.extinction.a_v_max, p.extinction.a_v_step) : [0];
-  const reddened = (set: ModelSet) => (a_vs.length > 1 ? reddenedSet(grid, set, a_vs, p.extinction.r_v) : set);
-  const comp = await loadComposite(dataDir, p.templates.composite);
-  const { fnu, beta } = compositeFnu(grid, comp.wavelength_aa, comp.flux_flam);
-  if (!Number.isFinite(beta)) throw new InputError({ file: p.templates.composite }, 'cannot fit the red continuum slope at 7000-8500 A');
-  const composite: ModelSet & { beta: number } = { family: 'composite', names: ['VandenBerk2001'], values: [null], spectra: [fnu], beta };
-  return {
-    pickles: reddened({ family: 'pickles', names: PICKLES_DWARFS.map(picklesTypeName), values: PICKLES_DWARFS.map(() => null), spectra: pickles }),
-    composite,
-    powerlaw: powerLawSet(grid),
-    blackbody: reddened(blackbodySet(grid)),
-    two_component_lmxb: reddened(twoComponentSet(grid, picklesTypeName(p.lmxb_star), await star(p.lmxb_star))),
-    two_component_hmxb: reddened(twoComponentSet(grid, picklesTypeName(p.hmxb_star), await star(p.hmxb_star))),
-  };
-}

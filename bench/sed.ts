@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { defaultDataDir } from '../config/paths.js';
 import { loadConfig } from '../config/load.js';
 import { loadFilter, loadVega } from '../activities/io/sed-data.js';
-import { buildFamilies } from '../activities/sed.js';
+import { buildFamilies } from '../activities/translation.js';
 import { ingestStage } from '../activities/ingest.js';
 import { sha256File } from '../artifacts/hash.js';
 import { DEFAULT_GRID, interpolate } from '../lib/sed/grid.js';

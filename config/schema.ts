@@ -9,6 +9,7 @@ import { TwoStageParams } from '../schemas/forest.js';
 import { EvaluationSettings } from '../schemas/evaluation.js';
 import { RetryPolicy, StageActivityOptions } from '../schemas/engine.js';
 import { STAGE_NAMES } from '../schemas/step.js';
+import { UncertaintySettings } from '../schemas/uncertainty.js';
 
 /**
  * The XClass configuration. Values that change a result become activity params and
@@ -57,6 +58,8 @@ export const ConfigSchema = z.strictObject({
   model: TwoStageParams,
   /** stratified K-fold cross-validation (paper section 5) and the protocols scored */
   evaluation: EvaluationSettings,
+  /** Monte-Carlo error propagation, conformal class sets, the OOD flag, the class mix, the uncertain rule (schemas/uncertainty.ts) */
+  uncertainty: UncertaintySettings,
   /** classifying a field (`xclass classify`): how counterparts are found in photometry catalogs */
   classify: z.strictObject({ counterparts: CounterpartSettings }),
   /**

@@ -120,6 +120,7 @@ export async function planPipeline(config: XClassConfig, opts: { ablations?: rea
     baseline,
     ablations,
     evaluation: config.evaluation,
+    uncertainty: config.uncertainty,
     label_map: config.labels.map,
     no_data: config.input.no_data,
     concurrency: config.engine.concurrency,

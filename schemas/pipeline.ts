@@ -8,6 +8,7 @@ import { FeaturesParams } from './features.js';
 import { CrossmatchParams, DedupParams, LabelCatalog } from './labels.js';
 import { TwoStageParams } from './forest.js';
 import { EvaluationSettings } from './evaluation.js';
+import { UncertaintySettings } from './uncertainty.js';
 
 /** A raw input file, resolved and hashed by the client before the workflow starts. */
 export const ResolvedFile = RawFileRef.extend({ path: z.string().min(1) });
@@ -32,6 +33,7 @@ export const PipelineInput = z.strictObject({
   /** ablation name -> its settings (each an overlay of the baseline's, resolved) */
   ablations: z.record(z.string().regex(/^[a-z0-9_]+$/), PipelineVariant),
   evaluation: EvaluationSettings,
+  uncertainty: UncertaintySettings,
   label_map: z.record(z.string().min(1), XClassLabel.nullable()),
   /** no-data sentinels of the input tables; absent in runs planned before they existed */
   no_data: NoDataValues.optional(),

@@ -56,7 +56,8 @@ export interface StageInputs {
   sed: { sources: 'ingest' };
   features: { sources: 'ingest'; sed: 'sed' };
   train: { features: 'features' };
-  predict: { model: 'train'; features: 'features' };
+  /** `sources`: the raw measurements, for Monte-Carlo draws (params mc.draws > 0) */
+  predict: { model: 'train'; features: 'features'; sources?: 'ingest' };
   /** the competitor's predictions (optional) and one prediction per protocol and held-out part */
   evaluate: { reference?: 'reference' } & { [role in EvaluateRole]?: 'predict' };
   classify: { model: 'train' };
@@ -75,7 +76,7 @@ export interface StageContexts {
   sed: DataDirContext;
   features: NoContext;
   train: NoContext;
-  predict: NoContext;
+  predict: DataDirContext;
   evaluate: NoContext;
   classify: ClassifyContext;
 }

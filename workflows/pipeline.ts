@@ -80,6 +80,7 @@ export function buildPipeline(input: PipelineInput): Dag {
     const freeFeatures = protocols.has('deployment') || protocols.has('blind') ? translated(freeSed) : null;
     const paperFeatures = protocols.has('paper') ? translated(paperSed) : null;
     const { folds, seed, split, mode } = input.evaluation;
+    const u = input.uncertainty;
     const predictions: { [role in EvaluateRole]?: StepHandle<'predict'> } = {};
     // one held-out part: the configured model and the blind model (the same step when the
     // configuration uses no label), one prediction per protocol; `scored` null: predicted for inspection only
@@ -98,11 +99,14 @@ export function buildPipeline(input: PipelineInput): Dag {
       ];
       for (const [protocol, model, feats] of runs) {
         if (!protocols.has(protocol) || model === null || feats === null) continue;
+        // Monte-Carlo draws are translated label-free: for the predictions on label-free features, in the baseline (and the ablations when asked)
+        const mc = feats === freeFeatures && (name === null || u.mc_in_ablations) ? u.mc : { ...u.mc, draws: 0 };
         const predict = b.step({
           key: `${key}/predict-${protocol}${suffix}`,
           stage: 'predict',
-          params: { fold: predictFold },
-          inputs: { model, features: feats },
+          params: { fold: predictFold, mc, ood_neighbours: u.ood.neighbours },
+          inputs: mc.draws > 0 ? { model, features: feats, sources: ingest } : { model, features: feats },
+          context: { data_dir: input.data_dir },
           ...at,
         });
         if (scored !== null) predictions[`${protocol}_${scored}`] = predict;
@@ -126,6 +130,12 @@ export function buildPipeline(input: PipelineInput): Dag {
         stage1_groups: v.model.stage1_groups,
         confident_min: v.model.uncertain_below,
         calibration_bins: input.evaluation.calibration_bins,
+        uncertainty: {
+          conformal: u.conformal,
+          ood_flag_rate: u.ood.flag_rate,
+          rule: u.uncertain,
+          class_mix: { bootstrap: u.class_mix.bootstrap, seed: u.class_mix.seed },
+        },
       },
       inputs: { ...predictions, reference },
       ...where,

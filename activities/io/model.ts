@@ -5,7 +5,11 @@ import { deserializeTwoStage, type TwoStageModel, type TwoStagePrediction } from
 import { ForestParams, TwoStageParams } from '../../schemas/forest.js';
 import type { PredictionRow, ProbabilityRow } from '../../schemas/model.js';
 import type { ArtifactRef } from '../../schemas/step.js';
-import { modelFeaturesTable } from '../../schemas/model.js';
+import { modelFeaturesTable, TrainParams } from '../../schemas/model.js';
+import { fitNeighbourReference, type NeighbourReference } from '../../lib/uncertainty/neighbours.js';
+import { imputeMatrix } from '../../lib/features.js';
+import { readFeatureRows } from './feature-matrix.js';
+import { selectRows } from './rows.js';
 import { SedParams } from '../../schemas/sed.js';
 
 /** The binary two-stage model inside a `train` artifact. */
@@ -51,19 +55,64 @@ function clamp01(v: number): number {
   return Math.min(1, Math.max(0, v));
 }
 
+/** What a prediction carries beyond the two-stage vector: Monte-Carlo summary, OOD score, conformal set, the uncertain rule's verdict. */
+export interface PredictionExtras {
+  mc_draws: number;
+  /** Monte-Carlo only: the single-value final vector and the 16-84% intervals of the final and Stage-1 vectors */
+  single?: Float64Array;
+  final_lo?: Float64Array;
+  final_hi?: Float64Array;
+  stage1_lo?: Float64Array;
+  stage1_hi?: Float64Array;
+  significance: number | null;
+  ood_score: number | null;
+  class_set: string | null;
+  ood: boolean | null;
+  /** the uncertain rule's verdict when one was applied (else the prediction's own flag, the method's confidence rule) */
+  uncertain?: { uncertain: boolean; reason: string | null };
+}
+
+const NO_EXTRAS: PredictionExtras = { mc_draws: 0, significance: null, ood_score: null, class_set: null, ood: null };
+
 /** The `predictions` rows and long-form `probabilities` rows of two-stage predictions. */
 export function predictionTables(
   model: TwoStageModel,
   preds: readonly TwoStagePrediction[],
   sources: readonly { id: string; label: string | null; fold: number | null }[],
+  extras: readonly PredictionExtras[] = [],
 ): { rows: PredictionRow[]; proba: ProbabilityRow[] } {
   const rows: PredictionRow[] = [];
   const proba: ProbabilityRow[] = [];
+  const at = (a: Float64Array | undefined, k: number) => (a ? clamp01(a[k]!) : null);
   preds.forEach((pr, j) => {
     const { id, label, fold } = sources[j]!;
-    rows.push({ id, label, final_class: pr.finalClass, confidence: clamp01(pr.confidence), uncertain: pr.uncertain, decided_by: pr.decidedBy, fold });
-    model.finalClasses.forEach((c, k) => proba.push({ id, stage: 'final', class: c, p: clamp01(pr.proba[k]!) }));
-    model.groups.forEach((g, k) => proba.push({ id, stage: 'stage1', class: g, p: clamp01(pr.stage1Proba[k]!) }));
+    const x = extras[j] ?? NO_EXTRAS;
+    const verdict = x.uncertain ?? {
+      uncertain: pr.uncertain,
+      reason: pr.uncertain ? `confidence ${pr.confidence.toFixed(3)} < ${model.params.uncertain_below}` : null,
+    };
+    rows.push({
+      id,
+      label,
+      final_class: pr.finalClass,
+      confidence: clamp01(pr.confidence),
+      uncertain: verdict.uncertain,
+      decided_by: pr.decidedBy,
+      fold,
+      mc_draws: x.mc_draws,
+      significance: x.significance,
+      ood_score: x.ood_score,
+      class_set: x.class_set,
+      ood: x.ood,
+      uncertain_reason: verdict.reason,
+    });
+    model.finalClasses.forEach((c, k) =>
+      proba.push({ id, stage: 'final', class: c, p: clamp01(pr.proba[k]!), p_lo: at(x.final_lo, k), p_hi: at(x.final_hi, k) }),
+    );
+    model.groups.forEach((g, k) =>
+      proba.push({ id, stage: 'stage1', class: g, p: clamp01(pr.stage1Proba[k]!), p_lo: at(x.stage1_lo, k), p_hi: at(x.stage1_hi, k) }),
+    );
+    if (x.single) model.finalClasses.forEach((c, k) => proba.push({ id, stage: 'single', class: c, p: clamp01(x.single![k]!), p_lo: null, p_hi: null }));
   });
   return { rows, proba };
 }
@@ -77,9 +126,32 @@ export async function modelTranslation(store: ArtifactStore, ref: ArtifactRef): 
   const train = await store.readMeta(ref.stage, ref.id);
   const featuresId = train.inputs['features'];
   if (featuresId === undefined) throw new Error(`model ${ref.id.slice(0, 12)} has no features input`);
-  const features = await store.readMeta('features', featuresId);
+  return featuresTranslation(store, { stage: 'features', id: featuresId });
+}
+
+/** The SED translation behind a features artifact (features <- sed in its lineage). */
+export async function featuresTranslation(store: ArtifactStore, ref: ArtifactRef): Promise<{ settings: SedParams; ref: ArtifactRef }> {
+  const features = await store.readMeta('features', ref.id);
   const sedId = features.inputs['sed'];
-  if (sedId === undefined) throw new Error(`features ${featuresId.slice(0, 12)} has no sed input`);
+  if (sedId === undefined) throw new Error(`features ${ref.id.slice(0, 12)} has no sed input`);
   const sed = await store.readMeta('sed', sedId);
   return { settings: SedParams.parse(sed.params), ref: { stage: 'sed', id: sedId } };
+}
+
+/**
+ * The OOD reference of a model: its own training rows (the train step's features and
+ * fold, draw 0, imputed with its medians), scaled, with their typical k-th-neighbour
+ * distance (lib/uncertainty/neighbours.ts). Built once per process and model.
+ */
+export function modelNeighbourReference(store: ArtifactStore, ref: ArtifactRef, k: number): Promise<NeighbourReference> {
+  return store.derived(ref, `ood reference k=${k}`, [MODEL_FILE, 'data.parquet'], async () => {
+    const { medians } = await loadModel(store, ref);
+    const train = await store.readMeta(ref.stage, ref.id);
+    const featuresId = train.inputs['features'];
+    if (featuresId === undefined) throw new Error(`model ${ref.id.slice(0, 12)} has no features input`);
+    const { fold } = TrainParams.parse(train.params);
+    const data = await readFeatureRows(store, { stage: 'features', id: featuresId });
+    const rows = selectRows(data.ids, data.labels, fold, 'train').map((i) => data.values[i]!);
+    return fitNeighbourReference(imputeMatrix(rows, medians), k);
+  });
 }

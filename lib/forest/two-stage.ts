@@ -289,3 +289,29 @@ export function deserializeTwoStage(bytes: Uint8Array): TwoStageModel {
   // the header's params are as serialized; activities/io/model.ts validates them against the schema
   return { ...rest, stage1: deserializeForest(s1), stage2: s2 };
 }
+
+/**
+ * The two-stage decision on given mean vectors (Monte-Carlo means over draws): the
+ * Stage-1 group with the largest probability; for OTHER, the Stage-2 class with the
+ * largest final probability, its confidence the Stage-2 share P(class) / P(OTHER), as
+ * for a single prediction.
+ */
+export function decideOnMeans(model: TwoStageModel, stage1: Float64Array, final: Float64Array): TwoStagePrediction {
+  let g = 0;
+  for (let j = 1; j < model.groups.length; j++) if (stage1[j]! > stage1[g]!) g = j;
+  const other = model.groups.indexOf(model.params.other_group);
+  let finalClass = model.groups[g]!;
+  let confidence = stage1[g]!;
+  let decidedBy: 1 | 2 = 1;
+  if (g === other) {
+    let best = -1;
+    for (const c of model.params.stage2_classes) {
+      const k = model.finalClasses.indexOf(c);
+      if (best < 0 || final[k]! > final[best]!) best = k;
+    }
+    finalClass = model.finalClasses[best]!;
+    confidence = stage1[other]! > 0 ? final[best]! / stage1[other]! : 0;
+    decidedBy = 2;
+  }
+  return { finalClass, proba: final, confidence, decidedBy, uncertain: confidence < model.params.uncertain_below, stage1Proba: stage1 };
+}

@@ -265,10 +265,9 @@ export function translateLabelFree(plan: TranslationPlan, obs: Observation, opts
   const { map, w, kept } = post;
   const setOf = (i: number) => models.fams[models.famOf[i]!]!.fam.set;
   const chi2Red = models.chi2[map]! / dof;
-  const mags = keptMagnitudes(plan, models, kept);
-  const { mag_ab, mag_err } = averageMagnitudes(plan, mags, w, kept, chi2Red, u);
+  const { mag_ab, mag_err } = averageMagnitudes(plan, models, w, kept, chi2Red, u);
   const { posterior, aV } = familyPosterior(models, w, kept);
-  const draws = rng && opts.draws > 0 ? drawModels(plan, models, mags, w, kept, opts.draws, rng) : [];
+  const draws = rng && opts.draws > 0 ? drawModels(plan, models, keptMagnitudes(plan, models, kept), w, kept, opts.draws, rng) : [];
   return {
     status: 'ok',
     reason: null,
@@ -309,43 +308,36 @@ interface ScaledModels {
  */
 function scaleModels(plan: TranslationPlan, obs: Observation, priors: Record<FamilyKey, number>): ScaledModels {
   const n = obs.flux_fnu.length;
-  const fams: ScaledModels['fams'] = [];
-  let total = 0;
-  for (const key of FAMILY_KEYS) {
-    const prior = priors[key];
-    if (!(prior > 0)) continue;
-    const fam = familyOf(plan, key);
-    fams.push({ key, fam, logPrior: Math.log(prior / fam.table.nModels) });
-    total += fam.table.nModels;
-  }
+  const { fams, famOf, modelOf, total } = modelLayout(plan, priors);
   const out: ScaledModels = {
     fams,
-    famOf: new Int32Array(total),
-    modelOf: new Int32Array(total),
+    famOf,
+    modelOf,
     chi2: new Float64Array(total),
     scale: new Float64Array(total),
     valid: new Uint8Array(total),
     chi2Min: Infinity,
   };
-  const { famOf, modelOf, chi2, scale, valid } = out;
+  const { chi2, scale, valid } = out;
   const invVar = Float64Array.from(obs.flux_err_fnu, (e) => 1 / (e * e));
+  // sum f^2 / sigma^2 does not depend on the model: the same sum, once
+  let sff = 0;
+  for (let k = 0; k < n; k++) {
+    const fk = obs.flux_fnu[k]!;
+    sff += fk * fk * invVar[k]!;
+  }
   let c = 0;
-  fams.forEach(({ fam }, fi) => {
+  for (const { fam } of fams) {
     const { nModels, nBands, flux } = fam.table;
     for (let m = 0; m < nModels; m++, c++) {
-      famOf[c] = fi;
-      modelOf[c] = m;
       const row = m * nBands;
       let sfm = 0,
-        smm = 0,
-        sff = 0;
+        smm = 0;
       for (let k = 0; k < n; k++) {
         const mk = flux[row + obs.band[k]!]!;
-        const fk = obs.flux_fnu[k]!;
         const iv = invVar[k]!;
-        sfm += fk * mk * iv;
+        sfm += obs.flux_fnu[k]! * mk * iv;
         smm += mk * mk * iv;
-        sff += fk * fk * iv;
       }
       if (!(smm > 0) || !(sfm > 0)) continue;
       valid[c] = 1;
@@ -353,8 +345,40 @@ function scaleModels(plan: TranslationPlan, obs: Observation, priors: Record<Fam
       scale[c] = sfm / smm;
       if (chi2[c]! < out.chi2Min) out.chi2Min = chi2[c]!;
     }
-  });
+  }
   return out;
+}
+
+/** The flattened model list of a plan under a set of priors: the same for every source, built once. */
+const layouts = new WeakMap<TranslationPlan, Map<string, { fams: ScaledModels['fams']; famOf: Int32Array; modelOf: Int32Array; total: number }>>();
+
+function modelLayout(plan: TranslationPlan, priors: Record<FamilyKey, number>) {
+  let byPriors = layouts.get(plan);
+  if (!byPriors) layouts.set(plan, (byPriors = new Map()));
+  const key = FAMILY_KEYS.map((k) => priors[k]).join(',');
+  let layout = byPriors.get(key);
+  if (layout) return layout;
+  const fams: ScaledModels['fams'] = [];
+  let total = 0;
+  for (const k of FAMILY_KEYS) {
+    const prior = priors[k];
+    if (!(prior > 0)) continue;
+    const fam = familyOf(plan, k);
+    fams.push({ key: k, fam, logPrior: Math.log(prior / fam.table.nModels) });
+    total += fam.table.nModels;
+  }
+  const famOf = new Int32Array(total);
+  const modelOf = new Int32Array(total);
+  let c = 0;
+  fams.forEach(({ fam }, fi) => {
+    for (let m = 0; m < fam.table.nModels; m++, c++) {
+      famOf[c] = fi;
+      modelOf[c] = m;
+    }
+  });
+  layout = { fams, famOf, modelOf, total };
+  byPriors.set(key, layout);
+  return layout;
 }
 
 /**
@@ -406,38 +430,44 @@ const magAt = (mags: Float64Array, nOut: number, r: number, o: number): number |
 /**
  * Averaging: each output magnitude is the posterior-weighted mean over the kept models;
  * its sigma adds the weighted model spread to the method's Eq. 4-5 term of the best fit,
- * in quadrature.
+ * in quadrature. One pass over the kept models (one logarithm each, its scale) fills
+ * every output's sums, in the kept order: Monte-Carlo draws call this ~10^5 times.
  */
 function averageMagnitudes(
   plan: TranslationPlan,
-  mags: Float64Array,
+  models: ScaledModels,
   w: Float64Array,
   kept: readonly number[],
   chi2Red: number,
   u: UncertaintyOptions,
 ): { mag_ab: (number | null)[]; mag_err: (number | null)[] } {
   const nOut = plan.outputs.length;
+  const sw = new Float64Array(nOut);
+  const s1 = new Float64Array(nOut);
+  const s2 = new Float64Array(nOut);
+  for (const i of kept) {
+    const shift = -2.5 * Math.log10(models.scale[i]!);
+    const outMag = models.fams[models.famOf[i]!]!.fam.outMag;
+    const base = models.modelOf[i]! * nOut;
+    const wi = w[i]!;
+    for (let o = 0; o < nOut; o++) {
+      const mag = outMag[base + o]! + shift;
+      if (Number.isNaN(mag)) continue;
+      sw[o]! += wi;
+      s1[o]! += wi * mag;
+      s2[o]! += wi * mag * mag;
+    }
+  }
   const mag_ab: (number | null)[] = [];
   const mag_err: (number | null)[] = [];
   plan.outputs.forEach((o, k) => {
-    let sw = 0,
-      s1 = 0,
-      s2 = 0;
-    for (let r = 0; r < kept.length; r++) {
-      const i = kept[r]!;
-      const mag = magAt(mags, nOut, r, k);
-      if (mag === null) continue;
-      sw += w[i]!;
-      s1 += w[i]! * mag;
-      s2 += w[i]! * mag * mag;
-    }
-    if (sw === 0) {
+    if (sw[k] === 0) {
       mag_ab.push(null);
       mag_err.push(null);
       return;
     }
-    const mean = s1 / sw;
-    const variance = Math.max(0, s2 / sw - mean * mean);
+    const mean = s1[k]! / sw[k]!;
+    const variance = Math.max(0, s2[k]! / sw[k]! - mean * mean);
     mag_ab.push(mean);
     mag_err.push(Math.sqrt(variance + predictedSigma(chi2Red, o.pivot_aa, u) ** 2));
   });
@@ -446,14 +476,18 @@ function averageMagnitudes(
 
 /** The posterior of each family (most probable first) and the posterior mean A_V (0 for the unreddened families). */
 function familyPosterior(models: ScaledModels, w: Float64Array, kept: readonly number[]): { posterior: [FamilyKey, number][]; aV: number } {
-  const byFamily = new Map<FamilyKey, number>();
+  const byFamily = new Float64Array(models.fams.length);
+  const seen = new Uint8Array(models.fams.length);
   let aV = 0;
   for (const i of kept) {
-    const { key, fam } = models.fams[models.famOf[i]!]!;
-    byFamily.set(key, (byFamily.get(key) ?? 0) + w[i]!);
-    aV += w[i]! * (fam.set.a_v?.[models.modelOf[i]!] ?? 0);
+    const f = models.famOf[i]!;
+    seen[f] = 1;
+    byFamily[f]! += w[i]!;
+    aV += w[i]! * (models.fams[f]!.fam.set.a_v?.[models.modelOf[i]!] ?? 0);
   }
-  return { posterior: [...byFamily.entries()].sort((a, b) => b[1] - a[1]), aV };
+  // families in their order of first appearance among the kept models (kept is in family order), the most probable first
+  const posterior = models.fams.flatMap(({ key }, f): [FamilyKey, number][] => (seen[f] ? [[key, byFamily[f]!]] : []));
+  return { posterior: posterior.sort((a, b) => b[1] - a[1]), aV };
 }
 
 /** Draws: `count` models drawn from the posterior (inverse CDF over the kept models), each with its magnitudes, for training with realistic colour spread. */

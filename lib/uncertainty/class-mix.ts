@@ -78,3 +78,60 @@ export function classMixWithInterval(
   const q = (a: Float64Array, p: number) => quantileSorted(Float64Array.from(a).sort(), p);
   return { estimate, lo: perClass.map((a) => q(a, opts.lo ?? 0.025)), hi: perClass.map((a) => q(a, opts.hi ?? 0.975)) };
 }
+
+/**
+ * Bias-corrected calibration for label shift (Alexandari, Kundaje & Shrikumar 2020,
+ * ICML, "Maximum likelihood with bias-corrected calibration is hard-to-beat at label
+ * shift adaptation"): q_k ∝ p_k exp(b_k), with per-class biases b fitted by maximum
+ * likelihood on held-out rows of known class. EM on uncorrected posteriors goes wrong
+ * when a class's probabilities are systematically inflated (the balanced bootstrap does
+ * that to the rare classes, by design), and the re-weighting by pi / pi_t amplifies it.
+ *
+ * The likelihood is convex in b and its stationary point is where every class's summed
+ * probability equals its count, so the fit is iterative proportional scaling, b_k +=
+ * ln(count_k / sum_i q_ik), to convergence. Probabilities are floored at 1e-6 (a forest
+ * gives exact zeros); a class with no row keeps b = -Infinity (probability 0).
+ */
+export function fitClassBiases(proba: ArrayLike<number>, K: number, truth: readonly number[], opts: { maxIterations?: number; tol?: number } = {}): number[] {
+  const n = truth.length;
+  if (proba.length !== n * K) throw new Error(`class biases: ${proba.length} probabilities for ${n} rows of ${K} classes`);
+  const counts = new Array<number>(K).fill(0);
+  for (const t of truth) counts[t]!++;
+  const b = counts.map((c) => (c > 0 ? 0 : -Infinity));
+  const logp = Float64Array.from(proba, (v) => Math.log(Math.max(v, 1e-6)));
+  for (let it = 0; it < (opts.maxIterations ?? 500); it++) {
+    const sums = applyClassBiasesLog(logp, K, b).reduce((acc, v, j) => ((acc[j % K]! += v), acc), new Array<number>(K).fill(0));
+    let delta = 0;
+    for (let k = 0; k < K; k++) {
+      if (counts[k] === 0) continue;
+      const step = Math.log(counts[k]! / sums[k]!);
+      b[k]! += step;
+      delta = Math.max(delta, Math.abs(step));
+    }
+    if (delta < (opts.tol ?? 1e-9)) break;
+  }
+  // only differences matter: the first present class at 0
+  const ref = b.find((v) => Number.isFinite(v)) ?? 0;
+  return b.map((v) => v - ref);
+}
+
+function applyClassBiasesLog(logp: Float64Array, K: number, b: readonly number[]): Float64Array {
+  const out = new Float64Array(logp.length);
+  for (let i = 0; i < logp.length; i += K) {
+    let max = -Infinity;
+    for (let k = 0; k < K; k++) max = Math.max(max, (out[i + k] = logp[i + k]! + b[k]!));
+    let s = 0;
+    for (let k = 0; k < K; k++) s += out[i + k] = Number.isFinite(out[i + k]!) ? Math.exp(out[i + k]! - max) : 0;
+    for (let k = 0; k < K; k++) out[i + k]! /= s;
+  }
+  return out;
+}
+
+/** Probabilities (row-major, K per row) with the fitted class biases applied (fitClassBiases). */
+export function applyClassBiases(proba: ArrayLike<number>, K: number, b: readonly number[]): Float64Array {
+  return applyClassBiasesLog(
+    Float64Array.from(proba, (v) => Math.log(Math.max(v, 1e-6))),
+    K,
+    b,
+  );
+}

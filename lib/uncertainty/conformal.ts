@@ -90,3 +90,36 @@ export function coverageByClass(
 export function setLabel(set: readonly string[]): string {
   return `{${set.join(',')}}`;
 }
+
+/**
+ * Nested split-conformal sets over cross-validation folds: each fold's sources get sets
+ * from thresholds calibrated on the other folds' out-of-fold predictions only, so no
+ * source calibrates its own set (the honest estimate of coverage on new sources).
+ */
+export function nestedConformalSets(
+  proba: ArrayLike<number>,
+  classes: readonly string[],
+  truth: readonly string[],
+  folds: readonly number[],
+  level: number,
+): string[][] {
+  const K = classes.length;
+  const sets: string[][] = truth.map(() => []);
+  for (const f of new Set(folds)) {
+    const cal = folds.flatMap((g, i) => (g === f ? [] : [i]));
+    const calProba = new Float64Array(cal.length * K);
+    cal.forEach((i, r) => {
+      for (let k = 0; k < K; k++) calProba[r * K + k] = proba[i * K + k]!;
+    });
+    const t = calibrateMondrian(
+      calProba,
+      classes,
+      cal.map((i) => truth[i]!),
+      level,
+    );
+    folds.forEach((g, i) => {
+      if (g === f) sets[i] = predictionSet(Array.prototype.slice.call(proba, i * K, (i + 1) * K) as number[], classes, t);
+    });
+  }
+  return sets;
+}

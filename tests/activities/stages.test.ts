@@ -141,7 +141,11 @@ describe('stage activities, called directly', () => {
     for (const index of [0, 1]) {
       const fold = { k: 2, index, seed: input.evaluation.seed };
       const model = await act.train({ model: input.baseline.model, fold }, { features: fRef }, step(`cv/fold-${index}/train`, {}));
-      const predict = await act.predict({ fold }, { model: { stage: 'train', id: model.artifactId }, features: fRef }, step(`cv/fold-${index}/predict`, {}));
+      const predict = await act.predict(
+        { fold, mc: { draws: 3, seed: 1 }, ood_neighbours: 5 },
+        { model: { stage: 'train', id: model.artifactId }, features: fRef, sources: ref('ingest', 'ingest') },
+        step(`cv/fold-${index}/predict`, { data_dir: input.data_dir }),
+      );
       const rows = await store.readTable(predictionsTable, { stage: 'predict', id: predict.artifactId });
       expect(rows.length).toBeGreaterThan(0);
       expect(rows.every((r) => r['fold'] === index)).toBe(true);
@@ -153,6 +157,12 @@ describe('stage activities, called directly', () => {
         stage1_groups: input.baseline.model.stage1_groups,
         confident_min: input.baseline.model.uncertain_below,
         calibration_bins: input.evaluation.calibration_bins,
+        uncertainty: {
+          conformal: input.uncertainty.conformal,
+          ood_flag_rate: input.uncertainty.ood.flag_rate,
+          rule: input.uncertainty.uncertain,
+          class_mix: { bootstrap: 20, seed: 1 },
+        },
       },
       { ...predictions, reference: ref('reference', 'reference') },
       step('cv/evaluate', {}),

@@ -1,0 +1,114 @@
+import { computeFeatures, imputeMatrix, type FeatureSpec } from '../lib/features.js';
+import { decideOnMeans, predictTwoStage, type TwoStageModel, type TwoStagePrediction } from '../lib/forest/two-stage.js';
+import { translateLabelFree } from '../lib/sed/translate.js';
+import { drawFlux, drawMagnitude, summariseDraws } from '../lib/uncertainty/montecarlo.js';
+import type { Rng } from '../lib/rng.js';
+import type { McParams } from '../schemas/model.js';
+import type { SourceRow } from '../schemas/tables.js';
+import type { PredictionExtras } from './io/model.js';
+import { sourceFeatureInput } from './features.js';
+import { sourceRng } from './sed.js';
+import { sourceObservation, type PreparedTranslation } from './translation.js';
+
+/** The X-ray flux columns of `sources` with their 1-sigma errors, in the order each draw takes them. */
+const SOURCE_FLUXES = [
+  ['flux_s_cgs', 'flux_s_err_cgs'],
+  ['flux_m_cgs', 'flux_m_err_cgs'],
+  ['flux_h_cgs', 'flux_h_err_cgs'],
+  ['flux_b_cgs', 'flux_b_err_cgs'],
+] as const;
+
+/** The magnitude columns of `sources` that features or translation read, with their errors, in draw order. */
+const SOURCE_MAGNITUDES = [
+  ['gaia_g_mag', 'gaia_g_err_mag'],
+  ['gaia_bp_mag', 'gaia_bp_err_mag'],
+  ['gaia_rp_mag', 'gaia_rp_err_mag'],
+  ['tmass_j_mag', 'tmass_j_err_mag'],
+  ['tmass_h_mag', 'tmass_h_err_mag'],
+  ['tmass_ks_mag', 'tmass_ks_err_mag'],
+  ['ps1_g_mag', 'ps1_g_err_mag'],
+  ['ps1_r_mag', 'ps1_r_err_mag'],
+  ['ps1_i_mag', 'ps1_i_err_mag'],
+  ['ps1_z_mag', 'ps1_z_err_mag'],
+  ['ps1_y_mag', 'ps1_y_err_mag'],
+] as const;
+
+/**
+ * One Monte-Carlo draw of a training source: its four X-ray fluxes log-normal about the
+ * measured values, its magnitudes normal with the SED stage's error model (floor
+ * included); every other column as measured.
+ */
+export function perturbedSource(src: SourceRow, rng: Rng, t: PreparedTranslation): SourceRow {
+  const out: SourceRow = { ...src };
+  for (const [v, e] of SOURCE_FLUXES) out[v] = drawFlux(src[v], src[e], rng);
+  for (const [m, e] of SOURCE_MAGNITUDES) out[m] = drawMagnitude(src[m], src[e], rng, t.settings.err_floor_mag, t.settings.missing_err_frac);
+  return out;
+}
+
+/**
+ * The feature rows of `draws` Monte-Carlo draws of a training source, each translated
+ * label-free by the SED stage's code and preparation, then through the features
+ * stage's inputs. Draws come from the source's own generator (seed and id), so they are
+ * the same in any batch, fold or thread.
+ */
+export function sourceDrawFeatures(t: PreparedTranslation, src: SourceRow, spec: FeatureSpec, mc: McParams): (number | null)[][] {
+  if (t.settings.assignment !== 'label_free')
+    throw new Error(`predict: Monte-Carlo draws are translated label-free, but these features came from a '${t.settings.assignment}' translation`);
+  const rng = sourceRng(mc.seed, src.id);
+  const nOut = t.plan.outputs.length;
+  const labelFree = { priors: t.labelFree.priors, draws: 0 };
+  const rows: (number | null)[][] = [];
+  for (let d = 0; d < mc.draws; d++) {
+    const drawn = perturbedSource(src, rng, t);
+    const { obs, used } = sourceObservation(t, drawn);
+    const tr = obs.ok && used.length >= 3 ? translateLabelFree(t.plan, obs.obs, labelFree, t.sigma, null) : null;
+    const hst: Record<string, number | null> = {};
+    for (let k = 0; k < nOut; k++) hst[t.plan.outputs[k]!.name] = tr?.status === 'ok' ? (tr.mag_ab[k] ?? null) : null;
+    rows.push(computeFeatures(sourceFeatureInput(drawn, hst, tr?.status === 'ok' ? tr.a_v : null), spec));
+  }
+  return rows;
+}
+
+/**
+ * The model applied to every draw of every source (one matrix, imputed with the model's
+ * medians), summarised per source: mean final and Stage-1 vectors with their 16-84%
+ * intervals, the two-stage decision on the means, the significance of the top two
+ * classes, and the single-value prediction beside them.
+ */
+export function predictDraws(
+  model: TwoStageModel,
+  medians: readonly (number | null)[],
+  single: readonly TwoStagePrediction[],
+  drawRows: readonly (readonly (number | null)[][])[],
+): { preds: TwoStagePrediction[]; extras: Omit<PredictionExtras, 'ood_score' | 'class_set' | 'ood'>[] } {
+  const flat = drawRows.flat();
+  const all = predictTwoStage(model, imputeMatrix(flat, medians));
+  const K = model.finalClasses.length;
+  const G = model.groups.length;
+  const preds: TwoStagePrediction[] = [];
+  const extras: Omit<PredictionExtras, 'ood_score' | 'class_set' | 'ood'>[] = [];
+  let at = 0;
+  drawRows.forEach((rows, i) => {
+    const n = rows.length;
+    const fin = new Float64Array(n * K);
+    const st1 = new Float64Array(n * G);
+    for (let d = 0; d < n; d++) {
+      fin.set(all[at + d]!.proba, d * K);
+      st1.set(all[at + d]!.stage1Proba, d * G);
+    }
+    at += n;
+    const f = summariseDraws(fin, n, K);
+    const s1 = summariseDraws(st1, n, G);
+    preds.push(decideOnMeans(model, s1.mean, f.mean));
+    extras.push({
+      mc_draws: n,
+      single: single[i]!.proba,
+      final_lo: f.lo,
+      final_hi: f.hi,
+      stage1_lo: s1.lo,
+      stage1_hi: s1.hi,
+      significance: f.significance,
+    });
+  });
+  return { preds, extras };
+}

@@ -1,0 +1,121 @@
+import { join } from 'node:path';
+import { DEFAULT_GRID } from '../lib/sed/grid.js';
+import type { Filter } from '../lib/sed/filters.js';
+import { bandZeroPoints, observationFromMags, spectrumFnuOnGrid, type BandMeasurement, type ObservationResult } from '../lib/sed/photometry.js';
+import { preparePlan, type FamilyKey, type LabelFreeOptions, type TranslationPlan, type UncertaintyOptions } from '../lib/sed/translate.js';
+import { blackbodySet, compositeFnu, flambdaToGridFnu, powerLawSet, reddenedSet, steps, twoComponentSet, type ModelSet } from '../lib/sed/templates.js';
+import { InputError } from '../lib/errors.js';
+import type { SedSettings } from '../schemas/sed.js';
+import type { RawFileRef } from '../schemas/artifact.js';
+import type { SourceRow } from '../schemas/tables.js';
+import { canonicalJson } from '../lib/canonical.js';
+import { loadComposite, loadFilter, loadPickles, loadVega, picklesFile, picklesTypeName, PICKLES_DWARFS, sedDataFiles } from './io/sed-data.js';
+import { verifyRawFile } from './io/raw-file.js';
+
+/**
+ * What translating training sources under one set of SED settings needs, prepared once:
+ * the input bands with their zero points, the model families and the translation plan
+ * (model fluxes through every band). The `sed` stage translates with it, and `predict`
+ * translates each source's Monte-Carlo draws with the very same preparation.
+ */
+export interface PreparedTranslation {
+  settings: SedSettings;
+  bands: SedSettings['input_bands'];
+  zeroPoints: number[];
+  families: Partial<Record<FamilyKey, ModelSet>>;
+  plan: TranslationPlan;
+  sigma: UncertaintyOptions;
+  labelFree: LabelFreeOptions;
+}
+
+const prepared = new Map<string, Promise<PreparedTranslation>>();
+
+/** The preparation for these settings, built once per process and data folder (the data files are verified first, every call). */
+export async function prepareTranslation(dataDir: string, p: SedSettings & { data_files: RawFileRef[] }): Promise<PreparedTranslation> {
+  const byName = new Map(p.data_files.map((f) => [f.name, f] as const));
+  for (const name of sedDataFiles(p)) {
+    const ref = byName.get(name);
+    if (!ref) throw new Error(`sed: data file ${name} is read but not among the params' data_files`);
+    await verifyRawFile(ref, join(dataDir, name));
+  }
+  const key = `${dataDir}\u0000${canonicalJson(p)}`;
+  let value = prepared.get(key);
+  if (!value) {
+    value = build(dataDir, p);
+    prepared.set(key, value);
+    value.catch(() => prepared.delete(key));
+    // a process sees a handful of translations (baseline and ablations); keep the last few
+    if (prepared.size > 8) prepared.delete(prepared.keys().next().value!);
+  }
+  return value;
+}
+
+async function build(dataDir: string, p: SedSettings): Promise<PreparedTranslation> {
+  const grid = DEFAULT_GRID;
+  const bands = p.input_bands.filter((b) => p.surveys.includes(b.survey));
+  const inputFilters: Filter[] = await Promise.all(bands.map((b) => loadFilter(dataDir, b.filter)));
+  const outputFilters: Filter[] = await Promise.all(p.output_filters.map((f) => loadFilter(dataDir, f)));
+  // zero points: Vega through each band where the system needs it
+  const vega = await loadVega(dataDir, p.templates.vega);
+  const vegaFnu = spectrumFnuOnGrid(grid, vega.wavelength_aa, vega.flux_flam_cgs);
+  const zeroPoints = bandZeroPoints(
+    grid,
+    vegaFnu,
+    bands.map((b, i) => ({ filter: inputFilters[i]!, system: b.system })),
+    p.convention,
+  );
+  const families = await buildFamilies(dataDir, p);
+  return {
+    settings: p,
+    bands,
+    zeroPoints,
+    families,
+    plan: preparePlan(grid, inputFilters, outputFilters, families, p.convention),
+    sigma: { chi2_coeff: p.sigma_chi2_coeff, cap_mag: p.sigma_cap_mag, uv_sigma_mag: p.uv_sigma_mag, uv_pivot_aa: p.uv_pivot_aa },
+    labelFree: { priors: p.label_free.priors, draws: p.assignment === 'label_free' ? p.label_free.draws : 0 },
+  };
+}
+
+/** A training source's magnitudes in the translation's input bands, and the observation the fit reads. */
+export function sourceObservation(t: PreparedTranslation, src: SourceRow): { measurements: BandMeasurement[]; obs: ObservationResult; used: string[] } {
+  const measurements: BandMeasurement[] = t.bands.map((b, i) => ({
+    band: i,
+    name: b.name,
+    mag: src[b.mag_column as keyof SourceRow] as number | null,
+    mag_err: src[b.err_column as keyof SourceRow] as number | null,
+    zero_point_fnu_cgs: t.zeroPoints[i]!,
+  }));
+  const obs = observationFromMags(measurements, { missing_err_frac: t.settings.missing_err_frac, err_floor_mag: t.settings.err_floor_mag });
+  const used = obs.ok ? Array.from(obs.obs.band, (b) => t.bands[b]!.name) : [];
+  return { measurements, obs, used };
+}
+
+/** Every model family under these settings (reddened copies when extinction is on), read from the data folder. */
+export async function buildFamilies(dataDir: string, p: SedSettings): Promise<Partial<Record<FamilyKey, ModelSet>>> {
+  const grid = DEFAULT_GRID;
+  const starFnu = async (code: string) => {
+    const s = await loadPickles(dataDir, picklesFile(code));
+    return flambdaToGridFnu(grid, s.wavelength_aa, s.flux_flam);
+  };
+  const pickles = await Promise.all(PICKLES_DWARFS.map(starFnu));
+  // the two-component stars: a dwarf already loaded (K5V) is not read again
+  const star = (code: string) => {
+    const i = (PICKLES_DWARFS as readonly string[]).indexOf(code);
+    return i >= 0 ? Promise.resolve(pickles[i]!) : starFnu(code);
+  };
+  // extinction (stars, XRBs, CVs): each reddened by A_V = 0 ... a_v_max
+  const a_vs = p.extinction.a_v_max > 0 ? steps(0, p.extinction.a_v_max, p.extinction.a_v_step) : [0];
+  const reddened = (set: ModelSet) => (a_vs.length > 1 ? reddenedSet(grid, set, a_vs, p.extinction.r_v) : set);
+  const comp = await loadComposite(dataDir, p.templates.composite);
+  const { fnu, beta } = compositeFnu(grid, comp.wavelength_aa, comp.flux_flam);
+  if (!Number.isFinite(beta)) throw new InputError({ file: p.templates.composite }, 'cannot fit the red continuum slope at 7000-8500 A');
+  const composite: ModelSet & { beta: number } = { family: 'composite', names: ['VandenBerk2001'], values: [null], spectra: [fnu], beta };
+  return {
+    pickles: reddened({ family: 'pickles', names: PICKLES_DWARFS.map(picklesTypeName), values: PICKLES_DWARFS.map(() => null), spectra: pickles }),
+    composite,
+    powerlaw: powerLawSet(grid),
+    blackbody: reddened(blackbodySet(grid)),
+    two_component_lmxb: reddened(twoComponentSet(grid, picklesTypeName(p.lmxb_star), await star(p.lmxb_star))),
+    two_component_hmxb: reddened(twoComponentSet(grid, picklesTypeName(p.hmxb_star), await star(p.hmxb_star))),
+  };
+}
