@@ -1,6 +1,12 @@
 import { join } from 'node:path';
 import { computeFeatures, featureNames, imputeMatrix, type FeatureInput } from '../lib/features.js';
-import { predictTwoStage } from '../lib/forest/two-stage.js';
+import { predictTwoStage, type TwoStagePrediction } from '../lib/forest/two-stage.js';
+import { drawFlux, drawMagnitude } from '../lib/uncertainty/montecarlo.js';
+import { neighbourScores } from '../lib/uncertainty/neighbours.js';
+import { describeRule } from '../lib/uncertainty/rule.js';
+import { predictDraws } from './montecarlo.js';
+import { sourceRng } from './sed.js';
+import { classifyVerdicts, readCalibration } from './classify-uncertainty.js';
 import { InputError } from '../lib/errors.js';
 import { DEFAULT_GRID } from '../lib/sed/grid.js';
 import { pivotWavelength, type Filter } from '../lib/sed/filters.js';
@@ -17,6 +23,7 @@ import {
   targetFeaturesTable,
   targetMagsTable,
   targetsTable,
+  classifyClassMixTable,
   type MagnitudeColumn,
   type MagSystemName,
   type TargetFeatureRow,
@@ -29,12 +36,15 @@ import type { RawFileRef } from '../schemas/artifact.js';
 import { readTargetTable } from './io/target-table.js';
 import { readPhotometry, readXraySources, type Magnitude, type XraySourceRow } from './io/catalog-rows.js';
 import { filterFileName, loadFilter, loadVega, sedDataFiles } from './io/sed-data.js';
-import { loadModel, modelTranslation, predictionTables } from './io/model.js';
+import { loadModel, modelNeighbourReference, modelTranslation, predictionTables, type PredictionExtras } from './io/model.js';
 import { verifyRawFile } from './io/raw-file.js';
 import { checkClass, type NoDataCounts } from './io/validate.js';
 import { buildFamilies } from './translation.js';
 import { matchCounterparts, type LoadedCatalog } from './classify-match.js';
 import { defineStage } from './stage.js';
+
+/** Sources whose Monte-Carlo draws are predicted at once. */
+const MC_CHUNK = 500;
 
 /** Gaia's VEGAMAG, in which the model's Gaia colour features were measured (Riello et al. 2021). */
 const GAIA_SYSTEM: MagSystem = { kind: 'vega_spectrum', vega_mag: 0.023 };
@@ -89,9 +99,9 @@ interface Observed {
  */
 export const classifyStage = defineStage({
   name: 'classify',
-  version: 3,
+  version: 4,
   params: ClassifyParams,
-  inputs: { roles: { model: { from: ['train'] } } },
+  inputs: { roles: { model: { from: ['train'] }, calibration: { from: ['evaluate'], optional: true } } },
   context: ClassifyContext,
   async run(ctx, p) {
     const { paths, data_dir } = ctx.context;
@@ -183,6 +193,61 @@ export const classifyStage = defineStage({
     const names = featureNames(spec);
     const featureFilters = spec.filters.map((f) => f.name);
 
+    /**
+     * One set of a source's measurements (as measured, or a Monte-Carlo draw) through
+     * translation to the feature inputs: HST magnitudes observed where a catalog has the
+     * filter, else translated label-free; the Gaia features in Gaia's VEGAMAG.
+     */
+    const featureInputs = (
+      s: XraySourceRow,
+      byFilter: ReadonlyMap<string, Observed>,
+      flux: { s: number | null; m: number | null; h: number | null; b: number | null },
+      fixed: { astrometry: { parallax_mas: number | null; pm_total_masyr: number | null }; nu: number | null },
+    ) => {
+      const measurements: BandMeasurement[] = inputNames.map((f, band) => {
+        const o = byFilter.get(f);
+        return { band, name: f, mag: o?.mag ?? null, mag_err: o?.err ?? null, zero_point_fnu_cgs: o?.zero_point ?? AB_ZERO_FNU_CGS };
+      });
+      const obsRes = observationFromMags(measurements, { missing_err_frac: sed.missing_err_frac, err_floor_mag: sed.err_floor_mag });
+      const used = obsRes.ok ? Array.from(obsRes.obs.band, (b) => inputNames[b]!) : [];
+      const t: Translation =
+        !obsRes.ok || used.length < 3 ? unfittable(obsRes, used, plan.outputs.length)! : translateLabelFree(plan, obsRes.obs, labelFree, sigma, null);
+      const hstObserved: Record<string, number | null> = {};
+      const hstFull: Record<string, number | null> = {};
+      plan.outputs.forEach((o, k) => {
+        const seen = byFilter.get(o.name);
+        const translated = t.status === 'ok' ? (t.mag_ab[k] ?? null) : null;
+        hstObserved[o.name] = seen ? seen.mag_ab : null;
+        hstFull[o.name] = seen ? seen.mag_ab : translated;
+      });
+      // the Gaia features in Gaia's own VEGAMAG, as the training sources had them
+      const gaia = (filter: keyof typeof GAIA_FEATURE_BANDS): number | null => {
+        const o = byFilter.get(filter);
+        if (!o) return null;
+        if (sameSystem(o.system, GAIA_SYSTEM)) return o.mag;
+        return o.mag_ab - abOffset(gaiaZp.get(filter)!);
+      };
+      const input: FeatureInput = {
+        flux_s: flux.s,
+        flux_m: flux.m,
+        flux_h: flux.h,
+        flux_b: flux.b,
+        hst_mag: hstFull,
+        gaia_g: gaia('Gaia_DR3.G'),
+        gaia_bp: gaia('Gaia_DR3.BP'),
+        gaia_rp: gaia('Gaia_DR3.RP'),
+        pm_total_masyr: fixed.astrometry.pm_total_masyr,
+        parallax_mas: fixed.astrometry.parallax_mas,
+        sigma_eff_arcsec: s.sigma_eff_arcsec,
+        nu: fixed.nu,
+        significance: s.significance,
+        a_v: t.status === 'ok' ? t.a_v : s.a_v,
+      };
+      return { used, t, hstObserved, input };
+    };
+    const mc = p.uncertainty.mc;
+    const drawRows: (number | null)[][][] = [];
+
     const targets: TargetRow[] = [];
     const magsOut: TargetMagRow[] = [];
     const featureRows: TargetFeatureRow[] = [];
@@ -207,24 +272,15 @@ export const classifyStage = defineStage({
         const had = byFilter.get(o.filter);
         if (!had || (o.err ?? Infinity) < (had.err ?? Infinity)) byFilter.set(o.filter, o);
       }
-      const measurements: BandMeasurement[] = inputNames.map((f, band) => {
-        const o = byFilter.get(f);
-        return { band, name: f, mag: o?.mag ?? null, mag_err: o?.err ?? null, zero_point_fnu_cgs: o?.zero_point ?? AB_ZERO_FNU_CGS };
-      });
-      const obsRes = observationFromMags(measurements, { missing_err_frac: sed.missing_err_frac, err_floor_mag: sed.err_floor_mag });
-      const used = obsRes.ok ? Array.from(obsRes.obs.band, (b) => inputNames[b]!) : [];
-      const t: Translation =
-        !obsRes.ok || used.length < 3 ? unfittable(obsRes, used, plan.outputs.length)! : translateLabelFree(plan, obsRes.obs, labelFree, sigma, null);
-
-      const hstObserved: Record<string, number | null> = {};
-      const hstFull: Record<string, number | null> = {};
+      const firstChosen = cps.find((x) => x.choice.index !== null)?.choice;
+      const fixed = { astrometry, nu: s.nu ?? firstChosen?.nu ?? null };
+      const measured = { s: s.flux.s.value, m: s.flux.m.value, h: s.flux.h.value, b: s.flux.b.value };
+      const { used, t, hstObserved, input } = featureInputs(s, byFilter, measured, fixed);
       let nObs = 0;
       let nTrans = 0;
       plan.outputs.forEach((o, k) => {
         const seen = byFilter.get(o.name);
         const translated = t.status === 'ok' ? (t.mag_ab[k] ?? null) : null;
-        hstObserved[o.name] = seen ? seen.mag_ab : null;
-        hstFull[o.name] = seen ? seen.mag_ab : translated;
         if (seen && featureFilters.includes(o.name)) nObs++;
         else if (translated !== null && featureFilters.includes(o.name)) nTrans++;
         if (seen)
@@ -251,31 +307,26 @@ export const classifyStage = defineStage({
             origin: 'observed',
             source: o.source,
           });
-
-      // the Gaia features in Gaia's own VEGAMAG, as the training sources had them
-      const gaia = (filter: keyof typeof GAIA_FEATURE_BANDS): number | null => {
-        const o = byFilter.get(filter);
-        if (!o) return null;
-        if (sameSystem(o.system, GAIA_SYSTEM)) return o.mag;
-        return o.mag_ab - abOffset(gaiaZp.get(filter)!);
-      };
-      const firstChosen = cps.find((x) => x.choice.index !== null)?.choice;
-      const input: FeatureInput = {
-        flux_s: s.flux.s.value,
-        flux_m: s.flux.m.value,
-        flux_h: s.flux.h.value,
-        flux_b: s.flux.b.value,
-        hst_mag: hstFull,
-        gaia_g: gaia('Gaia_DR3.G'),
-        gaia_bp: gaia('Gaia_DR3.BP'),
-        gaia_rp: gaia('Gaia_DR3.RP'),
-        pm_total_masyr: astrometry.pm_total_masyr,
-        parallax_mas: astrometry.parallax_mas,
-        sigma_eff_arcsec: s.sigma_eff_arcsec,
-        nu: s.nu ?? firstChosen?.nu ?? null,
-        significance: s.significance,
-        a_v: t.status === 'ok' ? t.a_v : s.a_v,
-      };
+      // Monte-Carlo draws of the fluxes and magnitudes, each through translation and features (the source's own generator)
+      if (mc.draws > 0) {
+        const rng = sourceRng(mc.seed, s.id);
+        const rows: (number | null)[][] = [];
+        for (let d = 0; d < mc.draws; d++) {
+          const flux = {
+            s: drawFlux(s.flux.s.value, s.flux.s.err, rng),
+            m: drawFlux(s.flux.m.value, s.flux.m.err, rng),
+            h: drawFlux(s.flux.h.value, s.flux.h.err, rng),
+            b: drawFlux(s.flux.b.value, s.flux.b.err, rng),
+          };
+          const bands = new Map<string, Observed>();
+          for (const [f, o] of byFilter) {
+            const mag = drawMagnitude(o.mag, o.err, rng, sed.err_floor_mag, sed.missing_err_frac)!;
+            bands.set(f, { ...o, mag, mag_ab: mag + abOffset(o.zero_point) });
+          }
+          rows.push(computeFeatures(featureInputs(s, bands, flux, fixed).input, spec));
+        }
+        drawRows.push(rows);
+      }
       const v = computeFeatures(input, spec);
       const vObs = computeFeatures({ ...input, hst_mag: hstObserved, a_v: s.a_v }, spec);
       full.push(v);
@@ -333,11 +384,29 @@ export const classifyStage = defineStage({
       ),
     );
     const labelOf = (s: XraySourceRow): string | null => (s.label === null ? null : p.label_map ? (p.label_map[s.label] ?? null) : s.label);
-    const preds = predictTwoStage(model, m);
+    const single = predictTwoStage(model, m);
+    let preds: TwoStagePrediction[] = single;
+    let extras: PredictionExtras[] = single.map(() => ({ mc_draws: 0, significance: null, ood_score: null, class_set: null, ood: null }));
+    if (mc.draws > 0) {
+      // in chunks: 10^4 sources x 100 draws would be 10^6 feature rows at once
+      preds = [];
+      extras = [];
+      for (let at = 0; at < sources.length; at += MC_CHUNK) {
+        ctx.progress(3, 4, `predicting Monte-Carlo draws ${at}/${sources.length}`);
+        const r = predictDraws(model, medians, single.slice(at, at + MC_CHUNK), drawRows.slice(at, at + MC_CHUNK));
+        preds.push(...r.preds);
+        extras.push(...r.extras.map((x) => ({ ...x, ood_score: null, class_set: null, ood: null })));
+      }
+    }
+    const reference = await modelNeighbourReference(ctx.store, modelRef, p.uncertainty.ood_neighbours);
+    const calibration = ctx.inputs.calibration ? await readCalibration(ctx.store, ctx.inputs.calibration, p.uncertainty.conformal_level) : null;
+    const verdicts = classifyVerdicts(model, preds, extras, neighbourScores(reference, m), calibration, p.uncertainty);
+    preds = verdicts.preds;
     const { rows: out, proba } = predictionTables(
       model,
       preds,
       sources.map((s) => ({ id: s.id, label: labelOf(s), fold: null })),
+      verdicts.extras,
     );
     const scoring = selfScore(
       out.map((r, i) => ({ label: r.label, final_class: r.final_class, proba: preds[i]!.proba })),
@@ -355,6 +424,7 @@ export const classifyStage = defineStage({
         targets: { table: targetsTable, rows: targets },
         matches: { table: matchesTable, rows: matched.matches },
         match_summary: { table: matchSummaryTable, rows: matched.summary },
+        ...(verdicts.classMix.length > 0 ? { class_mix: { table: classifyClassMixTable, rows: verdicts.classMix } } : {}),
         mags: { table: targetMagsTable, rows: magsOut },
         features: { table: targetFeaturesTable, rows: featureRows },
         ...(scoring ? { metrics: { table: metricsTable, rows: scoring.metrics }, confusion: { table: confusionTable, rows: scoring.confusion } } : {}),
@@ -372,6 +442,15 @@ export const classifyStage = defineStage({
         imputed_by_feature: Object.fromEntries(names.map((f, k) => [f, m.imputed[k]!])),
         no_data_by_column: noDataCounts,
         scored: scoring ? scoring.n : 0,
+        mc_draws: mc.draws,
+        calibration: calibration ? { evaluate: calibration.ref.id, protocol: calibration.protocol, level: calibration.level } : null,
+        uncertain_rule: describeRule(p.uncertainty.rule, p.uncertainty.conformal_level),
+        ...(calibration
+          ? {}
+          : {
+              no_calibration: 'no cross-validation evaluation of this model was found: sources carry no conformal set and no OOD flag (their scores are given)',
+            }),
+        ...verdicts.notes,
       },
     };
   },

@@ -19,7 +19,8 @@ import { DagBuilder } from '../workflows/builder.js';
 import { createReporter } from './progress.js';
 import { summariseRun } from '../report/summary.js';
 import { branchMetrics, compareRows } from './compare.js';
-import { planClassify } from '../engine/classify-plan.js';
+import { findCalibration, planClassify } from '../engine/classify-plan.js';
+import type { ArtifactRef } from '../schemas/step.js';
 
 interface GlobalOpts {
   config?: string;
@@ -240,6 +241,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       collect,
       [],
     )
+    .option(
+      '--calibration <id>',
+      "the evaluate artifact calibrating the model's sets and OOD flag (default: the model's own cross-validation, found in the store)",
+    )
     .option('--out <file>', 'CSV to write (default: TABLE with .xclass.csv; a DS9 region file .reg beside it); existing files are kept unless --force')
     .option('--force', 'replace existing --out files')
     .addOption(new Option('--engine <kind>', 'embedded or temporal (config engine.kind)').choices(['embedded', 'temporal']))
@@ -247,7 +252,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(
       async (
         table: string,
-        cmd: { model: string; xrayMapping?: string; catalog: string[]; out?: string; force?: boolean; engine?: string; address?: string },
+        cmd: { model: string; calibration?: string; xrayMapping?: string; catalog: string[]; out?: string; force?: boolean; engine?: string; address?: string },
       ) => {
         const g = program.opts<GlobalOpts>();
         const config = configFrom(g, [...(cmd.engine ? [`engine.kind=${cmd.engine}`] : []), ...(cmd.address ? [`temporal.address=${cmd.address}`] : [])]);
@@ -266,6 +271,17 @@ export async function main(argv: readonly string[]): Promise<number> {
           catalogs: cmd.catalog,
           cwd: process.cwd(),
         });
+        let calibration: ArtifactRef<'evaluate'> | null;
+        if (cmd.calibration) {
+          const found = await store.findById(cmd.calibration, warnSkipped);
+          if (!found || found.stage !== 'evaluate')
+            throw new ConfigError(`classify: no evaluate artifact '${cmd.calibration}' in ${store.root} (xclass artifacts --stage evaluate lists them)`);
+          calibration = { stage: 'evaluate', id: found.id };
+        } else calibration = await findCalibration(store, modelRef);
+        if (!calibration)
+          process.stderr.write(
+            `xclass: warning: classify: no cross-validation evaluation of model ${model.id.slice(0, 12)} in the store: sources get no conformal set and no OOD flag\n`,
+          );
         const runId = newRunId();
         const startedAt = new Date();
         const active = await markActive(store, runId);
@@ -274,8 +290,15 @@ export async function main(argv: readonly string[]): Promise<number> {
         try {
           const dag = new DagBuilder('xclass-classify');
           const trained = dag.external('model', 'train');
-          dag.step({ key: 'classify', stage: 'classify', params, inputs: { model: trained }, context });
-          const external = { [trained.key]: modelRef };
+          const calibrated = calibration ? dag.external('calibration', 'evaluate') : null;
+          dag.step({
+            key: 'classify',
+            stage: 'classify',
+            params,
+            inputs: calibrated ? { model: trained, calibration: calibrated } : { model: trained },
+            context,
+          });
+          const external = { [trained.key]: modelRef, ...(calibrated && calibration ? { [calibrated.key]: calibration } : {}) };
           const onTemporal = config.engine.kind === 'temporal';
           result = onTemporal
             ? await (

@@ -1,9 +1,10 @@
 import { existsSync, promises as fs } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { canonicalJson, type Json } from '../lib/canonical.js';
 import type { z } from 'zod';
 import type { XClassConfig } from '../config/schema.js';
 import { ConfigError, describeIssue } from '../config/load.js';
-import type { ArtifactStore } from '../artifacts/store.js';
+import { isArtifactId, readdirOrEmpty, type ArtifactStore } from '../artifacts/store.js';
 import { resolveRawFile } from '../activities/io/raw-file.js';
 import { readTableHeader } from '../activities/io/target-table.js';
 import { filterFileName, knownFilterNames, unknownFilterError } from '../activities/io/sed-data.js';
@@ -124,6 +125,43 @@ export async function planClassify(
       : {}),
     data_files,
     no_data: config.input.no_data,
+    uncertainty: {
+      mc: config.uncertainty.mc,
+      ood_neighbours: config.uncertainty.ood.neighbours,
+      conformal_level: config.uncertainty.conformal.level,
+      rule: config.uncertainty.uncertain,
+      class_mix: config.uncertainty.class_mix,
+    },
   };
   return { params, context: { paths, data_dir: dir } };
+}
+
+/**
+ * The evaluation that calibrates a model's predictions on new sources: an `evaluate`
+ * artifact whose deployment-protocol models were trained on the model's own features
+ * with the model's own settings (its cross-validation), the newest if there are
+ * several; null when the store holds none (the model's run has not been evaluated).
+ */
+export async function findCalibration(store: ArtifactStore, model: ArtifactRef<'train'>): Promise<ArtifactRef<'evaluate'> | null> {
+  const final = await store.readMeta('train', model.id);
+  const settings = canonicalJson((final.params as { model?: Json }).model ?? null);
+  let best: { id: string; created: string } | null = null;
+  for (const id of await readdirOrEmpty(join(store.root, 'evaluate'))) {
+    if (!isArtifactId(id)) continue;
+    let meta;
+    try {
+      meta = await store.readMeta('evaluate', id);
+    } catch {
+      continue; // a damaged artifact calibrates nothing; `xclass verify` reports it
+    }
+    const role = Object.keys(meta.inputs).find((r) => r.startsWith('deployment_'));
+    const predictId = role === undefined ? undefined : meta.inputs[role];
+    if (predictId === undefined) continue;
+    const trainId = (await store.readMeta('predict', predictId)).inputs['model'];
+    if (trainId === undefined) continue;
+    const train = await store.readMeta('train', trainId);
+    if (train.inputs['features'] !== final.inputs['features'] || canonicalJson((train.params as { model?: Json }).model ?? null) !== settings) continue;
+    if (!best || meta.created_at > best.created) best = { id, created: meta.created_at };
+  }
+  return best ? { stage: 'evaluate', id: best.id } : null;
 }

@@ -16,8 +16,9 @@ function csvField(v: unknown): string {
 
 /**
  * The files `xclass classify` writes beside the artifact, from one read of its tables:
- * a CSV (per source its position, class, confidence, uncertain flag, every final-class
- * probability, how its counterpart was chosen and where its HST magnitudes came from)
+ * a CSV (per source its position, class, confidence, uncertain flag and why, conformal
+ * set, OOD flag and score, Monte-Carlo significance, every final-class probability with
+ * its 16-84% interval, how its counterpart was chosen and where its HST magnitudes came from)
  * and a DS9 region file (fk5: one circle per source with a position, radius the 95%
  * error, sigma_eff, at least 1", coloured by class, dashed when the classification is
  * uncertain).
@@ -28,7 +29,8 @@ export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promi
   const targets = await store.readTable(targetsTable, ref, 'targets');
   const targetOf = new Map(targets.map((t) => [t.id, t]));
   const classes = [...new Set(proba.map((p) => p.class))];
-  const pOf = new Map(proba.map((p) => [`${p.id}\u0000${p.class}`, p.p]));
+  const pOf = new Map(proba.map((p) => [`${p.id}\u0000${p.class}`, p]));
+  const withIntervals = proba.some((p) => p.p_lo !== null);
   const header = [
     'id',
     'ra',
@@ -37,7 +39,13 @@ export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promi
     'confidence',
     'uncertain',
     'decided_by',
-    ...classes.map((c) => `p_${c}`),
+    'class_set',
+    'ood',
+    'ood_score',
+    'mc_draws',
+    'significance',
+    'uncertain_reason',
+    ...classes.flatMap((c) => (withIntervals ? [`p_${c}`, `p_${c}_lo`, `p_${c}_hi`] : [`p_${c}`])),
     'match_quality',
     'counterparts',
     'hst_provenance',
@@ -55,7 +63,16 @@ export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promi
         r.confidence,
         r.uncertain,
         r.decided_by,
-        ...classes.map((c) => pOf.get(`${r.id}\u0000${c}`)),
+        r.class_set,
+        r.ood,
+        r.ood_score,
+        r.mc_draws,
+        r.significance,
+        r.uncertain_reason,
+        ...classes.flatMap((c) => {
+          const q = pOf.get(`${r.id}\u0000${c}`);
+          return withIntervals ? [q?.p, q?.p_lo, q?.p_hi] : [q?.p];
+        }),
         t?.match_quality,
         t?.counterparts,
         t?.hst_provenance,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ClassifyUncertainty } from './uncertainty.js';
 import { RawFileRef } from './artifact.js';
 import { XClassLabel } from './classes.js';
 import { defineTable, optionalNumber, type Row } from './table.js';
@@ -126,8 +127,27 @@ export const ClassifyParams = z.strictObject({
   /** filter curves of the target bands and the Vega spectrum, read from the data folder */
   data_files: z.array(RawFileRef),
   no_data: z.array(z.number()).max(50).optional(),
+  /** Monte-Carlo draws, the OOD score, the conformal level, the uncertain rule, the class-mix estimate */
+  uncertainty: ClassifyUncertainty,
 });
 export type ClassifyParams = z.infer<typeof ClassifyParams>;
+
+/**
+ * The field's class proportions (config uncertainty.class_mix.estimate): per class the
+ * raw census share (predicted classes), the EM estimate on the bias-corrected
+ * posteriors (Saerens et al. 2002; corrections from the model's cross-validation) and
+ * its bootstrap 95% interval.
+ */
+export const classifyClassMixTable = defineTable('classify_class_mix', {
+  class: z.string().min(1),
+  n: z.number().int().positive(),
+  census_share: z.number().min(0).max(1),
+  training_share: z.number().min(0).max(1),
+  em_share: z.number().min(0).max(1),
+  em_lo: z.number().min(0).max(1),
+  em_hi: z.number().min(0).max(1),
+});
+export type ClassifyClassMixRow = Row<typeof classifyClassMixTable>;
 
 /** Where the tables and the data folder are on this machine: context, not identity. */
 export const ClassifyContext = z.object({ paths: z.record(z.string(), z.string().min(1)), data_dir: z.string().min(1) });

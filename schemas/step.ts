@@ -60,7 +60,8 @@ export interface StageInputs {
   predict: { model: 'train'; features: 'features'; sources?: 'ingest' };
   /** the competitor's predictions (optional) and one prediction per protocol and held-out part */
   evaluate: { reference?: 'reference' } & { [role in EvaluateRole]?: 'predict' };
-  classify: { model: 'train' };
+  /** `calibration`: the evaluation of the model's cross-validation (conformal thresholds, the OOD threshold, class-mix corrections) */
+  classify: { model: 'train'; calibration?: 'evaluate' };
 }
 
 /**

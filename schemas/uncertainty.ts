@@ -63,3 +63,14 @@ export const EvaluateUncertainty = z.strictObject({
   class_mix: ClassMixSettings.pick({ bootstrap: true, seed: true }),
 });
 export type EvaluateUncertainty = z.infer<typeof EvaluateUncertainty>;
+
+/** What `classify` needs of the uncertainty settings. */
+export const ClassifyUncertainty = z.strictObject({
+  mc: McParams,
+  ood_neighbours: OodSettings.shape.neighbours,
+  /** the level of the sets each source carries (a level the calibrating evaluation scored) */
+  conformal_level: z.number().gt(0).lt(1),
+  rule: UncertainRule,
+  class_mix: ClassMixSettings,
+});
+export type ClassifyUncertainty = z.infer<typeof ClassifyUncertainty>;

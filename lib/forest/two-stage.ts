@@ -315,3 +315,12 @@ export function decideOnMeans(model: TwoStageModel, stage1: Float64Array, final:
   }
   return { finalClass, proba: final, confidence, decidedBy, uncertain: confidence < model.params.uncertain_below, stage1Proba: stage1 };
 }
+
+/** The Stage-1 group vector a final vector implies: each group its class's probability, OTHER the sum of the Stage-2 classes. */
+export function groupVector(model: TwoStageModel, final: Float64Array): Float64Array {
+  return Float64Array.from(model.groups, (g) =>
+    g === model.params.other_group
+      ? model.params.stage2_classes.reduce((s, c) => s + final[model.finalClasses.indexOf(c)]!, 0)
+      : final[model.finalClasses.indexOf(g)]!,
+  );
+}
