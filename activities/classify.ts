@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { computeFeatures, featureNames, imputeMatrix, type FeatureInput } from '../lib/features.js';
 import { predictTwoStage, type TwoStagePrediction } from '../lib/forest/two-stage.js';
-import { drawFlux, drawMagnitude } from '../lib/uncertainty/montecarlo.js';
+import { applyLinear, drawFlux, drawMagnitude, lineariseTranslation, type TranslatedMags } from '../lib/uncertainty/montecarlo.js';
 import { neighbourScores } from '../lib/uncertainty/neighbours.js';
 import { describeRule } from '../lib/uncertainty/rule.js';
 import { predictDraws } from './montecarlo.js';
@@ -203,6 +203,7 @@ export const classifyStage = defineStage({
       byFilter: ReadonlyMap<string, Observed>,
       flux: { s: number | null; m: number | null; h: number | null; b: number | null },
       fixed: { astrometry: { parallax_mas: number | null; pm_total_masyr: number | null }; nu: number | null },
+      linear?: TranslatedMags | null,
     ) => {
       const measurements: BandMeasurement[] = inputNames.map((f, band) => {
         const o = byFilter.get(f);
@@ -210,8 +211,21 @@ export const classifyStage = defineStage({
       });
       const obsRes = observationFromMags(measurements, { missing_err_frac: sed.missing_err_frac, err_floor_mag: sed.err_floor_mag });
       const used = obsRes.ok ? Array.from(obsRes.obs.band, (b) => inputNames[b]!) : [];
-      const t: Translation =
-        !obsRes.ok || used.length < 3 ? unfittable(obsRes, used, plan.outputs.length)! : translateLabelFree(plan, obsRes.obs, labelFree, sigma, null);
+      // a linearised draw brings its translation; else the fit itself
+      const t: Pick<Translation, 'status' | 'mag_ab' | 'mag_err' | 'a_v' | 'family' | 'chi2_red' | 'reason'> =
+        linear !== undefined
+          ? {
+              status: linear ? 'ok' : 'failed',
+              mag_ab: linear?.mag_ab ?? [],
+              mag_err: [],
+              a_v: linear?.a_v ?? null,
+              family: null,
+              chi2_red: null,
+              reason: null,
+            }
+          : !obsRes.ok || used.length < 3
+            ? unfittable(obsRes, used, plan.outputs.length)!
+            : translateLabelFree(plan, obsRes.obs, labelFree, sigma, null);
       const hstObserved: Record<string, number | null> = {};
       const hstFull: Record<string, number | null> = {};
       plan.outputs.forEach((o, k) => {
@@ -311,6 +325,20 @@ export const classifyStage = defineStage({
       if (mc.draws > 0) {
         const rng = sourceRng(mc.seed, s.id);
         const rows: (number | null)[][] = [];
+        // `linear`: the translation's Jacobian at the measured magnitudes, one step per input band
+        const measuredMags = inputNames.map((f) => byFilter.get(f)?.mag ?? null);
+        const linear =
+          mc.translation === 'linear' && t.status === 'ok'
+            ? lineariseTranslation(measuredMags, (mags) => {
+                const stepped = new Map(byFilter);
+                inputNames.forEach((f, k) => {
+                  const o = byFilter.get(f);
+                  if (o && mags[k] !== null) stepped.set(f, { ...o, mag: mags[k]!, mag_ab: mags[k]! + abOffset(o.zero_point) });
+                });
+                const r = featureInputs(s, stepped, measured, fixed).t;
+                return r.status === 'ok' ? { mag_ab: r.mag_ab, a_v: r.a_v } : null;
+              })
+            : null;
         for (let d = 0; d < mc.draws; d++) {
           const flux = {
             s: drawFlux(s.flux.s.value, s.flux.s.err, rng),
@@ -323,7 +351,16 @@ export const classifyStage = defineStage({
             const mag = drawMagnitude(o.mag, o.err, rng, sed.err_floor_mag, sed.missing_err_frac)!;
             bands.set(f, { ...o, mag, mag_ab: mag + abOffset(o.zero_point) });
           }
-          rows.push(computeFeatures(featureInputs(s, bands, flux, fixed).input, spec));
+          const moved =
+            mc.translation === 'linear'
+              ? linear
+                ? applyLinear(
+                    linear,
+                    inputNames.map((f, k) => (measuredMags[k] === null ? null : bands.get(f)!.mag - measuredMags[k]!)),
+                  )
+                : null
+              : undefined;
+          rows.push(computeFeatures(featureInputs(s, bands, flux, fixed, moved).input, spec));
         }
         drawRows.push(rows);
       }
@@ -393,7 +430,7 @@ export const classifyStage = defineStage({
       extras = [];
       for (let at = 0; at < sources.length; at += MC_CHUNK) {
         ctx.progress(3, 4, `predicting Monte-Carlo draws ${at}/${sources.length}`);
-        const r = predictDraws(model, medians, single.slice(at, at + MC_CHUNK), drawRows.slice(at, at + MC_CHUNK));
+        const r = await predictDraws(model, medians, single.slice(at, at + MC_CHUNK), drawRows.slice(at, at + MC_CHUNK), ctx.trees);
         preds.push(...r.preds);
         extras.push(...r.extras.map((x) => ({ ...x, ood_score: null, class_set: null, ood: null })));
       }

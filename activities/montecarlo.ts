@@ -1,7 +1,8 @@
 import { computeFeatures, imputeMatrix, type FeatureSpec } from '../lib/features.js';
-import { decideOnMeans, predictTwoStage, type TwoStageModel, type TwoStagePrediction } from '../lib/forest/two-stage.js';
+import { decideOnMeans, predictTwoStage, predictTwoStageWith, type TwoStageModel, type TwoStagePrediction } from '../lib/forest/two-stage.js';
+import type { TreeGrower } from '../lib/forest/grow-batch.js';
 import { translateLabelFree } from '../lib/sed/translate.js';
-import { drawFlux, drawMagnitude, summariseDraws } from '../lib/uncertainty/montecarlo.js';
+import { applyLinear, drawFlux, drawMagnitude, lineariseTranslation, summariseDraws, type TranslatedMags } from '../lib/uncertainty/montecarlo.js';
 import type { Rng } from '../lib/rng.js';
 import type { McParams } from '../schemas/model.js';
 import type { SourceRow } from '../schemas/tables.js';
@@ -47,7 +48,8 @@ export function perturbedSource(src: SourceRow, rng: Rng, t: PreparedTranslation
 
 /**
  * The feature rows of `draws` Monte-Carlo draws of a training source, each translated
- * label-free by the SED stage's code and preparation, then through the features
+ * label-free by the SED stage's code and preparation (`exact`: a fit per draw;
+ * `linear`: the fit's Jacobian at the measured values), then through the features
  * stage's inputs. Draws come from the source's own generator (seed and id), so they are
  * the same in any batch, fold or thread.
  */
@@ -55,16 +57,34 @@ export function sourceDrawFeatures(t: PreparedTranslation, src: SourceRow, spec:
   if (t.settings.assignment !== 'label_free')
     throw new Error(`predict: Monte-Carlo draws are translated label-free, but these features came from a '${t.settings.assignment}' translation`);
   const rng = sourceRng(mc.seed, src.id);
-  const nOut = t.plan.outputs.length;
+  const outputs = t.plan.outputs;
   const labelFree = { priors: t.labelFree.priors, draws: 0 };
+  const columns = t.bands.map((b) => b.mag_column as keyof SourceRow);
+  const translate = (row: SourceRow): TranslatedMags | null => {
+    const { obs, used } = sourceObservation(t, row);
+    if (!obs.ok || used.length < 3) return null;
+    const tr = translateLabelFree(t.plan, obs.obs, labelFree, t.sigma, null);
+    return tr.status === 'ok' ? { mag_ab: tr.mag_ab, a_v: tr.a_v } : null;
+  };
+  const measured = columns.map((c) => src[c] as number | null);
+  const linear =
+    mc.translation === 'linear'
+      ? lineariseTranslation(measured, (mags) => translate({ ...src, ...Object.fromEntries(columns.map((c, k) => [c, mags[k]])) }))
+      : null;
   const rows: (number | null)[][] = [];
   for (let d = 0; d < mc.draws; d++) {
     const drawn = perturbedSource(src, rng, t);
-    const { obs, used } = sourceObservation(t, drawn);
-    const tr = obs.ok && used.length >= 3 ? translateLabelFree(t.plan, obs.obs, labelFree, t.sigma, null) : null;
+    const tr =
+      mc.translation === 'exact'
+        ? translate(drawn)
+        : linear &&
+          applyLinear(
+            linear,
+            columns.map((c, k) => (measured[k] === null ? null : (drawn[c] as number) - measured[k]!)),
+          );
     const hst: Record<string, number | null> = {};
-    for (let k = 0; k < nOut; k++) hst[t.plan.outputs[k]!.name] = tr?.status === 'ok' ? (tr.mag_ab[k] ?? null) : null;
-    rows.push(computeFeatures(sourceFeatureInput(drawn, hst, tr?.status === 'ok' ? tr.a_v : null), spec));
+    outputs.forEach((o, k) => (hst[o.name] = tr ? (tr.mag_ab[k] ?? null) : null));
+    rows.push(computeFeatures(sourceFeatureInput(drawn, hst, tr ? tr.a_v : null), spec));
   }
   return rows;
 }
@@ -75,14 +95,16 @@ export function sourceDrawFeatures(t: PreparedTranslation, src: SourceRow, spec:
  * intervals, the two-stage decision on the means, the significance of the top two
  * classes, and the single-value prediction beside them.
  */
-export function predictDraws(
+export async function predictDraws(
   model: TwoStageModel,
   medians: readonly (number | null)[],
   single: readonly TwoStagePrediction[],
   drawRows: readonly (readonly (number | null)[][])[],
-): { preds: TwoStagePrediction[]; extras: Omit<PredictionExtras, 'ood_score' | 'class_set' | 'ood'>[] } {
-  const flat = drawRows.flat();
-  const all = predictTwoStage(model, imputeMatrix(flat, medians));
+  trees?: TreeGrower,
+): Promise<{ preds: TwoStagePrediction[]; extras: Omit<PredictionExtras, 'ood_score' | 'class_set' | 'ood'>[] }> {
+  const m = imputeMatrix(drawRows.flat(), medians);
+  // 100 draws per source: the engine's tree threads share the rows when it hands them over
+  const all = trees?.predict ? await predictTwoStageWith(model, m, (f, x) => trees.predict!(f, x)) : predictTwoStage(model, m);
   const K = model.finalClasses.length;
   const G = model.groups.length;
   const preds: TwoStagePrediction[] = [];

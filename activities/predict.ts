@@ -68,7 +68,7 @@ export const predictStage = defineStage({
         if (j % 50 === 0) ctx.progress(j, pick.length, `Monte-Carlo draws ${j}/${pick.length}`);
         return sourceDrawFeatures(translation, src, data.spec, p.mc);
       });
-      const mc = predictDraws(model, medians, single, drawRows);
+      const mc = await predictDraws(model, medians, single, drawRows, ctx.trees);
       preds = mc.preds;
       extras = mc.extras.map((x, i) => ({ ...x, ood_score: ood[i]!, class_set: null, ood: null }));
     }

@@ -6,6 +6,7 @@ import { PROTOCOLS } from '../schemas/protocols.js';
 import { barChart, heatmap, histogramByClass, reliability } from './charts.js';
 import { esc, idTag, num, page, plot, table } from './html.js';
 import { classifySection } from './classify.js';
+import { uncertaintySection } from './uncertainty.js';
 import { calibrationTable, confusionTable, metricsTable } from '../schemas/evaluation.js';
 import { modelFeaturesTable } from '../schemas/model.js';
 import { sedFitsTable, sedMagsTable } from '../schemas/sed.js';
@@ -154,16 +155,26 @@ ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fol
       E,
     ),
   );
+  const mcRun = cal.some((c) => c['kind'] === 'reliability_single');
   const rel = cal
-    .filter((c) => c['kind'] === 'reliability' && (c['count'] as number) > 0)
-    .map((c) => ({ confidence: c['mean_confidence'] as number, accuracy: c['accuracy'] as number, count: c['count'] as number }));
+    .filter((c) => (c['kind'] === 'reliability' || c['kind'] === 'reliability_single') && (c['count'] as number) > 0)
+    .map((c) => ({
+      confidence: c['mean_confidence'] as number,
+      accuracy: c['accuracy'] as number,
+      count: c['count'] as number,
+      series: c['kind'] === 'reliability_single' ? 'single value' : mcRun ? 'Monte-Carlo mean (rules: 16-84%)' : 'model',
+      lo: (c['mean_confidence_lo'] as number | null) ?? null,
+      hi: (c['mean_confidence_hi'] as number | null) ?? null,
+    }));
   parts.push(
     await plot(
-      `Reliability diagram: ECE ${num(pick(H, 'full', 'all', 'pooled', 'ece'))}, MCE ${num(pick(H, 'full', 'all', 'pooled', 'mce'))}; protocol ${H}`,
+      `Reliability diagram: ECE ${num(pick(H, 'full', 'all', 'pooled', 'ece'))}, MCE ${num(pick(H, 'full', 'all', 'pooled', 'mce'))}` +
+        `${mcRun ? ` (single value: ECE ${num(pick(H, 'full', 'all', 'pooled', 'ece_single_value'))})` : ''}; protocol ${H}`,
       reliability('Reliability', rel),
       E,
     ),
   );
+  parts.push(await uncertaintySection(store, evaluated, metrics, H, E));
 
   // feature importance of the final model
   const finalId = step(baseline.finalModel)?.artifactId;

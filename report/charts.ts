@@ -61,7 +61,18 @@ export function heatmap(title: string, values: { true_class: string; predicted_c
   } as vl.TopLevelSpec;
 }
 
-export function reliability(title: string, values: { confidence: number; accuracy: number; count: number }[]): vl.TopLevelSpec {
+/**
+ * Reliability diagram: accuracy against mean confidence per bin, one line per series
+ * (e.g. the Monte-Carlo mean and the single-value prediction); where a point has `lo`
+ * and `hi`, a horizontal rule from the bin's mean 16% to its mean 84% point of the top
+ * class's probability over the Monte-Carlo draws.
+ */
+export function reliability(
+  title: string,
+  values: { confidence: number; accuracy: number; count: number; series?: string; lo?: number | null; hi?: number | null }[],
+): vl.TopLevelSpec {
+  const data = values.map((v) => ({ ...v, series: v.series ?? 'model' }));
+  const colour = { field: 'series', type: 'nominal', title: null };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -82,17 +93,23 @@ export function reliability(title: string, values: { confidence: number; accurac
         },
       },
       {
-        data: { values },
-        mark: { type: 'line' },
-        encoding: { x: { field: 'confidence', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' } },
+        data: { values: data.filter((v) => v.lo !== undefined && v.lo !== null && v.hi !== null) },
+        mark: { type: 'rule', opacity: 0.6 },
+        encoding: { x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' }, y: { field: 'accuracy', type: 'quantitative' }, color: colour },
       },
       {
-        data: { values },
+        data: { values: data },
+        mark: { type: 'line' },
+        encoding: { x: { field: 'confidence', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' }, color: colour },
+      },
+      {
+        data: { values: data },
         mark: { type: 'point', filled: true },
         encoding: {
           x: { field: 'confidence', type: 'quantitative' },
           y: { field: 'accuracy', type: 'quantitative' },
           size: { field: 'count', type: 'quantitative', title: 'sources' },
+          color: colour,
         },
       },
     ],

@@ -1,7 +1,7 @@
 import type { ArtifactStore } from '../artifacts/store.js';
 import { confusionTable, metricsTable } from '../schemas/evaluation.js';
 import { predictionsTable, probabilitiesTable } from '../schemas/model.js';
-import { matchSummaryTable, targetFeaturesTable, targetMagsTable, targetsTable } from '../schemas/catalog.js';
+import { classifyClassMixTable, matchSummaryTable, targetFeaturesTable, targetMagsTable, targetsTable } from '../schemas/catalog.js';
 import { CLASS_COLOURS, heatmap, scatterByClass } from './charts.js';
 import { esc, idTag, num, plot, table } from './html.js';
 
@@ -133,6 +133,36 @@ export async function classifySection(store: ArtifactStore, ref: Ref): Promise<s
 the X-ray table carried its own photometry, <em>none</em> without one. HST magnitudes: observed, SED-translated label-free from other bands, both
 (mixed), or none (optical features imputed with the training medians).</p>`,
   );
+
+  // how sure: conformal sets, the OOD flag, the uncertain rule, the field's class mix
+  const notes = meta.notes ?? {};
+  const sets = Object.entries((notes['set_census'] as Record<string, number> | undefined) ?? {});
+  const calibration = notes['calibration'] as { evaluate?: string; level?: number } | null | undefined;
+  const reasons = new Map<string, number>();
+  for (const p of preds)
+    for (const r of (p.uncertain_reason ?? '').split('; ').filter(Boolean)) {
+      const kind = r.split(' ')[0]!;
+      reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
+    }
+  parts.push(`<h3>How sure</h3>
+<p class="protocol">${esc(String(notes['uncertain_rule'] ?? ''))}. Monte-Carlo draws per source: ${esc(String(notes['mc_draws'] ?? 0))}.
+${
+  calibration?.evaluate
+    ? `Sets and the OOD flag calibrated by ${idTag('evaluate', calibration.evaluate)} (the model's cross-validation, ${num((calibration.level ?? 0) * 100, 0)}% sets).`
+    : 'No calibration: no conformal sets and no OOD flag (the model was not cross-validated in this store).'
+}
+Uncertain: ${preds.filter((p) => p.uncertain).length} of ${preds.length} (${[...reasons].map(([k, n]) => `${esc(k)}: ${n}`).join(', ') || 'none'});
+OOD flagged: ${esc(String(notes['ood_flagged'] ?? 0))}.</p>
+${sets.length > 0 ? table(['conformal set', 'sources'], sets) : ''}<p class="src">from ${C}</p>`);
+  if (meta.tables['class_mix']) {
+    const mix = await store.readTable(classifyClassMixTable, ref, 'class_mix');
+    parts.push(
+      `<h3>Class mix of the field (EM, Saerens et al. 2002)</h3>${table(
+        ['class', 'raw census', 'training share', 'EM estimate', 'EM 95%'],
+        mix.map((r) => [r.class, num(r.census_share), num(r.training_share), num(r.em_share), `${num(r.em_lo)}–${num(r.em_hi)}`]),
+      )}<p class="src">EM on posteriors bias-corrected by the model's cross-validation; bootstrap interval — ${C}</p>`,
+    );
+  }
 
   const summary = await store.readTable(matchSummaryTable, ref, 'match_summary');
   if (summary.length > 0) {

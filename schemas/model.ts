@@ -22,8 +22,16 @@ export type TrainParams = z.infer<typeof TrainParams>;
  * Monte-Carlo propagation of measurement errors (config uncertainty.mc): `draws` draws
  * of each source's fluxes and magnitudes through translation, features and model (0:
  * off); each source's draws from its own generator, seeded by `seed` and its id.
+ * `translation`: `exact` (the default) fits every draw through the whole SED grid;
+ * `linear` fits the measured values and a step either side per band, and moves each
+ * draw's HST magnitudes by the translation's Jacobian (lib/uncertainty/montecarlo.ts):
+ * ~10x cheaper, an approximation for large fields.
  */
-export const McParams = z.strictObject({ draws: z.number().int().min(0).max(1000), seed: z.number().int().min(0) });
+export const McParams = z.strictObject({
+  draws: z.number().int().min(0).max(1000),
+  seed: z.number().int().min(0),
+  translation: z.enum(['exact', 'linear']),
+});
 export type McParams = z.infer<typeof McParams>;
 
 export const PredictParams = z.strictObject({

@@ -1,6 +1,7 @@
 import { encodeTree } from './codec.js';
 import { growTree, type Sampling } from './grow.js';
 import type { ForestParams } from '../../schemas/forest.js';
+import type { Forest, Matrix } from './forest.js';
 
 /** One batch of trees to grow: the binned training data (shareable between threads) and the trees' seeds. */
 export interface GrowTask {
@@ -27,6 +28,8 @@ export interface GrowTask {
 export interface TreeGrower {
   jobs: number;
   run(task: GrowTask): Promise<ArrayBuffer[]>;
+  /** predict_proba split over the same threads (lib's numbers); absent: predict in this thread */
+  predict?(forest: Forest, m: Matrix): Promise<Float64Array>;
 }
 
 /** Grows a batch of trees, each encoded (small next to the data, cheap to copy back). Pure. */

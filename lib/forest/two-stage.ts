@@ -215,17 +215,38 @@ export function fitTemperature(proba: Float64Array, K: number, truth: readonly n
 }
 
 export function predictTwoStage(model: TwoStageModel, m: Matrix): TwoStagePrediction[] {
+  const raw1 = predictProba(model.stage1, m);
+  const stage2In = stage2Input(model, m, raw1);
+  return combineStages(model, m, raw1, model.stage2 && stage2In ? predictProba(model.stage2, stage2In) : null);
+}
+
+/**
+ * The same predictions with each forest's predict_proba done by `proba` (the engine's
+ * tree threads: TreePool.predict gives lib's numbers, split over rows).
+ */
+export async function predictTwoStageWith(
+  model: TwoStageModel,
+  m: Matrix,
+  proba: (forest: Forest, m: Matrix) => Promise<Float64Array>,
+): Promise<TwoStagePrediction[]> {
+  const raw1 = await proba(model.stage1, m);
+  const stage2In = stage2Input(model, m, raw1);
+  return combineStages(model, m, raw1, model.stage2 && stage2In ? await proba(model.stage2, stage2In) : null);
+}
+
+/** Stage 2's input: the features with Stage 1's probabilities as it was trained on them (uncalibrated); null without Stage 2. */
+function stage2Input(model: TwoStageModel, m: Matrix, raw1: Float64Array): Matrix | null {
+  if (!model.stage2) return null;
+  return withColumns(m, toColumns(raw1, model.stage1.classes, model.groups, m.nSamples), model.groups.length);
+}
+
+function combineStages(model: TwoStageModel, m: Matrix, raw1: Float64Array, raw2: Float64Array | null): TwoStagePrediction[] {
   const n = m.nSamples;
   const G = model.groups.length;
   const t = model.temperature ?? { stage1: 1, stage2: 1 };
-  const raw1 = predictProba(model.stage1, m);
   const p1 = toColumns(sharpen(raw1, model.stage1.classes.length, t.stage1), model.stage1.classes, model.groups, n);
   const s2 = model.params.stage2_classes;
-  let p2: Float64Array | null = null;
-  // Stage 2 reads Stage 1's probabilities as it was trained on them: uncalibrated
-  const p1raw = t.stage1 === 1 ? p1 : toColumns(raw1, model.stage1.classes, model.groups, n);
-  if (model.stage2)
-    p2 = toColumns(sharpen(predictProba(model.stage2, withColumns(m, p1raw, G)), model.stage2.classes.length, t.stage2), model.stage2.classes, s2, n);
+  const p2 = raw2 && model.stage2 ? toColumns(sharpen(raw2, model.stage2.classes.length, t.stage2), model.stage2.classes, s2, n) : null;
   const other = model.groups.indexOf(model.params.other_group);
   const out: TwoStagePrediction[] = [];
   for (let i = 0; i < n; i++) {

@@ -142,7 +142,7 @@ describe('stage activities, called directly', () => {
       const fold = { k: 2, index, seed: input.evaluation.seed };
       const model = await act.train({ model: input.baseline.model, fold }, { features: fRef }, step(`cv/fold-${index}/train`, {}));
       const predict = await act.predict(
-        { fold, mc: { draws: 3, seed: 1 }, ood_neighbours: 5 },
+        { fold, mc: { draws: 3, seed: 1, translation: 'exact' }, ood_neighbours: 5 },
         { model: { stage: 'train', id: model.artifactId }, features: fRef, sources: ref('ingest', 'ingest') },
         step(`cv/fold-${index}/predict`, { data_dir: input.data_dir }),
       );
