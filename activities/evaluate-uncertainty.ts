@@ -166,10 +166,16 @@ export function uncertaintyTables(protocol: string, scored: readonly Scored[], f
     metrics.push({ ...base, metric: 'accuracy_ood_unflagged', ...acc((i) => flags[i] === false) });
     // deciles of the score: how accuracy falls as it rises
     const edges = Array.from({ length: 11 }, (_, q) => quantile(known, q / 10));
+    // each source in the first bin whose upper edge is above its score (the last bin is closed)
+    const binOf = known.map((v) => {
+      let b = 0;
+      while (b < 9 && v >= edges[b + 1]!) b++;
+      return b;
+    });
     for (let b = 0; b < 10; b++) {
       const lo = edges[b]!;
       const hi = edges[b + 1]!;
-      const inBin = known.flatMap((v, i) => ((v >= lo && (b === 9 ? v <= hi : v < hi)) || (b === 0 && v < lo) ? [i] : []));
+      const inBin = binOf.flatMap((x, i) => (x === b ? [i] : []));
       ood.push({
         protocol,
         bin_lo: lo,

@@ -20,7 +20,7 @@ import { openStore } from '../engine/plan.js';
 import { planClassify } from '../engine/classify-plan.js';
 import { runEmbedded } from '../engine/embedded.js';
 import { DagBuilder } from '../workflows/builder.js';
-import { syntheticField } from './support/field.js';
+import { syntheticField, trainBenchModel } from './support/field.js';
 import { figure } from './support/figures.js';
 import { peakRssMb, startDevServer, startWorkers } from './support/temporal-server.js';
 
@@ -81,14 +81,7 @@ if (process.argv[2] === '--child') {
 // ---- parent: train once, then one field per size -------------------------------------
 const tmp = mkdtempSync(join(tmpdir(), 'xclass-bench-classify-'));
 const storePath = join(tmp, 'store');
-const trained = spawnSync(process.execPath, [cli, '--set', `store.path=${JSON.stringify(storePath)}`, '--json', 'run', '--no-ablations'], {
-  cwd: root,
-  encoding: 'utf8',
-});
-if (trained.status !== 0) throw new Error(`training failed: ${trained.stderr}`);
-const modelId = (JSON.parse(trained.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; artifactId: string }[] }).steps.find(
-  (s) => s.key === 'final/train',
-)!.artifactId;
+const modelId = trainBenchModel(storePath);
 
 const sizes: [number, number][] = [
   [10_000, 100_000],

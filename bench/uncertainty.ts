@@ -13,21 +13,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../config/paths.js';
 import { figure } from './support/figures.js';
-import { syntheticField } from './support/field.js';
+import { syntheticField, trainBenchModel } from './support/field.js';
 
 const root = packageRoot();
-const cli = resolve(root, 'bin', 'xclass.js');
 const child = resolve(root, 'dist', 'bench', 'classify.js');
 const tmp = mkdtempSync(join(tmpdir(), 'xclass-bench-uncertainty-'));
 const storePath = join(tmp, 'store');
-const trained = spawnSync(process.execPath, [cli, '--set', `store.path=${JSON.stringify(storePath)}`, '--json', 'run', '--no-ablations'], {
-  cwd: root,
-  encoding: 'utf8',
-});
-if (trained.status !== 0) throw new Error(`training failed: ${trained.stderr}`);
-const modelId = (JSON.parse(trained.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; artifactId: string }[] }).steps.find(
-  (s) => s.key === 'final/train',
-)!.artifactId;
+const modelId = trainBenchModel(storePath);
 
 interface ChildResult {
   wall_s: number;

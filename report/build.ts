@@ -162,14 +162,14 @@ ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fol
       confidence: c['mean_confidence'] as number,
       accuracy: c['accuracy'] as number,
       count: c['count'] as number,
-      series: c['kind'] === 'reliability_single' ? 'single value' : mcRun ? 'Monte-Carlo mean (rules: 16-84%)' : 'model',
+      series: c['kind'] === 'reliability_single' ? 'single value' : mcRun ? 'Monte-Carlo mean' : 'model',
       lo: (c['mean_confidence_lo'] as number | null) ?? null,
       hi: (c['mean_confidence_hi'] as number | null) ?? null,
     }));
   parts.push(
     await plot(
       `Reliability diagram: ECE ${num(pick(H, 'full', 'all', 'pooled', 'ece'))}, MCE ${num(pick(H, 'full', 'all', 'pooled', 'mce'))}` +
-        `${mcRun ? ` (single value: ECE ${num(pick(H, 'full', 'all', 'pooled', 'ece_single_value'))})` : ''}; protocol ${H}`,
+        `${mcRun ? ` (single value: ECE ${num(pick(H, 'full', 'all', 'pooled', 'ece_single_value'))}; rules: each bin's mean 16-84% interval of the top probability over the draws)` : ''}; protocol ${H}`,
       reliability('Reliability', rel),
       E,
     ),

@@ -99,8 +99,10 @@ export function buildPipeline(input: PipelineInput): Dag {
       ];
       for (const [protocol, model, feats] of runs) {
         if (!protocols.has(protocol) || model === null || feats === null) continue;
-        // Monte-Carlo draws are translated label-free: for the predictions on label-free features, in the baseline (and the ablations when asked)
-        const mc = feats === freeFeatures && (name === null || u.mc_in_ablations) ? u.mc : { ...u.mc, draws: 0 };
+        // Monte-Carlo draws are translated label-free: for the predictions on label-free features, in the baseline, in an
+        // ablation that shares the baseline's model and features (the same step), and in every ablation when asked
+        const baselineStep = !model.key.startsWith(ablationBranch('')) && !feats.key.startsWith(ablationBranch(''));
+        const mc = feats === freeFeatures && (name === null || u.mc_in_ablations || baselineStep) ? u.mc : { ...u.mc, draws: 0 };
         const predict = b.step({
           key: `${key}/predict-${protocol}${suffix}`,
           stage: 'predict',

@@ -2,6 +2,7 @@
 // whose fluxes, errors and Gaia magnitudes are resampled from the MUWCLASS table, and a
 // Gaia DR3 catalog (CSV) of M sources at 0.01 per arcsec^2 holding each X-ray source's
 // counterpart where its resampled row has Gaia photometry, offset by its positional error.
+import { spawnSync } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../../config/paths.js';
@@ -84,4 +85,19 @@ export async function syntheticField(tmp: string, n: number, m: number): Promise
     }
   });
   return { xray, catalog };
+}
+
+/** Trains the default model (baseline only) into a fresh store; returns its final model's id. */
+export function trainBenchModel(storePath: string): string {
+  const trained = spawnSync(
+    process.execPath,
+    [resolve(root, 'bin', 'xclass.js'), '--set', `store.path=${JSON.stringify(storePath)}`, '--json', 'run', '--no-ablations'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
+  if (trained.status !== 0) throw new Error(`training failed: ${trained.stderr}`);
+  return (JSON.parse(trained.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; artifactId: string }[] }).steps.find((s) => s.key === 'final/train')!
+    .artifactId;
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { calibrateMondrian, conformalQuantile, coverageByClass, predictionSet, setLabel } from '../../lib/uncertainty/conformal.js';
+import { calibrateMondrian, conformalQuantile, coverageByClass, nestedConformalSets, predictionSet, setLabel } from '../../lib/uncertainty/conformal.js';
+import { describeRule, uncertainVerdict } from '../../lib/uncertainty/rule.js';
 import { fitNeighbourReference, neighbourScores, oodThreshold } from '../../lib/uncertainty/neighbours.js';
-import { classMixWithInterval, emClassMix } from '../../lib/uncertainty/class-mix.js';
+import { applyClassBiases, classMixWithInterval, emClassMix, fitClassBiases } from '../../lib/uncertainty/class-mix.js';
 import { drawFlux, drawMagnitude, standardNormal, summariseDraws } from '../../lib/uncertainty/montecarlo.js';
 import { Rng } from '../../lib/rng.js';
 
@@ -177,5 +178,52 @@ describe('Monte-Carlo draws', () => {
     expect(s.significance).toBeCloseTo(0.4 / (2 * Math.sqrt(0.02)), 12);
     expect(s.lo[0]).toBeCloseTo(0.6 + 0.2 * 0.16, 12);
     expect(summariseDraws([0.5, 0.5, 0.5, 0.5], 2, 2).significance).toBeNull();
+  });
+});
+
+describe('the uncertain rule', () => {
+  const rule = { set_not_single: true, ood: true, significance_below: 1, confidence_below: null };
+  const base = { set: ['AGN'], ood: false, ood_score: 1.2, ood_threshold: 4.1, significance: 3, confidence: 0.9 };
+  it('names every part that fired, and only those that are on', () => {
+    expect(uncertainVerdict(rule, base)).toEqual({ uncertain: false, reason: null });
+    expect(uncertainVerdict(rule, { ...base, set: ['LMXB', 'CV'], ood: true, ood_score: 5.234 })).toEqual({
+      uncertain: true,
+      reason: 'set {LMXB,CV}; ood 5.23 > 4.10',
+    });
+    expect(uncertainVerdict(rule, { ...base, set: [], significance: 0.5 }).reason).toBe('set {}; significance 0.50 < 1');
+    // a signal not known does not fire; a part that is off does not either
+    expect(uncertainVerdict(rule, { ...base, set: null, ood: null, significance: null }).uncertain).toBe(false);
+    expect(uncertainVerdict({ ...rule, set_not_single: false }, { ...base, set: ['a', 'b'] }).uncertain).toBe(false);
+    expect(uncertainVerdict({ ...rule, confidence_below: 0.5 }, { ...base, confidence: 0.41 }).reason).toBe('confidence 0.410 < 0.5');
+    expect(describeRule(rule, 0.9)).toBe(
+      'uncertain when the 90% conformal set is not exactly one class, or the out-of-distribution flag is raised, or the Monte-Carlo significance is below 1',
+    );
+  });
+});
+
+describe('nested conformal sets', () => {
+  it('calibrate each fold on the other folds only', () => {
+    // fold 0: two class-a sources with p_a 0.9 and 0.2; fold 1: two with p_a 0.8 and 0.7. Level 0.5:
+    // fold 0 calibrated on scores {0.2, 0.3} -> k = ceil(3 * 0.5) = 2 -> 0.3: p_a 0.9 in, 0.2 out;
+    // fold 1 calibrated on {0.1, 0.8} -> 0.8: both in
+    const proba = [0.9, 0.1, 0.2, 0.8, 0.8, 0.2, 0.7, 0.3];
+    const sets = nestedConformalSets(proba, ['a', 'b'], ['a', 'a', 'a', 'a'], [0, 0, 1, 1], 0.5);
+    expect(sets).toEqual([['a'], [], ['a'], ['a']]);
+  });
+});
+
+describe('bias-corrected calibration for the class mix', () => {
+  it("makes every class's summed probability its count", () => {
+    // three rows, two classes, the model inflates class 1
+    const proba = [0.4, 0.6, 0.7, 0.3, 0.3, 0.7];
+    const b = fitClassBiases(proba, 2, [0, 0, 1]);
+    expect(b[0]).toBe(0);
+    const q = applyClassBiases(proba, 2, b);
+    expect(q[0]! + q[2]! + q[4]!).toBeCloseTo(2, 8);
+    expect(q[1]! + q[3]! + q[5]!).toBeCloseTo(1, 8);
+    // a class with no row gets probability 0
+    const none = fitClassBiases(proba, 2, [0, 0, 0]);
+    expect(none[1]).toBe(-Infinity);
+    expect(applyClassBiases(proba, 2, none)[1]).toBe(0);
   });
 });
