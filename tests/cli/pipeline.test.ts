@@ -486,7 +486,8 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       ['failed', 3],
       ['succeeded', 5],
     ]);
-    expect(artifactDirs(store).filter((d) => d.startsWith('classify/'))).toHaveLength(2);
+    // the table with and without draws, the far source, the second table
+    expect(artifactDirs(store).filter((d) => d.startsWith('classify/'))).toHaveLength(4);
   });
 
   it('classifies a field from a CSC cone search and a Gaia catalog (FITS): counterparts, provenance, regions, audit, cache', async () => {
