@@ -208,7 +208,7 @@ export const evaluateStage = defineStage({
           mean_confidence_hi: iv.n > 0 ? iv.hi / iv.n : null,
         });
       });
-      const u = uncertaintyTables(protocol, scored, finalClasses, p);
+      const u = uncertaintyTables(protocol, scored, finalClasses, p, protocol === notes['headline_protocol']);
       metrics.push(...u.metrics);
       calRows.push(...u.calibration);
       conformal.push(...u.conformal);

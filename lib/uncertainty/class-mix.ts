@@ -6,9 +6,10 @@ import { quantileSorted } from '../stats.js';
  * (Saerens, Latinne & Decaestecker 2002, Neural Computation 14, 21, Eqs. 2.9-2.10): with
  * training priors pi_t and current estimates pi, each posterior is re-weighted as
  * p'_k(x) ∝ p_k(x) pi_k / pi_t,k, and pi_k becomes the mean of p'_k over the targets;
- * repeated until pi moves less than `tol`. The posteriors must be calibrated for the
- * training mix (XClass's are, by temperature on out-of-bag rows of the training mix).
- * Classes with training prior 0 stay at 0.
+ * repeated until pi moves less than `tol`. The posteriors must be calibrated, class by
+ * class, for the training mix; the balanced bootstrap's are not (temperature scaling
+ * fixes their overall sharpness, not each class's level), so callers correct them first
+ * (fitClassBiases below). Classes with training prior 0 stay at 0.
  */
 export interface ClassMix {
   priors: number[];
@@ -18,23 +19,30 @@ export interface ClassMix {
   converged: boolean;
 }
 
-export function emClassMix(proba: ArrayLike<number>, trainPriors: readonly number[], opts: { maxIterations?: number; tol?: number } = {}): ClassMix {
+export function emClassMix(
+  proba: ArrayLike<number>,
+  trainPriors: readonly number[],
+  opts: { maxIterations?: number; tol?: number; start?: readonly number[] } = {},
+): ClassMix {
   const K = trainPriors.length;
   const n = proba.length / K;
   if (!Number.isInteger(n) || n === 0) throw new Error(`class mix: ${proba.length} probabilities are not rows of ${K} classes`);
   const maxIt = opts.maxIterations ?? 1000;
   const tol = opts.tol ?? 1e-8;
-  let pi = [...trainPriors];
+  // `start`: where the iteration begins (a bootstrap replicate starts at the full sample's estimate); the fixed point is the same
+  let pi = [...(opts.start ?? trainPriors)];
   const adjusted = new Float64Array(n * K);
+  const ratio = new Float64Array(K);
   let it = 0;
   let converged = false;
   while (it < maxIt) {
     it++;
     const next = new Array<number>(K).fill(0);
+    for (let k = 0; k < K; k++) ratio[k] = trainPriors[k]! > 0 ? pi[k]! / trainPriors[k]! : 0;
     for (let i = 0; i < n; i++) {
       let s = 0;
       for (let k = 0; k < K; k++) {
-        const w = trainPriors[k]! > 0 ? (proba[i * K + k]! * pi[k]!) / trainPriors[k]! : 0;
+        const w = proba[i * K + k]! * ratio[k]!;
         adjusted[i * K + k] = w;
         s += w;
       }
@@ -72,7 +80,7 @@ export function classMixWithInterval(
       const j = rng.nextInt(n);
       for (let k = 0; k < K; k++) sample[i * K + k] = proba[j * K + k]!;
     }
-    const e = emClassMix(sample, trainPriors, { maxIterations: 200, tol: 1e-6 });
+    const e = emClassMix(sample, trainPriors, { maxIterations: 200, tol: 1e-6, start: estimate.priors });
     e.priors.forEach((v, k) => (perClass[k]![b] = v));
   }
   const q = (a: Float64Array, p: number) => quantileSorted(Float64Array.from(a).sort(), p);
