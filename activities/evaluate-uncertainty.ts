@@ -223,8 +223,9 @@ export function uncertaintyTables(protocol: string, scored: readonly Scored[], f
 
   // 5. the EM class mix on out-of-fold sources resampled to other mixes, on posteriors
   // bias-corrected per class (each fold's biases fitted on the other folds): for the headline
-  // protocol, whose corrections classify applies (the bootstrap is most of evaluate's time)
-  if (!headline) return { metrics, calibration: calibrationRows, conformal, thresholds, ood, classMix, sources };
+  // protocol of the baseline, whose corrections classify applies (the bootstrap is most of evaluate's time)
+  const mixSettings = u.class_mix;
+  if (!headline || mixSettings === null) return { metrics, calibration: calibrationRows, conformal, thresholds, ood, classMix, sources };
   const present = finalClasses.filter((c) => truth.includes(c));
   const trainPriors = finalClasses.map((c) => truth.filter((t) => t === c).length / n);
   const truthIndex = truth.map((t) => finalClasses.indexOf(t));
@@ -249,7 +250,7 @@ export function uncertaintyTables(protocol: string, scored: readonly Scored[], f
       metrics.push({ ...base, class: c, metric: 'training_share', value: trainPriors[k]!, n });
     });
   }
-  const rng = new Rng(u.class_mix.seed);
+  const rng = new Rng(mixSettings.seed);
   for (const [scenario, spec] of Object.entries(MIX_SCENARIOS)) {
     if (!truthIndex.every((k) => k >= 0)) break;
     const shares = present.map((c) => (spec === 'uniform' ? 1 : (spec[c] ?? 0)));
@@ -266,7 +267,7 @@ export function uncertaintyTables(protocol: string, scored: readonly Scored[], f
       sample.set(corrected.subarray(i * K, (i + 1) * K), r * K);
       raw.set(scored[i]!.proba, r * K);
     });
-    const { estimate, lo, hi } = classMixWithInterval(sample, trainPriors, { replicates: u.class_mix.bootstrap, seed: u.class_mix.seed + 1 });
+    const { estimate, lo, hi } = classMixWithInterval(sample, trainPriors, { replicates: mixSettings.bootstrap, seed: mixSettings.seed + 1 });
     const uncorrected = emClassMix(raw, trainPriors);
     finalClasses.forEach((c, k) => {
       if (trainPriors[k] === 0) return;

@@ -60,7 +60,8 @@ export const EvaluateUncertainty = z.strictObject({
   conformal: ConformalSettings,
   ood_flag_rate: OodSettings.shape.flag_rate,
   rule: UncertainRule,
-  class_mix: ClassMixSettings.pick({ bootstrap: true, seed: true }),
+  /** the class-mix measurement and the corrections classify applies; null: not measured (the ablations: classify applies the baseline's model) */
+  class_mix: ClassMixSettings.pick({ bootstrap: true, seed: true }).nullable(),
 });
 export type EvaluateUncertainty = z.infer<typeof EvaluateUncertainty>;
 

@@ -136,7 +136,8 @@ export function buildPipeline(input: PipelineInput): Dag {
           conformal: u.conformal,
           ood_flag_rate: u.ood.flag_rate,
           rule: u.uncertain,
-          class_mix: { bootstrap: u.class_mix.bootstrap, seed: u.class_mix.seed },
+          // measured in the baseline, whose final model classify applies
+          class_mix: name === null ? { bootstrap: u.class_mix.bootstrap, seed: u.class_mix.seed } : null,
         },
       },
       inputs: { ...predictions, reference },
