@@ -52,6 +52,8 @@ export const labelsStage = defineStage({
         line: s.origin_line,
         is_xray: true, // the table's positions are the Chandra ones
         period_s: null,
+        subclass: null,
+        ids: { csc: s.id, gaia: null, twomass: null },
       }));
     } else {
       const { data_dir } = ctx.context;
