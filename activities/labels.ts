@@ -29,7 +29,7 @@ import { sourcesTable } from '../schemas/tables.js';
  */
 export const labelsStage = defineStage({
   name: 'labels',
-  version: 1,
+  version: 2,
   params: LabelsParams,
   // the MUWCLASS table's labels come from its validated `sources` artifact (one parser, and
   // a table that fails ingest leaves nothing behind); the other catalogs are read here
@@ -59,10 +59,13 @@ export const labelsStage = defineStage({
       const { data_dir } = ctx.context;
       const path = join(data_dir, p.catalog.name);
       await verifyRawFile(p.catalog, path);
+      const readme = p.readme ? join(data_dir, p.readme.name) : undefined;
+      if (p.readme) await verifyRawFile(p.readme, readme!);
       ({ labels: raw, skipped } = await readLabelCatalog(
         path,
         { name: p.name, file: p.catalog.name, format: p.format, class: p.class, reference: p.reference },
         p.catalog.name,
+        readme,
       ));
     }
     const rows: LabelRow[] = [];
@@ -85,6 +88,10 @@ export const labelsStage = defineStage({
         line: r.line,
         is_xray: r.is_xray,
         period_s: r.period_s,
+        subclass: r.subclass,
+        csc_name: r.ids.csc,
+        gaia_id: r.ids.gaia,
+        twomass_id: r.ids.twomass,
         members: 1,
       });
     }
@@ -92,11 +99,17 @@ export const labelsStage = defineStage({
       table: labelRowsTable,
       rows,
       extraTables: { skipped: { table: skippedRowsTable, rows: skipped } },
-      rawFiles: [p.catalog],
+      rawFiles: [p.catalog, ...(p.readme ? [p.readme] : [])],
       notes: { rows: rows.length, skipped: skipped.length, by_class: countBy(rows.map((r) => r.class_raw)) },
     };
   },
 });
+
+/** The distinct values of merged rows (each possibly `|`-joined already), sorted and `|`-joined; null when none. */
+function joinedDistinct(values: readonly (string | null)[]): string | null {
+  const all = [...new Set(values.flatMap((v) => (v === null ? [] : v.split('|'))))].sort();
+  return all.length > 0 ? all.join('|') : null;
+}
 
 function countBy(values: readonly (string | null)[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -111,7 +124,7 @@ function countBy(values: readonly (string | null)[]): Record<string, number> {
  */
 export const dedupStage = defineStage({
   name: 'dedup',
-  version: 1,
+  version: 2,
   params: DedupParams,
   inputs: { roles: {}, pattern: { re: /^catalog_\d+$/, from: 'labels' } },
   context: NoContext,
@@ -143,6 +156,10 @@ export const dedupStage = defineStage({
           line: Math.min(...members.map((m) => m.line)),
           is_xray: members.some((m) => m.is_xray),
           period_s: members.find((m) => m.period_s !== null)?.period_s ?? null,
+          subclass: joinedDistinct(members.map((m) => m.subclass)),
+          csc_name: joinedDistinct(members.map((m) => m.csc_name)),
+          gaia_id: joinedDistinct(members.map((m) => m.gaia_id)),
+          twomass_id: joinedDistinct(members.map((m) => m.twomass_id)),
           members: members.reduce((s, m) => s + m.members, 0),
         });
       }

@@ -110,7 +110,8 @@ export async function planPipeline(config: XClassConfig, opts: { ablations?: rea
   const ablations: Record<string, PipelineVariant> = {};
   for (const n of names) ablations[n] = await planVariant(dir, resolve, config, n, config.ablations[n]!);
   const labelCatalogs = [];
-  for (const cat of config.label_catalogs) labelCatalogs.push({ ...cat, file: await resolve(cat.file) });
+  for (const { readme, ...cat } of config.label_catalogs)
+    labelCatalogs.push({ ...cat, file: await resolve(cat.file), ...(readme !== undefined ? { readme: await resolve(readme) } : {}) });
   return {
     data_dir: dir,
     label_catalogs: labelCatalogs,

@@ -11,6 +11,8 @@ export const LabelCatalog = z.strictObject({
   format: z.enum(LABEL_FORMATS),
   class: z.string().min(1).nullable(),
   reference: z.string().min(1),
+  /** the VizieR ReadMe describing a fixed-width table's columns (format abril2020_cv), relative to the data folder */
+  readme: z.string().min(1).optional(),
 });
 export type LabelCatalog = z.infer<typeof LabelCatalog>;
 
@@ -21,6 +23,8 @@ export const LabelsParams = z.strictObject({
   class: z.string().min(1).nullable(),
   reference: z.string().min(1),
   label_map: z.record(z.string().min(1), z.string().nullable()),
+  /** the ReadMe a fixed-width catalog is read through: part of identity, like the catalog */
+  readme: RawFileRef.optional(),
 });
 export type LabelsParams = z.infer<typeof LabelsParams>;
 
@@ -57,6 +61,12 @@ export const labelRowsTable = defineTable('label_rows', {
   is_xray: z.boolean(),
   /** spin period (s) where the catalog gives one */
   period_s: optionalNumber(),
+  /** the catalogue's own subtype (HMXB Be/sg/SFXT, LMXB NS/BH confirmed/candidate, CV DN/NL/AM...), `|`-separated after deduplication */
+  subclass: z.string().nullable(),
+  /** identifiers the catalogue gives (CSC 2.0 name, Gaia source id, 2MASS designation), `|`-separated after deduplication */
+  csc_name: z.string().nullable(),
+  gaia_id: z.string().nullable(),
+  twomass_id: z.string().nullable(),
   members: z.number().int().positive(),
 });
 export type LabelRow = Row<typeof labelRowsTable>;

@@ -26,7 +26,7 @@ export const PipelineInput = z.strictObject({
   /** the data folder on the machine that planned the run (workers read files relative to it) */
   data_dir: z.string().min(1),
   files: z.strictObject({ muwclass: ResolvedFile }),
-  label_catalogs: z.array(LabelCatalog.extend({ file: ResolvedFile })),
+  label_catalogs: z.array(LabelCatalog.extend({ file: ResolvedFile, readme: ResolvedFile.optional() })),
   dedup: DedupParams,
   crossmatch: CrossmatchParams,
   baseline: PipelineVariant,

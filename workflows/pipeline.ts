@@ -41,7 +41,15 @@ export function buildPipeline(input: PipelineInput): Dag {
     b.step({
       key: SHARED_STEPS.labels(cat.name),
       stage: 'labels',
-      params: { catalog: fileRef(cat.file), name: cat.name, format: cat.format, class: cat.class, reference: cat.reference, label_map: input.label_map },
+      params: {
+        catalog: fileRef(cat.file),
+        name: cat.name,
+        format: cat.format,
+        class: cat.class,
+        reference: cat.reference,
+        label_map: input.label_map,
+        ...(cat.readme ? { readme: fileRef(cat.readme) } : {}),
+      },
       inputs: cat.format === 'muwclass' ? { sources: ingest } : {},
       context: { data_dir: input.data_dir },
     }),

@@ -299,12 +299,13 @@ export function readMeColumns(readMe: string, dataFile: string): FixedWidthColum
 
 /**
  * Abril et al. (2020) CVs (VizieR J/MNRAS/492/L40): the Ritter & Kolb and Downes et al.
- * CVs matched to Gaia DR2, fixed width, columns read from the ReadMe beside the table
- * (`<table>_ReadMe.txt`). Kept: name and alternative name, J2000 position, the CV
+ * CVs matched to Gaia DR2, fixed width, its columns read from its VizieR ReadMe. Kept:
+ * name and alternative name, J2000 position, the CV
  * subtypes Type1/Type2 (DN, NL, AM, ... with SU, UG, ...), the Gaia DR2 source id.
+ * The ReadMe is the catalog's `readme` (config label_catalogs), hashed like the table.
  */
-async function parseAbril(path: string, cat: LabelCatalog, file: string, text: string[]): Promise<ParsedCatalog> {
-  const readMePath = path.replace(/_catalog\.dat$/, '_ReadMe.txt');
+async function parseAbril(cat: LabelCatalog, file: string, text: string[], readMePath: string | undefined): Promise<ParsedCatalog> {
+  if (readMePath === undefined) throw new InputError({ file }, 'a fixed-width VizieR table is read through its ReadMe: give the catalog a readme');
   let readMe: string;
   try {
     readMe = await fs.readFile(readMePath, 'utf8');
@@ -353,14 +354,14 @@ async function parseAbril(path: string, cat: LabelCatalog, file: string, text: s
 }
 
 /** Reads one label catalog in its format. MUWCLASS is read by readMuwclassLabels (it needs the CSV reader). */
-export async function readLabelCatalog(path: string, cat: LabelCatalog, file: string): Promise<ParsedCatalog> {
+export async function readLabelCatalog(path: string, cat: LabelCatalog, file: string, readMePath?: string): Promise<ParsedCatalog> {
   if (cat.format === 'fortin2023_hmxb') return parseFortin(path, cat, file, 'HMXB');
   if (cat.format === 'fortin2024_lmxb') return parseFortin(path, cat, file, 'LMXB');
   const text = await lines(path, file);
   if (text.every((l) => l.trim() === '')) throw new InputError({ file }, 'file is empty');
   switch (cat.format) {
     case 'abril2020_cv':
-      return parseAbril(path, cat, file, text);
+      return parseAbril(cat, file, text, readMePath);
     case 'liu2007_lmxb':
       return parseLiu2007(text, cat, file);
     case 'liu2006_hmxb':

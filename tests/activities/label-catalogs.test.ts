@@ -104,7 +104,12 @@ describe('the current label catalogues (Fortin et al. 2023/2024, Abril et al. 20
       { from: 35, to: 51, format: 'F17.13', label: 'RAdeg' },
       { from: 53, to: 69, format: 'F17.13', label: 'DEdeg' },
     ]);
-    const r = await readLabelCatalog(join(DATA, 'catalogs/abril2020_cv_catalog.dat'), cat('abril2020_cv', 'abril_cv'), 'abril2020_cv_catalog.dat');
+    const r = await readLabelCatalog(
+      join(DATA, 'catalogs/abril2020_cv_catalog.dat'),
+      cat('abril2020_cv', 'abril_cv'),
+      'abril2020_cv_catalog.dat',
+      join(DATA, 'catalogs/abril2020_cv_ReadMe.txt'),
+    );
     expect(r.labels).toHaveLength(1198);
     expect(r.skipped).toEqual([]);
     expect(r.labels[0]).toMatchObject({ name: 'J2052-0239', alt_names: [], class_raw: 'CV', subclass: 'DN SU', line: 1 });
@@ -116,7 +121,10 @@ describe('the current label catalogues (Fortin et al. 2023/2024, Abril et al. 20
     expect([count('DN'), count('NL'), count('AM'), count('IP')]).toEqual([720, 341, 138, 70]);
   });
 
-  it('refuses a ReadMe that does not describe the table', () => {
+  it('refuses a fixed-width table without its ReadMe, and a ReadMe that does not describe the table', async () => {
+    await expect(readLabelCatalog(join(DATA, 'catalogs/abril2020_cv_catalog.dat'), cat('abril2020_cv', 'abril_cv'), 'abril.dat')).rejects.toThrow(
+      /abril\.dat: a fixed-width VizieR table is read through its ReadMe/,
+    );
     expect(() => readMeColumns('Byte-by-byte Description of file: other.dat\n---\n', 'catalog.dat')).toThrow(/no "Byte-by-byte Description"/);
   });
 });

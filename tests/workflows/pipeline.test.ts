@@ -11,10 +11,11 @@ describe('the pipeline DAG', () => {
     const keys = dag.steps.map((s) => s.key);
     const step = (key: string) => dag.steps.find((s) => s.key === key)!;
     const count = (prefix: string) => keys.filter((k) => k.startsWith(prefix)).length;
-    // 11 assembly steps. The baseline translates without labels, so deployment and blind are one
+    // 17 assembly steps (ingest, reference, 7 label catalogs, dedup, the joint crossmatch and one per
+    // external catalog). The baseline translates without labels, so deployment and blind are one
     // model and one prediction: SED + features twice (label-free, and paper for the paper protocol),
     // 5 folds x (train, predict-deployment, predict-paper), evaluate, final model = 21
-    expect(keys.filter((k) => !k.startsWith('ablation/'))).toHaveLength(11 + 21);
+    expect(keys.filter((k) => !k.startsWith('ablation/'))).toHaveLength(17 + 21);
     expect(keys).not.toContain('cv/fold-0/train-blind');
     expect(step('sed').params['assignment']).toBe('label_free');
     expect(step('sed-paper').params['assignment']).toBe('paper');

@@ -6,7 +6,7 @@ import type { PipelineInput } from '../../schemas/pipeline.js';
 
 const workflowsPath = fileURLToPath(new URL('../../dist/workflows/index.js', import.meta.url));
 const history = (name: string): History => JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), 'utf8')) as History;
-const RUN = 'run-20261201T093753Z-ddcc65';
+const RUN = 'run-20261201T095700Z-20e843';
 
 interface Payload {
   metadata: Record<string, string>;
