@@ -46,7 +46,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   it('runs and prints the run id', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(runId).toMatch(/^run-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
-    expect(first.stderr).toMatch(/succeeded in [\d.]+ s: 32 steps, 0 cache hits/);
+    expect(first.stderr).toMatch(/succeeded in [\d.]+ s: 38 steps, 0 cache hits/);
   });
 
   it('normalises the MUWCLASS table into sources with the seven classes', async () => {
@@ -243,8 +243,8 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(end['event']).toBe('run_end');
     const steps = end['steps'] as { key: string; cacheHit: boolean; artifactId: string }[];
     expect(steps.every((s) => s.cacheHit)).toBe(true);
-    expect(lines.filter((l) => l['event'] === 'step_done')).toHaveLength(32);
-    expect(artifactDirs(store)).toHaveLength(32);
+    expect(lines.filter((l) => l['event'] === 'step_done')).toHaveLength(38);
+    expect(artifactDirs(store)).toHaveLength(38);
   });
 
   it('audits a run down to the raw file and its SHA-256', () => {
@@ -280,7 +280,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
         'ablation/smote/cv/evaluate',
       ].sort(),
     );
-    expect(steps.filter((s) => s.cacheHit)).toHaveLength(32);
+    expect(steps.filter((s) => s.cacheHit)).toHaveLength(38);
     const c = runCli([...at, '--json', 'compare', 'baseline', 'smote']);
     expect(c.code, c.stderr).toBe(0);
     const cmp = JSON.parse(c.stdout) as { rows: { metric: string; a: number; b: number; delta: number }[] };
@@ -887,12 +887,12 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual([
       'stage\tn',
-      'crossmatch\t4',
+      'crossmatch\t7',
       'dedup\t1',
       'evaluate\t1',
       'features\t2',
       'ingest\t1',
-      'labels\t4',
+      'labels\t7',
       'predict\t10',
       'reference\t1',
       'sed\t2',
@@ -908,7 +908,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
         "select run_id, count(*) filter (where cache_hit) as hits from run_steps join runs using (run_id) where workflow <> 'xclass-classify' group by 1 order by 2",
       ]).stdout,
     ) as { hits: number }[];
-    expect(runs.map((x) => Number(x.hits))).toEqual([0, 32]);
+    expect(runs.map((x) => Number(x.hits))).toEqual([0, 38]);
     const bad = runCli([...at, 'query', 'select nope from artifacts']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
@@ -928,7 +928,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect([a.code, b.code]).toEqual([0, 0]);
     const ids = (o: string) => (lastJsonLine(o) as { steps: { artifactId: string }[] }).steps.map((s) => s.artifactId);
     expect(ids(a.out)).toEqual(ids(b.out));
-    expect(artifactDirs(shared)).toHaveLength(32);
+    expect(artifactDirs(shared)).toHaveLength(38);
     const s = new ArtifactStore(shared);
     expect(await s.tempEntries()).toEqual([]);
     for (const m of await s.list()) expect((await s.readAnyTable(m.stage, m.id)).length).toBe(m.row_count);
