@@ -41,7 +41,7 @@ import { verifyRawFile } from './io/raw-file.js';
 import { checkClass, type NoDataCounts } from './io/validate.js';
 import { buildFamilies } from './translation.js';
 import { matchCounterparts, type LoadedCatalog } from './classify-match.js';
-import { defineStage } from './stage.js';
+import { defineStage, yieldToEventLoop } from './stage.js';
 
 /** Sources whose Monte-Carlo draws are predicted at once. */
 const MC_CHUNK = 500;
@@ -267,7 +267,7 @@ export const classifyStage = defineStage({
     const featureRows: TargetFeatureRow[] = [];
     const full: (number | null)[][] = [];
     const observedOnly: (number | null)[][] = [];
-    sources.forEach((s, si) => {
+    for (const [si, s] of sources.entries()) {
       const cps = catalogs.map((c, ci) => ({ c, choice: matched.choices[ci]![si]! }));
       const obs: Observed[] = observedOf(s.mags, tableBands, 'table');
       let astrometry = { parallax_mas: s.parallax_mas, pm_total_masyr: s.pm_total_masyr };
@@ -404,8 +404,10 @@ export const classifyStage = defineStage({
         sed_chi2_red: t.chi2_red,
         label: s.label,
       });
-      if (si % 500 === 0) ctx.progress(2, 4, `translating ${si}/${sources.length}`);
-    });
+      if (si % (mc.draws > 0 ? 50 : 500) === 0) ctx.progress(2, 4, `translating ${si}/${sources.length}`);
+      // a source's draws take tens of milliseconds: let the heartbeat timer run between them (Temporal)
+      if (mc.draws > 0 && si % 10 === 9) await yieldToEventLoop();
+    }
 
     ctx.progress(3, 4, 'predicting');
     const m = imputeMatrix(full, medians);

@@ -9,7 +9,7 @@ import { prepareTranslation } from './translation.js';
 import { predictDraws, sourceDrawFeatures } from './montecarlo.js';
 import { sourcesTable } from '../schemas/tables.js';
 import { DataDirContext } from '../schemas/params.js';
-import { defineStage } from './stage.js';
+import { defineStage, yieldToEventLoop } from './stage.js';
 import { sourcesFingerprint } from './train.js';
 
 /**
@@ -62,12 +62,15 @@ export const predictStage = defineStage({
       const { settings } = await featuresTranslation(ctx.store, ctx.inputs.features);
       const translation = await prepareTranslation(ctx.context.data_dir, settings);
       const byId = new Map((await ctx.store.readTable(sourcesTable, ctx.inputs.sources)).map((s) => [s.id, s]));
-      const drawRows = pick.map((i, j) => {
+      const drawRows: (number | null)[][][] = [];
+      for (const [j, i] of pick.entries()) {
         const src = byId.get(data.ids[i]!);
         if (!src) throw new Error(`predict: source ${data.ids[i]} of the features is not in the sources input`);
         if (j % 50 === 0) ctx.progress(j, pick.length, `Monte-Carlo draws ${j}/${pick.length}`);
-        return sourceDrawFeatures(translation, src, data.spec, p.mc);
-      });
+        drawRows.push(sourceDrawFeatures(translation, src, data.spec, p.mc));
+        // a source's draws take tens of milliseconds: let the heartbeat timer run between them (Temporal)
+        if (j % 10 === 9) await yieldToEventLoop();
+      }
       const mc = await predictDraws(model, medians, single, drawRows, ctx.trees);
       preds = mc.preds;
       extras = mc.extras.map((x, i) => ({ ...x, ood_score: ood[i]!, class_set: null, ood: null }));

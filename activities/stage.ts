@@ -5,6 +5,15 @@ import type { RawFileRef } from '../schemas/artifact.js';
 import type { TreeGrower } from '../lib/forest/grow-batch.js';
 import type { StageContexts, StageInputRefs, StageName, StageParams } from '../schemas/step.js';
 
+/**
+ * Lets timers run between chunks of synchronous work on the main thread: Temporal's
+ * heartbeat is a timer, and a step that computes for seconds without yielding is taken
+ * for a dead worker once the heartbeat timeout passes.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Progress of one step: the Temporal worker turns it into a heartbeat. */
 export type ProgressFn = (done: number, total: number, note?: string) => void;
 
