@@ -123,10 +123,15 @@ export function predictionTables(
  * targets share one path.
  */
 export async function modelTranslation(store: ArtifactStore, ref: ArtifactRef): Promise<{ settings: SedParams; ref: ArtifactRef }> {
+  return featuresTranslation(store, (await trainingFeatures(store, ref)).features);
+}
+
+/** A model's training features (its train step's input) and the rows it took from them (its fold). */
+async function trainingFeatures(store: ArtifactStore, ref: ArtifactRef): Promise<{ features: ArtifactRef<'features'>; fold: TrainParams['fold'] }> {
   const train = await store.readMeta(ref.stage, ref.id);
   const featuresId = train.inputs['features'];
   if (featuresId === undefined) throw new Error(`model ${ref.id.slice(0, 12)} has no features input`);
-  return featuresTranslation(store, { stage: 'features', id: featuresId });
+  return { features: { stage: 'features', id: featuresId }, fold: TrainParams.parse(train.params).fold };
 }
 
 /** The SED translation behind a features artifact (features <- sed in its lineage). */
@@ -146,11 +151,8 @@ export async function featuresTranslation(store: ArtifactStore, ref: ArtifactRef
 export function modelNeighbourReference(store: ArtifactStore, ref: ArtifactRef, k: number): Promise<NeighbourReference> {
   return store.derived(ref, `ood reference k=${k}`, [MODEL_FILE, 'data.parquet'], async () => {
     const { medians } = await loadModel(store, ref);
-    const train = await store.readMeta(ref.stage, ref.id);
-    const featuresId = train.inputs['features'];
-    if (featuresId === undefined) throw new Error(`model ${ref.id.slice(0, 12)} has no features input`);
-    const { fold } = TrainParams.parse(train.params);
-    const data = await readFeatureRows(store, { stage: 'features', id: featuresId });
+    const { features, fold } = await trainingFeatures(store, ref);
+    const data = await readFeatureRows(store, features);
     const rows = selectRows(data.ids, data.labels, fold, 'train').map((i) => data.values[i]!);
     return fitNeighbourReference(imputeMatrix(rows, medians), k);
   });
