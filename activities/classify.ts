@@ -118,7 +118,7 @@ export const classifyStage = defineStage({
     const dataFiles = new Map([...sed.data_files, ...p.data_files].map((f) => [f.name, f] as const));
     // the target's bands, in the order of their columns: the translation's input filters
     const inputNames = classifyFilters(p);
-    for (const name of [...sedDataFiles(sed), ...inputNames.map(filterFileName)]) {
+    for (const name of [...(await sedDataFiles(sed, data_dir)), ...inputNames.map(filterFileName)]) {
       const ref = dataFiles.get(name);
       if (!ref) throw new Error(`classify: data file ${name} is read but not among the params' data_files`);
       await verifyRawFile(ref, join(data_dir, name));

@@ -5,7 +5,7 @@ import { featuresStage } from './features.js';
 import { trainStage } from './train.js';
 import { predictStage } from './predict.js';
 import { evaluateStage } from './evaluate.js';
-import { crossmatchStage, dedupStage, labelsStage } from './labels.js';
+import { crossmatchStage, dedupStage, labelsStage, provenanceStage } from './labels.js';
 import { classifyStage } from './classify.js';
 import type { StageName } from '../schemas/step.js';
 import type { StageDef } from './stage.js';
@@ -17,6 +17,7 @@ export const STAGES: { [S in StageName]: StageDef<S> } = {
   labels: labelsStage,
   dedup: dedupStage,
   crossmatch: crossmatchStage,
+  provenance: provenanceStage,
   sed: sedStage,
   features: featuresStage,
   train: trainStage,

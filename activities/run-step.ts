@@ -108,6 +108,7 @@ export function stageActivities(store: ArtifactStore, env: StageEnvironment = {}
     labels: activity(STAGES.labels),
     dedup: activity(STAGES.dedup),
     crossmatch: activity(STAGES.crossmatch),
+    provenance: activity(STAGES.provenance),
     sed: activity(STAGES.sed),
     features: activity(STAGES.features),
     train: activity(STAGES.train),

@@ -10,10 +10,23 @@ import {
   type Translation,
 } from '../lib/sed/translate.js';
 import { Rng } from '../lib/rng.js';
+import { groupBy } from '../lib/group.js';
+import { median } from '../lib/stats.js';
 import { sha256Hex } from '../artifacts/hash.js';
 import { consistencyOffsets, sedDiagnostics } from '../lib/sed/diagnostics.js';
 import { DataDirContext } from '../schemas/params.js';
-import { SedParams, sedDiagnosticsTable, sedDrawsTable, sedFitsTable, sedMagsTable, type SedDrawRow, type SedFitRow, type SedMagRow } from '../schemas/sed.js';
+import {
+  SedParams,
+  sedDiagnosticsTable,
+  sedDrawsTable,
+  sedFitsTable,
+  sedMagsTable,
+  sedRedshiftTable,
+  type SedDrawRow,
+  type SedFitRow,
+  type SedMagRow,
+  type SedRedshiftRow,
+} from '../schemas/sed.js';
 import { picklesTypeName, PICKLES_DWARFS } from './io/sed-data.js';
 import { defineStage } from './stage.js';
 import { sourcesTable } from '../schemas/tables.js';
@@ -51,6 +64,7 @@ export const sedStage = defineStage({
     const fits: SedFitRow[] = [];
     const mags: SedMagRow[] = [];
     const draws: SedDrawRow[] = [];
+    const redshifts: SedRedshiftRow[] = [];
     const consistency = new Map<string, number[]>();
     sources.forEach((src, si) => {
       const { obs: obsRes, used } = sourceObservation(prepared, src);
@@ -82,6 +96,7 @@ export const sedStage = defineStage({
         a_v: t.a_v,
         family_posterior: t.family_posterior,
       });
+      if (t.p_redshifted !== null) redshifts.push({ id: src.id, label: src.label, z_mean: t.z_mean, p_redshifted: Math.min(1, t.p_redshifted) });
       plan.outputs.forEach((o, k) =>
         mags.push({ id: src.id, draw: 0, filter: o.name, pivot_aa: o.pivot_aa, mag_ab: t.mag_ab[k] ?? null, mag_err: t.mag_err[k] ?? null }),
       );
@@ -111,6 +126,8 @@ export const sedStage = defineStage({
         mags: { table: sedMagsTable, rows: mags },
         draws: { table: sedDrawsTable, rows: draws },
         diagnostics: { table: sedDiagnosticsTable, rows: diagnostics },
+        // the redshifted AGN families' posterior redshift, when they are fitted (the other translations' artifacts are as before)
+        ...(families.composite_z || families.salvato ? { redshift: { table: sedRedshiftTable, rows: redshifts } } : {}),
       },
       notes: {
         translated: count('ok'),
@@ -118,8 +135,19 @@ export const sedStage = defineStage({
         skipped: count('skipped'),
         input_bands: bands.map((b, i) => ({ name: b.name, filter: b.filter, pivot_aa: plan.inputPivots_aa[i], zero_point_jy: zeroPoints[i]! / 1e-23 })),
         output_filters: plan.outputs,
+        ...(families.composite_z || families.salvato ? { redshift_families: redshiftNotes(redshifts) } : {}),
         composite_red_slope_beta: families.composite ? ((families.composite as ModelSet & { beta?: number }).beta ?? null) : null,
       },
     };
   },
 });
+
+/** Per training class: sources with a redshift, their median posterior-mean z and median share of the redshifted families. */
+function redshiftNotes(rows: readonly SedRedshiftRow[]): Record<string, { n: number; median_z_mean: number | null; median_p_redshifted: number }> {
+  const out: Record<string, { n: number; median_z_mean: number | null; median_p_redshifted: number }> = {};
+  for (const [label, rs] of groupBy(rows, (r) => r.label ?? 'none')) {
+    const zs = rs.flatMap((r) => (r.z_mean === null ? [] : [r.z_mean]));
+    out[label] = { n: rs.length, median_z_mean: zs.length > 0 ? median(zs) : null, median_p_redshifted: median(rs.map((r) => r.p_redshifted)) };
+  }
+  return out;
+}

@@ -7,10 +7,39 @@ import { readFeatureRows } from './io/feature-matrix.js';
 import { MODEL_FILE } from './io/model.js';
 import { NoContext } from '../schemas/params.js';
 import { TrainFacts } from '../schemas/facts.js';
-import { defineStage } from './stage.js';
+import { defineStage, type StageContext } from './stage.js';
+import { ProvenanceFacts } from '../schemas/facts.js';
+import { labelStatusTable } from '../schemas/labels.js';
+import { trainedUnder } from '../lib/sky/provenance.js';
 import { sha256Hex } from '../artifacts/hash.js';
 
-/** Fingerprint of the sources a model was trained on: predict checks its held-out rows against it. */
+/**
+ * The fold's training rows under a label policy (params label_policy, the provenance
+ * input): the rows whose label provenance the policy accepts (lib/sky/provenance.ts).
+ * Without a policy, every row of the fold.
+ */
+async function withLabelPolicy(ctx: StageContext<'train'>, p: TrainParams, rows: number[], ids: readonly string[]): Promise<number[]> {
+  const ref = ctx.inputs.provenance;
+  if (!p.label_policy && !ref) return rows;
+  if (!p.label_policy || !ref)
+    throw new Error(`train: params label_policy and input provenance go together (got ${p.label_policy ?? 'no policy'}, ${ref ? 'an input' : 'no input'})`);
+  const facts = await ctx.store.readFacts(ProvenanceFacts, ref);
+  const covered = new Set(facts.covered_classes);
+  const status = new Map((await ctx.store.readTable(labelStatusTable, ref, 'status')).map((r) => [r.id, r]));
+  return rows.filter((i) => {
+    const s = status.get(ids[i]!);
+    if (!s) throw new Error(`train: source ${ids[i]} has no label provenance in ${ref.stage}/${ref.id}`);
+    return trainedUnder(p.label_policy!, s.label, s.agreement, covered);
+  });
+}
+
+/** The rows of `all` not in `kept`. */
+function leftOut(all: readonly number[], kept: readonly number[]): number[] {
+  const k = new Set(kept);
+  return all.filter((i) => !k.has(i));
+}
+
+/** Fingerprint of a fold's training selection (before any label policy): predict checks its held-out rows against it. */
 export function sourcesFingerprint(ids: readonly string[]): string {
   return sha256Hex([...ids].sort().join('\n'));
 }
@@ -27,12 +56,13 @@ export const trainStage = defineStage({
   name: 'train',
   version: 3,
   params: TrainParams,
-  inputs: { roles: { features: { from: ['features'] } } },
+  inputs: { roles: { features: { from: ['features'] }, provenance: { from: ['provenance'], optional: true } } },
   context: NoContext,
   facts: TrainFacts,
   async run(ctx, p) {
     const data = await readFeatureRows(ctx.store, ctx.inputs.features);
-    const train = selectRows(data.ids, data.labels, p.fold, 'train');
+    const fold = selectRows(data.ids, data.labels, p.fold, 'train');
+    const train = await withLabelPolicy(ctx, p, fold, data.ids);
     const fromDraws = data.draws.length > 0;
     let rows: (number | null)[][];
     let labels: string[];
@@ -73,9 +103,10 @@ export const trainStage = defineStage({
       table: modelFeaturesTable,
       rows: out,
       extraFiles: { [MODEL_FILE]: serializeTwoStage(model) },
-      facts: { feature_spec: data.spec, training_sources_sha256: sourcesFingerprint(train.map((i) => data.ids[i]!)) } satisfies TrainFacts,
+      facts: { feature_spec: data.spec, training_sources_sha256: sourcesFingerprint(fold.map((i) => data.ids[i]!)) } satisfies TrainFacts,
       notes: {
         training_sources: train.length,
+        ...(p.label_policy ? { label_policy: p.label_policy, left_out_by_label_policy: leftOut(fold, train).map((i) => data.ids[i]!) } : {}),
         training_rows_from_draws: fromDraws,
         training_rows: labels.length,
         training_rows_by_class: byClass,

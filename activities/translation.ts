@@ -1,15 +1,37 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DEFAULT_GRID } from '../lib/sed/grid.js';
 import type { Filter } from '../lib/sed/filters.js';
 import { bandZeroPoints, observationFromMags, spectrumFnuOnGrid, type BandMeasurement, type ObservationResult } from '../lib/sed/photometry.js';
 import { preparePlan, type FamilyKey, type LabelFreeOptions, type TranslationPlan, type UncertaintyOptions } from '../lib/sed/translate.js';
-import { blackbodySet, compositeFnu, flambdaToGridFnu, powerLawSet, reddenedSet, steps, twoComponentSet, type ModelSet } from '../lib/sed/templates.js';
+import {
+  blackbodySet,
+  compositeFnu,
+  flambdaToGridFnu,
+  powerLawSet,
+  reddenedSet,
+  redshiftedSet,
+  steps,
+  twoComponentSet,
+  type ModelSet,
+} from '../lib/sed/templates.js';
 import { InputError } from '../lib/errors.js';
 import type { SedSettings } from '../schemas/sed.js';
 import type { RawFileRef } from '../schemas/artifact.js';
 import type { SourceRow } from '../schemas/tables.js';
 import { canonicalJson } from '../lib/canonical.js';
-import { loadComposite, loadFilter, loadPickles, loadVega, picklesFile, picklesTypeName, PICKLES_DWARFS, sedDataFiles } from './io/sed-data.js';
+import {
+  loadComposite,
+  loadFilter,
+  loadLePhareTemplate,
+  loadPickles,
+  loadVega,
+  picklesFile,
+  picklesTypeName,
+  PICKLES_DWARFS,
+  salvatoTemplateFiles,
+  sedDataFiles,
+  usesSalvato,
+} from './io/sed-data.js';
 import { verifyRawFile } from './io/raw-file.js';
 
 /**
@@ -33,7 +55,7 @@ const prepared = new Map<string, Promise<PreparedTranslation>>();
 /** The preparation for these settings, built once per process and data folder (the data files are verified first, every call). */
 export async function prepareTranslation(dataDir: string, p: SedSettings & { data_files: RawFileRef[] }): Promise<PreparedTranslation> {
   const byName = new Map(p.data_files.map((f) => [f.name, f] as const));
-  for (const name of sedDataFiles(p)) {
+  for (const name of await sedDataFiles(p, dataDir)) {
     const ref = byName.get(name);
     if (!ref) throw new Error(`sed: data file ${name} is read but not among the params' data_files`);
     await verifyRawFile(ref, join(dataDir, name));
@@ -110,7 +132,7 @@ export async function buildFamilies(dataDir: string, p: SedSettings): Promise<Pa
   const { fnu, beta } = compositeFnu(grid, comp.wavelength_aa, comp.flux_flam);
   if (!Number.isFinite(beta)) throw new InputError({ file: p.templates.composite }, 'cannot fit the red continuum slope at 7000-8500 A');
   const composite: ModelSet & { beta: number } = { family: 'composite', names: ['VandenBerk2001'], values: [null], spectra: [fnu], beta };
-  return {
+  const families: Partial<Record<FamilyKey, ModelSet>> = {
     pickles: reddened({ family: 'pickles', names: PICKLES_DWARFS.map(picklesTypeName), values: PICKLES_DWARFS.map(() => null), spectra: pickles }),
     composite,
     powerlaw: powerLawSet(grid),
@@ -118,4 +140,28 @@ export async function buildFamilies(dataDir: string, p: SedSettings): Promise<Pa
     two_component_lmxb: reddened(twoComponentSet(grid, picklesTypeName(p.lmxb_star), await star(p.lmxb_star))),
     two_component_hmxb: reddened(twoComponentSet(grid, picklesTypeName(p.hmxb_star), await star(p.hmxb_star))),
   };
+  // the redshifted AGN families, built only when fitted (hundreds of spectra)
+  const r = p.agn_redshift;
+  const fitted = (k: FamilyKey) => p.assignment === 'label_free' && (p.label_free.priors[k as keyof typeof p.label_free.priors] ?? 0) > 0;
+  if (r && (fitted('composite_z') || fitted('salvato'))) {
+    const zs = steps(r.z_min, r.z_max, r.z_step);
+    const prior = redshiftPrior(r.prior);
+    // the composite as tabulated (800.5-8554.5 A rest): its red power-law extension is not redshifted in
+    if (fitted('composite_z')) families.composite_z = redshiftedSet(grid, 'composite_z', [{ name: 'VandenBerk2001', ...comp }], zs, prior);
+    if (usesSalvato(p)) {
+      const files = await salvatoTemplateFiles(dataDir, r.salvato_list);
+      const templates = await Promise.all(
+        files.map(async (f) => ({ name: basename(f).replace(/(_template_norm)?\.(sed|spec)(\.save)?$/, ''), ...(await loadLePhareTemplate(dataDir, f)) })),
+      );
+      families.salvato = redshiftedSet(grid, 'salvato', templates, zs, prior);
+    }
+  }
+  return families;
+}
+
+/** The redshift prior's density (unnormalised): flat, or Gamma(shape k >= 1, scale theta) ~ z^(k-1) exp(-z/theta). */
+export function redshiftPrior(prior: NonNullable<SedSettings['agn_redshift']>['prior']): (z: number) => number {
+  if (prior.kind === 'flat') return () => 1;
+  const { shape, scale } = prior;
+  return (z) => (z <= 0 ? (shape === 1 ? 1 : 0) : z ** (shape - 1) * Math.exp(-z / scale));
 }

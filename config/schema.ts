@@ -4,7 +4,7 @@ import { XClassLabel } from '../schemas/classes.js';
 import { NoDataValues } from '../schemas/params.js';
 import { SedSettings } from '../schemas/sed.js';
 import { FeaturesParams } from '../schemas/features.js';
-import { CrossmatchParams, DedupParams, LabelCatalog } from '../schemas/labels.js';
+import { CrossmatchParams, DedupParams, LabelCatalog, LabelConflictPolicy } from '../schemas/labels.js';
 import { TwoStageParams } from '../schemas/forest.js';
 import { EvaluationSettings } from '../schemas/evaluation.js';
 import { RetryPolicy, StageActivityOptions } from '../schemas/engine.js';
@@ -43,6 +43,13 @@ export const ConfigSchema = z.strictObject({
   labels: z.strictObject({
     /** catalogue label -> XClass class; null keeps the row but marks it out of scope */
     map: z.record(z.string().min(1), XClassLabel.nullable()),
+    /**
+     * What training does with a source whose label another catalogue contradicts (the
+     * `provenance` step; lib/sky/provenance.ts): `keep` the MUWCLASS label (flagged only),
+     * `drop` the source from training, or `require_agreement` (train a source of a class
+     * other catalogues cover only when one confirms it). Held-out folds are scored alike.
+     */
+    conflicts: LabelConflictPolicy,
   }),
   /** labelled catalogs and the class each feeds (paper section 2.1) */
   label_catalogs: z.array(LabelCatalog).min(1),
@@ -63,7 +70,7 @@ export const ConfigSchema = z.strictObject({
   /** classifying a field (`xclass classify`): how counterparts are found in photometry catalogs */
   classify: z.strictObject({ counterparts: CounterpartSettings }),
   /**
-   * Ablations: each an overlay of the `sed`, `features` and `model` settings, run as its
+   * Ablations: each an overlay of the `sed`, `features` and `model` settings (and `labels.conflicts`), run as its
    * own branch beside the baseline (paper sections 3.4, 4.2, 6.1).
    */
   ablations: z.record(
@@ -72,6 +79,7 @@ export const ConfigSchema = z.strictObject({
       sed: z.record(z.string(), z.unknown()).optional(),
       features: z.record(z.string(), z.unknown()).optional(),
       model: z.record(z.string(), z.unknown()).optional(),
+      labels: z.strictObject({ conflicts: LabelConflictPolicy }).optional(),
     }),
   ),
   engine: z.strictObject({

@@ -57,7 +57,7 @@ async function planVariant(
     }
     return parsed.data;
   };
-  const s = merge('sed', SedSettings);
+  const s = redshiftSettingsInUse(merge('sed', SedSettings), where);
   if (s.label_free.draws > 0 && s.assignment !== 'label_free') {
     throw new ConfigError(
       `${where}: key 'sed.label_free.draws': ${s.label_free.draws} posterior draws need sed.assignment = "label_free" (got "${s.assignment}")`,
@@ -70,11 +70,34 @@ async function planVariant(
   ];
   for (const [fname, w] of filters) if (!existsSync(join(dir, filterFileName(fname)))) throw await unknownFilterError(dir, fname, w);
   const dataFiles = [];
-  for (const file of sedDataFiles(s)) {
+  for (const file of await sedDataFiles(s, dir)) {
     const { path: _path, ...ref } = await resolve(file);
     dataFiles.push(ref);
   }
-  return { sed: { ...s, data_files: dataFiles }, features: merge('features', FeaturesParams), model: merge('model', TwoStageParams) };
+  return {
+    sed: { ...s, data_files: dataFiles },
+    features: merge('features', FeaturesParams),
+    model: merge('model', TwoStageParams),
+    label_conflicts: overlay.labels?.conflicts ?? config.labels.conflicts,
+  };
+}
+
+/**
+ * The redshifted AGN families need their grid (sed.agn_redshift); a translation that fits
+ * neither (prior 0, or not label-free) carries neither the grid nor their zero priors in
+ * its params: settings that cannot change the result are not part of its identity.
+ */
+function redshiftSettingsInUse(s: SedSettings, where: string): SedSettings {
+  const { composite_z = 0, salvato = 0 } = s.label_free.priors;
+  const used = s.assignment === 'label_free' && (composite_z > 0 || salvato > 0);
+  if (used && !s.agn_redshift)
+    throw new ConfigError(`${where}: key 'sed.agn_redshift': the redshifted AGN families (label_free.priors composite_z, salvato) need a redshift grid`);
+  // a redshifted family with prior 0 is not fitted: left out of the params like the grid
+  const { composite_z: _z, salvato: _s, ...priors } = s.label_free.priors;
+  const label_free = { ...s.label_free, priors: { ...priors, ...(composite_z > 0 ? { composite_z } : {}), ...(salvato > 0 ? { salvato } : {}) } };
+  if (used) return { ...s, label_free };
+  const { agn_redshift: _unused, ...rest } = s;
+  return { ...rest, label_free };
 }
 
 /** Each stage's activity settings: its own entry in config temporal.stages over the defaults. */

@@ -45,6 +45,7 @@ export function createTemporalActivities(
     labels: wrap('labels', stages.labels),
     dedup: wrap('dedup', stages.dedup),
     crossmatch: wrap('crossmatch', stages.crossmatch),
+    provenance: wrap('provenance', stages.provenance),
     sed: wrap('sed', stages.sed),
     features: wrap('features', stages.features),
     train: wrap('train', stages.train),

@@ -1,6 +1,6 @@
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { RunRecord } from '../schemas/run.js';
-import { summariseRun } from './summary.js';
+import { labelAgreement, summariseRun } from './summary.js';
 import { SHARED_STEPS, variantSteps } from '../workflows/keys.js';
 import { PROTOCOLS } from '../schemas/protocols.js';
 import { barChart, heatmap, histogramByClass, reliability } from './charts.js';
@@ -50,6 +50,24 @@ export async function buildReport(store: ArtifactStore, run: RunRecord): Promise
 ${idTag('sed', step(baseline.sed())?.artifactId)} ${idTag('features', step(baseline.features())?.artifactId)}.
 Catalog, dedup and match counts cover every labelled catalog; SED and classifier counts are the MUWCLASS training table.
 The bundled data has no SNR catalog.</p>`);
+  const agreement = await labelAgreement(store, run);
+  if (agreement)
+    parts.push(`<h3>Label agreement</h3>${table(
+      ['MUWCLASS label', ...agreement.columns, 'agree', 'conflict', 'MUWCLASS only'],
+      agreement.rows.map((r) => [r.label, ...r.cells, r.agree, r.conflict, r.unconfirmed]),
+    )}
+${
+  agreement.conflicts.length > 0
+    ? table(
+        ['conflicting source', 'MUWCLASS label', 'other catalogues'],
+        agreement.conflicts.map((c) => [c.id, c.label, c.labels]),
+      )
+    : '<p>No catalogue contradicts a training label.</p>'
+}
+<p class="src">from ${idTag('provenance', agreement.artifactId)}: the MUWCLASS table's in-scope sources; a catalogue's row labels a source by the
+CSC 2.0 name it gives, else by the cross-match rules (section 2.3). Columns: each other catalogue and its label (a source in several
+catalogues counts in each); none: no other catalogue labels it. Nothing is relabelled; config <code>labels.conflicts</code> decides
+whether training keeps, drops or requires agreement for these sources (a train artifact's notes list the sources it left out).</p>`);
 
   // metrics: every protocol side by side, `deployment` first (the headline)
   const pickIn = (rows: Row[], protocol: string, level: string, subset: string, statistic: string, metric: string, cls: string | null = null) =>

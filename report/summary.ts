@@ -3,7 +3,8 @@ import type { RunRecord } from '../schemas/run.js';
 import { SHARED_STEPS, variantSteps } from '../workflows/keys.js';
 import { sedFitsTable } from '../schemas/sed.js';
 import type { z } from 'zod';
-import { CrossmatchFacts, DedupFacts, FeaturesFacts } from '../schemas/facts.js';
+import { CrossmatchFacts, DedupFacts, FeaturesFacts, ProvenanceFacts } from '../schemas/facts.js';
+import { labelAgreementTable, labelStatusTable } from '../schemas/labels.js';
 
 export interface SummaryRow {
   class: string;
@@ -58,4 +59,36 @@ export async function summariseRun(store: ArtifactStore, run: RunRecord): Promis
     { class: 'Total', catalogs: 0, deduplicated: 0, csc_match: 0, sed_ok: 0, classifier: 0 },
   );
   return [...rows, total];
+}
+
+/** The label-agreement table of a run: rows the training label, columns each other catalogue's label (`catalog:label`), cells sources. */
+export interface AgreementTable {
+  /** `catalog:label` columns, then `none` (no other catalogue labels the source) */
+  columns: string[];
+  rows: { label: string; cells: number[]; sources: number; agree: number; conflict: number; unconfirmed: number }[];
+  /** each disagreeing source with the catalogues' labels */
+  conflicts: { id: string; label: string; labels: string }[];
+  artifactId: string;
+}
+
+/** The provenance step's agreement table (null for runs made before the step existed). */
+export async function labelAgreement(store: ArtifactStore, run: RunRecord): Promise<AgreementTable | null> {
+  const id = run.steps.find((s) => s.key === SHARED_STEPS.provenance)?.artifactId;
+  if (!id) return null;
+  const ref = { stage: 'provenance', id };
+  const facts = await store.readFacts(ProvenanceFacts, ref);
+  const cells = await store.readTable(labelAgreementTable, ref, 'agreement');
+  const status = await store.readTable(labelStatusTable, ref, 'status');
+  const columns = [...new Set(cells.filter((c) => c.catalog !== 'none').map((c) => `${c.catalog}:${c.catalog_label}`))].sort();
+  columns.push('none');
+  const key = (c: { catalog: string; catalog_label: string }) => (c.catalog === 'none' ? 'none' : `${c.catalog}:${c.catalog_label}`);
+  const rows = Object.keys(facts.by_label)
+    .sort()
+    .map((label) => {
+      const b = facts.by_label[label]!;
+      const mine = cells.filter((c) => c.label === label);
+      return { label, cells: columns.map((col) => mine.find((c) => key(c) === col)?.sources ?? 0), ...b };
+    });
+  const conflicts = status.filter((s) => s.agreement === 'conflict').map((s) => ({ id: s.id, label: s.label, labels: s.labels }));
+  return { columns, rows, conflicts, artifactId: id };
 }

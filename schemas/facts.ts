@@ -24,7 +24,7 @@ export type FeaturesFacts = z.infer<typeof FeaturesFacts>;
 /** `train`: what a model's targets must be made like, and which sources it saw. */
 export const TrainFacts = z.strictObject({
   feature_spec: FeatureSpec,
-  /** SHA-256 of the sorted ids of the training sources: predict checks its features split into the same folds */
+  /** SHA-256 of the sorted ids of the fold's training selection (before a label policy leaves any out): predict checks its features split into the same folds */
   training_sources_sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 export type TrainFacts = z.infer<typeof TrainFacts>;
@@ -42,3 +42,14 @@ export const CrossmatchFacts = z.strictObject({
   xray_sources: z.number().int().nonnegative(),
 });
 export type CrossmatchFacts = z.infer<typeof CrossmatchFacts>;
+
+/** `provenance`: per training label, sources confirmed by another catalogue, contradicted, or labelled by MUWCLASS alone; the classes other catalogues cover. */
+export const ProvenanceFacts = z.strictObject({
+  by_label: z.record(
+    z.string(),
+    z.strictObject({ sources: z.number().int(), agree: z.number().int(), conflict: z.number().int(), unconfirmed: z.number().int() }),
+  ),
+  /** the in-scope classes some catalogue other than MUWCLASS labels (require_agreement applies to these) */
+  covered_classes: z.array(z.string()),
+});
+export type ProvenanceFacts = z.infer<typeof ProvenanceFacts>;

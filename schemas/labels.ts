@@ -93,3 +93,56 @@ export const matchesTable = defineTable('matches', {
   alternatives: z.number().int().nonnegative(),
 });
 export type MatchRow = Row<typeof matchesTable>;
+
+/** What training does with a source whose catalogues disagree (lib/sky/provenance.ts `trainedUnder`). */
+export const LabelConflictPolicy = z.enum(['keep', 'drop', 'require_agreement']);
+export type LabelConflictPolicy = z.infer<typeof LabelConflictPolicy>;
+
+/** `provenance`: matched by the cross-match's rules (paper section 2.3) where a catalogue gives no CSC name. */
+export const ProvenanceParams = CrossmatchParams.extend({
+  /** the label catalog whose labels training uses (the MUWCLASS table): the others are compared with it */
+  training_catalog: z.string().min(1),
+});
+export type ProvenanceParams = z.infer<typeof ProvenanceParams>;
+
+/** Every catalogue row labelling a training source: MUWCLASS's own label first, then each other catalogue's. */
+export const labelProvenanceTable = defineTable('label_provenance', {
+  id: z.string().min(1),
+  /** the training (MUWCLASS) label */
+  label: z.string().min(1),
+  catalog: z.string().min(1),
+  /** the catalogue's name for the source */
+  name: z.string(),
+  /** the catalogue's XClass class, NULL when out of scope (a magnetar) */
+  class: z.string().nullable(),
+  class_raw: z.string(),
+  subclass: z.string().nullable(),
+  /** `muwclass`: the training table's own label; `name`: by the CSC 2.0 name the catalogue gives; `position`: cross-matched */
+  match_by: z.enum(['muwclass', 'name', 'position']),
+  sep_arcsec: optionalNumber(),
+  nu: optionalNumber(),
+  /** the reference the catalogue (or the MUWCLASS row's Class_ref) gives */
+  reference: z.string(),
+});
+export type LabelProvenanceRow = Row<typeof labelProvenanceTable>;
+
+/** Per training source: the other catalogues labelling it, their labels, and the agreement. */
+export const labelStatusTable = defineTable('label_status', {
+  id: z.string().min(1),
+  label: z.string().min(1),
+  /** the other catalogues, `|`-separated (empty: none) */
+  catalogs: z.string(),
+  /** their labels as catalog:class_raw[/subclass], `|`-separated */
+  labels: z.string(),
+  agreement: z.enum(['unconfirmed', 'agree', 'conflict']),
+});
+export type LabelStatusRow = Row<typeof labelStatusTable>;
+
+/** The label-agreement table in long form: training label x (catalogue, its label) -> sources; catalog `none` counts sources no other catalogue labels. */
+export const labelAgreementTable = defineTable('label_agreement', {
+  label: z.string().min(1),
+  catalog: z.string().min(1),
+  catalog_label: z.string(),
+  sources: z.number().int().nonnegative(),
+});
+export type LabelAgreementRow = Row<typeof labelAgreementTable>;

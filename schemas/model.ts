@@ -15,7 +15,17 @@ export const FoldSpec = z
   .nullable();
 export type FoldSpec = z.infer<typeof FoldSpec>;
 
-export const TrainParams = z.strictObject({ model: TwoStageParams, fold: FoldSpec });
+export const TrainParams = z.strictObject({
+  model: TwoStageParams,
+  fold: FoldSpec,
+  /**
+   * Sources left out of training by their label provenance (input `provenance`; config
+   * labels.conflicts): `drop` leaves out sources another catalogue contradicts,
+   * `require_agreement` also those of a class other catalogues cover that none confirms.
+   * Absent: every source of the fold is trained on (`keep`). The held-out folds are the same.
+   */
+  label_policy: z.enum(['drop', 'require_agreement']).optional(),
+});
 export type TrainParams = z.infer<typeof TrainParams>;
 
 /**

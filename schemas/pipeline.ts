@@ -5,7 +5,7 @@ import { NoDataValues } from './params.js';
 import { ActivityOptionsByStage, RetryPolicy } from './engine.js';
 import { SedParams } from './sed.js';
 import { FeaturesParams } from './features.js';
-import { CrossmatchParams, DedupParams, LabelCatalog } from './labels.js';
+import { CrossmatchParams, DedupParams, LabelCatalog, LabelConflictPolicy } from './labels.js';
 import { TwoStageParams } from './forest.js';
 import { EvaluationSettings } from './evaluation.js';
 import { UncertaintySettings } from './uncertainty.js';
@@ -15,7 +15,13 @@ export const ResolvedFile = RawFileRef.extend({ path: z.string().min(1) });
 export type ResolvedFile = z.infer<typeof ResolvedFile>;
 
 /** The settings one branch of the pipeline trains and evaluates with. */
-export const PipelineVariant = z.strictObject({ sed: SedParams, features: FeaturesParams, model: TwoStageParams });
+export const PipelineVariant = z.strictObject({
+  sed: SedParams,
+  features: FeaturesParams,
+  model: TwoStageParams,
+  /** config labels.conflicts; absent (runs planned before it existed) or `keep`: every label is trained on */
+  label_conflicts: LabelConflictPolicy.optional(),
+});
 export type PipelineVariant = z.infer<typeof PipelineVariant>;
 
 /**

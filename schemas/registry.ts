@@ -1,10 +1,10 @@
 import type { TableSchema } from './table.js';
 import { referencePredictionsTable, sourcesTable } from './tables.js';
-import { sedDiagnosticsTable, sedDrawsTable, sedFitsTable, sedMagsTable } from './sed.js';
+import { sedDiagnosticsTable, sedDrawsTable, sedFitsTable, sedMagsTable, sedRedshiftTable } from './sed.js';
 import { featureDroppedTable, featureValuesTable } from './features.js';
 import { modelFeaturesTable, predictionsTable, probabilitiesTable } from './model.js';
 import { calibrationTable, confusionTable, metricsTable } from './evaluation.js';
-import { labelRowsTable, matchesTable, skippedRowsTable } from './labels.js';
+import { labelAgreementTable, labelProvenanceTable, labelRowsTable, labelStatusTable, matchesTable, skippedRowsTable } from './labels.js';
 
 /** Every artifact table by name: meta.json names its schema, and reads validate against it. */
 export const TABLES: Record<string, TableSchema> = Object.fromEntries(
@@ -15,6 +15,7 @@ export const TABLES: Record<string, TableSchema> = Object.fromEntries(
     sedMagsTable,
     sedDrawsTable,
     sedDiagnosticsTable,
+    sedRedshiftTable,
     featureValuesTable,
     featureDroppedTable,
     modelFeaturesTable,
@@ -26,5 +27,8 @@ export const TABLES: Record<string, TableSchema> = Object.fromEntries(
     labelRowsTable,
     skippedRowsTable,
     matchesTable,
+    labelProvenanceTable,
+    labelStatusTable,
+    labelAgreementTable,
   ].map((t) => [t.name, t]),
 );

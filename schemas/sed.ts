@@ -62,11 +62,38 @@ export const SedSettings = z.strictObject({
       blackbody: z.number().nonnegative(),
       two_component_lmxb: z.number().nonnegative(),
       two_component_hmxb: z.number().nonnegative(),
+      /** the Vanden Berk et al. composite on the redshift grid (`agn_redshift`), cut where it does not reach a band */
+      composite_z: z.number().nonnegative().optional(),
+      /** the Salvato et al. 2009 AGN and AGN+galaxy templates on the redshift grid */
+      salvato: z.number().nonnegative().optional(),
     }),
     /** translations drawn from each source's fit posterior (0 = none); training uses them when present */
     draws: z.number().int().min(0).max(100),
     seed: z.number().int().min(0),
   }),
+  /**
+   * The redshifted AGN families (label-free priors composite_z, salvato): the redshift grid
+   * z_min..z_max by z_step and its prior, `flat` or a Gamma distribution in z (shape k,
+   * scale theta: p(z) ~ z^(k-1) exp(-z/theta); k = 3, theta = 0.35 puts the mean at
+   * z = 1.05 and the mode at 0.7, the redshifts of X-ray-selected AGN at the depth of
+   * Chandra's nearby-galaxy fields, e.g. Marchesi et al. 2016 for Chandra-COSMOS Legacy).
+   * Absent from a translation's params when neither family has a prior (it cannot change the result).
+   */
+  agn_redshift: z
+    .strictObject({
+      z_min: z.number().min(0).max(10),
+      z_max: z.number().min(0).max(10),
+      z_step: z.number().positive(),
+      prior: z.discriminatedUnion('kind', [
+        z.strictObject({ kind: z.literal('flat') }),
+        z.strictObject({ kind: z.literal('gamma'), shape: z.number().min(1), scale: z.number().positive() }),
+      ]),
+      /** LePhare list of the Salvato et al. 2009 templates, relative to the data folder; each line a file in its folder */
+      salvato_list: z.string().min(1),
+    })
+    .refine((r) => r.z_max >= r.z_min, 'z_max must not be below z_min')
+    .refine((r) => (r.z_max - r.z_min) / r.z_step <= 100, 'at most 100 redshift steps ((z_max - z_min) / z_step <= 100)')
+    .optional(),
   sigma_chi2_coeff: z.number().positive(),
   sigma_cap_mag: z.number().positive(),
   uv_sigma_mag: z.number().nonnegative(),
@@ -134,3 +161,16 @@ export const sedDiagnosticsTable = defineTable('sed_diagnostics', {
   n: z.number().int().nonnegative(),
 });
 export type SedDiagnosticRow = Row<typeof sedDiagnosticsTable>;
+
+/**
+ * Per label-free translation with the redshifted AGN families (written only when they
+ * are fitted): the posterior-mean redshift over those families' models, and their share
+ * of the posterior (how much the fit believes it is one of them).
+ */
+export const sedRedshiftTable = defineTable('sed_redshift', {
+  id: z.string().min(1),
+  label: z.string().nullable(),
+  z_mean: optionalNumber(),
+  p_redshifted: z.number().min(0).max(1),
+});
+export type SedRedshiftRow = Row<typeof sedRedshiftTable>;

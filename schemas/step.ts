@@ -6,7 +6,7 @@
  */
 import type { DataDirContext, FileContext, IngestParams, NoContext, ReferenceParams } from './params.js';
 import type { ClassifyContext, ClassifyParams } from './catalog.js';
-import type { CrossmatchParams, DedupParams, LabelsParams } from './labels.js';
+import type { CrossmatchParams, DedupParams, LabelsParams, ProvenanceParams } from './labels.js';
 import type { SedParams } from './sed.js';
 import type { FeaturesParams } from './features.js';
 import type { PredictParams, TrainParams } from './model.js';
@@ -14,7 +14,20 @@ import type { EvaluateParams } from './evaluation.js';
 import type { Protocol } from './protocols.js';
 
 /** Every stage, in pipeline order. Each is a Temporal activity of this name. */
-export const STAGE_NAMES = ['ingest', 'reference', 'labels', 'dedup', 'crossmatch', 'sed', 'features', 'train', 'predict', 'evaluate', 'classify'] as const;
+export const STAGE_NAMES = [
+  'ingest',
+  'reference',
+  'labels',
+  'dedup',
+  'crossmatch',
+  'provenance',
+  'sed',
+  'features',
+  'train',
+  'predict',
+  'evaluate',
+  'classify',
+] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 export function isStageName(name: string): name is StageName {
@@ -28,6 +41,7 @@ export interface StageParams {
   labels: LabelsParams;
   dedup: DedupParams;
   crossmatch: CrossmatchParams;
+  provenance: ProvenanceParams;
   sed: SedParams;
   features: FeaturesParams;
   train: TrainParams;
@@ -53,9 +67,12 @@ export interface StageInputs {
   labels: { sources?: 'ingest' };
   dedup: { [role: `catalog_${number}`]: 'labels' };
   crossmatch: { labels: 'labels' | 'dedup'; xray: 'ingest' };
+  /** the training sources and every label catalog's rows */
+  provenance: { sources: 'ingest' } & { [role: `catalog_${number}`]: 'labels' };
   sed: { sources: 'ingest' };
   features: { sources: 'ingest'; sed: 'sed' };
-  train: { features: 'features' };
+  /** `provenance`: which catalogues agree with each label (params label_policy) */
+  train: { features: 'features'; provenance?: 'provenance' };
   /** `sources`: the raw measurements, for Monte-Carlo draws (params mc.draws > 0) */
   predict: { model: 'train'; features: 'features'; sources?: 'ingest' };
   /** the competitor's predictions (optional) and one prediction per protocol and held-out part */
@@ -74,6 +91,7 @@ export interface StageContexts {
   labels: DataDirContext;
   dedup: NoContext;
   crossmatch: NoContext;
+  provenance: NoContext;
   sed: DataDirContext;
   features: NoContext;
   train: NoContext;

@@ -22,6 +22,8 @@ export const SHARED_STEPS = {
   /** the deduplicated labels against the Chandra positions: the training set's matches */
   crossmatch: 'crossmatch/all',
   labels: (catalog: string) => `labels/${catalog}`,
+  /** every catalogue labelling each training source, and their agreement */
+  provenance: 'provenance',
   /** one external catalog on its own against the Chandra positions */
   catalogCrossmatch: (catalog: string) => `crossmatch/${catalog}`,
 } as const;

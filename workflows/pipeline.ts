@@ -61,6 +61,14 @@ export function buildPipeline(input: PipelineInput): Dag {
     inputs: Object.fromEntries(catalogs.map((k, i) => [`catalog_${i}`, k])),
   });
   b.step({ key: SHARED_STEPS.crossmatch, stage: 'crossmatch', params: input.crossmatch, inputs: { labels: dedup, xray: ingest } });
+  // every catalogue labelling each training source, and whether they agree with its MUWCLASS label
+  const trainingCatalog = input.label_catalogs.find((c) => c.format === 'muwclass')?.name ?? 'muwclass';
+  const provenance = b.step({
+    key: SHARED_STEPS.provenance,
+    stage: 'provenance',
+    params: { ...input.crossmatch, training_catalog: trainingCatalog },
+    inputs: { sources: ingest, ...Object.fromEntries(catalogs.map((k, i) => [`catalog_${i}`, k])) },
+  });
   // each external catalog on its own against the Chandra positions: a check of labels and positions
   input.label_catalogs.forEach((cat, i) => {
     if (cat.format !== 'muwclass')
@@ -90,15 +98,23 @@ export function buildPipeline(input: PipelineInput): Dag {
     const { folds, seed, split, mode } = input.evaluation;
     const u = input.uncertainty;
     const predictions: { [role in EvaluateRole]?: StepHandle<'predict'> } = {};
+    // labels.conflicts: `keep` trains on every label (the params and artifacts of runs before the option)
+    const policy = v.label_conflicts === undefined || v.label_conflicts === 'keep' ? null : v.label_conflicts;
+    const trainStep = (key: string, fold: FoldSpec, feats: StepHandle<'features'>, at: { branch?: string; variant?: string }) =>
+      b.step({
+        key,
+        stage: 'train',
+        params: { model: v.model, fold, ...(policy ? { label_policy: policy } : {}) },
+        inputs: policy ? { features: feats, provenance } : { features: feats },
+        ...at,
+      });
     // one held-out part: the configured model and the blind model (the same step when the
     // configuration uses no label), one prediction per protocol; `scored` null: predicted for inspection only
     const heldOut = (dir: string, branch: string | undefined, trainFold: FoldSpec, predictFold: FoldSpec, scored: HeldOutPart | null) => {
       const at = { ...where, ...(branch && !where.branch ? { branch } : {}) };
       const key = keys.heldOut(dir);
-      const train = b.step({ key: `${key}/train`, stage: 'train', params: { model: v.model, fold: trainFold }, inputs: { features }, ...at });
-      const blindTrain = protocols.has('blind')
-        ? b.step({ key: `${key}/train-blind`, stage: 'train', params: { model: v.model, fold: trainFold }, inputs: { features: freeFeatures! }, ...at })
-        : null;
+      const train = trainStep(`${key}/train`, trainFold, features, at);
+      const blindTrain = protocols.has('blind') ? trainStep(`${key}/train-blind`, trainFold, freeFeatures!, at) : null;
       const suffix = scored === null ? '-validation' : '';
       const runs: [Protocol, StepHandle<'train'> | null, StepHandle<'features'> | null][] = [
         ['deployment', train, freeFeatures],
@@ -152,7 +168,7 @@ export function buildPipeline(input: PipelineInput): Dag {
       ...where,
     });
     // the model users apply: trained on every source, as configured
-    if (name === null) b.step({ key: keys.finalModel, stage: 'train', params: { model: v.model, fold: null }, inputs: { features } });
+    if (name === null) trainStep(keys.finalModel, null, features, {});
   };
   variant(null, input.baseline);
   for (const [name, v] of Object.entries(input.ablations)) variant(name, v);

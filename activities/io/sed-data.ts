@@ -1,12 +1,17 @@
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
 import type { Filter } from '../../lib/sed/filters.js';
 import { closestNames } from '../../lib/sed/filters.js';
 import type { SedSettings } from '../../schemas/sed.js';
 
 /** A whitespace-separated numeric table: the first `columns` columns of every non-comment line. */
-async function readColumns(path: string, display: string, columns: number, opts: { skipLines?: number; comment?: string } = {}): Promise<Float64Array[]> {
+async function readColumns(
+  path: string,
+  display: string,
+  columns: number,
+  opts: { skipLines?: number; comment?: string; repeatedWavelengths?: boolean } = {},
+): Promise<Float64Array[]> {
   let text: string;
   try {
     text = await fs.readFile(path, 'utf8');
@@ -14,12 +19,15 @@ async function readColumns(path: string, display: string, columns: number, opts:
     throw new InputError({ file: display }, `cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   const cols: number[][] = Array.from({ length: columns }, () => []);
+  // the file line of each data row, for errors
+  const dataRows: number[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = opts.skipLines ?? 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
     if (line === '' || (opts.comment && line.startsWith(opts.comment))) continue;
     const parts = line.split(/\s+/);
     if (parts.length < columns) throw new InputError({ file: display, row: i + 1 }, `expected ${columns} numeric columns, found ${parts.length}`);
+    dataRows.push(i + 1);
     for (let c = 0; c < columns; c++) {
       const v = Number(parts[c]);
       if (!Number.isFinite(v)) throw new InputError({ file: display, row: i + 1, column: String(c + 1), value: parts[c] }, 'expected a number');
@@ -28,8 +36,12 @@ async function readColumns(path: string, display: string, columns: number, opts:
   }
   if (cols[0]!.length < 2) throw new InputError({ file: display }, 'expected at least two rows of data');
   for (let i = 1; i < cols[0]!.length; i++) {
-    if (!(cols[0]![i]! > cols[0]![i - 1]!))
-      throw new InputError({ file: display, row: i + 1, column: 'wavelength', value: cols[0]![i] }, 'wavelengths must increase');
+    const [prev, here] = [cols[0]![i - 1]!, cols[0]![i]!];
+    if (here > prev || (opts.repeatedWavelengths && here === prev)) continue;
+    throw new InputError(
+      { file: display, row: dataRows[i], column: 'wavelength', value: here },
+      opts.repeatedWavelengths ? 'wavelengths must not decrease' : 'wavelengths must increase',
+    );
   }
   return cols.map((c) => Float64Array.from(c));
 }
@@ -130,8 +142,8 @@ export function picklesTypeName(code: string): string {
   return `${m[1]!.toUpperCase()}${sub}${m[5]!.toUpperCase()}`;
 }
 
-/** Every data file the `sed` stage reads under these settings, relative to the data folder. */
-export function sedDataFiles(s: SedSettings): string[] {
+/** Every data file the `sed` stage reads under these settings, relative to the data folder (the Salvato list is read for its templates). */
+export async function sedDataFiles(s: SedSettings, dataDir: string): Promise<string[]> {
   const bands = s.input_bands.filter((b) => s.surveys.includes(b.survey));
   const files = new Set<string>([
     ...bands.map((b) => filterFileName(b.filter)),
@@ -142,5 +154,69 @@ export function sedDataFiles(s: SedSettings): string[] {
     s.templates.composite,
     s.templates.vega,
   ]);
+  if (usesSalvato(s)) {
+    const list = s.agn_redshift!.salvato_list;
+    files.add(list);
+    for (const f of await salvatoTemplateFiles(dataDir, list)) files.add(f);
+  }
   return [...files].sort();
+}
+
+/** The Salvato et al. 2009 family is fitted (a prior above 0, and its redshift grid configured). */
+export function usesSalvato(s: SedSettings): boolean {
+  return (s.label_free.priors.salvato ?? 0) > 0 && s.assignment === 'label_free';
+}
+
+/**
+ * The template files a LePhare list names (`SALVATO09/S0_template_norm.sed A`: a path
+ * under the library's own root, then the template type), relative to the data folder:
+ * each file in the list's folder.
+ */
+export async function salvatoTemplateFiles(dataDir: string, list: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await fs.readFile(join(dataDir, list), 'utf8');
+  } catch (err) {
+    throw new InputError({ file: list }, `cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  const out: string[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    const t = line.trim();
+    if (t === '' || t.startsWith('#')) return;
+    const [path, type] = t.split(/\s+/);
+    if (!path || !/^[\w./-]+$/.test(path) || path.includes('..'))
+      throw new InputError({ file: list, row: i + 1, column: '1', value: path ?? '' }, 'expected a template path such as SALVATO09/S0_template_norm.sed');
+    if (type !== undefined && type !== 'A')
+      throw new InputError({ file: list, row: i + 1, column: '2', value: type }, 'expected template type A (AGN library)');
+    out.push(join(dirname(list), basename(path)));
+  });
+  if (out.length === 0) throw new InputError({ file: list }, 'lists no template');
+  return out;
+}
+
+/**
+ * A LePhare template: wavelength (A) and F_lambda (arbitrary units), two whitespace-separated
+ * columns. The Salvato et al. files repeat a wavelength here and there (S0 at 97,000 and
+ * 180,000 A, Sey2 five times at 3e6 A) with the same flux, or within 0.1% (pl_QSOH at 1e4 A):
+ * a repeat is one point (the first); a repeat whose flux differs by more than 1% is an error.
+ */
+export async function loadLePhareTemplate(dataDir: string, file: string): Promise<{ wavelength_aa: Float64Array; flux_flam: Float64Array }> {
+  const [wl, fl] = await readColumns(join(dataDir, file), file, 2, { comment: '#', repeatedWavelengths: true });
+  const wavelength_aa: number[] = [];
+  const flux_flam: number[] = [];
+  for (let i = 0; i < wl!.length; i++) {
+    const n = wavelength_aa.length;
+    if (n > 0 && wl![i] === wavelength_aa[n - 1]) {
+      const first = flux_flam[n - 1]!;
+      if (Math.abs(fl![i]! - first) > 0.01 * Math.max(Math.abs(first), Math.abs(fl![i]!)))
+        throw new InputError(
+          { file, column: 'flux', value: fl![i]! },
+          `wavelength ${wl![i]} A repeated with flux ${first} then ${fl![i]} (more than 1% apart)`,
+        );
+      continue;
+    }
+    wavelength_aa.push(wl![i]!);
+    flux_flam.push(fl![i]!);
+  }
+  return { wavelength_aa: Float64Array.from(wavelength_aa), flux_flam: Float64Array.from(flux_flam) };
 }

@@ -14,6 +14,25 @@ export type BandConvention = 'photon' | 'paper_eq3';
  * Pivot wavelength of a photon-counting curve (Tokunaga & Vacca 2005, Eq. A11;
  * synphot's `pivot`): lambda_p^2 = integral(T lambda dlambda) / integral(T / lambda dlambda).
  */
+/**
+ * The wavelengths (A) a filter transmits: from the first to the last tabulated point
+ * with throughput above `frac` of its peak (1%: the curves' far wings are noise).
+ */
+export function transmittedRange(f: Filter, frac = 0.01): [number, number] {
+  let peak = 0;
+  for (let i = 0; i < f.throughput.length; i++) peak = Math.max(peak, f.throughput[i]!);
+  let lo = -1;
+  let hi = -1;
+  for (let i = 0; i < f.throughput.length; i++) {
+    if (f.throughput[i]! > frac * peak) {
+      if (lo < 0) lo = i;
+      hi = i;
+    }
+  }
+  if (lo < 0) throw new Error(`filter ${f.name} transmits nowhere`);
+  return [f.wavelength_aa[lo]!, f.wavelength_aa[hi]!];
+}
+
 export function pivotWavelength(f: Filter): number {
   let num = 0;
   let den = 0;

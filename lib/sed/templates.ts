@@ -6,7 +6,7 @@ import { C_AA_PER_S, H_ERG_S, K_ERG_PER_K, fnuFromFlambda } from './units.js';
  * SED model families (paper section 3.1). Every spectrum is f_nu on the common grid,
  * in arbitrary units: a fit scales it to the data.
  */
-export type Family = 'pickles' | 'composite' | 'powerlaw' | 'blackbody' | 'two_component';
+export type Family = 'pickles' | 'composite' | 'powerlaw' | 'blackbody' | 'two_component' | 'composite_z' | 'salvato';
 
 export interface ModelSet {
   family: Family;
@@ -19,6 +19,15 @@ export interface ModelSet {
   a_v?: number[];
   /** models per base spectrum when reddened: model index = base * nAv + A_V step */
   nAv?: number;
+  /** per model, its redshift (the redshifted AGN families) */
+  z?: number[];
+  /** per model, its share of the family's prior (summing to 1); absent: an even split over the models */
+  prior?: number[];
+  /**
+   * per model, the observed-frame range [lo, hi] (A) the template is defined on: a band
+   * reaching outside it has no model flux (lib/sed/translate.ts `preparePlan`), it is not extrapolated
+   */
+  coverage_aa?: [number, number][];
 }
 
 /**
@@ -143,6 +152,60 @@ export function compositeFnu(grid: WavelengthGrid, wavelength_aa: ArrayLike<numb
 export function twoComponentFnu(grid: WavelengthGrid, star_fnu: Float64Array, f_disk: number): Float64Array {
   const star = normalised(grid, star_fnu);
   return star.map((s) => (1 - f_disk) * s + f_disk);
+}
+
+/** A rest-frame template as tabulated: f_lambda (any units) on increasing wavelengths. */
+export interface RestTemplate {
+  name: string;
+  wavelength_aa: ArrayLike<number>;
+  flux_flam: ArrayLike<number>;
+}
+
+/**
+ * Rest-frame templates observed at each redshift of a grid: f_nu,obs(l) is proportional
+ * to f_nu,rest(l / (1 + z)) (the (1 + z) factors are constants the fit's scale absorbs),
+ * sampled on the grid and normalised at 5450-5550 A observed. Each model is defined on
+ * its template's tabulated range times (1 + z) (`coverage_aa`), zero outside it; nothing
+ * is extrapolated. `prior(z)` weights the redshifts (any non-negative function; shares
+ * are normalised over the grid and split evenly over the templates; a redshift of
+ * weight 0 gets no model). Model index = template * nz + redshift step.
+ */
+export function redshiftedSet(
+  grid: WavelengthGrid,
+  family: 'composite_z' | 'salvato',
+  templates: readonly RestTemplate[],
+  zs: readonly number[],
+  prior: (z: number) => number,
+): ModelSet {
+  const weights = zs.map((z) => Math.max(0, prior(z)));
+  const total = weights.reduce((a, b) => a + b, 0);
+  if (!(total > 0)) throw new Error(`redshift prior is zero on the whole grid ${zs[0]}..${zs[zs.length - 1]}`);
+  const kept = zs.flatMap((_, j) => (weights[j]! > 0 ? [j] : []));
+  const out: Required<Pick<ModelSet, 'z' | 'prior' | 'coverage_aa'>> & ModelSet = {
+    family,
+    names: [],
+    values: [],
+    spectra: [],
+    z: [],
+    prior: [],
+    coverage_aa: [],
+  };
+  for (const t of templates) {
+    const n = t.wavelength_aa.length;
+    const restFnu = Float64Array.from({ length: n }, (_, i) => Math.max(0, fnuFromFlambda(t.wavelength_aa[i]!, t.flux_flam[i]!)));
+    for (const j of kept) {
+      const z = zs[j]!;
+      const at = grid.wavelength_aa.map((l) => l / (1 + z));
+      const fnu = interpolate(t.wavelength_aa, restFnu, at);
+      out.names.push(`${t.name} z=${z}`);
+      out.values.push(z);
+      out.spectra.push(normalised(grid, fnu));
+      out.z.push(z);
+      out.prior.push(weights[j]! / total / templates.length);
+      out.coverage_aa.push([t.wavelength_aa[0]! * (1 + z), t.wavelength_aa[n - 1]! * (1 + z)]);
+    }
+  }
+  return out;
 }
 
 /** Evenly stepped values lo..hi inclusive, exact to the step's decimals (no 0.15000000000000002). */

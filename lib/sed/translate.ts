@@ -1,4 +1,4 @@
-import { bandFlux, bandWeights, pivotWavelength, type BandConvention, type Filter } from './filters.js';
+import { bandFlux, bandWeights, pivotWavelength, transmittedRange, type BandConvention, type Filter } from './filters.js';
 import { fitGrid, type BandFluxTable, type FitResult, type Observation } from './fit.js';
 import type { WavelengthGrid } from './grid.js';
 import type { ModelSet } from './templates.js';
@@ -11,7 +11,7 @@ import type { ObservationResult } from './photometry.js';
  * mapping for every class (`class_blind`, the ablation). Keys name entries of the
  * family library; null means the class is not translated (SNR).
  */
-export const FAMILY_KEYS = ['pickles', 'composite', 'powerlaw', 'blackbody', 'two_component_lmxb', 'two_component_hmxb'] as const;
+export const FAMILY_KEYS = ['pickles', 'composite', 'powerlaw', 'blackbody', 'two_component_lmxb', 'two_component_hmxb', 'composite_z', 'salvato'] as const;
 export type FamilyKey = (typeof FAMILY_KEYS)[number];
 
 export const PAPER_ASSIGNMENT: Record<string, readonly [FamilyKey, FamilyKey] | null> = {
@@ -66,11 +66,15 @@ export function preparePlan(
 ): TranslationPlan {
   const all = [...inputFilters, ...outputFilters];
   const weights = all.map((f) => bandWeights(f, grid, convention));
+  const ranges = all.map((f) => transmittedRange(f));
   const prepared: Partial<Record<FamilyKey, PreparedFamily>> = {};
   for (const [key, set] of Object.entries(families) as [FamilyKey, ModelSet][]) {
     const nBands = all.length;
     const flux = new Float64Array(set.spectra.length * nBands);
-    set.spectra.forEach((spec, m) => weights.forEach((w, b) => (flux[m * nBands + b] = bandFlux(w, spec))));
+    // a band the model's template does not cover is cut (NaN: no flux there), not extrapolated;
+    // a fit observing that band cannot use the model, an average over models leaves it out there
+    const covers = (m: number, b: number) => !set.coverage_aa || (set.coverage_aa[m]![0] <= ranges[b]![0] && ranges[b]![1] <= set.coverage_aa[m]![1]);
+    set.spectra.forEach((spec, m) => weights.forEach((w, b) => (flux[m * nBands + b] = covers(m, b) ? bandFlux(w, spec) : Number.NaN)));
     const nOut = outputFilters.length;
     const outMag = new Float64Array(set.spectra.length * nOut);
     for (let m = 0; m < set.spectra.length; m++) {
@@ -113,6 +117,9 @@ export interface Translation {
   a_v: number | null;
   /** label-free only: posterior probability of each family with any weight, e.g. `pickles:0.91,blackbody:0.09` */
   family_posterior: string | null;
+  /** label-free only: the posterior-mean redshift over the redshifted AGN families' models, and their posterior share (null without them) */
+  z_mean: number | null;
+  p_redshifted: number | null;
   /** per output filter, AB magnitude and sigma (null when the model has no flux there) */
   mag_ab: (number | null)[];
   mag_err: (number | null)[];
@@ -142,6 +149,8 @@ export function emptyTranslation(status: 'failed' | 'skipped', reason: string, n
     used_fallback: false,
     a_v: null,
     family_posterior: null,
+    z_mean: null,
+    p_redshifted: null,
     mag_ab: Array<number | null>(nOutputs).fill(null),
     mag_err: Array<number | null>(nOutputs).fill(null),
     draws: [],
@@ -212,6 +221,8 @@ export function translateSource(
       used_fallback: attempt > 0,
       a_v: fam.set.a_v?.[fit.model] ?? 0,
       family_posterior: null,
+      z_mean: null,
+      p_redshifted: null,
       mag_ab,
       mag_err,
       draws: [],
@@ -234,8 +245,11 @@ export function unfittable(obsRes: ObservationResult, used: readonly string[], n
 
 /** The label-free model average: prior weight of each family and how many posterior draws to make. */
 export interface LabelFreeOptions {
-  /** prior probability of each family, split evenly over its grid points (and A_V steps); 0 leaves a family out */
-  priors: Record<FamilyKey, number>;
+  /**
+   * prior probability of each family, split evenly over its grid points (and A_V steps),
+   * or by its models' own shares (the redshift prior of the AGN families); 0 or absent leaves a family out
+   */
+  priors: Partial<Record<FamilyKey, number>>;
   draws: number;
 }
 
@@ -266,7 +280,7 @@ export function translateLabelFree(plan: TranslationPlan, obs: Observation, opts
   const setOf = (i: number) => models.fams[models.famOf[i]!]!.fam.set;
   const chi2Red = models.chi2[map]! / dof;
   const { mag_ab, mag_err } = averageMagnitudes(plan, models, w, kept, chi2Red, u);
-  const { posterior, aV } = familyPosterior(models, w, kept);
+  const { posterior, aV, zMean, pRedshifted } = familyPosterior(models, w, kept);
   const draws = rng && opts.draws > 0 ? drawModels(plan, models, keptMagnitudes(plan, models, kept), w, kept, opts.draws, rng) : [];
   return {
     status: 'ok',
@@ -280,6 +294,8 @@ export function translateLabelFree(plan: TranslationPlan, obs: Observation, opts
     used_fallback: false,
     a_v: aV,
     family_posterior: posterior.map(([k, p]) => `${k}:${p.toFixed(3)}`).join(','),
+    z_mean: zMean,
+    p_redshifted: pRedshifted,
     mag_ab,
     mag_err,
     draws,
@@ -288,7 +304,8 @@ export function translateLabelFree(plan: TranslationPlan, obs: Observation, opts
 
 /** Every model of every family with a prior, flattened, each scaled to the observation. */
 interface ScaledModels {
-  fams: { key: FamilyKey; fam: PreparedFamily; logPrior: number }[];
+  /** per family its log prior per model (an even split), or per model (`logPriors`: the family's own shares) */
+  fams: { key: FamilyKey; fam: PreparedFamily; logPrior: number; logPriors: Float64Array | null }[];
   /** per model: its family's index in `fams`, its index in the family */
   famOf: Int32Array;
   modelOf: Int32Array;
@@ -306,7 +323,7 @@ interface ScaledModels {
  * sigma^2), every band counting, giving chi2_m; the prior of a family is split evenly
  * over its models.
  */
-function scaleModels(plan: TranslationPlan, obs: Observation, priors: Record<FamilyKey, number>): ScaledModels {
+function scaleModels(plan: TranslationPlan, obs: Observation, priors: Partial<Record<FamilyKey, number>>): ScaledModels {
   const n = obs.flux_fnu.length;
   const { fams, famOf, modelOf, total } = modelLayout(plan, priors);
   const out: ScaledModels = {
@@ -352,7 +369,7 @@ function scaleModels(plan: TranslationPlan, obs: Observation, priors: Record<Fam
 /** The flattened model list of a plan under a set of priors: the same for every source, built once. */
 const layouts = new WeakMap<TranslationPlan, Map<string, { fams: ScaledModels['fams']; famOf: Int32Array; modelOf: Int32Array; total: number }>>();
 
-function modelLayout(plan: TranslationPlan, priors: Record<FamilyKey, number>) {
+function modelLayout(plan: TranslationPlan, priors: Partial<Record<FamilyKey, number>>) {
   let byPriors = layouts.get(plan);
   if (!byPriors) layouts.set(plan, (byPriors = new Map()));
   const key = FAMILY_KEYS.map((k) => priors[k]).join(',');
@@ -362,9 +379,10 @@ function modelLayout(plan: TranslationPlan, priors: Record<FamilyKey, number>) {
   let total = 0;
   for (const k of FAMILY_KEYS) {
     const prior = priors[k];
-    if (!(prior > 0)) continue;
+    if (prior === undefined || !(prior > 0)) continue;
     const fam = familyOf(plan, k);
-    fams.push({ key: k, fam, logPrior: Math.log(prior / fam.table.nModels) });
+    const shares = fam.set.prior;
+    fams.push({ key: k, fam, logPrior: Math.log(prior / fam.table.nModels), logPriors: shares ? Float64Array.from(shares, (q) => Math.log(prior * q)) : null });
     total += fam.table.nModels;
   }
   const famOf = new Int32Array(total);
@@ -394,7 +412,8 @@ function posteriorWeights(models: ScaledModels, dof: number): { w: Float64Array;
   let maxLog = -Infinity;
   for (let i = 0; i < total; i++) {
     if (!valid[i]) continue;
-    w[i] = fams[famOf[i]!]!.logPrior - (chi2[i]! - chi2Min) / (2 * temperature);
+    const f = fams[famOf[i]!]!;
+    w[i] = (f.logPriors ? f.logPriors[models.modelOf[i]!]! : f.logPrior) - (chi2[i]! - chi2Min) / (2 * temperature);
     if (w[i]! > maxLog) maxLog = w[i]!;
   }
   let sum = 0;
@@ -474,20 +493,36 @@ function averageMagnitudes(
   return { mag_ab, mag_err };
 }
 
-/** The posterior of each family (most probable first) and the posterior mean A_V (0 for the unreddened families). */
-function familyPosterior(models: ScaledModels, w: Float64Array, kept: readonly number[]): { posterior: [FamilyKey, number][]; aV: number } {
+/**
+ * The posterior of each family (most probable first), the posterior mean A_V (0 for the
+ * unreddened families), and over the redshifted families' models their posterior-mean
+ * redshift and share (null when the prior has none of them).
+ */
+function familyPosterior(
+  models: ScaledModels,
+  w: Float64Array,
+  kept: readonly number[],
+): { posterior: [FamilyKey, number][]; aV: number; zMean: number | null; pRedshifted: number | null } {
   const byFamily = new Float64Array(models.fams.length);
   const seen = new Uint8Array(models.fams.length);
   let aV = 0;
+  let wz = 0;
+  let sz = 0;
   for (const i of kept) {
     const f = models.famOf[i]!;
     seen[f] = 1;
     byFamily[f]! += w[i]!;
-    aV += w[i]! * (models.fams[f]!.fam.set.a_v?.[models.modelOf[i]!] ?? 0);
+    const set = models.fams[f]!.fam.set;
+    aV += w[i]! * (set.a_v?.[models.modelOf[i]!] ?? 0);
+    if (set.z) {
+      wz += w[i]!;
+      sz += w[i]! * set.z[models.modelOf[i]!]!;
+    }
   }
   // families in their order of first appearance among the kept models (kept is in family order), the most probable first
   const posterior = models.fams.flatMap(({ key }, f): [FamilyKey, number][] => (seen[f] ? [[key, byFamily[f]!]] : []));
-  return { posterior: posterior.sort((a, b) => b[1] - a[1]), aV };
+  const redshifted = models.fams.some(({ fam }) => fam.set.z);
+  return { posterior: posterior.sort((a, b) => b[1] - a[1]), aV, zMean: redshifted && wz > 0 ? sz / wz : null, pRedshifted: redshifted ? wz : null };
 }
 
 /** Draws: `count` models drawn from the posterior (inverse CDF over the kept models), each with its magnitudes, for training with realistic colour spread. */

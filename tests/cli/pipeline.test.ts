@@ -46,7 +46,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   it('runs and prints the run id', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(runId).toMatch(/^run-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
-    expect(first.stderr).toMatch(/succeeded in [\d.]+ s: 38 steps, 0 cache hits/);
+    expect(first.stderr).toMatch(/succeeded in [\d.]+ s: 39 steps, 0 cache hits/);
   });
 
   it('normalises the MUWCLASS table into sources with the seven classes', async () => {
@@ -210,7 +210,14 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   it("prints the method's Table 1 and checks the label catalogs against the Chandra positions", async () => {
     const r = runCli([...at, '--json', 'summary', runId]);
     expect(r.code, r.stderr).toBe(0);
-    const rows = JSON.parse(r.stdout) as { class: string; catalogs: number; deduplicated: number; csc_match: number; sed_ok: number; classifier: number }[];
+    const { table1: rows, agreement } = JSON.parse(r.stdout) as {
+      table1: { class: string; catalogs: number; deduplicated: number; csc_match: number; sed_ok: number; classifier: number }[];
+      agreement: {
+        columns: string[];
+        rows: { label: string; cells: number[]; agree: number; conflict: number; unconfirmed: number }[];
+        conflicts: { id: string }[];
+      };
+    };
     const row = (c: string) => rows.find((x) => x.class === c)!;
     // MUWCLASS, Liu et al. and the current catalogues: Fortin et al. 338 LMXBs with positions and 164 HMXBs, Abril et al. 1,198 CVs
     expect(row('LMXB')).toMatchObject({ catalogs: 65 + 187 + 338, sed_ok: 24, classifier: 24 });
@@ -221,6 +228,17 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(row('LMXB').deduplicated).toBeLessThan(65 + 187 + 338);
     expect(row('AGN').deduplicated).toBeLessThanOrEqual(1390);
     expect(row('Total').classifier).toBe(1409);
+    // label provenance: which catalogues label each MUWCLASS source; the binaries the catalogues disagree on
+    const agree = (label: string) => agreement.rows.find((x) => x.label === label)!;
+    const cell = (label: string, column: string) => agree(label).cells[agreement.columns.indexOf(column)];
+    expect(agree('LMXB')).toMatchObject({ agree: 36, conflict: 3, unconfirmed: 26 });
+    expect(agree('HMXB')).toMatchObject({ agree: 24, conflict: 1, unconfirmed: 1 });
+    expect(agree('CV')).toMatchObject({ agree: 29, conflict: 0, unconfirmed: 15 });
+    expect(agree('AGN')).toMatchObject({ agree: 0, conflict: 0, unconfirmed: 1390 });
+    expect(cell('LMXB', 'fortin2023_hmxb:HMXB')).toBe(3);
+    expect(cell('HMXB', 'fortin2024_lmxb:LMXB')).toBe(1);
+    // V4641 Sgr: a black-hole LMXB for Fortin et al. 2024 and MUWCLASS, an HMXB (B9 III donor) for Fortin et al. 2023
+    expect(agreement.conflicts.map((c) => c.id)).toContain('2CXO J181921.6-252425');
     const s = new ArtifactStore(store);
     const cross = (await s.list()).filter((m) => m.stage === 'crossmatch');
     const liu = cross
@@ -243,8 +261,8 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(end['event']).toBe('run_end');
     const steps = end['steps'] as { key: string; cacheHit: boolean; artifactId: string }[];
     expect(steps.every((s) => s.cacheHit)).toBe(true);
-    expect(lines.filter((l) => l['event'] === 'step_done')).toHaveLength(38);
-    expect(artifactDirs(store)).toHaveLength(38);
+    expect(lines.filter((l) => l['event'] === 'step_done')).toHaveLength(39);
+    expect(artifactDirs(store)).toHaveLength(39);
   });
 
   it('audits a run down to the raw file and its SHA-256', () => {
@@ -280,7 +298,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
         'ablation/smote/cv/evaluate',
       ].sort(),
     );
-    expect(steps.filter((s) => s.cacheHit)).toHaveLength(38);
+    expect(steps.filter((s) => s.cacheHit)).toHaveLength(39);
     const c = runCli([...at, '--json', 'compare', 'baseline', 'smote']);
     expect(c.code, c.stderr).toBe(0);
     const cmp = JSON.parse(c.stdout) as { rows: { metric: string; a: number; b: number; delta: number }[] };
@@ -294,8 +312,34 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const unknown = runCli([...at, 'run', '--ablation', 'nope']);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr.trim()).toMatch(
-      /^xclass: --ablation nope: no such ablation; configured: paper_method, paper_translation, class_blind, posterior_draws, no_err_floor, no_extinction, av_feature, method_stage2, cv_in_stage1, standard_forest, no_2mass, gaia_only, smote, no_gaia_features$/,
+      /^xclass: --ablation nope: no such ablation; configured: paper_method, paper_translation, class_blind, posterior_draws, no_err_floor, no_extinction, av_feature, method_stage2, cv_in_stage1, standard_forest, no_2mass, gaia_only, smote, no_gaia_features, label_conflicts_dropped, agn_composite_z, agn_salvato$/,
     );
+  });
+
+  it('drops the sources whose catalogues disagree from training only (labels.conflicts = drop)', async () => {
+    const { store, at } = copyOfStore();
+    const r = runCli([...at, '--json', 'run', '--ablation', 'label_conflicts_dropped']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = new ArtifactStore(store);
+    const metas = await s.list();
+    const trains = metas.filter((m) => m.stage === 'train' && m.params['label_policy'] === 'drop');
+    expect(trains).toHaveLength(5);
+    // of the four disagreeing sources two enter the classifier (2CXO J175834.5-212321 and V4641 Sgr): each of the 5 folds trains on 4/5 of them
+    const leftOut = trains.flatMap((m) => m.notes['left_out_by_label_policy'] as string[]);
+    expect([...new Set(leftOut)].sort()).toEqual(['2CXO J175834.5-212321', '2CXO J181921.6-252425']);
+    expect(leftOut).toHaveLength(2 * 4);
+    // the same held-out sources are scored as in the baseline
+    const steps = (lastJsonLine(r.stdout) as { steps: { key: string; artifactId: string }[] }).steps;
+    const predicted = async (prefix: string) => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const id = steps.find((x) => x.key === `${prefix}cv/fold-${i}/predict-deployment`)!.artifactId;
+        ids.push(...(await s.readTable(predictionsTable, { stage: 'predict', id })).map((p) => p.id));
+      }
+      return ids.sort();
+    };
+    expect((await predicted('ablation/label_conflicts_dropped/')).length).toBe(1409);
+    expect(await predicted('ablation/label_conflicts_dropped/')).toEqual(await predicted(''));
   });
 
   it('classifies a target table with the final model through the same feature code as training', async () => {
@@ -894,6 +938,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       'ingest\t1',
       'labels\t7',
       'predict\t10',
+      'provenance\t1',
       'reference\t1',
       'sed\t2',
       'train\t6',
@@ -908,7 +953,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
         "select run_id, count(*) filter (where cache_hit) as hits from run_steps join runs using (run_id) where workflow <> 'xclass-classify' group by 1 order by 2",
       ]).stdout,
     ) as { hits: number }[];
-    expect(runs.map((x) => Number(x.hits))).toEqual([0, 38]);
+    expect(runs.map((x) => Number(x.hits))).toEqual([0, 39]);
     const bad = runCli([...at, 'query', 'select nope from artifacts']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
@@ -916,7 +961,8 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
 
   it('lets two processes run the same pipeline at once into one store', async () => {
     const shared = join(tempDir(), 'store');
-    const args = ['--set', `store.path=${JSON.stringify(shared)}`, '--json', 'run', '--no-ablations'];
+    // single values (no Monte-Carlo draws): two cold runs share 2 cores, and the draws are not what this checks
+    const args = ['--set', `store.path=${JSON.stringify(shared)}`, '--set', 'uncertainty.mc.draws=0', '--json', 'run', '--no-ablations'];
     const runOne = () =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
         const p = spawnCli(args);
@@ -928,9 +974,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect([a.code, b.code]).toEqual([0, 0]);
     const ids = (o: string) => (lastJsonLine(o) as { steps: { artifactId: string }[] }).steps.map((s) => s.artifactId);
     expect(ids(a.out)).toEqual(ids(b.out));
-    expect(artifactDirs(shared)).toHaveLength(38);
+    expect(artifactDirs(shared)).toHaveLength(39);
     const s = new ArtifactStore(shared);
     expect(await s.tempEntries()).toEqual([]);
     for (const m of await s.list()) expect((await s.readAnyTable(m.stage, m.id)).length).toBe(m.row_count);
-  });
+  }, 180_000);
 });

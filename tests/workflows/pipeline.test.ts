@@ -11,11 +11,11 @@ describe('the pipeline DAG', () => {
     const keys = dag.steps.map((s) => s.key);
     const step = (key: string) => dag.steps.find((s) => s.key === key)!;
     const count = (prefix: string) => keys.filter((k) => k.startsWith(prefix)).length;
-    // 17 assembly steps (ingest, reference, 7 label catalogs, dedup, the joint crossmatch and one per
-    // external catalog). The baseline translates without labels, so deployment and blind are one
+    // 18 assembly steps (ingest, reference, 7 label catalogs, dedup, the joint crossmatch and one per
+    // external catalog, the label provenance). The baseline translates without labels, so deployment and blind are one
     // model and one prediction: SED + features twice (label-free, and paper for the paper protocol),
     // 5 folds x (train, predict-deployment, predict-paper), evaluate, final model = 21
-    expect(keys.filter((k) => !k.startsWith('ablation/'))).toHaveLength(17 + 21);
+    expect(keys.filter((k) => !k.startsWith('ablation/'))).toHaveLength(18 + 21);
     expect(keys).not.toContain('cv/fold-0/train-blind');
     expect(step('sed').params['assignment']).toBe('label_free');
     expect(step('sed-paper').params['assignment']).toBe('paper');
@@ -68,6 +68,24 @@ describe('the pipeline DAG', () => {
     });
     expect(() => loadConfig({ sets: ['evaluation.protocols=["paper","paper"]'] })).toThrow(/evaluation\.protocols.*a protocol is listed twice/);
     expect(() => loadConfig({ sets: ['evaluation.protocols=["deploy"]'] })).toThrow(/evaluation\.protocols\.0/);
+  });
+
+  it('keeps the redshift grid and zero priors of unused AGN families out of a translation, and wires the label policy', async () => {
+    const input = await planPipeline(loadConfig(), { ablations: ['agn_salvato', 'agn_composite_z', 'label_conflicts_dropped'] });
+    expect(input.baseline.sed.agn_redshift).toBeUndefined();
+    expect(Object.keys(input.baseline.sed.label_free.priors)).not.toContain('salvato');
+    const salvato = input.ablations['agn_salvato']!.sed;
+    expect(salvato.agn_redshift?.z_max).toBe(3);
+    expect(salvato.label_free.priors).toMatchObject({ salvato: 1, composite: 1 });
+    // the Salvato templates are hashed inputs: the list and its 30 files
+    expect(salvato.data_files.filter((f) => f.name.startsWith('templates/agn_salvato09/'))).toHaveLength(31);
+    expect(input.ablations['agn_composite_z']!.sed.label_free.priors).toMatchObject({ composite: 0, composite_z: 1 });
+    const dag = buildPipeline(input);
+    const step = (key: string) => dag.steps.find((s) => s.key === key)!;
+    expect(step('cv/fold-0/train').params['label_policy']).toBeUndefined();
+    expect(step('ablation/label_conflicts_dropped/cv/fold-0/train').params['label_policy']).toBe('drop');
+    expect(step('ablation/label_conflicts_dropped/cv/fold-0/train').inputs).toEqual({ features: 'features', provenance: 'provenance' });
+    expect(() => loadConfig({ sets: ['sed.agn_redshift.z_step=0.001'] })).toThrow(/sed\.agn_redshift.*at most 100 redshift steps/);
   });
 
   it('refuses posterior draws unless the translation is label-free', async () => {

@@ -6,7 +6,7 @@ import type { PipelineInput } from '../../schemas/pipeline.js';
 
 const workflowsPath = fileURLToPath(new URL('../../dist/workflows/index.js', import.meta.url));
 const history = (name: string): History => JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), 'utf8')) as History;
-const RUN = 'run-20261201T095700Z-20e843';
+const RUN = 'run-20261201T112228Z-63a4d0';
 
 interface Payload {
   metadata: Record<string, string>;
@@ -44,7 +44,7 @@ describe('workflow determinism', () => {
   it('replays the recorded pipeline history; its activities are named by stage', async () => {
     const h = history('pipeline-history.json');
     const types = new Set(h.events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType.name] : [])));
-    expect([...types].sort()).toEqual(['crossmatch', 'dedup', 'evaluate', 'features', 'ingest', 'labels', 'reference', 'sed', 'train']);
+    expect([...types].sort()).toEqual(['crossmatch', 'dedup', 'evaluate', 'features', 'ingest', 'labels', 'provenance', 'reference', 'sed', 'train']);
     await expect(replay(h, RUN, 'pipeline')).resolves.toBeUndefined();
     // the edit helper itself changes nothing: an input decoded and encoded again still replays
     await expect(
