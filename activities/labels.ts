@@ -249,7 +249,7 @@ export const crossmatchStage = defineStage({
  */
 export const provenanceStage = defineStage({
   name: 'provenance',
-  version: 1,
+  version: 2,
   params: ProvenanceParams,
   inputs: { roles: { sources: { from: ['ingest'] } }, pattern: { re: /^catalog_\d+$/, from: 'labels' } },
   context: NoContext,

@@ -5,8 +5,8 @@ import { crossMatch, type CrossMatchOptions, type XraySource } from './crossmatc
  * Label provenance: which catalogues label each training source, and whether they agree.
  *
  * A catalogue row names its source by CSC 2.0 name where it gives one (Fortin et al.'s
- * `Chandra_ID`): the row labels the training source of that name. Otherwise (or when the
- * name is not a training source's) its position is cross-matched to the X-ray sources by
+ * `Chandra_ID`): the row labels the X-ray source of that name (nothing when that source is
+ * not trained on). Otherwise (or when the name is not in the X-ray table) its position is cross-matched to the X-ray sources by
  * the method's rules (paper section 2.3; lib/sky/crossmatch.ts): the best X-ray source
  * within max(3 sigma_eff, 0.5"), nu <= 3. Matching runs against every X-ray source, so a
  * row nearer a source outside the training set does not label a training one.
@@ -47,17 +47,20 @@ export function matchProvenance(labels: readonly ProvenanceLabel[], sources: rea
   const out: ProvenanceMatch[] = [];
   const byPosition: number[] = [];
   labels.forEach((l, i) => {
+    // the name decides when it is an X-ray source of the table; a name of a source that is not trained on labels nothing
     const named = (l.csc_name ?? '')
       .split('|')
       .map((n) => byId.get(n))
-      .find((s) => s !== undefined && sources[s]!.label !== null);
-    if (named === undefined) {
+      .filter((s) => s !== undefined);
+    if (named.length === 0) {
       byPosition.push(i);
       return;
     }
-    const s = sources[named]!;
+    const trained = named.find((s) => sources[s]!.label !== null);
+    if (trained === undefined) return;
+    const s = sources[trained]!;
     const sep = separationArcsec(l.ra_deg, l.dec_deg, s.ra_deg, s.dec_deg);
-    out.push({ source: named, label: i, by: 'name', sep_arcsec: sep, nu: sep / s.sigma_eff_arcsec });
+    out.push({ source: trained, label: i, by: 'name', sep_arcsec: sep, nu: sep / s.sigma_eff_arcsec });
   });
   const matches = crossMatch(
     byPosition.map((i) => labels[i]!),

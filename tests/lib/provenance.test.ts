@@ -38,8 +38,10 @@ describe('label provenance', () => {
     label('abril', 'CV', 2.5, 10.01),
     // 5: 3.5" from B: outside 3 sigma_eff
     label('abril', 'CV', 3.5, 10.01),
-    // 6: a CSC name of no training source falls back to its position (0.1" from B)
+    // 6: a CSC name not in the X-ray table falls back to its position (0.1" from B)
     label('fortin', 'LMXB', 0.1, 10.01, '2CXO Z'),
+    // 7: the name of C (not trained on) decides, though the position is 0.2" from B: labels nothing
+    label('fortin', 'HMXB', 0.2, 10.01, '2CXO C'),
   ];
   const matches = matchProvenance(labels, sources, METHOD_CROSSMATCH);
 
