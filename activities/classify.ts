@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { computeFeatures, featureNames, imputeMatrix, type FeatureInput } from '../lib/features.js';
 import { predictTwoStage, type TwoStagePrediction } from '../lib/forest/two-stage.js';
-import { applyLinear, drawFlux, drawMagnitude, lineariseTranslation, type TranslatedMags } from '../lib/uncertainty/montecarlo.js';
+import { drawFlux, drawMagnitude, drawTranslation, type TranslatedMags } from '../lib/uncertainty/montecarlo.js';
 import { neighbourScores } from '../lib/uncertainty/neighbours.js';
 import { describeRule } from '../lib/uncertainty/rule.js';
 import { predictDraws } from './montecarlo.js';
@@ -203,7 +203,7 @@ export const classifyStage = defineStage({
       byFilter: ReadonlyMap<string, Observed>,
       flux: { s: number | null; m: number | null; h: number | null; b: number | null },
       fixed: { astrometry: { parallax_mas: number | null; pm_total_masyr: number | null }; nu: number | null },
-      linear?: TranslatedMags | null,
+      given?: TranslatedMags | null,
     ) => {
       const measurements: BandMeasurement[] = inputNames.map((f, band) => {
         const o = byFilter.get(f);
@@ -211,14 +211,14 @@ export const classifyStage = defineStage({
       });
       const obsRes = observationFromMags(measurements, { missing_err_frac: sed.missing_err_frac, err_floor_mag: sed.err_floor_mag });
       const used = obsRes.ok ? Array.from(obsRes.obs.band, (b) => inputNames[b]!) : [];
-      // a linearised draw brings its translation; else the fit itself
+      // a Monte-Carlo draw brings its translation (null: none); else the fit itself
       const t: Pick<Translation, 'status' | 'mag_ab' | 'mag_err' | 'a_v' | 'family' | 'chi2_red' | 'reason'> =
-        linear !== undefined
+        given !== undefined
           ? {
-              status: linear ? 'ok' : 'failed',
-              mag_ab: linear?.mag_ab ?? [],
+              status: given ? 'ok' : 'failed',
+              mag_ab: given?.mag_ab ?? [],
               mag_err: [],
-              a_v: linear?.a_v ?? null,
+              a_v: given?.a_v ?? null,
               family: null,
               chi2_red: null,
               reason: null,
@@ -325,20 +325,17 @@ export const classifyStage = defineStage({
       if (mc.draws > 0) {
         const rng = sourceRng(mc.seed, s.id);
         const rows: (number | null)[][] = [];
-        // `linear`: the translation's Jacobian at the measured magnitudes, one step per input band
-        const measuredMags = inputNames.map((f) => byFilter.get(f)?.mag ?? null);
-        const linear =
-          mc.translation === 'linear' && t.status === 'ok'
-            ? lineariseTranslation(measuredMags, (mags) => {
-                const stepped = new Map(byFilter);
-                inputNames.forEach((f, k) => {
-                  const o = byFilter.get(f);
-                  if (o && mags[k] !== null) stepped.set(f, { ...o, mag: mags[k]!, mag_ab: mags[k]! + abOffset(o.zero_point) });
-                });
-                const r = featureInputs(s, stepped, measured, fixed).t;
-                return r.status === 'ok' ? { mag_ab: r.mag_ab, a_v: r.a_v } : null;
-              })
-            : null;
+        // each draw's translation: a fit of its input-band magnitudes, or (`linear`) the measured fit moved by its Jacobian
+        const magsOf = (bands: ReadonlyMap<string, Observed>) => inputNames.map((f) => bands.get(f)?.mag ?? null);
+        const translated = drawTranslation(mc.translation, magsOf(byFilter), (mags) => {
+          const stepped = new Map(byFilter);
+          inputNames.forEach((f, k) => {
+            const o = byFilter.get(f);
+            if (o && mags[k] !== null) stepped.set(f, { ...o, mag: mags[k]!, mag_ab: mags[k]! + abOffset(o.zero_point) });
+          });
+          const r = featureInputs(s, stepped, measured, fixed).t;
+          return r.status === 'ok' ? { mag_ab: r.mag_ab, a_v: r.a_v } : null;
+        });
         for (let d = 0; d < mc.draws; d++) {
           const flux = {
             s: drawFlux(s.flux.s.value, s.flux.s.err, rng),
@@ -351,16 +348,7 @@ export const classifyStage = defineStage({
             const mag = drawMagnitude(o.mag, o.err, rng, sed.err_floor_mag, sed.missing_err_frac)!;
             bands.set(f, { ...o, mag, mag_ab: mag + abOffset(o.zero_point) });
           }
-          const moved =
-            mc.translation === 'linear'
-              ? linear
-                ? applyLinear(
-                    linear,
-                    inputNames.map((f, k) => (measuredMags[k] === null ? null : bands.get(f)!.mag - measuredMags[k]!)),
-                  )
-                : null
-              : undefined;
-          rows.push(computeFeatures(featureInputs(s, bands, flux, fixed, moved).input, spec));
+          rows.push(computeFeatures(featureInputs(s, bands, flux, fixed, translated(magsOf(bands))).input, spec));
         }
         drawRows.push(rows);
       }

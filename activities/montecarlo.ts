@@ -2,7 +2,7 @@ import { computeFeatures, imputeMatrix, type FeatureSpec } from '../lib/features
 import { decideOnMeans, predictTwoStage, predictTwoStageWith, type TwoStageModel, type TwoStagePrediction } from '../lib/forest/two-stage.js';
 import type { TreeGrower } from '../lib/forest/grow-batch.js';
 import { translateLabelFree } from '../lib/sed/translate.js';
-import { applyLinear, drawFlux, drawMagnitude, lineariseTranslation, summariseDraws, type TranslatedMags } from '../lib/uncertainty/montecarlo.js';
+import { drawFlux, drawMagnitude, drawTranslation, summariseDraws, type TranslatedMags } from '../lib/uncertainty/montecarlo.js';
 import type { Rng } from '../lib/rng.js';
 import type { McParams } from '../schemas/model.js';
 import type { SourceRow } from '../schemas/tables.js';
@@ -67,21 +67,11 @@ export function sourceDrawFeatures(t: PreparedTranslation, src: SourceRow, spec:
     return tr.status === 'ok' ? { mag_ab: tr.mag_ab, a_v: tr.a_v } : null;
   };
   const measured = columns.map((c) => src[c] as number | null);
-  const linear =
-    mc.translation === 'linear'
-      ? lineariseTranslation(measured, (mags) => translate({ ...src, ...Object.fromEntries(columns.map((c, k) => [c, mags[k]])) }))
-      : null;
+  const translated = drawTranslation(mc.translation, measured, (mags) => translate({ ...src, ...Object.fromEntries(columns.map((c, k) => [c, mags[k]])) }));
   const rows: (number | null)[][] = [];
   for (let d = 0; d < mc.draws; d++) {
     const drawn = perturbedSource(src, rng, t);
-    const tr =
-      mc.translation === 'exact'
-        ? translate(drawn)
-        : linear &&
-          applyLinear(
-            linear,
-            columns.map((c, k) => (measured[k] === null ? null : (drawn[c] as number) - measured[k]!)),
-          );
+    const tr = translated(columns.map((c) => drawn[c] as number | null));
     const hst: Record<string, number | null> = {};
     outputs.forEach((o, k) => (hst[o.name] = tr ? (tr.mag_ab[k] ?? null) : null));
     rows.push(computeFeatures(sourceFeatureInput(drawn, hst, tr ? tr.a_v : null), spec));

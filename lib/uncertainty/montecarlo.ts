@@ -158,3 +158,25 @@ export function applyLinear(lin: LinearTranslation, delta: readonly (number | nu
   }
   return { mag_ab, a_v };
 }
+
+/**
+ * How each Monte-Carlo draw of one source is translated, given its input-band magnitudes
+ * (null: not measured): `exact` fits the draw itself; `linear` fits the measured
+ * magnitudes and a step either side per band once (`lineariseTranslation`) and moves
+ * each draw by the Jacobian. Null where the draw (or, linear, the measured values) does
+ * not translate. The `predict` and `classify` draws both go through here.
+ */
+export function drawTranslation(
+  mode: 'exact' | 'linear',
+  measured: readonly (number | null)[],
+  translate: (mags: readonly (number | null)[]) => TranslatedMags | null,
+): (drawn: readonly (number | null)[]) => TranslatedMags | null {
+  if (mode === 'exact') return translate;
+  const linear = lineariseTranslation(measured, translate);
+  return (drawn) =>
+    linear &&
+    applyLinear(
+      linear,
+      measured.map((m, k) => (m === null ? null : drawn[k]! - m)),
+    );
+}
