@@ -118,6 +118,7 @@ export const sedStage = defineStage({
       if (si % 500 === 0) ctx.progress(si, sources.length);
     });
     const diagnostics = sedDiagnostics(fits, mags, consistency, p);
+    const redshifted = families.composite_z !== undefined || families.salvato !== undefined;
     const count = (s: string) => fits.filter((f) => f.status === s).length;
     return {
       table: sedFitsTable,
@@ -127,7 +128,7 @@ export const sedStage = defineStage({
         draws: { table: sedDrawsTable, rows: draws },
         diagnostics: { table: sedDiagnosticsTable, rows: diagnostics },
         // the redshifted AGN families' posterior redshift, when they are fitted (the other translations' artifacts are as before)
-        ...(families.composite_z || families.salvato ? { redshift: { table: sedRedshiftTable, rows: redshifts } } : {}),
+        ...(redshifted ? { redshift: { table: sedRedshiftTable, rows: redshifts } } : {}),
       },
       notes: {
         translated: count('ok'),
@@ -135,7 +136,7 @@ export const sedStage = defineStage({
         skipped: count('skipped'),
         input_bands: bands.map((b, i) => ({ name: b.name, filter: b.filter, pivot_aa: plan.inputPivots_aa[i], zero_point_jy: zeroPoints[i]! / 1e-23 })),
         output_filters: plan.outputs,
-        ...(families.composite_z || families.salvato ? { redshift_families: redshiftNotes(redshifts) } : {}),
+        ...(redshifted ? { redshift_families: redshiftNotes(redshifts) } : {}),
         composite_red_slope_beta: families.composite ? ((families.composite as ModelSet & { beta?: number }).beta ?? null) : null,
       },
     };

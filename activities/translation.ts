@@ -30,7 +30,7 @@ import {
   PICKLES_DWARFS,
   salvatoTemplateFiles,
   sedDataFiles,
-  usesSalvato,
+  fitsRedshifted,
 } from './io/sed-data.js';
 import { verifyRawFile } from './io/raw-file.js';
 
@@ -142,13 +142,12 @@ export async function buildFamilies(dataDir: string, p: SedSettings): Promise<Pa
   };
   // the redshifted AGN families, built only when fitted (hundreds of spectra)
   const r = p.agn_redshift;
-  const fitted = (k: FamilyKey) => p.assignment === 'label_free' && (p.label_free.priors[k as keyof typeof p.label_free.priors] ?? 0) > 0;
-  if (r && (fitted('composite_z') || fitted('salvato'))) {
+  if (r && (fitsRedshifted(p, 'composite_z') || fitsRedshifted(p, 'salvato'))) {
     const zs = steps(r.z_min, r.z_max, r.z_step);
     const prior = redshiftPrior(r.prior);
     // the composite as tabulated (800.5-8554.5 A rest): its red power-law extension is not redshifted in
-    if (fitted('composite_z')) families.composite_z = redshiftedSet(grid, 'composite_z', [{ name: 'VandenBerk2001', ...comp }], zs, prior);
-    if (usesSalvato(p)) {
+    if (fitsRedshifted(p, 'composite_z')) families.composite_z = redshiftedSet(grid, 'composite_z', [{ name: 'VandenBerk2001', ...comp }], zs, prior);
+    if (fitsRedshifted(p, 'salvato')) {
       const files = await salvatoTemplateFiles(dataDir, r.salvato_list);
       const templates = await Promise.all(
         files.map(async (f) => ({ name: basename(f).replace(/(_template_norm)?\.(sed|spec)(\.save)?$/, ''), ...(await loadLePhareTemplate(dataDir, f)) })),

@@ -6,7 +6,7 @@ import { defaultDataDir } from '../config/paths.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveRawFile } from '../activities/io/raw-file.js';
-import { filterFileName, sedDataFiles, unknownFilterError } from '../activities/io/sed-data.js';
+import { filterFileName, fitsRedshifted, sedDataFiles, unknownFilterError } from '../activities/io/sed-data.js';
 import { ArtifactStore } from '../artifacts/store.js';
 import type { PipelineInput, PipelineVariant, ResolvedFile } from '../schemas/pipeline.js';
 import type { z } from 'zod';
@@ -89,7 +89,7 @@ async function planVariant(
  */
 function redshiftSettingsInUse(s: SedSettings, where: string): SedSettings {
   const { composite_z = 0, salvato = 0 } = s.label_free.priors;
-  const used = s.assignment === 'label_free' && (composite_z > 0 || salvato > 0);
+  const used = fitsRedshifted(s, 'composite_z') || fitsRedshifted(s, 'salvato');
   if (used && !s.agn_redshift)
     throw new ConfigError(`${where}: key 'sed.agn_redshift': the redshifted AGN families (label_free.priors composite_z, salvato) need a redshift grid`);
   // a redshifted family with prior 0 is not fitted: left out of the params like the grid

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ClassifyUncertainty } from './uncertainty.js';
+import { ClassifyUncertainty, emShareColumns } from './uncertainty.js';
 import { RawFileRef } from './artifact.js';
 import { XClassLabel } from './classes.js';
 import { defineTable, optionalNumber, type Row } from './table.js';
@@ -143,9 +143,7 @@ export const classifyClassMixTable = defineTable('classify_class_mix', {
   n: z.number().int().positive(),
   census_share: z.number().min(0).max(1),
   training_share: z.number().min(0).max(1),
-  em_share: z.number().min(0).max(1),
-  em_lo: z.number().min(0).max(1),
-  em_hi: z.number().min(0).max(1),
+  ...emShareColumns,
 });
 export type ClassifyClassMixRow = Row<typeof classifyClassMixTable>;
 

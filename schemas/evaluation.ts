@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineTable, optionalNumber, type Row } from './table.js';
 
 import { PROTOCOLS } from './protocols.js';
-import { EvaluateUncertainty } from './uncertainty.js';
+import { EvaluateUncertainty, emShareColumns } from './uncertainty.js';
 
 /** Cross-validation settings (config `evaluation`, copied into the pipeline input). */
 export const EvaluationSettings = z.strictObject({
@@ -138,9 +138,7 @@ export const classMixTable = defineTable('class_mix', {
   n: z.number().int().positive(),
   true_share: optionalNumber(),
   raw_share: z.number().min(0).max(1),
-  em_share: z.number().min(0).max(1),
-  em_lo: z.number().min(0).max(1),
-  em_hi: z.number().min(0).max(1),
+  ...emShareColumns,
   /** EM on the posteriors as the model gives them, without the per-class bias correction: shown because it goes wrong */
   em_uncorrected_share: z.number().min(0).max(1),
 });

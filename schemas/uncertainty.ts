@@ -75,3 +75,10 @@ export const ClassifyUncertainty = z.strictObject({
   class_mix: ClassMixSettings,
 });
 export type ClassifyUncertainty = z.infer<typeof ClassifyUncertainty>;
+
+/** An EM class-mix estimate's columns (Saerens et al. 2002; lib/uncertainty/class-mix.ts): the share and its bootstrap 95% interval. */
+export const emShareColumns = {
+  em_share: z.number().min(0).max(1),
+  em_lo: z.number().min(0).max(1),
+  em_hi: z.number().min(0).max(1),
+};

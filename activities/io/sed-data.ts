@@ -154,7 +154,7 @@ export async function sedDataFiles(s: SedSettings, dataDir: string): Promise<str
     s.templates.composite,
     s.templates.vega,
   ]);
-  if (usesSalvato(s)) {
+  if (fitsRedshifted(s, 'salvato')) {
     const list = s.agn_redshift!.salvato_list;
     files.add(list);
     for (const f of await salvatoTemplateFiles(dataDir, list)) files.add(f);
@@ -162,9 +162,9 @@ export async function sedDataFiles(s: SedSettings, dataDir: string): Promise<str
   return [...files].sort();
 }
 
-/** The Salvato et al. 2009 family is fitted (a prior above 0, and its redshift grid configured). */
-export function usesSalvato(s: SedSettings): boolean {
-  return (s.label_free.priors.salvato ?? 0) > 0 && s.assignment === 'label_free';
+/** A redshifted AGN family is fitted: the translation is label-free and gives it a prior above 0. */
+export function fitsRedshifted(s: SedSettings, family: 'composite_z' | 'salvato'): boolean {
+  return s.assignment === 'label_free' && (s.label_free.priors[family] ?? 0) > 0;
 }
 
 /**

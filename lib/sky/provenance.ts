@@ -78,10 +78,10 @@ export type Agreement = 'unconfirmed' | 'agree' | 'conflict';
 
 /**
  * A source's agreement: `conflict` when any other catalogue gives another class (an
- * out-of-scope label such as a magnetar counts by its catalogue label), `agree` when at
+ * out-of-scope label such as a magnetar, class null, is another class), `agree` when at
  * least one other catalogue labels it and all give its class, `unconfirmed` when none does.
  */
-export function agreementOf(label: string, others: readonly { class: string | null; class_raw: string }[]): Agreement {
+export function agreementOf(label: string, others: readonly { class: string | null }[]): Agreement {
   if (others.length === 0) return 'unconfirmed';
   return others.every((o) => o.class === label) ? 'agree' : 'conflict';
 }
