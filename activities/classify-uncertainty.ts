@@ -94,6 +94,7 @@ export function classifyVerdicts(
     const set = calibration ? predictionSet(preds[i]!.proba, model.finalClasses, calibration.thresholds) : null;
     const flag = calibration?.oodThreshold != null ? oodScores[i]! > calibration.oodThreshold : null;
     const verdict = uncertainVerdict(u.rule, {
+      predicted: out[i]!.finalClass,
       set,
       ood: flag,
       ood_score: oodScores[i]!,

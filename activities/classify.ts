@@ -8,6 +8,7 @@ import { predictDraws } from './montecarlo.js';
 import { sourceRng } from './sed.js';
 import { classifyVerdicts, readCalibration } from './classify-uncertainty.js';
 import { InputError } from '../lib/errors.js';
+import { canonicalJson } from '../lib/canonical.js';
 import { DEFAULT_GRID } from '../lib/sed/grid.js';
 import { pivotWavelength, type Filter } from '../lib/sed/filters.js';
 import { abOffset, bandZeroPoints, observationFromMags, spectrumFnuOnGrid, type BandMeasurement, type MagSystem } from '../lib/sed/photometry.js';
@@ -33,6 +34,7 @@ import {
 import { confusionTable, metricsTable, type ConfusionRow, type MetricRow } from '../schemas/evaluation.js';
 import { predictionsTable, probabilitiesTable } from '../schemas/model.js';
 import type { RawFileRef } from '../schemas/artifact.js';
+import type { InputBand } from '../schemas/sed.js';
 import { readTargetTable } from './io/target-table.js';
 import { readPhotometry, readXraySources, type Magnitude, type XraySourceRow } from './io/catalog-rows.js';
 import { filterFileName, loadFilter, loadVega, sedDataFiles } from './io/sed-data.js';
@@ -58,7 +60,32 @@ export function magSystemOf(s: MagSystemName): MagSystem {
 }
 
 function sameSystem(a: MagSystem, b: MagSystem): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+/**
+ * Mapped magnitude columns that would change answers silently, refused with one line:
+ * a filter mapped twice in one table (which of the two would be used?), and a survey
+ * band (one of the model's SED input bands: Gaia, 2MASS, Pan-STARRS) declared in another
+ * system than its survey's unless the column says `system_explicit`.
+ */
+export function checkMagnitudeColumns(file: string, columns: readonly MagnitudeColumn[], surveyBands: readonly InputBand[]): void {
+  const seen = new Map<string, string>();
+  for (const c of columns) {
+    const before = seen.get(c.filter);
+    if (before !== undefined)
+      throw new InputError(
+        { file, row: 1, column: c.column, value: c.filter },
+        `expected one column per filter in a table (${before} is mapped to ${c.filter} too)`,
+      );
+    seen.set(c.filter, c.column);
+    const survey = surveyBands.find((b) => b.filter === c.filter);
+    if (survey && c.system_explicit !== true && !sameSystem(magSystemOf(c.system), survey.system))
+      throw new InputError(
+        { file, row: 1, column: c.column, value: JSON.stringify(c.system) },
+        `expected ${c.filter} in its survey's system ${JSON.stringify(survey.system)} (set "system_explicit": true in the mapping if the column really is in another)`,
+      );
+  }
 }
 
 /** Every filter curve a classify step reads for its magnitude columns. */
@@ -123,6 +150,8 @@ export const classifyStage = defineStage({
       if (!ref) throw new Error(`classify: data file ${name} is read but not among the params' data_files`);
       await verifyRawFile(ref, join(data_dir, name));
     }
+    checkMagnitudeColumns(p.table.name, p.mapping.magnitudes ?? [], sed.input_bands);
+    for (const c of p.photometry) checkMagnitudeColumns(c.table.name, c.mapping.magnitudes, sed.input_bands);
     const noData = p.no_data ?? [];
     const noDataCounts: NoDataCounts = {};
     const file = p.table.name;
@@ -255,6 +284,8 @@ export const classifyStage = defineStage({
         sigma_eff_arcsec: s.sigma_eff_arcsec,
         nu: fixed.nu,
         significance: s.significance,
+        var_p_intra: s.var_p_intra,
+        var_p_inter: s.var_p_inter,
         a_v: t.status === 'ok' ? t.a_v : s.a_v,
       };
       return { used, t, hstObserved, input };

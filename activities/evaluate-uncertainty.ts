@@ -193,6 +193,7 @@ export function uncertaintyTables(protocol: string, scored: readonly Scored[], f
   scored.forEach((s, i) => {
     const set = ruleSets ? ruleSets[i]! : null;
     const verdict = uncertainVerdict(u.rule, {
+      predicted: s.predicted,
       set,
       ood: flags[i]!,
       ood_score: s.oodScore,

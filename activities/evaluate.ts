@@ -61,7 +61,7 @@ export interface Scored {
  */
 export const evaluateStage = defineStage({
   name: 'evaluate',
-  version: 3,
+  version: 4,
   params: EvaluateParams,
   // per protocol one input per held-out part (CV fold or test split), and optionally the competitor's predictions
   inputs: { roles: { reference: { from: ['reference'], optional: true } }, pattern: { re: EVALUATE_ROLE, from: 'predict' } },

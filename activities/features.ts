@@ -19,12 +19,14 @@ export const featuresStage = defineStage({
   name: 'features',
   version: 3,
   params: FeaturesParams,
-  inputs: { roles: { sources: { from: ['ingest'] }, sed: { from: ['sed'] } } },
+  inputs: { roles: { sources: { from: ['ingest'] }, sed: { from: ['sed'], optional: true } } },
   context: NoContext,
   facts: FeaturesFacts,
   async run(ctx, p) {
     const { sources: src, sed } = ctx.inputs;
     const sources = await ctx.store.readTable(sourcesTable, src);
+    if (p.xray_only) return xrayOnlyFeatures(sources, p);
+    if (!sed) throw new Error('features: the full feature set needs the sed input (only xray_only features have none)');
     const fits = new Map((await ctx.store.readTable(sedFitsTable, sed)).map((f) => [f.id, f]));
     const mags = await ctx.store.readTable(sedMagsTable, sed, 'mags');
     const drawAv = new Map((await ctx.store.readTable(sedDrawsTable, sed, 'draws')).map((d) => [`${d.id}\u0000${d.draw}`, d.a_v]));
@@ -99,6 +101,46 @@ export const featuresStage = defineStage({
 });
 
 /**
+ * The X-ray-only feature matrix (FeaturesParams.xray_only): every in-scope labelled
+ * source, photometry or not, with the features every X-ray source has. One row per
+ * source (draw 0): there is no translation to draw from.
+ */
+function xrayOnlyFeatures(sources: readonly SourceRow[], p: FeaturesParams) {
+  const spec: FeatureSpec = {
+    filters: [],
+    xray_optical_filters: [],
+    galactic_parallax_mas: p.galactic_parallax_mas,
+    include_gaia: false,
+    include_av: false,
+    xray_only: true,
+  };
+  const names = featureNames(spec);
+  const values: FeatureValueRow[] = [];
+  const dropped: FeatureDroppedRow[] = [];
+  const kept: Record<string, number> = {};
+  const missing: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  for (const s of sources) {
+    if (!s.in_scope || s.label === null) {
+      dropped.push({ id: s.id, label: s.label, reason: `label ${s.label_raw} is out of scope` });
+      continue;
+    }
+    const label = s.label;
+    computeFeatures(sourceFeatureInput(s, {}, null), spec).forEach((value, k) => {
+      if (value === null) missing[names[k]!]!++;
+      values.push({ id: s.id, draw: 0, label, feature: names[k]!, value });
+    });
+    kept[label] = (kept[label] ?? 0) + 1;
+  }
+  return {
+    table: featureValuesTable,
+    rows: values,
+    extraTables: { dropped: { table: featureDroppedTable, rows: dropped } },
+    notes: { xray_only: 'every in-scope source, with or without photometry: the model of targets without a counterpart', missing_by_feature: missing },
+    facts: { feature_names: names, feature_spec: spec, draws: 0, rows_by_class: kept } satisfies FeaturesFacts,
+  };
+}
+
+/**
  * The feature inputs of a training source: its X-ray fluxes, Gaia magnitudes and
  * astrometry from `sources`, HST magnitudes and A_V from its translation. The features
  * stage and predict's Monte-Carlo draws build them here alike.
@@ -121,6 +163,8 @@ export function sourceFeatureInput(s: SourceRow, hst: Record<string, number | nu
     // the MUWCLASS table is already matched and carries no separation
     nu: null,
     significance: s.significance,
+    var_p_intra: s.var_p_intra,
+    var_p_inter: s.var_p_inter,
     a_v,
   };
 }

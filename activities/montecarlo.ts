@@ -80,6 +80,23 @@ export function sourceDrawFeatures(t: PreparedTranslation, src: SourceRow, spec:
 }
 
 /**
+ * The feature rows of `draws` Monte-Carlo draws of a source for an X-ray-only model: its
+ * four fluxes log-normal about the measured values (perturbedSource's flux model), from
+ * the source's own generator; nothing to translate.
+ */
+export function xrayDrawFeatures(src: SourceRow, spec: FeatureSpec, mc: McParams): (number | null)[][] {
+  if (!spec.xray_only) throw new Error('predict: xrayDrawFeatures is for X-ray-only features');
+  const rng = sourceRng(mc.seed, src.id);
+  const rows: (number | null)[][] = [];
+  for (let d = 0; d < mc.draws; d++) {
+    const drawn: SourceRow = { ...src };
+    for (const [v, e] of SOURCE_FLUXES) drawn[v] = drawFlux(src[v], src[e], rng);
+    rows.push(computeFeatures(sourceFeatureInput(drawn, {}, null), spec));
+  }
+  return rows;
+}
+
+/**
  * The model applied to every draw of every source (one matrix, imputed with the model's
  * medians), summarised per source: mean final and Stage-1 vectors with their 16-84%
  * intervals, the two-stage decision on the means, the significance of the top two

@@ -6,7 +6,7 @@ import { readFeatureRows } from './io/feature-matrix.js';
 import { featuresTranslation, loadModel, modelNeighbourReference, predictionTables, type PredictionExtras } from './io/model.js';
 import { neighbourScores } from '../lib/uncertainty/neighbours.js';
 import { prepareTranslation } from './translation.js';
-import { predictDraws, sourceDrawFeatures } from './montecarlo.js';
+import { predictDraws, sourceDrawFeatures, xrayDrawFeatures } from './montecarlo.js';
 import { sourcesTable } from '../schemas/tables.js';
 import { DataDirContext } from '../schemas/params.js';
 import { defineStage, yieldToEventLoop } from './stage.js';
@@ -59,15 +59,17 @@ export const predictStage = defineStage({
     let extras: PredictionExtras[] = single.map((_, i) => ({ mc_draws: 0, significance: null, ood_score: ood[i]!, class_set: null, ood: null }));
     if (p.mc.draws > 0) {
       if (!ctx.inputs.sources) throw new Error('predict: Monte-Carlo draws (mc.draws > 0) need the sources input (the raw measurements)');
-      const { settings } = await featuresTranslation(ctx.store, ctx.inputs.features);
-      const translation = await prepareTranslation(ctx.context.data_dir, settings);
+      // X-ray-only features have no translation: their draws are of the fluxes alone
+      const translation = data.spec.xray_only
+        ? null
+        : await prepareTranslation(ctx.context.data_dir, (await featuresTranslation(ctx.store, ctx.inputs.features)).settings);
       const byId = new Map((await ctx.store.readTable(sourcesTable, ctx.inputs.sources)).map((s) => [s.id, s]));
       const drawRows: (number | null)[][][] = [];
       for (const [j, i] of pick.entries()) {
         const src = byId.get(data.ids[i]!);
         if (!src) throw new Error(`predict: source ${data.ids[i]} of the features is not in the sources input`);
         if (j % 50 === 0) ctx.progress(j, pick.length, `Monte-Carlo draws ${j}/${pick.length}`);
-        drawRows.push(sourceDrawFeatures(translation, src, data.spec, p.mc));
+        drawRows.push(translation ? sourceDrawFeatures(translation, src, data.spec, p.mc) : xrayDrawFeatures(src, data.spec, p.mc));
         // a source's draws take tens of milliseconds: let the heartbeat timer run between them (Temporal)
         if (j % 10 === 9) await yieldToEventLoop();
       }

@@ -19,7 +19,7 @@ import { DagBuilder } from '../workflows/builder.js';
 import { createReporter } from './progress.js';
 import { labelAgreement, summariseRun } from '../report/summary.js';
 import { branchMetrics, compareRows } from './compare.js';
-import { findCalibration, planClassify } from '../engine/classify-plan.js';
+import { calibrationMismatch, findCalibration, planClassify } from '../engine/classify-plan.js';
 import type { ArtifactRef } from '../schemas/step.js';
 
 interface GlobalOpts {
@@ -296,7 +296,12 @@ export async function main(argv: readonly string[]): Promise<number> {
           if (!found || found.stage !== 'evaluate')
             throw new ConfigError(`classify: no evaluate artifact '${cmd.calibration}' in ${store.root} (xclass artifacts --stage evaluate lists them)`);
           calibration = { stage: 'evaluate', id: found.id };
-        } else calibration = await findCalibration(store, modelRef);
+          const mismatch = await calibrationMismatch(store, modelRef, found.id);
+          if (mismatch !== null)
+            throw new ConfigError(
+              `classify: --calibration evaluate/${found.id.slice(0, 12)} is not of model train/${model.id.slice(0, 12)}'s lineage: ${mismatch}`,
+            );
+        } else calibration = (await findCalibration(store, modelRef))?.ref ?? null;
         if (!calibration)
           process.stderr.write(
             `xclass: warning: classify: no cross-validation evaluation of model ${model.id.slice(0, 12)} in the store: sources get no conformal set and no OOD flag\n`,

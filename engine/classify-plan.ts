@@ -9,7 +9,7 @@ import { resolveRawFile } from '../activities/io/raw-file.js';
 import { readTableHeader } from '../activities/io/target-table.js';
 import { filterFileName, knownFilterNames, unknownFilterError } from '../activities/io/sed-data.js';
 import { modelTranslation } from '../activities/io/model.js';
-import { classifyFilters } from '../activities/classify.js';
+import { checkMagnitudeColumns, classifyFilters } from '../activities/classify.js';
 import {
   csc2Mapping,
   detectPhotometryPreset,
@@ -74,7 +74,7 @@ export async function planClassify(
   const xray = await resolveRawFile(req.cwd, req.table);
   const header = await readTableHeader(xray.path, xray.name);
   const xrayPreset = (spec: XrayPreset) =>
-    spec === 'csc2' ? csc2Mapping() : spec === 'muwclass' ? muwclassMapping(sed.input_bands) : xclassMapping(header, sed.output_filters);
+    spec === 'csc2' ? csc2Mapping() : spec === 'muwclass' ? muwclassMapping(sed.input_bands) : xclassMapping(header, sed.output_filters, xray.name);
   let mapping: XrayMapping;
   if (req.xrayMapping === undefined) mapping = xrayPreset(detectXrayPreset(header, xray.name));
   else if ((XRAY_PRESETS as readonly string[]).includes(req.xrayMapping)) mapping = xrayPreset(req.xrayMapping as XrayPreset);
@@ -109,6 +109,8 @@ export async function planClassify(
     photometry.push({ name, table: { name: f.name, sha256: f.sha256, bytes: f.bytes }, mapping: m });
     paths[f.name] = f.path;
   }
+  checkMagnitudeColumns(xray.name, mapping.magnitudes ?? [], sed.input_bands);
+  for (const c of photometry) checkMagnitudeColumns(c.table.name, c.mapping.magnitudes, sed.input_bands);
   const data_files = [];
   for (const filter of classifyFilters({ mapping, photometry })) {
     if (!known.includes(filter)) throw await unknownFilterError(dir, filter, `the mapping of ${req.table}${photometry.length ? ' or a catalog' : ''}`);
@@ -137,31 +139,67 @@ export async function planClassify(
 }
 
 /**
- * The evaluation that calibrates a model's predictions on new sources: an `evaluate`
- * artifact whose deployment-protocol models were trained on the model's own features
- * with the model's own settings (its cross-validation), the newest if there are
- * several; null when the store holds none (the model's run has not been evaluated).
+ * A trained model's lineage: everything its training read and how (the features
+ * artifact, hence the SED settings and sources; the provenance artifact of a label
+ * policy; the forest settings and the label policy), apart from which rows it trained
+ * on (`fold`). A model and the cross-validation models that calibrate it share it.
  */
-export async function findCalibration(store: ArtifactStore, model: ArtifactRef<'train'>): Promise<ArtifactRef<'evaluate'> | null> {
-  const final = await store.readMeta('train', model.id);
-  const settings = canonicalJson((final.params as { model?: Json }).model ?? null);
-  let best: { id: string; created: string } | null = null;
+export async function trainLineage(store: ArtifactStore, trainId: string): Promise<{ key: string; parts: Record<string, string> }> {
+  const meta = await store.readMeta('train', trainId);
+  const { fold: _fold, ...params } = meta.params as Record<string, Json>;
+  const parts: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) parts[`params.${k}`] = canonicalJson(v);
+  for (const [k, v] of Object.entries(meta.inputs)) parts[`input ${k}`] = v;
+  return { key: canonicalJson(parts), parts };
+}
+
+/**
+ * Why an evaluate artifact does not calibrate a model: null when every one of its
+ * deployment-protocol predictions came from a model of the model's own lineage, else
+ * the first difference in words (`params.label_policy: "drop" vs none`).
+ */
+export async function calibrationMismatch(store: ArtifactStore, model: ArtifactRef<'train'>, evaluateId: string): Promise<string | null> {
+  const mine = await trainLineage(store, model.id);
+  const meta = await store.readMeta('evaluate', evaluateId);
+  const roles = Object.keys(meta.inputs)
+    .filter((r) => r.startsWith('deployment_'))
+    .sort();
+  if (roles.length === 0) return 'it scores no deployment-protocol prediction';
+  for (const role of roles) {
+    const trainId = (await store.readMeta('predict', meta.inputs[role]!)).inputs['model'];
+    if (trainId === undefined) return `its ${role} prediction names no model`;
+    const theirs = await trainLineage(store, trainId);
+    if (theirs.key === mine.key) continue;
+    const keys = [...new Set([...Object.keys(mine.parts), ...Object.keys(theirs.parts)])].sort();
+    const k = keys.find((x) => mine.parts[x] !== theirs.parts[x])!;
+    const show = (v: string | undefined) => (v === undefined ? 'none' : v.length > 40 ? `${v.slice(0, 12)}...` : v);
+    return `its ${role} model train/${trainId.slice(0, 12)} differs in ${k}: ${show(theirs.parts[k])} vs the model's ${show(mine.parts[k])}`;
+  }
+  return null;
+}
+
+/**
+ * The evaluation that calibrates a model's predictions on new sources: an `evaluate`
+ * artifact whose deployment-protocol models all share the model's lineage (its own
+ * cross-validation: same features, forest settings and label policy; trainLineage).
+ * Compared by lineage, never by recency alone: an ablation that trains on the same
+ * features with another label policy is another lineage. Where several evaluations
+ * share it (other evaluate settings) the newest, then the smallest id, is taken and the
+ * count is returned. Null when the store holds none.
+ */
+export async function findCalibration(store: ArtifactStore, model: ArtifactRef<'train'>): Promise<{ ref: ArtifactRef<'evaluate'>; candidates: number } | null> {
+  const found: { id: string; created: string }[] = [];
   for (const id of await readdirOrEmpty(join(store.root, 'evaluate'))) {
     if (!isArtifactId(id)) continue;
     let meta;
     try {
       meta = await store.readMeta('evaluate', id);
+      if ((await calibrationMismatch(store, model, id)) !== null) continue;
     } catch {
       continue; // a damaged artifact calibrates nothing; `xclass verify` reports it
     }
-    const role = Object.keys(meta.inputs).find((r) => r.startsWith('deployment_'));
-    const predictId = role === undefined ? undefined : meta.inputs[role];
-    if (predictId === undefined) continue;
-    const trainId = (await store.readMeta('predict', predictId)).inputs['model'];
-    if (trainId === undefined) continue;
-    const train = await store.readMeta('train', trainId);
-    if (train.inputs['features'] !== final.inputs['features'] || canonicalJson((train.params as { model?: Json }).model ?? null) !== settings) continue;
-    if (!best || meta.created_at > best.created) best = { id, created: meta.created_at };
+    found.push({ id, created: meta.created_at });
   }
-  return best ? { stage: 'evaluate', id: best.id } : null;
+  found.sort((a, b) => (a.created === b.created ? (a.id < b.id ? -1 : 1) : a.created > b.created ? -1 : 1));
+  return found.length > 0 ? { ref: { stage: 'evaluate', id: found[0]!.id }, candidates: found.length } : null;
 }

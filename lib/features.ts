@@ -23,9 +23,15 @@ export interface FeatureInput {
   sigma_eff_arcsec: number | null;
   nu: number | null;
   significance: number | null;
+  /** CSC variability probabilities within one observation and between observations (X-ray-only features) */
+  var_p_intra: number | null;
+  var_p_inter: number | null;
   /** visual extinction of the SED fit (training) or from elsewhere (targets) */
   a_v: number | null;
 }
+
+/** The features that need no counterpart: X-ray fluxes, hardness ratios, position error, significance. */
+const XRAY_FEATURES = ['log_flux_s', 'log_flux_m', 'log_flux_h', 'log_flux_b', 'hr_sm', 'hr_mh', 'hr_sh', 'hr_bm'] as const;
 
 export type { FeatureSpec };
 
@@ -49,17 +55,15 @@ export function colourPairs(spec: FeatureSpec): [string, string][] {
   return pairs;
 }
 
-/** Feature names in matrix column order. */
+/**
+ * Feature names in matrix column order. An X-ray-only spec (`xray_only`) has the X-ray
+ * features of Table 3 (fluxes, hardness ratios, sigma_eff, significance) and the CSC
+ * variability probabilities: what every source has, with or without a counterpart.
+ */
 export function featureNames(spec: FeatureSpec): string[] {
+  if (spec.xray_only) return [...XRAY_FEATURES, 'sigma_eff', 'significance', 'var_p_intra', 'var_p_inter'];
   return [
-    'log_flux_s',
-    'log_flux_m',
-    'log_flux_h',
-    'log_flux_b',
-    'hr_sm',
-    'hr_mh',
-    'hr_sh',
-    'hr_bm',
+    ...XRAY_FEATURES,
     ...colourPairs(spec).map(([a, b]) => `${shortFilterName(a)}-${shortFilterName(b)}`),
     ...spec.xray_optical_filters.map((f) => `log_fx_fopt_${shortFilterName(f)}`),
     'sigma_eff',
@@ -93,7 +97,7 @@ export function computeFeatures(x: FeatureInput, spec: FeatureSpec): (number | n
     // f_nu from the AB magnitude; the ratio F_X / f_nu carries units of Hz
     return Math.log10(x.flux_b / (AB_ZERO_FNU_CGS * 10 ** (-0.4 * m)));
   });
-  return [
+  const xray = [
     logPositive(x.flux_s),
     logPositive(x.flux_m),
     logPositive(x.flux_h),
@@ -102,6 +106,10 @@ export function computeFeatures(x: FeatureInput, spec: FeatureSpec): (number | n
     hardnessRatio(x.flux_m, x.flux_h),
     hardnessRatio(x.flux_s, x.flux_h),
     hardnessRatio(x.flux_b, x.flux_m),
+  ];
+  if (spec.xray_only) return [...xray, x.sigma_eff_arcsec, x.significance, x.var_p_intra, x.var_p_inter];
+  return [
+    ...xray,
     ...colourPairs(spec).map(([a, b]) => diff(x.hst_mag[a], x.hst_mag[b])),
     ...fxOpt,
     x.sigma_eff_arcsec,

@@ -27,6 +27,12 @@ export const MagnitudeColumn = z.strictObject({
   snr: Column.optional(),
   filter: z.string().min(1),
   system: MagSystemName,
+  /**
+   * the column's system differs from its survey's own (Gaia's VEGAMAG, 2MASS's zero
+   * points, AB for Pan-STARRS) on purpose: without it such a column is refused, since a
+   * system given by mistake shifts every magnitude silently
+   */
+  system_explicit: z.literal(true).optional(),
 });
 export type MagnitudeColumn = z.infer<typeof MagnitudeColumn>;
 

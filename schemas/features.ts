@@ -8,6 +8,11 @@ export const FeaturesParams = z.strictObject({
   include_gaia: z.boolean(),
   /** the SED fit's visual extinction as a feature (`sed_a_v`; 0 when extinction is off) */
   include_av: z.boolean(),
+  /**
+   * the X-ray-only feature set (lib/features.ts featureNames): every in-scope source, with
+   * or without photometry, for the model of targets that have no counterpart; no SED input
+   */
+  xray_only: z.literal(true).optional(),
 });
 export type FeaturesParams = z.infer<typeof FeaturesParams>;
 
@@ -22,6 +27,8 @@ export const FeatureSpec = z.strictObject({
   include_gaia: z.boolean(),
   /** optional: older models' specs predate it */
   include_av: z.boolean().optional(),
+  /** the X-ray-only feature set: no HST, Gaia or SED feature (absent: the full set) */
+  xray_only: z.literal(true).optional(),
 });
 export type FeatureSpec = z.infer<typeof FeatureSpec>;
 

@@ -70,7 +70,8 @@ export interface StageInputs {
   /** the training sources and every label catalog's rows */
   provenance: { sources: 'ingest' } & { [role: `catalog_${number}`]: 'labels' };
   sed: { sources: 'ingest' };
-  features: { sources: 'ingest'; sed: 'sed' };
+  /** `sed` absent only for the X-ray-only feature set */
+  features: { sources: 'ingest'; sed?: 'sed' };
   /** `provenance`: which catalogues agree with each label (params label_policy) */
   train: { features: 'features'; provenance?: 'provenance' };
   /** `sources`: the raw measurements, for Monte-Carlo draws (params mc.draws > 0) */
@@ -78,7 +79,7 @@ export interface StageInputs {
   /** the competitor's predictions (optional) and one prediction per protocol and held-out part */
   evaluate: { reference?: 'reference' } & { [role in EvaluateRole]?: 'predict' };
   /** `calibration`: the evaluation of the model's cross-validation (conformal thresholds, the OOD threshold, class-mix corrections) */
-  classify: { model: 'train'; calibration?: 'evaluate' };
+  classify: { model: 'train'; calibration?: 'evaluate'; xray_model?: 'train'; xray_calibration?: 'evaluate' };
 }
 
 /**

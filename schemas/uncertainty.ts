@@ -6,7 +6,7 @@ import { McParams } from './model.js';
  * and fires makes it so, and the prediction names each part that fired.
  */
 export const UncertainRule = z.strictObject({
-  /** the conformal set at `conformal.level` is not exactly one class (two or more, or none) */
+  /** the conformal set at `conformal.level` is not exactly {the predicted class} (two or more, none, or another class) */
   set_not_single: z.boolean(),
   /** the out-of-distribution flag is raised */
   ood: z.boolean(),

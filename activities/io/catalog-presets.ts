@@ -70,11 +70,15 @@ export function muwclassMapping(inputBands: readonly InputBand[]): XrayMapping {
  * filter, optional gaia_g/bp/rp in Gaia VEGAMAG, pm_total, parallax, sigma_eff (95%
  * radius, arcsec), nu, significance, a_v, label, ra, dec): only the columns present are mapped.
  */
-export function xclassMapping(header: readonly string[], modelFilters: readonly string[]): XrayMapping {
+export function xclassMapping(header: readonly string[], modelFilters: readonly string[], file: string): XrayMapping {
   const has = (c: string) => header.includes(c);
   const opt = (key: string, c: string) => (has(c) ? { [key]: c } : {});
+  const hst = modelFilters.flatMap((f) => {
+    const column = hstMagnitudeColumn(header, f, file);
+    return column === null ? [] : [{ column, filter: f, system: 'AB' as const }];
+  });
   const magnitudes: MagnitudeColumn[] = [
-    ...modelFilters.filter((f) => has(shortFilterName(f))).map((f) => ({ column: shortFilterName(f), filter: f, system: 'AB' as const })),
+    ...hst,
     ...(['G', 'BP', 'RP'] as const)
       .filter((b) => has(`gaia_${b.toLowerCase()}`))
       .map((b) => ({ column: `gaia_${b.toLowerCase()}`, filter: `Gaia_DR3.${b}`, system: GAIA })),
@@ -92,6 +96,30 @@ export function xclassMapping(header: readonly string[], modelFilters: readonly 
     ...opt('pm_total', 'pm_total'),
     magnitudes,
   };
+}
+
+/** Column names of errors and quality flags beside a magnitude (`F475W_err`, `e_F475W`, `F475W_MAD`...): not magnitudes. */
+const NOT_A_MAGNITUDE = /(^e_|^err_|[_-]?(err|error|e|sig|sigma|unc|mad|snr|flag|flags|nobs|n)$)/i;
+
+/**
+ * The column of an HST filter's AB magnitude in the XClass layout: its short name
+ * (`F475W`), else the same in any case or with a `mag` suffix (`f475w`, `F475W_mag`), as
+ * scripts and archives write it. Two such columns, or a column naming the filter in some
+ * other way (`F475W_vega`), are refused with the column named: reading the wrong one, or
+ * a magnitude in another system as AB, would change answers silently.
+ */
+export function hstMagnitudeColumn(header: readonly string[], filter: string, file: string): string | null {
+  const short = shortFilterName(filter);
+  if (header.includes(short)) return short;
+  const esc = short.toLowerCase();
+  const named = header.filter((c) => c.toLowerCase().includes(esc) && !NOT_A_MAGNITUDE.test(c.toLowerCase().replace(esc, '')));
+  const plain = named.filter((c) => new RegExp(`^${esc}[_-]?(mag|abmag|mag_ab)?$`).test(c.toLowerCase()));
+  if (plain.length === 1 && named.length === 1) return plain[0]!;
+  if (named.length === 0) return null;
+  throw new InputError(
+    { file, row: 1, column: named.join(', '), value: short },
+    `expected one AB magnitude column per filter named ${short} (or ${esc}, ${short}_mag): give a mapping JSON file saying which column holds ${filter} in which system`,
+  );
 }
 
 /** Gaia DR3 gaia_source columns (archive names); parallax and proper motion where the download has them. */

@@ -240,6 +240,19 @@ export function readXraySources(t: TargetTable, m: XrayMapping, noData: readonly
       ...cells.astrometry(i, m),
     };
   });
+  // a table with fluxes in no row would be classified on imputed X-ray features alone
+  if (rows.length > 0 && rows.every((r) => Object.values(r.flux).every((f) => f.value === null)))
+    throw new InputError(
+      {
+        file: t.file,
+        row: t.lines[0]!,
+        column: Object.values(m.fluxes)
+          .map((f) => f.value)
+          .join(', '),
+        value: '',
+      },
+      'expected an X-ray flux in at least one row (every row is empty in every flux column)',
+    );
   return { rows, noData: cells.counts };
 }
 

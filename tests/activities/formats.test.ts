@@ -90,3 +90,46 @@ describe('catalog table formats', () => {
     expect(() => readXraySources(t, { ...csc2Mapping(), significance: 'snr' }, [])).toThrow(/ngc3532_csc\.fits.*row 1.*'snr'.*missing/);
   });
 });
+
+describe('magnitude columns that would change answers silently', () => {
+  it('maps an HST column named in another case or with a mag suffix, and refuses one named otherwise', async () => {
+    const { hstMagnitudeColumn, xclassMapping } = await import('../../activities/io/catalog-presets.js');
+    const f = 'HST_ACS_WFC.F475W';
+    expect(hstMagnitudeColumn(['id', 'F475W', 'f475w_mag'], f, 't.csv')).toBe('F475W');
+    expect(hstMagnitudeColumn(['id', 'f475w'], f, 't.csv')).toBe('f475w');
+    expect(hstMagnitudeColumn(['id', 'F475W_mag', 'F475W_err', 'e_F475W'], f, 't.csv')).toBe('F475W_mag');
+    expect(hstMagnitudeColumn(['id', 'F814W'], f, 't.csv')).toBeNull();
+    expect(() => hstMagnitudeColumn(['id', 'F475W_vega'], f, 't.csv')).toThrow(
+      /t\.csv, row 1, column 'F475W_vega': expected one AB magnitude column per filter/,
+    );
+    expect(() => hstMagnitudeColumn(['id', 'f475w', 'F475W_mag'], f, 't.csv')).toThrow(/column 'f475w, F475W_mag'/);
+    const m = xclassMapping(['id', 'flux_s', 'flux_m', 'flux_h', 'flux_b', 'f475w', 'F814W_mag'], [f, 'HST_ACS_WFC.F814W'], 't.csv');
+    expect(m.magnitudes!.map((c) => [c.column, c.filter, c.system])).toEqual([
+      ['f475w', f, 'AB'],
+      ['F814W_mag', 'HST_ACS_WFC.F814W', 'AB'],
+    ]);
+  });
+
+  it('refuses a filter mapped twice and a survey band in another system unless the mapping says so', async () => {
+    const { checkMagnitudeColumns } = await import('../../activities/classify.js');
+    const gaia = {
+      name: 'G',
+      survey: 'gaia' as const,
+      filter: 'Gaia_DR3.G',
+      mag_column: 'g',
+      err_column: 'e',
+      system: { kind: 'vega_spectrum' as const, vega_mag: 0.023 },
+    };
+    const own = { column: 'g', filter: 'Gaia_DR3.G', system: { vega_mag: 0.023, kind: 'vega_spectrum' as const } };
+    expect(() => checkMagnitudeColumns('c.csv', [own], [gaia])).not.toThrow();
+    expect(() => checkMagnitudeColumns('c.csv', [own, { ...own, column: 'g2' }], [gaia])).toThrow(
+      /c\.csv, row 1, column 'g2': expected one column per filter in a table \(g is mapped to Gaia_DR3\.G too\)/,
+    );
+    expect(() => checkMagnitudeColumns('c.csv', [{ ...own, system: 'Vega' as const }], [gaia])).toThrow(
+      /column 'g': expected Gaia_DR3\.G in its survey's system/,
+    );
+    expect(() => checkMagnitudeColumns('c.csv', [{ ...own, system: 'AB' as const, system_explicit: true as const }], [gaia])).not.toThrow();
+    // a band that is not a survey band of the model (an HST filter) may be in any system
+    expect(() => checkMagnitudeColumns('c.csv', [{ column: 'f', filter: 'HST_ACS_WFC.F475W', system: 'Vega' as const }], [gaia])).not.toThrow();
+  });
+});

@@ -190,7 +190,10 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       (r) => r.protocol === 'deployment',
     );
     expect(perSource).toHaveLength(1409);
-    for (const r of perSource) expect(r.uncertain).toBe(r.uncertain_reason !== null && (r.set_size !== 1 || r.ood === true));
+    for (const r of perSource) expect(r.uncertain).toBe(r.uncertain_reason !== null && (r.class_set !== `{${r.predicted}}` || r.ood === true));
+    // no certain answer lies outside its own set: certain means the set is exactly {the answer}
+    // (a set {LMXB} beside the answer AGN was certain under the old rule: 11 sources here)
+    for (const r of perSource.filter((x) => !x.uncertain)) expect(r.class_set).toBe(`{${r.predicted}}`);
     expect(get('accuracy', null, 'stage1')).toBeGreaterThan(0.9);
     // the baseline uses no label, so blind is the same model and the same predictions
     expect(get('balanced_accuracy', null, 'full', 'blind')).toBe(get('balanced_accuracy'));
@@ -438,6 +441,8 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       expect(g.class_set).toMatch(/^\{[A-Z,-]*\}$/);
       expect(g.ood_score).toBeGreaterThan(0);
       expect(g.ood).not.toBeNull();
+      // certain only when the set is exactly {the answer}
+      if (!g.uncertain) expect(g.class_set).toBe(`{${g.final_class}}`);
     }
     // a source far outside the training range (X-ray fluxes of 5e-7 erg/s/cm^2 in every band, HST colours of +-10 mag) is flagged out of distribution
     const far = picked[0]!;
@@ -727,6 +732,41 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       ],
       /unknown filter; closest known: Gaia_DR3\.G.*got "Gaia_DR3\.Gx"$/,
     );
+    // a filter mapped twice in one catalog
+    const gaiaMapping = (name: string, magnitudes: Record<string, unknown>[]) =>
+      file(name, [JSON.stringify({ id: 'source_id', ra: 'ra', dec: 'dec', magnitudes })]);
+    const vegamag = { kind: 'vega_spectrum', vega_mag: 0.023 };
+    refused(
+      'twice',
+      [
+        join(fix, 'ngc3532_csc.csv'),
+        ...model,
+        '--catalog',
+        `${join(fix, 'ngc3532_gaia_sim.csv')}=${gaiaMapping('twice.json', [
+          { column: 'phot_g_mean_mag', filter: 'Gaia_DR3.G', system: vegamag },
+          { column: 'phot_rp_mean_mag', filter: 'Gaia_DR3.G', system: vegamag },
+        ])}`,
+      ],
+      /ngc3532_gaia_sim\.csv, row 1, column 'phot_rp_mean_mag': expected one column per filter in a table \(phot_g_mean_mag is mapped to Gaia_DR3\.G too\), got "Gaia_DR3\.G"$/,
+    );
+    // Gaia magnitudes declared AB (Gaia's VEGAMAG differs by 0.1-0.4 mag): refused unless the mapping says so
+    const asAb = `${join(fix, 'ngc3532_gaia_sim.csv')}=${gaiaMapping('ab.json', [{ column: 'phot_g_mean_mag', filter: 'Gaia_DR3.G', system: 'AB' }])}`;
+    refused(
+      'gaia-ab',
+      [join(fix, 'ngc3532_csc.csv'), ...model, '--catalog', asAb],
+      /ngc3532_gaia_sim\.csv, row 1, column 'phot_g_mean_mag': expected Gaia_DR3\.G in its survey's system .*"system_explicit": true/,
+    );
+    // HST magnitude columns that name a filter in another way than F475W / f475w / F475W_mag
+    const xclassHead = ['id', 'flux_s', 'flux_m', 'flux_h', 'flux_b', 'F475W_vega', 'F814W'];
+    refused(
+      'hst-suffix',
+      [file('suffix.csv', [xclassHead.join(','), 'a,1e-15,1e-15,1e-15,3e-15,21.3,20.1']), ...model],
+      /suffix\.csv, row 1, column 'F475W_vega': expected one AB magnitude column per filter named F475W .*got "F475W"$/,
+    );
+    // a table whose X-ray fluxes are empty in every row
+    const fluxCols = cells(csc[0]!).flatMap((c, i) => (c.startsWith('flux_aper90_') ? [i] : []));
+    const noFlux = csc.map((l, r) => (r === 0 ? l : fluxCols.reduce((line, i) => edit(line, i, ''), l)));
+    refused('noflux', [file('noflux.csv', noFlux), ...model], /noflux\.csv, row 2, column 'flux_aper90_s, .*': expected an X-ray flux in at least one row/);
     // a position out of range
     refused(
       'ra',

@@ -57,6 +57,8 @@ describe('features (paper Table 3)', () => {
       sigma_eff_arcsec: 0.8,
       nu: null,
       significance: 12,
+      var_p_intra: 0.2,
+      var_p_inter: null,
       a_v: 1.25,
     };
     const v = computeFeatures(source, PHAT);
@@ -78,6 +80,25 @@ describe('features (paper Table 3)', () => {
     const withAv = computeFeatures(source, { ...PHAT, include_av: true });
     expect(featureNames({ ...PHAT, include_av: true }).at(-1)).toBe('sed_a_v');
     expect(withAv.at(-1)).toBe(1.25);
+    // the X-ray-only set: the same X-ray values, no HST, Gaia or SED feature, the variability probabilities
+    const xray = { ...PHAT, xray_only: true as const };
+    expect(featureNames(xray)).toEqual([
+      'log_flux_s',
+      'log_flux_m',
+      'log_flux_h',
+      'log_flux_b',
+      'hr_sm',
+      'hr_mh',
+      'hr_sh',
+      'hr_bm',
+      'sigma_eff',
+      'significance',
+      'var_p_intra',
+      'var_p_inter',
+    ]);
+    const x = computeFeatures(source, xray);
+    expect(x.slice(0, 8)).toEqual(v.slice(0, 8));
+    expect(x.slice(8)).toEqual([0.8, 12, 0.2, null]);
   });
 
   it('never takes the log of a negative flux, and leaves a hardness ratio of non-positive sums missing', () => {
@@ -98,6 +119,8 @@ describe('features (paper Table 3)', () => {
         sigma_eff_arcsec: null,
         nu: null,
         significance: null,
+        var_p_intra: null,
+        var_p_inter: null,
         a_v: null,
       },
       PHAT,

@@ -183,7 +183,7 @@ describe('Monte-Carlo draws', () => {
 
 describe('the uncertain rule', () => {
   const rule = { set_not_single: true, ood: true, significance_below: 1, confidence_below: null };
-  const base = { set: ['AGN'], ood: false, ood_score: 1.2, ood_threshold: 4.1, significance: 3, confidence: 0.9 };
+  const base = { predicted: 'AGN', set: ['AGN'], ood: false, ood_score: 1.2, ood_threshold: 4.1, significance: 3, confidence: 0.9 };
   it('names every part that fired, and only those that are on', () => {
     expect(uncertainVerdict(rule, base)).toEqual({ uncertain: false, reason: null });
     expect(uncertainVerdict(rule, { ...base, set: ['LMXB', 'CV'], ood: true, ood_score: 5.234 })).toEqual({
@@ -191,12 +191,15 @@ describe('the uncertain rule', () => {
       reason: 'set {LMXB,CV}; ood 5.23 > 4.10',
     });
     expect(uncertainVerdict(rule, { ...base, set: [], significance: 0.5 }).reason).toBe('set {}; significance 0.50 < 1');
+    // a single-class set of another class rejects the answer itself: certain only when the set is exactly {predicted}
+    expect(uncertainVerdict(rule, { ...base, set: ['LMXB'] })).toEqual({ uncertain: true, reason: 'set {LMXB} excludes AGN' });
+    expect(uncertainVerdict({ ...rule, ood: false, significance_below: null }, { ...base, set: ['AGN'], ood: true }).uncertain).toBe(false);
     // a signal not known does not fire; a part that is off does not either
     expect(uncertainVerdict(rule, { ...base, set: null, ood: null, significance: null }).uncertain).toBe(false);
     expect(uncertainVerdict({ ...rule, set_not_single: false }, { ...base, set: ['a', 'b'] }).uncertain).toBe(false);
     expect(uncertainVerdict({ ...rule, confidence_below: 0.5 }, { ...base, confidence: 0.41 }).reason).toBe('confidence 0.410 < 0.5');
     expect(describeRule(rule, 0.9)).toBe(
-      'uncertain when the 90% conformal set is not exactly one class, or the out-of-distribution flag is raised, or the Monte-Carlo significance is below 1',
+      'uncertain when the 90% conformal set is not exactly {the predicted class}, or the out-of-distribution flag is raised, or the Monte-Carlo significance is below 1',
     );
   });
 });

@@ -16,7 +16,7 @@ export function miswired(b: DagBuilder): void {
   // @ts-expect-error an input role the stage does not have
   b.step({ key: 'f1', stage: 'features', params: features, inputs: { sources: ingest, sed, extra: ingest } });
   // @ts-expect-error a required input role missing
-  b.step({ key: 'f2', stage: 'features', params: features, inputs: { sources: ingest } });
+  b.step({ key: 'f2', stage: 'features', params: features, inputs: { sed } });
   // @ts-expect-error an input of the wrong stage: `sed` takes ingested sources, not a SED artifact
   b.step({ key: 's2', stage: 'sed', params: {} as never, inputs: { sources: sed }, context: { data_dir: '/d' } });
   // @ts-expect-error params of another stage
