@@ -1,8 +1,20 @@
 import { InputError } from '../lib/errors.js';
 import { medianRaDeg } from '../lib/sky/coords.js';
 import { median } from '../lib/stats.js';
-import { CounterpartMatcher, falseMatchRate, frameTie, offsetPosition, type SourceMatch, type XrayPosition } from '../lib/sky/counterparts.js';
-import type { CounterpartSettings, MatchRow, MatchSummaryRow } from '../schemas/catalog.js';
+import {
+  CounterpartMatcher,
+  falseMatchRate,
+  frameTie,
+  jointCounterparts,
+  offsetPosition,
+  positionOffset,
+  R95_PER_SIGMA,
+  type JointCatalog,
+  type MemberPair,
+  type SourceMatch,
+  type XrayPosition,
+} from '../lib/sky/counterparts.js';
+import type { CounterpartPairRow, CounterpartSettings, MatchRow, MatchSummaryRow } from '../schemas/catalog.js';
 import type { PhotometryRow, XraySourceRow } from './io/catalog-rows.js';
 
 /** One photometry catalog as read. */
@@ -23,8 +35,10 @@ export interface Choice {
 export interface MatchResult {
   matches: MatchRow[];
   summary: MatchSummaryRow[];
-  /** choices[c][s]: catalog c, source s */
+  /** choices[c][s]: catalog c, source s (after the joint set across catalogs) */
   choices: Choice[][];
+  /** the member pairs of every source's counterpart set, kept or rejected */
+  pairs: CounterpartPairRow[];
   /** X-ray positions after the frame tie (the input positions when none was applied) */
   positions: ({ ra_deg: number; dec_deg: number } | null)[];
 }
@@ -74,7 +88,13 @@ function choose(m: SourceMatch, opts: CounterpartSettings, catalog: string): Cho
 export function matchCounterparts(sources: readonly XraySourceRow[], catalogs: readonly LoadedCatalog[], opts: CounterpartSettings, file: string): MatchResult {
   const summary: MatchSummaryRow[] = [];
   if (catalogs.length === 0)
-    return { matches: [], summary, choices: [], positions: sources.map((s) => (s.ra_deg === null ? null : { ra_deg: s.ra_deg, dec_deg: s.dec_deg! })) };
+    return {
+      matches: [],
+      summary,
+      choices: [],
+      pairs: [],
+      positions: sources.map((s) => (s.ra_deg === null ? null : { ra_deg: s.ra_deg, dec_deg: s.dec_deg! })),
+    };
   let xs = positionsOf(sources, file);
   if (xs.every((x) => x === null)) throw new InputError({ file, column: 'ra, dec' }, 'photometry catalogs were given but the X-ray table maps no positions');
   // a loop, not Math.max(...xs): a spread of 10^5 arguments overflows the stack
@@ -105,8 +125,14 @@ export function matchCounterparts(sources: readonly XraySourceRow[], catalogs: r
     );
     if (applied) xs = xs.map((x) => (x ? { ...x, ...offsetPosition(x.ra_deg, x.dec_deg, tie.east_arcsec, tie.north_arcsec) } : null));
   }
+  // each catalog on its own by the configured rule; then one counterpart set per source across catalogs
+  const found = catalogs.map((_, ci) => xs.map((x) => (x ? matchers[ci]!.match(x) : null)));
+  const choices = catalogs.map((c, ci) =>
+    found[ci]!.map((m): Choice => (m ? choose(m, opts, c.name) : { index: null, reason: `${c.name}: no X-ray position`, quality: 'none', nu: null })),
+  );
+  const pairs = catalogs.length >= 2 ? jointSets(sources, catalogs, xs, found, choices, opts) : [];
   const matches: MatchRow[] = [];
-  const choices = catalogs.map((c, ci) => {
+  catalogs.forEach((c, ci) => {
     const matcher = matchers[ci]!;
     let withCandidate = 0;
     let secure = 0;
@@ -114,11 +140,11 @@ export function matchCounterparts(sources: readonly XraySourceRow[], catalogs: r
     let chosenCount = 0;
     let pAnySum = 0;
     let reached = 0;
-    const chosen = xs.map((x, si) => {
-      if (!x) return { index: null, reason: `${c.name}: no X-ray position`, quality: 'none', nu: null } satisfies Choice;
-      const m = matcher.match(x);
+    xs.forEach((x, si) => {
+      const m = found[ci]![si];
+      if (!x || !m) return;
       if (m.neighbours > 0) reached++;
-      const choice = choose(m, opts, c.name);
+      const choice = choices[ci]![si]!;
       if (m.candidates.length > 0) withCandidate++;
       if (m.method?.quality === 'secure') secure++;
       if (m.method?.quality === 'ambiguous') ambiguous++;
@@ -142,7 +168,6 @@ export function matchCounterparts(sources: readonly XraySourceRow[], catalogs: r
           chosen: k.index === choice.index,
         });
       }
-      return choice;
     });
     const placed = xs.filter((x): x is XrayPosition => x !== null);
     if (reached === 0) {
@@ -166,7 +191,78 @@ export function matchCounterparts(sources: readonly XraySourceRow[], catalogs: r
     metric('false_match_rate', fm.trials ? fm.method_rate : null);
     metric('expected_false_matches', fm.trials ? fm.method_rate * placed.length : null);
     metric('shifted_mean_p_any', fm.trials ? fm.mean_p_any : null);
-    return chosen;
   });
-  return { matches, summary, choices, positions: xs.map((x) => (x ? { ra_deg: x.ra_deg, dec_deg: x.dec_deg } : null)) };
+  if (catalogs.length >= 2) summary.push({ catalog: 'all', metric: 'joint_sets_resolved', value: new Set(pairs.filter((p) => !p.kept).map((p) => p.id)).size });
+  return { matches, summary, choices, pairs, positions: xs.map((x) => (x ? { ra_deg: x.ra_deg, dec_deg: x.dec_deg } : null)) };
+}
+
+/**
+ * One counterpart set per source across catalogs (lib/sky/counterparts.ts
+ * jointCounterparts): where the per-catalog choices of a source disagree with each other
+ * (two objects), the choices are replaced by the joint set, with the reason said. Returns
+ * every member pair, kept or rejected.
+ */
+function jointSets(
+  sources: readonly XraySourceRow[],
+  catalogs: readonly LoadedCatalog[],
+  xs: readonly (XrayPosition | null)[],
+  found: readonly (readonly (SourceMatch | null)[])[],
+  choices: Choice[][],
+  opts: CounterpartSettings,
+): CounterpartPairRow[] {
+  const rows: CounterpartPairRow[] = [];
+  xs.forEach((x, si) => {
+    if (!x || choices.filter((c) => c[si]!.index !== null).length < 2) return;
+    const inputs: JointCatalog[] = catalogs.map((c, ci) => {
+      const m = found[ci]![si]!;
+      const chosenIndex = choices[ci]![si]!.index;
+      return {
+        candidates: m.candidates.map((k) => {
+          const r = c.rows[k.index]!;
+          const [east, north] = positionOffset(x, r);
+          return { east_arcsec: east, north_arcsec: north, sigma_arcsec: r.sigma_arcsec, eligible: opts.rule === 'bayes' || k.quality !== 'outside' };
+        }),
+        chosen: chosenIndex === null ? null : m.candidates.findIndex((k) => k.index === chosenIndex),
+        density_arcsec2: m.density_arcsec2,
+      };
+    });
+    const joint = jointCounterparts({ sigma_1_arcsec: x.sigma_eff_arcsec / R95_PER_SIGMA }, inputs, opts.prior_completeness, opts.member_sigma_floor_arcsec);
+    const idOf = (ci: number, k: number) => catalogs[ci]!.rows[found[ci]![si]!.candidates[k]!.index]!.id;
+    const row = (p: MemberPair, set: readonly (number | null)[], kept: boolean): CounterpartPairRow => ({
+      id: sources[si]!.id,
+      catalog_a: catalogs[p.a]!.name,
+      candidate_a: idOf(p.a, set[p.a]!),
+      catalog_b: catalogs[p.b]!.name,
+      candidate_b: idOf(p.b, set[p.b]!),
+      sep_arcsec: p.sep_arcsec,
+      sigma_arcsec: p.sigma_arcsec,
+      agree: p.agree,
+      kept,
+    });
+    const before = inputs.map((c) => c.chosen);
+    for (const p of joint.rejected) rows.push(row(p, before, false));
+    for (const p of joint.pairs) rows.push(row(p, joint.chosen, true));
+    if (joint.rejected.length === 0) return;
+    const why = joint.rejected
+      .map(
+        (p) =>
+          `${catalogs[p.a]!.name} and ${catalogs[p.b]!.name} choices ${p.sep_arcsec.toFixed(2)}" apart (${(p.sep_arcsec / p.sigma_arcsec).toFixed(1)} sigma): two objects`,
+      )
+      .join('; ');
+    catalogs.forEach((c, ci) => {
+      const k = joint.chosen[ci]!;
+      const m = found[ci]![si]!;
+      if (k === before[ci]) return;
+      const cand = k === null ? null : m.candidates[k]!;
+      choices[ci]![si] = cand
+        ? {
+            index: cand.index,
+            reason: `${c.name}: joint set, nu ${cand.nu.toFixed(2)} (${why})`,
+            quality: cand.quality === 'outside' ? 'bayes' : cand.quality,
+            nu: cand.nu,
+          }
+        : { index: null, reason: `${c.name}: left out of the joint set (${why})`, quality: 'none', nu: null };
+    });
+  });
+  return rows;
 }

@@ -16,6 +16,8 @@ import { AB_ZERO_FNU_CGS } from '../lib/sed/units.js';
 import { preparePlan, translateLabelFree, unfittable, type Translation } from '../lib/sed/translate.js';
 import { calibration, confusionMatrix } from '../lib/metrics/classification.js';
 import { normalisedRows, summariseConfusion } from '../lib/metrics/summary.js';
+import { ksPValue, ksStatistic, populationStabilityIndex } from '../lib/metrics/shift.js';
+import { median } from '../lib/stats.js';
 import {
   ClassifyContext,
   ClassifyParams,
@@ -25,6 +27,10 @@ import {
   targetMagsTable,
   targetsTable,
   classifyClassMixTable,
+  counterpartPairsTable,
+  populationShiftTable,
+  type ClassifyClassMixRow,
+  type PopulationShiftRow,
   type MagnitudeColumn,
   type MagSystemName,
   type TargetFeatureRow,
@@ -32,18 +38,84 @@ import {
   type TargetRow,
 } from '../schemas/catalog.js';
 import { confusionTable, metricsTable, type ConfusionRow, type MetricRow } from '../schemas/evaluation.js';
-import { predictionsTable, probabilitiesTable } from '../schemas/model.js';
+import { predictionsTable, probabilitiesTable, type PredictionRow, type ProbabilityRow } from '../schemas/model.js';
+import type { ArtifactRef } from '../schemas/step.js';
 import type { RawFileRef } from '../schemas/artifact.js';
 import type { InputBand } from '../schemas/sed.js';
 import { readTargetTable } from './io/target-table.js';
 import { readPhotometry, readXraySources, type Magnitude, type XraySourceRow } from './io/catalog-rows.js';
 import { filterFileName, loadFilter, loadVega, sedDataFiles } from './io/sed-data.js';
-import { loadModel, modelNeighbourReference, modelTranslation, predictionTables, type PredictionExtras } from './io/model.js';
+import {
+  loadModel,
+  modelNeighbourReference,
+  modelTrainingRows,
+  modelTranslation,
+  predictionTables,
+  type LoadedModel,
+  type PredictionExtras,
+} from './io/model.js';
 import { verifyRawFile } from './io/raw-file.js';
 import { checkClass, type NoDataCounts } from './io/validate.js';
 import { buildFamilies } from './translation.js';
 import { matchCounterparts, type LoadedCatalog } from './classify-match.js';
 import { defineStage, yieldToEventLoop } from './stage.js';
+
+/** Which model classifies a target (schemas/catalog.ts targets.model_used). */
+type Route = 'full' | 'xray_only';
+const ROUTES: readonly Route[] = ['full', 'xray_only'];
+
+function countBy<T>(xs: readonly T[], key: (x: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[key(x)] = (out[key(x)] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(out).sort((a, b) => b[1] - a[1]));
+}
+
+/**
+ * Per feature, the targets' values against the model's training rows: KS statistic and
+ * p-value, PSI over the training deciles, medians and the share missing on each side.
+ */
+function populationShift(
+  route: Route,
+  names: readonly string[],
+  training: readonly (number | null)[][],
+  targets: readonly (number | null)[][],
+): PopulationShiftRow[] {
+  return names.map((feature, k) => {
+    const known = (rows: readonly (number | null)[][]) => rows.map((r) => r[k]).filter((v): v is number => v !== null && v !== undefined && Number.isFinite(v));
+    const a = known(training);
+    const b = known(targets);
+    const d = a.length > 0 && b.length > 0 ? ksStatistic(a, b) : null;
+    return {
+      model_used: route,
+      feature,
+      n_training: training.length,
+      n_targets: targets.length,
+      missing_share_training: training.length > 0 ? 1 - a.length / training.length : 0,
+      missing_share_targets: targets.length > 0 ? 1 - b.length / targets.length : 0,
+      median_training: a.length > 0 ? median(a) : null,
+      median_targets: b.length > 0 ? median(b) : null,
+      ks_d: d,
+      ks_p: d === null ? null : ksPValue(d, a.length, b.length),
+      psi: a.length > 0 && b.length > 0 ? populationStabilityIndex(a, b) : null,
+    };
+  });
+}
+
+/** The features that moved most (largest KS statistic), per route, in words for the notes. */
+function mostShifted(rows: readonly PopulationShiftRow[], n: number): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const route of ROUTES) {
+    const mine = rows.filter((r) => r.model_used === route && r.ks_d !== null).sort((a, b) => b.ks_d! - a.ks_d!);
+    if (mine.length > 0)
+      out[route] = mine
+        .slice(0, n)
+        .map(
+          (r) =>
+            `${r.feature}: KS D ${r.ks_d!.toFixed(2)}, PSI ${r.psi!.toFixed(2)}, median ${r.median_training?.toPrecision(3)} -> ${r.median_targets?.toPrecision(3)}`,
+        );
+  }
+  return out;
+}
 
 /** Sources whose Monte-Carlo draws are predicted at once. */
 const MC_CHUNK = 500;
@@ -126,9 +198,16 @@ interface Observed {
  */
 export const classifyStage = defineStage({
   name: 'classify',
-  version: 4,
+  version: 5,
   params: ClassifyParams,
-  inputs: { roles: { model: { from: ['train'] }, calibration: { from: ['evaluate'], optional: true } } },
+  inputs: {
+    roles: {
+      model: { from: ['train'] },
+      calibration: { from: ['evaluate'], optional: true },
+      xray_model: { from: ['train'], optional: true },
+      xray_calibration: { from: ['evaluate'], optional: true },
+    },
+  },
   context: ClassifyContext,
   async run(ctx, p) {
     const { paths, data_dir } = ctx.context;
@@ -141,6 +220,16 @@ export const classifyStage = defineStage({
     for (const c of p.photometry) await verifyRawFile(c.table, pathOf(c.table));
     const modelRef = ctx.inputs.model;
     const { model, medians, spec } = await loadModel(ctx.store, modelRef);
+    // the X-ray-only model for targets without every HST magnitude the full model reads
+    const xrayRef = ctx.inputs.xray_model;
+    const xray = xrayRef ? await loadModel(ctx.store, xrayRef) : null;
+    if (xrayRef && xray && !xray.spec.xray_only)
+      throw new InputError({ file: `train/${xrayRef.id.slice(0, 12)}`, column: 'feature_spec' }, 'an X-ray-only model as the xray_model input');
+    if (xrayRef && xray && xray.model.finalClasses.join(',') !== model.finalClasses.join(','))
+      throw new InputError(
+        { file: `train/${xrayRef.id.slice(0, 12)}`, column: 'final_classes', value: xray.model.finalClasses.join(',') },
+        `the final classes of the full model (${model.finalClasses.join(',')})`,
+      );
     const { settings: sed } = await modelTranslation(ctx.store, modelRef);
     const dataFiles = new Map([...sed.data_files, ...p.data_files].map((f) => [f.name, f] as const));
     // the target's bands, in the order of their columns: the translation's input filters
@@ -219,7 +308,6 @@ export const classifyStage = defineStage({
     );
     const labelFree = { priors: sed.label_free.priors, draws: 0 };
     const sigma = { chi2_coeff: sed.sigma_chi2_coeff, cap_mag: sed.sigma_cap_mag, uv_sigma_mag: sed.uv_sigma_mag, uv_pivot_aa: sed.uv_pivot_aa };
-    const names = featureNames(spec);
     const featureFilters = spec.filters.map((f) => f.name);
 
     /**
@@ -281,7 +369,8 @@ export const classifyStage = defineStage({
         gaia_rp: gaia('Gaia_DR3.RP'),
         pm_total_masyr: fixed.astrometry.pm_total_masyr,
         parallax_mas: fixed.astrometry.parallax_mas,
-        sigma_eff_arcsec: s.sigma_eff_arcsec,
+        // the training table's position error: the 95% major semi-axis (catalog-rows.ts)
+        sigma_eff_arcsec: s.pos_err_95_arcsec,
         nu: fixed.nu,
         significance: s.significance,
         var_p_intra: s.var_p_intra,
@@ -292,6 +381,7 @@ export const classifyStage = defineStage({
     };
     const mc = p.uncertainty.mc;
     const drawRows: (number | null)[][][] = [];
+    const routes: Route[] = [];
 
     const targets: TargetRow[] = [];
     const magsOut: TargetMagRow[] = [];
@@ -321,6 +411,9 @@ export const classifyStage = defineStage({
       const fixed = { astrometry, nu: s.nu ?? firstChosen?.nu ?? null };
       const measured = { s: s.flux.s.value, m: s.flux.m.value, h: s.flux.h.value, b: s.flux.b.value };
       const { used, t, hstObserved, input } = featureInputs(s, byFilter, measured, fixed);
+      // a source without every HST magnitude the full model reads would get imputed optical features: the X-ray-only model takes it
+      const route: Route = xray !== null && !spec.filters.every((f) => input.hst_mag[f.name] != null) ? 'xray_only' : 'full';
+      routes.push(route);
       let nObs = 0;
       let nTrans = 0;
       plan.outputs.forEach((o, k) => {
@@ -353,7 +446,16 @@ export const classifyStage = defineStage({
             source: o.source,
           });
       // Monte-Carlo draws of the fluxes and magnitudes, each through translation and features (the source's own generator)
-      if (mc.draws > 0) {
+      if (mc.draws > 0 && route === 'xray_only') {
+        // the fluxes alone, drawn as predict draws a training source's for the X-ray-only model (xrayDrawFeatures)
+        const rng = sourceRng(mc.seed, s.id);
+        const rows: (number | null)[][] = [];
+        for (let d = 0; d < mc.draws; d++) {
+          const [fs, fm, fh, fb] = (['s', 'm', 'h', 'b'] as const).map((b) => drawFlux(s.flux[b].value, s.flux[b].err, rng));
+          rows.push(computeFeatures({ ...input, flux_s: fs!, flux_m: fm!, flux_h: fh!, flux_b: fb! }, xray!.spec));
+        }
+        drawRows.push(rows);
+      } else if (mc.draws > 0) {
         const rng = sourceRng(mc.seed, s.id);
         const rows: (number | null)[][] = [];
         // each draw's translation: a fit of its input-band magnitudes, or (`linear`) the measured fit moved by its Jacobian
@@ -383,8 +485,9 @@ export const classifyStage = defineStage({
         }
         drawRows.push(rows);
       }
-      const v = computeFeatures(input, spec);
-      const vObs = computeFeatures({ ...input, hst_mag: hstObserved, a_v: s.a_v }, spec);
+      const routeSpec = route === 'full' ? spec : xray!.spec;
+      const v = computeFeatures(input, routeSpec);
+      const vObs = computeFeatures({ ...input, hst_mag: hstObserved, a_v: s.a_v }, routeSpec);
       full.push(v);
       observedOnly.push(vObs);
       const quality = s.mags.length > 0 ? 'prematched' : (firstChosen?.quality ?? 'none');
@@ -416,6 +519,9 @@ export const classifyStage = defineStage({
         match_quality: quality,
         nu: input.nu,
         hst_provenance: nObs > 0 && nTrans > 0 ? 'mixed' : nObs > 0 ? 'observed' : nTrans > 0 ? 'translated' : 'none',
+        model_used: route,
+        model_id: route === 'full' ? modelRef.id : xrayRef!.id,
+        calibration_id: (route === 'full' ? ctx.inputs.calibration : ctx.inputs.xray_calibration)?.id ?? null,
         n_bands: used.length,
         bands: used.join(','),
         sed_status: t.status === 'ok' ? 'ok' : `${t.status}: ${t.reason}`,
@@ -429,51 +535,112 @@ export const classifyStage = defineStage({
     }
 
     ctx.progress(3, 4, 'predicting');
-    const m = imputeMatrix(full, medians);
-    full.forEach((row, i) =>
-      row.forEach((value, k) =>
-        featureRows.push({
-          id: sources[i]!.id,
-          feature: names[k]!,
-          value,
-          used: m.x[k * m.nSamples + i]!,
-          provenance: value === null ? 'imputed' : observedOnly[i]![k] === value ? 'observed' : 'translated',
-        }),
-      ),
-    );
+    // each route's sources through its own model, medians, OOD reference and calibration; the rows merged back in table order
     const labelOf = (s: XraySourceRow): string | null => (s.label === null ? null : p.label_map ? (p.label_map[s.label] ?? null) : s.label);
-    const single = predictTwoStage(model, m);
-    let preds: TwoStagePrediction[] = single;
-    let extras: PredictionExtras[] = single.map(() => ({ mc_draws: 0, significance: null, ood_score: null, class_set: null, ood: null }));
-    if (mc.draws > 0) {
-      // in chunks: 10^4 sources x 100 draws would be 10^6 feature rows at once
-      preds = [];
-      extras = [];
-      for (let at = 0; at < sources.length; at += MC_CHUNK) {
-        ctx.progress(3, 4, `predicting Monte-Carlo draws ${at}/${sources.length}`);
-        const r = await predictDraws(model, medians, single.slice(at, at + MC_CHUNK), drawRows.slice(at, at + MC_CHUNK), ctx.trees);
-        preds.push(...r.preds);
-        extras.push(...r.extras.map((x) => ({ ...x, ood_score: null, class_set: null, ood: null })));
+    const routeModels: Record<Route, { loaded: LoadedModel; ref: ArtifactRef<'train'>; calibration: ArtifactRef<'evaluate'> | undefined } | null> = {
+      full: { loaded: { model, medians, spec, trainedOn: '' }, ref: modelRef, calibration: ctx.inputs.calibration },
+      xray_only: xray && xrayRef ? { loaded: xray, ref: xrayRef, calibration: ctx.inputs.xray_calibration } : null,
+    };
+    const predictedRows = new Array<PredictionRow>(sources.length);
+    const probaOf = new Array<ProbabilityRow[]>(sources.length);
+    const vectors = new Array<Float64Array>(sources.length);
+    const classMix: ClassifyClassMixRow[] = [];
+    const routeNotes: Record<string, unknown> = {};
+    const imputedByFeature: Record<string, Record<string, number>> = {};
+    const trainedOn = new Set<string>();
+    const shift: PopulationShiftRow[] = [];
+    for (const route of ROUTES) {
+      const r = routeModels[route];
+      const idx = routes.flatMap((x, i) => (x === route ? [i] : []));
+      if (r === null || idx.length === 0) continue;
+      const { model: rm, medians: rmed, spec: rspec } = r.loaded;
+      const names = featureNames(rspec);
+      const m = imputeMatrix(
+        idx.map((i) => full[i]!),
+        rmed,
+      );
+      idx.forEach((src, i) =>
+        full[src]!.forEach((value, k) =>
+          featureRows.push({
+            id: sources[src]!.id,
+            feature: names[k]!,
+            value,
+            used: m.x[k * m.nSamples + i]!,
+            provenance: value === null ? 'imputed' : observedOnly[src]![k] === value ? 'observed' : 'translated',
+          }),
+        ),
+      );
+      imputedByFeature[route] = Object.fromEntries(names.map((f, k) => [f, m.imputed[k]!]));
+      const single = predictTwoStage(rm, m);
+      let preds: TwoStagePrediction[] = single;
+      let extras: PredictionExtras[] = single.map(() => ({ mc_draws: 0, significance: null, ood_score: null, class_set: null, ood: null }));
+      if (mc.draws > 0) {
+        // in chunks: 10^4 sources x 100 draws would be 10^6 feature rows at once
+        preds = [];
+        extras = [];
+        for (let at = 0; at < idx.length; at += MC_CHUNK) {
+          ctx.progress(3, 4, `predicting Monte-Carlo draws (${route}) ${at}/${idx.length}`);
+          const chunk = idx.slice(at, at + MC_CHUNK);
+          const res = await predictDraws(
+            rm,
+            rmed,
+            single.slice(at, at + MC_CHUNK),
+            chunk.map((i) => drawRows[i]!),
+            ctx.trees,
+          );
+          preds.push(...res.preds);
+          extras.push(...res.extras.map((x) => ({ ...x, ood_score: null, class_set: null, ood: null })));
+        }
       }
+      // how the targets' features lie against the model's own training rows; which targets are its training sources
+      const training = await modelTrainingRows(ctx.store, r.ref);
+      for (const id of training.ids) trainedOn.add(id);
+      shift.push(
+        ...populationShift(
+          route,
+          names,
+          training.rows,
+          idx.map((i) => full[i]!),
+        ),
+      );
+      const reference = await modelNeighbourReference(ctx.store, r.ref, p.uncertainty.ood_neighbours);
+      const level = route === 'xray_only' ? (p.uncertainty.xray_conformal_level ?? p.uncertainty.conformal_level) : p.uncertainty.conformal_level;
+      const calibration = r.calibration ? await readCalibration(ctx.store, r.calibration, level) : null;
+      // the class mix is measured and corrected for the full model's cross-validation only
+      const u = route === 'full' ? p.uncertainty : { ...p.uncertainty, class_mix: { ...p.uncertainty.class_mix, estimate: false, reweight: false } };
+      const verdicts = classifyVerdicts(rm, preds, extras, neighbourScores(reference, m), calibration, u);
+      classMix.push(...verdicts.classMix);
+      routeNotes[route] = {
+        model: r.ref.id,
+        sources: idx.length,
+        by_class: countBy(verdicts.preds, (x) => x.finalClass),
+        uncertain: verdicts.extras.filter((x) => x.uncertain?.uncertain).length,
+        calibration: calibration ? { evaluate: calibration.ref.id, protocol: calibration.protocol, level: calibration.level } : null,
+        ...verdicts.notes,
+      };
+      const tables = predictionTables(
+        rm,
+        verdicts.preds,
+        idx.map((i) => ({ id: sources[i]!.id, label: labelOf(sources[i]!), fold: null })),
+        verdicts.extras,
+      );
+      const probaById = new Map<string, ProbabilityRow[]>();
+      for (const q of tables.proba) (probaById.get(q.id) ?? probaById.set(q.id, []).get(q.id)!).push(q);
+      idx.forEach((src, i) => {
+        predictedRows[src] = tables.rows[i]!;
+        probaOf[src] = probaById.get(sources[src]!.id)!;
+        vectors[src] = verdicts.preds[i]!.proba;
+      });
     }
-    const reference = await modelNeighbourReference(ctx.store, modelRef, p.uncertainty.ood_neighbours);
-    const calibration = ctx.inputs.calibration ? await readCalibration(ctx.store, ctx.inputs.calibration, p.uncertainty.conformal_level) : null;
-    const verdicts = classifyVerdicts(model, preds, extras, neighbourScores(reference, m), calibration, p.uncertainty);
-    preds = verdicts.preds;
-    const { rows: out, proba } = predictionTables(
-      model,
-      preds,
-      sources.map((s) => ({ id: s.id, label: labelOf(s), fold: null })),
-      verdicts.extras,
-    );
+    const out = predictedRows;
+    const proba = probaOf.flat();
     const scoring = selfScore(
-      out.map((r, i) => ({ label: r.label, final_class: r.final_class, proba: preds[i]!.proba })),
+      out.map((r, i) => ({ label: r.label, final_class: r.final_class, proba: vectors[i]!, trained_on: trainedOn.has(r.id) })),
       model.finalClasses,
       p.scoring ?? { eval_classes: {}, calibration_bins: 10 },
     );
     ctx.progress(4, 4, 'writing');
-    const count = <T>(xs: readonly T[], key: (x: T) => string) =>
-      xs.reduce<Record<string, number>>((acc, x) => ((acc[key(x)] = (acc[key(x)] ?? 0) + 1), acc), {});
+    const count = countBy;
     return {
       table: predictionsTable,
       rows: out,
@@ -482,9 +649,11 @@ export const classifyStage = defineStage({
         targets: { table: targetsTable, rows: targets },
         matches: { table: matchesTable, rows: matched.matches },
         match_summary: { table: matchSummaryTable, rows: matched.summary },
-        ...(verdicts.classMix.length > 0 ? { class_mix: { table: classifyClassMixTable, rows: verdicts.classMix } } : {}),
+        counterpart_pairs: { table: counterpartPairsTable, rows: matched.pairs },
+        ...(classMix.length > 0 ? { class_mix: { table: classifyClassMixTable, rows: classMix } } : {}),
         mags: { table: targetMagsTable, rows: magsOut },
         features: { table: targetFeaturesTable, rows: featureRows },
+        population_shift: { table: populationShiftTable, rows: shift },
         ...(scoring ? { metrics: { table: metricsTable, rows: scoring.metrics }, confusion: { table: confusionTable, rows: scoring.confusion } } : {}),
       },
       rawFiles: [p.table, ...p.photometry.map((c) => c.table)],
@@ -495,20 +664,34 @@ export const classifyStage = defineStage({
         uncertain: out.filter((r) => r.uncertain).length,
         by_match_quality: count(targets, (r) => r.match_quality),
         by_hst_provenance: count(targets, (r) => r.hst_provenance),
-        no_counterpart:
-          'sources with no photometry keep their X-ray features; their optical features are imputed with the training medians (provenance `imputed` in table features)',
-        imputed_by_feature: Object.fromEntries(names.map((f, k) => [f, m.imputed[k]!])),
+        by_model_used: count(targets, (r) => r.model_used),
+        routes: routeNotes,
+        no_counterpart: xray
+          ? 'sources without every HST magnitude the full model reads (no counterpart, or too few bands to translate) are classified by the X-ray-only model (model_used xray_only), which never saw imputed optical features'
+          : 'no X-ray-only model: sources with no photometry keep their X-ray features; their optical features are imputed with the training medians (provenance `imputed` in table features)',
+        imputed_by_feature: imputedByFeature,
         no_data_by_column: noDataCounts,
         scored: scoring ? scoring.n : 0,
+        scored_trained_on: scoring ? scoring.nTrainedOn : 0,
+        targets_trained_on: sources.filter((x) => trainedOn.has(x.id)).length,
+        shift_most: mostShifted(shift, 5),
         mc_draws: mc.draws,
-        calibration: calibration ? { evaluate: calibration.ref.id, protocol: calibration.protocol, level: calibration.level } : null,
+        calibration:
+          (routeNotes['full'] as { calibration?: unknown } | undefined)?.calibration ??
+          (ctx.inputs.calibration ? { evaluate: ctx.inputs.calibration.id } : null),
         uncertain_rule: describeRule(p.uncertainty.rule, p.uncertainty.conformal_level),
-        ...(calibration
+        ...(xray ? { uncertain_rule_xray_only: describeRule(p.uncertainty.rule, p.uncertainty.xray_conformal_level ?? p.uncertainty.conformal_level) } : {}),
+        ...(ctx.inputs.calibration
           ? {}
           : {
               no_calibration: 'no cross-validation evaluation of this model was found: sources carry no conformal set and no OOD flag (their scores are given)',
             }),
-        ...verdicts.notes,
+        set_census: countBy(
+          out.filter((r) => r.class_set !== null),
+          (r) => r.class_set!,
+        ),
+        ood_flagged: out.filter((r) => r.ood === true).length,
+        ...(classMix.length > 0 ? { class_mix: (routeNotes['full'] as Record<string, unknown>)['class_mix'] } : {}),
       },
     };
   },
@@ -520,41 +703,48 @@ export const classifyStage = defineStage({
  * eval_classes, ECE on the maximum of the final probability vector.
  */
 function selfScore(
-  rows: readonly { label: string | null; final_class: string; proba: Float64Array }[],
+  rows: readonly { label: string | null; final_class: string; proba: Float64Array; trained_on: boolean }[],
   finalClasses: readonly string[],
   s: NonNullable<ClassifyParams['scoring']>,
-): { metrics: MetricRow[]; confusion: ConfusionRow[]; n: number } | null {
+): { metrics: MetricRow[]; confusion: ConfusionRow[]; n: number; nTrainedOn: number } | null {
   const as = (c: string) => s.eval_classes[c] ?? c;
   const scored = rows.flatMap((r) => {
     if (r.label === null) return [];
     let best = 0;
     r.proba.forEach((v, k) => (best = v > r.proba[best]! ? k : best));
     const label = as(r.label);
-    return [{ label, final_class: as(r.final_class), maxP: r.proba[best]!, argmaxCorrect: finalClasses[best] === label }];
+    return [{ label, final_class: as(r.final_class), maxP: r.proba[best]!, argmaxCorrect: finalClasses[best] === label, trained_on: r.trained_on }];
   });
   if (scored.length === 0) return null;
-  const c = confusionMatrix(
-    scored.map((r) => r.label),
-    scored.map((r) => r.final_class),
-  );
-  const base = { protocol: 'classify', level: 'full', subset: 'all', statistic: 'pooled', fold: null } as const;
-  const cal = calibration(
-    scored.map((r) => r.maxP),
-    scored.map((r) => r.argmaxCorrect),
-    s.calibration_bins,
-  );
-  const metrics: MetricRow[] = [
-    ...summariseConfusion(c).map((v) => ({ ...base, ...v })),
-    { ...base, metric: 'ece', class: null, value: cal.ece, n: scored.length },
-  ];
-  const confusion: ConfusionRow[] = normalisedRows(c).map((r) => ({
-    protocol: 'classify',
-    level: 'full',
-    subset: 'all',
-    true_class: r.trueClass,
-    predicted_class: r.predictedClass,
-    count: r.count,
-    fraction: r.fraction,
-  }));
-  return { metrics, confusion, n: scored.length };
+  const metrics: MetricRow[] = [];
+  const confusion: ConfusionRow[] = [];
+  // every labelled target, and those that are none of the models' training sources (an honest score of a training table)
+  for (const [subset, pick] of [
+    ['all', scored],
+    ['not_trained_on', scored.filter((r) => !r.trained_on)],
+  ] as const) {
+    if (pick.length === 0) continue;
+    const c = confusionMatrix(
+      pick.map((r) => r.label),
+      pick.map((r) => r.final_class),
+    );
+    const base = { protocol: 'classify', level: 'full', subset, statistic: 'pooled', fold: null } as const;
+    const cal = calibration(
+      pick.map((r) => r.maxP),
+      pick.map((r) => r.argmaxCorrect),
+      s.calibration_bins,
+    );
+    metrics.push(...summariseConfusion(c).map((v) => ({ ...base, ...v })), { ...base, metric: 'ece', class: null, value: cal.ece, n: pick.length });
+    for (const r of normalisedRows(c))
+      confusion.push({
+        protocol: 'classify',
+        level: 'full',
+        subset,
+        true_class: r.trueClass,
+        predicted_class: r.predictedClass,
+        count: r.count,
+        fraction: r.fraction,
+      });
+  }
+  return { metrics, confusion, n: scored.length, nTrainedOn: scored.filter((r) => r.trained_on).length };
 }

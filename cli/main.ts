@@ -19,7 +19,7 @@ import { DagBuilder } from '../workflows/builder.js';
 import { createReporter } from './progress.js';
 import { labelAgreement, summariseRun } from '../report/summary.js';
 import { branchMetrics, compareRows } from './compare.js';
-import { calibrationMismatch, findCalibration, planClassify } from '../engine/classify-plan.js';
+import { calibrationMismatch, findCalibration, findXrayModel, planClassify } from '../engine/classify-plan.js';
 import type { ArtifactRef } from '../schemas/step.js';
 
 interface GlobalOpts {
@@ -264,6 +264,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       '--calibration <id>',
       "the evaluate artifact calibrating the model's sets and OOD flag (default: the model's own cross-validation, found in the store)",
     )
+    .option(
+      '--xray-model <id|none>',
+      'the X-ray-only model for sources without every HST magnitude the model reads (default: the one trained beside the model, found in the store; none: impute their optical features instead)',
+    )
     .option('--out <file>', 'CSV to write (default: TABLE with .xclass.csv; a DS9 region file .reg beside it); existing files are kept unless --force')
     .option('--force', 'replace existing --out files')
     .addOption(new Option('--engine <kind>', 'embedded or temporal (config engine.kind)').choices(['embedded', 'temporal']))
@@ -271,7 +275,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(
       async (
         table: string,
-        cmd: { model: string; calibration?: string; xrayMapping?: string; catalog: string[]; out?: string; force?: boolean; engine?: string; address?: string },
+        cmd: {
+          model: string;
+          calibration?: string;
+          xrayModel?: string;
+          xrayMapping?: string;
+          catalog: string[];
+          out?: string;
+          force?: boolean;
+          engine?: string;
+          address?: string;
+        },
       ) => {
         const g = program.opts<GlobalOpts>();
         const config = configFrom(g, [...(cmd.engine ? [`engine.kind=${cmd.engine}`] : []), ...(cmd.address ? [`temporal.address=${cmd.address}`] : [])]);
@@ -306,6 +320,18 @@ export async function main(argv: readonly string[]): Promise<number> {
           process.stderr.write(
             `xclass: warning: classify: no cross-validation evaluation of model ${model.id.slice(0, 12)} in the store: sources get no conformal set and no OOD flag\n`,
           );
+        let xrayModel: ArtifactRef<'train'> | null = null;
+        if (cmd.xrayModel !== undefined && cmd.xrayModel !== 'none') {
+          const found = await store.findById(cmd.xrayModel, warnSkipped);
+          if (!found || found.stage !== 'train')
+            throw new ConfigError(`classify: no trained model '${cmd.xrayModel}' in ${store.root} (xclass artifacts --stage train lists them)`);
+          xrayModel = { stage: 'train', id: found.id };
+        } else if (cmd.xrayModel === undefined) xrayModel = await findXrayModel(store, modelRef);
+        const xrayCalibration = xrayModel ? ((await findCalibration(store, xrayModel))?.ref ?? null) : null;
+        if (cmd.xrayModel === undefined && !xrayModel)
+          process.stderr.write(
+            `xclass: warning: classify: no X-ray-only model beside model ${model.id.slice(0, 12)} in the store: sources without photometry get imputed optical features\n`,
+          );
         const runId = newRunId();
         const startedAt = new Date();
         const active = await markActive(store, runId);
@@ -315,14 +341,26 @@ export async function main(argv: readonly string[]): Promise<number> {
           const dag = new DagBuilder('xclass-classify');
           const trained = dag.external('model', 'train');
           const calibrated = calibration ? dag.external('calibration', 'evaluate') : null;
+          const xrayTrained = xrayModel ? dag.external('xray_model', 'train') : null;
+          const xrayCalibrated = xrayCalibration ? dag.external('xray_calibration', 'evaluate') : null;
           dag.step({
             key: 'classify',
             stage: 'classify',
             params,
-            inputs: calibrated ? { model: trained, calibration: calibrated } : { model: trained },
+            inputs: {
+              model: trained,
+              ...(calibrated ? { calibration: calibrated } : {}),
+              ...(xrayTrained ? { xray_model: xrayTrained } : {}),
+              ...(xrayCalibrated ? { xray_calibration: xrayCalibrated } : {}),
+            },
             context,
           });
-          const external = { [trained.key]: modelRef, ...(calibrated && calibration ? { [calibrated.key]: calibration } : {}) };
+          const external = {
+            [trained.key]: modelRef,
+            ...(calibrated && calibration ? { [calibrated.key]: calibration } : {}),
+            ...(xrayTrained && xrayModel ? { [xrayTrained.key]: xrayModel } : {}),
+            ...(xrayCalibrated && xrayCalibration ? { [xrayCalibrated.key]: xrayCalibration } : {}),
+          };
           const onTemporal = config.engine.kind === 'temporal';
           result = onTemporal
             ? await (

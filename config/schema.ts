@@ -67,6 +67,19 @@ export const ConfigSchema = z.strictObject({
   evaluation: EvaluationSettings,
   /** Monte-Carlo error propagation, conformal class sets, the OOD flag, the class mix, the uncertain rule (schemas/uncertainty.ts) */
   uncertainty: UncertaintySettings,
+  /**
+   * The X-ray-only model (trained beside the baseline on every in-scope source, photometry or
+   * not, from the features every X-ray source has): classify routes targets without enough
+   * photometry to it instead of imputing their optical features
+   */
+  xray_model: z.strictObject({
+    enabled: z.boolean(),
+    /**
+     * the level of its conformal sets (the uncertain rule's): X-ray features alone separate
+     * the classes less well, so a single-class set needs a stricter level to be as often right
+     */
+    conformal_level: z.number().gt(0).lt(1),
+  }),
   /** classifying a field (`xclass classify`): how counterparts are found in photometry catalogs */
   classify: z.strictObject({ counterparts: CounterpartSettings }),
   /**

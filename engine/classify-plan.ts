@@ -131,6 +131,7 @@ export async function planClassify(
       mc: config.uncertainty.mc,
       ood_neighbours: config.uncertainty.ood.neighbours,
       conformal_level: config.uncertainty.conformal.level,
+      ...(config.xray_model.enabled ? { xray_conformal_level: config.xray_model.conformal_level } : {}),
       rule: config.uncertainty.uncertain,
       class_mix: config.uncertainty.class_mix,
     },
@@ -170,7 +171,10 @@ export async function calibrationMismatch(store: ArtifactStore, model: ArtifactR
     if (trainId === undefined) return `its ${role} prediction names no model`;
     const theirs = await trainLineage(store, trainId);
     if (theirs.key === mine.key) continue;
-    const keys = [...new Set([...Object.keys(mine.parts), ...Object.keys(theirs.parts)])].sort();
+    // the settings first (`params.label_policy` says more than the provenance input it brings)
+    const keys = [...new Set([...Object.keys(mine.parts), ...Object.keys(theirs.parts)])].sort((a, b) =>
+      a.startsWith('params.') === b.startsWith('params.') ? (a < b ? -1 : 1) : a.startsWith('params.') ? -1 : 1,
+    );
     const k = keys.find((x) => mine.parts[x] !== theirs.parts[x])!;
     const show = (v: string | undefined) => (v === undefined ? 'none' : v.length > 40 ? `${v.slice(0, 12)}...` : v);
     return `its ${role} model train/${trainId.slice(0, 12)} differs in ${k}: ${show(theirs.parts[k])} vs the model's ${show(mine.parts[k])}`;
@@ -202,4 +206,32 @@ export async function findCalibration(store: ArtifactStore, model: ArtifactRef<'
   }
   found.sort((a, b) => (a.created === b.created ? (a.id < b.id ? -1 : 1) : a.created > b.created ? -1 : 1));
   return found.length > 0 ? { ref: { stage: 'evaluate', id: found[0]!.id }, candidates: found.length } : null;
+}
+
+/**
+ * The X-ray-only model that goes with a full model: a final (`fold: null`) model trained
+ * on X-ray-only features of the same ingested sources, with the same forest settings and
+ * label policy (the run's `xray/final/train`); the newest, then the smallest id, if
+ * several. Null when the store holds none (config xray_model off, or an older run).
+ */
+export async function findXrayModel(store: ArtifactStore, model: ArtifactRef<'train'>): Promise<ArtifactRef<'train'> | null> {
+  const final = await store.readMeta('train', model.id);
+  const features = await store.readMeta('features', final.inputs['features']!);
+  const { fold: _f, ...wanted } = final.params as Record<string, Json>;
+  const found: { id: string; created: string }[] = [];
+  for (const id of await readdirOrEmpty(join(store.root, 'train'))) {
+    if (!isArtifactId(id) || id === model.id) continue;
+    try {
+      const meta = await store.readMeta('train', id);
+      const { fold, ...params } = meta.params as Record<string, Json>;
+      if (fold !== null || canonicalJson(params) !== canonicalJson(wanted) || meta.inputs['provenance'] !== final.inputs['provenance']) continue;
+      const f = await store.readMeta('features', meta.inputs['features']!);
+      if ((f.params as { xray_only?: boolean }).xray_only !== true || f.inputs['sources'] !== features.inputs['sources']) continue;
+      found.push({ id, created: meta.created_at });
+    } catch {
+      continue; // a damaged artifact is no candidate; `xclass verify` reports it
+    }
+  }
+  found.sort((a, b) => (a.created === b.created ? (a.id < b.id ? -1 : 1) : a.created > b.created ? -1 : 1));
+  return found.length > 0 ? { stage: 'train', id: found[0]!.id } : null;
 }

@@ -145,6 +145,7 @@ export async function planPipeline(config: XClassConfig, opts: { ablations?: rea
     ablations,
     evaluation: config.evaluation,
     uncertainty: config.uncertainty,
+    ...(config.xray_model.enabled ? { xray_model: { conformal_level: config.xray_model.conformal_level } } : {}),
     label_map: config.labels.map,
     no_data: config.input.no_data,
     concurrency: config.engine.concurrency,

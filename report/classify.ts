@@ -1,7 +1,7 @@
 import type { ArtifactStore } from '../artifacts/store.js';
 import { confusionTable, metricsTable } from '../schemas/evaluation.js';
 import { predictionsTable, probabilitiesTable } from '../schemas/model.js';
-import { classifyClassMixTable, matchSummaryTable, targetFeaturesTable, targetMagsTable, targetsTable } from '../schemas/catalog.js';
+import { classifyClassMixTable, matchSummaryTable, populationShiftTable, targetFeaturesTable, targetMagsTable, targetsTable } from '../schemas/catalog.js';
 import { CLASS_COLOURS, heatmap, scatterByClass } from './charts.js';
 import { esc, idTag, num, plot, table } from './html.js';
 
@@ -49,6 +49,9 @@ export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promi
     'match_quality',
     'counterparts',
     'hst_provenance',
+    'model_used',
+    'model',
+    'calibration',
     'label',
   ];
   const csv = [header.join(',')];
@@ -76,6 +79,9 @@ export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promi
         t?.match_quality,
         t?.counterparts,
         t?.hst_provenance,
+        t?.model_used,
+        t?.model_id,
+        t?.calibration_id,
         r.label,
       ]
         .map(csvField)
@@ -110,28 +116,39 @@ export async function classifySection(store: ArtifactStore, ref: Ref): Promise<s
   const classes = [...new Set(preds.map((p) => p.final_class))].sort();
   const qualities = [...new Set(targets.map((t) => t.match_quality))].sort();
   const provenances = ['observed', 'mixed', 'translated', 'none'].filter((v) => targets.some((t) => t.hst_provenance === v));
-  const censusRows = classes.map((c) => {
-    const ts = targets.filter((t) => byId.get(t.id)?.final_class === c);
-    return [
+  const routes = ['full', 'xray_only'] as const;
+  const censusRow = (label: string, ts: readonly (typeof targets)[number][]) => [
+    label,
+    ts.length,
+    ts.filter((t) => byId.get(t.id)?.uncertain).length,
+    ...routes.map((r) => ts.filter((t) => t.model_used === r).length),
+    ...qualities.map((q) => ts.filter((t) => t.match_quality === q).length),
+    ...provenances.map((v) => ts.filter((t) => t.hst_provenance === v).length),
+  ];
+  const censusRows = classes.map((c) =>
+    censusRow(
       c,
-      ts.length,
-      ts.filter((t) => byId.get(t.id)?.uncertain).length,
-      ...qualities.map((q) => ts.filter((t) => t.match_quality === q).length),
-      ...provenances.map((v) => ts.filter((t) => t.hst_provenance === v).length),
-    ];
-  });
-  censusRows.push([
-    'all',
-    targets.length,
-    preds.filter((p) => p.uncertain).length,
-    ...qualities.map((q) => targets.filter((t) => t.match_quality === q).length),
-    ...provenances.map((v) => targets.filter((t) => t.hst_provenance === v).length),
-  ]);
+      targets.filter((t) => byId.get(t.id)?.final_class === c),
+    ),
+  );
+  censusRows.push(censusRow('all', targets));
+  const modelOf = (r: (typeof routes)[number]) => targets.find((t) => t.model_used === r);
+  const routeLine = routes
+    .map((r) => {
+      const t = modelOf(r);
+      return t
+        ? `${r === 'full' ? 'full model' : 'X-ray-only model'} ${idTag('train', t.model_id)}${t.calibration_id ? ` calibrated by ${idTag('evaluate', t.calibration_id)}` : ' (no calibration)'}`
+        : null;
+    })
+    .filter((x) => x !== null)
+    .join('; ');
   parts.push(
-    `<h3>Census</h3>${table(['class', 'sources', 'uncertain', ...qualities.map((q) => `match: ${q}`), ...provenances.map((v) => `HST: ${v}`)], censusRows)}
+    `<h3>Census</h3>${table(['class', 'sources', 'uncertain', 'model: full', 'model: X-ray only', ...qualities.map((q) => `match: ${q}`), ...provenances.map((v) => `HST: ${v}`)], censusRows)}
+<p class="src">Models: ${routeLine}. A source without every HST magnitude the full model reads is classified by the X-ray-only model (fluxes,
+hardness ratios, position error, significance, variability), which never saw imputed optical features.</p>
 <p class="src">from ${C}. Match quality: the method's grade of the counterpart used (secure nu ≤ 2, ambiguous 2 < nu ≤ 3), <em>prematched</em> when
 the X-ray table carried its own photometry, <em>none</em> without one. HST magnitudes: observed, SED-translated label-free from other bands, both
-(mixed), or none (optical features imputed with the training medians).</p>`,
+(mixed), or none.</p>`,
   );
 
   // how sure: conformal sets, the OOD flag, the uncertain rule, the field's class mix
@@ -161,6 +178,33 @@ ${sets.length > 0 ? table(['conformal set', 'sources'], sets) : ''}<p class="src
         ['class', 'raw census', 'training share', 'EM estimate', 'EM 95%'],
         mix.map((r) => [r.class, num(r.census_share), num(r.training_share), num(r.em_share), `${num(r.em_lo)}–${num(r.em_hi)}`]),
       )}<p class="src">EM on posteriors bias-corrected by the model's cross-validation; bootstrap interval — ${C}</p>`,
+    );
+  }
+
+  if (meta.tables['population_shift']) {
+    const shift = await store.readTable(populationShiftTable, ref, 'population_shift');
+    const top = (['full', 'xray_only'] as const).flatMap((route) =>
+      shift
+        .filter((r) => r.model_used === route && r.ks_d !== null)
+        .sort((a, b) => b.ks_d! - a.ks_d!)
+        .slice(0, 6),
+    );
+    parts.push(
+      `<h3>Population shift: targets against the training set</h3>${table(
+        ['model', 'feature', 'KS D', 'KS p', 'PSI', 'median training', 'median targets', 'missing training', 'missing targets'],
+        top.map((r) => [
+          r.model_used,
+          r.feature,
+          num(r.ks_d),
+          num(r.ks_p, 4),
+          num(r.psi),
+          num(r.median_training),
+          num(r.median_targets),
+          num(r.missing_share_training),
+          num(r.missing_share_targets),
+        ]),
+      )}<p class="src">Per model, the six features whose target values lie farthest from the model's own training rows (two-sample KS statistic;
+PSI over the training deciles: above 0.25 is a large shift). Missing values are counted, not compared. Every feature in table population_shift of ${C}.</p>`,
     );
   }
 
@@ -223,13 +267,17 @@ ${sets.length > 0 ? table(['conformal set', 'sources'], sets) : ''}<p class="src
   parts.push(figures.join('\n'));
 
   if (meta.tables['metrics']) {
-    const metrics = await store.readTable(metricsTable, ref, 'metrics');
-    const confusion = await store.readTable(confusionTable, ref, 'confusion');
+    const allMetrics = await store.readTable(metricsTable, ref, 'metrics');
+    const metrics = allMetrics.filter((r) => r.subset === 'all');
+    const confusion = (await store.readTable(confusionTable, ref, 'confusion')).filter((r) => r.subset === 'all');
     const get = (m: string, c: string | null = null) => metrics.find((r) => r.metric === m && r.class === c);
+    const unseen = (m: string) => allMetrics.find((r) => r.subset === 'not_trained_on' && r.metric === m && r.class === null);
+    const trainedOn = Number(notes['scored_trained_on'] ?? 0);
     const labelled = [...new Set(metrics.filter((r) => r.class !== null).map((r) => r.class!))];
     parts.push(
       `<h3>Scored against the table's own labels</h3><p class="headline">balanced accuracy ${num(get('balanced_accuracy')?.value)}, macro F1 ${num(get('macro_f1')?.value)},
-ECE ${num(get('ece')?.value)} over ${get('accuracy')?.n ?? 0} labelled sources.</p>${table(
+ECE ${num(get('ece')?.value)} over ${get('accuracy')?.n ?? 0} labelled sources, ${trainedOn} of them training sources of the model
+(${unseen('balanced_accuracy') ? `without them: balanced accuracy ${num(unseen('balanced_accuracy')?.value)} over ${unseen('accuracy')?.n}` : 'none without them'}).</p>${table(
         ['class', 'precision', 'recall', 'F1', 'support'],
         labelled.map((c) => [c, num(get('precision', c)?.value), num(get('recall', c)?.value), num(get('f1', c)?.value), get('recall', c)?.n ?? 0]),
       )}${await plot('Confusion matrix (row-normalised)', heatmap('Confusion (labelled targets)', confusion), C)}

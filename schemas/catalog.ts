@@ -111,6 +111,11 @@ export const CounterpartSettings = z.strictObject({
   shift_radii: z.array(z.number().positive()).max(20),
   /** at most this many shifted positions per catalog (sources taken at an even stride): the rate's error is ~ sqrt(p/n) */
   shift_max_trials: z.number().int().min(100),
+  /**
+   * added in quadrature to each catalog's 1-sigma when members of one counterpart set are
+   * compared (frame systematics; a star's motion between Gaia's and 2MASS's epochs)
+   */
+  member_sigma_floor_arcsec: z.number().nonnegative(),
   frame_tie: z.boolean(),
   /** secure matches needed before a frame tie is applied */
   frame_tie_min_matches: z.number().int().min(1),
@@ -157,6 +162,47 @@ export type ClassifyClassMixRow = Row<typeof classifyClassMixTable>;
 export const ClassifyContext = z.object({ paths: z.record(z.string(), z.string().min(1)), data_dir: z.string().min(1) });
 export type ClassifyContext = z.infer<typeof ClassifyContext>;
 
+/**
+ * Population shift: per model route and feature, the targets' values against the model's
+ * training rows (lib/metrics/shift.ts), before imputation; missing values are counted,
+ * not compared.
+ */
+export const populationShiftTable = defineTable('classify_population_shift', {
+  model_used: z.enum(['full', 'xray_only']),
+  feature: z.string().min(1),
+  n_training: z.number().int().nonnegative(),
+  n_targets: z.number().int().nonnegative(),
+  missing_share_training: z.number().min(0).max(1),
+  missing_share_targets: z.number().min(0).max(1),
+  median_training: optionalNumber(),
+  median_targets: optionalNumber(),
+  /** two-sample Kolmogorov-Smirnov statistic and its asymptotic p-value (NULL when either side has no value) */
+  ks_d: optionalNumber(),
+  ks_p: optionalNumber(),
+  /** population stability index over the training deciles (< 0.1 none, 0.1-0.25 moderate, > 0.25 large) */
+  psi: optionalNumber(),
+});
+export type PopulationShiftRow = Row<typeof populationShiftTable>;
+
+/**
+ * The members of each source's counterpart set, pairwise (lib/sky/counterparts.ts
+ * jointCounterparts): their separation, its 1-sigma, whether they agree within 3 sigma,
+ * and whether the pair was kept (false: the per-catalog choices disagreed, and the joint
+ * set left one of them out).
+ */
+export const counterpartPairsTable = defineTable('classify_counterpart_pairs', {
+  id: z.string().min(1),
+  catalog_a: z.string().min(1),
+  candidate_a: z.string().min(1),
+  catalog_b: z.string().min(1),
+  candidate_b: z.string().min(1),
+  sep_arcsec: z.number().nonnegative(),
+  sigma_arcsec: z.number().nonnegative(),
+  agree: z.boolean(),
+  kept: z.boolean(),
+});
+export type CounterpartPairRow = Row<typeof counterpartPairsTable>;
+
 /** Every candidate counterpart of every source in every catalog. */
 export const matchesTable = defineTable('classify_matches', {
   id: z.string().min(1),
@@ -196,6 +242,15 @@ export const targetsTable = defineTable('classify_targets', {
   nu: optionalNumber(),
   /** HST magnitudes: `observed`, `translated`, `mixed` (some of each) or `none` */
   hst_provenance: z.enum(['observed', 'translated', 'mixed', 'none']),
+  /**
+   * the model that classified the source: `full` (X-ray and optical features) when it has
+   * every HST magnitude the model reads, observed or translated; else `xray_only`, the
+   * model that never saw imputed optical features (when the classify step has one)
+   */
+  model_used: z.enum(['full', 'xray_only']),
+  /** that model's train artifact and the evaluate artifact calibrating it (null: none) */
+  model_id: z.string().min(1),
+  calibration_id: z.string().nullable(),
   n_bands: z.number().int().nonnegative(),
   bands: z.string(),
   sed_status: z.string(),

@@ -43,7 +43,8 @@ export type EvaluateParams = z.infer<typeof EvaluateParams>;
 export const metricsTable = defineTable('metrics', {
   protocol: z.string(),
   level: z.enum(['full', 'stage1']),
-  subset: z.enum(['all', 'confident']),
+  /** `not_trained_on` (classify's self-score): the targets that are none of the model's training sources */
+  subset: z.enum(['all', 'confident', 'not_trained_on']),
   statistic: z.enum(['pooled', 'fold', 'mean', 'std']),
   fold: z.number().int().nullable(),
   metric: z.string().min(1),
@@ -57,7 +58,8 @@ export type MetricRow = Row<typeof metricsTable>;
 export const confusionTable = defineTable('confusion', {
   protocol: z.string().min(1),
   level: z.enum(['full', 'stage1']),
-  subset: z.enum(['all', 'confident']),
+  /** `not_trained_on` (classify's self-score): the targets that are none of the model's training sources */
+  subset: z.enum(['all', 'confident', 'not_trained_on']),
   true_class: z.string().min(1),
   predicted_class: z.string().min(1),
   count: z.number().int().nonnegative(),

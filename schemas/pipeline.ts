@@ -40,6 +40,8 @@ export const PipelineInput = z.strictObject({
   ablations: z.record(z.string().regex(/^[a-z0-9_]+$/), PipelineVariant),
   evaluation: EvaluationSettings,
   uncertainty: UncertaintySettings,
+  /** train the X-ray-only model beside the baseline (config xray_model); absent in runs planned before it existed */
+  xray_model: z.strictObject({ conformal_level: z.number().gt(0).lt(1) }).optional(),
   label_map: z.record(z.string().min(1), XClassLabel.nullable()),
   /** no-data sentinels of the input tables; absent in runs planned before they existed */
   no_data: NoDataValues.optional(),

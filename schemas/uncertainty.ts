@@ -71,6 +71,8 @@ export const ClassifyUncertainty = z.strictObject({
   ood_neighbours: OodSettings.shape.neighbours,
   /** the level of the sets each source carries (a level the calibrating evaluation scored) */
   conformal_level: z.number().gt(0).lt(1),
+  /** the level of the sets of sources the X-ray-only model classifies (config xray_model.conformal_level); absent: conformal_level */
+  xray_conformal_level: z.number().gt(0).lt(1).optional(),
   rule: UncertainRule,
   class_mix: ClassMixSettings,
 });

@@ -31,9 +31,18 @@ export const SHARED_STEPS = {
 /** The key prefix of a variant's steps: '' for the baseline, `ablation/<name>/` for an ablation. */
 const variantPrefix = (variant: string | null) => (variant === null ? '' : `${ablationBranch(variant)}/`);
 
+/** The branch of the X-ray-only model (targets without photometry): features, its cross-validation, evaluation and final model. */
+export const XRAY_BRANCH = 'xray';
+
 /** The steps of one variant (null: the baseline) a reader looks up. */
 export function variantSteps(variant: string | null) {
-  const p = variantPrefix(variant);
+  return stepsUnder(variantPrefix(variant));
+}
+
+/** The X-ray-only model's steps (config xray_model). */
+export const XRAY_STEPS = stepsUnder(`${XRAY_BRANCH}/`);
+
+function stepsUnder(p: string) {
   return {
     /** SED translation as configured; `sed-<assignment>` for the other translations the protocols need */
     sed: (tag = '') => `${p}sed${tag}`,

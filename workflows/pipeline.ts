@@ -1,12 +1,30 @@
 import type { PipelineInput, PipelineVariant } from '../schemas/pipeline.js';
+import type { EvaluateParams } from '../schemas/evaluation.js';
 import type { FoldSpec } from '../schemas/model.js';
 import { PROTOCOLS, type Protocol } from '../schemas/protocols.js';
 import type { EvaluateRole, HeldOutPart } from '../schemas/step.js';
 import { DagBuilder, type StepHandle } from './builder.js';
 import type { Dag } from './dag.js';
-import { ablationBranch, foldBranch, SHARED_STEPS, SPLIT_PART, variantSteps } from './keys.js';
+import { ablationBranch, foldBranch, SHARED_STEPS, SPLIT_PART, variantSteps, XRAY_BRANCH, XRAY_STEPS } from './keys.js';
 
 const fileRef = (f: PipelineInput['files']['muwclass']) => ({ name: f.name, sha256: f.sha256, bytes: f.bytes });
+
+/** An evaluation's params: the variant's classes and groups, the run's scoring and uncertainty settings. */
+function evaluateParams(
+  input: PipelineInput,
+  v: PipelineVariant,
+  conformal: PipelineInput['uncertainty']['conformal'],
+  classMix: EvaluateParams['uncertainty']['class_mix'],
+): EvaluateParams {
+  const u = input.uncertainty;
+  return {
+    eval_classes: input.evaluation.eval_classes,
+    stage1_groups: v.model.stage1_groups,
+    confident_min: v.model.uncertain_below,
+    calibration_bins: input.evaluation.calibration_bins,
+    uncertainty: { conformal, ood_flag_rate: u.ood.flag_rate, rule: u.uncertain, class_mix: classMix },
+  };
+}
 
 /**
  * The XClass training pipeline, declared once: training-set assembly, SED translation,
@@ -75,6 +93,19 @@ export function buildPipeline(input: PipelineInput): Dag {
       b.step({ key: SHARED_STEPS.catalogCrossmatch(cat.name), stage: 'crossmatch', params: input.crossmatch, inputs: { labels: catalogs[i]!, xray: ingest } });
   });
 
+  /** A variant's train step: its forest settings and label policy (`keep`, or absent in runs before the option: every label). */
+  const trainOf = (v: PipelineVariant) => {
+    const policy = v.label_conflicts === undefined || v.label_conflicts === 'keep' ? null : v.label_conflicts;
+    return (key: string, fold: FoldSpec, feats: StepHandle<'features'>, at: { branch?: string; variant?: string }) =>
+      b.step({
+        key,
+        stage: 'train',
+        params: { model: v.model, fold, ...(policy ? { label_policy: policy } : {}) },
+        inputs: policy ? { features: feats, provenance } : { features: feats },
+        ...at,
+      });
+  };
+
   const variant = (name: string | null, v: PipelineVariant) => {
     const keys = variantSteps(name);
     // an ablation's steps run in its own branch; the baseline's CV folds each in theirs
@@ -98,16 +129,7 @@ export function buildPipeline(input: PipelineInput): Dag {
     const { folds, seed, split, mode } = input.evaluation;
     const u = input.uncertainty;
     const predictions: { [role in EvaluateRole]?: StepHandle<'predict'> } = {};
-    // labels.conflicts: `keep` trains on every label (the params and artifacts of runs before the option)
-    const policy = v.label_conflicts === undefined || v.label_conflicts === 'keep' ? null : v.label_conflicts;
-    const trainStep = (key: string, fold: FoldSpec, feats: StepHandle<'features'>, at: { branch?: string; variant?: string }) =>
-      b.step({
-        key,
-        stage: 'train',
-        params: { model: v.model, fold, ...(policy ? { label_policy: policy } : {}) },
-        inputs: policy ? { features: feats, provenance } : { features: feats },
-        ...at,
-      });
+    const trainStep = trainOf(v);
     // one held-out part: the configured model and the blind model (the same step when the
     // configuration uses no label), one prediction per protocol; `scored` null: predicted for inspection only
     const heldOut = (dir: string, branch: string | undefined, trainFold: FoldSpec, predictFold: FoldSpec, scored: HeldOutPart | null) => {
@@ -151,19 +173,8 @@ export function buildPipeline(input: PipelineInput): Dag {
     b.step({
       key: keys.evaluate,
       stage: 'evaluate',
-      params: {
-        eval_classes: input.evaluation.eval_classes,
-        stage1_groups: v.model.stage1_groups,
-        confident_min: v.model.uncertain_below,
-        calibration_bins: input.evaluation.calibration_bins,
-        uncertainty: {
-          conformal: u.conformal,
-          ood_flag_rate: u.ood.flag_rate,
-          rule: u.uncertain,
-          // measured in the baseline, whose final model classify applies
-          class_mix: name === null ? { bootstrap: u.class_mix.bootstrap, seed: u.class_mix.seed } : null,
-        },
-      },
+      // the class mix is measured in the baseline, whose final model classify applies
+      params: evaluateParams(input, v, u.conformal, name === null ? { bootstrap: u.class_mix.bootstrap, seed: u.class_mix.seed } : null),
       inputs: { ...predictions, reference },
       ...where,
     });
@@ -171,6 +182,53 @@ export function buildPipeline(input: PipelineInput): Dag {
     if (name === null) trainStep(keys.finalModel, null, features, {});
   };
   variant(null, input.baseline);
+
+  // the X-ray-only model, for targets without enough photometry (classify routes them to
+  // it): the baseline's forest and label policy on the features every X-ray source has,
+  // trained on every in-scope source; its own cross-validation, calibration and final model
+  if (input.xray_model) {
+    const v = input.baseline;
+    const at = { branch: XRAY_BRANCH };
+    const u = input.uncertainty;
+    const feats = b.step({ key: XRAY_STEPS.features(), stage: 'features', params: { ...v.features, xray_only: true }, inputs: { sources: ingest }, ...at });
+    const train = (key: string, fold: FoldSpec) => trainOf(v)(key, fold, feats, at);
+    const predictions: { [role in EvaluateRole]?: StepHandle<'predict'> } = {};
+    const { folds, seed, split, mode } = input.evaluation;
+    const parts: [string, FoldSpec, FoldSpec, HeldOutPart][] =
+      mode === 'kfold'
+        ? Array.from({ length: folds }, (_, index) => [foldBranch(index), { k: folds, index, seed }, { k: folds, index, seed }, `fold_${index}`])
+        : [[SPLIT_PART, { split, part: 0, seed }, { split, part: 2, seed }, 'test']];
+    for (const [part, trainFold, predictFold, scored] of parts) {
+      const key = XRAY_STEPS.heldOut(part);
+      predictions[`deployment_${scored}`] = b.step({
+        key: `${key}/predict-deployment`,
+        stage: 'predict',
+        params: { fold: predictFold, mc: u.mc, ood_neighbours: u.ood.neighbours },
+        inputs:
+          u.mc.draws > 0
+            ? { model: train(`${key}/train`, trainFold), features: feats, sources: ingest }
+            : { model: train(`${key}/train`, trainFold), features: feats },
+        context: { data_dir: input.data_dir },
+        ...at,
+      });
+    }
+    b.step({
+      key: XRAY_STEPS.evaluate,
+      stage: 'evaluate',
+      params: evaluateParams(
+        input,
+        v,
+        {
+          levels: [...new Set([...u.conformal.levels, input.xray_model.conformal_level])].sort((a, b) => a - b),
+          level: input.xray_model.conformal_level,
+        },
+        null,
+      ),
+      inputs: { ...predictions, reference },
+      ...at,
+    });
+    train(XRAY_STEPS.finalModel, null);
+  }
   for (const [name, v] of Object.entries(input.ablations)) variant(name, v);
   return b.build();
 }

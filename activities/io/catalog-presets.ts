@@ -67,8 +67,10 @@ export function muwclassMapping(inputBands: readonly InputBand[]): XrayMapping {
 
 /**
  * XClass's own compact layout (id, flux_s/m/h/b in erg/s/cm^2, HST AB magnitudes named by
- * filter, optional gaia_g/bp/rp in Gaia VEGAMAG, pm_total, parallax, sigma_eff (95%
- * radius, arcsec), nu, significance, a_v, label, ra, dec): only the columns present are mapped.
+ * filter, optional gaia_g/bp/rp in Gaia VEGAMAG, pm_total, parallax, sigma_eff (the 95%
+ * error radius, or the major semi-axis of the 95% ellipse, arcsec: the training table's
+ * CSCv2_PU), nu, significance, var_p_intra/var_p_inter (CSC variability probabilities),
+ * a_v, label, ra, dec): only the columns present are mapped.
  */
 export function xclassMapping(header: readonly string[], modelFilters: readonly string[], file: string): XrayMapping {
   const has = (c: string) => header.includes(c);
@@ -89,6 +91,8 @@ export function xclassMapping(header: readonly string[], modelFilters: readonly 
     ...(has('sigma_eff') ? { position_error: { kind: 'r95' as const, column: 'sigma_eff' } } : {}),
     ...opt('significance', 'significance'),
     fluxes: { s: { value: 'flux_s' }, m: { value: 'flux_m' }, h: { value: 'flux_h' }, b: { value: 'flux_b' } },
+    ...opt('var_intra_prob', 'var_p_intra'),
+    ...opt('var_inter_prob', 'var_p_inter'),
     ...opt('label', 'label'),
     ...opt('nu', 'nu'),
     ...opt('a_v', 'a_v'),

@@ -29,8 +29,14 @@ export interface XraySourceRow extends Astrometry {
   line: number;
   ra_deg: number | null;
   dec_deg: number | null;
-  /** the method's sigma_eff (from 95% errors), arcsec */
+  /** the method's sigma_eff (from 95% errors), arcsec: the counterpart search radius is 3 of it */
   sigma_eff_arcsec: number | null;
+  /**
+   * the major semi-axis of the 95% error ellipse, arcsec: the training table's position
+   * error (MUWCLASS CSCv2_PU is CSC's err_ellipse_r0, its ReadMe says) and so the model's
+   * `sigma_eff` feature
+   */
+  pos_err_95_arcsec: number | null;
   significance: number | null;
   flux: Record<'s' | 'm' | 'h' | 'b', { value: number | null; err: number | null }>;
   var_p_intra: number | null;
@@ -95,31 +101,35 @@ class Cells {
     return v;
   }
 
-  /** sigma_eff in the method's sense (from 95% errors) and the 1-sigma error, arcsec. */
-  positionError(i: number, e: PositionError | undefined): { sigma_eff: number | null; sigma1: number | null } {
-    if (!e) return { sigma_eff: null, sigma1: null };
+  /**
+   * sigma_eff in the method's sense (from 95% errors: sqrt((r0^2 + r1^2)/2), the search
+   * radius's unit), the 1-sigma error, and the 95% major semi-axis (the feature), arcsec.
+   */
+  positionError(i: number, e: PositionError | undefined): { sigma_eff: number | null; sigma1: number | null; major95: number | null } {
+    const none = { sigma_eff: null, sigma1: null, major95: null };
+    if (!e) return none;
     switch (e.kind) {
       case 'ellipse95': {
         const r0 = this.num(i, e.r0, 'pos_err_arcsec');
         const r1 = this.num(i, e.r1, 'pos_err_arcsec');
-        if (r0 === null || r1 === null) return { sigma_eff: null, sigma1: null };
+        if (r0 === null || r1 === null) return none;
         const s = sigmaEff(r0, r1);
-        return { sigma_eff: s, sigma1: s / R95_PER_SIGMA };
+        return { sigma_eff: s, sigma1: s / R95_PER_SIGMA, major95: Math.max(r0, r1) };
       }
       case 'r95': {
         const r = this.num(i, e.column, 'pos_err_arcsec');
-        return { sigma_eff: r, sigma1: r === null ? null : r / R95_PER_SIGMA };
+        return { sigma_eff: r, sigma1: r === null ? null : r / R95_PER_SIGMA, major95: r };
       }
       case 'sigma_radec': {
         const scale = e.unit === 'mas' ? 1e-3 : 1;
         const a = this.num(i, e.ra, 'nonnegative');
         const d = this.num(i, e.dec, 'nonnegative');
-        if (a === null || d === null) return { sigma_eff: null, sigma1: null };
+        if (a === null || d === null) return none;
         const s1 = sigmaEff(a * scale, d * scale);
-        return { sigma_eff: s1 * R95_PER_SIGMA, sigma1: s1 };
+        return { sigma_eff: s1 * R95_PER_SIGMA, sigma1: s1, major95: Math.max(a, d) * scale * R95_PER_SIGMA };
       }
       case 'fixed':
-        return { sigma_eff: e.sigma_arcsec * R95_PER_SIGMA, sigma1: e.sigma_arcsec };
+        return { sigma_eff: e.sigma_arcsec * R95_PER_SIGMA, sigma1: e.sigma_arcsec, major95: e.sigma_arcsec * R95_PER_SIGMA };
     }
   }
 
@@ -228,7 +238,7 @@ export function readXraySources(t: TargetTable, m: XrayMapping, noData: readonly
       line: t.lines[i]!,
       ra_deg: ra,
       dec_deg: dec,
-      sigma_eff_arcsec: cells.positionError(i, m.position_error).sigma_eff,
+      ...((e) => ({ sigma_eff_arcsec: e.sigma_eff, pos_err_95_arcsec: e.major95 }))(cells.positionError(i, m.position_error)),
       significance: cells.num(i, m.significance, 'significance'),
       flux: { s: cells.flux(i, m.fluxes.s), m: cells.flux(i, m.fluxes.m), h: cells.flux(i, m.fluxes.h), b: cells.flux(i, m.fluxes.b) },
       var_p_intra: cells.num(i, m.var_intra_prob, 'probability'),

@@ -143,6 +143,16 @@ export async function featuresTranslation(store: ArtifactStore, ref: ArtifactRef
   return { settings: SedParams.parse(sed.params), ref: { stage: 'sed', id: sedId } };
 }
 
+/** A model's own training rows as read (missing values kept): its train step's features and fold, draw 0. */
+export function modelTrainingRows(store: ArtifactStore, ref: ArtifactRef): Promise<{ ids: string[]; rows: (number | null)[][] }> {
+  return store.derived(ref, 'training rows', [MODEL_FILE, 'data.parquet'], async () => {
+    const { features, fold } = await trainingFeatures(store, ref);
+    const data = await readFeatureRows(store, features);
+    const pick = selectRows(data.ids, data.labels, fold, 'train');
+    return { ids: pick.map((i) => data.ids[i]!), rows: pick.map((i) => data.values[i]!) };
+  });
+}
+
 /**
  * The OOD reference of a model: its own training rows (the train step's features and
  * fold, draw 0, imputed with its medians), scaled, with their typical k-th-neighbour
@@ -151,9 +161,7 @@ export async function featuresTranslation(store: ArtifactStore, ref: ArtifactRef
 export function modelNeighbourReference(store: ArtifactStore, ref: ArtifactRef, k: number): Promise<NeighbourReference> {
   return store.derived(ref, `ood reference k=${k}`, [MODEL_FILE, 'data.parquet'], async () => {
     const { medians } = await loadModel(store, ref);
-    const { features, fold } = await trainingFeatures(store, ref);
-    const data = await readFeatureRows(store, features);
-    const rows = selectRows(data.ids, data.labels, fold, 'train').map((i) => data.values[i]!);
+    const { rows } = await modelTrainingRows(store, ref);
     return fitNeighbourReference(imputeMatrix(rows, medians), k);
   });
 }

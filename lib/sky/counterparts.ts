@@ -185,3 +185,110 @@ export function frameTie(pairs: readonly { xray: { ra_deg: number; dec_deg: numb
   const offs = pairs.map((p) => positionOffset(p.xray, p.counterpart));
   return { east_arcsec: median(offs.map((o) => o[0])), north_arcsec: median(offs.map((o) => o[1])), n: offs.length };
 }
+
+/** One catalog's candidates for one X-ray source, as the joint association reads them. */
+export interface JointCatalog {
+  /** candidates: offset from the X-ray position (east, north, arcsec), 1-sigma error, and whether the rule may pick it */
+  candidates: readonly { east_arcsec: number; north_arcsec: number; sigma_arcsec: number; eligible: boolean }[];
+  /** the candidate the per-catalog rule chose (index into candidates), or null */
+  chosen: number | null;
+  /** the catalog's field density around the source, per arcsec^2 */
+  density_arcsec2: number;
+}
+
+/** A pair of members of a counterpart set: their separation, the 1-sigma of that separation, and whether they agree. */
+export interface MemberPair {
+  a: number;
+  b: number;
+  sep_arcsec: number;
+  sigma_arcsec: number;
+  agree: boolean;
+}
+
+/** Members of one counterpart set agree when every pair is within this many sigma of each other. */
+export const MEMBER_AGREEMENT_SIGMAS = 3;
+
+/**
+ * One counterpart set per X-ray source across catalogs, in the spirit of NWAY's
+ * multi-catalog association (Salvato et al. 2018; Budavari & Szalay 2008): the sources
+ * of a set must be one object, so every pair of its members must agree within their
+ * errors (each catalog's 1-sigma with `floor_arcsec` added in quadrature: frame
+ * systematics and the motion of a star between the catalogs' epochs).
+ *
+ * When the per-catalog choices agree they are kept. Otherwise every set of eligible
+ * candidates (at most one per catalog, members pairwise in agreement) is weighed as
+ * W = G(X and members) prod_members c / rho_i prod_others (1 - c), with
+ * G(S) = prod_S (w_i / 2 pi) (2 pi / sum_S w) exp(-sum_{i<j} w_i w_j psi_ij^2 / (2 sum_S w)),
+ * w = 1/sigma^2 (the flat-sky form of Budavari & Szalay's Bayes factor for k positions of
+ * one object against k unrelated ones; G of the X-ray source alone is 1, and of two
+ * positions it is the Gaussian density of their separation, the single-catalog
+ * likelihood ratio above), and the set of largest W is taken. Photometry of two objects
+ * is then never merged. Returns the set, its member pairs, and the per-catalog choices'
+ * pairs that disagreed (empty when the choices were kept).
+ */
+export function jointCounterparts(
+  x: { sigma_1_arcsec: number },
+  catalogs: readonly JointCatalog[],
+  completeness: number,
+  floor_arcsec: number,
+): { chosen: (number | null)[]; pairs: MemberPair[]; rejected: MemberPair[] } {
+  const sig = (c: number, k: number) => Math.hypot(catalogs[c]!.candidates[k]!.sigma_arcsec, floor_arcsec);
+  const pairOf = (a: number, ka: number, b: number, kb: number): MemberPair => {
+    const p = catalogs[a]!.candidates[ka]!;
+    const q = catalogs[b]!.candidates[kb]!;
+    const sep = Math.hypot(p.east_arcsec - q.east_arcsec, p.north_arcsec - q.north_arcsec);
+    const sigma = Math.hypot(sig(a, ka), sig(b, kb));
+    return { a, b, sep_arcsec: sep, sigma_arcsec: sigma, agree: sep <= MEMBER_AGREEMENT_SIGMAS * sigma };
+  };
+  const pairsOf = (set: readonly (number | null)[]) => {
+    const out: MemberPair[] = [];
+    for (let a = 0; a < set.length; a++)
+      for (let b = a + 1; b < set.length; b++) if (set[a] !== null && set[b] !== null) out.push(pairOf(a, set[a]!, b, set[b]!));
+    return out;
+  };
+  const first = catalogs.map((c) => c.chosen);
+  const firstPairs = pairsOf(first);
+  if (firstPairs.every((p) => p.agree)) return { chosen: first, pairs: firstPairs, rejected: [] };
+  const weight = (set: readonly (number | null)[]) => {
+    // positions relative to the X-ray source (which sits at the origin)
+    const pts = [{ e: 0, n: 0, w: 1 / (x.sigma_1_arcsec * x.sigma_1_arcsec) }];
+    let prior = 1;
+    set.forEach((k, c) => {
+      if (k === null) {
+        prior *= 1 - completeness;
+        return;
+      }
+      const cand = catalogs[c]!.candidates[k]!;
+      const s = sig(c, k);
+      pts.push({ e: cand.east_arcsec, n: cand.north_arcsec, w: 1 / (s * s) });
+      prior *= completeness / catalogs[c]!.density_arcsec2;
+    });
+    const sumW = pts.reduce((a, p) => a + p.w, 0);
+    let chi = 0;
+    for (let i = 0; i < pts.length; i++)
+      for (let j = i + 1; j < pts.length; j++) chi += pts[i]!.w * pts[j]!.w * ((pts[i]!.e - pts[j]!.e) ** 2 + (pts[i]!.n - pts[j]!.n) ** 2);
+    const g = pts.reduce((a, p) => a * (p.w / (2 * Math.PI)), 1) * ((2 * Math.PI) / sumW) * Math.exp(-chi / (2 * sumW));
+    return g * prior;
+  };
+  let best: (number | null)[] = catalogs.map(() => null);
+  let bestW = -1;
+  const set: (number | null)[] = catalogs.map(() => null);
+  const visit = (c: number): void => {
+    if (c === catalogs.length) {
+      if (set.every((k) => k === null) || !pairsOf(set).every((p) => p.agree)) return;
+      const w = weight(set);
+      if (w > bestW) [bestW, best] = [w, [...set]];
+      return;
+    }
+    set[c] = null;
+    visit(c + 1);
+    catalogs[c]!.candidates.forEach((cand, k) => {
+      if (!cand.eligible) return;
+      set[c] = k;
+      visit(c + 1);
+    });
+    set[c] = null;
+  };
+  visit(0);
+  return { chosen: best, pairs: pairsOf(best), rejected: firstPairs.filter((p) => !p.agree) };
+}

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readTargetTable, tableFormat } from '../../activities/io/target-table.js';
 import { readXraySources } from '../../activities/io/catalog-rows.js';
@@ -31,6 +31,7 @@ describe('catalog table formats', () => {
     expect(r.ra_deg).toBeCloseTo(15 * (11 + 5 / 60 + 7.45 / 3600), 12);
     expect(r.dec_deg).toBeCloseTo(-(58 + 51 / 60 + 5.47 / 3600), 12);
     expect(r.sigma_eff_arcsec).toBeCloseTo(0.77, 12);
+    expect(r.pos_err_95_arcsec).toBe(0.77);
     expect(r.flux.b.value).toBe(9.993e-16);
     expect(r.flux.b.err).toBeCloseTo((1.374e-15 - 6.246e-16) / 2, 30);
     expect(r.flux.s).toEqual({ value: null, err: null });
@@ -131,5 +132,23 @@ describe('magnitude columns that would change answers silently', () => {
     expect(() => checkMagnitudeColumns('c.csv', [{ ...own, system: 'AB' as const, system_explicit: true as const }], [gaia])).not.toThrow();
     // a band that is not a survey band of the model (an HST filter) may be in any system
     expect(() => checkMagnitudeColumns('c.csv', [{ column: 'f', filter: 'HST_ACS_WFC.F475W', system: 'Vega' as const }], [gaia])).not.toThrow();
+  });
+});
+
+describe('position errors', () => {
+  it("the feature is the 95% ellipse's major semi-axis, as the training table's CSCv2_PU; the search radius the method's sigma_eff", async () => {
+    const dir = tempDir();
+    // the first row of the CSC fixture with an ellipse of semi-axes 1.0" and 0.6"
+    const [head, first] = readFileSync(join(FIX, 'ngc3532_csc.csv'), 'utf8').split('\n');
+    writeFileSync(
+      join(dir, 'e.csv'),
+      `${head}\n${first!
+        .split(',')
+        .map((c, i) => (i === 3 ? '1.0' : i === 4 ? '0.6' : c))
+        .join(',')}\n`,
+    );
+    const [r] = readXraySources(await readTargetTable(join(dir, 'e.csv'), 'e.csv'), csc2Mapping(), []).rows;
+    expect(r!.pos_err_95_arcsec).toBe(1.0);
+    expect(r!.sigma_eff_arcsec).toBeCloseTo(Math.sqrt((1 + 0.36) / 2), 12);
   });
 });

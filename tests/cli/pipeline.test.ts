@@ -2,12 +2,13 @@ import { copyFileSync, cpSync, existsSync, readFileSync, rmSync, truncateSync, w
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../artifacts/hash.js';
+import { featureNames } from '../../lib/features.js';
 import { ArtifactStore } from '../../artifacts/store.js';
 import { artifactDirs, lastJsonLine, MUWCLASS, ROOT, runCli, spawnCli, tempDir, type CliResult } from '../helpers.js';
 import { matchesTable, matchSummaryTable, targetFeaturesTable, targetMagsTable, targetsTable } from '../../schemas/catalog.js';
 import { referencePredictionsTable, sourcesTable } from '../../schemas/tables.js';
 import { sedDiagnosticsTable, sedFitsTable, sedMagsTable } from '../../schemas/sed.js';
-import { modelFeaturesTable, predictionsTable, probabilitiesTable } from '../../schemas/model.js';
+import { modelFeaturesTable, predictionsTable, probabilitiesTable, type PredictionRow } from '../../schemas/model.js';
 import { classMixTable, conformalTable, metricsTable, sourceUncertaintyTable } from '../../schemas/evaluation.js';
 
 /**
@@ -26,6 +27,31 @@ beforeAll(() => {
   first = runCli([...at, 'run', '--no-ablations']);
   runId = first.stdout.trim();
 }, 600_000);
+
+/** The X-ray-only model's features, in matrix order (their definition is tested in tests/lib/features.test.ts). */
+const XRAY_FEATURES = featureNames({ filters: [], xray_optical_filters: [], galactic_parallax_mas: 0.5, include_gaia: false, xray_only: true });
+
+/** The metadata of the artifact one step of the first run made, by the step's key. */
+async function stepMeta(s: ArtifactStore, key: string) {
+  const { loadRunRecord } = await import('../../artifacts/run-records.js');
+  const id = (await loadRunRecord(s, runId))!.steps.find((x) => x.key === key)!.artifactId!;
+  return (await s.list()).find((m) => m.id === id)!;
+}
+
+/** Classify's predictions (100 Monte-Carlo draws each) equal the cross-validation's, source by source. */
+function expectSamePredictions(cv: readonly PredictionRow[], mine: ReadonlyMap<string, PredictionRow>): void {
+  expect(mine.size).toBe(cv.length);
+  for (const p of cv) {
+    const m = mine.get(p.id)!;
+    expect([m.final_class, m.confidence, m.mc_draws, m.significance, m.ood_score], p.id).toEqual([
+      p.final_class,
+      p.confidence,
+      100,
+      p.significance,
+      p.ood_score,
+    ]);
+  }
+}
 
 /** A copy of the run's store, and the CLI arguments that point at it. */
 function copyOfStore(): { store: string; at: string[] } {
@@ -46,7 +72,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   it('runs and prints the run id', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(runId).toMatch(/^run-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
-    expect(first.stderr).toMatch(/succeeded in [\d.]+ s: 39 steps, 0 cache hits/);
+    expect(first.stderr).toMatch(/succeeded in [\d.]+ s: 52 steps, 0 cache hits/);
   });
 
   it('normalises the MUWCLASS table into sources with the seven classes', async () => {
@@ -132,20 +158,20 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   it('cross-validates the two-stage forest and scores the pooled out-of-fold predictions', async () => {
     const s = new ArtifactStore(store);
     const metas = await s.list();
-    for (const features of metas.filter((m) => m.stage === 'features')) {
+    for (const features of metas.filter((m) => m.stage === 'features' && m.params['xray_only'] === undefined)) {
       expect((features.facts!['feature_names'] as string[]).length).toBe(26); // Table 3 for PHAT
       expect(features.facts!['rows_by_class']).toEqual({ AGN: 1000, CV: 38, 'HM-STAR': 116, HMXB: 26, 'LM-STAR': 205, LMXB: 24 });
     }
     const predictions = metas.filter((m) => m.stage === 'predict');
-    // every source predicted once per test translation (label-free, paper), out of fold
-    expect(predictions.reduce((n, m) => n + m.row_count, 0)).toBe(2 * 1409);
-    const final = metas.find((m) => m.stage === 'train' && (m.params['fold'] as unknown) === null)!;
+    // every source predicted once per test translation (label-free, paper), out of fold; the X-ray-only model's every in-scope source
+    expect(predictions.reduce((n, m) => n + m.row_count, 0)).toBe(2 * 1409 + 1850);
+    const final = await stepMeta(s, 'final/train');
     expect(final.files.map((f) => f.name)).toContain('model.bin');
     expect(final.notes['absent_classes']).toEqual(['SNR']);
     expect(final.notes['final_classes']).toEqual(['AGN', 'SNR', 'STAR', 'LMXB', 'HMXB', 'CV']);
     // the balanced bootstrap under-states the common classes' odds; the fitted temperature sharpens them
     expect(final.notes['temperature_stage1'] as number).toBeLessThan(1);
-    const ev = metas.find((m) => m.stage === 'evaluate')!;
+    const ev = await stepMeta(s, 'cv/evaluate');
     expect(ev.notes['competitor_sources']).toBe(1409);
     const metrics = await s.readTable(metricsTable, { stage: 'evaluate', id: ev.id });
     const get = (metric: string, cls: string | null = null, level = 'full', protocol = 'deployment') =>
@@ -210,6 +236,35 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(theirs).toBeCloseTo(0.68, 2);
   });
 
+  it('trains the X-ray-only model on every in-scope source, photometry or not, with its own cross-validation and calibration', async () => {
+    const s = new ArtifactStore(store);
+    const features = await stepMeta(s, 'xray/features');
+    expect(features.inputs['sed']).toBeUndefined();
+    expect(features.facts!['feature_names']).toEqual(XRAY_FEATURES);
+    // the 1,850 in-scope sources (the full model's 1,409 and the 441 without enough photometry)
+    expect(features.facts!['rows_by_class']).toEqual({ AGN: 1390, CV: 44, 'HM-STAR': 118, HMXB: 26, 'LM-STAR': 207, LMXB: 65 });
+    const final = await stepMeta(s, 'xray/final/train');
+    expect((final.facts!['feature_spec'] as { xray_only?: boolean }).xray_only).toBe(true);
+    const ev = await stepMeta(s, 'xray/cv/evaluate');
+    const metrics = (await s.readTable(metricsTable, { stage: 'evaluate', id: ev.id })).filter(
+      (r) => r.protocol === 'deployment' && r.statistic === 'pooled' && r.subset === 'all' && r.level === 'full',
+    );
+    const get = (metric: string, cls: string | null = null) => metrics.find((r) => r.metric === metric && r.class === cls)!.value!;
+    // pinned with the pinned seeds: X-ray features alone separate AGN and stars, and little else
+    expect(get('balanced_accuracy')).toBeCloseTo(0.5683464305478694, 12);
+    expect(get('f1', 'AGN')).toBeCloseTo(0.873801304181051, 12);
+    expect(get('f1', 'STAR')).toBeCloseTo(0.7236315086782378, 12);
+    // its sets at 95% (config xray_model.conformal_level): most answers uncertain, the certain ones right 97% of the time
+    expect(get('uncertain_share')).toBeCloseTo(0.9102702702702703, 12);
+    expect(get('accuracy_certain')).toBeCloseTo(0.9698795180722891, 12);
+    const perSource = (await s.readTable(sourceUncertaintyTable, { stage: 'evaluate', id: ev.id }, 'source_uncertainty')).filter(
+      (r) => r.protocol === 'deployment',
+    );
+    expect(perSource).toHaveLength(1850);
+    for (const r of perSource.filter((x) => !x.uncertain)) expect(r.class_set).toBe(`{${r.predicted}}`);
+    expect((ev.params['uncertainty'] as { conformal: { level: number } }).conformal.level).toBe(0.95);
+  });
+
   it("prints the method's Table 1 and checks the label catalogs against the Chandra positions", async () => {
     const r = runCli([...at, '--json', 'summary', runId]);
     expect(r.code, r.stderr).toBe(0);
@@ -264,8 +319,8 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(end['event']).toBe('run_end');
     const steps = end['steps'] as { key: string; cacheHit: boolean; artifactId: string }[];
     expect(steps.every((s) => s.cacheHit)).toBe(true);
-    expect(lines.filter((l) => l['event'] === 'step_done')).toHaveLength(39);
-    expect(artifactDirs(store)).toHaveLength(39);
+    expect(lines.filter((l) => l['event'] === 'step_done')).toHaveLength(52);
+    expect(artifactDirs(store)).toHaveLength(52);
   });
 
   it('audits a run down to the raw file and its SHA-256', () => {
@@ -301,7 +356,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
         'ablation/smote/cv/evaluate',
       ].sort(),
     );
-    expect(steps.filter((s) => s.cacheHit)).toHaveLength(39);
+    expect(steps.filter((s) => s.cacheHit)).toHaveLength(52);
     const c = runCli([...at, '--json', 'compare', 'baseline', 'smote']);
     expect(c.code, c.stderr).toBe(0);
     const cmp = JSON.parse(c.stdout) as { rows: { metric: string; a: number; b: number; delta: number }[] };
@@ -343,13 +398,34 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     };
     expect((await predicted('ablation/label_conflicts_dropped/')).length).toBe(1409);
     expect(await predicted('ablation/label_conflicts_dropped/')).toEqual(await predicted(''));
+    // classify's calibration comes from the final model's own lineage: the ablation's evaluation (same features and forest,
+    // another label policy, made later) is not it, and given as --calibration it is refused with one line
+    const { calibrationMismatch, findCalibration } = await import('../../engine/classify-plan.js');
+    const final = { stage: 'train' as const, id: (await stepMeta(s, 'final/train')).id };
+    const ablationEval = steps.find((x) => x.key === 'ablation/label_conflicts_dropped/cv/evaluate')!.artifactId;
+    expect((await findCalibration(s, final))?.ref.id).toBe((await stepMeta(s, 'cv/evaluate')).id);
+    expect(await calibrationMismatch(s, final, ablationEval)).toMatch(/differs in params\.label_policy: "drop" vs the model's none$/);
+    const refused = runCli([
+      ...at,
+      'classify',
+      join(ROOT, 'tests', 'fixtures', 'classify', 'ngc3532_csc.csv'),
+      '--model',
+      final.id,
+      '--calibration',
+      ablationEval.slice(0, 16),
+      '--out',
+      join(tempDir(), 'x.csv'),
+    ]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr.trim()).toMatch(/--calibration evaluate\/[0-9a-f]{12} is not of model train\/[0-9a-f]{12}'s lineage: .*label_policy/);
   });
 
   it('classifies a target table with the final model through the same feature code as training', async () => {
     const { store, at } = copyOfStore();
     const s = new ArtifactStore(store);
     const metas = await s.list();
-    const final = metas.find((m) => m.stage === 'train' && (m.params['fold'] as unknown) === null)!;
+    const final = await stepMeta(s, 'final/train');
     // the final model's training translation (label-free): its magnitudes as the targets' HST photometry
     const features = metas.find((m) => m.id === final.inputs['features'])!;
     const sed = metas.find((m) => m.id === features.inputs['sed'])!;
@@ -410,7 +486,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(csv[0]).toBe(
       'id,ra,dec,final_class,confidence,uncertain,decided_by,class_set,ood,ood_score,mc_draws,significance,uncertain_reason,' +
         ['AGN', 'SNR', 'STAR', 'LMXB', 'HMXB', 'CV'].map((c) => `p_${c},p_${c}_lo,p_${c}_hi`).join(',') +
-        ',match_quality,counterparts,hst_provenance,label',
+        ',match_quality,counterparts,hst_provenance,model_used,model,calibration,label',
     );
     // the same sources through the training feature path give the same answers
     const { readFeatureRows } = await import('../../activities/io/feature-matrix.js');
@@ -596,7 +672,18 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const matched = targets.find((t) => t.counterparts !== null)!.id;
     const lonely = targets.find((t) => t.counterparts === null)!.id;
     expect([prov(matched, 'F475W-F814W'), prov(matched, 'gaia_bp_rp'), prov(matched, 'hr_sm')]).toEqual(['translated', 'observed', 'observed']);
-    expect([prov(lonely, 'F475W-F814W'), prov(lonely, 'gaia_bp_rp')]).toEqual(['imputed', 'imputed']);
+    // the sources without a counterpart go to the X-ray-only model: no optical feature of theirs is imputed
+    const route = (id: string) => targets.find((t) => t.id === id)!.model_used;
+    expect([route(matched), route(lonely)]).toEqual(['full', 'xray_only']);
+    expect(targets.filter((t) => t.model_used === 'xray_only')).toHaveLength(10);
+    expect(features.filter((x) => x.id === lonely).map((x) => x.feature)).toEqual(XRAY_FEATURES);
+    expect(prov(lonely, 'hr_mh')).toBe('observed');
+    // the CSV names the model and the calibration of each row (after its class set, which may be quoted)
+    const csvRows = readFileSync(res.csv, 'utf8').trim().split('\n');
+    expect(csvRows[0]).toMatch(/,hst_provenance,model_used,model,calibration,label$/);
+    const lonelyT = targets.find((t) => t.id === lonely)!;
+    expect(lonelyT.calibration_id).toMatch(/^[0-9a-f]{64}$/);
+    expect(csvRows.find((l) => l.startsWith(`${lonely},`))).toMatch(new RegExp(`,none,xray_only,${lonelyT.model_id},${lonelyT.calibration_id},$`));
     // every candidate kept; the false-match rate measured at shifted positions
     const matches = await s.readTable(matchesTable, ref, 'matches');
     expect(matches.filter((m) => m.chosen)).toHaveLength(15);
@@ -664,6 +751,69 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(text).toContain('<h3>Census</h3>');
     expect(text).toContain('false_match_rate');
     expect((text.match(/<figure class="plot"><svg/g) ?? []).length).toBe(3);
+  });
+
+  it('joins one counterpart set per source across catalogs: two stars inside R, one in each catalog, are never merged', async () => {
+    const { at, s, final, dir } = await classifySetUp();
+    // a simulated field at RA 150, Dec 20: sigma_eff 1" (R = 3"); 'two-stars' has a Gaia star 0.4" east and a
+    // different star, in 2MASS only, 2.0" west; 'one-star' has the same star in both, 0.05" apart
+    const cosd = Math.cos((20 * Math.PI) / 180);
+    const at_ = (ra: number, east: number, north: number) => [ra + east / 3600 / cosd, 20 + north / 3600];
+    const xray = [
+      'id,ra,dec,sigma_eff,flux_s,flux_m,flux_h,flux_b,significance',
+      'two-stars,150,20,1,1e-15,1e-15,1e-15,3e-15,8',
+      'one-star,150.01,20,1,1e-15,1e-15,1e-15,3e-15,8',
+    ];
+    const gaiaRow = (id: string, [ra, dec]: number[], g: number) => [id, ra, dec, g, g + 0.5, g - 0.6, 0.05, 0.05, 300, 200, 200].join(',');
+    const gaia = [
+      'source_id,ra,dec,phot_g_mean_mag,phot_bp_mean_mag,phot_rp_mean_mag,ra_error,dec_error,phot_g_mean_flux_over_error,phot_bp_mean_flux_over_error,phot_rp_mean_flux_over_error',
+      gaiaRow('g1', at_(150, 0.4, 0), 17),
+      gaiaRow('g2', at_(150.01, 0, 0.2), 16),
+      gaiaRow('g3', at_(150, 0, 30), 18),
+    ];
+    const tmassRow = (id: string, [ra, dec]: number[], j: number) => [id, ra, dec, 0.08, 0.07, j, 0.03, j - 0.4, 0.03, j - 0.5, 0.03].join(',');
+    const tmass = [
+      'designation,ra,dec,err_maj,err_min,j_m,j_msigcom,h_m,h_msigcom,k_m,k_msigcom',
+      tmassRow('t1', at_(150, -2.0, 0), 14),
+      tmassRow('t2', at_(150.01, 0, 0.25), 14.5),
+      tmassRow('t3', at_(150.01, 0, -40), 15),
+    ];
+    const file = (name: string, lines: string[]) => {
+      writeFileSync(join(dir, name), `${lines.join('\n')}\n`);
+      return join(dir, name);
+    };
+    const r = runCli([
+      ...at,
+      '--set',
+      'uncertainty.mc.draws=0',
+      '--json',
+      'classify',
+      file('joint-x.csv', xray),
+      '--model',
+      final.id,
+      '--catalog',
+      `${file('joint-gaia.csv', gaia)}=gaia_dr3`,
+      '--catalog',
+      `${file('joint-2mass.csv', tmass)}=2mass`,
+      '--out',
+      join(dir, 'joint.csv'),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const ref = { stage: 'classify' as const, id: (lastJsonLine(r.stdout) as { artifact: string }).artifact };
+    const targets = new Map((await s.readTable(targetsTable, ref, 'targets')).map((t) => [t.id, t]));
+    // each catalog alone picks its own star for 'two-stars'; the joint set keeps the nearer, better-measured Gaia star only
+    expect(targets.get('two-stars')!.counterparts).toBe('gaia_dr3:g1');
+    expect(targets.get('two-stars')!.counterpart_reason).toMatch(
+      /2mass: left out of the joint set \(gaia_dr3 and 2mass choices 2\.40" apart \(\d+\.\d sigma\): two objects\)/,
+    );
+    expect(targets.get('one-star')!.counterparts).toBe('gaia_dr3:g2;2mass:t2');
+    // the Gaia bands alone for 'two-stars' (G, BP, RP: 3 bands, still translated), all six for 'one-star'
+    expect([targets.get('two-stars')!.n_bands, targets.get('one-star')!.n_bands]).toEqual([3, 6]);
+    const { counterpartPairsTable } = await import('../../schemas/catalog.js');
+    const pairs = await s.readTable(counterpartPairsTable, ref, 'counterpart_pairs');
+    const pair = (id: string) => pairs.filter((p) => p.id === id).map((p) => [p.candidate_a, p.candidate_b, Number(p.sep_arcsec.toFixed(2)), p.agree, p.kept]);
+    expect(pair('two-stars')).toEqual([['g1', 't1', 2.4, false, false]]);
+    expect(pair('one-star')).toEqual([['g2', 't2', 0.05, true, true]]);
   });
 
   it('refuses bad field inputs with one line naming file, row, column and value, and writes nothing', async () => {
@@ -810,8 +960,16 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const values = (await s.readTable(featureValuesTable, { stage: 'features', id: features.id })).filter((v) => v.draw === 0);
     const mine = new Map((await s.readTable(targetFeaturesTable, ref, 'features')).map((f) => [`${f.id}|${f.feature}`, f.value]));
     for (const v of values) expect(mine.get(`${v.id}|${v.feature}`), `${v.id} ${v.feature}`).toBe(v.value);
-    // the table's own labels score the classification: in-sample for the sources the model was trained on,
-    // plus the 535 in-scope sources training dropped for lacking photometry (here their optical features are imputed)
+    // the sources without photometry are the X-ray-only model's: their features are its training features, to the bit
+    const targetsOf = await s.readTable(targetsTable, ref, 'targets');
+    const xrayRouted = new Set(targetsOf.filter((t) => t.model_used === 'xray_only').map((t) => t.id));
+    expect(xrayRouted.size).toBe(535);
+    const xrayValues = (await s.readTable(featureValuesTable, { stage: 'features', id: (await stepMeta(s, 'xray/features')).id })).filter((v) =>
+      xrayRouted.has(v.id),
+    );
+    expect(xrayValues.length).toBe(441 * 12); // the in-scope ones among them (the others are YSOs and neutron stars)
+    for (const v of xrayValues) expect(mine.get(`${v.id}|${v.feature}`), `${v.id} ${v.feature}`).toBe(v.value);
+    // the table's own labels score the classification: in-sample for the sources the models were trained on
     const metrics = await s.readTable(metricsTable, ref, 'metrics');
     const ba = metrics.find((m) => m.metric === 'balanced_accuracy')!;
     expect(ba.n).toBe(2941 - 1004 - 87);
@@ -838,16 +996,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const f0 = { stage: 'classify' as const, id: (lastJsonLine(fold0.stdout) as { artifact: string }).artifact };
     const mine0 = new Map((await s.readTable(predictionsTable, f0)).map((p) => [p.id, p]));
     expect(mine0.size).toBe(cv.length);
-    for (const p of cv) {
-      const m = mine0.get(p.id)!;
-      expect([m.final_class, m.confidence, m.mc_draws, m.significance, m.ood_score], p.id).toEqual([
-        p.final_class,
-        p.confidence,
-        100,
-        p.significance,
-        p.ood_score,
-      ]);
-    }
+    expectSamePredictions(cv, mine0);
     const { probabilitiesTable } = await import('../../schemas/model.js');
     const cvP = await s.readTable(probabilitiesTable, { stage: 'predict', id: stepId('cv/fold-0/predict-deployment') }, 'probabilities');
     const myP = new Map((await s.readTable(probabilitiesTable, f0, 'probabilities')).map((p) => [`${p.id}|${p.stage}|${p.class}`, p]));
@@ -855,6 +1004,108 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     // the table's own Gaia and 2MASS columns are the counterpart: prematched where it has any, none elsewhere
     expect(new Set(targets.map((t) => t.match_quality))).toEqual(new Set(['prematched', 'none']));
     expect(targets.filter((t) => t.match_quality === 'none').every((t) => t.n_bands === 0 && t.hst_provenance === 'none')).toBe(true);
+    expect(targets.filter((t) => t.hst_provenance === 'none').every((t) => t.model_used === 'xray_only')).toBe(true);
+
+    // the X-ray-only model of fold 0 on its fold's sources, read without their photometry (a mapping with no magnitude
+    // column): 100 draws each, the cross-validation's predictions to the bit
+    const xcv = await s.readTable(predictionsTable, { stage: 'predict', id: stepId('xray/cv/fold-0/predict-deployment') });
+    expect(xcv.length).toBe(370);
+    const xFold = new Set(xcv.map((p) => p.id));
+    const xTable = join(tempDir(), 'xray-fold0.csv');
+    writeFileSync(xTable, `${[head, ...rows.filter((l) => xFold.has(l.split(',')[idCol]!))].join('\n')}\n`);
+    const { muwclassMapping } = await import('../../activities/io/catalog-presets.js');
+    const { magnitudes: _m, parallax: _p, pm_total: _pm, ...noPhotometry } = muwclassMapping([]);
+    const mappingFile = join(tempDir(), 'no-photometry.json');
+    writeFileSync(mappingFile, JSON.stringify(noPhotometry));
+    const xr = runCli([
+      ...at,
+      '--json',
+      'classify',
+      xTable,
+      '--xray-mapping',
+      mappingFile,
+      '--model',
+      stepId('cv/fold-0/train'),
+      '--xray-model',
+      stepId('xray/cv/fold-0/train'),
+      '--out',
+      join(tempDir(), 'xray0.csv'),
+    ]);
+    expect(xr.code, xr.stderr).toBe(0);
+    const x0 = { stage: 'classify' as const, id: (lastJsonLine(xr.stdout) as { artifact: string }).artifact };
+    expect((await s.readTable(targetsTable, x0, 'targets')).every((t) => t.model_used === 'xray_only')).toBe(true);
+    const xmine = new Map((await s.readTable(predictionsTable, x0)).map((p) => [p.id, p]));
+    expectSamePredictions(xcv, xmine);
+    // certain only when the set (here the X-ray-only model's own, at 95%) is exactly {the answer}
+    for (const m of xmine.values()) if (!m.uncertain) expect(m.class_set).toBe(`{${m.final_class}}`);
+    const xcvP = await s.readTable(probabilitiesTable, { stage: 'predict', id: stepId('xray/cv/fold-0/predict-deployment') }, 'probabilities');
+    const xmyP = new Map((await s.readTable(probabilitiesTable, x0, 'probabilities')).map((p) => [`${p.id}|${p.stage}|${p.class}`, p]));
+    for (const p of xcvP) expect(xmyP.get(`${p.id}|${p.stage}|${p.class}`)).toEqual(p);
+  });
+
+  it('presents the training sources in the csc2 and xclass layouts: their X-ray features, position error included, to the bit', async () => {
+    const { at, s, final, dir } = await classifySetUp();
+    const xf = await stepMeta(s, 'xray/features');
+    const { featureValuesTable } = await import('../../schemas/features.js');
+    const trained = new Map((await s.readTable(featureValuesTable, { stage: 'features', id: xf.id })).map((v) => [`${v.id}|${v.feature}`, v.value]));
+    const sources = (await s.readTable(sourcesTable, await stepMeta(s, 'ingest'))).filter((r) => r.in_scope && r.label !== null);
+    expect(sources).toHaveLength(1850);
+    const v = (x: number | string | null) => (x === null ? '' : String(x));
+    // CSC 2.0: the training table's CSCv2_PU is err_ellipse_r0, the major semi-axis of the 95% ellipse (its ReadMe);
+    // a realistic minor axis r1 = 0.6 r0 must not change the feature (the method's sqrt((r0^2 + r1^2)/2) is the search radius only)
+    const band = (b: string) => [`flux_aper90_${b}`, `flux_aper90_lolim_${b}`, `flux_aper90_hilim_${b}`];
+    const cscHead = [
+      'name',
+      'ra',
+      'dec',
+      'err_ellipse_r0',
+      'err_ellipse_r1',
+      'significance',
+      ...['b', 'h', 'm', 's'].flatMap(band),
+      'var_intra_prob_b',
+      'var_inter_prob_b',
+    ];
+    const flux = (value: number | null, err: number | null) => [
+      v(value),
+      v(value === null || err === null ? null : value - err),
+      v(value === null || err === null ? null : value + err),
+    ];
+    const csc = sources.map((r) =>
+      [
+        r.id,
+        r.ra_deg,
+        r.dec_deg,
+        v(r.pos_err_95_arcsec),
+        v(r.pos_err_95_arcsec === null ? null : 0.6 * r.pos_err_95_arcsec),
+        v(r.significance),
+        ...flux(r.flux_b_cgs, r.flux_b_err_cgs),
+        ...flux(r.flux_h_cgs, r.flux_h_err_cgs),
+        ...flux(r.flux_m_cgs, r.flux_m_err_cgs),
+        ...flux(r.flux_s_cgs, r.flux_s_err_cgs),
+        v(r.var_p_intra),
+        v(r.var_p_inter),
+      ].join(','),
+    );
+    // XClass's own layout: sigma_eff the same 95% major semi-axis
+    const xHead = ['id', 'flux_s', 'flux_m', 'flux_h', 'flux_b', 'sigma_eff', 'significance', 'var_p_intra', 'var_p_inter'];
+    const xclass = sources.map((r) =>
+      [r.id, r.flux_s_cgs, r.flux_m_cgs, r.flux_h_cgs, r.flux_b_cgs, r.pos_err_95_arcsec, r.significance, r.var_p_intra, r.var_p_inter].map(v).join(','),
+    );
+    for (const [layout, head, lines] of [
+      ['csc2', cscHead, csc],
+      ['xclass', xHead, xclass],
+    ] as const) {
+      const table = join(dir, `${layout}.csv`);
+      writeFileSync(table, `${head.join(',')}\n${lines.join('\n')}\n`);
+      const r = runCli([...at, '--set', 'uncertainty.mc.draws=0', '--json', 'classify', table, '--xray-mapping', layout, '--model', final.id]);
+      expect(r.code, `${layout}: ${r.stderr}`).toBe(0);
+      const ref = { stage: 'classify' as const, id: (lastJsonLine(r.stdout) as { artifact: string }).artifact };
+      const targets = await s.readTable(targetsTable, ref, 'targets');
+      expect(targets.every((t) => t.model_used === 'xray_only')).toBe(true);
+      const mine = await s.readTable(targetFeaturesTable, ref, 'features');
+      expect(mine).toHaveLength(1850 * 12);
+      for (const f of mine) expect(f.value, `${layout} ${f.id} ${f.feature}`).toBe(trained.get(`${f.id}|${f.feature}`));
+    }
   });
 
   it('writes a self-contained HTML report whose plots all render in Chromium', async () => {
@@ -973,15 +1224,15 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       'stage\tn',
       'crossmatch\t7',
       'dedup\t1',
-      'evaluate\t1',
-      'features\t2',
+      'evaluate\t2',
+      'features\t3',
       'ingest\t1',
       'labels\t7',
-      'predict\t10',
+      'predict\t15',
       'provenance\t1',
       'reference\t1',
       'sed\t2',
-      'train\t6',
+      'train\t12',
     ]);
     const lin = JSON.parse(runCli([...at, '--json', 'query', "select role from lineage where stage = 'reference'"]).stdout) as { role: string }[];
     expect(lin).toEqual([{ role: 'sources' }]);
@@ -993,7 +1244,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
         "select run_id, count(*) filter (where cache_hit) as hits from run_steps join runs using (run_id) where workflow <> 'xclass-classify' group by 1 order by 2",
       ]).stdout,
     ) as { hits: number }[];
-    expect(runs.map((x) => Number(x.hits))).toEqual([0, 39]);
+    expect(runs.map((x) => Number(x.hits))).toEqual([0, 52]);
     const bad = runCli([...at, 'query', 'select nope from artifacts']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
@@ -1014,7 +1265,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect([a.code, b.code]).toEqual([0, 0]);
     const ids = (o: string) => (lastJsonLine(o) as { steps: { artifactId: string }[] }).steps.map((s) => s.artifactId);
     expect(ids(a.out)).toEqual(ids(b.out));
-    expect(artifactDirs(shared)).toHaveLength(39);
+    expect(artifactDirs(shared)).toHaveLength(52);
     const s = new ArtifactStore(shared);
     expect(await s.tempEntries()).toEqual([]);
     for (const m of await s.list()) expect((await s.readAnyTable(m.stage, m.id)).length).toBe(m.row_count);

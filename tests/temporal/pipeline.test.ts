@@ -85,7 +85,7 @@ describe('the pipeline on a real Temporal server', () => {
         .map((l) => JSON.parse(l) as { event: string; done?: number; total?: number })
         .filter((e) => e.event === 'progress');
       expect(progress.length).toBeGreaterThan(0);
-      expect(progress.every((p) => p.total === 29 && p.done! <= 29)).toBe(true); // 24 parent steps + 5 fold branches
+      expect(progress.every((p) => p.total === 30 && p.done! <= 30)).toBe(true); // 24 parent steps + 5 fold branches + the X-ray-only model's branch
     } finally {
       await stop(a);
       await stop(b);

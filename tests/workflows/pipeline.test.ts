@@ -15,7 +15,15 @@ describe('the pipeline DAG', () => {
     // external catalog, the label provenance). The baseline translates without labels, so deployment and blind are one
     // model and one prediction: SED + features twice (label-free, and paper for the paper protocol),
     // 5 folds x (train, predict-deployment, predict-paper), evaluate, final model = 21
-    expect(keys.filter((k) => !k.startsWith('ablation/'))).toHaveLength(18 + 21);
+    expect(keys.filter((k) => !k.startsWith('ablation/') && !k.startsWith('xray/'))).toHaveLength(18 + 21);
+    // the X-ray-only model: its features (no SED input), 5 folds x (train, predict-deployment), evaluate, final model
+    expect(count('xray/')).toBe(1 + 5 * 2 + 1 + 1);
+    expect(step('xray/features').inputs).toEqual({ sources: 'ingest' });
+    expect(step('xray/features').params['xray_only']).toBe(true);
+    expect(step('xray/cv/fold-0/predict-deployment').inputs).toEqual({ model: 'xray/cv/fold-0/train', features: 'xray/features', sources: 'ingest' });
+    expect(Object.keys(step('xray/cv/evaluate').inputs).sort()).toEqual([...Array.from({ length: 5 }, (_, i) => `deployment_fold_${i}`), 'reference']);
+    expect(step('xray/final/train').params['fold']).toBeNull();
+    expect(dag.steps.filter((s) => s.key.startsWith('xray/')).every((s) => s.branch === 'xray')).toBe(true);
     expect(keys).not.toContain('cv/fold-0/train-blind');
     expect(step('sed').params['assignment']).toBe('label_free');
     expect(step('sed-paper').params['assignment']).toBe('paper');
@@ -41,7 +49,7 @@ describe('the pipeline DAG', () => {
     expect(step('ablation/smote/cv/fold-0/train').inputs).toEqual({ features: 'features' });
     expect(step('ablation/no_gaia_features/features').inputs).toEqual({ sources: 'ingest', sed: 'sed' });
     expect(step('ablation/gaia_only/sed').params['surveys']).toEqual(['gaia']);
-    // each ablation is one branch (a child workflow on Temporal), as is each baseline fold
+    // each ablation is one branch (a child workflow on Temporal), as is each baseline fold and the X-ray-only model
     expect(Object.keys(splitBranches(dag).branches).sort()).toEqual([
       ...Object.keys(loadConfig().ablations)
         .map((a) => `ablation/${a}`)
@@ -51,6 +59,7 @@ describe('the pipeline DAG', () => {
       'cv/fold-2',
       'cv/fold-3',
       'cv/fold-4',
+      'xray',
     ]);
   });
 

@@ -1,0 +1,69 @@
+/**
+ * How far a population of targets lies from the training set, one feature at a time:
+ * the two-sample Kolmogorov-Smirnov statistic with its asymptotic p-value, and the
+ * population stability index over the training set's deciles. Pure functions on plain
+ * arrays of finite values (missing values are left out by the caller and counted).
+ */
+
+/**
+ * Two-sample KS statistic D = sup |F_a(x) - F_b(x)| over the pooled values (ties
+ * stepped together, as scipy.stats.ks_2samp does).
+ */
+export function ksStatistic(a: readonly number[], b: readonly number[]): number {
+  if (a.length === 0 || b.length === 0) return Number.NaN;
+  const x = [...a].sort((p, q) => p - q);
+  const y = [...b].sort((p, q) => p - q);
+  let i = 0;
+  let j = 0;
+  let d = 0;
+  while (i < x.length && j < y.length) {
+    const v = Math.min(x[i]!, y[j]!);
+    while (i < x.length && x[i] === v) i++;
+    while (j < y.length && y[j] === v) j++;
+    d = Math.max(d, Math.abs(i / x.length - j / y.length));
+  }
+  return d;
+}
+
+/**
+ * The asymptotic p-value of a two-sample KS statistic: Q_KS(lambda) = 2 sum_k (-1)^(k-1)
+ * exp(-2 k^2 lambda^2) with lambda = (sqrt(n_e) + 0.12 + 0.11/sqrt(n_e)) D and
+ * n_e = n m / (n + m) (Numerical Recipes, 3rd ed., eqs. 14.3.9 and 14.3.11).
+ */
+export function ksPValue(d: number, n: number, m: number): number {
+  if (!(n > 0 && m > 0) || Number.isNaN(d)) return Number.NaN;
+  const ne = (n * m) / (n + m);
+  const lambda = (Math.sqrt(ne) + 0.12 + 0.11 / Math.sqrt(ne)) * d;
+  if (lambda < 1e-3) return 1;
+  let sum = 0;
+  for (let k = 1; k <= 100; k++) {
+    const term = 2 * (k % 2 === 1 ? 1 : -1) * Math.exp(-2 * k * k * lambda * lambda);
+    sum += term;
+    if (Math.abs(term) < 1e-12) break;
+  }
+  return Math.min(1, Math.max(0, sum));
+}
+
+/**
+ * Population stability index sum_i (t_i - r_i) ln(t_i / r_i) over the reference's
+ * decile bins (edges at its 10%..90% quantiles), each share floored at 1e-4 so an empty
+ * bin stays finite. Below 0.1 is read as no shift, 0.1-0.25 moderate, above 0.25 large.
+ */
+export function populationStabilityIndex(reference: readonly number[], target: readonly number[], bins = 10): number {
+  if (reference.length === 0 || target.length === 0) return Number.NaN;
+  const r = [...reference].sort((p, q) => p - q);
+  const edges: number[] = [];
+  for (let k = 1; k < bins; k++) edges.push(r[Math.min(r.length - 1, Math.floor((k * r.length) / bins))]!);
+  const share = (xs: readonly number[]) => {
+    const counts = new Array<number>(bins).fill(0);
+    for (const v of xs) {
+      let b = 0;
+      while (b < edges.length && v >= edges[b]!) b++;
+      counts[b]!++;
+    }
+    return counts.map((c) => Math.max(1e-4, c / xs.length));
+  };
+  const ref = share(reference);
+  const tgt = share(target);
+  return ref.reduce((s, rv, k) => s + (tgt[k]! - rv) * Math.log(tgt[k]! / rv), 0);
+}
