@@ -193,8 +193,11 @@ interface Observed {
  * a Bayesian posterior (classify-match.ts); HST magnitudes observed where the target
  * has them, otherwise translated label-free with the model's own SED settings by the
  * code that translated its training sources; then the model's features and forest.
- * Sources with no counterpart keep their X-ray features; their optical features are
- * imputed with the training medians, and every feature records which it was.
+ * A source without every HST magnitude the model reads (no counterpart, too few bands)
+ * goes to the X-ray-only model (`xray_model` input) instead of getting imputed optical
+ * features; each route has its own medians, draws, OOD reference and calibration, and
+ * every feature records whether it was observed, translated or imputed. Per route, the
+ * targets' features against the model's training rows (population shift).
  */
 export const classifyStage = defineStage({
   name: 'classify',

@@ -1,7 +1,7 @@
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { RunRecord } from '../schemas/run.js';
 import { labelAgreement, summariseRun } from './summary.js';
-import { SHARED_STEPS, variantSteps } from '../workflows/keys.js';
+import { SHARED_STEPS, variantSteps, XRAY_STEPS } from '../workflows/keys.js';
 import { PROTOCOLS } from '../schemas/protocols.js';
 import { barChart, heatmap, histogramByClass, reliability } from './charts.js';
 import { esc, idTag, num, page, plot, table } from './html.js';
@@ -135,6 +135,55 @@ ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fol
       ]),
     )}<p class="src">${E}</p>`,
   );
+
+  // the X-ray-only model (targets without enough photometry), beside the model
+  const xrayEval = step(XRAY_STEPS.evaluate)?.artifactId;
+  if (xrayEval) {
+    const X = idTag('evaluate', xrayEval);
+    const xm = await store.readTable(metricsTable, { stage: 'evaluate', id: xrayEval });
+    const xpick = (metric: string, cls: string | null = null) => pickIn(xm, 'deployment', 'full', 'all', 'pooled', metric, cls);
+    const xn = (metric: string) =>
+      xm.find((m) => m['protocol'] === 'deployment' && m['metric'] === metric && m['class'] === null && m['statistic'] === 'pooled' && m['level'] === 'full')?.[
+        'n'
+      ];
+    const level = (await store.readMeta('evaluate', xrayEval)).params['uncertainty'] as { conformal?: { level?: number } } | undefined;
+    parts.push(`<h2>The X-ray-only model (targets without enough photometry)</h2>
+<p class="protocol">Trained on every in-scope source, with or without photometry, from the features every X-ray source has (fluxes,
+hardness ratios, sigma_eff, significance, CSC variability); <code>classify</code> routes to it every target without every HST magnitude the
+model reads, instead of imputing its optical features. Its sets are at ${num((level?.conformal?.level ?? 0) * 100, 0)}%.</p>${table(
+      ['', 'sources', 'balanced accuracy', 'macro F1', 'ECE', ...classes.map((c) => `F1 ${c}`), 'uncertain', 'certain answers right'],
+      [
+        [
+          'model (X-ray + optical)',
+          metrics.find(
+            (m) =>
+              m['protocol'] === H &&
+              m['metric'] === 'balanced_accuracy' &&
+              m['class'] === null &&
+              m['statistic'] === 'pooled' &&
+              m['level'] === 'full' &&
+              m['subset'] === 'all',
+          )?.['n'] ?? '',
+          num(headlineOf('balanced_accuracy')),
+          num(headlineOf('macro_f1')),
+          num(headlineOf('ece')),
+          ...classes.map((c) => num(pick(H, 'full', 'all', 'pooled', 'f1', c))),
+          num(headlineOf('uncertain_share')),
+          num(headlineOf('accuracy_certain')),
+        ],
+        [
+          'X-ray-only model',
+          xn('balanced_accuracy') ?? '',
+          num(xpick('balanced_accuracy')),
+          num(xpick('macro_f1')),
+          num(xpick('ece')),
+          ...classes.map((c) => num(xpick('f1', c))),
+          num(xpick('uncertain_share')),
+          num(xpick('accuracy_certain')),
+        ],
+      ],
+    )}<p class="src">${E} ${X} (protocol deployment, pooled out-of-fold)</p>`);
+  }
 
   // competitor
   const pooledRow = (protocol: string, label: string) => [label, ...headline.map((m) => num(pick(protocol, 'full', 'all', 'pooled', m)))];

@@ -1122,6 +1122,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(html).toMatch(/<td>single value<\/td><td>0\.934<\/td>/);
     expect(html).toContain('Conformal class sets (Mondrian, nested over the folds)');
     expect(html).toContain('Class mix of a target population');
+    // the X-ray-only model's cross-validation beside the model's
+    expect(html).toContain('<h2>The X-ray-only model (targets without enough photometry)</h2>');
+    expect(html).toMatch(/X-ray-only model<\/td><td[^>]*>1850<\/td><td[^>]*>0\.568</);
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
