@@ -550,6 +550,7 @@ export const classifyStage = defineStage({
     const classMix: ClassifyClassMixRow[] = [];
     const routeNotes: Record<string, unknown> = {};
     const imputedByFeature: Record<string, Record<string, number>> = {};
+    // the targets that are training sources of the model that classified them
     const trainedOn = new Set<string>();
     const shift: PopulationShiftRow[] = [];
     for (const route of ROUTES) {
@@ -597,7 +598,8 @@ export const classifyStage = defineStage({
       }
       // how the targets' features lie against the model's own training rows; which targets are its training sources
       const training = await modelTrainingRows(ctx.store, r.ref);
-      for (const id of training.ids) trainedOn.add(id);
+      const trainingIds = new Set(training.ids);
+      for (const i of idx) if (trainingIds.has(sources[i]!.id)) trainedOn.add(sources[i]!.id);
       shift.push(
         ...populationShift(
           route,

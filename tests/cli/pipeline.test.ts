@@ -975,6 +975,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(ba.n).toBe(2941 - 1004 - 87);
     expect(ba.value).toBeGreaterThan(0.75);
     expect(metrics.find((m) => m.metric === 'ece')!.value).toBeLessThan(0.1);
+    // and it says so: every labelled source is a training source of the model that classified it, so none is scored apart
+    expect((await s.readMeta('classify', ref.id)).notes['scored_trained_on']).toBe(1850);
+    expect(metrics.some((m) => m.subset === 'not_trained_on')).toBe(false);
     const targets = await s.readTable(targetsTable, ref, 'targets');
     // the model trained on folds 1-4, applied to the table: on fold 0 it gives the cross-validation's own predictions
     const { loadRunRecord } = await import('../../artifacts/run-records.js');
@@ -997,6 +1000,16 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const mine0 = new Map((await s.readTable(predictionsTable, f0)).map((p) => [p.id, p]));
     expect(mine0.size).toBe(cv.length);
     expectSamePredictions(cv, mine0);
+    // none of them is a training source of the fold-0 model: the score without them is the score
+    expect((await s.readMeta('classify', f0.id)).notes['scored_trained_on']).toBe(0);
+    const f0metrics = await s.readTable(metricsTable, f0, 'metrics');
+    const baOf = (subset: string) => f0metrics.find((m) => m.metric === 'balanced_accuracy' && m.subset === subset)!;
+    expect([baOf('not_trained_on').value, baOf('not_trained_on').n]).toEqual([baOf('all').value, cv.length]);
+    // a random fifth of the training population against the other four fifths: no feature moved far
+    const { populationShiftTable } = await import('../../schemas/catalog.js');
+    const shift = (await s.readTable(populationShiftTable, f0, 'population_shift')).filter((r) => r.model_used === 'full');
+    expect(shift).toHaveLength(26);
+    for (const r of shift) if (r.ks_d !== null) expect(r.ks_d, r.feature).toBeLessThan(0.15);
     const { probabilitiesTable } = await import('../../schemas/model.js');
     const cvP = await s.readTable(probabilitiesTable, { stage: 'predict', id: stepId('cv/fold-0/predict-deployment') }, 'probabilities');
     const myP = new Map((await s.readTable(probabilitiesTable, f0, 'probabilities')).map((p) => [`${p.id}|${p.stage}|${p.class}`, p]));
