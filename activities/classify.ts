@@ -43,7 +43,7 @@ import type { ArtifactRef } from '../schemas/step.js';
 import type { RawFileRef } from '../schemas/artifact.js';
 import type { InputBand } from '../schemas/sed.js';
 import { readTargetTable } from './io/target-table.js';
-import { readPhotometry, readXraySources, type Magnitude, type XraySourceRow } from './io/catalog-rows.js';
+import { readPhotometry, readXraySources, type Astrometry, type Magnitude, type XraySourceRow } from './io/catalog-rows.js';
 import { filterFileName, loadFilter, loadVega, sedDataFiles } from './io/sed-data.js';
 import {
   loadModel,
@@ -322,7 +322,7 @@ export const classifyStage = defineStage({
       s: XraySourceRow,
       byFilter: ReadonlyMap<string, Observed>,
       flux: { s: number | null; m: number | null; h: number | null; b: number | null },
-      fixed: { astrometry: { parallax_mas: number | null; pm_total_masyr: number | null }; nu: number | null },
+      fixed: { astrometry: Astrometry; nu: number | null },
       given?: TranslatedMags | null,
     ) => {
       const measurements: BandMeasurement[] = inputNames.map((f, band) => {
@@ -372,6 +372,8 @@ export const classifyStage = defineStage({
         gaia_rp: gaia('Gaia_DR3.RP'),
         pm_total_masyr: fixed.astrometry.pm_total_masyr,
         parallax_mas: fixed.astrometry.parallax_mas,
+        parallax_err_mas: fixed.astrometry.parallax_err_mas,
+        dist_geo_pc: fixed.astrometry.dist_geo_pc,
         // the training table's position error: the 95% major semi-axis (catalog-rows.ts)
         sigma_eff_arcsec: s.pos_err_95_arcsec,
         nu: fixed.nu,
@@ -394,13 +396,21 @@ export const classifyStage = defineStage({
     for (const [si, s] of sources.entries()) {
       const cps = catalogs.map((c, ci) => ({ c, choice: matched.choices[ci]![si]! }));
       const obs: Observed[] = observedOf(s.mags, tableBands, 'table');
-      let astrometry = { parallax_mas: s.parallax_mas, pm_total_masyr: s.pm_total_masyr };
+      // the table's own astrometry, else the first counterpart's (a parallax with its own error and distance)
+      let astrometry: Astrometry = {
+        parallax_mas: s.parallax_mas,
+        parallax_err_mas: s.parallax_err_mas,
+        dist_geo_pc: s.dist_geo_pc,
+        pm_total_masyr: s.pm_total_masyr,
+      };
       cps.forEach(({ c, choice }, ci) => {
         if (choice.index === null) return;
         const row = c.rows[choice.index]!;
         obs.push(...observedOf(row.mags, catalogBands[ci]!, c.name));
         astrometry = {
-          parallax_mas: astrometry.parallax_mas ?? row.parallax_mas,
+          ...(astrometry.parallax_mas === null
+            ? { parallax_mas: row.parallax_mas, parallax_err_mas: row.parallax_err_mas, dist_geo_pc: row.dist_geo_pc }
+            : { parallax_mas: astrometry.parallax_mas, parallax_err_mas: astrometry.parallax_err_mas, dist_geo_pc: astrometry.dist_geo_pc }),
           pm_total_masyr: astrometry.pm_total_masyr ?? row.pm_total_masyr,
         };
       });
@@ -523,6 +533,12 @@ export const classifyStage = defineStage({
         nu: input.nu,
         hst_provenance: nObs > 0 && nTrans > 0 ? 'mixed' : nObs > 0 ? 'observed' : nTrans > 0 ? 'translated' : 'none',
         model_used: route,
+        parallax_mas: fixed.astrometry.parallax_mas,
+        parallax_snr:
+          fixed.astrometry.parallax_mas !== null && fixed.astrometry.parallax_err_mas !== null && fixed.astrometry.parallax_err_mas > 0
+            ? fixed.astrometry.parallax_mas / fixed.astrometry.parallax_err_mas
+            : null,
+        dist_geo_pc: fixed.astrometry.dist_geo_pc,
         model_id: route === 'full' ? modelRef.id : xrayRef!.id,
         calibration_id: (route === 'full' ? ctx.inputs.calibration : ctx.inputs.xray_calibration)?.id ?? null,
         n_bands: used.length,

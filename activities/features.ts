@@ -52,6 +52,7 @@ export const featuresStage = defineStage({
       galactic_parallax_mas: p.galactic_parallax_mas,
       include_gaia: p.include_gaia,
       include_av: p.include_av,
+      ...(p.distance_snr_min !== undefined && p.distance_snr_min !== null ? { distance_snr_min: p.distance_snr_min } : {}),
     };
     const names = featureNames(spec);
     const values: FeatureValueRow[] = [];
@@ -157,6 +158,8 @@ export function sourceFeatureInput(s: SourceRow, hst: Record<string, number | nu
     gaia_rp: s.gaia_rp_mag,
     pm_total_masyr: s.pm_total_masyr,
     parallax_mas: s.parallax_mas,
+    parallax_err_mas: s.parallax_err_mas,
+    dist_geo_pc: s.dist_geo_pc,
     // the MUWCLASS table gives the 95% position-error radius, the quantity the method's
     // sqrt((r0^2 + r1^2)/2) of the 95% error ellipse reduces to for a circle
     sigma_eff_arcsec: s.pos_err_95_arcsec,

@@ -1,4 +1,4 @@
-import { columnMedians, imputeMatrix } from '../lib/features.js';
+import { imputationValues, imputeMatrix } from '../lib/features.js';
 import { featureImportances, type Forest } from '../lib/forest/forest.js';
 import { fitTwoStage, serializeTwoStage } from '../lib/forest/two-stage.js';
 import { selectRows } from './io/rows.js';
@@ -77,7 +77,8 @@ export const trainStage = defineStage({
       rows = train.map((i) => data.values[i]!);
       labels = train.map((i) => data.labels[i]!);
     }
-    const medians = columnMedians(rows, data.featureNames.length);
+    // training medians; the distance features' missing values below their range (lib/features.ts imputationValues)
+    const medians = imputationValues(data.featureNames, rows);
     const m = imputeMatrix(rows, medians);
     ctx.progress(0, 2, 'fitting');
     const model = await fitTwoStage(m, labels, data.featureNames, p.model, ctx.trees, groups);

@@ -18,7 +18,7 @@ import { ArtifactStore } from '../artifacts/store.js';
 import { readFeatureRows } from '../activities/io/feature-matrix.js';
 import { selectRows } from '../activities/io/rows.js';
 import { sourcesTable } from '../schemas/tables.js';
-import { imputeMatrix, columnMedians } from '../lib/features.js';
+import { imputeMatrix, imputationValues } from '../lib/features.js';
 import { fitTwoStage, predictTwoStage } from '../lib/forest/two-stage.js';
 import { balancedAccuracyOf, confusionMatrix, perClassMetrics } from '../lib/metrics/classification.js';
 import { figure } from './support/figures.js';
@@ -67,7 +67,7 @@ async function crossValidate(depth: number, censored: boolean, seed: number): Pr
     const train = selectRows(data.ids, data.labels, fold, 'train');
     const test = selectRows(data.ids, data.labels, fold, 'predict').filter((i) => !rows[i]!.detected);
     const trainRows = train.map((i) => rows[i]!.values);
-    const medians = columnMedians(trainRows, names.length);
+    const medians = imputationValues(names, trainRows);
     const model = await fitTwoStage(
       imputeMatrix(trainRows, medians),
       train.map((i) => data.labels[i]!),

@@ -20,6 +20,9 @@ export interface FeatureInput {
   gaia_rp: number | null;
   pm_total_masyr: number | null;
   parallax_mas: number | null;
+  /** the parallax's 1-sigma error, mas, and a geometric distance (Bailer-Jones et al. 2021), pc, where the catalog gives them */
+  parallax_err_mas: number | null;
+  dist_geo_pc: number | null;
   sigma_eff_arcsec: number | null;
   nu: number | null;
   significance: number | null;
@@ -71,7 +74,58 @@ export function featureNames(spec: FeatureSpec): string[] {
     'significance',
     ...(spec.include_gaia ? ['gaia_bp_rp', 'gaia_g_rp', 'pm_total', 'is_galactic_parallax'] : []),
     ...(spec.include_av ? ['sed_a_v'] : []),
+    ...(spec.distance_snr_min !== undefined ? DISTANCE_FEATURES : []),
   ];
+}
+
+/** Features defined only where the parallax is significant (FeatureSpec.distance_snr_min). */
+export const DISTANCE_FEATURES = ['log_lx_plx', 'abs_g_plx'];
+
+/** 1 pc in cm (IAU 2015 B2: 648000/pi au, au = 1.495978707e13 cm). */
+export const PARSEC_CM = (648000 / Math.PI) * 1.495978707e13;
+
+/**
+ * A source's distance where its parallax is significant: the catalog's geometric
+ * distance (Bailer-Jones et al. 2021, `rgeo`) where given, else 1000/parallax pc; null
+ * when the parallax is missing, not positive, or its S/N (parallax / error) is at most
+ * `min_snr`: below that, 1/parallax is biased and the geometric distance is mostly its
+ * prior.
+ */
+export function significantDistancePc(
+  parallax_mas: number | null,
+  parallax_err_mas: number | null,
+  dist_geo_pc: number | null,
+  min_snr: number,
+): number | null {
+  if (parallax_mas === null || parallax_err_mas === null || !(parallax_mas > 0) || !(parallax_err_mas > 0)) return null;
+  if (!(parallax_mas / parallax_err_mas > min_snr)) return null;
+  return dist_geo_pc !== null && dist_geo_pc > 0 ? dist_geo_pc : 1000 / parallax_mas;
+}
+
+/** log10 of the broad-band X-ray luminosity L_X = 4 pi d^2 F_X (erg/s), d in pc, F_X in erg/s/cm^2. */
+export function logXrayLuminosity(flux_cgs: number | null, distance_pc: number | null): number | null {
+  if (flux_cgs === null || !(flux_cgs > 0) || distance_pc === null || !(distance_pc > 0)) return null;
+  return Math.log10(4 * Math.PI * flux_cgs) + 2 * Math.log10(distance_pc * PARSEC_CM);
+}
+
+/** Absolute magnitude M = m - 5 log10(d / 10 pc) (no extinction correction). */
+export function absoluteMagnitude(mag: number | null, distance_pc: number | null): number | null {
+  if (mag === null || distance_pc === null || !(distance_pc > 0)) return null;
+  return mag - 5 * Math.log10(distance_pc / 10);
+}
+
+/**
+ * What a missing value becomes before the forest sees it, per column: the training
+ * median (paper section 4.2), except for the distance features, which are missing for
+ * every source without a significant parallax (every AGN, every in-galaxy target): there
+ * the median of the sources that have them (nearby stars) would make each such source
+ * look like a nearby star. They get MISSING_BELOW_RANGE instead, below every real value,
+ * so a split on the feature sets them apart as a missing-value branch would.
+ */
+export const MISSING_BELOW_RANGE = -100;
+export function imputationValues(names: readonly string[], rows: readonly (number | null)[][]): (number | null)[] {
+  const medians = columnMedians(rows, names.length);
+  return names.map((n, k) => (DISTANCE_FEATURES.includes(n) ? MISSING_BELOW_RANGE : medians[k]!));
 }
 
 /** log10 of a positive flux; a non-positive or missing one is missing (never the log of a negative). */
@@ -124,7 +178,14 @@ export function computeFeatures(x: FeatureInput, spec: FeatureSpec): (number | n
         ]
       : []),
     ...(spec.include_av ? [x.a_v] : []),
+    ...(spec.distance_snr_min !== undefined ? distanceFeatures(x, spec.distance_snr_min) : []),
   ];
+}
+
+/** log_lx_plx and abs_g_plx (Gaia G) of a source, both null without a significant parallax. */
+function distanceFeatures(x: FeatureInput, min_snr: number): (number | null)[] {
+  const d = significantDistancePc(x.parallax_mas, x.parallax_err_mas, x.dist_geo_pc, min_snr);
+  return [logXrayLuminosity(x.flux_b, d), absoluteMagnitude(x.gaia_g, d)];
 }
 
 /** Column medians over the given rows, ignoring missing values; null for a column with none. */

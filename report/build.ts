@@ -3,13 +3,15 @@ import type { RunRecord } from '../schemas/run.js';
 import { labelAgreement, summariseRun } from './summary.js';
 import { SHARED_STEPS, variantSteps, XRAY_STEPS } from '../workflows/keys.js';
 import { PROTOCOLS } from '../schemas/protocols.js';
-import { barChart, heatmap, histogramByClass, reliability } from './charts.js';
+import { barChart, heatmap, histogramByClass, reliability, scatterByClass } from './charts.js';
 import { esc, idTag, num, page, plot, table } from './html.js';
 import { classifySection } from './classify.js';
 import { uncertaintySection } from './uncertainty.js';
 import { calibrationTable, confusionTable, metricsTable } from '../schemas/evaluation.js';
 import { modelFeaturesTable } from '../schemas/model.js';
 import { sedFitsTable, sedMagsTable } from '../schemas/sed.js';
+import { featureValuesTable } from '../schemas/features.js';
+import { DISTANCE_FEATURES } from '../lib/features.js';
 
 type Row = Record<string, unknown>;
 
@@ -243,6 +245,10 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
   );
   parts.push(await uncertaintySection(store, evaluated, metrics, H, E));
 
+  // the X-ray luminosity against the absolute G magnitude of the sources with a significant parallax
+  const distanceFeatures = await distancePlane(store, run);
+  if (distanceFeatures) parts.push(distanceFeatures);
+
   // feature importance of the final model
   const finalId = step(baseline.finalModel)?.artifactId;
   if (finalId) {
@@ -336,4 +342,39 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
   }
 
   return page(run, parts);
+}
+
+/**
+ * The plane of log L_X against absolute G for the training sources whose parallax is
+ * significant (the distance features; the baseline's when it has them, else the
+ * `distance_features` ablation's), coloured by class: active stars sit at 10^27-10^30
+ * erg/s, CVs and X-ray binaries above them.
+ */
+async function distancePlane(store: ArtifactStore, run: RunRecord): Promise<string | null> {
+  const candidates = run.steps.filter((s) => s.stage === 'features' && s.status === 'done' && s.artifactId);
+  const ordered = [...candidates.filter((s) => s.variant === null), ...candidates.filter((s) => s.variant !== null)];
+  for (const s of ordered) {
+    const ref = { stage: 'features' as const, id: s.artifactId! };
+    const names = (await store.readMeta('features', ref.id)).facts?.['feature_names'] as string[] | undefined;
+    if (!names?.includes(DISTANCE_FEATURES[0]!)) continue;
+    const values = (await store.readTable(featureValuesTable, ref)).filter((v) => v.draw === 0 && DISTANCE_FEATURES.includes(v.feature) && v.value !== null);
+    const byId = new Map<string, { class: string; x?: number; y?: number }>();
+    for (const v of values) {
+      const p = byId.get(v.id) ?? byId.set(v.id, { class: v.label }).get(v.id)!;
+      if (v.feature === 'abs_g_plx') p.x = v.value!;
+      else p.y = v.value!;
+    }
+    const points = [...byId.values()].flatMap((p) => (p.x !== undefined && p.y !== undefined ? [{ class: p.class, x: p.x, y: p.y, uncertain: false }] : []));
+    if (points.length === 0) return null;
+    const F = idTag('features', ref.id);
+    return `<h2>Distance: X-ray luminosity against absolute magnitude</h2>
+${await plot(
+  `log L_X against absolute G, ${points.length} training sources with a significant parallax (${esc(s.variant ?? 'baseline')})`,
+  scatterByClass('Lx-MG', points, { xTitle: 'M_G (Gaia G, no extinction correction)', yTitle: 'log L_X (0.5-7 keV, erg/s)' }),
+  F,
+)}
+<p class="src">L_X = 4 pi d^2 F_b and M_G = G - 5 log10(d / 10 pc), d the geometric distance (Bailer-Jones et al. 2021) or 1/parallax,
+where the parallax S/N exceeds the threshold (features <code>log_lx_plx</code>, <code>abs_g_plx</code>) — ${F}</p>`;
+  }
+  return null;
 }

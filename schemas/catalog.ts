@@ -53,9 +53,15 @@ export type PositionError = z.infer<typeof PositionError>;
 export const FluxColumn = z.strictObject({ value: Column, err: Column.optional(), lo: Column.optional(), hi: Column.optional() });
 export type FluxColumn = z.infer<typeof FluxColumn>;
 
-/** Extra astrometry a catalog may carry: parallax (mas), total proper motion or its components (mas/yr). */
+/**
+ * Extra astrometry a catalog may carry: parallax and its 1-sigma error (mas), a geometric
+ * distance (pc, Bailer-Jones et al. 2021 `r_med_geo`), total proper motion or its
+ * components (mas/yr).
+ */
 const Astrometry = {
   parallax: Column.optional(),
+  parallax_error: Column.optional(),
+  distance: Column.optional(),
   pm_total: Column.optional(),
   pmra: Column.optional(),
   pmdec: Column.optional(),
@@ -251,6 +257,10 @@ export const targetsTable = defineTable('classify_targets', {
   /** that model's train artifact and the evaluate artifact calibrating it (null: none) */
   model_id: z.string().min(1),
   calibration_id: z.string().nullable(),
+  /** the parallax used (the table's own, else the counterpart's), mas, and its S/N; a geometric distance when mapped, pc */
+  parallax_mas: optionalNumber(),
+  parallax_snr: optionalNumber(),
+  dist_geo_pc: optionalNumber(),
   n_bands: z.number().int().nonnegative(),
   bands: z.string(),
   sed_status: z.string(),

@@ -13,6 +13,11 @@ export const FeaturesParams = z.strictObject({
    * or without photometry, for the model of targets that have no counterpart; no SED input
    */
   xray_only: z.literal(true).optional(),
+  /**
+   * the distance features log_lx_plx and abs_g_plx where the parallax S/N exceeds this
+   * (lib/features.ts); null: not computed (absent in runs planned before them: not computed)
+   */
+  distance_snr_min: z.number().positive().nullable().optional(),
 });
 export type FeaturesParams = z.infer<typeof FeaturesParams>;
 
@@ -29,6 +34,8 @@ export const FeatureSpec = z.strictObject({
   include_av: z.boolean().optional(),
   /** the X-ray-only feature set: no HST, Gaia or SED feature (absent: the full set) */
   xray_only: z.literal(true).optional(),
+  /** the distance features where the parallax S/N exceeds this (absent: none) */
+  distance_snr_min: z.number().positive().optional(),
 });
 export type FeatureSpec = z.infer<typeof FeatureSpec>;
 

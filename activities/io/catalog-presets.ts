@@ -61,6 +61,8 @@ export function muwclassMapping(inputBands: readonly InputBand[]): XrayMapping {
     label: 'True_Class',
     magnitudes,
     parallax: 'Plx',
+    parallax_error: 'e_Plx',
+    distance: 'rgeo',
     pm_total: 'PM',
   };
 }
@@ -97,6 +99,8 @@ export function xclassMapping(header: readonly string[], modelFilters: readonly 
     ...opt('nu', 'nu'),
     ...opt('a_v', 'a_v'),
     ...opt('parallax', 'parallax'),
+    ...opt('parallax_error', 'parallax_error'),
+    ...opt('distance', 'distance'),
     ...opt('pm_total', 'pm_total'),
     magnitudes,
   };
@@ -126,7 +130,7 @@ export function hstMagnitudeColumn(header: readonly string[], filter: string, fi
   );
 }
 
-/** Gaia DR3 gaia_source columns (archive names); parallax and proper motion where the download has them. */
+/** Gaia DR3 gaia_source columns (archive names); parallax, its error, a geometric distance and proper motion where the download has them. */
 export function gaiaDr3Mapping(header: readonly string[]): PhotometryMapping {
   const band = (b: 'g' | 'bp' | 'rp', f: string): MagnitudeColumn => ({
     column: `phot_${b}_mean_mag`,
@@ -141,6 +145,9 @@ export function gaiaDr3Mapping(header: readonly string[]): PhotometryMapping {
     position_error: { kind: 'sigma_radec', ra: 'ra_error', dec: 'dec_error', unit: 'mas' },
     magnitudes: [band('g', 'G'), band('bp', 'BP'), band('rp', 'RP')],
     ...(header.includes('parallax') ? { parallax: 'parallax' } : {}),
+    ...(header.includes('parallax_error') ? { parallax_error: 'parallax_error' } : {}),
+    // the geometric distance of Bailer-Jones et al. 2021 (gaiaedr3_distance), where the download joined it
+    ...(header.includes('r_med_geo') ? { distance: 'r_med_geo' } : {}),
     ...(header.includes('pmra') && header.includes('pmdec') ? { pmra: 'pmra', pmdec: 'pmdec' } : {}),
   };
 }

@@ -21,6 +21,8 @@ export interface Magnitude {
 
 export interface Astrometry {
   parallax_mas: number | null;
+  parallax_err_mas: number | null;
+  dist_geo_pc: number | null;
   pm_total_masyr: number | null;
 }
 
@@ -150,7 +152,14 @@ class Cells {
 
   astrometry(
     i: number,
-    m: { parallax?: string | undefined; pm_total?: string | undefined; pmra?: string | undefined; pmdec?: string | undefined },
+    m: {
+      parallax?: string | undefined;
+      parallax_error?: string | undefined;
+      distance?: string | undefined;
+      pm_total?: string | undefined;
+      pmra?: string | undefined;
+      pmdec?: string | undefined;
+    },
   ): Astrometry {
     let pm = this.num(i, m.pm_total, 'pm_masyr');
     if (pm === null && m.pmra !== undefined && m.pmdec !== undefined) {
@@ -158,7 +167,12 @@ class Cells {
       const d = this.num(i, m.pmdec, 'pm_component_masyr');
       pm = a === null || d === null ? null : Math.hypot(a, d);
     }
-    return { parallax_mas: this.num(i, m.parallax, 'parallax_mas'), pm_total_masyr: pm };
+    return {
+      parallax_mas: this.num(i, m.parallax, 'parallax_mas'),
+      parallax_err_mas: this.num(i, m.parallax_error, 'parallax_err_mas'),
+      dist_geo_pc: this.num(i, m.distance, 'distance_pc'),
+      pm_total_masyr: pm,
+    };
   }
 
   flux(i: number, f: FluxColumn): { value: number | null; err: number | null } {
@@ -182,6 +196,10 @@ function positionColumns(e: PositionError | undefined): string[] {
   if (e.kind === 'r95') return [e.column];
   if (e.kind === 'sigma_radec') return [e.ra, e.dec];
   return [];
+}
+
+function astrometryColumns(m: XrayMapping | PhotometryMapping): (string | undefined)[] {
+  return [m.parallax, m.parallax_error, m.distance, m.pm_total, m.pmra, m.pmdec];
 }
 
 function magColumns(m: readonly MagnitudeColumn[]): (string | undefined)[] {
@@ -216,10 +234,7 @@ export function readXraySources(t: TargetTable, m: XrayMapping, noData: readonly
       m.label,
       m.nu,
       m.a_v,
-      m.parallax,
-      m.pm_total,
-      m.pmra,
-      m.pmdec,
+      ...astrometryColumns(m),
       ...magColumns(m.magnitudes ?? []),
     ],
     'X-ray',
@@ -270,7 +285,7 @@ export function readPhotometry(t: TargetTable, m: PhotometryMapping, noData: rea
   const cells = new Cells(
     t,
     noData,
-    [m.id, m.ra, m.dec, ...positionColumns(m.position_error), m.parallax, m.pm_total, m.pmra, m.pmdec, ...magColumns(m.magnitudes)],
+    [m.id, m.ra, m.dec, ...positionColumns(m.position_error), ...astrometryColumns(m), ...magColumns(m.magnitudes)],
     'photometry',
   );
   const seen = new Map<string, number>();

@@ -1,6 +1,37 @@
 import { describe, expect, it } from 'vitest';
-import { colourPairs, columnMedians, computeFeatures, featureNames, hardnessRatio, imputeMatrix, type FeatureSpec } from '../../lib/features.js';
+import {
+  colourPairs,
+  columnMedians,
+  computeFeatures,
+  featureNames,
+  hardnessRatio,
+  imputeMatrix,
+  type FeatureInput,
+  type FeatureSpec,
+} from '../../lib/features.js';
 import { stratifiedFolds, stratifiedSplit } from '../../lib/folds.js';
+
+/** A source with no measurement at all. */
+const NOTHING: FeatureInput = {
+  flux_s: null,
+  flux_m: null,
+  flux_h: null,
+  flux_b: null,
+  hst_mag: {},
+  gaia_g: null,
+  gaia_bp: null,
+  gaia_rp: null,
+  pm_total_masyr: null,
+  parallax_mas: null,
+  parallax_err_mas: null,
+  dist_geo_pc: null,
+  sigma_eff_arcsec: null,
+  nu: null,
+  significance: null,
+  var_p_intra: null,
+  var_p_inter: null,
+  a_v: null,
+};
 
 const PHAT: FeatureSpec = {
   filters: [
@@ -54,6 +85,8 @@ describe('features (paper Table 3)', () => {
       gaia_rp: 17.7,
       pm_total_masyr: 3.2,
       parallax_mas: 0.7,
+      parallax_err_mas: 0.1,
+      dist_geo_pc: null,
       sigma_eff_arcsec: 0.8,
       nu: null,
       significance: 12,
@@ -104,27 +137,7 @@ describe('features (paper Table 3)', () => {
   it('never takes the log of a negative flux, and leaves a hardness ratio of non-positive sums missing', () => {
     expect(hardnessRatio(-1e-15, 1e-15)).toBeNull();
     expect(hardnessRatio(null, 1e-15)).toBeNull();
-    const v = computeFeatures(
-      {
-        flux_s: -1e-15,
-        flux_m: null,
-        flux_h: null,
-        flux_b: null,
-        hst_mag: {},
-        gaia_g: null,
-        gaia_bp: null,
-        gaia_rp: null,
-        pm_total_masyr: null,
-        parallax_mas: null,
-        sigma_eff_arcsec: null,
-        nu: null,
-        significance: null,
-        var_p_intra: null,
-        var_p_inter: null,
-        a_v: null,
-      },
-      PHAT,
-    );
+    const v = computeFeatures({ ...NOTHING, flux_s: -1e-15 }, PHAT);
     expect(v.every((x) => x === null)).toBe(true);
   });
 
@@ -190,5 +203,49 @@ describe("stratified split (the method's 72/18/10)", () => {
     expect([count('STAR', 0), count('STAR', 1), count('STAR', 2)]).toEqual([36, 9, 5]);
     expect(stratifiedSplit(ids, labels, [0.72, 0.18, 0.1], 3)).toEqual(parts);
     expect(() => stratifiedSplit(ids, labels, [0.5, 0.4], 3)).toThrow(/sum to 1/);
+  });
+});
+
+describe('distance features where the parallax is significant', () => {
+  it('a star at 100 pc and one at 1 kpc, by hand', async () => {
+    const { absoluteMagnitude, logXrayLuminosity, significantDistancePc, PARSEC_CM } = await import('../../lib/features.js');
+    // 1 pc = 3.0857e18 cm
+    expect(PARSEC_CM).toBeCloseTo(3.0856775814913673e18, 2);
+    // 10 +- 0.1 mas, no geometric distance: 100 pc; F_X = 1e-13: L_X = 4 pi (3.0857e20 cm)^2 1e-13 = 1.1965e29 erg/s
+    const d100 = significantDistancePc(10, 0.1, null, 5)!;
+    expect(d100).toBe(100);
+    expect(logXrayLuminosity(1e-13, d100)).toBeCloseTo(Math.log10(1.19649e29), 4);
+    expect(absoluteMagnitude(10, d100)).toBeCloseTo(5, 12);
+    // 1 +- 0.1 mas (S/N 10): 1 kpc, L_X of 1e-14 = 10^30.078; with a geometric distance of 950 pc, that distance
+    expect(logXrayLuminosity(1e-14, significantDistancePc(1, 0.1, null, 5))).toBeCloseTo(30.0779, 4);
+    expect(significantDistancePc(1, 0.1, 950, 5)).toBe(950);
+    expect(absoluteMagnitude(15, 950)).toBeCloseTo(15 - 5 * Math.log10(95), 12);
+    // the example: 480 pc and 1e-14 erg/s/cm^2 give about 3e29 erg/s
+    expect(10 ** logXrayLuminosity(1e-14, 480)!).toBeCloseTo(2.757e29, -26);
+    // not significant: S/N 5 exactly (the threshold is strict), 4 even with a geometric distance, a negative parallax, no error
+    expect(significantDistancePc(1, 0.2, null, 5)).toBeNull();
+    expect(significantDistancePc(1, 0.25, 1200, 5)).toBeNull();
+    expect(significantDistancePc(-1, 0.1, null, 5)).toBeNull();
+    expect(significantDistancePc(1, null, 1000, 5)).toBeNull();
+  });
+
+  it('are features only with distance_snr_min, and their missing values sit below every real value, not at a class median', async () => {
+    const { imputationValues, MISSING_BELOW_RANGE } = await import('../../lib/features.js');
+    const spec = { ...PHAT, distance_snr_min: 5 };
+    expect(featureNames(spec).slice(-2)).toEqual(['log_lx_plx', 'abs_g_plx']);
+    expect(featureNames(PHAT)).not.toContain('log_lx_plx');
+    const star = { ...NOTHING, flux_b: 1e-13, gaia_g: 10, parallax_mas: 10, parallax_err_mas: 0.1 };
+    const v = computeFeatures(star, spec);
+    expect(v.at(-2)).toBeCloseTo(Math.log10(1.19649e29), 4);
+    expect(v.at(-1)).toBeCloseTo(5, 12);
+    expect(computeFeatures({ ...star, parallax_err_mas: 3 }, spec).slice(-2)).toEqual([null, null]);
+    const names = ['hr_sm', 'log_lx_plx', 'abs_g_plx'];
+    const rows = [
+      [0.1, 29, 5],
+      [0.3, null, null],
+      [0.2, 30, 7],
+    ];
+    expect(imputationValues(names, rows)).toEqual([0.2, MISSING_BELOW_RANGE, MISSING_BELOW_RANGE]);
+    expect(MISSING_BELOW_RANGE).toBeLessThan(-30);
   });
 });
