@@ -158,13 +158,19 @@ export function scatterByClass(
     encoding: {
       x: { field: 'x', type: 'quantitative', title: opts.xTitle, scale: { zero: false, reverse: opts.reverseX === true } },
       y: { field: 'y', type: 'quantitative', title: opts.yTitle, scale: { zero: false, reverse: opts.reverseY === true } },
-      color: { field: 'class', type: 'nominal', scale: { domain: classes, range: classes.map((c) => CLASS_COLOURS[c] ?? '#888888') } },
+      color: {
+        field: 'class',
+        type: 'nominal',
+        scale: { domain: classes, range: classes.map((c) => CLASS_COLOURS[c] ?? '#888888') },
+        legend: { title: 'class' },
+      },
+      // the same field and scale as the colour: one legend, filled symbols; an uncertain source is drawn hollow
       fill: {
         condition: { test: 'datum.uncertain', value: 'transparent' },
         field: 'class',
         type: 'nominal',
         scale: { domain: classes, range: classes.map((c) => CLASS_COLOURS[c] ?? '#888888') },
-        legend: null,
+        legend: { title: 'class' },
       },
       opacity: { value: 0.85 },
     },
