@@ -62,9 +62,15 @@ export interface GcReport {
  * `xclass gc`: the artifacts no run record reaches (each run's step artifacts and,
  * through their inputs, everything they were made from), and the quarantined copies.
  * They are removed only with `delete`, and then only when no run is in progress and
- * every run record is readable: what cannot be proven unreachable is kept.
+ * every run record is readable: what cannot be proven unreachable is kept. Without
+ * `all` it also refuses when the store has no run record at all (a store copied without
+ * `_runs/`, or its records deleted: nothing can be shown reachable) and when it would
+ * remove more than `maxShare` of the artifacts.
  */
-export async function collectGarbage(store: ArtifactStore, opts: { delete: boolean; activeRuns: () => Promise<string[]> }): Promise<GcReport> {
+export async function collectGarbage(
+  store: ArtifactStore,
+  opts: { delete: boolean; activeRuns: () => Promise<string[]>; all?: boolean; maxShare?: number },
+): Promise<GcReport> {
   const startedAt = new Date().toISOString();
   const unreadable: string[] = [];
   const runs = await loadRunRecords(store, (d) => unreadable.push(`${d.path}: ${d.reason}`));
@@ -94,6 +100,17 @@ export async function collectGarbage(store: ArtifactStore, opts: { delete: boole
     if (unreadable.length > 0)
       throw new Error(`gc: run record ${unreadable[0]} cannot be read, so what it reaches is unknown; nothing deleted (move or repair it first)`);
     if (damaged.length > 0) throw new Error(`gc: ${damaged[0]!.path}: ${damaged[0]!.reason}; nothing deleted (xclass verify --repair quarantines it first)`);
+    if (opts.all !== true && runs.length === 0 && unreachable.length > 0)
+      throw new Error(
+        `gc: ${store.runsDir} holds no run record, so no artifact can be shown reachable; nothing deleted (xclass gc --delete --all removes all ${unreachable.length})`,
+      );
+    const share = metas.length > 0 ? unreachable.length / metas.length : 0;
+    const maxShare = opts.maxShare ?? 1;
+    if (opts.all !== true && share > maxShare)
+      throw new Error(
+        `gc: it would remove ${unreachable.length} of ${metas.length} artifacts (${Math.round(share * 100)}%, more than config store.gc_max_share ` +
+          `${maxShare}); nothing deleted (xclass gc --delete --all removes them)`,
+      );
     for (const a of unreachable) await fs.rm(store.dir(a.stage, a.id), { recursive: true, force: true });
     for (const q of quarantined) await fs.rm(q.path, { recursive: true, force: true });
   }

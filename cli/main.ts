@@ -76,7 +76,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   /** The global options and the store they name: what most commands start from. */
   const storeOfOpts = () => {
     const g = program.opts<GlobalOpts>();
-    return { g, store: openStore(configFrom(g)) };
+    const config = configFrom(g);
+    return { g, config, store: openStore(config) };
   };
 
   program
@@ -486,9 +487,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('gc')
     .description('list artifacts that no run record reaches (and quarantined ones); --delete removes them')
     .option('--delete', 'remove them (refused while a run is in progress or a run record is unreadable)')
-    .action(async (cmd: { delete?: boolean }) => {
-      const { g, store } = storeOfOpts();
-      const res = await collectGarbage(store, { delete: cmd.delete === true, activeRuns: () => activeRuns(store) });
+    .option('--all', 'with --delete: remove them even when the store has no run record or more than config store.gc_max_share would go')
+    .action(async (cmd: { delete?: boolean; all?: boolean }) => {
+      const { g, store, config } = storeOfOpts();
+      const res = await collectGarbage(store, {
+        delete: cmd.delete === true,
+        activeRuns: () => activeRuns(store),
+        all: cmd.all === true,
+        maxShare: config.store.gc_max_share,
+      });
       if (g.json) return out(JSON.stringify(res));
       for (const a of res.unreachable)
         out(`${cmd.delete ? 'removed' : 'unreachable'}  ${a.stage}/${a.id.slice(0, 16)}  ${(a.bytes / 1e6).toFixed(2)} MB  ${a.created_at}`);

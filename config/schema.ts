@@ -21,6 +21,8 @@ export const ConfigSchema = z.strictObject({
     path: z.string().min(1),
     /** what a cache hit and a read check of each artifact file: `checksum` (SHA-256) or `size` */
     verify: z.enum(['checksum', 'size']),
+    /** `gc --delete` refuses to remove more than this share of the artifacts unless `--all` */
+    gc_max_share: z.number().min(0).max(1),
   }),
   data: z.strictObject({
     /** null: $XCLASS_DATA, else ../shared/data beside the checkout */

@@ -5,7 +5,7 @@ import { DamagedFileError, ArtifactStore } from '../../artifacts/store.js';
 import { verifyStore, collectGarbage } from '../../artifacts/maintenance.js';
 import { referencePredictionsTable } from '../../schemas/tables.js';
 import { prediction, referenceMeta } from './fixtures.js';
-import { tempDir } from '../helpers.js';
+import { runCli, tempDir } from '../helpers.js';
 
 const meta = (n: number) => referenceMeta({ n });
 
@@ -153,6 +153,39 @@ describe('artifact integrity', () => {
     expect((await store.check('reference', orphan.id)).state).toBe('absent');
     expect((await store.check('reference', kept.id)).state).toBe('ok');
     expect((await store.check('reference', m.id)).state).toBe('ok');
+  });
+
+  it('gc cannot wipe: a store without run records, or a removal of more than the configured share, is refused', async () => {
+    const { store, m } = await oneArtifact();
+    const other = meta(2);
+    await store.write(other, { table: referencePredictionsTable, rows });
+    await new Promise((r) => setTimeout(r, 5));
+    const at = ['--set', `store.path=${JSON.stringify(store.root)}`];
+    // no run record (a store copied without _runs/): nothing can be shown reachable
+    const refused = runCli([...at, 'gc', '--delete']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim()).toBe(
+      `xclass: gc: ${store.runsDir} holds no run record, so no artifact can be shown reachable; nothing deleted (xclass gc --delete --all removes all 2)`,
+    );
+    expect([(await store.check('reference', m.id)).state, (await store.check('reference', other.id)).state]).toEqual(['ok', 'ok']);
+    // listing stays the default and deletes nothing
+    expect(runCli([...at, 'gc']).stdout).toMatch(/0 artifacts reached by 0 run records; 2 unreachable/);
+    // with a record reaching one of the two, removing the other is half the store: above a share of 0.4, refused
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(store.runsDir, { recursive: true });
+    const step = { key: 'k', stage: 'reference', status: 'done', artifactId: m.id, cacheHit: false, wallMs: 1, startedAtMs: 0, endedAtMs: 1, error: null };
+    const record = { run_id: 'run-20260101T000000Z-abcdef', workflow: 'w', engine: 'embedded', config_hash: 'x', code_version: null };
+    writeFileSync(
+      join(store.runsDir, 'run-20260101T000000Z-abcdef.json'),
+      JSON.stringify({ ...record, started_at: '', ended_at: '', wall_ms: 1, status: 'succeeded', steps: [step] }),
+    );
+    await expect(collectGarbage(store, { delete: true, activeRuns: async () => [], maxShare: 0.4 })).rejects.toThrow(
+      /^gc: it would remove 1 of 2 artifacts \(50%, more than config store\.gc_max_share 0\.4\); nothing deleted \(xclass gc --delete --all removes them\)$/,
+    );
+    expect((await store.check('reference', other.id)).state).toBe('ok');
+    // the default share (0.5) allows it; --all would have too
+    expect(runCli([...at, 'gc', '--delete']).code).toBe(0);
+    expect([(await store.check('reference', m.id)).state, (await store.check('reference', other.id)).state]).toEqual(['ok', 'absent']);
   });
 
   it('refuses ids that are not hex before they touch the file system', async () => {
