@@ -1,4 +1,5 @@
-import { realpath } from 'node:fs/promises';
+import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { InputError } from '../lib/errors.js';
@@ -50,41 +51,78 @@ export interface QueryResult {
   rows: Record<string, unknown>[];
 }
 
+/** Resource limits of one query (config `query`). */
+export interface QueryLimits {
+  /** DuckDB's memory_limit, e.g. `2GB` */
+  memory_limit: string;
+  /** the statement is interrupted after this many seconds */
+  timeout_s: number;
+}
+
+const DEFAULT_LIMITS: QueryLimits = { memory_limit: '2GB', timeout_s: 300 };
+
 /**
- * `xclass query "SQL"`: one read-only statement over the store views. Anything but a
- * SELECT (WITH ... SELECT, VALUES, FROM ... and DESCRIBE/SUMMARIZE included) is refused
- * before it runs; the connection, on its own DuckDB instance, then reads only files
- * under the store (external access off, allowed directories set, configuration
- * locked), so even a SELECT cannot read a file elsewhere.
+ * `xclass query "SQL"`: one read-only statement over the store views, on its own DuckDB
+ * instance that is sandboxed before a byte of the user's SQL is parsed: extensions are
+ * never installed or loaded, its home and extension folders are a temporary folder, and
+ * on its one connection external access is off with only the store's folder allowed and
+ * the configuration locked. Parsing and binding (which reads a file's header, and would
+ * otherwise echo a line of any file in an error) therefore happen inside the sandbox.
+ * Anything but a SELECT (WITH ... SELECT, VALUES, FROM ... and DESCRIBE/SUMMARIZE
+ * included) is then refused before it runs; memory and time are limited.
  */
-export async function queryStore(store: ArtifactStore, sql: string): Promise<QueryResult> {
-  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+export async function queryStore(store: ArtifactStore, sql: string, limits: QueryLimits = DEFAULT_LIMITS): Promise<QueryResult> {
+  const home = await mkdtemp(join(tmpdir(), 'xclass-query-'));
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: '2',
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+    home_directory: home,
+    extension_directory: join(home, 'extensions'),
+    temp_directory: join(home, 'tmp'),
+    memory_limit: limits.memory_limit,
+  });
   const conn = await instance.connect();
   try {
+    const root = await realpath(store.root).catch(() => store.root);
+    await conn.run(`SET allowed_directories = [${sqlString(`${root}/`)}]`);
+    await conn.run('SET enable_external_access = false');
+    await conn.run('SET lock_configuration = true');
     await createStoreViews(conn, store);
     const statements = await conn.extractStatements(sql).catch((err: unknown) => {
       throw new InputError({ file: 'query' }, `not valid SQL: ${firstLine(err)}`);
     });
     if (statements.count !== 1) throw new InputError({ file: 'query' }, `expected exactly one statement, got ${statements.count}`);
+    // parsed, not bound: binding a statement can act (EXPORT DATABASE makes its folder, inside the store too), so
+    // anything that is not a SELECT is refused from its parse tree (json_serialize_sql serialises SELECTs only)
+    const parsed = await conn.runAndReadAll(`SELECT json_serialize_sql(${sqlString(sql)})::JSON->>'error' AS error`);
+    if (parsed.getRowObjectsJson()[0]?.['error'] !== 'false') {
+      const keyword = /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase() ?? '?';
+      throw new InputError({ file: 'query' }, `only a read-only SELECT is allowed, got a statement of type ${keyword}`);
+    }
     const prepared = await statements.prepare(0).catch((err: unknown) => {
       throw new InputError({ file: 'query' }, firstLine(err));
     });
     if (prepared.statementType !== StatementType.SELECT) {
       throw new InputError({ file: 'query' }, `only a read-only SELECT is allowed, got a statement of type ${StatementType[prepared.statementType]}`);
     }
-    const root = await realpath(store.root).catch(() => store.root);
-    await conn.run(`SET allowed_directories = [${sqlString(`${root}/`)}]`);
-    await conn.run('SET enable_external_access = false');
-    await conn.run('SET lock_configuration = true');
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      conn.interrupt();
+    }, limits.timeout_s * 1000);
     try {
       const reader = await conn.runAndReadAll(sql);
       return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };
     } catch (err) {
-      throw new InputError({ file: 'query' }, firstLine(err));
+      throw new InputError({ file: 'query' }, timedOut ? `interrupted after ${limits.timeout_s} s (config query.timeout_s)` : firstLine(err));
+    } finally {
+      clearTimeout(timer);
     }
   } finally {
     conn.closeSync();
     instance.closeSync();
+    await rm(home, { recursive: true, force: true });
   }
 }
 

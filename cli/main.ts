@@ -453,8 +453,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('query <sql>')
     .description('DuckDB SQL over the views artifacts, lineage, runs and run_steps')
     .action(async (sql: string) => {
-      const { g, store } = storeOfOpts();
-      const res = await queryStore(store, sql);
+      const { g, store, config } = storeOfOpts();
+      const res = await queryStore(store, sql, config.query);
       if (g.json) return out(JSON.stringify(res.rows));
       out(res.columns.join('\t'));
       for (const r of res.rows) out(res.columns.map((c) => formatCell(r[c])).join('\t'));

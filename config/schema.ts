@@ -24,6 +24,11 @@ export const ConfigSchema = z.strictObject({
     /** `gc --delete` refuses to remove more than this share of the artifacts unless `--all` */
     gc_max_share: z.number().min(0).max(1),
   }),
+  /** `xclass query`: DuckDB's memory limit and the time after which a statement is interrupted */
+  query: z.strictObject({
+    memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/, 'expected a size such as 2GB'),
+    timeout_s: z.number().positive().max(86_400),
+  }),
   data: z.strictObject({
     /** null: $XCLASS_DATA, else ../shared/data beside the checkout */
     dir: z.string().min(1).nullable(),

@@ -25,6 +25,14 @@ describe('xclass query is read-only', () => {
     ]);
   });
 
+  it('interrupts a statement that outlives query.timeout_s, in one line', async () => {
+    const { store } = await storeWithOne();
+    // 10^10 products: minutes on any machine, so the 1 s limit always comes first
+    await expect(
+      queryStore(store, 'select sum(a.range * b.range) from range(100000) a, range(100000) b', { memory_limit: '1GB', timeout_s: 1 }),
+    ).rejects.toThrow(/^query: interrupted after 1 s \(config query\.timeout_s\)$/);
+  });
+
   it.each([
     ['COPY', (d: string) => `copy (select 1) to '${d}/out.csv'`, /only a read-only SELECT is allowed, got a statement of type COPY/],
     ['COPY over an artifact', (_: string, data: string) => `copy (select 0.999 as x) to '${data}' (format parquet)`, /got a statement of type COPY/],
@@ -35,6 +43,26 @@ describe('xclass query is read-only', () => {
     ['read_text outside the store', () => "select * from read_text('/etc/hostname')", /Permission Error: Cannot access file "\/etc\/hostname"/],
     ['a path escaping the store', (_: string, data: string) => `select * from read_text('${data}/../../../../etc/hostname')`, /Permission Error/],
     ['two statements', () => 'select 1; select 2', /expected exactly one statement, got 2/],
+    // the sandbox is in place before the SQL is parsed and bound: nothing of a file outside the store reaches an error
+    [
+      'a line of /etc/passwd through a binder error',
+      () => "select *, count(*) from read_csv('/etc/passwd', header=true, delim='\\x01')",
+      /^query: Permission Error: Cannot access file "\/etc\/passwd"/,
+    ],
+    // IMPORT is expanded while the SQL is parsed: it reads the folder's schema.sql, which the sandbox already refuses
+    [
+      'IMPORT DATABASE',
+      (d: string) => `import database '${d}'`,
+      /^query: not valid SQL: .*Permission Error: Cannot access file ".*schema\.sql" - file system operations are disabled/,
+    ],
+    [
+      'EXPORT DATABASE into an artifact',
+      (_: string, data: string) => `export database '${data}.export'`,
+      /^query: only a read-only SELECT is allowed, got a statement of type EXPORT$/,
+    ],
+    ['CREATE SECRET', () => "create secret s (type s3, key_id 'x', secret 'y')", /^query: only a read-only SELECT is allowed, got a statement of type CREATE$/],
+    ['a URL', () => "select * from read_parquet('https://example.invalid/x.parquet')", /Permission Error: Cannot access file "https:\/\/example\.invalid/],
+    ['INSTALL', () => 'install httpfs', /^query: only a read-only SELECT is allowed, got a statement of type INSTALL$/],
   ])('refuses %s in one line and changes no file', async (_name, sql, message) => {
     const { store, data } = await storeWithOne();
     const dir = tempDir();
@@ -44,5 +72,13 @@ describe('xclass query is read-only', () => {
     expect(statSync(data).mtimeMs).toBe(before);
     expect(existsSync('t')).toBe(false);
     expect((await store.check('reference', readdirSync(join(store.root, 'reference'))[0]!)).state).toBe('ok');
+    // no folder made beside the artifact, none in the store's root but the store's own
+    expect(readdirSync(join(store.root, 'reference'))).toHaveLength(1);
+    expect(
+      readdirSync(store.root)
+        .filter((n) => !n.startsWith('_'))
+        .sort(),
+    ).toEqual(['reference']);
+    expect(existsSync(`${data}.export`)).toBe(false);
   });
 });
