@@ -13,6 +13,17 @@ export interface CsvTable {
 }
 
 /**
+ * The delimiter of a comma-separated file: a comma, unless its header line has none and
+ * is split by semicolons (as spreadsheets write CSV where the comma is the decimal mark)
+ * or vertical bars.
+ */
+export function textDelimiter(headerLine: string): string {
+  if (headerLine.includes(',')) return ',';
+  for (const d of [';', '|']) if (headerLine.includes(d)) return d;
+  return ',';
+}
+
+/**
  * Reads a delimited text file with DuckDB's CSV reader, every field as text, so the
  * caller parses and validates each value itself and can name the line of a bad one.
  */
@@ -27,7 +38,7 @@ export async function readCsv(path: string, displayName: string, opts: { delimit
   while (physicalLines.length > 0 && physicalLines[physicalLines.length - 1]!.trim() === '') physicalLines.pop();
   if (physicalLines.length === 0) throw new InputError({ file: displayName }, 'file is empty, expected a header line and data rows');
   const headerLine = physicalLines[0]!;
-  const delim = opts.delimiter ?? ',';
+  const delim = opts.delimiter ?? textDelimiter(headerLine);
   const header = headerLine.split(delim).map((h) => h.trim());
   checkHeader(header, displayName, 1);
   if (physicalLines.length === 1) throw new InputError({ file: displayName, row: 2 }, 'no data rows after the header');

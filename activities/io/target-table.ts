@@ -1,6 +1,6 @@
 import { InputError } from '../../lib/errors.js';
 import { sqlString, withConnection, withLiteralPath } from '../../artifacts/duckdb.js';
-import { readCsv } from './csv.js';
+import { readCsv, textDelimiter } from './csv.js';
 import { checkHeader } from './validate.js';
 import { readFitsTable } from './fits.js';
 import { readVoTable } from './votable.js';
@@ -92,7 +92,7 @@ export async function readTableHeader(path: string, file: string): Promise<strin
     }
     const line = head.split(/\r?\n/)[0]!;
     if (line.trim() === '') throw new InputError({ file }, 'file is empty, expected a header line and data rows');
-    const header = line.split(format === 'tsv' ? '\t' : ',').map((h) => h.trim());
+    const header = line.split(format === 'tsv' ? '\t' : textDelimiter(line)).map((h) => h.trim());
     checkHeader(header, file, 1);
     return header;
   }

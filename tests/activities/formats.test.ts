@@ -46,6 +46,16 @@ describe('catalog table formats', () => {
     );
     expect(await tableFormat(parquet, 'csc.parquet')).toBe('parquet');
     expect(await cscRows('csc.parquet', dir)).toEqual(reference);
+    // the same CSV separated by semicolons (as spreadsheets write it), or by vertical bars: read with its delimiter
+    for (const [name, d] of [
+      ['csc-semicolon.csv', ';'],
+      ['csc-bar.csv', '|'],
+    ] as const) {
+      writeFileSync(join(dir, name), readFileSync(join(FIX, 'ngc3532_csc.csv'), 'utf8').replace(/,/g, d));
+      const { readTableHeader } = await import('../../activities/io/target-table.js');
+      expect((await readTableHeader(join(dir, name), name)).slice(0, 3)).toEqual(['name', 'ra', 'dec']);
+      expect(await cscRows(name, dir), name).toEqual(reference);
+    }
   });
 
   it('FITS: TNULL integers, TZERO unsigned integers, 64-bit ids, logicals, strings, NaN', async () => {
