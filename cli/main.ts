@@ -6,9 +6,9 @@ import { queryStore } from '../artifacts/query.js';
 import { InputError, isInputError } from '../lib/errors.js';
 import { runEmbedded } from '../engine/embedded.js';
 import { activityOptions, openStore, planPipeline } from '../engine/plan.js';
-import { activeRuns, markActive, newRunId, saveRunRecord } from '../engine/runs.js';
+import { activeRuns, markActive, newRunId, recordInterruptedRuns, saveRunRecord } from '../engine/runs.js';
 import { isRunId, loadRunRecord, loadRunRecords } from '../artifacts/run-records.js';
-import { writeFileOnce } from '../artifacts/store.js';
+import { writeFileOnce, type ArtifactStore } from '../artifacts/store.js';
 import { collectGarbage, verifyStore } from '../artifacts/maintenance.js';
 import { buildPipeline } from '../workflows/pipeline.js';
 import type { DagResult } from '../workflows/dag.js';
@@ -74,6 +74,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride();
   /** The global options and the store they name: what most commands start from. */
+  /** Runs killed mid-way get their record, marked interrupted, with one line each. */
+  const noteInterruptedRuns = async (store: ArtifactStore) => {
+    for (const id of await recordInterruptedRuns(store))
+      process.stderr.write(`xclass: run ${id} was interrupted (its process is gone); recorded as interrupted in ${store.runsDir}\n`);
+  };
+
   const storeOfOpts = () => {
     const g = program.opts<GlobalOpts>();
     const config = configFrom(g);
@@ -94,8 +100,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       const config = configFrom(g, extra);
       const store = openStore(config);
       await store.sweepTemp();
+      await noteInterruptedRuns(store);
       const runId = newRunId();
-      const active = await markActive(store, runId);
+      const active = await markActive(store, runId, { workflow: 'xclass-pipeline', engine: config.engine.kind, config });
       try {
         const input = await planPipeline(config, !cmd.ablations ? { ablations: [] } : cmd.ablation.length > 0 ? { ablations: cmd.ablation } : {});
         const startedAt = new Date();
@@ -335,7 +342,8 @@ export async function main(argv: readonly string[]): Promise<number> {
           );
         const runId = newRunId();
         const startedAt = new Date();
-        const active = await markActive(store, runId);
+        await noteInterruptedRuns(store);
+        const active = await markActive(store, runId, { workflow: 'xclass-classify', engine: config.engine.kind, config });
         const reporter = createReporter(g.json ? 'json' : process.stderr.isTTY ? 'tty' : 'quiet');
         let result: DagResult;
         try {

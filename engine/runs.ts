@@ -6,6 +6,7 @@ import { canonicalJson, sha256Hex } from '../artifacts/hash.js';
 import { codeVersion } from '../artifacts/code-version.js';
 import { processAlive, readdirOrEmpty, writeJsonOnce, type ArtifactStore } from '../artifacts/store.js';
 import { RunRecord } from '../schemas/run.js';
+import { isRunId } from '../artifacts/run-records.js';
 import type { DagResult } from '../workflows/dag.js';
 
 export function newRunId(now = new Date()): string {
@@ -47,11 +48,63 @@ export async function saveRunRecord(
  * Marks a run as in progress (`_active/<run>.json` with host and pid) until `release`
  * is called, so `xclass gc` never deletes what a running pipeline has just written.
  */
-export async function markActive(store: ArtifactStore, runId: string): Promise<{ release(): Promise<void> }> {
+export async function markActive(
+  store: ArtifactStore,
+  runId: string,
+  run: { workflow: string; engine: RunRecord['engine']; config: unknown },
+): Promise<{ release(): Promise<void> }> {
   const path = join(store.root, ACTIVE_DIR, `${runId}.json`);
   await fs.mkdir(dirname(path), { recursive: true });
-  await writeJsonOnce(path, { run_id: runId, host: hostname(), pid: process.pid, started_at: new Date().toISOString() });
+  await writeJsonOnce(path, {
+    run_id: runId,
+    host: hostname(),
+    pid: process.pid,
+    started_at: new Date().toISOString(),
+    workflow: run.workflow,
+    engine: run.engine,
+    config_hash: configHash(run.config),
+  });
   return { release: () => fs.rm(path, { force: true }) };
+}
+
+/**
+ * Runs killed mid-way (their marker's process on this host is gone) get their run record
+ * now, marked `interrupted`, so `runs`, `audit` and `gc` see them; their steps are not
+ * known (what they finished is in the store, reached by no record). Returns their ids.
+ */
+export async function recordInterruptedRuns(store: ArtifactStore): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of await readdirOrEmpty(join(store.root, ACTIVE_DIR))) {
+    const path = join(store.root, ACTIVE_DIR, name);
+    let m: { run_id?: unknown; host?: unknown; pid?: unknown; started_at?: unknown; workflow?: unknown; engine?: unknown; config_hash?: unknown };
+    try {
+      m = JSON.parse(await fs.readFile(path, 'utf8')) as typeof m;
+    } catch {
+      continue; // unreadable: taken as active (activeRuns)
+    }
+    if (m.host !== hostname() || typeof m.pid !== 'number' || processAlive(m.pid)) continue;
+    const runId = name.replace(/\.json$/, '');
+    if (!isRunId(runId)) continue;
+    const str = (v: unknown, fallback: string) => (typeof v === 'string' ? v : fallback);
+    const record = RunRecord.parse({
+      run_id: runId,
+      workflow: str(m.workflow, 'unknown'),
+      engine: m.engine === 'temporal' ? 'temporal' : 'embedded',
+      config_hash: str(m.config_hash, ''),
+      code_version: codeVersion(),
+      started_at: str(m.started_at, ''),
+      ended_at: new Date().toISOString(),
+      wall_ms: 0,
+      status: 'interrupted',
+      steps: [],
+    });
+    await fs.mkdir(store.runsDir, { recursive: true });
+    const recordPath = join(store.runsDir, `${runId}.json`);
+    if (!(await fs.stat(recordPath).catch(() => null))) await writeJsonOnce(recordPath, record);
+    await fs.rm(path, { force: true });
+    out.push(runId);
+  }
+  return out;
 }
 
 /** Runs marked active whose process is alive (or on another host, where liveness cannot be checked). */

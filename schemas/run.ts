@@ -24,7 +24,8 @@ export const RunRecord = z.object({
   started_at: z.string(),
   ended_at: z.string(),
   wall_ms: z.number(),
-  status: z.enum(['succeeded', 'failed']),
+  /** `interrupted`: the process died mid-way; recorded at the next start from its `_active` marker, steps unknown */
+  status: z.enum(['succeeded', 'failed', 'interrupted']),
   steps: z.array(StepRecordSchema),
 });
 export type RunRecord = z.infer<typeof RunRecord>;

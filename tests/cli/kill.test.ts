@@ -18,8 +18,8 @@ describe('crash safety', () => {
     const data = dataDirWith(bigCatalog(8));
     const store = join(tempDir(), 'store');
     const env = { XCLASS_DATA: data };
-    // fewer trees and no extinction grid: the crash safety under test does not depend on them, the test time does
-    const cheap = ['--set', 'model.forest.n_estimators=50', '--set', 'sed.extinction.a_v_max=0'];
+    // fewer trees, no extinction grid, no Monte-Carlo draws: the crash safety under test does not depend on them, the test time does
+    const cheap = ['--set', 'model.forest.n_estimators=50', '--set', 'sed.extinction.a_v_max=0', '--set', 'uncertainty.mc.draws=0'];
     const args = ['--set', `store.path=${JSON.stringify(store)}`, ...cheap, '--json', 'run', '--no-ablations'];
 
     const child = spawnCli(args, env);
@@ -42,6 +42,13 @@ describe('crash safety', () => {
 
     const rerun = runCli(args, env);
     expect(rerun.code, rerun.stderr).toBe(0);
+    // the killed run gets its record at the next start, marked interrupted, with one line
+    expect(rerun.stderr).toMatch(/^xclass: run run-\d{8}T\d{6}Z-[0-9a-f]{6} was interrupted \(its process is gone\); recorded as interrupted in /m);
+    const records = readdirSync(join(store, '_runs')).map(
+      (f) => JSON.parse(readFileSync(join(store, '_runs', f), 'utf8')) as { status: string; steps: unknown[] },
+    );
+    expect(records.map((r) => r.status).sort()).toEqual(['interrupted', 'succeeded']);
+    expect(readdirSync(join(store, '_active'))).toEqual([]);
     const steps = (lastJsonLine(rerun.stdout) as { steps: { key: string; artifactId: string }[] }).steps;
     expect(readdirSync(tmp)).toEqual([]); // swept
     for (const dir of artifactDirs(store)) {
