@@ -8,11 +8,9 @@
 // bound for a non-detection), and scored on the held-out non-detections, the sources that
 // would reach the X-ray-only model. Over two forest seeds, so a difference can be read
 // against the seed spread. Prints a table and @figure lines.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { packageRoot } from '../config/paths.js';
+import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { ArtifactStore } from '../artifacts/store.js';
 import { readFeatureRows } from '../activities/io/feature-matrix.js';
@@ -22,21 +20,10 @@ import { imputeMatrix, imputationValues } from '../lib/features.js';
 import { fitTwoStage, predictTwoStage } from '../lib/forest/two-stage.js';
 import { balancedAccuracyOf, confusionMatrix, perClassMetrics } from '../lib/metrics/classification.js';
 import { figure } from './support/figures.js';
+import { runBenchPipeline } from './support/field.js';
 
-const root = packageRoot();
 const storePath = join(mkdtempSync(join(tmpdir(), 'xclass-bench-nondetection-')), 'store');
-const run = spawnSync(
-  process.execPath,
-  [resolve(root, 'bin', 'xclass.js'), '--set', `store.path=${JSON.stringify(storePath)}`, '--json', 'run', '--no-ablations'],
-  {
-    cwd: root,
-    encoding: 'utf8',
-  },
-);
-if (run.status !== 0) throw new Error(`training failed: ${run.stderr}`);
-const steps = new Map(
-  (JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; artifactId: string }[] }).steps.map((s) => [s.key, s.artifactId]),
-);
+const steps = runBenchPipeline(storePath);
 const store = new ArtifactStore(storePath);
 const config = loadConfig();
 const data = await readFeatureRows(store, { stage: 'features', id: steps.get('xray/features')! });

@@ -87,8 +87,8 @@ export async function syntheticField(tmp: string, n: number, m: number): Promise
   return { xray, catalog };
 }
 
-/** Trains the default model (baseline only) into a fresh store; returns its final model's id. */
-export function trainBenchModel(storePath: string): string {
+/** Runs the default pipeline (baseline only) into a fresh store; returns each step's artifact id by step key. */
+export function runBenchPipeline(storePath: string): Map<string, string> {
   const trained = spawnSync(
     process.execPath,
     [resolve(root, 'bin', 'xclass.js'), '--set', `store.path=${JSON.stringify(storePath)}`, '--json', 'run', '--no-ablations'],
@@ -98,6 +98,11 @@ export function trainBenchModel(storePath: string): string {
     },
   );
   if (trained.status !== 0) throw new Error(`training failed: ${trained.stderr}`);
-  return (JSON.parse(trained.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; artifactId: string }[] }).steps.find((s) => s.key === 'final/train')!
-    .artifactId;
+  const steps = (JSON.parse(trained.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; artifactId: string }[] }).steps;
+  return new Map(steps.map((s) => [s.key, s.artifactId]));
+}
+
+/** Trains the default model (baseline only) into a fresh store; returns its final model's id. */
+export function trainBenchModel(storePath: string): string {
+  return runBenchPipeline(storePath).get('final/train')!;
 }
