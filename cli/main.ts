@@ -14,13 +14,17 @@ import { buildPipeline } from '../workflows/pipeline.js';
 import type { DagResult } from '../workflows/dag.js';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { DagBuilder } from '../workflows/builder.js';
 import { createReporter } from './progress.js';
 import { labelAgreement, summariseRun } from '../report/summary.js';
 import { branchMetrics, compareRows } from './compare.js';
 import { calibrationMismatch, findCalibration, findXrayModel, planClassify } from '../engine/classify-plan.js';
 import type { ArtifactRef } from '../schemas/step.js';
+import { defaultDataDir, packageRoot } from '../config/paths.js';
+import { sha256Hex } from '../artifacts/hash.js';
+import { codeVersion } from '../artifacts/code-version.js';
+import { variantSteps } from '../workflows/keys.js';
 
 interface GlobalOpts {
   config?: string;
@@ -63,11 +67,34 @@ async function writeOut(outPath: string, content: string, force: boolean): Promi
   }
 }
 
+/**
+ * `xclass --version`: the package version, the code's git commit (what artifacts record
+ * as code_version) and the data folder with the SHA-256 of its SHA256SUMS file, the
+ * digest of every reference file a result can depend on.
+ */
+function versionLine(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+  const dir = defaultDataDir();
+  let sums: string;
+  try {
+    sums = `SHA256SUMS sha256 ${sha256Hex(readFileSync(join(dir, 'SHA256SUMS')))}`;
+  } catch {
+    sums = 'no SHA256SUMS';
+  }
+  return `xclass ${pkg.version} (code ${codeVersion() ?? 'unknown: not a git checkout'}); data ${dir} (${sums})`;
+}
+
 /** The `xclass` command. Returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
+  const rest = argv.slice(2);
+  if (rest.length === 1 && (rest[0] === '--version' || rest[0] === '-V')) {
+    out(versionLine());
+    return 0;
+  }
   const program = new Command('xclass')
     .description('Classify X-ray point sources: SED translation into HST filters and a two-stage random forest')
+    .option('-V, --version', 'print the code version and the data folder digest (alone)')
     .option('--config <file>', 'JSON config merged over config/default.json')
     .option('--set <key=value>', 'override one config value (repeatable), e.g. --set engine.concurrency=4', collect, [])
     .option('--json', 'machine-readable output')
@@ -145,6 +172,8 @@ export async function main(argv: readonly string[]): Promise<number> {
           process.stderr.write(
             `${record.status} in ${(record.wall_ms / 1000).toFixed(2)} s: ${result.steps.length} steps, ${hits} cache hits, store ${store.root}\n`,
           );
+          const final = result.steps.find((s) => s.key === variantSteps(null).finalModel)?.artifactId;
+          if (final) process.stderr.write(`final model train/${final.slice(0, 12)}: xclass classify TABLE --model ${final.slice(0, 12)} [--catalog FILE]...\n`);
           out(runId);
         }
         if (!result.ok) {

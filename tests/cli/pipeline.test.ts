@@ -74,6 +74,13 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(runId).toMatch(/^run-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
     expect(first.stderr).toMatch(/succeeded in [\d.]+ s: 52 steps, 0 cache hits/);
+    // and the model to classify with: the final model's id and the command
+    expect(first.stderr).toMatch(/^final model train\/([0-9a-f]{12}): xclass classify TABLE --model \1 \[--catalog FILE\]\.\.\.$/m);
+    // --version: the package, the code's commit and the digest of the data folder's SHA256SUMS
+    const v = runCli(['--version']);
+    expect(v.code).toBe(0);
+    const sums = sha256Hex(readFileSync(join(MUWCLASS, '..', '..', 'SHA256SUMS')));
+    expect(v.stdout.trim()).toMatch(new RegExp(`^xclass 0\\.1\\.0 \\(code [^)]+\\); data \\S+ \\(SHA256SUMS sha256 ${sums}\\)$`));
   });
 
   it('normalises the MUWCLASS table into sources with the seven classes', async () => {
