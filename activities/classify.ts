@@ -661,7 +661,6 @@ export const classifyStage = defineStage({
       p.scoring ?? { eval_classes: {}, calibration_bins: 10 },
     );
     ctx.progress(4, 4, 'writing');
-    const count = countBy;
     return {
       table: predictionsTable,
       rows: out,
@@ -681,11 +680,11 @@ export const classifyStage = defineStage({
       notes: {
         classified: out.length,
         final_classes: model.finalClasses,
-        by_class: count(out, (r) => r.final_class),
+        by_class: countBy(out, (r) => r.final_class),
         uncertain: out.filter((r) => r.uncertain).length,
-        by_match_quality: count(targets, (r) => r.match_quality),
-        by_hst_provenance: count(targets, (r) => r.hst_provenance),
-        by_model_used: count(targets, (r) => r.model_used),
+        by_match_quality: countBy(targets, (r) => r.match_quality),
+        by_hst_provenance: countBy(targets, (r) => r.hst_provenance),
+        by_model_used: countBy(targets, (r) => r.model_used),
         routes: routeNotes,
         no_counterpart: xray
           ? 'sources without every HST magnitude the full model reads (no counterpart, or too few bands to translate) are classified by the X-ray-only model (model_used xray_only), which never saw imputed optical features'

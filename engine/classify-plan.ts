@@ -160,7 +160,11 @@ export async function trainLineage(store: ArtifactStore, trainId: string): Promi
  * the first difference in words (`params.label_policy: "drop" vs none`).
  */
 export async function calibrationMismatch(store: ArtifactStore, model: ArtifactRef<'train'>, evaluateId: string): Promise<string | null> {
-  const mine = await trainLineage(store, model.id);
+  return mismatchWith(store, await trainLineage(store, model.id), evaluateId);
+}
+
+/** calibrationMismatch against a lineage already read (findCalibration reads the model's once for every evaluation). */
+async function mismatchWith(store: ArtifactStore, mine: Awaited<ReturnType<typeof trainLineage>>, evaluateId: string): Promise<string | null> {
   const meta = await store.readMeta('evaluate', evaluateId);
   const roles = Object.keys(meta.inputs)
     .filter((r) => r.startsWith('deployment_'))
@@ -192,13 +196,14 @@ export async function calibrationMismatch(store: ArtifactStore, model: ArtifactR
  * count is returned. Null when the store holds none.
  */
 export async function findCalibration(store: ArtifactStore, model: ArtifactRef<'train'>): Promise<{ ref: ArtifactRef<'evaluate'>; candidates: number } | null> {
+  const mine = await trainLineage(store, model.id);
   const found: { id: string; created: string }[] = [];
   for (const id of await readdirOrEmpty(join(store.root, 'evaluate'))) {
     if (!isArtifactId(id)) continue;
     let meta;
     try {
       meta = await store.readMeta('evaluate', id);
-      if ((await calibrationMismatch(store, model, id)) !== null) continue;
+      if ((await mismatchWith(store, mine, id)) !== null) continue;
     } catch {
       continue; // a damaged artifact calibrates nothing; `xclass verify` reports it
     }

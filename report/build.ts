@@ -84,6 +84,17 @@ whether training keeps, drops or requires agreement for these sources (a train a
     )?.['value'];
   const pick = (protocol: string, level: string, subset: string, statistic: string, metric: string, cls: string | null = null) =>
     pickIn(metrics, protocol, level, subset, statistic, metric, cls);
+  /** the sources behind a pooled full-pipeline metric of all sources */
+  const sourcesIn = (rows: Row[], protocol: string, metric: string, cls: string | null = null) =>
+    rows.find(
+      (m) =>
+        m['protocol'] === protocol &&
+        m['level'] === 'full' &&
+        m['subset'] === 'all' &&
+        m['statistic'] === 'pooled' &&
+        m['metric'] === metric &&
+        (m['class'] ?? null) === cls,
+    )?.['n'] ?? '';
   const present = PROTOCOLS.filter((pr) => metrics.some((m) => m['protocol'] === pr));
   const H = present[0] ?? 'deployment';
   const headline = ['accuracy', 'balanced_accuracy', 'macro_f1', 'mcc'];
@@ -124,15 +135,7 @@ ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fol
         num(pick(H, 'full', 'all', 'pooled', 'precision', c)),
         num(pick(H, 'full', 'all', 'pooled', 'recall', c)),
         ...present.map((pr) => num(pick(pr, 'full', 'all', 'pooled', 'f1', c))),
-        metrics.find(
-          (m) =>
-            m['protocol'] === H &&
-            m['metric'] === 'recall' &&
-            m['class'] === c &&
-            m['statistic'] === 'pooled' &&
-            m['level'] === 'full' &&
-            m['subset'] === 'all',
-        )?.['n'] ?? '',
+        sourcesIn(metrics, H, 'recall', c),
         num(pick('competitor:MUWCLASS', 'full', 'all', 'pooled', 'f1', c)),
       ]),
     )}<p class="src">${E}</p>`,
@@ -144,10 +147,6 @@ ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fol
     const X = idTag('evaluate', xrayEval);
     const xm = await store.readTable(metricsTable, { stage: 'evaluate', id: xrayEval });
     const xpick = (metric: string, cls: string | null = null) => pickIn(xm, 'deployment', 'full', 'all', 'pooled', metric, cls);
-    const xn = (metric: string) =>
-      xm.find((m) => m['protocol'] === 'deployment' && m['metric'] === metric && m['class'] === null && m['statistic'] === 'pooled' && m['level'] === 'full')?.[
-        'n'
-      ];
     const level = (await store.readMeta('evaluate', xrayEval)).params['uncertainty'] as { conformal?: { level?: number } } | undefined;
     parts.push(`<h2>The X-ray-only model (targets without enough photometry)</h2>
 <p class="protocol">Trained on every in-scope source, with or without photometry, from the features every X-ray source has (fluxes,
@@ -157,15 +156,7 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
       [
         [
           'model (X-ray + optical)',
-          metrics.find(
-            (m) =>
-              m['protocol'] === H &&
-              m['metric'] === 'balanced_accuracy' &&
-              m['class'] === null &&
-              m['statistic'] === 'pooled' &&
-              m['level'] === 'full' &&
-              m['subset'] === 'all',
-          )?.['n'] ?? '',
+          sourcesIn(metrics, H, 'balanced_accuracy'),
           num(headlineOf('balanced_accuracy')),
           num(headlineOf('macro_f1')),
           num(headlineOf('ece')),
@@ -175,7 +166,7 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
         ],
         [
           'X-ray-only model',
-          xn('balanced_accuracy') ?? '',
+          sourcesIn(xm, 'deployment', 'balanced_accuracy'),
           num(xpick('balanced_accuracy')),
           num(xpick('macro_f1')),
           num(xpick('ece')),

@@ -193,7 +193,8 @@ export function buildPipeline(input: PipelineInput): Dag {
     // the distance features need a counterpart's parallax: none here
     const { distance_snr_min: _distance, ...features } = v.features;
     const feats = b.step({ key: XRAY_STEPS.features(), stage: 'features', params: { ...features, xray_only: true }, inputs: { sources: ingest }, ...at });
-    const train = (key: string, fold: FoldSpec) => trainOf(v)(key, fold, feats, at);
+    const trainStep = trainOf(v);
+    const train = (key: string, fold: FoldSpec) => trainStep(key, fold, feats, at);
     const predictions: { [role in EvaluateRole]?: StepHandle<'predict'> } = {};
     const { folds, seed, split, mode } = input.evaluation;
     const parts: [string, FoldSpec, FoldSpec, HeldOutPart][] =
