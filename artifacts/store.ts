@@ -7,6 +7,7 @@ import { ArtifactMeta, type ArtifactFile } from '../schemas/artifact.js';
 import { TABLES } from '../schemas/registry.js';
 import type { Row, TableSchema } from '../schemas/table.js';
 import { InputError } from '../lib/errors.js';
+import { artifactId } from './hash.js';
 import { readParquet, validateRows, writeParquet } from './parquet.js';
 
 export const META_FILE = 'meta.json';
@@ -154,11 +155,19 @@ export class ArtifactStore {
     return dest;
   }
 
-  /** The artifact's meta.json, parsed; a DamagedFileError when it is missing, garbled or names another artifact. */
+  /**
+   * The artifact's meta.json, parsed and authenticated: a DamagedFileError when it is
+   * missing or garbled, names another artifact, or its stage, version, params and inputs
+   * do not hash to the folder's id.
+   */
   async readMeta(stage: string, id: string): Promise<ArtifactMeta> {
     const path = join(this.dir(stage, id), META_FILE);
     const meta = await this.readMetaAt(path);
     if (meta.stage !== stage || meta.id !== id) throw new DamagedFileError(path, `meta.json names ${meta.stage}/${meta.id}, not the folder it is in`);
+    // the id is the hash of what made the artifact: meta.json must still describe that (a copied or edited one does not)
+    const made = artifactId(meta.stage, meta.stage_version, meta.params, meta.inputs);
+    if (made !== id)
+      throw new DamagedFileError(path, `meta.json's stage, version, params and inputs hash to ${made.slice(0, 12)}, not to the folder's id ${id.slice(0, 12)}`);
     return meta;
   }
 
@@ -337,8 +346,8 @@ export class ArtifactStore {
     return fs.readFile(await this.verifiedPath(await this.readMeta(stage, id), name));
   }
 
-  /** The path of one of an artifact's files, after checking it against meta.json. */
-  private async verifiedPath(meta: ArtifactMeta, name: string): Promise<string> {
+  /** The path of one of an artifact's files, after checking it against meta.json (a DamagedFileError when it fails). */
+  async verifiedPath(meta: ArtifactMeta, name: string): Promise<string> {
     const path = join(this.dir(meta.stage, meta.id), name);
     const recorded = meta.files.find((f) => f.name === name);
     if (!recorded) throw new DamagedFileError(path, 'file not listed in meta.json');
@@ -354,6 +363,8 @@ export class ArtifactStore {
    */
   async write(meta: NewArtifact, payload: ArtifactPayload): Promise<boolean> {
     const where = `artifact ${meta.stage}/${meta.id.slice(0, 12)}`;
+    if (artifactId(meta.stage, meta.stage_version, meta.params, meta.inputs) !== meta.id)
+      throw new Error(`${where}: the id is not the hash of its stage, version, params and inputs (a bug in the caller)`);
     const tables: Record<string, TablePayload> = { data: payload, ...(payload.extraTables ?? {}) };
     for (const [name, t] of Object.entries(tables)) {
       if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`${where}: table name '${name}' must be lower case letters, digits and _`);

@@ -23,10 +23,10 @@ export function prediction(id: string, p: number | null, pipeline = 'TEST'): Ref
   };
 }
 
-/** The meta of an artifact of `stage` holding `table`, with these params (its id follows from them). */
+/** The meta of an artifact of `stage` holding `table`, with these params and inputs (its id follows from them). */
 export function artifactMeta(stage: string, table: TableSchema, params: Record<string, unknown>, extra: Partial<NewArtifact> = {}): NewArtifact {
   return {
-    id: artifactId(stage, 1, params, {}),
+    id: artifactId(stage, extra.stage_version ?? 1, params, extra.inputs ?? {}),
     stage,
     stage_version: 1,
     schema: table.name,

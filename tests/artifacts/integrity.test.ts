@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DamagedFileError, ArtifactStore } from '../../artifacts/store.js';
 import { verifyStore, collectGarbage } from '../../artifacts/maintenance.js';
 import { referencePredictionsTable } from '../../schemas/tables.js';
-import { prediction, referenceMeta } from './fixtures.js';
+import { artifactMeta, prediction, referenceMeta } from './fixtures.js';
 import { runCli, tempDir } from '../helpers.js';
 
 const meta = (n: number) => referenceMeta({ n });
@@ -73,6 +73,52 @@ describe('artifact integrity', () => {
     await expectDetectedAndRepaired(({ dir }) => writeFileSync(join(dir, 'extra.parquet'), 'x'), /extra\.parquet: file not listed in meta\.json$/);
   });
 
+  it('authenticates meta.json: edited params, inputs or version, or one copied from another artifact, are damage', async () => {
+    const edit = (change: (m: Record<string, unknown>) => void) => (a: Awaited<ReturnType<typeof oneArtifact>>) => {
+      const path = join(a.dir, 'meta.json');
+      const m = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+      change(m);
+      writeFileSync(path, JSON.stringify(m));
+    };
+    const forged = /meta\.json: meta\.json's stage, version, params and inputs hash to [0-9a-f]{12}, not to the folder's id [0-9a-f]{12}$/;
+    await expectDetectedAndRepaired(
+      edit((m) => (m['params'] = { n: 2 })),
+      forged,
+    );
+    await expectDetectedAndRepaired(
+      edit((m) => (m['inputs'] = { upstream: 'f'.repeat(64) })),
+      forged,
+    );
+    await expectDetectedAndRepaired(
+      edit((m) => (m['stage_version'] = 2)),
+      forged,
+    );
+    // another artifact's meta.json and files copied in, its id set to the folder's: the params still hash to the other id
+    const other = await oneArtifact(2);
+    await expectDetectedAndRepaired((a) => {
+      const m = JSON.parse(readFileSync(join(other.dir, 'meta.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(join(a.dir, 'meta.json'), JSON.stringify({ ...m, id: a.m.id }));
+      writeFileSync(a.data, readFileSync(other.data));
+    }, forged);
+  });
+
+  it('xclass verify --repair names a forged meta.json in one line and quarantines it', async () => {
+    const { store, m, dir } = await oneArtifact();
+    const path = join(dir, 'meta.json');
+    writeFileSync(path, JSON.stringify({ ...(JSON.parse(readFileSync(path, 'utf8')) as object), params: { n: 9 } }));
+    const at = ['--set', `store.path=${JSON.stringify(store.root)}`];
+    expect(runCli([...at, 'verify']).code).toBe(1); // found, not repaired
+    const res = runCli([...at, 'verify', '--repair']);
+    expect(res.code).toBe(0); // found and quarantined
+    const line = res.stdout.split('\n').find((l) => l.startsWith('damaged'));
+    expect(line).toMatch(
+      new RegExp(
+        `^damaged  ${path}: meta\\.json's stage, version, params and inputs hash to [0-9a-f]{12}, not to the folder's id ${m.id.slice(0, 12)} -> moved to ${store.quarantineDir}/reference-`,
+      ),
+    );
+    expect((await store.check('reference', m.id)).state).toBe('absent');
+  });
+
   it('refuses to read a damaged table, naming the file', async () => {
     const { store, m, data } = await oneArtifact();
     truncateSync(data, 10);
@@ -118,8 +164,8 @@ describe('artifact integrity', () => {
 
   it('gc lists artifacts no run reaches, deletes them only when asked, and never while a run is active', async () => {
     const { store, m } = await oneArtifact();
-    const kept = meta(2);
-    await store.write({ ...kept, inputs: { upstream: m.id } }, { table: referencePredictionsTable, rows });
+    const kept = artifactMeta('reference', referencePredictionsTable, { n: 2 }, { inputs: { upstream: m.id } });
+    await store.write(kept, { table: referencePredictionsTable, rows });
     const orphan = meta(3);
     await store.write(orphan, { table: referencePredictionsTable, rows });
     const { mkdirSync } = await import('node:fs');

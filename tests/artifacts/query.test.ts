@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryStore } from '../../artifacts/query.js';
@@ -40,14 +40,38 @@ describe('xclass query is read-only', () => {
     ['CREATE', () => 'create table t as select 1', /got a statement of type CREATE/],
     ['INSERT', () => 'insert into artifacts select * from artifacts', /is not an table|statement of type INSERT/],
     ['SET', () => 'set enable_external_access = true', /got a statement of type SET/],
-    ['read_text outside the store', () => "select * from read_text('/etc/hostname')", /Permission Error: Cannot access file "\/etc\/hostname"/],
-    ['a path escaping the store', (_: string, data: string) => `select * from read_text('${data}/../../../../etc/hostname')`, /Permission Error/],
+    ['read_text', () => "select * from read_text('/etc/hostname')", /^query: table function not allowed in a query .*, got "read_text"$/],
+    [
+      'a path escaping the store',
+      (_: string, data: string) => `select * from read_parquet('${data}/../../../../etc/hostname')`,
+      /^query: read_parquet\('.*\/\.\.\/etc\/hostname'\): names a path outside the store .* \(a query reads verified artifact files only\)$/,
+    ],
+    [
+      'a file outside the store',
+      () => "select * from read_json_objects('/etc/passwd')",
+      /^query: read_json_objects\('\/etc\/passwd'\): names a path outside the store/,
+    ],
+    [
+      'a file named as a table',
+      () => "select * from '/etc/passwd'",
+      /^query: name a file through read_parquet\('PATH'\), not as a table, got "\/etc\/passwd"$/,
+    ],
+    [
+      'a computed file name',
+      () => "select * from read_parquet('/etc/' || 'passwd')",
+      /^query, column 'read_parquet': the files a reader takes must be a string literal/,
+    ],
+    [
+      'the query table function',
+      () => "select * from query('select * from read_text(''/etc/passwd'')')",
+      /^query: table function not allowed in a query .*, got "query"$/,
+    ],
     ['two statements', () => 'select 1; select 2', /expected exactly one statement, got 2/],
     // the sandbox is in place before the SQL is parsed and bound: nothing of a file outside the store reaches an error
     [
       'a line of /etc/passwd through a binder error',
       () => "select *, count(*) from read_csv('/etc/passwd', header=true, delim='\\x01')",
-      /^query: Permission Error: Cannot access file "\/etc\/passwd"/,
+      /^query: table function not allowed in a query .*, got "read_csv"$/,
     ],
     // IMPORT is expanded while the SQL is parsed: it reads the folder's schema.sql, which the sandbox already refuses
     [
@@ -61,7 +85,11 @@ describe('xclass query is read-only', () => {
       /^query: only a read-only SELECT is allowed, got a statement of type EXPORT$/,
     ],
     ['CREATE SECRET', () => "create secret s (type s3, key_id 'x', secret 'y')", /^query: only a read-only SELECT is allowed, got a statement of type CREATE$/],
-    ['a URL', () => "select * from read_parquet('https://example.invalid/x.parquet')", /Permission Error: Cannot access file "https:\/\/example\.invalid/],
+    [
+      'a URL',
+      () => "select * from read_parquet('https://example.invalid/x.parquet')",
+      /^query: read_parquet\('https:\/\/example\.invalid\/x\.parquet'\): names no file of the store .*$/,
+    ],
     ['INSTALL', () => 'install httpfs', /^query: only a read-only SELECT is allowed, got a statement of type INSTALL$/],
   ])('refuses %s in one line and changes no file', async (_name, sql, message) => {
     const { store, data } = await storeWithOne();
@@ -80,5 +108,73 @@ describe('xclass query is read-only', () => {
         .sort(),
     ).toEqual(['reference']);
     expect(existsSync(`${data}.export`)).toBe(false);
+  });
+});
+
+describe('xclass query reads verified artifact files only', () => {
+  async function storeWithTwo() {
+    const store = new ArtifactStore(join(tempDir(), 'store'));
+    const row = { ...prediction('a', 0.9, 'T'), confidence_threshold: 1, p_yso: 0.1 };
+    const kept = referenceMeta({ n: 1 });
+    const gone = referenceMeta({ n: 2 });
+    await store.write(kept, { table: referencePredictionsTable, rows: [row] });
+    await store.write(gone, { table: referencePredictionsTable, rows: [row, { ...row, id: 'b' }] });
+    return { store, kept, gone, glob: join(store.root, 'reference', '*', 'data.parquet') };
+  }
+
+  it('a pattern leaves out a quarantined copy, in one line', async () => {
+    const { store, gone, glob } = await storeWithTwo();
+    const moved = await store.quarantine('reference', gone.id, 'test');
+    const warnings: string[] = [];
+    const everywhere = join(store.root, '*', '*', 'data.parquet');
+    const res = await queryStore(store, `select count(*) as n from read_parquet('${everywhere}')`, undefined, (l) => warnings.push(l));
+    expect(res.rows).toEqual([{ n: '1' }]);
+    expect(warnings).toEqual([
+      `xclass: query: read_parquet('${everywhere}'): 1 matching file(s) left out, e.g. ${moved}/data.parquet is in the quarantine, not an artifact file`,
+    ]);
+    expect((await queryStore(store, `select count(*) as n from read_parquet('${glob}')`)).rows).toEqual([{ n: '1' }]);
+    await expect(queryStore(store, `select * from read_parquet('${moved}/data.parquet')`)).rejects.toThrow(
+      /^query: .*\/_quarantine\/reference-.*\/data\.parquet: is in the quarantine, not an artifact file \(a query reads verified artifact files only\)$/,
+    );
+  });
+
+  it('a damaged file the query touches is named in one line; one it does not touch is not read', async () => {
+    const { store, kept, gone, glob } = await storeWithTwo();
+    const data = join(store.dir('reference', gone.id), 'data.parquet');
+    const bytes = readFileSync(data);
+    bytes[bytes.length >> 1]! ^= 0xff; // a bit flip of the same size
+    writeFileSync(data, bytes);
+    await expect(queryStore(store, `select count(*) from read_parquet('${glob}')`)).rejects.toThrow(
+      new RegExp(
+        `^query: ${data.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: damaged artifact file: sha256 [0-9a-f]{12}, meta.json says [0-9a-f]{12} \\(xclass verify`,
+      ),
+    );
+    const keptData = join(store.dir('reference', kept.id), 'data.parquet');
+    expect((await queryStore(store, `select count(*) as n from read_parquet('${keptData}')`)).rows).toEqual([{ n: '1' }]);
+  });
+
+  it('a stray file beside an artifact, and a symlink out of the store, are not read', async () => {
+    const { store, kept } = await storeWithTwo();
+    const dir = store.dir('reference', kept.id);
+    writeFileSync(join(dir, 'stray.parquet'), readFileSync(join(dir, 'data.parquet')));
+    await expect(queryStore(store, `select * from read_parquet('${dir}/stray.parquet')`)).rejects.toThrow(
+      /^query: .*\/stray\.parquet: is not a file of an artifact of the store \(a query reads verified artifact files only\)$/,
+    );
+    symlinkSync('/etc/passwd', join(store.root, 'link.json'));
+    await expect(queryStore(store, `select * from read_json_objects('${store.root}/link.json')`)).rejects.toThrow(
+      /^query: .*\/link\.json: is outside the store .*$/,
+    );
+  });
+
+  it('a forged meta.json is not in the artifacts view, and its files are not read', async () => {
+    const { store, kept, gone } = await storeWithTwo();
+    const metaPath = join(store.dir('reference', gone.id), 'meta.json');
+    const forged = JSON.parse(readFileSync(metaPath, 'utf8')) as { params: { n: number } };
+    forged.params.n = 7;
+    writeFileSync(metaPath, JSON.stringify(forged));
+    expect((await queryStore(store, 'select id from artifacts')).rows).toEqual([{ id: kept.id }]);
+    await expect(queryStore(store, `select * from read_parquet('${store.dir('reference', gone.id)}/data.parquet')`)).rejects.toThrow(
+      /is not a file of an artifact of the store/,
+    );
   });
 });
