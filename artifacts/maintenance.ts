@@ -11,6 +11,8 @@ export interface VerifyReport {
   ok: number;
   /** artifacts of older XClass, readable but without sizes and checksums to verify against */
   unverifiable: number;
+  /** intact artifacts whose meta.json carries no meta_sha256 (written before 2026-12-06, or the seal removed) */
+  unsealed: number;
   runs: number;
   wall_ms: number;
   damaged: { stage: string | null; id: string | null; path: string; reason: string; quarantined_to: string | null }[];
@@ -24,7 +26,7 @@ export interface VerifyReport {
  */
 export async function verifyStore(store: ArtifactStore, opts: { repair: boolean }): Promise<VerifyReport> {
   const t0 = performance.now();
-  const report: VerifyReport = { artifacts: 0, files: 0, bytes: 0, ok: 0, unverifiable: 0, runs: 0, wall_ms: 0, damaged: [], damaged_runs: [] };
+  const report: VerifyReport = { artifacts: 0, files: 0, bytes: 0, ok: 0, unverifiable: 0, unsealed: 0, runs: 0, wall_ms: 0, damaged: [], damaged_runs: [] };
   for (const stage of await store.stages()) {
     for (const id of await readdirOrEmpty(join(store.root, stage))) {
       report.artifacts++;
@@ -35,6 +37,7 @@ export async function verifyStore(store: ArtifactStore, opts: { repair: boolean 
       const state = await store.check(stage, id, 'checksum');
       if (state.state === 'ok') {
         report.ok++;
+        if (state.meta.meta_sha256 === undefined) report.unsealed++;
         report.files += state.meta.files.length;
         report.bytes += artifactBytes(state.meta);
       } else if (state.state === 'damaged' && state.reason === UNVERIFIABLE) {
@@ -111,6 +114,13 @@ export async function collectGarbage(
         `gc: it would remove ${unreachable.length} of ${metas.length} artifacts (${Math.round(share * 100)}%, more than config store.gc_max_share ` +
           `${maxShare}); nothing deleted (xclass gc --delete --all removes them)`,
       );
+    // a stage folder or artifact folder that is a symlink out of the store is never followed: nothing outside is deleted
+    const root = await fs.realpath(store.root);
+    for (const a of unreachable) {
+      const real = await fs.realpath(store.dir(a.stage, a.id));
+      if (!real.startsWith(`${root}/`))
+        throw new Error(`gc: ${store.dir(a.stage, a.id)} resolves to ${real}, outside the store ${root}; nothing deleted (replace the symlink with a folder)`);
+    }
     for (const a of unreachable) await fs.rm(store.dir(a.stage, a.id), { recursive: true, force: true });
     for (const q of quarantined) await fs.rm(q.path, { recursive: true, force: true });
   }

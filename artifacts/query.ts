@@ -59,8 +59,8 @@ interface StoreFiles {
   root: string;
   spelledRoot: string;
   metas: ArtifactMeta[];
-  /** real path -> the artifact and file name it is (meta.json included) */
-  files: Map<string, { meta: ArtifactMeta; name: string }>;
+  /** real path -> the artifact and file name it is (meta.json included); a run record has no artifact */
+  files: Map<string, { meta: ArtifactMeta | null; name: string }>;
   runFiles: string[];
 }
 
@@ -69,10 +69,11 @@ async function storeFiles(store: ArtifactStore): Promise<StoreFiles> {
   const real = new ArtifactStore(root, store.verify);
   // only files that parse and authenticate: one damaged meta.json or run record is named by `verify`, not fatal here
   const { metas } = await real.scan();
-  const files = new Map<string, { meta: ArtifactMeta; name: string }>();
+  const files = new Map<string, { meta: ArtifactMeta | null; name: string }>();
   for (const meta of metas)
     for (const name of [META_FILE, ...meta.files.map((f) => f.name)]) files.set(join(real.dir(meta.stage, meta.id), name), { meta, name });
   const runFiles = (await loadRunRecords(real)).map((r) => join(real.runsDir, `${r.run_id}.json`));
+  for (const f of runFiles) files.set(f, { meta: null, name: f });
   return { root, spelledRoot: resolve(store.root), metas, files, runFiles };
 }
 
@@ -359,9 +360,10 @@ async function storeFilesOf(pattern: string, reader: string, sf: StoreFiles, war
       left.push(`${c} ${why}`);
       continue;
     }
-    if (entry.name !== META_FILE) {
+    if (entry.meta !== null && entry.name !== META_FILE) {
       const store = new ArtifactStore(sf.root, 'checksum');
-      await store.verifiedPath(entry.meta, entry.name).catch((err: unknown) => {
+      const meta = entry.meta;
+      await store.verifiedPath(meta, entry.name).catch((err: unknown) => {
         if (err instanceof DamagedFileError) throw new InputError({ file: `query: ${err.path}` }, `damaged artifact file: ${err.reason}`);
         throw err;
       });

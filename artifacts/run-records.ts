@@ -39,6 +39,8 @@ export async function loadRunRecord(store: ArtifactStore, runId: string): Promis
     const issue = parsed.error.issues[0]!;
     throw new DamagedFileError(path, `key '${issue.path.join('.')}': ${issue.message}`);
   }
+  // the id in the content is joined into paths (the report's): it must be the file's own, already checked
+  if (parsed.data.run_id !== runId) throw new DamagedFileError(path, `key 'run_id': names run ${JSON.stringify(parsed.data.run_id)}, not the file it is in`);
   return parsed.data;
 }
 

@@ -7,7 +7,7 @@ import { ArtifactMeta, type ArtifactFile } from '../schemas/artifact.js';
 import { TABLES } from '../schemas/registry.js';
 import type { Row, TableSchema } from '../schemas/table.js';
 import { InputError } from '../lib/errors.js';
-import { artifactId } from './hash.js';
+import { artifactId, canonicalJson, sha256Hex } from './hash.js';
 import { readParquet, validateRows, writeParquet } from './parquet.js';
 
 export const META_FILE = 'meta.json';
@@ -26,7 +26,13 @@ export function isArtifactId(name: string): boolean {
 
 export const NOT_AN_ARTIFACT_DIR = 'not an artifact directory (name is not a 64-digit hex id)';
 
-export type NewArtifact = Omit<ArtifactMeta, 'row_count' | 'tables' | 'table_rows' | 'files' | 'created_at' | 'host'>;
+export type NewArtifact = Omit<ArtifactMeta, 'row_count' | 'tables' | 'table_rows' | 'files' | 'created_at' | 'host' | 'meta_sha256'>;
+
+/** The digest meta.json carries of its other keys (ArtifactMeta.meta_sha256). */
+function metaDigest(json: Record<string, unknown>): string {
+  const { meta_sha256: _, ...rest } = json;
+  return sha256Hex(canonicalJson(rest));
+}
 
 export interface TablePayload {
   table: TableSchema;
@@ -97,6 +103,19 @@ export class ArtifactStore {
     return join(this.root, stage, id);
   }
 
+  /**
+   * Makes a folder of the store (`_runs`, `_reports`, a stage's folder...) and returns
+   * it after checking that its real path stays under the store's real path: a folder
+   * that is a symlink out of the store is refused before anything is written into it.
+   */
+  async ensureDirInside(dir: string): Promise<string> {
+    await fs.mkdir(dir, { recursive: true });
+    const [root, real] = await Promise.all([fs.realpath(this.root), fs.realpath(dir)]);
+    if (real !== root && !real.startsWith(`${root}/`))
+      throw new InputError({ file: dir }, `resolves to ${real}, outside the store ${root}; nothing written (replace the symlink with a folder)`);
+    return dir;
+  }
+
   get runsDir(): string {
     return join(this.root, RUNS_DIR);
   }
@@ -144,7 +163,7 @@ export class ArtifactStore {
   async quarantine(stage: string, id: string, reason: string): Promise<string | undefined> {
     const stamp = new Date().toISOString().replace(/[-:.]/g, '');
     const dest = join(this.quarantineDir, `${stage}-${id.slice(0, 12)}-${stamp}-${randomBytes(3).toString('hex')}`);
-    await fs.mkdir(this.quarantineDir, { recursive: true });
+    await this.ensureDirInside(this.quarantineDir);
     try {
       await fs.rename(this.dir(stage, id), dest);
     } catch (err) {
@@ -157,21 +176,28 @@ export class ArtifactStore {
 
   /**
    * The artifact's meta.json, parsed and authenticated: a DamagedFileError when it is
-   * missing or garbled, names another artifact, or its stage, version, params and inputs
-   * do not hash to the folder's id.
+   * missing or garbled, names another artifact, its stage, version, params and inputs
+   * do not hash to the folder's id, or its other keys do not hash to its meta_sha256.
    */
   async readMeta(stage: string, id: string): Promise<ArtifactMeta> {
     const path = join(this.dir(stage, id), META_FILE);
-    const meta = await this.readMetaAt(path);
+    const { meta, digest } = await this.readMetaAt(path);
     if (meta.stage !== stage || meta.id !== id) throw new DamagedFileError(path, `meta.json names ${meta.stage}/${meta.id}, not the folder it is in`);
     // the id is the hash of what made the artifact: meta.json must still describe that (a copied or edited one does not)
     const made = artifactId(meta.stage, meta.stage_version, meta.params, meta.inputs);
     if (made !== id)
       throw new DamagedFileError(path, `meta.json's stage, version, params and inputs hash to ${made.slice(0, 12)}, not to the folder's id ${id.slice(0, 12)}`);
+    // the rest (file digests, row counts, facts, notes) is sealed by meta_sha256
+    if (digest !== undefined && digest !== meta.meta_sha256)
+      throw new DamagedFileError(
+        path,
+        `meta.json was edited after it was written (its keys hash to ${digest.slice(0, 12)}, meta_sha256 says ${String(meta.meta_sha256).slice(0, 12)})`,
+      );
     return meta;
   }
 
-  private async readMetaAt(path: string): Promise<ArtifactMeta> {
+  /** meta.json parsed, and what its keys hash to when it carries meta_sha256 (checked by readMeta, after the id). */
+  private async readMetaAt(path: string): Promise<{ meta: ArtifactMeta; digest: string | undefined }> {
     let text: string;
     try {
       text = await fs.readFile(path, 'utf8');
@@ -186,6 +212,8 @@ export class ArtifactStore {
     } catch (err) {
       throw new DamagedFileError(path, `meta.json is not valid JSON (${(err as Error).message})`);
     }
+    const sealed = json !== null && typeof json === 'object' && 'meta_sha256' in json ? String((json as { meta_sha256: unknown }).meta_sha256) : undefined;
+    const digest = sealed === undefined ? undefined : metaDigest(json as Record<string, unknown>);
     // meta.json of older XClass lists file names only: read as files of unknown size and checksum
     const files = (json as { files?: unknown } | null)?.files;
     if (Array.isArray(files)) (json as { files: unknown[] }).files = files.map((f) => (typeof f === 'string' ? { name: f, bytes: null, sha256: null } : f));
@@ -194,7 +222,7 @@ export class ArtifactStore {
       const issue = parsed.error.issues[0]!;
       throw new DamagedFileError(path, `meta.json key '${issue.path.join('.')}': ${issue.message}`);
     }
-    return parsed.data;
+    return { meta: parsed.data, digest };
   }
 
   /**
@@ -373,8 +401,11 @@ export class ArtifactStore {
     const final = this.dir(meta.stage, meta.id);
     if (await this.existingIsIntact(meta.stage, meta.id)) return false;
 
-    const tmp = join(this.root, TMP_DIR, `${meta.stage}-${meta.id.slice(0, 12)}-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`);
-    await fs.mkdir(tmp, { recursive: true });
+    const tmp = join(
+      await this.ensureDirInside(join(this.root, TMP_DIR)),
+      `${meta.stage}-${meta.id.slice(0, 12)}-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+    );
+    await fs.mkdir(tmp);
     try {
       const files: ArtifactFile[] = [];
       for (const [name, t] of Object.entries(tables)) {
@@ -401,9 +432,10 @@ export class ArtifactStore {
         created_at: new Date().toISOString(),
         host: hostname(),
       });
-      await writeDurably(join(tmp, META_FILE), new TextEncoder().encode(`${JSON.stringify(full, null, 2)}\n`));
+      const sealed = { ...full, meta_sha256: metaDigest(full) };
+      await writeDurably(join(tmp, META_FILE), new TextEncoder().encode(`${JSON.stringify(sealed, null, 2)}\n`));
       await fsyncPath(tmp);
-      await fs.mkdir(join(this.root, meta.stage), { recursive: true });
+      await this.ensureDirInside(join(this.root, meta.stage));
       // a damaged copy that appeared meanwhile is quarantined and the rename tried once more
       for (let attempt = 0; ; attempt++) {
         try {

@@ -5,15 +5,17 @@ import { lineageOf, renderLineage } from '../artifacts/audit.js';
 import { queryStore } from '../artifacts/query.js';
 import { InputError, isInputError } from '../lib/errors.js';
 import { runEmbedded } from '../engine/embedded.js';
-import { activityOptions, openStore, planPipeline } from '../engine/plan.js';
+import { activityOptions, dataDir, openStore, planPipeline } from '../engine/plan.js';
+import { checkDataFolder, dataIntegrityWarnings, SUMS_FILE } from '../config/data-integrity.js';
+import type { DataIntegrity } from '../schemas/run.js';
 import { activeRuns, markActive, newRunId, recordInterruptedRuns, saveRunRecord } from '../engine/runs.js';
 import { isRunId, loadRunRecord, loadRunRecords } from '../artifacts/run-records.js';
 import { writeFileOnce, type ArtifactStore } from '../artifacts/store.js';
 import { collectGarbage, verifyStore } from '../artifacts/maintenance.js';
 import { buildPipeline } from '../workflows/pipeline.js';
 import type { DagResult } from '../workflows/dag.js';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { DagBuilder } from '../workflows/builder.js';
 import { createReporter } from './progress.js';
@@ -49,11 +51,29 @@ function warnSkipped(d: { path: string; reason: string }): void {
 
 const outExists = (outPath: string) => new InputError({ file: outPath }, 'file exists; pass --force to replace it, or choose another --out');
 
-/** `--out` never replaces a file unless --force, and never the input it was made from. */
-function checkOutPath(outPath: string, force: boolean, inputPath?: string): void {
-  if (inputPath !== undefined && resolve(outPath) === resolve(inputPath))
-    throw new InputError({ file: outPath }, 'refusing to write over the input table; choose another --out');
+/**
+ * `--out` never replaces a file unless --force, and never a file it was made from: each
+ * input (table, catalogs, mapping files) is compared by real path (a symlinked folder
+ * or file reaches the same place) and, when both exist, by device and inode (a hard
+ * link).
+ */
+async function checkOutPath(outPath: string, force: boolean, inputs: readonly string[] = []): Promise<void> {
+  const outReal = await realPathOf(outPath);
+  const outStat = await stat(outPath).catch(() => null);
+  for (const input of inputs) {
+    const inStat = await stat(input).catch(() => null);
+    const same = (await realPathOf(input)) === outReal || (outStat !== null && inStat !== null && outStat.dev === inStat.dev && outStat.ino === inStat.ino);
+    if (same) throw new InputError({ file: outPath }, `refusing to write over an input (${input}); choose another --out`);
+  }
   if (existsSync(outPath) && !force) throw outExists(outPath);
+}
+
+/** A path's real path; for a file not yet there, its folder's real path and its name. */
+async function realPathOf(path: string): Promise<string> {
+  const full = resolve(path);
+  const real = await realpath(full).catch(() => undefined);
+  if (real !== undefined) return real;
+  return join(await realpath(dirname(full)).catch(() => dirname(full)), basename(full));
 }
 
 async function writeOut(outPath: string, content: string, force: boolean): Promise<void> {
@@ -77,11 +97,18 @@ function versionLine(): string {
   const dir = defaultDataDir();
   let sums: string;
   try {
-    sums = `SHA256SUMS sha256 ${sha256Hex(readFileSync(join(dir, 'SHA256SUMS')))}`;
+    sums = `${SUMS_FILE} sha256 ${sha256Hex(readFileSync(join(dir, SUMS_FILE)))}`;
   } catch {
-    sums = 'no SHA256SUMS';
+    sums = `no ${SUMS_FILE}`;
   }
   return `xclass ${pkg.version} (code ${codeVersion() ?? 'unknown: not a git checkout'}); data ${dir} (${sums})`;
+}
+
+/** The data folder checked against its SHA256SUMS, one warning line per file that differs; recorded in the run record. */
+async function checkData(config: XClassConfig): Promise<DataIntegrity> {
+  const data = await checkDataFolder(dataDir(config));
+  for (const line of dataIntegrityWarnings(data)) process.stderr.write(`${line}\n`);
+  return data;
 }
 
 /** The `xclass` command. Returns the exit code. */
@@ -128,6 +155,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const store = openStore(config);
       await store.sweepTemp();
       await noteInterruptedRuns(store);
+      const data = await checkData(config);
       const runId = newRunId();
       const active = await markActive(store, runId, { workflow: 'xclass-pipeline', engine: config.engine.kind, config });
       try {
@@ -155,7 +183,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         }
         // a writer that died during the run (a killed worker) left its temp dir: gone now, not at the next run
         await store.sweepTemp();
-        const record = await saveRunRecord(store, { runId, engine: config.engine.kind, config, startedAt, result });
+        const record = await saveRunRecord(store, { runId, engine: config.engine.kind, config, startedAt, result, data });
         const hits = result.steps.filter((s) => s.cacheHit).length;
         if (g.json) out(JSON.stringify({ event: 'run_end', ...record }));
         else if (result.ok) {
@@ -332,15 +360,15 @@ export async function main(argv: readonly string[]): Promise<number> {
           throw new ConfigError(`classify: no trained model '${cmd.model}' in ${store.root} (xclass artifacts --stage train lists them)`);
         const outPath = cmd.out ?? `${table.replace(/\.(csv|tsv|tab|parquet|vot|votable|xml|fits?)$/i, '')}.xclass.csv`;
         const regPath = `${outPath.replace(/\.csv$/i, '')}.reg`;
-        checkOutPath(outPath, cmd.force === true, table);
-        checkOutPath(regPath, cmd.force === true, table);
         const modelRef = { stage: 'train' as const, id: model.id };
-        const { params, context } = await planClassify(config, store, modelRef, {
+        const { params, context, inputFiles } = await planClassify(config, store, modelRef, {
           table,
           ...(cmd.xrayMapping ? { xrayMapping: cmd.xrayMapping } : {}),
           catalogs: cmd.catalog,
           cwd: process.cwd(),
         });
+        await checkOutPath(outPath, cmd.force === true, inputFiles);
+        await checkOutPath(regPath, cmd.force === true, inputFiles);
         let calibration: ArtifactRef<'evaluate'> | null;
         if (cmd.calibration) {
           const found = await store.findById(cmd.calibration, warnSkipped);
@@ -372,6 +400,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         const runId = newRunId();
         const startedAt = new Date();
         await noteInterruptedRuns(store);
+        const data = await checkData(config);
         const active = await markActive(store, runId, { workflow: 'xclass-classify', engine: config.engine.kind, config });
         const reporter = createReporter(g.json ? 'json' : process.stderr.isTTY ? 'tty' : 'quiet');
         let result: DagResult;
@@ -415,7 +444,7 @@ export async function main(argv: readonly string[]): Promise<number> {
                 onStepProgress: (key, done, total, note) => reporter.onStepProgress(key, done, total, note),
               });
           // the record makes the classification reachable for `xclass gc` and auditable by run id
-          await saveRunRecord(store, { runId, engine: onTemporal ? 'temporal' : 'embedded', config, startedAt, result });
+          await saveRunRecord(store, { runId, engine: onTemporal ? 'temporal' : 'embedded', config, startedAt, result, data });
         } finally {
           reporter.stop();
           await active.release();
@@ -459,11 +488,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       const { g, store } = storeOfOpts();
       const run = await loadRunRecord(store, runId);
       if (!run) throw new ConfigError(`report: no run '${runId}' in ${store.root} (xclass runs lists them)`);
-      if (cmd.out) checkOutPath(cmd.out, cmd.force === true);
+      if (cmd.out) await checkOutPath(cmd.out, cmd.force === true);
       const { buildReport } = await import('../report/build.js');
       const html = await buildReport(store, run);
       // a report already written at the default place is kept: a new one gets a time-stamped name
-      let outPath = cmd.out ?? join(store.root, '_reports', `${run.run_id}.html`);
+      let outPath = cmd.out ?? join(await store.ensureDirInside(join(store.root, '_reports')), `${run.run_id}.html`);
       if (!cmd.out && existsSync(outPath)) outPath = outPath.replace(/\.html$/, `-${new Date().toISOString().replace(/[-:.]/g, '')}.html`);
       // written to a temp file and renamed, so a reader never sees half a report
       await writeOut(outPath, html, cmd.force === true);
@@ -510,7 +539,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         for (const d of report.damaged_runs) out(`damaged  ${d.path}: ${d.reason}`);
         out(
           `checked ${report.artifacts} artifacts (${report.files} files, ${(report.bytes / 1e6).toFixed(1)} MB) and ` +
-            `${report.runs} run records in ${(report.wall_ms / 1000).toFixed(2)} s: ${report.ok} ok, ${report.unverifiable} ` +
+            `${report.runs} run records in ${(report.wall_ms / 1000).toFixed(2)} s: ${report.ok} ok${report.unsealed > 0 ? ` (${report.unsealed} with an unsealed meta.json, older XClass)` : ''}, ${report.unverifiable} ` +
             `unverifiable (older XClass), ${report.damaged.length} ` +
             `damaged${cmd.repair ? ` (${report.damaged.filter((d) => d.quarantined_to).length} quarantined)` : ''}, ` +
             `${report.damaged_runs.length} unreadable run records`,

@@ -67,19 +67,23 @@ export async function planClassify(
   store: ArtifactStore,
   model: ArtifactRef<'train'>,
   req: ClassifyRequest,
-): Promise<{ params: ClassifyParams; context: ClassifyContext }> {
+): Promise<{ params: ClassifyParams; context: ClassifyContext; inputFiles: string[] }> {
   const dir = dataDir(config);
   const { settings: sed } = await modelTranslation(store, model);
   const known = await knownFilterNames(dir);
   const xray = await resolveRawFile(req.cwd, req.table);
+  /** every file read, for `--out` to be checked against */
+  const inputFiles = [xray.path];
   const header = await readTableHeader(xray.path, xray.name);
   const xrayPreset = (spec: XrayPreset) =>
     spec === 'csc2' ? csc2Mapping() : spec === 'muwclass' ? muwclassMapping(sed.input_bands) : xclassMapping(header, sed.output_filters, xray.name);
   let mapping: XrayMapping;
   if (req.xrayMapping === undefined) mapping = xrayPreset(detectXrayPreset(header, xray.name));
   else if ((XRAY_PRESETS as readonly string[]).includes(req.xrayMapping)) mapping = xrayPreset(req.xrayMapping as XrayPreset);
-  else if (existsSync(resolve(req.cwd, req.xrayMapping))) mapping = await mappingFile(XrayMapping, req.xrayMapping, req.cwd);
-  else throw new ConfigError(`--xray-mapping ${req.xrayMapping}: neither a preset (${XRAY_PRESETS.join(', ')}) nor a mapping file`);
+  else if (existsSync(resolve(req.cwd, req.xrayMapping))) {
+    mapping = await mappingFile(XrayMapping, req.xrayMapping, req.cwd);
+    inputFiles.push(resolve(req.cwd, req.xrayMapping));
+  } else throw new ConfigError(`--xray-mapping ${req.xrayMapping}: neither a preset (${XRAY_PRESETS.join(', ')}) nor a mapping file`);
 
   const photometry: PhotometryCatalog[] = [];
   const paths: Record<string, string> = { [xray.name]: xray.path };
@@ -101,13 +105,16 @@ export async function planClassify(
               ? ps1Dr2Mapping()
               : hscMapping(catHeader, known);
       if (m.magnitudes.length === 0) throw new ConfigError(`catalog ${f.name}: the ${preset} layout found no magnitude column with a filter curve`);
-    } else if (existsSync(resolve(req.cwd, how))) m = await mappingFile(PhotometryMapping, how, req.cwd);
-    else throw new ConfigError(`--catalog ${spec}: '${how}' is neither a preset (${PHOTOMETRY_PRESETS.join(', ')}) nor a mapping file`);
+    } else if (existsSync(resolve(req.cwd, how))) {
+      m = await mappingFile(PhotometryMapping, how, req.cwd);
+      inputFiles.push(resolve(req.cwd, how));
+    } else throw new ConfigError(`--catalog ${spec}: '${how}' is neither a preset (${PHOTOMETRY_PRESETS.join(', ')}) nor a mapping file`);
     const base = (preset ?? basename(f.name).replace(/\.[^.]*$/, '')).toLowerCase().replace(/[^a-z0-9_]+/g, '_') || 'catalog';
     let name = base;
     for (let k = 2; photometry.some((c) => c.name === name); k++) name = `${base}_${k}`;
     photometry.push({ name, table: { name: f.name, sha256: f.sha256, bytes: f.bytes }, mapping: m });
     paths[f.name] = f.path;
+    inputFiles.push(f.path);
   }
   checkMagnitudeColumns(xray.name, mapping.magnitudes ?? [], sed.input_bands);
   for (const c of photometry) checkMagnitudeColumns(c.table.name, c.mapping.magnitudes, sed.input_bands);
@@ -136,7 +143,7 @@ export async function planClassify(
       class_mix: config.uncertainty.class_mix,
     },
   };
-  return { params, context: { paths, data_dir: dir } };
+  return { params, context: { paths, data_dir: dir }, inputFiles };
 }
 
 /**

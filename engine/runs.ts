@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { canonicalJson, sha256Hex } from '../artifacts/hash.js';
 import { codeVersion } from '../artifacts/code-version.js';
 import { processAlive, readdirOrEmpty, writeJsonOnce, type ArtifactStore } from '../artifacts/store.js';
-import { RunRecord } from '../schemas/run.js';
+import { RunRecord, type DataIntegrity } from '../schemas/run.js';
 import { isRunId } from '../artifacts/run-records.js';
 import type { DagResult } from '../workflows/dag.js';
 
@@ -24,7 +24,7 @@ export function configHash(config: unknown): string {
 /** Writes the run record; a run id is never reused, so nothing is overwritten. */
 export async function saveRunRecord(
   store: ArtifactStore,
-  args: { runId: string; engine: RunRecord['engine']; config: unknown; startedAt: Date; result: DagResult },
+  args: { runId: string; engine: RunRecord['engine']; config: unknown; startedAt: Date; result: DagResult; data?: DataIntegrity | null },
 ): Promise<RunRecord> {
   const ended = new Date();
   const record = RunRecord.parse({
@@ -38,9 +38,9 @@ export async function saveRunRecord(
     wall_ms: ended.getTime() - args.startedAt.getTime(),
     status: args.result.ok ? 'succeeded' : 'failed',
     steps: args.result.steps,
+    data: args.data ?? null,
   });
-  await fs.mkdir(store.runsDir, { recursive: true });
-  await writeJsonOnce(join(store.runsDir, `${args.runId}.json`), record);
+  await writeJsonOnce(join(await store.ensureDirInside(store.runsDir), `${args.runId}.json`), record);
   return record;
 }
 
@@ -53,8 +53,7 @@ export async function markActive(
   runId: string,
   run: { workflow: string; engine: RunRecord['engine']; config: unknown },
 ): Promise<{ release(): Promise<void> }> {
-  const path = join(store.root, ACTIVE_DIR, `${runId}.json`);
-  await fs.mkdir(dirname(path), { recursive: true });
+  const path = join(await store.ensureDirInside(join(store.root, ACTIVE_DIR)), `${runId}.json`);
   await writeJsonOnce(path, {
     run_id: runId,
     host: hostname(),
@@ -98,7 +97,7 @@ export async function recordInterruptedRuns(store: ArtifactStore): Promise<strin
       status: 'interrupted',
       steps: [],
     });
-    await fs.mkdir(store.runsDir, { recursive: true });
+    await store.ensureDirInside(store.runsDir);
     const recordPath = join(store.runsDir, `${runId}.json`);
     if (!(await fs.stat(recordPath).catch(() => null))) await writeJsonOnce(recordPath, record);
     await fs.rm(path, { force: true });

@@ -58,5 +58,14 @@ export const ArtifactMeta = z.object({
    * before 2026-11-25, whose notes held them under the same keys.
    */
   facts: z.record(z.string(), JsonValue).optional(),
+  /**
+   * SHA-256 of the canonical JSON of every other key of this meta.json, written last:
+   * an edit of any key (facts, notes, file digests, row counts) is damage. Absent in
+   * artifacts written before 2026-12-06, which are read without it.
+   */
+  meta_sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 export type ArtifactMeta = z.infer<typeof ArtifactMeta>;

@@ -2,16 +2,16 @@ import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
 import type { Filter } from '../../lib/sed/filters.js';
-import { closestNames } from '../../lib/sed/filters.js';
+import { closestNames, filterCurveProblem } from '../../lib/sed/filters.js';
 import type { SedSettings } from '../../schemas/sed.js';
 
-/** A whitespace-separated numeric table: the first `columns` columns of every non-comment line. */
+/** A whitespace-separated numeric table: the first `columns` columns of every non-comment line, and the file line of each row. */
 async function readColumns(
   path: string,
   display: string,
   columns: number,
   opts: { skipLines?: number; comment?: string; repeatedWavelengths?: boolean } = {},
-): Promise<Float64Array[]> {
+): Promise<{ columns: Float64Array[]; lines: number[] }> {
   let text: string;
   try {
     text = await fs.readFile(path, 'utf8');
@@ -43,7 +43,7 @@ async function readColumns(
       opts.repeatedWavelengths ? 'wavelengths must not decrease' : 'wavelengths must increase',
     );
   }
-  return cols.map((c) => Float64Array.from(c));
+  return { columns: cols.map((c) => Float64Array.from(c)), lines: dataRows };
 }
 
 export function filterFileName(name: string): string {
@@ -65,28 +65,43 @@ export async function unknownFilterError(dataDir: string, name: string, where: s
   return new InputError({ file: where, value: name }, `unknown filter; closest known: ${closestNames(name, known).join(', ')}`);
 }
 
-/** A filter curve (data README: 4 comment lines, then wavelength_A throughput; tiny negatives clipped to 0). */
+/**
+ * A filter curve (data README: 4 comment lines, then wavelength_A throughput; tiny
+ * negatives clipped to 0), checked: enough rows, throughput in range, the band covered
+ * (filterCurveProblem); a damaged curve is one line naming the file and row.
+ */
 export async function loadFilter(dataDir: string, name: string): Promise<Filter> {
   const file = filterFileName(name);
-  const [wavelength_aa, throughput] = await readColumns(join(dataDir, file), file, 2, { comment: '#' });
+  const {
+    columns: [wavelength_aa, throughput],
+    lines,
+  } = await readColumns(join(dataDir, file), file, 2, { comment: '#' });
+  const bad = filterCurveProblem(name, wavelength_aa!, throughput!);
+  if (bad) throw new InputError({ file, ...(bad.row !== undefined ? { row: lines[bad.row] } : {}) }, bad.problem);
   return { name, wavelength_aa: wavelength_aa!, throughput: throughput!.map((t) => Math.max(0, t)) };
 }
 
 /** Pickles (1998) spectrum: wavelength (A) and F_lambda normalised at 5556 A; further columns ignored. */
 export async function loadPickles(dataDir: string, file: string): Promise<{ wavelength_aa: Float64Array; flux_flam: Float64Array }> {
-  const [wavelength_aa, flux_flam] = await readColumns(join(dataDir, file), file, 2);
+  const {
+    columns: [wavelength_aa, flux_flam],
+  } = await readColumns(join(dataDir, file), file, 2);
   return { wavelength_aa: wavelength_aa!, flux_flam: flux_flam! };
 }
 
 /** Vanden Berk et al. (2001) composite: a 23-line byte-by-byte header, then Wave FluxD e_FluxD. */
 export async function loadComposite(dataDir: string, file: string): Promise<{ wavelength_aa: Float64Array; flux_flam: Float64Array }> {
-  const [wavelength_aa, flux_flam] = await readColumns(join(dataDir, file), file, 2, { skipLines: 23 });
+  const {
+    columns: [wavelength_aa, flux_flam],
+  } = await readColumns(join(dataDir, file), file, 2, { skipLines: 23 });
   return { wavelength_aa: wavelength_aa!, flux_flam: flux_flam! };
 }
 
 /** CALSPEC Vega: 4 comment lines, then wavelength (A, vacuum) and F_lambda (erg/s/cm^2/A). */
 export async function loadVega(dataDir: string, file: string): Promise<{ wavelength_aa: Float64Array; flux_flam_cgs: Float64Array }> {
-  const [wavelength_aa, flux_flam_cgs] = await readColumns(join(dataDir, file), file, 2, { comment: '#' });
+  const {
+    columns: [wavelength_aa, flux_flam_cgs],
+  } = await readColumns(join(dataDir, file), file, 2, { comment: '#' });
   return { wavelength_aa: wavelength_aa!, flux_flam_cgs: flux_flam_cgs! };
 }
 
@@ -201,7 +216,9 @@ export async function salvatoTemplateFiles(dataDir: string, list: string): Promi
  * a repeat is one point (the first); a repeat whose flux differs by more than 1% is an error.
  */
 export async function loadLePhareTemplate(dataDir: string, file: string): Promise<{ wavelength_aa: Float64Array; flux_flam: Float64Array }> {
-  const [wl, fl] = await readColumns(join(dataDir, file), file, 2, { comment: '#', repeatedWavelengths: true });
+  const {
+    columns: [wl, fl],
+  } = await readColumns(join(dataDir, file), file, 2, { comment: '#', repeatedWavelengths: true });
   const wavelength_aa: number[] = [];
   const flux_flam: number[] = [];
   for (let i = 0; i < wl!.length; i++) {

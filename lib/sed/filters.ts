@@ -11,10 +11,6 @@ export interface Filter {
 export type BandConvention = 'photon' | 'paper_eq3';
 
 /**
- * Pivot wavelength of a photon-counting curve (Tokunaga & Vacca 2005, Eq. A11;
- * synphot's `pivot`): lambda_p^2 = integral(T lambda dlambda) / integral(T / lambda dlambda).
- */
-/**
  * The wavelengths (A) a filter transmits: from the first to the last tabulated point
  * with throughput above `frac` of its peak (1%: the curves' far wings are noise).
  */
@@ -33,6 +29,10 @@ export function transmittedRange(f: Filter, frac = 0.01): [number, number] {
   return [f.wavelength_aa[lo]!, f.wavelength_aa[hi]!];
 }
 
+/**
+ * Pivot wavelength of a photon-counting curve (Tokunaga & Vacca 2005, Eq. A11;
+ * synphot's `pivot`): lambda_p^2 = integral(T lambda dlambda) / integral(T / lambda dlambda).
+ */
 export function pivotWavelength(f: Filter): number {
   let num = 0;
   let den = 0;
@@ -166,4 +166,52 @@ export function closestNames(name: string, known: readonly string[], count = 3):
     .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k))
     .slice(0, count)
     .map((x) => x.k);
+}
+
+/** Fewest rows a filter curve may have (the bundle's coarsest, Bessell's, have 21). */
+export const MIN_FILTER_ROWS = 10;
+/** A curve must fall to this fraction of its peak at both ends (every bundled curve ends at <= 2%). */
+const EDGE_FRACTION = 0.02;
+
+/**
+ * What is wrong with a filter curve read from a file (wavelengths already checked to
+ * increase), or undefined: too few rows, no positive throughput, a throughput below
+ * -1% of the peak (tiny negatives of a measured curve are clipped to 0), a curve that
+ * stops above 2% of its peak (cut short: it does not cover its band) and, for an HST
+ * filter, a curve that transmits under 10% of its peak at the wavelength its name gives
+ * (F475W: 4750 A; F110W, an IR filter: 11000 A). `row` is the 0-based data row.
+ */
+export function filterCurveProblem(name: string, wavelength_aa: Float64Array, throughput: Float64Array): { row?: number; problem: string } | undefined {
+  const n = wavelength_aa.length;
+  if (n < MIN_FILTER_ROWS) return { problem: `expected at least ${MIN_FILTER_ROWS} rows of a filter curve, found ${n}` };
+  let peak = 0;
+  for (let i = 0; i < n; i++) peak = Math.max(peak, throughput[i]!);
+  if (!(peak > 0)) return { problem: 'the throughput is nowhere positive' };
+  for (let i = 0; i < n; i++)
+    if (throughput[i]! < -0.01 * peak) return { row: i, problem: `throughput ${throughput[i]} is below -1% of the curve's peak ${peak}` };
+  for (const i of [0, n - 1])
+    if (throughput[i]! > EDGE_FRACTION * peak)
+      return {
+        row: i,
+        problem: `the curve stops at ${((100 * throughput[i]!) / peak).toFixed(0)}% of its peak at ${wavelength_aa[i]} A: it does not cover its band (cut short?)`,
+      };
+  const hst = /^HST_[A-Z0-9_]+\.F(\d{3,4})[A-Z]+$/.exec(name);
+  if (hst) {
+    const number = Number(hst[1]);
+    // WFC3/IR names give the wavelength in 10 nm (F110W: 1.10 um), UV/optical ones in nm
+    const nominal = number < 200 ? number * 100 : number * 10;
+    const at = interpolate(wavelength_aa, throughput, nominal);
+    if (at < 0.1 * peak)
+      return { problem: `the curve transmits ${((100 * at) / peak).toFixed(0)}% of its peak at ${nominal} A, the wavelength its name gives (expected >= 10%)` };
+  }
+  return undefined;
+}
+
+/** Linear interpolation of a tabulated curve, 0 outside it. */
+function interpolate(x: Float64Array, y: Float64Array, at: number): number {
+  if (at < x[0]! || at > x[x.length - 1]!) return 0;
+  let j = 1;
+  while (x[j]! < at) j++;
+  const f = (at - x[j - 1]!) / (x[j]! - x[j - 1]!);
+  return y[j - 1]! + f * (y[j]! - y[j - 1]!);
 }

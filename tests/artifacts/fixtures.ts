@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { NewArtifact } from '../../artifacts/store.js';
 import { artifactId } from '../../artifacts/hash.js';
 import { referencePredictionsTable, type ReferencePredictionRow } from '../../schemas/tables.js';
@@ -43,4 +45,14 @@ export function artifactMeta(stage: string, table: TableSchema, params: Record<s
 /** The meta of a `reference` artifact with these params. */
 export function referenceMeta(params: Record<string, unknown> = { n: 1 }): NewArtifact {
   return artifactMeta('reference', referencePredictionsTable, params);
+}
+
+/** Writes a succeeded run record `<store>/_runs/<runId>.json` whose one step made `artifactId` (so gc reaches it and its inputs). */
+export function writeRunRecord(runsDir: string, artifactId: string, runId = 'run-20260101T000000Z-abcdef'): string {
+  const step = { key: 'k', stage: 'reference', status: 'done', artifactId, cacheHit: false, wallMs: 1, startedAtMs: 0, endedAtMs: 1, error: null };
+  const record = { run_id: runId, workflow: 'w', engine: 'embedded', config_hash: 'x', code_version: null, started_at: '', ended_at: '' };
+  const path = join(runsDir, `${runId}.json`);
+  mkdirSync(runsDir, { recursive: true });
+  writeFileSync(path, JSON.stringify({ ...record, wall_ms: 1, status: 'succeeded', steps: [step] }));
+  return path;
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DamagedFileError, ArtifactStore } from '../../artifacts/store.js';
 import { verifyStore, collectGarbage } from '../../artifacts/maintenance.js';
 import { referencePredictionsTable } from '../../schemas/tables.js';
-import { artifactMeta, prediction, referenceMeta } from './fixtures.js';
+import { artifactMeta, prediction, referenceMeta, writeRunRecord } from './fixtures.js';
 import { runCli, tempDir } from '../helpers.js';
 
 const meta = (n: number) => referenceMeta({ n });
@@ -129,7 +129,8 @@ describe('artifact integrity', () => {
 
   it('reads an artifact of older XClass (file names only) but never takes it as a cache hit', async () => {
     const { store, m, dir } = await oneArtifact();
-    const old = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { files: { name: string }[] };
+    // as older XClass wrote it: file names only, no meta_sha256
+    const { meta_sha256: _, ...old } = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { files: { name: string }[]; meta_sha256: string };
     writeFileSync(join(dir, 'meta.json'), JSON.stringify({ ...old, files: old.files.map((f) => f.name) }));
     expect(await store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id })).toEqual(rows);
     expect((await store.check('reference', m.id)).state).toBe('damaged');
@@ -168,24 +169,7 @@ describe('artifact integrity', () => {
     await store.write(kept, { table: referencePredictionsTable, rows });
     const orphan = meta(3);
     await store.write(orphan, { table: referencePredictionsTable, rows });
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(store.runsDir, { recursive: true });
-    const step = { key: 'k', stage: 'reference', status: 'done', artifactId: kept.id, cacheHit: false, wallMs: 1, startedAtMs: 0, endedAtMs: 1, error: null };
-    writeFileSync(
-      join(store.runsDir, 'run-20260101T000000Z-abcdef.json'),
-      JSON.stringify({
-        run_id: 'run-20260101T000000Z-abcdef',
-        workflow: 'w',
-        engine: 'embedded',
-        config_hash: 'x',
-        code_version: null,
-        started_at: '',
-        ended_at: '',
-        wall_ms: 1,
-        status: 'succeeded',
-        steps: [step],
-      }),
-    );
+    writeRunRecord(store.runsDir, kept.id);
     // the listing is made after the artifacts were written, so none is "newer than this gc"
     await new Promise((r) => setTimeout(r, 5));
     const listed = await collectGarbage(store, { delete: false, activeRuns: async () => [] });
@@ -217,14 +201,7 @@ describe('artifact integrity', () => {
     // listing stays the default and deletes nothing
     expect(runCli([...at, 'gc']).stdout).toMatch(/0 artifacts reached by 0 run records; 2 unreachable/);
     // with a record reaching one of the two, removing the other is half the store: above a share of 0.4, refused
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(store.runsDir, { recursive: true });
-    const step = { key: 'k', stage: 'reference', status: 'done', artifactId: m.id, cacheHit: false, wallMs: 1, startedAtMs: 0, endedAtMs: 1, error: null };
-    const record = { run_id: 'run-20260101T000000Z-abcdef', workflow: 'w', engine: 'embedded', config_hash: 'x', code_version: null };
-    writeFileSync(
-      join(store.runsDir, 'run-20260101T000000Z-abcdef.json'),
-      JSON.stringify({ ...record, started_at: '', ended_at: '', wall_ms: 1, status: 'succeeded', steps: [step] }),
-    );
+    writeRunRecord(store.runsDir, m.id);
     await expect(collectGarbage(store, { delete: true, activeRuns: async () => [], maxShare: 0.4 })).rejects.toThrow(
       /^gc: it would remove 1 of 2 artifacts \(50%, more than config store\.gc_max_share 0\.4\); nothing deleted \(xclass gc --delete --all removes them\)$/,
     );

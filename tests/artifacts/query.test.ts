@@ -1,11 +1,11 @@
-import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryStore } from '../../artifacts/query.js';
 import { ArtifactStore } from '../../artifacts/store.js';
 import { referencePredictionsTable } from '../../schemas/tables.js';
 import { prediction, referenceMeta } from './fixtures.js';
-import { tempDir } from '../helpers.js';
+import { runCli, tempDir } from '../helpers.js';
 
 async function storeWithOne(): Promise<{ store: ArtifactStore; data: string }> {
   const store = new ArtifactStore(join(tempDir(), 'store'));
@@ -176,5 +176,25 @@ describe('xclass query reads verified artifact files only', () => {
     await expect(queryStore(store, `select * from read_parquet('${store.dir('reference', gone.id)}/data.parquet')`)).rejects.toThrow(
       /is not a file of an artifact of the store/,
     );
+  });
+});
+
+describe('xclass query through the CLI', () => {
+  it('a file outside the store, and a quarantined one, are one line each with exit 2; a verified one answers', async () => {
+    const { store } = await storeWithOne();
+    const at = ['--set', `store.path=${JSON.stringify(store.root)}`];
+    const outside = runCli([...at, 'query', "select * from read_parquet('/etc/passwd')"]);
+    expect([outside.code, outside.stderr]).toEqual([
+      2,
+      `xclass: query: read_parquet('/etc/passwd'): names a path outside the store ${realpathSync(store.root)} (a query reads verified artifact files only)\n`,
+    ]);
+    const id = readdirSync(join(store.root, 'reference'))[0]!;
+    const moved = await store.quarantine('reference', id, 'test');
+    const quarantined = runCli([...at, 'query', `select * from read_parquet('${moved}/data.parquet')`]);
+    expect([quarantined.code, quarantined.stderr]).toEqual([
+      2,
+      `xclass: query: ${moved}/data.parquet: is in the quarantine, not an artifact file (a query reads verified artifact files only)\n`,
+    ]);
+    expect(runCli([...at, 'query', 'select count(*) as n from artifacts']).stdout).toBe('n\n0\n');
   });
 });

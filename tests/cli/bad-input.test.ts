@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { artifactDirs, runCli, tempDir } from '../helpers.js';
+import { artifactDirs, DATA, runCli, tempDir } from '../helpers.js';
 import { dataDirWith, muwclassHead, toCsv } from './fixtures.js';
 
 const FILE = 'catalogs/muwclass_TD_2022.csv';
@@ -45,6 +45,25 @@ describe('bad input: one clear line, non-zero exit, no artifact', () => {
       runOn(dataDirWith(text)),
       new RegExp(`^xclass: step ingest failed: ${FILE}, row 1, column 'Fm': required column is missing from the header$`),
     );
+  });
+
+  it('a data file that differs from SHA256SUMS: one warning line naming it, before the error it leads to', () => {
+    const bad = rows.map((r) => [...r]);
+    bad[4]![col('Fs')] = '3e-15x';
+    const dir = dataDirWith(toCsv(header, bad));
+    // the bundle's digests of what this folder holds (filters, templates, catalogs)
+    const sums = readFileSync(join(DATA, 'SHA256SUMS'), 'utf8')
+      .split('\n')
+      .filter((l) => /\s\.\/(filters|templates|catalogs)\//.test(l));
+    writeFileSync(join(dir, 'SHA256SUMS'), `${sums.join('\n')}\n`);
+    const r = runOn(dir);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n'), r.stderr).toEqual([
+      expect.stringMatching(
+        new RegExp(`^xclass: warning: data file ${dir}/${FILE} differs from ${dir}/SHA256SUMS \\(sha256 [0-9a-f]{12}, listed [0-9a-f]{12}\\)$`),
+      ),
+      expect.stringMatching(new RegExp(`^xclass: step ingest failed: ${FILE}, row 6, column 'Fs': expected a number, got "3e-15x"$`)),
+    ]);
   });
 
   it('a non-numeric flux', () => {

@@ -1,10 +1,23 @@
-import { copyFileSync, cpSync, existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  linkSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../artifacts/hash.js';
 import { featureNames } from '../../lib/features.js';
 import { ArtifactStore } from '../../artifacts/store.js';
-import { artifactDirs, lastJsonLine, MUWCLASS, ROOT, runCli, spawnCli, tempDir, type CliResult } from '../helpers.js';
+import { artifactDirs, DATA, lastJsonLine, MUWCLASS, ROOT, runCli, spawnCli, tempDir, type CliResult } from '../helpers.js';
 import { matchesTable, matchSummaryTable, targetFeaturesTable, targetMagsTable, targetsTable } from '../../schemas/catalog.js';
 import { referencePredictionsTable, sourcesTable } from '../../schemas/tables.js';
 import { sedDiagnosticsTable, sedFitsTable, sedMagsTable } from '../../schemas/sed.js';
@@ -329,6 +342,10 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(steps.every((s) => s.cacheHit)).toBe(true);
     expect(lines.filter((l) => l['event'] === 'step_done')).toHaveLength(52);
     expect(artifactDirs(store)).toHaveLength(52);
+    // the run record holds the data folder's digest set: SHA256SUMS's own digest, every listed file hashed, none differing
+    const data = end['data'] as { dir: string; sha256sums: string; files: number; differing: unknown[] };
+    const listed = readFileSync(join(DATA, 'SHA256SUMS'), 'utf8').trim().split('\n').length;
+    expect(data).toEqual({ dir: DATA, sha256sums: sha256Hex(readFileSync(join(DATA, 'SHA256SUMS'))), files: listed, differing: [] });
   });
 
   it('audits a run down to the raw file and its SHA-256', () => {
@@ -616,7 +633,24 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(again.code).not.toBe(0);
     expect(again.stderr.trim()).toMatch(/targets\.xclass\.csv: file exists; pass --force to replace it, or choose another --out$/);
     const overInput = runCli([...at, 'classify', table, '--model', final.id, '--out', table, '--force']);
-    expect(overInput.stderr.trim()).toMatch(/targets\.csv: refusing to write over the input table/);
+    expect(overInput.stderr.trim()).toBe(`xclass: ${table}: refusing to write over an input (${table}); choose another --out`);
+    // the same file reached through a symlinked folder, a symlink as the table, a hard link: compared by real path and inode
+    const viaLink = join(tempDir(), 'via');
+    symlinkSync(dirname(table), viaLink);
+    const linkedTable = join(tempDir(), 'linked.csv');
+    symlinkSync(table, linkedTable);
+    const hard = join(dirname(table), 'hard.csv');
+    linkSync(table, hard);
+    for (const [input, output] of [
+      [table, join(viaLink, basename(table))],
+      [linkedTable, table],
+      [hard, table],
+    ] as const) {
+      const r = runCli([...at, 'classify', input, '--model', final.id, '--out', output, '--force']);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(`xclass: ${output}: refusing to write over an input (${input}); choose another --out`);
+    }
+    rmSync(hard);
     expect(readFileSync(table, 'utf8').split('\n')[0]).toBe(header.join(','));
     expect(runCli([...at, 'classify', table, '--model', final.id, '--force']).code).toBe(0);
 
@@ -1224,6 +1258,35 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const refused = runCli([...at, 'report', runId, '--out', out]);
     expect(refused.stderr.trim()).toMatch(/mine\.html: file exists; pass --force/);
     expect(readFileSync(out, 'utf8')).toBe('keep me');
+    // a record whose file name is a run id but whose content names a path: damage, never joined into a path
+    const forged = join(store, '_runs', 'run-20260101T000000Z-0badf0.json');
+    const record = JSON.parse(readFileSync(join(store, '_runs', `${runId}.json`), 'utf8')) as object;
+    writeFileSync(forged, JSON.stringify({ ...record, run_id: '../../escaped' }));
+    try {
+      const escaped = runCli([...at, 'report', 'run-20260101T000000Z-0badf0']);
+      expect(escaped.code).not.toBe(0);
+      expect(escaped.stderr.trim()).toBe(`xclass: ${forged}: key 'run_id': names run "../../escaped", not the file it is in`);
+      expect(existsSync(join(store, '..', 'escaped.html'))).toBe(false);
+    } finally {
+      rmSync(forged);
+    }
+    // the reports folder a symlink out of the store: refused before anything is written
+    const elsewhere = tempDir();
+    const reports = join(store, '_reports');
+    const kept = existsSync(reports) ? `${reports}.kept` : null;
+    if (kept) renameSync(reports, kept);
+    symlinkSync(elsewhere, reports);
+    try {
+      const out2 = runCli([...at, 'report', runId]);
+      expect(out2.code).not.toBe(0);
+      expect(out2.stderr.trim()).toBe(
+        `xclass: ${reports}: resolves to ${realpathSync(elsewhere)}, outside the store ${realpathSync(store)}; nothing written (replace the symlink with a folder)`,
+      );
+      expect(readdirSync(elsewhere)).toEqual([]);
+    } finally {
+      rmSync(reports);
+      if (kept) renameSync(kept, reports);
+    }
   });
 
   it('detects a damaged or swapped artifact file and a deleted meta.json, and the next run recomputes them under the same ids', async () => {
