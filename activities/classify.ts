@@ -252,6 +252,8 @@ export const classifyStage = defineStage({
     if (xrayTable.records.length === 0) throw new InputError({ file }, 'no rows to classify');
     const xr = readXraySources(xrayTable, p.mapping, noData);
     Object.assign(noDataCounts, xr.noData);
+    // rows repeated exactly (overlapping cone searches downloaded together), merged: file -> rows dropped
+    const merged: Record<string, number> = xr.merged > 0 ? { [file]: xr.merged } : {};
     const sources = xr.rows;
     const catalogs: LoadedCatalog[] = [];
     for (const c of p.photometry) {
@@ -259,6 +261,7 @@ export const classifyStage = defineStage({
       if (t.records.length === 0) throw new InputError({ file: c.table.name }, 'the photometry catalog has no rows');
       const rows = readPhotometry(t, c.mapping, noData);
       for (const [k, v] of Object.entries(rows.noData)) noDataCounts[`${c.name}.${k}`] = v;
+      if (rows.merged > 0) merged[c.table.name] = rows.merged;
       catalogs.push({ name: c.name, file: c.table.name, rows: rows.rows });
     }
     if (p.label_map) for (const s of sources) if (s.label !== null) checkClass({ file, row: s.line, column: p.mapping.label! }, s.label, p.label_map);
@@ -691,6 +694,7 @@ export const classifyStage = defineStage({
           : 'no X-ray-only model: sources with no photometry keep their X-ray features; their optical features are imputed with the training medians (provenance `imputed` in table features)',
         imputed_by_feature: imputedByFeature,
         no_data_by_column: noDataCounts,
+        ...(Object.keys(merged).length > 0 ? { duplicate_rows_merged: merged } : {}),
         scored: scoring ? scoring.n : 0,
         scored_trained_on: scoring ? scoring.nTrainedOn : 0,
         targets_trained_on: sources.filter((x) => trainedOn.has(x.id)).length,

@@ -20,7 +20,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { DagBuilder } from '../workflows/builder.js';
 import { createReporter } from './progress.js';
 import { labelAgreement, summariseRun } from '../report/summary.js';
-import { branchMetrics, compareRows } from './compare.js';
+import { auditSummary, branchMetrics, compareRows, isHeadline } from './compare.js';
+import { listModels } from './models.js';
 import { calibrationMismatch, findCalibration, findXrayModel, planClassify } from '../engine/classify-plan.js';
 import type { ArtifactRef } from '../schemas/step.js';
 import { defaultDataDir, packageRoot } from '../config/paths.js';
@@ -234,10 +235,15 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   program
     .command('audit <id>')
-    .description('lineage of a run or an artifact, down to raw input files and their SHA-256')
-    .action(async (id: string) => {
+    .description('lineage of a run or an artifact, down to raw input files and their SHA-256 (a run: a summary; --full: every artifact)')
+    .option('--full', "a run's every artifact with its whole lineage")
+    .action(async (id: string, cmd: { full?: boolean }) => {
       const { g, store } = storeOfOpts();
       const run = isRunId(id) ? await loadRunRecord(store, id) : undefined;
+      if (run && !cmd.full && !g.json) {
+        for (const line of await auditSummary(store, run)) out(line);
+        return;
+      }
       const roots = run ? run.steps.filter((s) => s.artifactId).map((s) => s.artifactId!) : [id];
       const trees = [];
       for (const aid of roots) {
@@ -315,13 +321,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   program
     .command('classify <table>')
     .description(
-      'classify the X-ray sources of a field: an X-ray table (CSC 2.0, MUWCLASS or XClass layout, or a mapping) and photometry catalogs (Gaia DR3, 2MASS, PS1, HSC, or a mapping) in CSV, TSV, Parquet, VOTable or FITS',
+      'classify the X-ray sources of a field: an X-ray table (CSC 2.0, MUWCLASS or XClass layout, or a mapping) and photometry catalogs (Gaia DR3, 2MASS, PS1, HSC, or a mapping) in CSV, TSV, ECSV, IPAC, Parquet, VOTable or FITS, each also gzipped',
     )
-    .requiredOption('--model <id>', 'a train artifact id (or prefix), e.g. the final model of a run')
+    .requiredOption('--model <id>', "a train artifact id (or prefix), e.g. the final model of a run; latest: the newest run's (xclass models lists them)")
     .option('--xray-mapping <preset|file>', "the X-ray table's layout: csc2, muwclass, xclass, or a mapping JSON file (default: detected from the columns)")
     .option(
       '--catalog <file[=preset|mapping]>',
-      'a photometry catalog to match (repeatable); preset gaia_dr3, 2mass, ps1_dr2, hsc or a mapping JSON file (default: detected)',
+      'a photometry catalog to match (repeatable); preset gaia_dr3, gaia_dr3_vizier, 2mass, 2mass_vizier, ps1_dr2, hsc or a mapping JSON file (default: detected)',
       collect,
       [],
     )
@@ -355,7 +361,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         const g = program.opts<GlobalOpts>();
         const config = configFrom(g, [...(cmd.engine ? [`engine.kind=${cmd.engine}`] : []), ...(cmd.address ? [`temporal.address=${cmd.address}`] : [])]);
         const store = openStore(config);
-        const model = await store.findById(cmd.model, warnSkipped);
+        const latest = cmd.model === 'latest' ? (await listModels(store, warnSkipped)).find((m) => m.kind === 'full')?.model : undefined;
+        if (cmd.model === 'latest' && latest === undefined)
+          throw new ConfigError(`classify: --model latest: no final model in ${store.root} (xclass run trains one)`);
+        const model = await store.findById(latest ?? cmd.model, warnSkipped);
         if (!model || model.stage !== 'train')
           throw new ConfigError(`classify: no trained model '${cmd.model}' in ${store.root} (xclass artifacts --stage train lists them)`);
         const outPath = cmd.out ?? `${table.replace(/\.(csv|tsv|tab|parquet|vot|votable|xml|fits?)$/i, '')}.xclass.csv`;
@@ -502,17 +511,35 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   program
     .command('compare <a> <b>')
-    .description('metric deltas between two evaluated branches: RUN, BRANCH (baseline or an ablation) or RUN:BRANCH')
-    .action(async (a: string, b: string) => {
+    .description('metric deltas between two evaluated branches: RUN, BRANCH (baseline or an ablation) or RUN:BRANCH; the headline metrics, --all for every one')
+    .option('--all', 'every metric: per class, calibration, OOD, every protocol')
+    .action(async (a: string, b: string, cmd: { all?: boolean }) => {
       const { g, store } = storeOfOpts();
       const [ma, mb] = [await branchMetrics(store, a, warnSkipped), await branchMetrics(store, b, warnSkipped)];
-      const rows = compareRows(ma, mb);
+      const every = compareRows(ma, mb);
+      const rows = cmd.all ? every : every.filter((r) => isHeadline(r.metric));
       if (g.json) return out(JSON.stringify({ a: { label: ma.label, evaluate: ma.evaluateId }, b: { label: mb.label, evaluate: mb.evaluateId }, rows }));
       out(`A = ${ma.label} (evaluate/${ma.evaluateId.slice(0, 12)})`);
       out(`B = ${mb.label} (evaluate/${mb.evaluateId.slice(0, 12)})`);
       out(`${'metric (pooled out-of-fold, all sources)'.padEnd(44)}${'A'.padStart(8)}${'B'.padStart(8)}${'B - A'.padStart(9)}`);
       const f = (v: number | null, sign = false) => (v === null ? '-' : `${sign && v > 0 ? '+' : ''}${v.toFixed(3)}`);
       for (const r of rows) out(`${r.metric.padEnd(44)}${f(r.a).padStart(8)}${f(r.b).padStart(8)}${f(r.delta, true).padStart(9)}`);
+      if (!cmd.all) out(`(${every.length - rows.length} more metrics: --all)`);
+    });
+
+  program
+    .command('models')
+    .description('the final models in the store: run, date, training set, label policy, balanced accuracy (newest first)')
+    .action(async () => {
+      const { g, store } = storeOfOpts();
+      const rows = await listModels(store, warnSkipped);
+      if (g.json) return out(JSON.stringify(rows));
+      out(['model', 'kind', 'run', 'started', 'label policy', 'BA', 'training set'].join('\t'));
+      for (const r of rows)
+        out(
+          [r.model.slice(0, 12), r.kind, r.run, r.started_at.slice(0, 19), r.label_policy, r.balanced_accuracy?.toFixed(3) ?? '-', r.training_set].join('\t'),
+        );
+      if (rows.length === 0) process.stderr.write(`xclass: no final model in ${store.root} (xclass run trains one)\n`);
     });
 
   program

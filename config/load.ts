@@ -76,7 +76,8 @@ export function deepMerge(base: Tree, overlay: Tree, prefix: string, source: str
   const out: Tree = { ...base };
   for (const [k, v] of Object.entries(overlay)) {
     const key = prefix ? `${prefix}.${k}` : k;
-    if (!(k in base) && !OPEN_MAPS.has(prefix)) throw new ConfigError(`${source}: unknown key '${key}'`);
+    // inside an ablation's overlay any key of the config may be added (its keys are checked when the branch is planned)
+    if (!(k in base) && !OPEN_MAPS.has(prefix) && !prefix.startsWith('ablations.')) throw new ConfigError(`${source}: unknown key '${key}'`);
     const b = base[k];
     out[k] = isTree(b) && isTree(v) ? deepMerge(b, v, key, source) : v;
   }

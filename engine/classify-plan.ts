@@ -6,7 +6,8 @@ import type { XClassConfig } from '../config/schema.js';
 import { ConfigError, describeIssue } from '../config/load.js';
 import { isArtifactId, readdirOrEmpty, type ArtifactStore } from '../artifacts/store.js';
 import { resolveRawFile } from '../activities/io/raw-file.js';
-import { readTableHeader } from '../activities/io/target-table.js';
+import { readTableLayout } from '../activities/io/target-table.js';
+import { alignMapping, withDeclaredUnits } from '../activities/io/mapping-columns.js';
 import { filterFileName, knownFilterNames, unknownFilterError } from '../activities/io/sed-data.js';
 import { modelTranslation } from '../activities/io/model.js';
 import { checkMagnitudeColumns, classifyFilters } from '../activities/classify.js';
@@ -15,11 +16,13 @@ import {
   detectPhotometryPreset,
   detectXrayPreset,
   gaiaDr3Mapping,
+  gaiaDr3VizierMapping,
   hscMapping,
   muwclassMapping,
   PHOTOMETRY_PRESETS,
   ps1Dr2Mapping,
   twoMassMapping,
+  twoMassVizierMapping,
   xclassMapping,
   XRAY_PRESETS,
   type PhotometryPreset,
@@ -62,6 +65,24 @@ async function mappingFile<T>(schema: z.ZodType<T>, file: string, cwd: string): 
  * params say which columns were read), the filter curves of the target's bands checked
  * against the data folder and hashed, the counterpart settings from config.
  */
+/** A photometry preset's mapping for a header. */
+function photometryPreset(preset: PhotometryPreset, header: readonly string[], known: readonly string[]): PhotometryMapping {
+  switch (preset) {
+    case 'gaia_dr3':
+      return gaiaDr3Mapping(header);
+    case 'gaia_dr3_vizier':
+      return gaiaDr3VizierMapping(header);
+    case '2mass':
+      return twoMassMapping();
+    case '2mass_vizier':
+      return twoMassVizierMapping(header);
+    case 'ps1_dr2':
+      return ps1Dr2Mapping();
+    case 'hsc':
+      return hscMapping(header, known);
+  }
+}
+
 export async function planClassify(
   config: XClassConfig,
   store: ArtifactStore,
@@ -74,7 +95,7 @@ export async function planClassify(
   const xray = await resolveRawFile(req.cwd, req.table);
   /** every file read, for `--out` to be checked against */
   const inputFiles = [xray.path];
-  const header = await readTableHeader(xray.path, xray.name);
+  const { header, units } = await readTableLayout(xray.path, xray.name);
   const xrayPreset = (spec: XrayPreset) =>
     spec === 'csc2' ? csc2Mapping() : spec === 'muwclass' ? muwclassMapping(sed.input_bands) : xclassMapping(header, sed.output_filters, xray.name);
   let mapping: XrayMapping;
@@ -84,6 +105,8 @@ export async function planClassify(
     mapping = await mappingFile(XrayMapping, req.xrayMapping, req.cwd);
     inputFiles.push(resolve(req.cwd, req.xrayMapping));
   } else throw new ConfigError(`--xray-mapping ${req.xrayMapping}: neither a preset (${XRAY_PRESETS.join(', ')}) nor a mapping file`);
+  // the header's spelling of each column (HEASARC's NAME for name), and the units the file declares
+  mapping = withDeclaredUnits(alignMapping(mapping, header, xray.name), units, xray.name);
 
   const photometry: PhotometryCatalog[] = [];
   const paths: Record<string, string> = { [xray.name]: xray.path };
@@ -91,24 +114,18 @@ export async function planClassify(
     const eq = spec.lastIndexOf('=');
     const [fileName, how] = eq > 0 ? [spec.slice(0, eq), spec.slice(eq + 1)] : [spec, undefined];
     const f = await resolveRawFile(req.cwd, fileName);
-    const catHeader = await readTableHeader(f.path, f.name);
+    const { header: catHeader, units: catUnits } = await readTableLayout(f.path, f.name);
     let preset: PhotometryPreset | null = null;
     let m: PhotometryMapping;
     if (how === undefined || (PHOTOMETRY_PRESETS as readonly string[]).includes(how)) {
       preset = (how as PhotometryPreset | undefined) ?? detectPhotometryPreset(catHeader, f.name);
-      m =
-        preset === 'gaia_dr3'
-          ? gaiaDr3Mapping(catHeader)
-          : preset === '2mass'
-            ? twoMassMapping()
-            : preset === 'ps1_dr2'
-              ? ps1Dr2Mapping()
-              : hscMapping(catHeader, known);
+      m = photometryPreset(preset, catHeader, known);
       if (m.magnitudes.length === 0) throw new ConfigError(`catalog ${f.name}: the ${preset} layout found no magnitude column with a filter curve`);
     } else if (existsSync(resolve(req.cwd, how))) {
       m = await mappingFile(PhotometryMapping, how, req.cwd);
       inputFiles.push(resolve(req.cwd, how));
     } else throw new ConfigError(`--catalog ${spec}: '${how}' is neither a preset (${PHOTOMETRY_PRESETS.join(', ')}) nor a mapping file`);
+    m = withDeclaredUnits(alignMapping(m, catHeader, f.name), catUnits, f.name);
     const base = (preset ?? basename(f.name).replace(/\.[^.]*$/, '')).toLowerCase().replace(/[^a-z0-9_]+/g, '_') || 'catalog';
     let name = base;
     for (let k = 2; photometry.some((c) => c.name === name); k++) name = `${base}_${k}`;

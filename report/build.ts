@@ -328,11 +328,29 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
     ]);
     parts.push(
       `<h2>Ablations</h2><p class="protocol">Each branch cross-validated like the baseline and scored under every ` +
-        `protocol (column headers name it).</p>${table(['branch', ...present.flatMap((pr) => cols.map((c) => `${label(c)} (${pr})`)), 'artifact'], ablRows)}`,
+        `protocol (column headers name it).</p>${table(['branch', ...present.flatMap((pr) => cols.map((c) => `${label(c)} (${pr})`)), 'artifact'], ablRows)}` +
+        (await sameResults(store, [{ name: 'baseline', id: evalId }, ...ablations.map((a) => ({ name: a.variant!, id: a.artifactId! }))])),
     );
   }
 
   return page(run, parts);
+}
+
+/**
+ * Branches whose evaluations hold the same bytes (their metrics file's SHA-256): their
+ * settings differ, but not on this data (no_2mass and gaia_only when no training source
+ * has a 2MASS band the Gaia-only translation lacks). One sentence per group, or nothing.
+ */
+export async function sameResults(store: ArtifactStore, branches: readonly { name: string; id: string }[]): Promise<string> {
+  const byDigest = new Map<string, string[]>();
+  for (const b of branches) {
+    const meta = await store.readMeta('evaluate', b.id);
+    const digest = meta.files.find((f) => f.name === 'data.parquet')?.sha256;
+    if (digest) byDigest.set(digest, [...(byDigest.get(digest) ?? []), b.name]);
+  }
+  const groups = [...byDigest.values()].filter((g) => g.length > 1);
+  if (groups.length === 0) return '';
+  return `<p class="protocol">Identical results: ${groups.map((g) => g.join(' = ')).join('; ')} (the same evaluation, byte for byte: their settings differ, but not on this data).</p>`;
 }
 
 /**

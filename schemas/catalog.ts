@@ -85,6 +85,12 @@ export const XrayMapping = z.strictObject({
   /** a normalised separation already measured for that counterpart */
   nu: Column.optional(),
   a_v: Column.optional(),
+  /**
+   * column -> factor turning the unit its file declares into the one this mapping reads
+   * (degrees; arcsec for 95% errors, the sigma_radec unit for 1-sigma ones; mas, mas/yr,
+   * pc; erg/s/cm^2): filled by the classify plan from VOTable, FITS, ECSV and IPAC headers
+   */
+  scales: z.record(Column, z.number().positive()).optional(),
   ...Astrometry,
 });
 export type XrayMapping = z.infer<typeof XrayMapping>;
@@ -95,6 +101,12 @@ export const PhotometryMapping = z.strictObject({
   dec: Column,
   position_error: PositionError.optional(),
   magnitudes: z.array(MagnitudeColumn).min(1),
+  /**
+   * column -> factor turning the unit its file declares into the one this mapping reads
+   * (degrees; arcsec for 95% errors, the sigma_radec unit for 1-sigma ones; mas, mas/yr,
+   * pc; erg/s/cm^2): filled by the classify plan from VOTable, FITS, ECSV and IPAC headers
+   */
+  scales: z.record(Column, z.number().positive()).optional(),
   ...Astrometry,
 });
 export type PhotometryMapping = z.infer<typeof PhotometryMapping>;

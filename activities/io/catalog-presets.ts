@@ -19,8 +19,14 @@ const TWO_MASS_ZP_JY = { J: 1594, H: 1024, Ks: 666.7 } as const;
 
 export const XRAY_PRESETS = ['csc2', 'muwclass', 'xclass'] as const;
 export type XrayPreset = (typeof XRAY_PRESETS)[number];
-export const PHOTOMETRY_PRESETS = ['gaia_dr3', '2mass', 'ps1_dr2', 'hsc'] as const;
+export const PHOTOMETRY_PRESETS = ['gaia_dr3', 'gaia_dr3_vizier', '2mass', '2mass_vizier', 'ps1_dr2', 'hsc'] as const;
 export type PhotometryPreset = (typeof PHOTOMETRY_PRESETS)[number];
+
+/** Whether a header has a column, ignoring case (HEASARC and some archives write names in upper case). */
+export function hasColumn(header: readonly string[], column: string): boolean {
+  const c = column.toLowerCase();
+  return header.some((h) => h.toLowerCase() === c);
+}
 
 /** Chandra Source Catalog 2.0 master-source columns (a CSCview or cone-search download). */
 export function csc2Mapping(): XrayMapping {
@@ -130,11 +136,16 @@ export function hstMagnitudeColumn(header: readonly string[], filter: string, fi
   );
 }
 
-/** Gaia DR3 gaia_source columns (archive names); parallax, its error, a geometric distance and proper motion where the download has them. */
+/**
+ * Gaia DR3 gaia_source columns (archive names); position errors, flux S/N (for magnitude
+ * errors), parallax, its error, a geometric distance and proper motion where the download
+ * has them: a band without an error column gets the documented 10% flux error.
+ */
 export function gaiaDr3Mapping(header: readonly string[]): PhotometryMapping {
+  const has = (c: string) => hasColumn(header, c);
   const band = (b: 'g' | 'bp' | 'rp', f: string): MagnitudeColumn => ({
     column: `phot_${b}_mean_mag`,
-    snr: `phot_${b}_mean_flux_over_error`,
+    ...(has(`phot_${b}_mean_flux_over_error`) ? { snr: `phot_${b}_mean_flux_over_error` } : {}),
     filter: `Gaia_DR3.${f}`,
     system: GAIA,
   });
@@ -142,13 +153,42 @@ export function gaiaDr3Mapping(header: readonly string[]): PhotometryMapping {
     id: 'source_id',
     ra: 'ra',
     dec: 'dec',
-    position_error: { kind: 'sigma_radec', ra: 'ra_error', dec: 'dec_error', unit: 'mas' },
+    ...(has('ra_error') && has('dec_error')
+      ? { position_error: { kind: 'sigma_radec' as const, ra: 'ra_error', dec: 'dec_error', unit: 'mas' as const } }
+      : {}),
     magnitudes: [band('g', 'G'), band('bp', 'BP'), band('rp', 'RP')],
-    ...(header.includes('parallax') ? { parallax: 'parallax' } : {}),
-    ...(header.includes('parallax_error') ? { parallax_error: 'parallax_error' } : {}),
+    ...(has('parallax') ? { parallax: 'parallax' } : {}),
+    ...(has('parallax_error') ? { parallax_error: 'parallax_error' } : {}),
     // the geometric distance of Bailer-Jones et al. 2021 (gaiaedr3_distance), where the download joined it
-    ...(header.includes('r_med_geo') ? { distance: 'r_med_geo' } : {}),
-    ...(header.includes('pmra') && header.includes('pmdec') ? { pmra: 'pmra', pmdec: 'pmdec' } : {}),
+    ...(has('r_med_geo') ? { distance: 'r_med_geo' } : {}),
+    ...(has('pmra') && has('pmdec') ? { pmra: 'pmra', pmdec: 'pmdec' } : {}),
+  };
+}
+
+/**
+ * Gaia DR3 from VizieR (I/355/gaiadr3, the ReadMe's names): Source, RA_ICRS/DE_ICRS (deg,
+ * epoch 2016), e_RA_ICRS/e_DE_ICRS (mas), Plx, e_Plx, pmRA, pmDE, Gmag, BPmag, RPmag and
+ * their e_ errors, each where the download has it.
+ */
+export function gaiaDr3VizierMapping(header: readonly string[]): PhotometryMapping {
+  const has = (c: string) => hasColumn(header, c);
+  const band = (v: 'G' | 'BP' | 'RP'): MagnitudeColumn => ({
+    column: `${v}mag`,
+    ...(has(`e_${v}mag`) ? { err: `e_${v}mag` } : {}),
+    filter: `Gaia_DR3.${v}`,
+    system: GAIA,
+  });
+  return {
+    id: 'Source',
+    ra: 'RA_ICRS',
+    dec: 'DE_ICRS',
+    ...(has('e_RA_ICRS') && has('e_DE_ICRS')
+      ? { position_error: { kind: 'sigma_radec' as const, ra: 'e_RA_ICRS', dec: 'e_DE_ICRS', unit: 'mas' as const } }
+      : {}),
+    magnitudes: [band('G'), band('BP'), band('RP')],
+    ...(has('Plx') ? { parallax: 'Plx' } : {}),
+    ...(has('e_Plx') ? { parallax_error: 'e_Plx' } : {}),
+    ...(has('pmRA') && has('pmDE') ? { pmra: 'pmRA', pmdec: 'pmDE' } : {}),
   };
 }
 
@@ -166,6 +206,29 @@ export function twoMassMapping(): PhotometryMapping {
     dec: 'dec',
     position_error: { kind: 'sigma_radec', ra: 'err_maj', dec: 'err_min', unit: 'arcsec' },
     magnitudes: [band('j', 'J'), band('h', 'H'), band('k', 'Ks')],
+  };
+}
+
+/**
+ * The 2MASS Point Source Catalog from VizieR (II/246/out, the ReadMe's names): _2MASS,
+ * RAJ2000/DEJ2000 (deg), errMaj/errMin (1-sigma, arcsec), Jmag, Hmag, Kmag and their e_
+ * errors (a band without one gets the documented 10% flux error).
+ */
+export function twoMassVizierMapping(header: readonly string[]): PhotometryMapping {
+  const band = (v: 'J' | 'H' | 'K', f: keyof typeof TWO_MASS_ZP_JY): MagnitudeColumn => ({
+    column: `${v}mag`,
+    ...(hasColumn(header, `e_${v}mag`) ? { err: `e_${v}mag` } : {}),
+    filter: `2MASS.${f}`,
+    system: { kind: 'vega_zp', zero_point_jy: TWO_MASS_ZP_JY[f] },
+  });
+  return {
+    id: '_2MASS',
+    ra: 'RAJ2000',
+    dec: 'DEJ2000',
+    ...(hasColumn(header, 'errMaj') && hasColumn(header, 'errMin')
+      ? { position_error: { kind: 'sigma_radec' as const, ra: 'errMaj', dec: 'errMin', unit: 'arcsec' as const } }
+      : {}),
+    magnitudes: [band('J', 'J'), band('H', 'H'), band('K', 'Ks')],
   };
 }
 
@@ -206,24 +269,29 @@ export function hscMapping(header: readonly string[], knownFilters: readonly str
   return { id: 'MatchID', ra: 'MatchRA', dec: 'MatchDec', position_error: { kind: 'fixed', sigma_arcsec: 0.05 }, magnitudes };
 }
 
-/** The X-ray preset a table's header fits, or an error naming the choices. */
+/** The X-ray preset a table's header fits (names compared ignoring case), or an error naming the choices. */
 export function detectXrayPreset(header: readonly string[], file: string): XrayPreset {
-  if (header.includes('CSCv2_name')) return 'muwclass';
-  if (header.includes('err_ellipse_r0') && header.includes('flux_aper90_b')) return 'csc2';
+  const has = (c: string) => hasColumn(header, c);
+  if (has('CSCv2_name')) return 'muwclass';
+  if (has('err_ellipse_r0') && has('flux_aper90_b')) return 'csc2';
   // XClass's own layout last: a table with an `id` column and no other known layout is read
   // as one, so a missing flux column is named rather than the layout left unknown
-  if (header.includes('id')) return 'xclass';
+  if (has('id')) return 'xclass';
   throw new InputError(
     { file, row: 1 },
     `cannot tell the table's layout from its columns: give --xray-mapping ${XRAY_PRESETS.join('|')} or a mapping JSON file (README: classify)`,
   );
 }
 
+/** The photometry preset a catalog's header fits (names compared ignoring case), or an error naming the choices. */
 export function detectPhotometryPreset(header: readonly string[], file: string): PhotometryPreset {
-  if (header.includes('source_id') && header.includes('phot_g_mean_mag')) return 'gaia_dr3';
-  if (header.includes('j_m') && header.includes('designation')) return '2mass';
-  if (header.includes('objID') && header.includes('gMeanPSFMag')) return 'ps1_dr2';
-  if (header.includes('MatchID')) return 'hsc';
+  const has = (c: string) => hasColumn(header, c);
+  if (has('source_id') && has('phot_g_mean_mag')) return 'gaia_dr3';
+  if (has('RA_ICRS') && has('Gmag')) return 'gaia_dr3_vizier';
+  if (has('j_m') && has('designation')) return '2mass';
+  if (has('_2MASS') || (has('RAJ2000') && has('Jmag') && has('Kmag'))) return '2mass_vizier';
+  if (has('objID') && has('gMeanPSFMag')) return 'ps1_dr2';
+  if (has('MatchID')) return 'hsc';
   throw new InputError(
     { file, row: 1 },
     `cannot tell the catalog's layout from its columns: name a preset (${PHOTOMETRY_PRESETS.join('|')}) or a mapping JSON file`,

@@ -61,12 +61,17 @@ export interface PhotometryRow extends Astrometry {
 /** The cell reader of one table: checks every mapped column exists, then reads cells by kind. */
 class Cells {
   readonly counts: NoDataCounts = {};
+  /** the mapped columns (a repeated row is one equal in all of them) */
+  readonly columns: readonly (string | undefined)[];
   constructor(
     private readonly t: TargetTable,
     private readonly noData: readonly number[],
     columns: readonly (string | undefined)[],
     what: string,
+    /** column -> factor to the mapping's unit (mapping `scales`, from the units the file declares) */
+    private readonly scales: Readonly<Record<string, number>> = {},
   ) {
+    this.columns = columns;
     const header = new Set(t.header);
     const missing = [...new Set(columns.filter((c): c is string => c !== undefined && !header.has(c)))];
     if (missing.length > 0)
@@ -78,7 +83,16 @@ class Cells {
 
   num(i: number, column: string | undefined, kind: ColumnKind): number | null {
     if (column === undefined) return null;
-    return measurement({ file: this.t.file, row: this.t.lines[i]!, column }, this.t.records[i]![column], kind, this.noData, this.counts);
+    return measurement({ file: this.t.file, row: this.t.lines[i]!, column }, this.scaled(i, column), kind, this.noData, this.counts);
+  }
+
+  /** The cell in the mapping's unit: a number times its column's scale (a no-data marker as it is, so it is still known). */
+  private scaled(i: number, column: string): unknown {
+    const raw = this.t.records[i]![column];
+    const scale = this.scales[column];
+    if (scale === undefined) return raw;
+    const n = parseNumber(raw);
+    return n === null || n === undefined || this.noData.includes(n) ? raw : n * scale;
   }
 
   text(i: number, column: string): string | null {
@@ -93,7 +107,8 @@ class Cells {
     const raw = this.t.records[i]![column];
     const n = parseNumber(raw);
     if (n === null) return null;
-    if (n !== undefined) return measurement({ file: this.t.file, row: this.t.lines[i]!, column }, raw, axis === 'ra' ? 'ra_deg' : 'dec_deg', [], this.counts);
+    if (n !== undefined)
+      return measurement({ file: this.t.file, row: this.t.lines[i]!, column }, this.scaled(i, column), axis === 'ra' ? 'ra_deg' : 'dec_deg', [], this.counts);
     const v = axis === 'ra' ? parseRaDeg(String(raw)) : parseDecDeg(String(raw));
     if (v === null)
       throw new InputError(
@@ -206,18 +221,28 @@ function magColumns(m: readonly MagnitudeColumn[]): (string | undefined)[] {
   return m.flatMap((c) => [c.column, c.err, c.snr]);
 }
 
-function uniqueId(t: TargetTable, i: number, column: string, seen: Map<string, number>): string {
+/**
+ * The row's id, or null when the row repeats an earlier one exactly in every mapped
+ * column (overlapping cone searches downloaded together): merged, counted by the caller.
+ * The same id on a row that differs is refused, naming both rows.
+ */
+function uniqueId(t: TargetTable, i: number, column: string, seen: Map<string, number>, columns: readonly (string | undefined)[]): string | null {
   const v = t.records[i]![column];
   const id = v === null || v === undefined ? '' : String(v).trim();
   const line = t.lines[i]!;
   if (id === '') throw new InputError({ file: t.file, row: line, column, value: '' }, 'expected a source id');
   const before = seen.get(id);
-  if (before !== undefined) throw new InputError({ file: t.file, row: line, column, value: id }, `duplicate source id (first on row ${before})`);
-  seen.set(id, line);
+  if (before !== undefined) {
+    const same = columns.every((c) => c === undefined || String(t.records[before]![c] ?? '') === String(t.records[i]![c] ?? ''));
+    if (same) return null;
+    throw new InputError({ file: t.file, row: line, column, value: id }, `duplicate source id with different values (first on row ${t.lines[before]})`);
+  }
+  seen.set(id, i);
   return id;
 }
 
-export function readXraySources(t: TargetTable, m: XrayMapping, noData: readonly number[]): { rows: XraySourceRow[]; noData: NoDataCounts } {
+/** The X-ray sources of a mapped table; `merged`: rows that repeated an earlier row exactly (overlapping cones), dropped. */
+export function readXraySources(t: TargetTable, m: XrayMapping, noData: readonly number[]): { rows: XraySourceRow[]; noData: NoDataCounts; merged: number } {
   const fluxCols = Object.values(m.fluxes).flatMap((f) => [f.value, f.err, f.lo, f.hi]);
   const cells = new Cells(
     t,
@@ -238,17 +263,23 @@ export function readXraySources(t: TargetTable, m: XrayMapping, noData: readonly
       ...magColumns(m.magnitudes ?? []),
     ],
     'X-ray',
+    m.scales,
   );
   if ((m.ra === undefined) !== (m.dec === undefined))
     throw new InputError({ file: t.file, column: m.ra ?? m.dec }, 'the mapping gives ra without dec or dec without ra');
   const seen = new Map<string, number>();
-  const rows = t.records.map((_, i): XraySourceRow => {
-    const id = uniqueId(t, i, m.id, seen);
+  let merged = 0;
+  const rows = t.records.flatMap((_, i): XraySourceRow[] => {
+    const id = uniqueId(t, i, m.id, seen, cells.columns);
+    if (id === null) {
+      merged++;
+      return [];
+    }
     const ra = m.ra === undefined ? null : cells.angle(i, m.ra, 'ra');
     const dec = m.dec === undefined ? null : cells.angle(i, m.dec, 'dec');
     if ((ra === null) !== (dec === null))
       throw new InputError({ file: t.file, row: t.lines[i]!, column: ra === null ? m.ra : m.dec, value: '' }, 'position has only one coordinate');
-    return {
+    const row: XraySourceRow = {
       id,
       line: t.lines[i]!,
       ra_deg: ra,
@@ -264,6 +295,7 @@ export function readXraySources(t: TargetTable, m: XrayMapping, noData: readonly
       a_v: cells.num(i, m.a_v, 'a_v_mag'),
       ...cells.astrometry(i, m),
     };
+    return [row];
   });
   // a table with fluxes in no row would be classified on imputed X-ray features alone
   if (rows.length > 0 && rows.every((r) => Object.values(r.flux).every((f) => f.value === null)))
@@ -278,20 +310,31 @@ export function readXraySources(t: TargetTable, m: XrayMapping, noData: readonly
       },
       'expected an X-ray flux in at least one row (every row is empty in every flux column)',
     );
-  return { rows, noData: cells.counts };
+  return { rows, noData: cells.counts, merged };
 }
 
-export function readPhotometry(t: TargetTable, m: PhotometryMapping, noData: readonly number[]): { rows: PhotometryRow[]; noData: NoDataCounts } {
+/** The rows of a mapped photometry catalog; `merged`: rows that repeated an earlier row exactly (overlapping cones), dropped. */
+export function readPhotometry(
+  t: TargetTable,
+  m: PhotometryMapping,
+  noData: readonly number[],
+): { rows: PhotometryRow[]; noData: NoDataCounts; merged: number } {
   const cells = new Cells(
     t,
     noData,
     [m.id, m.ra, m.dec, ...positionColumns(m.position_error), ...astrometryColumns(m), ...magColumns(m.magnitudes)],
     'photometry',
+    m.scales,
   );
   const seen = new Map<string, number>();
   const rows: PhotometryRow[] = [];
+  let merged = 0;
   t.records.forEach((_, i) => {
-    const id = uniqueId(t, i, m.id, seen);
+    const id = uniqueId(t, i, m.id, seen, cells.columns);
+    if (id === null) {
+      merged++;
+      return;
+    }
     const ra = cells.angle(i, m.ra, 'ra');
     const dec = cells.angle(i, m.dec, 'dec');
     if (ra === null || dec === null)
@@ -305,5 +348,5 @@ export function readPhotometry(t: TargetTable, m: PhotometryMapping, noData: rea
       ...cells.astrometry(i, m),
     });
   });
-  return { rows, noData: cells.counts };
+  return { rows, noData: cells.counts, merged };
 }

@@ -26,6 +26,8 @@ export function textDelimiter(headerLine: string): string {
 /**
  * Reads a delimited text file with DuckDB's CSV reader, every field as text, so the
  * caller parses and validates each value itself and can name the line of a bad one.
+ * Lines starting with `#` (comments, as archives and astropy write above and among
+ * the rows; ECSV's YAML header) are skipped, and the line numbers still count them.
  */
 export async function readCsv(path: string, displayName: string, opts: { delimiter?: string } = {}): Promise<CsvTable> {
   let text: string;
@@ -36,19 +38,23 @@ export async function readCsv(path: string, displayName: string, opts: { delimit
   }
   const physicalLines = text.split(/\r?\n/);
   while (physicalLines.length > 0 && physicalLines[physicalLines.length - 1]!.trim() === '') physicalLines.pop();
-  if (physicalLines.length === 0) throw new InputError({ file: displayName }, 'file is empty, expected a header line and data rows');
-  const headerLine = physicalLines[0]!;
+  const headerIndex = physicalLines.findIndex((l) => !l.startsWith('#'));
+  if (physicalLines.length === 0 || headerIndex < 0) throw new InputError({ file: displayName }, 'file is empty, expected a header line and data rows');
+  const headerLine = physicalLines[headerIndex]!;
   const delim = opts.delimiter ?? textDelimiter(headerLine);
-  const header = headerLine.split(delim).map((h) => h.trim());
-  checkHeader(header, displayName, 1);
-  if (physicalLines.length === 1) throw new InputError({ file: displayName, row: 2 }, 'no data rows after the header');
+  const header = splitHeader(headerLine, delim);
+  checkHeader(header, displayName, headerIndex + 1);
+  if (!physicalLines.slice(headerIndex + 1).some((l) => !l.startsWith('#')))
+    throw new InputError({ file: displayName, row: headerIndex + 2 }, 'no data rows after the header');
 
   const records = await withLiteralPath(path, (literal) =>
     withConnection(async (conn) => {
       try {
         // every column as text under a positional name (c0, c1, ...): the header is checked by us, values parsed by us
         const columns = header.map((_, i) => `${sqlString(`c${i}`)}: 'VARCHAR'`).join(', ');
-        const options = `header = true, all_varchar = true, delim = ${sqlString(delim)}, quote = '"', escape = '"', auto_detect = false`;
+        // DuckDB skips the # lines itself (a `skip` would count the lines after them)
+        const comments = headerIndex > 0 || text.includes('\n#') ? `, comment = '#'` : '';
+        const options = `header = true, all_varchar = true, delim = ${sqlString(delim)}, quote = '"', escape = '"', auto_detect = false${comments}`;
         const reader = await conn.runAndReadAll(`SELECT * FROM read_csv(${sqlString(literal)}, ${options}, columns = {${columns}})`);
         return reader.getRowObjectsJS() as Record<string, string | null>[];
       } catch (err) {
@@ -66,8 +72,16 @@ export async function readCsv(path: string, displayName: string, opts: { delimit
     });
     return out;
   });
-  const lines = recordStartLines(text).slice(1, 1 + named.length);
+  const lines = recordStartLines(text)
+    .filter((line) => line > headerIndex + 1 && !physicalLines[line - 1]?.startsWith('#'))
+    .slice(0, named.length);
   return { file: displayName, header, records: named, lines };
+}
+
+/** Header names split on the delimiter; for a space-delimited header (ECSV), runs of spaces and quoted names. */
+function splitHeader(line: string, delim: string): string[] {
+  if (delim !== ' ') return line.split(delim).map((h) => h.trim());
+  return (line.trim().match(/"(?:[^"]|"")*"|\S+/g) ?? []).map((h) => (h.startsWith('"') ? h.slice(1, -1).replace(/""/g, '"') : h));
 }
 
 /**

@@ -121,6 +121,7 @@ export async function readFitsTable(path: string, file: string): Promise<TargetT
   const start = pos + h.size;
   if (start + rowBytes * nRows > buf.length) throw new InputError({ file }, `BINTABLE data truncated: ${nRows} rows of ${rowBytes} bytes expected`);
   const columns: Column[] = [];
+  const units: Record<string, string> = {};
   let offset = 0;
   for (let k = 1; k <= nFields; k++) {
     const form = cardValue(h.cards.get(`TFORM${k}`));
@@ -130,6 +131,8 @@ export async function readFitsTable(path: string, file: string): Promise<TargetT
     const type = m[2]!;
     const name = cardValue(h.cards.get(`TTYPE${k}`)) || `col${k}`;
     const width = type === 'X' ? Math.ceil(repeat / 8) : type === 'P' ? 8 : type === 'Q' ? 16 : (WIDTH[type] ?? (type === 'C' ? 8 : 16)) * repeat;
+    const unit = cardValue(h.cards.get(`TUNIT${k}`))?.trim();
+    if (unit) units[name] = unit;
     if (WIDTH[type] !== undefined && (type === 'A' || repeat === 1))
       columns.push({ name, type, repeat, offset, scale: numCard(h, `TSCAL${k}`) ?? 1, zero: numCard(h, `TZERO${k}`) ?? 0, tnull: numCard(h, `TNULL${k}`) });
     offset += width;
@@ -187,5 +190,5 @@ export async function readFitsTable(path: string, file: string): Promise<TargetT
     }
     records.push(rec);
   }
-  return { file, header: columns.map((c) => c.name), records, lines: records.map((_, i) => i + 1) };
+  return { file, header: columns.map((c) => c.name), records, lines: records.map((_, i) => i + 1), units };
 }

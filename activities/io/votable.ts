@@ -180,5 +180,10 @@ export async function readVoTable(path: string, file: string): Promise<TargetTab
       records.push(rec);
     }
   }
-  return { file, header: fields.map((f) => f.name), records, lines: records.map((_, i) => i + 1) };
+  // the units the FIELDs declare (honoured by the classify plan: columnScales)
+  const units: Record<string, string> = {};
+  asArray(table['FIELD'] as Attrs[] | undefined).forEach((a, k) => {
+    if (a['unit'] !== undefined && String(a['unit']).trim() !== '') units[fields[k]!.name] = String(a['unit']).trim();
+  });
+  return { file, header: fields.map((f) => f.name), records, lines: records.map((_, i) => i + 1), units };
 }

@@ -349,9 +349,20 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   });
 
   it('audits a run down to the raw file and its SHA-256', () => {
-    const r = runCli([...at, 'audit', runId]);
-    expect(r.code, r.stderr).toBe(0);
     const sha = sha256Hex(readFileSync(MUWCLASS));
+    // by default a summary: the run, the data folder, steps by stage, the raw files, the final models
+    const summary = runCli([...at, 'audit', runId]);
+    expect(summary.code, summary.stderr).toBe(0);
+    const lines = summary.stdout.trim().split('\n');
+    expect(lines.length).toBeLessThan(40);
+    expect(lines[0]).toMatch(new RegExp(`^run ${runId}  succeeded  engine embedded  `));
+    expect(lines[1]).toMatch(/^data \S+  SHA256SUMS sha256 [0-9a-f]{16}, \d+ files, 0 differing$/);
+    expect(lines).toContain(`  catalogs/muwclass_TD_2022.csv  sha256 ${sha}  ${readFileSync(MUWCLASS).length} bytes`);
+    expect(lines).toContain('  ingest       1 computed, 0 cached');
+    expect(lines.some((l) => /^final model: train\/[0-9a-f]{64}$/.test(l))).toBe(true);
+    expect(lines.at(-1)).toBe(`every artifact's lineage: xclass audit ${runId} --full`);
+    const r = runCli([...at, 'audit', runId, '--full']);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`raw file catalogs/muwclass_TD_2022.csv  sha256 ${sha}`);
     expect(r.stdout).toMatch(/ingest\/[0-9a-f]{16}  v3  2941 rows/);
     expect(r.stdout).toMatch(/sources <- ingest\//);
@@ -382,7 +393,12 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       ].sort(),
     );
     expect(steps.filter((s) => s.cacheHit)).toHaveLength(52);
-    const c = runCli([...at, '--json', 'compare', 'baseline', 'smote']);
+    // the headline metrics by default, every one with --all
+    const headline = JSON.parse(runCli([...at, '--json', 'compare', 'baseline', 'smote']).stdout) as { rows: { metric: string }[] };
+    expect(new Set(headline.rows.map((x) => x.metric.split(' ')[1]))).toEqual(
+      new Set(['balanced_accuracy', 'macro_f1', 'mcc', 'accuracy', 'ece', 'uncertain_share', 'accuracy_certain']),
+    );
+    const c = runCli([...at, '--json', 'compare', 'baseline', 'smote', '--all']);
     expect(c.code, c.stderr).toBe(0);
     const cmp = JSON.parse(c.stdout) as { rows: { metric: string; a: number; b: number; delta: number }[] };
     // the deployment protocol leads
@@ -699,6 +715,28 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     };
     const res = classify('field.csv');
     expect(res.rows).toBe(25);
+    // the store's final models, and --model latest: the newest run's, the same classification (a cache hit)
+    const models = JSON.parse(runCli([...at, '--json', 'models']).stdout) as { model: string; kind: string; training_set: string; balanced_accuracy: number }[];
+    expect(models.map((m) => [m.model, m.kind])).toEqual([
+      [final.id, 'full'],
+      [expect.stringMatching(/^[0-9a-f]{64}$/), 'xray_only'],
+    ]);
+    expect(models[0]!.training_set).toBe(`catalogs/muwclass_TD_2022.csv (${sha256Hex(readFileSync(MUWCLASS)).slice(0, 12)})`);
+    expect(models[0]!.balanced_accuracy).toBeCloseTo(0.787, 3);
+    const latest = runCli([
+      ...at,
+      '--json',
+      'classify',
+      join(fix, 'ngc3532_csc.fits'),
+      '--model',
+      'latest',
+      '--catalog',
+      gaiaFits,
+      '--out',
+      join(dir, 'latest.csv'),
+    ]);
+    expect(latest.code, latest.stderr).toBe(0);
+    expect(lastJsonLine(latest.stdout)).toMatchObject({ artifact: res.artifact, model: final.id, cache_hit: true });
     const ref = { stage: 'classify' as const, id: res.artifact };
     const targets = await s.readTable(targetsTable, ref, 'targets');
     const truth = new Map(
@@ -792,6 +830,22 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect((await s.readTable(targetsTable, { stage: 'classify', id: mappedId }, 'targets')).map((t) => t.counterparts)).toEqual(
       targets.map((t) => t.counterparts?.replace('gaia_dr3:', 'ngc3532_gaia_sim:') ?? null),
     );
+    // the same field as downloaded elsewhere (make_download_fixtures.py): HEASARC's upper-case FITS and VizieR's Gaia
+    // ECSV (names, units, magnitude errors rounded to 0.0054); a gzipped FITS and the Gaia CSV of two overlapping cones
+    const fieldOf = (table: string, catalog: string, out: string) => {
+      const r = runCli([...at, '--json', 'classify', join(fix, table), '--model', final.id, '--catalog', join(fix, catalog), '--out', join(dir, out)]);
+      expect(r.code, r.stderr).toBe(0);
+      return (lastJsonLine(r.stdout) as { artifact: string }).artifact;
+    };
+    const classesOf = async (id: string) => (await s.readTable(predictionsTable, { stage: 'classify', id })).map((p) => [p.id, p.final_class]);
+    const vizier = fieldOf('ngc3532_csc_heasarc.fits', 'ngc3532_gaia_sim_vizier.ecsv', 'vizier.csv');
+    expect(await classesOf(vizier)).toEqual(await classesOf(res.artifact));
+    expect((await s.readTable(targetsTable, { stage: 'classify', id: vizier }, 'targets')).map((t) => t.counterparts)).toEqual(
+      targets.map((t) => t.counterparts?.replace('gaia_dr3:', 'gaia_dr3_vizier:') ?? null),
+    );
+    const overlapping = fieldOf('ngc3532_csc.fits.gz', 'ngc3532_gaia_sim_dups.csv', 'dups.csv');
+    expect(await predsOf(overlapping)).toEqual(await predsOf(res.artifact));
+    expect((await s.readMeta('classify', overlapping)).notes['duplicate_rows_merged']).toEqual({ 'tests/fixtures/classify/ngc3532_gaia_sim_dups.csv': 40 });
     // the report of the classify run: census, counterparts, sky, hardness and colour-magnitude plots
     const html = join(dir, 'field.html');
     expect(runCli([...at, 'report', res.run, '--out', html]).code).toBe(0);
@@ -906,11 +960,11 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       [file('text.csv', [csc[0]!, edit(csc[1]!, 6, '1e-15x'), ...csc.slice(2)]), ...model],
       /text\.csv, row 2, column 'flux_aper90_b': expected a number, got "1e-15x"$/,
     );
-    // duplicate ids
+    // a repeated id on a row that differs (a row repeated exactly, as overlapping cones give, is merged)
     refused(
       'dup',
-      [file('dup.csv', [...csc, csc[3]!]), ...model],
-      /dup\.csv, row 27, column 'name': duplicate source id \(first on row 4\), got "2CXO J110510\.3-585029"$/,
+      [file('dup.csv', [...csc, edit(csc[3]!, 6, '9e-15')]), ...model],
+      /dup\.csv, row 27, column 'name': duplicate source id with different values \(first on row 4\), got "2CXO J110510\.3-585029"$/,
     );
     // a magnitude with no declared system; a filter the data folder lacks
     const mapping = (name: string, band: Record<string, unknown>) =>

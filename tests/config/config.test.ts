@@ -43,6 +43,19 @@ describe('config', () => {
     expect(c.labels.map['AGN']).toBe('AGN');
   });
 
+  it("changes an existing ablation's overlay through --set and --config; a key the config lacks is named when its branch is planned", async () => {
+    const viaSet = loadConfig({ sets: ['ablations.no_2mass.sed.err_floor_mag=0.05'] });
+    expect(viaSet.ablations['no_2mass']!.sed).toEqual({ ...loadConfig().ablations['no_2mass']!.sed, err_floor_mag: 0.05 });
+    const file = join(tempDir(), 'c.json');
+    writeFileSync(file, JSON.stringify({ ablations: { smote: { features: { distance_snr_min: 3 } } } }));
+    const viaFile = loadConfig({ file });
+    expect(viaFile.ablations['smote']).toEqual({ ...loadConfig().ablations['smote'], features: { distance_snr_min: 3 } });
+    const { planPipeline } = await import('../../engine/plan.js');
+    await expect(planPipeline(loadConfig({ sets: ['ablations.no_2mass.sed.nope=1'] }), { ablations: ['no_2mass'] })).rejects.toThrow(
+      "config ablations.no_2mass: unknown key 'sed.nope'",
+    );
+  });
+
   it('reports an unreadable or malformed config file by name', () => {
     expect(() => loadConfig({ file: '/nonexistent/x.json' })).toThrow(/config \/nonexistent\/x\.json: cannot read \(ENOENT\)/);
     const file = join(tempDir(), 'bad.json');
