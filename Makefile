@@ -8,12 +8,14 @@ TEMPORAL_CLI_VERSION := v1.5.1
 TEMPORAL := .tools/bin/temporal
 # The report test opens the HTML report in Debian's Chromium (driven by playwright-core).
 CHROMIUM := /usr/bin/chromium
+# Tests read XClass's output tables back with Debian's astropy (a reference, never a runtime dependency).
+ASTROPY := /usr/lib/python3/dist-packages/astropy
 
 # The TypeScript sources; the build runs only when one of them (or the compiler settings) changed.
 SOURCES := $(shell find config schemas activities workflows artifacts lib cli engine report bench tests -name '*.ts' -not -path '*/node_modules/*') tsconfig.json
 BUILT := dist/.built
 
-.PHONY: install build run test bench clean temporal chromium
+.PHONY: install build run test bench clean temporal chromium astropy
 
 install: $(STAMP)
 
@@ -28,6 +30,11 @@ chromium: $(CHROMIUM)
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+astropy: $(ASTROPY)
+
+$(ASTROPY):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-astropy
+
 $(STAMP): package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -41,7 +48,7 @@ $(BUILT): $(STAMP) $(SOURCES)
 run: build
 	@run_id=$$(./bin/xclass.js run) && echo "run $$run_id" && echo "report: $$(./bin/xclass.js report $$run_id)"
 
-test: build $(TEMPORAL) $(CHROMIUM)
+test: build $(TEMPORAL) $(CHROMIUM) $(ASTROPY)
 	$(NPM) run --silent format:check
 	npx vitest run
 

@@ -14,7 +14,19 @@ import { writeFileOnce, type ArtifactStore } from '../artifacts/store.js';
 import { collectGarbage, verifyStore } from '../artifacts/maintenance.js';
 import { buildPipeline } from '../workflows/pipeline.js';
 import type { DagResult } from '../workflows/dag.js';
-import { mkdir, realpath, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import {
+  formatOfPath,
+  OUTPUT_FORMATS,
+  toCsv,
+  toEcsv,
+  toFits,
+  toVotable,
+  writeParquetTable,
+  type OutputFormat,
+  type OutTable,
+} from '../report/table-writers.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { DagBuilder } from '../workflows/builder.js';
@@ -77,7 +89,7 @@ async function realPathOf(path: string): Promise<string> {
   return join(await realpath(dirname(full)).catch(() => dirname(full)), basename(full));
 }
 
-async function writeOut(outPath: string, content: string, force: boolean): Promise<void> {
+async function writeOut(outPath: string, content: string | Uint8Array, force: boolean): Promise<void> {
   await mkdir(dirname(outPath), { recursive: true });
   try {
     await writeFileOnce(outPath, content, { overwrite: force });
@@ -103,6 +115,24 @@ function versionLine(): string {
     sums = `no ${SUMS_FILE}`;
   }
   return `xclass ${pkg.version} (code ${codeVersion() ?? 'unknown: not a git checkout'}); data ${dir} (${sums})`;
+}
+
+const OUTPUT_EXTENSION: Record<OutputFormat, string> = { csv: 'csv', ecsv: 'ecsv', votable: 'vot', fits: 'fits', parquet: 'parquet' };
+
+/** A result table's bytes in an output format (Parquet through DuckDB, from the CSV form, in a temporary folder). */
+async function encodeTable(t: OutTable, format: OutputFormat): Promise<string | Uint8Array> {
+  if (format === 'csv') return toCsv(t);
+  if (format === 'ecsv') return toEcsv(t);
+  if (format === 'votable') return toVotable(t);
+  if (format === 'fits') return toFits(t);
+  const dir = await mkdtemp(join(tmpdir(), 'xclass-out-'));
+  try {
+    await writeFile(join(dir, 't.csv'), toCsv(t));
+    await writeParquetTable(t, join(dir, 't.csv'), join(dir, 't.parquet'));
+    return new Uint8Array(await readFile(join(dir, 't.parquet')));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** The data folder checked against its SHA256SUMS, one warning line per file that differs; recorded in the run record. */
@@ -339,7 +369,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       '--xray-model <id|none>',
       'the X-ray-only model for sources without every HST magnitude the model reads (default: the one trained beside the model, found in the store; none: impute their optical features instead)',
     )
-    .option('--out <file>', 'CSV to write (default: TABLE with .xclass.csv; a DS9 region file .reg beside it); existing files are kept unless --force')
+    .option(
+      '--out <file>',
+      'the result table to write (default: TABLE with .xclass.<format>; a DS9 region file .reg beside it); its extension names the format; existing files are kept unless --force',
+    )
+    .addOption(new Option('--format <format>', 'csv, ecsv, votable, fits or parquet (default: from --out, else csv)').choices([...OUTPUT_FORMATS]))
     .option('--force', 'replace existing --out files')
     .addOption(new Option('--engine <kind>', 'embedded or temporal (config engine.kind)').choices(['embedded', 'temporal']))
     .option('--address <host:port>', 'Temporal frontend address')
@@ -353,6 +387,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           xrayMapping?: string;
           catalog: string[];
           out?: string;
+          format?: OutputFormat;
           force?: boolean;
           engine?: string;
           address?: string;
@@ -367,8 +402,14 @@ export async function main(argv: readonly string[]): Promise<number> {
         const model = await store.findById(latest ?? cmd.model, warnSkipped);
         if (!model || model.stage !== 'train')
           throw new ConfigError(`classify: no trained model '${cmd.model}' in ${store.root} (xclass artifacts --stage train lists them)`);
-        const outPath = cmd.out ?? `${table.replace(/\.(csv|tsv|tab|parquet|vot|votable|xml|fits?)$/i, '')}.xclass.csv`;
-        const regPath = `${outPath.replace(/\.csv$/i, '')}.reg`;
+        const fromOut = cmd.out === undefined ? undefined : formatOfPath(cmd.out);
+        if (cmd.format !== undefined && fromOut !== undefined && fromOut !== cmd.format)
+          throw new InputError({ file: cmd.out }, `the extension names ${fromOut}, --format ${cmd.format}: give one or make them agree`);
+        const format: OutputFormat = cmd.format ?? fromOut ?? 'csv';
+        const outPath =
+          cmd.out ??
+          `${table.replace(/(\.gz)?$/i, '').replace(/\.(csv|tsv|tab|ecsv|ipac|tbl|parquet|vot|votable|xml|fits?)$/i, '')}.xclass.${OUTPUT_EXTENSION[format]}`;
+        const regPath = `${outPath.replace(/\.(csv|ecsv|vot|votable|xml|fits?|parquet)$/i, '')}.reg`;
         const modelRef = { stage: 'train' as const, id: model.id };
         const { params, context, inputFiles } = await planClassify(config, store, modelRef, {
           table,
@@ -462,8 +503,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (step.status !== 'done') throw new Error(step.error ?? 'classify failed');
         const classified = { stage: 'classify' as const, id: step.artifactId! };
         const { classifyOutputFiles } = await import('../report/classify.js');
-        const { csv, reg, rows } = await classifyOutputFiles(store, classified);
-        await writeOut(outPath, csv, cmd.force === true);
+        const { table: resultTable, reg, rows } = await classifyOutputFiles(store, classified);
+        await writeOut(outPath, await encodeTable(resultTable, format), cmd.force === true);
         await writeOut(regPath, reg, cmd.force === true);
         const meta = await store.readMeta('classify', step.artifactId!);
         if (g.json)
@@ -473,7 +514,9 @@ export async function main(argv: readonly string[]): Promise<number> {
               artifact: step.artifactId,
               model: model.id,
               rows,
-              csv: outPath,
+              out: outPath,
+              format,
+              ...(format === 'csv' ? { csv: outPath } : {}),
               regions: regPath,
               cache_hit: step.cacheHit,
               notes: meta.notes,

@@ -1,97 +1,123 @@
 import type { ArtifactStore } from '../artifacts/store.js';
 import { confusionTable, metricsTable } from '../schemas/evaluation.js';
 import { predictionsTable, probabilitiesTable } from '../schemas/model.js';
-import { classifyClassMixTable, matchSummaryTable, populationShiftTable, targetFeaturesTable, targetMagsTable, targetsTable } from '../schemas/catalog.js';
+import {
+  classifyClassMixTable,
+  matchesTable,
+  matchSummaryTable,
+  populationShiftTable,
+  targetFeaturesTable,
+  targetMagsTable,
+  targetsTable,
+} from '../schemas/catalog.js';
 import { CLASS_COLOURS, heatmap, scatterByClass } from './charts.js';
 import { esc, idTag, num, plot, table } from './html.js';
+import type { OutColumn, OutTable } from './table-writers.js';
 
 type Ref = { stage: 'classify'; id: string };
 
-/** A CSV field: quoted when it holds a comma, quote or newline. */
-function csvField(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /**
- * The files `xclass classify` writes beside the artifact, from one read of its tables:
- * a CSV (per source its position, class, confidence, uncertain flag and why, conformal
- * set, OOD flag and score, Monte-Carlo significance, every final-class probability with
- * its 16-84% interval, how its counterpart was chosen and where its HST magnitudes came from)
- * and a DS9 region file (fk5: one circle per source with a position, radius the 95%
- * error, sigma_eff, at least 1", coloured by class, dashed when the classification is
- * uncertain).
+ * What `xclass classify` writes beside the artifact, from one read of its tables: the
+ * result table (per source its position, class, confidence, uncertain flag and why,
+ * conformal set, OOD flag and score, Monte-Carlo significance, every final-class
+ * probability with its 16-84% interval, match quality, one group of columns per
+ * photometry catalog for the chosen counterpart (id, separation, nu, p_i), where its HST
+ * magnitudes came from, the model and calibration), typed with units and UCDs for every
+ * output format; and a DS9 region file (fk5: one circle per source with a position,
+ * radius the 95% error, sigma_eff, at least 1", coloured by class, dashed when the
+ * classification is uncertain, labelled with its id, class and confidence).
  */
-export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promise<{ csv: string; reg: string; rows: number }> {
+export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promise<{ table: OutTable; reg: string; rows: number }> {
   const preds = await store.readTable(predictionsTable, ref);
   const proba = (await store.readTable(probabilitiesTable, ref, 'probabilities')).filter((p) => p.stage === 'final');
   const targets = await store.readTable(targetsTable, ref, 'targets');
+  const matches = (await store.readTable(matchesTable, ref, 'matches')).filter((m) => m.chosen);
+  const meta = await store.readMeta(ref.stage, ref.id);
+  const catalogs = ((meta.params['photometry'] ?? []) as { name: string }[]).map((c) => c.name);
   const targetOf = new Map(targets.map((t) => [t.id, t]));
+  const matchOf = new Map(matches.map((m) => [`${m.id}\u0000${m.catalog}`, m]));
   const classes = [...new Set(proba.map((p) => p.class))];
   const pOf = new Map(proba.map((p) => [`${p.id}\u0000${p.class}`, p]));
   const withIntervals = proba.some((p) => p.p_lo !== null);
-  const header = [
-    'id',
-    'ra',
-    'dec',
-    'final_class',
-    'confidence',
-    'uncertain',
-    'decided_by',
-    'class_set',
-    'ood',
-    'ood_score',
-    'mc_draws',
-    'significance',
-    'uncertain_reason',
-    ...classes.flatMap((c) => (withIntervals ? [`p_${c}`, `p_${c}_lo`, `p_${c}_hi`] : [`p_${c}`])),
-    'match_quality',
-    'counterparts',
-    'hst_provenance',
-    'parallax',
-    'parallax_snr',
-    'model_used',
-    'model',
-    'calibration',
-    'label',
+  const P = { type: 'double' as const, ucd: 'stat.probability', digits: 4 };
+  const columns: OutColumn[] = [
+    { name: 'id', type: 'string', ucd: 'meta.id;meta.main', description: 'X-ray source id' },
+    { name: 'ra', type: 'double', unit: 'deg', ucd: 'pos.eq.ra;meta.main', digits: 7, description: 'right ascension (ICRS)' },
+    { name: 'dec', type: 'double', unit: 'deg', ucd: 'pos.eq.dec;meta.main', digits: 7, description: 'declination (ICRS)' },
+    { name: 'final_class', type: 'string', ucd: 'src.class', description: 'the class with the highest final probability' },
+    { name: 'confidence', ...P, description: "the final class's probability" },
+    { name: 'uncertain', type: 'bool', ucd: 'meta.code.qual', description: 'the conformal set is not exactly the final class' },
+    { name: 'decided_by', type: 'string', ucd: 'meta.note', description: 'which stage of the two-stage forest decided' },
+    { name: 'class_set', type: 'string', ucd: 'src.class', description: 'conformal prediction set (classes joined by |)' },
+    { name: 'ood', type: 'bool', ucd: 'meta.code.qual', description: 'out of the training distribution' },
+    { name: 'ood_score', type: 'double', ucd: 'stat.value', digits: 4, description: 'out-of-distribution score' },
+    { name: 'mc_draws', type: 'int', ucd: 'meta.number', description: 'Monte-Carlo draws behind the probabilities' },
+    { name: 'significance', type: 'double', ucd: 'stat.snr', digits: 2, description: 'X-ray detection significance' },
+    { name: 'uncertain_reason', type: 'string', ucd: 'meta.note', description: 'why the classification is uncertain' },
+    ...classes.flatMap((c): OutColumn[] => [
+      { name: `p_${c}`, ...P, description: `final probability of ${c}` },
+      ...(withIntervals
+        ? [
+            { name: `p_${c}_lo`, ...P, description: `16th percentile of p_${c} over the Monte-Carlo draws` },
+            { name: `p_${c}_hi`, ...P, description: `84th percentile of p_${c} over the Monte-Carlo draws` },
+          ]
+        : []),
+    ]),
+    { name: 'match_quality', type: 'string', ucd: 'meta.code.qual', description: 'counterpart match quality (secure, ambiguous, none...)' },
+    ...catalogs.flatMap((c): OutColumn[] => [
+      { name: `${c}_id`, type: 'string', ucd: 'meta.id.cross', description: `chosen ${c} counterpart` },
+      { name: `${c}_sep`, type: 'double', unit: 'arcsec', ucd: 'pos.angDistance', digits: 3, description: `separation of the ${c} counterpart` },
+      {
+        name: `${c}_nu`,
+        type: 'double',
+        ucd: 'stat.value',
+        digits: 3,
+        description: `normalised separation (separation over the combined 1-sigma error) of the ${c} counterpart`,
+      },
+      { name: `${c}_p`, ...P, description: `posterior probability that the ${c} counterpart is the source's (p_i)` },
+    ]),
+    { name: 'hst_provenance', type: 'string', ucd: 'meta.note', description: 'HST magnitudes observed, translated, mixed or none' },
+    { name: 'parallax', type: 'double', unit: 'mas', ucd: 'pos.parallax', digits: 4, description: 'counterpart parallax' },
+    { name: 'parallax_snr', type: 'double', ucd: 'stat.snr', digits: 2, description: 'parallax over its error' },
+    { name: 'model_used', type: 'string', ucd: 'meta.code', description: 'full (X-ray and optical features) or xray_only' },
+    { name: 'model', type: 'string', ucd: 'meta.id', description: 'train artifact id of the model that classified the source' },
+    { name: 'calibration', type: 'string', ucd: 'meta.id', description: 'evaluate artifact id of the calibration used' },
+    { name: 'label', type: 'string', ucd: 'src.class', description: 'the label the table gave, when it gave one' },
   ];
-  const csv = [header.join(',')];
-  for (const r of preds) {
+  const rows: OutTable['rows'] = preds.map((r) => {
     const t = targetOf.get(r.id);
-    csv.push(
-      [
-        r.id,
-        t?.ra_deg,
-        t?.dec_deg,
-        r.final_class,
-        r.confidence,
-        r.uncertain,
-        r.decided_by,
-        r.class_set,
-        r.ood,
-        r.ood_score,
-        r.mc_draws,
-        r.significance,
-        r.uncertain_reason,
-        ...classes.flatMap((c) => {
-          const q = pOf.get(`${r.id}\u0000${c}`);
-          return withIntervals ? [q?.p, q?.p_lo, q?.p_hi] : [q?.p];
-        }),
-        t?.match_quality,
-        t?.counterparts,
-        t?.hst_provenance,
-        t?.parallax_mas,
-        t?.parallax_snr,
-        t?.model_used,
-        t?.model_id,
-        t?.calibration_id,
-        r.label,
-      ]
-        .map(csvField)
-        .join(','),
-    );
-  }
+    return [
+      r.id,
+      t?.ra_deg ?? null,
+      t?.dec_deg ?? null,
+      r.final_class,
+      r.confidence,
+      r.uncertain,
+      r.decided_by,
+      r.class_set,
+      r.ood,
+      r.ood_score,
+      r.mc_draws,
+      r.significance,
+      r.uncertain_reason,
+      ...classes.flatMap((c) => {
+        const q = pOf.get(`${r.id}\u0000${c}`);
+        return withIntervals ? [q?.p ?? null, q?.p_lo ?? null, q?.p_hi ?? null] : [q?.p ?? null];
+      }),
+      t?.match_quality ?? null,
+      ...catalogs.flatMap((c) => {
+        const m = matchOf.get(`${r.id}\u0000${c}`);
+        return m ? [m.candidate, m.sep_arcsec, m.nu, m.p_i] : [null, null, null, null];
+      }),
+      t?.hst_provenance ?? null,
+      t?.parallax_mas ?? null,
+      t?.parallax_snr ?? null,
+      t?.model_used ?? null,
+      t?.model_id ?? null,
+      t?.calibration_id ?? null,
+      r.label,
+    ];
+  });
   const predOf = new Map(preds.map((p) => [p.id, p]));
   const reg = ['# Region file format: DS9 version 4.1', `# XClass classify/${ref.id}`, 'global width=2 font="helvetica 10 normal"', 'fk5'];
   for (const t of targets) {
@@ -99,12 +125,12 @@ export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promi
     if (!p || t.ra_deg === null || t.dec_deg === null) continue;
     const r = Math.max(t.sigma_eff_arcsec ?? 1, 1);
     const dash = p.uncertain ? ' dash=1' : '';
-    const text = `${p.final_class} ${p.confidence.toFixed(2)}${p.uncertain ? '?' : ''}`.replace(/[{}]/g, '');
+    const text = `${t.id} ${p.final_class} ${p.confidence.toFixed(2)}${p.uncertain ? '?' : ''}`.replace(/[{}]/g, '');
     reg.push(
       `circle(${t.ra_deg.toFixed(7)},${t.dec_deg.toFixed(7)},${r.toFixed(3)}") # color=${CLASS_COLOURS[p.final_class] ?? '#888888'}${dash} text={${text}}`,
     );
   }
-  return { csv: `${csv.join('\n')}\n`, reg: `${reg.join('\n')}\n`, rows: preds.length };
+  return { table: { name: `xclass_classify_${ref.id.slice(0, 12)}`, columns, rows }, reg: `${reg.join('\n')}\n`, rows: preds.length };
 }
 
 /** The report section of one classification: census, counterparts, plots, and the self-score when labels were given. */

@@ -12,7 +12,8 @@ export function table(headers: string[], rows: unknown[][]): string {
   const cell = (c: unknown) => `<td>${typeof c === 'string' && c.startsWith('<span') ? c : esc(c)}</td>`;
   const head = headers.map((h) => `<th>${esc(h)}</th>`).join('');
   const body = rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('');
-  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+  // a wide table scrolls inside its own box, so the page never runs off the screen
+  return `<div class="tw"><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
 export async function plot(title: string, spec: Parameters<typeof chartSvg>[0], source: string): Promise<string> {
@@ -25,7 +26,9 @@ export function page(run: RunRecord, parts: readonly string[]): string {
 <html lang="en"><head><meta charset="utf-8"><title>XClass report ${esc(run.run_id)}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
-table{border-collapse:collapse;margin:.6em 0}
+table{border-collapse:collapse;margin:.6em 0;font-size:13px}
+.tw{max-width:100%;overflow-x:auto}
+@media print{.tw{overflow:visible}table{font-size:8px}}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left}

@@ -96,7 +96,8 @@ export const XrayMapping = z.strictObject({
 export type XrayMapping = z.infer<typeof XrayMapping>;
 
 export const PhotometryMapping = z.strictObject({
-  id: Column,
+  /** absent: a catalog without ids, whose rows are named by line (`row12`) and merged when two lie within 0.1" */
+  id: Column.optional(),
   ra: Column,
   dec: Column,
   position_error: PositionError.optional(),

@@ -1,5 +1,6 @@
 import { InputError } from '../../lib/errors.js';
 import { parseDecDeg, parseRaDeg } from '../../lib/sky/coords.js';
+import { SkyIndex } from '../../lib/sky/index.js';
 import { sigmaEff } from '../../lib/sky/crossmatch.js';
 import { R95_PER_SIGMA } from '../../lib/sky/counterparts.js';
 import type { FluxColumn, MagnitudeColumn, PhotometryMapping, PositionError, XrayMapping } from '../../schemas/catalog.js';
@@ -313,6 +314,9 @@ export function readXraySources(t: TargetTable, m: XrayMapping, noData: readonly
   return { rows, noData: cells.counts, merged };
 }
 
+/** Two rows of a catalog without ids closer than this are one source downloaded twice. */
+export const SAME_SOURCE_ARCSEC = 0.1;
+
 /** The rows of a mapped photometry catalog; `merged`: rows that repeated an earlier row exactly (overlapping cones), dropped. */
 export function readPhotometry(
   t: TargetTable,
@@ -330,7 +334,7 @@ export function readPhotometry(
   const rows: PhotometryRow[] = [];
   let merged = 0;
   t.records.forEach((_, i) => {
-    const id = uniqueId(t, i, m.id, seen, cells.columns);
+    const id = m.id === undefined ? `row${t.lines[i]}` : uniqueId(t, i, m.id, seen, cells.columns);
     if (id === null) {
       merged++;
       return;
@@ -348,5 +352,14 @@ export function readPhotometry(
       ...cells.astrometry(i, m),
     });
   });
-  return { rows, noData: cells.counts, merged };
+  if (m.id !== undefined) return { rows, noData: cells.counts, merged };
+  // without ids, a row within SAME_SOURCE_ARCSEC of an earlier kept one is that source again (overlapping cones)
+  const index = new SkyIndex(
+    rows.map((r) => r.ra_deg),
+    rows.map((r) => r.dec_deg),
+    SAME_SOURCE_ARCSEC,
+  );
+  const dropped = new Uint8Array(rows.length);
+  for (let a = 0; a < rows.length; a++) if (!dropped[a]) for (const n of index.neighbours(a)) if (n.index > a) dropped[n.index] = 1;
+  return { rows: rows.filter((_, a) => !dropped[a]), noData: cells.counts, merged: dropped.reduce((x, y) => x + y, 0) };
 }

@@ -127,6 +127,18 @@ describe('tables as downloaded', () => {
     const dups = await planned('ngc3532_gaia_sim_dups.csv', gaiaDr3Mapping);
     expect([dups.rows.length, dups.merged]).toEqual([archive.rows.length, 40]);
     expect(dups.rows).toEqual(archive.rows);
+    // a catalog without ids: rows named by line, and merged when two lie within 0.1"
+    const { id: _id, ...noId } = gaiaDr3Mapping([
+      'ra_error',
+      'dec_error',
+      'phot_g_mean_flux_over_error',
+      'phot_bp_mean_flux_over_error',
+      'phot_rp_mean_flux_over_error',
+    ]);
+    const anonymous = readPhotometry(await readTargetTable(join(FIX, 'ngc3532_gaia_sim_dups.csv'), 'd.csv'), noId, []);
+    expect([anonymous.rows.length, anonymous.merged]).toEqual([archive.rows.length, 40]);
+    expect(anonymous.rows.slice(0, 2).map((r) => r.id)).toEqual(['row2', 'row3']);
+    expect(anonymous.rows.map((r) => r.ra_deg)).toEqual(archive.rows.map((r) => r.ra_deg));
   });
 
   it('units: flux units read as products of powers, and a unit that contradicts the mapping in one line', () => {

@@ -74,6 +74,73 @@ function copyOfStore(): { store: string; at: string[] } {
 }
 
 /** A copy of the run's store with its final model, for the classify tests; the classify fixtures' folder; a scratch folder. */
+/**
+ * The classification written as ECSV, VOTable, FITS and Parquet (cache hits): each read
+ * back by XClass's own readers gives the CSV's columns and values (binary formats at full
+ * precision, text ones at the column's), and astropy (Debian's python3-astropy) reads the
+ * ECSV, VOTable and FITS files with their units.
+ */
+async function expectSameTableInEveryFormat(o: { at: string[]; dir: string; model: string; table: string; catalog: string; csv: string; artifact: string }) {
+  const { readTargetTable } = await import('../../activities/io/target-table.js');
+  const csv = await readTargetTable(o.csv, 'field.csv');
+  // booleans as text in either case (ECSV writes True), numbers as numbers
+  const value = (v: unknown) =>
+    v === null || v === undefined || v === ''
+      ? null
+      : /^(true|false)$/i.test(String(v))
+        ? String(v).toLowerCase()
+        : Number.isNaN(Number(v))
+          ? String(v)
+          : Number(v);
+  const paths: Record<string, string> = {};
+  for (const [ext, format] of [
+    ['ecsv', 'ecsv'],
+    ['vot', 'votable'],
+    ['fits', 'fits'],
+    ['parquet', 'parquet'],
+  ] as const) {
+    const path = join(o.dir, `field_${ext}.${ext}`);
+    const r = runCli([...o.at, '--json', 'classify', o.table, '--model', o.model, '--catalog', o.catalog, '--out', path]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(lastJsonLine(r.stdout)).toMatchObject({ artifact: o.artifact, cache_hit: true, format, out: path });
+    expect(existsSync(join(o.dir, `field_${ext}.reg`))).toBe(true);
+    const back = await readTargetTable(path, `field_${ext}.${ext}`);
+    expect(back.header, format).toEqual(csv.header);
+    back.records.forEach((rec, i) =>
+      csv.header.forEach((c) => {
+        const [a, b] = [value(rec[c]), value(csv.records[i]![c])];
+        // the binary formats at full precision, the CSV at the column's decimals: equal within half its last digit
+        const decimals = String(csv.records[i]![c]).split('.')[1]?.length ?? 0;
+        if (typeof a === 'number' && typeof b === 'number') expect(Math.abs(a - b), `${format} ${c}`).toBeLessThanOrEqual(0.5 * 10 ** -decimals + 1e-12);
+        else expect(a, `${format} row ${i} ${c}`).toEqual(b);
+      }),
+    );
+    paths[format] = path;
+  }
+  const script = [
+    'import json, sys',
+    'from astropy.table import Table',
+    'out = {}',
+    'for fmt, path in json.loads(sys.argv[1]).items():',
+    "    t = Table.read(path, format={'ecsv': 'ascii.ecsv', 'votable': 'votable', 'fits': 'fits'}[fmt])",
+    "    out[fmt] = {'rows': len(t), 'units': {c: str(t[c].unit) for c in ('ra', 'gaia_dr3_sep', 'parallax')}, 'id': str(t['id'][0]).strip(), 'final_class': str(t['final_class'][0]).strip()}",
+    'print(json.dumps(out))',
+  ].join('\n');
+  const { execFileSync } = await import('node:child_process');
+  const { ecsv, votable, fits } = paths;
+  const astropy = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, JSON.stringify({ ecsv, votable, fits })], { encoding: 'utf8' })) as Record<
+    string,
+    { rows: number; units: Record<string, string>; id: string; final_class: string }
+  >;
+  for (const format of ['ecsv', 'votable', 'fits'])
+    expect(astropy[format], format).toEqual({
+      rows: csv.records.length,
+      units: { ra: 'deg', gaia_dr3_sep: 'arcsec', parallax: 'mas' },
+      id: csv.records[0]!['id'],
+      final_class: csv.records[0]!['final_class'],
+    });
+}
+
 async function classifySetUp() {
   const { store: copy, at } = copyOfStore();
   const s = new ArtifactStore(copy);
@@ -531,7 +598,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(csv[0]).toBe(
       'id,ra,dec,final_class,confidence,uncertain,decided_by,class_set,ood,ood_score,mc_draws,significance,uncertain_reason,' +
         ['AGN', 'SNR', 'STAR', 'LMXB', 'HMXB', 'CV'].map((c) => `p_${c},p_${c}_lo,p_${c}_hi`).join(',') +
-        ',match_quality,counterparts,hst_provenance,parallax,parallax_snr,model_used,model,calibration,label',
+        ',match_quality,hst_provenance,parallax,parallax_snr,model_used,model,calibration,label',
     );
     // the same sources through the training feature path give the same answers
     const { readFeatureRows } = await import('../../activities/io/feature-matrix.js');
@@ -767,6 +834,22 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     // the CSV names the model and the calibration of each row (after its class set, which may be quoted)
     const csvRows = readFileSync(res.csv, 'utf8').trim().split('\n');
     expect(csvRows[0]).toMatch(/,hst_provenance,parallax,parallax_snr,model_used,model,calibration,label$/);
+    // one group of columns per catalog for the chosen counterpart, floats at the precision they carry
+    expect(csvRows[0]).toContain(',match_quality,gaia_dr3_id,gaia_dr3_sep,gaia_dr3_nu,gaia_dr3_p,hst_provenance,');
+    for (const line of csvRows.slice(1)) expect(line).not.toMatch(/\d\.\d{8,}/);
+    const { readTargetTable } = await import('../../activities/io/target-table.js');
+    const matchedRow = (await readTargetTable(res.csv, 'field.csv')).records.find((r) => r['id'] === matched)!;
+    expect(matchedRow['gaia_dr3_id']).toBe(truth.get(matched));
+    expect(matchedRow['gaia_dr3_sep']).toMatch(/^\d\.\d{1,3}$/);
+    await expectSameTableInEveryFormat({
+      at,
+      dir,
+      model: final.id,
+      table: join(fix, 'ngc3532_csc.fits'),
+      catalog: gaiaFits,
+      csv: res.csv,
+      artifact: res.artifact,
+    });
     const lonelyT = targets.find((t) => t.id === lonely)!;
     expect(lonelyT.calibration_id).toMatch(/^[0-9a-f]{64}$/);
     expect(csvRows.find((l) => l.startsWith(`${lonely},`))).toMatch(new RegExp(`,none,,,xray_only,${lonelyT.model_id},${lonelyT.calibration_id},$`));
@@ -782,7 +865,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(reg[0]).toBe('# Region file format: DS9 version 4.1');
     expect(reg.filter((l) => l.startsWith('circle('))).toHaveLength(25);
     expect(reg.find((l) => l.startsWith('circle('))).toMatch(
-      /^circle\(166\.\d{7},-58\.\d{7},\d\.\d{3}"\) # color=#[0-9a-f]{6}( dash=1)? text=\{\S+ \d\.\d\d\??\}$/,
+      /^circle\(166\.\d{7},-58\.\d{7},\d\.\d{3}"\) # color=#[0-9a-f]{6}( dash=1)? text=\{2CXO J\d{6}\.\d[+-]\d{6} \S+ \d\.\d\d\??\}$/,
     );
     // the same tables again: a cache hit; the audit reaches both files' SHA-256 and the model's lineage
     const again = classify('again.csv');
@@ -1279,8 +1362,11 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       ],
     });
     try {
-      const page = await browser.newPage();
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       await page.goto(`file://${out}`);
+      // every table fits the page: a wide one scrolls in its own box, the page never scrolls sideways
+      expect(await page.$eval('html', (el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+      expect(await page.$$eval('table', (els) => els.every((t) => t.parentElement?.classList.contains('tw') === true))).toBe(true);
       const boxes = await page.$$eval('figure.plot svg', (els) =>
         els.map((e) => {
           const b = e.getBoundingClientRect();
