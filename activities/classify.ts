@@ -59,16 +59,14 @@ import { checkClass, type NoDataCounts } from './io/validate.js';
 import { buildFamilies } from './translation.js';
 import { matchCounterparts, type LoadedCatalog } from './classify-match.js';
 import { defineStage, yieldToEventLoop } from './stage.js';
+import { countBy, largestFirst } from '../lib/group.js';
 
 /** Which model classifies a target (schemas/catalog.ts targets.model_used). */
 type Route = 'full' | 'xray_only';
 const ROUTES: readonly Route[] = ['full', 'xray_only'];
 
-function countBy<T>(xs: readonly T[], key: (x: T) => string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const x of xs) out[key(x)] = (out[key(x)] ?? 0) + 1;
-  return Object.fromEntries(Object.entries(out).sort((a, b) => b[1] - a[1]));
-}
+/** Counts by key for the notes, the largest first. */
+const countLargestFirst = <T>(xs: readonly T[], key: (x: T) => string) => largestFirst(countBy(xs, key));
 
 /**
  * Per feature, the targets' values against the model's training rows: KS statistic and
@@ -637,7 +635,7 @@ export const classifyStage = defineStage({
       routeNotes[route] = {
         model: r.ref.id,
         sources: idx.length,
-        by_class: countBy(verdicts.preds, (x) => x.finalClass),
+        by_class: countLargestFirst(verdicts.preds, (x) => x.finalClass),
         uncertain: verdicts.extras.filter((x) => x.uncertain?.uncertain).length,
         calibration: calibration ? { evaluate: calibration.ref.id, protocol: calibration.protocol, level: calibration.level } : null,
         ...verdicts.notes,
@@ -683,11 +681,11 @@ export const classifyStage = defineStage({
       notes: {
         classified: out.length,
         final_classes: model.finalClasses,
-        by_class: countBy(out, (r) => r.final_class),
+        by_class: countLargestFirst(out, (r) => r.final_class),
         uncertain: out.filter((r) => r.uncertain).length,
-        by_match_quality: countBy(targets, (r) => r.match_quality),
-        by_hst_provenance: countBy(targets, (r) => r.hst_provenance),
-        by_model_used: countBy(targets, (r) => r.model_used),
+        by_match_quality: countLargestFirst(targets, (r) => r.match_quality),
+        by_hst_provenance: countLargestFirst(targets, (r) => r.hst_provenance),
+        by_model_used: countLargestFirst(targets, (r) => r.model_used),
         routes: routeNotes,
         no_counterpart: xray
           ? 'sources without every HST magnitude the full model reads (no counterpart, or too few bands to translate) are classified by the X-ray-only model (model_used xray_only), which never saw imputed optical features'
@@ -710,7 +708,7 @@ export const classifyStage = defineStage({
           : {
               no_calibration: 'no cross-validation evaluation of this model was found: sources carry no conformal set and no OOD flag (their scores are given)',
             }),
-        set_census: countBy(
+        set_census: countLargestFirst(
           out.filter((r) => r.class_set !== null),
           (r) => r.class_set!,
         ),

@@ -16,7 +16,6 @@ import type {
   OodRow,
   SourceUncertaintyRow,
 } from '../schemas/evaluation.js';
-import type { Scored } from './evaluate.js';
 
 /**
  * Class mixes the EM estimate is measured on (out-of-fold sources resampled to each):
@@ -47,6 +46,27 @@ export function decisionOfVector(vec: readonly number[], classes: readonly strin
     if (groupOf(c) === groups[g] && (best < 0 || vec[k]! > vec[best]!)) best = k;
   });
   return classes[best]!;
+}
+
+export interface Scored {
+  id: string;
+  fold: number | null;
+  truth: string;
+  predicted: string;
+  truthGroup: string;
+  predictedGroup: string;
+  confident: boolean;
+  maxP: number;
+  argmaxCorrect: boolean;
+  /** the final vector: the Monte-Carlo mean when the prediction had draws */
+  proba: number[];
+  /** Monte-Carlo only: the single-value final vector, and the 16% and 84% points of the top class's probability */
+  single: number[] | null;
+  maxLo: number | null;
+  maxHi: number | null;
+  confidence: number;
+  oodScore: number | null;
+  significance: number | null;
 }
 
 /**

@@ -20,7 +20,7 @@ import {
   type OodRow,
   type SourceUncertaintyRow,
 } from '../schemas/evaluation.js';
-import { uncertaintyTables } from './evaluate-uncertainty.js';
+import { uncertaintyTables, type Scored } from './evaluate-uncertainty.js';
 import { NoContext } from '../schemas/params.js';
 import type { ArtifactRef } from '../schemas/step.js';
 import { defineStage } from './stage.js';
@@ -29,27 +29,6 @@ import { referencePredictionsTable } from '../schemas/tables.js';
 
 /** A prediction's input role: `<protocol>_fold_<k>` or `<protocol>_test` (schemas/step.ts EvaluateRole). */
 const EVALUATE_ROLE = new RegExp(`^(${PROTOCOLS.join('|')})_(fold_\\d+|test)$`);
-
-export interface Scored {
-  id: string;
-  fold: number | null;
-  truth: string;
-  predicted: string;
-  truthGroup: string;
-  predictedGroup: string;
-  confident: boolean;
-  maxP: number;
-  argmaxCorrect: boolean;
-  /** the final vector: the Monte-Carlo mean when the prediction had draws */
-  proba: number[];
-  /** Monte-Carlo only: the single-value final vector, and the 16% and 84% points of the top class's probability */
-  single: number[] | null;
-  maxLo: number | null;
-  maxHi: number | null;
-  confidence: number;
-  oodScore: number | null;
-  significance: number | null;
-}
 
 /**
  * `evaluate`: pools the out-of-fold predictions of every CV fold and scores them

@@ -1,5 +1,6 @@
 import { imputationValues, imputeMatrix } from '../lib/features.js';
-import { featureImportances, type Forest } from '../lib/forest/forest.js';
+import { featureImportances } from '../lib/forest/forest.js';
+import type { Forest } from '../lib/forest/types.js';
 import { fitTwoStage, serializeTwoStage } from '../lib/forest/two-stage.js';
 import { selectRows } from './io/rows.js';
 import { modelFeaturesTable, TrainParams, type ModelFeatureRow } from '../schemas/model.js';

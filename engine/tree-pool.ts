@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { randomUUID } from 'node:crypto';
 import type { GrowTask, TreeGrower } from '../lib/forest/grow-batch.js';
-import { checkPredictable, serializeForest, type Forest, type Matrix } from '../lib/forest/forest.js';
+import { checkPredictable, serializeForest } from '../lib/forest/forest.js';
+import type { Forest, Matrix } from '../lib/forest/types.js';
 import type { PredictTask } from './tree-worker.js';
 import { engineWorkerFile } from './worker-file.js';
 

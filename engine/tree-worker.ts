@@ -1,6 +1,7 @@
 // Worker-thread entry (piscina) of the tree pool: grows one batch of trees, or predicts a
 // range of rows with a forest it was sent once (lib/forest, pure).
-import { deserializeForest, predictProbaRows, type Forest } from '../lib/forest/forest.js';
+import { deserializeForest, predictProbaRows } from '../lib/forest/forest.js';
+import type { Forest } from '../lib/forest/types.js';
 
 export { growBatch as default } from '../lib/forest/grow-batch.js';
 

@@ -4,7 +4,7 @@ import { SkyIndex } from '../../lib/sky/index.js';
 import { sigmaEff } from '../../lib/sky/crossmatch.js';
 import { R95_PER_SIGMA } from '../../lib/sky/counterparts.js';
 import type { FluxColumn, MagnitudeColumn, PhotometryMapping, PositionError, XrayMapping } from '../../schemas/catalog.js';
-import type { TargetTable } from './target-table.js';
+import type { TargetTable } from './table.js';
 import { measurement, parseNumber, type ColumnKind, type NoDataCounts } from './validate.js';
 
 /**

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { InputError } from '../../lib/errors.js';
-import type { TargetTable } from './target-table.js';
+import type { TargetTable } from './table.js';
 
 /**
  * A reader for FITS binary tables (BINTABLE extensions; Pence et al. 2010, FITS

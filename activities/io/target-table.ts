@@ -11,17 +11,7 @@ import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { isEcsv, isIpac, readEcsv, readIpac } from './text-tables.js';
-
-/** A target table as read: column names, each record by name, and where each record is in the file. */
-export interface TargetTable {
-  file: string;
-  header: string[];
-  records: Record<string, unknown>[];
-  /** the 1-based line of each record in a text file; the 1-based row in a Parquet file */
-  lines: number[];
-  /** column -> the unit its file declares (VOTable, FITS, ECSV, IPAC headers), where it declares one */
-  units?: Record<string, string>;
-}
+import type { TargetTable } from './table.js';
 
 export const TABLE_FORMATS = ['csv', 'tsv', 'ecsv', 'ipac', 'parquet', 'votable', 'fits', 'gzip'] as const;
 export type TableFormat = (typeof TABLE_FORMATS)[number];

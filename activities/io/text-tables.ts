@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { InputError } from '../../lib/errors.js';
 import { readCsv } from './csv.js';
 import { checkHeader } from './validate.js';
-import type { TargetTable } from './target-table.js';
+import type { TargetTable } from './table.js';
 
 /**
  * The text table formats astropy and the archives write besides CSV: ECSV (astropy's

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { XMLParser } from 'fast-xml-parser';
 import { InputError } from '../../lib/errors.js';
-import type { TargetTable } from './target-table.js';
+import type { TargetTable } from './table.js';
 
 /**
  * VOTable 1.x (IVOA recommendation 1.4/1.5): the first TABLE of the first RESOURCE,

@@ -4,17 +4,8 @@ import { bootstrapCounts, samplingOf } from './grow.js';
 import type { ForestParams } from '../../schemas/forest.js';
 import { treeSeeds } from '../rng.js';
 import { leafOf, type Tree } from './tree.js';
+import type { Forest, Matrix } from './types.js';
 import { growBatch, type GrowTask, type TreeGrower } from './grow-batch.js';
-
-/** A fitted random forest. */
-export interface Forest {
-  params: ForestParams;
-  /** class labels; column k of predict_proba is classes[k] */
-  classes: string[];
-  nFeatures: number;
-  featureNames: string[];
-  trees: Tree[];
-}
 
 export interface FitOptions {
   params: ForestParams;
@@ -24,13 +15,6 @@ export interface FitOptions {
   grower?: TreeGrower;
   /** bootstrap whole groups of samples (see grow.ts); the same groups must go to oobProba */
   groups?: Int32Array;
-}
-
-/** Column-major features: x[f * nSamples + i]. */
-export interface Matrix {
-  x: Float64Array;
-  nSamples: number;
-  nFeatures: number;
 }
 
 /** The rows `keep` of a matrix, in that order. */

@@ -1,7 +1,7 @@
 import { encodeTree } from './codec.js';
 import { growTree, type Sampling } from './grow.js';
 import type { ForestParams } from '../../schemas/forest.js';
-import type { Forest, Matrix } from './forest.js';
+import type { Forest, Matrix } from './types.js';
 
 /** One batch of trees to grow: the binned training data (shareable between threads) and the trees' seeds. */
 export interface GrowTask {

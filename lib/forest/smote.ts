@@ -1,6 +1,6 @@
 import { Rng } from '../rng.js';
 import { groupBy } from '../group.js';
-import type { Matrix } from './forest.js';
+import type { Matrix } from './types.js';
 
 /**
  * SMOTE (Chawla et al. 2002): for each minority class, synthetic samples on the

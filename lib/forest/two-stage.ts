@@ -1,4 +1,5 @@
-import { deserializeForest, fitForest, matrixRows, oobProba, predictProba, serializeForest, type Forest, type Matrix } from './forest.js';
+import { deserializeForest, fitForest, matrixRows, oobProba, predictProba, serializeForest } from './forest.js';
+import type { Forest, Matrix } from './types.js';
 import type { TwoStageParams } from '../../schemas/forest.js';
 import { smote } from './smote.js';
 import type { TreeGrower } from './grow-batch.js';

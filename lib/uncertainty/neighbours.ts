@@ -1,5 +1,5 @@
 import { quantileSorted } from '../stats.js';
-import type { Matrix } from '../forest/forest.js';
+import type { Matrix } from '../forest/types.js';
 
 /**
  * Out-of-distribution score: the distance of a source to its k-th nearest training

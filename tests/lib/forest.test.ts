@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTreePool } from '../../engine/tree-pool.js';
-import { deserializeForest, featureImportances, fitForest, predict, predictProba, serializeForest, type Matrix } from '../../lib/forest/forest.js';
+import { deserializeForest, featureImportances, fitForest, predict, predictProba, serializeForest } from '../../lib/forest/forest.js';
+import type { Matrix } from '../../lib/forest/types.js';
 import { DEFAULT_FOREST, type ForestParams } from '../../schemas/forest.js';
 import { resolveMaxFeatures } from '../../lib/forest/grow.js';
 import { Rng, treeSeeds } from '../../lib/rng.js';

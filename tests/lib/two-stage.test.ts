@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { fitForest, oobProba, predict, type Matrix } from '../../lib/forest/forest.js';
+import { fitForest, oobProba, predict } from '../../lib/forest/forest.js';
+import type { Matrix } from '../../lib/forest/types.js';
 import { DEFAULT_FOREST } from '../../schemas/forest.js';
 import { Rng } from '../../lib/rng.js';
 import { smote } from '../../lib/forest/smote.js';
