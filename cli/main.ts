@@ -5,15 +5,13 @@ import { lineageOf, renderLineage } from '../artifacts/audit.js';
 import { queryStore } from '../artifacts/query.js';
 import { InputError, isInputError } from '../lib/errors.js';
 import { runEmbedded } from '../engine/embedded.js';
-import { activityOptions, dataDir, openStore, planPipeline } from '../engine/plan.js';
-import { checkDataFolder, dataIntegrityWarnings, SUMS_FILE } from '../config/data-integrity.js';
-import type { DataIntegrity } from '../schemas/run.js';
-import { activeRuns, markActive, newRunId, recordInterruptedRuns, saveRunRecord } from '../engine/runs.js';
+import { activityOptions, openStore, planPipeline } from '../engine/plan.js';
+import { SUMS_FILE } from '../config/data-integrity.js';
+import { activeRuns } from '../engine/runs.js';
 import { isRunId, loadRunRecord, loadRunRecords } from '../artifacts/run-records.js';
-import { writeFileOnce, type ArtifactStore } from '../artifacts/store.js';
+import { writeFileOnce } from '../artifacts/store.js';
 import { collectGarbage, verifyStore } from '../artifacts/maintenance.js';
 import { buildPipeline } from '../workflows/pipeline.js';
-import type { DagResult } from '../workflows/dag.js';
 import { mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import {
@@ -29,7 +27,8 @@ import {
 } from '../report/table-writers.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { DagBuilder } from '../workflows/builder.js';
+import { buildClassifyDag } from '../workflows/classify.js';
+import { runRecorded } from './recorded.js';
 import { createReporter } from './progress.js';
 import { labelAgreement, summariseRun } from '../report/summary.js';
 import { auditSummary, branchMetrics, compareRows, isHeadline } from './compare.js';
@@ -135,13 +134,6 @@ async function encodeTable(t: OutTable, format: OutputFormat): Promise<string | 
   }
 }
 
-/** The data folder checked against its SHA256SUMS, one warning line per file that differs; recorded in the run record. */
-async function checkData(config: XClassConfig): Promise<DataIntegrity> {
-  const data = await checkDataFolder(dataDir(config));
-  for (const line of dataIntegrityWarnings(data)) process.stderr.write(`${line}\n`);
-  return data;
-}
-
 /** The `xclass` command. Returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
@@ -159,11 +151,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride();
   /** The global options and the store they name: what most commands start from. */
-  /** Runs killed mid-way get their record, marked interrupted, with one line each. */
-  const noteInterruptedRuns = async (store: ArtifactStore) => {
-    for (const id of await recordInterruptedRuns(store))
-      process.stderr.write(`xclass: run ${id} was interrupted (its process is gone); recorded as interrupted in ${store.runsDir}\n`);
-  };
 
   const storeOfOpts = () => {
     const g = program.opts<GlobalOpts>();
@@ -185,21 +172,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       const config = configFrom(g, extra);
       const store = openStore(config);
       await store.sweepTemp();
-      await noteInterruptedRuns(store);
-      const data = await checkData(config);
-      const runId = newRunId();
-      const active = await markActive(store, runId, { workflow: 'xclass-pipeline', engine: config.engine.kind, config });
-      try {
-        const input = await planPipeline(config, !cmd.ablations ? { ablations: [] } : cmd.ablation.length > 0 ? { ablations: cmd.ablation } : {});
-        const startedAt = new Date();
-        let result: DagResult;
-        const reporterMode = g.json ? 'json' : cmd.progress && process.stderr.isTTY ? 'tty' : 'quiet';
-        const onTemporal = config.engine.kind === 'temporal';
+      const input = await planPipeline(config, !cmd.ablations ? { ablations: [] } : cmd.ablation.length > 0 ? { ablations: cmd.ablation } : {});
+      const reporterMode = g.json ? 'json' : cmd.progress && process.stderr.isTTY ? 'tty' : 'quiet';
+      const onTemporal = config.engine.kind === 'temporal';
+      const { runId, record, result } = await runRecorded(store, config, 'xclass-pipeline', async (runId) => {
         if (onTemporal && !g.json)
           process.stderr.write(`run ${runId}: started on Temporal at ${config.temporal.address}, task queue ${config.temporal.task_queue}\n`);
         const reporter = createReporter(reporterMode);
         try {
-          result = onTemporal
+          return onTemporal
             ? await (await import('../engine/temporal-client.js')).runOnTemporal(config, input, runId, { onProgress: (p) => reporter.onSnapshot(p) })
             : await runEmbedded(buildPipeline(input), {
                 store,
@@ -212,35 +193,30 @@ export async function main(argv: readonly string[]): Promise<number> {
         } finally {
           reporter.stop();
         }
-        // a writer that died during the run (a killed worker) left its temp dir: gone now, not at the next run
-        await store.sweepTemp();
-        const record = await saveRunRecord(store, { runId, engine: config.engine.kind, config, startedAt, result, data });
-        const hits = result.steps.filter((s) => s.cacheHit).length;
-        if (g.json) out(JSON.stringify({ event: 'run_end', ...record }));
-        else if (result.ok) {
-          // one line per stage: how many of its steps were computed and how many were cache hits
-          const byStage = new Map<string, { computed: number; cached: number }>();
-          for (const s of result.steps) {
-            const c = byStage.get(s.stage) ?? { computed: 0, cached: 0 };
-            if (s.cacheHit) c.cached++;
-            else c.computed++;
-            byStage.set(s.stage, c);
-          }
-          for (const [stage, c] of byStage)
-            process.stderr.write(`  ${stage.padEnd(12)} ${String(c.computed).padStart(3)} computed ${String(c.cached).padStart(3)} cached\n`);
-          process.stderr.write(
-            `${record.status} in ${(record.wall_ms / 1000).toFixed(2)} s: ${result.steps.length} steps, ${hits} cache hits, store ${store.root}\n`,
-          );
-          const final = result.steps.find((s) => s.key === variantSteps(null).finalModel)?.artifactId;
-          if (final) process.stderr.write(`final model train/${final.slice(0, 12)}: xclass classify TABLE --model ${final.slice(0, 12)} [--catalog FILE]...\n`);
-          out(runId);
+      });
+      const hits = result.steps.filter((s) => s.cacheHit).length;
+      if (g.json) out(JSON.stringify({ event: 'run_end', ...record }));
+      else if (result.ok) {
+        // one line per stage: how many of its steps were computed and how many were cache hits
+        const byStage = new Map<string, { computed: number; cached: number }>();
+        for (const s of result.steps) {
+          const c = byStage.get(s.stage) ?? { computed: 0, cached: 0 };
+          if (s.cacheHit) c.cached++;
+          else c.computed++;
+          byStage.set(s.stage, c);
         }
-        if (!result.ok) {
-          for (const s of result.steps.filter((x) => x.status === 'failed')) process.stderr.write(`xclass: step ${s.key} failed: ${s.error}\n`);
-          exitCode = 1;
-        }
-      } finally {
-        await active.release();
+        for (const [stage, c] of byStage)
+          process.stderr.write(`  ${stage.padEnd(12)} ${String(c.computed).padStart(3)} computed ${String(c.cached).padStart(3)} cached\n`);
+        process.stderr.write(
+          `${record.status} in ${(record.wall_ms / 1000).toFixed(2)} s: ${result.steps.length} steps, ${hits} cache hits, store ${store.root}\n`,
+        );
+        const final = result.steps.find((s) => s.key === variantSteps(null).finalModel)?.artifactId;
+        if (final) process.stderr.write(`final model train/${final.slice(0, 12)}: xclass classify TABLE --model ${final.slice(0, 12)} [--catalog FILE]...\n`);
+        out(runId);
+      }
+      if (!result.ok) {
+        for (const s of result.steps.filter((x) => x.status === 'failed')) process.stderr.write(`xclass: step ${s.key} failed: ${s.error}\n`);
+        exitCode = 1;
       }
     });
 
@@ -447,58 +423,29 @@ export async function main(argv: readonly string[]): Promise<number> {
           process.stderr.write(
             `xclass: warning: classify: no X-ray-only model beside model ${model.id.slice(0, 12)} in the store: sources without photometry get imputed optical features\n`,
           );
-        const runId = newRunId();
-        const startedAt = new Date();
-        await noteInterruptedRuns(store);
-        const data = await checkData(config);
-        const active = await markActive(store, runId, { workflow: 'xclass-classify', engine: config.engine.kind, config });
         const reporter = createReporter(g.json ? 'json' : process.stderr.isTTY ? 'tty' : 'quiet');
-        let result: DagResult;
-        try {
-          const dag = new DagBuilder('xclass-classify');
-          const trained = dag.external('model', 'train');
-          const calibrated = calibration ? dag.external('calibration', 'evaluate') : null;
-          const xrayTrained = xrayModel ? dag.external('xray_model', 'train') : null;
-          const xrayCalibrated = xrayCalibration ? dag.external('xray_calibration', 'evaluate') : null;
-          dag.step({
-            key: 'classify',
-            stage: 'classify',
-            params,
-            inputs: {
-              model: trained,
-              ...(calibrated ? { calibration: calibrated } : {}),
-              ...(xrayTrained ? { xray_model: xrayTrained } : {}),
-              ...(xrayCalibrated ? { xray_calibration: xrayCalibrated } : {}),
-            },
-            context,
-          });
-          const external = {
-            [trained.key]: modelRef,
-            ...(calibrated && calibration ? { [calibrated.key]: calibration } : {}),
-            ...(xrayTrained && xrayModel ? { [xrayTrained.key]: xrayModel } : {}),
-            ...(xrayCalibrated && xrayCalibration ? { [xrayCalibrated.key]: xrayCalibration } : {}),
-          };
-          const onTemporal = config.engine.kind === 'temporal';
-          result = onTemporal
-            ? await (
-                await import('../engine/temporal-client.js')
-              ).runDagOnTemporal(config, { retry: config.retry, activities: activityOptions(config), concurrency: 1 }, dag.build(), external, runId)
-            : await runEmbedded(dag.build(), {
-                store,
-                concurrency: 1,
-                retry: config.retry,
-                threads: false,
-                external,
-                onEvent: (e) => reporter.onEvent(e),
-                onRetry: (key, attempt, err, delayMs) => reporter.onRetry(key, attempt, err, delayMs),
-                onStepProgress: (key, done, total, note) => reporter.onStepProgress(key, done, total, note),
-              });
-          // the record makes the classification reachable for `xclass gc` and auditable by run id
-          await saveRunRecord(store, { runId, engine: onTemporal ? 'temporal' : 'embedded', config, startedAt, result, data });
-        } finally {
-          reporter.stop();
-          await active.release();
-        }
+        const { dag, external } = buildClassifyDag(params, context, { model: modelRef, calibration, xrayModel, xrayCalibration });
+        // the record makes the classification reachable for `xclass gc` and auditable by run id
+        const { runId, result } = await runRecorded(store, config, 'xclass-classify', async (runId) => {
+          try {
+            return config.engine.kind === 'temporal'
+              ? await (
+                  await import('../engine/temporal-client.js')
+                ).runDagOnTemporal(config, { retry: config.retry, activities: activityOptions(config), concurrency: 1 }, dag, external, runId)
+              : await runEmbedded(dag, {
+                  store,
+                  concurrency: 1,
+                  retry: config.retry,
+                  threads: false,
+                  external,
+                  onEvent: (e) => reporter.onEvent(e),
+                  onRetry: (key, attempt, err, delayMs) => reporter.onRetry(key, attempt, err, delayMs),
+                  onStepProgress: (key, done, total, note) => reporter.onStepProgress(key, done, total, note),
+                });
+          } finally {
+            reporter.stop();
+          }
+        });
         const step = result.steps[0]!;
         if (step.status !== 'done') throw new Error(step.error ?? 'classify failed');
         const classified = { stage: 'classify' as const, id: step.artifactId! };
