@@ -55,6 +55,8 @@ const NO_LOCATION_TOKEN = '"xclass-no-location"';
  * Files are hashed only when the query names them.
  */
 interface StoreFiles {
+  /** the store at its real path, verifying by checksum whatever the config's store.verify */
+  store: ArtifactStore;
   /** the store's folder by real path, and as the config spells it (resolved) */
   root: string;
   spelledRoot: string;
@@ -66,7 +68,7 @@ interface StoreFiles {
 
 async function storeFiles(store: ArtifactStore): Promise<StoreFiles> {
   const root = await realpath(store.root).catch(() => resolve(store.root));
-  const real = new ArtifactStore(root, store.verify);
+  const real = new ArtifactStore(root, 'checksum');
   // only files that parse and authenticate: one damaged meta.json or run record is named by `verify`, not fatal here
   const { metas } = await real.scan();
   const files = new Map<string, { meta: ArtifactMeta | null; name: string }>();
@@ -74,7 +76,7 @@ async function storeFiles(store: ArtifactStore): Promise<StoreFiles> {
     for (const name of [META_FILE, ...meta.files.map((f) => f.name)]) files.set(join(real.dir(meta.stage, meta.id), name), { meta, name });
   const runFiles = (await loadRunRecords(real)).map((r) => join(real.runsDir, `${r.run_id}.json`));
   for (const f of runFiles) files.set(f, { meta: null, name: f });
-  return { root, spelledRoot: resolve(store.root), metas, files, runFiles };
+  return { store: real, root, spelledRoot: resolve(store.root), metas, files, runFiles };
 }
 
 /**
@@ -361,9 +363,7 @@ async function storeFilesOf(pattern: string, reader: string, sf: StoreFiles, war
       continue;
     }
     if (entry.meta !== null && entry.name !== META_FILE) {
-      const store = new ArtifactStore(sf.root, 'checksum');
-      const meta = entry.meta;
-      await store.verifiedPath(meta, entry.name).catch((err: unknown) => {
+      await sf.store.verifiedPath(entry.meta, entry.name).catch((err: unknown) => {
         if (err instanceof DamagedFileError) throw new InputError({ file: `query: ${err.path}` }, `damaged artifact file: ${err.reason}`);
         throw err;
       });

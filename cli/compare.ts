@@ -2,8 +2,7 @@ import type { ArtifactStore } from '../artifacts/store.js';
 import { ConfigError } from '../config/load.js';
 import { loadRunRecord, loadRunRecords } from '../artifacts/run-records.js';
 import type { DamagedFileError } from '../artifacts/store.js';
-import { BASELINE, variantSteps, XRAY_STEPS } from '../workflows/keys.js';
-import type { RunRecord } from '../schemas/run.js';
+import { BASELINE, variantSteps } from '../workflows/keys.js';
 import { PROTOCOLS } from '../schemas/protocols.js';
 import { metricsTable } from '../schemas/evaluation.js';
 
@@ -12,6 +11,19 @@ export interface BranchMetrics {
   run: string;
   evaluateId: string;
   metrics: Map<string, number>;
+}
+
+/**
+ * An evaluation's pooled out-of-fold metrics of the full pipeline on all sources, named
+ * `<protocol> <metric>[:class]` (`deployment balanced_accuracy`, `paper f1:CV`).
+ */
+export async function pooledMetrics(store: ArtifactStore, evaluateId: string): Promise<Map<string, number>> {
+  const metrics = new Map<string, number>();
+  for (const m of await store.readTable(metricsTable, { stage: 'evaluate', id: evaluateId })) {
+    if (m.level !== 'full' || m.subset !== 'all' || m.statistic !== 'pooled' || m.value === null) continue;
+    metrics.set(`${m.protocol} ${m.metric}${m.class ? `:${m.class}` : ''}`, m.value);
+  }
+  return metrics;
 }
 
 /**
@@ -34,15 +46,7 @@ export async function branchMetrics(store: ArtifactStore, spec: string, onDamage
     if (!rec) throw new ConfigError(`compare: no run '${r}' in ${store.root}`);
     const step = rec.steps.find((s) => s.key === key && s.status === 'done');
     if (!step?.artifactId) continue;
-    const rows = await store.readTable(metricsTable, { stage: 'evaluate', id: step.artifactId });
-    const metrics = new Map<string, number>();
-    for (const m of rows) {
-      if (m['level'] !== 'full' || m['subset'] !== 'all' || m['statistic'] !== 'pooled' || m['value'] === null) continue;
-      const protocol = m['protocol'] as string;
-      const name = `${protocol} ${m['metric']}${m['class'] ? `:${m['class']}` : ''}`;
-      metrics.set(name, m['value'] as number);
-    }
-    return { label: `${r}:${branch}`, run: r, evaluateId: step.artifactId, metrics };
+    return { label: `${r}:${branch}`, run: r, evaluateId: step.artifactId, metrics: await pooledMetrics(store, step.artifactId) };
   }
   throw new ConfigError(`compare: no evaluated branch '${branch}'${run ? ` in run ${run}` : ''} in ${store.root}`);
 }
@@ -73,46 +77,4 @@ const HEADLINE = new Set(['balanced_accuracy', 'macro_f1', 'mcc', 'accuracy', 'e
 
 export function isHeadline(metric: string): boolean {
   return HEADLINE.has(metric.split(' ', 2)[1] ?? '');
-}
-
-/**
- * `audit RUN` without --full: the run, the data folder it read, its steps by stage
- * (computed and cached), the raw files that entered it with their SHA-256, and its final
- * models; `--full` prints every artifact's lineage.
- */
-export async function auditSummary(store: ArtifactStore, run: RunRecord): Promise<string[]> {
-  const lines = [
-    `run ${run.run_id}  ${run.status}  engine ${run.engine}  ${run.started_at}  config ${run.config_hash.slice(0, 16)}  code ${run.code_version ?? 'unknown'}`,
-  ];
-  if (run.data)
-    lines.push(
-      `data ${run.data.dir}  ${run.data.sha256sums === null ? 'no SHA256SUMS (unchecked)' : `SHA256SUMS sha256 ${run.data.sha256sums.slice(0, 16)}, ${run.data.files} files, ${run.data.differing.length} differing`}`,
-    );
-  const byStage = new Map<string, { computed: number; cached: number; failed: number }>();
-  for (const s of run.steps) {
-    const c = byStage.get(s.stage) ?? { computed: 0, cached: 0, failed: 0 };
-    if (s.status === 'failed') c.failed++;
-    else if (s.cacheHit) c.cached++;
-    else if (s.status === 'done') c.computed++;
-    byStage.set(s.stage, c);
-  }
-  lines.push(`steps ${run.steps.length}:`);
-  for (const [stage, c] of byStage) lines.push(`  ${stage.padEnd(12)} ${c.computed} computed, ${c.cached} cached${c.failed ? `, ${c.failed} failed` : ''}`);
-  const raw = new Map<string, { sha256: string; bytes: number }>();
-  for (const s of run.steps) {
-    if (!s.artifactId) continue;
-    const meta = await store.findById(s.artifactId);
-    for (const f of meta?.raw_files ?? []) raw.set(f.name, { sha256: f.sha256, bytes: f.bytes });
-  }
-  lines.push('raw files:');
-  for (const [name, f] of [...raw].sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${name}  sha256 ${f.sha256}  ${f.bytes} bytes`);
-  for (const [what, key] of [
-    ['final model', variantSteps(null).finalModel],
-    ['X-ray-only model', XRAY_STEPS.finalModel],
-  ] as const) {
-    const id = run.steps.find((s) => s.key === key)?.artifactId;
-    if (id) lines.push(`${what}: train/${id}`);
-  }
-  lines.push(`every artifact's lineage: xclass audit ${run.run_id} --full`);
-  return lines;
 }

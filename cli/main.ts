@@ -12,26 +12,16 @@ import { isRunId, loadRunRecord, loadRunRecords } from '../artifacts/run-records
 import { writeFileOnce } from '../artifacts/store.js';
 import { collectGarbage, verifyStore } from '../artifacts/maintenance.js';
 import { buildPipeline } from '../workflows/pipeline.js';
-import { mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import {
-  formatOfPath,
-  OUTPUT_FORMATS,
-  toCsv,
-  toEcsv,
-  toFits,
-  toVotable,
-  writeParquetTable,
-  type OutputFormat,
-  type OutTable,
-} from '../report/table-writers.js';
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import { encodeTable, formatOfPath, OUTPUT_EXTENSION, OUTPUT_FORMATS, type OutputFormat } from '../report/table-writers.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { buildClassifyDag } from '../workflows/classify.js';
 import { runRecorded } from './recorded.js';
 import { createReporter } from './progress.js';
 import { labelAgreement, summariseRun } from '../report/summary.js';
-import { auditSummary, branchMetrics, compareRows, isHeadline } from './compare.js';
+import { branchMetrics, compareRows, isHeadline } from './compare.js';
+import { auditSummary, stepsByStage } from './audit.js';
 import { listModels } from './models.js';
 import { calibrationMismatch, findCalibration, findXrayModel, planClassify } from '../engine/classify-plan.js';
 import type { ArtifactRef } from '../schemas/step.js';
@@ -116,24 +106,6 @@ function versionLine(): string {
   return `xclass ${pkg.version} (code ${codeVersion() ?? 'unknown: not a git checkout'}); data ${dir} (${sums})`;
 }
 
-const OUTPUT_EXTENSION: Record<OutputFormat, string> = { csv: 'csv', ecsv: 'ecsv', votable: 'vot', fits: 'fits', parquet: 'parquet' };
-
-/** A result table's bytes in an output format (Parquet through DuckDB, from the CSV form, in a temporary folder). */
-async function encodeTable(t: OutTable, format: OutputFormat): Promise<string | Uint8Array> {
-  if (format === 'csv') return toCsv(t);
-  if (format === 'ecsv') return toEcsv(t);
-  if (format === 'votable') return toVotable(t);
-  if (format === 'fits') return toFits(t);
-  const dir = await mkdtemp(join(tmpdir(), 'xclass-out-'));
-  try {
-    await writeFile(join(dir, 't.csv'), toCsv(t));
-    await writeParquetTable(t, join(dir, 't.csv'), join(dir, 't.parquet'));
-    return new Uint8Array(await readFile(join(dir, 't.parquet')));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 /** The `xclass` command. Returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
@@ -198,14 +170,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (g.json) out(JSON.stringify({ event: 'run_end', ...record }));
       else if (result.ok) {
         // one line per stage: how many of its steps were computed and how many were cache hits
-        const byStage = new Map<string, { computed: number; cached: number }>();
-        for (const s of result.steps) {
-          const c = byStage.get(s.stage) ?? { computed: 0, cached: 0 };
-          if (s.cacheHit) c.cached++;
-          else c.computed++;
-          byStage.set(s.stage, c);
-        }
-        for (const [stage, c] of byStage)
+        for (const [stage, c] of stepsByStage(result.steps))
           process.stderr.write(`  ${stage.padEnd(12)} ${String(c.computed).padStart(3)} computed ${String(c.cached).padStart(3)} cached\n`);
         process.stderr.write(
           `${record.status} in ${(record.wall_ms / 1000).toFixed(2)} s: ${result.steps.length} steps, ${hits} cache hits, store ${store.root}\n`,

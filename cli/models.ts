@@ -1,7 +1,7 @@
 import type { ArtifactStore, DamagedFileError } from '../artifacts/store.js';
 import { lineageOf, type LineageNode } from '../artifacts/audit.js';
 import { loadRunRecords } from '../artifacts/run-records.js';
-import { metricsTable } from '../schemas/evaluation.js';
+import { pooledMetrics } from './compare.js';
 import { variantSteps, XRAY_STEPS } from '../workflows/keys.js';
 
 /** One final model a run made: what `xclass models` lists and `--model latest` picks from. */
@@ -46,13 +46,7 @@ export async function listModels(store: ArtifactStore, onDamaged: (d: DamagedFil
       seen.add(model);
       const files = rawFiles(await lineageOf(store, meta));
       const evaluate = run.steps.find((s) => s.key === steps.evaluate && s.status === 'done')?.artifactId;
-      let ba: number | null = null;
-      if (evaluate) {
-        const m = (await store.readTable(metricsTable, { stage: 'evaluate', id: evaluate })).find(
-          (r) => r.protocol === 'deployment' && r.level === 'full' && r.subset === 'all' && r.statistic === 'pooled' && r.metric === 'balanced_accuracy',
-        );
-        ba = m?.value ?? null;
-      }
+      const ba = evaluate ? ((await pooledMetrics(store, evaluate)).get('deployment balanced_accuracy') ?? null) : null;
       rows.push({
         model,
         kind,

@@ -1,4 +1,7 @@
 import { stringify as yamlStringify } from 'yaml';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sqlString, withConnection } from '../artifacts/duckdb.js';
 
 /**
@@ -184,4 +187,23 @@ export async function writeParquetTable(t: OutTable, csvPath: string, outPath: s
         `TO ${sqlString(outPath)} (FORMAT parquet, KV_METADATA {units: ${sqlString(units)}, ucds: ${sqlString(ucds)}})`,
     ),
   );
+}
+
+/** The extension a result file gets in each format. */
+export const OUTPUT_EXTENSION: Record<OutputFormat, string> = { csv: 'csv', ecsv: 'ecsv', votable: 'vot', fits: 'fits', parquet: 'parquet' };
+
+/** A result table's bytes in an output format (Parquet through DuckDB, from the CSV form, in a temporary folder). */
+export async function encodeTable(t: OutTable, format: OutputFormat): Promise<string | Uint8Array> {
+  if (format === 'csv') return toCsv(t);
+  if (format === 'ecsv') return toEcsv(t);
+  if (format === 'votable') return toVotable(t);
+  if (format === 'fits') return toFits(t);
+  const dir = await mkdtemp(join(tmpdir(), 'xclass-out-'));
+  try {
+    await writeFile(join(dir, 't.csv'), toCsv(t));
+    await writeParquetTable(t, join(dir, 't.csv'), join(dir, 't.parquet'));
+    return new Uint8Array(await readFile(join(dir, 't.parquet')));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -136,60 +136,92 @@ export function hstMagnitudeColumn(header: readonly string[], filter: string, fi
   );
 }
 
+/** Gaia DR3's column names in one download convention. */
+interface GaiaNames {
+  id: string;
+  ra: string;
+  dec: string;
+  /** 1-sigma position errors, mas */
+  ra_error: string;
+  dec_error: string;
+  /** the magnitude column of band G, BP or RP, and its error: a magnitude error column or the flux S/N */
+  mag: (band: 'G' | 'BP' | 'RP') => string;
+  error: (band: 'G' | 'BP' | 'RP') => { err: string } | { snr: string };
+  parallax: string;
+  parallax_error: string;
+  pmra: string;
+  pmdec: string;
+  /** the geometric distance of Bailer-Jones et al. 2021, where the convention has one */
+  distance?: string;
+}
+
+/** The archive's gaia_source names (also IRSA's and the Gaia archive's TAP). */
+const GAIA_ARCHIVE: GaiaNames = {
+  id: 'source_id',
+  ra: 'ra',
+  dec: 'dec',
+  ra_error: 'ra_error',
+  dec_error: 'dec_error',
+  mag: (b) => `phot_${b.toLowerCase()}_mean_mag`,
+  error: (b) => ({ snr: `phot_${b.toLowerCase()}_mean_flux_over_error` }),
+  parallax: 'parallax',
+  parallax_error: 'parallax_error',
+  pmra: 'pmra',
+  pmdec: 'pmdec',
+  // gaiaedr3_distance, where the download joined it
+  distance: 'r_med_geo',
+};
+
+/** VizieR's I/355/gaiadr3 names (the ReadMe's): RA_ICRS/DE_ICRS are epoch 2016. */
+const GAIA_VIZIER: GaiaNames = {
+  id: 'Source',
+  ra: 'RA_ICRS',
+  dec: 'DE_ICRS',
+  ra_error: 'e_RA_ICRS',
+  dec_error: 'e_DE_ICRS',
+  mag: (b) => `${b}mag`,
+  error: (b) => ({ err: `e_${b}mag` }),
+  parallax: 'Plx',
+  parallax_error: 'e_Plx',
+  pmra: 'pmRA',
+  pmdec: 'pmDE',
+};
+
 /**
- * Gaia DR3 gaia_source columns (archive names); position errors, flux S/N (for magnitude
- * errors), parallax, its error, a geometric distance and proper motion where the download
- * has them: a band without an error column gets the documented 10% flux error.
+ * Gaia DR3 in one naming convention: position errors, magnitude errors (or the flux S/N),
+ * parallax, its error, a geometric distance and proper motion, each where the download has
+ * it; a band without an error column gets the documented 10% flux error.
  */
-export function gaiaDr3Mapping(header: readonly string[]): PhotometryMapping {
-  const has = (c: string) => hasColumn(header, c);
-  const band = (b: 'g' | 'bp' | 'rp', f: string): MagnitudeColumn => ({
-    column: `phot_${b}_mean_mag`,
-    ...(has(`phot_${b}_mean_flux_over_error`) ? { snr: `phot_${b}_mean_flux_over_error` } : {}),
-    filter: `Gaia_DR3.${f}`,
-    system: GAIA,
-  });
+function gaiaMapping(names: GaiaNames, header: readonly string[]): PhotometryMapping {
+  const has = (c: string | undefined): c is string => c !== undefined && hasColumn(header, c);
+  const band = (b: 'G' | 'BP' | 'RP'): MagnitudeColumn => {
+    const error = names.error(b);
+    const column = 'err' in error ? error.err : error.snr;
+    return { column: names.mag(b), ...(has(column) ? error : {}), filter: `Gaia_DR3.${b}`, system: GAIA };
+  };
   return {
-    id: 'source_id',
-    ra: 'ra',
-    dec: 'dec',
-    ...(has('ra_error') && has('dec_error')
-      ? { position_error: { kind: 'sigma_radec' as const, ra: 'ra_error', dec: 'dec_error', unit: 'mas' as const } }
+    id: names.id,
+    ra: names.ra,
+    dec: names.dec,
+    ...(has(names.ra_error) && has(names.dec_error)
+      ? { position_error: { kind: 'sigma_radec' as const, ra: names.ra_error, dec: names.dec_error, unit: 'mas' as const } }
       : {}),
-    magnitudes: [band('g', 'G'), band('bp', 'BP'), band('rp', 'RP')],
-    ...(has('parallax') ? { parallax: 'parallax' } : {}),
-    ...(has('parallax_error') ? { parallax_error: 'parallax_error' } : {}),
-    // the geometric distance of Bailer-Jones et al. 2021 (gaiaedr3_distance), where the download joined it
-    ...(has('r_med_geo') ? { distance: 'r_med_geo' } : {}),
-    ...(has('pmra') && has('pmdec') ? { pmra: 'pmra', pmdec: 'pmdec' } : {}),
+    magnitudes: [band('G'), band('BP'), band('RP')],
+    ...(has(names.parallax) ? { parallax: names.parallax } : {}),
+    ...(has(names.parallax_error) ? { parallax_error: names.parallax_error } : {}),
+    ...(has(names.distance) ? { distance: names.distance } : {}),
+    ...(has(names.pmra) && has(names.pmdec) ? { pmra: names.pmra, pmdec: names.pmdec } : {}),
   };
 }
 
-/**
- * Gaia DR3 from VizieR (I/355/gaiadr3, the ReadMe's names): Source, RA_ICRS/DE_ICRS (deg,
- * epoch 2016), e_RA_ICRS/e_DE_ICRS (mas), Plx, e_Plx, pmRA, pmDE, Gmag, BPmag, RPmag and
- * their e_ errors, each where the download has it.
- */
+/** Gaia DR3 gaia_source columns (archive names). */
+export function gaiaDr3Mapping(header: readonly string[]): PhotometryMapping {
+  return gaiaMapping(GAIA_ARCHIVE, header);
+}
+
+/** Gaia DR3 from VizieR (I/355/gaiadr3). */
 export function gaiaDr3VizierMapping(header: readonly string[]): PhotometryMapping {
-  const has = (c: string) => hasColumn(header, c);
-  const band = (v: 'G' | 'BP' | 'RP'): MagnitudeColumn => ({
-    column: `${v}mag`,
-    ...(has(`e_${v}mag`) ? { err: `e_${v}mag` } : {}),
-    filter: `Gaia_DR3.${v}`,
-    system: GAIA,
-  });
-  return {
-    id: 'Source',
-    ra: 'RA_ICRS',
-    dec: 'DE_ICRS',
-    ...(has('e_RA_ICRS') && has('e_DE_ICRS')
-      ? { position_error: { kind: 'sigma_radec' as const, ra: 'e_RA_ICRS', dec: 'e_DE_ICRS', unit: 'mas' as const } }
-      : {}),
-    magnitudes: [band('G'), band('BP'), band('RP')],
-    ...(has('Plx') ? { parallax: 'Plx' } : {}),
-    ...(has('e_Plx') ? { parallax_error: 'e_Plx' } : {}),
-    ...(has('pmRA') && has('pmDE') ? { pmra: 'pmRA', pmdec: 'pmDE' } : {}),
-  };
+  return gaiaMapping(GAIA_VIZIER, header);
 }
 
 /** 2MASS Point Source Catalog, IRSA column names (err_maj/err_min are 1-sigma, arcsec). */
