@@ -40,6 +40,16 @@ export async function auditSummary(store: ArtifactStore, run: RunRecord): Promis
   }
   lines.push('raw files:');
   for (const [name, f] of [...raw].sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${name}  sha256 ${f.sha256}  ${f.bytes} bytes`);
+  // what came from TAP services: who was asked what, when, and the answer's digest
+  for (const step of run.steps.filter((x) => x.stage === 'fetch' && x.artifactId)) {
+    const meta = await store.findById(step.artifactId!);
+    const p = meta?.params as Record<string, unknown> | undefined;
+    if (!meta || !p) continue;
+    lines.push(
+      `fetched ${String(p['service'])}: ${String(meta.notes['rows'])} rows from ${String(p['url'])} at ${String(p['queried_at'])} (${String(p['mode'])}) -> fetch/${meta.id.slice(0, 12)}, answer sha256 ${String(p['response_sha256'])}`,
+      `  ${String(p['adql'])}`,
+    );
+  }
   for (const [what, key] of [
     ['final model', variantSteps(null).finalModel],
     ['X-ray-only model', XRAY_STEPS.finalModel],

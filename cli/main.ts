@@ -18,6 +18,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { buildClassifyDag } from '../workflows/classify.js';
 import { runRecorded } from './recorded.js';
+import { copyFetched, coneOf, fetchCone, fetchedInput, fetchEventLine, parseConeSpec, type FetchedTable, type FetchEvent } from './fetch.js';
+import { displayName } from '../activities/io/raw-file.js';
 import { createReporter } from './progress.js';
 import { labelAgreement, summariseRun } from '../report/summary.js';
 import { branchMetrics, compareRows, isHeadline } from './compare.js';
@@ -290,11 +292,64 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   program
-    .command('classify <table>')
+    .command('fetch')
+    .description(
+      'fetch a cone of the sky from TAP services (config fetch.services: CSC 2.1, Gaia DR3, 2MASS, Pan-STARRS1 DR2, HSC v3), each answer stored as an artifact; a query asked before is answered from the store',
+    )
+    .requiredOption('--ra <deg>', 'right ascension of the centre, degrees (or hh:mm:ss.s)')
+    .requiredOption('--dec <deg>', 'declination of the centre, degrees (or dd:mm:ss)')
+    .requiredOption('--radius <angle>', 'cone radius: 5arcmin, 30arcsec, 0.1deg (a bare number is arcmin); at most config fetch.max_radius_arcmin')
+    .option('--service <name>', 'a service of config fetch.services (repeatable; default: fetch.default_services)', collect, [])
+    .option('--out <dir>', 'also copy each answer to DIR/<service>.vot (existing files are kept)')
+    .option('--refresh', 'ask the services again even when the store holds the answer')
+    .action(async (cmd: { ra: string; dec: string; radius: string; service: string[]; out?: string; refresh?: boolean }) => {
+      const g = program.opts<GlobalOpts>();
+      const config = configFrom(g);
+      const store = openStore(config);
+      const cone = coneOf(cmd.ra, cmd.dec, cmd.radius);
+      const onEvent = (e: FetchEvent) => {
+        const line = fetchEventLine(e);
+        if (line && !g.json) process.stderr.write(`${line}\n`);
+      };
+      let tables: FetchedTable[] = [];
+      const { runId } = await runRecorded(store, config, 'xclass-fetch', async () => {
+        const fetched = await fetchCone(store, config, cone, cmd.service, { refresh: cmd.refresh === true, onEvent });
+        tables = fetched.tables;
+        return { dag: 'xclass-fetch', ok: true, steps: fetched.steps };
+      });
+      const copies = cmd.out ? await copyFetched(tables, cmd.out) : [];
+      if (g.json)
+        return out(
+          JSON.stringify({
+            run: runId,
+            tables: tables.map((t, k) => ({
+              artifact: t.fetchId,
+              rows: t.rows,
+              reused: t.reused,
+              path: t.path,
+              ...t.params,
+              ...(copies[k] ? { out: copies[k] } : {}),
+            })),
+          }),
+        );
+      for (const t of tables)
+        out(`${t.service}: ${t.rows} rows -> fetch/${t.fetchId.slice(0, 12)}${t.reused ? ' (stored)' : ''} ${t.params.mode} ${t.params.queried_at}`);
+      for (const c of copies) out(c);
+      process.stderr.write(`run ${runId}; classify it: xclass classify --cone ${cmd.ra},${cmd.dec},${cmd.radius} --model latest\n`);
+    });
+
+  program
+    .command('classify [table]')
     .description(
       'classify the X-ray sources of a field: an X-ray table (CSC 2.0, MUWCLASS or XClass layout, or a mapping) and photometry catalogs (Gaia DR3, 2MASS, PS1, HSC, or a mapping) in CSV, TSV, ECSV, IPAC, Parquet, VOTable or FITS, each also gzipped',
     )
     .requiredOption('--model <id>', "a train artifact id (or prefix), e.g. the final model of a run; latest: the newest run's (xclass models lists them)")
+    .option(
+      '--cone <ra,dec,radius>',
+      'instead of TABLE and --catalog: fetch the cone from the TAP services (xclass fetch) and classify it; e.g. 166.29,-58.84,5arcmin',
+    )
+    .option('--service <name>', 'with --cone: a service of config fetch.services (repeatable; default: fetch.default_services)', collect, [])
+    .option('--refresh', 'with --cone: ask the services again even when the store holds the answer')
     .option('--xray-mapping <preset|file>', "the X-ray table's layout: csc2, muwclass, xclass, or a mapping JSON file (default: detected from the columns)")
     .option(
       '--catalog <file[=preset|mapping]>',
@@ -320,8 +375,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--address <host:port>', 'Temporal frontend address')
     .action(
       async (
-        table: string,
+        tableArg: string | undefined,
         cmd: {
+          cone?: string;
+          service: string[];
+          refresh?: boolean;
           model: string;
           calibration?: string;
           xrayModel?: string;
@@ -343,20 +401,40 @@ export async function main(argv: readonly string[]): Promise<number> {
         const model = await store.findById(latest ?? cmd.model, warnSkipped);
         if (!model || model.stage !== 'train')
           throw new ConfigError(`classify: no trained model '${cmd.model}' in ${store.root} (xclass artifacts --stage train lists them)`);
+        if ((tableArg === undefined) === (cmd.cone === undefined)) throw new ConfigError('classify: give either a TABLE or --cone RA,DEC,RADIUS');
+        if (cmd.cone !== undefined && cmd.catalog.length > 0)
+          throw new ConfigError('classify: --catalog goes with a TABLE; with --cone the catalogs are the services (--service)');
+        // --cone: the tables come from the TAP services (stored as fetch artifacts, recorded in the run)
+        const cone = cmd.cone === undefined ? undefined : parseConeSpec(cmd.cone);
+        const fetched = cone
+          ? await fetchCone(store, config, cone, cmd.service, {
+              refresh: cmd.refresh === true,
+              onEvent: (e) => {
+                const line = fetchEventLine(e);
+                if (line && !g.json) process.stderr.write(`${line}\n`);
+              },
+            })
+          : undefined;
+        const xrayFetched = fetched?.tables.find((t) => t.preset === 'csc2');
+        if (fetched && !xrayFetched) throw new ConfigError('classify: --cone needs an X-ray service (preset csc2) among the services');
+        const table = xrayFetched ? xrayFetched.path : tableArg!;
+        const catalogs = fetched ? fetched.tables.filter((t) => t !== xrayFetched).map((t) => `${t.path}=${t.preset}`) : cmd.catalog;
         const fromOut = cmd.out === undefined ? undefined : formatOfPath(cmd.out);
         if (cmd.format !== undefined && fromOut !== undefined && fromOut !== cmd.format)
           throw new InputError({ file: cmd.out }, `the extension names ${fromOut}, --format ${cmd.format}: give one or make them agree`);
         const format: OutputFormat = cmd.format ?? fromOut ?? 'csv';
         const outPath =
           cmd.out ??
+          (cone ? `cone_${cone.ra_deg}_${cone.dec_deg}_${cone.radius_arcsec}as.xclass.${OUTPUT_EXTENSION[format]}` : undefined) ??
           `${table.replace(/(\.gz)?$/i, '').replace(/\.(csv|tsv|tab|ecsv|ipac|tbl|parquet|vot|votable|xml|fits?)$/i, '')}.xclass.${OUTPUT_EXTENSION[format]}`;
         const regPath = `${outPath.replace(/\.(csv|ecsv|vot|votable|xml|fits?|parquet)$/i, '')}.reg`;
         const modelRef = { stage: 'train' as const, id: model.id };
         const { params, context, inputFiles } = await planClassify(config, store, modelRef, {
           table,
-          ...(cmd.xrayMapping ? { xrayMapping: cmd.xrayMapping } : {}),
-          catalogs: cmd.catalog,
+          ...(cmd.xrayMapping ? { xrayMapping: cmd.xrayMapping } : xrayFetched ? { xrayMapping: xrayFetched.preset } : {}),
+          catalogs,
           cwd: process.cwd(),
+          ...(fetched ? { fetched: fetched.tables.map((t) => fetchedInput(t, displayName(process.cwd(), t.path))) } : {}),
         });
         await checkOutPath(outPath, cmd.force === true, inputFiles);
         await checkOutPath(regPath, cmd.force === true, inputFiles);
@@ -393,25 +471,28 @@ export async function main(argv: readonly string[]): Promise<number> {
         // the record makes the classification reachable for `xclass gc` and auditable by run id
         const { runId, result } = await runRecorded(store, config, 'xclass-classify', async (runId) => {
           try {
-            return config.engine.kind === 'temporal'
-              ? await (
-                  await import('../engine/temporal-client.js')
-                ).runDagOnTemporal(config, { retry: config.retry, activities: activityOptions(config), concurrency: 1 }, dag, external, runId)
-              : await runEmbedded(dag, {
-                  store,
-                  concurrency: 1,
-                  retry: config.retry,
-                  threads: false,
-                  external,
-                  onEvent: (e) => reporter.onEvent(e),
-                  onRetry: (key, attempt, err, delayMs) => reporter.onRetry(key, attempt, err, delayMs),
-                  onStepProgress: (key, done, total, note) => reporter.onStepProgress(key, done, total, note),
-                });
+            const classified =
+              config.engine.kind === 'temporal'
+                ? await (
+                    await import('../engine/temporal-client.js')
+                  ).runDagOnTemporal(config, { retry: config.retry, activities: activityOptions(config), concurrency: 1 }, dag, external, runId)
+                : await runEmbedded(dag, {
+                    store,
+                    concurrency: 1,
+                    retry: config.retry,
+                    threads: false,
+                    external,
+                    onEvent: (e) => reporter.onEvent(e),
+                    onRetry: (key, attempt, err, delayMs) => reporter.onRetry(key, attempt, err, delayMs),
+                    onStepProgress: (key, done, total, note) => reporter.onStepProgress(key, done, total, note),
+                  });
+            // the fetches first: the run record makes them reachable for gc and shows them to audit
+            return fetched ? { ...classified, steps: [...fetched.steps, ...classified.steps] } : classified;
           } finally {
             reporter.stop();
           }
         });
-        const step = result.steps[0]!;
+        const step = result.steps.find((s) => s.stage === 'classify')!;
         if (step.status !== 'done') throw new Error(step.error ?? 'classify failed');
         const classified = { stage: 'classify' as const, id: step.artifactId! };
         const { classifyOutputFiles } = await import('../report/classify.js');

@@ -70,7 +70,7 @@ export function isTree(v: unknown): v is Tree {
 }
 
 /** Maps whose keys are data (e.g. the label map) accept new keys; everything else is closed. */
-const OPEN_MAPS = new Set(['labels.map', 'model.stage1_groups', 'ablations']);
+const OPEN_MAPS = new Set(['labels.map', 'model.stage1_groups', 'ablations', 'fetch.services']);
 
 export function deepMerge(base: Tree, overlay: Tree, prefix: string, source: string): Tree {
   const out: Tree = { ...base };

@@ -10,6 +10,7 @@ import { EvaluationSettings } from '../schemas/evaluation.js';
 import { RetryPolicy, StageActivityOptions } from '../schemas/engine.js';
 import { STAGE_NAMES } from '../schemas/step.js';
 import { UncertaintySettings } from '../schemas/uncertainty.js';
+import { FetchSettings } from '../schemas/fetch.js';
 
 /**
  * The XClass configuration. Values that change a result become activity params and
@@ -89,6 +90,11 @@ export const ConfigSchema = z.strictObject({
   }),
   /** classifying a field (`xclass classify`): how counterparts are found in photometry catalogs */
   classify: z.strictObject({ counterparts: CounterpartSettings }),
+  /**
+   * `xclass fetch` and `classify --cone`: the TAP services a field's tables come from, and the
+   * client's bounds (schemas/fetch.ts)
+   */
+  fetch: FetchSettings,
   /**
    * Ablations: each an overlay of the `sed`, `features` and `model` settings (and `labels.conflicts`), run as its
    * own branch beside the baseline (paper sections 3.4, 4.2, 6.1).

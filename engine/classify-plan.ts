@@ -30,6 +30,7 @@ import {
 } from '../activities/io/catalog-presets.js';
 import { PhotometryMapping, XrayMapping, type ClassifyContext, type ClassifyParams, type PhotometryCatalog } from '../schemas/catalog.js';
 import type { ArtifactRef } from '../schemas/step.js';
+import type { FetchedInput } from '../schemas/fetch.js';
 import { dataDir } from './plan.js';
 
 export interface ClassifyRequest {
@@ -41,6 +42,8 @@ export interface ClassifyRequest {
   catalogs: readonly string[];
   /** where relative file names are resolved */
   cwd: string;
+  /** the tables fetched from TAP services (`classify --cone`), recorded in the params */
+  fetched?: readonly FetchedInput[];
 }
 
 async function mappingFile<T>(schema: z.ZodType<T>, file: string, cwd: string): Promise<T> {
@@ -159,6 +162,7 @@ export async function planClassify(
       rule: config.uncertainty.uncertain,
       class_mix: config.uncertainty.class_mix,
     },
+    ...(req.fetched && req.fetched.length > 0 ? { fetched: [...req.fetched] } : {}),
   };
   return { params, context: { paths, data_dir: dir }, inputFiles };
 }

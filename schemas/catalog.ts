@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ClassifyUncertainty, emShareColumns } from './uncertainty.js';
 import { RawFileRef } from './artifact.js';
+import { FetchedInput } from './fetch.js';
 import { XClassLabel } from './classes.js';
 import { defineTable, optionalNumber, type Row } from './table.js';
 import { MagSystemSchema } from './sed.js';
@@ -159,6 +160,8 @@ export const ClassifyParams = z.strictObject({
   no_data: z.array(z.number()).max(50).optional(),
   /** Monte-Carlo draws, the OOD score, the conformal level, the uncertain rule, the class-mix estimate */
   uncertainty: ClassifyUncertainty,
+  /** the tables that came from TAP services (`classify --cone`): which fetch artifact, service, ADQL and when; absent for files */
+  fetched: z.array(FetchedInput).max(21).optional(),
 });
 export type ClassifyParams = z.infer<typeof ClassifyParams>;
 

@@ -4,6 +4,7 @@ import { sedDiagnosticsTable, sedDrawsTable, sedFitsTable, sedMagsTable, sedReds
 import { featureDroppedTable, featureValuesTable } from './features.js';
 import { modelFeaturesTable, predictionsTable, probabilitiesTable } from './model.js';
 import { calibrationTable, confusionTable, metricsTable } from './evaluation.js';
+import { fetchColumnsTable } from './fetch.js';
 import { labelAgreementTable, labelProvenanceTable, labelRowsTable, labelStatusTable, matchesTable, skippedRowsTable } from './labels.js';
 
 /** Every artifact table by name: meta.json names its schema, and reads validate against it. */
@@ -30,5 +31,6 @@ export const TABLES: Record<string, TableSchema> = Object.fromEntries(
     labelProvenanceTable,
     labelStatusTable,
     labelAgreementTable,
+    fetchColumnsTable,
   ].map((t) => [t.name, t]),
 );

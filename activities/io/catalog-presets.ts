@@ -1,6 +1,7 @@
 import { InputError } from '../../lib/errors.js';
 import { shortFilterName } from '../../lib/features.js';
 import type { MagnitudeColumn, MagSystemName, PhotometryMapping, XrayMapping } from '../../schemas/catalog.js';
+import type { FetchPreset } from '../../schemas/fetch.js';
 import type { InputBand } from '../../schemas/sed.js';
 import type { SourceRow } from '../../schemas/tables.js';
 import { MUWCLASS_COLUMN_OF } from './muwclass.js';
@@ -299,6 +300,36 @@ export function hscMapping(header: readonly string[], knownFilters: readonly str
     magnitudes.push({ column, ...(header.includes(`${column}_MAD`) ? { err: `${column}_MAD` } : {}), filter, system: 'AB' });
   }
   return { id: 'MatchID', ra: 'MatchRA', dec: 'MatchDec', position_error: { kind: 'fixed', sigma_arcsec: 0.05 }, magnitudes };
+}
+
+/**
+ * The mapping of a preset for the table a TAP service serves (`xclass fetch`): every column
+ * the preset reads that the service's own table has (Gaia's joined distance is another
+ * table, so not asked for; the HSC's magnitude columns of every filter with a curve in the
+ * data folder).
+ */
+export function serviceMapping(preset: FetchPreset, knownFilters: readonly string[]): XrayMapping | PhotometryMapping {
+  switch (preset) {
+    case 'csc2':
+      return csc2Mapping();
+    case 'gaia_dr3': {
+      const n = GAIA_ARCHIVE;
+      const bands = (['G', 'BP', 'RP'] as const).flatMap((b) => [n.mag(b), ...Object.values(n.error(b))]);
+      return gaiaMapping(n, [n.id, n.ra, n.dec, n.ra_error, n.dec_error, ...bands, n.parallax, n.parallax_error, n.pmra, n.pmdec]);
+    }
+    case '2mass':
+      return twoMassMapping();
+    case 'ps1_dr2':
+      return ps1Dr2Mapping();
+    case 'hsc': {
+      const header = Object.entries(HSC_INSTRUMENTS).flatMap(([prefix, instruments]) =>
+        knownFilters
+          .filter((f) => instruments.some((inst) => f.startsWith(`${inst}.`)))
+          .flatMap((f) => [`${prefix}_${f.slice(f.indexOf('.') + 1)}`, `${prefix}_${f.slice(f.indexOf('.') + 1)}_MAD`]),
+      );
+      return hscMapping([...new Set(header)], knownFilters);
+    }
+  }
 }
 
 /** The X-ray preset a table's header fits (names compared ignoring case), or an error naming the choices. */

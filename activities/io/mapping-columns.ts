@@ -50,6 +50,11 @@ function mappedColumns(m: AnyMapping): MappedColumn[] {
   return out;
 }
 
+/** Every column a mapping reads, once each, in the mapping's order (what a TAP query asks for). */
+export function mappingColumnNames(m: AnyMapping): string[] {
+  return [...new Set(mappedColumns(m).map((c) => c.column))];
+}
+
 /**
  * The mapping with each column spelled as the header spells it: an exact name first,
  * else the one header name equal to it ignoring case. A name matching several header

@@ -21,9 +21,13 @@ export async function resolveRawFile(dataDir: string, name: string): Promise<Res
   } catch (err) {
     throw new InputError({ file: name }, `cannot read input file ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  const rel = relative(dataDir, path);
-  const display = rel.startsWith('..') || isAbsolute(rel) ? path : rel;
-  return { name: display, path, bytes, sha256: await sha256File(path) };
+  return { name: displayName(dataDir, path), path, bytes, sha256: await sha256File(path) };
+}
+
+/** How a file is named in params: relative to the folder it was resolved against when inside it, else its absolute path. */
+export function displayName(dir: string, path: string): string {
+  const rel = relative(dir, path);
+  return rel.startsWith('..') || isAbsolute(rel) ? path : rel;
 }
 
 /** Checks a file still has the content the run was planned with. */

@@ -110,6 +110,53 @@ export async function readVoTable(path: string, file: string): Promise<TargetTab
   const text = await fs.readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new InputError({ file }, `cannot read (${err.code ?? String(err)})`);
   });
+  return voTableOf(parseVoDocument(text, file), file);
+}
+
+/**
+ * A TAP answer (DALI 1.1 section 4.4): the `QUERY_STATUS` INFO of the results RESOURCE
+ * (or of the VOTABLE) — `OK`, `OVERFLOW` (more rows than MAXREC: DALI puts a second INFO
+ * after the table) or `ERROR` with the server's message — and the table when there is one.
+ */
+export interface TapAnswer {
+  status: string;
+  message: string;
+  table: TargetTable | null;
+  /** each column's datatype, unit and UCD as the service declared them */
+  fields: { name: string; datatype: string; unit: string | null; ucd: string | null }[];
+}
+
+export function parseTapAnswer(text: string, file: string): TapAnswer {
+  const vot = parseVoDocument(text, file);
+  const resources = asArray(vot['RESOURCE'] as Attrs[] | undefined);
+  const results = resources.find((r) => r['type'] === 'results') ?? resources[0];
+  const infos = [...asArray(vot['INFO'] as Attrs[] | undefined), ...asArray(results?.['INFO'] as Attrs[] | undefined)].filter(
+    (i) => i['name'] === 'QUERY_STATUS',
+  );
+  // OVERFLOW (or ERROR) trumps the OK written before the table
+  const rank = (v: string) => (v === 'ERROR' ? 2 : v === 'OVERFLOW' ? 1 : 0);
+  const status = infos
+    .map((i) => ({ value: String(i['value'] ?? '').toUpperCase(), message: String(i['#text'] ?? '').trim() }))
+    .sort((a, b) => rank(b.value) - rank(a.value))[0];
+  const hasTable = resources.some((r) => asArray(r['TABLE'] as Attrs[] | undefined).length > 0);
+  const table = hasTable && status?.value !== 'ERROR' ? voTableOf(vot, file) : null;
+  const fields = asArray(firstTable(vot)?.['FIELD'] as Attrs[] | undefined).map((a, k) => ({
+    name: String(a['name'] ?? a['ID'] ?? `col${k + 1}`),
+    datatype: String(a['datatype'] ?? ''),
+    unit: a['unit'] === undefined || String(a['unit']).trim() === '' ? null : String(a['unit']).trim(),
+    ucd: a['ucd'] === undefined ? null : String(a['ucd']),
+  }));
+  return { status: status?.value ?? 'OK', message: status?.message ?? '', table, fields };
+}
+
+function firstTable(vot: Attrs): Attrs | undefined {
+  return asArray(vot['RESOURCE'] as Attrs[] | undefined)
+    .flatMap((r) => asArray(r['TABLE'] as Attrs[] | undefined))
+    .at(0);
+}
+
+/** The VOTABLE element of a document, or an error naming the file. */
+function parseVoDocument(text: string, file: string): Attrs {
   const parser = new XMLParser({
     ignoreAttributes: false,
     attributeNamePrefix: '',
@@ -127,9 +174,12 @@ export async function readVoTable(path: string, file: string): Promise<TargetTab
   }
   const vot = doc['VOTABLE'] as Attrs | undefined;
   if (!vot) throw new InputError({ file, row: 1 }, 'not a VOTable (no VOTABLE element)');
-  const table = asArray(vot['RESOURCE'] as Attrs[] | undefined)
-    .flatMap((r) => asArray(r['TABLE'] as Attrs[] | undefined))
-    .at(0);
+  return vot;
+}
+
+/** The first TABLE of a VOTable document, decoded. */
+function voTableOf(vot: Attrs, file: string): TargetTable {
+  const table = firstTable(vot);
   if (!table) throw new InputError({ file }, 'the VOTable has no TABLE');
   const fields = asArray(table['FIELD'] as Attrs[] | undefined).map((a, k) => {
     const values = a['VALUES'] as Attrs | undefined;

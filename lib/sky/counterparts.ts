@@ -45,6 +45,32 @@ export interface CounterpartOptions {
   density_radius_arcsec: number;
 }
 
+/** The counterpart search radius R = max(radius_sigmas sigma_eff, min_radius), arcsec (paper section 2.3). */
+export function searchRadiusArcsec(sigmaEff_arcsec: number, opts: Pick<CounterpartOptions, 'radius_sigmas' | 'min_radius_arcsec'>): number {
+  return Math.max(opts.radius_sigmas * sigmaEff_arcsec, opts.min_radius_arcsec);
+}
+
+/** The circle a source's catalog density is counted in: at least twice its search radius. */
+function densityRadiusArcsec(R: number, opts: Pick<CounterpartOptions, 'density_radius_arcsec'>): number {
+  return Math.max(opts.density_radius_arcsec, 2 * R);
+}
+
+/**
+ * How far from an X-ray source a classification looks into a catalog, arcsec: its search
+ * circle and density circle, at its own position and at the false-match rate's shifted
+ * ones (`shifts` search radii away). A catalog cut to a cone padded by this for the largest
+ * sigma_eff of the field gives every source the candidates and density it would get from
+ * the whole catalog.
+ */
+export function catalogReachArcsec(
+  maxSigmaEff_arcsec: number,
+  opts: Pick<CounterpartOptions, 'radius_sigmas' | 'min_radius_arcsec' | 'density_radius_arcsec'>,
+  shifts: readonly number[],
+): number {
+  const R = searchRadiusArcsec(maxSigmaEff_arcsec, opts);
+  return Math.max(0, ...shifts) * R + densityRadiusArcsec(R, opts);
+}
+
 export interface Candidate {
   index: number;
   sep_arcsec: number;
@@ -80,12 +106,12 @@ export class CounterpartMatcher {
   }
 
   searchRadius(x: XrayPosition): number {
-    return Math.max(this.opts.radius_sigmas * x.sigma_eff_arcsec, this.opts.min_radius_arcsec);
+    return searchRadiusArcsec(x.sigma_eff_arcsec, this.opts);
   }
 
   match(x: XrayPosition): SourceMatch {
     const R = this.searchRadius(x);
-    const Rd = Math.max(this.opts.density_radius_arcsec, 2 * R);
+    const Rd = densityRadiusArcsec(R, this.opts);
     const around = this.index.query(x.ra_deg, x.dec_deg, Math.min(Rd, this.index.radius_arcsec));
     const inside = around.filter((h) => h.sep_arcsec <= R).sort((a, b) => a.sep_arcsec - b.sep_arcsec || a.index - b.index);
     // field density from the annulus between R and Rd, at least one source in it (so an empty field cannot make every candidate certain)
