@@ -1,6 +1,6 @@
 import { brierScore, calibration, confusionMatrix } from '../lib/metrics/classification.js';
 import { aggregateFolds, normalisedRows, summariseConfusion } from '../lib/metrics/summary.js';
-import { PROTOCOLS } from '../schemas/protocols.js';
+import { EVALUATE_ROLE_PATTERN, evaluateRoleProtocol, PROTOCOLS } from '../schemas/protocols.js';
 import {
   calibrationTable,
   classMixTable,
@@ -27,9 +27,6 @@ import { defineStage } from './stage.js';
 import { predictionsTable, probabilitiesTable, type ProbabilityRow } from '../schemas/model.js';
 import { referencePredictionsTable } from '../schemas/tables.js';
 
-/** A prediction's input role: `<protocol>_fold_<k>` or `<protocol>_test` (schemas/step.ts EvaluateRole). */
-const EVALUATE_ROLE = new RegExp(`^(${PROTOCOLS.join('|')})_(fold_\\d+|test)$`);
-
 /**
  * `evaluate`: pools the out-of-fold predictions of every CV fold and scores them
  * (paper section 5): accuracy, balanced accuracy, macro F1, MCC, per-class precision,
@@ -43,7 +40,7 @@ export const evaluateStage = defineStage({
   version: 4,
   params: EvaluateParams,
   // per protocol one input per held-out part (CV fold or test split), and optionally the competitor's predictions
-  inputs: { roles: { reference: { from: ['reference'], optional: true } }, pattern: { re: EVALUATE_ROLE, from: 'predict' } },
+  inputs: { roles: { reference: { from: ['reference'], optional: true } }, pattern: { re: EVALUATE_ROLE_PATTERN, from: 'predict' } },
   context: NoContext,
   async run(ctx, p) {
     const predictions = new Map<string, ArtifactRef>();
@@ -58,7 +55,7 @@ export const evaluateStage = defineStage({
     const perSource: SourceUncertaintyRow[] = [];
     const byProtocol = new Map<string, string[]>();
     for (const role of [...predictions.keys()].sort()) {
-      const protocol = EVALUATE_ROLE.exec(role)![1]!;
+      const protocol = evaluateRoleProtocol(role)!;
       byProtocol.set(protocol, [...(byProtocol.get(protocol) ?? []), role]);
     }
     const protocols = PROTOCOLS.filter((x) => byProtocol.has(x));

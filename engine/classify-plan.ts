@@ -31,6 +31,7 @@ import {
 import { PhotometryMapping, XrayMapping, type ClassifyContext, type ClassifyParams, type PhotometryCatalog } from '../schemas/catalog.js';
 import type { ArtifactRef } from '../schemas/step.js';
 import type { FetchedInput } from '../schemas/fetch.js';
+import { evaluateRoleProtocol } from '../schemas/protocols.js';
 import { dataDir } from './plan.js';
 
 export interface ClassifyRequest {
@@ -195,7 +196,7 @@ export async function calibrationMismatch(store: ArtifactStore, model: ArtifactR
 async function mismatchWith(store: ArtifactStore, mine: Awaited<ReturnType<typeof trainLineage>>, evaluateId: string): Promise<string | null> {
   const meta = await store.readMeta('evaluate', evaluateId);
   const roles = Object.keys(meta.inputs)
-    .filter((r) => r.startsWith('deployment_'))
+    .filter((r) => evaluateRoleProtocol(r) === 'deployment')
     .sort();
   if (roles.length === 0) return 'it scores no deployment-protocol prediction';
   for (const role of roles) {

@@ -11,7 +11,7 @@ import type { SedParams } from './sed.js';
 import type { FeaturesParams } from './features.js';
 import type { PredictParams, TrainParams } from './model.js';
 import type { EvaluateParams } from './evaluation.js';
-import type { Protocol } from './protocols.js';
+import type { EvaluateRole } from './protocols.js';
 
 /** Every stage, in pipeline order. Each is a Temporal activity of this name. */
 export const STAGE_NAMES = [
@@ -50,10 +50,7 @@ export interface StageParams {
   classify: ClassifyParams;
 }
 
-/** A held-out part a model is scored on: a CV fold, or the test part of the method's split. */
-export type HeldOutPart = `fold_${number}` | 'test';
-/** The input role of one scored prediction in `evaluate`: protocol and held-out part. */
-export type EvaluateRole = `${Protocol}_${HeldOutPart}`;
+export type { EvaluateRole, HeldOutPart } from './protocols.js';
 
 /**
  * The inputs of each stage: input role -> the stage whose artifact fills it. An

@@ -6,6 +6,8 @@ import type { Dag, StepSpec } from './dag.js';
 export interface StepHandle<S extends StageName> {
   readonly key: string;
   readonly stage: S;
+  /** the ablation whose settings the step was declared with (a step shared with the baseline is the baseline's: none) */
+  readonly variant?: string;
 }
 
 /** The handles a stage's input roles take: each role's producing stage is checked by the compiler. */
@@ -36,7 +38,7 @@ export type StepDeclaration<S extends StageName> = {
  */
 export class DagBuilder {
   private readonly steps: StepSpec[] = [];
-  private readonly bySignature = new Map<string, string>();
+  private readonly bySignature = new Map<string, { key: string; variant?: string }>();
 
   constructor(private readonly name: string) {}
 
@@ -45,8 +47,9 @@ export class DagBuilder {
     for (const [role, handle] of Object.entries(decl.inputs as Record<string, StepHandle<StageName> | undefined>)) if (handle) inputs[role] = handle.key;
     const signature = canonicalJson({ stage: decl.stage, params: decl.params, inputs });
     const existing = this.bySignature.get(signature);
-    if (existing !== undefined) return { key: existing, stage: decl.stage };
-    this.bySignature.set(signature, decl.key);
+    if (existing !== undefined) return { ...existing, stage: decl.stage };
+    const handle = { key: decl.key, stage: decl.stage, ...(decl.variant ? { variant: decl.variant } : {}) };
+    this.bySignature.set(signature, handle);
     this.steps.push({
       key: decl.key,
       stage: decl.stage,
@@ -56,7 +59,7 @@ export class DagBuilder {
       ...(decl.branch ? { branch: decl.branch } : {}),
       ...(decl.variant ? { variant: decl.variant } : {}),
     });
-    return { key: decl.key, stage: decl.stage };
+    return handle;
   }
 
   /** A handle to an artifact made outside this DAG (a trained model), given to the scheduler as `external`. */

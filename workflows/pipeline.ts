@@ -1,7 +1,7 @@
 import type { PipelineInput, PipelineVariant } from '../schemas/pipeline.js';
 import type { EvaluateParams } from '../schemas/evaluation.js';
 import type { FoldSpec } from '../schemas/model.js';
-import { PROTOCOLS, type Protocol } from '../schemas/protocols.js';
+import { evaluateRole, PROTOCOLS, type Protocol } from '../schemas/protocols.js';
 import type { EvaluateRole, HeldOutPart } from '../schemas/step.js';
 import { DagBuilder, type StepHandle } from './builder.js';
 import type { Dag } from './dag.js';
@@ -147,7 +147,7 @@ export function buildPipeline(input: PipelineInput): Dag {
         if (!protocols.has(protocol) || model === null || feats === null) continue;
         // Monte-Carlo draws are translated label-free: for the predictions on label-free features, in the baseline, in an
         // ablation that shares the baseline's model and features (the same step), and in every ablation when asked
-        const baselineStep = !model.key.startsWith(ablationBranch('')) && !feats.key.startsWith(ablationBranch(''));
+        const baselineStep = model.variant === undefined && feats.variant === undefined;
         const mc = feats === freeFeatures && (name === null || u.mc_in_ablations || baselineStep) ? u.mc : { ...u.mc, draws: 0 };
         const predict = b.step({
           key: `${key}/predict-${protocol}${suffix}`,
@@ -157,7 +157,7 @@ export function buildPipeline(input: PipelineInput): Dag {
           context: { data_dir: input.data_dir },
           ...at,
         });
-        if (scored !== null) predictions[`${protocol}_${scored}`] = predict;
+        if (scored !== null) predictions[evaluateRole(protocol, scored)] = predict;
       }
     };
     if (mode === 'kfold') {
