@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { firstIssue, issueLine } from '../schemas/issues.js';
 import { artifactId } from '../artifacts/hash.js';
 import { codeVersion } from '../artifacts/code-version.js';
 import type { ArtifactStore } from '../artifacts/store.js';
@@ -34,16 +35,15 @@ async function runStage<S extends StageName>(
 ): Promise<StepOutcome> {
   const parsed = stage.params.safeParse(rawParams);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InputError({ file: `params of step ${step.key}`, column: issue.path.join('.') }, issue.message);
+    const issue = firstIssue(parsed.error);
+    throw new InputError({ file: `params of step ${step.key}`, column: issue.key }, issue.message);
   }
   const params = parsed.data;
   const inputs = rawInputs as Record<string, { stage: string; id: string }>;
   const problems = inputProblems(stage.inputs, inputs);
   if (problems.length > 0) throw new Error(`step ${step.key}: stage ${stage.name}: ${problems.join('; ')}`);
   const context = stage.context.safeParse(step.context);
-  if (!context.success)
-    throw new Error(`step ${step.key}: stage ${stage.name} context key '${context.error.issues[0]!.path.join('.')}': ${context.error.issues[0]!.message}`);
+  if (!context.success) throw new Error(`step ${step.key}: stage ${stage.name} context ${issueLine(context.error)}`);
   const roles = Object.keys(inputs).sort();
   const inputIds = Object.fromEntries(roles.map((r) => [r, inputs[r]!.id]));
   const id = artifactId(stage.name, stage.version, params, inputIds);
@@ -58,8 +58,7 @@ async function runStage<S extends StageName>(
   const wallMs = performance.now() - t0;
   if (stage.facts) {
     const facts = stage.facts.safeParse(out.facts);
-    if (!facts.success)
-      throw new Error(`stage ${stage.name}: facts key '${facts.error.issues[0]!.path.join('.')}': ${facts.error.issues[0]!.message} (a bug in the stage)`);
+    if (!facts.success) throw new Error(`stage ${stage.name}: facts ${issueLine(facts.error)} (a bug in the stage)`);
   } else if (out.facts) throw new Error(`stage ${stage.name} wrote facts but declares no facts schema (a bug in the stage)`);
   await store.write(
     {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { firstIssue } from '../schemas/issues.js';
 import type { DuckDBAppender } from '@duckdb/node-api';
 import { columnTypes, type ColumnType, type TableSchema } from '../schemas/table.js';
 import { InputError } from '../lib/errors.js';
@@ -12,8 +13,8 @@ export function validateRows(table: TableSchema, rows: readonly unknown[], where
   for (let i = 0; i < rows.length; i++) {
     const result = table.row.safeParse(rows[i]);
     if (!result.success) {
-      const issue = result.error.issues[0]!;
-      const column = issue.path.map(String).join('.') || undefined;
+      const issue = firstIssue(result.error);
+      const column = issue.key || undefined;
       const row = rows[i] as Record<string, unknown> | undefined;
       const value = column !== undefined && row !== null && typeof row === 'object' ? row[column] : row;
       throw new InputError({ file: where, row: i, column, value }, `${issue.message} (schema ${table.name})`);

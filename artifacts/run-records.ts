@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { issueLine } from '../schemas/issues.js';
 import { join } from 'node:path';
 import { InputError } from '../lib/errors.js';
 import { RunRecord } from '../schemas/run.js';
@@ -36,8 +37,7 @@ export async function loadRunRecord(store: ArtifactStore, runId: string): Promis
   }
   const parsed = RunRecord.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new DamagedFileError(path, `key '${issue.path.join('.')}': ${issue.message}`);
+    throw new DamagedFileError(path, issueLine(parsed.error));
   }
   // the id in the content is joined into paths (the report's): it must be the file's own, already checked
   if (parsed.data.run_id !== runId) throw new DamagedFileError(path, `key 'run_id': names run ${JSON.stringify(parsed.data.run_id)}, not the file it is in`);

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { issueLine } from '../schemas/issues.js';
 import { createReadStream, promises as fs, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -219,8 +220,7 @@ export class ArtifactStore {
     if (Array.isArray(files)) (json as { files: unknown[] }).files = files.map((f) => (typeof f === 'string' ? { name: f, bytes: null, sha256: null } : f));
     const parsed = ArtifactMeta.safeParse(json);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new DamagedFileError(path, `meta.json key '${issue.path.join('.')}': ${issue.message}`);
+      throw new DamagedFileError(path, `meta.json ${issueLine(parsed.error)}`);
     }
     return { meta: parsed.data, digest };
   }
@@ -315,10 +315,9 @@ export class ArtifactStore {
     // legacy notes hold audit counts besides the facts: only the facts' keys are read there
     const parsed = meta.facts ? schema.safeParse(meta.facts) : z.object(schema.shape).safeParse(meta.notes);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
       throw new Error(
-        `artifact ${ref.stage}/${ref.id.slice(0, 12)} lacks what later stages need: facts key ` +
-          `'${issue.path.join('.')}': ${issue.message} (made by an older ${ref.stage} stage? run the pipeline again)`,
+        `artifact ${ref.stage}/${ref.id.slice(0, 12)} lacks what later stages need: facts ${issueLine(parsed.error)} ` +
+          `(made by an older ${ref.stage} stage? run the pipeline again)`,
       );
     }
     return parsed.data;

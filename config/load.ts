@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { firstIssue } from '../schemas/issues.js';
 import { join, resolve } from 'node:path';
-import type { z } from 'zod';
 import { ConfigSchema, type XClassConfig } from './schema.js';
 import { packageRoot } from './paths.js';
 
@@ -35,14 +35,8 @@ export function loadConfig(opts: { file?: string; sets?: readonly string[] } = {
 export function validateConfig(raw: unknown, source: string): XClassConfig {
   const parsed = ConfigSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const key = issue.path.map(String).join('.');
-  throw new ConfigError(`${source}: key '${key}': ${describeIssue(issue)}, got ${JSON.stringify(valueAt(raw, issue.path))}`);
-}
-
-/** A zod issue's message without zod's generic prefix. */
-export function describeIssue(issue: z.core.$ZodIssue): string {
-  return issue.message.replace(/^Invalid (input|option): /, '');
+  const issue = firstIssue(parsed.error);
+  throw new ConfigError(`${source}: key '${issue.key}': ${issue.message}, got ${JSON.stringify(valueAt(raw, issue.path))}`);
 }
 
 function valueAt(tree: unknown, path: readonly PropertyKey[]): unknown {

@@ -1,9 +1,10 @@
 import { existsSync, promises as fs } from 'node:fs';
+import { issueLine } from '../schemas/issues.js';
 import { basename, join, resolve } from 'node:path';
 import { canonicalJson, type Json } from '../lib/canonical.js';
 import type { z } from 'zod';
 import type { XClassConfig } from '../config/schema.js';
-import { ConfigError, describeIssue } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
 import { isArtifactId, readdirOrEmpty, type ArtifactStore } from '../artifacts/store.js';
 import { resolveRawFile } from '../activities/io/raw-file.js';
 import { readTableLayout } from '../activities/io/target-table.js';
@@ -57,8 +58,7 @@ async function mappingFile<T>(schema: z.ZodType<T>, file: string, cwd: string): 
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`mapping ${file}: key '${issue.path.map(String).join('.')}': ${describeIssue(issue)}`);
+    throw new ConfigError(`mapping ${file}: ${issueLine(parsed.error)}`);
   }
   return parsed.data;
 }

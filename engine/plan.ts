@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { firstIssue } from '../schemas/issues.js';
 import type { XClassConfig } from '../config/schema.js';
 import type { ActivityOptionsByStage } from '../schemas/engine.js';
 import { STAGE_NAMES, type StageName } from '../schemas/step.js';
@@ -10,7 +11,7 @@ import { filterFileName, fitsRedshifted, sedDataFiles, unknownFilterError } from
 import { ArtifactStore } from '../artifacts/store.js';
 import type { PipelineInput, PipelineVariant, ResolvedFile } from '../schemas/pipeline.js';
 import type { z } from 'zod';
-import { ConfigError, deepMerge, describeIssue, type Tree } from '../config/load.js';
+import { ConfigError, deepMerge, type Tree } from '../config/load.js';
 import { SedSettings } from '../schemas/sed.js';
 import { FeaturesParams } from '../schemas/features.js';
 import { TwoStageParams } from '../schemas/forest.js';
@@ -52,8 +53,8 @@ async function planVariant(
     const merged = over ? deepMerge(config[section] as unknown as Tree, over as Tree, section, where) : config[section];
     const parsed = schema.safeParse(merged);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new ConfigError(`${where}: key '${section}.${issue.path.map(String).join('.')}': ${describeIssue(issue)}`);
+      const issue = firstIssue(parsed.error);
+      throw new ConfigError(`${where}: key '${section}.${issue.key}': ${issue.message}`);
     }
     return parsed.data;
   };

@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { issueLine } from '../../schemas/issues.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../../lib/errors.js';
@@ -40,7 +41,7 @@ export async function readEcsv(path: string, file: string): Promise<TargetTable>
   let header: z.infer<typeof EcsvHeader>;
   try {
     const parsed = EcsvHeader.safeParse(parseYaml(yamlLines.join('\n')));
-    if (!parsed.success) throw new Error(`key '${parsed.error.issues[0]!.path.join('.')}': ${parsed.error.issues[0]!.message}`);
+    if (!parsed.success) throw new Error(issueLine(parsed.error));
     header = parsed.data;
   } catch (err) {
     throw new InputError({ file, row: 1 }, `unreadable ECSV header: ${(err as Error).message.split('\n')[0]}`);
