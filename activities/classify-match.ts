@@ -14,7 +14,7 @@ import {
   type SourceMatch,
   type XrayPosition,
 } from '../lib/sky/counterparts.js';
-import type { CounterpartPairRow, CounterpartSettings, MatchRow, MatchSummaryRow } from '../schemas/catalog.js';
+import type { CounterpartPairRow, CounterpartSettings, CounterpartMatchRow, MatchSummaryRow } from '../schemas/catalog.js';
 import type { PhotometryRow, XraySourceRow } from './io/catalog-rows.js';
 
 /** One photometry catalog as read. */
@@ -33,7 +33,7 @@ export interface Choice {
 }
 
 export interface MatchResult {
-  matches: MatchRow[];
+  matches: CounterpartMatchRow[];
   summary: MatchSummaryRow[];
   /** choices[c][s]: catalog c, source s (after the joint set across catalogs) */
   choices: Choice[][];
@@ -131,7 +131,7 @@ export function matchCounterparts(sources: readonly XraySourceRow[], catalogs: r
     found[ci]!.map((m): Choice => (m ? choose(m, opts, c.name) : { index: null, reason: `${c.name}: no X-ray position`, quality: 'none', nu: null })),
   );
   const pairs = catalogs.length >= 2 ? jointSets(sources, catalogs, xs, found, choices, opts) : [];
-  const matches: MatchRow[] = [];
+  const matches: CounterpartMatchRow[] = [];
   catalogs.forEach((c, ci) => {
     const matcher = matchers[ci]!;
     let withCandidate = 0;

@@ -8,10 +8,10 @@ import { predictDraws } from './montecarlo.js';
 import { sourceRng } from './sed.js';
 import { classifyVerdicts, readCalibration } from './classify-uncertainty.js';
 import { InputError } from '../lib/errors.js';
-import { canonicalJson } from '../lib/canonical.js';
 import { DEFAULT_GRID } from '../lib/sed/grid.js';
 import { pivotWavelength, type Filter } from '../lib/sed/filters.js';
-import { abOffset, bandZeroPoints, observationFromMags, spectrumFnuOnGrid, type BandMeasurement, type MagSystem } from '../lib/sed/photometry.js';
+import { observationFromMags, spectrumFnuOnGrid, type BandMeasurement } from '../lib/sed/photometry.js';
+import { abOffset, bandZeroPoints, GAIA_VEGAMAG, magSystemOf, sameSystem, type MagSystem } from '../lib/sed/systems.js';
 import { AB_ZERO_FNU_CGS } from '../lib/sed/units.js';
 import { preparePlan, translateLabelFree, unfittable, type Translation } from '../lib/sed/translate.js';
 import { calibration, confusionMatrix } from '../lib/metrics/classification.js';
@@ -21,7 +21,7 @@ import { median } from '../lib/stats.js';
 import {
   ClassifyContext,
   ClassifyParams,
-  matchesTable,
+  counterpartMatchesTable,
   matchSummaryTable,
   targetFeaturesTable,
   targetMagsTable,
@@ -32,7 +32,6 @@ import {
   type ClassifyClassMixRow,
   type PopulationShiftRow,
   type MagnitudeColumn,
-  type MagSystemName,
   type TargetFeatureRow,
   type TargetMagRow,
   type TargetRow,
@@ -118,20 +117,7 @@ function mostShifted(rows: readonly PopulationShiftRow[], n: number): Record<str
 /** Sources whose Monte-Carlo draws are predicted at once. */
 const MC_CHUNK = 500;
 
-/** Gaia's VEGAMAG, in which the model's Gaia colour features were measured (Riello et al. 2021). */
-const GAIA_SYSTEM: MagSystem = { kind: 'vega_spectrum', vega_mag: 0.023 };
 const GAIA_FEATURE_BANDS = { 'Gaia_DR3.G': 'gaia_g', 'Gaia_DR3.BP': 'gaia_bp', 'Gaia_DR3.RP': 'gaia_rp' } as const;
-
-export function magSystemOf(s: MagSystemName): MagSystem {
-  if (s === 'AB') return { kind: 'ab' };
-  if (s === 'ST') return { kind: 'st' };
-  if (s === 'Vega') return { kind: 'vega_spectrum', vega_mag: 0 };
-  return s;
-}
-
-function sameSystem(a: MagSystem, b: MagSystem): boolean {
-  return canonicalJson(a) === canonicalJson(b);
-}
 
 /**
  * Mapped magnitude columns that would change answers silently, refused with one line:
@@ -288,7 +274,7 @@ export const classifyStage = defineStage({
     const gaiaZp = new Map(
       Object.keys(GAIA_FEATURE_BANDS)
         .filter((f) => filters.has(f))
-        .map((f) => [f, bandZeroPoints(grid, vegaFnu, [{ filter: filters.get(f)!, system: GAIA_SYSTEM }], sed.convention)[0]!]),
+        .map((f) => [f, bandZeroPoints(grid, vegaFnu, [{ filter: filters.get(f)!, system: GAIA_VEGAMAG }], sed.convention)[0]!]),
     );
     const observedOf = (mags: readonly Magnitude[], bands: readonly Band[], source: string): Observed[] =>
       mags.map((m) => {
@@ -359,7 +345,7 @@ export const classifyStage = defineStage({
       const gaia = (filter: keyof typeof GAIA_FEATURE_BANDS): number | null => {
         const o = byFilter.get(filter);
         if (!o) return null;
-        if (sameSystem(o.system, GAIA_SYSTEM)) return o.mag;
+        if (sameSystem(o.system, GAIA_VEGAMAG)) return o.mag;
         return o.mag_ab - abOffset(gaiaZp.get(filter)!);
       };
       const input: FeatureInput = {
@@ -668,7 +654,7 @@ export const classifyStage = defineStage({
       extraTables: {
         probabilities: { table: probabilitiesTable, rows: proba },
         targets: { table: targetsTable, rows: targets },
-        matches: { table: matchesTable, rows: matched.matches },
+        matches: { table: counterpartMatchesTable, rows: matched.matches },
         match_summary: { table: matchSummaryTable, rows: matched.summary },
         counterpart_pairs: { table: counterpartPairsTable, rows: matched.pairs },
         ...(classMix.length > 0 ? { class_mix: { table: classifyClassMixTable, rows: classMix } } : {}),

@@ -1,5 +1,5 @@
 import { crossMatch } from '../lib/sky/crossmatch.js';
-import { CrossmatchParams, labelRowsTable, matchesTable, type MatchRow } from '../schemas/labels.js';
+import { CrossmatchParams, labelRowsTable, labelMatchesTable, type LabelMatchRow } from '../schemas/labels.js';
 import { NoContext } from '../schemas/params.js';
 import { CrossmatchFacts } from '../schemas/facts.js';
 import { defineStage } from './stage.js';
@@ -27,7 +27,7 @@ export const crossmatchStage = defineStage({
       usable.map((s) => ({ ra_deg: s.ra_deg, dec_deg: s.dec_deg, sigma_eff_arcsec: s.pos_err_95_arcsec!, significance: s.significance! })),
       { min_significance: p.min_significance, min_radius_arcsec: p.min_radius_arcsec, radius_sigmas: p.radius_sigmas },
     );
-    const rows: MatchRow[] = labels.map((l, i) => {
+    const rows: LabelMatchRow[] = labels.map((l, i) => {
       const m = matches[i];
       const x = m ? usable[m.xray]! : null;
       return {
@@ -56,6 +56,6 @@ export const crossmatchStage = defineStage({
       // agreement: the X-ray source's own MUWCLASS label is the label catalogue's class
       if (r.quality !== 'none' && r.xray_label === labels[i]!.class_raw) c.agree++;
     });
-    return { table: matchesTable, rows, facts: { by_class: byClass, xray_sources: usable.length } satisfies CrossmatchFacts };
+    return { table: labelMatchesTable, rows, facts: { by_class: byClass, xray_sources: usable.length } satisfies CrossmatchFacts };
   },
 });

@@ -1,7 +1,8 @@
 import { basename, join } from 'node:path';
 import { DEFAULT_GRID } from '../lib/sed/grid.js';
 import type { Filter } from '../lib/sed/filters.js';
-import { bandZeroPoints, observationFromMags, spectrumFnuOnGrid, type BandMeasurement, type ObservationResult } from '../lib/sed/photometry.js';
+import { observationFromMags, spectrumFnuOnGrid, type BandMeasurement, type ObservationResult } from '../lib/sed/photometry.js';
+import { bandZeroPoints } from '../lib/sed/systems.js';
 import { preparePlan, type FamilyKey, type LabelFreeOptions, type TranslationPlan, type UncertaintyOptions } from '../lib/sed/translate.js';
 import {
   blackbodySet,

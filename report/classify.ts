@@ -3,7 +3,7 @@ import { confusionTable, metricsTable } from '../schemas/evaluation.js';
 import { predictionsTable, probabilitiesTable } from '../schemas/model.js';
 import {
   classifyClassMixTable,
-  matchesTable,
+  counterpartMatchesTable,
   matchSummaryTable,
   populationShiftTable,
   targetFeaturesTable,
@@ -31,7 +31,7 @@ export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promi
   const preds = await store.readTable(predictionsTable, ref);
   const proba = (await store.readTable(probabilitiesTable, ref, 'probabilities')).filter((p) => p.stage === 'final');
   const targets = await store.readTable(targetsTable, ref, 'targets');
-  const matches = (await store.readTable(matchesTable, ref, 'matches')).filter((m) => m.chosen);
+  const matches = (await store.readTable(counterpartMatchesTable, ref, 'matches')).filter((m) => m.chosen);
   const meta = await store.readMeta(ref.stage, ref.id);
   const catalogs = ((meta.params['photometry'] ?? []) as { name: string }[]).map((c) => c.name);
   const targetOf = new Map(targets.map((t) => [t.id, t]));

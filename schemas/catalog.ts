@@ -226,7 +226,7 @@ export const counterpartPairsTable = defineTable('classify_counterpart_pairs', {
 export type CounterpartPairRow = Row<typeof counterpartPairsTable>;
 
 /** Every candidate counterpart of every source in every catalog. */
-export const matchesTable = defineTable('classify_matches', {
+export const counterpartMatchesTable = defineTable('classify_matches', {
   id: z.string().min(1),
   catalog: z.string().min(1),
   candidate: z.string().min(1),
@@ -245,7 +245,7 @@ export const matchesTable = defineTable('classify_matches', {
   density_arcsec2: z.number().nonnegative(),
   chosen: z.boolean(),
 });
-export type MatchRow = Row<typeof matchesTable>;
+export type CounterpartMatchRow = Row<typeof counterpartMatchesTable>;
 
 /** Per source: where it is, what it was matched to and why, and how its features were made. */
 export const targetsTable = defineTable('classify_targets', {

@@ -78,7 +78,7 @@ export const skippedRowsTable = defineTable('skipped_rows', {
 });
 export type SkippedRow = Row<typeof skippedRowsTable>;
 
-export const matchesTable = defineTable('matches', {
+export const labelMatchesTable = defineTable('matches', {
   name: z.string(),
   class: z.string().nullable(),
   catalog: z.string(),
@@ -92,7 +92,7 @@ export const matchesTable = defineTable('matches', {
   quality: z.enum(['secure', 'ambiguous', 'none']),
   alternatives: z.number().int().nonnegative(),
 });
-export type MatchRow = Row<typeof matchesTable>;
+export type LabelMatchRow = Row<typeof labelMatchesTable>;
 
 /** What training does with a source whose catalogues disagree (lib/sky/provenance.ts `trainedUnder`). */
 export const LabelConflictPolicy = z.enum(['keep', 'drop', 'require_agreement']);

@@ -1,5 +1,6 @@
 import { InputError } from '../../lib/errors.js';
 import { shortFilterName } from '../../lib/features.js';
+import { GAIA_VEGAMAG, TWO_MASS_ZERO_POINTS_JY } from '../../lib/sed/systems.js';
 import type { MagnitudeColumn, MagSystemName, PhotometryMapping, XrayMapping } from '../../schemas/catalog.js';
 import type { FetchPreset } from '../../schemas/fetch.js';
 import type { InputBand } from '../../schemas/sed.js';
@@ -15,8 +16,8 @@ import { MUWCLASS_COLUMN_OF } from './muwclass.js';
  * et al. 2021) and 2MASS's Vega zero points (Cohen et al. 2003) are the ones the SED
  * stage uses for the training sources; Pan-STARRS and the HSC are AB.
  */
-const GAIA: MagSystemName = { kind: 'vega_spectrum', vega_mag: 0.023 };
-const TWO_MASS_ZP_JY = { J: 1594, H: 1024, Ks: 666.7 } as const;
+const GAIA: MagSystemName = GAIA_VEGAMAG;
+const TWO_MASS_ZP_JY = TWO_MASS_ZERO_POINTS_JY;
 
 export const XRAY_PRESETS = ['csc2', 'muwclass', 'xclass'] as const;
 export type XrayPreset = (typeof XRAY_PRESETS)[number];

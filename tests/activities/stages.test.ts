@@ -14,7 +14,7 @@ import { dataDirWith } from '../cli/fixtures.js';
 import { referencePredictionsTable, sourcesTable } from '../../schemas/tables.js';
 import { sedFitsTable, sedMagsTable } from '../../schemas/sed.js';
 import { predictionsTable } from '../../schemas/model.js';
-import { labelRowsTable, matchesTable } from '../../schemas/labels.js';
+import { labelRowsTable, labelMatchesTable } from '../../schemas/labels.js';
 import { metricsTable } from '../../schemas/evaluation.js';
 
 /**
@@ -117,7 +117,7 @@ describe('stage activities, called directly', () => {
       { labels: { stage: 'dedup', id: dedup.artifactId }, xray: ref('ingest', 'ingest') },
       step('crossmatch', {}),
     );
-    const matches = await store.readTable(matchesTable, { stage: 'crossmatch', id: cross.artifactId });
+    const matches = await store.readTable(labelMatchesTable, { stage: 'crossmatch', id: cross.artifactId });
     // each label sits at its own source's position: every match that is made is at 0 arcsec
     expect(matches.length).toBeGreaterThan(0);
     for (const m of matches.filter((x) => x['sep_arcsec'] !== null)) expect(m['sep_arcsec']).toBeLessThan(1e-6);

@@ -18,7 +18,7 @@ import { sha256Hex } from '../../artifacts/hash.js';
 import { featureNames } from '../../lib/features.js';
 import { ArtifactStore } from '../../artifacts/store.js';
 import { artifactDirs, DATA, lastJsonLine, MUWCLASS, ROOT, runCli, spawnCli, tempDir, type CliResult } from '../helpers.js';
-import { matchesTable, matchSummaryTable, targetFeaturesTable, targetMagsTable, targetsTable } from '../../schemas/catalog.js';
+import { counterpartMatchesTable, matchSummaryTable, targetFeaturesTable, targetMagsTable, targetsTable } from '../../schemas/catalog.js';
 import { referencePredictionsTable, sourcesTable } from '../../schemas/tables.js';
 import { sedDiagnosticsTable, sedFitsTable, sedMagsTable } from '../../schemas/sed.js';
 import { modelFeaturesTable, predictionsTable, probabilitiesTable, type PredictionRow } from '../../schemas/model.js';
@@ -854,7 +854,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(lonelyT.calibration_id).toMatch(/^[0-9a-f]{64}$/);
     expect(csvRows.find((l) => l.startsWith(`${lonely},`))).toMatch(new RegExp(`,none,,,xray_only,${lonelyT.model_id},${lonelyT.calibration_id},$`));
     // every candidate kept; the false-match rate measured at shifted positions
-    const matches = await s.readTable(matchesTable, ref, 'matches');
+    const matches = await s.readTable(counterpartMatchesTable, ref, 'matches');
     expect(matches.filter((m) => m.chosen)).toHaveLength(15);
     const summary = await s.readTable(matchSummaryTable, ref, 'match_summary');
     const metric = (m: string) => summary.find((x) => x.catalog === 'gaia_dr3' && x.metric === m)!.value!;

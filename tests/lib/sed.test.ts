@@ -12,15 +12,8 @@ import {
 import { bandFlux, bandWeights, closestNames, pivotWavelength, type Filter } from '../../lib/sed/filters.js';
 import { fitGrid } from '../../lib/sed/fit.js';
 import { DEFAULT_GRID } from '../../lib/sed/grid.js';
-import {
-  abOffset,
-  bandZeroPoints,
-  observationFromFluxes,
-  observationFromMags,
-  spectrumFnuOnGrid,
-  zeroPointFnu,
-  type BandMeasurement,
-} from '../../lib/sed/photometry.js';
+import { observationFromFluxes, observationFromMags, spectrumFnuOnGrid, type BandMeasurement } from '../../lib/sed/photometry.js';
+import { abOffset, bandZeroPoints, zeroPointFnu } from '../../lib/sed/systems.js';
 import { consistencyOffsets } from '../../lib/sed/diagnostics.js';
 import {
   BLACKBODY_TEMPERATURES_K,
