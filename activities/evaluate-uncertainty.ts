@@ -36,7 +36,7 @@ const MIX_SAMPLE = 1000;
  * largest summed probability (groups in sorted order, the first of a tie, as the model
  * decides), then the class of that group with the largest probability.
  */
-export function decisionOfVector(vec: readonly number[], classes: readonly string[], groupOf: (c: string) => string): string {
+function decisionOfVector(vec: readonly number[], classes: readonly string[], groupOf: (c: string) => string): string {
   const groups = [...new Set(classes.map(groupOf))].sort();
   const sums = groups.map((g) => classes.reduce((s, c, k) => (groupOf(c) === g ? s + vec[k]! : s), 0));
   let g = 0;

@@ -39,7 +39,7 @@ const SOURCE_MAGNITUDES = [
  * measured values, its magnitudes normal with the SED stage's error model (floor
  * included); every other column as measured.
  */
-export function perturbedSource(src: SourceRow, rng: Rng, t: PreparedTranslation): SourceRow {
+function perturbedSource(src: SourceRow, rng: Rng, t: PreparedTranslation): SourceRow {
   const out: SourceRow = { ...src };
   for (const [v, e] of SOURCE_FLUXES) out[v] = drawFlux(src[v], src[e], rng);
   for (const [m, e] of SOURCE_MAGNITUDES) out[m] = drawMagnitude(src[m], src[e], rng, t.settings.err_floor_mag, t.settings.missing_err_frac);

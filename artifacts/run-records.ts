@@ -44,7 +44,7 @@ export async function loadRunRecord(store: ArtifactStore, runId: string): Promis
   return parsed.data;
 }
 
-export async function listRunIds(store: ArtifactStore): Promise<string[]> {
+async function listRunIds(store: ArtifactStore): Promise<string[]> {
   return (await readdirOrEmpty(store.runsDir))
     .filter((f) => f.endsWith('.json'))
     .map((f) => f.slice(0, -5))

@@ -30,9 +30,9 @@ import type { StepRecord } from '../schemas/step.js';
  * URL and ADQL) is answered from the store unless `refresh`: a re-run works offline.
  */
 
-export const FETCH_STAGE = 'fetch';
+const FETCH_STAGE = 'fetch';
 /** bumped when what a fetch artifact holds changes */
-export const FETCH_VERSION = 1;
+const FETCH_VERSION = 1;
 
 export interface FetchedTable {
   service: string;
@@ -48,7 +48,7 @@ export interface FetchedTable {
 export type FetchEvent = TapEvent | { kind: 'service'; service: string; state: 'query' | 'reused' | 'done'; rows?: number; mode?: string };
 
 /** The services named, else the configured defaults; an unknown name is one line listing the known ones. */
-export function servicesOf(config: XClassConfig, names: readonly string[]): [string, TapService][] {
+function servicesOf(config: XClassConfig, names: readonly string[]): [string, TapService][] {
   const chosen = names.length > 0 ? names : config.fetch.default_services;
   return chosen.map((n) => {
     const s = config.fetch.services[n];
@@ -58,7 +58,7 @@ export function servicesOf(config: XClassConfig, names: readonly string[]): [str
 }
 
 /** A cone as the user gave it, checked against the config's bounds. */
-export function checkCone(config: XClassConfig, cone: Cone): Cone {
+function checkCone(config: XClassConfig, cone: Cone): Cone {
   if (!(cone.ra_deg >= 0 && cone.ra_deg < 360)) throw new ConfigError(`fetch: right ascension ${cone.ra_deg}: expected degrees in [0, 360)`);
   if (!(cone.dec_deg >= -90 && cone.dec_deg <= 90)) throw new ConfigError(`fetch: declination ${cone.dec_deg}: expected degrees in [-90, 90]`);
   const max = config.fetch.max_radius_arcmin * 60;

@@ -7,13 +7,13 @@ import type { DataIntegrity, RunRecord } from '../schemas/run.js';
 import type { DagResult } from '../workflows/dag.js';
 
 /** Runs killed mid-way get their record, marked interrupted, with one line each. */
-export async function noteInterruptedRuns(store: ArtifactStore): Promise<void> {
+async function noteInterruptedRuns(store: ArtifactStore): Promise<void> {
   for (const id of await recordInterruptedRuns(store))
     process.stderr.write(`xclass: run ${id} was interrupted (its process is gone); recorded as interrupted in ${store.runsDir}\n`);
 }
 
 /** The data folder checked against its SHA256SUMS, one warning line per file that differs; recorded in the run record. */
-export async function checkData(config: XClassConfig): Promise<DataIntegrity> {
+async function checkData(config: XClassConfig): Promise<DataIntegrity> {
   const data = await checkDataFolder(dataDir(config));
   for (const line of dataIntegrityWarnings(data)) process.stderr.write(`${line}\n`);
   return data;

@@ -11,7 +11,7 @@ export class ConfigError extends Error {
 
 export type Tree = { [key: string]: unknown };
 
-export function defaultConfigPath(): string {
+function defaultConfigPath(): string {
   return join(packageRoot(), 'config', 'default.json');
 }
 
@@ -32,7 +32,7 @@ export function loadConfig(opts: { file?: string; sets?: readonly string[] } = {
   return validateConfig(merged, opts.file ?? 'config');
 }
 
-export function validateConfig(raw: unknown, source: string): XClassConfig {
+function validateConfig(raw: unknown, source: string): XClassConfig {
   const parsed = ConfigSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const issue = firstIssue(parsed.error);
@@ -59,7 +59,7 @@ function readJson(path: string): unknown {
   }
 }
 
-export function isTree(v: unknown): v is Tree {
+function isTree(v: unknown): v is Tree {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

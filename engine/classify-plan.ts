@@ -174,7 +174,7 @@ export async function planClassify(
  * policy; the forest settings and the label policy), apart from which rows it trained
  * on (`fold`). A model and the cross-validation models that calibrate it share it.
  */
-export async function trainLineage(store: ArtifactStore, trainId: string): Promise<{ key: string; parts: Record<string, string> }> {
+async function trainLineage(store: ArtifactStore, trainId: string): Promise<{ key: string; parts: Record<string, string> }> {
   const meta = await store.readMeta('train', trainId);
   const { fold: _fold, ...params } = meta.params as Record<string, Json>;
   const parts: Record<string, string> = {};

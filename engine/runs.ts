@@ -17,7 +17,7 @@ export function newRunId(now = new Date()): string {
   return `run-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-export function configHash(config: unknown): string {
+function configHash(config: unknown): string {
   return sha256Hex(canonicalJson(config));
 }
 

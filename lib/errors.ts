@@ -25,7 +25,7 @@ export class InputError extends Error {
 }
 
 /** The error-type name engines use to mark a failure as not retryable. */
-export const INPUT_ERROR_TYPE = 'InputError';
+const INPUT_ERROR_TYPE = 'InputError';
 
 /**
  * Failures that the same step would meet again on a retry, so both engines fail them at
@@ -35,7 +35,7 @@ export const INPUT_ERROR_TYPE = 'InputError';
  */
 export const NON_RETRYABLE_ERROR_TYPES = [INPUT_ERROR_TYPE, 'DamagedFileError', 'RangeError', 'TypeError', 'ReferenceError', 'SyntaxError'] as const;
 
-export function formatInputError(loc: InputLocation, expected: string): string {
+function formatInputError(loc: InputLocation, expected: string): string {
   const parts: string[] = [];
   if (loc.file !== undefined) parts.push(loc.file);
   if (loc.row !== undefined) parts.push(`row ${loc.row}`);

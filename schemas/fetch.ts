@@ -11,7 +11,7 @@ import { defineTable, type Row } from './table.js';
 const AdqlTable = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$/, 'expected an ADQL table name such as gaiadr3.gaia_source');
 
 /** The presets a service's answer is read with (activities/io/catalog-presets.ts). */
-export const FETCH_PRESETS = ['csc2', 'gaia_dr3', '2mass', 'ps1_dr2', 'hsc'] as const;
+const FETCH_PRESETS = ['csc2', 'gaia_dr3', '2mass', 'ps1_dr2', 'hsc'] as const;
 export const FetchPreset = z.enum(FETCH_PRESETS);
 export type FetchPreset = z.infer<typeof FetchPreset>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const StepRecordSchema = z.object({
+const StepRecordSchema = z.object({
   key: z.string(),
   stage: z.string(),
   /** absent in records written before steps carried it */

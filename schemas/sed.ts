@@ -3,8 +3,8 @@ import { RawFileRef } from './artifact.js';
 import { defineTable, optionalNumber, type Row } from './table.js';
 import { sourcesTable } from './tables.js';
 
-export const SURVEYS = ['gaia', '2mass', 'ps1'] as const;
-export const Survey = z.enum(SURVEYS);
+const SURVEYS = ['gaia', '2mass', 'ps1'] as const;
+const Survey = z.enum(SURVEYS);
 
 const sourceColumns = Object.keys(sourcesTable.row.shape) as [string, ...string[]];
 

@@ -17,7 +17,7 @@ export const UncertainRule = z.strictObject({
 });
 export type UncertainRule = z.infer<typeof UncertainRule>;
 
-export const ConformalSettings = z
+const ConformalSettings = z
   .strictObject({
     /** coverage levels reported in evaluate (each class's set holds its true class this often) */
     levels: z.array(z.number().gt(0).lt(1)).min(1).max(10),
@@ -26,14 +26,14 @@ export const ConformalSettings = z
   })
   .refine((c) => c.levels.includes(c.level), { message: 'conformal.level must be one of conformal.levels', path: ['level'] });
 
-export const OodSettings = z.strictObject({
+const OodSettings = z.strictObject({
   /** k of the k-th-nearest-training-neighbour score */
   neighbours: z.number().int().min(1).max(100),
   /** share of in-distribution sources (held-out training sources) the flag may raise */
   flag_rate: z.number().gt(0).lt(0.5),
 });
 
-export const ClassMixSettings = z.strictObject({
+const ClassMixSettings = z.strictObject({
   /** classify: estimate the target table's class proportions by EM (Saerens et al. 2002) */
   estimate: z.boolean(),
   /** classify: re-weight every posterior with the estimated proportions (needs estimate) */

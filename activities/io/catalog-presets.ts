@@ -25,7 +25,7 @@ export const PHOTOMETRY_PRESETS = ['gaia_dr3', 'gaia_dr3_vizier', '2mass', '2mas
 export type PhotometryPreset = (typeof PHOTOMETRY_PRESETS)[number];
 
 /** Whether a header has a column, ignoring case (HEASARC and some archives write names in upper case). */
-export function hasColumn(header: readonly string[], column: string): boolean {
+function hasColumn(header: readonly string[], column: string): boolean {
   const c = column.toLowerCase();
   return header.some((h) => h.toLowerCase() === c);
 }

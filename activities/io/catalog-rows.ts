@@ -315,7 +315,7 @@ export function readXraySources(t: TargetTable, m: XrayMapping, noData: readonly
 }
 
 /** Two rows of a catalog without ids closer than this are one source downloaded twice. */
-export const SAME_SOURCE_ARCSEC = 0.1;
+const SAME_SOURCE_ARCSEC = 0.1;
 
 /** The rows of a mapped photometry catalog; `merged`: rows that repeated an earlier row exactly (overlapping cones), dropped. */
 export function readPhotometry(

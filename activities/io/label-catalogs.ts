@@ -208,7 +208,7 @@ function parseMcgill(text: string[], cat: LabelCatalog, file: string): ParsedCat
  * (`$\\gamma$\\,Be` is a gamma Cas analogue, `gamma Be`), an uncertain `?` kept against
  * the type (`Be ?` -> `Be?`); null when empty.
  */
-export function fortinSubtype(text: string | null): string | null {
+function fortinSubtype(text: string | null): string | null {
   if (text === null) return null;
   const t = text
     .replace(/\$\\gamma\$/g, 'gamma')

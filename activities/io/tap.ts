@@ -21,7 +21,7 @@ export class TapError extends Error {
 }
 
 /** `XClass/<version> (TAP client)`, as politeness asks: a service can see who queries it. */
-export function userAgent(): string {
+function userAgent(): string {
   const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
   return `XClass/${pkg.version} (TAP client; IVOA TAP 1.1)`;
 }

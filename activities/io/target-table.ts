@@ -13,7 +13,7 @@ import { createGunzip } from 'node:zlib';
 import { isEcsv, isIpac, readEcsv, readIpac } from './text-tables.js';
 import type { TargetTable } from './table.js';
 
-export const TABLE_FORMATS = ['csv', 'tsv', 'ecsv', 'ipac', 'parquet', 'votable', 'fits', 'gzip'] as const;
+const TABLE_FORMATS = ['csv', 'tsv', 'ecsv', 'ipac', 'parquet', 'votable', 'fits', 'gzip'] as const;
 export type TableFormat = (typeof TABLE_FORMATS)[number];
 
 /**

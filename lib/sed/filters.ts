@@ -169,7 +169,7 @@ export function closestNames(name: string, known: readonly string[], count = 3):
 }
 
 /** Fewest rows a filter curve may have (the bundle's coarsest, Bessell's, have 21). */
-export const MIN_FILTER_ROWS = 10;
+const MIN_FILTER_ROWS = 10;
 /** A curve must fall to this fraction of its peak at both ends (every bundled curve ends at <= 2%). */
 const EDGE_FRACTION = 0.02;
 

@@ -21,7 +21,7 @@ export interface Observation {
 export type FitResult = { ok: true; model: number; chi2_red: number; scale: number; anchor: number } | { ok: false; reason: string };
 
 /** The anchor: the measurement with the highest observed f_nu (step 2). */
-export function anchorIndex(obs: Observation): number {
+function anchorIndex(obs: Observation): number {
   let a = 0;
   for (let k = 1; k < obs.flux_fnu.length; k++) if (obs.flux_fnu[k]! > obs.flux_fnu[a]!) a = k;
   return a;

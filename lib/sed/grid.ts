@@ -8,7 +8,7 @@ export interface WavelengthGrid {
   wavelength_aa: Float64Array;
 }
 
-export function makeGrid(start_aa = 100, end_aa = 25000, step_aa = 5): WavelengthGrid {
+function makeGrid(start_aa = 100, end_aa = 25000, step_aa = 5): WavelengthGrid {
   const n = Math.round((end_aa - start_aa) / step_aa) + 1;
   const wavelength_aa = new Float64Array(n);
   for (let i = 0; i < n; i++) wavelength_aa[i] = start_aa + i * step_aa;

@@ -21,7 +21,7 @@ import type { WavelengthGrid } from './grid.js';
 export type MagSystem = { kind: 'ab' } | { kind: 'st' } | { kind: 'vega_zp'; zero_point_jy: number } | { kind: 'vega_spectrum'; vega_mag: number };
 
 /** f_lambda of ST magnitude 0: m_ST = -2.5 log10(f_lambda) - 21.10 (erg/s/cm^2/A). */
-export const ST_ZERO_FLAM_CGS = 10 ** (-0.4 * 21.1);
+const ST_ZERO_FLAM_CGS = 10 ** (-0.4 * 21.1);
 
 /**
  * f_nu of magnitude 0 in a band, given Vega's band-averaged f_nu there (needed for

@@ -90,7 +90,7 @@ export function blackbodyFnu(grid: WavelengthGrid, temperature_k: number): Float
 }
 
 /** f_nu proportional to (5500 A / lambda)^alpha (paper section 3.1). */
-export function powerLawFnu(grid: WavelengthGrid, alpha: number): Float64Array {
+function powerLawFnu(grid: WavelengthGrid, alpha: number): Float64Array {
   return grid.wavelength_aa.map((l) => (5500 / l) ** alpha);
 }
 
@@ -240,7 +240,7 @@ export function twoComponentSet(grid: WavelengthGrid, starName: string, star_fnu
 }
 
 /** MK spectral type -> a number on one axis (O0 = 0 ... M9 = 69), for nearest-type lookup. */
-export function spectralTypeIndex(type: string): number | null {
+function spectralTypeIndex(type: string): number | null {
   const m = /^\s*([OBAFGKM])\s*(\d+(?:\.\d+)?)?/i.exec(type);
   if (!m) return null;
   const cls = 'OBAFGKM'.indexOf(m[1]!.toUpperCase());

@@ -11,7 +11,7 @@ import type { ObservationResult } from './photometry.js';
  * mapping for every class (`class_blind`, the ablation). Keys name entries of the
  * family library; null means the class is not translated (SNR).
  */
-export const FAMILY_KEYS = ['pickles', 'composite', 'powerlaw', 'blackbody', 'two_component_lmxb', 'two_component_hmxb', 'composite_z', 'salvato'] as const;
+const FAMILY_KEYS = ['pickles', 'composite', 'powerlaw', 'blackbody', 'two_component_lmxb', 'two_component_hmxb', 'composite_z', 'salvato'] as const;
 export type FamilyKey = (typeof FAMILY_KEYS)[number];
 
 export const PAPER_ASSIGNMENT: Record<string, readonly [FamilyKey, FamilyKey] | null> = {

@@ -232,7 +232,7 @@ export interface MemberPair {
 }
 
 /** Members of one counterpart set agree when every pair is within this many sigma of each other. */
-export const MEMBER_AGREEMENT_SIGMAS = 3;
+const MEMBER_AGREEMENT_SIGMAS = 3;
 
 /**
  * One counterpart set per X-ray source across catalogs, in the spirit of NWAY's

@@ -155,7 +155,7 @@ export class SkyIndex {
 }
 
 /** Chord length on the unit sphere for an angle in arcseconds. */
-export function chord(arcsec: number): number {
+function chord(arcsec: number): number {
   return 2 * Math.sin(((arcsec / ARCSEC_PER_DEG) * Math.PI) / 180 / 2);
 }
 

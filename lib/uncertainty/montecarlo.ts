@@ -116,7 +116,7 @@ export interface LinearTranslation {
   nIn: number;
 }
 
-export function lineariseTranslation(
+function lineariseTranslation(
   mags: readonly (number | null)[],
   translate: (mags: readonly (number | null)[]) => TranslatedMags | null,
   step_mag = 0.05,
@@ -143,7 +143,7 @@ export function lineariseTranslation(
 }
 
 /** The linearised translation of a draw whose magnitudes differ from the measured ones by `delta` (null: band not measured). */
-export function applyLinear(lin: LinearTranslation, delta: readonly (number | null)[]): TranslatedMags {
+function applyLinear(lin: LinearTranslation, delta: readonly (number | null)[]): TranslatedMags {
   const { nIn, jacobian } = lin;
   const mag_ab = lin.base.mag_ab.map((m, o) => {
     if (m === null) return null;
