@@ -14,7 +14,12 @@ import {
   type SourceMatch,
   type XrayPosition,
 } from '../lib/sky/counterparts.js';
-import type { CounterpartPairRow, CounterpartSettings, CounterpartMatchRow, MatchSummaryRow } from '../schemas/catalog.js';
+import type {
+  CounterpartPairRow,
+  CounterpartSettings,
+  CounterpartMatchRow,
+  MatchSummaryRow,
+} from '../schemas/catalog.js';
 import type { PhotometryRow, XraySourceRow } from './io/catalog-rows.js';
 
 /** One photometry catalog as read. */
@@ -57,10 +62,12 @@ function positionsOf(sources: readonly XraySourceRow[], file: string): (XrayPosi
 
 function choose(m: SourceMatch, opts: CounterpartSettings, catalog: string): Choice {
   const R = `R=${m.radius_arcsec.toFixed(2)}"`;
-  if (m.candidates.length === 0) return { index: null, reason: `${catalog}: no candidate within ${R}`, quality: 'none', nu: null };
+  if (m.candidates.length === 0)
+    return { index: null, reason: `${catalog}: no candidate within ${R}`, quality: 'none', nu: null };
   if (opts.rule === 'method') {
     const k = m.method;
-    if (!k) return { index: null, reason: `${catalog}: no candidate with nu <= 3 within ${R}`, quality: 'none', nu: null };
+    if (!k)
+      return { index: null, reason: `${catalog}: no candidate with nu <= 3 within ${R}`, quality: 'none', nu: null };
     return {
       index: k.index,
       reason: `${catalog}: nearest within ${R} (nu ${k.nu.toFixed(2)}, ${k.quality}${m.candidates.length > 1 ? `, ${m.candidates.length - 1} other` : ''})`,
@@ -69,7 +76,13 @@ function choose(m: SourceMatch, opts: CounterpartSettings, catalog: string): Cho
     };
   }
   const k = m.bayes!;
-  if (m.p_any < opts.p_any_min) return { index: null, reason: `${catalog}: p_any ${m.p_any.toFixed(3)} < ${opts.p_any_min}`, quality: 'none', nu: null };
+  if (m.p_any < opts.p_any_min)
+    return {
+      index: null,
+      reason: `${catalog}: p_any ${m.p_any.toFixed(3)} < ${opts.p_any_min}`,
+      quality: 'none',
+      nu: null,
+    };
   return {
     index: k.index,
     reason: `${catalog}: highest posterior p_i ${k.p_i.toFixed(3)} (p_any ${m.p_any.toFixed(3)}, nu ${k.nu.toFixed(2)})`,
@@ -85,7 +98,12 @@ function choose(m: SourceMatch, opts: CounterpartSettings, catalog: string): Cho
  * `frame_tie`, the median offset of secure matches (all catalogs pooled) is applied to
  * the X-ray positions first, when enough of them agree.
  */
-export function matchCounterparts(sources: readonly XraySourceRow[], catalogs: readonly LoadedCatalog[], opts: CounterpartSettings, file: string): MatchResult {
+export function matchCounterparts(
+  sources: readonly XraySourceRow[],
+  catalogs: readonly LoadedCatalog[],
+  opts: CounterpartSettings,
+  file: string,
+): MatchResult {
   const summary: MatchSummaryRow[] = [];
   if (catalogs.length === 0)
     return {
@@ -96,14 +114,22 @@ export function matchCounterparts(sources: readonly XraySourceRow[], catalogs: r
       positions: sources.map((s) => (s.ra_deg === null ? null : { ra_deg: s.ra_deg, dec_deg: s.dec_deg! })),
     };
   let xs = positionsOf(sources, file);
-  if (xs.every((x) => x === null)) throw new InputError({ file, column: 'ra, dec' }, 'photometry catalogs were given but the X-ray table maps no positions');
+  if (xs.every((x) => x === null))
+    throw new InputError(
+      { file, column: 'ra, dec' },
+      'photometry catalogs were given but the X-ray table maps no positions',
+    );
   // a loop, not Math.max(...xs): a spread of 10^5 arguments overflows the stack
   const maxSigma = xs.reduce((m, x) => Math.max(m, x?.sigma_eff_arcsec ?? 0), 0);
   const maxR = Math.max(opts.radius_sigmas * maxSigma, opts.min_radius_arcsec);
   const matchers = catalogs.map(
     (c) =>
       new CounterpartMatcher(
-        { ra_deg: c.rows.map((r) => r.ra_deg), dec_deg: c.rows.map((r) => r.dec_deg), sigma_arcsec: c.rows.map((r) => r.sigma_arcsec) },
+        {
+          ra_deg: c.rows.map((r) => r.ra_deg),
+          dec_deg: c.rows.map((r) => r.dec_deg),
+          sigma_arcsec: c.rows.map((r) => r.sigma_arcsec),
+        },
         opts,
         maxR,
       ),
@@ -123,12 +149,17 @@ export function matchCounterparts(sources: readonly XraySourceRow[], catalogs: r
       { catalog: 'all', metric: 'frame_tie_north_arcsec', value: tie.north_arcsec },
       { catalog: 'all', metric: 'frame_tie_applied', value: applied ? 1 : 0 },
     );
-    if (applied) xs = xs.map((x) => (x ? { ...x, ...offsetPosition(x.ra_deg, x.dec_deg, tie.east_arcsec, tie.north_arcsec) } : null));
+    if (applied)
+      xs = xs.map((x) =>
+        x ? { ...x, ...offsetPosition(x.ra_deg, x.dec_deg, tie.east_arcsec, tie.north_arcsec) } : null,
+      );
   }
   // each catalog on its own by the configured rule; then one counterpart set per source across catalogs
   const found = catalogs.map((_, ci) => xs.map((x) => (x ? matchers[ci]!.match(x) : null)));
   const choices = catalogs.map((c, ci) =>
-    found[ci]!.map((m): Choice => (m ? choose(m, opts, c.name) : { index: null, reason: `${c.name}: no X-ray position`, quality: 'none', nu: null })),
+    found[ci]!.map((m): Choice =>
+      m ? choose(m, opts, c.name) : { index: null, reason: `${c.name}: no X-ray position`, quality: 'none', nu: null },
+    ),
   );
   const pairs = catalogs.length >= 2 ? jointSets(sources, catalogs, xs, found, choices, opts) : [];
   const matches: CounterpartMatchRow[] = [];
@@ -172,7 +203,9 @@ export function matchCounterparts(sources: readonly XraySourceRow[], catalogs: r
     const placed = xs.filter((x): x is XrayPosition => x !== null);
     if (reached === 0) {
       const centre = (rows: readonly { ra_deg: number; dec_deg: number }[]) =>
-        rows.length ? `${medianRaDeg(rows.map((r) => r.ra_deg)).toFixed(4)} ${median(rows.map((r) => r.dec_deg)).toFixed(4)}` : 'none';
+        rows.length
+          ? `${medianRaDeg(rows.map((r) => r.ra_deg)).toFixed(4)} ${median(rows.map((r) => r.dec_deg)).toFixed(4)}`
+          : 'none';
       throw new InputError(
         { file: c.file, column: 'ra, dec', value: centre(c.rows) },
         `no source within ${opts.density_radius_arcsec}" of any of the ${placed.length} X-ray sources of ${file} (centred at ${centre(placed)}): the tables do not overlap on the sky`,
@@ -192,8 +225,19 @@ export function matchCounterparts(sources: readonly XraySourceRow[], catalogs: r
     metric('expected_false_matches', fm.trials ? fm.method_rate * placed.length : null);
     metric('shifted_mean_p_any', fm.trials ? fm.mean_p_any : null);
   });
-  if (catalogs.length >= 2) summary.push({ catalog: 'all', metric: 'joint_sets_resolved', value: new Set(pairs.filter((p) => !p.kept).map((p) => p.id)).size });
-  return { matches, summary, choices, pairs, positions: xs.map((x) => (x ? { ra_deg: x.ra_deg, dec_deg: x.dec_deg } : null)) };
+  if (catalogs.length >= 2)
+    summary.push({
+      catalog: 'all',
+      metric: 'joint_sets_resolved',
+      value: new Set(pairs.filter((p) => !p.kept).map((p) => p.id)).size,
+    });
+  return {
+    matches,
+    summary,
+    choices,
+    pairs,
+    positions: xs.map((x) => (x ? { ra_deg: x.ra_deg, dec_deg: x.dec_deg } : null)),
+  };
 }
 
 /**
@@ -220,13 +264,23 @@ function jointSets(
         candidates: m.candidates.map((k) => {
           const r = c.rows[k.index]!;
           const [east, north] = positionOffset(x, r);
-          return { east_arcsec: east, north_arcsec: north, sigma_arcsec: r.sigma_arcsec, eligible: opts.rule === 'bayes' || k.quality !== 'outside' };
+          return {
+            east_arcsec: east,
+            north_arcsec: north,
+            sigma_arcsec: r.sigma_arcsec,
+            eligible: opts.rule === 'bayes' || k.quality !== 'outside',
+          };
         }),
         chosen: chosenIndex === null ? null : m.candidates.findIndex((k) => k.index === chosenIndex),
         density_arcsec2: m.density_arcsec2,
       };
     });
-    const joint = jointCounterparts({ sigma_1_arcsec: x.sigma_eff_arcsec / R95_PER_SIGMA }, inputs, opts.prior_completeness, opts.member_sigma_floor_arcsec);
+    const joint = jointCounterparts(
+      { sigma_1_arcsec: x.sigma_eff_arcsec / R95_PER_SIGMA },
+      inputs,
+      opts.prior_completeness,
+      opts.member_sigma_floor_arcsec,
+    );
     const idOf = (ci: number, k: number) => catalogs[ci]!.rows[found[ci]![si]!.candidates[k]!.index]!.id;
     const row = (p: MemberPair, set: readonly (number | null)[], kept: boolean): CounterpartPairRow => ({
       id: sources[si]!.id,

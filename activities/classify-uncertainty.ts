@@ -22,23 +22,38 @@ export interface Calibration {
 }
 
 /** Reads the calibration of the headline protocol (`deployment`, as targets are translated) at one conformal level. */
-export async function readCalibration(store: ArtifactStore, ref: ArtifactRef<'evaluate'>, level: number): Promise<Calibration> {
+export async function readCalibration(
+  store: ArtifactStore,
+  ref: ArtifactRef<'evaluate'>,
+  level: number,
+): Promise<Calibration> {
   const meta = await store.readMeta('evaluate', ref.id);
-  const protocol = typeof meta.notes?.['headline_protocol'] === 'string' ? meta.notes['headline_protocol'] : 'deployment';
-  const all = (await store.readTable(conformalThresholdsTable, ref, 'conformal_thresholds')).filter((r) => r.protocol === protocol);
+  const protocol =
+    typeof meta.notes?.['headline_protocol'] === 'string' ? meta.notes['headline_protocol'] : 'deployment';
+  const all = (await store.readTable(conformalThresholdsTable, ref, 'conformal_thresholds')).filter(
+    (r) => r.protocol === protocol,
+  );
   const levels = [...new Set(all.map((r) => r.level))];
   if (!levels.includes(level))
     throw new Error(
       `classify: the calibration evaluate/${ref.id.slice(0, 12)} has conformal levels ${levels.join(', ') || 'none'} for ${protocol}, not ${level} (config uncertainty.conformal.level)`,
     );
-  const metrics = (await store.readTable(metricsTable, ref)).filter((r) => r.protocol === protocol && r.statistic === 'pooled');
+  const metrics = (await store.readTable(metricsTable, ref)).filter(
+    (r) => r.protocol === protocol && r.statistic === 'pooled',
+  );
   const byClass = (metric: string) =>
-    new Map(metrics.filter((r) => r.metric === metric && r.class !== null && r.value !== null).map((r) => [r.class!, r.value!]));
+    new Map(
+      metrics
+        .filter((r) => r.metric === metric && r.class !== null && r.value !== null)
+        .map((r) => [r.class!, r.value!]),
+    );
   return {
     ref,
     protocol,
     level,
-    thresholds: all.filter((r) => r.level === level).map((r) => ({ class: r.class, n: r.n, threshold: r.threshold ?? Infinity })),
+    thresholds: all
+      .filter((r) => r.level === level)
+      .map((r) => ({ class: r.class, n: r.n, threshold: r.threshold ?? Infinity })),
     oodThreshold: metrics.find((r) => r.metric === 'ood_threshold' && r.class === null)?.value ?? null,
     biases: byClass('class_bias'),
     trainingShares: byClass('training_share'),
@@ -58,7 +73,12 @@ export function classifyVerdicts(
   oodScores: Float64Array,
   calibration: Calibration | null,
   u: ClassifyUncertainty,
-): { preds: TwoStagePrediction[]; extras: PredictionExtras[]; classMix: ClassifyClassMixRow[]; notes: Record<string, unknown> } {
+): {
+  preds: TwoStagePrediction[];
+  extras: PredictionExtras[];
+  classMix: ClassifyClassMixRow[];
+  notes: Record<string, unknown>;
+} {
   const K = model.finalClasses.length;
   const n = preds.length;
   const notes: Record<string, unknown> = {};
@@ -66,11 +86,16 @@ export function classifyVerdicts(
   const classMix: ClassifyClassMixRow[] = [];
   if (u.class_mix.estimate && n > 0) {
     if (!calibration || calibration.biases.size === 0)
-      throw new Error('classify: uncertainty.class_mix.estimate needs the calibration of the model (its cross-validation evaluate artifact)');
+      throw new Error(
+        'classify: uncertainty.class_mix.estimate needs the calibration of the model (its cross-validation evaluate artifact)',
+      );
     const b = model.finalClasses.map((c) => calibration.biases.get(c) ?? -Infinity);
     const prior = model.finalClasses.map((c) => calibration.trainingShares.get(c) ?? 0);
     const corrected = applyClassBiases(Float64Array.from(preds.flatMap((p) => Array.from(p.proba))), K, b);
-    const { estimate, lo, hi } = classMixWithInterval(corrected, prior, { replicates: u.class_mix.bootstrap, seed: u.class_mix.seed });
+    const { estimate, lo, hi } = classMixWithInterval(corrected, prior, {
+      replicates: u.class_mix.bootstrap,
+      seed: u.class_mix.seed,
+    });
     model.finalClasses.forEach((c, k) => {
       if (prior[k] === 0) return;
       classMix.push({
@@ -83,7 +108,11 @@ export function classifyVerdicts(
         em_hi: clamp01(hi[k]!),
       });
     });
-    notes['class_mix'] = { converged: estimate.converged, iterations: estimate.iterations, reweighted: u.class_mix.reweight };
+    notes['class_mix'] = {
+      converged: estimate.converged,
+      iterations: estimate.iterations,
+      reweighted: u.class_mix.reweight,
+    };
     if (u.class_mix.reweight)
       out = preds.map((_, i) => {
         const v = estimate.adjusted.slice(i * K, (i + 1) * K);

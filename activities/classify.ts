@@ -42,7 +42,13 @@ import type { ArtifactRef } from '../schemas/step.js';
 import type { RawFileRef } from '../schemas/artifact.js';
 import type { InputBand } from '../schemas/sed.js';
 import { readTargetTable } from './io/target-table.js';
-import { readPhotometry, readXraySources, type Astrometry, type Magnitude, type XraySourceRow } from './io/catalog-rows.js';
+import {
+  readPhotometry,
+  readXraySources,
+  type Astrometry,
+  type Magnitude,
+  type XraySourceRow,
+} from './io/catalog-rows.js';
 import { filterFileName, loadFilter, loadVega, sedDataFiles } from './io/sed-data.js';
 import {
   loadModel,
@@ -78,7 +84,8 @@ function populationShift(
   targets: readonly (number | null)[][],
 ): PopulationShiftRow[] {
   return names.map((feature, k) => {
-    const known = (rows: readonly (number | null)[][]) => rows.map((r) => r[k]).filter((v): v is number => v !== null && v !== undefined && Number.isFinite(v));
+    const known = (rows: readonly (number | null)[][]) =>
+      rows.map((r) => r[k]).filter((v): v is number => v !== null && v !== undefined && Number.isFinite(v));
     const a = known(training);
     const b = known(targets);
     const d = a.length > 0 && b.length > 0 ? ksStatistic(a, b) : null;
@@ -125,7 +132,11 @@ const GAIA_FEATURE_BANDS = { 'Gaia_DR3.G': 'gaia_g', 'Gaia_DR3.BP': 'gaia_bp', '
  * band (one of the model's SED input bands: Gaia, 2MASS, Pan-STARRS) declared in another
  * system than its survey's unless the column says `system_explicit`.
  */
-export function checkMagnitudeColumns(file: string, columns: readonly MagnitudeColumn[], surveyBands: readonly InputBand[]): void {
+export function checkMagnitudeColumns(
+  file: string,
+  columns: readonly MagnitudeColumn[],
+  surveyBands: readonly InputBand[],
+): void {
   const seen = new Map<string, string>();
   for (const c of columns) {
     const before = seen.get(c.filter);
@@ -211,7 +222,10 @@ export const classifyStage = defineStage({
     const xrayRef = ctx.inputs.xray_model;
     const xray = xrayRef ? await loadModel(ctx.store, xrayRef) : null;
     if (xrayRef && xray && !xray.spec.xray_only)
-      throw new InputError({ file: `train/${xrayRef.id.slice(0, 12)}`, column: 'feature_spec' }, 'an X-ray-only model as the xray_model input');
+      throw new InputError(
+        { file: `train/${xrayRef.id.slice(0, 12)}`, column: 'feature_spec' },
+        'an X-ray-only model as the xray_model input',
+      );
     if (xrayRef && xray && xray.model.finalClasses.join(',') !== model.finalClasses.join(','))
       throw new InputError(
         { file: `train/${xrayRef.id.slice(0, 12)}`, column: 'final_classes', value: xray.model.finalClasses.join(',') },
@@ -248,7 +262,9 @@ export const classifyStage = defineStage({
       if (rows.merged > 0) merged[c.table.name] = rows.merged;
       catalogs.push({ name: c.name, file: c.table.name, rows: rows.rows });
     }
-    if (p.label_map) for (const s of sources) if (s.label !== null) checkClass({ file, row: s.line, column: p.mapping.label! }, s.label, p.label_map);
+    if (p.label_map)
+      for (const s of sources)
+        if (s.label !== null) checkClass({ file, row: s.line, column: p.mapping.label! }, s.label, p.label_map);
 
     // filters, Vega and the zero point of every magnitude column
     const grid = DEFAULT_GRID;
@@ -274,12 +290,23 @@ export const classifyStage = defineStage({
     const gaiaZp = new Map(
       Object.keys(GAIA_FEATURE_BANDS)
         .filter((f) => filters.has(f))
-        .map((f) => [f, bandZeroPoints(grid, vegaFnu, [{ filter: filters.get(f)!, system: GAIA_VEGAMAG }], sed.convention)[0]!]),
+        .map((f) => [
+          f,
+          bandZeroPoints(grid, vegaFnu, [{ filter: filters.get(f)!, system: GAIA_VEGAMAG }], sed.convention)[0]!,
+        ]),
     );
     const observedOf = (mags: readonly Magnitude[], bands: readonly Band[], source: string): Observed[] =>
       mags.map((m) => {
         const b = bands[m.band]!;
-        return { filter: b.filter, mag: m.mag, err: m.err, zero_point: b.zero_point, system: b.system, mag_ab: m.mag + abOffset(b.zero_point), source };
+        return {
+          filter: b.filter,
+          mag: m.mag,
+          err: m.err,
+          zero_point: b.zero_point,
+          system: b.system,
+          mag_ab: m.mag + abOffset(b.zero_point),
+          source,
+        };
       });
 
     ctx.progress(1, 4, 'matching counterparts');
@@ -297,7 +324,12 @@ export const classifyStage = defineStage({
       sed.convention,
     );
     const labelFree = { priors: sed.label_free.priors, draws: 0 };
-    const sigma = { chi2_coeff: sed.sigma_chi2_coeff, cap_mag: sed.sigma_cap_mag, uv_sigma_mag: sed.uv_sigma_mag, uv_pivot_aa: sed.uv_pivot_aa };
+    const sigma = {
+      chi2_coeff: sed.sigma_chi2_coeff,
+      cap_mag: sed.sigma_cap_mag,
+      uv_sigma_mag: sed.uv_sigma_mag,
+      uv_pivot_aa: sed.uv_pivot_aa,
+    };
     const featureFilters = spec.filters.map((f) => f.name);
 
     /**
@@ -314,9 +346,18 @@ export const classifyStage = defineStage({
     ) => {
       const measurements: BandMeasurement[] = inputNames.map((f, band) => {
         const o = byFilter.get(f);
-        return { band, name: f, mag: o?.mag ?? null, mag_err: o?.err ?? null, zero_point_fnu_cgs: o?.zero_point ?? AB_ZERO_FNU_CGS };
+        return {
+          band,
+          name: f,
+          mag: o?.mag ?? null,
+          mag_err: o?.err ?? null,
+          zero_point_fnu_cgs: o?.zero_point ?? AB_ZERO_FNU_CGS,
+        };
       });
-      const obsRes = observationFromMags(measurements, { missing_err_frac: sed.missing_err_frac, err_floor_mag: sed.err_floor_mag });
+      const obsRes = observationFromMags(measurements, {
+        missing_err_frac: sed.missing_err_frac,
+        err_floor_mag: sed.err_floor_mag,
+      });
       const used = obsRes.ok ? Array.from(obsRes.obs.band, (b) => inputNames[b]!) : [];
       // a Monte-Carlo draw brings its translation (null: none); else the fit itself
       const t: Pick<Translation, 'status' | 'mag_ab' | 'mag_err' | 'a_v' | 'family' | 'chi2_red' | 'reason'> =
@@ -397,7 +438,11 @@ export const classifyStage = defineStage({
         astrometry = {
           ...(astrometry.parallax_mas === null
             ? { parallax_mas: row.parallax_mas, parallax_err_mas: row.parallax_err_mas, dist_geo_pc: row.dist_geo_pc }
-            : { parallax_mas: astrometry.parallax_mas, parallax_err_mas: astrometry.parallax_err_mas, dist_geo_pc: astrometry.dist_geo_pc }),
+            : {
+                parallax_mas: astrometry.parallax_mas,
+                parallax_err_mas: astrometry.parallax_err_mas,
+                dist_geo_pc: astrometry.dist_geo_pc,
+              }),
           pm_total_masyr: astrometry.pm_total_masyr ?? row.pm_total_masyr,
         };
       });
@@ -412,7 +457,8 @@ export const classifyStage = defineStage({
       const measured = { s: s.flux.s.value, m: s.flux.m.value, h: s.flux.h.value, b: s.flux.b.value };
       const { used, t, hstObserved, input } = featureInputs(s, byFilter, measured, fixed);
       // a source without every HST magnitude the full model reads would get imputed optical features: the X-ray-only model takes it
-      const route: Route = xray !== null && !spec.filters.every((f) => input.hst_mag[f.name] != null) ? 'xray_only' : 'full';
+      const route: Route =
+        xray !== null && !spec.filters.every((f) => input.hst_mag[f.name] != null) ? 'xray_only' : 'full';
       routes.push(route);
       let nObs = 0;
       let nTrans = 0;
@@ -422,7 +468,15 @@ export const classifyStage = defineStage({
         if (seen && featureFilters.includes(o.name)) nObs++;
         else if (translated !== null && featureFilters.includes(o.name)) nTrans++;
         if (seen)
-          magsOut.push({ id: s.id, filter: o.name, pivot_aa: o.pivot_aa, mag_ab: seen.mag_ab, mag_err: seen.err, origin: 'observed', source: seen.source });
+          magsOut.push({
+            id: s.id,
+            filter: o.name,
+            pivot_aa: o.pivot_aa,
+            mag_ab: seen.mag_ab,
+            mag_err: seen.err,
+            origin: 'observed',
+            source: seen.source,
+          });
         else if (translated !== null)
           magsOut.push({
             id: s.id,
@@ -451,7 +505,9 @@ export const classifyStage = defineStage({
         const rng = sourceRng(mc.seed, s.id);
         const rows: (number | null)[][] = [];
         for (let d = 0; d < mc.draws; d++) {
-          const [fs, fm, fh, fb] = (['s', 'm', 'h', 'b'] as const).map((b) => drawFlux(s.flux[b].value, s.flux[b].err, rng));
+          const [fs, fm, fh, fb] = (['s', 'm', 'h', 'b'] as const).map((b) =>
+            drawFlux(s.flux[b].value, s.flux[b].err, rng),
+          );
           rows.push(computeFeatures({ ...input, flux_s: fs!, flux_m: fm!, flux_h: fh!, flux_b: fb! }, xray!.spec));
         }
         drawRows.push(rows);
@@ -464,7 +520,8 @@ export const classifyStage = defineStage({
           const stepped = new Map(byFilter);
           inputNames.forEach((f, k) => {
             const o = byFilter.get(f);
-            if (o && mags[k] !== null) stepped.set(f, { ...o, mag: mags[k]!, mag_ab: mags[k]! + abOffset(o.zero_point) });
+            if (o && mags[k] !== null)
+              stepped.set(f, { ...o, mag: mags[k]!, mag_ab: mags[k]! + abOffset(o.zero_point) });
           });
           const r = featureInputs(s, stepped, measured, fixed).t;
           return r.status === 'ok' ? { mag_ab: r.mag_ab, a_v: r.a_v } : null;
@@ -514,15 +571,19 @@ export const classifyStage = defineStage({
             .map((x) => `${x.c.name}:${x.c.rows[x.choice.index!]!.id}`)
             .join(';') || null,
         counterpart_reason:
-          [...(s.mags.length > 0 ? ['table: photometry already matched in the X-ray table'] : []), ...cps.map((x) => x.choice.reason)].join('; ') ||
-          'no photometry',
+          [
+            ...(s.mags.length > 0 ? ['table: photometry already matched in the X-ray table'] : []),
+            ...cps.map((x) => x.choice.reason),
+          ].join('; ') || 'no photometry',
         match_quality: quality,
         nu: input.nu,
         hst_provenance: nObs > 0 && nTrans > 0 ? 'mixed' : nObs > 0 ? 'observed' : nTrans > 0 ? 'translated' : 'none',
         model_used: route,
         parallax_mas: fixed.astrometry.parallax_mas,
         parallax_snr:
-          fixed.astrometry.parallax_mas !== null && fixed.astrometry.parallax_err_mas !== null && fixed.astrometry.parallax_err_mas > 0
+          fixed.astrometry.parallax_mas !== null &&
+          fixed.astrometry.parallax_err_mas !== null &&
+          fixed.astrometry.parallax_err_mas > 0
             ? fixed.astrometry.parallax_mas / fixed.astrometry.parallax_err_mas
             : null,
         dist_geo_pc: fixed.astrometry.dist_geo_pc,
@@ -542,8 +603,12 @@ export const classifyStage = defineStage({
 
     ctx.progress(3, 4, 'predicting');
     // each route's sources through its own model, medians, OOD reference and calibration; the rows merged back in table order
-    const labelOf = (s: XraySourceRow): string | null => (s.label === null ? null : p.label_map ? (p.label_map[s.label] ?? null) : s.label);
-    const routeModels: Record<Route, { loaded: LoadedModel; ref: ArtifactRef<'train'>; calibration: ArtifactRef<'evaluate'> | undefined } | null> = {
+    const labelOf = (s: XraySourceRow): string | null =>
+      s.label === null ? null : p.label_map ? (p.label_map[s.label] ?? null) : s.label;
+    const routeModels: Record<
+      Route,
+      { loaded: LoadedModel; ref: ArtifactRef<'train'>; calibration: ArtifactRef<'evaluate'> | undefined } | null
+    > = {
       full: { loaded: { model, medians, spec, trainedOn: '' }, ref: modelRef, calibration: ctx.inputs.calibration },
       xray_only: xray && xrayRef ? { loaded: xray, ref: xrayRef, calibration: ctx.inputs.xray_calibration } : null,
     };
@@ -580,7 +645,13 @@ export const classifyStage = defineStage({
       imputedByFeature[route] = Object.fromEntries(names.map((f, k) => [f, m.imputed[k]!]));
       const single = predictTwoStage(rm, m);
       let preds: TwoStagePrediction[] = single;
-      let extras: PredictionExtras[] = single.map(() => ({ mc_draws: 0, significance: null, ood_score: null, class_set: null, ood: null }));
+      let extras: PredictionExtras[] = single.map(() => ({
+        mc_draws: 0,
+        significance: null,
+        ood_score: null,
+        class_set: null,
+        ood: null,
+      }));
       if (mc.draws > 0) {
         // in chunks: 10^4 sources x 100 draws would be 10^6 feature rows at once
         preds = [];
@@ -612,10 +683,16 @@ export const classifyStage = defineStage({
         ),
       );
       const reference = await modelNeighbourReference(ctx.store, r.ref, p.uncertainty.ood_neighbours);
-      const level = route === 'xray_only' ? (p.uncertainty.xray_conformal_level ?? p.uncertainty.conformal_level) : p.uncertainty.conformal_level;
+      const level =
+        route === 'xray_only'
+          ? (p.uncertainty.xray_conformal_level ?? p.uncertainty.conformal_level)
+          : p.uncertainty.conformal_level;
       const calibration = r.calibration ? await readCalibration(ctx.store, r.calibration, level) : null;
       // the class mix is measured and corrected for the full model's cross-validation only
-      const u = route === 'full' ? p.uncertainty : { ...p.uncertainty, class_mix: { ...p.uncertainty.class_mix, estimate: false, reweight: false } };
+      const u =
+        route === 'full'
+          ? p.uncertainty
+          : { ...p.uncertainty, class_mix: { ...p.uncertainty.class_mix, estimate: false, reweight: false } };
       const verdicts = classifyVerdicts(rm, preds, extras, neighbourScores(reference, m), calibration, u);
       classMix.push(...verdicts.classMix);
       routeNotes[route] = {
@@ -623,7 +700,9 @@ export const classifyStage = defineStage({
         sources: idx.length,
         by_class: countLargestFirst(verdicts.preds, (x) => x.finalClass),
         uncertain: verdicts.extras.filter((x) => x.uncertain?.uncertain).length,
-        calibration: calibration ? { evaluate: calibration.ref.id, protocol: calibration.protocol, level: calibration.level } : null,
+        calibration: calibration
+          ? { evaluate: calibration.ref.id, protocol: calibration.protocol, level: calibration.level }
+          : null,
         ...verdicts.notes,
       };
       const tables = predictionTables(
@@ -643,7 +722,12 @@ export const classifyStage = defineStage({
     const out = predictedRows;
     const proba = probaOf.flat();
     const scoring = selfScore(
-      out.map((r, i) => ({ label: r.label, final_class: r.final_class, proba: vectors[i]!, trained_on: trainedOn.has(r.id) })),
+      out.map((r, i) => ({
+        label: r.label,
+        final_class: r.final_class,
+        proba: vectors[i]!,
+        trained_on: trainedOn.has(r.id),
+      })),
       model.finalClasses,
       p.scoring ?? { eval_classes: {}, calibration_bins: 10 },
     );
@@ -661,7 +745,12 @@ export const classifyStage = defineStage({
         mags: { table: targetMagsTable, rows: magsOut },
         features: { table: targetFeaturesTable, rows: featureRows },
         population_shift: { table: populationShiftTable, rows: shift },
-        ...(scoring ? { metrics: { table: metricsTable, rows: scoring.metrics }, confusion: { table: confusionTable, rows: scoring.confusion } } : {}),
+        ...(scoring
+          ? {
+              metrics: { table: metricsTable, rows: scoring.metrics },
+              confusion: { table: confusionTable, rows: scoring.confusion },
+            }
+          : {}),
       },
       rawFiles: [p.table, ...p.photometry.map((c) => c.table)],
       notes: {
@@ -688,11 +777,19 @@ export const classifyStage = defineStage({
           (routeNotes['full'] as { calibration?: unknown } | undefined)?.calibration ??
           (ctx.inputs.calibration ? { evaluate: ctx.inputs.calibration.id } : null),
         uncertain_rule: describeRule(p.uncertainty.rule, p.uncertainty.conformal_level),
-        ...(xray ? { uncertain_rule_xray_only: describeRule(p.uncertainty.rule, p.uncertainty.xray_conformal_level ?? p.uncertainty.conformal_level) } : {}),
+        ...(xray
+          ? {
+              uncertain_rule_xray_only: describeRule(
+                p.uncertainty.rule,
+                p.uncertainty.xray_conformal_level ?? p.uncertainty.conformal_level,
+              ),
+            }
+          : {}),
         ...(ctx.inputs.calibration
           ? {}
           : {
-              no_calibration: 'no cross-validation evaluation of this model was found: sources carry no conformal set and no OOD flag (their scores are given)',
+              no_calibration:
+                'no cross-validation evaluation of this model was found: sources carry no conformal set and no OOD flag (their scores are given)',
             }),
         set_census: countLargestFirst(
           out.filter((r) => r.class_set !== null),
@@ -721,7 +818,15 @@ function selfScore(
     let best = 0;
     r.proba.forEach((v, k) => (best = v > r.proba[best]! ? k : best));
     const label = as(r.label);
-    return [{ label, final_class: as(r.final_class), maxP: r.proba[best]!, argmaxCorrect: finalClasses[best] === label, trained_on: r.trained_on }];
+    return [
+      {
+        label,
+        final_class: as(r.final_class),
+        maxP: r.proba[best]!,
+        argmaxCorrect: finalClasses[best] === label,
+        trained_on: r.trained_on,
+      },
+    ];
   });
   if (scored.length === 0) return null;
   const metrics: MetricRow[] = [];
@@ -742,7 +847,13 @@ function selfScore(
       pick.map((r) => r.argmaxCorrect),
       s.calibration_bins,
     );
-    metrics.push(...summariseConfusion(c).map((v) => ({ ...base, ...v })), { ...base, metric: 'ece', class: null, value: cal.ece, n: pick.length });
+    metrics.push(...summariseConfusion(c).map((v) => ({ ...base, ...v })), {
+      ...base,
+      metric: 'ece',
+      class: null,
+      value: cal.ece,
+      n: pick.length,
+    });
     for (const r of normalisedRows(c))
       confusion.push({
         protocol: 'classify',

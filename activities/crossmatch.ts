@@ -24,7 +24,12 @@ export const crossmatchStage = defineStage({
     const usable = xray.filter((s) => s.pos_err_95_arcsec !== null && s.significance !== null);
     const matches = crossMatch(
       labels,
-      usable.map((s) => ({ ra_deg: s.ra_deg, dec_deg: s.dec_deg, sigma_eff_arcsec: s.pos_err_95_arcsec!, significance: s.significance! })),
+      usable.map((s) => ({
+        ra_deg: s.ra_deg,
+        dec_deg: s.dec_deg,
+        sigma_eff_arcsec: s.pos_err_95_arcsec!,
+        significance: s.significance!,
+      })),
       { min_significance: p.min_significance, min_radius_arcsec: p.min_radius_arcsec, radius_sigmas: p.radius_sigmas },
     );
     const rows: LabelMatchRow[] = labels.map((l, i) => {
@@ -45,7 +50,10 @@ export const crossmatchStage = defineStage({
         alternatives: m?.alternatives ?? 0,
       };
     });
-    const byClass: Record<string, { labels: number; matched: number; secure: number; ambiguous: number; agree: number }> = {};
+    const byClass: Record<
+      string,
+      { labels: number; matched: number; secure: number; ambiguous: number; agree: number }
+    > = {};
     rows.forEach((r, i) => {
       const k = r.class ?? 'out_of_scope';
       const c = (byClass[k] ??= { labels: 0, matched: 0, secure: 0, ambiguous: 0, agree: 0 });
@@ -56,6 +64,10 @@ export const crossmatchStage = defineStage({
       // agreement: the X-ray source's own MUWCLASS label is the label catalogue's class
       if (r.quality !== 'none' && r.xray_label === labels[i]!.class_raw) c.agree++;
     });
-    return { table: labelMatchesTable, rows, facts: { by_class: byClass, xray_sources: usable.length } satisfies CrossmatchFacts };
+    return {
+      table: labelMatchesTable,
+      rows,
+      facts: { by_class: byClass, xray_sources: usable.length } satisfies CrossmatchFacts,
+    };
   },
 });

@@ -32,12 +32,25 @@ export const dedupStage = defineStage({
     for (const [key, rows] of [...byClass.entries()].sort(([a], [b]) => a.localeCompare(b))) {
       const snr = key === 'SNR';
       const groups = dedupe(
-        rows.map((r) => ({ ra_deg: r.ra_deg, dec_deg: r.dec_deg, names: [r.name, ...r.alt_names.split('|')].filter((s) => s !== ''), is_xray: r.is_xray })),
-        { radius_arcsec: snr ? p.snr_radius_arcsec : p.radius_arcsec, always_merge_arcsec: p.always_merge_arcsec, prefer_xray: snr },
+        rows.map((r) => ({
+          ra_deg: r.ra_deg,
+          dec_deg: r.dec_deg,
+          names: [r.name, ...r.alt_names.split('|')].filter((s) => s !== ''),
+          is_xray: r.is_xray,
+        })),
+        {
+          radius_arcsec: snr ? p.snr_radius_arcsec : p.radius_arcsec,
+          always_merge_arcsec: p.always_merge_arcsec,
+          prefer_xray: snr,
+        },
       );
       for (const g of groups) {
         const members = g.members.map((i) => rows[i]!);
-        const names = [...new Set(members.flatMap((m) => [m.name, ...m.alt_names.split('|')]).filter((s) => s !== '' && s !== g.name))].sort();
+        const names = [
+          ...new Set(
+            members.flatMap((m) => [m.name, ...m.alt_names.split('|')]).filter((s) => s !== '' && s !== g.name),
+          ),
+        ].sort();
         out.push({
           name: g.name,
           alt_names: names.join('|'),
@@ -58,7 +71,9 @@ export const dedupStage = defineStage({
         });
       }
     }
-    out.sort((a, b) => (a.class ?? '').localeCompare(b.class ?? '') || a.name.localeCompare(b.name) || a.ra_deg - b.ra_deg);
+    out.sort(
+      (a, b) => (a.class ?? '').localeCompare(b.class ?? '') || a.name.localeCompare(b.name) || a.ra_deg - b.ra_deg,
+    );
     return {
       table: labelRowsTable,
       rows: out,

@@ -75,7 +75,13 @@ export interface Scored {
  * flag calibrated on held-out folds and accuracy against its score, the uncertain
  * rule's verdict per source, and the EM class-mix estimate on resampled populations.
  */
-export function uncertaintyTables(protocol: string, scored: readonly Scored[], finalClasses: readonly string[], p: EvaluateParams, headline: boolean) {
+export function uncertaintyTables(
+  protocol: string,
+  scored: readonly Scored[],
+  finalClasses: readonly string[],
+  p: EvaluateParams,
+  headline: boolean,
+) {
   const u = p.uncertainty;
   const metrics: MetricRow[] = [];
   const calibrationRows: CalibrationRow[] = [];
@@ -84,7 +90,14 @@ export function uncertaintyTables(protocol: string, scored: readonly Scored[], f
   const ood: OodRow[] = [];
   const classMix: ClassMixRow[] = [];
   const sources: SourceUncertaintyRow[] = [];
-  const base = { protocol, level: 'full' as const, subset: 'all' as const, statistic: 'pooled' as const, fold: null, class: null };
+  const base = {
+    protocol,
+    level: 'full' as const,
+    subset: 'all' as const,
+    statistic: 'pooled' as const,
+    fold: null,
+    class: null,
+  };
   const n = scored.length;
   if (n === 0) return { metrics, calibration: calibrationRows, conformal, thresholds, ood, classMix, sources };
   const K = finalClasses.length;
@@ -154,7 +167,13 @@ export function uncertaintyTables(protocol: string, scored: readonly Scored[], f
           single_accuracy: r.single > 0 ? r.single_correct / r.single : null,
         });
       for (const t of calibrateMondrian(proba, finalClasses, truth, level))
-        thresholds.push({ protocol, level, class: t.class, n: t.n, threshold: Number.isFinite(t.threshold) ? t.threshold : null });
+        thresholds.push({
+          protocol,
+          level,
+          class: t.class,
+          n: t.n,
+          threshold: Number.isFinite(t.threshold) ? t.threshold : null,
+        });
     }
   }
 
@@ -240,13 +259,19 @@ export function uncertaintyTables(protocol: string, scored: readonly Scored[], f
     });
   });
   metrics.push({ ...base, metric: 'uncertain_share', value: nUncertain / n, n });
-  metrics.push({ ...base, metric: 'accuracy_certain', value: n - nUncertain > 0 ? correctCertain / (n - nUncertain) : null, n: n - nUncertain });
+  metrics.push({
+    ...base,
+    metric: 'accuracy_certain',
+    value: n - nUncertain > 0 ? correctCertain / (n - nUncertain) : null,
+    n: n - nUncertain,
+  });
 
   // 5. the EM class mix on out-of-fold sources resampled to other mixes, on posteriors
   // bias-corrected per class (each fold's biases fitted on the other folds): for the headline
   // protocol of the baseline, whose corrections classify applies (the bootstrap is most of evaluate's time)
   const mixSettings = u.class_mix;
-  if (!headline || mixSettings === null) return { metrics, calibration: calibrationRows, conformal, thresholds, ood, classMix, sources };
+  if (!headline || mixSettings === null)
+    return { metrics, calibration: calibrationRows, conformal, thresholds, ood, classMix, sources };
   const present = finalClasses.filter((c) => truth.includes(c));
   const trainPriors = finalClasses.map((c) => truth.filter((t) => t === c).length / n);
   const truthIndex = truth.map((t) => finalClasses.indexOf(t));
@@ -288,7 +313,10 @@ export function uncertaintyTables(protocol: string, scored: readonly Scored[], f
       sample.set(corrected.subarray(i * K, (i + 1) * K), r * K);
       raw.set(scored[i]!.proba, r * K);
     });
-    const { estimate, lo, hi } = classMixWithInterval(sample, trainPriors, { replicates: mixSettings.bootstrap, seed: mixSettings.seed + 1 });
+    const { estimate, lo, hi } = classMixWithInterval(sample, trainPriors, {
+      replicates: mixSettings.bootstrap,
+      seed: mixSettings.seed + 1,
+    });
     const uncorrected = emClassMix(raw, trainPriors);
     finalClasses.forEach((c, k) => {
       if (trainPriors[k] === 0) return;

@@ -40,7 +40,10 @@ export const evaluateStage = defineStage({
   version: 4,
   params: EvaluateParams,
   // per protocol one input per held-out part (CV fold or test split), and optionally the competitor's predictions
-  inputs: { roles: { reference: { from: ['reference'], optional: true } }, pattern: { re: EVALUATE_ROLE_PATTERN, from: 'predict' } },
+  inputs: {
+    roles: { reference: { from: ['reference'], optional: true } },
+    pattern: { re: EVALUATE_ROLE_PATTERN, from: 'predict' },
+  },
   context: NoContext,
   async run(ctx, p) {
     const predictions = new Map<string, ArtifactRef>();
@@ -59,7 +62,10 @@ export const evaluateStage = defineStage({
       byProtocol.set(protocol, [...(byProtocol.get(protocol) ?? []), role]);
     }
     const protocols = PROTOCOLS.filter((x) => byProtocol.has(x));
-    const notes: Record<string, unknown> = { protocols, headline_protocol: protocols.includes('deployment') ? 'deployment' : (protocols[0] ?? null) };
+    const notes: Record<string, unknown> = {
+      protocols,
+      headline_protocol: protocols.includes('deployment') ? 'deployment' : (protocols[0] ?? null),
+    };
     let competitorIds: string[] = [];
     let competitorTruth: string[] = [];
     for (const protocol of protocols) {
@@ -127,18 +133,44 @@ export const evaluateStage = defineStage({
           const pooled = cm(pooledRows);
           const base = { protocol, level, subset };
           for (const m of summariseConfusion(pooled)) metrics.push({ ...base, statistic: 'pooled', fold: null, ...m });
-          const perFold = folds.map((f) => ({ f, rows: pick(scored.filter((s) => s.fold === f)) })).filter((x) => x.rows.length > 0);
+          const perFold = folds
+            .map((f) => ({ f, rows: pick(scored.filter((s) => s.fold === f)) }))
+            .filter((x) => x.rows.length > 0);
           const foldMetrics = perFold.map(({ f, rows }) => {
             const ms = summariseConfusion(cm(rows));
             for (const m of ms) metrics.push({ ...base, statistic: 'fold', fold: f, ...m });
             return ms;
           });
           for (const a of aggregateFolds(foldMetrics)) {
-            metrics.push({ ...base, statistic: 'mean', fold: null, metric: a.metric, class: a.class, value: a.mean, n: a.n });
-            metrics.push({ ...base, statistic: 'std', fold: null, metric: a.metric, class: a.class, value: a.std, n: a.n });
+            metrics.push({
+              ...base,
+              statistic: 'mean',
+              fold: null,
+              metric: a.metric,
+              class: a.class,
+              value: a.mean,
+              n: a.n,
+            });
+            metrics.push({
+              ...base,
+              statistic: 'std',
+              fold: null,
+              metric: a.metric,
+              class: a.class,
+              value: a.std,
+              n: a.n,
+            });
           }
           for (const r of normalisedRows(pooled))
-            confusion.push({ protocol, level, subset, true_class: r.trueClass, predicted_class: r.predictedClass, count: r.count, fraction: r.fraction });
+            confusion.push({
+              protocol,
+              level,
+              subset,
+              true_class: r.trueClass,
+              predicted_class: r.predictedClass,
+              count: r.count,
+              fraction: r.fraction,
+            });
         }
       }
       // calibration of the full probability vector's maximum
@@ -147,7 +179,14 @@ export const evaluateStage = defineStage({
         scored.map((s) => s.argmaxCorrect),
         p.calibration_bins,
       );
-      const base = { protocol, level: 'full' as const, subset: 'all' as const, statistic: 'pooled' as const, fold: null, class: null };
+      const base = {
+        protocol,
+        level: 'full' as const,
+        subset: 'all' as const,
+        statistic: 'pooled' as const,
+        fold: null,
+        class: null,
+      };
       metrics.push({ ...base, metric: 'ece', value: cal.ece, n: scored.length });
       metrics.push({ ...base, metric: 'mce', value: cal.mce, n: scored.length });
       metrics.push({
@@ -215,9 +254,20 @@ export const evaluateStage = defineStage({
           });
       }
       const ba = metrics.find(
-        (m) => m.protocol === protocol && m.level === 'full' && m.subset === 'all' && m.statistic === 'pooled' && m.metric === 'balanced_accuracy',
+        (m) =>
+          m.protocol === protocol &&
+          m.level === 'full' &&
+          m.subset === 'all' &&
+          m.statistic === 'pooled' &&
+          m.metric === 'balanced_accuracy',
       );
-      notes[protocol] = { sources: scored.length, folds: folds.length, final_classes: finalClasses, balanced_accuracy: ba?.value ?? null, ece: cal.ece };
+      notes[protocol] = {
+        sources: scored.length,
+        folds: folds.length,
+        final_classes: finalClasses,
+        balanced_accuracy: ba?.value ?? null,
+        ece: cal.ece,
+      };
       if (competitorIds.length === 0) {
         competitorIds = ids;
         competitorTruth = scored.map((s) => s.truth);
@@ -241,7 +291,14 @@ export const evaluateStage = defineStage({
       competitorSources = truth.length;
       if (truth.length > 0)
         for (const m of summariseConfusion(confusionMatrix(truth, pred)))
-          metrics.push({ protocol: `competitor:${pipeline}`, level: 'full', subset: 'all', statistic: 'pooled', fold: null, ...m });
+          metrics.push({
+            protocol: `competitor:${pipeline}`,
+            level: 'full',
+            subset: 'all',
+            statistic: 'pooled',
+            fold: null,
+            ...m,
+          });
     }
     return {
       table: metricsTable,

@@ -1,5 +1,11 @@
 import { computeFeatures, featureNames, type FeatureInput, type FeatureSpec } from '../lib/features.js';
-import { FeaturesParams, featureDroppedTable, featureValuesTable, type FeatureDroppedRow, type FeatureValueRow } from '../schemas/features.js';
+import {
+  FeaturesParams,
+  featureDroppedTable,
+  featureValuesTable,
+  type FeatureDroppedRow,
+  type FeatureValueRow,
+} from '../schemas/features.js';
 import { InputError } from '../lib/errors.js';
 import { NoContext } from '../schemas/params.js';
 import { FeaturesFacts } from '../schemas/facts.js';
@@ -29,7 +35,9 @@ export const featuresStage = defineStage({
     if (!sed) throw new Error('features: the full feature set needs the sed input (only xray_only features have none)');
     const fits = new Map((await ctx.store.readTable(sedFitsTable, sed)).map((f) => [f.id, f]));
     const mags = await ctx.store.readTable(sedMagsTable, sed, 'mags');
-    const drawAv = new Map((await ctx.store.readTable(sedDrawsTable, sed, 'draws')).map((d) => [`${d.id}\u0000${d.draw}`, d.a_v]));
+    const drawAv = new Map(
+      (await ctx.store.readTable(sedDrawsTable, sed, 'draws')).map((d) => [`${d.id}\u0000${d.draw}`, d.a_v]),
+    );
     const filters = new Map<string, number>();
     // per source, per draw (index = draw number), magnitude by filter
     const magsById = new Map<string, Record<string, number | null>[]>();
@@ -52,7 +60,9 @@ export const featuresStage = defineStage({
       galactic_parallax_mas: p.galactic_parallax_mas,
       include_gaia: p.include_gaia,
       include_av: p.include_av,
-      ...(p.distance_snr_min !== undefined && p.distance_snr_min !== null ? { distance_snr_min: p.distance_snr_min } : {}),
+      ...(p.distance_snr_min !== undefined && p.distance_snr_min !== null
+        ? { distance_snr_min: p.distance_snr_min }
+        : {}),
     };
     const names = featureNames(spec);
     const values: FeatureValueRow[] = [];
@@ -69,7 +79,11 @@ export const featuresStage = defineStage({
       const hst = perDraw[0] ?? {};
       if (!Object.values(hst).some((m) => m !== null)) {
         const fit = fits.get(s.id);
-        dropped.push({ id: s.id, label: s.label, reason: `no HST magnitude (SED ${fit?.status ?? 'missing'}${fit?.reason ? `: ${fit.reason}` : ''})` });
+        dropped.push({
+          id: s.id,
+          label: s.label,
+          reason: `no HST magnitude (SED ${fit?.status ?? 'missing'}${fit?.reason ? `: ${fit.reason}` : ''})`,
+        });
         droppedByClass[s.label] = (droppedByClass[s.label] ?? 0) + 1;
         continue;
       }
@@ -136,7 +150,10 @@ function xrayOnlyFeatures(sources: readonly SourceRow[], p: FeaturesParams) {
     table: featureValuesTable,
     rows: values,
     extraTables: { dropped: { table: featureDroppedTable, rows: dropped } },
-    notes: { xray_only: 'every in-scope source, with or without photometry: the model of targets without a counterpart', missing_by_feature: missing },
+    notes: {
+      xray_only: 'every in-scope source, with or without photometry: the model of targets without a counterpart',
+      missing_by_feature: missing,
+    },
     facts: { feature_names: names, feature_spec: spec, draws: 0, rows_by_class: kept } satisfies FeaturesFacts,
   };
 }

@@ -41,7 +41,8 @@ export const ingestStage = defineStage({
     for (let i = 0; i < table.records.length; i++) {
       const line = table.lines[i]!;
       const rawLabel = textField(table, i, 'True_Class');
-      if (rawLabel === null) throw new InputError({ file, row: line, column: 'True_Class', value: '' }, 'expected a class label');
+      if (rawLabel === null)
+        throw new InputError({ file, row: line, column: 'True_Class', value: '' }, 'expected a class label');
       checkClass({ file, row: line, column: 'True_Class' }, rawLabel, params.label_map);
       const label = params.label_map[rawLabel] ?? null;
       if (label === null) outOfScope[rawLabel] = (outOfScope[rawLabel] ?? 0) + 1;
@@ -72,7 +73,8 @@ export const ingestStage = defineStage({
         ps1_y_mag: null,
         ps1_y_err_mag: null,
       };
-      for (const [out, col, kind] of MUWCLASS_NUMERIC_COLUMNS) row[out] = measurementField(table, i, col, kind, noData, noDataCounts);
+      for (const [out, col, kind] of MUWCLASS_NUMERIC_COLUMNS)
+        row[out] = measurementField(table, i, col, kind, noData, noDataCounts);
       // the competitor's columns are stored by `reference`; checked here so a bad one leaves no artifact from this file
       if (params.no_data) referenceRow(table, i, { pipeline: '', labelMap: params.label_map, noData, counts: {} });
       rows.push(row as SourceRow);
@@ -84,13 +86,22 @@ export const ingestStage = defineStage({
       table: sourcesTable,
       rows,
       rawFiles: [params.catalog],
-      notes: { rows_read: table.records.length, by_label_raw: byLabel, out_of_scope: outOfScope, no_data_by_column: noDataCounts },
+      notes: {
+        rows_read: table.records.length,
+        by_label_raw: byLabel,
+        out_of_scope: outOfScope,
+        no_data_by_column: noDataCounts,
+      },
     };
   },
 });
 
 function requiredPosition(table: CsvTable, i: number, column: string, kind: 'ra_deg' | 'dec_deg'): number {
   const v = measurementField(table, i, column, kind, [], {});
-  if (v === null) throw new InputError({ file: table.file, row: table.lines[i], column, value: '' }, `expected ${COLUMN_KINDS[kind].expected}`);
+  if (v === null)
+    throw new InputError(
+      { file: table.file, row: table.lines[i], column, value: '' },
+      `expected ${COLUMN_KINDS[kind].expected}`,
+    );
   return v;
 }

@@ -27,7 +27,8 @@ export const labelsStage = defineStage({
     let skipped: SkippedRow[] = [];
     if (p.format === 'muwclass') {
       const src = ctx.inputs.sources;
-      if (!src) throw new Error(`labels ${p.name}: the MUWCLASS catalog is read from the ingested sources (input 'sources')`);
+      if (!src)
+        throw new Error(`labels ${p.name}: the MUWCLASS catalog is read from the ingested sources (input 'sources')`);
       const sources = await ctx.store.readTable(sourcesTable, src);
       raw = sources.map((s) => ({
         name: s.counterpart_name ?? s.id,

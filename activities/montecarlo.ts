@@ -1,8 +1,20 @@
 import { computeFeatures, imputeMatrix, type FeatureSpec } from '../lib/features.js';
-import { decideOnMeans, predictTwoStage, predictTwoStageWith, type TwoStageModel, type TwoStagePrediction } from '../lib/forest/two-stage.js';
+import {
+  decideOnMeans,
+  predictTwoStage,
+  predictTwoStageWith,
+  type TwoStageModel,
+  type TwoStagePrediction,
+} from '../lib/forest/two-stage.js';
 import type { TreeGrower } from '../lib/forest/grow-batch.js';
 import { translateLabelFree } from '../lib/sed/translate.js';
-import { drawFlux, drawMagnitude, drawTranslation, summariseDraws, type TranslatedMags } from '../lib/uncertainty/montecarlo.js';
+import {
+  drawFlux,
+  drawMagnitude,
+  drawTranslation,
+  summariseDraws,
+  type TranslatedMags,
+} from '../lib/uncertainty/montecarlo.js';
 import type { Rng } from '../lib/rng.js';
 import type { McParams } from '../schemas/model.js';
 import type { SourceRow } from '../schemas/tables.js';
@@ -42,7 +54,8 @@ const SOURCE_MAGNITUDES = [
 function perturbedSource(src: SourceRow, rng: Rng, t: PreparedTranslation): SourceRow {
   const out: SourceRow = { ...src };
   for (const [v, e] of SOURCE_FLUXES) out[v] = drawFlux(src[v], src[e], rng);
-  for (const [m, e] of SOURCE_MAGNITUDES) out[m] = drawMagnitude(src[m], src[e], rng, t.settings.err_floor_mag, t.settings.missing_err_frac);
+  for (const [m, e] of SOURCE_MAGNITUDES)
+    out[m] = drawMagnitude(src[m], src[e], rng, t.settings.err_floor_mag, t.settings.missing_err_frac);
   return out;
 }
 
@@ -53,9 +66,16 @@ function perturbedSource(src: SourceRow, rng: Rng, t: PreparedTranslation): Sour
  * stage's inputs. Draws come from the source's own generator (seed and id), so they are
  * the same in any batch, fold or thread.
  */
-export function sourceDrawFeatures(t: PreparedTranslation, src: SourceRow, spec: FeatureSpec, mc: McParams): (number | null)[][] {
+export function sourceDrawFeatures(
+  t: PreparedTranslation,
+  src: SourceRow,
+  spec: FeatureSpec,
+  mc: McParams,
+): (number | null)[][] {
   if (t.settings.assignment !== 'label_free')
-    throw new Error(`predict: Monte-Carlo draws are translated label-free, but these features came from a '${t.settings.assignment}' translation`);
+    throw new Error(
+      `predict: Monte-Carlo draws are translated label-free, but these features came from a '${t.settings.assignment}' translation`,
+    );
   const rng = sourceRng(mc.seed, src.id);
   const outputs = t.plan.outputs;
   const labelFree = { priors: t.labelFree.priors, draws: 0 };
@@ -67,7 +87,9 @@ export function sourceDrawFeatures(t: PreparedTranslation, src: SourceRow, spec:
     return tr.status === 'ok' ? { mag_ab: tr.mag_ab, a_v: tr.a_v } : null;
   };
   const measured = columns.map((c) => src[c] as number | null);
-  const translated = drawTranslation(mc.translation, measured, (mags) => translate({ ...src, ...Object.fromEntries(columns.map((c, k) => [c, mags[k]])) }));
+  const translated = drawTranslation(mc.translation, measured, (mags) =>
+    translate({ ...src, ...Object.fromEntries(columns.map((c, k) => [c, mags[k]])) }),
+  );
   const rows: (number | null)[][] = [];
   for (let d = 0; d < mc.draws; d++) {
     const drawn = perturbedSource(src, rng, t);
@@ -111,7 +133,9 @@ export async function predictDraws(
 ): Promise<{ preds: TwoStagePrediction[]; extras: Omit<PredictionExtras, 'ood_score' | 'class_set' | 'ood'>[] }> {
   const m = imputeMatrix(drawRows.flat(), medians);
   // 100 draws per source: the engine's tree threads share the rows when it hands them over
-  const all = trees?.predict ? await predictTwoStageWith(model, m, (f, x) => trees.predict!(f, x)) : predictTwoStage(model, m);
+  const all = trees?.predict
+    ? await predictTwoStageWith(model, m, (f, x) => trees.predict!(f, x))
+    : predictTwoStage(model, m);
   const K = model.finalClasses.length;
   const G = model.groups.length;
   const preds: TwoStagePrediction[] = [];

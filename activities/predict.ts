@@ -3,7 +3,13 @@ import { predictTwoStage } from '../lib/forest/two-stage.js';
 import { selectRows } from './io/rows.js';
 import { PredictParams, predictionsTable, probabilitiesTable } from '../schemas/model.js';
 import { readFeatureRows } from './io/feature-matrix.js';
-import { featuresTranslation, loadModel, modelNeighbourReference, predictionTables, type PredictionExtras } from './io/model.js';
+import {
+  featuresTranslation,
+  loadModel,
+  modelNeighbourReference,
+  predictionTables,
+  type PredictionExtras,
+} from './io/model.js';
 import { neighbourScores } from '../lib/uncertainty/neighbours.js';
 import { prepareTranslation } from './translation.js';
 import { predictDraws, sourceDrawFeatures, xrayDrawFeatures } from './montecarlo.js';
@@ -26,7 +32,13 @@ export const predictStage = defineStage({
   name: 'predict',
   version: 3,
   params: PredictParams,
-  inputs: { roles: { model: { from: ['train'] }, features: { from: ['features'] }, sources: { from: ['ingest'], optional: true } } },
+  inputs: {
+    roles: {
+      model: { from: ['train'] },
+      features: { from: ['features'] },
+      sources: { from: ['ingest'], optional: true },
+    },
+  },
   context: DataDirContext,
   async run(ctx, p) {
     const { model, medians, trainedOn } = await loadModel(ctx.store, ctx.inputs.model);
@@ -56,20 +68,32 @@ export const predictStage = defineStage({
     const reference = await modelNeighbourReference(ctx.store, ctx.inputs.model, p.ood_neighbours);
     const ood = neighbourScores(reference, m);
     let preds = single;
-    let extras: PredictionExtras[] = single.map((_, i) => ({ mc_draws: 0, significance: null, ood_score: ood[i]!, class_set: null, ood: null }));
+    let extras: PredictionExtras[] = single.map((_, i) => ({
+      mc_draws: 0,
+      significance: null,
+      ood_score: ood[i]!,
+      class_set: null,
+      ood: null,
+    }));
     if (p.mc.draws > 0) {
-      if (!ctx.inputs.sources) throw new Error('predict: Monte-Carlo draws (mc.draws > 0) need the sources input (the raw measurements)');
+      if (!ctx.inputs.sources)
+        throw new Error('predict: Monte-Carlo draws (mc.draws > 0) need the sources input (the raw measurements)');
       // X-ray-only features have no translation: their draws are of the fluxes alone
       const translation = data.spec.xray_only
         ? null
-        : await prepareTranslation(ctx.context.data_dir, (await featuresTranslation(ctx.store, ctx.inputs.features)).settings);
+        : await prepareTranslation(
+            ctx.context.data_dir,
+            (await featuresTranslation(ctx.store, ctx.inputs.features)).settings,
+          );
       const byId = new Map((await ctx.store.readTable(sourcesTable, ctx.inputs.sources)).map((s) => [s.id, s]));
       const drawRows: (number | null)[][][] = [];
       for (const [j, i] of pick.entries()) {
         const src = byId.get(data.ids[i]!);
         if (!src) throw new Error(`predict: source ${data.ids[i]} of the features is not in the sources input`);
         if (j % 50 === 0) ctx.progress(j, pick.length, `Monte-Carlo draws ${j}/${pick.length}`);
-        drawRows.push(translation ? sourceDrawFeatures(translation, src, data.spec, p.mc) : xrayDrawFeatures(src, data.spec, p.mc));
+        drawRows.push(
+          translation ? sourceDrawFeatures(translation, src, data.spec, p.mc) : xrayDrawFeatures(src, data.spec, p.mc),
+        );
         // a source's draws take tens of milliseconds: let the heartbeat timer run between them (Temporal)
         if (j % 10 === 9) await yieldToEventLoop();
       }

@@ -48,7 +48,8 @@ export const provenanceStage = defineStage({
     const training = all.filter((s) => s.in_scope && s.label !== null);
     const labels: LabelRow[] = [];
     for (const [, ref] of Object.entries(catalogRefs).sort(([a], [b]) => (a < b ? -1 : 1)))
-      for (const row of await ctx.store.readTable(labelRowsTable, ref)) if (row.catalog !== p.training_catalog) labels.push(row);
+      for (const row of await ctx.store.readTable(labelRowsTable, ref))
+        if (row.catalog !== p.training_catalog) labels.push(row);
     const matches = matchProvenance(labels, xray, p);
     const byId = groupBy(matches, (m) => xray[m.source]!.id);
     const provenance: LabelProvenanceRow[] = [];
@@ -95,25 +96,38 @@ export const provenanceStage = defineStage({
         own.map(({ l }) => l),
       );
       const catalogs = [...new Set(own.map(({ l }) => l.catalog))].sort();
-      const shown = [...new Set(own.map(({ l }) => `${l.catalog}:${l.class ?? l.class_raw}${l.subclass ? `/${l.subclass}` : ''}`))].sort();
+      const shown = [
+        ...new Set(own.map(({ l }) => `${l.catalog}:${l.class ?? l.class_raw}${l.subclass ? `/${l.subclass}` : ''}`)),
+      ].sort();
       status.push({ id: s.id, label, catalogs: catalogs.join('|'), labels: shown.join('|'), agreement });
       const b = (byLabel[label] ??= { sources: 0, agree: 0, conflict: 0, unconfirmed: 0 });
       b.sources++;
       b[agreement]++;
       if (catalogs.length === 0) cell(label, 'none', '');
       for (const c of catalogs)
-        for (const cls of [...new Set(own.filter(({ l }) => l.catalog === c).map(({ l }) => l.class ?? l.class_raw))].sort()) cell(label, c, cls);
+        for (const cls of [
+          ...new Set(own.filter(({ l }) => l.catalog === c).map(({ l }) => l.class ?? l.class_raw)),
+        ].sort())
+          cell(label, c, cls);
     }
     const agreementRows: LabelAgreementRow[] = [...cells].map(([k, sources]) => {
       const [label, catalog, catalog_label] = k.split('\u0000') as [string, string, string];
       return { label, catalog, catalog_label, sources };
     });
-    agreementRows.sort((a, b) => a.label.localeCompare(b.label) || a.catalog.localeCompare(b.catalog) || a.catalog_label.localeCompare(b.catalog_label));
+    agreementRows.sort(
+      (a, b) =>
+        a.label.localeCompare(b.label) ||
+        a.catalog.localeCompare(b.catalog) ||
+        a.catalog_label.localeCompare(b.catalog_label),
+    );
     const covered = [...new Set(labels.flatMap((l) => (l.class === null ? [] : [l.class])))].sort();
     return {
       table: labelProvenanceTable,
       rows: provenance,
-      extraTables: { status: { table: labelStatusTable, rows: status }, agreement: { table: labelAgreementTable, rows: agreementRows } },
+      extraTables: {
+        status: { table: labelStatusTable, rows: status },
+        agreement: { table: labelAgreementTable, rows: agreementRows },
+      },
       notes: {
         matched_by_name: matches.filter((m) => m.by === 'name').length,
         matched_by_position: matches.filter((m) => m.by === 'position').length,

@@ -30,9 +30,22 @@ export const referenceStage = defineStage({
     const rows: ReferencePredictionRow[] = table.records.map((_, i) => {
       const id = textField(table, i, MUWCLASS_ID)!;
       if (!sourceIds.has(id))
-        throw new InputError({ file: table.file, row: table.lines[i], column: MUWCLASS_ID, value: id }, 'source id not in the ingested sources');
-      return referenceRow(table, i, { pipeline: params.pipeline, labelMap: params.label_map ?? null, noData: params.no_data ?? [], counts: noDataCounts });
+        throw new InputError(
+          { file: table.file, row: table.lines[i], column: MUWCLASS_ID, value: id },
+          'source id not in the ingested sources',
+        );
+      return referenceRow(table, i, {
+        pipeline: params.pipeline,
+        labelMap: params.label_map ?? null,
+        noData: params.no_data ?? [],
+        counts: noDataCounts,
+      });
     });
-    return { table: referencePredictionsTable, rows, rawFiles: [params.catalog], notes: { rows_read: rows.length, no_data_by_column: noDataCounts } };
+    return {
+      table: referencePredictionsTable,
+      rows,
+      rawFiles: [params.catalog],
+      notes: { rows_read: rows.length, no_data_by_column: noDataCounts },
+    };
   },
 });

@@ -59,7 +59,8 @@ async function runStage<S extends StageName>(
   if (stage.facts) {
     const facts = stage.facts.safeParse(out.facts);
     if (!facts.success) throw new Error(`stage ${stage.name}: facts ${issueLine(facts.error)} (a bug in the stage)`);
-  } else if (out.facts) throw new Error(`stage ${stage.name} wrote facts but declares no facts schema (a bug in the stage)`);
+  } else if (out.facts)
+    throw new Error(`stage ${stage.name} wrote facts but declares no facts schema (a bug in the stage)`);
   await store.write(
     {
       id,
@@ -100,7 +101,10 @@ export function stageActivities(store: ArtifactStore, env: StageEnvironment = {}
   const activity =
     <S extends StageName>(stage: StageDef<S>): StageActivity<S> =>
     (params, inputs, step) =>
-      runStage(store, stage, params, inputs, step, { progress: env.progressOf?.(step.key) ?? (() => {}), ...(env.trees ? { trees: env.trees } : {}) });
+      runStage(store, stage, params, inputs, step, {
+        progress: env.progressOf?.(step.key) ?? (() => {}),
+        ...(env.trees ? { trees: env.trees } : {}),
+      });
   return {
     ingest: activity(STAGES.ingest),
     reference: activity(STAGES.reference),

@@ -70,14 +70,24 @@ export const sedStage = defineStage({
       const { obs: obsRes, used } = sourceObservation(prepared, src);
       const nOut = plan.outputs.length;
       let t: Translation;
-      if (!src.in_scope || src.label === null) t = emptyTranslation('skipped', `label ${src.label_raw} is out of scope`, nOut, used.length);
-      else if (PAPER_ASSIGNMENT[src.label] === null) t = emptyTranslation('skipped', 'class is not SED-translated', nOut, used.length);
+      if (!src.in_scope || src.label === null)
+        t = emptyTranslation('skipped', `label ${src.label_raw} is out of scope`, nOut, used.length);
+      else if (PAPER_ASSIGNMENT[src.label] === null)
+        t = emptyTranslation('skipped', 'class is not SED-translated', nOut, used.length);
       else if (!obsRes.ok || used.length < 3) t = unfittable(obsRes, used, nOut)!;
       else if (p.assignment === 'label_free') {
         // no spectral type either: catalogues give one only for known stars, so it would carry the label
-        t = translateLabelFree(plan, obsRes.obs, labelFree, sigma, labelFree.draws > 0 ? sourceRng(p.label_free.seed, src.id) : null);
+        t = translateLabelFree(
+          plan,
+          obsRes.obs,
+          labelFree,
+          sigma,
+          labelFree.draws > 0 ? sourceRng(p.label_free.seed, src.id) : null,
+        );
       } else {
-        const candidates: Partial<Record<FamilyKey, number[]>> = { pickles: nearestTypes(picklesTypes, src.spectral_type) };
+        const candidates: Partial<Record<FamilyKey, number[]>> = {
+          pickles: nearestTypes(picklesTypes, src.spectral_type),
+        };
         t = translateSource(plan, obsRes.obs, assignment[src.label] ?? null, sigma, candidates);
       }
       fits.push({
@@ -96,14 +106,29 @@ export const sedStage = defineStage({
         a_v: t.a_v,
         family_posterior: t.family_posterior,
       });
-      if (t.p_redshifted !== null) redshifts.push({ id: src.id, label: src.label, z_mean: t.z_mean, p_redshifted: Math.min(1, t.p_redshifted) });
+      if (t.p_redshifted !== null)
+        redshifts.push({ id: src.id, label: src.label, z_mean: t.z_mean, p_redshifted: Math.min(1, t.p_redshifted) });
       plan.outputs.forEach((o, k) =>
-        mags.push({ id: src.id, draw: 0, filter: o.name, pivot_aa: o.pivot_aa, mag_ab: t.mag_ab[k] ?? null, mag_err: t.mag_err[k] ?? null }),
+        mags.push({
+          id: src.id,
+          draw: 0,
+          filter: o.name,
+          pivot_aa: o.pivot_aa,
+          mag_ab: t.mag_ab[k] ?? null,
+          mag_err: t.mag_err[k] ?? null,
+        }),
       );
       t.draws.forEach((d, j) => {
         draws.push({ id: src.id, draw: j + 1, family: d.family, model: d.model, a_v: d.a_v });
         plan.outputs.forEach((o, k) =>
-          mags.push({ id: src.id, draw: j + 1, filter: o.name, pivot_aa: o.pivot_aa, mag_ab: d.mag_ab[k] ?? null, mag_err: null }),
+          mags.push({
+            id: src.id,
+            draw: j + 1,
+            filter: o.name,
+            pivot_aa: o.pivot_aa,
+            mag_ab: d.mag_ab[k] ?? null,
+            mag_err: null,
+          }),
         );
       });
       // the method's consistency check (section 3.4): predicted HST magnitude against the nearest measured ground band
@@ -134,21 +159,34 @@ export const sedStage = defineStage({
         translated: count('ok'),
         failed: count('failed'),
         skipped: count('skipped'),
-        input_bands: bands.map((b, i) => ({ name: b.name, filter: b.filter, pivot_aa: plan.inputPivots_aa[i], zero_point_jy: zeroPoints[i]! / 1e-23 })),
+        input_bands: bands.map((b, i) => ({
+          name: b.name,
+          filter: b.filter,
+          pivot_aa: plan.inputPivots_aa[i],
+          zero_point_jy: zeroPoints[i]! / 1e-23,
+        })),
         output_filters: plan.outputs,
         ...(redshifted ? { redshift_families: redshiftNotes(redshifts) } : {}),
-        composite_red_slope_beta: families.composite ? ((families.composite as ModelSet & { beta?: number }).beta ?? null) : null,
+        composite_red_slope_beta: families.composite
+          ? ((families.composite as ModelSet & { beta?: number }).beta ?? null)
+          : null,
       },
     };
   },
 });
 
 /** Per training class: sources with a redshift, their median posterior-mean z and median share of the redshifted families. */
-function redshiftNotes(rows: readonly SedRedshiftRow[]): Record<string, { n: number; median_z_mean: number | null; median_p_redshifted: number }> {
+function redshiftNotes(
+  rows: readonly SedRedshiftRow[],
+): Record<string, { n: number; median_z_mean: number | null; median_p_redshifted: number }> {
   const out: Record<string, { n: number; median_z_mean: number | null; median_p_redshifted: number }> = {};
   for (const [label, rs] of groupBy(rows, (r) => r.label ?? 'none')) {
     const zs = rs.flatMap((r) => (r.z_mean === null ? [] : [r.z_mean]));
-    out[label] = { n: rs.length, median_z_mean: zs.length > 0 ? median(zs) : null, median_p_redshifted: median(rs.map((r) => r.p_redshifted)) };
+    out[label] = {
+      n: rs.length,
+      median_z_mean: zs.length > 0 ? median(zs) : null,
+      median_p_redshifted: median(rs.map((r) => r.p_redshifted)),
+    };
   }
   return out;
 }

@@ -74,11 +74,13 @@ export function defineStage<S extends StageName>(def: StageDef<S>): StageDef<S> 
 /** The wiring errors of a step's inputs against its stage's spec (empty when it fits). */
 export function inputProblems(spec: InputSpec, inputs: Record<string, { stage: string }>): string[] {
   const problems: string[] = [];
-  for (const [role, r] of Object.entries(spec.roles)) if (!r.optional && !(role in inputs)) problems.push(`input '${role}' missing`);
+  for (const [role, r] of Object.entries(spec.roles))
+    if (!r.optional && !(role in inputs)) problems.push(`input '${role}' missing`);
   for (const [role, ref] of Object.entries(inputs)) {
     const from = spec.roles[role]?.from ?? (spec.pattern?.re.test(role) ? [spec.pattern.from] : null);
     if (from === null) problems.push(`unexpected input '${role}'`);
-    else if (!from.includes(ref.stage as StageName)) problems.push(`input '${role}' is a ${ref.stage} artifact, expected ${from.join(' or ')}`);
+    else if (!from.includes(ref.stage as StageName))
+      problems.push(`input '${role}' is a ${ref.stage} artifact, expected ${from.join(' or ')}`);
   }
   return problems;
 }

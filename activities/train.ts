@@ -19,11 +19,18 @@ import { sha256Hex } from '../artifacts/hash.js';
  * input): the rows whose label provenance the policy accepts (lib/sky/provenance.ts).
  * Without a policy, every row of the fold.
  */
-async function withLabelPolicy(ctx: StageContext<'train'>, p: TrainParams, rows: number[], ids: readonly string[]): Promise<number[]> {
+async function withLabelPolicy(
+  ctx: StageContext<'train'>,
+  p: TrainParams,
+  rows: number[],
+  ids: readonly string[],
+): Promise<number[]> {
   const ref = ctx.inputs.provenance;
   if (!p.label_policy && !ref) return rows;
   if (!p.label_policy || !ref)
-    throw new Error(`train: params label_policy and input provenance go together (got ${p.label_policy ?? 'no policy'}, ${ref ? 'an input' : 'no input'})`);
+    throw new Error(
+      `train: params label_policy and input provenance go together (got ${p.label_policy ?? 'no policy'}, ${ref ? 'an input' : 'no input'})`,
+    );
   const facts = await ctx.store.readFacts(ProvenanceFacts, ref);
   const covered = new Set(facts.covered_classes);
   const status = new Map((await ctx.store.readTable(labelStatusTable, ref, 'status')).map((r) => [r.id, r]));
@@ -105,10 +112,15 @@ export const trainStage = defineStage({
       table: modelFeaturesTable,
       rows: out,
       extraFiles: { [MODEL_FILE]: serializeTwoStage(model) },
-      facts: { feature_spec: data.spec, training_sources_sha256: sourcesFingerprint(fold.map((i) => data.ids[i]!)) } satisfies TrainFacts,
+      facts: {
+        feature_spec: data.spec,
+        training_sources_sha256: sourcesFingerprint(fold.map((i) => data.ids[i]!)),
+      } satisfies TrainFacts,
       notes: {
         training_sources: train.length,
-        ...(p.label_policy ? { label_policy: p.label_policy, left_out_by_label_policy: leftOut(fold, train).map((i) => data.ids[i]!) } : {}),
+        ...(p.label_policy
+          ? { label_policy: p.label_policy, left_out_by_label_policy: leftOut(fold, train).map((i) => data.ids[i]!) }
+          : {}),
         training_rows_from_draws: fromDraws,
         training_rows: labels.length,
         training_rows_by_class: byClass,

@@ -1,9 +1,20 @@
 import { basename, join } from 'node:path';
 import { DEFAULT_GRID } from '../lib/sed/grid.js';
 import type { Filter } from '../lib/sed/filters.js';
-import { observationFromMags, spectrumFnuOnGrid, type BandMeasurement, type ObservationResult } from '../lib/sed/photometry.js';
+import {
+  observationFromMags,
+  spectrumFnuOnGrid,
+  type BandMeasurement,
+  type ObservationResult,
+} from '../lib/sed/photometry.js';
 import { bandZeroPoints } from '../lib/sed/systems.js';
-import { preparePlan, type FamilyKey, type LabelFreeOptions, type TranslationPlan, type UncertaintyOptions } from '../lib/sed/translate.js';
+import {
+  preparePlan,
+  type FamilyKey,
+  type LabelFreeOptions,
+  type TranslationPlan,
+  type UncertaintyOptions,
+} from '../lib/sed/translate.js';
 import {
   blackbodySet,
   compositeFnu,
@@ -54,7 +65,10 @@ export interface PreparedTranslation {
 const prepared = new Map<string, Promise<PreparedTranslation>>();
 
 /** The preparation for these settings, built once per process and data folder (the data files are verified first, every call). */
-export async function prepareTranslation(dataDir: string, p: SedSettings & { data_files: RawFileRef[] }): Promise<PreparedTranslation> {
+export async function prepareTranslation(
+  dataDir: string,
+  p: SedSettings & { data_files: RawFileRef[] },
+): Promise<PreparedTranslation> {
   const byName = new Map(p.data_files.map((f) => [f.name, f] as const));
   for (const name of await sedDataFiles(p, dataDir)) {
     const ref = byName.get(name);
@@ -94,13 +108,21 @@ async function build(dataDir: string, p: SedSettings): Promise<PreparedTranslati
     zeroPoints,
     families,
     plan: preparePlan(grid, inputFilters, outputFilters, families, p.convention),
-    sigma: { chi2_coeff: p.sigma_chi2_coeff, cap_mag: p.sigma_cap_mag, uv_sigma_mag: p.uv_sigma_mag, uv_pivot_aa: p.uv_pivot_aa },
+    sigma: {
+      chi2_coeff: p.sigma_chi2_coeff,
+      cap_mag: p.sigma_cap_mag,
+      uv_sigma_mag: p.uv_sigma_mag,
+      uv_pivot_aa: p.uv_pivot_aa,
+    },
     labelFree: { priors: p.label_free.priors, draws: p.assignment === 'label_free' ? p.label_free.draws : 0 },
   };
 }
 
 /** A training source's magnitudes in the translation's input bands, and the observation the fit reads. */
-export function sourceObservation(t: PreparedTranslation, src: SourceRow): { measurements: BandMeasurement[]; obs: ObservationResult; used: string[] } {
+export function sourceObservation(
+  t: PreparedTranslation,
+  src: SourceRow,
+): { measurements: BandMeasurement[]; obs: ObservationResult; used: string[] } {
   const measurements: BandMeasurement[] = t.bands.map((b, i) => ({
     band: i,
     name: b.name,
@@ -108,7 +130,10 @@ export function sourceObservation(t: PreparedTranslation, src: SourceRow): { mea
     mag_err: src[b.err_column as keyof SourceRow] as number | null,
     zero_point_fnu_cgs: t.zeroPoints[i]!,
   }));
-  const obs = observationFromMags(measurements, { missing_err_frac: t.settings.missing_err_frac, err_floor_mag: t.settings.err_floor_mag });
+  const obs = observationFromMags(measurements, {
+    missing_err_frac: t.settings.missing_err_frac,
+    err_floor_mag: t.settings.err_floor_mag,
+  });
   const used = obs.ok ? Array.from(obs.obs.band, (b) => t.bands[b]!.name) : [];
   return { measurements, obs, used };
 }
@@ -131,10 +156,22 @@ export async function buildFamilies(dataDir: string, p: SedSettings): Promise<Pa
   const reddened = (set: ModelSet) => (a_vs.length > 1 ? reddenedSet(grid, set, a_vs, p.extinction.r_v) : set);
   const comp = await loadComposite(dataDir, p.templates.composite);
   const { fnu, beta } = compositeFnu(grid, comp.wavelength_aa, comp.flux_flam);
-  if (!Number.isFinite(beta)) throw new InputError({ file: p.templates.composite }, 'cannot fit the red continuum slope at 7000-8500 A');
-  const composite: ModelSet & { beta: number } = { family: 'composite', names: ['VandenBerk2001'], values: [null], spectra: [fnu], beta };
+  if (!Number.isFinite(beta))
+    throw new InputError({ file: p.templates.composite }, 'cannot fit the red continuum slope at 7000-8500 A');
+  const composite: ModelSet & { beta: number } = {
+    family: 'composite',
+    names: ['VandenBerk2001'],
+    values: [null],
+    spectra: [fnu],
+    beta,
+  };
   const families: Partial<Record<FamilyKey, ModelSet>> = {
-    pickles: reddened({ family: 'pickles', names: PICKLES_DWARFS.map(picklesTypeName), values: PICKLES_DWARFS.map(() => null), spectra: pickles }),
+    pickles: reddened({
+      family: 'pickles',
+      names: PICKLES_DWARFS.map(picklesTypeName),
+      values: PICKLES_DWARFS.map(() => null),
+      spectra: pickles,
+    }),
     composite,
     powerlaw: powerLawSet(grid),
     blackbody: reddened(blackbodySet(grid)),
@@ -147,11 +184,15 @@ export async function buildFamilies(dataDir: string, p: SedSettings): Promise<Pa
     const zs = steps(r.z_min, r.z_max, r.z_step);
     const prior = redshiftPrior(r.prior);
     // the composite as tabulated (800.5-8554.5 A rest): its red power-law extension is not redshifted in
-    if (fitsRedshifted(p, 'composite_z')) families.composite_z = redshiftedSet(grid, 'composite_z', [{ name: 'VandenBerk2001', ...comp }], zs, prior);
+    if (fitsRedshifted(p, 'composite_z'))
+      families.composite_z = redshiftedSet(grid, 'composite_z', [{ name: 'VandenBerk2001', ...comp }], zs, prior);
     if (fitsRedshifted(p, 'salvato')) {
       const files = await salvatoTemplateFiles(dataDir, r.salvato_list);
       const templates = await Promise.all(
-        files.map(async (f) => ({ name: basename(f).replace(/(_template_norm)?\.(sed|spec)(\.save)?$/, ''), ...(await loadLePhareTemplate(dataDir, f)) })),
+        files.map(async (f) => ({
+          name: basename(f).replace(/(_template_norm)?\.(sed|spec)(\.save)?$/, ''),
+          ...(await loadLePhareTemplate(dataDir, f)),
+        })),
       );
       families.salvato = redshiftedSet(grid, 'salvato', templates, zs, prior);
     }

@@ -8,13 +8,19 @@ export interface LineageNode {
 }
 
 /** The lineage tree of one artifact, down to the raw files that entered through ingest. */
-export async function lineageOf(store: ArtifactStore, meta: ArtifactMeta, role: string | null = null, seen = new Set<string>()): Promise<LineageNode> {
+export async function lineageOf(
+  store: ArtifactStore,
+  meta: ArtifactMeta,
+  role: string | null = null,
+  seen = new Set<string>(),
+): Promise<LineageNode> {
   const inputs: LineageNode[] = [];
   if (!seen.has(meta.id)) {
     seen.add(meta.id);
     for (const [r, id] of Object.entries(meta.inputs).sort(([a], [b]) => a.localeCompare(b))) {
       const child = await store.findById(id);
-      if (!child) throw new Error(`artifact ${meta.stage}/${meta.id}: input '${r}' ${id} is not in the store ${store.root}`);
+      if (!child)
+        throw new Error(`artifact ${meta.stage}/${meta.id}: input '${r}' ${id} is not in the store ${store.root}`);
       inputs.push(await lineageOf(store, child, r, seen));
     }
   }

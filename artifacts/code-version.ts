@@ -9,7 +9,11 @@ export function codeVersion(): string | null {
   const fromEnv = process.env['XCLASS_CODE_VERSION'];
   if (fromEnv) return (cached = fromEnv);
   try {
-    const opts = { cwd: packageRoot(), encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'] };
+    const opts = {
+      cwd: packageRoot(),
+      encoding: 'utf8' as const,
+      stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'],
+    };
     const head = execFileSync('git', ['rev-parse', 'HEAD'], opts).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts).trim() !== '';
     cached = dirty ? `${head}-dirty` : head;

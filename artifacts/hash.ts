@@ -20,7 +20,12 @@ export async function sha256File(path: string): Promise<string> {
  * `model`) and sorted by role, so the id does not depend on declaration order but
  * swapping two roles does change it.
  */
-export function artifactId(stage: string, stageVersion: number, params: unknown, inputs: Record<string, string>): string {
+export function artifactId(
+  stage: string,
+  stageVersion: number,
+  params: unknown,
+  inputs: Record<string, string>,
+): string {
   const sortedInputs = Object.keys(inputs)
     .sort()
     .map((role) => [role, inputs[role]]);

@@ -2,7 +2,14 @@ import { promises as fs } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { loadRunRecords } from './run-records.js';
-import { artifactBytes, isArtifactId, NOT_AN_ARTIFACT_DIR, readdirOrEmpty, UNVERIFIABLE, type ArtifactStore } from './store.js';
+import {
+  artifactBytes,
+  isArtifactId,
+  NOT_AN_ARTIFACT_DIR,
+  readdirOrEmpty,
+  UNVERIFIABLE,
+  type ArtifactStore,
+} from './store.js';
 
 export interface VerifyReport {
   artifacts: number;
@@ -26,12 +33,29 @@ export interface VerifyReport {
  */
 export async function verifyStore(store: ArtifactStore, opts: { repair: boolean }): Promise<VerifyReport> {
   const t0 = performance.now();
-  const report: VerifyReport = { artifacts: 0, files: 0, bytes: 0, ok: 0, unverifiable: 0, unsealed: 0, runs: 0, wall_ms: 0, damaged: [], damaged_runs: [] };
+  const report: VerifyReport = {
+    artifacts: 0,
+    files: 0,
+    bytes: 0,
+    ok: 0,
+    unverifiable: 0,
+    unsealed: 0,
+    runs: 0,
+    wall_ms: 0,
+    damaged: [],
+    damaged_runs: [],
+  };
   for (const stage of await store.stages()) {
     for (const id of await readdirOrEmpty(join(store.root, stage))) {
       report.artifacts++;
       if (!isArtifactId(id)) {
-        report.damaged.push({ stage, id: null, path: join(store.root, stage, id), reason: NOT_AN_ARTIFACT_DIR, quarantined_to: null });
+        report.damaged.push({
+          stage,
+          id: null,
+          path: join(store.root, stage, id),
+          reason: NOT_AN_ARTIFACT_DIR,
+          quarantined_to: null,
+        });
         continue;
       }
       const state = await store.check(stage, id, 'checksum');
@@ -48,7 +72,9 @@ export async function verifyStore(store: ArtifactStore, opts: { repair: boolean 
       }
     }
   }
-  report.runs = (await loadRunRecords(store, (d) => report.damaged_runs.push({ path: d.path, reason: d.reason }))).length;
+  report.runs = (
+    await loadRunRecords(store, (d) => report.damaged_runs.push({ path: d.path, reason: d.reason }))
+  ).length;
   report.wall_ms = Math.round(performance.now() - t0);
   return report;
 }
@@ -99,10 +125,18 @@ export async function collectGarbage(
     quarantined.push({ path: join(store.quarantineDir, name), bytes: await dirBytes(join(store.quarantineDir, name)) });
   if (opts.delete) {
     const active = await opts.activeRuns();
-    if (active.length > 0) throw new Error(`gc: run ${active.join(', ')} is in progress on this store; nothing deleted (try again when it has finished)`);
+    if (active.length > 0)
+      throw new Error(
+        `gc: run ${active.join(', ')} is in progress on this store; nothing deleted (try again when it has finished)`,
+      );
     if (unreadable.length > 0)
-      throw new Error(`gc: run record ${unreadable[0]} cannot be read, so what it reaches is unknown; nothing deleted (move or repair it first)`);
-    if (damaged.length > 0) throw new Error(`gc: ${damaged[0]!.path}: ${damaged[0]!.reason}; nothing deleted (xclass verify --repair quarantines it first)`);
+      throw new Error(
+        `gc: run record ${unreadable[0]} cannot be read, so what it reaches is unknown; nothing deleted (move or repair it first)`,
+      );
+    if (damaged.length > 0)
+      throw new Error(
+        `gc: ${damaged[0]!.path}: ${damaged[0]!.reason}; nothing deleted (xclass verify --repair quarantines it first)`,
+      );
     if (opts.all !== true && runs.length === 0 && unreachable.length > 0)
       throw new Error(
         `gc: ${store.runsDir} holds no run record, so no artifact can be shown reachable; nothing deleted (xclass gc --delete --all removes all ${unreachable.length})`,
@@ -119,7 +153,9 @@ export async function collectGarbage(
     for (const a of unreachable) {
       const real = await fs.realpath(store.dir(a.stage, a.id));
       if (!real.startsWith(`${root}/`))
-        throw new Error(`gc: ${store.dir(a.stage, a.id)} resolves to ${real}, outside the store ${root}; nothing deleted (replace the symlink with a folder)`);
+        throw new Error(
+          `gc: ${store.dir(a.stage, a.id)} resolves to ${real}, outside the store ${root}; nothing deleted (replace the symlink with a folder)`,
+        );
     }
     for (const a of unreachable) await fs.rm(store.dir(a.stage, a.id), { recursive: true, force: true });
     for (const q of quarantined) await fs.rm(q.path, { recursive: true, force: true });

@@ -37,7 +37,11 @@ function appendValue(app: DuckDBAppender, col: ColumnType, value: unknown): void
 }
 
 /** Writes validated rows to a Parquet file (snappy: the codec every Parquet reader has), with the column types the schema declares. */
-export async function writeParquet(table: TableSchema, rows: readonly Record<string, unknown>[], path: string): Promise<void> {
+export async function writeParquet(
+  table: TableSchema,
+  rows: readonly Record<string, unknown>[],
+  path: string,
+): Promise<void> {
   const cols = columnTypes(table);
   const tmpTable = `w_${randomBytes(6).toString('hex')}`;
   await withConnection(async (conn) => {
@@ -55,7 +59,11 @@ export async function writeParquet(table: TableSchema, rows: readonly Record<str
 }
 
 /** Reads a Parquet file written by writeParquet and validates it against the schema. */
-export async function readParquet<T extends TableSchema>(table: T, path: string, where: string): Promise<Record<string, unknown>[]> {
+export async function readParquet<T extends TableSchema>(
+  table: T,
+  path: string,
+  where: string,
+): Promise<Record<string, unknown>[]> {
   const rows = await withConnection(async (conn) => {
     const reader = await conn.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(path)})`);
     return reader.getRowObjectsJS() as Record<string, unknown>[];
@@ -65,7 +73,11 @@ export async function readParquet<T extends TableSchema>(table: T, path: string,
   if (first) {
     const actual = Object.keys(first);
     const missing = expected.filter((c) => !actual.includes(c));
-    if (missing.length > 0) throw new InputError({ file: where, column: missing[0] }, `column missing from Parquet file (schema ${table.name})`);
+    if (missing.length > 0)
+      throw new InputError(
+        { file: where, column: missing[0] },
+        `column missing from Parquet file (schema ${table.name})`,
+      );
   }
   validateRows(table, rows, where);
   return rows;

@@ -73,7 +73,8 @@ async function storeFiles(store: ArtifactStore): Promise<StoreFiles> {
   const { metas } = await real.scan();
   const files = new Map<string, { meta: ArtifactMeta | null; name: string }>();
   for (const meta of metas)
-    for (const name of [META_FILE, ...meta.files.map((f) => f.name)]) files.set(join(real.dir(meta.stage, meta.id), name), { meta, name });
+    for (const name of [META_FILE, ...meta.files.map((f) => f.name)])
+      files.set(join(real.dir(meta.stage, meta.id), name), { meta, name });
   const runFiles = (await loadRunRecords(real)).map((r) => join(real.runsDir, `${r.run_id}.json`));
   for (const f of runFiles) files.set(f, { meta: null, name: f });
   return { store: real, root, spelledRoot: resolve(store.root), metas, files, runFiles };
@@ -101,7 +102,9 @@ async function createStoreViews(conn: DuckDBConnection, sf: StoreFiles): Promise
     SELECT a.id AS artifact_id, a.stage, r.role, a.inputs->>r.role AS input_id
     FROM artifacts a, unnest(json_keys(a.inputs)) AS r(role)`);
   const runSource =
-    sf.runFiles.length > 0 ? `SELECT json FROM read_json_objects([${sf.runFiles.map(sqlString).join(', ')}])` : `SELECT NULL::JSON AS json WHERE false`;
+    sf.runFiles.length > 0
+      ? `SELECT json FROM read_json_objects([${sf.runFiles.map(sqlString).join(', ')}])`
+      : `SELECT NULL::JSON AS json WHERE false`;
   await conn.run(`CREATE OR REPLACE TEMP VIEW runs AS
     SELECT json->>'run_id' AS run_id, json->>'workflow' AS workflow, json->>'engine' AS engine,
            json->>'status' AS status, (json->>'started_at')::TIMESTAMPTZ AS started_at,
@@ -120,7 +123,11 @@ async function createStoreViews(conn: DuckDBConnection, sf: StoreFiles): Promise
  * or loaded, home, extension and temp folders in `home`, external access off and the
  * configuration locked before it is handed out.
  */
-async function sandbox(home: string, limits: QueryLimits, allowedPaths: readonly string[]): Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }> {
+async function sandbox(
+  home: string,
+  limits: QueryLimits,
+  allowedPaths: readonly string[],
+): Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }> {
   const instance = await DuckDBInstance.create(':memory:', {
     threads: '2',
     autoinstall_known_extensions: 'false',
@@ -180,7 +187,9 @@ export async function queryStore(
     const touched = new Set<string>();
     const rewritten = await rewriteFileArguments(tree, sf, touched, warn);
     const runSql = await deserialize(home, limits, rewritten);
-    const allowed = [...new Set([...sf.metas.map((m) => join(sf.root, m.stage, m.id, META_FILE)), ...sf.runFiles, ...touched])];
+    const allowed = [
+      ...new Set([...sf.metas.map((m) => join(sf.root, m.stage, m.id, META_FILE)), ...sf.runFiles, ...touched]),
+    ];
     const runner = await sandbox(join(home, 'run'), limits, allowed);
     try {
       await createStoreViews(runner.conn, sf);
@@ -188,7 +197,10 @@ export async function queryStore(
         throw new InputError({ file: 'query' }, firstLine(err));
       });
       if (prepared.statementType !== StatementType.SELECT)
-        throw new InputError({ file: 'query' }, `only a read-only SELECT is allowed, got a statement of type ${StatementType[prepared.statementType]}`);
+        throw new InputError(
+          { file: 'query' },
+          `only a read-only SELECT is allowed, got a statement of type ${StatementType[prepared.statementType]}`,
+        );
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
@@ -198,7 +210,10 @@ export async function queryStore(
         const reader = await runner.conn.runAndReadAll(runSql);
         return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };
       } catch (err) {
-        throw new InputError({ file: 'query' }, timedOut ? `interrupted after ${limits.timeout_s} s (config query.timeout_s)` : firstLine(err));
+        throw new InputError(
+          { file: 'query' },
+          timedOut ? `interrupted after ${limits.timeout_s} s (config query.timeout_s)` : firstLine(err),
+        );
       } finally {
         clearTimeout(timer);
       }
@@ -216,7 +231,8 @@ async function parseSelect(conn: DuckDBConnection, sql: string): Promise<Node> {
   const statements = await conn.extractStatements(sql).catch((err: unknown) => {
     throw new InputError({ file: 'query' }, `not valid SQL: ${firstLine(err)}`);
   });
-  if (statements.count !== 1) throw new InputError({ file: 'query' }, `expected exactly one statement, got ${statements.count}`);
+  if (statements.count !== 1)
+    throw new InputError({ file: 'query' }, `expected exactly one statement, got ${statements.count}`);
   // json_serialize_sql serialises SELECTs only (DESCRIBE, SUMMARIZE, FROM-first and VALUES are SELECTs)
   const reader = await conn.runAndReadAll(`SELECT json_serialize_sql(${sqlString(sql)})::VARCHAR AS tree`);
   const text = String(reader.getRowObjectsJson()[0]?.['tree'] ?? '');
@@ -247,7 +263,12 @@ async function deserialize(home: string, limits: QueryLimits, tree: Node): Promi
  * Walks the parse tree: refuses table functions off the allow lists and files named as
  * tables, and replaces each file reader's first argument by the verified files it names.
  */
-async function rewriteFileArguments(tree: Node, sf: StoreFiles, touched: Set<string>, warn: (line: string) => void): Promise<Node> {
+async function rewriteFileArguments(
+  tree: Node,
+  sf: StoreFiles,
+  touched: Set<string>,
+  warn: (line: string) => void,
+): Promise<Node> {
   const visit = async (value: unknown): Promise<void> => {
     if (Array.isArray(value)) {
       for (const v of value) await visit(v);
@@ -256,7 +277,10 @@ async function rewriteFileArguments(tree: Node, sf: StoreFiles, touched: Set<str
     if (value === null || typeof value !== 'object') return;
     const node = value as Node;
     if (node['type'] === 'BASE_TABLE' && typeof node['table_name'] === 'string' && /[/.\\]/.test(node['table_name']))
-      throw new InputError({ file: 'query', value: node['table_name'] }, `name a file through read_parquet('PATH'), not as a table`);
+      throw new InputError(
+        { file: 'query', value: node['table_name'] },
+        `name a file through read_parquet('PATH'), not as a table`,
+      );
     if (node['type'] === 'TABLE_FUNCTION') {
       const fn = node['function'] as Node;
       const name = String(fn['function_name']).toLowerCase();
@@ -264,7 +288,10 @@ async function rewriteFileArguments(tree: Node, sf: StoreFiles, touched: Set<str
         const children = fn['children'] as Node[];
         const patterns = literalStrings(children[0]);
         if (patterns === undefined)
-          throw new InputError({ file: 'query', column: name }, 'the files a reader takes must be a string literal or a list of them');
+          throw new InputError(
+            { file: 'query', column: name },
+            'the files a reader takes must be a string literal or a list of them',
+          );
         const files: string[] = [];
         for (const p of patterns) files.push(...(await storeFilesOf(p, name, sf, warn)));
         for (const f of files) touched.add(f);
@@ -286,7 +313,9 @@ function literalStrings(arg: Node | undefined): string[] | undefined {
   if (arg === undefined) return undefined;
   const constant = (n: Node): string | undefined => {
     const v = n['value'] as Node | undefined;
-    return n['class'] === 'CONSTANT' && v && (v['type'] as Node)['id'] === 'VARCHAR' && v['is_null'] === false ? String(v['value']) : undefined;
+    return n['class'] === 'CONSTANT' && v && (v['type'] as Node)['id'] === 'VARCHAR' && v['is_null'] === false
+      ? String(v['value'])
+      : undefined;
   };
   const one = constant(arg);
   if (one !== undefined) return [one];
@@ -331,7 +360,12 @@ const GLOB_CHARS = /[*?[\]{}]/;
  * refused in one line that quotes the name, never the content; a wildcard leaves out what
  * is not a verified artifact file and says how many in one line.
  */
-async function storeFilesOf(pattern: string, reader: string, sf: StoreFiles, warn: (line: string) => void): Promise<string[]> {
+async function storeFilesOf(
+  pattern: string,
+  reader: string,
+  sf: StoreFiles,
+  warn: (line: string) => void,
+): Promise<string[]> {
   // the full name, not the 80 characters a value is cut to
   const where = { file: `query: ${reader}('${pattern}')` };
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(pattern) || pattern.startsWith('~'))
@@ -340,9 +374,16 @@ async function storeFilesOf(pattern: string, reader: string, sf: StoreFiles, war
   // outside the store as written: refused before the file system is asked whether it exists
   const inside = (root: string) => abs === root || abs.startsWith(`${root}/`);
   if (!inside(sf.root) && !inside(sf.spelledRoot))
-    throw new InputError(where, `names a path outside the store ${sf.root} (a query reads verified artifact files only)`);
+    throw new InputError(
+      where,
+      `names a path outside the store ${sf.root} (a query reads verified artifact files only)`,
+    );
   const candidates = GLOB_CHARS.test(pattern) ? await expandGlob(abs, sf.root) : [abs];
-  if (candidates === undefined) throw new InputError(where, `names a path outside the store ${sf.root} (a query reads verified artifact files only)`);
+  if (candidates === undefined)
+    throw new InputError(
+      where,
+      `names a path outside the store ${sf.root} (a query reads verified artifact files only)`,
+    );
   const found: string[] = [];
   const left: string[] = [];
   for (const c of candidates) {
@@ -358,19 +399,22 @@ async function storeFilesOf(pattern: string, reader: string, sf: StoreFiles, war
           ? 'is in the quarantine, not an artifact file'
           : 'is not a file of an artifact of the store'
         : `is outside the store ${sf.root}`;
-      if (!GLOB_CHARS.test(pattern)) throw new InputError({ file: `query: ${c}` }, `${why} (a query reads verified artifact files only)`);
+      if (!GLOB_CHARS.test(pattern))
+        throw new InputError({ file: `query: ${c}` }, `${why} (a query reads verified artifact files only)`);
       left.push(`${c} ${why}`);
       continue;
     }
     if (entry.meta !== null && entry.name !== META_FILE) {
       await sf.store.verifiedPath(entry.meta, entry.name).catch((err: unknown) => {
-        if (err instanceof DamagedFileError) throw new InputError({ file: `query: ${err.path}` }, `damaged artifact file: ${err.reason}`);
+        if (err instanceof DamagedFileError)
+          throw new InputError({ file: `query: ${err.path}` }, `damaged artifact file: ${err.reason}`);
         throw err;
       });
     }
     found.push(real);
   }
-  if (left.length > 0) warn(`xclass: query: ${reader}('${pattern}'): ${left.length} matching file(s) left out, e.g. ${left[0]}`);
+  if (left.length > 0)
+    warn(`xclass: query: ${reader}('${pattern}'): ${left.length} matching file(s) left out, e.g. ${left[0]}`);
   if (found.length === 0) throw new InputError(where, 'names no verified artifact file of the store');
   return found.sort();
 }
@@ -399,7 +443,8 @@ async function expandGlob(abs: string, root: string): Promise<string[] | undefin
     const m = matchers[i]!;
     if (m === '**') {
       await walk(dir, i + 1);
-      for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) await walk(join(dir, e.name), i);
+      for (const e of await readdir(dir, { withFileTypes: true }).catch(() => []))
+        if (e.isDirectory()) await walk(join(dir, e.name), i);
       return;
     }
     for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {

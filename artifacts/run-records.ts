@@ -20,7 +20,11 @@ export function isRunId(id: string): boolean {
  * parse is a DamagedFileError naming its file.
  */
 export async function loadRunRecord(store: ArtifactStore, runId: string): Promise<RunRecord | undefined> {
-  if (!isRunId(runId)) throw new InputError({ column: 'run id', value: runId }, 'expected a run id like run-20261125T033024Z-155e05 (xclass runs lists them)');
+  if (!isRunId(runId))
+    throw new InputError(
+      { column: 'run id', value: runId },
+      'expected a run id like run-20261125T033024Z-155e05 (xclass runs lists them)',
+    );
   const path = join(store.runsDir, `${runId}.json`);
   let text: string;
   try {
@@ -40,7 +44,11 @@ export async function loadRunRecord(store: ArtifactStore, runId: string): Promis
     throw new DamagedFileError(path, issueLine(parsed.error));
   }
   // the id in the content is joined into paths (the report's): it must be the file's own, already checked
-  if (parsed.data.run_id !== runId) throw new DamagedFileError(path, `key 'run_id': names run ${JSON.stringify(parsed.data.run_id)}, not the file it is in`);
+  if (parsed.data.run_id !== runId)
+    throw new DamagedFileError(
+      path,
+      `key 'run_id': names run ${JSON.stringify(parsed.data.run_id)}, not the file it is in`,
+    );
   return parsed.data;
 }
 
@@ -53,7 +61,10 @@ async function listRunIds(store: ArtifactStore): Promise<string[]> {
 }
 
 /** Every readable run record, oldest first; unreadable ones go to onDamaged (named, not thrown). */
-export async function loadRunRecords(store: ArtifactStore, onDamaged: (d: DamagedFileError) => void = () => {}): Promise<RunRecord[]> {
+export async function loadRunRecords(
+  store: ArtifactStore,
+  onDamaged: (d: DamagedFileError) => void = () => {},
+): Promise<RunRecord[]> {
   const out: RunRecord[] = [];
   for (const id of await listRunIds(store)) {
     try {

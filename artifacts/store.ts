@@ -27,7 +27,10 @@ export function isArtifactId(name: string): boolean {
 
 export const NOT_AN_ARTIFACT_DIR = 'not an artifact directory (name is not a 64-digit hex id)';
 
-export type NewArtifact = Omit<ArtifactMeta, 'row_count' | 'tables' | 'table_rows' | 'files' | 'created_at' | 'host' | 'meta_sha256'>;
+export type NewArtifact = Omit<
+  ArtifactMeta,
+  'row_count' | 'tables' | 'table_rows' | 'files' | 'created_at' | 'host' | 'meta_sha256'
+>;
 
 /** The digest meta.json carries of its other keys (ArtifactMeta.meta_sha256). */
 function metaDigest(json: Record<string, unknown>): string {
@@ -68,7 +71,8 @@ export class DamagedFileError extends Error {
   }
 }
 
-export type ArtifactState = { state: 'absent' } | { state: 'ok'; meta: ArtifactMeta } | { state: 'damaged'; path: string; reason: string };
+export type ArtifactState =
+  { state: 'absent' } | { state: 'ok'; meta: ArtifactMeta } | { state: 'damaged'; path: string; reason: string };
 
 export interface DamagedEntry {
   path: string;
@@ -99,8 +103,15 @@ export class ArtifactStore {
 
   dir(stage: string, id: string): string {
     if (!STAGE_NAME.test(stage))
-      throw new InputError({ file: this.root, column: 'stage', value: stage }, 'expected a stage name of lower-case letters, digits and _');
-    if (!isArtifactId(id)) throw new InputError({ file: this.root, column: 'artifact id', value: id }, 'expected a 64-digit hexadecimal artifact id');
+      throw new InputError(
+        { file: this.root, column: 'stage', value: stage },
+        'expected a stage name of lower-case letters, digits and _',
+      );
+    if (!isArtifactId(id))
+      throw new InputError(
+        { file: this.root, column: 'artifact id', value: id },
+        'expected a 64-digit hexadecimal artifact id',
+      );
     return join(this.root, stage, id);
   }
 
@@ -113,7 +124,10 @@ export class ArtifactStore {
     await fs.mkdir(dir, { recursive: true });
     const [root, real] = await Promise.all([fs.realpath(this.root), fs.realpath(dir)]);
     if (real !== root && !real.startsWith(`${root}/`))
-      throw new InputError({ file: dir }, `resolves to ${real}, outside the store ${root}; nothing written (replace the symlink with a folder)`);
+      throw new InputError(
+        { file: dir },
+        `resolves to ${real}, outside the store ${root}; nothing written (replace the symlink with a folder)`,
+      );
     return dir;
   }
 
@@ -146,10 +160,12 @@ export class ArtifactStore {
       if (err instanceof DamagedFileError) return { state: 'damaged', path: err.path, reason: err.reason };
       throw err;
     }
-    if (meta.files.some((f) => f.bytes === null || f.sha256 === null)) return { state: 'damaged', path: join(dir, META_FILE), reason: UNVERIFIABLE };
+    if (meta.files.some((f) => f.bytes === null || f.sha256 === null))
+      return { state: 'damaged', path: join(dir, META_FILE), reason: UNVERIFIABLE };
     const listed = new Set(meta.files.map((f) => f.name));
     const extra = names.filter((n) => n !== META_FILE && !listed.has(n));
-    if (extra.length > 0) return { state: 'damaged', path: join(dir, extra[0]!), reason: 'file not listed in meta.json' };
+    if (extra.length > 0)
+      return { state: 'damaged', path: join(dir, extra[0]!), reason: 'file not listed in meta.json' };
     for (const f of meta.files) {
       const problem = await fileProblem(join(dir, f.name), f, mode);
       if (problem) return { state: 'damaged', path: join(dir, f.name), reason: problem };
@@ -183,11 +199,15 @@ export class ArtifactStore {
   async readMeta(stage: string, id: string): Promise<ArtifactMeta> {
     const path = join(this.dir(stage, id), META_FILE);
     const { meta, digest } = await this.readMetaAt(path);
-    if (meta.stage !== stage || meta.id !== id) throw new DamagedFileError(path, `meta.json names ${meta.stage}/${meta.id}, not the folder it is in`);
+    if (meta.stage !== stage || meta.id !== id)
+      throw new DamagedFileError(path, `meta.json names ${meta.stage}/${meta.id}, not the folder it is in`);
     // the id is the hash of what made the artifact: meta.json must still describe that (a copied or edited one does not)
     const made = artifactId(meta.stage, meta.stage_version, meta.params, meta.inputs);
     if (made !== id)
-      throw new DamagedFileError(path, `meta.json's stage, version, params and inputs hash to ${made.slice(0, 12)}, not to the folder's id ${id.slice(0, 12)}`);
+      throw new DamagedFileError(
+        path,
+        `meta.json's stage, version, params and inputs hash to ${made.slice(0, 12)}, not to the folder's id ${id.slice(0, 12)}`,
+      );
     // the rest (file digests, row counts, facts, notes) is sealed by meta_sha256
     if (digest !== undefined && digest !== meta.meta_sha256)
       throw new DamagedFileError(
@@ -213,11 +233,17 @@ export class ArtifactStore {
     } catch (err) {
       throw new DamagedFileError(path, `meta.json is not valid JSON (${(err as Error).message})`);
     }
-    const sealed = json !== null && typeof json === 'object' && 'meta_sha256' in json ? String((json as { meta_sha256: unknown }).meta_sha256) : undefined;
+    const sealed =
+      json !== null && typeof json === 'object' && 'meta_sha256' in json
+        ? String((json as { meta_sha256: unknown }).meta_sha256)
+        : undefined;
     const digest = sealed === undefined ? undefined : metaDigest(json as Record<string, unknown>);
     // meta.json of older XClass lists file names only: read as files of unknown size and checksum
     const files = (json as { files?: unknown } | null)?.files;
-    if (Array.isArray(files)) (json as { files: unknown[] }).files = files.map((f) => (typeof f === 'string' ? { name: f, bytes: null, sha256: null } : f));
+    if (Array.isArray(files))
+      (json as { files: unknown[] }).files = files.map((f) =>
+        typeof f === 'string' ? { name: f, bytes: null, sha256: null } : f,
+      );
     const parsed = ArtifactMeta.safeParse(json);
     if (!parsed.success) {
       throw new DamagedFileError(path, `meta.json ${issueLine(parsed.error)}`);
@@ -252,9 +278,15 @@ export class ArtifactStore {
   }
 
   /** Finds an artifact by full id or unique prefix, in any stage (damaged ones are passed to onDamaged and skipped). */
-  async findById(idOrPrefix: string, onDamaged: (d: DamagedEntry) => void = () => {}): Promise<ArtifactMeta | undefined> {
+  async findById(
+    idOrPrefix: string,
+    onDamaged: (d: DamagedEntry) => void = () => {},
+  ): Promise<ArtifactMeta | undefined> {
     if (!/^[0-9a-f]{1,64}$/.test(idOrPrefix))
-      throw new InputError({ column: 'artifact id', value: idOrPrefix }, 'expected an artifact id or its prefix (hexadecimal digits)');
+      throw new InputError(
+        { column: 'artifact id', value: idOrPrefix },
+        'expected an artifact id or its prefix (hexadecimal digits)',
+      );
     // only the directories the prefix names are read: lineage walks call this once per node
     const { metas: matches, damaged } = await this.scan(idOrPrefix);
     damaged.forEach(onDamaged);
@@ -281,7 +313,11 @@ export class ArtifactStore {
    * The rows of one table of an artifact (`data` is the main one), validated against
    * `table` and typed by it: reading a table under another schema is an error.
    */
-  async readTable<T extends TableSchema>(table: T, ref: { stage: string; id: string }, name = 'data'): Promise<Row<T>[]> {
+  async readTable<T extends TableSchema>(
+    table: T,
+    ref: { stage: string; id: string },
+    name = 'data',
+  ): Promise<Row<T>[]> {
     const meta = await this.metaOfTable(table, ref, name);
     return this.readRowsOf(meta, name, table) as Promise<Row<T>[]>;
   }
@@ -291,17 +327,31 @@ export class ArtifactStore {
    * checksum), for a reader that lets DuckDB aggregate the file rather than turning every
    * row into a JavaScript object; that reader validates what it takes out.
    */
-  async verifiedTablePath(table: TableSchema, ref: { stage: string; id: string }, name = 'data'): Promise<{ path: string; rows: number }> {
+  async verifiedTablePath(
+    table: TableSchema,
+    ref: { stage: string; id: string },
+    name = 'data',
+  ): Promise<{ path: string; rows: number }> {
     const meta = await this.metaOfTable(table, ref, name);
     return { path: await this.verifiedPath(meta, `${name}.parquet`), rows: meta.table_rows[name] ?? 0 };
   }
 
-  private async metaOfTable(table: TableSchema, ref: { stage: string; id: string }, name: string): Promise<ArtifactMeta> {
+  private async metaOfTable(
+    table: TableSchema,
+    ref: { stage: string; id: string },
+    name: string,
+  ): Promise<ArtifactMeta> {
     const { stage, id } = ref;
     const meta = await this.readMeta(stage, id);
     const schema = meta.tables[name];
-    if (!schema) throw new Error(`artifact ${stage}/${id.slice(0, 12)} has no table '${name}' (tables: ${Object.keys(meta.tables).join(', ')})`);
-    if (schema !== table.name) throw new Error(`artifact ${stage}/${id.slice(0, 12)} table '${name}' has schema ${schema}, read as ${table.name}`);
+    if (!schema)
+      throw new Error(
+        `artifact ${stage}/${id.slice(0, 12)} has no table '${name}' (tables: ${Object.keys(meta.tables).join(', ')})`,
+      );
+    if (schema !== table.name)
+      throw new Error(
+        `artifact ${stage}/${id.slice(0, 12)} table '${name}' has schema ${schema}, read as ${table.name}`,
+      );
     return meta;
   }
 
@@ -310,7 +360,10 @@ export class ArtifactStore {
    * (schemas/facts.ts). Artifacts written before facts existed kept them in `notes`
    * under the same keys, and are read from there.
    */
-  async readFacts<S extends z.ZodRawShape>(schema: z.ZodObject<S>, ref: { stage: string; id: string }): Promise<z.infer<z.ZodObject<S>>> {
+  async readFacts<S extends z.ZodRawShape>(
+    schema: z.ZodObject<S>,
+    ref: { stage: string; id: string },
+  ): Promise<z.infer<z.ZodObject<S>>> {
     const meta = await this.readMeta(ref.stage, ref.id);
     // legacy notes hold audit counts besides the facts: only the facts' keys are read there
     const parsed = meta.facts ? schema.safeParse(meta.facts) : z.object(schema.shape).safeParse(meta.notes);
@@ -331,7 +384,12 @@ export class ArtifactStore {
    * The value is shared between callers, who must not change it. At most
    * DERIVED_CACHE_SIZE values are kept, the least recently used going first.
    */
-  async derived<T>(ref: { stage: string; id: string }, kind: string, files: readonly string[], compute: () => Promise<T>): Promise<T> {
+  async derived<T>(
+    ref: { stage: string; id: string },
+    kind: string,
+    files: readonly string[],
+    compute: () => Promise<T>,
+  ): Promise<T> {
     const meta = await this.readMeta(ref.stage, ref.id);
     for (const name of files) await this.verifiedPath(meta, name);
     const digests = files.map((name) => `${name}:${meta.files.find((f) => f.name === name)!.sha256}`);
@@ -353,7 +411,9 @@ export class ArtifactStore {
     const table = schema === undefined ? undefined : TABLES[schema];
     if (!table)
       throw new Error(
-        `artifact ${stage}/${id.slice(0, 12)}: no table '${name}' of a known schema (tables: ${Object.entries(meta.tables)
+        `artifact ${stage}/${id.slice(0, 12)}: no table '${name}' of a known schema (tables: ${Object.entries(
+          meta.tables,
+        )
           .map(([t, s]) => `${t}=${s}`)
           .join(', ')})`,
       );
@@ -363,9 +423,16 @@ export class ArtifactStore {
   private async readRowsOf(meta: ArtifactMeta, name: string, table: TableSchema): Promise<Record<string, unknown>[]> {
     const { stage, id } = meta;
     const path = await this.verifiedPath(meta, `${name}.parquet`);
-    const rows = await readParquet(table, path, `artifact ${stage}/${id.slice(0, 12)}${name === 'data' ? '' : ` table ${name}`}`);
+    const rows = await readParquet(
+      table,
+      path,
+      `artifact ${stage}/${id.slice(0, 12)}${name === 'data' ? '' : ` table ${name}`}`,
+    );
     const expected = meta.table_rows[name];
-    if (rows.length !== expected) throw new Error(`artifact ${stage}/${id}: table ${name} has ${rows.length} rows on disk, meta.json says ${expected}`);
+    if (rows.length !== expected)
+      throw new Error(
+        `artifact ${stage}/${id}: table ${name} has ${rows.length} rows on disk, meta.json says ${expected}`,
+      );
     return rows;
   }
 
@@ -379,7 +446,11 @@ export class ArtifactStore {
     const recorded = meta.files.find((f) => f.name === name);
     if (!recorded) throw new DamagedFileError(path, 'file not listed in meta.json');
     const problem = await fileProblem(path, recorded, this.verify);
-    if (problem) throw new DamagedFileError(path, `${problem} (xclass verify --repair quarantines it; the next run recomputes it)`);
+    if (problem)
+      throw new DamagedFileError(
+        path,
+        `${problem} (xclass verify --repair quarantines it; the next run recomputes it)`,
+      );
     return path;
   }
 
@@ -391,10 +462,13 @@ export class ArtifactStore {
   async write(meta: NewArtifact, payload: ArtifactPayload): Promise<boolean> {
     const where = `artifact ${meta.stage}/${meta.id.slice(0, 12)}`;
     if (artifactId(meta.stage, meta.stage_version, meta.params, meta.inputs) !== meta.id)
-      throw new Error(`${where}: the id is not the hash of its stage, version, params and inputs (a bug in the caller)`);
+      throw new Error(
+        `${where}: the id is not the hash of its stage, version, params and inputs (a bug in the caller)`,
+      );
     const tables: Record<string, TablePayload> = { data: payload, ...(payload.extraTables ?? {}) };
     for (const [name, t] of Object.entries(tables)) {
-      if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`${where}: table name '${name}' must be lower case letters, digits and _`);
+      if (!/^[a-z][a-z0-9_]*$/.test(name))
+        throw new Error(`${where}: table name '${name}' must be lower case letters, digits and _`);
       validateRows(t.table, t.rows, name === 'data' ? where : `${where} table ${name}`);
     }
     const final = this.dir(meta.stage, meta.id);
@@ -412,7 +486,8 @@ export class ArtifactStore {
         await writeParquet(t.table, t.rows, file);
         // read-back: the file on disk must hold exactly what we meant to write
         const back = await readParquet(t.table, file, where);
-        if (back.length !== t.rows.length) throw new Error(`${where}: table ${name}: wrote ${t.rows.length} rows, read back ${back.length}`);
+        if (back.length !== t.rows.length)
+          throw new Error(`${where}: table ${name}: wrote ${t.rows.length} rows, read back ${back.length}`);
         await fsyncPath(file);
         files.push(await digestFile(file, `${name}.parquet`));
       }
@@ -463,7 +538,10 @@ export class ArtifactStore {
   /** Quarantines a damaged artifact and says so in one line on stderr. */
   async quarantineWithWarning(stage: string, id: string, state: { path: string; reason: string }): Promise<void> {
     const dest = await this.quarantine(stage, id, `${state.path}: ${state.reason}`);
-    if (dest) process.stderr.write(`xclass: warning: ${state.path}: ${state.reason}; artifact moved to ${dest} and recomputed\n`);
+    if (dest)
+      process.stderr.write(
+        `xclass: warning: ${state.path}: ${state.reason}; artifact moved to ${dest} and recomputed\n`,
+      );
   }
 
   /**
@@ -591,7 +669,11 @@ export async function writeJsonOnce(path: string, value: unknown): Promise<void>
  * Writes a file durably and atomically. Without `overwrite` an existing file is never
  * replaced (EEXIST is thrown); with it the file is replaced in one rename.
  */
-export async function writeFileOnce(path: string, content: string | Uint8Array, opts: { overwrite?: boolean } = {}): Promise<void> {
+export async function writeFileOnce(
+  path: string,
+  content: string | Uint8Array,
+  opts: { overwrite?: boolean } = {},
+): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await writeDurably(tmp, typeof content === 'string' ? new TextEncoder().encode(content) : content);
   try {

@@ -42,7 +42,11 @@ if (process.argv[2] === '--child') {
   const store = openStore(config);
   const t0 = performance.now();
   const model = { stage: 'train' as const, id: modelId! };
-  const { params, context } = await planClassify(config, store, model, { table: xray!, catalogs: [`${catalog}=gaia_dr3`], cwd: process.cwd() });
+  const { params, context } = await planClassify(config, store, model, {
+    table: xray!,
+    catalogs: [`${catalog}=gaia_dr3`],
+    cwd: process.cwd(),
+  });
   const phases: Record<string, number> = { plan: (performance.now() - t0) / 1000 };
   let phase = 'start';
   let since = performance.now();
@@ -95,12 +99,18 @@ for (const [n, m] of sizes) {
   const { xray, catalog } = await syntheticField(tmp, n, m);
   files.set(`${n}/${m}`, { xray, catalog });
   // the single-value path: Monte-Carlo draws have their own benchmark (bench/uncertainty.ts)
-  const child = spawnSync(process.execPath, ['--max-old-space-size=8192', self, '--child', storePath, modelId, xray, catalog, 'uncertainty.mc.draws=0'], {
-    cwd: tmp,
-    encoding: 'utf8',
-  });
+  const child = spawnSync(
+    process.execPath,
+    ['--max-old-space-size=8192', self, '--child', storePath, modelId, xray, catalog, 'uncertainty.mc.draws=0'],
+    {
+      cwd: tmp,
+      encoding: 'utf8',
+    },
+  );
   if (child.status !== 0) {
-    console.log(`N=${n} M=${m}: failed (exit ${child.status}, signal ${child.signal}): ${child.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    console.log(
+      `N=${n} M=${m}: failed (exit ${child.status}, signal ${child.signal}): ${child.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+    );
     continue;
   }
   const r = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as ChildResult;
@@ -119,8 +129,15 @@ const at = (n: number, m: number) => results.find((x) => x.n === n && x.m === m)
 const growth = (a: ChildResult | undefined, b: ChildResult | undefined, what: string, factor: number) => {
   if (!a || !b) return;
   const ratio = b.wall_s / a.wall_s;
-  console.log(`${what}: x${factor} in size -> x${ratio.toFixed(2)} in time, x${(b.max_rss_mb / a.max_rss_mb).toFixed(2)} in peak memory`);
-  figure({ bench: 'classify', figure: `time growth, ${what}`, value: Number(ratio.toFixed(2)), unit: `x for x${factor}` });
+  console.log(
+    `${what}: x${factor} in size -> x${ratio.toFixed(2)} in time, x${(b.max_rss_mb / a.max_rss_mb).toFixed(2)} in peak memory`,
+  );
+  figure({
+    bench: 'classify',
+    figure: `time growth, ${what}`,
+    value: Number(ratio.toFixed(2)),
+    unit: `x for x${factor}`,
+  });
 };
 growth(at(10_000, 100_000), at(10_000, 1_000_000), 'catalog M 1e5 -> 1e6 at N 1e4', 10);
 growth(at(10_000, 1_000_000), at(100_000, 1_000_000), 'X-ray N 1e4 -> 1e5 at M 1e6', 10);
@@ -180,7 +197,12 @@ try {
         `Temporal, 2 workers, N=${n.toLocaleString('en')} M=${m.toLocaleString('en')}: ${wall.toFixed(1)} s ` +
           `(embedded ${embedded.wall_s.toFixed(1)} s, ratio ${(wall / embedded.wall_s).toFixed(2)}); worker peak RSS ${peaks.map((p) => p.toFixed(0)).join(' and ')} MB`,
       );
-      figure({ bench: 'classify', figure: `Temporal 2 workers / embedded, N=${n} M=${m}`, value: Number((wall / embedded.wall_s).toFixed(3)), unit: 'ratio' });
+      figure({
+        bench: 'classify',
+        figure: `Temporal 2 workers / embedded, N=${n} M=${m}`,
+        value: Number((wall / embedded.wall_s).toFixed(3)),
+        unit: 'ratio',
+      });
     } finally {
       for (const w of ws) w.kill('SIGTERM');
     }

@@ -13,7 +13,11 @@ function catalog(n: number, dupFraction: number, seed: number): { entries: Dedup
   const base = Math.round(n / (1 + dupFraction));
   for (let i = 0; i < base; i++) {
     // uniform on the sphere
-    entries.push({ ra_deg: rng.nextFloat() * 360, dec_deg: (Math.asin(2 * rng.nextFloat() - 1) * 180) / Math.PI, names: [`SRC ${i}`] });
+    entries.push({
+      ra_deg: rng.nextFloat() * 360,
+      dec_deg: (Math.asin(2 * rng.nextFloat() - 1) * 180) / Math.PI,
+      names: [`SRC ${i}`],
+    });
   }
   const injected = n - base;
   for (let d = 0; d < injected; d++) {
@@ -50,7 +54,9 @@ for (let i = 0; i < small.length; i++)
   for (let j = i + 1; j < small.length; j++)
     if (separationArcsec(small[i]!.ra_deg, small[i]!.dec_deg, small[j]!.ra_deg, small[j]!.dec_deg) <= 1) uf.union(i, j);
 const bruteMs = performance.now() - t;
-console.log(`10,000 positions: declination zones ${fastMs.toFixed(0)} ms (${fast.length} groups), all-pairs reference ${bruteMs.toFixed(0)} ms`);
+console.log(
+  `10,000 positions: declination zones ${fastMs.toFixed(0)} ms (${fast.length} groups), all-pairs reference ${bruteMs.toFixed(0)} ms`,
+);
 console.log(`speed-up over all pairs at 10,000: ${(bruteMs / fastMs).toFixed(0)}x`);
 figure({ bench: 'dedup', figure: '1,000,000 positions', value: bigMs / 1000, unit: 's', target: '< 10' });
 figure({ bench: 'dedup', figure: 'speed-up over all pairs, 10,000 positions', value: bruteMs / fastMs, unit: 'x' });

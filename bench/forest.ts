@@ -36,7 +36,10 @@ function makeData() {
     const idx = rng.shuffle(Array.from({ length: count }, (_, i) => i));
     const nTest = Math.round(count * 0.2);
     for (let i = 0; i < count; i++) {
-      const x = Array.from({ length: N_FEATURES }, (_, f) => (f < 16 ? 1.1 * Math.sin(1.7 * k + 0.9 * f) + 0.6 * Math.cos(k * f) : 0) + gauss());
+      const x = Array.from(
+        { length: N_FEATURES },
+        (_, f) => (f < 16 ? 1.1 * Math.sin(1.7 * k + 0.9 * f) + 0.6 * Math.cos(k * f) : 0) + gauss(),
+      );
       rows.push({ label: CLASSES[k]!, x, split: idx[i]! < nTest ? 'test' : 'train' });
     }
   });
@@ -56,7 +59,8 @@ function python(): string {
   const ok = existsSync(py) && spawnSync(py, ['-c', 'import sklearn'], { stdio: 'ignore' }).status === 0;
   if (!ok) {
     console.log(`installing scikit-learn into ${venv} ...`);
-    if (spawnSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' }).status !== 0) throw new Error('python3 -m venv failed');
+    if (spawnSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' }).status !== 0)
+      throw new Error('python3 -m venv failed');
     if (spawnSync(py, ['-m', 'pip', 'install', '--quiet', 'scikit-learn'], { stdio: 'inherit' }).status !== 0)
       throw new Error('pip install scikit-learn failed');
   }
@@ -71,7 +75,9 @@ writeFileSync(
 );
 const train = rows.filter((r) => r.split === 'train');
 const test = rows.filter((r) => r.split === 'test');
-console.log(`data: ${rows.length} rows x ${N_FEATURES} features, ${train.length} train / ${test.length} test, ${N_TREES} trees, ${JOBS} threads`);
+console.log(
+  `data: ${rows.length} rows x ${N_FEATURES} features, ${train.length} train / ${test.length} test, ${N_TREES} trees, ${JOBS} threads`,
+);
 
 // ours: time seed 0, average the accuracy over seeds
 let peak = process.memoryUsage().rss;
@@ -113,7 +119,8 @@ for (let seed = 0; seed < SEEDS; seed++) {
     t = performance.now();
     await pool.predict(forest, matrix(test));
     oursPool = (performance.now() - t) / 1000;
-    if (!first.every((v, i) => v === proba[i])) throw new Error('forest bench: threaded predict_proba differs from predictProba');
+    if (!first.every((v, i) => v === proba[i]))
+      throw new Error('forest bench: threaded predict_proba differs from predictProba');
   }
   const K = forest.classes.length;
   const pred = test.map((_, i) => {
@@ -133,7 +140,11 @@ await pool.destroy();
 const oursBa = oursScores.reduce((a, b) => a + b, 0) / oursScores.length;
 
 // scikit-learn, same file, same cores
-const sk = spawnSync(python(), [join(packageRoot(), 'bench', 'forest_sklearn.py'), file, String(JOBS), String(N_TREES), String(SEEDS)], { encoding: 'utf8' });
+const sk = spawnSync(
+  python(),
+  [join(packageRoot(), 'bench', 'forest_sklearn.py'), file, String(JOBS), String(N_TREES), String(SEEDS)],
+  { encoding: 'utf8' },
+);
 if (sk.status !== 0) throw new Error(`scikit-learn run failed: ${sk.stderr}`);
 const ref = JSON.parse(sk.stdout.trim().split('\n').at(-1)!) as {
   fit_s: number;
@@ -174,15 +185,44 @@ console.log(
     `${ref.peak_rss_mb.toFixed(0)} MB, balanced accuracy ${ref.balanced_accuracy.toFixed(4)} (mean of ${SEEDS} ` +
     `seeds: ${seeds(ref.balanced_accuracy_per_seed)})`,
 );
-console.log(`ml-random-forest 2.1.0: ${f(mlSecondsPerTree)} s per tree (${f(mlSecondsPerTree * N_TREES)} s projected for ${N_TREES} trees)`);
-console.log(`balanced accuracy difference (ours - scikit-learn): ${(oursBa - ref.balanced_accuracy).toFixed(4)} (target within 0.01)`);
+console.log(
+  `ml-random-forest 2.1.0: ${f(mlSecondsPerTree)} s per tree (${f(mlSecondsPerTree * N_TREES)} s projected for ${N_TREES} trees)`,
+);
+console.log(
+  `balanced accuracy difference (ours - scikit-learn): ${(oursBa - ref.balanced_accuracy).toFixed(4)} (target within 0.01)`,
+);
 console.log(`fit time ratio ours/scikit-learn on ${JOBS} cores: ${(oursFit / ref.fit_s).toFixed(3)} (target <= 1.0)`);
-console.log(`predict_proba time ratio ours (1 thread)/scikit-learn (${JOBS} cores): ${(oursPredict / ref.predict_s).toFixed(3)}`);
+console.log(
+  `predict_proba time ratio ours (1 thread)/scikit-learn (${JOBS} cores): ${(oursPredict / ref.predict_s).toFixed(3)}`,
+);
 console.log(
   `predict_proba on ${JOBS} threads: ${f(oursPool)} s (the first call, which sends the forest to the threads: ${f(oursPoolFirst)} s); ` +
     `ratio ours/scikit-learn ${(oursPool / ref.predict_s).toFixed(3)} (target <= 1.0)`,
 );
-figure({ bench: 'forest', figure: `fit time ours/scikit-learn, ${JOBS} cores`, value: oursFit / ref.fit_s, unit: 'ratio', target: '<= 1.0' });
-figure({ bench: 'forest', figure: `predict_proba time ours/scikit-learn, ${JOBS} cores`, value: oursPool / ref.predict_s, unit: 'ratio', target: '<= 1.0' });
-figure({ bench: 'forest', figure: 'predict_proba time ours 1 thread/scikit-learn', value: oursPredict / ref.predict_s, unit: 'ratio' });
-figure({ bench: 'forest', figure: 'balanced accuracy ours - scikit-learn', value: oursBa - ref.balanced_accuracy, unit: '', target: 'within 0.01' });
+figure({
+  bench: 'forest',
+  figure: `fit time ours/scikit-learn, ${JOBS} cores`,
+  value: oursFit / ref.fit_s,
+  unit: 'ratio',
+  target: '<= 1.0',
+});
+figure({
+  bench: 'forest',
+  figure: `predict_proba time ours/scikit-learn, ${JOBS} cores`,
+  value: oursPool / ref.predict_s,
+  unit: 'ratio',
+  target: '<= 1.0',
+});
+figure({
+  bench: 'forest',
+  figure: 'predict_proba time ours 1 thread/scikit-learn',
+  value: oursPredict / ref.predict_s,
+  unit: 'ratio',
+});
+figure({
+  bench: 'forest',
+  figure: 'balanced accuracy ours - scikit-learn',
+  value: oursBa - ref.balanced_accuracy,
+  unit: '',
+  target: 'within 0.01',
+});

@@ -27,7 +27,9 @@ const steps = runBenchPipeline(storePath);
 const store = new ArtifactStore(storePath);
 const config = loadConfig();
 const data = await readFeatureRows(store, { stage: 'features', id: steps.get('xray/features')! });
-const sources = new Map((await store.readTable(sourcesTable, { stage: 'ingest', id: steps.get('ingest')! })).map((s) => [s.id, s]));
+const sources = new Map(
+  (await store.readTable(sourcesTable, { stage: 'ingest', id: steps.get('ingest')! })).map((s) => [s.id, s]),
+);
 const evalClass = (c: string) => config.evaluation.eval_classes[c] ?? c;
 
 interface Score {
@@ -74,7 +76,11 @@ async function crossValidate(depth: number, censored: boolean, seed: number): Pr
     });
   }
   const c = confusionMatrix(truth, predicted);
-  return { ba: balancedAccuracyOf(c), f1: Object.fromEntries(perClassMetrics(c).map((m) => [m.class, m.f1])), n: truth.length };
+  return {
+    ba: balancedAccuracyOf(c),
+    f1: Object.fromEntries(perClassMetrics(c).map((m) => [m.class, m.f1])),
+    n: truth.length,
+  };
 }
 
 const seeds = [42, 7];
@@ -93,6 +99,8 @@ for (const depth of [19, 20.7]) {
   const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
   const spread = (v: number[]) => Math.max(...v) - Math.min(...v);
   const gain = mean(ba['censored']!) - mean(ba['x']!);
-  console.log(`  G_lim ${depth}: BA gain ${gain.toFixed(3)}, seed spread ${Math.max(spread(ba['x']!), spread(ba['censored']!)).toFixed(3)}`);
+  console.log(
+    `  G_lim ${depth}: BA gain ${gain.toFixed(3)}, seed spread ${Math.max(spread(ba['x']!), spread(ba['censored']!)).toFixed(3)}`,
+  );
   figure({ bench: 'nondetection', figure: `BA gain of censored features at G_lim ${depth}`, value: gain, unit: 'BA' });
 }

@@ -15,14 +15,23 @@ const store = join(mkdtempSync(join(tmpdir(), 'xclass-bench-')), 'store');
 
 function run(): { pipelineMs: number; processMs: number; hits: number; steps: number } {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [resolve(root, 'bin', 'xclass.js'), '--set', `store.path=${JSON.stringify(store)}`, '--json', 'run'], {
-    cwd: root,
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [resolve(root, 'bin', 'xclass.js'), '--set', `store.path=${JSON.stringify(store)}`, '--json', 'run'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
   const processMs = performance.now() - t0;
   if (r.status !== 0) throw new Error(`xclass run failed: ${r.stderr}`);
   const end = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { wall_ms: number; steps: { cacheHit: boolean }[] };
-  return { pipelineMs: end.wall_ms, processMs, hits: end.steps.filter((s) => s.cacheHit).length, steps: end.steps.length };
+  return {
+    pipelineMs: end.wall_ms,
+    processMs,
+    hits: end.steps.filter((s) => s.cacheHit).length,
+    steps: end.steps.length,
+  };
 }
 
 const catalog = join(defaultDataDir(), 'catalogs', 'muwclass_TD_2022.csv');
@@ -36,8 +45,26 @@ const cold = run();
 const warm = run();
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 console.log(`reference: DuckDB reads the raw catalog           ${fmt(rawReadMs)}`);
-console.log(`cold run (empty store): pipeline ${fmt(cold.pipelineMs)}, process ${fmt(cold.processMs)}, ${cold.hits}/${cold.steps} cache hits`);
-console.log(`warm run (same store):  pipeline ${fmt(warm.pipelineMs)}, process ${fmt(warm.processMs)}, ${warm.hits}/${warm.steps} cache hits`);
-console.log(`warm/cold pipeline time ratio: ${(warm.pipelineMs / cold.pipelineMs).toFixed(3)} (target: warm pipeline under 3 s)`);
-figure({ bench: 'pipeline', figure: 'cold run, pipeline time', value: cold.pipelineMs / 1000, unit: 's', target: '< 60' });
-figure({ bench: 'pipeline', figure: 'warm run, pipeline time', value: warm.pipelineMs / 1000, unit: 's', target: '< 3' });
+console.log(
+  `cold run (empty store): pipeline ${fmt(cold.pipelineMs)}, process ${fmt(cold.processMs)}, ${cold.hits}/${cold.steps} cache hits`,
+);
+console.log(
+  `warm run (same store):  pipeline ${fmt(warm.pipelineMs)}, process ${fmt(warm.processMs)}, ${warm.hits}/${warm.steps} cache hits`,
+);
+console.log(
+  `warm/cold pipeline time ratio: ${(warm.pipelineMs / cold.pipelineMs).toFixed(3)} (target: warm pipeline under 3 s)`,
+);
+figure({
+  bench: 'pipeline',
+  figure: 'cold run, pipeline time',
+  value: cold.pipelineMs / 1000,
+  unit: 's',
+  target: '< 60',
+});
+figure({
+  bench: 'pipeline',
+  figure: 'warm run, pipeline time',
+  value: warm.pipelineMs / 1000,
+  unit: 's',
+  target: '< 3',
+});

@@ -18,7 +18,8 @@ import { artifactBytes, type ArtifactStore } from '../artifacts/store.js';
 import type { DagResult } from '../workflows/dag.js';
 import { figure } from './support/figures.js';
 
-const config = (store: string, sets: string[] = []) => loadConfig({ sets: [`store.path=${JSON.stringify(store)}`, ...sets] });
+const config = (store: string, sets: string[] = []) =>
+  loadConfig({ sets: [`store.path=${JSON.stringify(store)}`, ...sets] });
 const tmp = mkdtempSync(join(tmpdir(), 'xclass-bench-profile-'));
 
 // 1. the default run, steps in parallel
@@ -60,7 +61,8 @@ await trees.destroy();
 if (!sequential.ok) throw new Error('profile: the sequential run failed');
 
 /** Bytes of an artifact's files, as its meta.json records them. */
-const bytesOf = async (store: ArtifactStore, stage: string, id: string) => artifactBytes(await store.readMeta(stage, id));
+const bytesOf = async (store: ArtifactStore, stage: string, id: string) =>
+  artifactBytes(await store.readMeta(stage, id));
 
 interface StageFigures {
   steps: number;
@@ -103,7 +105,9 @@ const pad = (s: string | number, n: number) => String(s).padStart(n);
 console.log(
   `cold default run: ${dag.steps.length} steps; wall ${parallelWallS.toFixed(1)} s with ${parallelConfig.engine.concurrency} steps at once, ${sequentialWallS.toFixed(1)} s one at a time`,
 );
-console.log(`${'stage'.padEnd(11)}${pad('steps', 6)}${pad('wall s', 9)}${pad('CPU s', 9)}${pad('read MB', 10)}${pad('written MB', 12)}`);
+console.log(
+  `${'stage'.padEnd(11)}${pad('steps', 6)}${pad('wall s', 9)}${pad('CPU s', 9)}${pad('read MB', 10)}${pad('written MB', 12)}`,
+);
 for (const [stage, f] of rows) {
   console.log(
     `${stage.padEnd(11)}${pad(f.steps, 6)}${pad(f.wallS.toFixed(1), 9)}${pad(f.cpuS.toFixed(1), 9)}${pad(f.readMB.toFixed(1), 10)}${pad(f.writtenMB.toFixed(1), 12)}`,

@@ -12,7 +12,13 @@ import { ingestStage } from '../activities/ingest.js';
 import { sha256File } from '../artifacts/hash.js';
 import { DEFAULT_GRID, interpolate } from '../lib/sed/grid.js';
 import { bandFlux, bandWeights } from '../lib/sed/filters.js';
-import { PAPER_ASSIGNMENT, preparePlan, translateLabelFree, translateSource, type TranslationPlan } from '../lib/sed/translate.js';
+import {
+  PAPER_ASSIGNMENT,
+  preparePlan,
+  translateLabelFree,
+  translateSource,
+  type TranslationPlan,
+} from '../lib/sed/translate.js';
 import { Rng } from '../lib/rng.js';
 import { observationFromMags } from '../lib/sed/photometry.js';
 import { zeroPointFnu } from '../lib/sed/systems.js';
@@ -55,9 +61,16 @@ const ingest = await ingestStage.run(
 );
 const sources = ingest.rows as SourceRow[];
 const vega = await loadVega(data, s.templates.vega);
-const vegaFnu = interpolate(vega.wavelength_aa, vega.flux_flam_cgs, grid.wavelength_aa).map((f, i) => fnuFromFlambda(grid.wavelength_aa[i]!, f));
+const vegaFnu = interpolate(vega.wavelength_aa, vega.flux_flam_cgs, grid.wavelength_aa).map((f, i) =>
+  fnuFromFlambda(grid.wavelength_aa[i]!, f),
+);
 const zps = bands.map((b, i) => zeroPointFnu(b.system, bandFlux(bandWeights(inputs[i]!, grid), vegaFnu)));
-const sigma = { chi2_coeff: s.sigma_chi2_coeff, cap_mag: s.sigma_cap_mag, uv_sigma_mag: s.uv_sigma_mag, uv_pivot_aa: s.uv_pivot_aa };
+const sigma = {
+  chi2_coeff: s.sigma_chi2_coeff,
+  cap_mag: s.sigma_cap_mag,
+  uv_sigma_mag: s.uv_sigma_mag,
+  uv_pivot_aa: s.uv_pivot_aa,
+};
 
 function translateAll(p: TranslationPlan, subset: SourceRow[], labelFree = false, draws = 0): number {
   let ok = 0;
@@ -115,7 +128,13 @@ console.log(
 );
 console.log(`naive reference (convolve every model per source): ${naivePerSource.toFixed(2)} ms/source`);
 console.log(`speed-up of precomputation over the naive reference: ${(naivePerSource / fastPerSource).toFixed(0)}x`);
-figure({ bench: 'sed', figure: `method's translation of ${sources.length} sources`, value: fitMs, unit: 'ms', target: '< 500' });
+figure({
+  bench: 'sed',
+  figure: `method's translation of ${sources.length} sources`,
+  value: fitMs,
+  unit: 'ms',
+  target: '< 500',
+});
 figure({ bench: 'sed', figure: 'label-free translation per source', value: freeMs / freeTranslated, unit: 'ms' });
 console.log(
   `label-free with A_V 0-${s.extinction.a_v_max} by ${s.extinction.a_v_step}: ${nFree} models, families and ` +

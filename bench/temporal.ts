@@ -51,11 +51,26 @@ try {
   }
   const perStep = (s: number) => ((s - embedded.wallS) / embedded.steps) * 1000;
   console.log(`embedded engine:           ${embedded.wallS.toFixed(2)} s for ${embedded.steps} steps`);
-  console.log(`Temporal, 1 worker:        ${results[1]!.toFixed(2)} s (${perStep(results[1]!).toFixed(0)} ms scheduling overhead per step)`);
-  console.log(`Temporal, 2 workers:       ${results[2]!.toFixed(2)} s (${perStep(results[2]!).toFixed(0)} ms per step)`);
+  console.log(
+    `Temporal, 1 worker:        ${results[1]!.toFixed(2)} s (${perStep(results[1]!).toFixed(0)} ms scheduling overhead per step)`,
+  );
+  console.log(
+    `Temporal, 2 workers:       ${results[2]!.toFixed(2)} s (${perStep(results[2]!).toFixed(0)} ms per step)`,
+  );
   console.log(`Temporal 1 worker / embedded wall time: ${(results[1]! / embedded.wallS).toFixed(3)} (target <= 1.2)`);
-  figure({ bench: 'temporal', figure: 'Temporal 1 worker / embedded wall time', value: results[1]! / embedded.wallS, unit: 'ratio', target: '<= 1.2' });
-  figure({ bench: 'temporal', figure: 'Temporal 2 workers / embedded wall time', value: results[2]! / embedded.wallS, unit: 'ratio' });
+  figure({
+    bench: 'temporal',
+    figure: 'Temporal 1 worker / embedded wall time',
+    value: results[1]! / embedded.wallS,
+    unit: 'ratio',
+    target: '<= 1.2',
+  });
+  figure({
+    bench: 'temporal',
+    figure: 'Temporal 2 workers / embedded wall time',
+    value: results[2]! / embedded.wallS,
+    unit: 'ratio',
+  });
 } finally {
   stop();
 }

@@ -29,11 +29,16 @@ interface ChildResult {
 }
 
 function classify(xray: string, catalog: string, sets: string[]): ChildResult {
-  const r = spawnSync(process.execPath, ['--max-old-space-size=8192', child, '--child', storePath, modelId, xray, catalog, ...sets], {
-    cwd: tmp,
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`classify ${sets.join(' ')} failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  const r = spawnSync(
+    process.execPath,
+    ['--max-old-space-size=8192', child, '--child', storePath, modelId, xray, catalog, ...sets],
+    {
+      cwd: tmp,
+      encoding: 'utf8',
+    },
+  );
+  if (r.status !== 0)
+    throw new Error(`classify ${sets.join(' ')} failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ChildResult;
 }
 
@@ -49,13 +54,35 @@ const none = classify(big.xray, big.catalog, ['uncertainty.mc.draws=0']);
 show('N=10,000, no draws', none);
 const linear = classify(big.xray, big.catalog, ['uncertainty.mc.draws=100', 'uncertainty.mc.translation="linear"']);
 show('N=10,000, 100 draws, linear translation', linear);
-figure({ bench: 'uncertainty', figure: 'MC 100 draws x 1e4 sources (linear) wall', value: Number(linear.wall_s.toFixed(2)), unit: 's', target: '< 60' });
-figure({ bench: 'uncertainty', figure: 'MC 100 draws x 1e4 sources peak RSS', value: Math.round(linear.max_rss_mb), unit: 'MB' });
-figure({ bench: 'uncertainty', figure: 'MC 100 draws / no draws, 1e4 sources', value: Number((linear.wall_s / none.wall_s).toFixed(2)), unit: 'ratio' });
+figure({
+  bench: 'uncertainty',
+  figure: 'MC 100 draws x 1e4 sources (linear) wall',
+  value: Number(linear.wall_s.toFixed(2)),
+  unit: 's',
+  target: '< 60',
+});
+figure({
+  bench: 'uncertainty',
+  figure: 'MC 100 draws x 1e4 sources peak RSS',
+  value: Math.round(linear.max_rss_mb),
+  unit: 'MB',
+});
+figure({
+  bench: 'uncertainty',
+  figure: 'MC 100 draws / no draws, 1e4 sources',
+  value: Number((linear.wall_s / none.wall_s).toFixed(2)),
+  unit: 'ratio',
+});
 
 const small = await syntheticField(tmp, 1_000, 10_000);
-const smallLinear = classify(small.xray, small.catalog, ['uncertainty.mc.draws=100', 'uncertainty.mc.translation="linear"']);
-const smallExact = classify(small.xray, small.catalog, ['uncertainty.mc.draws=100', 'uncertainty.mc.translation="exact"']);
+const smallLinear = classify(small.xray, small.catalog, [
+  'uncertainty.mc.draws=100',
+  'uncertainty.mc.translation="linear"',
+]);
+const smallExact = classify(small.xray, small.catalog, [
+  'uncertainty.mc.draws=100',
+  'uncertainty.mc.translation="exact"',
+]);
 show('N=1,000, 100 draws, linear translation', smallLinear);
 show('N=1,000, 100 draws, exact translation', smallExact);
 figure({

@@ -4,7 +4,9 @@ import type { StepRecord } from '../schemas/step.js';
 import { variantSteps, XRAY_STEPS } from '../workflows/keys.js';
 
 /** Per stage, in first-seen order: steps computed, cache hits and failures (what `run` prints at its end and `audit` summarises). */
-export function stepsByStage(steps: readonly StepRecord[]): Map<string, { computed: number; cached: number; failed: number }> {
+export function stepsByStage(
+  steps: readonly StepRecord[],
+): Map<string, { computed: number; cached: number; failed: number }> {
   const byStage = new Map<string, { computed: number; cached: number; failed: number }>();
   for (const s of steps) {
     const c = byStage.get(s.stage) ?? { computed: 0, cached: 0, failed: 0 };
@@ -31,7 +33,10 @@ export async function auditSummary(store: ArtifactStore, run: RunRecord): Promis
     );
   const byStage = stepsByStage(run.steps);
   lines.push(`steps ${run.steps.length}:`);
-  for (const [stage, c] of byStage) lines.push(`  ${stage.padEnd(12)} ${c.computed} computed, ${c.cached} cached${c.failed ? `, ${c.failed} failed` : ''}`);
+  for (const [stage, c] of byStage)
+    lines.push(
+      `  ${stage.padEnd(12)} ${c.computed} computed, ${c.cached} cached${c.failed ? `, ${c.failed} failed` : ''}`,
+    );
   const raw = new Map<string, { sha256: string; bytes: number }>();
   for (const s of run.steps) {
     if (!s.artifactId) continue;
@@ -39,7 +44,8 @@ export async function auditSummary(store: ArtifactStore, run: RunRecord): Promis
     for (const f of meta?.raw_files ?? []) raw.set(f.name, { sha256: f.sha256, bytes: f.bytes });
   }
   lines.push('raw files:');
-  for (const [name, f] of [...raw].sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${name}  sha256 ${f.sha256}  ${f.bytes} bytes`);
+  for (const [name, f] of [...raw].sort(([a], [b]) => a.localeCompare(b)))
+    lines.push(`  ${name}  sha256 ${f.sha256}  ${f.bytes} bytes`);
   // what came from TAP services: who was asked what, when, and the answer's digest
   for (const step of run.steps.filter((x) => x.stage === 'fetch' && x.artifactId)) {
     const meta = await store.findById(step.artifactId!);

@@ -31,7 +31,11 @@ export async function pooledMetrics(store: ArtifactStore, evaluateId: string): P
  * the pooled full-pipeline metrics of that branch's evaluation. A bare branch name means
  * the newest run that has it.
  */
-export async function branchMetrics(store: ArtifactStore, spec: string, onDamaged: (d: DamagedFileError) => void = () => {}): Promise<BranchMetrics> {
+export async function branchMetrics(
+  store: ArtifactStore,
+  spec: string,
+  onDamaged: (d: DamagedFileError) => void = () => {},
+): Promise<BranchMetrics> {
   const records = await loadRunRecords(store, onDamaged);
   const runs = records.map((r) => r.run_id);
   let run: string | undefined;
@@ -46,7 +50,12 @@ export async function branchMetrics(store: ArtifactStore, spec: string, onDamage
     if (!rec) throw new ConfigError(`compare: no run '${r}' in ${store.root}`);
     const step = rec.steps.find((s) => s.key === key && s.status === 'done');
     if (!step?.artifactId) continue;
-    return { label: `${r}:${branch}`, run: r, evaluateId: step.artifactId, metrics: await pooledMetrics(store, step.artifactId) };
+    return {
+      label: `${r}:${branch}`,
+      run: r,
+      evaluateId: step.artifactId,
+      metrics: await pooledMetrics(store, step.artifactId),
+    };
   }
   throw new ConfigError(`compare: no evaluated branch '${branch}'${run ? ` in run ${run}` : ''} in ${store.root}`);
 }
@@ -56,7 +65,10 @@ export async function branchMetrics(store: ArtifactStore, spec: string, onDamage
  * the deployment protocol first, then blind, paper and the competitor; headline metrics
  * first within each.
  */
-export function compareRows(a: BranchMetrics, b: BranchMetrics): { metric: string; a: number | null; b: number | null; delta: number | null }[] {
+export function compareRows(
+  a: BranchMetrics,
+  b: BranchMetrics,
+): { metric: string; a: number | null; b: number | null; delta: number | null }[] {
   const order = ['balanced_accuracy', 'macro_f1', 'mcc', 'accuracy', 'ece', 'mce', 'brier'];
   const rank = (name: string) => {
     const [protocol = '', metric = ''] = name.split(' ', 2);
@@ -64,7 +76,9 @@ export function compareRows(a: BranchMetrics, b: BranchMetrics): { metric: strin
     const mr = order.indexOf(metric);
     return (pr < 0 ? PROTOCOLS.length : pr) * 100 + (mr < 0 ? order.length : mr);
   };
-  const names = [...new Set([...a.metrics.keys(), ...b.metrics.keys()])].sort((x, y) => rank(x) - rank(y) || x.localeCompare(y));
+  const names = [...new Set([...a.metrics.keys(), ...b.metrics.keys()])].sort(
+    (x, y) => rank(x) - rank(y) || x.localeCompare(y),
+  );
   return names.map((metric) => {
     const va = a.metrics.get(metric) ?? null;
     const vb = b.metrics.get(metric) ?? null;
@@ -73,7 +87,15 @@ export function compareRows(a: BranchMetrics, b: BranchMetrics): { metric: strin
 }
 
 /** The metrics `compare` shows without --all: per protocol, the summary scores and how sure the answers are. */
-const HEADLINE = new Set(['balanced_accuracy', 'macro_f1', 'mcc', 'accuracy', 'ece', 'uncertain_share', 'accuracy_certain']);
+const HEADLINE = new Set([
+  'balanced_accuracy',
+  'macro_f1',
+  'mcc',
+  'accuracy',
+  'ece',
+  'uncertain_share',
+  'accuracy_certain',
+]);
 
 export function isHeadline(metric: string): boolean {
   return HEADLINE.has(metric.split(' ', 2)[1] ?? '');

@@ -15,7 +15,14 @@ import { dataDir } from '../engine/plan.js';
 import { catalogReachArcsec } from '../lib/sky/counterparts.js';
 import { coneAdql, parseAngleArcsec, type Cone } from '../lib/vo/adql.js';
 import { parseDecDeg, parseRaDeg } from '../lib/sky/coords.js';
-import { FETCH_RESPONSE_FILE, FetchParams, fetchColumnsTable, type FetchedInput, type FetchPreset, type TapService } from '../schemas/fetch.js';
+import {
+  FETCH_RESPONSE_FILE,
+  FetchParams,
+  fetchColumnsTable,
+  type FetchedInput,
+  type FetchPreset,
+  type TapService,
+} from '../schemas/fetch.js';
 import type { XrayMapping } from '../schemas/catalog.js';
 import type { StepRecord } from '../schemas/step.js';
 
@@ -45,22 +52,28 @@ export interface FetchedTable {
   params: FetchParams;
 }
 
-export type FetchEvent = TapEvent | { kind: 'service'; service: string; state: 'query' | 'reused' | 'done'; rows?: number; mode?: string };
+export type FetchEvent =
+  TapEvent | { kind: 'service'; service: string; state: 'query' | 'reused' | 'done'; rows?: number; mode?: string };
 
 /** The services named, else the configured defaults; an unknown name is one line listing the known ones. */
 function servicesOf(config: XClassConfig, names: readonly string[]): [string, TapService][] {
   const chosen = names.length > 0 ? names : config.fetch.default_services;
   return chosen.map((n) => {
     const s = config.fetch.services[n];
-    if (!s) throw new ConfigError(`fetch: no service '${n}' in config fetch.services (known: ${Object.keys(config.fetch.services).join(', ')})`);
+    if (!s)
+      throw new ConfigError(
+        `fetch: no service '${n}' in config fetch.services (known: ${Object.keys(config.fetch.services).join(', ')})`,
+      );
     return [n, s];
   });
 }
 
 /** A cone as the user gave it, checked against the config's bounds. */
 function checkCone(config: XClassConfig, cone: Cone): Cone {
-  if (!(cone.ra_deg >= 0 && cone.ra_deg < 360)) throw new ConfigError(`fetch: right ascension ${cone.ra_deg}: expected degrees in [0, 360)`);
-  if (!(cone.dec_deg >= -90 && cone.dec_deg <= 90)) throw new ConfigError(`fetch: declination ${cone.dec_deg}: expected degrees in [-90, 90]`);
+  if (!(cone.ra_deg >= 0 && cone.ra_deg < 360))
+    throw new ConfigError(`fetch: right ascension ${cone.ra_deg}: expected degrees in [0, 360)`);
+  if (!(cone.dec_deg >= -90 && cone.dec_deg <= 90))
+    throw new ConfigError(`fetch: declination ${cone.dec_deg}: expected degrees in [-90, 90]`);
   const max = config.fetch.max_radius_arcmin * 60;
   if (!(cone.radius_arcsec > 0 && cone.radius_arcsec <= max))
     throw new ConfigError(
@@ -70,7 +83,12 @@ function checkCone(config: XClassConfig, cone: Cone): Cone {
 }
 
 /** The newest stored answer to exactly this query (service, URL, ADQL), if any. */
-async function storedAnswer(store: ArtifactStore, service: string, url: string, adql: string): Promise<{ id: string; params: FetchParams } | null> {
+async function storedAnswer(
+  store: ArtifactStore,
+  service: string,
+  url: string,
+  adql: string,
+): Promise<{ id: string; params: FetchParams } | null> {
   let best: { id: string; params: FetchParams } | null = null;
   for (const id of await readdirOrEmpty(join(store.root, FETCH_STAGE))) {
     const state = await store.check(FETCH_STAGE, id);
@@ -100,7 +118,10 @@ async function fetchOne(
   const f = config.fetch;
   const mapping = serviceMapping(service.preset, await knownFilterNames(dataDir(config)));
   if (!mapping.ra || !mapping.dec) throw new Error(`preset ${service.preset} names no position columns (a bug)`);
-  const adql = coneAdql(service.table, mappingColumnNames(mapping), mapping.ra, mapping.dec, { ...cone, radius_arcsec: queryRadius });
+  const adql = coneAdql(service.table, mappingColumnNames(mapping), mapping.ra, mapping.dec, {
+    ...cone,
+    radius_arcsec: queryRadius,
+  });
   if (!opts.refresh) {
     const found = await storedAnswer(store, name, service.url, adql);
     if (found) {
@@ -108,7 +129,15 @@ async function fetchOne(
       const rows = Number(meta.notes['rows'] ?? 0);
       opts.onEvent({ kind: 'service', service: name, state: 'reused', rows });
       const path = await store.verifiedPath(meta, FETCH_RESPONSE_FILE);
-      return { service: name, preset: service.preset, fetchId: found.id, path, rows, reused: true, params: found.params };
+      return {
+        service: name,
+        preset: service.preset,
+        fetchId: found.id,
+        path,
+        rows,
+        reused: true,
+        params: found.params,
+      };
     }
   }
   opts.onEvent({ kind: 'service', service: name, state: 'query' });
@@ -161,7 +190,11 @@ async function fetchOne(
       raw_files: [],
       code_version: codeVersion(),
       wall_ms: Math.round(performance.now() - t0),
-      notes: { rows, query_status: result.answer.status, ...(result.answer.message ? { query_message: result.answer.message } : {}) },
+      notes: {
+        rows,
+        query_status: result.answer.status,
+        ...(result.answer.message ? { query_message: result.answer.message } : {}),
+      },
     },
     {
       table: fetchColumnsTable,
@@ -184,7 +217,11 @@ async function padOf(config: XClassConfig, xray: FetchedTable | undefined): Prom
   if (!xray) return max;
   const answer = parseTapAnswer(await fs.readFile(xray.path, 'utf8'), xray.path);
   const t = answer.table!;
-  const mapping = withDeclaredUnits(alignMapping(serviceMapping(xray.preset, []) as XrayMapping, t.header, t.file), t.units ?? {}, t.file);
+  const mapping = withDeclaredUnits(
+    alignMapping(serviceMapping(xray.preset, []) as XrayMapping, t.header, t.file),
+    t.units ?? {},
+    t.file,
+  );
   const { rows } = readXraySources(t, mapping, config.input.no_data);
   const sigma = rows.reduce((m, r) => Math.max(m, r.sigma_eff_arcsec ?? 0), 0);
   const c = config.classify.counterparts;
@@ -207,7 +244,9 @@ export async function fetchCone(
   const services = servicesOf(config, names);
   const xrayServices = services.filter(([, s]) => s.preset === 'csc2');
   if (xrayServices.length > 1)
-    throw new ConfigError(`fetch: more than one X-ray service named (${xrayServices.map(([n]) => n).join(', ')}): a field has one X-ray table`);
+    throw new ConfigError(
+      `fetch: more than one X-ray service named (${xrayServices.map(([n]) => n).join(', ')}): a field has one X-ray table`,
+    );
   const o = { refresh: opts.refresh === true, onEvent: opts.onEvent ?? (() => {}) };
   const steps: StepRecord[] = [];
   const timed = async (name: string, run: () => Promise<FetchedTable>): Promise<FetchedTable> => {
@@ -222,11 +261,15 @@ export async function fetchCone(
     }
   };
   const xray = xrayServices[0]
-    ? await timed(xrayServices[0][0], () => fetchOne(store, config, xrayServices[0]![0], xrayServices[0]![1], cone, cone.radius_arcsec, o))
+    ? await timed(xrayServices[0][0], () =>
+        fetchOne(store, config, xrayServices[0]![0], xrayServices[0]![1], cone, cone.radius_arcsec, o),
+      )
     : undefined;
   const pad = await padOf(config, xray);
   const photometry = await Promise.all(
-    services.filter(([, s]) => s.preset !== 'csc2').map(([n, s]) => timed(n, () => fetchOne(store, config, n, s, cone, cone.radius_arcsec + pad, o))),
+    services
+      .filter(([, s]) => s.preset !== 'csc2')
+      .map(([n, s]) => timed(n, () => fetchOne(store, config, n, s, cone, cone.radius_arcsec + pad, o))),
   );
   const byName = new Map([...(xray ? [xray] : []), ...photometry].map((t) => [t.service, t]));
   // the X-ray step first, then the photometry in the order named (they ran at once)
@@ -260,7 +303,14 @@ function stepOf(
 
 /** What a classify artifact records of a fetched table it read. */
 export function fetchedInput(t: FetchedTable, file: string): FetchedInput {
-  return { file, fetch_id: t.fetchId, service: t.service, url: t.params.url, adql: t.params.adql, queried_at: t.params.queried_at };
+  return {
+    file,
+    fetch_id: t.fetchId,
+    service: t.service,
+    url: t.params.url,
+    adql: t.params.adql,
+    queried_at: t.params.queried_at,
+  };
 }
 
 /** `fetch --out DIR`: each answer copied to DIR/<service>.vot; an existing file is never replaced. */
@@ -280,21 +330,29 @@ function angleOf(text: string, axis: 'ra' | 'dec'): number {
   const t = text.trim();
   const deg = /^[-+]?\d+(\.\d*)?([eE][-+]?\d+)?$/.test(t) ? Number(t) : axis === 'ra' ? parseRaDeg(t) : parseDecDeg(t);
   if (deg === null || !Number.isFinite(deg))
-    throw new ConfigError(`fetch: ${axis === 'ra' ? 'right ascension' : 'declination'} '${text}': expected degrees or sexagesimal`);
+    throw new ConfigError(
+      `fetch: ${axis === 'ra' ? 'right ascension' : 'declination'} '${text}': expected degrees or sexagesimal`,
+    );
   return deg;
 }
 
 /** `--ra`, `--dec`, `--radius` (a unit, or a bare number in arcmin) as a cone. */
 export function coneOf(ra: string, dec: string, radius: string): Cone {
   const r = parseAngleArcsec(radius);
-  if (r === null) throw new ConfigError(`fetch: radius '${radius}': expected an angle such as 2arcmin, 30arcsec, 0.1deg (a bare number is arcmin)`);
+  if (r === null)
+    throw new ConfigError(
+      `fetch: radius '${radius}': expected an angle such as 2arcmin, 30arcsec, 0.1deg (a bare number is arcmin)`,
+    );
   return { ra_deg: angleOf(ra, 'ra'), dec_deg: angleOf(dec, 'dec'), radius_arcsec: r };
 }
 
 /** `classify --cone RA,DEC,R`. */
 export function parseConeSpec(spec: string): Cone {
   const parts = spec.split(',');
-  if (parts.length !== 3) throw new ConfigError(`classify: --cone '${spec}': expected RA,DEC,RADIUS (degrees, degrees, an angle such as 5arcmin)`);
+  if (parts.length !== 3)
+    throw new ConfigError(
+      `classify: --cone '${spec}': expected RA,DEC,RADIUS (degrees, degrees, an angle such as 5arcmin)`,
+    );
   return coneOf(parts[0]!, parts[1]!, parts[2]!);
 }
 

@@ -13,12 +13,27 @@ import { writeFileOnce } from '../artifacts/store.js';
 import { collectGarbage, verifyStore } from '../artifacts/maintenance.js';
 import { buildPipeline } from '../workflows/pipeline.js';
 import { mkdir, realpath, stat } from 'node:fs/promises';
-import { encodeTable, formatOfPath, OUTPUT_EXTENSION, OUTPUT_FORMATS, type OutputFormat } from '../report/table-writers.js';
+import {
+  encodeTable,
+  formatOfPath,
+  OUTPUT_EXTENSION,
+  OUTPUT_FORMATS,
+  type OutputFormat,
+} from '../report/table-writers.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { buildClassifyDag } from '../workflows/classify.js';
 import { runRecorded } from './recorded.js';
-import { copyFetched, coneOf, fetchCone, fetchedInput, fetchEventLine, parseConeSpec, type FetchedTable, type FetchEvent } from './fetch.js';
+import {
+  copyFetched,
+  coneOf,
+  fetchCone,
+  fetchedInput,
+  fetchEventLine,
+  parseConeSpec,
+  type FetchedTable,
+  type FetchEvent,
+} from './fetch.js';
 import { displayName } from '../activities/io/raw-file.js';
 import { createReporter } from './progress.js';
 import { labelAgreement, summariseRun } from '../report/summary.js';
@@ -53,7 +68,8 @@ function warnSkipped(d: { path: string; reason: string }): void {
   process.stderr.write(`xclass: warning: skipped ${d.path}: ${d.reason}\n`);
 }
 
-const outExists = (outPath: string) => new InputError({ file: outPath }, 'file exists; pass --force to replace it, or choose another --out');
+const outExists = (outPath: string) =>
+  new InputError({ file: outPath }, 'file exists; pass --force to replace it, or choose another --out');
 
 /**
  * `--out` never replaces a file unless --force, and never a file it was made from: each
@@ -66,8 +82,11 @@ async function checkOutPath(outPath: string, force: boolean, inputs: readonly st
   const outStat = await stat(outPath).catch(() => null);
   for (const input of inputs) {
     const inStat = await stat(input).catch(() => null);
-    const same = (await realPathOf(input)) === outReal || (outStat !== null && inStat !== null && outStat.dev === inStat.dev && outStat.ino === inStat.ino);
-    if (same) throw new InputError({ file: outPath }, `refusing to write over an input (${input}); choose another --out`);
+    const same =
+      (await realPathOf(input)) === outReal ||
+      (outStat !== null && inStat !== null && outStat.dev === inStat.dev && outStat.ino === inStat.ino);
+    if (same)
+      throw new InputError({ file: outPath }, `refusing to write over an input (${input}); choose another --out`);
   }
   if (existsSync(outPath) && !force) throw outExists(outPath);
 }
@@ -138,61 +157,87 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(new Option('--engine <kind>', 'embedded or temporal').choices(['embedded', 'temporal']))
     .option('--address <host:port>', 'Temporal frontend address')
     .option('--no-progress', 'no progress bar')
-    .option('--ablation <name>', 'run the baseline and only this ablation branch (repeatable); shared steps are cache hits', collect, [])
+    .option(
+      '--ablation <name>',
+      'run the baseline and only this ablation branch (repeatable); shared steps are cache hits',
+      collect,
+      [],
+    )
     .option('--no-ablations', 'run the baseline only')
-    .action(async (cmd: { engine?: string; address?: string; progress: boolean; ablation: string[]; ablations: boolean }) => {
-      const g = program.opts<GlobalOpts>();
-      const extra = [...(cmd.engine ? [`engine.kind=${cmd.engine}`] : []), ...(cmd.address ? [`temporal.address=${cmd.address}`] : [])];
-      const config = configFrom(g, extra);
-      const store = openStore(config);
-      await store.sweepTemp();
-      const input = await planPipeline(config, !cmd.ablations ? { ablations: [] } : cmd.ablation.length > 0 ? { ablations: cmd.ablation } : {});
-      const reporterMode = g.json ? 'json' : cmd.progress && process.stderr.isTTY ? 'tty' : 'quiet';
-      const onTemporal = config.engine.kind === 'temporal';
-      const { runId, record, result } = await runRecorded(store, config, 'xclass-pipeline', async (runId) => {
-        if (onTemporal && !g.json)
-          process.stderr.write(`run ${runId}: started on Temporal at ${config.temporal.address}, task queue ${config.temporal.task_queue}\n`);
-        const reporter = createReporter(reporterMode);
-        try {
-          return onTemporal
-            ? await (await import('../engine/temporal-client.js')).runOnTemporal(config, input, runId, { onProgress: (p) => reporter.onSnapshot(p) })
-            : await runEmbedded(buildPipeline(input), {
-                store,
-                concurrency: config.engine.concurrency,
-                retry: config.retry,
-                threads: config.engine.threads,
-                onEvent: (e) => reporter.onEvent(e),
-                onRetry: (k, a, e, d) => reporter.onRetry(k, a, e, d),
-              });
-        } finally {
-          reporter.stop();
-        }
-      });
-      const hits = result.steps.filter((s) => s.cacheHit).length;
-      if (g.json) out(JSON.stringify({ event: 'run_end', ...record }));
-      else if (result.ok) {
-        // one line per stage: how many of its steps were computed and how many were cache hits
-        for (const [stage, c] of stepsByStage(result.steps))
-          process.stderr.write(`  ${stage.padEnd(12)} ${String(c.computed).padStart(3)} computed ${String(c.cached).padStart(3)} cached\n`);
-        process.stderr.write(
-          `${record.status} in ${(record.wall_ms / 1000).toFixed(2)} s: ${result.steps.length} steps, ${hits} cache hits, store ${store.root}\n`,
+    .action(
+      async (cmd: { engine?: string; address?: string; progress: boolean; ablation: string[]; ablations: boolean }) => {
+        const g = program.opts<GlobalOpts>();
+        const extra = [
+          ...(cmd.engine ? [`engine.kind=${cmd.engine}`] : []),
+          ...(cmd.address ? [`temporal.address=${cmd.address}`] : []),
+        ];
+        const config = configFrom(g, extra);
+        const store = openStore(config);
+        await store.sweepTemp();
+        const input = await planPipeline(
+          config,
+          !cmd.ablations ? { ablations: [] } : cmd.ablation.length > 0 ? { ablations: cmd.ablation } : {},
         );
-        const final = result.steps.find((s) => s.key === variantSteps(null).finalModel)?.artifactId;
-        if (final) process.stderr.write(`final model train/${final.slice(0, 12)}: xclass classify TABLE --model ${final.slice(0, 12)} [--catalog FILE]...\n`);
-        out(runId);
-      }
-      if (!result.ok) {
-        for (const s of result.steps.filter((x) => x.status === 'failed')) process.stderr.write(`xclass: step ${s.key} failed: ${s.error}\n`);
-        exitCode = 1;
-      }
-    });
+        const reporterMode = g.json ? 'json' : cmd.progress && process.stderr.isTTY ? 'tty' : 'quiet';
+        const onTemporal = config.engine.kind === 'temporal';
+        const { runId, record, result } = await runRecorded(store, config, 'xclass-pipeline', async (runId) => {
+          if (onTemporal && !g.json)
+            process.stderr.write(
+              `run ${runId}: started on Temporal at ${config.temporal.address}, task queue ${config.temporal.task_queue}\n`,
+            );
+          const reporter = createReporter(reporterMode);
+          try {
+            return onTemporal
+              ? await (
+                  await import('../engine/temporal-client.js')
+                ).runOnTemporal(config, input, runId, { onProgress: (p) => reporter.onSnapshot(p) })
+              : await runEmbedded(buildPipeline(input), {
+                  store,
+                  concurrency: config.engine.concurrency,
+                  retry: config.retry,
+                  threads: config.engine.threads,
+                  onEvent: (e) => reporter.onEvent(e),
+                  onRetry: (k, a, e, d) => reporter.onRetry(k, a, e, d),
+                });
+          } finally {
+            reporter.stop();
+          }
+        });
+        const hits = result.steps.filter((s) => s.cacheHit).length;
+        if (g.json) out(JSON.stringify({ event: 'run_end', ...record }));
+        else if (result.ok) {
+          // one line per stage: how many of its steps were computed and how many were cache hits
+          for (const [stage, c] of stepsByStage(result.steps))
+            process.stderr.write(
+              `  ${stage.padEnd(12)} ${String(c.computed).padStart(3)} computed ${String(c.cached).padStart(3)} cached\n`,
+            );
+          process.stderr.write(
+            `${record.status} in ${(record.wall_ms / 1000).toFixed(2)} s: ${result.steps.length} steps, ${hits} cache hits, store ${store.root}\n`,
+          );
+          const final = result.steps.find((s) => s.key === variantSteps(null).finalModel)?.artifactId;
+          if (final)
+            process.stderr.write(
+              `final model train/${final.slice(0, 12)}: xclass classify TABLE --model ${final.slice(0, 12)} [--catalog FILE]...\n`,
+            );
+          out(runId);
+        }
+        if (!result.ok) {
+          for (const s of result.steps.filter((x) => x.status === 'failed'))
+            process.stderr.write(`xclass: step ${s.key} failed: ${s.error}\n`);
+          exitCode = 1;
+        }
+      },
+    );
 
   program
     .command('worker')
     .description('run a Temporal worker for XClass workflows and steps')
     .option('--address <host:port>', 'Temporal frontend address')
     .option('--task-queue <name>', "the workflows' task queue (config temporal.task_queue)")
-    .option('--queue <name...>', 'poll only these task queues (default: the main one and every queue config temporal.stages routes a stage to)')
+    .option(
+      '--queue <name...>',
+      'poll only these task queues (default: the main one and every queue config temporal.stages routes a stage to)',
+    )
     .option('--concurrency <n>', 'steps this worker runs at once')
     .action(async (cmd: { address?: string; taskQueue?: string; queue?: string[]; concurrency?: string }) => {
       const extra = [
@@ -202,13 +247,17 @@ export async function main(argv: readonly string[]): Promise<number> {
       ];
       const config = configFrom(program.opts<GlobalOpts>(), extra);
       const { runTemporalWorker } = await import('../engine/temporal-worker.js');
-      process.stderr.write(`worker: ${config.temporal.address}, task queue ${config.temporal.task_queue}, store ${openStore(config).root}\n`);
+      process.stderr.write(
+        `worker: ${config.temporal.address}, task queue ${config.temporal.task_queue}, store ${openStore(config).root}\n`,
+      );
       await runTemporalWorker(config, cmd.queue ? { queues: cmd.queue } : {});
     });
 
   program
     .command('audit <id>')
-    .description('lineage of a run or an artifact, down to raw input files and their SHA-256 (a run: a summary; --full: every artifact)')
+    .description(
+      'lineage of a run or an artifact, down to raw input files and their SHA-256 (a run: a summary; --full: every artifact)',
+    )
     .option('--full', "a run's every artifact with its whole lineage")
     .action(async (id: string, cmd: { full?: boolean }) => {
       const { g, store } = storeOfOpts();
@@ -241,7 +290,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       const { g, store } = storeOfOpts();
       const metas = (await store.list(warnSkipped)).filter((m) => !cmd.stage || m.stage === cmd.stage);
       if (g.json) return out(JSON.stringify(metas));
-      for (const m of metas) out(`${m.stage.padEnd(12)} ${m.id.slice(0, 16)}  v${m.stage_version}  ${String(m.row_count).padStart(8)} rows  ${m.created_at}`);
+      for (const m of metas)
+        out(
+          `${m.stage.padEnd(12)} ${m.id.slice(0, 16)}  v${m.stage_version}  ${String(m.row_count).padStart(8)} rows  ${m.created_at}`,
+        );
     });
 
   program
@@ -253,7 +305,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (g.json) return out(JSON.stringify(records));
       for (const r of records) {
         const hits = r.steps.filter((s) => s.cacheHit).length;
-        out(`${r.run_id}  ${r.status.padEnd(9)} ${r.engine.padEnd(8)} ${(r.wall_ms / 1000).toFixed(2).padStart(7)} s  ${r.steps.length} steps, ${hits} cached`);
+        out(
+          `${r.run_id}  ${r.status.padEnd(9)} ${r.engine.padEnd(8)} ${(r.wall_ms / 1000).toFixed(2).padStart(7)} s  ${r.steps.length} steps, ${hits} cached`,
+        );
       }
     });
 
@@ -267,16 +321,33 @@ export async function main(argv: readonly string[]): Promise<number> {
       const rows = await summariseRun(store, run);
       const agreement = await labelAgreement(store, run);
       if (g.json) return out(JSON.stringify({ table1: rows, agreement }));
-      out(['class', 'catalogs', 'dedup', 'CSC match', 'SED (>=3)', 'classifier'].map((h, i) => (i === 0 ? h.padEnd(9) : h.padStart(11))).join(''));
+      out(
+        ['class', 'catalogs', 'dedup', 'CSC match', 'SED (>=3)', 'classifier']
+          .map((h, i) => (i === 0 ? h.padEnd(9) : h.padStart(11)))
+          .join(''),
+      );
       for (const r of rows)
-        out([r.class.padEnd(9), ...[r.catalogs, r.deduplicated, r.csc_match, r.sed_ok, r.classifier].map((v) => String(v).padStart(11))].join(''));
-      out('catalogs, dedup, CSC match: every labelled catalog; SED and classifier: the MUWCLASS training table (the bundle has no SNR catalog)');
+        out(
+          [
+            r.class.padEnd(9),
+            ...[r.catalogs, r.deduplicated, r.csc_match, r.sed_ok, r.classifier].map((v) => String(v).padStart(11)),
+          ].join(''),
+        );
+      out(
+        'catalogs, dedup, CSC match: every labelled catalog; SED and classifier: the MUWCLASS training table (the bundle has no SNR catalog)',
+      );
       if (agreement) {
         out('');
-        out(`label agreement (provenance ${agreement.artifactId.slice(0, 12)}): training sources by MUWCLASS label x other catalogues' labels`);
+        out(
+          `label agreement (provenance ${agreement.artifactId.slice(0, 12)}): training sources by MUWCLASS label x other catalogues' labels`,
+        );
         const width = agreement.columns.map((c) => Math.max(c.length, 5) + 2);
         out(
-          ['label'.padEnd(9), ...agreement.columns.map((c, i) => c.padStart(width[i]!)), ...['agree', 'conflict', 'alone'].map((h) => h.padStart(10))].join(''),
+          [
+            'label'.padEnd(9),
+            ...agreement.columns.map((c, i) => c.padStart(width[i]!)),
+            ...['agree', 'conflict', 'alone'].map((h) => h.padStart(10)),
+          ].join(''),
         );
         for (const r of agreement.rows)
           out(
@@ -286,7 +357,9 @@ export async function main(argv: readonly string[]): Promise<number> {
               ...[r.agree, r.conflict, r.unconfirmed].map((v) => String(v).padStart(10)),
             ].join(''),
           );
-        out('cells: sources a catalogue labels so (a source in several catalogues counts in each); none: no other catalogue labels it');
+        out(
+          'cells: sources a catalogue labels so (a source in several catalogues counts in each); none: no other catalogue labels it',
+        );
         for (const c of agreement.conflicts) out(`conflict: ${c.id} ${c.label}: ${c.labels}`);
       }
     });
@@ -298,59 +371,84 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     .requiredOption('--ra <deg>', 'right ascension of the centre, degrees (or hh:mm:ss.s)')
     .requiredOption('--dec <deg>', 'declination of the centre, degrees (or dd:mm:ss)')
-    .requiredOption('--radius <angle>', 'cone radius: 5arcmin, 30arcsec, 0.1deg (a bare number is arcmin); at most config fetch.max_radius_arcmin')
-    .option('--service <name>', 'a service of config fetch.services (repeatable; default: fetch.default_services)', collect, [])
+    .requiredOption(
+      '--radius <angle>',
+      'cone radius: 5arcmin, 30arcsec, 0.1deg (a bare number is arcmin); at most config fetch.max_radius_arcmin',
+    )
+    .option(
+      '--service <name>',
+      'a service of config fetch.services (repeatable; default: fetch.default_services)',
+      collect,
+      [],
+    )
     .option('--out <dir>', 'also copy each answer to DIR/<service>.vot (existing files are kept)')
     .option('--refresh', 'ask the services again even when the store holds the answer')
-    .action(async (cmd: { ra: string; dec: string; radius: string; service: string[]; out?: string; refresh?: boolean }) => {
-      const g = program.opts<GlobalOpts>();
-      const config = configFrom(g);
-      const store = openStore(config);
-      const cone = coneOf(cmd.ra, cmd.dec, cmd.radius);
-      const onEvent = (e: FetchEvent) => {
-        const line = fetchEventLine(e);
-        if (line && !g.json) process.stderr.write(`${line}\n`);
-      };
-      let tables: FetchedTable[] = [];
-      const { runId } = await runRecorded(store, config, 'xclass-fetch', async () => {
-        const fetched = await fetchCone(store, config, cone, cmd.service, { refresh: cmd.refresh === true, onEvent });
-        tables = fetched.tables;
-        return { dag: 'xclass-fetch', ok: true, steps: fetched.steps };
-      });
-      const copies = cmd.out ? await copyFetched(tables, cmd.out) : [];
-      if (g.json)
-        return out(
-          JSON.stringify({
-            run: runId,
-            tables: tables.map((t, k) => ({
-              artifact: t.fetchId,
-              rows: t.rows,
-              reused: t.reused,
-              path: t.path,
-              ...t.params,
-              ...(copies[k] ? { out: copies[k] } : {}),
-            })),
-          }),
+    .action(
+      async (cmd: { ra: string; dec: string; radius: string; service: string[]; out?: string; refresh?: boolean }) => {
+        const g = program.opts<GlobalOpts>();
+        const config = configFrom(g);
+        const store = openStore(config);
+        const cone = coneOf(cmd.ra, cmd.dec, cmd.radius);
+        const onEvent = (e: FetchEvent) => {
+          const line = fetchEventLine(e);
+          if (line && !g.json) process.stderr.write(`${line}\n`);
+        };
+        let tables: FetchedTable[] = [];
+        const { runId } = await runRecorded(store, config, 'xclass-fetch', async () => {
+          const fetched = await fetchCone(store, config, cone, cmd.service, { refresh: cmd.refresh === true, onEvent });
+          tables = fetched.tables;
+          return { dag: 'xclass-fetch', ok: true, steps: fetched.steps };
+        });
+        const copies = cmd.out ? await copyFetched(tables, cmd.out) : [];
+        if (g.json)
+          return out(
+            JSON.stringify({
+              run: runId,
+              tables: tables.map((t, k) => ({
+                artifact: t.fetchId,
+                rows: t.rows,
+                reused: t.reused,
+                path: t.path,
+                ...t.params,
+                ...(copies[k] ? { out: copies[k] } : {}),
+              })),
+            }),
+          );
+        for (const t of tables)
+          out(
+            `${t.service}: ${t.rows} rows -> fetch/${t.fetchId.slice(0, 12)}${t.reused ? ' (stored)' : ''} ${t.params.mode} ${t.params.queried_at}`,
+          );
+        for (const c of copies) out(c);
+        process.stderr.write(
+          `run ${runId}; classify it: xclass classify --cone ${cmd.ra},${cmd.dec},${cmd.radius} --model latest\n`,
         );
-      for (const t of tables)
-        out(`${t.service}: ${t.rows} rows -> fetch/${t.fetchId.slice(0, 12)}${t.reused ? ' (stored)' : ''} ${t.params.mode} ${t.params.queried_at}`);
-      for (const c of copies) out(c);
-      process.stderr.write(`run ${runId}; classify it: xclass classify --cone ${cmd.ra},${cmd.dec},${cmd.radius} --model latest\n`);
-    });
+      },
+    );
 
   program
     .command('classify [table]')
     .description(
       'classify the X-ray sources of a field: an X-ray table (CSC 2.0, MUWCLASS or XClass layout, or a mapping) and photometry catalogs (Gaia DR3, 2MASS, PS1, HSC, or a mapping) in CSV, TSV, ECSV, IPAC, Parquet, VOTable or FITS, each also gzipped',
     )
-    .requiredOption('--model <id>', "a train artifact id (or prefix), e.g. the final model of a run; latest: the newest run's (xclass models lists them)")
+    .requiredOption(
+      '--model <id>',
+      "a train artifact id (or prefix), e.g. the final model of a run; latest: the newest run's (xclass models lists them)",
+    )
     .option(
       '--cone <ra,dec,radius>',
       'instead of TABLE and --catalog: fetch the cone from the TAP services (xclass fetch) and classify it; e.g. 166.29,-58.84,5arcmin',
     )
-    .option('--service <name>', 'with --cone: a service of config fetch.services (repeatable; default: fetch.default_services)', collect, [])
+    .option(
+      '--service <name>',
+      'with --cone: a service of config fetch.services (repeatable; default: fetch.default_services)',
+      collect,
+      [],
+    )
     .option('--refresh', 'with --cone: ask the services again even when the store holds the answer')
-    .option('--xray-mapping <preset|file>', "the X-ray table's layout: csc2, muwclass, xclass, or a mapping JSON file (default: detected from the columns)")
+    .option(
+      '--xray-mapping <preset|file>',
+      "the X-ray table's layout: csc2, muwclass, xclass, or a mapping JSON file (default: detected from the columns)",
+    )
     .option(
       '--catalog <file[=preset|mapping]>',
       'a photometry catalog to match (repeatable); preset gaia_dr3, gaia_dr3_vizier, 2mass, 2mass_vizier, ps1_dr2, hsc or a mapping JSON file (default: detected)',
@@ -369,9 +467,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       '--out <file>',
       'the result table to write (default: TABLE with .xclass.<format>; a DS9 region file .reg beside it); its extension names the format; existing files are kept unless --force',
     )
-    .addOption(new Option('--format <format>', 'csv, ecsv, votable, fits or parquet (default: from --out, else csv)').choices([...OUTPUT_FORMATS]))
+    .addOption(
+      new Option('--format <format>', 'csv, ecsv, votable, fits or parquet (default: from --out, else csv)').choices([
+        ...OUTPUT_FORMATS,
+      ]),
+    )
     .option('--force', 'replace existing --out files')
-    .addOption(new Option('--engine <kind>', 'embedded or temporal (config engine.kind)').choices(['embedded', 'temporal']))
+    .addOption(
+      new Option('--engine <kind>', 'embedded or temporal (config engine.kind)').choices(['embedded', 'temporal']),
+    )
     .option('--address <host:port>', 'Temporal frontend address')
     .action(
       async (
@@ -393,17 +497,28 @@ export async function main(argv: readonly string[]): Promise<number> {
         },
       ) => {
         const g = program.opts<GlobalOpts>();
-        const config = configFrom(g, [...(cmd.engine ? [`engine.kind=${cmd.engine}`] : []), ...(cmd.address ? [`temporal.address=${cmd.address}`] : [])]);
+        const config = configFrom(g, [
+          ...(cmd.engine ? [`engine.kind=${cmd.engine}`] : []),
+          ...(cmd.address ? [`temporal.address=${cmd.address}`] : []),
+        ]);
         const store = openStore(config);
-        const latest = cmd.model === 'latest' ? (await listModels(store, warnSkipped)).find((m) => m.kind === 'full')?.model : undefined;
+        const latest =
+          cmd.model === 'latest'
+            ? (await listModels(store, warnSkipped)).find((m) => m.kind === 'full')?.model
+            : undefined;
         if (cmd.model === 'latest' && latest === undefined)
           throw new ConfigError(`classify: --model latest: no final model in ${store.root} (xclass run trains one)`);
         const model = await store.findById(latest ?? cmd.model, warnSkipped);
         if (!model || model.stage !== 'train')
-          throw new ConfigError(`classify: no trained model '${cmd.model}' in ${store.root} (xclass artifacts --stage train lists them)`);
-        if ((tableArg === undefined) === (cmd.cone === undefined)) throw new ConfigError('classify: give either a TABLE or --cone RA,DEC,RADIUS');
+          throw new ConfigError(
+            `classify: no trained model '${cmd.model}' in ${store.root} (xclass artifacts --stage train lists them)`,
+          );
+        if ((tableArg === undefined) === (cmd.cone === undefined))
+          throw new ConfigError('classify: give either a TABLE or --cone RA,DEC,RADIUS');
         if (cmd.cone !== undefined && cmd.catalog.length > 0)
-          throw new ConfigError('classify: --catalog goes with a TABLE; with --cone the catalogs are the services (--service)');
+          throw new ConfigError(
+            'classify: --catalog goes with a TABLE; with --cone the catalogs are the services (--service)',
+          );
         // --cone: the tables come from the TAP services (stored as fetch artifacts, recorded in the run)
         const cone = cmd.cone === undefined ? undefined : parseConeSpec(cmd.cone);
         const fetched = cone
@@ -416,25 +531,39 @@ export async function main(argv: readonly string[]): Promise<number> {
             })
           : undefined;
         const xrayFetched = fetched?.tables.find((t) => t.preset === 'csc2');
-        if (fetched && !xrayFetched) throw new ConfigError('classify: --cone needs an X-ray service (preset csc2) among the services');
+        if (fetched && !xrayFetched)
+          throw new ConfigError('classify: --cone needs an X-ray service (preset csc2) among the services');
         const table = xrayFetched ? xrayFetched.path : tableArg!;
-        const catalogs = fetched ? fetched.tables.filter((t) => t !== xrayFetched).map((t) => `${t.path}=${t.preset}`) : cmd.catalog;
+        const catalogs = fetched
+          ? fetched.tables.filter((t) => t !== xrayFetched).map((t) => `${t.path}=${t.preset}`)
+          : cmd.catalog;
         const fromOut = cmd.out === undefined ? undefined : formatOfPath(cmd.out);
         if (cmd.format !== undefined && fromOut !== undefined && fromOut !== cmd.format)
-          throw new InputError({ file: cmd.out }, `the extension names ${fromOut}, --format ${cmd.format}: give one or make them agree`);
+          throw new InputError(
+            { file: cmd.out },
+            `the extension names ${fromOut}, --format ${cmd.format}: give one or make them agree`,
+          );
         const format: OutputFormat = cmd.format ?? fromOut ?? 'csv';
         const outPath =
           cmd.out ??
-          (cone ? `cone_${cone.ra_deg}_${cone.dec_deg}_${cone.radius_arcsec}as.xclass.${OUTPUT_EXTENSION[format]}` : undefined) ??
+          (cone
+            ? `cone_${cone.ra_deg}_${cone.dec_deg}_${cone.radius_arcsec}as.xclass.${OUTPUT_EXTENSION[format]}`
+            : undefined) ??
           `${table.replace(/(\.gz)?$/i, '').replace(/\.(csv|tsv|tab|ecsv|ipac|tbl|parquet|vot|votable|xml|fits?)$/i, '')}.xclass.${OUTPUT_EXTENSION[format]}`;
         const regPath = `${outPath.replace(/\.(csv|ecsv|vot|votable|xml|fits?|parquet)$/i, '')}.reg`;
         const modelRef = { stage: 'train' as const, id: model.id };
         const { params, context, inputFiles } = await planClassify(config, store, modelRef, {
           table,
-          ...(cmd.xrayMapping ? { xrayMapping: cmd.xrayMapping } : xrayFetched ? { xrayMapping: xrayFetched.preset } : {}),
+          ...(cmd.xrayMapping
+            ? { xrayMapping: cmd.xrayMapping }
+            : xrayFetched
+              ? { xrayMapping: xrayFetched.preset }
+              : {}),
           catalogs,
           cwd: process.cwd(),
-          ...(fetched ? { fetched: fetched.tables.map((t) => fetchedInput(t, displayName(process.cwd(), t.path))) } : {}),
+          ...(fetched
+            ? { fetched: fetched.tables.map((t) => fetchedInput(t, displayName(process.cwd(), t.path))) }
+            : {}),
         });
         await checkOutPath(outPath, cmd.force === true, inputFiles);
         await checkOutPath(regPath, cmd.force === true, inputFiles);
@@ -442,7 +571,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (cmd.calibration) {
           const found = await store.findById(cmd.calibration, warnSkipped);
           if (!found || found.stage !== 'evaluate')
-            throw new ConfigError(`classify: no evaluate artifact '${cmd.calibration}' in ${store.root} (xclass artifacts --stage evaluate lists them)`);
+            throw new ConfigError(
+              `classify: no evaluate artifact '${cmd.calibration}' in ${store.root} (xclass artifacts --stage evaluate lists them)`,
+            );
           calibration = { stage: 'evaluate', id: found.id };
           const mismatch = await calibrationMismatch(store, modelRef, found.id);
           if (mismatch !== null)
@@ -458,7 +589,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (cmd.xrayModel !== undefined && cmd.xrayModel !== 'none') {
           const found = await store.findById(cmd.xrayModel, warnSkipped);
           if (!found || found.stage !== 'train')
-            throw new ConfigError(`classify: no trained model '${cmd.xrayModel}' in ${store.root} (xclass artifacts --stage train lists them)`);
+            throw new ConfigError(
+              `classify: no trained model '${cmd.xrayModel}' in ${store.root} (xclass artifacts --stage train lists them)`,
+            );
           xrayModel = { stage: 'train', id: found.id };
         } else if (cmd.xrayModel === undefined) xrayModel = await findXrayModel(store, modelRef);
         const xrayCalibration = xrayModel ? ((await findCalibration(store, xrayModel))?.ref ?? null) : null;
@@ -467,7 +600,12 @@ export async function main(argv: readonly string[]): Promise<number> {
             `xclass: warning: classify: no X-ray-only model beside model ${model.id.slice(0, 12)} in the store: sources without photometry get imputed optical features\n`,
           );
         const reporter = createReporter(g.json ? 'json' : process.stderr.isTTY ? 'tty' : 'quiet');
-        const { dag, external } = buildClassifyDag(params, context, { model: modelRef, calibration, xrayModel, xrayCalibration });
+        const { dag, external } = buildClassifyDag(params, context, {
+          model: modelRef,
+          calibration,
+          xrayModel,
+          xrayCalibration,
+        });
         // the record makes the classification reachable for `xclass gc` and auditable by run id
         const { runId, result } = await runRecorded(store, config, 'xclass-classify', async (runId) => {
           try {
@@ -475,7 +613,13 @@ export async function main(argv: readonly string[]): Promise<number> {
               config.engine.kind === 'temporal'
                 ? await (
                     await import('../engine/temporal-client.js')
-                  ).runDagOnTemporal(config, { retry: config.retry, activities: activityOptions(config), concurrency: 1 }, dag, external, runId)
+                  ).runDagOnTemporal(
+                    config,
+                    { retry: config.retry, activities: activityOptions(config), concurrency: 1 },
+                    dag,
+                    external,
+                    runId,
+                  )
                 : await runEmbedded(dag, {
                     store,
                     concurrency: 1,
@@ -527,7 +671,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   program
     .command('report <run>')
     .description('write the run report: one self-contained HTML file with tables and plots')
-    .option('--out <file>', 'where to write it (default: <store>/_reports/<run>.html); an existing file is kept unless --force')
+    .option(
+      '--out <file>',
+      'where to write it (default: <store>/_reports/<run>.html); an existing file is kept unless --force',
+    )
     .option('--force', 'replace an existing --out file')
     .action(async (runId: string, cmd: { out?: string; force?: boolean }) => {
       const { g, store } = storeOfOpts();
@@ -538,7 +685,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       const html = await buildReport(store, run);
       // a report already written at the default place is kept: a new one gets a time-stamped name
       let outPath = cmd.out ?? join(await store.ensureDirInside(join(store.root, '_reports')), `${run.run_id}.html`);
-      if (!cmd.out && existsSync(outPath)) outPath = outPath.replace(/\.html$/, `-${new Date().toISOString().replace(/[-:.]/g, '')}.html`);
+      if (!cmd.out && existsSync(outPath))
+        outPath = outPath.replace(/\.html$/, `-${new Date().toISOString().replace(/[-:.]/g, '')}.html`);
       // written to a temp file and renamed, so a reader never sees half a report
       await writeOut(outPath, html, cmd.force === true);
       if (g.json) return out(JSON.stringify({ report: outPath, bytes: html.length }));
@@ -547,25 +695,39 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   program
     .command('compare <a> <b>')
-    .description('metric deltas between two evaluated branches: RUN, BRANCH (baseline or an ablation) or RUN:BRANCH; the headline metrics, --all for every one')
+    .description(
+      'metric deltas between two evaluated branches: RUN, BRANCH (baseline or an ablation) or RUN:BRANCH; the headline metrics, --all for every one',
+    )
     .option('--all', 'every metric: per class, calibration, OOD, every protocol')
     .action(async (a: string, b: string, cmd: { all?: boolean }) => {
       const { g, store } = storeOfOpts();
       const [ma, mb] = [await branchMetrics(store, a, warnSkipped), await branchMetrics(store, b, warnSkipped)];
       const every = compareRows(ma, mb);
       const rows = cmd.all ? every : every.filter((r) => isHeadline(r.metric));
-      if (g.json) return out(JSON.stringify({ a: { label: ma.label, evaluate: ma.evaluateId }, b: { label: mb.label, evaluate: mb.evaluateId }, rows }));
+      if (g.json)
+        return out(
+          JSON.stringify({
+            a: { label: ma.label, evaluate: ma.evaluateId },
+            b: { label: mb.label, evaluate: mb.evaluateId },
+            rows,
+          }),
+        );
       out(`A = ${ma.label} (evaluate/${ma.evaluateId.slice(0, 12)})`);
       out(`B = ${mb.label} (evaluate/${mb.evaluateId.slice(0, 12)})`);
-      out(`${'metric (pooled out-of-fold, all sources)'.padEnd(44)}${'A'.padStart(8)}${'B'.padStart(8)}${'B - A'.padStart(9)}`);
+      out(
+        `${'metric (pooled out-of-fold, all sources)'.padEnd(44)}${'A'.padStart(8)}${'B'.padStart(8)}${'B - A'.padStart(9)}`,
+      );
       const f = (v: number | null, sign = false) => (v === null ? '-' : `${sign && v > 0 ? '+' : ''}${v.toFixed(3)}`);
-      for (const r of rows) out(`${r.metric.padEnd(44)}${f(r.a).padStart(8)}${f(r.b).padStart(8)}${f(r.delta, true).padStart(9)}`);
+      for (const r of rows)
+        out(`${r.metric.padEnd(44)}${f(r.a).padStart(8)}${f(r.b).padStart(8)}${f(r.delta, true).padStart(9)}`);
       if (!cmd.all) out(`(${every.length - rows.length} more metrics: --all)`);
     });
 
   program
     .command('models')
-    .description('the final models in the store: run, date, training set, label policy, balanced accuracy (newest first)')
+    .description(
+      'the final models in the store: run, date, training set, label policy, balanced accuracy (newest first)',
+    )
     .action(async () => {
       const { g, store } = storeOfOpts();
       const rows = await listModels(store, warnSkipped);
@@ -573,7 +735,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       out(['model', 'kind', 'run', 'started', 'label policy', 'BA', 'training set'].join('\t'));
       for (const r of rows)
         out(
-          [r.model.slice(0, 12), r.kind, r.run, r.started_at.slice(0, 19), r.label_policy, r.balanced_accuracy?.toFixed(3) ?? '-', r.training_set].join('\t'),
+          [
+            r.model.slice(0, 12),
+            r.kind,
+            r.run,
+            r.started_at.slice(0, 19),
+            r.label_policy,
+            r.balanced_accuracy?.toFixed(3) ?? '-',
+            r.training_set,
+          ].join('\t'),
         );
       if (rows.length === 0) process.stderr.write(`xclass: no final model in ${store.root} (xclass run trains one)\n`);
     });
@@ -591,14 +761,17 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   program
     .command('verify')
-    .description('check every artifact against its recorded sizes and SHA-256, and every run record; --repair quarantines what fails')
+    .description(
+      'check every artifact against its recorded sizes and SHA-256, and every run record; --repair quarantines what fails',
+    )
     .option('--repair', 'move damaged artifacts to <store>/_quarantine (never deleted); the next run recomputes them')
     .action(async (cmd: { repair?: boolean }) => {
       const { g, store } = storeOfOpts();
       const report = await verifyStore(store, { repair: cmd.repair === true });
       if (g.json) out(JSON.stringify(report));
       else {
-        for (const d of report.damaged) out(`damaged  ${d.path}: ${d.reason}${d.quarantined_to ? ` -> moved to ${d.quarantined_to}` : ''}`);
+        for (const d of report.damaged)
+          out(`damaged  ${d.path}: ${d.reason}${d.quarantined_to ? ` -> moved to ${d.quarantined_to}` : ''}`);
         for (const d of report.damaged_runs) out(`damaged  ${d.path}: ${d.reason}`);
         out(
           `checked ${report.artifacts} artifacts (${report.files} files, ${(report.bytes / 1e6).toFixed(1)} MB) and ` +
@@ -616,7 +789,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('gc')
     .description('list artifacts that no run record reaches (and quarantined ones); --delete removes them')
     .option('--delete', 'remove them (refused while a run is in progress or a run record is unreadable)')
-    .option('--all', 'with --delete: remove them even when the store has no run record or more than config store.gc_max_share would go')
+    .option(
+      '--all',
+      'with --delete: remove them even when the store has no run record or more than config store.gc_max_share would go',
+    )
     .action(async (cmd: { delete?: boolean; all?: boolean }) => {
       const { g, store, config } = storeOfOpts();
       const res = await collectGarbage(store, {
@@ -627,9 +803,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       });
       if (g.json) return out(JSON.stringify(res));
       for (const a of res.unreachable)
-        out(`${cmd.delete ? 'removed' : 'unreachable'}  ${a.stage}/${a.id.slice(0, 16)}  ${(a.bytes / 1e6).toFixed(2)} MB  ${a.created_at}`);
-      for (const q of res.quarantined) out(`${cmd.delete ? 'removed' : 'quarantined'}  ${q.path}  ${(q.bytes / 1e6).toFixed(2)} MB`);
-      const mb = (res.unreachable.reduce((t, a) => t + a.bytes, 0) + res.quarantined.reduce((t, q) => t + q.bytes, 0)) / 1e6;
+        out(
+          `${cmd.delete ? 'removed' : 'unreachable'}  ${a.stage}/${a.id.slice(0, 16)}  ${(a.bytes / 1e6).toFixed(2)} MB  ${a.created_at}`,
+        );
+      for (const q of res.quarantined)
+        out(`${cmd.delete ? 'removed' : 'quarantined'}  ${q.path}  ${(q.bytes / 1e6).toFixed(2)} MB`);
+      const mb =
+        (res.unreachable.reduce((t, a) => t + a.bytes, 0) + res.quarantined.reduce((t, q) => t + q.bytes, 0)) / 1e6;
       out(
         `${res.reachable} artifacts reached by ${res.runs} run records; ${res.unreachable.length} unreachable, ` +
           `${res.quarantined.length} quarantined (${mb.toFixed(1)} ` +

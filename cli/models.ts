@@ -30,7 +30,10 @@ function rawFiles(node: LineageNode, out = new Map<string, string>()): Map<strin
  * its newest run): the baseline's and the X-ray-only model's. A run's other branches
  * (ablations) are scored, not deployed, so they have no final model.
  */
-export async function listModels(store: ArtifactStore, onDamaged: (d: DamagedFileError) => void = () => {}): Promise<ModelRow[]> {
+export async function listModels(
+  store: ArtifactStore,
+  onDamaged: (d: DamagedFileError) => void = () => {},
+): Promise<ModelRow[]> {
   const rows: ModelRow[] = [];
   const seen = new Set<string>();
   const runs = (await loadRunRecords(store, onDamaged)).filter((r) => r.status === 'succeeded').reverse();

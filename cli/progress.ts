@@ -26,11 +26,23 @@ export function createReporter(mode: 'tty' | 'json' | 'quiet', stream: NodeJS.Wr
     return {
       onEvent(e) {
         const { key: step, stage, cacheHit: cache_hit, artifactId: artifact_id, error } = e.step;
-        const event = { event: `step_${e.type}`, step, stage, done: e.done, total: e.total, cache_hit, artifact_id, error, elapsed_s: Number(elapsed()) };
+        const event = {
+          event: `step_${e.type}`,
+          step,
+          stage,
+          done: e.done,
+          total: e.total,
+          cache_hit,
+          artifact_id,
+          error,
+          elapsed_s: Number(elapsed()),
+        };
         process.stdout.write(`${JSON.stringify(event)}\n`);
       },
       onRetry(key, attempt, err, delayMs) {
-        process.stdout.write(`${JSON.stringify({ event: 'step_retry', step: key, attempt, delay_ms: delayMs, error: String(err) })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ event: 'step_retry', step: key, attempt, delay_ms: delayMs, error: String(err) })}\n`,
+        );
       },
       onSnapshot(p) {
         process.stdout.write(
@@ -38,14 +50,21 @@ export function createReporter(mode: 'tty' | 'json' | 'quiet', stream: NodeJS.Wr
         );
       },
       onStepProgress(key, done, total, note) {
-        process.stdout.write(`${JSON.stringify({ event: 'step_progress', step: key, done, total, note, elapsed_s: Number(elapsed()) })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ event: 'step_progress', step: key, done, total, note, elapsed_s: Number(elapsed()) })}\n`,
+        );
       },
       stop() {},
     };
   }
   if (mode === 'quiet') return { onEvent() {}, onRetry() {}, onSnapshot() {}, onStepProgress() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
-    { format: ' {bar} {value}/{total} steps | {hits} cached | {elapsed}s | {current}', stream, hideCursor: true, clearOnComplete: false },
+    {
+      format: ' {bar} {value}/{total} steps | {hits} cached | {elapsed}s | {current}',
+      stream,
+      hideCursor: true,
+      clearOnComplete: false,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
@@ -72,7 +91,9 @@ export function createReporter(mode: 'tty' | 'json' | 'quiet', stream: NodeJS.Wr
       if (started) bar.update({ elapsed: elapsed(), current: `${key}: ${note ?? `${done}/${total}`}` });
     },
     onRetry(key, attempt, err, delayMs) {
-      stream.write(`\n  retry ${key} after attempt ${attempt} in ${delayMs} ms: ${err instanceof Error ? err.message : String(err)}\n`);
+      stream.write(
+        `\n  retry ${key} after attempt ${attempt} in ${delayMs} ms: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
     },
     stop() {
       if (started) bar.stop();

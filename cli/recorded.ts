@@ -9,7 +9,9 @@ import type { DagResult } from '../workflows/dag.js';
 /** Runs killed mid-way get their record, marked interrupted, with one line each. */
 async function noteInterruptedRuns(store: ArtifactStore): Promise<void> {
   for (const id of await recordInterruptedRuns(store))
-    process.stderr.write(`xclass: run ${id} was interrupted (its process is gone); recorded as interrupted in ${store.runsDir}\n`);
+    process.stderr.write(
+      `xclass: run ${id} was interrupted (its process is gone); recorded as interrupted in ${store.runsDir}\n`,
+    );
 }
 
 /** The data folder checked against its SHA256SUMS, one warning line per file that differs; recorded in the run record. */

@@ -36,7 +36,9 @@ function validateConfig(raw: unknown, source: string): XClassConfig {
   const parsed = ConfigSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const issue = firstIssue(parsed.error);
-  throw new ConfigError(`${source}: key '${issue.key}': ${issue.message}, got ${JSON.stringify(valueAt(raw, issue.path))}`);
+  throw new ConfigError(
+    `${source}: key '${issue.key}': ${issue.message}, got ${JSON.stringify(valueAt(raw, issue.path))}`,
+  );
 }
 
 function valueAt(tree: unknown, path: readonly PropertyKey[]): unknown {
@@ -71,7 +73,8 @@ export function deepMerge(base: Tree, overlay: Tree, prefix: string, source: str
   for (const [k, v] of Object.entries(overlay)) {
     const key = prefix ? `${prefix}.${k}` : k;
     // inside an ablation's overlay any key of the config may be added (its keys are checked when the branch is planned)
-    if (!(k in base) && !OPEN_MAPS.has(prefix) && !prefix.startsWith('ablations.')) throw new ConfigError(`${source}: unknown key '${key}'`);
+    if (!(k in base) && !OPEN_MAPS.has(prefix) && !prefix.startsWith('ablations.'))
+      throw new ConfigError(`${source}: unknown key '${key}'`);
     const b = base[k];
     out[k] = isTree(b) && isTree(v) ? deepMerge(b, v, key, source) : v;
   }

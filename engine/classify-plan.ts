@@ -29,7 +29,13 @@ import {
   type PhotometryPreset,
   type XrayPreset,
 } from '../activities/io/catalog-presets.js';
-import { PhotometryMapping, XrayMapping, type ClassifyContext, type ClassifyParams, type PhotometryCatalog } from '../schemas/catalog.js';
+import {
+  PhotometryMapping,
+  XrayMapping,
+  type ClassifyContext,
+  type ClassifyParams,
+  type PhotometryCatalog,
+} from '../schemas/catalog.js';
 import type { ArtifactRef } from '../schemas/step.js';
 import type { FetchedInput } from '../schemas/fetch.js';
 import { evaluateRoleProtocol } from '../schemas/protocols.js';
@@ -70,7 +76,11 @@ async function mappingFile<T>(schema: z.ZodType<T>, file: string, cwd: string): 
  * against the data folder and hashed, the counterpart settings from config.
  */
 /** A photometry preset's mapping for a header. */
-function photometryPreset(preset: PhotometryPreset, header: readonly string[], known: readonly string[]): PhotometryMapping {
+function photometryPreset(
+  preset: PhotometryPreset,
+  header: readonly string[],
+  known: readonly string[],
+): PhotometryMapping {
   switch (preset) {
     case 'gaia_dr3':
       return gaiaDr3Mapping(header);
@@ -101,14 +111,22 @@ export async function planClassify(
   const inputFiles = [xray.path];
   const { header, units } = await readTableLayout(xray.path, xray.name);
   const xrayPreset = (spec: XrayPreset) =>
-    spec === 'csc2' ? csc2Mapping() : spec === 'muwclass' ? muwclassMapping(sed.input_bands) : xclassMapping(header, sed.output_filters, xray.name);
+    spec === 'csc2'
+      ? csc2Mapping()
+      : spec === 'muwclass'
+        ? muwclassMapping(sed.input_bands)
+        : xclassMapping(header, sed.output_filters, xray.name);
   let mapping: XrayMapping;
   if (req.xrayMapping === undefined) mapping = xrayPreset(detectXrayPreset(header, xray.name));
-  else if ((XRAY_PRESETS as readonly string[]).includes(req.xrayMapping)) mapping = xrayPreset(req.xrayMapping as XrayPreset);
+  else if ((XRAY_PRESETS as readonly string[]).includes(req.xrayMapping))
+    mapping = xrayPreset(req.xrayMapping as XrayPreset);
   else if (existsSync(resolve(req.cwd, req.xrayMapping))) {
     mapping = await mappingFile(XrayMapping, req.xrayMapping, req.cwd);
     inputFiles.push(resolve(req.cwd, req.xrayMapping));
-  } else throw new ConfigError(`--xray-mapping ${req.xrayMapping}: neither a preset (${XRAY_PRESETS.join(', ')}) nor a mapping file`);
+  } else
+    throw new ConfigError(
+      `--xray-mapping ${req.xrayMapping}: neither a preset (${XRAY_PRESETS.join(', ')}) nor a mapping file`,
+    );
   // the header's spelling of each column (HEASARC's NAME for name), and the units the file declares
   mapping = withDeclaredUnits(alignMapping(mapping, header, xray.name), units, xray.name);
 
@@ -124,13 +142,18 @@ export async function planClassify(
     if (how === undefined || (PHOTOMETRY_PRESETS as readonly string[]).includes(how)) {
       preset = (how as PhotometryPreset | undefined) ?? detectPhotometryPreset(catHeader, f.name);
       m = photometryPreset(preset, catHeader, known);
-      if (m.magnitudes.length === 0) throw new ConfigError(`catalog ${f.name}: the ${preset} layout found no magnitude column with a filter curve`);
+      if (m.magnitudes.length === 0)
+        throw new ConfigError(`catalog ${f.name}: the ${preset} layout found no magnitude column with a filter curve`);
     } else if (existsSync(resolve(req.cwd, how))) {
       m = await mappingFile(PhotometryMapping, how, req.cwd);
       inputFiles.push(resolve(req.cwd, how));
-    } else throw new ConfigError(`--catalog ${spec}: '${how}' is neither a preset (${PHOTOMETRY_PRESETS.join(', ')}) nor a mapping file`);
+    } else
+      throw new ConfigError(
+        `--catalog ${spec}: '${how}' is neither a preset (${PHOTOMETRY_PRESETS.join(', ')}) nor a mapping file`,
+      );
     m = withDeclaredUnits(alignMapping(m, catHeader, f.name), catUnits, f.name);
-    const base = (preset ?? basename(f.name).replace(/\.[^.]*$/, '')).toLowerCase().replace(/[^a-z0-9_]+/g, '_') || 'catalog';
+    const base =
+      (preset ?? basename(f.name).replace(/\.[^.]*$/, '')).toLowerCase().replace(/[^a-z0-9_]+/g, '_') || 'catalog';
     let name = base;
     for (let k = 2; photometry.some((c) => c.name === name); k++) name = `${base}_${k}`;
     photometry.push({ name, table: { name: f.name, sha256: f.sha256, bytes: f.bytes }, mapping: m });
@@ -141,7 +164,12 @@ export async function planClassify(
   for (const c of photometry) checkMagnitudeColumns(c.table.name, c.mapping.magnitudes, sed.input_bands);
   const data_files = [];
   for (const filter of classifyFilters({ mapping, photometry })) {
-    if (!known.includes(filter)) throw await unknownFilterError(dir, filter, `the mapping of ${req.table}${photometry.length ? ' or a catalog' : ''}`);
+    if (!known.includes(filter))
+      throw await unknownFilterError(
+        dir,
+        filter,
+        `the mapping of ${req.table}${photometry.length ? ' or a catalog' : ''}`,
+      );
     const { path: _path, ...ref } = await resolveRawFile(dir, filterFileName(filter));
     data_files.push(ref);
   }
@@ -151,7 +179,13 @@ export async function planClassify(
     photometry,
     counterparts: config.classify.counterparts,
     ...(mapping.label !== undefined
-      ? { label_map: config.labels.map, scoring: { eval_classes: config.evaluation.eval_classes, calibration_bins: config.evaluation.calibration_bins } }
+      ? {
+          label_map: config.labels.map,
+          scoring: {
+            eval_classes: config.evaluation.eval_classes,
+            calibration_bins: config.evaluation.calibration_bins,
+          },
+        }
       : {}),
     data_files,
     no_data: config.input.no_data,
@@ -174,7 +208,10 @@ export async function planClassify(
  * policy; the forest settings and the label policy), apart from which rows it trained
  * on (`fold`). A model and the cross-validation models that calibrate it share it.
  */
-async function trainLineage(store: ArtifactStore, trainId: string): Promise<{ key: string; parts: Record<string, string> }> {
+async function trainLineage(
+  store: ArtifactStore,
+  trainId: string,
+): Promise<{ key: string; parts: Record<string, string> }> {
   const meta = await store.readMeta('train', trainId);
   const { fold: _fold, ...params } = meta.params as Record<string, Json>;
   const parts: Record<string, string> = {};
@@ -188,12 +225,20 @@ async function trainLineage(store: ArtifactStore, trainId: string): Promise<{ ke
  * deployment-protocol predictions came from a model of the model's own lineage, else
  * the first difference in words (`params.label_policy: "drop" vs none`).
  */
-export async function calibrationMismatch(store: ArtifactStore, model: ArtifactRef<'train'>, evaluateId: string): Promise<string | null> {
+export async function calibrationMismatch(
+  store: ArtifactStore,
+  model: ArtifactRef<'train'>,
+  evaluateId: string,
+): Promise<string | null> {
   return mismatchWith(store, await trainLineage(store, model.id), evaluateId);
 }
 
 /** calibrationMismatch against a lineage already read (findCalibration reads the model's once for every evaluation). */
-async function mismatchWith(store: ArtifactStore, mine: Awaited<ReturnType<typeof trainLineage>>, evaluateId: string): Promise<string | null> {
+async function mismatchWith(
+  store: ArtifactStore,
+  mine: Awaited<ReturnType<typeof trainLineage>>,
+  evaluateId: string,
+): Promise<string | null> {
   const meta = await store.readMeta('evaluate', evaluateId);
   const roles = Object.keys(meta.inputs)
     .filter((r) => evaluateRoleProtocol(r) === 'deployment')
@@ -224,7 +269,10 @@ async function mismatchWith(store: ArtifactStore, mine: Awaited<ReturnType<typeo
  * share it (other evaluate settings) the newest, then the smallest id, is taken and the
  * count is returned. Null when the store holds none.
  */
-export async function findCalibration(store: ArtifactStore, model: ArtifactRef<'train'>): Promise<{ ref: ArtifactRef<'evaluate'>; candidates: number } | null> {
+export async function findCalibration(
+  store: ArtifactStore,
+  model: ArtifactRef<'train'>,
+): Promise<{ ref: ArtifactRef<'evaluate'>; candidates: number } | null> {
   const mine = await trainLineage(store, model.id);
   const found: { id: string; created: string }[] = [];
   for (const id of await readdirOrEmpty(join(store.root, 'evaluate'))) {
@@ -248,7 +296,10 @@ export async function findCalibration(store: ArtifactStore, model: ArtifactRef<'
  * label policy (the run's `xray/final/train`); the newest, then the smallest id, if
  * several. Null when the store holds none (config xray_model off, or an older run).
  */
-export async function findXrayModel(store: ArtifactStore, model: ArtifactRef<'train'>): Promise<ArtifactRef<'train'> | null> {
+export async function findXrayModel(
+  store: ArtifactStore,
+  model: ArtifactRef<'train'>,
+): Promise<ArtifactRef<'train'> | null> {
   const final = await store.readMeta('train', model.id);
   const features = await store.readMeta('features', final.inputs['features']!);
   const { fold: _f, ...wanted } = final.params as Record<string, Json>;
@@ -258,9 +309,18 @@ export async function findXrayModel(store: ArtifactStore, model: ArtifactRef<'tr
     try {
       const meta = await store.readMeta('train', id);
       const { fold, ...params } = meta.params as Record<string, Json>;
-      if (fold !== null || canonicalJson(params) !== canonicalJson(wanted) || meta.inputs['provenance'] !== final.inputs['provenance']) continue;
+      if (
+        fold !== null ||
+        canonicalJson(params) !== canonicalJson(wanted) ||
+        meta.inputs['provenance'] !== final.inputs['provenance']
+      )
+        continue;
       const f = await store.readMeta('features', meta.inputs['features']!);
-      if ((f.params as { xray_only?: boolean }).xray_only !== true || f.inputs['sources'] !== features.inputs['sources']) continue;
+      if (
+        (f.params as { xray_only?: boolean }).xray_only !== true ||
+        f.inputs['sources'] !== features.inputs['sources']
+      )
+        continue;
       found.push({ id, created: meta.created_at });
     } catch {
       continue; // a damaged artifact is no candidate; `xclass verify` reports it

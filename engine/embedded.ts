@@ -36,13 +36,27 @@ export async function runEmbedded(dag: Dag, opts: EmbeddedOptions): Promise<DagR
   // steps run in this thread grow their trees on this pool; a step thread makes its own
   const trees = opts.threads || opts.stepRunner ? undefined : createTreePool();
   const onStep = opts.onStepProgress;
-  const progressOf = onStep ? (key: string) => (done: number, total: number, note?: string) => onStep(key, done, total, note) : undefined;
-  let runOnce = opts.stepRunner ?? ((req: StepRequest) => runStep(opts.store, req, { ...(trees ? { trees } : {}), ...(progressOf ? { progressOf } : {}) }));
+  const progressOf = onStep
+    ? (key: string) => (done: number, total: number, note?: string) => onStep(key, done, total, note)
+    : undefined;
+  let runOnce =
+    opts.stepRunner ??
+    ((req: StepRequest) =>
+      runStep(opts.store, req, { ...(trees ? { trees } : {}), ...(progressOf ? { progressOf } : {}) }));
   if (opts.threads && !opts.stepRunner) {
-    pool = new Piscina({ filename: engineWorkerFile('step-worker'), minThreads: 1, maxThreads: opts.concurrency, idleTimeout: 1000 });
+    pool = new Piscina({
+      filename: engineWorkerFile('step-worker'),
+      minThreads: 1,
+      maxThreads: opts.concurrency,
+      idleTimeout: 1000,
+    });
     const p = pool;
     runOnce = async (req) => {
-      const res = (await p.run({ storeRoot: opts.store.root, verify: opts.store.verify, request: req } satisfies WorkerTask)) as WorkerResult;
+      const res = (await p.run({
+        storeRoot: opts.store.root,
+        verify: opts.store.verify,
+        request: req,
+      } satisfies WorkerTask)) as WorkerResult;
       if (res.ok) return res.outcome;
       const err = new Error(res.message);
       err.name = res.name;
@@ -58,7 +72,11 @@ export async function runEmbedded(dag: Dag, opts: EmbeddedOptions): Promise<DagR
           opts.retry,
           (attempt, err, delay) => opts.onRetry?.(req.key, attempt, err, delay),
         ),
-      { concurrency: opts.concurrency, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}), ...(opts.external ? { external: opts.external } : {}) },
+      {
+        concurrency: opts.concurrency,
+        ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+        ...(opts.external ? { external: opts.external } : {}),
+      },
     );
   } finally {
     await pool?.destroy();

@@ -21,14 +21,23 @@ export function dataDir(config: XClassConfig): string {
 }
 
 export function openStore(config: XClassConfig): ArtifactStore {
-  return new ArtifactStore(isAbsolute(config.store.path) ? config.store.path : resolve(config.store.path), config.store.verify);
+  return new ArtifactStore(
+    isAbsolute(config.store.path) ? config.store.path : resolve(config.store.path),
+    config.store.verify,
+  );
 }
 
 /** The data folder must exist and look like one, before any file in it is looked up by name. */
 function checkDataDir(dir: string, config: XClassConfig): void {
-  const source = config.data.dir ? 'config data.dir' : process.env['XCLASS_DATA'] ? '$XCLASS_DATA' : 'the default ../shared/data beside the checkout';
+  const source = config.data.dir
+    ? 'config data.dir'
+    : process.env['XCLASS_DATA']
+      ? '$XCLASS_DATA'
+      : 'the default ../shared/data beside the checkout';
   if (!existsSync(dir))
-    throw new ConfigError(`data folder ${dir} (from ${source}) does not exist; set $XCLASS_DATA or config data.dir to the reference data folder`);
+    throw new ConfigError(
+      `data folder ${dir} (from ${source}) does not exist; set $XCLASS_DATA or config data.dir to the reference data folder`,
+    );
   for (const sub of ['filters', 'templates', 'catalogs']) {
     if (!existsSync(join(dir, sub)))
       throw new ConfigError(
@@ -69,7 +78,8 @@ async function planVariant(
     ...s.output_filters.map((f, i) => [f, `${where} sed.output_filters.${i}`] as [string, string]),
     ...s.consistency.filters.map((f, i) => [f, `${where} sed.consistency.filters.${i}`] as [string, string]),
   ];
-  for (const [fname, w] of filters) if (!existsSync(join(dir, filterFileName(fname)))) throw await unknownFilterError(dir, fname, w);
+  for (const [fname, w] of filters)
+    if (!existsSync(join(dir, filterFileName(fname)))) throw await unknownFilterError(dir, fname, w);
   const dataFiles = [];
   for (const file of await sedDataFiles(s, dir)) {
     const { path: _path, ...ref } = await resolve(file);
@@ -92,10 +102,15 @@ function redshiftSettingsInUse(s: SedSettings, where: string): SedSettings {
   const { composite_z = 0, salvato = 0 } = s.label_free.priors;
   const used = fitsRedshifted(s, 'composite_z') || fitsRedshifted(s, 'salvato');
   if (used && !s.agn_redshift)
-    throw new ConfigError(`${where}: key 'sed.agn_redshift': the redshifted AGN families (label_free.priors composite_z, salvato) need a redshift grid`);
+    throw new ConfigError(
+      `${where}: key 'sed.agn_redshift': the redshifted AGN families (label_free.priors composite_z, salvato) need a redshift grid`,
+    );
   // a redshifted family with prior 0 is not fitted: left out of the params like the grid
   const { composite_z: _z, salvato: _s, ...priors } = s.label_free.priors;
-  const label_free = { ...s.label_free, priors: { ...priors, ...(composite_z > 0 ? { composite_z } : {}), ...(salvato > 0 ? { salvato } : {}) } };
+  const label_free = {
+    ...s.label_free,
+    priors: { ...priors, ...(composite_z > 0 ? { composite_z } : {}), ...(salvato > 0 ? { salvato } : {}) },
+  };
   if (used) return { ...s, label_free };
   const { agn_redshift: _unused, ...rest } = s;
   return { ...rest, label_free };
@@ -116,13 +131,18 @@ export function activityOptions(config: XClassConfig): ActivityOptionsByStage {
  * Turns the config into the workflow's input: raw files located and hashed, ablations
  * resolved, policies copied. `only` restricts the ablations to the named ones.
  */
-export async function planPipeline(config: XClassConfig, opts: { ablations?: readonly string[] } = {}): Promise<PipelineInput> {
+export async function planPipeline(
+  config: XClassConfig,
+  opts: { ablations?: readonly string[] } = {},
+): Promise<PipelineInput> {
   const dir = dataDir(config);
   checkDataDir(dir, config);
   const names = opts.ablations ?? Object.keys(config.ablations);
   for (const n of names)
     if (!Object.hasOwn(config.ablations, n))
-      throw new ConfigError(`--ablation ${n}: no such ablation; configured: ${Object.keys(config.ablations).join(', ') || 'none'}`);
+      throw new ConfigError(
+        `--ablation ${n}: no such ablation; configured: ${Object.keys(config.ablations).join(', ') || 'none'}`,
+      );
   // every variant reads mostly the same filter and template files: hash each file once
   const hashed = new Map<string, Promise<ResolvedFile>>();
   const resolve: Resolve = (file) => {
@@ -135,7 +155,11 @@ export async function planPipeline(config: XClassConfig, opts: { ablations?: rea
   for (const n of names) ablations[n] = await planVariant(dir, resolve, config, n, config.ablations[n]!);
   const labelCatalogs = [];
   for (const { readme, ...cat } of config.label_catalogs)
-    labelCatalogs.push({ ...cat, file: await resolve(cat.file), ...(readme !== undefined ? { readme: await resolve(readme) } : {}) });
+    labelCatalogs.push({
+      ...cat,
+      file: await resolve(cat.file),
+      ...(readme !== undefined ? { readme: await resolve(readme) } : {}),
+    });
   return {
     data_dir: dir,
     label_catalogs: labelCatalogs,

@@ -24,7 +24,14 @@ function configHash(config: unknown): string {
 /** Writes the run record; a run id is never reused, so nothing is overwritten. */
 export async function saveRunRecord(
   store: ArtifactStore,
-  args: { runId: string; engine: RunRecord['engine']; config: unknown; startedAt: Date; result: DagResult; data?: DataIntegrity | null },
+  args: {
+    runId: string;
+    engine: RunRecord['engine'];
+    config: unknown;
+    startedAt: Date;
+    result: DagResult;
+    data?: DataIntegrity | null;
+  },
 ): Promise<RunRecord> {
   const ended = new Date();
   const record = RunRecord.parse({
@@ -75,7 +82,15 @@ export async function recordInterruptedRuns(store: ArtifactStore): Promise<strin
   const out: string[] = [];
   for (const name of await readdirOrEmpty(join(store.root, ACTIVE_DIR))) {
     const path = join(store.root, ACTIVE_DIR, name);
-    let m: { run_id?: unknown; host?: unknown; pid?: unknown; started_at?: unknown; workflow?: unknown; engine?: unknown; config_hash?: unknown };
+    let m: {
+      run_id?: unknown;
+      host?: unknown;
+      pid?: unknown;
+      started_at?: unknown;
+      workflow?: unknown;
+      engine?: unknown;
+      config_hash?: unknown;
+    };
     try {
       m = JSON.parse(await fs.readFile(path, 'utf8')) as typeof m;
     } catch {
@@ -111,7 +126,10 @@ export async function activeRuns(store: ArtifactStore): Promise<string[]> {
   const out: string[] = [];
   for (const name of await readdirOrEmpty(join(store.root, ACTIVE_DIR))) {
     try {
-      const m = JSON.parse(await fs.readFile(join(store.root, ACTIVE_DIR, name), 'utf8')) as { host?: unknown; pid?: unknown };
+      const m = JSON.parse(await fs.readFile(join(store.root, ACTIVE_DIR, name), 'utf8')) as {
+        host?: unknown;
+        pid?: unknown;
+      };
       if (m.host === hostname() && typeof m.pid === 'number' && !processAlive(m.pid)) continue;
     } catch {
       // an unreadable marker is taken as active: gc errs on the side of keeping

@@ -18,7 +18,12 @@ export type WorkerResult = { ok: true; outcome: StepOutcome } | { ok: false; nam
 
 export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   try {
-    return { ok: true, outcome: await runStep(new ArtifactStore(task.storeRoot, task.verify), task.request, { trees: (trees ??= createTreePool()) }) };
+    return {
+      ok: true,
+      outcome: await runStep(new ArtifactStore(task.storeRoot, task.verify), task.request, {
+        trees: (trees ??= createTreePool()),
+      }),
+    };
   } catch (err) {
     // errors cross the thread boundary as plain data so their name (InputError) survives
     const e = err instanceof Error ? err : new Error(String(err));

@@ -33,7 +33,12 @@ export function createTemporalActivities(
         return out;
       } catch (err) {
         onStep('failed', step.key, stage);
-        if (isNonRetryable(err)) throw ApplicationFailure.create({ message: (err as Error).message, type: (err as Error).name, nonRetryable: true });
+        if (isNonRetryable(err))
+          throw ApplicationFailure.create({
+            message: (err as Error).message,
+            type: (err as Error).name,
+            nonRetryable: true,
+          });
         throw err;
       } finally {
         clearInterval(beat);

@@ -15,11 +15,21 @@ type FollowOptions = { reconnectForMs?: number; onProgress?: (p: RunProgress) =>
  * The workflow's state lives on the server, so losing the server for a while (a
  * restart) only makes the client wait and reconnect; the run itself resumes.
  */
-export function runOnTemporal(config: XClassConfig, input: PipelineInput, runId: string, opts: FollowOptions = {}): Promise<DagResult> {
+export function runOnTemporal(
+  config: XClassConfig,
+  input: PipelineInput,
+  runId: string,
+  opts: FollowOptions = {},
+): Promise<DagResult> {
   return followWorkflow(
     config,
     runId,
-    (client) => client.workflow.start(xclassPipeline, { taskQueue: config.temporal.task_queue, workflowId: runId, args: [input] }),
+    (client) =>
+      client.workflow.start(xclassPipeline, {
+        taskQueue: config.temporal.task_queue,
+        workflowId: runId,
+        args: [input],
+      }),
     opts,
   );
 }
@@ -36,12 +46,22 @@ export function runDagOnTemporal(
   return followWorkflow(
     config,
     runId,
-    (client) => client.workflow.start(xclassDag, { taskQueue: config.temporal.task_queue, workflowId: runId, args: [settings, dag, external] }),
+    (client) =>
+      client.workflow.start(xclassDag, {
+        taskQueue: config.temporal.task_queue,
+        workflowId: runId,
+        args: [settings, dag, external],
+      }),
     opts,
   );
 }
 
-async function followWorkflow(config: XClassConfig, runId: string, start: (client: Client) => Promise<unknown>, opts: FollowOptions): Promise<DagResult> {
+async function followWorkflow(
+  config: XClassConfig,
+  runId: string,
+  start: (client: Client) => Promise<unknown>,
+  opts: FollowOptions,
+): Promise<DagResult> {
   const deadline = Date.now() + (opts.reconnectForMs ?? 10 * 60_000);
   let started = false;
   for (;;) {

@@ -13,7 +13,10 @@ export function workflowsPath(): string {
  * every queue config `temporal.stages` routes a stage to (or only `--queue` ones), until
  * stopped.
  */
-export async function runTemporalWorker(config: XClassConfig, opts: { concurrency?: number; queues?: readonly string[] } = {}): Promise<void> {
+export async function runTemporalWorker(
+  config: XClassConfig,
+  opts: { concurrency?: number; queues?: readonly string[] } = {},
+): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const main = config.temporal.task_queue;
   const routed = Object.values(config.temporal.stages).flatMap((s) => (s?.task_queue ? [s.task_queue] : []));

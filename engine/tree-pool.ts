@@ -34,7 +34,12 @@ function sharedForest(forest: Forest): { key: string; bytes: Uint8Array } {
  */
 export function createTreePool(jobs = availableParallelism()): TreePool {
   const threads = Math.max(1, jobs);
-  const pool = new Piscina({ filename: engineWorkerFile('tree-worker'), minThreads: 0, maxThreads: threads, idleTimeout: 1000 });
+  const pool = new Piscina({
+    filename: engineWorkerFile('tree-worker'),
+    minThreads: 0,
+    maxThreads: threads,
+    idleTimeout: 1000,
+  });
   return {
     jobs: threads,
     run: (task: GrowTask) => pool.run(task) as Promise<ArrayBuffer[]>,
@@ -45,13 +50,19 @@ export function createTreePool(jobs = availableParallelism()): TreePool {
       x.set(m.x);
       const K = forest.classes.length;
       const step = Math.ceil(m.nSamples / threads);
-      const ranges = Array.from({ length: threads }, (_, j) => [j * step, Math.min(m.nSamples, (j + 1) * step)] as const).filter(([a, b]) => b > a);
+      const ranges = Array.from(
+        { length: threads },
+        (_, j) => [j * step, Math.min(m.nSamples, (j + 1) * step)] as const,
+      ).filter(([a, b]) => b > a);
       const parts = await Promise.all(
         ranges.map(
           ([from, to]) =>
-            pool.run({ key, forest: bytes, x, nSamples: m.nSamples, nFeatures: m.nFeatures, from, to } satisfies PredictTask, {
-              name: 'predictRows',
-            }) as Promise<Float64Array>,
+            pool.run(
+              { key, forest: bytes, x, nSamples: m.nSamples, nFeatures: m.nFeatures, from, to } satisfies PredictTask,
+              {
+                name: 'predictRows',
+              },
+            ) as Promise<Float64Array>,
         ),
       );
       const out = new Float64Array(m.nSamples * K);

@@ -25,5 +25,10 @@ export function predictRows(task: PredictTask): Float64Array {
   else forest = deserializeForest(task.forest);
   forests.set(task.key, forest);
   if (forests.size > 2) forests.delete(forests.keys().next().value!);
-  return predictProbaRows(forest, { x: task.x, nSamples: task.nSamples, nFeatures: task.nFeatures }, task.from, task.to);
+  return predictProbaRows(
+    forest,
+    { x: task.x, nSamples: task.nSamples, nFeatures: task.nFeatures },
+    task.from,
+    task.to,
+  );
 }

@@ -33,7 +33,14 @@ const INPUT_ERROR_TYPE = 'InputError';
  * recomputes it), and JavaScript's own deterministic errors (an impossible array length,
  * a type error), which are bugs or unbounded settings, not passing faults.
  */
-export const NON_RETRYABLE_ERROR_TYPES = [INPUT_ERROR_TYPE, 'DamagedFileError', 'RangeError', 'TypeError', 'ReferenceError', 'SyntaxError'] as const;
+export const NON_RETRYABLE_ERROR_TYPES = [
+  INPUT_ERROR_TYPE,
+  'DamagedFileError',
+  'RangeError',
+  'TypeError',
+  'ReferenceError',
+  'SyntaxError',
+] as const;
 
 function formatInputError(loc: InputLocation, expected: string): string {
   const parts: string[] = [];
@@ -48,7 +55,8 @@ function formatInputError(loc: InputLocation, expected: string): string {
 function showValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
-  if (typeof v === 'string') return v === '' ? 'an empty value' : JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...` : v);
+  if (typeof v === 'string')
+    return v === '' ? 'an empty value' : JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...` : v);
   return String(v);
 }
 

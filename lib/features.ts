@@ -34,7 +34,16 @@ export interface FeatureInput {
 }
 
 /** The features that need no counterpart: X-ray fluxes, hardness ratios, position error, significance. */
-const XRAY_FEATURES = ['log_flux_s', 'log_flux_m', 'log_flux_h', 'log_flux_b', 'hr_sm', 'hr_mh', 'hr_sh', 'hr_bm'] as const;
+const XRAY_FEATURES = [
+  'log_flux_s',
+  'log_flux_m',
+  'log_flux_h',
+  'log_flux_b',
+  'hr_sm',
+  'hr_mh',
+  'hr_sh',
+  'hr_bm',
+] as const;
 
 export type { FeatureSpec };
 
@@ -54,7 +63,8 @@ export function colourPairs(spec: FeatureSpec): [string, string][] {
   const pairs: [string, string][] = [];
   for (let i = 0; i + 1 < f.length; i++) pairs.push([f[i]!, f[i + 1]!]);
   for (let i = 0; i + 3 < f.length; i++) pairs.push([f[i]!, f[i + 3]!]);
-  if (f.length > 3 && !pairs.some(([a, b]) => a === f[0] && b === f[f.length - 1])) pairs.push([f[0]!, f[f.length - 1]!]);
+  if (f.length > 3 && !pairs.some(([a, b]) => a === f[0] && b === f[f.length - 1]))
+    pairs.push([f[0]!, f[f.length - 1]!]);
   return pairs;
 }
 

@@ -12,7 +12,12 @@ function shuffledByClass(ids: readonly string[], labels: readonly string[], rng:
  * assignment does not depend on row order) are shuffled with the seed and dealt to
  * folds in turn, so every fold holds each class in proportion. Returns id -> fold.
  */
-export function stratifiedFolds(ids: readonly string[], labels: readonly string[], k: number, seed: number): Map<string, number> {
+export function stratifiedFolds(
+  ids: readonly string[],
+  labels: readonly string[],
+  k: number,
+  seed: number,
+): Map<string, number> {
   if (k < 2) throw new Error(`folds: k must be at least 2, got ${k}`);
   if (ids.length !== labels.length) throw new Error(`folds: ${ids.length} ids, ${labels.length} labels`);
   const out = new Map<string, number>();
@@ -31,7 +36,12 @@ export function stratifiedFolds(ids: readonly string[], labels: readonly string[
  * the seed and the first round(n * f0) go to part 0, the next round(n * (f0 + f1)) -
  * round(n * f0) to part 1, the rest to the last part. Returns id -> part index.
  */
-export function stratifiedSplit(ids: readonly string[], labels: readonly string[], fractions: readonly number[], seed: number): Map<string, number> {
+export function stratifiedSplit(
+  ids: readonly string[],
+  labels: readonly string[],
+  fractions: readonly number[],
+  seed: number,
+): Map<string, number> {
   const total = fractions.reduce((a, b) => a + b, 0);
   if (Math.abs(total - 1) > 1e-9) throw new Error(`split: fractions must sum to 1, got ${total}`);
   const out = new Map<string, number>();

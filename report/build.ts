@@ -23,7 +23,11 @@ type Row = Record<string, unknown>;
 export async function buildReport(store: ArtifactStore, run: RunRecord): Promise<string> {
   const step = (key: string) => run.steps.find((s) => s.key === key && s.status === 'done');
   const classified = run.steps.filter((s) => s.stage === 'classify' && s.status === 'done' && s.artifactId);
-  if (classified.length > 0) return page(run, await Promise.all(classified.map((s) => classifySection(store, { stage: 'classify', id: s.artifactId! }))));
+  if (classified.length > 0)
+    return page(
+      run,
+      await Promise.all(classified.map((s) => classifySection(store, { stage: 'classify', id: s.artifactId! }))),
+    );
   const baseline = variantSteps(null);
   const evalStep = step(baseline.evaluate);
   if (!evalStep?.artifactId) throw new Error(`report: run ${run.run_id} has no completed ${baseline.evaluate} step`);
@@ -72,7 +76,15 @@ catalogues counts in each); none: no other catalogue labels it. Nothing is relab
 whether training keeps, drops or requires agreement for these sources (a train artifact's notes list the sources it left out).</p>`);
 
   // metrics: every protocol side by side, `deployment` first (the headline)
-  const pickIn = (rows: Row[], protocol: string, level: string, subset: string, statistic: string, metric: string, cls: string | null = null) =>
+  const pickIn = (
+    rows: Row[],
+    protocol: string,
+    level: string,
+    subset: string,
+    statistic: string,
+    metric: string,
+    cls: string | null = null,
+  ) =>
     rows.find(
       (m) =>
         m['protocol'] === protocol &&
@@ -82,8 +94,14 @@ whether training keeps, drops or requires agreement for these sources (a train a
         m['metric'] === metric &&
         (m['class'] ?? null) === cls,
     )?.['value'];
-  const pick = (protocol: string, level: string, subset: string, statistic: string, metric: string, cls: string | null = null) =>
-    pickIn(metrics, protocol, level, subset, statistic, metric, cls);
+  const pick = (
+    protocol: string,
+    level: string,
+    subset: string,
+    statistic: string,
+    metric: string,
+    cls: string | null = null,
+  ) => pickIn(metrics, protocol, level, subset, statistic, metric, cls);
   /** the sources behind a pooled full-pipeline metric of all sources */
   const sourcesIn = (rows: Row[], protocol: string, metric: string, cls: string | null = null) =>
     rows.find(
@@ -125,7 +143,11 @@ whether training keeps, drops or requires agreement for these sources (a train a
 ECE ${num(headlineOf('ece'))}, MCE ${num(headlineOf('mce'))}, Brier ${num(headlineOf('brier'))} (protocol ${esc(H)}) — ${E}</p>
 ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fold mean ± std)`), 'ECE'], rows)}`);
   const classes = [
-    ...new Set(metrics.filter((m) => m['protocol'] === H && m['level'] === 'full' && m['metric'] === 'f1' && m['class']).map((m) => m['class'] as string)),
+    ...new Set(
+      metrics
+        .filter((m) => m['protocol'] === H && m['level'] === 'full' && m['metric'] === 'f1' && m['class'])
+        .map((m) => m['class'] as string),
+    ),
   ];
   parts.push(
     `<h3>Per class (full pipeline, all sources, pooled)</h3>${table(
@@ -146,13 +168,24 @@ ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fol
   if (xrayEval) {
     const X = idTag('evaluate', xrayEval);
     const xm = await store.readTable(metricsTable, { stage: 'evaluate', id: xrayEval });
-    const xpick = (metric: string, cls: string | null = null) => pickIn(xm, 'deployment', 'full', 'all', 'pooled', metric, cls);
-    const level = (await store.readMeta('evaluate', xrayEval)).params['uncertainty'] as { conformal?: { level?: number } } | undefined;
+    const xpick = (metric: string, cls: string | null = null) =>
+      pickIn(xm, 'deployment', 'full', 'all', 'pooled', metric, cls);
+    const level = (await store.readMeta('evaluate', xrayEval)).params['uncertainty'] as
+      { conformal?: { level?: number } } | undefined;
     parts.push(`<h2>The X-ray-only model (targets without enough photometry)</h2>
 <p class="protocol">Trained on every in-scope source, with or without photometry, from the features every X-ray source has (fluxes,
 hardness ratios, sigma_eff, significance, CSC variability); <code>classify</code> routes to it every target without every HST magnitude the
 model reads, instead of imputing its optical features. Its sets are at ${num((level?.conformal?.level ?? 0) * 100, 0)}%.</p>${table(
-      ['', 'sources', 'balanced accuracy', 'macro F1', 'ECE', ...classes.map((c) => `F1 ${c}`), 'uncertain', 'certain answers right'],
+      [
+        '',
+        'sources',
+        'balanced accuracy',
+        'macro F1',
+        'ECE',
+        ...classes.map((c) => `F1 ${c}`),
+        'uncertain',
+        'certain answers right',
+      ],
       [
         [
           'model (X-ray + optical)',
@@ -179,8 +212,14 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
   }
 
   // competitor
-  const pooledRow = (protocol: string, label: string) => [label, ...headline.map((m) => num(pick(protocol, 'full', 'all', 'pooled', m)))];
-  const competitorRows = [...present.map((pr) => pooledRow(pr, `XClass (protocol ${pr})`)), pooledRow('competitor:MUWCLASS', 'MUWCLASS own predictions')];
+  const pooledRow = (protocol: string, label: string) => [
+    label,
+    ...headline.map((m) => num(pick(protocol, 'full', 'all', 'pooled', m))),
+  ];
+  const competitorRows = [
+    ...present.map((pr) => pooledRow(pr, `XClass (protocol ${pr})`)),
+    pooledRow('competitor:MUWCLASS', 'MUWCLASS own predictions'),
+  ];
   parts.push(`<h2>Competitor on the same sources</h2>${table(['', ...headline], competitorRows)}
 <p class="src">MUWCLASS's <code>Class</code> column from the training table, with LM-STAR and HM-STAR scored as STAR — ${E}</p>`);
 
@@ -211,7 +250,12 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
   parts.push(
     await plot(
       `Confidence (maximum probability) of correct and incorrect predictions; protocol ${H}`,
-      barChart('Confidence histogram', hist, 'bin', 'sources', { color: 'outcome', xType: 'ordinal', stack: false, xTitle: 'maximum probability' }),
+      barChart('Confidence histogram', hist, 'bin', 'sources', {
+        color: 'outcome',
+        xType: 'ordinal',
+        stack: false,
+        xTitle: 'maximum probability',
+      }),
       E,
     ),
   );
@@ -266,7 +310,9 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
   const sedId = step(baseline.sed())?.artifactId;
   if (sedId) {
     // translated training sources (a label, a fit)
-    const fits = (await store.readTable(sedFitsTable, { stage: 'sed', id: sedId })).filter((f) => f.status === 'ok' && f.label !== null && f.chi2_red !== null);
+    const fits = (await store.readTable(sedFitsTable, { stage: 'sed', id: sedId })).filter(
+      (f) => f.status === 'ok' && f.label !== null && f.chi2_red !== null,
+    );
     parts.push(
       await plot(
         'SED fit quality: log10 chi2_red by class',
@@ -297,8 +343,12 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
 
   // ablations: balanced accuracy, macro F1, CV and LMXB F1 under each protocol
   // each ablation's evaluation: the step its record names with the ablation (records before 2026-11-25 name none)
-  const ablations = run.steps.filter((s) => s.variant !== null && s.key === variantSteps(s.variant).evaluate && s.artifactId);
-  const unnamed = run.steps.filter((s) => s.stage === 'evaluate' && s.key !== baseline.evaluate && s.variant === null).length;
+  const ablations = run.steps.filter(
+    (s) => s.variant !== null && s.key === variantSteps(s.variant).evaluate && s.artifactId,
+  );
+  const unnamed = run.steps.filter(
+    (s) => s.stage === 'evaluate' && s.key !== baseline.evaluate && s.variant === null,
+  ).length;
   if (ablations.length === 0 && unnamed > 0) {
     parts.push(
       `<h2>Ablations</h2><p class="protocol">This run's record (written before steps named their ablation) evaluated ` +
@@ -320,7 +370,10 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
       idTag('evaluate', id),
     ];
     const ablRows: unknown[][] = [rowOf('baseline', metrics, evalId)];
-    for (const a of ablations) ablRows.push(rowOf(a.variant!, await store.readTable(metricsTable, { stage: 'evaluate', id: a.artifactId! }), a.artifactId!));
+    for (const a of ablations)
+      ablRows.push(
+        rowOf(a.variant!, await store.readTable(metricsTable, { stage: 'evaluate', id: a.artifactId! }), a.artifactId!),
+      );
     ablRows.push([
       'competitor (MUWCLASS)',
       ...present.flatMap(() => cols.map(([m, c]) => num(pick('competitor:MUWCLASS', 'full', 'all', 'pooled', m, c)))),
@@ -329,7 +382,10 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
     parts.push(
       `<h2>Ablations</h2><p class="protocol">Each branch cross-validated like the baseline and scored under every ` +
         `protocol (column headers name it).</p>${table(['branch', ...present.flatMap((pr) => cols.map((c) => `${label(c)} (${pr})`)), 'artifact'], ablRows)}` +
-        (await sameResults(store, [{ name: 'baseline', id: evalId }, ...ablations.map((a) => ({ name: a.variant!, id: a.artifactId! }))])),
+        (await sameResults(store, [
+          { name: 'baseline', id: evalId },
+          ...ablations.map((a) => ({ name: a.variant!, id: a.artifactId! })),
+        ])),
     );
   }
 
@@ -341,7 +397,10 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
  * settings differ, but not on this data (no_2mass and gaia_only when no training source
  * has a 2MASS band the Gaia-only translation lacks). One sentence per group, or nothing.
  */
-export async function sameResults(store: ArtifactStore, branches: readonly { name: string; id: string }[]): Promise<string> {
+export async function sameResults(
+  store: ArtifactStore,
+  branches: readonly { name: string; id: string }[],
+): Promise<string> {
   const byDigest = new Map<string, string[]>();
   for (const b of branches) {
     const meta = await store.readMeta('evaluate', b.id);
@@ -366,20 +425,27 @@ async function distancePlane(store: ArtifactStore, run: RunRecord): Promise<stri
     const ref = { stage: 'features' as const, id: s.artifactId! };
     const names = (await store.readMeta('features', ref.id)).facts?.['feature_names'] as string[] | undefined;
     if (!names?.includes(DISTANCE_FEATURES[0]!)) continue;
-    const values = (await store.readTable(featureValuesTable, ref)).filter((v) => v.draw === 0 && DISTANCE_FEATURES.includes(v.feature) && v.value !== null);
+    const values = (await store.readTable(featureValuesTable, ref)).filter(
+      (v) => v.draw === 0 && DISTANCE_FEATURES.includes(v.feature) && v.value !== null,
+    );
     const byId = new Map<string, { class: string; x?: number; y?: number }>();
     for (const v of values) {
       const p = byId.get(v.id) ?? byId.set(v.id, { class: v.label }).get(v.id)!;
       if (v.feature === 'abs_g_plx') p.x = v.value!;
       else p.y = v.value!;
     }
-    const points = [...byId.values()].flatMap((p) => (p.x !== undefined && p.y !== undefined ? [{ class: p.class, x: p.x, y: p.y, uncertain: false }] : []));
+    const points = [...byId.values()].flatMap((p) =>
+      p.x !== undefined && p.y !== undefined ? [{ class: p.class, x: p.x, y: p.y, uncertain: false }] : [],
+    );
     if (points.length === 0) return null;
     const F = idTag('features', ref.id);
     return `<h2>Distance: X-ray luminosity against absolute magnitude</h2>
 ${await plot(
   `log L_X against absolute G, ${points.length} training sources with a significant parallax (${esc(s.variant ?? 'baseline')})`,
-  scatterByClass('Lx-MG', points, { xTitle: 'M_G (Gaia G, no extinction correction)', yTitle: 'log L_X (0.5-7 keV, erg/s)' }),
+  scatterByClass('Lx-MG', points, {
+    xTitle: 'M_G (Gaia G, no extinction correction)',
+    yTitle: 'log L_X (0.5-7 keV, erg/s)',
+  }),
   F,
 )}
 <p class="src">L_X = 4 pi d^2 F_b and M_G = G - 5 log10(d / 10 pc), d the geometric distance (Bailer-Jones et al. 2021) or 1/parallax,

@@ -22,13 +22,25 @@ export function barChart(
   values: Record<string, unknown>[],
   x: string,
   y: string,
-  opts: { color?: string; xTitle?: string; yTitle?: string; xType?: 'nominal' | 'ordinal' | 'quantitative'; stack?: boolean; error?: string } = {},
+  opts: {
+    color?: string;
+    xTitle?: string;
+    yTitle?: string;
+    xType?: 'nominal' | 'ordinal' | 'quantitative';
+    stack?: boolean;
+    error?: string;
+  } = {},
 ): vl.TopLevelSpec {
   const layerBar = {
     mark: { type: 'bar' as const },
     encoding: {
       x: { field: x, type: opts.xType ?? 'nominal', title: opts.xTitle ?? x, sort: null },
-      y: { field: y, type: 'quantitative' as const, title: opts.yTitle ?? y, ...(opts.stack === false ? { stack: null } : {}) },
+      y: {
+        field: y,
+        type: 'quantitative' as const,
+        title: opts.yTitle ?? y,
+        ...(opts.stack === false ? { stack: null } : {}),
+      },
       ...(opts.color ? { color: { field: opts.color, type: 'nominal' as const } } : {}),
       ...(opts.color && opts.stack === false ? { xOffset: { field: opts.color } } : {}),
     },
@@ -40,7 +52,11 @@ export function barChart(
       layerBar,
       {
         mark: { type: 'rule' as const },
-        encoding: { x: { field: x, type: opts.xType ?? 'nominal', sort: null }, y: { field: 'lo', type: 'quantitative' as const }, y2: { field: 'hi' } },
+        encoding: {
+          x: { field: x, type: opts.xType ?? 'nominal', sort: null },
+          y: { field: 'lo', type: 'quantitative' as const },
+          y2: { field: 'hi' },
+        },
       },
     ],
     transform: [
@@ -50,12 +66,28 @@ export function barChart(
   } as vl.TopLevelSpec;
 }
 
-export function heatmap(title: string, values: { true_class: string; predicted_class: string; fraction: number | null; count: number }[]): vl.TopLevelSpec {
+export function heatmap(
+  title: string,
+  values: { true_class: string; predicted_class: string; fraction: number | null; count: number }[],
+): vl.TopLevelSpec {
   return {
     ...frame(title, values, 300, 300),
-    encoding: { x: { field: 'predicted_class', type: 'nominal', title: 'predicted' }, y: { field: 'true_class', type: 'nominal', title: 'true' } },
+    encoding: {
+      x: { field: 'predicted_class', type: 'nominal', title: 'predicted' },
+      y: { field: 'true_class', type: 'nominal', title: 'true' },
+    },
     layer: [
-      { mark: 'rect', encoding: { color: { field: 'fraction', type: 'quantitative', scale: { domain: [0, 1], scheme: 'blues' }, title: 'row fraction' } } },
+      {
+        mark: 'rect',
+        encoding: {
+          color: {
+            field: 'fraction',
+            type: 'quantitative',
+            scale: { domain: [0, 1], scheme: 'blues' },
+            title: 'row fraction',
+          },
+        },
+      },
       { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'count', type: 'quantitative' } } },
     ],
   } as vl.TopLevelSpec;
@@ -69,7 +101,14 @@ export function heatmap(title: string, values: { true_class: string; predicted_c
  */
 export function reliability(
   title: string,
-  values: { confidence: number; accuracy: number; count: number; series?: string; lo?: number | null; hi?: number | null }[],
+  values: {
+    confidence: number;
+    accuracy: number;
+    count: number;
+    series?: string;
+    lo?: number | null;
+    hi?: number | null;
+  }[],
 ): vl.TopLevelSpec {
   const data = values.map((v) => ({ ...v, series: v.series ?? 'model' }));
   const colour = { field: 'series', type: 'nominal', title: null };
@@ -95,12 +134,21 @@ export function reliability(
       {
         data: { values: data.filter((v) => v.lo !== undefined && v.lo !== null && v.hi !== null) },
         mark: { type: 'rule', opacity: 0.6 },
-        encoding: { x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' }, y: { field: 'accuracy', type: 'quantitative' }, color: colour },
+        encoding: {
+          x: { field: 'lo', type: 'quantitative' },
+          x2: { field: 'hi' },
+          y: { field: 'accuracy', type: 'quantitative' },
+          color: colour,
+        },
       },
       {
         data: { values: data },
         mark: { type: 'line' },
-        encoding: { x: { field: 'confidence', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' }, color: colour },
+        encoding: {
+          x: { field: 'confidence', type: 'quantitative' },
+          y: { field: 'accuracy', type: 'quantitative' },
+          color: colour,
+        },
       },
       {
         data: { values: data },
@@ -116,7 +164,12 @@ export function reliability(
   } as vl.TopLevelSpec;
 }
 
-export function histogramByClass(title: string, values: { class: string; value: number }[], field: string, bins = 30): vl.TopLevelSpec {
+export function histogramByClass(
+  title: string,
+  values: { class: string; value: number }[],
+  field: string,
+  bins = 30,
+): vl.TopLevelSpec {
   return {
     ...frame(title, values),
     mark: { type: 'bar', opacity: 0.7 },
@@ -156,8 +209,18 @@ export function scatterByClass(
     ...frame(title, values, 420, 320),
     mark: { type: 'point', size: 30 },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: opts.xTitle, scale: { zero: false, reverse: opts.reverseX === true } },
-      y: { field: 'y', type: 'quantitative', title: opts.yTitle, scale: { zero: false, reverse: opts.reverseY === true } },
+      x: {
+        field: 'x',
+        type: 'quantitative',
+        title: opts.xTitle,
+        scale: { zero: false, reverse: opts.reverseX === true },
+      },
+      y: {
+        field: 'y',
+        type: 'quantitative',
+        title: opts.yTitle,
+        scale: { zero: false, reverse: opts.reverseY === true },
+      },
       color: {
         field: 'class',
         type: 'nominal',

@@ -27,7 +27,10 @@ type Ref = { stage: 'classify'; id: string };
  * radius the 95% error, sigma_eff, at least 1", coloured by class, dashed when the
  * classification is uncertain, labelled with its id, class and confidence).
  */
-export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promise<{ table: OutTable; reg: string; rows: number }> {
+export async function classifyOutputFiles(
+  store: ArtifactStore,
+  ref: Ref,
+): Promise<{ table: OutTable; reg: string; rows: number }> {
   const preds = await store.readTable(predictionsTable, ref);
   const proba = (await store.readTable(probabilitiesTable, ref, 'probabilities')).filter((p) => p.stage === 'final');
   const targets = await store.readTable(targetsTable, ref, 'targets');
@@ -42,13 +45,47 @@ export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promi
   const P = { type: 'double' as const, ucd: 'stat.probability', digits: 4 };
   const columns: OutColumn[] = [
     { name: 'id', type: 'string', ucd: 'meta.id;meta.main', description: 'X-ray source id' },
-    { name: 'ra', type: 'double', unit: 'deg', ucd: 'pos.eq.ra;meta.main', digits: 7, description: 'right ascension (ICRS)' },
-    { name: 'dec', type: 'double', unit: 'deg', ucd: 'pos.eq.dec;meta.main', digits: 7, description: 'declination (ICRS)' },
-    { name: 'final_class', type: 'string', ucd: 'src.class', description: 'the class with the highest final probability' },
+    {
+      name: 'ra',
+      type: 'double',
+      unit: 'deg',
+      ucd: 'pos.eq.ra;meta.main',
+      digits: 7,
+      description: 'right ascension (ICRS)',
+    },
+    {
+      name: 'dec',
+      type: 'double',
+      unit: 'deg',
+      ucd: 'pos.eq.dec;meta.main',
+      digits: 7,
+      description: 'declination (ICRS)',
+    },
+    {
+      name: 'final_class',
+      type: 'string',
+      ucd: 'src.class',
+      description: 'the class with the highest final probability',
+    },
     { name: 'confidence', ...P, description: "the final class's probability" },
-    { name: 'uncertain', type: 'bool', ucd: 'meta.code.qual', description: 'the conformal set is not exactly the final class' },
-    { name: 'decided_by', type: 'string', ucd: 'meta.note', description: 'which stage of the two-stage forest decided' },
-    { name: 'class_set', type: 'string', ucd: 'src.class', description: 'conformal prediction set (classes joined by |)' },
+    {
+      name: 'uncertain',
+      type: 'bool',
+      ucd: 'meta.code.qual',
+      description: 'the conformal set is not exactly the final class',
+    },
+    {
+      name: 'decided_by',
+      type: 'string',
+      ucd: 'meta.note',
+      description: 'which stage of the two-stage forest decided',
+    },
+    {
+      name: 'class_set',
+      type: 'string',
+      ucd: 'src.class',
+      description: 'conformal prediction set (classes joined by |)',
+    },
     { name: 'ood', type: 'bool', ucd: 'meta.code.qual', description: 'out of the training distribution' },
     { name: 'ood_score', type: 'double', ucd: 'stat.value', digits: 4, description: 'out-of-distribution score' },
     { name: 'mc_draws', type: 'int', ucd: 'meta.number', description: 'Monte-Carlo draws behind the probabilities' },
@@ -63,10 +100,22 @@ export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promi
           ]
         : []),
     ]),
-    { name: 'match_quality', type: 'string', ucd: 'meta.code.qual', description: 'counterpart match quality (secure, ambiguous, none...)' },
+    {
+      name: 'match_quality',
+      type: 'string',
+      ucd: 'meta.code.qual',
+      description: 'counterpart match quality (secure, ambiguous, none...)',
+    },
     ...catalogs.flatMap((c): OutColumn[] => [
       { name: `${c}_id`, type: 'string', ucd: 'meta.id.cross', description: `chosen ${c} counterpart` },
-      { name: `${c}_sep`, type: 'double', unit: 'arcsec', ucd: 'pos.angDistance', digits: 3, description: `separation of the ${c} counterpart` },
+      {
+        name: `${c}_sep`,
+        type: 'double',
+        unit: 'arcsec',
+        ucd: 'pos.angDistance',
+        digits: 3,
+        description: `separation of the ${c} counterpart`,
+      },
       {
         name: `${c}_nu`,
         type: 'double',
@@ -76,12 +125,39 @@ export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promi
       },
       { name: `${c}_p`, ...P, description: `posterior probability that the ${c} counterpart is the source's (p_i)` },
     ]),
-    { name: 'hst_provenance', type: 'string', ucd: 'meta.note', description: 'HST magnitudes observed, translated, mixed or none' },
-    { name: 'parallax', type: 'double', unit: 'mas', ucd: 'pos.parallax', digits: 4, description: 'counterpart parallax' },
+    {
+      name: 'hst_provenance',
+      type: 'string',
+      ucd: 'meta.note',
+      description: 'HST magnitudes observed, translated, mixed or none',
+    },
+    {
+      name: 'parallax',
+      type: 'double',
+      unit: 'mas',
+      ucd: 'pos.parallax',
+      digits: 4,
+      description: 'counterpart parallax',
+    },
     { name: 'parallax_snr', type: 'double', ucd: 'stat.snr', digits: 2, description: 'parallax over its error' },
-    { name: 'model_used', type: 'string', ucd: 'meta.code', description: 'full (X-ray and optical features) or xray_only' },
-    { name: 'model', type: 'string', ucd: 'meta.id', description: 'train artifact id of the model that classified the source' },
-    { name: 'calibration', type: 'string', ucd: 'meta.id', description: 'evaluate artifact id of the calibration used' },
+    {
+      name: 'model_used',
+      type: 'string',
+      ucd: 'meta.code',
+      description: 'full (X-ray and optical features) or xray_only',
+    },
+    {
+      name: 'model',
+      type: 'string',
+      ucd: 'meta.id',
+      description: 'train artifact id of the model that classified the source',
+    },
+    {
+      name: 'calibration',
+      type: 'string',
+      ucd: 'meta.id',
+      description: 'evaluate artifact id of the calibration used',
+    },
     { name: 'label', type: 'string', ucd: 'src.class', description: 'the label the table gave, when it gave one' },
   ];
   const rows: OutTable['rows'] = preds.map((r) => {
@@ -119,7 +195,12 @@ export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promi
     ];
   });
   const predOf = new Map(preds.map((p) => [p.id, p]));
-  const reg = ['# Region file format: DS9 version 4.1', `# XClass classify/${ref.id}`, 'global width=2 font="helvetica 10 normal"', 'fk5'];
+  const reg = [
+    '# Region file format: DS9 version 4.1',
+    `# XClass classify/${ref.id}`,
+    'global width=2 font="helvetica 10 normal"',
+    'fk5',
+  ];
   for (const t of targets) {
     const p = predOf.get(t.id);
     if (!p || t.ra_deg === null || t.dec_deg === null) continue;
@@ -130,7 +211,11 @@ export async function classifyOutputFiles(store: ArtifactStore, ref: Ref): Promi
       `circle(${t.ra_deg.toFixed(7)},${t.dec_deg.toFixed(7)},${r.toFixed(3)}") # color=${CLASS_COLOURS[p.final_class] ?? '#888888'}${dash} text={${text}}`,
     );
   }
-  return { table: { name: `xclass_classify_${ref.id.slice(0, 12)}`, columns, rows }, reg: `${reg.join('\n')}\n`, rows: preds.length };
+  return {
+    table: { name: `xclass_classify_${ref.id.slice(0, 12)}`, columns, rows },
+    reg: `${reg.join('\n')}\n`,
+    rows: preds.length,
+  };
 }
 
 /** The report section of one classification: census, counterparts, plots, and the self-score when labels were given. */
@@ -140,12 +225,16 @@ export async function classifySection(store: ArtifactStore, ref: Ref): Promise<s
   const targets = await store.readTable(targetsTable, ref, 'targets');
   const byId = new Map(preds.map((p) => [p.id, p]));
   const meta = await store.readMeta(ref.stage, ref.id);
-  const parts: string[] = [`<h2>Classification of ${esc(String((meta.params['table'] as { name?: string } | undefined)?.name ?? ''))}</h2>`];
+  const parts: string[] = [
+    `<h2>Classification of ${esc(String((meta.params['table'] as { name?: string } | undefined)?.name ?? ''))}</h2>`,
+  ];
 
   // census: per class, by match quality and by HST provenance
   const classes = [...new Set(preds.map((p) => p.final_class))].sort();
   const qualities = [...new Set(targets.map((t) => t.match_quality))].sort();
-  const provenances = ['observed', 'mixed', 'translated', 'none'].filter((v) => targets.some((t) => t.hst_provenance === v));
+  const provenances = ['observed', 'mixed', 'translated', 'none'].filter((v) =>
+    targets.some((t) => t.hst_provenance === v),
+  );
   const routes = ['full', 'xray_only'] as const;
   const censusRow = (label: string, ts: readonly (typeof targets)[number][]) => [
     label,
@@ -206,7 +295,13 @@ ${sets.length > 0 ? table(['conformal set', 'sources'], sets) : ''}<p class="src
     parts.push(
       `<h3>Class mix of the field (EM, Saerens et al. 2002)</h3>${table(
         ['class', 'raw census', 'training share', 'EM estimate', 'EM 95%'],
-        mix.map((r) => [r.class, num(r.census_share), num(r.training_share), num(r.em_share), `${num(r.em_lo)}–${num(r.em_hi)}`]),
+        mix.map((r) => [
+          r.class,
+          num(r.census_share),
+          num(r.training_share),
+          num(r.em_share),
+          `${num(r.em_lo)}–${num(r.em_hi)}`,
+        ]),
       )}<p class="src">EM on posteriors bias-corrected by the model's cross-validation; bootstrap interval — ${C}</p>`,
     );
   }
@@ -221,7 +316,17 @@ ${sets.length > 0 ? table(['conformal set', 'sources'], sets) : ''}<p class="src
     );
     parts.push(
       `<h3>Population shift: targets against the training set</h3>${table(
-        ['model', 'feature', 'KS D', 'KS p', 'PSI', 'median training', 'median targets', 'missing training', 'missing targets'],
+        [
+          'model',
+          'feature',
+          'KS D',
+          'KS p',
+          'PSI',
+          'median training',
+          'median targets',
+          'missing training',
+          'missing targets',
+        ],
         top.map((r) => [
           r.model_used,
           r.feature,
@@ -245,7 +350,10 @@ PSI over the training deciles: above 0.25 is a large shift). Missing values are 
     parts.push(
       `<h3>Counterparts</h3>${table(
         ['metric', ...cats],
-        metrics.map((m) => [m, ...cats.map((c) => num(summary.find((s) => s.catalog === c && s.metric === m)?.value, 4))]),
+        metrics.map((m) => [
+          m,
+          ...cats.map((c) => num(summary.find((s) => s.catalog === c && s.metric === m)?.value, 4)),
+        ]),
       )}<p class="src">from ${C}. false_match_rate: share of positions shifted by ${esc(JSON.stringify((meta.params['counterparts'] as { shift_radii?: unknown })?.shift_radii ?? []))} search radii
 (north, east, south, west) where the method's rule still finds a counterpart; expected_false_matches = that rate × the X-ray sources with positions.</p>`,
     );
@@ -259,14 +367,28 @@ PSI over the training deciles: above 0.25 is a large shift). Missing values are 
   const sky = targets.flatMap((t) => point(t, t.ra_deg, t.dec_deg));
   if (sky.length > 0)
     figures.push(
-      await plot('Sky positions by class (hollow: uncertain)', scatterByClass('Sky', sky, { xTitle: 'RA (deg)', yTitle: 'Dec (deg)', reverseX: true }), C),
+      await plot(
+        'Sky positions by class (hollow: uncertain)',
+        scatterByClass('Sky', sky, { xTitle: 'RA (deg)', yTitle: 'Dec (deg)', reverseX: true }),
+        C,
+      ),
     );
   const features = await store.readTable(targetFeaturesTable, ref, 'features');
-  const fv = new Map(features.filter((f) => f.feature === 'hr_sm' || f.feature === 'hr_mh').map((f) => [`${f.id}\u0000${f.feature}`, f.value]));
-  const hr = targets.flatMap((t) => point(t, fv.get(`${t.id}\u0000hr_mh`) ?? null, fv.get(`${t.id}\u0000hr_sm`) ?? null));
+  const fv = new Map(
+    features
+      .filter((f) => f.feature === 'hr_sm' || f.feature === 'hr_mh')
+      .map((f) => [`${f.id}\u0000${f.feature}`, f.value]),
+  );
+  const hr = targets.flatMap((t) =>
+    point(t, fv.get(`${t.id}\u0000hr_mh`) ?? null, fv.get(`${t.id}\u0000hr_sm`) ?? null),
+  );
   if (hr.length > 0)
     figures.push(
-      await plot('X-ray hardness ratios', scatterByClass('Hardness ratios', hr, { xTitle: 'HR_mh = (M-H)/(M+H)', yTitle: 'HR_sm = (S-M)/(S+M)' }), C),
+      await plot(
+        'X-ray hardness ratios',
+        scatterByClass('Hardness ratios', hr, { xTitle: 'HR_mh = (M-H)/(M+H)', yTitle: 'HR_sm = (S-M)/(S+M)' }),
+        C,
+      ),
     );
   // colour-magnitude diagram of the counterparts: the model's X-ray/optical filters, observed magnitudes only
   const mags = (await store.readTable(targetMagsTable, ref, 'mags')).filter((m) => m.origin === 'observed');
@@ -289,7 +411,11 @@ PSI over the training deciles: above 0.25 is a large shift). Missing values are 
       figures.push(
         await plot(
           `Counterparts: colour-magnitude diagram (observed, AB)`,
-          scatterByClass('Colour-magnitude', cmd, { xTitle: `${blue} - ${red} (AB)`, yTitle: `${red} (AB)`, reverseY: true }),
+          scatterByClass('Colour-magnitude', cmd, {
+            xTitle: `${blue} - ${red} (AB)`,
+            yTitle: `${red} (AB)`,
+            reverseY: true,
+          }),
           C,
         ),
       );
@@ -301,7 +427,8 @@ PSI over the training deciles: above 0.25 is a large shift). Missing values are 
     const metrics = allMetrics.filter((r) => r.subset === 'all');
     const confusion = (await store.readTable(confusionTable, ref, 'confusion')).filter((r) => r.subset === 'all');
     const get = (m: string, c: string | null = null) => metrics.find((r) => r.metric === m && r.class === c);
-    const unseen = (m: string) => allMetrics.find((r) => r.subset === 'not_trained_on' && r.metric === m && r.class === null);
+    const unseen = (m: string) =>
+      allMetrics.find((r) => r.subset === 'not_trained_on' && r.metric === m && r.class === null);
     const trainedOn = Number(notes['scored_trained_on'] ?? 0);
     const labelled = [...new Set(metrics.filter((r) => r.class !== null).map((r) => r.class!))];
     parts.push(
@@ -309,7 +436,13 @@ PSI over the training deciles: above 0.25 is a large shift). Missing values are 
 ECE ${num(get('ece')?.value)} over ${get('accuracy')?.n ?? 0} labelled sources, ${trainedOn} of them training sources of the model
 (${unseen('balanced_accuracy') ? `without them: balanced accuracy ${num(unseen('balanced_accuracy')?.value)} over ${unseen('accuracy')?.n}` : 'none without them'}).</p>${table(
         ['class', 'precision', 'recall', 'F1', 'support'],
-        labelled.map((c) => [c, num(get('precision', c)?.value), num(get('recall', c)?.value), num(get('f1', c)?.value), get('recall', c)?.n ?? 0]),
+        labelled.map((c) => [
+          c,
+          num(get('precision', c)?.value),
+          num(get('recall', c)?.value),
+          num(get('f1', c)?.value),
+          get('recall', c)?.n ?? 0,
+        ]),
       )}${await plot('Confusion matrix (row-normalised)', heatmap('Confusion (labelled targets)', confusion), C)}
 <p class="src">from ${C}. Labels from the target table; sources whose label is out of scope are not scored.</p>`,
     );

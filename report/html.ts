@@ -2,7 +2,8 @@ import type { RunRecord } from '../schemas/run.js';
 import { chartSvg } from './charts.js';
 
 /** HTML pieces shared by the report's sections. */
-export const esc = (s: unknown) => String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+export const esc = (s: unknown) =>
+  String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 export const num = (v: unknown, d = 3) => (typeof v === 'number' ? v.toFixed(d) : '–');
 export const idTag = (stage: string, id: string | null | undefined) =>
   id ? `<span class="id" title="${esc(id)}">${esc(stage)}/${esc(id.slice(0, 12))}</span>` : '';

@@ -23,7 +23,11 @@ export interface SummaryRow {
  */
 export async function summariseRun(store: ArtifactStore, run: RunRecord): Promise<SummaryRow[]> {
   const idOf = (key: string) => run.steps.find((s) => s.key === key)?.artifactId ?? null;
-  const facts = async <S extends z.ZodRawShape>(schema: z.ZodObject<S>, stage: string, key: string): Promise<z.infer<z.ZodObject<S>> | null> => {
+  const facts = async <S extends z.ZodRawShape>(
+    schema: z.ZodObject<S>,
+    stage: string,
+    key: string,
+  ): Promise<z.infer<z.ZodObject<S>> | null> => {
     const id = idOf(key);
     return id ? store.readFacts(schema, { stage, id }) : null;
   };
@@ -38,7 +42,9 @@ export async function summariseRun(store: ArtifactStore, run: RunRecord): Promis
       if (r.status === 'ok' && r.label) sedOk[r.label] = (sedOk[r.label] ?? 0) + 1;
   const before = dedup?.before ?? {};
   const after = dedup?.after ?? {};
-  const classes = [...new Set([...Object.keys(before), ...Object.keys(sedOk), ...Object.keys(features ?? {})])].filter((c) => !c.startsWith('raw:')).sort();
+  const classes = [...new Set([...Object.keys(before), ...Object.keys(sedOk), ...Object.keys(features ?? {})])]
+    .filter((c) => !c.startsWith('raw:'))
+    .sort();
   const rows = classes.map((c) => ({
     class: c,
     catalogs: before[c] ?? 0,
@@ -79,9 +85,12 @@ export async function labelAgreement(store: ArtifactStore, run: RunRecord): Prom
   const facts = await store.readFacts(ProvenanceFacts, ref);
   const cells = await store.readTable(labelAgreementTable, ref, 'agreement');
   const status = await store.readTable(labelStatusTable, ref, 'status');
-  const columns = [...new Set(cells.filter((c) => c.catalog !== 'none').map((c) => `${c.catalog}:${c.catalog_label}`))].sort();
+  const columns = [
+    ...new Set(cells.filter((c) => c.catalog !== 'none').map((c) => `${c.catalog}:${c.catalog_label}`)),
+  ].sort();
   columns.push('none');
-  const key = (c: { catalog: string; catalog_label: string }) => (c.catalog === 'none' ? 'none' : `${c.catalog}:${c.catalog_label}`);
+  const key = (c: { catalog: string; catalog_label: string }) =>
+    c.catalog === 'none' ? 'none' : `${c.catalog}:${c.catalog_label}`;
   const rows = Object.keys(facts.by_label)
     .sort()
     .map((label) => {
@@ -89,6 +98,8 @@ export async function labelAgreement(store: ArtifactStore, run: RunRecord): Prom
       const mine = cells.filter((c) => c.label === label);
       return { label, cells: columns.map((col) => mine.find((c) => key(c) === col)?.sources ?? 0), ...b };
     });
-  const conflicts = status.filter((s) => s.agreement === 'conflict').map((s) => ({ id: s.id, label: s.label, labels: s.labels }));
+  const conflicts = status
+    .filter((s) => s.agreement === 'conflict')
+    .map((s) => ({ id: s.id, label: s.label, labels: s.labels }));
   return { columns, rows, conflicts, artifactId: id };
 }

@@ -58,7 +58,12 @@ export function toCsv(t: OutTable): string {
   return `${lines.join('\n')}\n`;
 }
 
-const ECSV_TYPE: Record<OutColumn['type'], string> = { string: 'string', double: 'float64', int: 'int64', bool: 'bool' };
+const ECSV_TYPE: Record<OutColumn['type'], string> = {
+  string: 'string',
+  double: 'float64',
+  int: 'int64',
+  bool: 'bool',
+};
 
 /** ECSV 1.0 (astropy's Enhanced CSV): a YAML header (by the yaml library) with each column's type, unit and description; space-delimited rows. */
 export function toEcsv(t: OutTable): string {
@@ -81,13 +86,24 @@ export function toEcsv(t: OutTable): string {
     .map((l) => `# ${l}`);
   // ECSV's booleans are True and False (astropy refuses true)
   const field = (s: string, c: OutColumn) =>
-    c.type === 'string' || s === '' ? `"${s.replace(/"/g, '""')}"` : c.type === 'bool' ? (s === 'true' ? 'True' : 'False') : s;
+    c.type === 'string' || s === ''
+      ? `"${s.replace(/"/g, '""')}"`
+      : c.type === 'bool'
+        ? s === 'true'
+          ? 'True'
+          : 'False'
+        : s;
   const lines = ['# %ECSV 1.0', '# ---', ...header, t.columns.map((c) => c.name).join(' ')];
   for (const r of t.rows) lines.push(r.map((v, k) => field(text(v, t.columns[k]!), t.columns[k]!)).join(' '));
   return `${lines.join('\n')}\n`;
 }
 
-const VOT_TYPE: Record<OutColumn['type'], string> = { string: 'char" arraysize="*', double: 'double', int: 'long', bool: 'boolean' };
+const VOT_TYPE: Record<OutColumn['type'], string> = {
+  string: 'char" arraysize="*',
+  double: 'double',
+  int: 'long',
+  bool: 'boolean',
+};
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** VOTable 1.4, TABLEDATA: a FIELD per column with datatype, unit, ucd and DESCRIPTION; an empty TD is null. */
@@ -117,7 +133,11 @@ export function toVotable(t: OutTable): string {
 export function toFits(t: OutTable): Uint8Array {
   const enc = new TextEncoder();
   const widths = t.columns.map((c, k) =>
-    c.type === 'string' ? Math.max(1, ...t.rows.map((r) => enc.encode(r[k] === null ? '' : String(r[k])).length)) : c.type === 'bool' ? 1 : 8,
+    c.type === 'string'
+      ? Math.max(1, ...t.rows.map((r) => enc.encode(r[k] === null ? '' : String(r[k])).length))
+      : c.type === 'bool'
+        ? 1
+        : 8,
   );
   const rowBytes = widths.reduce((a, b) => a + b, 0);
   const card = (key: string, value?: string, comment?: string) => {
@@ -147,7 +167,12 @@ export function toFits(t: OutTable): Uint8Array {
   t.columns.forEach((c, k) => {
     const n = k + 1;
     cards.push(card(`TTYPE${n}`, str(c.name)));
-    cards.push(card(`TFORM${n}`, str(c.type === 'string' ? `${widths[k]}A` : c.type === 'double' ? 'D' : c.type === 'int' ? 'K' : 'L')));
+    cards.push(
+      card(
+        `TFORM${n}`,
+        str(c.type === 'string' ? `${widths[k]}A` : c.type === 'double' ? 'D' : c.type === 'int' ? 'K' : 'L'),
+      ),
+    );
     if (c.unit) cards.push(card(`TUNIT${n}`, str(c.unit)));
     if (c.ucd) cards.push(card(`TUCD${n}`, str(c.ucd)));
     if (c.type === 'int') cards.push(card(`TNULL${n}`, INT_NULL.toString()));
@@ -174,7 +199,12 @@ export function toFits(t: OutTable): Uint8Array {
   return out;
 }
 
-const DUCK_TYPE: Record<OutColumn['type'], string> = { string: 'VARCHAR', double: 'DOUBLE', int: 'BIGINT', bool: 'BOOLEAN' };
+const DUCK_TYPE: Record<OutColumn['type'], string> = {
+  string: 'VARCHAR',
+  double: 'DOUBLE',
+  int: 'BIGINT',
+  bool: 'BOOLEAN',
+};
 
 /** Parquet, by DuckDB from the CSV form, with each column's unit and UCD in the file's key-value metadata (`units`, `ucds`, JSON). */
 export async function writeParquetTable(t: OutTable, csvPath: string, outPath: string): Promise<void> {
@@ -190,7 +220,13 @@ export async function writeParquetTable(t: OutTable, csvPath: string, outPath: s
 }
 
 /** The extension a result file gets in each format. */
-export const OUTPUT_EXTENSION: Record<OutputFormat, string> = { csv: 'csv', ecsv: 'ecsv', votable: 'vot', fits: 'fits', parquet: 'parquet' };
+export const OUTPUT_EXTENSION: Record<OutputFormat, string> = {
+  csv: 'csv',
+  ecsv: 'ecsv',
+  votable: 'vot',
+  fits: 'fits',
+  parquet: 'parquet',
+};
 
 /** A result table's bytes in an output format (Parquet through DuckDB, from the CSV form, in a temporary folder). */
 export async function encodeTable(t: OutTable, format: OutputFormat): Promise<string | Uint8Array> {

@@ -17,7 +17,15 @@ export async function uncertaintySection(
   E: string,
 ): Promise<string> {
   const m = (metric: string) =>
-    metrics.find((r) => r.protocol === H && r.statistic === 'pooled' && r.level === 'full' && r.subset === 'all' && r.metric === metric && r.class === null);
+    metrics.find(
+      (r) =>
+        r.protocol === H &&
+        r.statistic === 'pooled' &&
+        r.level === 'full' &&
+        r.subset === 'all' &&
+        r.metric === metric &&
+        r.class === null,
+    );
   const parts: string[] = ['<h2>Predictions on new sources: how sure</h2>'];
   if (m('accuracy_single_value')) {
     parts.push(`<h3>Monte-Carlo over measurement errors</h3>
@@ -26,7 +34,13 @@ each draw translated and classified; the class is decided on the mean vector.</p
 ${table(
   ['prediction', 'accuracy', 'balanced accuracy', 'macro F1', 'ECE'],
   [
-    ['Monte-Carlo mean', num(m('accuracy')?.value), num(m('balanced_accuracy')?.value), num(m('macro_f1')?.value), num(m('ece')?.value)],
+    [
+      'Monte-Carlo mean',
+      num(m('accuracy')?.value),
+      num(m('balanced_accuracy')?.value),
+      num(m('macro_f1')?.value),
+      num(m('ece')?.value),
+    ],
     [
       'single value',
       num(m('accuracy_single_value')?.value),
@@ -43,8 +57,24 @@ ${table(
 <p class="protocol">Each fold's sets calibrated on the other folds only; at level L every true class should be covered about L of the time.
 A set of one class is the strong statement.</p>
 ${table(
-  ['level', 'true class', 'sources', 'coverage', 'mean set size', 'single-class share', 'accuracy of single-class sets'],
-  conformal.map((r) => [num(r.level, 2), r.class ?? 'all', r.n, num(r.coverage), num(r.mean_set_size, 2), num(r.single_share), num(r.single_accuracy)]),
+  [
+    'level',
+    'true class',
+    'sources',
+    'coverage',
+    'mean set size',
+    'single-class share',
+    'accuracy of single-class sets',
+  ],
+  conformal.map((r) => [
+    num(r.level, 2),
+    r.class ?? 'all',
+    r.n,
+    num(r.coverage),
+    num(r.mean_set_size, 2),
+    num(r.single_share),
+    num(r.single_accuracy),
+  ]),
 )}<p class="src">protocol ${esc(H)} — ${E}</p>`);
   const ood = (await store.readTable(oodTable, ref, 'ood')).filter((r) => r.protocol === H);
   if (ood.length > 0) {
@@ -76,7 +106,15 @@ ${num(m('accuracy_certain')?.value)} (${m('accuracy_certain')?.n ?? 0} sources).
 the other folds), with bootstrap 95% intervals, beside the raw census and EM without the correction.</p>
 ${table(
   ['scenario', 'class', 'true share', 'raw census', 'EM', 'EM 95%', 'EM uncorrected'],
-  mix.map((r) => [r.scenario, r.class, num(r.true_share), num(r.raw_share), num(r.em_share), `${num(r.em_lo)}–${num(r.em_hi)}`, num(r.em_uncorrected_share)]),
+  mix.map((r) => [
+    r.scenario,
+    r.class,
+    num(r.true_share),
+    num(r.raw_share),
+    num(r.em_share),
+    `${num(r.em_lo)}–${num(r.em_hi)}`,
+    num(r.em_uncorrected_share),
+  ]),
 )}<p class="src">protocol ${esc(H)} — ${E}</p>`);
   return parts.join('\n');
 }

@@ -51,7 +51,12 @@ export const PositionError = z.discriminatedUnion('kind', [
 export type PositionError = z.infer<typeof PositionError>;
 
 /** An X-ray flux (erg/s/cm^2) with a 1-sigma error column or confidence limits. */
-export const FluxColumn = z.strictObject({ value: Column, err: Column.optional(), lo: Column.optional(), hi: Column.optional() });
+export const FluxColumn = z.strictObject({
+  value: Column,
+  err: Column.optional(),
+  lo: Column.optional(),
+  hi: Column.optional(),
+});
 export type FluxColumn = z.infer<typeof FluxColumn>;
 
 /**
@@ -142,7 +147,11 @@ export const CounterpartSettings = z.strictObject({
 });
 export type CounterpartSettings = z.infer<typeof CounterpartSettings>;
 
-export const PhotometryCatalog = z.strictObject({ name: z.string().regex(/^[a-z0-9_]+$/), table: RawFileRef, mapping: PhotometryMapping });
+export const PhotometryCatalog = z.strictObject({
+  name: z.string().regex(/^[a-z0-9_]+$/),
+  table: RawFileRef,
+  mapping: PhotometryMapping,
+});
 export type PhotometryCatalog = z.infer<typeof PhotometryCatalog>;
 
 /** Params of `classify`: every file enters identity by its SHA-256, every column by the resolved mapping. */
@@ -154,7 +163,12 @@ export const ClassifyParams = z.strictObject({
   /** how a label column's values map to XClass classes (null: out of scope, not scored) */
   label_map: z.record(z.string().min(1), XClassLabel.nullable()).optional(),
   /** how scored labels and predictions are compared (config evaluation: eval_classes merges LM-STAR and HM-STAR into STAR) */
-  scoring: z.strictObject({ eval_classes: z.record(z.string().min(1), z.string().min(1)), calibration_bins: z.number().int().min(2).max(100) }).optional(),
+  scoring: z
+    .strictObject({
+      eval_classes: z.record(z.string().min(1), z.string().min(1)),
+      calibration_bins: z.number().int().min(2).max(100),
+    })
+    .optional(),
   /** filter curves of the target bands and the Vega spectrum, read from the data folder */
   data_files: z.array(RawFileRef),
   no_data: z.array(z.number()).max(50).optional(),
@@ -181,7 +195,10 @@ export const classifyClassMixTable = defineTable('classify_class_mix', {
 export type ClassifyClassMixRow = Row<typeof classifyClassMixTable>;
 
 /** Where the tables and the data folder are on this machine: context, not identity. */
-export const ClassifyContext = z.object({ paths: z.record(z.string(), z.string().min(1)), data_dir: z.string().min(1) });
+export const ClassifyContext = z.object({
+  paths: z.record(z.string(), z.string().min(1)),
+  data_dir: z.string().min(1),
+});
 export type ClassifyContext = z.infer<typeof ClassifyContext>;
 
 /**

@@ -37,7 +37,13 @@ export type DedupFacts = z.infer<typeof DedupFacts>;
 export const CrossmatchFacts = z.strictObject({
   by_class: z.record(
     z.string(),
-    z.strictObject({ labels: z.number().int(), matched: z.number().int(), secure: z.number().int(), ambiguous: z.number().int(), agree: z.number().int() }),
+    z.strictObject({
+      labels: z.number().int(),
+      matched: z.number().int(),
+      secure: z.number().int(),
+      ambiguous: z.number().int(),
+      agree: z.number().int(),
+    }),
   ),
   xray_sources: z.number().int().nonnegative(),
 });
@@ -47,7 +53,12 @@ export type CrossmatchFacts = z.infer<typeof CrossmatchFacts>;
 export const ProvenanceFacts = z.strictObject({
   by_label: z.record(
     z.string(),
-    z.strictObject({ sources: z.number().int(), agree: z.number().int(), conflict: z.number().int(), unconfirmed: z.number().int() }),
+    z.strictObject({
+      sources: z.number().int(),
+      agree: z.number().int(),
+      conflict: z.number().int(),
+      unconfirmed: z.number().int(),
+    }),
   ),
   /** the in-scope classes some catalogue other than MUWCLASS labels (require_agreement applies to these) */
   covered_classes: z.array(z.string()),

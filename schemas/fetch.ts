@@ -8,7 +8,12 @@ import { defineTable, type Row } from './table.js';
  */
 
 /** An ADQL identifier: a table (`schema.table`) or a column, never a quoted or computed name. */
-const AdqlTable = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$/, 'expected an ADQL table name such as gaiadr3.gaia_source');
+const AdqlTable = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$/,
+    'expected an ADQL table name such as gaiadr3.gaia_source',
+  );
 
 /** The presets a service's answer is read with (activities/io/catalog-presets.ts). */
 const FETCH_PRESETS = ['csc2', 'gaia_dr3', '2mass', 'ps1_dr2', 'hsc'] as const;
@@ -29,7 +34,10 @@ export type TapService = z.infer<typeof TapService>;
 
 export const FetchSettings = z.strictObject({
   /** name -> service; names are lower-case (`gaia_dr3`, `csc21`) */
-  services: z.record(z.string().regex(/^[a-z0-9][a-z0-9_]*$/, 'expected a name of lower-case letters, digits and _'), TapService),
+  services: z.record(
+    z.string().regex(/^[a-z0-9][a-z0-9_]*$/, 'expected a name of lower-case letters, digits and _'),
+    TapService,
+  ),
   /** the services `fetch` and `classify --cone` query when no --service is given: one X-ray service and photometry */
   default_services: z.array(z.string().min(1)).min(1),
   /** the largest cone radius accepted, arcmin (politeness: a TAP service is shared) */

@@ -15,7 +15,11 @@ export interface FirstIssue {
 
 export function firstIssue(error: z.ZodError): FirstIssue {
   const issue = error.issues[0]!;
-  return { key: issue.path.map(String).join('.'), path: issue.path, message: issue.message.replace(/^Invalid (input|option): /, '') };
+  return {
+    key: issue.path.map(String).join('.'),
+    path: issue.path,
+    message: issue.message.replace(/^Invalid (input|option): /, ''),
+  };
 }
 
 /** `key 'a.b': message` (or the message alone for the value itself). */

@@ -2,7 +2,15 @@ import { z } from 'zod';
 import { RawFileRef } from './artifact.js';
 import { defineTable, optionalNumber, type Row } from './table.js';
 
-const LABEL_FORMATS = ['muwclass', 'liu2007_lmxb', 'liu2006_hmxb', 'mcgill_magnetar', 'fortin2023_hmxb', 'fortin2024_lmxb', 'abril2020_cv'] as const;
+const LABEL_FORMATS = [
+  'muwclass',
+  'liu2007_lmxb',
+  'liu2006_hmxb',
+  'mcgill_magnetar',
+  'fortin2023_hmxb',
+  'fortin2024_lmxb',
+  'abril2020_cv',
+] as const;
 
 /** One labelled catalog and the class its rows feed (null: the class comes from the catalog's own column). */
 export const LabelCatalog = z.strictObject({

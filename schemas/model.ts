@@ -10,7 +10,11 @@ import { defineTable, optionalNumber, type Row } from './table.js';
 export const FoldSpec = z
   .union([
     z.strictObject({ k: z.number().int().min(2), index: z.number().int().min(0), seed: z.number().int().min(0) }),
-    z.strictObject({ split: z.array(z.number().gt(0).lt(1)).min(2), part: z.number().int().min(0), seed: z.number().int().min(0) }),
+    z.strictObject({
+      split: z.array(z.number().gt(0).lt(1)).min(2),
+      part: z.number().int().min(0),
+      seed: z.number().int().min(0),
+    }),
   ])
   .nullable();
 export type FoldSpec = z.infer<typeof FoldSpec>;

@@ -5,7 +5,14 @@ import { featureDroppedTable, featureValuesTable } from './features.js';
 import { modelFeaturesTable, predictionsTable, probabilitiesTable } from './model.js';
 import { calibrationTable, confusionTable, metricsTable } from './evaluation.js';
 import { fetchColumnsTable } from './fetch.js';
-import { labelAgreementTable, labelProvenanceTable, labelRowsTable, labelStatusTable, labelMatchesTable, skippedRowsTable } from './labels.js';
+import {
+  labelAgreementTable,
+  labelProvenanceTable,
+  labelRowsTable,
+  labelStatusTable,
+  labelMatchesTable,
+  skippedRowsTable,
+} from './labels.js';
 
 /** Every artifact table by name: meta.json names its schema, and reads validate against it. */
 export const TABLES: Record<string, TableSchema> = Object.fromEntries(

@@ -50,7 +50,12 @@ export const SedSettings = z.strictObject({
    * at R_V; a_v_max = 0 turns it off (the method).
    */
   extinction: z
-    .strictObject({ law: z.literal('ccm89'), r_v: z.number().positive().max(10), a_v_max: z.number().nonnegative().max(20), a_v_step: z.number().positive() })
+    .strictObject({
+      law: z.literal('ccm89'),
+      r_v: z.number().positive().max(10),
+      a_v_max: z.number().nonnegative().max(20),
+      a_v_step: z.number().positive(),
+    })
     // the grid multiplies every reddened family: bounded so a typo cannot make it millions of models
     .refine((e) => e.a_v_max / e.a_v_step <= 100, 'at most 100 A_V grid steps (a_v_max / a_v_step <= 100)'),
   /** the label-free model average: family priors and posterior draws per source (used by `label_free`) */
@@ -92,7 +97,10 @@ export const SedSettings = z.strictObject({
       salvato_list: z.string().min(1),
     })
     .refine((r) => r.z_max >= r.z_min, 'z_max must not be below z_min')
-    .refine((r) => (r.z_max - r.z_min) / r.z_step <= 100, 'at most 100 redshift steps ((z_max - z_min) / z_step <= 100)')
+    .refine(
+      (r) => (r.z_max - r.z_min) / r.z_step <= 100,
+      'at most 100 redshift steps ((z_max - z_min) / z_step <= 100)',
+    )
     .optional(),
   sigma_chi2_coeff: z.number().positive(),
   sigma_cap_mag: z.number().positive(),

@@ -105,7 +105,9 @@ export interface ArtifactRef<S extends StageName = StageName> {
 }
 
 /** The artifacts filling a stage's input roles. */
-export type StageInputRefs<S extends StageName> = { [R in keyof StageInputs[S]]: ArtifactRef<StageInputs[S][R] & StageName> };
+export type StageInputRefs<S extends StageName> = {
+  [R in keyof StageInputs[S]]: ArtifactRef<StageInputs[S][R] & StageName>;
+};
 
 /** What a stage activity is told about the step it runs (not part of the output's identity). */
 export interface StepInfo<S extends StageName = StageName> {
@@ -125,7 +127,11 @@ export interface StepOutcome {
 }
 
 /** One stage as an activity: typed params and input artifacts in, the output artifact out. */
-export type StageActivity<S extends StageName> = (params: StageParams[S], inputs: StageInputRefs<S>, step: StepInfo<S>) => Promise<StepOutcome>;
+export type StageActivity<S extends StageName> = (
+  params: StageParams[S],
+  inputs: StageInputRefs<S>,
+  step: StepInfo<S>,
+) => Promise<StepOutcome>;
 
 /** The activities a worker registers, one per stage, each under the stage's name. */
 export type StageActivities = { [S in StageName]: StageActivity<S> };
@@ -145,8 +151,15 @@ export interface StepRequest {
  * activity validates params and inputs before it does any work.
  */
 export function callStage(activities: StageActivities, req: StepRequest): Promise<StepOutcome> {
-  if (!isStageName(req.stage)) return Promise.reject(new Error(`step ${req.key}: unknown stage '${req.stage}' (known: ${STAGE_NAMES.join(', ')})`));
-  const activity = activities[req.stage] as unknown as (params: unknown, inputs: unknown, step: StepInfo) => Promise<StepOutcome>;
+  if (!isStageName(req.stage))
+    return Promise.reject(
+      new Error(`step ${req.key}: unknown stage '${req.stage}' (known: ${STAGE_NAMES.join(', ')})`),
+    );
+  const activity = activities[req.stage] as unknown as (
+    params: unknown,
+    inputs: unknown,
+    step: StepInfo,
+  ) => Promise<StepOutcome>;
   return activity(req.params, req.inputs, { key: req.key, context: req.context as StepInfo['context'] });
 }
 

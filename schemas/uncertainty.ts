@@ -24,7 +24,10 @@ const ConformalSettings = z
     /** the level whose sets predictions carry and the uncertain rule reads */
     level: z.number().gt(0).lt(1),
   })
-  .refine((c) => c.levels.includes(c.level), { message: 'conformal.level must be one of conformal.levels', path: ['level'] });
+  .refine((c) => c.levels.includes(c.level), {
+    message: 'conformal.level must be one of conformal.levels',
+    path: ['level'],
+  });
 
 const OodSettings = z.strictObject({
   /** k of the k-th-nearest-training-neighbour score */

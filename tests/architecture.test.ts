@@ -35,7 +35,8 @@ function importsOf(file: string): Import[] {
   const target = (spec: string) => relative(ROOT, resolve(dirname(join(ROOT, file)), spec)).replace(/\.js$/, '.ts');
   for (const m of text.matchAll(/^(?:import|export)\s+(type\s+)?(?:[^;'"]*?\sfrom\s+)?'(\.[^']+)'/gm))
     out.push({ from: file, to: target(m[2]!), typeOnly: m[1] !== undefined });
-  for (const m of text.matchAll(/\bimport\(\s*'(\.[^']+)'\s*\)/g)) out.push({ from: file, to: target(m[1]!), typeOnly: false });
+  for (const m of text.matchAll(/\bimport\(\s*'(\.[^']+)'\s*\)/g))
+    out.push({ from: file, to: target(m[1]!), typeOnly: false });
   return out;
 }
 
@@ -51,22 +52,32 @@ describe('architecture', () => {
   });
 
   test('imports go down the layers: schemas < lib < config < artifacts < activities < workflows < engine < report < cli', () => {
-    const upward = IMPORTS.filter((i) => rank(i.to) > rank(i.from)).map((i) => `${i.from} -> ${i.to}${i.typeOnly ? ' (type)' : ''}`);
+    const upward = IMPORTS.filter((i) => rank(i.to) > rank(i.from)).map(
+      (i) => `${i.from} -> ${i.to}${i.typeOnly ? ' (type)' : ''}`,
+    );
     expect(upward).toEqual([]);
   });
 
   test('lib/ is the science: only types from schemas/, nothing else of the project, no Node', () => {
-    const bad = IMPORTS.filter((i) => layerOf(i.from) === 'lib' && layerOf(i.to) !== 'lib' && !(layerOf(i.to) === 'schemas' && i.typeOnly));
+    const bad = IMPORTS.filter(
+      (i) => layerOf(i.from) === 'lib' && layerOf(i.to) !== 'lib' && !(layerOf(i.to) === 'schemas' && i.typeOnly),
+    );
     expect(bad.map((i) => `${i.from} -> ${i.to}`)).toEqual([]);
   });
 
   test('lib/ and workflows/ import nothing from Node (the workflow bundle runs in a sandbox)', () => {
-    const node = FILES.filter((f) => /^(lib|workflows)\//.test(f) && /(from\s+|import\()\s*'node:|require\(/.test(readFileSync(join(ROOT, f), 'utf8')));
+    const node = FILES.filter(
+      (f) =>
+        /^(lib|workflows)\//.test(f) &&
+        /(from\s+|import\()\s*'node:|require\(/.test(readFileSync(join(ROOT, f), 'utf8')),
+    );
     expect(node).toEqual([]);
   });
 
   test('workflows/ takes at run time only workflows, schemas and lib (types from activities at most)', () => {
-    const bad = IMPORTS.filter((i) => layerOf(i.from) === 'workflows' && !i.typeOnly && !['workflows', 'schemas', 'lib'].includes(layerOf(i.to)));
+    const bad = IMPORTS.filter(
+      (i) => layerOf(i.from) === 'workflows' && !i.typeOnly && !['workflows', 'schemas', 'lib'].includes(layerOf(i.to)),
+    );
     expect(bad.map((i) => `${i.from} -> ${i.to}`)).toEqual([]);
   });
 

@@ -21,8 +21,13 @@ export interface CliResult {
 
 /** Runs the built CLI (dist/ must exist: `make test` builds first). */
 export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ not built: run `npm run build` (make test does)');
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js')))
+    throw new Error('dist/ not built: run `npm run build` (make test does)');
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -32,7 +37,11 @@ export function lastJsonLine(out: string): unknown {
 }
 
 export function spawnCli(args: string[], env: Record<string, string> = {}) {
-  return spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Artifact directories in a store: `<stage>/<id>` for every stage folder. */

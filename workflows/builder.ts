@@ -11,10 +11,14 @@ export interface StepHandle<S extends StageName> {
 }
 
 /** The handles a stage's input roles take: each role's producing stage is checked by the compiler. */
-export type InputHandles<S extends StageName> = { [R in keyof StageInputs[S]]: StepHandle<StageInputs[S][R] & StageName> };
+export type InputHandles<S extends StageName> = {
+  [R in keyof StageInputs[S]]: StepHandle<StageInputs[S][R] & StageName>;
+};
 
 /** A stage that needs machine facts (a file's path, the data folder) must be given them. */
-type ContextArg<S extends StageName> = string extends keyof StageContexts[S] ? { context?: undefined } : { context: StageContexts[S] };
+type ContextArg<S extends StageName> = string extends keyof StageContexts[S]
+  ? { context?: undefined }
+  : { context: StageContexts[S] };
 
 export type StepDeclaration<S extends StageName> = {
   key: string;
@@ -44,7 +48,8 @@ export class DagBuilder {
 
   step<S extends StageName>(decl: StepDeclaration<S>): StepHandle<S> {
     const inputs: Record<string, string> = {};
-    for (const [role, handle] of Object.entries(decl.inputs as Record<string, StepHandle<StageName> | undefined>)) if (handle) inputs[role] = handle.key;
+    for (const [role, handle] of Object.entries(decl.inputs as Record<string, StepHandle<StageName> | undefined>))
+      if (handle) inputs[role] = handle.key;
     const signature = canonicalJson({ stage: decl.stage, params: decl.params, inputs });
     const existing = this.bySignature.get(signature);
     if (existing !== undefined) return { ...existing, stage: decl.stage };

@@ -16,7 +16,11 @@ export interface ClassifyRefs {
  * the X-ray-only model and its calibration where there are ones, all already in the store
  * (`external`: step key -> artifact). The same DAG runs on either engine.
  */
-export function buildClassifyDag(params: ClassifyParams, context: ClassifyContext, refs: ClassifyRefs): { dag: Dag; external: Record<string, ArtifactRef> } {
+export function buildClassifyDag(
+  params: ClassifyParams,
+  context: ClassifyContext,
+  refs: ClassifyRefs,
+): { dag: Dag; external: Record<string, ArtifactRef> } {
   const dag = new DagBuilder('xclass-classify');
   const trained = dag.external('model', 'train');
   const calibrated = refs.calibration ? dag.external('calibration', 'evaluate') : null;

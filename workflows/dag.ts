@@ -53,7 +53,8 @@ export function validateDag(dag: Dag, external: Record<string, ArtifactRef> = {}
   }
   for (const s of dag.steps) {
     for (const [role, dep] of Object.entries(s.inputs)) {
-      if (!byKey.has(depStep(dep)) && !(dep in external)) throw new Error(`DAG ${dag.name}: step '${s.key}' input '${role}' names unknown step '${dep}'`);
+      if (!byKey.has(depStep(dep)) && !(dep in external))
+        throw new Error(`DAG ${dag.name}: step '${s.key}' input '${role}' names unknown step '${dep}'`);
     }
   }
   const order: string[] = [];
@@ -63,7 +64,8 @@ export function validateDag(dag: Dag, external: Record<string, ArtifactRef> = {}
     if (st === 'done') return;
     if (st === 'visiting') throw new Error(`DAG ${dag.name}: cycle ${[...trail, key].join(' -> ')}`);
     state.set(key, 'visiting');
-    for (const dep of Object.values(byKey.get(key)!.inputs)) if (byKey.has(depStep(dep))) visit(depStep(dep), [...trail, key]);
+    for (const dep of Object.values(byKey.get(key)!.inputs))
+      if (byKey.has(depStep(dep))) visit(depStep(dep), [...trail, key]);
     state.set(key, 'done');
     order.push(key);
   };
@@ -119,11 +121,14 @@ export function splitBranches(dag: Dag): { parent: Dag; branches: Record<string,
     const inner = new Set(branches[b]!.map((x) => x.key));
     const external: Record<string, string> = {};
     for (const x of branches[b]!)
-      for (const dep of Object.values(x.inputs)) if (!inner.has(dep)) external[dep] = branchOf(dep) ? `${branchOf(dep)}#${dep}` : dep;
+      for (const dep of Object.values(x.inputs))
+        if (!inner.has(dep)) external[dep] = branchOf(dep) ? `${branchOf(dep)}#${dep}` : dep;
     parentSteps.push({ key: b, stage: BRANCH_STAGE, params: { branch: b }, inputs: external });
   }
   return {
     parent: { name: dag.name, steps: parentSteps },
-    branches: Object.fromEntries(Object.entries(branches).map(([b, steps]) => [b, { name: `${dag.name}/${b}`, steps }])),
+    branches: Object.fromEntries(
+      Object.entries(branches).map(([b, steps]) => [b, { name: `${dag.name}/${b}`, steps }]),
+    ),
   };
 }

@@ -49,7 +49,11 @@ export function buildPipeline(input: PipelineInput): Dag {
   const reference = b.step({
     key: SHARED_STEPS.reference,
     stage: 'reference',
-    params: { catalog: fileRef(muwclass), pipeline: 'MUWCLASS', ...(input.no_data ? { label_map: input.label_map, ...validation } : {}) },
+    params: {
+      catalog: fileRef(muwclass),
+      pipeline: 'MUWCLASS',
+      ...(input.no_data ? { label_map: input.label_map, ...validation } : {}),
+    },
     inputs: { sources: ingest },
     context: { path: muwclass.path },
   });
@@ -78,7 +82,12 @@ export function buildPipeline(input: PipelineInput): Dag {
     params: input.dedup,
     inputs: Object.fromEntries(catalogs.map((k, i) => [`catalog_${i}`, k])),
   });
-  b.step({ key: SHARED_STEPS.crossmatch, stage: 'crossmatch', params: input.crossmatch, inputs: { labels: dedup, xray: ingest } });
+  b.step({
+    key: SHARED_STEPS.crossmatch,
+    stage: 'crossmatch',
+    params: input.crossmatch,
+    inputs: { labels: dedup, xray: ingest },
+  });
   // every catalogue labelling each training source, and whether they agree with its MUWCLASS label
   const trainingCatalog = input.label_catalogs.find((c) => c.format === 'muwclass')?.name ?? 'muwclass';
   const provenance = b.step({
@@ -90,7 +99,12 @@ export function buildPipeline(input: PipelineInput): Dag {
   // each external catalog on its own against the Chandra positions: a check of labels and positions
   input.label_catalogs.forEach((cat, i) => {
     if (cat.format !== 'muwclass')
-      b.step({ key: SHARED_STEPS.catalogCrossmatch(cat.name), stage: 'crossmatch', params: input.crossmatch, inputs: { labels: catalogs[i]!, xray: ingest } });
+      b.step({
+        key: SHARED_STEPS.catalogCrossmatch(cat.name),
+        stage: 'crossmatch',
+        params: input.crossmatch,
+        inputs: { labels: catalogs[i]!, xray: ingest },
+      });
   });
 
   /** A variant's train step: its forest settings and label policy (`keep`, or absent in runs before the option: every label). */
@@ -114,12 +128,28 @@ export function buildPipeline(input: PipelineInput): Dag {
     // `free` without labels (deployment and blind test sources, blind training);
     // `paper` with each source's own label (paper-protocol test sources)
     const freeSed = v.sed.assignment === 'paper' ? { ...v.sed, assignment: 'label_free' as const } : v.sed;
-    const paperSed = v.sed.assignment === 'label_free' ? { ...v.sed, assignment: 'paper' as const, label_free: { ...v.sed.label_free, draws: 0 } } : v.sed;
+    const paperSed =
+      v.sed.assignment === 'label_free'
+        ? { ...v.sed, assignment: 'paper' as const, label_free: { ...v.sed.label_free, draws: 0 } }
+        : v.sed;
     // SED and features of one translation; steps already declared (same params) are reused
     const translated = (sed: PipelineVariant['sed']) => {
       const tag = sed === v.sed ? '' : `-${sed.assignment}`;
-      const sedStep = b.step({ key: keys.sed(tag), stage: 'sed', params: sed, inputs: { sources: ingest }, context: { data_dir: input.data_dir }, ...where });
-      return b.step({ key: keys.features(tag), stage: 'features', params: v.features, inputs: { sources: ingest, sed: sedStep }, ...where });
+      const sedStep = b.step({
+        key: keys.sed(tag),
+        stage: 'sed',
+        params: sed,
+        inputs: { sources: ingest },
+        context: { data_dir: input.data_dir },
+        ...where,
+      });
+      return b.step({
+        key: keys.features(tag),
+        stage: 'features',
+        params: v.features,
+        inputs: { sources: ingest, sed: sedStep },
+        ...where,
+      });
     };
     // the protocols scored (config evaluation.protocols); runs planned before it existed scored all three
     const protocols = new Set<Protocol>(input.evaluation.protocols ?? PROTOCOLS);
@@ -132,7 +162,13 @@ export function buildPipeline(input: PipelineInput): Dag {
     const trainStep = trainOf(v);
     // one held-out part: the configured model and the blind model (the same step when the
     // configuration uses no label), one prediction per protocol; `scored` null: predicted for inspection only
-    const heldOut = (dir: string, branch: string | undefined, trainFold: FoldSpec, predictFold: FoldSpec, scored: HeldOutPart | null) => {
+    const heldOut = (
+      dir: string,
+      branch: string | undefined,
+      trainFold: FoldSpec,
+      predictFold: FoldSpec,
+      scored: HeldOutPart | null,
+    ) => {
       const at = { ...where, ...(branch && !where.branch ? { branch } : {}) };
       const key = keys.heldOut(dir);
       const train = trainStep(`${key}/train`, trainFold, features, at);
@@ -148,7 +184,8 @@ export function buildPipeline(input: PipelineInput): Dag {
         // Monte-Carlo draws are translated label-free: for the predictions on label-free features, in the baseline, in an
         // ablation that shares the baseline's model and features (the same step), and in every ablation when asked
         const baselineStep = model.variant === undefined && feats.variant === undefined;
-        const mc = feats === freeFeatures && (name === null || u.mc_in_ablations || baselineStep) ? u.mc : { ...u.mc, draws: 0 };
+        const mc =
+          feats === freeFeatures && (name === null || u.mc_in_ablations || baselineStep) ? u.mc : { ...u.mc, draws: 0 };
         const predict = b.step({
           key: `${key}/predict-${protocol}${suffix}`,
           stage: 'predict',
@@ -174,7 +211,12 @@ export function buildPipeline(input: PipelineInput): Dag {
       key: keys.evaluate,
       stage: 'evaluate',
       // the class mix is measured in the baseline, whose final model classify applies
-      params: evaluateParams(input, v, u.conformal, name === null ? { bootstrap: u.class_mix.bootstrap, seed: u.class_mix.seed } : null),
+      params: evaluateParams(
+        input,
+        v,
+        u.conformal,
+        name === null ? { bootstrap: u.class_mix.bootstrap, seed: u.class_mix.seed } : null,
+      ),
       inputs: { ...predictions, reference },
       ...where,
     });
@@ -192,14 +234,25 @@ export function buildPipeline(input: PipelineInput): Dag {
     const u = input.uncertainty;
     // the distance features need a counterpart's parallax: none here
     const { distance_snr_min: _distance, ...features } = v.features;
-    const feats = b.step({ key: XRAY_STEPS.features(), stage: 'features', params: { ...features, xray_only: true }, inputs: { sources: ingest }, ...at });
+    const feats = b.step({
+      key: XRAY_STEPS.features(),
+      stage: 'features',
+      params: { ...features, xray_only: true },
+      inputs: { sources: ingest },
+      ...at,
+    });
     const trainStep = trainOf(v);
     const train = (key: string, fold: FoldSpec) => trainStep(key, fold, feats, at);
     const predictions: { [role in EvaluateRole]?: StepHandle<'predict'> } = {};
     const { folds, seed, split, mode } = input.evaluation;
     const parts: [string, FoldSpec, FoldSpec, HeldOutPart][] =
       mode === 'kfold'
-        ? Array.from({ length: folds }, (_, index) => [foldBranch(index), { k: folds, index, seed }, { k: folds, index, seed }, `fold_${index}`])
+        ? Array.from({ length: folds }, (_, index) => [
+            foldBranch(index),
+            { k: folds, index, seed },
+            { k: folds, index, seed },
+            `fold_${index}`,
+          ])
         : [[SPLIT_PART, { split, part: 0, seed }, { split, part: 2, seed }, 'test']];
     for (const [part, trainFold, predictFold, scored] of parts) {
       const key = XRAY_STEPS.heldOut(part);

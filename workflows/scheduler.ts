@@ -21,7 +21,11 @@ export interface SchedulerOptions {
  * The same function drives the embedded engine and the Temporal workflow: only
  * `runStep` differs (a local call with retries, or a proxied activity).
  */
-export function runDag(dag: Dag, runStep: (req: StepRequest) => Promise<StepOutcome>, opts: SchedulerOptions): Promise<DagResult> {
+export function runDag(
+  dag: Dag,
+  runStep: (req: StepRequest) => Promise<StepOutcome>,
+  opts: SchedulerOptions,
+): Promise<DagResult> {
   const external = opts.external ?? {};
   validateDag(dag, external);
   const now = opts.now ?? (() => Date.now());
@@ -55,7 +59,8 @@ export function runDag(dag: Dag, runStep: (req: StepRequest) => Promise<StepOutc
   let running = 0;
   let finished = 0;
 
-  const emit = (type: DagEvent['type'], rec: StepRecord) => opts.onEvent?.({ type, step: { ...rec }, done: finished, total });
+  const emit = (type: DagEvent['type'], rec: StepRecord) =>
+    opts.onEvent?.({ type, step: { ...rec }, done: finished, total });
 
   return new Promise<DagResult>((resolve) => {
     const pump = (): void => {

@@ -1,4 +1,11 @@
-import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import {
+  defineQuery,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { PipelineInput } from '../schemas/pipeline.js';
 import {
   callStage,
@@ -38,9 +45,13 @@ export async function xclassPipeline(input: PipelineInput): Promise<DagResult> {
     async (req): Promise<StepOutcome> => {
       if (req.stage !== BRANCH_STAGE) return runStep(req);
       const branch = req.params['branch'] as string;
-      const result = await executeChild(xclassBranch, { workflowId: `${parentId}/${branch}`, args: [input, branches[branch]!, req.inputs] });
+      const result = await executeChild(xclassBranch, {
+        workflowId: `${parentId}/${branch}`,
+        args: [input, branches[branch]!, req.inputs],
+      });
       const failed = result.steps.filter((s) => s.status !== 'done');
-      if (failed.length > 0) throw new Error(`branch ${branch}: ${failed.map((s) => `${s.key} ${s.status}: ${s.error}`).join('; ')}`);
+      if (failed.length > 0)
+        throw new Error(`branch ${branch}: ${failed.map((s) => `${s.key} ${s.status}: ${s.error}`).join('; ')}`);
       const outputs: Record<string, ArtifactRef> = {};
       for (const s of result.steps) outputs[s.key] = { stage: s.stage as StageName, id: s.artifactId! };
       const last = result.steps[result.steps.length - 1]!;
@@ -72,12 +83,20 @@ export type DagRunSettings = Pick<PipelineInput, 'retry' | 'activities' | 'concu
  * Any DAG of stage steps as a workflow, given the artifacts made outside it (`xclass
  * classify` on Temporal: one classify step and the model it reads).
  */
-export async function xclassDag(settings: DagRunSettings, dag: Dag, external: Record<string, ArtifactRef>): Promise<DagResult> {
+export async function xclassDag(
+  settings: DagRunSettings,
+  dag: Dag,
+  external: Record<string, ArtifactRef>,
+): Promise<DagResult> {
   return runDag(dag, stepRunner(settings), { concurrency: settings.concurrency, external });
 }
 
 /** One branch of the pipeline as a child workflow: its sub-DAG, given its parent's artifacts. */
-export async function xclassBranch(input: PipelineInput, dag: Dag, external: Record<string, ArtifactRef>): Promise<DagResult> {
+export async function xclassBranch(
+  input: PipelineInput,
+  dag: Dag,
+  external: Record<string, ArtifactRef>,
+): Promise<DagResult> {
   return runDag(dag, stepRunner(input), { concurrency: input.concurrency, external });
 }
 

@@ -32,7 +32,11 @@ function hasColumn(header: readonly string[], column: string): boolean {
 
 /** Chandra Source Catalog 2.0 master-source columns (a CSCview or cone-search download). */
 export function csc2Mapping(): XrayMapping {
-  const flux = (b: string) => ({ value: `flux_aper90_${b}`, lo: `flux_aper90_lolim_${b}`, hi: `flux_aper90_hilim_${b}` });
+  const flux = (b: string) => ({
+    value: `flux_aper90_${b}`,
+    lo: `flux_aper90_lolim_${b}`,
+    hi: `flux_aper90_hilim_${b}`,
+  });
   return {
     id: 'name',
     ra: 'ra',
@@ -54,7 +58,9 @@ export function muwclassMapping(inputBands: readonly InputBand[]): XrayMapping {
   const magnitudes: MagnitudeColumn[] = inputBands.flatMap((b) => {
     const column = MUWCLASS_COLUMN_OF[b.mag_column as keyof SourceRow];
     const err = MUWCLASS_COLUMN_OF[b.err_column as keyof SourceRow];
-    return column === undefined ? [] : [{ column, ...(err === undefined ? {} : { err }), filter: b.filter, system: b.system }];
+    return column === undefined
+      ? []
+      : [{ column, ...(err === undefined ? {} : { err }), filter: b.filter, system: b.system }];
   });
   const f = (b: string) => ({ value: `F${b}`, err: `e_F${b}` });
   return {
@@ -128,7 +134,9 @@ export function hstMagnitudeColumn(header: readonly string[], filter: string, fi
   const short = shortFilterName(filter);
   if (header.includes(short)) return short;
   const esc = short.toLowerCase();
-  const named = header.filter((c) => c.toLowerCase().includes(esc) && !NOT_A_MAGNITUDE.test(c.toLowerCase().replace(esc, '')));
+  const named = header.filter(
+    (c) => c.toLowerCase().includes(esc) && !NOT_A_MAGNITUDE.test(c.toLowerCase().replace(esc, '')),
+  );
   const plain = named.filter((c) => new RegExp(`^${esc}[_-]?(mag|abmag|mag_ab)?$`).test(c.toLowerCase()));
   if (plain.length === 1 && named.length === 1) return plain[0]!;
   if (named.length === 0) return null;
@@ -206,7 +214,14 @@ function gaiaMapping(names: GaiaNames, header: readonly string[]): PhotometryMap
     ra: names.ra,
     dec: names.dec,
     ...(has(names.ra_error) && has(names.dec_error)
-      ? { position_error: { kind: 'sigma_radec' as const, ra: names.ra_error, dec: names.dec_error, unit: 'mas' as const } }
+      ? {
+          position_error: {
+            kind: 'sigma_radec' as const,
+            ra: names.ra_error,
+            dec: names.dec_error,
+            unit: 'mas' as const,
+          },
+        }
       : {}),
     magnitudes: [band('G'), band('BP'), band('RP')],
     ...(has(names.parallax) ? { parallax: names.parallax } : {}),
@@ -298,9 +313,20 @@ export function hscMapping(header: readonly string[], knownFilters: readonly str
     if (!m) continue;
     const filter = HSC_INSTRUMENTS[m[1]!]!.map((inst) => `${inst}.${m[2]}`).find((f) => knownFilters.includes(f));
     if (filter === undefined) continue;
-    magnitudes.push({ column, ...(header.includes(`${column}_MAD`) ? { err: `${column}_MAD` } : {}), filter, system: 'AB' });
+    magnitudes.push({
+      column,
+      ...(header.includes(`${column}_MAD`) ? { err: `${column}_MAD` } : {}),
+      filter,
+      system: 'AB',
+    });
   }
-  return { id: 'MatchID', ra: 'MatchRA', dec: 'MatchDec', position_error: { kind: 'fixed', sigma_arcsec: 0.05 }, magnitudes };
+  return {
+    id: 'MatchID',
+    ra: 'MatchRA',
+    dec: 'MatchDec',
+    position_error: { kind: 'fixed', sigma_arcsec: 0.05 },
+    magnitudes,
+  };
 }
 
 /**
@@ -316,7 +342,18 @@ export function serviceMapping(preset: FetchPreset, knownFilters: readonly strin
     case 'gaia_dr3': {
       const n = GAIA_ARCHIVE;
       const bands = (['G', 'BP', 'RP'] as const).flatMap((b) => [n.mag(b), ...Object.values(n.error(b))]);
-      return gaiaMapping(n, [n.id, n.ra, n.dec, n.ra_error, n.dec_error, ...bands, n.parallax, n.parallax_error, n.pmra, n.pmdec]);
+      return gaiaMapping(n, [
+        n.id,
+        n.ra,
+        n.dec,
+        n.ra_error,
+        n.dec_error,
+        ...bands,
+        n.parallax,
+        n.parallax_error,
+        n.pmra,
+        n.pmdec,
+      ]);
     }
     case '2mass':
       return twoMassMapping();

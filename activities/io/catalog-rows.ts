@@ -3,7 +3,13 @@ import { parseDecDeg, parseRaDeg } from '../../lib/sky/coords.js';
 import { SkyIndex } from '../../lib/sky/index.js';
 import { sigmaEff } from '../../lib/sky/crossmatch.js';
 import { R95_PER_SIGMA } from '../../lib/sky/counterparts.js';
-import type { FluxColumn, MagnitudeColumn, PhotometryMapping, PositionError, XrayMapping } from '../../schemas/catalog.js';
+import type {
+  FluxColumn,
+  MagnitudeColumn,
+  PhotometryMapping,
+  PositionError,
+  XrayMapping,
+} from '../../schemas/catalog.js';
 import type { TargetTable } from './table.js';
 import { measurement, parseNumber, type ColumnKind, type NoDataCounts } from './validate.js';
 
@@ -84,7 +90,13 @@ class Cells {
 
   num(i: number, column: string | undefined, kind: ColumnKind): number | null {
     if (column === undefined) return null;
-    return measurement({ file: this.t.file, row: this.t.lines[i]!, column }, this.scaled(i, column), kind, this.noData, this.counts);
+    return measurement(
+      { file: this.t.file, row: this.t.lines[i]!, column },
+      this.scaled(i, column),
+      kind,
+      this.noData,
+      this.counts,
+    );
   }
 
   /** The cell in the mapping's unit: a number times its column's scale (a no-data marker as it is, so it is still known). */
@@ -109,7 +121,13 @@ class Cells {
     const n = parseNumber(raw);
     if (n === null) return null;
     if (n !== undefined)
-      return measurement({ file: this.t.file, row: this.t.lines[i]!, column }, this.scaled(i, column), axis === 'ra' ? 'ra_deg' : 'dec_deg', [], this.counts);
+      return measurement(
+        { file: this.t.file, row: this.t.lines[i]!, column },
+        this.scaled(i, column),
+        axis === 'ra' ? 'ra_deg' : 'dec_deg',
+        [],
+        this.counts,
+      );
     const v = axis === 'ra' ? parseRaDeg(String(raw)) : parseDecDeg(String(raw));
     if (v === null)
       throw new InputError(
@@ -123,7 +141,10 @@ class Cells {
    * sigma_eff in the method's sense (from 95% errors: sqrt((r0^2 + r1^2)/2), the search
    * radius's unit), the 1-sigma error, and the 95% major semi-axis (the feature), arcsec.
    */
-  positionError(i: number, e: PositionError | undefined): { sigma_eff: number | null; sigma1: number | null; major95: number | null } {
+  positionError(
+    i: number,
+    e: PositionError | undefined,
+  ): { sigma_eff: number | null; sigma1: number | null; major95: number | null } {
     const none = { sigma_eff: null, sigma1: null, major95: null };
     if (!e) return none;
     switch (e.kind) {
@@ -147,7 +168,11 @@ class Cells {
         return { sigma_eff: s1 * R95_PER_SIGMA, sigma1: s1, major95: Math.max(a, d) * scale * R95_PER_SIGMA };
       }
       case 'fixed':
-        return { sigma_eff: e.sigma_arcsec * R95_PER_SIGMA, sigma1: e.sigma_arcsec, major95: e.sigma_arcsec * R95_PER_SIGMA };
+        return {
+          sigma_eff: e.sigma_arcsec * R95_PER_SIGMA,
+          sigma1: e.sigma_arcsec,
+          major95: e.sigma_arcsec * R95_PER_SIGMA,
+        };
     }
   }
 
@@ -198,7 +223,11 @@ class Cells {
       const lo = this.num(i, f.lo, 'flux_cgs');
       const hi = this.num(i, f.hi, 'flux_cgs');
       if (lo !== null && hi !== null) {
-        if (hi < lo) throw new InputError({ file: this.t.file, row: this.t.lines[i]!, column: f.hi, value: hi }, `upper limit below the lower limit ${lo}`);
+        if (hi < lo)
+          throw new InputError(
+            { file: this.t.file, row: this.t.lines[i]!, column: f.hi, value: hi },
+            `upper limit below the lower limit ${lo}`,
+          );
         err = (hi - lo) / 2;
       }
     }
@@ -227,23 +256,38 @@ function magColumns(m: readonly MagnitudeColumn[]): (string | undefined)[] {
  * column (overlapping cone searches downloaded together): merged, counted by the caller.
  * The same id on a row that differs is refused, naming both rows.
  */
-function uniqueId(t: TargetTable, i: number, column: string, seen: Map<string, number>, columns: readonly (string | undefined)[]): string | null {
+function uniqueId(
+  t: TargetTable,
+  i: number,
+  column: string,
+  seen: Map<string, number>,
+  columns: readonly (string | undefined)[],
+): string | null {
   const v = t.records[i]![column];
   const id = v === null || v === undefined ? '' : String(v).trim();
   const line = t.lines[i]!;
   if (id === '') throw new InputError({ file: t.file, row: line, column, value: '' }, 'expected a source id');
   const before = seen.get(id);
   if (before !== undefined) {
-    const same = columns.every((c) => c === undefined || String(t.records[before]![c] ?? '') === String(t.records[i]![c] ?? ''));
+    const same = columns.every(
+      (c) => c === undefined || String(t.records[before]![c] ?? '') === String(t.records[i]![c] ?? ''),
+    );
     if (same) return null;
-    throw new InputError({ file: t.file, row: line, column, value: id }, `duplicate source id with different values (first on row ${t.lines[before]})`);
+    throw new InputError(
+      { file: t.file, row: line, column, value: id },
+      `duplicate source id with different values (first on row ${t.lines[before]})`,
+    );
   }
   seen.set(id, i);
   return id;
 }
 
 /** The X-ray sources of a mapped table; `merged`: rows that repeated an earlier row exactly (overlapping cones), dropped. */
-export function readXraySources(t: TargetTable, m: XrayMapping, noData: readonly number[]): { rows: XraySourceRow[]; noData: NoDataCounts; merged: number } {
+export function readXraySources(
+  t: TargetTable,
+  m: XrayMapping,
+  noData: readonly number[],
+): { rows: XraySourceRow[]; noData: NoDataCounts; merged: number } {
   const fluxCols = Object.values(m.fluxes).flatMap((f) => [f.value, f.err, f.lo, f.hi]);
   const cells = new Cells(
     t,
@@ -279,15 +323,25 @@ export function readXraySources(t: TargetTable, m: XrayMapping, noData: readonly
     const ra = m.ra === undefined ? null : cells.angle(i, m.ra, 'ra');
     const dec = m.dec === undefined ? null : cells.angle(i, m.dec, 'dec');
     if ((ra === null) !== (dec === null))
-      throw new InputError({ file: t.file, row: t.lines[i]!, column: ra === null ? m.ra : m.dec, value: '' }, 'position has only one coordinate');
+      throw new InputError(
+        { file: t.file, row: t.lines[i]!, column: ra === null ? m.ra : m.dec, value: '' },
+        'position has only one coordinate',
+      );
     const row: XraySourceRow = {
       id,
       line: t.lines[i]!,
       ra_deg: ra,
       dec_deg: dec,
-      ...((e) => ({ sigma_eff_arcsec: e.sigma_eff, pos_err_95_arcsec: e.major95 }))(cells.positionError(i, m.position_error)),
+      ...((e) => ({ sigma_eff_arcsec: e.sigma_eff, pos_err_95_arcsec: e.major95 }))(
+        cells.positionError(i, m.position_error),
+      ),
       significance: cells.num(i, m.significance, 'significance'),
-      flux: { s: cells.flux(i, m.fluxes.s), m: cells.flux(i, m.fluxes.m), h: cells.flux(i, m.fluxes.h), b: cells.flux(i, m.fluxes.b) },
+      flux: {
+        s: cells.flux(i, m.fluxes.s),
+        m: cells.flux(i, m.fluxes.m),
+        h: cells.flux(i, m.fluxes.h),
+        b: cells.flux(i, m.fluxes.b),
+      },
       var_p_intra: cells.num(i, m.var_intra_prob, 'probability'),
       var_p_inter: cells.num(i, m.var_inter_prob, 'probability'),
       label: m.label === undefined ? null : cells.text(i, m.label),
@@ -342,7 +396,10 @@ export function readPhotometry(
     const ra = cells.angle(i, m.ra, 'ra');
     const dec = cells.angle(i, m.dec, 'dec');
     if (ra === null || dec === null)
-      throw new InputError({ file: t.file, row: t.lines[i]!, column: ra === null ? m.ra : m.dec, value: '' }, 'expected a position');
+      throw new InputError(
+        { file: t.file, row: t.lines[i]!, column: ra === null ? m.ra : m.dec, value: '' },
+        'expected a position',
+      );
     rows.push({
       id,
       ra_deg: ra,
@@ -360,6 +417,7 @@ export function readPhotometry(
     SAME_SOURCE_ARCSEC,
   );
   const dropped = new Uint8Array(rows.length);
-  for (let a = 0; a < rows.length; a++) if (!dropped[a]) for (const n of index.neighbours(a)) if (n.index > a) dropped[n.index] = 1;
+  for (let a = 0; a < rows.length; a++)
+    if (!dropped[a]) for (const n of index.neighbours(a)) if (n.index > a) dropped[n.index] = 1;
   return { rows: rows.filter((_, a) => !dropped[a]), noData: cells.counts, merged: dropped.reduce((x, y) => x + y, 0) };
 }

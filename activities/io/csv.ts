@@ -34,12 +34,16 @@ export async function readCsv(path: string, displayName: string, opts: { delimit
   try {
     text = await fs.readFile(path, 'utf8');
   } catch (err) {
-    throw new InputError({ file: displayName }, `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)}: ${path})`);
+    throw new InputError(
+      { file: displayName },
+      `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)}: ${path})`,
+    );
   }
   const physicalLines = text.split(/\r?\n/);
   while (physicalLines.length > 0 && physicalLines[physicalLines.length - 1]!.trim() === '') physicalLines.pop();
   const headerIndex = physicalLines.findIndex((l) => !l.startsWith('#'));
-  if (physicalLines.length === 0 || headerIndex < 0) throw new InputError({ file: displayName }, 'file is empty, expected a header line and data rows');
+  if (physicalLines.length === 0 || headerIndex < 0)
+    throw new InputError({ file: displayName }, 'file is empty, expected a header line and data rows');
   const headerLine = physicalLines[headerIndex]!;
   const delim = opts.delimiter ?? textDelimiter(headerLine);
   const header = splitHeader(headerLine, delim);
@@ -55,7 +59,9 @@ export async function readCsv(path: string, displayName: string, opts: { delimit
         // DuckDB skips the # lines itself (a `skip` would count the lines after them)
         const comments = headerIndex > 0 || text.includes('\n#') ? `, comment = '#'` : '';
         const options = `header = true, all_varchar = true, delim = ${sqlString(delim)}, quote = '"', escape = '"', auto_detect = false${comments}`;
-        const reader = await conn.runAndReadAll(`SELECT * FROM read_csv(${sqlString(literal)}, ${options}, columns = {${columns}})`);
+        const reader = await conn.runAndReadAll(
+          `SELECT * FROM read_csv(${sqlString(literal)}, ${options}, columns = {${columns}})`,
+        );
         return reader.getRowObjectsJS() as Record<string, string | null>[];
       } catch (err) {
         const first = (err as Error).message.split('\n').find((l) => l.trim() !== '') ?? String(err);
@@ -81,7 +87,9 @@ export async function readCsv(path: string, displayName: string, opts: { delimit
 /** Header names split on the delimiter; for a space-delimited header (ECSV), runs of spaces and quoted names. */
 function splitHeader(line: string, delim: string): string[] {
   if (delim !== ' ') return line.split(delim).map((h) => h.trim());
-  return (line.trim().match(/"(?:[^"]|"")*"|\S+/g) ?? []).map((h) => (h.startsWith('"') ? h.slice(1, -1).replace(/""/g, '"') : h));
+  return (line.trim().match(/"(?:[^"]|"")*"|\S+/g) ?? []).map((h) =>
+    h.startsWith('"') ? h.slice(1, -1).replace(/""/g, '"') : h,
+  );
 }
 
 /**
@@ -106,13 +114,27 @@ function recordStartLines(text: string): number[] {
 /** Every required column must be in the header; the error names the first missing one. */
 export function requireColumns(table: CsvTable, columns: readonly string[]): void {
   for (const c of columns) {
-    if (!table.header.includes(c)) throw new InputError({ file: table.file, row: 1, column: c }, `required column is missing from the header`);
+    if (!table.header.includes(c))
+      throw new InputError({ file: table.file, row: 1, column: c }, `required column is missing from the header`);
   }
 }
 
 /** A measurement field: the shared parser, no-data sentinels and the range of its kind (io/validate.ts). */
-export function measurementField(table: CsvTable, i: number, column: string, kind: ColumnKind, noData: readonly number[], counts: NoDataCounts): number | null {
-  return measurement({ file: table.file, row: table.lines[i]!, column }, table.records[i]![column], kind, noData, counts);
+export function measurementField(
+  table: CsvTable,
+  i: number,
+  column: string,
+  kind: ColumnKind,
+  noData: readonly number[],
+  counts: NoDataCounts,
+): number | null {
+  return measurement(
+    { file: table.file, row: table.lines[i]!, column },
+    table.records[i]![column],
+    kind,
+    noData,
+    counts,
+  );
 }
 
 export function textField(table: CsvTable, i: number, column: string): string | null {

@@ -54,12 +54,14 @@ async function pivotFeatureRows(store: ArtifactStore, ref: ArtifactRef): Promise
   for (const g of groups) {
     total += g.n;
     if (g.unknown > 0) throw new Error(`${where}: unknown feature ${g.unknown_name}`);
-    if (g.not_finite > 0) throw new Error(`${where}: source ${g.id} draw ${g.draw} has a value that is not a finite number`);
+    if (g.not_finite > 0)
+      throw new Error(`${where}: source ${g.id} draw ${g.draw} has a value that is not a finite number`);
     if (g.labels !== 1) throw new Error(`${where}: source ${g.id} has ${g.labels} labels`);
     const v = new Array<number | null>(featureNames.length).fill(null);
     g.cols.forEach((c, j) => {
       if (c === null) return; // counted in g.unknown above
-      if (j > 0 && g.cols[j - 1] === c) throw new Error(`${where}: source ${g.id} draw ${g.draw} has feature ${featureNames[c]} twice`);
+      if (j > 0 && g.cols[j - 1] === c)
+        throw new Error(`${where}: source ${g.id} draw ${g.draw} has feature ${featureNames[c]} twice`);
       v[c] = g.vals[j]!;
     });
     let rec = byId.get(g.id);
@@ -74,7 +76,9 @@ async function pivotFeatureRows(store: ArtifactStore, ref: ArtifactRef): Promise
     if (!v) throw new Error(`${where}: source ${id} has posterior draws but no draw 0`);
     return v;
   });
-  const draws = ids.flatMap((id, source) => byId.get(id)!.perDraw.flatMap((v, draw) => (draw === 0 ? [] : [{ source, draw, values: v }])));
+  const draws = ids.flatMap((id, source) =>
+    byId.get(id)!.perDraw.flatMap((v, draw) => (draw === 0 ? [] : [{ source, draw, values: v }])),
+  );
   return { featureNames, spec, ids, labels: ids.map((id) => byId.get(id)!.label), values, draws };
 }
 

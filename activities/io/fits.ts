@@ -66,7 +66,8 @@ function intCard(h: Header, key: string, file: string, fallback?: number): numbe
     throw new InputError({ file, column: key }, 'FITS header keyword missing');
   }
   const n = Number(v);
-  if (!Number.isInteger(n)) throw new InputError({ file, column: key, value: v }, 'FITS header keyword is not an integer');
+  if (!Number.isInteger(n))
+    throw new InputError({ file, column: key, value: v }, 'FITS header keyword is not an integer');
   return n;
 }
 
@@ -105,7 +106,8 @@ export async function readFitsTable(path: string, file: string): Promise<TargetT
   const buf = await fs.readFile(path).catch((err: NodeJS.ErrnoException) => {
     throw new InputError({ file }, `cannot read (${err.code ?? String(err)})`);
   });
-  if (buf.toString('latin1', 0, 9) !== 'SIMPLE  =') throw new InputError({ file, row: 1 }, 'not a FITS file (no SIMPLE card)');
+  if (buf.toString('latin1', 0, 9) !== 'SIMPLE  =')
+    throw new InputError({ file, row: 1 }, 'not a FITS file (no SIMPLE card)');
   let pos = 0;
   let h = readHeader(buf, pos, file);
   pos += h.size + dataSize(h, file);
@@ -119,7 +121,8 @@ export async function readFitsTable(path: string, file: string): Promise<TargetT
   const nRows = intCard(h, 'NAXIS2', file);
   const nFields = intCard(h, 'TFIELDS', file);
   const start = pos + h.size;
-  if (start + rowBytes * nRows > buf.length) throw new InputError({ file }, `BINTABLE data truncated: ${nRows} rows of ${rowBytes} bytes expected`);
+  if (start + rowBytes * nRows > buf.length)
+    throw new InputError({ file }, `BINTABLE data truncated: ${nRows} rows of ${rowBytes} bytes expected`);
   const columns: Column[] = [];
   const units: Record<string, string> = {};
   let offset = 0;
@@ -130,14 +133,33 @@ export async function readFitsTable(path: string, file: string): Promise<TargetT
     const repeat = m[1] === '' ? 1 : Number(m[1]);
     const type = m[2]!;
     const name = cardValue(h.cards.get(`TTYPE${k}`)) || `col${k}`;
-    const width = type === 'X' ? Math.ceil(repeat / 8) : type === 'P' ? 8 : type === 'Q' ? 16 : (WIDTH[type] ?? (type === 'C' ? 8 : 16)) * repeat;
+    const width =
+      type === 'X'
+        ? Math.ceil(repeat / 8)
+        : type === 'P'
+          ? 8
+          : type === 'Q'
+            ? 16
+            : (WIDTH[type] ?? (type === 'C' ? 8 : 16)) * repeat;
     const unit = cardValue(h.cards.get(`TUNIT${k}`))?.trim();
     if (unit) units[name] = unit;
     if (WIDTH[type] !== undefined && (type === 'A' || repeat === 1))
-      columns.push({ name, type, repeat, offset, scale: numCard(h, `TSCAL${k}`) ?? 1, zero: numCard(h, `TZERO${k}`) ?? 0, tnull: numCard(h, `TNULL${k}`) });
+      columns.push({
+        name,
+        type,
+        repeat,
+        offset,
+        scale: numCard(h, `TSCAL${k}`) ?? 1,
+        zero: numCard(h, `TZERO${k}`) ?? 0,
+        tnull: numCard(h, `TNULL${k}`),
+      });
     offset += width;
   }
-  if (offset !== rowBytes) throw new InputError({ file, column: 'NAXIS1', value: rowBytes }, `row width does not match the columns' formats (${offset} bytes)`);
+  if (offset !== rowBytes)
+    throw new InputError(
+      { file, column: 'NAXIS1', value: rowBytes },
+      `row width does not match the columns' formats (${offset} bytes)`,
+    );
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const records: Record<string, unknown>[] = [];
   for (let r = 0; r < nRows; r++) {

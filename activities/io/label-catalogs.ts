@@ -57,11 +57,22 @@ function decimalDeg(text: string, max: number, min: number): number | null {
   return v >= min && v <= max ? v : null;
 }
 
-function position(raText: string, decText: string, line: number, catalog: string, skipped: SkippedRow[], decimal = false): { ra: number; dec: number } | null {
+function position(
+  raText: string,
+  decText: string,
+  line: number,
+  catalog: string,
+  skipped: SkippedRow[],
+  decimal = false,
+): { ra: number; dec: number } | null {
   const ra = decimal ? decimalDeg(raText, 360 - 1e-12, 0) : parseRaDeg(raText);
   const dec = decimal ? decimalDeg(decText, 90, -90) : parseDecDeg(decText);
   if (ra === null || dec === null) {
-    skipped.push({ catalog, line, reason: `unreadable position: ra ${JSON.stringify(raText.trim())}, dec ${JSON.stringify(decText.trim())}` });
+    skipped.push({
+      catalog,
+      line,
+      reason: `unreadable position: ra ${JSON.stringify(raText.trim())}, dec ${JSON.stringify(decText.trim())}`,
+    });
     return null;
   }
   return { ra, dec };
@@ -75,13 +86,18 @@ function parseLiu2007(text: string[], cat: LabelCatalog, file: string): ParsedCa
   if (header) checkHeader(header, file, 1, { allowEmpty: true });
   const col = (n: string) => header?.indexOf(n) ?? -1;
   for (const required of ['name', 'ra', 'dec'])
-    if (col(required) < 0) throw new InputError({ file, row: 1, column: required }, 'required column is missing from the header');
+    if (col(required) < 0)
+      throw new InputError({ file, row: 1, column: required }, 'required column is missing from the header');
   for (let i = 1; i < text.length; i++) {
     const raw = text[i]!;
     if (raw.trim() === '') continue;
     const f = raw.split('|').map((v) => v.trim());
     if (f.length !== header!.length) {
-      skipped.push({ catalog: cat.name, line: i + 1, reason: `expected ${header!.length} '|'-separated fields, found ${f.length}` });
+      skipped.push({
+        catalog: cat.name,
+        line: i + 1,
+        reason: `expected ${header!.length} '|'-separated fields, found ${f.length}`,
+      });
       continue;
     }
     const pos = position(f[col('ra')]!, f[col('dec')]!, i + 1, cat.name, skipped);
@@ -117,18 +133,27 @@ function parseLiu2006(text: string[], cat: LabelCatalog, file: string): ParsedCa
   if (headerAt < 0) throw new InputError({ file, row: 1, column: 'name' }, 'no header line with a name column');
   for (let i = 0; i < headerAt; i++)
     if (text[i]!.trim() !== '')
-      skipped.push({ catalog: cat.name, line: i + 1, reason: `web-export line before the header: ${JSON.stringify(text[i]!.trim())}` });
+      skipped.push({
+        catalog: cat.name,
+        line: i + 1,
+        reason: `web-export line before the header: ${JSON.stringify(text[i]!.trim())}`,
+      });
   const header = text[headerAt]!.split('\t').map((h) => h.trim());
   checkHeader(header, file, headerAt + 1, { allowEmpty: true });
   const col = (n: string) => header.indexOf(n);
   for (const required of ['name', 'ra', 'dec'])
-    if (col(required) < 0) throw new InputError({ file, row: headerAt + 1, column: required }, 'required column is missing from the header');
+    if (col(required) < 0)
+      throw new InputError({ file, row: headerAt + 1, column: required }, 'required column is missing from the header');
   for (let i = headerAt + 1; i < text.length; i++) {
     const raw = text[i]!;
     if (raw.trim() === '') continue;
     const f = raw.split('\t').map((v) => v.trim());
     if (f.length < header.length) {
-      skipped.push({ catalog: cat.name, line: i + 1, reason: `expected ${header.length} tab-separated fields, found ${f.length}` });
+      skipped.push({
+        catalog: cat.name,
+        line: i + 1,
+        reason: `expected ${header.length} tab-separated fields, found ${f.length}`,
+      });
       continue;
     }
     const pos = position(f[col('ra')]!, f[col('dec')]!, i + 1, cat.name, skipped);
@@ -164,7 +189,8 @@ function parseMcgill(text: string[], cat: LabelCatalog, file: string): ParsedCat
   const posCol = header.indexOf('RA, Dec');
   const pCol = header.indexOf('P');
   if (nameCol < 0) throw new InputError({ file, row: 1, column: 'Name' }, 'required column is missing from the header');
-  if (posCol < 0) throw new InputError({ file, row: 1, column: 'RA, Dec' }, 'required column is missing from the header');
+  if (posCol < 0)
+    throw new InputError({ file, row: 1, column: 'RA, Dec' }, 'required column is missing from the header');
   for (let i = 1; i < text.length; i++) {
     const raw = text[i]!;
     if (raw.trim() === '') continue;
@@ -173,7 +199,9 @@ function parseMcgill(text: string[], cat: LabelCatalog, file: string): ParsedCat
       skipped.push({
         catalog: cat.name,
         line: i + 1,
-        reason: f.every((v) => v === '') ? 'blank row' : `expected ${header.length} tab-separated fields, found ${f.length}`,
+        reason: f.every((v) => v === '')
+          ? 'blank row'
+          : `expected ${header.length} tab-separated fields, found ${f.length}`,
       });
       continue;
     }
@@ -227,9 +255,23 @@ function fortinSubtype(text: string | null): string | null {
  * SFXT...; LMXB `Compact` NS/BH and `Status` confirmed/candidate), the CSC 2.0 name
  * (`Chandra_ID`), Gaia DR3 and 2MASS identifiers, the spin period.
  */
-async function parseFortin(path: string, cat: LabelCatalog, file: string, kind: 'HMXB' | 'LMXB'): Promise<ParsedCatalog> {
+async function parseFortin(
+  path: string,
+  cat: LabelCatalog,
+  file: string,
+  kind: 'HMXB' | 'LMXB',
+): Promise<ParsedCatalog> {
   const t = await readCsv(path, file);
-  const need = ['Main_ID', 'RAdeg', 'DEdeg', 'Compact', 'Chandra_ID', 'Gaia_ID', '2MASS_ID', ...(kind === 'HMXB' ? ['Class'] : ['Status'])];
+  const need = [
+    'Main_ID',
+    'RAdeg',
+    'DEdeg',
+    'Compact',
+    'Chandra_ID',
+    'Gaia_ID',
+    '2MASS_ID',
+    ...(kind === 'HMXB' ? ['Class'] : ['Status']),
+  ];
   requireColumns(t, need);
   const labels: RawLabel[] = [];
   const skipped: SkippedRow[] = [];
@@ -238,14 +280,20 @@ async function parseFortin(path: string, cat: LabelCatalog, file: string, kind: 
     const pos = position(r['RAdeg'] ?? '', r['DEdeg'] ?? '', line, cat.name, skipped, true);
     if (!pos) return;
     const compact = r['Compact']?.replace(/\s+/g, ' ').trim() || null;
-    const subclass = kind === 'HMXB' ? fortinSubtype(r['Class'] ?? null) : [compact, r['Status']?.trim() || null].filter((x) => x !== null).join(' ') || null;
+    const subclass =
+      kind === 'HMXB'
+        ? fortinSubtype(r['Class'] ?? null)
+        : [compact, r['Status']?.trim() || null].filter((x) => x !== null).join(' ') || null;
     const alias = r['Popular_ID']?.trim();
     // `Chandra_ID` is a CSC 2.0 name for most rows, but for a few another catalogue's name (2SXPS, CXOU, CXOGlb, GRO, 4U): kept as an alias
     const chandra = r['Chandra_ID']?.trim() || null;
     const csc = chandra !== null && /^2CXO J\d{6}\.\d[+-]\d{6}/.test(chandra) ? chandra : null;
     labels.push({
       name: r['Main_ID']!.trim(),
-      alt_names: [...(alias && alias !== r['Main_ID']!.trim() ? [alias] : []), ...(chandra !== null && csc === null ? [chandra] : [])],
+      alt_names: [
+        ...(alias && alias !== r['Main_ID']!.trim() ? [alias] : []),
+        ...(chandra !== null && csc === null ? [chandra] : []),
+      ],
       ra_deg: pos.ra,
       dec_deg: pos.dec,
       class_raw: cat.class ?? kind,
@@ -281,7 +329,8 @@ export interface FixedWidthColumn {
 export function readMeColumns(readMe: string, dataFile: string): FixedWidthColumn[] {
   const text = readMe.split(/\r?\n/);
   const start = text.findIndex((l) => l.startsWith('Byte-by-byte Description of file:') && l.includes(dataFile));
-  if (start < 0) throw new InputError({ file: 'ReadMe', column: dataFile }, 'no "Byte-by-byte Description" of this file');
+  if (start < 0)
+    throw new InputError({ file: 'ReadMe', column: dataFile }, 'no "Byte-by-byte Description" of this file');
   const cols: FixedWidthColumn[] = [];
   let rules = 0;
   for (let i = start + 1; i < text.length && rules < 3; i++) {
@@ -293,7 +342,8 @@ export function readMeColumns(readMe: string, dataFile: string): FixedWidthColum
     const m = /^\s*(\d+)(?:-\s*(\d+))?\s+([AIF][\d.]+)\s+\S+\s+(\S+)/.exec(l);
     if (m) cols.push({ from: Number(m[1]), to: Number(m[2] ?? m[1]), format: m[3]!, label: m[4]! });
   }
-  if (cols.length === 0) throw new InputError({ file: 'ReadMe', column: dataFile }, 'the byte-by-byte description lists no column');
+  if (cols.length === 0)
+    throw new InputError({ file: 'ReadMe', column: dataFile }, 'the byte-by-byte description lists no column');
   return cols;
 }
 
@@ -304,18 +354,28 @@ export function readMeColumns(readMe: string, dataFile: string): FixedWidthColum
  * subtypes Type1/Type2 (DN, NL, AM, ... with SU, UG, ...), the Gaia DR2 source id.
  * The ReadMe is the catalog's `readme` (config label_catalogs), hashed like the table.
  */
-async function parseAbril(cat: LabelCatalog, file: string, text: string[], readMePath: string | undefined): Promise<ParsedCatalog> {
-  if (readMePath === undefined) throw new InputError({ file }, 'a fixed-width VizieR table is read through its ReadMe: give the catalog a readme');
+async function parseAbril(
+  cat: LabelCatalog,
+  file: string,
+  text: string[],
+  readMePath: string | undefined,
+): Promise<ParsedCatalog> {
+  if (readMePath === undefined)
+    throw new InputError({ file }, 'a fixed-width VizieR table is read through its ReadMe: give the catalog a readme');
   let readMe: string;
   try {
     readMe = await fs.readFile(readMePath, 'utf8');
   } catch (err) {
-    throw new InputError({ file }, `cannot read its VizieR ReadMe ${readMePath} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new InputError(
+      { file },
+      `cannot read its VizieR ReadMe ${readMePath} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
   }
   const cols = readMeColumns(readMe, 'catalog.dat');
   const byLabel = new Map(cols.map((c) => [c.label, c]));
   for (const need of ['Name', 'AltName', 'RAdeg', 'DEdeg', 'Type1', 'Type2', 'Source'])
-    if (!byLabel.has(need)) throw new InputError({ file: readMePath, column: need }, 'the ReadMe does not describe this column');
+    if (!byLabel.has(need))
+      throw new InputError({ file: readMePath, column: need }, 'the ReadMe does not describe this column');
   const field = (l: string, label: string) => {
     const c = byLabel.get(label)!;
     return l.slice(c.from - 1, c.to).trim();
@@ -354,7 +414,12 @@ async function parseAbril(cat: LabelCatalog, file: string, text: string[], readM
 }
 
 /** Reads one label catalog in its format. MUWCLASS is read by readMuwclassLabels (it needs the CSV reader). */
-export async function readLabelCatalog(path: string, cat: LabelCatalog, file: string, readMePath?: string): Promise<ParsedCatalog> {
+export async function readLabelCatalog(
+  path: string,
+  cat: LabelCatalog,
+  file: string,
+  readMePath?: string,
+): Promise<ParsedCatalog> {
   if (cat.format === 'fortin2023_hmxb') return parseFortin(path, cat, file, 'HMXB');
   if (cat.format === 'fortin2024_lmxb') return parseFortin(path, cat, file, 'LMXB');
   const text = await lines(path, file);

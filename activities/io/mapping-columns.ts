@@ -9,7 +9,18 @@ import type { PhotometryMapping, XrayMapping } from '../../schemas/catalog.js';
  */
 
 /** What a mapped column holds, for its unit. */
-export type ColumnRole = 'text' | 'angle_ra' | 'angle_dec' | 'err_arcsec' | 'err_mas' | 'parallax' | 'distance' | 'pm' | 'mag' | 'flux' | 'number';
+export type ColumnRole =
+  | 'text'
+  | 'angle_ra'
+  | 'angle_dec'
+  | 'err_arcsec'
+  | 'err_mas'
+  | 'parallax'
+  | 'distance'
+  | 'pm'
+  | 'mag'
+  | 'flux'
+  | 'number';
 
 interface MappedColumn {
   column: string;
@@ -24,7 +35,8 @@ function mappedColumns(m: AnyMapping): MappedColumn[] {
   const out: MappedColumn[] = [];
   const at = <T extends object>(obj: T, key: keyof T & string, role: ColumnRole) => {
     const v = obj[key];
-    if (typeof v === 'string') out.push({ column: v, role, set: (name) => ((obj as Record<string, unknown>)[key] = name) });
+    if (typeof v === 'string')
+      out.push({ column: v, role, set: (name) => ((obj as Record<string, unknown>)[key] = name) });
   };
   at(m, 'id', 'text');
   at(m, 'ra', 'angle_ra');
@@ -91,7 +103,17 @@ const ANGLE: Record<string, number> = {
   mas: 1 / 3.6e6,
 };
 /** Small angles, to arcsec. */
-const SMALL: Record<string, number> = { arcsec: 1, arcsecond: 1, '"': 1, mas: 1e-3, milliarcsec: 1e-3, arcmin: 60, deg: 3600, degree: 3600, degrees: 3600 };
+const SMALL: Record<string, number> = {
+  arcsec: 1,
+  arcsecond: 1,
+  '"': 1,
+  mas: 1e-3,
+  milliarcsec: 1e-3,
+  arcmin: 60,
+  deg: 3600,
+  degree: 3600,
+  degrees: 3600,
+};
 const UNITS: Partial<Record<ColumnRole, Record<string, number>>> = {
   angle_ra: { ...ANGLE, h: 15, hour: 15, hourangle: 15, hr: 15 },
   angle_dec: ANGLE,
@@ -99,7 +121,16 @@ const UNITS: Partial<Record<ColumnRole, Record<string, number>>> = {
   err_mas: Object.fromEntries(Object.entries(SMALL).map(([u, f]) => [u, f * 1000])),
   parallax: Object.fromEntries(Object.entries(SMALL).map(([u, f]) => [u, f * 1000])),
   distance: { pc: 1, parsec: 1, kpc: 1000, mpc: 1e6 },
-  pm: { 'mas/yr': 1, 'mas/a': 1, 'mas/year': 1, 'masyr-1': 1, 'masa-1': 1, 'arcsec/yr': 1000, 'arcsec/a': 1000, 'arcsecyr-1': 1000 },
+  pm: {
+    'mas/yr': 1,
+    'mas/a': 1,
+    'mas/year': 1,
+    'masyr-1': 1,
+    'masa-1': 1,
+    'arcsec/yr': 1000,
+    'arcsec/a': 1000,
+    'arcsecyr-1': 1000,
+  },
   mag: { mag: 1, mags: 1, magnitude: 1, abmag: 1, vegamag: 1, 'mag(ab)': 1, 'mag(vega)': 1 },
 };
 const WHAT: Record<ColumnRole, string> = {
@@ -185,7 +216,11 @@ export function fluxScale(unit: string): number | undefined {
  * in one line naming file, column and unit. Returns a copy; columns without a declared
  * unit are read as the mapping says.
  */
-export function withDeclaredUnits<M extends AnyMapping>(mapping: M, units: Readonly<Record<string, string>>, file: string): M {
+export function withDeclaredUnits<M extends AnyMapping>(
+  mapping: M,
+  units: Readonly<Record<string, string>>,
+  file: string,
+): M {
   const m = structuredClone(mapping);
   const scales: Record<string, number> = { ...(m.scales ?? {}) };
   for (const c of mappedColumns(m)) {
@@ -195,7 +230,10 @@ export function withDeclaredUnits<M extends AnyMapping>(mapping: M, units: Reado
     if (u === null) continue;
     const factor = c.role === 'flux' ? fluxScale(declared) : UNITS[c.role]?.[u.replace(/[.]/g, '')];
     if (factor === undefined)
-      throw new InputError({ file, row: 1, column: c.column, value: declared }, `declared unit contradicts the mapping, which reads ${WHAT[c.role]} there`);
+      throw new InputError(
+        { file, row: 1, column: c.column, value: declared },
+        `declared unit contradicts the mapping, which reads ${WHAT[c.role]} there`,
+      );
     if (factor !== 1) scales[c.column] = factor;
   }
   if (Object.keys(scales).length > 0) m.scales = scales;

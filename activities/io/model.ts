@@ -107,12 +107,29 @@ export function predictionTables(
       uncertain_reason: verdict.reason,
     });
     model.finalClasses.forEach((c, k) =>
-      proba.push({ id, stage: 'final', class: c, p: clamp01(pr.proba[k]!), p_lo: at(x.final_lo, k), p_hi: at(x.final_hi, k) }),
+      proba.push({
+        id,
+        stage: 'final',
+        class: c,
+        p: clamp01(pr.proba[k]!),
+        p_lo: at(x.final_lo, k),
+        p_hi: at(x.final_hi, k),
+      }),
     );
     model.groups.forEach((g, k) =>
-      proba.push({ id, stage: 'stage1', class: g, p: clamp01(pr.stage1Proba[k]!), p_lo: at(x.stage1_lo, k), p_hi: at(x.stage1_hi, k) }),
+      proba.push({
+        id,
+        stage: 'stage1',
+        class: g,
+        p: clamp01(pr.stage1Proba[k]!),
+        p_lo: at(x.stage1_lo, k),
+        p_hi: at(x.stage1_hi, k),
+      }),
     );
-    if (x.single) model.finalClasses.forEach((c, k) => proba.push({ id, stage: 'single', class: c, p: clamp01(x.single![k]!), p_lo: null, p_hi: null }));
+    if (x.single)
+      model.finalClasses.forEach((c, k) =>
+        proba.push({ id, stage: 'single', class: c, p: clamp01(x.single![k]!), p_lo: null, p_hi: null }),
+      );
   });
   return { rows, proba };
 }
@@ -122,12 +139,18 @@ export function predictionTables(
  * sed in its lineage): targets are translated with the same settings, so training and
  * targets share one path.
  */
-export async function modelTranslation(store: ArtifactStore, ref: ArtifactRef): Promise<{ settings: SedParams; ref: ArtifactRef }> {
+export async function modelTranslation(
+  store: ArtifactStore,
+  ref: ArtifactRef,
+): Promise<{ settings: SedParams; ref: ArtifactRef }> {
   return featuresTranslation(store, (await trainingFeatures(store, ref)).features);
 }
 
 /** A model's training features (its train step's input) and the rows it took from them (its fold). */
-async function trainingFeatures(store: ArtifactStore, ref: ArtifactRef): Promise<{ features: ArtifactRef<'features'>; fold: TrainParams['fold'] }> {
+async function trainingFeatures(
+  store: ArtifactStore,
+  ref: ArtifactRef,
+): Promise<{ features: ArtifactRef<'features'>; fold: TrainParams['fold'] }> {
   const train = await store.readMeta(ref.stage, ref.id);
   const featuresId = train.inputs['features'];
   if (featuresId === undefined) throw new Error(`model ${ref.id.slice(0, 12)} has no features input`);
@@ -135,7 +158,10 @@ async function trainingFeatures(store: ArtifactStore, ref: ArtifactRef): Promise
 }
 
 /** The SED translation behind a features artifact (features <- sed in its lineage). */
-export async function featuresTranslation(store: ArtifactStore, ref: ArtifactRef): Promise<{ settings: SedParams; ref: ArtifactRef }> {
+export async function featuresTranslation(
+  store: ArtifactStore,
+  ref: ArtifactRef,
+): Promise<{ settings: SedParams; ref: ArtifactRef }> {
   const features = await store.readMeta('features', ref.id);
   const sedId = features.inputs['sed'];
   if (sedId === undefined) throw new Error(`features ${ref.id.slice(0, 12)} has no sed input`);
@@ -144,7 +170,10 @@ export async function featuresTranslation(store: ArtifactStore, ref: ArtifactRef
 }
 
 /** A model's own training rows as read (missing values kept): its train step's features and fold, draw 0. */
-export function modelTrainingRows(store: ArtifactStore, ref: ArtifactRef): Promise<{ ids: string[]; rows: (number | null)[][] }> {
+export function modelTrainingRows(
+  store: ArtifactStore,
+  ref: ArtifactRef,
+): Promise<{ ids: string[]; rows: (number | null)[][] }> {
   return store.derived(ref, 'training rows', [MODEL_FILE, 'data.parquet'], async () => {
     const { features, fold } = await trainingFeatures(store, ref);
     const data = await readFeatureRows(store, features);
@@ -158,7 +187,11 @@ export function modelTrainingRows(store: ArtifactStore, ref: ArtifactRef): Promi
  * fold, draw 0, imputed with its medians), scaled, with their typical k-th-neighbour
  * distance (lib/uncertainty/neighbours.ts). Built once per process and model.
  */
-export function modelNeighbourReference(store: ArtifactStore, ref: ArtifactRef, k: number): Promise<NeighbourReference> {
+export function modelNeighbourReference(
+  store: ArtifactStore,
+  ref: ArtifactRef,
+  k: number,
+): Promise<NeighbourReference> {
   return store.derived(ref, `ood reference k=${k}`, [MODEL_FILE, 'data.parquet'], async () => {
     const { medians } = await loadModel(store, ref);
     const { rows } = await modelTrainingRows(store, ref);

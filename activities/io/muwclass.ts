@@ -47,23 +47,33 @@ export const MUWCLASS_NUMERIC_COLUMNS = [
 ] as const satisfies readonly (readonly [keyof SourceRow, string, ColumnKind])[];
 
 /** The MUWCLASS column of a `sources` column, for the numeric measurements. */
-export const MUWCLASS_COLUMN_OF: Partial<Record<keyof SourceRow, string>> = Object.fromEntries(MUWCLASS_NUMERIC_COLUMNS.map(([out, col]) => [out, col]));
+export const MUWCLASS_COLUMN_OF: Partial<Record<keyof SourceRow, string>> = Object.fromEntries(
+  MUWCLASS_NUMERIC_COLUMNS.map(([out, col]) => [out, col]),
+);
 
 /**
  * Reads the MUWCLASS table and checks what every consumer relies on: the required
  * columns exist and source ids are present and unique.
  */
-export async function readMuwclass(path: string, displayName: string, requiredColumns: readonly string[]): Promise<CsvTable> {
+export async function readMuwclass(
+  path: string,
+  displayName: string,
+  requiredColumns: readonly string[],
+): Promise<CsvTable> {
   const table = await readCsv(path, displayName);
   requireColumns(table, [MUWCLASS_ID, ...requiredColumns]);
   const seen = new Map<string, number>();
   table.records.forEach((r, i) => {
     const id = r[MUWCLASS_ID];
     const line = table.lines[i]!;
-    if (id === null || id === undefined) throw new InputError({ file: displayName, row: line, column: MUWCLASS_ID, value: '' }, 'expected a source id');
+    if (id === null || id === undefined)
+      throw new InputError({ file: displayName, row: line, column: MUWCLASS_ID, value: '' }, 'expected a source id');
     const before = seen.get(id);
     if (before !== undefined)
-      throw new InputError({ file: displayName, row: line, column: MUWCLASS_ID, value: id }, `duplicate source id (first on line ${before})`);
+      throw new InputError(
+        { file: displayName, row: line, column: MUWCLASS_ID, value: id },
+        `duplicate source id (first on line ${before})`,
+      );
     seen.set(id, line);
   });
   return table;
@@ -81,7 +91,13 @@ const PROBABILITY_COLUMNS = [
 ] as const satisfies readonly (readonly [keyof ReferencePredictionRow, string])[];
 
 /** The competitor's prediction columns of the MUWCLASS table (`Class`, `Class_prob`, `CT`, `P_*`). */
-export const REFERENCE_COLUMNS = ['Class', 'Class_prob', 'e_Class_prob', 'CT', ...PROBABILITY_COLUMNS.map(([, c]) => c)];
+export const REFERENCE_COLUMNS = [
+  'Class',
+  'Class_prob',
+  'e_Class_prob',
+  'CT',
+  ...PROBABILITY_COLUMNS.map(([, c]) => c),
+];
 
 /**
  * One row's competitor prediction, validated: the class a label the map knows (when a
@@ -92,10 +108,19 @@ export const REFERENCE_COLUMNS = ['Class', 'Class_prob', 'e_Class_prob', 'CT', .
 export function referenceRow(
   table: CsvTable,
   i: number,
-  opts: { pipeline: string; labelMap: Readonly<Record<string, unknown>> | null; noData: readonly number[]; counts: NoDataCounts },
+  opts: {
+    pipeline: string;
+    labelMap: Readonly<Record<string, unknown>> | null;
+    noData: readonly number[];
+    counts: NoDataCounts;
+  },
 ): ReferencePredictionRow {
   const predicted = textField(table, i, 'Class');
-  if (predicted === null) throw new InputError({ file: table.file, row: table.lines[i], column: 'Class', value: '' }, 'expected the reference pipeline class');
+  if (predicted === null)
+    throw new InputError(
+      { file: table.file, row: table.lines[i], column: 'Class', value: '' },
+      'expected the reference pipeline class',
+    );
   if (opts.labelMap) checkClass({ file: table.file, row: table.lines[i]!, column: 'Class' }, predicted, opts.labelMap);
   const prob = (column: string) => measurementField(table, i, column, 'probability', opts.noData, opts.counts);
   const row: Record<string, unknown> = {

@@ -19,7 +19,10 @@ export async function resolveRawFile(dataDir: string, name: string): Promise<Res
     bytes = st.size;
     await fs.access(path, fs.constants.R_OK);
   } catch (err) {
-    throw new InputError({ file: name }, `cannot read input file ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new InputError(
+      { file: name },
+      `cannot read input file ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
   }
   return { name: displayName(dataDir, path), path, bytes, sha256: await sha256File(path) };
 }
@@ -36,6 +39,9 @@ export async function verifyRawFile(ref: RawFileRef, path: string): Promise<void
     throw new InputError({ file: ref.name }, `cannot read input file ${path} (${err.code ?? String(err)})`);
   });
   if (actual !== ref.sha256) {
-    throw new InputError({ file: ref.name }, `file changed since the run was planned: sha256 ${actual.slice(0, 12)}, expected ${ref.sha256.slice(0, 12)}`);
+    throw new InputError(
+      { file: ref.name },
+      `file changed since the run was planned: sha256 ${actual.slice(0, 12)}, expected ${ref.sha256.slice(0, 12)}`,
+    );
   }
 }

@@ -6,7 +6,12 @@ import type { FoldSpec } from '../../schemas/model.js';
  * K-fold fold (train) or that fold (predict); or split part 0 (train) or the named part
  * (predict).
  */
-export function selectRows(ids: readonly string[], labels: readonly string[], fold: FoldSpec, role: 'train' | 'predict'): number[] {
+export function selectRows(
+  ids: readonly string[],
+  labels: readonly string[],
+  fold: FoldSpec,
+  role: 'train' | 'predict',
+): number[] {
   if (fold === null) return ids.map((_, i) => i);
   if ('k' in fold) {
     const f = stratifiedFolds(ids, labels, fold.k, fold.seed);

@@ -26,11 +26,16 @@ async function readColumns(
     const line = lines[i]!.trim();
     if (line === '' || (opts.comment && line.startsWith(opts.comment))) continue;
     const parts = line.split(/\s+/);
-    if (parts.length < columns) throw new InputError({ file: display, row: i + 1 }, `expected ${columns} numeric columns, found ${parts.length}`);
+    if (parts.length < columns)
+      throw new InputError({ file: display, row: i + 1 }, `expected ${columns} numeric columns, found ${parts.length}`);
     dataRows.push(i + 1);
     for (let c = 0; c < columns; c++) {
       const v = Number(parts[c]);
-      if (!Number.isFinite(v)) throw new InputError({ file: display, row: i + 1, column: String(c + 1), value: parts[c] }, 'expected a number');
+      if (!Number.isFinite(v))
+        throw new InputError(
+          { file: display, row: i + 1, column: String(c + 1), value: parts[c] },
+          'expected a number',
+        );
       cols[c]!.push(v);
     }
   }
@@ -62,7 +67,10 @@ export async function knownFilterNames(dataDir: string): Promise<string[]> {
 /** The error for a filter name with no curve, listing the closest known names. */
 export async function unknownFilterError(dataDir: string, name: string, where: string): Promise<InputError> {
   const known = await knownFilterNames(dataDir);
-  return new InputError({ file: where, value: name }, `unknown filter; closest known: ${closestNames(name, known).join(', ')}`);
+  return new InputError(
+    { file: where, value: name },
+    `unknown filter; closest known: ${closestNames(name, known).join(', ')}`,
+  );
 }
 
 /**
@@ -82,7 +90,10 @@ export async function loadFilter(dataDir: string, name: string): Promise<Filter>
 }
 
 /** Pickles (1998) spectrum: wavelength (A) and F_lambda normalised at 5556 A; further columns ignored. */
-export async function loadPickles(dataDir: string, file: string): Promise<{ wavelength_aa: Float64Array; flux_flam: Float64Array }> {
+export async function loadPickles(
+  dataDir: string,
+  file: string,
+): Promise<{ wavelength_aa: Float64Array; flux_flam: Float64Array }> {
   const {
     columns: [wavelength_aa, flux_flam],
   } = await readColumns(join(dataDir, file), file, 2);
@@ -90,7 +101,10 @@ export async function loadPickles(dataDir: string, file: string): Promise<{ wave
 }
 
 /** Vanden Berk et al. (2001) composite: a 23-line byte-by-byte header, then Wave FluxD e_FluxD. */
-export async function loadComposite(dataDir: string, file: string): Promise<{ wavelength_aa: Float64Array; flux_flam: Float64Array }> {
+export async function loadComposite(
+  dataDir: string,
+  file: string,
+): Promise<{ wavelength_aa: Float64Array; flux_flam: Float64Array }> {
   const {
     columns: [wavelength_aa, flux_flam],
   } = await readColumns(join(dataDir, file), file, 2, { skipLines: 23 });
@@ -98,7 +112,10 @@ export async function loadComposite(dataDir: string, file: string): Promise<{ wa
 }
 
 /** CALSPEC Vega: 4 comment lines, then wavelength (A, vacuum) and F_lambda (erg/s/cm^2/A). */
-export async function loadVega(dataDir: string, file: string): Promise<{ wavelength_aa: Float64Array; flux_flam_cgs: Float64Array }> {
+export async function loadVega(
+  dataDir: string,
+  file: string,
+): Promise<{ wavelength_aa: Float64Array; flux_flam_cgs: Float64Array }> {
   const {
     columns: [wavelength_aa, flux_flam_cgs],
   } = await readColumns(join(dataDir, file), file, 2, { comment: '#' });
@@ -200,9 +217,15 @@ export async function salvatoTemplateFiles(dataDir: string, list: string): Promi
     if (t === '' || t.startsWith('#')) return;
     const [path, type] = t.split(/\s+/);
     if (!path || !/^[\w./-]+$/.test(path) || path.includes('..'))
-      throw new InputError({ file: list, row: i + 1, column: '1', value: path ?? '' }, 'expected a template path such as SALVATO09/S0_template_norm.sed');
+      throw new InputError(
+        { file: list, row: i + 1, column: '1', value: path ?? '' },
+        'expected a template path such as SALVATO09/S0_template_norm.sed',
+      );
     if (type !== undefined && type !== 'A')
-      throw new InputError({ file: list, row: i + 1, column: '2', value: type }, 'expected template type A (AGN library)');
+      throw new InputError(
+        { file: list, row: i + 1, column: '2', value: type },
+        'expected template type A (AGN library)',
+      );
     out.push(join(dirname(list), basename(path)));
   });
   if (out.length === 0) throw new InputError({ file: list }, 'lists no template');
@@ -215,7 +238,10 @@ export async function salvatoTemplateFiles(dataDir: string, list: string): Promi
  * 180,000 A, Sey2 five times at 3e6 A) with the same flux, or within 0.1% (pl_QSOH at 1e4 A):
  * a repeat is one point (the first); a repeat whose flux differs by more than 1% is an error.
  */
-export async function loadLePhareTemplate(dataDir: string, file: string): Promise<{ wavelength_aa: Float64Array; flux_flam: Float64Array }> {
+export async function loadLePhareTemplate(
+  dataDir: string,
+  file: string,
+): Promise<{ wavelength_aa: Float64Array; flux_flam: Float64Array }> {
   const {
     columns: [wl, fl],
   } = await readColumns(join(dataDir, file), file, 2, { comment: '#', repeatedWavelengths: true });

@@ -26,7 +26,10 @@ function userAgent(): string {
   return `XClass/${pkg.version} (TAP client; IVOA TAP 1.1)`;
 }
 
-export type TapSettings = Pick<FetchSettings, 'timeout_s' | 'attempts' | 'backoff_s' | 'poll_max_s' | 'job_timeout_s' | 'max_concurrent_per_service'>;
+export type TapSettings = Pick<
+  FetchSettings,
+  'timeout_s' | 'attempts' | 'backoff_s' | 'poll_max_s' | 'job_timeout_s' | 'max_concurrent_per_service'
+>;
 
 export interface TapService {
   /** the service's name in the config, for messages */
@@ -103,13 +106,21 @@ async function request(
     try {
       const res = await fetch(url, {
         method,
-        headers: { 'User-Agent': userAgent(), ...(form ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}) },
+        headers: {
+          'User-Agent': userAgent(),
+          ...(form ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}),
+        },
         ...(form ? { body: new URLSearchParams(form).toString() } : {}),
         redirect,
         signal: AbortSignal.timeout(settings.timeout_s * 1000),
       });
       const body = Buffer.from(await res.arrayBuffer());
-      const answer = { status: res.status, location: res.headers.get('location'), body, contentType: res.headers.get('content-type') ?? '' };
+      const answer = {
+        status: res.status,
+        location: res.headers.get('location'),
+        body,
+        contentType: res.headers.get('content-type') ?? '',
+      };
       if (res.status >= 500 && !isDaliError(body)) throw new ServerError(`HTTP ${res.status} ${res.statusText}`.trim());
       return answer;
     } catch (err) {
@@ -145,14 +156,23 @@ function answerOf(service: TapService, http: HttpAnswer, what: string): TapAnswe
     throw new TapError(
       `fetch: service ${service.name} (${service.url}) refused the query: ${answer.message.replace(/\s+/g, ' ') || 'QUERY_STATUS ERROR without a message'}`,
     );
-  if (http.status >= 400) throw new TapError(`fetch: service ${service.name} (${service.url}): ${what} answered HTTP ${http.status}`);
-  if (!answer.table) throw new TapError(`fetch: service ${service.name} (${service.url}): ${what} answered a VOTable without a table`);
+  if (http.status >= 400)
+    throw new TapError(`fetch: service ${service.name} (${service.url}): ${what} answered HTTP ${http.status}`);
+  if (!answer.table)
+    throw new TapError(`fetch: service ${service.name} (${service.url}): ${what} answered a VOTable without a table`);
   return answer;
 }
 
 function queryForm(adql: string, maxrec: number): Record<string, string> {
   // FORMAT is TAP 1.0's name of RESPONSEFORMAT; a service ignores the one it does not know (DALI 1.1 section 3)
-  return { REQUEST: 'doQuery', LANG: 'ADQL', QUERY: adql, MAXREC: String(maxrec), RESPONSEFORMAT: 'votable', FORMAT: 'votable' };
+  return {
+    REQUEST: 'doQuery',
+    LANG: 'ADQL',
+    QUERY: adql,
+    MAXREC: String(maxrec),
+    RESPONSEFORMAT: 'votable',
+    FORMAT: 'votable',
+  };
 }
 
 /** A synchronous query: POST {url}/sync. */
@@ -167,7 +187,15 @@ export async function tapSync(
     service.url,
     settings.max_concurrent_per_service,
   )(async () => {
-    const http = await request(service, settings, 'POST', `${base(service.url)}/sync`, queryForm(adql, maxrec), 'follow', onEvent);
+    const http = await request(
+      service,
+      settings,
+      'POST',
+      `${base(service.url)}/sync`,
+      queryForm(adql, maxrec),
+      'follow',
+      onEvent,
+    );
     return { bytes: http.body, answer: answerOf(service, http, 'the synchronous query'), mode: 'sync' as const };
   });
 }
@@ -195,10 +223,20 @@ export async function tapAsync(
     service.url,
     settings.max_concurrent_per_service,
   )(async () => {
-    const created = await request(service, settings, 'POST', `${base(service.url)}/async`, queryForm(adql, maxrec), 'manual', onEvent);
+    const created = await request(
+      service,
+      settings,
+      'POST',
+      `${base(service.url)}/async`,
+      queryForm(adql, maxrec),
+      'manual',
+      onEvent,
+    );
     if (created.status >= 400) answerOf(service, created, 'creating an asynchronous job');
     if (!created.location)
-      throw new TapError(`fetch: service ${service.name} (${service.url}): creating an asynchronous job answered HTTP ${created.status} without a job URL`);
+      throw new TapError(
+        `fetch: service ${service.name} (${service.url}): creating an asynchronous job answered HTTP ${created.status} without a job URL`,
+      );
     const job = base(new URL(created.location, `${base(service.url)}/async`).toString());
     try {
       await request(service, settings, 'POST', `${job}/phase`, { PHASE: 'RUN' }, 'manual', onEvent);
@@ -211,9 +249,14 @@ export async function tapAsync(
         if (phase === 'ERROR') {
           const error = await request(service, settings, 'GET', `${job}/error`, null, 'follow', onEvent);
           answerOf(service, error, 'the asynchronous job');
-          throw new TapError(`fetch: service ${service.name} (${service.url}): the asynchronous job ${job} ended in ERROR`);
+          throw new TapError(
+            `fetch: service ${service.name} (${service.url}): the asynchronous job ${job} ended in ERROR`,
+          );
         }
-        if (phase === 'ABORTED') throw new TapError(`fetch: service ${service.name} (${service.url}): the asynchronous job ${job} was aborted by the service`);
+        if (phase === 'ABORTED')
+          throw new TapError(
+            `fetch: service ${service.name} (${service.url}): the asynchronous job ${job} was aborted by the service`,
+          );
         if (Date.now() - started > settings.job_timeout_s * 1000)
           throw new TapError(
             `fetch: service ${service.name} (${service.url}): the asynchronous job ${job} did not finish in ${settings.job_timeout_s} s (phase ${phase}); deleted`,
@@ -225,7 +268,9 @@ export async function tapAsync(
       return { bytes: result.body, answer: answerOf(service, result, 'the asynchronous job'), mode: 'async' as const };
     } finally {
       // UWS: DELETE on the job; a service that has already gone keeps its job until its own destruction time
-      await request(service, { ...settings, attempts: 1 }, 'DELETE', job, null, 'manual', () => {}).catch(() => undefined);
+      await request(service, { ...settings, attempts: 1 }, 'DELETE', job, null, 'manual', () => {}).catch(
+        () => undefined,
+      );
     }
   });
 }

@@ -141,7 +141,10 @@ async function withGunzipped<T>(path: string, file: string, fn: (plain: string) 
  * A table's column names and the units its file declares (VOTable, FITS, ECSV and IPAC
  * headers; none for CSV, TSV and Parquet), reading rows only where the format needs it.
  */
-export async function readTableLayout(path: string, file: string): Promise<{ header: string[]; units: Record<string, string> }> {
+export async function readTableLayout(
+  path: string,
+  file: string,
+): Promise<{ header: string[]; units: Record<string, string> }> {
   const format = await tableFormat(path, file);
   const plain = format === 'csv' || format === 'tsv' || format === 'parquet';
   if (plain) return { header: await readTableHeader(path, file), units: {} };

@@ -49,8 +49,13 @@ export async function readEcsv(path: string, file: string): Promise<TargetTable>
   const table = await readCsv(path, file, { delimiter: header.delimiter });
   const names = header.datatype.map((d) => d.name);
   if (names.join('\u0000') !== table.header.join('\u0000'))
-    throw new InputError({ file, column: table.header.join(', ') }, `the column names differ from the ECSV header's (${names.join(', ')})`);
-  const units = Object.fromEntries(header.datatype.filter((d) => d.unit !== undefined && d.unit !== '').map((d) => [d.name, d.unit!]));
+    throw new InputError(
+      { file, column: table.header.join(', ') },
+      `the column names differ from the ECSV header's (${names.join(', ')})`,
+    );
+  const units = Object.fromEntries(
+    header.datatype.filter((d) => d.unit !== undefined && d.unit !== '').map((d) => [d.name, d.unit!]),
+  );
   return { ...table, units };
 }
 
@@ -88,7 +93,8 @@ export async function readIpac(path: string, file: string): Promise<TargetTable>
   const cell = (l: string, k: number) => l.slice(bars[k]! + 1, bars[k + 1]).trim();
   const header = bars.slice(0, -1).map((_, k) => cell(first, k));
   checkHeader(header, file, headerLines[0]!.n);
-  const row = (idx: number) => (headerLines[idx] ? bars.slice(0, -1).map((_, k) => cell(headerLines[idx]!.line, k)) : undefined);
+  const row = (idx: number) =>
+    headerLines[idx] ? bars.slice(0, -1).map((_, k) => cell(headerLines[idx]!.line, k)) : undefined;
   const units = row(2);
   const nulls = row(3) ?? header.map(() => 'null');
   const records: Record<string, unknown>[] = [];
@@ -105,7 +111,8 @@ export async function readIpac(path: string, file: string): Promise<TargetTable>
     records.push(rec);
     lineNumbers.push(i + 1);
   }
-  if (records.length === 0) throw new InputError({ file, row: headerLines.at(-1)!.n + 1 }, 'no data rows after the header');
+  if (records.length === 0)
+    throw new InputError({ file, row: headerLines.at(-1)!.n + 1 }, 'no data rows after the header');
   const declared = units ? Object.fromEntries(header.flatMap((h, k) => (units[k] ? [[h, units[k]!]] : []))) : {};
   return { file, header, records, lines: lineNumbers, units: declared };
 }

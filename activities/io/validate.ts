@@ -51,10 +51,26 @@ export const COLUMN_KINDS = {
   probability: { min: 0, max: 1, noData: true, expected: 'a probability between 0 and 1' },
   significance: { min: 0, max: 1e6, noData: false, expected: 'a detection significance (S/N) >= 0' },
   pos_err_arcsec: { min: 0, max: 3600, noData: false, expected: 'a positional error in arcsec, 0 to 3600' },
-  parallax_mas: { min: -1000, max: 1000, noData: false, expected: 'a parallax in mas between -1000 and 1000 (the nearest star has 768)' },
-  parallax_err_mas: { min: 0, max: 1000, minExclusive: true, noData: false, expected: 'a parallax error in mas > 0 and <= 1000' },
+  parallax_mas: {
+    min: -1000,
+    max: 1000,
+    noData: false,
+    expected: 'a parallax in mas between -1000 and 1000 (the nearest star has 768)',
+  },
+  parallax_err_mas: {
+    min: 0,
+    max: 1000,
+    minExclusive: true,
+    noData: false,
+    expected: 'a parallax error in mas > 0 and <= 1000',
+  },
   pm_masyr: { min: 0, max: 20000, noData: false, expected: 'a total proper motion in mas/yr between 0 and 20000' },
-  pm_component_masyr: { min: -20000, max: 20000, noData: false, expected: 'a proper-motion component in mas/yr between -20000 and 20000' },
+  pm_component_masyr: {
+    min: -20000,
+    max: 20000,
+    noData: false,
+    expected: 'a proper-motion component in mas/yr between -20000 and 20000',
+  },
   distance_pc: { min: 0, max: 1e7, minExclusive: true, noData: false, expected: 'a distance in pc > 0' },
   nonnegative: { min: 0, max: Number.MAX_VALUE, noData: false, expected: 'a number >= 0' },
   a_v_mag: { min: 0, max: 30, noData: false, expected: 'an extinction A_V in mag between 0 and 30' },
@@ -75,7 +91,13 @@ export interface Cell {
  * A measurement: parsed by the one number parser, a no-data sentinel turned into null
  * (counted), then checked against its kind's range.
  */
-export function measurement(cell: Cell, raw: unknown, kind: ColumnKind, noData: readonly number[], counts: NoDataCounts): number | null {
+export function measurement(
+  cell: Cell,
+  raw: unknown,
+  kind: ColumnKind,
+  noData: readonly number[],
+  counts: NoDataCounts,
+): number | null {
   const v = parseNumber(raw);
   if (v === undefined) throw new InputError({ ...cell, value: raw }, 'expected a number');
   if (v === null) return null;
@@ -95,13 +117,23 @@ export function measurement(cell: Cell, raw: unknown, kind: ColumnKind, noData: 
  * A header must name every column once: a repeated name would silently replace the
  * first. `allowEmpty` is for formats whose delimiters frame the line (`|a|b|`).
  */
-export function checkHeader(header: readonly string[], file: string, line: number, opts: { allowEmpty?: boolean } = {}): void {
+export function checkHeader(
+  header: readonly string[],
+  file: string,
+  line: number,
+  opts: { allowEmpty?: boolean } = {},
+): void {
   const seen = new Map<string, number>();
   header.forEach((name, i) => {
     if (name === '' && opts.allowEmpty) return;
-    if (name === '') throw new InputError({ file, row: line, column: `#${i + 1}`, value: '' }, 'expected a column name in the header');
+    if (name === '')
+      throw new InputError({ file, row: line, column: `#${i + 1}`, value: '' }, 'expected a column name in the header');
     const first = seen.get(name);
-    if (first !== undefined) throw new InputError({ file, row: line, column: name }, `column name repeated in the header (columns ${first + 1} and ${i + 1})`);
+    if (first !== undefined)
+      throw new InputError(
+        { file, row: line, column: name },
+        `column name repeated in the header (columns ${first + 1} and ${i + 1})`,
+      );
     seen.set(name, i);
   });
 }
@@ -109,5 +141,8 @@ export function checkHeader(header: readonly string[], file: string, line: numbe
 /** A class name must be one the label map knows. */
 export function checkClass(cell: Cell, value: string, labelMap: Readonly<Record<string, unknown>>): void {
   if (!Object.hasOwn(labelMap, value))
-    throw new InputError({ ...cell, value }, `unknown label, expected one of ${Object.keys(labelMap).join(', ')} (config labels.map)`);
+    throw new InputError(
+      { ...cell, value },
+      `unknown label, expected one of ${Object.keys(labelMap).join(', ')} (config labels.map)`,
+    );
 }

@@ -46,14 +46,16 @@ function asArray<T>(v: T | T[] | undefined): T[] {
 function fieldOf(a: Attrs, k: number, file: string, nullValue: string | undefined): Field {
   const name = String(a['name'] ?? a['ID'] ?? `col${k + 1}`);
   const datatype = String(a['datatype'] ?? '');
-  if (SIZE[datatype] === undefined) throw new InputError({ file, column: name, value: datatype }, 'unknown VOTable datatype');
+  if (SIZE[datatype] === undefined)
+    throw new InputError({ file, column: name, value: datatype }, 'unknown VOTable datatype');
   const size = a['arraysize'] === undefined ? null : String(a['arraysize']);
   let count: Field['count'] = null;
   if (size !== null) {
     if (size.includes('*')) count = 'var';
     else {
       const dims = size.split('x').map(Number);
-      if (dims.some((d) => !Number.isInteger(d) || d < 1)) throw new InputError({ file, column: name, value: size }, 'unreadable VOTable arraysize');
+      if (dims.some((d) => !Number.isInteger(d) || d < 1))
+        throw new InputError({ file, column: name, value: size }, 'unreadable VOTable arraysize');
       count = dims.reduce((x, y) => x * y, 1);
     }
   }
@@ -68,10 +70,12 @@ function decodeField(view: DataView, buf: Buffer, at: number, f: Field, file: st
     at += 4;
   } else if (f.count !== null) n = f.count;
   const width = f.datatype === 'bit' ? Math.ceil(n / 8) : SIZE[f.datatype]! * n;
-  if (at + width > buf.length) throw new InputError({ file, row, column: f.name }, 'VOTable binary stream ends inside a row');
+  if (at + width > buf.length)
+    throw new InputError({ file, row, column: f.name }, 'VOTable binary stream ends inside a row');
   const end = at + width;
   if (f.datatype === 'char') return [buf.toString('latin1', at, end).replace(/\0.*$/s, '').trimEnd(), end];
-  if (f.datatype === 'unicodeChar') return [Buffer.from(buf.subarray(at, end)).swap16().toString('utf16le').replace(/\0.*$/s, '').trimEnd(), end];
+  if (f.datatype === 'unicodeChar')
+    return [Buffer.from(buf.subarray(at, end)).swap16().toString('utf16le').replace(/\0.*$/s, '').trimEnd(), end];
   // a scalar bit: the spec packs it in the high bit, astropy 8 writes 0x08; any set bit is true
   if (f.datatype === 'bit' && f.count === null) return [buf[at]! !== 0, end];
   if (n !== 1 || f.count === 'var' || f.datatype === 'bit' || f.datatype.endsWith('Complex')) return [null, end];
@@ -130,9 +134,10 @@ export function parseTapAnswer(text: string, file: string): TapAnswer {
   const vot = parseVoDocument(text, file);
   const resources = asArray(vot['RESOURCE'] as Attrs[] | undefined);
   const results = resources.find((r) => r['type'] === 'results') ?? resources[0];
-  const infos = [...asArray(vot['INFO'] as Attrs[] | undefined), ...asArray(results?.['INFO'] as Attrs[] | undefined)].filter(
-    (i) => i['name'] === 'QUERY_STATUS',
-  );
+  const infos = [
+    ...asArray(vot['INFO'] as Attrs[] | undefined),
+    ...asArray(results?.['INFO'] as Attrs[] | undefined),
+  ].filter((i) => i['name'] === 'QUERY_STATUS');
   // OVERFLOW (or ERROR) trumps the OK written before the table
   const rank = (v: string) => (v === 'ERROR' ? 2 : v === 'OVERFLOW' ? 1 : 0);
   const status = infos
@@ -193,11 +198,14 @@ function voTableOf(vot: Attrs, file: string): TargetTable {
     const rows = typeof td === 'object' && td !== null ? asArray((td as Attrs)['TR'] as Attrs[] | undefined) : [];
     rows.forEach((tr, i) => {
       const tds = asArray(tr['TD'] as unknown[] | undefined);
-      if (tds.length !== fields.length) throw new InputError({ file, row: i + 1 }, `expected ${fields.length} TD cells, found ${tds.length}`);
+      if (tds.length !== fields.length)
+        throw new InputError({ file, row: i + 1 }, `expected ${fields.length} TD cells, found ${tds.length}`);
       const rec: Record<string, unknown> = {};
       fields.forEach((f, k) => {
         const td = tds[k];
-        const raw = (typeof td === 'object' && td !== null ? String((td as Attrs)['#text'] ?? '') : String(td ?? '')).trim();
+        const raw = (
+          typeof td === 'object' && td !== null ? String((td as Attrs)['#text'] ?? '') : String(td ?? '')
+        ).trim();
         const text = f.datatype === 'char' || f.datatype === 'unicodeChar';
         // numeric arrays are left missing, as in the binary serialisations
         if (text) rec[f.name] = raw === '' ? null : raw;
@@ -211,7 +219,8 @@ function voTableOf(vot: Attrs, file: string): TargetTable {
     const masked = data['BINARY2'] !== undefined;
     const stream = binary['STREAM'] as Attrs | string | undefined;
     const encoding = typeof stream === 'object' ? stream['encoding'] : 'base64';
-    if (encoding !== 'base64') throw new InputError({ file, value: String(encoding) }, 'only base64-encoded VOTable streams are read');
+    if (encoding !== 'base64')
+      throw new InputError({ file, value: String(encoding) }, 'only base64-encoded VOTable streams are read');
     const b64 = typeof stream === 'object' ? String(stream['#text'] ?? '') : String(stream ?? '');
     const buf = Buffer.from(b64.replace(/\s+/g, ''), 'base64');
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);

@@ -12,7 +12,10 @@ import { offsetPosition, R95_PER_SIGMA } from '../../lib/sky/counterparts.js';
 const root = packageRoot();
 
 /** MUWCLASS rows to resample: fluxes with errors, the 95% radius, significance, Gaia magnitudes. */
-const muw = readFileSync(join(process.env['XCLASS_DATA'] ?? resolve(root, '..', 'shared', 'data'), 'catalogs', 'muwclass_TD_2022.csv'), 'utf8')
+const muw = readFileSync(
+  join(process.env['XCLASS_DATA'] ?? resolve(root, '..', 'shared', 'data'), 'catalogs', 'muwclass_TD_2022.csv'),
+  'utf8',
+)
   .trim()
   .split('\n');
 const head = muw[0]!.split(',');
@@ -54,10 +57,24 @@ export async function syntheticField(tmp: string, n: number, m: number): Promise
   const xray = join(tmp, `xray_${n}_${m}.csv`);
   const catalog = join(tmp, `gaia_${n}_${m}.csv`);
   const counterparts: string[] = [];
-  const fluxCols = ['s', 'm', 'h', 'b'].flatMap((b) => [`flux_aper90_${b}`, `flux_aper90_lolim_${b}`, `flux_aper90_hilim_${b}`]);
+  const fluxCols = ['s', 'm', 'h', 'b'].flatMap((b) => [
+    `flux_aper90_${b}`,
+    `flux_aper90_lolim_${b}`,
+    `flux_aper90_hilim_${b}`,
+  ]);
   await writeLines(
     xray,
-    ['name', 'ra', 'dec', 'err_ellipse_r0', 'err_ellipse_r1', 'significance', ...fluxCols, 'var_intra_prob_b', 'var_inter_prob_b'].join(','),
+    [
+      'name',
+      'ra',
+      'dec',
+      'err_ellipse_r0',
+      'err_ellipse_r1',
+      'significance',
+      ...fluxCols,
+      'var_intra_prob_b',
+      'var_inter_prob_b',
+    ].join(','),
     (emit) => {
       for (let i = 0; i < n; i++) {
         const r = pool[rng.nextInt(pool.length)]!;
@@ -70,20 +87,35 @@ export async function syntheticField(tmp: string, n: number, m: number): Promise
         if (r.g.every((v) => v !== '') && counterparts.length < m) {
           const s = r.pu / R95_PER_SIGMA;
           const c = offsetPosition(p.ra_deg, p.dec_deg, s * gauss(), s * gauss());
-          counterparts.push([`C${i}`, c.ra_deg.toFixed(8), c.dec_deg.toFixed(8), ...r.g, 0.02, 0.02, 100, 100, 100].join(','));
+          counterparts.push(
+            [`C${i}`, c.ra_deg.toFixed(8), c.dec_deg.toFixed(8), ...r.g, 0.02, 0.02, 100, 100, 100].join(','),
+          );
         }
       }
     },
   );
-  const cols = ['source_id', 'ra', 'dec', 'phot_g_mean_mag', 'phot_bp_mean_mag', 'phot_rp_mean_mag', 'ra_error', 'dec_error'];
-  await writeLines(catalog, [...cols, 'phot_g_mean_flux_over_error', 'phot_bp_mean_flux_over_error', 'phot_rp_mean_flux_over_error'].join(','), (emit) => {
-    for (const line of counterparts) emit(line);
-    for (let k = counterparts.length; k < m; k++) {
-      const r = withGaia[rng.nextInt(withGaia.length)]!;
-      const p = pos();
-      emit([`F${k}`, p.ra_deg.toFixed(8), p.dec_deg.toFixed(8), ...r.g, 0.02, 0.02, 100, 100, 100].join(','));
-    }
-  });
+  const cols = [
+    'source_id',
+    'ra',
+    'dec',
+    'phot_g_mean_mag',
+    'phot_bp_mean_mag',
+    'phot_rp_mean_mag',
+    'ra_error',
+    'dec_error',
+  ];
+  await writeLines(
+    catalog,
+    [...cols, 'phot_g_mean_flux_over_error', 'phot_bp_mean_flux_over_error', 'phot_rp_mean_flux_over_error'].join(','),
+    (emit) => {
+      for (const line of counterparts) emit(line);
+      for (let k = counterparts.length; k < m; k++) {
+        const r = withGaia[rng.nextInt(withGaia.length)]!;
+        const p = pos();
+        emit([`F${k}`, p.ra_deg.toFixed(8), p.dec_deg.toFixed(8), ...r.g, 0.02, 0.02, 100, 100, 100].join(','));
+      }
+    },
+  );
   return { xray, catalog };
 }
 
@@ -91,14 +123,23 @@ export async function syntheticField(tmp: string, n: number, m: number): Promise
 export function runBenchPipeline(storePath: string): Map<string, string> {
   const trained = spawnSync(
     process.execPath,
-    [resolve(root, 'bin', 'xclass.js'), '--set', `store.path=${JSON.stringify(storePath)}`, '--json', 'run', '--no-ablations'],
+    [
+      resolve(root, 'bin', 'xclass.js'),
+      '--set',
+      `store.path=${JSON.stringify(storePath)}`,
+      '--json',
+      'run',
+      '--no-ablations',
+    ],
     {
       cwd: root,
       encoding: 'utf8',
     },
   );
   if (trained.status !== 0) throw new Error(`training failed: ${trained.stderr}`);
-  const steps = (JSON.parse(trained.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; artifactId: string }[] }).steps;
+  const steps = (
+    JSON.parse(trained.stdout.trim().split('\n').at(-1)!) as { steps: { key: string; artifactId: string }[] }
+  ).steps;
   return new Map(steps.map((s) => [s.key, s.artifactId]));
 }
 

@@ -42,7 +42,12 @@ export async function startDevServer(dir: string): Promise<{ address: string; st
     { stdio: 'ignore' },
   );
   const address = `127.0.0.1:${port}`;
-  for (let i = 0; i < 150 && spawnSync(temporal, ['operator', 'cluster', 'health', '--address', address], { stdio: 'ignore' }).status !== 0; i++)
+  for (
+    let i = 0;
+    i < 150 &&
+    spawnSync(temporal, ['operator', 'cluster', 'health', '--address', address], { stdio: 'ignore' }).status !== 0;
+    i++
+  )
     await sleep(200);
   return { address, stop: () => server.kill('SIGTERM') };
 }
@@ -52,7 +57,16 @@ export function startWorkers(n: number, store: string, queue: string, address: s
   return Array.from({ length: n }, () =>
     spawn(
       process.execPath,
-      [cli, '--set', `store.path=${JSON.stringify(store)}`, '--set', `temporal.task_queue=${JSON.stringify(queue)}`, 'worker', '--address', address],
+      [
+        cli,
+        '--set',
+        `store.path=${JSON.stringify(store)}`,
+        '--set',
+        `temporal.task_queue=${JSON.stringify(queue)}`,
+        'worker',
+        '--address',
+        address,
+      ],
       { cwd: root, stdio: 'ignore' },
     ),
   );

@@ -24,7 +24,8 @@ export interface BinnedFeatures {
 
 /** Bins column-major features X[f * nSamples + i]. NaN is refused: imputation happens upstream. */
 export function binFeatures(x: Float64Array, nSamples: number, nFeatures: number, maxBins = MAX_BINS): BinnedFeatures {
-  if (x.length !== nSamples * nFeatures) throw new Error(`features: expected ${nSamples} x ${nFeatures} = ${nSamples * nFeatures} values, got ${x.length}`);
+  if (x.length !== nSamples * nFeatures)
+    throw new Error(`features: expected ${nSamples} x ${nFeatures} = ${nSamples * nFeatures} values, got ${x.length}`);
   const bins = new Uint8Array(nSamples * nFeatures);
   const binMin: Float64Array[] = [];
   const binMax: Float64Array[] = [];
@@ -34,7 +35,8 @@ export function binFeatures(x: Float64Array, nSamples: number, nFeatures: number
     const col = x.subarray(f * nSamples, (f + 1) * nSamples);
     for (let i = 0; i < nSamples; i++) {
       const v = col[i]!;
-      if (Number.isNaN(v)) throw new Error(`features: NaN at sample ${i}, feature ${f} (impute missing values before fitting)`);
+      if (Number.isNaN(v))
+        throw new Error(`features: NaN at sample ${i}, feature ${f} (impute missing values before fitting)`);
       order[i] = v;
     }
     order.sort();

@@ -37,7 +37,13 @@ export function giniProxy(wL: Float64Array, wNode: Float64Array, K: number, WL: 
  * unnormalised): W * gini(node) - W_L * gini(left) - W_R * gini(right), the right's
  * totals being the node's minus the left's.
  */
-export function impurityDecrease(wNode: Float64Array, wL: Float64Array, K: number, W: number, nodeImpurity: number): number {
+export function impurityDecrease(
+  wNode: Float64Array,
+  wL: Float64Array,
+  K: number,
+  W: number,
+  nodeImpurity: number,
+): number {
   let WL = 0;
   let sL = 0;
   let sR = 0;

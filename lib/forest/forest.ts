@@ -35,12 +35,16 @@ export async function fitForest(m: Matrix, labels: readonly string[], opts: FitO
   const { nSamples: n, nFeatures: nF } = m;
   if (n === 0) throw new Error('random forest: no training samples');
   if (labels.length !== n) throw new Error(`random forest: ${labels.length} labels for ${n} samples`);
-  if (opts.groups && opts.groups.length !== n) throw new Error(`random forest: ${opts.groups.length} groups for ${n} samples`);
-  if (opts.sampleWeight && opts.sampleWeight.length !== n) throw new Error(`random forest: ${opts.sampleWeight.length} sample weights for ${n} samples`);
+  if (opts.groups && opts.groups.length !== n)
+    throw new Error(`random forest: ${opts.groups.length} groups for ${n} samples`);
+  if (opts.sampleWeight && opts.sampleWeight.length !== n)
+    throw new Error(`random forest: ${opts.sampleWeight.length} sample weights for ${n} samples`);
   const featureNames = opts.featureNames ?? Array.from({ length: nF }, (_, f) => `x${f}`);
-  if (featureNames.length !== nF) throw new Error(`random forest: ${featureNames.length} feature names for ${nF} features`);
+  if (featureNames.length !== nF)
+    throw new Error(`random forest: ${featureNames.length} feature names for ${nF} features`);
   const classes = [...new Set(labels)].sort();
-  if (classes.length < 2) throw new Error(`random forest: need at least 2 classes, got ${classes.length} (${classes.join(', ') || 'none'})`);
+  if (classes.length < 2)
+    throw new Error(`random forest: need at least 2 classes, got ${classes.length} (${classes.join(', ') || 'none'})`);
   const classIndex = new Map(classes.map((c, k) => [c, k]));
   const y = Int32Array.from(labels, (l) => classIndex.get(l)!);
   const K = classes.length;
@@ -49,7 +53,8 @@ export async function fitForest(m: Matrix, labels: readonly string[], opts: FitO
   if (opts.sampleWeight) {
     for (let i = 0; i < n; i++) {
       const w = opts.sampleWeight[i]!;
-      if (!(w >= 0) || !Number.isFinite(w)) throw new Error(`random forest: sample weight ${w} at sample ${i} is not a finite non-negative number`);
+      if (!(w >= 0) || !Number.isFinite(w))
+        throw new Error(`random forest: sample weight ${w} at sample ${i} is not a finite non-negative number`);
       baseWeight[i] = w;
     }
   }
@@ -120,7 +125,8 @@ export function predictProba(forest: Forest, m: Matrix): Float64Array {
 
 /** A matrix the forest can predict: its feature count, no NaN (impute first). */
 export function checkPredictable(forest: Forest, m: Matrix): void {
-  if (m.nFeatures !== forest.nFeatures) throw new Error(`random forest: model has ${forest.nFeatures} features, input has ${m.nFeatures}`);
+  if (m.nFeatures !== forest.nFeatures)
+    throw new Error(`random forest: model has ${forest.nFeatures} features, input has ${m.nFeatures}`);
   for (let i = 0; i < m.x.length; i++)
     if (Number.isNaN(m.x[i]!))
       throw new Error(
@@ -144,7 +150,8 @@ export function predictProbaRows(forest: Forest, m: Matrix, from: number, to: nu
     for (let i = from; i < to; i++) {
       // the leaf sample i falls in (leafOf, inlined: this loop is the whole of prediction)
       let node = 0;
-      for (let f = feature[0]!; f >= 0; f = feature[node]!) node = x[f * n + i]! <= threshold[node]! ? left[node]! : right[node]!;
+      for (let f = feature[0]!; f >= 0; f = feature[node]!)
+        node = x[f * n + i]! <= threshold[node]! ? left[node]! : right[node]!;
       const o = (i - from) * K;
       const l = node * K;
       for (let k = 0; k < K; k++) out[o + k]! += proba[l + k]!;
@@ -284,5 +291,11 @@ export function deserializeForest(bytes: Uint8Array): Forest {
     trees.push(tree);
     off += byteLength;
   }
-  return { params: header.params as ForestParams, classes: header.classes, nFeatures: header.nFeatures, featureNames: header.featureNames, trees };
+  return {
+    params: header.params as ForestParams,
+    classes: header.classes,
+    nFeatures: header.nFeatures,
+    featureNames: header.featureNames,
+    trees,
+  };
 }

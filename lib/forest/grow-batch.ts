@@ -34,7 +34,21 @@ export interface TreeGrower {
 
 /** Grows a batch of trees, each encoded (small next to the data, cheap to copy back). Pure. */
 export function growBatch(task: GrowTask): ArrayBuffer[] {
-  const binned = { nSamples: task.nSamples, nFeatures: task.nFeatures, bins: task.bins, binMin: task.binMin, binMax: task.binMax, nBins: task.nBins };
-  const input = { binned, y: task.y, nClasses: task.nClasses, baseWeight: task.baseWeight, params: task.params, sampling: task.sampling };
+  const binned = {
+    nSamples: task.nSamples,
+    nFeatures: task.nFeatures,
+    bins: task.bins,
+    binMin: task.binMin,
+    binMax: task.binMax,
+    nBins: task.nBins,
+  };
+  const input = {
+    binned,
+    y: task.y,
+    nClasses: task.nClasses,
+    baseWeight: task.baseWeight,
+    params: task.params,
+    sampling: task.sampling,
+  };
   return task.seeds.map((s) => encodeTree(growTree(input, s)));
 }

@@ -33,7 +33,8 @@ export function samplingOf(params: ForestParams, y: Int32Array, groups?: Int32Ar
   if (!groups) return { unitClass: y };
   const unitClass = new Int32Array(nGroups).fill(-1);
   groups.forEach((g, i) => {
-    if (unitClass[g] !== -1 && unitClass[g] !== y[i]) throw new Error(`random forest: group ${g} holds samples of two classes`);
+    if (unitClass[g] !== -1 && unitClass[g] !== y[i])
+      throw new Error(`random forest: group ${g} holds samples of two classes`);
     unitClass[g] = y[i]!;
   });
   return { groups, nGroups, unitClass };

@@ -119,7 +119,13 @@ export function buildTree(data: TrainingData, sampleWeight: Float64Array, params
     for (let k = 0; k < K; k++) W += wNode[k]!;
     nodes.value.set(wNode, node * K);
     const impurity = giniFromSums(sumOfSquares(wNode, K), W);
-    if (count < params.minSamplesSplit || count < 2 * params.minSamplesLeaf || depth >= params.maxDepth || impurity <= IMPURITY_EPS) continue;
+    if (
+      count < params.minSamplesSplit ||
+      count < 2 * params.minSamplesLeaf ||
+      depth >= params.maxDepth ||
+      impurity <= IMPURITY_EPS
+    )
+      continue;
 
     const split = splitter.split(idx, start, end, wNode, W);
     if (split === null) continue; // no valid split: leaf
@@ -152,7 +158,14 @@ export function buildTree(data: TrainingData, sampleWeight: Float64Array, params
 }
 
 /** Reorders idx[start:end) so samples whose bin (column at `col`) is <= leftBin come first; returns where the right part starts. */
-function partition(idx: Int32Array, start: number, end: number, bins: Uint8Array, col: number, leftBin: number): number {
+function partition(
+  idx: Int32Array,
+  start: number,
+  end: number,
+  bins: Uint8Array,
+  col: number,
+  leftBin: number,
+): number {
   let a = start;
   let z = end - 1;
   while (a <= z) {

@@ -43,7 +43,12 @@ function finalClassesOf(p: TwoStageParams): string[] {
 }
 
 /** Reorders a forest's probability columns into `groups` order (a group the forest never saw gets 0). */
-function toColumns(proba: Float64Array, forestClasses: readonly string[], columns: readonly string[], n: number): Float64Array {
+function toColumns(
+  proba: Float64Array,
+  forestClasses: readonly string[],
+  columns: readonly string[],
+  n: number,
+): Float64Array {
   const out = new Float64Array(n * columns.length);
   const K = forestClasses.length;
   forestClasses.forEach((c, k) => {
@@ -81,7 +86,9 @@ export async function fitTwoStage(
   const y1 = labels.map((l, i) => {
     const g = p.stage1_groups[l];
     if (g === undefined)
-      throw new Error(`two-stage: training row ${i} has label ${l}, which no Stage-1 group holds (${Object.keys(p.stage1_groups).join(', ')})`);
+      throw new Error(
+        `two-stage: training row ${i} has label ${l}, which no Stage-1 group holds (${Object.keys(p.stage1_groups).join(', ')})`,
+      );
     return g;
   });
   const jobs = grower ? { grower } : {};
@@ -98,7 +105,12 @@ export async function fitTwoStage(
     return out;
   };
   const groups1 = sampleGroups ? withSynthetic(sampleGroups, m1.nSamples) : undefined;
-  const stage1 = await fitForest(m1, y1fit, { params: p.forest, featureNames: [...featureNames], ...jobs, ...(groups1 ? { groups: groups1 } : {}) });
+  const stage1 = await fitForest(m1, y1fit, {
+    params: p.forest,
+    featureNames: [...featureNames],
+    ...jobs,
+    ...(groups1 ? { groups: groups1 } : {}),
+  });
   // out-of-bag Stage-1 probabilities of the original rows (SMOTE rows come after them)
   const oob = oobProba(stage1, m1, { labels: y1fit, ...(groups1 ? { groups: groups1 } : {}) });
   const p1 = toColumns(oob.proba.subarray(0, m.nSamples * stage1.classes.length), stage1.classes, groups, m.nSamples);
@@ -120,7 +132,8 @@ export async function fitTwoStage(
   if (present.length >= 2) {
     let m2 = matrixRows(withColumns(m, p1, groups.length), keep);
     let y2 = keep.map((i) => labels[i]!);
-    if (p.smote.enabled) ({ matrix: m2, labels: y2 } = smote(m2, y2, { k: p.smote.k, seed: p.forest.random_state + 1 }));
+    if (p.smote.enabled)
+      ({ matrix: m2, labels: y2 } = smote(m2, y2, { k: p.smote.k, seed: p.forest.random_state + 1 }));
     let groups2: Int32Array | undefined;
     if (sampleGroups) {
       // renumber the kept rows' groups densely (0..G2-1)
@@ -160,7 +173,13 @@ export async function fitTwoStage(
     stage2,
     stage2Only,
     temperature: { stage1: t1, stage2: t2 },
-    notes: { stage1_rows: m1.nSamples, stage2_rows: keep.length, never_out_of_bag: oob.neverOutOfBag, temperature_stage1: t1, temperature_stage2: t2 },
+    notes: {
+      stage1_rows: m1.nSamples,
+      stage2_rows: keep.length,
+      never_out_of_bag: oob.neverOutOfBag,
+      temperature_stage1: t1,
+      temperature_stage2: t2,
+    },
   };
 }
 
@@ -241,13 +260,21 @@ function stage2Input(model: TwoStageModel, m: Matrix, raw1: Float64Array): Matri
   return withColumns(m, toColumns(raw1, model.stage1.classes, model.groups, m.nSamples), model.groups.length);
 }
 
-function combineStages(model: TwoStageModel, m: Matrix, raw1: Float64Array, raw2: Float64Array | null): TwoStagePrediction[] {
+function combineStages(
+  model: TwoStageModel,
+  m: Matrix,
+  raw1: Float64Array,
+  raw2: Float64Array | null,
+): TwoStagePrediction[] {
   const n = m.nSamples;
   const G = model.groups.length;
   const t = model.temperature ?? { stage1: 1, stage2: 1 };
   const p1 = toColumns(sharpen(raw1, model.stage1.classes.length, t.stage1), model.stage1.classes, model.groups, n);
   const s2 = model.params.stage2_classes;
-  const p2 = raw2 && model.stage2 ? toColumns(sharpen(raw2, model.stage2.classes.length, t.stage2), model.stage2.classes, s2, n) : null;
+  const p2 =
+    raw2 && model.stage2
+      ? toColumns(sharpen(raw2, model.stage2.classes.length, t.stage2), model.stage2.classes, s2, n)
+      : null;
   const other = model.groups.indexOf(model.params.other_group);
   const out: TwoStagePrediction[] = [];
   for (let i = 0; i < n; i++) {
@@ -276,7 +303,14 @@ function combineStages(model: TwoStageModel, m: Matrix, raw1: Float64Array, raw2
       confidence = row1[g]!;
       decidedBy = 1;
     }
-    out.push({ finalClass, proba, confidence, decidedBy, uncertain: confidence < model.params.uncertain_below, stage1Proba: Float64Array.from(row1) });
+    out.push({
+      finalClass,
+      proba,
+      confidence,
+      decidedBy,
+      uncertain: confidence < model.params.uncertain_below,
+      stage1Proba: Float64Array.from(row1),
+    });
   }
   return out;
 }
@@ -299,15 +333,22 @@ export function serializeTwoStage(model: TwoStageModel): Uint8Array {
 
 export function deserializeTwoStage(bytes: Uint8Array): TwoStageModel {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getUint32(0, true) !== 0x32534358) throw new Error('not a serialized XClass two-stage model (bad magic number)');
+  if (dv.getUint32(0, true) !== 0x32534358)
+    throw new Error('not a serialized XClass two-stage model (bad magic number)');
   const hlen = dv.getUint32(4, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen))) as Omit<TwoStageModel, 'stage1' | 'stage2'> & {
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen))) as Omit<
+    TwoStageModel,
+    'stage1' | 'stage2'
+  > & {
     stage1Bytes: number;
     stage2Bytes: number;
   };
   const { stage1Bytes, stage2Bytes, ...rest } = header;
   const s1 = bytes.slice(8 + hlen, 8 + hlen + stage1Bytes);
-  const s2 = stage2Bytes > 0 ? deserializeForest(bytes.slice(8 + hlen + stage1Bytes, 8 + hlen + stage1Bytes + stage2Bytes)) : null;
+  const s2 =
+    stage2Bytes > 0
+      ? deserializeForest(bytes.slice(8 + hlen + stage1Bytes, 8 + hlen + stage1Bytes + stage2Bytes))
+      : null;
   // the header's params are as serialized; activities/io/model.ts validates them against the schema
   return { ...rest, stage1: deserializeForest(s1), stage2: s2 };
 }
@@ -335,7 +376,14 @@ export function decideOnMeans(model: TwoStageModel, stage1: Float64Array, final:
     confidence = stage1[other]! > 0 ? final[best]! / stage1[other]! : 0;
     decidedBy = 2;
   }
-  return { finalClass, proba: final, confidence, decidedBy, uncertain: confidence < model.params.uncertain_below, stage1Proba: stage1 };
+  return {
+    finalClass,
+    proba: final,
+    confidence,
+    decidedBy,
+    uncertain: confidence < model.params.uncertain_below,
+    stage1Proba: stage1,
+  };
 }
 
 /** The Stage-1 group vector a final vector implies: each group its class's probability, OTHER the sum of the Stage-2 classes. */

@@ -10,8 +10,13 @@ export interface Confusion {
 }
 
 /** Confusion matrix over the union of true and predicted labels (sorted) or the given class list. */
-export function confusionMatrix(yTrue: readonly string[], yPred: readonly string[], classes?: readonly string[]): Confusion {
-  if (yTrue.length !== yPred.length) throw new Error(`metrics: ${yTrue.length} true labels, ${yPred.length} predictions`);
+export function confusionMatrix(
+  yTrue: readonly string[],
+  yPred: readonly string[],
+  classes?: readonly string[],
+): Confusion {
+  if (yTrue.length !== yPred.length)
+    throw new Error(`metrics: ${yTrue.length} true labels, ${yPred.length} predictions`);
   const cls = classes ? [...classes] : [...new Set([...yTrue, ...yPred])].sort();
   const index = new Map(cls.map((c, i) => [c, i]));
   const K = cls.length;
@@ -19,7 +24,8 @@ export function confusionMatrix(yTrue: readonly string[], yPred: readonly string
   yTrue.forEach((t, i) => {
     const a = index.get(t);
     const b = index.get(yPred[i]!);
-    if (a === undefined || b === undefined) throw new Error(`metrics: label ${a === undefined ? t : yPred[i]} not in ${cls.join(', ')}`);
+    if (a === undefined || b === undefined)
+      throw new Error(`metrics: label ${a === undefined ? t : yPred[i]} not in ${cls.join(', ')}`);
     counts[a * K + b]!++;
   });
   return { classes: cls, counts };
@@ -142,7 +148,11 @@ export function calibration(confidence: readonly number[], correct: readonly boo
 }
 
 /** Multiclass Brier score: mean over sources of sum_k (p_k - [k is the true class])^2. */
-export function brierScore(proba: readonly (readonly number[])[], classes: readonly string[], yTrue: readonly string[]): number {
+export function brierScore(
+  proba: readonly (readonly number[])[],
+  classes: readonly string[],
+  yTrue: readonly string[],
+): number {
   let s = 0;
   proba.forEach((row, i) => row.forEach((p, k) => (s += (p - (classes[k] === yTrue[i] ? 1 : 0)) ** 2)));
   return proba.length ? s / proba.length : 0;

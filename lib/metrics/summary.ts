@@ -1,4 +1,12 @@
-import { accuracy, balancedAccuracyOf, macroF1, mcc, meanStd, perClassMetrics, type Confusion } from './classification.js';
+import {
+  accuracy,
+  balancedAccuracyOf,
+  macroF1,
+  mcc,
+  meanStd,
+  perClassMetrics,
+  type Confusion,
+} from './classification.js';
 
 /** One metric of a confusion matrix: overall (`class` null) or of one class, with the count it rests on. */
 export interface MetricValue {
@@ -31,7 +39,9 @@ export function summariseConfusion(c: Confusion): MetricValue[] {
  * metrics first appear; a fold where a metric is undefined (null) does not count, and
  * `n` is the number of folds that do.
  */
-export function aggregateFolds(perFold: readonly (readonly MetricValue[])[]): { metric: string; class: string | null; mean: number; std: number; n: number }[] {
+export function aggregateFolds(
+  perFold: readonly (readonly MetricValue[])[],
+): { metric: string; class: string | null; mean: number; std: number; n: number }[] {
   const byKey = new Map<string, { metric: string; class: string | null; values: number[] }>();
   for (const metrics of perFold) {
     for (const m of metrics) {
@@ -42,18 +52,30 @@ export function aggregateFolds(perFold: readonly (readonly MetricValue[])[]): { 
       else byKey.set(key, { metric: m.metric, class: m.class, values: [m.value] });
     }
   }
-  return [...byKey.values()].map((e) => ({ metric: e.metric, class: e.class, ...meanStd(e.values), n: e.values.length }));
+  return [...byKey.values()].map((e) => ({
+    metric: e.metric,
+    class: e.class,
+    ...meanStd(e.values),
+    n: e.values.length,
+  }));
 }
 
 /** Each cell of a confusion matrix with its share of the true class's row (null for an empty row). */
-export function normalisedRows(c: Confusion): { trueClass: string; predictedClass: string; count: number; fraction: number | null }[] {
+export function normalisedRows(
+  c: Confusion,
+): { trueClass: string; predictedClass: string; count: number; fraction: number | null }[] {
   const K = c.classes.length;
   const out: { trueClass: string; predictedClass: string; count: number; fraction: number | null }[] = [];
   c.classes.forEach((t, a) => {
     let rowSum = 0;
     for (let b = 0; b < K; b++) rowSum += c.counts[a * K + b]!;
     c.classes.forEach((p, b) =>
-      out.push({ trueClass: t, predictedClass: p, count: c.counts[a * K + b]!, fraction: rowSum > 0 ? c.counts[a * K + b]! / rowSum : null }),
+      out.push({
+        trueClass: t,
+        predictedClass: p,
+        count: c.counts[a * K + b]!,
+        fraction: rowSum > 0 ? c.counts[a * K + b]! / rowSum : null,
+      }),
     );
   });
   return out;

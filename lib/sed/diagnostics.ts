@@ -24,7 +24,11 @@ export function consistencyOffsets(
     const pivot = plan.outputs[k]!.pivot_aa;
     let nearest = -1;
     obs.band.forEach((b, j) => {
-      if (nearest < 0 || Math.abs(plan.inputPivots_aa[b]! - pivot) < Math.abs(plan.inputPivots_aa[obs.band[nearest]!]! - pivot)) nearest = j;
+      if (
+        nearest < 0 ||
+        Math.abs(plan.inputPivots_aa[b]! - pivot) < Math.abs(plan.inputPivots_aa[obs.band[nearest]!]! - pivot)
+      )
+        nearest = j;
     });
     out.push({ output: cf, band: obs.band[nearest]!, offset_mag: magAb[k]! - abMagFromFnu(obs.flux_fnu[nearest]!) });
   }
@@ -68,11 +72,15 @@ export function sedDiagnostics(
     add('a_v_p90', aV.length ? quantile(aV, 0.9) : null, aV.length);
     add(
       'sigma_at_cap_fraction',
-      chi2.length ? chi2.filter((c) => p.sigma_chi2_coeff * Math.sqrt(c) >= p.sigma_cap_mag).length / chi2.length : null,
+      chi2.length
+        ? chi2.filter((c) => p.sigma_chi2_coeff * Math.sqrt(c) >= p.sigma_cap_mag).length / chi2.length
+        : null,
       chi2.length,
     );
     for (const filter of p.output_filters) {
-      const values = ok.flatMap((f) => (magsById.get(f.id) ?? []).filter((m) => m.filter === filter && m.mag_ab !== null).map((m) => m.mag_ab!));
+      const values = ok.flatMap((f) =>
+        (magsById.get(f.id) ?? []).filter((m) => m.filter === filter && m.mag_ab !== null).map((m) => m.mag_ab!),
+      );
       add(`mag:${filter}:median`, values.length ? median(values) : null, values.length);
       add(`mag:${filter}:p10`, values.length ? quantile(values, 0.1) : null, values.length);
       add(`mag:${filter}:p90`, values.length ? quantile(values, 0.9) : null, values.length);

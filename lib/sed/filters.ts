@@ -181,14 +181,20 @@ const EDGE_FRACTION = 0.02;
  * filter, a curve that transmits under 10% of its peak at the wavelength its name gives
  * (F475W: 4750 A; F110W, an IR filter: 11000 A). `row` is the 0-based data row.
  */
-export function filterCurveProblem(name: string, wavelength_aa: Float64Array, throughput: Float64Array): { row?: number; problem: string } | undefined {
+export function filterCurveProblem(
+  name: string,
+  wavelength_aa: Float64Array,
+  throughput: Float64Array,
+): { row?: number; problem: string } | undefined {
   const n = wavelength_aa.length;
-  if (n < MIN_FILTER_ROWS) return { problem: `expected at least ${MIN_FILTER_ROWS} rows of a filter curve, found ${n}` };
+  if (n < MIN_FILTER_ROWS)
+    return { problem: `expected at least ${MIN_FILTER_ROWS} rows of a filter curve, found ${n}` };
   let peak = 0;
   for (let i = 0; i < n; i++) peak = Math.max(peak, throughput[i]!);
   if (!(peak > 0)) return { problem: 'the throughput is nowhere positive' };
   for (let i = 0; i < n; i++)
-    if (throughput[i]! < -0.01 * peak) return { row: i, problem: `throughput ${throughput[i]} is below -1% of the curve's peak ${peak}` };
+    if (throughput[i]! < -0.01 * peak)
+      return { row: i, problem: `throughput ${throughput[i]} is below -1% of the curve's peak ${peak}` };
   for (const i of [0, n - 1])
     if (throughput[i]! > EDGE_FRACTION * peak)
       return {
@@ -202,7 +208,9 @@ export function filterCurveProblem(name: string, wavelength_aa: Float64Array, th
     const nominal = number < 200 ? number * 100 : number * 10;
     const at = interpolate(wavelength_aa, throughput, nominal);
     if (at < 0.1 * peak)
-      return { problem: `the curve transmits ${((100 * at) / peak).toFixed(0)}% of its peak at ${nominal} A, the wavelength its name gives (expected >= 10%)` };
+      return {
+        problem: `the curve transmits ${((100 * at) / peak).toFixed(0)}% of its peak at ${nominal} A, the wavelength its name gives (expected >= 10%)`,
+      };
   }
   return undefined;
 }

@@ -18,7 +18,8 @@ export interface Observation {
   flux_err_fnu: Float64Array;
 }
 
-export type FitResult = { ok: true; model: number; chi2_red: number; scale: number; anchor: number } | { ok: false; reason: string };
+export type FitResult =
+  { ok: true; model: number; chi2_red: number; scale: number; anchor: number } | { ok: false; reason: string };
 
 /** The anchor: the measurement with the highest observed f_nu (step 2). */
 function anchorIndex(obs: Observation): number {

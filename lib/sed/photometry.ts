@@ -3,8 +3,14 @@ import { fnuErrFromMagErr, fnuFromFlambda, fnuFromMag } from './units.js';
 import { interpolate, type WavelengthGrid } from './grid.js';
 
 /** A spectrum in f_lambda (erg/s/cm^2/A) resampled onto the grid as f_nu (erg/s/cm^2/Hz). */
-export function spectrumFnuOnGrid(grid: WavelengthGrid, wavelength_aa: Float64Array, flux_flam_cgs: Float64Array): Float64Array {
-  return interpolate(wavelength_aa, flux_flam_cgs, grid.wavelength_aa).map((f, i) => fnuFromFlambda(grid.wavelength_aa[i]!, f));
+export function spectrumFnuOnGrid(
+  grid: WavelengthGrid,
+  wavelength_aa: Float64Array,
+  flux_flam_cgs: Float64Array,
+): Float64Array {
+  return interpolate(wavelength_aa, flux_flam_cgs, grid.wavelength_aa).map((f, i) =>
+    fnuFromFlambda(grid.wavelength_aa[i]!, f),
+  );
 }
 
 export interface BandMeasurement {
@@ -37,9 +43,11 @@ export function observationFromMags(bands: readonly BandMeasurement[], opts: Pho
   const notes: string[] = [];
   for (const b of bands) {
     if (b.mag === null) continue;
-    if (!Number.isFinite(b.mag)) return { ok: false, reason: `band ${b.name}: magnitude ${b.mag} is not a finite number` };
+    if (!Number.isFinite(b.mag))
+      return { ok: false, reason: `band ${b.name}: magnitude ${b.mag} is not a finite number` };
     const f = fnuFromMag(b.mag, b.zero_point_fnu_cgs);
-    if (!(f > 0) || !Number.isFinite(f)) return { ok: false, reason: `band ${b.name}: flux ${f} is not positive and finite` };
+    if (!(f > 0) || !Number.isFinite(f))
+      return { ok: false, reason: `band ${b.name}: flux ${f} is not positive and finite` };
     let e: number;
     if (b.mag_err !== null && Number.isFinite(b.mag_err) && b.mag_err > 0) {
       e = fnuErrFromMagErr(f, Math.hypot(b.mag_err, opts.err_floor_mag));
@@ -52,13 +60,20 @@ export function observationFromMags(bands: readonly BandMeasurement[], opts: Pho
     flux.push(f);
     err.push(e);
   }
-  return { ok: true, obs: { band: Int32Array.from(band), flux_fnu: Float64Array.from(flux), flux_err_fnu: Float64Array.from(err) }, notes };
+  return {
+    ok: true,
+    obs: { band: Int32Array.from(band), flux_fnu: Float64Array.from(flux), flux_err_fnu: Float64Array.from(err) },
+    notes,
+  };
 }
 
 /** Observation from fluxes directly (f_nu in cgs); non-finite or non-positive values are reasons. */
-export function observationFromFluxes(bands: readonly { band: number; name: string; flux_fnu: number; flux_err_fnu: number }[]): ObservationResult {
+export function observationFromFluxes(
+  bands: readonly { band: number; name: string; flux_fnu: number; flux_err_fnu: number }[],
+): ObservationResult {
   for (const b of bands) {
-    if (!Number.isFinite(b.flux_fnu)) return { ok: false, reason: `band ${b.name}: flux ${b.flux_fnu} is not a finite number` };
+    if (!Number.isFinite(b.flux_fnu))
+      return { ok: false, reason: `band ${b.name}: flux ${b.flux_fnu} is not a finite number` };
     if (!(b.flux_fnu > 0)) return { ok: false, reason: `band ${b.name}: flux ${b.flux_fnu} is not positive` };
     if (!(b.flux_err_fnu > 0) || !Number.isFinite(b.flux_err_fnu))
       return { ok: false, reason: `band ${b.name}: flux error ${b.flux_err_fnu} is not positive and finite` };

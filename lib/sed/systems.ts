@@ -18,7 +18,11 @@ import type { WavelengthGrid } from './grid.js';
  * sets it to 0.023 in every band (Riello et al. 2021, section 5.4), so the zero-point
  * flux is Vega's band flux times 10^(0.4 * 0.023).
  */
-export type MagSystem = { kind: 'ab' } | { kind: 'st' } | { kind: 'vega_zp'; zero_point_jy: number } | { kind: 'vega_spectrum'; vega_mag: number };
+export type MagSystem =
+  | { kind: 'ab' }
+  | { kind: 'st' }
+  | { kind: 'vega_zp'; zero_point_jy: number }
+  | { kind: 'vega_spectrum'; vega_mag: number };
 
 /** f_lambda of ST magnitude 0: m_ST = -2.5 log10(f_lambda) - 21.10 (erg/s/cm^2/A). */
 const ST_ZERO_FLAM_CGS = 10 ** (-0.4 * 21.1);
@@ -28,7 +32,11 @@ const ST_ZERO_FLAM_CGS = 10 ** (-0.4 * 21.1);
  * `vega_spectrum`) and the band's pivot wavelength (needed for `st`: f_nu = f_lambda
  * lambda_p^2 / c, the relation the pivot wavelength is defined to make exact).
  */
-export function zeroPointFnu(system: MagSystem, vega_band_fnu_cgs: number | null, pivot_aa: number | null = null): number {
+export function zeroPointFnu(
+  system: MagSystem,
+  vega_band_fnu_cgs: number | null,
+  pivot_aa: number | null = null,
+): number {
   switch (system.kind) {
     case 'ab':
       return AB_ZERO_FNU_CGS;
@@ -38,7 +46,8 @@ export function zeroPointFnu(system: MagSystem, vega_band_fnu_cgs: number | null
     case 'vega_zp':
       return system.zero_point_jy * JY_CGS;
     case 'vega_spectrum':
-      if (vega_band_fnu_cgs === null || !(vega_band_fnu_cgs > 0)) throw new Error("a vega_spectrum system needs Vega's flux through the band");
+      if (vega_band_fnu_cgs === null || !(vega_band_fnu_cgs > 0))
+        throw new Error("a vega_spectrum system needs Vega's flux through the band");
       return vega_band_fnu_cgs * 10 ** (0.4 * system.vega_mag);
   }
 }
@@ -53,7 +62,9 @@ export function bandZeroPoints(
   bands: readonly { filter: Filter; system: MagSystem }[],
   convention: BandConvention,
 ): number[] {
-  return bands.map((b) => zeroPointFnu(b.system, bandFlux(bandWeights(b.filter, grid, convention), vegaFnu), pivotWavelength(b.filter)));
+  return bands.map((b) =>
+    zeroPointFnu(b.system, bandFlux(bandWeights(b.filter, grid, convention), vegaFnu), pivotWavelength(b.filter)),
+  );
 }
 
 /** What to add to a magnitude with this zero point to make it AB: -2.5 log10(zp / 3631 Jy). */

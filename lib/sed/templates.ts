@@ -95,7 +95,11 @@ function powerLawFnu(grid: WavelengthGrid, alpha: number): Float64Array {
 }
 
 /** A tabulated f_lambda spectrum (any units) -> normalised f_nu on the grid; zero outside its range. */
-export function flambdaToGridFnu(grid: WavelengthGrid, wavelength_aa: ArrayLike<number>, flux_flam: ArrayLike<number>): Float64Array {
+export function flambdaToGridFnu(
+  grid: WavelengthGrid,
+  wavelength_aa: ArrayLike<number>,
+  flux_flam: ArrayLike<number>,
+): Float64Array {
   const onGrid = interpolate(wavelength_aa, flux_flam, grid.wavelength_aa);
   const fnu = onGrid.map((f, i) => fnuFromFlambda(grid.wavelength_aa[i]!, f));
   return normalised(grid, fnu);
@@ -111,7 +115,11 @@ export function flambdaToGridFnu(grid: WavelengthGrid, wavelength_aa: ArrayLike<
  * the near-IR. Blueward of 800.5 A it is zero: the Lyman continuum is absorbed, and no
  * filter in the bundle transmits there. Returns the spectrum and the fitted beta.
  */
-export function compositeFnu(grid: WavelengthGrid, wavelength_aa: ArrayLike<number>, flux_flam: ArrayLike<number>): { fnu: Float64Array; beta: number } {
+export function compositeFnu(
+  grid: WavelengthGrid,
+  wavelength_aa: ArrayLike<number>,
+  flux_flam: ArrayLike<number>,
+): { fnu: Float64Array; beta: number } {
   const n = wavelength_aa.length;
   let sx = 0,
     sy = 0,
@@ -192,7 +200,9 @@ export function redshiftedSet(
   };
   for (const t of templates) {
     const n = t.wavelength_aa.length;
-    const restFnu = Float64Array.from({ length: n }, (_, i) => Math.max(0, fnuFromFlambda(t.wavelength_aa[i]!, t.flux_flam[i]!)));
+    const restFnu = Float64Array.from({ length: n }, (_, i) =>
+      Math.max(0, fnuFromFlambda(t.wavelength_aa[i]!, t.flux_flam[i]!)),
+    );
     for (const j of kept) {
       const z = zs[j]!;
       const at = grid.wavelength_aa.map((l) => l / (1 + z));
@@ -223,14 +233,29 @@ export const POWER_LAW_ALPHAS = steps(-2.5, 1.5, 0.05);
 export const DISK_FRACTIONS = steps(0, 0.5, 0.1);
 
 export function blackbodySet(grid: WavelengthGrid, temps = BLACKBODY_TEMPERATURES_K): ModelSet {
-  return { family: 'blackbody', names: temps.map((t) => `T=${t}K`), values: temps, spectra: temps.map((t) => blackbodyFnu(grid, t)) };
+  return {
+    family: 'blackbody',
+    names: temps.map((t) => `T=${t}K`),
+    values: temps,
+    spectra: temps.map((t) => blackbodyFnu(grid, t)),
+  };
 }
 
 export function powerLawSet(grid: WavelengthGrid, alphas = POWER_LAW_ALPHAS): ModelSet {
-  return { family: 'powerlaw', names: alphas.map((a) => `alpha=${a}`), values: alphas, spectra: alphas.map((a) => powerLawFnu(grid, a)) };
+  return {
+    family: 'powerlaw',
+    names: alphas.map((a) => `alpha=${a}`),
+    values: alphas,
+    spectra: alphas.map((a) => powerLawFnu(grid, a)),
+  };
 }
 
-export function twoComponentSet(grid: WavelengthGrid, starName: string, star_fnu: Float64Array, fractions = DISK_FRACTIONS): ModelSet {
+export function twoComponentSet(
+  grid: WavelengthGrid,
+  starName: string,
+  star_fnu: Float64Array,
+  fractions = DISK_FRACTIONS,
+): ModelSet {
   return {
     family: 'two_component',
     names: fractions.map((f) => `${starName}+disk f=${f}`),

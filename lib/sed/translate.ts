@@ -1,4 +1,11 @@
-import { bandFlux, bandWeights, pivotWavelength, transmittedRange, type BandConvention, type Filter } from './filters.js';
+import {
+  bandFlux,
+  bandWeights,
+  pivotWavelength,
+  transmittedRange,
+  type BandConvention,
+  type Filter,
+} from './filters.js';
 import { fitGrid, type BandFluxTable, type FitResult, type Observation } from './fit.js';
 import type { WavelengthGrid } from './grid.js';
 import type { ModelSet } from './templates.js';
@@ -11,7 +18,16 @@ import type { ObservationResult } from './photometry.js';
  * mapping for every class (`class_blind`, the ablation). Keys name entries of the
  * family library; null means the class is not translated (SNR).
  */
-const FAMILY_KEYS = ['pickles', 'composite', 'powerlaw', 'blackbody', 'two_component_lmxb', 'two_component_hmxb', 'composite_z', 'salvato'] as const;
+const FAMILY_KEYS = [
+  'pickles',
+  'composite',
+  'powerlaw',
+  'blackbody',
+  'two_component_lmxb',
+  'two_component_hmxb',
+  'composite_z',
+  'salvato',
+] as const;
 export type FamilyKey = (typeof FAMILY_KEYS)[number];
 
 export const PAPER_ASSIGNMENT: Record<string, readonly [FamilyKey, FamilyKey] | null> = {
@@ -73,8 +89,11 @@ export function preparePlan(
     const flux = new Float64Array(set.spectra.length * nBands);
     // a band the model's template does not cover is cut (NaN: no flux there), not extrapolated;
     // a fit observing that band cannot use the model, an average over models leaves it out there
-    const covers = (m: number, b: number) => !set.coverage_aa || (set.coverage_aa[m]![0] <= ranges[b]![0] && ranges[b]![1] <= set.coverage_aa[m]![1]);
-    set.spectra.forEach((spec, m) => weights.forEach((w, b) => (flux[m * nBands + b] = covers(m, b) ? bandFlux(w, spec) : Number.NaN)));
+    const covers = (m: number, b: number) =>
+      !set.coverage_aa || (set.coverage_aa[m]![0] <= ranges[b]![0] && ranges[b]![1] <= set.coverage_aa[m]![1]);
+    set.spectra.forEach((spec, m) =>
+      weights.forEach((w, b) => (flux[m * nBands + b] = covers(m, b) ? bandFlux(w, spec) : Number.NaN)),
+    );
     const nOut = outputFilters.length;
     const outMag = new Float64Array(set.spectra.length * nOut);
     for (let m = 0; m < set.spectra.length; m++) {
@@ -136,7 +155,12 @@ export interface TranslationDraw {
 }
 
 /** A translation that did not happen (skipped class, too few bands, bad photometry). */
-export function emptyTranslation(status: 'failed' | 'skipped', reason: string, nOutputs: number, nBands: number): Translation {
+export function emptyTranslation(
+  status: 'failed' | 'skipped',
+  reason: string,
+  nOutputs: number,
+  nBands: number,
+): Translation {
   return {
     status,
     reason,
@@ -190,7 +214,8 @@ export function translateSource(
   u: UncertaintyOptions,
   candidates: Partial<Record<FamilyKey, ArrayLike<number>>> = {},
 ): Translation {
-  const empty = (status: 'failed' | 'skipped', reason: string): Translation => emptyTranslation(status, reason, plan.outputs.length, obs.flux_fnu.length);
+  const empty = (status: 'failed' | 'skipped', reason: string): Translation =>
+    emptyTranslation(status, reason, plan.outputs.length, obs.flux_fnu.length);
   if (families === null) return empty('skipped', 'class is not SED-translated');
   const reasons: string[] = [];
   for (let attempt = 0; attempt < families.length; attempt++) {
@@ -239,7 +264,12 @@ export function translateSource(
 export function unfittable(obsRes: ObservationResult, used: readonly string[], nOutputs: number): Translation | null {
   if (!obsRes.ok) return emptyTranslation('failed', obsRes.reason, nOutputs, 0);
   if (used.length < 3)
-    return emptyTranslation('failed', `fewer than 3 valid bands (${used.length}${used.length ? `: ${used.join(', ')}` : ''})`, nOutputs, used.length);
+    return emptyTranslation(
+      'failed',
+      `fewer than 3 valid bands (${used.length}${used.length ? `: ${used.join(', ')}` : ''})`,
+      nOutputs,
+      used.length,
+    );
   return null;
 }
 
@@ -269,11 +299,18 @@ export interface LabelFreeOptions {
  * posterior mean (0 for the unreddened AGN families). `rng` draws `draws` models from the
  * posterior for training with realistic colour spread.
  */
-export function translateLabelFree(plan: TranslationPlan, obs: Observation, opts: LabelFreeOptions, u: UncertaintyOptions, rng: Rng | null): Translation {
+export function translateLabelFree(
+  plan: TranslationPlan,
+  obs: Observation,
+  opts: LabelFreeOptions,
+  u: UncertaintyOptions,
+  rng: Rng | null,
+): Translation {
   const n = obs.flux_fnu.length;
   if (n < 3) return emptyTranslation('failed', `fewer than 3 valid bands (${n})`, plan.outputs.length, n);
   const models = scaleModels(plan, obs, opts.priors);
-  if (!Number.isFinite(models.chi2Min)) return emptyTranslation('failed', 'no model has flux in the observed bands', plan.outputs.length, n);
+  if (!Number.isFinite(models.chi2Min))
+    return emptyTranslation('failed', 'no model has flux in the observed bands', plan.outputs.length, n);
   const dof = n - 1;
   const post = posteriorWeights(models, dof);
   const { map, w, kept } = post;
@@ -281,7 +318,8 @@ export function translateLabelFree(plan: TranslationPlan, obs: Observation, opts
   const chi2Red = models.chi2[map]! / dof;
   const { mag_ab, mag_err } = averageMagnitudes(plan, models, w, kept, chi2Red, u);
   const { posterior, aV, zMean, pRedshifted } = familyPosterior(models, w, kept);
-  const draws = rng && opts.draws > 0 ? drawModels(plan, models, keptMagnitudes(plan, models, kept), w, kept, opts.draws, rng) : [];
+  const draws =
+    rng && opts.draws > 0 ? drawModels(plan, models, keptMagnitudes(plan, models, kept), w, kept, opts.draws, rng) : [];
   return {
     status: 'ok',
     reason: null,
@@ -323,7 +361,11 @@ interface ScaledModels {
  * sigma^2), every band counting, giving chi2_m; the prior of a family is split evenly
  * over its models.
  */
-function scaleModels(plan: TranslationPlan, obs: Observation, priors: Partial<Record<FamilyKey, number>>): ScaledModels {
+function scaleModels(
+  plan: TranslationPlan,
+  obs: Observation,
+  priors: Partial<Record<FamilyKey, number>>,
+): ScaledModels {
   const n = obs.flux_fnu.length;
   const { fams, famOf, modelOf, total } = modelLayout(plan, priors);
   const out: ScaledModels = {
@@ -367,7 +409,10 @@ function scaleModels(plan: TranslationPlan, obs: Observation, priors: Partial<Re
 }
 
 /** The flattened model list of a plan under a set of priors: the same for every source, built once. */
-const layouts = new WeakMap<TranslationPlan, Map<string, { fams: ScaledModels['fams']; famOf: Int32Array; modelOf: Int32Array; total: number }>>();
+const layouts = new WeakMap<
+  TranslationPlan,
+  Map<string, { fams: ScaledModels['fams']; famOf: Int32Array; modelOf: Int32Array; total: number }>
+>();
 
 function modelLayout(plan: TranslationPlan, priors: Partial<Record<FamilyKey, number>>) {
   let byPriors = layouts.get(plan);
@@ -382,7 +427,12 @@ function modelLayout(plan: TranslationPlan, priors: Partial<Record<FamilyKey, nu
     if (prior === undefined || !(prior > 0)) continue;
     const fam = familyOf(plan, k);
     const shares = fam.set.prior;
-    fams.push({ key: k, fam, logPrior: Math.log(prior / fam.table.nModels), logPriors: shares ? Float64Array.from(shares, (q) => Math.log(prior * q)) : null });
+    fams.push({
+      key: k,
+      fam,
+      logPrior: Math.log(prior / fam.table.nModels),
+      logPriors: shares ? Float64Array.from(shares, (q) => Math.log(prior * q)) : null,
+    });
     total += fam.table.nModels;
   }
   const famOf = new Int32Array(total);
@@ -522,7 +572,12 @@ function familyPosterior(
   // families in their order of first appearance among the kept models (kept is in family order), the most probable first
   const posterior = models.fams.flatMap(({ key }, f): [FamilyKey, number][] => (seen[f] ? [[key, byFamily[f]!]] : []));
   const redshifted = models.fams.some(({ fam }) => fam.set.z);
-  return { posterior: posterior.sort((a, b) => b[1] - a[1]), aV, zMean: redshifted && wz > 0 ? sz / wz : null, pRedshifted: redshifted ? wz : null };
+  return {
+    posterior: posterior.sort((a, b) => b[1] - a[1]),
+    aV,
+    zMean: redshifted && wz > 0 ? sz / wz : null,
+    pRedshifted: redshifted ? wz : null,
+  };
 }
 
 /** Draws: `count` models drawn from the posterior (inverse CDF over the kept models), each with its magnitudes, for training with realistic colour spread. */
@@ -553,7 +608,12 @@ function drawModels(
     const i = kept[lo]!;
     const { key, fam } = models.fams[models.famOf[i]!]!;
     const m = models.modelOf[i]!;
-    draws.push({ family: key, model: fam.set.names[m]!, a_v: fam.set.a_v?.[m] ?? 0, mag_ab: plan.outputs.map((_, k) => magAt(mags, nOut, lo, k)) });
+    draws.push({
+      family: key,
+      model: fam.set.names[m]!,
+      a_v: fam.set.a_v?.[m] ?? 0,
+      mag_ab: plan.outputs.map((_, k) => magAt(mags, nOut, lo, k)),
+    });
   }
   return draws;
 }

@@ -46,7 +46,10 @@ export interface CounterpartOptions {
 }
 
 /** The counterpart search radius R = max(radius_sigmas sigma_eff, min_radius), arcsec (paper section 2.3). */
-export function searchRadiusArcsec(sigmaEff_arcsec: number, opts: Pick<CounterpartOptions, 'radius_sigmas' | 'min_radius_arcsec'>): number {
+export function searchRadiusArcsec(
+  sigmaEff_arcsec: number,
+  opts: Pick<CounterpartOptions, 'radius_sigmas' | 'min_radius_arcsec'>,
+): number {
   return Math.max(opts.radius_sigmas * sigmaEff_arcsec, opts.min_radius_arcsec);
 }
 
@@ -113,7 +116,9 @@ export class CounterpartMatcher {
     const R = this.searchRadius(x);
     const Rd = densityRadiusArcsec(R, this.opts);
     const around = this.index.query(x.ra_deg, x.dec_deg, Math.min(Rd, this.index.radius_arcsec));
-    const inside = around.filter((h) => h.sep_arcsec <= R).sort((a, b) => a.sep_arcsec - b.sep_arcsec || a.index - b.index);
+    const inside = around
+      .filter((h) => h.sep_arcsec <= R)
+      .sort((a, b) => a.sep_arcsec - b.sep_arcsec || a.index - b.index);
     // field density from the annulus between R and Rd, at least one source in it (so an empty field cannot make every candidate certain)
     const annulus = Math.PI * (Math.min(Rd, this.index.radius_arcsec) ** 2 - R * R);
     const density = Math.max(around.length - inside.length, 1) / annulus;
@@ -129,7 +134,14 @@ export class CounterpartMatcher {
     const denom = 1 - c + c * pOut + c * lrs.reduce((a, b) => a + b, 0);
     const candidates: Candidate[] = inside.map((h, k) => {
       const nu = h.sep_arcsec / x.sigma_eff_arcsec;
-      return { index: h.index, sep_arcsec: h.sep_arcsec, nu, quality: matchQuality(nu) ?? 'outside', rank: k + 1, p_i: (c * lrs[k]!) / denom };
+      return {
+        index: h.index,
+        sep_arcsec: h.sep_arcsec,
+        nu,
+        quality: matchQuality(nu) ?? 'outside',
+        rank: k + 1,
+        p_i: (c * lrs[k]!) / denom,
+      };
     });
     const method = candidates.find((k) => k.quality !== 'outside') ?? null;
     let bayes: Candidate | null = null;
@@ -147,14 +159,25 @@ export class CounterpartMatcher {
 }
 
 /** A position moved by (east, north) arcsec on the sky (small offsets, tangent plane). */
-export function offsetPosition(ra_deg: number, dec_deg: number, east_arcsec: number, north_arcsec: number): { ra_deg: number; dec_deg: number } {
+export function offsetPosition(
+  ra_deg: number,
+  dec_deg: number,
+  east_arcsec: number,
+  north_arcsec: number,
+): { ra_deg: number; dec_deg: number } {
   const cos = Math.cos((dec_deg * Math.PI) / 180);
   const ra = ra_deg + east_arcsec / ARCSEC_PER_DEG / Math.max(cos, 1e-9);
-  return { ra_deg: ((ra % 360) + 360) % 360, dec_deg: Math.max(-90, Math.min(90, dec_deg + north_arcsec / ARCSEC_PER_DEG)) };
+  return {
+    ra_deg: ((ra % 360) + 360) % 360,
+    dec_deg: Math.max(-90, Math.min(90, dec_deg + north_arcsec / ARCSEC_PER_DEG)),
+  };
 }
 
 /** (east, north) arcsec of b relative to a. */
-export function positionOffset(a: { ra_deg: number; dec_deg: number }, b: { ra_deg: number; dec_deg: number }): [number, number] {
+export function positionOffset(
+  a: { ra_deg: number; dec_deg: number },
+  b: { ra_deg: number; dec_deg: number },
+): [number, number] {
   const dra = ((((b.ra_deg - a.ra_deg) % 360) + 540) % 360) - 180;
   return [dra * Math.cos((a.dec_deg * Math.PI) / 180) * ARCSEC_PER_DEG, (b.dec_deg - a.dec_deg) * ARCSEC_PER_DEG];
 }
@@ -175,7 +198,12 @@ export interface FalseMatchRate {
  * `maxTrials` shifted positions: beyond that, sources at an even stride (the rate's
  * standard error is then about sqrt(rate / maxTrials), 0.3 points at 40,000).
  */
-export function falseMatchRate(matcher: CounterpartMatcher, sources: readonly XrayPosition[], shifts: readonly number[], maxTrials = Infinity): FalseMatchRate {
+export function falseMatchRate(
+  matcher: CounterpartMatcher,
+  sources: readonly XrayPosition[],
+  shifts: readonly number[],
+  maxTrials = Infinity,
+): FalseMatchRate {
   let trials = 0;
   let hits = 0;
   let pAny = 0;
@@ -203,7 +231,9 @@ export function falseMatchRate(matcher: CounterpartMatcher, sources: readonly Xr
 }
 
 /** The frame tie: the median (east, north) offset of catalog counterparts from their X-ray sources. */
-export function frameTie(pairs: readonly { xray: { ra_deg: number; dec_deg: number }; counterpart: { ra_deg: number; dec_deg: number } }[]): {
+export function frameTie(
+  pairs: readonly { xray: { ra_deg: number; dec_deg: number }; counterpart: { ra_deg: number; dec_deg: number } }[],
+): {
   east_arcsec: number;
   north_arcsec: number;
   n: number;
@@ -269,7 +299,8 @@ export function jointCounterparts(
   const pairsOf = (set: readonly (number | null)[]) => {
     const out: MemberPair[] = [];
     for (let a = 0; a < set.length; a++)
-      for (let b = a + 1; b < set.length; b++) if (set[a] !== null && set[b] !== null) out.push(pairOf(a, set[a]!, b, set[b]!));
+      for (let b = a + 1; b < set.length; b++)
+        if (set[a] !== null && set[b] !== null) out.push(pairOf(a, set[a]!, b, set[b]!));
     return out;
   };
   const first = catalogs.map((c) => c.chosen);
@@ -292,7 +323,8 @@ export function jointCounterparts(
     const sumW = pts.reduce((a, p) => a + p.w, 0);
     let chi = 0;
     for (let i = 0; i < pts.length; i++)
-      for (let j = i + 1; j < pts.length; j++) chi += pts[i]!.w * pts[j]!.w * ((pts[i]!.e - pts[j]!.e) ** 2 + (pts[i]!.n - pts[j]!.n) ** 2);
+      for (let j = i + 1; j < pts.length; j++)
+        chi += pts[i]!.w * pts[j]!.w * ((pts[i]!.e - pts[j]!.e) ** 2 + (pts[i]!.n - pts[j]!.n) ** 2);
     const g = pts.reduce((a, p) => a * (p.w / (2 * Math.PI)), 1) * ((2 * Math.PI) / sumW) * Math.exp(-chi / (2 * sumW));
     return g * prior;
   };

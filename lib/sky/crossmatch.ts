@@ -56,7 +56,10 @@ export function crossMatch(
   opts: CrossMatchOptions = METHOD_CROSSMATCH,
 ): (Match | null)[] {
   const usable = xray.flatMap((s, i) => (s.significance >= opts.min_significance && s.sigma_eff_arcsec > 0 ? [i] : []));
-  const maxRadius = usable.reduce((m, i) => Math.max(m, opts.radius_sigmas * xray[i]!.sigma_eff_arcsec), opts.min_radius_arcsec);
+  const maxRadius = usable.reduce(
+    (m, i) => Math.max(m, opts.radius_sigmas * xray[i]!.sigma_eff_arcsec),
+    opts.min_radius_arcsec,
+  );
   const index = new SkyIndex(
     usable.map((i) => xray[i]!.ra_deg),
     usable.map((i) => xray[i]!.dec_deg),
@@ -90,7 +93,8 @@ export function nearestWithin(
   return positions.map((p) => {
     let best: { index: number; sep_arcsec: number } | null = null;
     for (const h of catalog.query(p.ra_deg, p.dec_deg, radius_arcsec))
-      if (!best || h.sep_arcsec < best.sep_arcsec || (h.sep_arcsec === best.sep_arcsec && h.index < best.index)) best = h;
+      if (!best || h.sep_arcsec < best.sep_arcsec || (h.sep_arcsec === best.sep_arcsec && h.index < best.index))
+        best = h;
     return best;
   });
 }

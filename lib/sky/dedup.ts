@@ -87,7 +87,8 @@ export function dedupe(entries: readonly DedupEntry[], opts: DedupOptions): Dedu
   index.forEachPair((i, j, sep_arcsec) => {
     const a = norm[i]!;
     const b = norm[j]!;
-    if (a.length === 0 || b.length === 0 || sep_arcsec <= opts.always_merge_arcsec || a.some((x) => b.includes(x))) uf.union(i, j);
+    if (a.length === 0 || b.length === 0 || sep_arcsec <= opts.always_merge_arcsec || a.some((x) => b.includes(x)))
+      uf.union(i, j);
   });
   const groups = new Map<number, number[]>();
   for (let i = 0; i < n; i++) {
@@ -101,6 +102,11 @@ export function dedupe(entries: readonly DedupEntry[], opts: DedupOptions): Dedu
     const pos = xray.length > 0 ? xray : members;
     const names = members.flatMap((i) => entries[i]!.names.map((s) => s.trim()).filter((s) => s !== ''));
     const name = names.sort((a, b) => a.length - b.length || a.localeCompare(b))[0] ?? '';
-    return { members, ra_deg: medianRaDeg(pos.map((i) => entries[i]!.ra_deg)), dec_deg: median(pos.map((i) => entries[i]!.dec_deg)), name };
+    return {
+      members,
+      ra_deg: medianRaDeg(pos.map((i) => entries[i]!.ra_deg)),
+      dec_deg: median(pos.map((i) => entries[i]!.dec_deg)),
+      name,
+    };
   });
 }

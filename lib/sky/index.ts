@@ -71,7 +71,8 @@ export class SkyIndex {
 
   /** Indices within `radius_arcsec` (at most the index radius) of a position, with their separations. */
   query(ra_deg: number, dec_deg: number, radius_arcsec = this.radius_arcsec): Neighbour[] {
-    if (radius_arcsec > this.radius_arcsec) throw new Error(`sky index built for ${this.radius_arcsec}" cannot search ${radius_arcsec}"`);
+    if (radius_arcsec > this.radius_arcsec)
+      throw new Error(`sky index built for ${this.radius_arcsec}" cannot search ${radius_arcsec}"`);
     const [x, y, z] = unitVector(ra_deg, dec_deg);
     return this.scan(x, y, z, dec_deg, radius_arcsec, -1);
   }
@@ -128,7 +129,11 @@ export class SkyIndex {
               ]
             : [[ra0 - half, ra0 + half]];
     const out: Neighbour[] = [];
-    for (let zone = this.zoneOf(Math.max(-90, dec_deg - rDeg)); zone <= this.zoneOf(Math.min(90, dec_deg + rDeg)); zone++) {
+    for (
+      let zone = this.zoneOf(Math.max(-90, dec_deg - rDeg));
+      zone <= this.zoneOf(Math.min(90, dec_deg + rDeg));
+      zone++
+    ) {
       const strip = this.zones.get(zone);
       if (!strip) continue;
       for (const [from, to] of ranges) {

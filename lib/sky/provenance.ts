@@ -42,7 +42,11 @@ export interface ProvenanceMatch {
 }
 
 /** Each label row's training source, by CSC name first, else by position; rows labelling no training source are left out. */
-export function matchProvenance(labels: readonly ProvenanceLabel[], sources: readonly ProvenanceSource[], opts: CrossMatchOptions): ProvenanceMatch[] {
+export function matchProvenance(
+  labels: readonly ProvenanceLabel[],
+  sources: readonly ProvenanceSource[],
+  opts: CrossMatchOptions,
+): ProvenanceMatch[] {
   const byId = new Map(sources.map((s, i) => [s.id, i]));
   const out: ProvenanceMatch[] = [];
   const byPosition: number[] = [];
@@ -68,7 +72,8 @@ export function matchProvenance(labels: readonly ProvenanceLabel[], sources: rea
     opts,
   );
   matches.forEach((m, j) => {
-    if (m && sources[m.xray]!.label !== null) out.push({ source: m.xray, label: byPosition[j]!, by: 'position', sep_arcsec: m.sep_arcsec, nu: m.nu });
+    if (m && sources[m.xray]!.label !== null)
+      out.push({ source: m.xray, label: byPosition[j]!, by: 'position', sep_arcsec: m.sep_arcsec, nu: m.nu });
   });
   return out.sort((a, b) => a.source - b.source || a.label - b.label);
 }
@@ -95,7 +100,12 @@ export function agreementOf(label: string, others: readonly { class: string | nu
  */
 export type ConflictPolicy = 'keep' | 'drop' | 'require_agreement';
 
-export function trainedUnder(policy: ConflictPolicy, label: string, agreement: Agreement, coveredClasses: ReadonlySet<string>): boolean {
+export function trainedUnder(
+  policy: ConflictPolicy,
+  label: string,
+  agreement: Agreement,
+  coveredClasses: ReadonlySet<string>,
+): boolean {
   if (policy === 'keep') return true;
   if (agreement === 'conflict') return false;
   if (policy === 'drop') return true;

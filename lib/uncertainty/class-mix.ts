@@ -26,7 +26,8 @@ export function emClassMix(
 ): ClassMix {
   const K = trainPriors.length;
   const n = proba.length / K;
-  if (!Number.isInteger(n) || n === 0) throw new Error(`class mix: ${proba.length} probabilities are not rows of ${K} classes`);
+  if (!Number.isInteger(n) || n === 0)
+    throw new Error(`class mix: ${proba.length} probabilities are not rows of ${K} classes`);
   const maxIt = opts.maxIterations ?? 1000;
   const tol = opts.tol ?? 1e-8;
   // `start`: where the iteration begins (a bootstrap replicate starts at the full sample's estimate); the fixed point is the same
@@ -100,15 +101,24 @@ export function classMixWithInterval(
  * ln(count_k / sum_i q_ik), to convergence. Probabilities are floored at 1e-6 (a forest
  * gives exact zeros); a class with no row keeps b = -Infinity (probability 0).
  */
-export function fitClassBiases(proba: ArrayLike<number>, K: number, truth: readonly number[], opts: { maxIterations?: number; tol?: number } = {}): number[] {
+export function fitClassBiases(
+  proba: ArrayLike<number>,
+  K: number,
+  truth: readonly number[],
+  opts: { maxIterations?: number; tol?: number } = {},
+): number[] {
   const n = truth.length;
-  if (proba.length !== n * K) throw new Error(`class biases: ${proba.length} probabilities for ${n} rows of ${K} classes`);
+  if (proba.length !== n * K)
+    throw new Error(`class biases: ${proba.length} probabilities for ${n} rows of ${K} classes`);
   const counts = new Array<number>(K).fill(0);
   for (const t of truth) counts[t]!++;
   const b = counts.map((c) => (c > 0 ? 0 : -Infinity));
   const logp = Float64Array.from(proba, (v) => Math.log(Math.max(v, 1e-6)));
   for (let it = 0; it < (opts.maxIterations ?? 500); it++) {
-    const sums = applyClassBiasesLog(logp, K, b).reduce((acc, v, j) => ((acc[j % K]! += v), acc), new Array<number>(K).fill(0));
+    const sums = applyClassBiasesLog(logp, K, b).reduce(
+      (acc, v, j) => ((acc[j % K]! += v), acc),
+      new Array<number>(K).fill(0),
+    );
     let delta = 0;
     for (let k = 0; k < K; k++) {
       if (counts[k] === 0) continue;

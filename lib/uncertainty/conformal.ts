@@ -40,19 +40,33 @@ export function conformalQuantile(scores: readonly number[], level: number): num
  * row) and the true class of each row. Rows whose true class is not among `classes` are
  * ignored; classes with no row get no threshold (never in a set).
  */
-export function calibrateMondrian(proba: ArrayLike<number>, classes: readonly string[], truth: readonly string[], level: number): ClassThreshold[] {
+export function calibrateMondrian(
+  proba: ArrayLike<number>,
+  classes: readonly string[],
+  truth: readonly string[],
+  level: number,
+): ClassThreshold[] {
   const K = classes.length;
-  if (proba.length !== truth.length * K) throw new Error(`conformal: ${proba.length} probabilities for ${truth.length} rows of ${K} classes`);
+  if (proba.length !== truth.length * K)
+    throw new Error(`conformal: ${proba.length} probabilities for ${truth.length} rows of ${K} classes`);
   const scores = classes.map(() => [] as number[]);
   truth.forEach((t, i) => {
     const k = classes.indexOf(t);
     if (k >= 0) scores[k]!.push(1 - proba[i * K + k]!);
   });
-  return classes.flatMap((c, k) => (scores[k]!.length === 0 ? [] : [{ class: c, n: scores[k]!.length, threshold: conformalQuantile(scores[k]!, level) }]));
+  return classes.flatMap((c, k) =>
+    scores[k]!.length === 0
+      ? []
+      : [{ class: c, n: scores[k]!.length, threshold: conformalQuantile(scores[k]!, level) }],
+  );
 }
 
 /** The set of one probability vector (over `classes`): classes with a threshold and 1 - p <= threshold, in `classes` order. */
-export function predictionSet(p: ArrayLike<number>, classes: readonly string[], thresholds: readonly ClassThreshold[]): string[] {
+export function predictionSet(
+  p: ArrayLike<number>,
+  classes: readonly string[],
+  thresholds: readonly ClassThreshold[],
+): string[] {
   const byClass = new Map(thresholds.map((t) => [t.class, t.threshold]));
   const out: string[] = [];
   classes.forEach((c, k) => {
@@ -83,7 +97,14 @@ export function coverageByClass(
   });
   return [...by.entries()]
     .sort((a, b) => (a[0] < b[0] ? -1 : 1))
-    .map(([c, r]) => ({ class: c, n: r.n, coverage: r.covered / r.n, mean_set_size: r.size / r.n, single: r.single, single_correct: r.singleCorrect }));
+    .map(([c, r]) => ({
+      class: c,
+      n: r.n,
+      coverage: r.covered / r.n,
+      mean_set_size: r.size / r.n,
+      single: r.single,
+      single_correct: r.singleCorrect,
+    }));
 }
 
 /** A set as text, `{LMXB,CV}`; the empty set is `{}`. */
@@ -118,7 +139,8 @@ export function nestedConformalSets(
       level,
     );
     folds.forEach((g, i) => {
-      if (g === f) sets[i] = predictionSet(Array.prototype.slice.call(proba, i * K, (i + 1) * K) as number[], classes, t);
+      if (g === f)
+        sets[i] = predictionSet(Array.prototype.slice.call(proba, i * K, (i + 1) * K) as number[], classes, t);
     });
   }
   return sets;

@@ -37,7 +37,13 @@ export function drawFlux(value: number | null, err: number | null, rng: Rng): nu
  * becomes the fractional flux error `missingErrFrac` in magnitudes). A missing magnitude
  * stays missing.
  */
-export function drawMagnitude(mag: number | null, err: number | null, rng: Rng, floorMag: number, missingErrFrac: number): number | null {
+export function drawMagnitude(
+  mag: number | null,
+  err: number | null,
+  rng: Rng,
+  floorMag: number,
+  missingErrFrac: number,
+): number | null {
   if (mag === null) return null;
   const z = standardNormal(rng);
   const e = err !== null && err > 0 ? err : (2.5 / Math.LN10) * missingErrFrac;
@@ -62,7 +68,8 @@ export interface DrawSummary {
 
 /** Summary of `nDraws` probability vectors of K classes (row-major, one row a draw). */
 export function summariseDraws(proba: ArrayLike<number>, nDraws: number, K: number, lo = 0.16, hi = 0.84): DrawSummary {
-  if (proba.length !== nDraws * K || nDraws === 0) throw new Error(`montecarlo: ${proba.length} probabilities for ${nDraws} draws of ${K} classes`);
+  if (proba.length !== nDraws * K || nDraws === 0)
+    throw new Error(`montecarlo: ${proba.length} probabilities for ${nDraws} draws of ${K} classes`);
   const mean = new Float64Array(K);
   const qlo = new Float64Array(K);
   const qhi = new Float64Array(K);
@@ -135,7 +142,8 @@ function lineariseTranslation(
     for (let o = 0; o < nOut; o++) {
       const a = down.mag_ab[o];
       const b = up.mag_ab[o];
-      if (a !== null && a !== undefined && b !== null && b !== undefined) jacobian[o * nIn + k] = (b - a) / (2 * step_mag);
+      if (a !== null && a !== undefined && b !== null && b !== undefined)
+        jacobian[o * nIn + k] = (b - a) / (2 * step_mag);
     }
     if (up.a_v !== null && down.a_v !== null) aVGradient[k] = (up.a_v - down.a_v) / (2 * step_mag);
   });

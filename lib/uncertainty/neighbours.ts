@@ -50,7 +50,15 @@ function scaledRows(m: Matrix, center: Float64Array, invScale: Float64Array): Fl
 }
 
 /** The k-th smallest squared distance from `row` (at offset in `a`) to the rows of `points`, skipping index `skip`. */
-function kthSquaredDistance(a: Float64Array, offset: number, points: Float64Array, nPoints: number, F: number, k: number, skip: number): number {
+function kthSquaredDistance(
+  a: Float64Array,
+  offset: number,
+  points: Float64Array,
+  nPoints: number,
+  F: number,
+  k: number,
+  skip: number,
+): number {
   // the k smallest so far, ascending; k is small (default 5), so insertion is cheapest
   const best = new Float64Array(k).fill(Infinity);
   for (let j = 0; j < nPoints; j++) {
@@ -110,11 +118,14 @@ export function fitNeighbourReference(m: Matrix, k = 5): NeighbourReference {
 
 /** The OOD score of each row of a matrix (column-major, imputed the model's way) against a reference. */
 export function neighbourScores(ref: NeighbourReference, m: Matrix): Float64Array {
-  if (m.nFeatures !== ref.nFeatures) throw new Error(`neighbours: ${m.nFeatures} features, the reference has ${ref.nFeatures}`);
+  if (m.nFeatures !== ref.nFeatures)
+    throw new Error(`neighbours: ${m.nFeatures} features, the reference has ${ref.nFeatures}`);
   const rows = scaledRows(m, ref.center, ref.invScale);
   const out = new Float64Array(m.nSamples);
   for (let i = 0; i < m.nSamples; i++)
-    out[i] = Math.sqrt(kthSquaredDistance(rows, i * ref.nFeatures, ref.points, ref.nPoints, ref.nFeatures, ref.k, -1)) / ref.typical;
+    out[i] =
+      Math.sqrt(kthSquaredDistance(rows, i * ref.nFeatures, ref.points, ref.nPoints, ref.nFeatures, ref.k, -1)) /
+      ref.typical;
   return out;
 }
 

@@ -18,7 +18,10 @@ export interface UncertaintySignals {
  * is on fires; the reason names every part that fired, e.g. `set {LMXB,CV}; ood 3.10 >
  * 2.41`. A part whose signal is not known (no calibration, no draws) does not fire.
  */
-export function uncertainVerdict(rule: UncertainRule, s: UncertaintySignals): { uncertain: boolean; reason: string | null } {
+export function uncertainVerdict(
+  rule: UncertainRule,
+  s: UncertaintySignals,
+): { uncertain: boolean; reason: string | null } {
   const why: string[] = [];
   // certain only when the set is exactly {predicted}: a single-class set of another class
   // ({LMXB} for an AGN answer) says the calibration rejects the answer itself
@@ -27,14 +30,16 @@ export function uncertainVerdict(rule: UncertainRule, s: UncertaintySignals): { 
   if (rule.ood && s.ood === true) why.push(`ood ${s.ood_score?.toFixed(2)} > ${s.ood_threshold?.toFixed(2)}`);
   if (rule.significance_below !== null && s.significance !== null && s.significance < rule.significance_below)
     why.push(`significance ${s.significance.toFixed(2)} < ${rule.significance_below}`);
-  if (rule.confidence_below !== null && s.confidence < rule.confidence_below) why.push(`confidence ${s.confidence.toFixed(3)} < ${rule.confidence_below}`);
+  if (rule.confidence_below !== null && s.confidence < rule.confidence_below)
+    why.push(`confidence ${s.confidence.toFixed(3)} < ${rule.confidence_below}`);
   return { uncertain: why.length > 0, reason: why.length > 0 ? why.join('; ') : null };
 }
 
 /** The rule in words, for reports and artifact notes. */
 export function describeRule(rule: UncertainRule, level: number): string {
   const parts: string[] = [];
-  if (rule.set_not_single) parts.push(`the ${Math.round(level * 100)}% conformal set is not exactly {the predicted class}`);
+  if (rule.set_not_single)
+    parts.push(`the ${Math.round(level * 100)}% conformal set is not exactly {the predicted class}`);
   if (rule.ood) parts.push('the out-of-distribution flag is raised');
   if (rule.significance_below !== null) parts.push(`the Monte-Carlo significance is below ${rule.significance_below}`);
   if (rule.confidence_below !== null) parts.push(`the deciding stage's confidence is below ${rule.confidence_below}`);

@@ -76,6 +76,11 @@ export function parseAngleArcsec(text: string): number | null {
   const x = Number(m[1]);
   if (!Number.isFinite(x)) return null;
   const unit = m[2] ?? 'arcmin';
-  const scale = unit === 'arcsec' || unit === 'as' || unit === '"' ? 1 : unit === 'arcmin' || unit === 'am' || unit === "'" ? 60 : 3600;
+  const scale =
+    unit === 'arcsec' || unit === 'as' || unit === '"'
+      ? 1
+      : unit === 'arcmin' || unit === 'am' || unit === "'"
+        ? 60
+        : 3600;
   return x * scale;
 }

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { measurementField, readCsv, textField } from '../../activities/io/csv.js';
 
 /** A number cell through the shared parser, with no range or sentinel in the way. */
-const numberField = (t: Awaited<ReturnType<typeof readCsv>>, i: number, column: string) => measurementField(t, i, column, 'nonnegative', [], {});
+const numberField = (t: Awaited<ReturnType<typeof readCsv>>, i: number, column: string) =>
+  measurementField(t, i, column, 'nonnegative', [], {});
 import { tempDir } from '../helpers.js';
 
 function csv(text: string): string {

@@ -44,7 +44,14 @@ describe('tables as downloaded', () => {
       'ngc3532_csc.tabledata.vot.gz',
       'ngc3532_csc_comments.csv',
     ];
-    expect(await Promise.all(files.map((f) => tableFormat(join(FIX, f), f)))).toEqual(['ecsv', 'ipac', 'gzip', 'gzip', 'gzip', 'csv']);
+    expect(await Promise.all(files.map((f) => tableFormat(join(FIX, f), f)))).toEqual([
+      'ecsv',
+      'ipac',
+      'gzip',
+      'gzip',
+      'gzip',
+      'csv',
+    ]);
     for (const f of files) expect(await cscRows(f), f).toEqual(reference);
     // the comment lines are counted: the first data row of the commented CSV is on line 4
     expect((await readTargetTable(join(FIX, 'ngc3532_csc_comments.csv'), 'c.csv')).lines.slice(0, 2)).toEqual([4, 5]);
@@ -62,7 +69,11 @@ describe('tables as downloaded', () => {
       ERR_ELLIPSE_R0: 'arcsec',
       FLUX_APER90_B: 'cm-2 erg s-1',
     });
-    expect((await readTableLayout(join(FIX, 'ngc3532_gaia_sim_rad.vot'), 'r.vot')).units).toMatchObject({ ra: 'rad', dec: 'rad', ra_error: 'mas' });
+    expect((await readTableLayout(join(FIX, 'ngc3532_gaia_sim_rad.vot'), 'r.vot')).units).toMatchObject({
+      ra: 'rad',
+      dec: 'rad',
+      ra_error: 'mas',
+    });
   });
 
   it("HEASARC's upper-case names and degrees: the CSC preset found, names matched ignoring case, the same sources", async () => {
@@ -78,7 +89,11 @@ describe('tables as downloaded', () => {
       // astropy's degrees from the sexagesimal text, against XClass's own parse of it
       expect(r.ra_deg!).toBeCloseTo(reference[i]!.ra_deg!, 10);
       expect(r.dec_deg!).toBeCloseTo(reference[i]!.dec_deg!, 10);
-      expect([r.flux, r.sigma_eff_arcsec, r.var_p_intra]).toEqual([reference[i]!.flux, reference[i]!.sigma_eff_arcsec, reference[i]!.var_p_intra]);
+      expect([r.flux, r.sigma_eff_arcsec, r.var_p_intra]).toEqual([
+        reference[i]!.flux,
+        reference[i]!.sigma_eff_arcsec,
+        reference[i]!.var_p_intra,
+      ]);
     });
   });
 
@@ -142,7 +157,9 @@ describe('tables as downloaded', () => {
   });
 
   it('units: flux units read as products of powers, and a unit that contradicts the mapping in one line', () => {
-    expect(['erg/s/cm2', 'erg cm-2 s-1', 'cm-2 erg s-1', 'erg s^-1 cm^-2', 'erg/(s.cm2)', 'mW m-2', 'W/m2'].map(fluxScale)).toEqual([1, 1, 1, 1, 1, 1, 1000]);
+    expect(
+      ['erg/s/cm2', 'erg cm-2 s-1', 'cm-2 erg s-1', 'erg s^-1 cm^-2', 'erg/(s.cm2)', 'mW m-2', 'W/m2'].map(fluxScale),
+    ).toEqual([1, 1, 1, 1, 1, 1, 1000]);
     expect(['erg/s', 'ct/s', 'Jy', 'ph/cm2/s'].map(fluxScale)).toEqual([undefined, undefined, undefined, undefined]);
     const m = gaiaDr3Mapping(['source_id', 'ra', 'dec', 'phot_g_mean_mag', 'phot_bp_mean_mag', 'phot_rp_mean_mag']);
     expect(() => withDeclaredUnits(m, { phot_g_mean_mag: 'Jy' }, 'g.vot')).toThrow(
@@ -151,7 +168,9 @@ describe('tables as downloaded', () => {
     expect(() => withDeclaredUnits(csc2Mapping(), { flux_aper90_b: 'ct/s' }, 'x.fits')).toThrow(
       /column 'flux_aper90_b': declared unit contradicts the mapping, which reads an energy flux/,
     );
-    expect(withDeclaredUnits(csc2Mapping(), { ra: 'h', err_ellipse_r0: 'mas', flux_aper90_b: 'W/m2' }, 'x.fits').scales).toEqual({
+    expect(
+      withDeclaredUnits(csc2Mapping(), { ra: 'h', err_ellipse_r0: 'mas', flux_aper90_b: 'W/m2' }, 'x.fits').scales,
+    ).toEqual({
       ra: 15,
       err_ellipse_r0: 1e-3,
       flux_aper90_b: 1000,
@@ -165,7 +184,19 @@ describe('tables as downloaded', () => {
   });
 
   it("VizieR's 2MASS PSC names: the preset from the header", () => {
-    const header = ['_2MASS', 'RAJ2000', 'DEJ2000', 'errMaj', 'errMin', 'Jmag', 'e_Jmag', 'Hmag', 'e_Hmag', 'Kmag', 'e_Kmag'];
+    const header = [
+      '_2MASS',
+      'RAJ2000',
+      'DEJ2000',
+      'errMaj',
+      'errMin',
+      'Jmag',
+      'e_Jmag',
+      'Hmag',
+      'e_Hmag',
+      'Kmag',
+      'e_Kmag',
+    ];
     expect(detectPhotometryPreset(header, 'tm.vot')).toBe('2mass_vizier');
     const m = twoMassVizierMapping(header);
     expect(m.magnitudes.map((b) => [b.column, b.err, b.filter])).toEqual([

@@ -6,7 +6,12 @@ import { ArtifactStore } from '../../artifacts/store.js';
 import { featureValuesTable, type FeatureValueRow } from '../../schemas/features.js';
 import { tempDir } from '../helpers.js';
 
-const spec = { filters: [{ name: 'HST_ACS_WFC.F475W', pivot_aa: 4747 }], xray_optical_filters: [], galactic_parallax_mas: 0.5, include_gaia: false };
+const spec = {
+  filters: [{ name: 'HST_ACS_WFC.F475W', pivot_aa: 4747 }],
+  xray_optical_filters: [],
+  galactic_parallax_mas: 0.5,
+  include_gaia: false,
+};
 
 /** A features artifact with these long rows and feature names, in a fresh store. */
 async function featuresArtifact(rows: FeatureValueRow[], names = ['a', 'b']) {
@@ -16,7 +21,13 @@ async function featuresArtifact(rows: FeatureValueRow[], names = ['a', 'b']) {
   await store.write(meta, { table: featureValuesTable, rows });
   return { store, ref: { stage: 'features' as const, id: meta.id } };
 }
-const row = (id: string, draw: number, feature: string, value: number | null, label = 'AGN'): FeatureValueRow => ({ id, draw, label, feature, value });
+const row = (id: string, draw: number, feature: string, value: number | null, label = 'AGN'): FeatureValueRow => ({
+  id,
+  draw,
+  label,
+  feature,
+  value,
+});
 
 describe('reading a features artifact into rows', () => {
   it('pivots long rows into the artifact feature order, sources sorted by id, draws after', async () => {

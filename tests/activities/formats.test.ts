@@ -9,7 +9,13 @@ import { ROOT, tempDir } from '../helpers.js';
 
 /** Fixtures: tests/fixtures/classify/make_fixtures.py (the first 25 rows of the bundled real CSC 2.0 cone search, written by astropy). */
 const FIX = join(ROOT, 'tests', 'fixtures', 'classify');
-const CSC = ['ngc3532_csc.csv', 'ngc3532_csc.tsv', 'ngc3532_csc.tabledata.vot', 'ngc3532_csc.binary2.vot', 'ngc3532_csc.fits'];
+const CSC = [
+  'ngc3532_csc.csv',
+  'ngc3532_csc.tsv',
+  'ngc3532_csc.tabledata.vot',
+  'ngc3532_csc.binary2.vot',
+  'ngc3532_csc.fits',
+];
 
 async function cscRows(file: string, dir = FIX) {
   const t = await readTargetTable(join(dir, file), file);
@@ -42,7 +48,9 @@ describe('catalog table formats', () => {
     const dir = tempDir();
     const parquet = join(dir, 'csc.parquet');
     await withConnection((c) =>
-      c.run(`COPY (SELECT * FROM read_csv(${sqlString(join(FIX, 'ngc3532_csc.csv'))}, all_varchar = true)) TO ${sqlString(parquet)} (FORMAT parquet)`),
+      c.run(
+        `COPY (SELECT * FROM read_csv(${sqlString(join(FIX, 'ngc3532_csc.csv'))}, all_varchar = true)) TO ${sqlString(parquet)} (FORMAT parquet)`,
+      ),
     );
     expect(await tableFormat(parquet, 'csc.parquet')).toBe('parquet');
     expect(await cscRows('csc.parquet', dir)).toEqual(reference);
@@ -98,7 +106,9 @@ describe('catalog table formats', () => {
 
   it('a mapping column missing from the table is named with the columns the table has', async () => {
     const t = await readTargetTable(join(FIX, 'ngc3532_csc.fits'), 'ngc3532_csc.fits');
-    expect(() => readXraySources(t, { ...csc2Mapping(), significance: 'snr' }, [])).toThrow(/ngc3532_csc\.fits.*row 1.*'snr'.*missing/);
+    expect(() => readXraySources(t, { ...csc2Mapping(), significance: 'snr' }, [])).toThrow(
+      /ngc3532_csc\.fits.*row 1.*'snr'.*missing/,
+    );
   });
 });
 
@@ -114,7 +124,11 @@ describe('magnitude columns that would change answers silently', () => {
       /t\.csv, row 1, column 'F475W_vega': expected one AB magnitude column per filter/,
     );
     expect(() => hstMagnitudeColumn(['id', 'f475w', 'F475W_mag'], f, 't.csv')).toThrow(/column 'f475w, F475W_mag'/);
-    const m = xclassMapping(['id', 'flux_s', 'flux_m', 'flux_h', 'flux_b', 'f475w', 'F814W_mag'], [f, 'HST_ACS_WFC.F814W'], 't.csv');
+    const m = xclassMapping(
+      ['id', 'flux_s', 'flux_m', 'flux_h', 'flux_b', 'f475w', 'F814W_mag'],
+      [f, 'HST_ACS_WFC.F814W'],
+      't.csv',
+    );
     expect(m.magnitudes!.map((c) => [c.column, c.filter, c.system])).toEqual([
       ['f475w', f, 'AB'],
       ['F814W_mag', 'HST_ACS_WFC.F814W', 'AB'],
@@ -139,9 +153,13 @@ describe('magnitude columns that would change answers silently', () => {
     expect(() => checkMagnitudeColumns('c.csv', [{ ...own, system: 'Vega' as const }], [gaia])).toThrow(
       /column 'g': expected Gaia_DR3\.G in its survey's system/,
     );
-    expect(() => checkMagnitudeColumns('c.csv', [{ ...own, system: 'AB' as const, system_explicit: true as const }], [gaia])).not.toThrow();
+    expect(() =>
+      checkMagnitudeColumns('c.csv', [{ ...own, system: 'AB' as const, system_explicit: true as const }], [gaia]),
+    ).not.toThrow();
     // a band that is not a survey band of the model (an HST filter) may be in any system
-    expect(() => checkMagnitudeColumns('c.csv', [{ column: 'f', filter: 'HST_ACS_WFC.F475W', system: 'Vega' as const }], [gaia])).not.toThrow();
+    expect(() =>
+      checkMagnitudeColumns('c.csv', [{ column: 'f', filter: 'HST_ACS_WFC.F475W', system: 'Vega' as const }], [gaia]),
+    ).not.toThrow();
   });
 });
 

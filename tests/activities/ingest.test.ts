@@ -46,7 +46,11 @@ describe('ingest: no-data sentinels', () => {
 describe('retries', () => {
   it('never retries a failure the same step would meet again', async () => {
     const policy = { initial_interval_ms: 1, backoff_coefficient: 1, maximum_interval_ms: 1, maximum_attempts: 3 };
-    for (const err of [new RangeError('Invalid array length'), new TypeError('x is not a function'), new InputError({ file: 'f' }, 'bad')]) {
+    for (const err of [
+      new RangeError('Invalid array length'),
+      new TypeError('x is not a function'),
+      new InputError({ file: 'f' }, 'bad'),
+    ]) {
       let attempts = 0;
       await expect(
         withRetry(

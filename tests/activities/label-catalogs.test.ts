@@ -5,7 +5,13 @@ import { parseTaggedValue, readLabelCatalog, readMeColumns } from '../../activit
 import type { LabelCatalog } from '../../schemas/labels.js';
 import { DATA, tempDir } from '../helpers.js';
 
-const cat = (format: LabelCatalog['format'], name: string): LabelCatalog => ({ name, file: name, format, class: null, reference: 'ref' });
+const cat = (format: LabelCatalog['format'], name: string): LabelCatalog => ({
+  name,
+  file: name,
+  format,
+  class: null,
+  reference: 'ref',
+});
 const file = (text: string) => {
   const p = join(tempDir(), 'c.txt');
   writeFileSync(p, text);
@@ -14,15 +20,29 @@ const file = (text: string) => {
 
 describe('label catalogs', () => {
   it('reads the bundled catalogs: 187 LMXBs, 114 HMXBs, 29 magnetars', async () => {
-    const lmxb = await readLabelCatalog(join(DATA, 'catalogs/liu2007_lmxb_heasarc.psv'), cat('liu2007_lmxb', 'liu2007_lmxb'), 'liu2007');
+    const lmxb = await readLabelCatalog(
+      join(DATA, 'catalogs/liu2007_lmxb_heasarc.psv'),
+      cat('liu2007_lmxb', 'liu2007_lmxb'),
+      'liu2007',
+    );
     expect(lmxb.labels).toHaveLength(187);
     expect(lmxb.labels[1]).toMatchObject({ name: '2A 0521-720', alt_names: ['LMC X-2'], line: 3 });
     expect(lmxb.labels[1]!.ra_deg).toBeCloseTo(15 * (5 + 20 / 60 + 28.04 / 3600), 9);
-    const hmxb = await readLabelCatalog(join(DATA, 'catalogs/liu2006_hmxb_heasarc.tsv'), cat('liu2006_hmxb', 'liu2006_hmxb'), 'liu2006');
+    const hmxb = await readLabelCatalog(
+      join(DATA, 'catalogs/liu2006_hmxb_heasarc.tsv'),
+      cat('liu2006_hmxb', 'liu2006_hmxb'),
+      'liu2006',
+    );
     expect(hmxb.labels).toHaveLength(114);
     expect(hmxb.labels[0]).toMatchObject({ name: '1H 1253-761', alt_names: ['HD 109857'], line: 3 });
-    expect(hmxb.skipped).toEqual([{ catalog: 'liu2006_hmxb', line: 1, reason: 'web-export line before the header: "Service"' }]);
-    const mag = await readLabelCatalog(join(DATA, 'catalogs/mcgill_magnetar_heasarc_2015.tsv'), cat('mcgill_magnetar', 'mcgill'), 'mcgill');
+    expect(hmxb.skipped).toEqual([
+      { catalog: 'liu2006_hmxb', line: 1, reason: 'web-export line before the header: "Service"' },
+    ]);
+    const mag = await readLabelCatalog(
+      join(DATA, 'catalogs/mcgill_magnetar_heasarc_2015.tsv'),
+      cat('mcgill_magnetar', 'mcgill'),
+      'mcgill',
+    );
     expect(mag.labels).toHaveLength(29);
     expect(mag.labels[0]).toMatchObject({ name: 'CXOU J010043.1-721134', period_s: 8.020392, class_raw: 'NS' });
     expect(mag.labels[0]!.dec_deg).toBeCloseTo(-(72 + 11 / 60 + 33.8 / 3600), 9);
@@ -41,7 +61,9 @@ describe('label catalogs', () => {
     await expect(readLabelCatalog(file('|nom |ra |dec |\n'), cat('liu2007_lmxb', 'x'), 'x.psv')).rejects.toThrow(
       "x.psv, row 1, column 'name': required column is missing from the header",
     );
-    await expect(readLabelCatalog(file('\n\n'), cat('liu2006_hmxb', 'x'), 'x.tsv')).rejects.toThrow('x.tsv: file is empty');
+    await expect(readLabelCatalog(file('\n\n'), cat('liu2006_hmxb', 'x'), 'x.tsv')).rejects.toThrow(
+      'x.tsv: file is empty',
+    );
   });
 
   it('parses values with uncertainties and reference tags', () => {
@@ -56,11 +78,21 @@ describe('label catalogs', () => {
 
 describe('the current label catalogues (Fortin et al. 2023/2024, Abril et al. 2020)', () => {
   it('reads Fortin et al. 2023: 164 HMXBs with their subtypes, CSC 2.0 names and Gaia DR3 ids', async () => {
-    const r = await readLabelCatalog(join(DATA, 'catalogs/fortin2023_hmxbcat.csv'), cat('fortin2023_hmxb', 'fortin_hmxb'), 'fortin2023_hmxbcat.csv');
+    const r = await readLabelCatalog(
+      join(DATA, 'catalogs/fortin2023_hmxbcat.csv'),
+      cat('fortin2023_hmxb', 'fortin_hmxb'),
+      'fortin2023_hmxbcat.csv',
+    );
     expect(r.labels).toHaveLength(164);
     expect(r.skipped).toEqual([]);
     // the first row, checked by hand against the file
-    expect(r.labels[0]).toMatchObject({ name: 'IGR J00370+6122', class_raw: 'HMXB', subclass: 'sg', line: 2, period_s: 674 });
+    expect(r.labels[0]).toMatchObject({
+      name: 'IGR J00370+6122',
+      class_raw: 'HMXB',
+      subclass: 'sg',
+      line: 2,
+      period_s: 674,
+    });
     expect(r.labels[0]!.ra_deg).toBeCloseTo(9.290132580203235, 12);
     expect(r.labels[0]!.ids.gaia).toBe('427234969757165952');
     expect(r.labels.find((l) => l.name === 'gam Cas')).toMatchObject({ subclass: 'Be' });
@@ -81,11 +113,20 @@ describe('the current label catalogues (Fortin et al. 2023/2024, Abril et al. 20
   });
 
   it('reads Fortin et al. 2024: 339 rows, 338 LMXBs with a position, NS/BH and confirmed/candidate', async () => {
-    const r = await readLabelCatalog(join(DATA, 'catalogs/fortin2024_lmxbcat.csv'), cat('fortin2024_lmxb', 'fortin_lmxb'), 'fortin2024_lmxbcat.csv');
+    const r = await readLabelCatalog(
+      join(DATA, 'catalogs/fortin2024_lmxbcat.csv'),
+      cat('fortin2024_lmxb', 'fortin_lmxb'),
+      'fortin2024_lmxbcat.csv',
+    );
     // 339 rows; MXB 1743-29 (line 189) has no position and is skipped with its reason
     expect(r.labels).toHaveLength(338);
     expect(r.skipped).toEqual([{ catalog: 'fortin_lmxb', line: 189, reason: 'unreadable position: ra "", dec ""' }]);
-    expect(r.labels[0]).toMatchObject({ name: 'CXOGlb J002353.9-720350', alt_names: ['NGC 104 125'], class_raw: 'LMXB', subclass: 'NS confirmed' });
+    expect(r.labels[0]).toMatchObject({
+      name: 'CXOGlb J002353.9-720350',
+      alt_names: ['NGC 104 125'],
+      class_raw: 'LMXB',
+      subclass: 'NS confirmed',
+    });
     expect(r.labels[0]!.dec_deg).toBeCloseTo(-72.0639, 12);
     expect(r.labels.filter((l) => l.subclass?.endsWith('candidate'))).toHaveLength(74);
     expect(r.labels.filter((l) => l.subclass?.startsWith('BH '))).toHaveLength(75);
@@ -112,7 +153,13 @@ describe('the current label catalogues (Fortin et al. 2023/2024, Abril et al. 20
     );
     expect(r.labels).toHaveLength(1198);
     expect(r.skipped).toEqual([]);
-    expect(r.labels[0]).toMatchObject({ name: 'J2052-0239', alt_names: [], class_raw: 'CV', subclass: 'DN SU', line: 1 });
+    expect(r.labels[0]).toMatchObject({
+      name: 'J2052-0239',
+      alt_names: [],
+      class_raw: 'CV',
+      subclass: 'DN SU',
+      line: 1,
+    });
     expect(r.labels[0]!.ra_deg).toBe(313.2196851961664);
     expect(r.labels[0]!.dec_deg).toBe(-2.6646887231578);
     expect(r.labels[0]!.ids.gaia).toBe('6916720061963174016');
@@ -122,9 +169,11 @@ describe('the current label catalogues (Fortin et al. 2023/2024, Abril et al. 20
   });
 
   it('refuses a fixed-width table without its ReadMe, and a ReadMe that does not describe the table', async () => {
-    await expect(readLabelCatalog(join(DATA, 'catalogs/abril2020_cv_catalog.dat'), cat('abril2020_cv', 'abril_cv'), 'abril.dat')).rejects.toThrow(
-      /abril\.dat: a fixed-width VizieR table is read through its ReadMe/,
+    await expect(
+      readLabelCatalog(join(DATA, 'catalogs/abril2020_cv_catalog.dat'), cat('abril2020_cv', 'abril_cv'), 'abril.dat'),
+    ).rejects.toThrow(/abril\.dat: a fixed-width VizieR table is read through its ReadMe/);
+    expect(() => readMeColumns('Byte-by-byte Description of file: other.dat\n---\n', 'catalog.dat')).toThrow(
+      /no "Byte-by-byte Description"/,
     );
-    expect(() => readMeColumns('Byte-by-byte Description of file: other.dat\n---\n', 'catalog.dat')).toThrow(/no "Byte-by-byte Description"/);
   });
 });

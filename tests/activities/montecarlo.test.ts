@@ -145,7 +145,9 @@ describe('Monte-Carlo draws of training sources', () => {
     let dp = 0;
     a.preds.forEach((p, i) => p.proba.forEach((v, k) => (dp += Math.abs(v - b.preds[i]!.proba[k]!))));
     expect(dp / (a.preds.length * model.finalClasses.length)).toBeLessThan(0.03);
-    expect(a.preds.filter((p, i) => p.finalClass === b.preds[i]!.finalClass).length).toBeGreaterThanOrEqual(0.85 * a.preds.length);
+    expect(a.preds.filter((p, i) => p.finalClass === b.preds[i]!.finalClass).length).toBeGreaterThanOrEqual(
+      0.85 * a.preds.length,
+    );
   }, 120_000);
 
   it('draw fluxes about their measured values with their errors', () => {

@@ -50,7 +50,12 @@ beforeAll(async () => {
   }
   const data = dataDirWith(`${[header, ...picked].join('\n')}\n`);
   config = loadConfig({
-    sets: [`data.dir=${JSON.stringify(data)}`, `store.path=${JSON.stringify(join(tempDir(), 'store'))}`, 'model.forest.n_estimators=20', 'evaluation.folds=2'],
+    sets: [
+      `data.dir=${JSON.stringify(data)}`,
+      `store.path=${JSON.stringify(join(tempDir(), 'store'))}`,
+      'model.forest.n_estimators=20',
+      'evaluation.folds=2',
+    ],
   });
   input = await planPipeline(config, { ablations: [] });
   store = new ArtifactStore(config.store.path, 'checksum');
@@ -58,7 +63,11 @@ beforeAll(async () => {
 }, 60_000);
 
 let config: XClassConfig;
-const fileRef = () => ({ name: input.files.muwclass.name, sha256: input.files.muwclass.sha256, bytes: input.files.muwclass.bytes });
+const fileRef = () => ({
+  name: input.files.muwclass.name,
+  sha256: input.files.muwclass.sha256,
+  bytes: input.files.muwclass.bytes,
+});
 
 describe('stage activities, called directly', () => {
   it('ingest: one sources row per catalog row, values as catalogued', async () => {
@@ -88,7 +97,9 @@ describe('stage activities, called directly', () => {
     );
     refs['reference'] = { stage: 'reference', id: out.artifactId };
     const rows = await store.readTable(referencePredictionsTable, { stage: 'reference', id: out.artifactId });
-    expect(rows.length).toBe((await store.readTable(sourcesTable, { stage: 'ingest', id: ref('ingest', 'ingest').id })).length);
+    expect(rows.length).toBe(
+      (await store.readTable(sourcesTable, { stage: 'ingest', id: ref('ingest', 'ingest').id })).length,
+    );
     expect(rows.every((r) => r['pipeline'] === 'MUWCLASS')).toBe(true);
   });
 
@@ -107,8 +118,14 @@ describe('stage activities, called directly', () => {
       step('labels', { data_dir: input.data_dir }),
     );
     const labelRows = await store.readTable(labelRowsTable, { stage: 'labels', id: labels.artifactId });
-    expect(labelRows).toHaveLength((await store.readTable(sourcesTable, { stage: 'ingest', id: ref('ingest', 'ingest').id })).length);
-    const dedup = await act.dedup(input.dedup, { catalog_0: { stage: 'labels', id: labels.artifactId } }, step('dedup', {}));
+    expect(labelRows).toHaveLength(
+      (await store.readTable(sourcesTable, { stage: 'ingest', id: ref('ingest', 'ingest').id })).length,
+    );
+    const dedup = await act.dedup(
+      input.dedup,
+      { catalog_0: { stage: 'labels', id: labels.artifactId } },
+      step('dedup', {}),
+    );
     const deduped = await store.readTable(labelRowsTable, { stage: 'dedup', id: dedup.artifactId });
     expect(deduped.length).toBeGreaterThan(0);
     expect(deduped.length).toBeLessThanOrEqual(labelRows.length);
@@ -124,7 +141,11 @@ describe('stage activities, called directly', () => {
   });
 
   it('sed: every in-scope source fitted or given a reason, magnitudes in the output filters', async () => {
-    const out = await act.sed(input.baseline.sed, { sources: ref('ingest', 'ingest') }, step('sed', { data_dir: input.data_dir }));
+    const out = await act.sed(
+      input.baseline.sed,
+      { sources: ref('ingest', 'ingest') },
+      step('sed', { data_dir: input.data_dir }),
+    );
     refs['sed'] = { stage: 'sed', id: out.artifactId };
     const fits = await store.readTable(sedFitsTable, { stage: 'sed', id: out.artifactId });
     expect(fits.filter((f) => f['status'] === 'ok').length).toBeGreaterThan(fits.length / 2);
@@ -134,13 +155,21 @@ describe('stage activities, called directly', () => {
   });
 
   it('features, train, predict and evaluate: a two-fold cross-validation scored', async () => {
-    const features = await act.features(input.baseline.features, { sources: ref('ingest', 'ingest'), sed: ref('sed', 'sed') }, step('features', {}));
+    const features = await act.features(
+      input.baseline.features,
+      { sources: ref('ingest', 'ingest'), sed: ref('sed', 'sed') },
+      step('features', {}),
+    );
     const fRef = { stage: 'features' as const, id: features.artifactId };
     expect((await store.readMeta('features', features.artifactId)).row_count).toBeGreaterThan(0);
     const predictions: Record<`deployment_fold_${number}`, ArtifactRef<'predict'>> = {};
     for (const index of [0, 1]) {
       const fold = { k: 2, index, seed: input.evaluation.seed };
-      const model = await act.train({ model: input.baseline.model, fold }, { features: fRef }, step(`cv/fold-${index}/train`, {}));
+      const model = await act.train(
+        { model: input.baseline.model, fold },
+        { features: fRef },
+        step(`cv/fold-${index}/train`, {}),
+      );
       const predict = await act.predict(
         { fold, mc: { draws: 3, seed: 1, translation: 'exact' }, ood_neighbours: 5 },
         { model: { stage: 'train', id: model.artifactId }, features: fRef, sources: ref('ingest', 'ingest') },
@@ -170,21 +199,33 @@ describe('stage activities, called directly', () => {
     const metrics = await store.readTable(metricsTable, { stage: 'evaluate', id: evaluate.artifactId });
     const ba = metrics.find(
       (m) =>
-        m['protocol'] === 'deployment' && m['level'] === 'full' && m['subset'] === 'all' && m['statistic'] === 'pooled' && m['metric'] === 'balanced_accuracy',
+        m['protocol'] === 'deployment' &&
+        m['level'] === 'full' &&
+        m['subset'] === 'all' &&
+        m['statistic'] === 'pooled' &&
+        m['metric'] === 'balanced_accuracy',
     );
     expect(ba?.['value']).toBeGreaterThan(0);
     expect(ba?.['value']).toBeLessThanOrEqual(1);
     refs['model'] = {
       stage: 'train',
-      id: (await act.train({ model: input.baseline.model, fold: null }, { features: fRef }, step('final/train', {}))).artifactId,
+      id: (await act.train({ model: input.baseline.model, fold: null }, { features: fRef }, step('final/train', {})))
+        .artifactId,
     };
   });
 
   it('classify: a target table classified with the trained model', async () => {
     const dir = tempDir();
     const path = join(dir, 'targets.csv');
-    writeFileSync(path, 'id,flux_s,flux_m,flux_h,flux_b,F475W,F814W\nt1,1e-14,2e-14,3e-14,6e-14,22.1,20.3\nt2,5e-15,1e-14,4e-14,5.5e-14,,\n');
-    const { params, context } = await planClassify(config, store, ref('model', 'train'), { table: path, catalogs: [], cwd: dir });
+    writeFileSync(
+      path,
+      'id,flux_s,flux_m,flux_h,flux_b,F475W,F814W\nt1,1e-14,2e-14,3e-14,6e-14,22.1,20.3\nt2,5e-15,1e-14,4e-14,5.5e-14,,\n',
+    );
+    const { params, context } = await planClassify(config, store, ref('model', 'train'), {
+      table: path,
+      catalogs: [],
+      cwd: dir,
+    });
     expect(params.mapping.magnitudes?.map((m) => m.filter)).toEqual(['HST_ACS_WFC.F475W', 'HST_ACS_WFC.F814W']);
     const out = await act.classify(params, { model: ref('model', 'train') }, step('classify', context));
     const rows = await store.readTable(predictionsTable, { stage: 'classify', id: out.artifactId });
@@ -195,13 +236,21 @@ describe('stage activities, called directly', () => {
   it('refuses params, inputs and context that do not fit the stage, before any work', async () => {
     const bad = act.train as unknown as (p: unknown, i: unknown, s: unknown) => Promise<unknown>;
     await expect(
-      bad({ model: input.baseline.model, fold: { k: 1, index: 0, seed: 1 } }, { features: { stage: 'features', id: 'x' } }, step('t', {})),
+      bad(
+        { model: input.baseline.model, fold: { k: 1, index: 0, seed: 1 } },
+        { features: { stage: 'features', id: 'x' } },
+        step('t', {}),
+      ),
     ).rejects.toThrow(/params of step t/);
-    await expect(bad({ model: input.baseline.model, fold: null }, { features: ref('sed', 'sed') }, step('t', {}))).rejects.toThrow(
-      /input 'features' is a sed artifact, expected features/,
+    await expect(
+      bad({ model: input.baseline.model, fold: null }, { features: ref('sed', 'sed') }, step('t', {})),
+    ).rejects.toThrow(/input 'features' is a sed artifact, expected features/);
+    await expect(bad({ model: input.baseline.model, fold: null }, {}, step('t', {}))).rejects.toThrow(
+      /input 'features' missing/,
     );
-    await expect(bad({ model: input.baseline.model, fold: null }, {}, step('t', {}))).rejects.toThrow(/input 'features' missing/);
     const sed = act.sed as unknown as (p: unknown, i: unknown, s: unknown) => Promise<unknown>;
-    await expect(sed(input.baseline.sed, { sources: ref('ingest', 'ingest') }, step('s', {}))).rejects.toThrow(/context key 'data_dir'/);
+    await expect(sed(input.baseline.sed, { sources: ref('ingest', 'ingest') }, step('s', {}))).rejects.toThrow(
+      /context key 'data_dir'/,
+    );
   });
 });

@@ -5,9 +5,12 @@ const cell = { file: 'targets.csv', row: 7, column: 'F475W' };
 
 describe('input validation', () => {
   it('parses decimal and scientific numbers, and nothing else', () => {
-    expect([parseNumber('3e-15'), parseNumber(' -2.5 '), parseNumber('.5'), parseNumber(12), parseNumber(3n)]).toEqual([3e-15, -2.5, 0.5, 12, 3]);
+    expect([parseNumber('3e-15'), parseNumber(' -2.5 '), parseNumber('.5'), parseNumber(12), parseNumber(3n)]).toEqual([
+      3e-15, -2.5, 0.5, 12, 3,
+    ]);
     expect([parseNumber(''), parseNumber(null), parseNumber(undefined)]).toEqual([null, null, null]);
-    for (const bad of ['0x10', 'inf', 'Infinity', 'NaN', '1,5', '3 mag', '1e400', Number.NaN, true]) expect(parseNumber(bad), String(bad)).toBeUndefined();
+    for (const bad of ['0x10', 'inf', 'Infinity', 'NaN', '1,5', '3 mag', '1e400', Number.NaN, true])
+      expect(parseNumber(bad), String(bad)).toBeUndefined();
   });
 
   it('turns no-data sentinels into missing values in magnitude columns and counts them', () => {

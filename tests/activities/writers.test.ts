@@ -2,7 +2,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTableLayout, readTargetTable } from '../../activities/io/target-table.js';
-import { formatOfPath, toCsv, toEcsv, toFits, toVotable, writeParquetTable, type OutTable } from '../../report/table-writers.js';
+import {
+  formatOfPath,
+  toCsv,
+  toEcsv,
+  toFits,
+  toVotable,
+  writeParquetTable,
+  type OutTable,
+} from '../../report/table-writers.js';
 import { tempDir } from '../helpers.js';
 
 /** A hand-checkable table: a string with a space, a quote and a comma, missing values of every type, a 7-decimal position. */
@@ -54,7 +62,9 @@ describe('result tables in every output format', () => {
     const { withConnection, sqlString } = await import('../../artifacts/duckdb.js');
     const kv = await withConnection(async (c) =>
       (
-        await c.runAndReadAll(`SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata(${sqlString(join(dir, 'demo.parquet'))})`)
+        await c.runAndReadAll(
+          `SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata(${sqlString(join(dir, 'demo.parquet'))})`,
+        )
       ).getRowObjectsJson(),
     );
     expect(kv).toContainEqual({ k: 'units', v: '{"ra":"deg"}' });

@@ -1,5 +1,15 @@
 import { createServer } from 'node:http';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -172,7 +182,11 @@ export function statements(s: Scene): [string, string, boolean][] {
   const reads: [string, string, boolean][] = [
     ['read_csv outside', `SELECT * FROM read_csv('${o('secret.csv')}')`, false],
     ['read_csv_auto outside', `SELECT * FROM read_csv_auto('${o('secret.csv')}')`, false],
-    ['a binder error quoting a line of /etc/passwd', "SELECT *, count(*) FROM read_csv('/etc/passwd', header=true, delim='\\x01')", false],
+    [
+      'a binder error quoting a line of /etc/passwd',
+      "SELECT *, count(*) FROM read_csv('/etc/passwd', header=true, delim='\\x01')",
+      false,
+    ],
     ['read_csv with skip', "SELECT * FROM read_csv('/etc/passwd', skip=3)", false],
     ['sniff_csv', `SELECT * FROM sniff_csv('${o('secret.csv')}')`, false],
     ['read_text outside', `SELECT * FROM read_text('${o('secret.txt')}')`, false],
@@ -197,28 +211,52 @@ export function statements(s: Scene): [string, string, boolean][] {
     ['query()', `SELECT * FROM query('SELECT * FROM read_text(''${o('secret.txt')}'')')`, false],
     ['query_table()', "SELECT * FROM query_table('artifacts')", false],
     ['read_xlsx', `SELECT * FROM read_xlsx('${o('secret.csv')}')`, false],
-    ['an outside file in a list with a store file', `SELECT * FROM read_parquet(['${s.data}', '${o('secret.parquet')}'])`, false],
+    [
+      'an outside file in a list with a store file',
+      `SELECT * FROM read_parquet(['${s.data}', '${o('secret.parquet')}'])`,
+      false,
+    ],
     ['a path leaving the store by ..', `SELECT * FROM read_parquet('${root}/../outside/secret.parquet')`, false],
     ['a relative path leaving the store', "SELECT * FROM read_parquet('../outside/secret.parquet')", false],
     ['~', "SELECT * FROM read_parquet('~/secret.parquet')", false],
     ['a symlink in the store to an outside Parquet', `SELECT * FROM read_parquet('${root}/link.parquet')`, false],
     ['a symlink in the store to an outside CSV', `SELECT * FROM read_json_objects('${root}/link.csv')`, false],
-    ['a symlinked folder in the store', `SELECT * FROM read_parquet('${root}/reference/linkdir/secret.parquet')`, false],
+    [
+      'a symlinked folder in the store',
+      `SELECT * FROM read_parquet('${root}/reference/linkdir/secret.parquet')`,
+      false,
+    ],
     ['a pattern through a symlinked folder', `SELECT * FROM read_parquet('${root}/reference/*/secret.parquet')`, false],
     ['a computed path', `SELECT * FROM read_parquet('${s.outside}' || '/secret.parquet')`, false],
     ['a path from a subquery', 'SELECT * FROM read_parquet((SELECT data_path FROM artifacts LIMIT 1))', false],
     ['a path from getvariable', "SELECT * FROM read_parquet(getvariable('x'))", false],
     ['an outside read in a CTE', `WITH x AS (SELECT * FROM read_csv('${o('secret.csv')}')) SELECT * FROM x`, false],
-    ['an outside read in a WHERE subquery', `SELECT 1 WHERE 1 IN (SELECT 1 FROM read_parquet('${o('secret.parquet')}'))`, false],
-    ['an outside read in a scalar subquery', `SELECT (SELECT count(*) FROM read_parquet('${o('secret.parquet')}'))`, false],
+    [
+      'an outside read in a WHERE subquery',
+      `SELECT 1 WHERE 1 IN (SELECT 1 FROM read_parquet('${o('secret.parquet')}'))`,
+      false,
+    ],
+    [
+      'an outside read in a scalar subquery',
+      `SELECT (SELECT count(*) FROM read_parquet('${o('secret.parquet')}'))`,
+      false,
+    ],
     ['an outside read in a UNION', `SELECT 1 UNION ALL SELECT 1 FROM read_parquet('${o('secret.parquet')}')`, false],
-    ['an outside read in a LATERAL join', `SELECT * FROM range(1) r, LATERAL (SELECT * FROM read_parquet('${o('secret.parquet')}'))`, false],
+    [
+      'an outside read in a LATERAL join',
+      `SELECT * FROM range(1) r, LATERAL (SELECT * FROM read_parquet('${o('secret.parquet')}'))`,
+      false,
+    ],
     ['DESCRIBE an outside file', `DESCRIBE SELECT * FROM read_parquet('${o('secret.parquet')}')`, false],
     ['SUMMARIZE an outside file', `SUMMARIZE SELECT * FROM read_csv('${o('secret.csv')}')`, false],
     ['a quarantined file by name', `SELECT * FROM read_parquet('${s.quarantined}')`, false],
     ['a stray file by name', `SELECT * FROM read_parquet('${s.stray}')`, false],
     ['a damaged file by name', `SELECT count(*) FROM read_parquet('${s.damaged}')`, false],
-    ['a pattern reaching a damaged file', `SELECT count(*) FROM read_parquet('${root}/reference/*/data.parquet')`, false],
+    [
+      'a pattern reaching a damaged file',
+      `SELECT count(*) FROM read_parquet('${root}/reference/*/data.parquet')`,
+      false,
+    ],
     ['a temp-folder file', `SELECT * FROM read_parquet('${root}/_tmp/x.parquet')`, false],
     ['a run record through read_json', `SELECT run_id FROM read_json('${root}/_runs/*.json')`, true],
     ['the outside database through a table name', 'SELECT * FROM secret.main.tbl', false],
@@ -240,7 +278,11 @@ export function statements(s: Scene): [string, string, boolean][] {
   ];
   const echoes: [string, string, boolean][] = [
     ['a cast error over an outside CSV', `SELECT CAST(${MARKER} AS DATE) FROM read_csv('${o('secret.csv')}')`, false],
-    ['a column of an outside Parquet named in an error', `SELECT nope FROM read_parquet('${o('secret.parquet')}')`, false],
+    [
+      'a column of an outside Parquet named in an error',
+      `SELECT nope FROM read_parquet('${o('secret.parquet')}')`,
+      false,
+    ],
     ['an outside JSON key named in an error', `SELECT nope FROM read_json('${o('secret.json')}')`, false],
     ['the error() function', "SELECT error('boom')", false],
     ['a binder error on the store views', 'SELECT nope FROM artifacts', false],
@@ -252,7 +294,11 @@ export function statements(s: Scene): [string, string, boolean][] {
     ['the lineage view', 'SELECT count(*) FROM lineage', true],
     ['the runs and run_steps views', 'SELECT count(*) FROM runs, run_steps', true],
     ['a verified artifact file', `SELECT count(*) FROM read_parquet('${s.data}')`, true],
-    ['a pattern over every stage, reaching the damaged file', `SELECT count(*) FROM read_parquet('${root}/*/*/data.parquet')`, false],
+    [
+      'a pattern over every stage, reaching the damaged file',
+      `SELECT count(*) FROM read_parquet('${root}/*/*/data.parquet')`,
+      false,
+    ],
     ['parquet_metadata of an artifact file', `SELECT count(*) FROM parquet_metadata('${s.data}')`, true],
     ['the meta.json files', `SELECT json->>'stage' FROM read_json_objects('${root}/reference/*/meta.json')`, true],
     ['range', 'SELECT sum(range) FROM range(10)', true],

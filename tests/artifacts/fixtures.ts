@@ -26,7 +26,12 @@ export function prediction(id: string, p: number | null, pipeline = 'TEST'): Ref
 }
 
 /** The meta of an artifact of `stage` holding `table`, with these params and inputs (its id follows from them). */
-export function artifactMeta(stage: string, table: TableSchema, params: Record<string, unknown>, extra: Partial<NewArtifact> = {}): NewArtifact {
+export function artifactMeta(
+  stage: string,
+  table: TableSchema,
+  params: Record<string, unknown>,
+  extra: Partial<NewArtifact> = {},
+): NewArtifact {
   return {
     id: artifactId(stage, extra.stage_version ?? 1, params, extra.inputs ?? {}),
     stage,
@@ -49,8 +54,26 @@ export function referenceMeta(params: Record<string, unknown> = { n: 1 }): NewAr
 
 /** Writes a succeeded run record `<store>/_runs/<runId>.json` whose one step made `artifactId` (so gc reaches it and its inputs). */
 export function writeRunRecord(runsDir: string, artifactId: string, runId = 'run-20260101T000000Z-abcdef'): string {
-  const step = { key: 'k', stage: 'reference', status: 'done', artifactId, cacheHit: false, wallMs: 1, startedAtMs: 0, endedAtMs: 1, error: null };
-  const record = { run_id: runId, workflow: 'w', engine: 'embedded', config_hash: 'x', code_version: null, started_at: '', ended_at: '' };
+  const step = {
+    key: 'k',
+    stage: 'reference',
+    status: 'done',
+    artifactId,
+    cacheHit: false,
+    wallMs: 1,
+    startedAtMs: 0,
+    endedAtMs: 1,
+    error: null,
+  };
+  const record = {
+    run_id: runId,
+    workflow: 'w',
+    engine: 'embedded',
+    config_hash: 'x',
+    code_version: null,
+    started_at: '',
+    ended_at: '',
+  };
   const path = join(runsDir, `${runId}.json`);
   mkdirSync(runsDir, { recursive: true });
   writeFileSync(path, JSON.stringify({ ...record, wall_ms: 1, status: 'succeeded', steps: [step] }));

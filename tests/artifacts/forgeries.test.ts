@@ -8,7 +8,10 @@ describe('forged metadata and gc situations (issue 25)', () => {
     expect(outcomes.length).toBeGreaterThanOrEqual(20);
     for (const o of outcomes) {
       if (o.expected === 'detected')
-        expect({ name: o.name, detected: o.detected, verify: o.verifyFound, read: o.readRefused, restored: o.restored }, o.line).toEqual({
+        expect(
+          { name: o.name, detected: o.detected, verify: o.verifyFound, read: o.readRefused, restored: o.restored },
+          o.line,
+        ).toEqual({
           name: o.name,
           detected: true,
           verify: true,

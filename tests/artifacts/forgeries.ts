@@ -63,7 +63,11 @@ export const FORGERIES: [string, (f: Forged) => void, 'detected' | 'harmless' | 
   ['stage_version bumped', edit((m) => (m['stage_version'] = 2)), 'detected'],
   ['stage renamed', edit((m) => (m['stage'] = 'train')), 'detected'],
   ['id set to another artifact', (f) => edit((m) => (m['id'] = f.other.id))(f), 'detected'],
-  ["another artifact's meta.json copied in, id set to the folder's", (f) => writeJson(f.dir, { ...readJson(f.other.dir), id: f.id }), 'detected'],
+  [
+    "another artifact's meta.json copied in, id set to the folder's",
+    (f) => writeJson(f.dir, { ...readJson(f.other.dir), id: f.id }),
+    'detected',
+  ],
   [
     "another artifact's folder copied over, id set and meta_sha256 recomputed",
     (f) => {
@@ -76,7 +80,11 @@ export const FORGERIES: [string, (f: Forged) => void, 'detected' | 'harmless' | 
   ['a file digest edited', edit((m) => (files(m)[0]!.sha256 = '0'.repeat(64))), 'detected'],
   ['a file size edited', edit((m) => (files(m)[0]!.bytes += 1)), 'detected'],
   ['a file dropped from the list', edit((m) => (m['files'] = [])), 'detected'],
-  ['a file listed that is not there', edit((m) => files(m).push({ name: 'model.bin', bytes: 1, sha256: '0'.repeat(64) })), 'detected'],
+  [
+    'a file listed that is not there',
+    edit((m) => files(m).push({ name: 'model.bin', bytes: 1, sha256: '0'.repeat(64) })),
+    'detected',
+  ],
   ['table_rows edited', edit((m) => ((m['table_rows'] as Json)['data'] = 1)), 'detected'],
   ['row_count edited', edit((m) => (m['row_count'] = 99)), 'detected'],
   ["a table's schema renamed", edit((m) => ((m['tables'] as Json)['data'] = 'sources')), 'detected'],
@@ -85,10 +93,17 @@ export const FORGERIES: [string, (f: Forged) => void, 'detected' | 'harmless' | 
   ['created_at edited', edit((m) => (m['created_at'] = '2020-01-01T00:00:00.000Z')), 'detected'],
   ['code_version edited', edit((m) => (m['code_version'] = 'deadbeef')), 'detected'],
   ['meta_sha256 garbled', edit((m) => (m['meta_sha256'] = 'x')), 'detected'],
-  ["meta.json a symlink to another artifact's", (f) => (rmSync(metaPath(f.dir)), symlinkSync(metaPath(f.other.dir), metaPath(f.dir))), 'detected'],
+  [
+    "meta.json a symlink to another artifact's",
+    (f) => (rmSync(metaPath(f.dir)), symlinkSync(metaPath(f.other.dir), metaPath(f.dir))),
+    'detected',
+  ],
   [
     "data.parquet a symlink to another artifact's",
-    (f) => (rmSync(join(f.dir, 'data.parquet')), symlinkSync(join(f.other.dir, 'data.parquet'), join(f.dir, 'data.parquet'))),
+    (f) => (
+      rmSync(join(f.dir, 'data.parquet')),
+      symlinkSync(join(f.other.dir, 'data.parquet'), join(f.dir, 'data.parquet'))
+    ),
     'detected',
   ],
   ['meta.json garbled', (f) => writeFileSync(metaPath(f.dir), '{"id": '), 'detected'],
@@ -96,7 +111,8 @@ export const FORGERIES: [string, (f: Forged) => void, 'detected' | 'harmless' | 
   ['meta.json deleted', (f) => rmSync(metaPath(f.dir)), 'detected'],
   [
     'meta.json reformatted, keys reordered (same content)',
-    (f) => writeFileSync(metaPath(f.dir), JSON.stringify(Object.fromEntries(Object.entries(readJson(f.dir)).reverse()))),
+    (f) =>
+      writeFileSync(metaPath(f.dir), JSON.stringify(Object.fromEntries(Object.entries(readJson(f.dir)).reverse()))),
     'harmless',
   ],
   // the limits: there is no secret, so a forger who rewrites the seal, or removes it, is not caught by the check
@@ -138,7 +154,9 @@ export async function runForgeries(base: string): Promise<ForgeryOutcome[]> {
     if (state.state !== 'ok') await f.store.write(m, { table: referencePredictionsTable, rows });
     const after = await f.store.check('reference', f.id);
     const restored =
-      after.state === 'ok' && JSON.stringify(await f.store.readTable(referencePredictionsTable, { stage: 'reference', id: f.id })) === JSON.stringify(rows);
+      after.state === 'ok' &&
+      JSON.stringify(await f.store.readTable(referencePredictionsTable, { stage: 'reference', id: f.id })) ===
+        JSON.stringify(rows);
     out.push({
       name,
       expected,
@@ -168,7 +186,8 @@ async function gcStore(dir: string) {
   const kept = artifactMeta('reference', referencePredictionsTable, { n: 2 }, { inputs: { upstream: base.id } });
   const orphans = [referenceMeta({ n: 3 }), referenceMeta({ n: 4 })];
   for (const m of [base, kept, ...orphans]) await store.write(m, { table: referencePredictionsTable, rows });
-  const writeRecord = (runId = 'run-20260101T000000Z-abcdef', artifactId = kept.id) => writeRunRecord(store.runsDir, artifactId, runId);
+  const writeRecord = (runId = 'run-20260101T000000Z-abcdef', artifactId = kept.id) =>
+    writeRunRecord(store.runsDir, artifactId, runId);
   await new Promise((r) => setTimeout(r, 5)); // every artifact older than the gc
   return { store, base, kept, orphans, writeRecord };
 }
@@ -181,14 +200,22 @@ export const GC_SITUATIONS: [string, (s: GcSetup) => void, { all?: boolean; maxS
   ['run records deleted (empty _runs/)', (s) => mkdirSync(s.store.runsDir, { recursive: true }), {}, 0],
   ['removing more than the configured share (2 of 4 > 0.4)', (s) => s.writeRecord(), { maxShare: 0.4 }, 0],
   ['the same with --all', (s) => s.writeRecord(), { all: true, maxShare: 0.4 }, 2],
-  ['one orphan of many, within the share', (s) => (s.writeRecord(), s.writeRecord('run-20260101T000001Z-abcdef', s.orphans[0]!.id)), { maxShare: 0.5 }, 1],
+  [
+    'one orphan of many, within the share',
+    (s) => (s.writeRecord(), s.writeRecord('run-20260101T000001Z-abcdef', s.orphans[0]!.id)),
+    { maxShare: 0.5 },
+    1,
+  ],
   ['a record reaching through inputs (base kept)', (s) => s.writeRecord(), { maxShare: 0.5 }, 2],
   [
     'a run in progress (live _active marker)',
     (s) => {
       s.writeRecord();
       mkdirSync(join(s.store.root, '_active'), { recursive: true });
-      writeFileSync(join(s.store.root, '_active', 'run-20260101T000002Z-abcdef.json'), JSON.stringify({ host: hostname(), pid: process.pid }));
+      writeFileSync(
+        join(s.store.root, '_active', 'run-20260101T000002Z-abcdef.json'),
+        JSON.stringify({ host: hostname(), pid: process.pid }),
+      );
     },
     { maxShare: 0.5 },
     0,
@@ -203,7 +230,12 @@ export const GC_SITUATIONS: [string, (s: GcSetup) => void, { all?: boolean; maxS
     { maxShare: 0.5 },
     0,
   ],
-  ['a garbled run record', (s) => (s.writeRecord(), writeFileSync(join(s.store.runsDir, 'run-20260101T000003Z-abcdef.json'), '{')), { maxShare: 0.5 }, 0],
+  [
+    'a garbled run record',
+    (s) => (s.writeRecord(), writeFileSync(join(s.store.runsDir, 'run-20260101T000003Z-abcdef.json'), '{')),
+    { maxShare: 0.5 },
+    0,
+  ],
   [
     'a run record naming another run (../../escaped)',
     (s) => {
@@ -211,7 +243,10 @@ export const GC_SITUATIONS: [string, (s: GcSetup) => void, { all?: boolean; maxS
       const p = join(s.store.runsDir, 'run-20260101T000004Z-abcdef.json');
       writeFileSync(
         p,
-        JSON.stringify({ ...(JSON.parse(readFileSync(join(s.store.runsDir, 'run-20260101T000000Z-abcdef.json'), 'utf8')) as Json), run_id: '../../escaped' }),
+        JSON.stringify({
+          ...(JSON.parse(readFileSync(join(s.store.runsDir, 'run-20260101T000000Z-abcdef.json'), 'utf8')) as Json),
+          run_id: '../../escaped',
+        }),
       );
     },
     { maxShare: 0.5 },
@@ -264,7 +299,13 @@ export async function runGcSituations(base: string): Promise<GcOutcome[]> {
       line = (err as Error).message.replaceAll(base, '$T');
     }
     const after = (await s.store.scan()).metas.length;
-    out.push({ name, line, deleted: before - after, expectedDeleted, outsideIntact: !existsSync(s.outside) || existsSync(join(s.outside, 'meta.json')) });
+    out.push({
+      name,
+      line,
+      deleted: before - after,
+      expectedDeleted,
+      outsideIntact: !existsSync(s.outside) || existsSync(join(s.outside, 'meta.json')),
+    });
   }
   return out;
 }

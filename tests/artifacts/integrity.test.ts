@@ -35,7 +35,9 @@ async function expectDetectedAndRepaired(
   expect(await a.store.readTable(referencePredictionsTable, { stage: 'reference', id: a.m.id })).toEqual(rows);
   const quarantined = readdirSync(a.store.quarantineDir);
   expect(quarantined).toHaveLength(1);
-  expect(readFileSync(join(a.store.quarantineDir, quarantined[0]!, 'QUARANTINED.txt'), 'utf8')).toMatch(new RegExp(reason.source, 'm'));
+  expect(readFileSync(join(a.store.quarantineDir, quarantined[0]!, 'QUARANTINED.txt'), 'utf8')).toMatch(
+    new RegExp(reason.source, 'm'),
+  );
 }
 
 describe('artifact integrity', () => {
@@ -44,12 +46,19 @@ describe('artifact integrity', () => {
     const stored = await store.readMeta('reference', m.id);
     const { createHash } = await import('node:crypto');
     const bytes = readFileSync(data);
-    expect(stored.files).toEqual([{ name: 'data.parquet', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }]);
+    expect(stored.files).toEqual([
+      { name: 'data.parquet', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') },
+    ]);
     expect((await store.check('reference', m.id)).state).toBe('ok');
   });
 
-  it('detects a truncated file', () => expectDetectedAndRepaired(({ data }) => truncateSync(data, 100), /data\.parquet: size 100 bytes, meta\.json says \d+$/));
-  it('detects a zero-byte file', () => expectDetectedAndRepaired(({ data }) => writeFileSync(data, ''), /data\.parquet: size 0 bytes/));
+  it('detects a truncated file', () =>
+    expectDetectedAndRepaired(
+      ({ data }) => truncateSync(data, 100),
+      /data\.parquet: size 100 bytes, meta\.json says \d+$/,
+    ));
+  it('detects a zero-byte file', () =>
+    expectDetectedAndRepaired(({ data }) => writeFileSync(data, ''), /data\.parquet: size 0 bytes/));
   it('detects a file grown by a byte, even when only sizes are checked', () =>
     expectDetectedAndRepaired(({ data }) => appendFileSync(data, 'x'), /size \d+ bytes, meta\.json says/, 'size'));
   it('detects a flipped bit (same size)', () =>
@@ -61,16 +70,31 @@ describe('artifact integrity', () => {
 
   it('detects a data file swapped for another artifact of the same shape', async () => {
     const other = await oneArtifact(2);
-    await other.store.write(meta(3), { table: referencePredictionsTable, rows: [prediction('x', 0.1), prediction('y', 0.2), prediction('z', 0.3)] });
+    await other.store.write(meta(3), {
+      table: referencePredictionsTable,
+      rows: [prediction('x', 0.1), prediction('y', 0.2), prediction('z', 0.3)],
+    });
     const swapFrom = join(other.store.dir('reference', meta(3).id), 'data.parquet');
-    await expectDetectedAndRepaired(({ data }) => writeFileSync(data, readFileSync(swapFrom)), /data\.parquet: (size|sha256) /);
+    await expectDetectedAndRepaired(
+      ({ data }) => writeFileSync(data, readFileSync(swapFrom)),
+      /data\.parquet: (size|sha256) /,
+    );
   });
 
   it('detects a deleted, a garbled and a foreign meta.json, and a file meta.json does not list', async () => {
     await expectDetectedAndRepaired(({ dir }) => rmSync(join(dir, 'meta.json')), /meta\.json: meta\.json is missing$/);
-    await expectDetectedAndRepaired(({ dir }) => writeFileSync(join(dir, 'meta.json'), '{"id": '), /meta\.json: meta\.json is not valid JSON/);
-    await expectDetectedAndRepaired(({ dir }) => writeFileSync(join(dir, 'meta.json'), '{"id": "x"}'), /meta\.json: meta\.json key 'id'/);
-    await expectDetectedAndRepaired(({ dir }) => writeFileSync(join(dir, 'extra.parquet'), 'x'), /extra\.parquet: file not listed in meta\.json$/);
+    await expectDetectedAndRepaired(
+      ({ dir }) => writeFileSync(join(dir, 'meta.json'), '{"id": '),
+      /meta\.json: meta\.json is not valid JSON/,
+    );
+    await expectDetectedAndRepaired(
+      ({ dir }) => writeFileSync(join(dir, 'meta.json'), '{"id": "x"}'),
+      /meta\.json: meta\.json key 'id'/,
+    );
+    await expectDetectedAndRepaired(
+      ({ dir }) => writeFileSync(join(dir, 'extra.parquet'), 'x'),
+      /extra\.parquet: file not listed in meta\.json$/,
+    );
   });
 
   it('authenticates meta.json: edited params, inputs or version, or one copied from another artifact, are damage', async () => {
@@ -80,7 +104,8 @@ describe('artifact integrity', () => {
       change(m);
       writeFileSync(path, JSON.stringify(m));
     };
-    const forged = /meta\.json: meta\.json's stage, version, params and inputs hash to [0-9a-f]{12}, not to the folder's id [0-9a-f]{12}$/;
+    const forged =
+      /meta\.json: meta\.json's stage, version, params and inputs hash to [0-9a-f]{12}, not to the folder's id [0-9a-f]{12}$/;
     await expectDetectedAndRepaired(
       edit((m) => (m['params'] = { n: 2 })),
       forged,
@@ -122,15 +147,22 @@ describe('artifact integrity', () => {
   it('refuses to read a damaged table, naming the file', async () => {
     const { store, m, data } = await oneArtifact();
     truncateSync(data, 10);
-    const err = await store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id }).catch((e: unknown) => e);
+    const err = await store
+      .readTable(referencePredictionsTable, { stage: 'reference', id: m.id })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DamagedFileError);
-    expect((err as Error).message).toMatch(new RegExp(`^${data}: size 10 bytes, meta\\.json says \\d+ \\(xclass verify --repair`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^${data}: size 10 bytes, meta\\.json says \\d+ \\(xclass verify --repair`),
+    );
   });
 
   it('reads an artifact of older XClass (file names only) but never takes it as a cache hit', async () => {
     const { store, m, dir } = await oneArtifact();
     // as older XClass wrote it: file names only, no meta_sha256
-    const { meta_sha256: _, ...old } = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { files: { name: string }[]; meta_sha256: string };
+    const { meta_sha256: _, ...old } = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as {
+      files: { name: string }[];
+      meta_sha256: string;
+    };
     writeFileSync(join(dir, 'meta.json'), JSON.stringify({ ...old, files: old.files.map((f) => f.name) }));
     expect(await store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id })).toEqual(rows);
     expect((await store.check('reference', m.id)).state).toBe('damaged');
@@ -197,7 +229,10 @@ describe('artifact integrity', () => {
     expect(refused.stderr.trim()).toBe(
       `xclass: gc: ${store.runsDir} holds no run record, so no artifact can be shown reachable; nothing deleted (xclass gc --delete --all removes all 2)`,
     );
-    expect([(await store.check('reference', m.id)).state, (await store.check('reference', other.id)).state]).toEqual(['ok', 'ok']);
+    expect([(await store.check('reference', m.id)).state, (await store.check('reference', other.id)).state]).toEqual([
+      'ok',
+      'ok',
+    ]);
     // listing stays the default and deletes nothing
     expect(runCli([...at, 'gc']).stdout).toMatch(/0 artifacts reached by 0 run records; 2 unreachable/);
     // with a record reaching one of the two, removing the other is half the store: above a share of 0.4, refused
@@ -208,12 +243,17 @@ describe('artifact integrity', () => {
     expect((await store.check('reference', other.id)).state).toBe('ok');
     // the default share (0.5) allows it; --all would have too
     expect(runCli([...at, 'gc', '--delete']).code).toBe(0);
-    expect([(await store.check('reference', m.id)).state, (await store.check('reference', other.id)).state]).toEqual(['ok', 'absent']);
+    expect([(await store.check('reference', m.id)).state, (await store.check('reference', other.id)).state]).toEqual([
+      'ok',
+      'absent',
+    ]);
   });
 
   it('refuses ids that are not hex before they touch the file system', async () => {
     const store = new ArtifactStore(tempDir());
-    expect(() => store.dir('reference', '../../etc')).toThrow(/column 'artifact id': expected a 64-digit hexadecimal artifact id, got "\.\.\/\.\.\/etc"/);
+    expect(() => store.dir('reference', '../../etc')).toThrow(
+      /column 'artifact id': expected a 64-digit hexadecimal artifact id, got "\.\.\/\.\.\/etc"/,
+    );
     expect(() => store.dir('../x', 'a'.repeat(64))).toThrow(/expected a stage name/);
     await expect(store.findById('../x')).rejects.toThrow(/expected an artifact id or its prefix/);
   });

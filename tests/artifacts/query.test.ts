@@ -19,28 +19,45 @@ async function storeWithOne(): Promise<{ store: ArtifactStore; data: string }> {
 describe('xclass query is read-only', () => {
   it('answers a SELECT (and WITH ... SELECT) over the views and the store files', async () => {
     const { store, data } = await storeWithOne();
-    expect((await queryStore(store, 'select stage, row_count from artifacts')).rows).toEqual([{ stage: 'reference', row_count: '1' }]);
-    expect((await queryStore(store, `with p as (select * from read_parquet('${data}')) select predicted_class from p`)).rows).toEqual([
-      { predicted_class: 'AGN' },
+    expect((await queryStore(store, 'select stage, row_count from artifacts')).rows).toEqual([
+      { stage: 'reference', row_count: '1' },
     ]);
+    expect(
+      (await queryStore(store, `with p as (select * from read_parquet('${data}')) select predicted_class from p`)).rows,
+    ).toEqual([{ predicted_class: 'AGN' }]);
   });
 
   it('interrupts a statement that outlives query.timeout_s, in one line', async () => {
     const { store } = await storeWithOne();
     // 10^10 products: minutes on any machine, so the 1 s limit always comes first
     await expect(
-      queryStore(store, 'select sum(a.range * b.range) from range(100000) a, range(100000) b', { memory_limit: '1GB', timeout_s: 1 }),
+      queryStore(store, 'select sum(a.range * b.range) from range(100000) a, range(100000) b', {
+        memory_limit: '1GB',
+        timeout_s: 1,
+      }),
     ).rejects.toThrow(/^query: interrupted after 1 s \(config query\.timeout_s\)$/);
   });
 
   it.each([
-    ['COPY', (d: string) => `copy (select 1) to '${d}/out.csv'`, /only a read-only SELECT is allowed, got a statement of type COPY/],
-    ['COPY over an artifact', (_: string, data: string) => `copy (select 0.999 as x) to '${data}' (format parquet)`, /got a statement of type COPY/],
+    [
+      'COPY',
+      (d: string) => `copy (select 1) to '${d}/out.csv'`,
+      /only a read-only SELECT is allowed, got a statement of type COPY/,
+    ],
+    [
+      'COPY over an artifact',
+      (_: string, data: string) => `copy (select 0.999 as x) to '${data}' (format parquet)`,
+      /got a statement of type COPY/,
+    ],
     ['ATTACH', (d: string) => `attach '${d}/new.db'`, /got a statement of type ATTACH/],
     ['CREATE', () => 'create table t as select 1', /got a statement of type CREATE/],
     ['INSERT', () => 'insert into artifacts select * from artifacts', /is not an table|statement of type INSERT/],
     ['SET', () => 'set enable_external_access = true', /got a statement of type SET/],
-    ['read_text', () => "select * from read_text('/etc/hostname')", /^query: table function not allowed in a query .*, got "read_text"$/],
+    [
+      'read_text',
+      () => "select * from read_text('/etc/hostname')",
+      /^query: table function not allowed in a query .*, got "read_text"$/,
+    ],
     [
       'a path escaping the store',
       (_: string, data: string) => `select * from read_parquet('${data}/../../../../etc/hostname')`,
@@ -84,7 +101,11 @@ describe('xclass query is read-only', () => {
       (_: string, data: string) => `export database '${data}.export'`,
       /^query: only a read-only SELECT is allowed, got a statement of type EXPORT$/,
     ],
-    ['CREATE SECRET', () => "create secret s (type s3, key_id 'x', secret 'y')", /^query: only a read-only SELECT is allowed, got a statement of type CREATE$/],
+    [
+      'CREATE SECRET',
+      () => "create secret s (type s3, key_id 'x', secret 'y')",
+      /^query: only a read-only SELECT is allowed, got a statement of type CREATE$/,
+    ],
     [
       'a URL',
       () => "select * from read_parquet('https://example.invalid/x.parquet')",
@@ -127,7 +148,9 @@ describe('xclass query reads verified artifact files only', () => {
     const moved = await store.quarantine('reference', gone.id, 'test');
     const warnings: string[] = [];
     const everywhere = join(store.root, '*', '*', 'data.parquet');
-    const res = await queryStore(store, `select count(*) as n from read_parquet('${everywhere}')`, undefined, (l) => warnings.push(l));
+    const res = await queryStore(store, `select count(*) as n from read_parquet('${everywhere}')`, undefined, (l) =>
+      warnings.push(l),
+    );
     expect(res.rows).toEqual([{ n: '1' }]);
     expect(warnings).toEqual([
       `xclass: query: read_parquet('${everywhere}'): 1 matching file(s) left out, e.g. ${moved}/data.parquet is in the quarantine, not an artifact file`,
@@ -150,7 +173,9 @@ describe('xclass query reads verified artifact files only', () => {
       ),
     );
     const keptData = join(store.dir('reference', kept.id), 'data.parquet');
-    expect((await queryStore(store, `select count(*) as n from read_parquet('${keptData}')`)).rows).toEqual([{ n: '1' }]);
+    expect((await queryStore(store, `select count(*) as n from read_parquet('${keptData}')`)).rows).toEqual([
+      { n: '1' },
+    ]);
   });
 
   it('a stray file beside an artifact, and a symlink out of the store, are not read', async () => {
@@ -173,9 +198,9 @@ describe('xclass query reads verified artifact files only', () => {
     forged.params.n = 7;
     writeFileSync(metaPath, JSON.stringify(forged));
     expect((await queryStore(store, 'select id from artifacts')).rows).toEqual([{ id: kept.id }]);
-    await expect(queryStore(store, `select * from read_parquet('${store.dir('reference', gone.id)}/data.parquet')`)).rejects.toThrow(
-      /is not a file of an artifact of the store/,
-    );
+    await expect(
+      queryStore(store, `select * from read_parquet('${store.dir('reference', gone.id)}/data.parquet')`),
+    ).rejects.toThrow(/is not a file of an artifact of the store/);
   });
 });
 

@@ -42,7 +42,9 @@ describe('artifact store', () => {
   it('lets concurrent writers of one id both succeed with one intact copy', async () => {
     const store = new ArtifactStore(tempDir());
     const m = meta();
-    const results = await Promise.all([1, 2, 3, 4].map(() => store.write(m, { table: referencePredictionsTable, rows })));
+    const results = await Promise.all(
+      [1, 2, 3, 4].map(() => store.write(m, { table: referencePredictionsTable, rows })),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id })).toEqual(rows);
     expect(await store.tempEntries()).toEqual([]);
@@ -52,9 +54,9 @@ describe('artifact store', () => {
     const store = new ArtifactStore(tempDir());
     const m = meta();
     const bad = [prediction('a', 0.25), { ...prediction('b', 0.5), p_cv: 'high' }];
-    await expect(store.write(m, { table: referencePredictionsTable, rows: bad as ReferencePredictionRow[] })).rejects.toThrow(
-      /^artifact reference\/[0-9a-f]{12}, row 1, column 'p_cv': .*expected number.*got "high"$/,
-    );
+    await expect(
+      store.write(m, { table: referencePredictionsTable, rows: bad as ReferencePredictionRow[] }),
+    ).rejects.toThrow(/^artifact reference\/[0-9a-f]{12}, row 1, column 'p_cv': .*expected number.*got "high"$/);
     expect(existsSync(store.dir('reference', m.id))).toBe(false);
     expect(await store.tempEntries()).toEqual([]);
   });
@@ -76,7 +78,9 @@ describe('artifact store', () => {
       /data\.parquet: (size \d+ bytes|sha256 [0-9a-f]{12}), meta\.json says/,
     );
     // and the schema catches a bad row in any Parquet file read as this table
-    await expect(readParquet(referencePredictionsTable, file, 'swapped')).rejects.toThrow(/^swapped, row 2, column 'pipeline'.*got null/);
+    await expect(readParquet(referencePredictionsTable, file, 'swapped')).rejects.toThrow(
+      /^swapped, row 2, column 'pipeline'.*got null/,
+    );
   });
 
   it('writes standard Parquet: an independent reader (parquetjs) sees the same values', async () => {
@@ -107,12 +111,18 @@ describe('artifact store', () => {
   it('stores named side tables beside the main one and reads each back', async () => {
     const store = new ArtifactStore(tempDir());
     const m = meta({ n: 2 });
-    await store.write(m, { table: referencePredictionsTable, rows, extraTables: { top: { table: referencePredictionsTable, rows: [rows[2]!] } } });
+    await store.write(m, {
+      table: referencePredictionsTable,
+      rows,
+      extraTables: { top: { table: referencePredictionsTable, rows: [rows[2]!] } },
+    });
     const stored = await store.readMeta('reference', m.id);
     expect(stored.tables).toEqual({ data: 'reference_predictions', top: 'reference_predictions' });
     expect(stored.table_rows).toEqual({ data: 3, top: 1 });
     expect(stored.files.map((f) => f.name)).toEqual(['data.parquet', 'top.parquet']);
-    expect(await store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id }, 'top')).toEqual([rows[2]]);
+    expect(await store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id }, 'top')).toEqual([
+      rows[2],
+    ]);
     await expect(store.readTable(referencePredictionsTable, { stage: 'reference', id: m.id }, 'nope')).rejects.toThrow(
       /has no table 'nope' \(tables: data, top\)/,
     );
@@ -141,7 +151,9 @@ describe('artifact store', () => {
     const bytes = readFileSync(file);
     bytes[bytes.length - 20] = bytes[bytes.length - 20]! ^ 0xff;
     writeFileSync(file, bytes);
-    await expect(store.derived(ref, 'count', ['data.parquet'], compute)).rejects.toThrow(/data\.parquet: sha256 [0-9a-f]{12}, meta\.json says/);
+    await expect(store.derived(ref, 'count', ['data.parquet'], compute)).rejects.toThrow(
+      /data\.parquet: sha256 [0-9a-f]{12}, meta\.json says/,
+    );
   });
 
   it('finds an artifact by id prefix across stages', async () => {

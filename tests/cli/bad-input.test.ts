@@ -9,7 +9,9 @@ const FILE = 'catalogs/muwclass_TD_2022.csv';
 /** Runs the pipeline on a data folder; returns the result and the store it used. */
 function runOn(dataDir: string, extra: string[] = []) {
   const store = join(tempDir(), 'store');
-  const res = runCli(['--set', `store.path=${JSON.stringify(store)}`, ...extra, 'run', '--no-progress'], { XCLASS_DATA: dataDir });
+  const res = runCli(['--set', `store.path=${JSON.stringify(store)}`, ...extra, 'run', '--no-progress'], {
+    XCLASS_DATA: dataDir,
+  });
   return { ...res, store };
 }
 
@@ -25,7 +27,10 @@ function expectRejected(r: ReturnType<typeof runOn>, pattern: RegExp) {
   expect(lines[0]).toMatch(pattern);
   expect(r.stdout).toBe('');
   for (const dir of artifactDirs(r.store)) {
-    const meta = JSON.parse(readFileSync(join(r.store, dir, 'meta.json'), 'utf8')) as { stage: string; params: { name?: string } };
+    const meta = JSON.parse(readFileSync(join(r.store, dir, 'meta.json'), 'utf8')) as {
+      stage: string;
+      params: { name?: string };
+    };
     expect(meta.stage, dir).toBe('labels');
     expect(meta.params.name, dir).not.toBe('muwclass');
   }
@@ -43,7 +48,9 @@ describe('bad input: one clear line, non-zero exit, no artifact', () => {
     );
     expectRejected(
       runOn(dataDirWith(text)),
-      new RegExp(`^xclass: step ingest failed: ${FILE}, row 1, column 'Fm': required column is missing from the header$`),
+      new RegExp(
+        `^xclass: step ingest failed: ${FILE}, row 1, column 'Fm': required column is missing from the header$`,
+      ),
     );
   });
 
@@ -60,9 +67,13 @@ describe('bad input: one clear line, non-zero exit, no artifact', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split('\n'), r.stderr).toEqual([
       expect.stringMatching(
-        new RegExp(`^xclass: warning: data file ${dir}/${FILE} differs from ${dir}/SHA256SUMS \\(sha256 [0-9a-f]{12}, listed [0-9a-f]{12}\\)$`),
+        new RegExp(
+          `^xclass: warning: data file ${dir}/${FILE} differs from ${dir}/SHA256SUMS \\(sha256 [0-9a-f]{12}, listed [0-9a-f]{12}\\)$`,
+        ),
       ),
-      expect.stringMatching(new RegExp(`^xclass: step ingest failed: ${FILE}, row 6, column 'Fs': expected a number, got "3e-15x"$`)),
+      expect.stringMatching(
+        new RegExp(`^xclass: step ingest failed: ${FILE}, row 6, column 'Fs': expected a number, got "3e-15x"$`),
+      ),
     ]);
   });
 
@@ -89,7 +100,9 @@ describe('bad input: one clear line, non-zero exit, no artifact', () => {
     bad[2]![0] = bad[0]![0]!;
     expectRejected(
       runOn(dataDirWith(toCsv(header, bad))),
-      new RegExp(`row 4, column 'CSCv2_name': duplicate source id \\(first on line 2\\), got "${bad[0]![0]!.replace('+', '\\+')}"$`),
+      new RegExp(
+        `row 4, column 'CSCv2_name': duplicate source id \\(first on line 2\\), got "${bad[0]![0]!.replace('+', '\\+')}"$`,
+      ),
     );
   });
 
@@ -105,11 +118,17 @@ describe('bad input: one clear line, non-zero exit, no artifact', () => {
   it('a declination out of range', () => {
     const bad = rows.map((r) => [...r]);
     bad[0]![col('CSCv2_DEC')] = '95.2';
-    expectRejected(runOn(dataDirWith(toCsv(header, bad))), /row 2, column 'CSCv2_DEC': expected declination in degrees, -90 <= Dec <= 90, got "95.2"$/);
+    expectRejected(
+      runOn(dataDirWith(toCsv(header, bad))),
+      /row 2, column 'CSCv2_DEC': expected declination in degrees, -90 <= Dec <= 90, got "95.2"$/,
+    );
   });
 
   it('an empty file', () => {
-    expectRejected(runOn(dataDirWith('')), new RegExp(`^xclass: step ingest failed: ${FILE}: file is empty, expected a header line and data rows$`));
+    expectRejected(
+      runOn(dataDirWith('')),
+      new RegExp(`^xclass: step ingest failed: ${FILE}: file is empty, expected a header line and data rows$`),
+    );
   });
 
   it('a header with no rows', () => {
@@ -149,29 +168,55 @@ describe('bad input: one clear line, non-zero exit, no artifact', () => {
     dup[col('e_Fs')] = 'Fs';
     expectRejected(
       runOn(dataDirWith(toCsv(dup, rows))),
-      new RegExp(`^xclass: step ingest failed: ${FILE}, row 1, column 'Fs': column name repeated in the header \\(columns 6 and 7\\)$`),
+      new RegExp(
+        `^xclass: step ingest failed: ${FILE}, row 1, column 'Fs': column name repeated in the header \\(columns 6 and 7\\)$`,
+      ),
     );
   });
 
   it.each([
-    ['a negative magnitude error', 4, 'e_Gmag', '-0.02', /row 4, column 'e_Gmag': expected a magnitude error > 0 and <= 10/],
+    [
+      'a negative magnitude error',
+      4,
+      'e_Gmag',
+      '-0.02',
+      /row 4, column 'e_Gmag': expected a magnitude error > 0 and <= 10/,
+    ],
     ['a probability above 1', 3, 'P_intra', '1.3', /row 3, column 'P_intra': expected a probability between 0 and 1/],
     ['an absurd parallax', 5, 'Plx', '5000', /row 5, column 'Plx': expected a parallax in mas between -1000 and 1000/],
     ['a hexadecimal number', 2, 'Fb', '0x1F', /row 2, column 'Fb': expected a number, got "0x1F"$/],
-    ['a competitor probability above 1', 6, 'P_AGN', '1.2', /row 6, column 'P_AGN': expected a probability between 0 and 1/],
-    ['an unknown competitor class', 7, 'Class', 'QSO', /row 7, column 'Class': unknown label, expected one of AGN, .* \(config labels\.map\), got "QSO"$/],
+    [
+      'a competitor probability above 1',
+      6,
+      'P_AGN',
+      '1.2',
+      /row 6, column 'P_AGN': expected a probability between 0 and 1/,
+    ],
+    [
+      'an unknown competitor class',
+      7,
+      'Class',
+      'QSO',
+      /row 7, column 'Class': unknown label, expected one of AGN, .* \(config labels\.map\), got "QSO"$/,
+    ],
   ] as const)('%s', (_name, line, column, value, message) => {
     expectRejected(runOn(withCell(line, column, value)), message);
   });
 
   it('a missing data folder is named as such, not as an unknown filter', () => {
     const r = runOn(join(tempDir(), 'nowhere'));
-    expectRejected(r, /^xclass: data folder .*nowhere \(from \$XCLASS_DATA\) does not exist; set \$XCLASS_DATA or config data\.dir/);
+    expectRejected(
+      r,
+      /^xclass: data folder .*nowhere \(from \$XCLASS_DATA\) does not exist; set \$XCLASS_DATA or config data\.dir/,
+    );
   });
 
   it.each([
     ['evaluation.folds=5000', /key 'evaluation\.folds': Too big: expected number to be <=20, got 5000$/],
-    ['model.forest.n_estimators=1e12', /key 'model\.forest\.n_estimators': Too big: expected number to be <=10000, got 1000000000000$/],
+    [
+      'model.forest.n_estimators=1e12',
+      /key 'model\.forest\.n_estimators': Too big: expected number to be <=10000, got 1000000000000$/,
+    ],
     ['retry.maximum_attempts=1000', /key 'retry\.maximum_attempts': Too big/],
     ['sed.extinction.a_v_step=0.001', /key 'sed\.extinction': at most 100 A_V grid steps/],
   ])('a setting that sizes work beyond its bound: %s', (set, message) => {

@@ -16,7 +16,8 @@ export function dataDirWith(csvText: string): string {
   symlinkSync(join(DATA, 'filters'), join(dir, 'filters'));
   symlinkSync(join(DATA, 'templates'), join(dir, 'templates'));
   mkdirSync(join(dir, 'catalogs'), { recursive: true });
-  for (const f of readdirSync(join(DATA, 'catalogs'))) if (f !== 'muwclass_TD_2022.csv') symlinkSync(join(DATA, 'catalogs', f), join(dir, 'catalogs', f));
+  for (const f of readdirSync(join(DATA, 'catalogs')))
+    if (f !== 'muwclass_TD_2022.csv') symlinkSync(join(DATA, 'catalogs', f), join(dir, 'catalogs', f));
   writeFileSync(join(dir, 'catalogs', 'muwclass_TD_2022.csv'), csvText);
   return dir;
 }

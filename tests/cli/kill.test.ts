@@ -19,7 +19,14 @@ describe('crash safety', () => {
     const store = join(tempDir(), 'store');
     const env = { XCLASS_DATA: data };
     // fewer trees, no extinction grid, no Monte-Carlo draws: the crash safety under test does not depend on them, the test time does
-    const cheap = ['--set', 'model.forest.n_estimators=50', '--set', 'sed.extinction.a_v_max=0', '--set', 'uncertainty.mc.draws=0'];
+    const cheap = [
+      '--set',
+      'model.forest.n_estimators=50',
+      '--set',
+      'sed.extinction.a_v_max=0',
+      '--set',
+      'uncertainty.mc.draws=0',
+    ];
     const args = ['--set', `store.path=${JSON.stringify(store)}`, ...cheap, '--json', 'run', '--no-ablations'];
 
     const child = spawnCli(args, env);
@@ -43,7 +50,9 @@ describe('crash safety', () => {
     const rerun = runCli(args, env);
     expect(rerun.code, rerun.stderr).toBe(0);
     // the killed run gets its record at the next start, marked interrupted, with one line
-    expect(rerun.stderr).toMatch(/^xclass: run run-\d{8}T\d{6}Z-[0-9a-f]{6} was interrupted \(its process is gone\); recorded as interrupted in /m);
+    expect(rerun.stderr).toMatch(
+      /^xclass: run run-\d{8}T\d{6}Z-[0-9a-f]{6} was interrupted \(its process is gone\); recorded as interrupted in /m,
+    );
     const records = readdirSync(join(store, '_runs')).map(
       (f) => JSON.parse(readFileSync(join(store, '_runs', f), 'utf8')) as { status: string; steps: unknown[] },
     );
@@ -58,7 +67,10 @@ describe('crash safety', () => {
     }
 
     // the same ids as an uninterrupted run into a fresh store
-    const clean = runCli(['--set', `store.path=${JSON.stringify(join(tempDir(), 'store'))}`, ...cheap, '--json', 'run', '--no-ablations'], env);
+    const clean = runCli(
+      ['--set', `store.path=${JSON.stringify(join(tempDir(), 'store'))}`, ...cheap, '--json', 'run', '--no-ablations'],
+      env,
+    );
     const cleanSteps = (lastJsonLine(clean.stdout) as { steps: { key: string; artifactId: string }[] }).steps;
     expect(steps.map((s) => s.artifactId)).toEqual(cleanSteps.map((s) => s.artifactId));
   }, 300_000);

@@ -17,8 +17,24 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../artifacts/hash.js';
 import { featureNames } from '../../lib/features.js';
 import { ArtifactStore } from '../../artifacts/store.js';
-import { artifactDirs, DATA, lastJsonLine, MUWCLASS, ROOT, runCli, spawnCli, tempDir, type CliResult } from '../helpers.js';
-import { counterpartMatchesTable, matchSummaryTable, targetFeaturesTable, targetMagsTable, targetsTable } from '../../schemas/catalog.js';
+import {
+  artifactDirs,
+  DATA,
+  lastJsonLine,
+  MUWCLASS,
+  ROOT,
+  runCli,
+  spawnCli,
+  tempDir,
+  type CliResult,
+} from '../helpers.js';
+import {
+  counterpartMatchesTable,
+  matchSummaryTable,
+  targetFeaturesTable,
+  targetMagsTable,
+  targetsTable,
+} from '../../schemas/catalog.js';
 import { referencePredictionsTable, sourcesTable } from '../../schemas/tables.js';
 import { sedDiagnosticsTable, sedFitsTable, sedMagsTable } from '../../schemas/sed.js';
 import { modelFeaturesTable, predictionsTable, probabilitiesTable, type PredictionRow } from '../../schemas/model.js';
@@ -31,7 +47,16 @@ import { classMixTable, conformalTable, metricsTable, sourceUncertaintyTable } f
  */
 const store = join(tempDir(), 'store');
 /** the seeds the metrics below were measured with, pinned here so a new default seed does not move them */
-const SEEDS = ['--set', 'evaluation.seed=42', '--set', 'model.forest.random_state=42', '--set', 'sed.label_free.seed=42', '--set', 'uncertainty.mc.seed=7'];
+const SEEDS = [
+  '--set',
+  'evaluation.seed=42',
+  '--set',
+  'model.forest.random_state=42',
+  '--set',
+  'sed.label_free.seed=42',
+  '--set',
+  'uncertainty.mc.seed=7',
+];
 const at = ['--set', `store.path=${JSON.stringify(store)}`, ...SEEDS];
 let first: CliResult;
 let runId = '';
@@ -42,7 +67,13 @@ beforeAll(() => {
 }, 600_000);
 
 /** The X-ray-only model's features, in matrix order (their definition is tested in tests/lib/features.test.ts). */
-const XRAY_FEATURES = featureNames({ filters: [], xray_optical_filters: [], galactic_parallax_mas: 0.5, include_gaia: false, xray_only: true });
+const XRAY_FEATURES = featureNames({
+  filters: [],
+  xray_optical_filters: [],
+  galactic_parallax_mas: 0.5,
+  include_gaia: false,
+  xray_only: true,
+});
 
 /** The metadata of the artifact one step of the first run made, by the step's key. */
 async function stepMeta(s: ArtifactStore, key: string) {
@@ -80,7 +111,15 @@ function copyOfStore(): { store: string; at: string[] } {
  * precision, text ones at the column's), and astropy (Debian's python3-astropy) reads the
  * ECSV, VOTable and FITS files with their units.
  */
-async function expectSameTableInEveryFormat(o: { at: string[]; dir: string; model: string; table: string; catalog: string; csv: string; artifact: string }) {
+async function expectSameTableInEveryFormat(o: {
+  at: string[];
+  dir: string;
+  model: string;
+  table: string;
+  catalog: string;
+  csv: string;
+  artifact: string;
+}) {
   const { readTargetTable } = await import('../../activities/io/target-table.js');
   const csv = await readTargetTable(o.csv, 'field.csv');
   // booleans as text in either case (ECSV writes True), numbers as numbers
@@ -100,7 +139,18 @@ async function expectSameTableInEveryFormat(o: { at: string[]; dir: string; mode
     ['parquet', 'parquet'],
   ] as const) {
     const path = join(o.dir, `field_${ext}.${ext}`);
-    const r = runCli([...o.at, '--json', 'classify', o.table, '--model', o.model, '--catalog', o.catalog, '--out', path]);
+    const r = runCli([
+      ...o.at,
+      '--json',
+      'classify',
+      o.table,
+      '--model',
+      o.model,
+      '--catalog',
+      o.catalog,
+      '--out',
+      path,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(lastJsonLine(r.stdout)).toMatchObject({ artifact: o.artifact, cache_hit: true, format, out: path });
     expect(existsSync(join(o.dir, `field_${ext}.reg`))).toBe(true);
@@ -111,7 +161,8 @@ async function expectSameTableInEveryFormat(o: { at: string[]; dir: string; mode
         const [a, b] = [value(rec[c]), value(csv.records[i]![c])];
         // the binary formats at full precision, the CSV at the column's decimals: equal within half its last digit
         const decimals = String(csv.records[i]![c]).split('.')[1]?.length ?? 0;
-        if (typeof a === 'number' && typeof b === 'number') expect(Math.abs(a - b), `${format} ${c}`).toBeLessThanOrEqual(0.5 * 10 ** -decimals + 1e-12);
+        if (typeof a === 'number' && typeof b === 'number')
+          expect(Math.abs(a - b), `${format} ${c}`).toBeLessThanOrEqual(0.5 * 10 ** -decimals + 1e-12);
         else expect(a, `${format} row ${i} ${c}`).toEqual(b);
       }),
     );
@@ -128,10 +179,9 @@ async function expectSameTableInEveryFormat(o: { at: string[]; dir: string; mode
   ].join('\n');
   const { execFileSync } = await import('node:child_process');
   const { ecsv, votable, fits } = paths;
-  const astropy = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, JSON.stringify({ ecsv, votable, fits })], { encoding: 'utf8' })) as Record<
-    string,
-    { rows: number; units: Record<string, string>; id: string; final_class: string }
-  >;
+  const astropy = JSON.parse(
+    execFileSync('/usr/bin/python3', ['-c', script, JSON.stringify({ ecsv, votable, fits })], { encoding: 'utf8' }),
+  ) as Record<string, { rows: number; units: Record<string, string>; id: string; final_class: string }>;
   for (const format of ['ecsv', 'votable', 'fits'])
     expect(astropy[format], format).toEqual({
       rows: csv.records.length,
@@ -155,12 +205,16 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(runId).toMatch(/^run-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
     expect(first.stderr).toMatch(/succeeded in [\d.]+ s: 52 steps, 0 cache hits/);
     // and the model to classify with: the final model's id and the command
-    expect(first.stderr).toMatch(/^final model train\/([0-9a-f]{12}): xclass classify TABLE --model \1 \[--catalog FILE\]\.\.\.$/m);
+    expect(first.stderr).toMatch(
+      /^final model train\/([0-9a-f]{12}): xclass classify TABLE --model \1 \[--catalog FILE\]\.\.\.$/m,
+    );
     // --version: the package, the code's commit and the digest of the data folder's SHA256SUMS
     const v = runCli(['--version']);
     expect(v.code).toBe(0);
     const sums = sha256Hex(readFileSync(join(MUWCLASS, '..', '..', 'SHA256SUMS')));
-    expect(v.stdout.trim()).toMatch(new RegExp(`^xclass 0\\.1\\.0 \\(code [^)]+\\); data \\S+ \\(SHA256SUMS sha256 ${sums}\\)$`));
+    expect(v.stdout.trim()).toMatch(
+      new RegExp(`^xclass 0\\.1\\.0 \\(code [^)]+\\); data \\S+ \\(SHA256SUMS sha256 ${sums}\\)$`),
+    );
   });
 
   it('normalises the MUWCLASS table into sources with the seven classes', async () => {
@@ -170,9 +224,16 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(rows).toHaveLength(2941);
     const count = (label: string) => rows.filter((r) => r['label_raw'] === label).length;
     // the data README's counts
-    expect([count('AGN'), count('YSO'), count('LM-STAR'), count('HM-STAR'), count('NS'), count('LMXB'), count('CV'), count('HMXB')]).toEqual([
-      1390, 1004, 207, 118, 87, 65, 44, 26,
-    ]);
+    expect([
+      count('AGN'),
+      count('YSO'),
+      count('LM-STAR'),
+      count('HM-STAR'),
+      count('NS'),
+      count('LMXB'),
+      count('CV'),
+      count('HMXB'),
+    ]).toEqual([1390, 1004, 207, 118, 87, 65, 44, 26]);
     expect(rows.filter((r) => r['in_scope']).length).toBe(2941 - 1004 - 87);
     expect(rows.filter((r) => r['label_raw'] === 'YSO').every((r) => r['label'] === null)).toBe(true);
     // first data line of the file, by hand
@@ -219,8 +280,14 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       const by = (pred: (r: Record<string, unknown>) => boolean) => fits.filter(pred).length;
       expect(by((r) => r['status'] === 'ok')).toBe(1409); // sources with >= 3 Gaia/2MASS bands
       expect(by((r) => r['status'] === 'skipped')).toBe(1004 + 87); // YSO and NS
-      expect(fits.filter((r) => r['status'] === 'failed').every((r) => /^fewer than 3 valid bands/.test(r['reason'] as string))).toBe(true);
-      expect(fits.every((r) => r['status'] !== 'ok' || ((r['a_v'] as number) >= 0 && (r['a_v'] as number) <= 5))).toBe(true);
+      expect(
+        fits
+          .filter((r) => r['status'] === 'failed')
+          .every((r) => /^fewer than 3 valid bands/.test(r['reason'] as string)),
+      ).toBe(true);
+      expect(fits.every((r) => r['status'] !== 'ok' || ((r['a_v'] as number) >= 0 && (r['a_v'] as number) <= 5))).toBe(
+        true,
+      );
       expect(await s.readTable(sedMagsTable, { stage: 'sed', id: sed.id }, 'mags')).toHaveLength(2941 * 6);
     }
     // the method's mapping: the label picks the family
@@ -234,7 +301,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const ff = await s.readTable(sedFitsTable, { stage: 'sed', id: free.id });
     const agn = ff.filter((r) => r['label'] === 'AGN' && r['status'] === 'ok');
     expect(new Set(agn.map((r) => r['family'])).size).toBeGreaterThan(3);
-    expect(ff.filter((r) => r['status'] === 'ok').every((r) => /^[a-z_]+:[01]\.\d{3}/.test(r['family_posterior'] as string))).toBe(true);
+    expect(
+      ff.filter((r) => r['status'] === 'ok').every((r) => /^[a-z_]+:[01]\.\d{3}/.test(r['family_posterior'] as string)),
+    ).toBe(true);
     const diag = await s.readTable(sedDiagnosticsTable, { stage: 'sed', id: free.id }, 'diagnostics');
     const metric = (m: string) => diag.find((d) => d['group'] === 'all' && d['metric'] === m)!['value'] as number;
     expect(metric('chi2_red_median')).toBeLessThan(3);
@@ -248,7 +317,14 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const metas = await s.list();
     for (const features of metas.filter((m) => m.stage === 'features' && m.params['xray_only'] === undefined)) {
       expect((features.facts!['feature_names'] as string[]).length).toBe(28); // Table 3 for PHAT, and log_lx_plx and abs_g_plx
-      expect(features.facts!['rows_by_class']).toEqual({ AGN: 1000, CV: 38, 'HM-STAR': 116, HMXB: 26, 'LM-STAR': 205, LMXB: 24 });
+      expect(features.facts!['rows_by_class']).toEqual({
+        AGN: 1000,
+        CV: 38,
+        'HM-STAR': 116,
+        HMXB: 26,
+        'LM-STAR': 205,
+        LMXB: 24,
+      });
     }
     const predictions = metas.filter((m) => m.stage === 'predict');
     // every source predicted once per test translation (label-free, paper), out of fold; the X-ray-only model's every in-scope source
@@ -293,18 +369,21 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(get('ood_flag_rate')).toBeLessThan(0.02);
     expect(get('accuracy_ood_flagged')).toBeLessThan(get('accuracy_ood_unflagged'));
     // EM recovers the class mix of resampled held-out sources within its 95% interval
-    const mix = (await s.readTable(classMixTable, { stage: 'evaluate', id: ev.id }, 'class_mix')).filter((r) => r.protocol === 'deployment');
+    const mix = (await s.readTable(classMixTable, { stage: 'evaluate', id: ev.id }, 'class_mix')).filter(
+      (r) => r.protocol === 'deployment',
+    );
     expect(mix.length).toBe(10);
     for (const r of mix) {
       expect(r.true_share!).toBeGreaterThanOrEqual(r.em_lo);
       expect(r.true_share!).toBeLessThanOrEqual(r.em_hi);
     }
     // every held-out source has its set, flag and the rule's verdict
-    const perSource = (await s.readTable(sourceUncertaintyTable, { stage: 'evaluate', id: ev.id }, 'source_uncertainty')).filter(
-      (r) => r.protocol === 'deployment',
-    );
+    const perSource = (
+      await s.readTable(sourceUncertaintyTable, { stage: 'evaluate', id: ev.id }, 'source_uncertainty')
+    ).filter((r) => r.protocol === 'deployment');
     expect(perSource).toHaveLength(1409);
-    for (const r of perSource) expect(r.uncertain).toBe(r.uncertain_reason !== null && (r.class_set !== `{${r.predicted}}` || r.ood === true));
+    for (const r of perSource)
+      expect(r.uncertain).toBe(r.uncertain_reason !== null && (r.class_set !== `{${r.predicted}}` || r.ood === true));
     // no certain answer lies outside its own set: certain means the set is exactly {the answer}
     // (a set {LMXB} beside the answer AGN was certain under the old rule: 11 sources here)
     for (const r of perSource.filter((x) => !x.uncertain)) expect(r.class_set).toBe(`{${r.predicted}}`);
@@ -314,13 +393,21 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(
       metrics.filter(
         (r) =>
-          r['protocol'] === 'deployment' && r['statistic'] === 'fold' && r['metric'] === 'balanced_accuracy' && r['level'] === 'full' && r['subset'] === 'all',
+          r['protocol'] === 'deployment' &&
+          r['statistic'] === 'fold' &&
+          r['metric'] === 'balanced_accuracy' &&
+          r['level'] === 'full' &&
+          r['subset'] === 'all',
       ),
     ).toHaveLength(5);
-    expect(new Set(metrics.map((r) => r['protocol']))).toEqual(new Set(['deployment', 'blind', 'paper', 'competitor:MUWCLASS']));
+    expect(new Set(metrics.map((r) => r['protocol']))).toEqual(
+      new Set(['deployment', 'blind', 'paper', 'competitor:MUWCLASS']),
+    );
     expect(ev.notes['headline_protocol']).toBe('deployment');
     // the competitor's own predictions on the same sources: MUWCLASS's balanced accuracy over AGN, STAR, LMXB, HMXB, CV
-    const theirs = metrics.find((r) => r['protocol'] === 'competitor:MUWCLASS' && r['metric'] === 'balanced_accuracy')!['value'] as number;
+    const theirs = metrics.find((r) => r['protocol'] === 'competitor:MUWCLASS' && r['metric'] === 'balanced_accuracy')![
+      'value'
+    ] as number;
     expect(theirs).toBeCloseTo(0.68, 2);
   });
 
@@ -330,14 +417,22 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(features.inputs['sed']).toBeUndefined();
     expect(features.facts!['feature_names']).toEqual(XRAY_FEATURES);
     // the 1,850 in-scope sources (the full model's 1,409 and the 441 without enough photometry)
-    expect(features.facts!['rows_by_class']).toEqual({ AGN: 1390, CV: 44, 'HM-STAR': 118, HMXB: 26, 'LM-STAR': 207, LMXB: 65 });
+    expect(features.facts!['rows_by_class']).toEqual({
+      AGN: 1390,
+      CV: 44,
+      'HM-STAR': 118,
+      HMXB: 26,
+      'LM-STAR': 207,
+      LMXB: 65,
+    });
     const final = await stepMeta(s, 'xray/final/train');
     expect((final.facts!['feature_spec'] as { xray_only?: boolean }).xray_only).toBe(true);
     const ev = await stepMeta(s, 'xray/cv/evaluate');
     const metrics = (await s.readTable(metricsTable, { stage: 'evaluate', id: ev.id })).filter(
       (r) => r.protocol === 'deployment' && r.statistic === 'pooled' && r.subset === 'all' && r.level === 'full',
     );
-    const get = (metric: string, cls: string | null = null) => metrics.find((r) => r.metric === metric && r.class === cls)!.value!;
+    const get = (metric: string, cls: string | null = null) =>
+      metrics.find((r) => r.metric === metric && r.class === cls)!.value!;
     // pinned with the pinned seeds: X-ray features alone separate AGN and stars, and little else
     expect(get('balanced_accuracy')).toBeCloseTo(0.5683464305478694, 12);
     expect(get('f1', 'AGN')).toBeCloseTo(0.873801304181051, 12);
@@ -345,9 +440,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     // its sets at 95% (config xray_model.conformal_level): most answers uncertain, the certain ones right 97% of the time
     expect(get('uncertain_share')).toBeCloseTo(0.9102702702702703, 12);
     expect(get('accuracy_certain')).toBeCloseTo(0.9698795180722891, 12);
-    const perSource = (await s.readTable(sourceUncertaintyTable, { stage: 'evaluate', id: ev.id }, 'source_uncertainty')).filter(
-      (r) => r.protocol === 'deployment',
-    );
+    const perSource = (
+      await s.readTable(sourceUncertaintyTable, { stage: 'evaluate', id: ev.id }, 'source_uncertainty')
+    ).filter((r) => r.protocol === 'deployment');
     expect(perSource).toHaveLength(1850);
     for (const r of perSource.filter((x) => !x.uncertain)) expect(r.class_set).toBe(`{${r.predicted}}`);
     expect((ev.params['uncertainty'] as { conformal: { level: number } }).conformal.level).toBe(0.95);
@@ -357,7 +452,14 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const r = runCli([...at, '--json', 'summary', runId]);
     expect(r.code, r.stderr).toBe(0);
     const { table1: rows, agreement } = JSON.parse(r.stdout) as {
-      table1: { class: string; catalogs: number; deduplicated: number; csc_match: number; sed_ok: number; classifier: number }[];
+      table1: {
+        class: string;
+        catalogs: number;
+        deduplicated: number;
+        csc_match: number;
+        sed_ok: number;
+        classifier: number;
+      }[];
       agreement: {
         columns: string[];
         rows: { label: string; cells: number[]; agree: number; conflict: number; unconfirmed: number }[];
@@ -388,7 +490,10 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const s = new ArtifactStore(store);
     const cross = (await s.list()).filter((m) => m.stage === 'crossmatch');
     const liu = cross
-      .map((m) => m.facts!['by_class'] as Record<string, { labels: number; matched: number; secure: number; agree: number }>)
+      .map(
+        (m) =>
+          m.facts!['by_class'] as Record<string, { labels: number; matched: number; secure: number; agree: number }>,
+      )
       .find((b) => b['LMXB']?.labels === 187)!;
     expect(liu['LMXB']!.matched).toBeGreaterThan(0);
     expect(liu['LMXB']!.secure).toBeLessThanOrEqual(liu['LMXB']!.matched);
@@ -412,7 +517,12 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     // the run record holds the data folder's digest set: SHA256SUMS's own digest, every listed file hashed, none differing
     const data = end['data'] as { dir: string; sha256sums: string; files: number; differing: unknown[] };
     const listed = readFileSync(join(DATA, 'SHA256SUMS'), 'utf8').trim().split('\n').length;
-    expect(data).toEqual({ dir: DATA, sha256sums: sha256Hex(readFileSync(join(DATA, 'SHA256SUMS'))), files: listed, differing: [] });
+    expect(data).toEqual({
+      dir: DATA,
+      sha256sums: sha256Hex(readFileSync(join(DATA, 'SHA256SUMS'))),
+      files: listed,
+      differing: [],
+    });
   });
 
   it('audits a run down to the raw file and its SHA-256', () => {
@@ -434,7 +544,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(r.stdout).toMatch(/ingest\/[0-9a-f]{16}  v3  2941 rows/);
     expect(r.stdout).toMatch(/sources <- ingest\//);
     expect(r.stdout).toContain('"label_map"');
-    const j = JSON.parse(runCli([...at, '--json', 'audit', runId]).stdout) as { lineage: { meta: { raw_files: { sha256: string }[] } }[] };
+    const j = JSON.parse(runCli([...at, '--json', 'audit', runId]).stdout) as {
+      lineage: { meta: { raw_files: { sha256: string }[] } }[];
+    };
     expect(j.lineage[0]!.meta.raw_files[0]!.sha256).toBe(sha);
   });
 
@@ -461,7 +573,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     );
     expect(steps.filter((s) => s.cacheHit)).toHaveLength(52);
     // the headline metrics by default, every one with --all
-    const headline = JSON.parse(runCli([...at, '--json', 'compare', 'baseline', 'smote']).stdout) as { rows: { metric: string }[] };
+    const headline = JSON.parse(runCli([...at, '--json', 'compare', 'baseline', 'smote']).stdout) as {
+      rows: { metric: string }[];
+    };
     expect(new Set(headline.rows.map((x) => x.metric.split(' ')[1]))).toEqual(
       new Set(['balanced_accuracy', 'macro_f1', 'mcc', 'accuracy', 'ece', 'uncertain_share', 'accuracy_certain']),
     );
@@ -512,7 +626,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const final = { stage: 'train' as const, id: (await stepMeta(s, 'final/train')).id };
     const ablationEval = steps.find((x) => x.key === 'ablation/label_conflicts_dropped/cv/evaluate')!.artifactId;
     expect((await findCalibration(s, final))?.ref.id).toBe((await stepMeta(s, 'cv/evaluate')).id);
-    expect(await calibrationMismatch(s, final, ablationEval)).toMatch(/differs in params\.label_policy: "drop" vs the model's none$/);
+    expect(await calibrationMismatch(s, final, ablationEval)).toMatch(
+      /differs in params\.label_policy: "drop" vs the model's none$/,
+    );
     const refused = runCli([
       ...at,
       'classify',
@@ -526,7 +642,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     ]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
-    expect(refused.stderr.trim()).toMatch(/--calibration evaluate\/[0-9a-f]{12} is not of model train\/[0-9a-f]{12}'s lineage: .*label_policy/);
+    expect(refused.stderr.trim()).toMatch(
+      /--calibration evaluate\/[0-9a-f]{12} is not of model train\/[0-9a-f]{12}'s lineage: .*label_policy/,
+    );
   });
 
   it('classifies a target table with the final model through the same feature code as training', async () => {
@@ -544,7 +662,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     );
     const mags = (await s.readTable(sedMagsTable, { stage: 'sed', id: sed.id }, 'mags')).filter((m) => m['draw'] === 0);
     // 40 training sources presented as targets: their SED magnitudes as "observed" HST photometry
-    const picked = sources.filter((r) => r['in_scope'] && mags.some((m) => m['id'] === r['id'] && m['mag_ab'] !== null)).slice(0, 40);
+    const picked = sources
+      .filter((r) => r['in_scope'] && mags.some((m) => m['id'] === r['id'] && m['mag_ab'] !== null))
+      .slice(0, 40);
     const short = (f: string) => f.split('.')[1]!;
     const filters = [...new Set(mags.map((m) => m['filter'] as string))];
     const header = [
@@ -619,9 +739,16 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     );
     // the single-value vector (beside the Monte-Carlo mean the class is decided on) is the training path's to the bit
     const got = await s.readTable(predictionsTable, { stage: 'classify', id: res.artifact });
-    const single = (await s.readTable(probabilitiesTable, { stage: 'classify', id: res.artifact }, 'probabilities')).filter((q) => q.stage === 'single');
+    const single = (
+      await s.readTable(probabilitiesTable, { stage: 'classify', id: res.artifact }, 'probabilities')
+    ).filter((q) => q.stage === 'single');
     got.forEach((g, i) =>
-      model.finalClasses.forEach((c, k) => expect(single.find((q) => q.id === g.id && q.class === c)!.p).toBeCloseTo(Math.min(1, expected[i]!.proba[k]!), 12)),
+      model.finalClasses.forEach((c, k) =>
+        expect(single.find((q) => q.id === g.id && q.class === c)!.p).toBeCloseTo(
+          Math.min(1, expected[i]!.proba[k]!),
+          12,
+        ),
+      ),
     );
     // every source carries 100 draws, its 90% set from the model's cross-validation and an OOD score
     for (const g of got) {
@@ -637,8 +764,13 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const farLine = [
       'far-away',
       ...['flux_s_cgs', 'flux_m_cgs', 'flux_h_cgs', 'flux_b_cgs'].map(() => 5e-7),
-      ...filters.map((f, k) => Number(mags.find((m) => m['id'] === far['id'] && m['filter'] === f)!['mag_ab']) + (k % 2 === 0 ? 5 : -5)),
-      ...['gaia_g_mag', 'gaia_bp_mag', 'gaia_rp_mag'].map((c) => (far[c as keyof typeof far] === null ? '' : Number(far[c as keyof typeof far]))),
+      ...filters.map(
+        (f, k) =>
+          Number(mags.find((m) => m['id'] === far['id'] && m['filter'] === f)!['mag_ab']) + (k % 2 === 0 ? 5 : -5),
+      ),
+      ...['gaia_g_mag', 'gaia_bp_mag', 'gaia_rp_mag'].map((c) =>
+        far[c as keyof typeof far] === null ? '' : Number(far[c as keyof typeof far]),
+      ),
       '',
       '',
       '',
@@ -649,9 +781,21 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       .map(v)
       .join(',');
     writeFileSync(join(dir, 'far.csv'), `${header.join(',')}\n${lines[1]}\n${farLine}\n`);
-    const farRun = runCli([...at, '--set', 'uncertainty.mc.draws=0', '--json', 'classify', join(dir, 'far.csv'), '--model', final.id]);
+    const farRun = runCli([
+      ...at,
+      '--set',
+      'uncertainty.mc.draws=0',
+      '--json',
+      'classify',
+      join(dir, 'far.csv'),
+      '--model',
+      final.id,
+    ]);
     expect(farRun.code, farRun.stderr).toBe(0);
-    const farRows = await s.readTable(predictionsTable, { stage: 'classify', id: (lastJsonLine(farRun.stdout) as { artifact: string }).artifact });
+    const farRows = await s.readTable(predictionsTable, {
+      stage: 'classify',
+      id: (lastJsonLine(farRun.stdout) as { artifact: string }).artifact,
+    });
     const flagged = farRows.find((g) => g.id === 'far-away')!;
     expect(flagged.ood).toBe(true);
     expect(flagged.uncertain).toBe(true);
@@ -671,7 +815,10 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       join(dir, 'off.csv'),
     ]);
     expect(off.code, off.stderr).toBe(0);
-    const gotOff = await s.readTable(predictionsTable, { stage: 'classify', id: (lastJsonLine(off.stdout) as { artifact: string }).artifact });
+    const gotOff = await s.readTable(predictionsTable, {
+      stage: 'classify',
+      id: (lastJsonLine(off.stdout) as { artifact: string }).artifact,
+    });
     expect(gotOff.map((g) => g['final_class'])).toEqual(expected.map((e) => e.finalClass));
     gotOff.forEach((g, i) => expect(g['confidence']).toBeCloseTo(Math.min(1, expected[i]!.confidence), 12));
     // a table without the fluxes is refused with the columns it lacks
@@ -695,8 +842,16 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     };
     const row1 = lines[0]!.split(',');
     const withValue = (i: number, v: string) => [...row1.slice(0, i), v, ...row1.slice(i + 1)].join(',');
-    rejected('negflux.csv', `${header.join(',')}\n${withValue(1, '-1e-15')}\n`, /negflux\.csv, row 2, column 'flux_s': expected a non-negative flux/);
-    rejected('hex.csv', `${header.join(',')}\n${withValue(2, '0x10')}\n`, /hex\.csv, row 2, column 'flux_m': expected a number, got "0x10"$/);
+    rejected(
+      'negflux.csv',
+      `${header.join(',')}\n${withValue(1, '-1e-15')}\n`,
+      /negflux\.csv, row 2, column 'flux_s': expected a non-negative flux/,
+    );
+    rejected(
+      'hex.csv',
+      `${header.join(',')}\n${withValue(2, '0x10')}\n`,
+      /hex\.csv, row 2, column 'flux_m': expected a number, got "0x10"$/,
+    );
     rejected(
       'dupcol.csv',
       `${[...header, 'flux_s'].join(',')}\n${lines[0]},1e-15\n`,
@@ -714,9 +869,13 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     // --out never replaces a file without --force, and never the input table
     const again = runCli([...at, 'classify', table, '--model', final.id]);
     expect(again.code).not.toBe(0);
-    expect(again.stderr.trim()).toMatch(/targets\.xclass\.csv: file exists; pass --force to replace it, or choose another --out$/);
+    expect(again.stderr.trim()).toMatch(
+      /targets\.xclass\.csv: file exists; pass --force to replace it, or choose another --out$/,
+    );
     const overInput = runCli([...at, 'classify', table, '--model', final.id, '--out', table, '--force']);
-    expect(overInput.stderr.trim()).toBe(`xclass: ${table}: refusing to write over an input (${table}); choose another --out`);
+    expect(overInput.stderr.trim()).toBe(
+      `xclass: ${table}: refusing to write over an input (${table}); choose another --out`,
+    );
     // the same file reached through a symlinked folder, a symlink as the table, a hard link: compared by real path and inode
     const viaLink = join(tempDir(), 'via');
     symlinkSync(dirname(table), viaLink);
@@ -731,7 +890,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     ] as const) {
       const r = runCli([...at, 'classify', input, '--model', final.id, '--out', output, '--force']);
       expect(r.code).toBe(2);
-      expect(r.stderr.trim()).toBe(`xclass: ${output}: refusing to write over an input (${input}); choose another --out`);
+      expect(r.stderr.trim()).toBe(
+        `xclass: ${output}: refusing to write over an input (${input}); choose another --out`,
+      );
     }
     rmSync(hard);
     expect(readFileSync(table, 'utf8').split('\n')[0]).toBe(header.join(','));
@@ -741,7 +902,12 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     // the second table, one rerun cached; three rejected while classifying (a repeated column name is refused while
     // planning, before a run starts)
     const runs = JSON.parse(
-      runCli([...at, '--json', 'query', "select status, count(*) as n from runs where workflow = 'xclass-classify' group by 1 order by 1"]).stdout,
+      runCli([
+        ...at,
+        '--json',
+        'query',
+        "select status, count(*) as n from runs where workflow = 'xclass-classify' group by 1 order by 1",
+      ]).stdout,
     ) as { status: string; n: number }[];
     expect(runs.map((x) => [x.status, Number(x.n)])).toEqual([
       ['failed', 3],
@@ -783,12 +949,19 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const res = classify('field.csv');
     expect(res.rows).toBe(25);
     // the store's final models, and --model latest: the newest run's, the same classification (a cache hit)
-    const models = JSON.parse(runCli([...at, '--json', 'models']).stdout) as { model: string; kind: string; training_set: string; balanced_accuracy: number }[];
+    const models = JSON.parse(runCli([...at, '--json', 'models']).stdout) as {
+      model: string;
+      kind: string;
+      training_set: string;
+      balanced_accuracy: number;
+    }[];
     expect(models.map((m) => [m.model, m.kind])).toEqual([
       [final.id, 'full'],
       [expect.stringMatching(/^[0-9a-f]{64}$/), 'xray_only'],
     ]);
-    expect(models[0]!.training_set).toBe(`catalogs/muwclass_TD_2022.csv (${sha256Hex(readFileSync(MUWCLASS)).slice(0, 12)})`);
+    expect(models[0]!.training_set).toBe(
+      `catalogs/muwclass_TD_2022.csv (${sha256Hex(readFileSync(MUWCLASS)).slice(0, 12)})`,
+    );
     expect(models[0]!.balanced_accuracy).toBeCloseTo(0.787, 3);
     const latest = runCli([
       ...at,
@@ -824,7 +997,11 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const prov = (id: string, f: string) => features.find((x) => x.id === id && x.feature === f)!.provenance;
     const matched = targets.find((t) => t.counterparts !== null)!.id;
     const lonely = targets.find((t) => t.counterparts === null)!.id;
-    expect([prov(matched, 'F475W-F814W'), prov(matched, 'gaia_bp_rp'), prov(matched, 'hr_sm')]).toEqual(['translated', 'observed', 'observed']);
+    expect([prov(matched, 'F475W-F814W'), prov(matched, 'gaia_bp_rp'), prov(matched, 'hr_sm')]).toEqual([
+      'translated',
+      'observed',
+      'observed',
+    ]);
     // the sources without a counterpart go to the X-ray-only model: no optical feature of theirs is imputed
     const route = (id: string) => targets.find((t) => t.id === id)!.model_used;
     expect([route(matched), route(lonely)]).toEqual(['full', 'xray_only']);
@@ -852,7 +1029,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     });
     const lonelyT = targets.find((t) => t.id === lonely)!;
     expect(lonelyT.calibration_id).toMatch(/^[0-9a-f]{64}$/);
-    expect(csvRows.find((l) => l.startsWith(`${lonely},`))).toMatch(new RegExp(`,none,,,xray_only,${lonelyT.model_id},${lonelyT.calibration_id},$`));
+    expect(csvRows.find((l) => l.startsWith(`${lonely},`))).toMatch(
+      new RegExp(`,none,,,xray_only,${lonelyT.model_id},${lonelyT.calibration_id},$`),
+    );
     // every candidate kept; the false-match rate measured at shifted positions
     const matches = await s.readTable(counterpartMatchesTable, ref, 'matches');
     expect(matches.filter((m) => m.chosen)).toHaveLength(15);
@@ -871,7 +1050,8 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const again = classify('again.csv');
     expect([again.artifact, again.cache_hit]).toEqual([res.artifact, true]);
     const audit = runCli([...at, 'audit', res.artifact]).stdout;
-    for (const f of ['ngc3532_csc.fits', 'ngc3532_gaia_sim.fits']) expect(audit).toContain(`sha256 ${sha256Hex(readFileSync(join(fix, f)))}`);
+    for (const f of ['ngc3532_csc.fits', 'ngc3532_gaia_sim.fits'])
+      expect(audit).toContain(`sha256 ${sha256Hex(readFileSync(join(fix, f)))}`);
     expect(audit).toMatch(/model <- train\/[0-9a-f]{16}/);
     expect(audit).toContain(`sha256 ${sha256Hex(readFileSync(MUWCLASS))}`);
     // the frame tie: the simulation shifted every counterpart by (+0.30", -0.20")
@@ -908,27 +1088,42 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       }),
     );
     const mappedId = classify('mapped.csv', [], `${gaiaFits}=${gaiaMapping}`).artifact;
-    const predsOf = async (id: string) => (await s.readTable(predictionsTable, { stage: 'classify', id })).map((p) => [p.id, p.final_class, p.confidence]);
+    const predsOf = async (id: string) =>
+      (await s.readTable(predictionsTable, { stage: 'classify', id })).map((p) => [p.id, p.final_class, p.confidence]);
     expect(await predsOf(mappedId)).toEqual(await predsOf(res.artifact));
-    expect((await s.readTable(targetsTable, { stage: 'classify', id: mappedId }, 'targets')).map((t) => t.counterparts)).toEqual(
-      targets.map((t) => t.counterparts?.replace('gaia_dr3:', 'ngc3532_gaia_sim:') ?? null),
-    );
+    expect(
+      (await s.readTable(targetsTable, { stage: 'classify', id: mappedId }, 'targets')).map((t) => t.counterparts),
+    ).toEqual(targets.map((t) => t.counterparts?.replace('gaia_dr3:', 'ngc3532_gaia_sim:') ?? null));
     // the same field as downloaded elsewhere (make_download_fixtures.py): HEASARC's upper-case FITS and VizieR's Gaia
     // ECSV (names, units, magnitude errors rounded to 0.0054); a gzipped FITS and the Gaia CSV of two overlapping cones
     const fieldOf = (table: string, catalog: string, out: string) => {
-      const r = runCli([...at, '--json', 'classify', join(fix, table), '--model', final.id, '--catalog', join(fix, catalog), '--out', join(dir, out)]);
+      const r = runCli([
+        ...at,
+        '--json',
+        'classify',
+        join(fix, table),
+        '--model',
+        final.id,
+        '--catalog',
+        join(fix, catalog),
+        '--out',
+        join(dir, out),
+      ]);
       expect(r.code, r.stderr).toBe(0);
       return (lastJsonLine(r.stdout) as { artifact: string }).artifact;
     };
-    const classesOf = async (id: string) => (await s.readTable(predictionsTable, { stage: 'classify', id })).map((p) => [p.id, p.final_class]);
+    const classesOf = async (id: string) =>
+      (await s.readTable(predictionsTable, { stage: 'classify', id })).map((p) => [p.id, p.final_class]);
     const vizier = fieldOf('ngc3532_csc_heasarc.fits', 'ngc3532_gaia_sim_vizier.ecsv', 'vizier.csv');
     expect(await classesOf(vizier)).toEqual(await classesOf(res.artifact));
-    expect((await s.readTable(targetsTable, { stage: 'classify', id: vizier }, 'targets')).map((t) => t.counterparts)).toEqual(
-      targets.map((t) => t.counterparts?.replace('gaia_dr3:', 'gaia_dr3_vizier:') ?? null),
-    );
+    expect(
+      (await s.readTable(targetsTable, { stage: 'classify', id: vizier }, 'targets')).map((t) => t.counterparts),
+    ).toEqual(targets.map((t) => t.counterparts?.replace('gaia_dr3:', 'gaia_dr3_vizier:') ?? null));
     const overlapping = fieldOf('ngc3532_csc.fits.gz', 'ngc3532_gaia_sim_dups.csv', 'dups.csv');
     expect(await predsOf(overlapping)).toEqual(await predsOf(res.artifact));
-    expect((await s.readMeta('classify', overlapping)).notes['duplicate_rows_merged']).toEqual({ 'tests/fixtures/classify/ngc3532_gaia_sim_dups.csv': 40 });
+    expect((await s.readMeta('classify', overlapping)).notes['duplicate_rows_merged']).toEqual({
+      'tests/fixtures/classify/ngc3532_gaia_sim_dups.csv': 40,
+    });
     // the report of the classify run: census, counterparts, sky, hardness and colour-magnitude plots
     const html = join(dir, 'field.html');
     expect(runCli([...at, 'report', res.run, '--out', html]).code).toBe(0);
@@ -949,14 +1144,16 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       'two-stars,150,20,1,1e-15,1e-15,1e-15,3e-15,8',
       'one-star,150.01,20,1,1e-15,1e-15,1e-15,3e-15,8',
     ];
-    const gaiaRow = (id: string, [ra, dec]: number[], g: number) => [id, ra, dec, g, g + 0.5, g - 0.6, 0.05, 0.05, 300, 200, 200].join(',');
+    const gaiaRow = (id: string, [ra, dec]: number[], g: number) =>
+      [id, ra, dec, g, g + 0.5, g - 0.6, 0.05, 0.05, 300, 200, 200].join(',');
     const gaia = [
       'source_id,ra,dec,phot_g_mean_mag,phot_bp_mean_mag,phot_rp_mean_mag,ra_error,dec_error,phot_g_mean_flux_over_error,phot_bp_mean_flux_over_error,phot_rp_mean_flux_over_error',
       gaiaRow('g1', at_(150, 0.4, 0), 17),
       gaiaRow('g2', at_(150.01, 0, 0.2), 16),
       gaiaRow('g3', at_(150, 0, 30), 18),
     ];
-    const tmassRow = (id: string, [ra, dec]: number[], j: number) => [id, ra, dec, 0.08, 0.07, j, 0.03, j - 0.4, 0.03, j - 0.5, 0.03].join(',');
+    const tmassRow = (id: string, [ra, dec]: number[], j: number) =>
+      [id, ra, dec, 0.08, 0.07, j, 0.03, j - 0.4, 0.03, j - 0.5, 0.03].join(',');
     const tmass = [
       'designation,ra,dec,err_maj,err_min,j_m,j_msigcom,h_m,h_msigcom,k_m,k_msigcom',
       tmassRow('t1', at_(150, -2.0, 0), 14),
@@ -996,7 +1193,10 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect([targets.get('two-stars')!.n_bands, targets.get('one-star')!.n_bands]).toEqual([3, 6]);
     const { counterpartPairsTable } = await import('../../schemas/catalog.js');
     const pairs = await s.readTable(counterpartPairsTable, ref, 'counterpart_pairs');
-    const pair = (id: string) => pairs.filter((p) => p.id === id).map((p) => [p.candidate_a, p.candidate_b, Number(p.sep_arcsec.toFixed(2)), p.agree, p.kept]);
+    const pair = (id: string) =>
+      pairs
+        .filter((p) => p.id === id)
+        .map((p) => [p.candidate_a, p.candidate_b, Number(p.sep_arcsec.toFixed(2)), p.agree, p.kept]);
     expect(pair('two-stars')).toEqual([['g1', 't1', 2.4, false, false]]);
     expect(pair('one-star')).toEqual([['g2', 't2', 0.05, true, true]]);
   });
@@ -1051,10 +1251,17 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     );
     // a magnitude with no declared system; a filter the data folder lacks
     const mapping = (name: string, band: Record<string, unknown>) =>
-      file(name, [JSON.stringify({ id: 'source_id', ra: 'ra', dec: 'dec', magnitudes: [{ column: 'phot_g_mean_mag', ...band }] })]);
+      file(name, [
+        JSON.stringify({ id: 'source_id', ra: 'ra', dec: 'dec', magnitudes: [{ column: 'phot_g_mean_mag', ...band }] }),
+      ]);
     refused(
       'nosystem',
-      [join(fix, 'ngc3532_csc.csv'), ...model, '--catalog', `${join(fix, 'ngc3532_gaia_sim.csv')}=${mapping('nosys.json', { filter: 'Gaia_DR3.G' })}`],
+      [
+        join(fix, 'ngc3532_csc.csv'),
+        ...model,
+        '--catalog',
+        `${join(fix, 'ngc3532_gaia_sim.csv')}=${mapping('nosys.json', { filter: 'Gaia_DR3.G' })}`,
+      ],
       /mapping .*nosys\.json: key 'magnitudes\.0\.system'/,
     );
     refused(
@@ -1101,11 +1308,20 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     // a table whose X-ray fluxes are empty in every row
     const fluxCols = cells(csc[0]!).flatMap((c, i) => (c.startsWith('flux_aper90_') ? [i] : []));
     const noFlux = csc.map((l, r) => (r === 0 ? l : fluxCols.reduce((line, i) => edit(line, i, ''), l)));
-    refused('noflux', [file('noflux.csv', noFlux), ...model], /noflux\.csv, row 2, column 'flux_aper90_s, .*': expected an X-ray flux in at least one row/);
+    refused(
+      'noflux',
+      [file('noflux.csv', noFlux), ...model],
+      /noflux\.csv, row 2, column 'flux_aper90_s, .*': expected an X-ray flux in at least one row/,
+    );
     // a position out of range
     refused(
       'ra',
-      [join(fix, 'ngc3532_csc.csv'), ...model, '--catalog', `${file('ra.csv', [gaia[0]!, edit(gaia[1]!, 1, '400'), ...gaia.slice(2)])}=gaia_dr3`],
+      [
+        join(fix, 'ngc3532_csc.csv'),
+        ...model,
+        '--catalog',
+        `${file('ra.csv', [gaia[0]!, edit(gaia[1]!, 1, '400'), ...gaia.slice(2)])}=gaia_dr3`,
+      ],
       /ra\.csv, row 2, column 'ra': expected right ascension in degrees, 0 <= RA < 360, got "400"$/,
     );
     // tables that do not overlap on the sky: the catalog 10 degrees north
@@ -1131,27 +1347,44 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const features = metas.find((m) => m.id === final.inputs['features'])!;
     const sed = metas.find((m) => m.id === features.inputs['sed'])!;
     // the measured values alone (100 Monte-Carlo draws of 2,941 sources would take minutes; the draws are checked below)
-    const r = runCli([...at, '--set', 'uncertainty.mc.draws=0', '--json', 'classify', MUWCLASS, '--model', final.id, '--out', join(tempDir(), 'muw.csv')]);
+    const r = runCli([
+      ...at,
+      '--set',
+      'uncertainty.mc.draws=0',
+      '--json',
+      'classify',
+      MUWCLASS,
+      '--model',
+      final.id,
+      '--out',
+      join(tempDir(), 'muw.csv'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const res = lastJsonLine(r.stdout) as { artifact: string; rows: number };
     expect(res.rows).toBe(2941);
     const ref = { stage: 'classify' as const, id: res.artifact };
     // every translated magnitude and every feature value equal, to the bit, to the training pipeline's
-    const trained = (await s.readTable(sedMagsTable, { stage: 'sed', id: sed.id }, 'mags')).filter((m) => m.draw === 0 && m.mag_ab !== null);
+    const trained = (await s.readTable(sedMagsTable, { stage: 'sed', id: sed.id }, 'mags')).filter(
+      (m) => m.draw === 0 && m.mag_ab !== null,
+    );
     const mags = new Map((await s.readTable(targetMagsTable, ref, 'mags')).map((m) => [`${m.id}|${m.filter}`, m]));
     expect(trained.length).toBeGreaterThan(8000);
     for (const m of trained) expect(mags.get(`${m.id}|${m.filter}`)?.mag_ab, `${m.id} ${m.filter}`).toBe(m.mag_ab);
     const { featureValuesTable } = await import('../../schemas/features.js');
-    const values = (await s.readTable(featureValuesTable, { stage: 'features', id: features.id })).filter((v) => v.draw === 0);
-    const mine = new Map((await s.readTable(targetFeaturesTable, ref, 'features')).map((f) => [`${f.id}|${f.feature}`, f.value]));
+    const values = (await s.readTable(featureValuesTable, { stage: 'features', id: features.id })).filter(
+      (v) => v.draw === 0,
+    );
+    const mine = new Map(
+      (await s.readTable(targetFeaturesTable, ref, 'features')).map((f) => [`${f.id}|${f.feature}`, f.value]),
+    );
     for (const v of values) expect(mine.get(`${v.id}|${v.feature}`), `${v.id} ${v.feature}`).toBe(v.value);
     // the sources without photometry are the X-ray-only model's: their features are its training features, to the bit
     const targetsOf = await s.readTable(targetsTable, ref, 'targets');
     const xrayRouted = new Set(targetsOf.filter((t) => t.model_used === 'xray_only').map((t) => t.id));
     expect(xrayRouted.size).toBe(535);
-    const xrayValues = (await s.readTable(featureValuesTable, { stage: 'features', id: (await stepMeta(s, 'xray/features')).id })).filter((v) =>
-      xrayRouted.has(v.id),
-    );
+    const xrayValues = (
+      await s.readTable(featureValuesTable, { stage: 'features', id: (await stepMeta(s, 'xray/features')).id })
+    ).filter((v) => xrayRouted.has(v.id));
     expect(xrayValues.length).toBe(441 * 12); // the in-scope ones among them (the others are YSOs and neutron stars)
     for (const v of xrayValues) expect(mine.get(`${v.id}|${v.feature}`), `${v.id} ${v.feature}`).toBe(v.value);
     // the table's own labels score the classification: in-sample for the sources the models were trained on
@@ -1179,7 +1412,16 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(idCol).toBe(0);
     const fold0Table = join(tempDir(), 'fold0-sources.csv');
     writeFileSync(fold0Table, `${[head, ...rows.filter((l) => inFold.has(l.split(',')[idCol]!))].join('\n')}\n`);
-    const fold0 = runCli([...at, '--json', 'classify', fold0Table, '--model', stepId('cv/fold-0/train'), '--out', join(tempDir(), 'fold0.csv')]);
+    const fold0 = runCli([
+      ...at,
+      '--json',
+      'classify',
+      fold0Table,
+      '--model',
+      stepId('cv/fold-0/train'),
+      '--out',
+      join(tempDir(), 'fold0.csv'),
+    ]);
     expect(fold0.code, fold0.stderr).toBe(0);
     const f0 = { stage: 'classify' as const, id: (lastJsonLine(fold0.stdout) as { artifact: string }).artifact };
     const mine0 = new Map((await s.readTable(predictionsTable, f0)).map((p) => [p.id, p]));
@@ -1192,21 +1434,34 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect([baOf('not_trained_on').value, baOf('not_trained_on').n]).toEqual([baOf('all').value, cv.length]);
     // a random fifth of the training population against the other four fifths: no feature moved far
     const { populationShiftTable } = await import('../../schemas/catalog.js');
-    const shift = (await s.readTable(populationShiftTable, f0, 'population_shift')).filter((r) => r.model_used === 'full');
+    const shift = (await s.readTable(populationShiftTable, f0, 'population_shift')).filter(
+      (r) => r.model_used === 'full',
+    );
     expect(shift).toHaveLength(28);
     for (const r of shift) if (r.ks_d !== null) expect(r.ks_d, r.feature).toBeLessThan(0.15);
     const { probabilitiesTable } = await import('../../schemas/model.js');
-    const cvP = await s.readTable(probabilitiesTable, { stage: 'predict', id: stepId('cv/fold-0/predict-deployment') }, 'probabilities');
-    const myP = new Map((await s.readTable(probabilitiesTable, f0, 'probabilities')).map((p) => [`${p.id}|${p.stage}|${p.class}`, p]));
+    const cvP = await s.readTable(
+      probabilitiesTable,
+      { stage: 'predict', id: stepId('cv/fold-0/predict-deployment') },
+      'probabilities',
+    );
+    const myP = new Map(
+      (await s.readTable(probabilitiesTable, f0, 'probabilities')).map((p) => [`${p.id}|${p.stage}|${p.class}`, p]),
+    );
     for (const p of cvP) expect(myP.get(`${p.id}|${p.stage}|${p.class}`)).toEqual(p);
     // the table's own Gaia and 2MASS columns are the counterpart: prematched where it has any, none elsewhere
     expect(new Set(targets.map((t) => t.match_quality))).toEqual(new Set(['prematched', 'none']));
-    expect(targets.filter((t) => t.match_quality === 'none').every((t) => t.n_bands === 0 && t.hst_provenance === 'none')).toBe(true);
+    expect(
+      targets.filter((t) => t.match_quality === 'none').every((t) => t.n_bands === 0 && t.hst_provenance === 'none'),
+    ).toBe(true);
     expect(targets.filter((t) => t.hst_provenance === 'none').every((t) => t.model_used === 'xray_only')).toBe(true);
 
     // the X-ray-only model of fold 0 on its fold's sources, read without their photometry (a mapping with no magnitude
     // column): 100 draws each, the cross-validation's predictions to the bit
-    const xcv = await s.readTable(predictionsTable, { stage: 'predict', id: stepId('xray/cv/fold-0/predict-deployment') });
+    const xcv = await s.readTable(predictionsTable, {
+      stage: 'predict',
+      id: stepId('xray/cv/fold-0/predict-deployment'),
+    });
     expect(xcv.length).toBe(370);
     const xFold = new Set(xcv.map((p) => p.id));
     const xTable = join(tempDir(), 'xray-fold0.csv');
@@ -1236,8 +1491,14 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expectSamePredictions(xcv, xmine);
     // certain only when the set (here the X-ray-only model's own, at 95%) is exactly {the answer}
     for (const m of xmine.values()) if (!m.uncertain) expect(m.class_set).toBe(`{${m.final_class}}`);
-    const xcvP = await s.readTable(probabilitiesTable, { stage: 'predict', id: stepId('xray/cv/fold-0/predict-deployment') }, 'probabilities');
-    const xmyP = new Map((await s.readTable(probabilitiesTable, x0, 'probabilities')).map((p) => [`${p.id}|${p.stage}|${p.class}`, p]));
+    const xcvP = await s.readTable(
+      probabilitiesTable,
+      { stage: 'predict', id: stepId('xray/cv/fold-0/predict-deployment') },
+      'probabilities',
+    );
+    const xmyP = new Map(
+      (await s.readTable(probabilitiesTable, x0, 'probabilities')).map((p) => [`${p.id}|${p.stage}|${p.class}`, p]),
+    );
     for (const p of xcvP) expect(xmyP.get(`${p.id}|${p.stage}|${p.class}`)).toEqual(p);
   });
 
@@ -1245,8 +1506,15 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const { at, s, final, dir } = await classifySetUp();
     const xf = await stepMeta(s, 'xray/features');
     const { featureValuesTable } = await import('../../schemas/features.js');
-    const trained = new Map((await s.readTable(featureValuesTable, { stage: 'features', id: xf.id })).map((v) => [`${v.id}|${v.feature}`, v.value]));
-    const sources = (await s.readTable(sourcesTable, await stepMeta(s, 'ingest'))).filter((r) => r.in_scope && r.label !== null);
+    const trained = new Map(
+      (await s.readTable(featureValuesTable, { stage: 'features', id: xf.id })).map((v) => [
+        `${v.id}|${v.feature}`,
+        v.value,
+      ]),
+    );
+    const sources = (await s.readTable(sourcesTable, await stepMeta(s, 'ingest'))).filter(
+      (r) => r.in_scope && r.label !== null,
+    );
     expect(sources).toHaveLength(1850);
     const v = (x: number | string | null) => (x === null ? '' : String(x));
     // CSC 2.0: the training table's CSCv2_PU is err_ellipse_r0, the major semi-axis of the 95% ellipse (its ReadMe);
@@ -1285,9 +1553,31 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       ].join(','),
     );
     // XClass's own layout: sigma_eff the same 95% major semi-axis
-    const xHead = ['id', 'flux_s', 'flux_m', 'flux_h', 'flux_b', 'sigma_eff', 'significance', 'var_p_intra', 'var_p_inter'];
+    const xHead = [
+      'id',
+      'flux_s',
+      'flux_m',
+      'flux_h',
+      'flux_b',
+      'sigma_eff',
+      'significance',
+      'var_p_intra',
+      'var_p_inter',
+    ];
     const xclass = sources.map((r) =>
-      [r.id, r.flux_s_cgs, r.flux_m_cgs, r.flux_h_cgs, r.flux_b_cgs, r.pos_err_95_arcsec, r.significance, r.var_p_intra, r.var_p_inter].map(v).join(','),
+      [
+        r.id,
+        r.flux_s_cgs,
+        r.flux_m_cgs,
+        r.flux_h_cgs,
+        r.flux_b_cgs,
+        r.pos_err_95_arcsec,
+        r.significance,
+        r.var_p_intra,
+        r.var_p_inter,
+      ]
+        .map(v)
+        .join(','),
     );
     for (const [layout, head, lines] of [
       ['csc2', cscHead, csc],
@@ -1295,7 +1585,18 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     ] as const) {
       const table = join(dir, `${layout}.csv`);
       writeFileSync(table, `${head.join(',')}\n${lines.join('\n')}\n`);
-      const r = runCli([...at, '--set', 'uncertainty.mc.draws=0', '--json', 'classify', table, '--xray-mapping', layout, '--model', final.id]);
+      const r = runCli([
+        ...at,
+        '--set',
+        'uncertainty.mc.draws=0',
+        '--json',
+        'classify',
+        table,
+        '--xray-mapping',
+        layout,
+        '--model',
+        final.id,
+      ]);
       expect(r.code, `${layout}: ${r.stderr}`).toBe(0);
       const ref = { stage: 'classify' as const, id: (lastJsonLine(r.stdout) as { artifact: string }).artifact };
       const targets = await s.readTable(targetsTable, ref, 'targets');
@@ -1318,8 +1619,12 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const byClass = (c: string) => having.filter((v) => v.label === c).length;
     expect(['LM-STAR', 'HM-STAR', 'CV', 'HMXB', 'LMXB', 'AGN'].map(byClass)).toEqual([177, 100, 28, 15, 4, 1]);
     // the final model fills a missing distance feature below every real value, not with the median of the nearby stars
-    const medians = (await s.readTable(modelFeaturesTable, await stepMeta(s, 'final/train'))).filter((x) => x.stage === 'stage1');
-    expect(medians.filter((x) => x.feature === 'log_lx_plx' || x.feature === 'abs_g_plx').map((x) => x.impute_median)).toEqual([-100, -100]);
+    const medians = (await s.readTable(modelFeaturesTable, await stepMeta(s, 'final/train'))).filter(
+      (x) => x.stage === 'stage1',
+    );
+    expect(
+      medians.filter((x) => x.feature === 'log_lx_plx' || x.feature === 'abs_g_plx').map((x) => x.impute_median),
+    ).toEqual([-100, -100]);
     // the X-ray-only model has none (its targets have no counterpart to give a parallax)
     expect((await stepMeta(s, 'xray/features')).facts!['feature_names']).not.toContain('log_lx_plx');
     // the report's plane of log L_X against M_G
@@ -1366,7 +1671,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       await page.goto(`file://${out}`);
       // every table fits the page: a wide one scrolls in its own box, the page never scrolls sideways
       expect(await page.$eval('html', (el) => el.scrollWidth <= el.clientWidth)).toBe(true);
-      expect(await page.$$eval('table', (els) => els.every((t) => t.parentElement?.classList.contains('tw') === true))).toBe(true);
+      expect(
+        await page.$$eval('table', (els) => els.every((t) => t.parentElement?.classList.contains('tw') === true)),
+      ).toBe(true);
       const boxes = await page.$$eval('figure.plot svg', (els) =>
         els.map((e) => {
           const b = e.getBoundingClientRect();
@@ -1379,7 +1686,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
         expect(w).toBeGreaterThan(100);
         expect(h).toBeGreaterThan(100);
       }
-      const marks = await page.$$eval('figure.plot svg', (els) => els.map((e) => e.querySelectorAll('path, rect, line').length));
+      const marks = await page.$$eval('figure.plot svg', (els) =>
+        els.map((e) => e.querySelectorAll('path, rect, line').length),
+      );
       expect(Math.min(...marks)).toBeGreaterThan(3); // each plot drew marks, not just axes
       const ids = await page.$$eval('.id', (els) => els.map((e) => e.getAttribute('title')));
       expect(ids.every((id) => /^[0-9a-f]{64}$/.test(id ?? ''))).toBe(true);
@@ -1392,7 +1701,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   it('refuses run ids that are not run ids, and an existing --out, before touching a file', () => {
     const r = runCli([...at, 'report', '../../x']);
     expect(r.code).not.toBe(0);
-    expect(r.stderr.trim()).toBe('xclass: column \'run id\': expected a run id like run-20261125T033024Z-155e05 (xclass runs lists them), got "../../x"');
+    expect(r.stderr.trim()).toBe(
+      'xclass: column \'run id\': expected a run id like run-20261125T033024Z-155e05 (xclass runs lists them), got "../../x"',
+    );
     const out = join(tempDir(), 'mine.html');
     writeFileSync(out, 'keep me');
     const refused = runCli([...at, 'report', runId, '--out', out]);
@@ -1405,7 +1716,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     try {
       const escaped = runCli([...at, 'report', 'run-20260101T000000Z-0badf0']);
       expect(escaped.code).not.toBe(0);
-      expect(escaped.stderr.trim()).toBe(`xclass: ${forged}: key 'run_id': names run "../../escaped", not the file it is in`);
+      expect(escaped.stderr.trim()).toBe(
+        `xclass: ${forged}: key 'run_id': names run "../../escaped", not the file it is in`,
+      );
       expect(existsSync(join(store, '..', 'escaped.html'))).toBe(false);
     } finally {
       rmSync(forged);
@@ -1443,7 +1756,10 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const bytes = readFileSync(f);
     bytes[300] = bytes[300]! ^ 0xff;
     writeFileSync(f, bytes);
-    copyFileSync(join(s.dir('predict', other[1]!.id), 'data.parquet'), join(s.dir('predict', other[0]!.id), 'data.parquet'));
+    copyFileSync(
+      join(s.dir('predict', other[1]!.id), 'data.parquet'),
+      join(s.dir('predict', other[0]!.id), 'data.parquet'),
+    );
     rmSync(join(s.dir('ingest', ingest.id), 'meta.json'));
     truncateSync(join(s.dir('sed', sed.id), 'data.parquet'), 0);
     const verify = runCli(['--set', `store.path=${JSON.stringify(copy)}`, 'verify']);
@@ -1457,8 +1773,12 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       .split('\n')
       .filter((l) => l.startsWith('xclass: warning:'));
     expect(warnings).toHaveLength(4);
-    for (const w of warnings) expect(w).toMatch(/; artifact moved to .*_quarantine\/(features|predict|ingest|sed)-[0-9a-f]{12}-.* and recomputed$/);
-    const steps = (lastJsonLine(r.stdout) as { steps: { stage: string; artifactId: string; cacheHit: boolean }[] }).steps;
+    for (const w of warnings)
+      expect(w).toMatch(
+        /; artifact moved to .*_quarantine\/(features|predict|ingest|sed)-[0-9a-f]{12}-.* and recomputed$/,
+      );
+    const steps = (lastJsonLine(r.stdout) as { steps: { stage: string; artifactId: string; cacheHit: boolean }[] })
+      .steps;
     const recomputed = steps
       .filter((x) => !x.cacheHit)
       .map((x) => x.artifactId)
@@ -1491,7 +1811,9 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
       'sed\t2',
       'train\t12',
     ]);
-    const lin = JSON.parse(runCli([...at, '--json', 'query', "select role from lineage where stage = 'reference'"]).stdout) as { role: string }[];
+    const lin = JSON.parse(
+      runCli([...at, '--json', 'query', "select role from lineage where stage = 'reference'"]).stdout,
+    ) as { role: string }[];
     expect(lin).toEqual([{ role: 'sources' }]);
     const runs = JSON.parse(
       runCli([
@@ -1510,7 +1832,15 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
   it('lets two processes run the same pipeline at once into one store', async () => {
     const shared = join(tempDir(), 'store');
     // single values (no Monte-Carlo draws): two cold runs share 2 cores, and the draws are not what this checks
-    const args = ['--set', `store.path=${JSON.stringify(shared)}`, '--set', 'uncertainty.mc.draws=0', '--json', 'run', '--no-ablations'];
+    const args = [
+      '--set',
+      `store.path=${JSON.stringify(shared)}`,
+      '--set',
+      'uncertainty.mc.draws=0',
+      '--json',
+      'run',
+      '--no-ablations',
+    ];
     const runOne = () =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
         const p = spawnCli(args);

@@ -21,10 +21,18 @@ describe('config', () => {
   });
 
   it('names the key and what was expected for a bad value, in one line', () => {
-    expect(() => loadConfig({ sets: ['engine.concurrency=abc'] })).toThrow(/^config: key 'engine\.concurrency': expected number, received string, got "abc"$/);
-    expect(() => loadConfig({ sets: ['engine.concurrency=0'] })).toThrow(/key 'engine\.concurrency': Too small: expected number to be >=1, got 0/);
-    expect(() => loadConfig({ sets: ['engine.kind=cloud'] })).toThrow(/key 'engine\.kind': expected one of "embedded"\|"temporal", got "cloud"/);
-    expect(() => loadConfig({ sets: ['temporal.address=localhost'] })).toThrow(/key 'temporal\.address': expected HOST:PORT/);
+    expect(() => loadConfig({ sets: ['engine.concurrency=abc'] })).toThrow(
+      /^config: key 'engine\.concurrency': expected number, received string, got "abc"$/,
+    );
+    expect(() => loadConfig({ sets: ['engine.concurrency=0'] })).toThrow(
+      /key 'engine\.concurrency': Too small: expected number to be >=1, got 0/,
+    );
+    expect(() => loadConfig({ sets: ['engine.kind=cloud'] })).toThrow(
+      /key 'engine\.kind': expected one of "embedded"\|"temporal", got "cloud"/,
+    );
+    expect(() => loadConfig({ sets: ['temporal.address=localhost'] })).toThrow(
+      /key 'temporal\.address': expected HOST:PORT/,
+    );
     expect(() => loadConfig({ sets: ['labels.map.QSO=quasar'] })).toThrow(/key 'labels\.map\.QSO'/);
   });
 
@@ -45,19 +53,27 @@ describe('config', () => {
 
   it("changes an existing ablation's overlay through --set and --config; a key the config lacks is named when its branch is planned", async () => {
     const viaSet = loadConfig({ sets: ['ablations.no_2mass.sed.err_floor_mag=0.05'] });
-    expect(viaSet.ablations['no_2mass']!.sed).toEqual({ ...loadConfig().ablations['no_2mass']!.sed, err_floor_mag: 0.05 });
+    expect(viaSet.ablations['no_2mass']!.sed).toEqual({
+      ...loadConfig().ablations['no_2mass']!.sed,
+      err_floor_mag: 0.05,
+    });
     const file = join(tempDir(), 'c.json');
     writeFileSync(file, JSON.stringify({ ablations: { smote: { features: { distance_snr_min: 3 } } } }));
     const viaFile = loadConfig({ file });
-    expect(viaFile.ablations['smote']).toEqual({ ...loadConfig().ablations['smote'], features: { distance_snr_min: 3 } });
+    expect(viaFile.ablations['smote']).toEqual({
+      ...loadConfig().ablations['smote'],
+      features: { distance_snr_min: 3 },
+    });
     const { planPipeline } = await import('../../engine/plan.js');
-    await expect(planPipeline(loadConfig({ sets: ['ablations.no_2mass.sed.nope=1'] }), { ablations: ['no_2mass'] })).rejects.toThrow(
-      "config ablations.no_2mass: unknown key 'sed.nope'",
-    );
+    await expect(
+      planPipeline(loadConfig({ sets: ['ablations.no_2mass.sed.nope=1'] }), { ablations: ['no_2mass'] }),
+    ).rejects.toThrow("config ablations.no_2mass: unknown key 'sed.nope'");
   });
 
   it('reports an unreadable or malformed config file by name', () => {
-    expect(() => loadConfig({ file: '/nonexistent/x.json' })).toThrow(/config \/nonexistent\/x\.json: cannot read \(ENOENT\)/);
+    expect(() => loadConfig({ file: '/nonexistent/x.json' })).toThrow(
+      /config \/nonexistent\/x\.json: cannot read \(ENOENT\)/,
+    );
     const file = join(tempDir(), 'bad.json');
     writeFileSync(file, '{ engine: ');
     expect(() => loadConfig({ file })).toThrow(/not valid JSON/);

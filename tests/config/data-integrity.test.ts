@@ -10,7 +10,8 @@ import { DATA, tempDir } from '../helpers.js';
 function dataCopy(): string {
   const dir = tempDir('xclass-data-');
   mkdirSync(join(dir, 'filters'));
-  for (const f of ['HST_ACS_WFC.F475W.dat', '2MASS.J.dat']) copyFileSync(join(DATA, 'filters', f), join(dir, 'filters', f));
+  for (const f of ['HST_ACS_WFC.F475W.dat', '2MASS.J.dat'])
+    copyFileSync(join(DATA, 'filters', f), join(dir, 'filters', f));
   const sums = readFileSync(join(DATA, 'SHA256SUMS'), 'utf8')
     .split('\n')
     .filter((l) => l.includes('./filters/HST_ACS_WFC.F475W.dat') || l.includes('./filters/2MASS.J.dat'));
@@ -31,7 +32,12 @@ describe('the data folder is checked', () => {
   it('the bundle matches its SHA256SUMS: every listed file hashed, none differing', async () => {
     const d = await checkDataFolder(DATA);
     const listed = readFileSync(join(DATA, 'SHA256SUMS'), 'utf8').trim().split('\n');
-    expect(d).toEqual({ dir: DATA, sha256sums: sha256Hex(readFileSync(join(DATA, 'SHA256SUMS'))), files: listed.length, differing: [] });
+    expect(d).toEqual({
+      dir: DATA,
+      sha256sums: sha256Hex(readFileSync(join(DATA, 'SHA256SUMS'))),
+      files: listed.length,
+      differing: [],
+    });
     expect(dataIntegrityWarnings(d)).toEqual([]);
   });
 
@@ -49,7 +55,10 @@ describe('the data folder is checked', () => {
       ),
     ]);
     const gone = dataCopy();
-    writeFileSync(join(gone, 'SHA256SUMS'), `${readFileSync(join(gone, 'SHA256SUMS'), 'utf8')}${'0'.repeat(64)}  ./filters/none.dat\n`);
+    writeFileSync(
+      join(gone, 'SHA256SUMS'),
+      `${readFileSync(join(gone, 'SHA256SUMS'), 'utf8')}${'0'.repeat(64)}  ./filters/none.dat\n`,
+    );
     expect(dataIntegrityWarnings(await checkDataFolder(gone))).toEqual([
       `xclass: warning: data file ${gone}/filters/none.dat is missing or unreadable (listed in ${gone}/SHA256SUMS)`,
     ]);
@@ -78,13 +87,17 @@ describe('the data folder is checked', () => {
     cutCurve(dir, 'HST_ACS_WFC.F475W', 0.5);
     await loadFilter(dir, 'HST_ACS_WFC.F475W');
     writeFileSync(path, '# a\n1000 0\n1100 1\n1200 0\n');
-    await expect(loadFilter(dir, '2MASS.J')).rejects.toThrow(/^filters\/2MASS\.J\.dat: expected at least 10 rows of a filter curve, found 3$/);
+    await expect(loadFilter(dir, '2MASS.J')).rejects.toThrow(
+      /^filters\/2MASS\.J\.dat: expected at least 10 rows of a filter curve, found 3$/,
+    );
     const rows = original.split('\n');
     const firstData = rows.findIndex((l) => l !== '' && !l.startsWith('#'));
     rows[firstData + 3] = `${rows[firstData + 3]!.split(/\s+/)[0]} -0.5`;
     writeFileSync(path, rows.join('\n'));
     await expect(loadFilter(dir, '2MASS.J')).rejects.toThrow(
-      new RegExp(`^filters/2MASS\\.J\\.dat, row ${firstData + 4}: throughput -0\\.5 is below -1% of the curve's peak 1$`),
+      new RegExp(
+        `^filters/2MASS\\.J\\.dat, row ${firstData + 4}: throughput -0\\.5 is below -1% of the curve's peak 1$`,
+      ),
     );
     // F475W's curve moved 2000 A to the red: it no longer transmits at 4750 A, the wavelength its name gives
     const f475 = readFileSync(join(DATA, 'filters', 'HST_ACS_WFC.F475W.dat'), 'utf8')

@@ -1,19 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { CounterpartMatcher, falseMatchRate, frameTie, offsetPosition, positionOffset, R95_PER_SIGMA } from '../../lib/sky/counterparts.js';
+import {
+  CounterpartMatcher,
+  falseMatchRate,
+  frameTie,
+  offsetPosition,
+  positionOffset,
+  R95_PER_SIGMA,
+} from '../../lib/sky/counterparts.js';
 import { Rng } from '../../lib/rng.js';
 
 const opts = { radius_sigmas: 3, min_radius_arcsec: 0.5, prior_completeness: 0.9, density_radius_arcsec: 60 };
 const at = (ra: number, dec: number, east: number, north: number) => offsetPosition(ra, dec, east, north);
 
 function catalogOf(points: { ra_deg: number; dec_deg: number }[], sigma = 0) {
-  return { ra_deg: points.map((p) => p.ra_deg), dec_deg: points.map((p) => p.dec_deg), sigma_arcsec: points.map(() => sigma) };
+  return {
+    ra_deg: points.map((p) => p.ra_deg),
+    dec_deg: points.map((p) => p.dec_deg),
+    sigma_arcsec: points.map(() => sigma),
+  };
 }
 
 describe('counterparts: the method rule and the Bayesian posterior', () => {
   // one X-ray source with sigma_eff = 1" (R = 3"): candidates at 0.5" E (nu 0.5) and 2.5" N (nu 2.5);
   // 10 field sources at 30" (in the 3-60" annulus): density 10 / (pi (60^2 - 3^2))
   const x = { ra_deg: 150, dec_deg: 20, sigma_eff_arcsec: 1 };
-  const points = [at(150, 20, 0.5, 0), at(150, 20, 0, 2.5), ...Array.from({ length: 10 }, (_, k) => at(150, 20, 30 * Math.cos(k), 30 * Math.sin(k)))];
+  const points = [
+    at(150, 20, 0.5, 0),
+    at(150, 20, 0, 2.5),
+    ...Array.from({ length: 10 }, (_, k) => at(150, 20, 30 * Math.cos(k), 30 * Math.sin(k))),
+  ];
   const m = new CounterpartMatcher(catalogOf(points), opts, 3).match(x);
 
   it('grades each candidate by nu and chooses the nearest (paper section 2.3)', () => {
@@ -53,9 +68,16 @@ describe('counterparts: the method rule and the Bayesian posterior', () => {
   it('the false-match rate of a uniform field is 1 - exp(-rho pi R^2)', () => {
     // 4000 random field stars in a 0.5 x 0.5 deg box at Dec 0: rho = 4000 / 1800^2 arcsec^-2
     const rng = new Rng(7);
-    const stars = Array.from({ length: 4000 }, () => ({ ra_deg: 10 + 0.5 * rng.nextFloat(), dec_deg: -0.25 + 0.5 * rng.nextFloat() }));
+    const stars = Array.from({ length: 4000 }, () => ({
+      ra_deg: 10 + 0.5 * rng.nextFloat(),
+      dec_deg: -0.25 + 0.5 * rng.nextFloat(),
+    }));
     const matcher = new CounterpartMatcher(catalogOf(stars), opts, 3);
-    const sources = Array.from({ length: 400 }, () => ({ ra_deg: 10.1 + 0.3 * rng.nextFloat(), dec_deg: -0.15 + 0.3 * rng.nextFloat(), sigma_eff_arcsec: 1 }));
+    const sources = Array.from({ length: 400 }, () => ({
+      ra_deg: 10.1 + 0.3 * rng.nextFloat(),
+      dec_deg: -0.15 + 0.3 * rng.nextFloat(),
+      sigma_eff_arcsec: 1,
+    }));
     const fm = falseMatchRate(matcher, sources, [5, 10]);
     const rho = 4000 / 1800 ** 2;
     expect(fm.trials).toBe(400 * 2 * 4);
@@ -66,7 +88,15 @@ describe('counterparts: the method rule and the Bayesian posterior', () => {
     const rng = new Rng(11);
     const pairs = Array.from({ length: 60 }, () => {
       const xray = { ra_deg: 200 + rng.nextFloat(), dec_deg: -40 + rng.nextFloat() };
-      return { xray, counterpart: at(xray.ra_deg, xray.dec_deg, 0.3 + 0.1 * (rng.nextFloat() - 0.5), -0.2 + 0.1 * (rng.nextFloat() - 0.5)) };
+      return {
+        xray,
+        counterpart: at(
+          xray.ra_deg,
+          xray.dec_deg,
+          0.3 + 0.1 * (rng.nextFloat() - 0.5),
+          -0.2 + 0.1 * (rng.nextFloat() - 0.5),
+        ),
+      };
     });
     const tie = frameTie(pairs);
     expect(tie.n).toBe(60);
@@ -86,7 +116,11 @@ describe('counterparts on a simulated crowded field with known truth', () => {
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.nextFloat())) * Math.cos(2 * Math.PI * rng.nextFloat());
   const cosd = Math.cos((-30 * Math.PI) / 180);
   const area = 3600 * 3600 * cosd; // arcsec^2 of 1 deg of RA x 1 deg of Dec at Dec -30
-  const xs = Array.from({ length: 3000 }, () => ({ ra_deg: 40 + rng.nextFloat(), dec_deg: -30.5 + rng.nextFloat(), sigma_eff_arcsec: 0.6 + rng.nextFloat() }));
+  const xs = Array.from({ length: 3000 }, () => ({
+    ra_deg: 40 + rng.nextFloat(),
+    dec_deg: -30.5 + rng.nextFloat(),
+    sigma_eff_arcsec: 0.6 + rng.nextFloat(),
+  }));
   const stars: { ra_deg: number; dec_deg: number }[] = [];
   const truthOf = new Map<number, number>();
   xs.forEach((x, i) => {
@@ -99,7 +133,9 @@ describe('counterparts on a simulated crowded field with known truth', () => {
   for (let k = 0; k < nField; k++) stars.push({ ra_deg: 40 + rng.nextFloat(), dec_deg: -30.5 + rng.nextFloat() });
   const matcher = new CounterpartMatcher(catalogOf(stars), { ...opts, prior_completeness: 0.7 }, 5);
   // sources away from the field's edges, where the local density is counted in a full circle
-  const inner = xs.map((x, i) => [x, i] as const).filter(([x]) => x.ra_deg > 40.03 && x.ra_deg < 40.97 && x.dec_deg > -30.47 && x.dec_deg < -29.53);
+  const inner = xs
+    .map((x, i) => [x, i] as const)
+    .filter(([x]) => x.ra_deg > 40.03 && x.ra_deg < 40.97 && x.dec_deg > -30.47 && x.dec_deg < -29.53);
   const results = inner.map(([x, i]) => ({ m: matcher.match(x), truth: truthOf.get(i) ?? null }));
 
   it('the false-match rate measured from shifted positions agrees with the true one within 2 points', () => {
@@ -127,7 +163,9 @@ describe('counterparts on a simulated crowded field with known truth', () => {
       const meanP = bin.reduce((a, c) => a + c.p, 0) / bin.length;
       const share = bin.filter((c) => c.true).length / bin.length;
       expect(bin.length, `${lo}-${hi}`).toBeGreaterThan(100);
-      expect(Math.abs(share - meanP), `${lo}-${hi}: mean p ${meanP.toFixed(3)}, true ${share.toFixed(3)}`).toBeLessThan(0.05);
+      expect(Math.abs(share - meanP), `${lo}-${hi}: mean p ${meanP.toFixed(3)}, true ${share.toFixed(3)}`).toBeLessThan(
+        0.05,
+      );
     }
     // p_any against having a counterpart at all
     const meanAny = results.reduce((a, r) => a + r.m.p_any, 0) / results.length;

@@ -198,7 +198,8 @@ describe("stratified split (the method's 72/18/10)", () => {
     const ids = Array.from({ length: 150 }, (_, i) => `s${String(i).padStart(3, '0')}`);
     const labels = ids.map((_, i) => (i < 100 ? 'AGN' : 'STAR'));
     const parts = stratifiedSplit(ids, labels, [0.72, 0.18, 0.1], 3);
-    const count = (cls: string, part: number) => ids.filter((id, i) => labels[i] === cls && parts.get(id) === part).length;
+    const count = (cls: string, part: number) =>
+      ids.filter((id, i) => labels[i] === cls && parts.get(id) === part).length;
     expect([count('AGN', 0), count('AGN', 1), count('AGN', 2)]).toEqual([72, 18, 10]);
     expect([count('STAR', 0), count('STAR', 1), count('STAR', 2)]).toEqual([36, 9, 5]);
     expect(stratifiedSplit(ids, labels, [0.72, 0.18, 0.1], 3)).toEqual(parts);
@@ -208,7 +209,8 @@ describe("stratified split (the method's 72/18/10)", () => {
 
 describe('distance features where the parallax is significant', () => {
   it('a star at 100 pc and one at 1 kpc, by hand', async () => {
-    const { absoluteMagnitude, logXrayLuminosity, significantDistancePc, PARSEC_CM } = await import('../../lib/features.js');
+    const { absoluteMagnitude, logXrayLuminosity, significantDistancePc, PARSEC_CM } =
+      await import('../../lib/features.js');
     // 1 pc = 3.0857e18 cm
     expect(PARSEC_CM).toBeCloseTo(3.0856775814913673e18, 2);
     // 10 +- 0.1 mas, no geometric distance: 100 pc; F_X = 1e-13: L_X = 4 pi (3.0857e20 cm)^2 1e-13 = 1.1965e29 erg/s

@@ -1,6 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTreePool } from '../../engine/tree-pool.js';
-import { deserializeForest, featureImportances, fitForest, predict, predictProba, serializeForest } from '../../lib/forest/forest.js';
+import {
+  deserializeForest,
+  featureImportances,
+  fitForest,
+  predict,
+  predictProba,
+  serializeForest,
+} from '../../lib/forest/forest.js';
 import type { Matrix } from '../../lib/forest/types.js';
 import { DEFAULT_FOREST, type ForestParams } from '../../schemas/forest.js';
 import { resolveMaxFeatures } from '../../lib/forest/grow.js';
@@ -53,11 +60,26 @@ describe('CART trees', () => {
     // Unweighted Gini proxy sum_k w_k^2/W: f0 25/5 + 29/7 = 9.143, f1 82/10 + 2/2 = 9.2 -> f1.
     // Balanced (a 0.6, b 3): f0 3.0 + 45/9 = 8.0, f1 38.16/8.4 + 9.36/3.6 = 7.143 -> f0.
     const a = (f0: number, f1: number) => [f0, f1];
-    const rows = [a(0, 0), a(0, 0), a(0, 0), a(0, 0), a(0, 0), a(1, 0), a(1, 0), a(1, 0), a(1, 0), a(1, 1), a(1, 0), a(1, 1)];
+    const rows = [
+      a(0, 0),
+      a(0, 0),
+      a(0, 0),
+      a(0, 0),
+      a(0, 0),
+      a(1, 0),
+      a(1, 0),
+      a(1, 0),
+      a(1, 0),
+      a(1, 1),
+      a(1, 0),
+      a(1, 1),
+    ];
     const y = ['a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'b', 'b'];
     const stump = { ...single, max_depth: 1 };
     expect((await fitForest(m(rows), y, { params: stump })).trees[0]!.feature[0]).toBe(1);
-    expect((await fitForest(m(rows), y, { params: { ...stump, class_weight: 'balanced' } })).trees[0]!.feature[0]).toBe(0);
+    expect((await fitForest(m(rows), y, { params: { ...stump, class_weight: 'balanced' } })).trees[0]!.feature[0]).toBe(
+      0,
+    );
     // sample weights do the same as class weights
     const w = Float64Array.from(y, (c) => (c === 'a' ? 0.6 : 3));
     expect((await fitForest(m(rows), y, { params: stump, sampleWeight: w })).trees[0]!.feature[0]).toBe(0);
@@ -75,7 +97,10 @@ describe('CART trees', () => {
 
   it('weighs leaves and impurity by sample weight', async () => {
     // one feature with no signal: the leaf distribution is the weighted class share
-    const f = await fitForest(m([[1], [1], [1]]), ['a', 'b', 'b'], { params: single, sampleWeight: Float64Array.from([2, 1, 1]) });
+    const f = await fitForest(m([[1], [1], [1]]), ['a', 'b', 'b'], {
+      params: single,
+      sampleWeight: Float64Array.from([2, 1, 1]),
+    });
     expect(Array.from(predictProba(f, m([[1]])))).toEqual([0.5, 0.5]);
   });
 });
@@ -85,15 +110,27 @@ describe('random forest', () => {
   const pool = createTreePool(2);
   afterAll(() => pool.destroy());
   const rng = new Rng(3);
-  const rows = Array.from({ length: 400 }, (_, i) => [(i % 3) + rng.nextFloat() * 1.5, rng.nextFloat(), rng.nextFloat() * 2 + (i % 3 === 2 ? 1 : 0)]);
+  const rows = Array.from({ length: 400 }, (_, i) => [
+    (i % 3) + rng.nextFloat() * 1.5,
+    rng.nextFloat(),
+    rng.nextFloat() * 2 + (i % 3 === 2 ? 1 : 0),
+  ]);
   const y = rows.map((_, i) => ['AGN', 'LMXB', 'HMXB'][i % 3]!);
-  const params: ForestParams = { ...DEFAULT_FOREST, n_estimators: 24, min_samples_leaf: 2, class_weight: 'balanced_subsample', random_state: 11 };
+  const params: ForestParams = {
+    ...DEFAULT_FOREST,
+    n_estimators: 24,
+    min_samples_leaf: 2,
+    class_weight: 'balanced_subsample',
+    random_state: 11,
+  };
 
   it('is bit-identical whatever the number of threads', async () => {
     const one = serializeForest(await fitForest(m(rows), y, { params }));
     const two = serializeForest(await fitForest(m(rows), y, { params, grower: pool }));
     expect(Buffer.from(two).equals(Buffer.from(one))).toBe(true);
-    const other = serializeForest(await fitForest(m(rows), y, { params: { ...params, random_state: 12 }, grower: pool }));
+    const other = serializeForest(
+      await fitForest(m(rows), y, { params: { ...params, random_state: 12 }, grower: pool }),
+    );
     expect(Buffer.from(other).equals(Buffer.from(one))).toBe(false);
   });
 
@@ -103,7 +140,9 @@ describe('random forest', () => {
     expect(Array.from(await pool.predict(f, m(rows)))).toEqual(Array.from(serial));
     // the forest stays with the threads: a second call, and another matrix, with the same forest
     expect(Array.from(await pool.predict(f, m(rows.slice(0, 7))))).toEqual(Array.from(serial.slice(0, 7 * 3)));
-    await expect(pool.predict(f, m(rows.map((r) => [r[0]!, r[1]!])))).rejects.toThrow(/model has 3 features, input has 2/);
+    await expect(pool.predict(f, m(rows.map((r) => [r[0]!, r[1]!])))).rejects.toThrow(
+      /model has 3 features, input has 2/,
+    );
   });
 
   it('round-trips through its binary form and predicts identically', async () => {
@@ -149,8 +188,12 @@ describe('random forest', () => {
     await expect(fitForest(m([[1], [Number.NaN]]), ['a', 'b'], { params: single })).rejects.toThrow(
       /NaN at sample 1, feature 0 \(impute missing values before fitting\)/,
     );
-    await expect(fitForest(m([[1], [2]]), ['a', 'a'], { params: single })).rejects.toThrow(/need at least 2 classes, got 1 \(a\)/);
-    await expect(fitForest({ x: new Float64Array(0), nSamples: 0, nFeatures: 2 }, [], { params: single })).rejects.toThrow(/no training samples/);
+    await expect(fitForest(m([[1], [2]]), ['a', 'a'], { params: single })).rejects.toThrow(
+      /need at least 2 classes, got 1 \(a\)/,
+    );
+    await expect(
+      fitForest({ x: new Float64Array(0), nSamples: 0, nFeatures: 2 }, [], { params: single }),
+    ).rejects.toThrow(/no training samples/);
     await expect(fitForest(m([[1], [2]]), ['a'], { params: single })).rejects.toThrow(/1 labels for 2 samples/);
     const f = await fitForest(m([[1], [2]]), ['a', 'b'], { params: single });
     expect(() => predictProba(f, m([[1, 2]]))).toThrow(/model has 1 features, input has 2/);
@@ -210,9 +253,13 @@ describe('bootstrap sampling', () => {
     }
     // grouped: units are groups, each group one class
     const groups = Int32Array.from(y, (_, i) => Math.floor(i / 2));
-    expect(() => samplingOf({ ...DEFAULT_FOREST, bootstrap_sampling: 'balanced' }, Int32Array.from([0, 1]), Int32Array.from([0, 0]))).toThrow(
-      /group 0 holds samples of two classes/,
-    );
+    expect(() =>
+      samplingOf(
+        { ...DEFAULT_FOREST, bootstrap_sampling: 'balanced' },
+        Int32Array.from([0, 1]),
+        Int32Array.from([0, 0]),
+      ),
+    ).toThrow(/group 0 holds samples of two classes/);
     const sg = samplingOf(
       { ...DEFAULT_FOREST, bootstrap_sampling: 'balanced' },
       Int32Array.from(y, (_, i) => y[Math.floor(i / 2) * 2]!),
@@ -228,7 +275,11 @@ describe('bootstrap sampling', () => {
     const calibrated = new Float64Array(n * K);
     const truth: number[] = [];
     for (let i = 0; i < n; i++) {
-      const raw = [rng.nextUint32() / 2 ** 32 + 0.05, rng.nextUint32() / 2 ** 32 + 0.05, rng.nextUint32() / 2 ** 32 + 0.05];
+      const raw = [
+        rng.nextUint32() / 2 ** 32 + 0.05,
+        rng.nextUint32() / 2 ** 32 + 0.05,
+        rng.nextUint32() / 2 ** 32 + 0.05,
+      ];
       const sum = raw[0]! + raw[1]! + raw[2]!;
       raw.forEach((v, k) => (calibrated[i * K + k] = v / sum));
       // the truth drawn from the calibrated probabilities

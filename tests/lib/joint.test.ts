@@ -3,7 +3,12 @@ import { jointCounterparts, R95_PER_SIGMA } from '../../lib/sky/counterparts.js'
 
 /** One catalog's candidates at (east, north) offsets, 1-sigma errors, all eligible. */
 const catalog = (pts: [number, number, number][], chosen: number | null, density = 1e-3) => ({
-  candidates: pts.map(([east_arcsec, north_arcsec, sigma_arcsec]) => ({ east_arcsec, north_arcsec, sigma_arcsec, eligible: true })),
+  candidates: pts.map(([east_arcsec, north_arcsec, sigma_arcsec]) => ({
+    east_arcsec,
+    north_arcsec,
+    sigma_arcsec,
+    eligible: true,
+  })),
   chosen,
   density_arcsec2: density,
 });
@@ -30,7 +35,9 @@ describe('one counterpart set across catalogs', () => {
     expect(r.chosen).toEqual([0, null]);
     expect(r.pairs).toEqual([]);
     // with 2MASS's star the nearer one, 2MASS's is kept and Gaia's left out
-    expect(jointCounterparts(x, [catalog([[2.0, 0, 0.001]], 0), catalog([[-0.4, 0, 0.08]], 0)], 0.9, 0.3).chosen).toEqual([null, 0]);
+    expect(
+      jointCounterparts(x, [catalog([[2.0, 0, 0.001]], 0), catalog([[-0.4, 0, 0.08]], 0)], 0.9, 0.3).chosen,
+    ).toEqual([null, 0]);
   });
 
   it('weighs a pair of agreeing members against a nearer lone candidate by the field density', () => {

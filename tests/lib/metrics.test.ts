@@ -91,7 +91,18 @@ describe('metric summaries (lib/metrics/summary.ts)', () => {
     expect(get('balanced_accuracy').value).toBeCloseTo((2 / 3 + 1) / 2, 12);
     expect(get('recall', 'a')).toEqual({ metric: 'recall', class: 'a', value: 2 / 3, n: 3 });
     expect(get('precision', 'b').value).toBeCloseTo(3 / 4, 12);
-    expect(s.map((m) => m.metric)).toEqual(['accuracy', 'balanced_accuracy', 'macro_f1', 'mcc', 'precision', 'recall', 'f1', 'precision', 'recall', 'f1']);
+    expect(s.map((m) => m.metric)).toEqual([
+      'accuracy',
+      'balanced_accuracy',
+      'macro_f1',
+      'mcc',
+      'precision',
+      'recall',
+      'f1',
+      'precision',
+      'recall',
+      'f1',
+    ]);
   });
 
   it('normalises each true-class row', () => {
@@ -101,7 +112,9 @@ describe('metric summaries (lib/metrics/summary.ts)', () => {
       { trueClass: 'b', predictedClass: 'a', count: 0, fraction: 0 },
       { trueClass: 'b', predictedClass: 'b', count: 3, fraction: 1 },
     ]);
-    expect(normalisedRows(confusionMatrix([], [], ['a']))).toEqual([{ trueClass: 'a', predictedClass: 'a', count: 0, fraction: null }]);
+    expect(normalisedRows(confusionMatrix([], [], ['a']))).toEqual([
+      { trueClass: 'a', predictedClass: 'a', count: 0, fraction: null },
+    ]);
   });
 
   it('aggregates folds: mean and population std per metric, undefined values left out', () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { agreementOf, matchProvenance, trainedUnder, type ProvenanceLabel, type ProvenanceSource } from '../../lib/sky/provenance.js';
+import {
+  agreementOf,
+  matchProvenance,
+  trainedUnder,
+  type ProvenanceLabel,
+  type ProvenanceSource,
+} from '../../lib/sky/provenance.js';
 import { METHOD_CROSSMATCH } from '../../lib/sky/crossmatch.js';
 
 const ARCSEC = 1 / 3600;
@@ -13,7 +19,13 @@ const src = (id: string, ra: number, label: string | null, sigma = 1): Provenanc
 });
 // A and B are training sources 34" apart; C is an X-ray source that is not trained on (out of scope)
 const sources = [src('2CXO A', 10, 'HMXB'), src('2CXO B', 10.01, 'LMXB'), src('2CXO C', 10.02, null)];
-const label = (catalog: string, cls: string | null, dDec_arcsec: number, ra: number, csc: string | null = null): ProvenanceLabel => ({
+const label = (
+  catalog: string,
+  cls: string | null,
+  dDec_arcsec: number,
+  ra: number,
+  csc: string | null = null,
+): ProvenanceLabel => ({
   catalog,
   name: `${catalog}-${ra}-${dDec_arcsec}`,
   ra_deg: ra,

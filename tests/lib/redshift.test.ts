@@ -9,12 +9,15 @@ import { observationFromFluxes } from '../../lib/sed/photometry.js';
 import { DATA } from '../helpers.js';
 
 const COMPOSITE = 'templates/vandenberk2001_composite.txt';
-const colour = (fnu: Float64Array, a: Float64Array, b: Float64Array) => -2.5 * Math.log10(bandFlux(a, fnu) / bandFlux(b, fnu));
+const colour = (fnu: Float64Array, a: Float64Array, b: Float64Array) =>
+  -2.5 * Math.log10(bandFlux(a, fnu) / bandFlux(b, fnu));
 
 describe('redshifted AGN templates', () => {
   it("gives the composite's colours at z = 1 that the composite shifted by hand gives", async () => {
     const comp = await loadComposite(DATA, COMPOSITE);
-    const [g, i, f475, f814] = await Promise.all(['PS1.g', 'PS1.i', 'HST_ACS_WFC.F475W', 'HST_ACS_WFC.F814W'].map((f) => loadFilter(DATA, f)));
+    const [g, i, f475, f814] = await Promise.all(
+      ['PS1.g', 'PS1.i', 'HST_ACS_WFC.F475W', 'HST_ACS_WFC.F814W'].map((f) => loadFilter(DATA, f)),
+    );
     const w = [g!, i!, f475!, f814!].map((f) => bandWeights(f, DEFAULT_GRID));
     const set = redshiftedSet(DEFAULT_GRID, 'composite_z', [{ name: 'VandenBerk2001', ...comp }], [1], () => 1);
     expect(set.names).toEqual(['VandenBerk2001 z=1']);
@@ -39,12 +42,26 @@ describe('redshifted AGN templates', () => {
 
   it('cuts a band the template does not reach at a redshift instead of extrapolating', async () => {
     const comp = await loadComposite(DATA, COMPOSITE);
-    const filters = await Promise.all(['PS1.g', 'PS1.i', '2MASS.Ks', 'HST_WFC3_UVIS.F275W'].map((f) => loadFilter(DATA, f)));
+    const filters = await Promise.all(
+      ['PS1.g', 'PS1.i', '2MASS.Ks', 'HST_WFC3_UVIS.F275W'].map((f) => loadFilter(DATA, f)),
+    );
     const [ks, f275] = [transmittedRange(filters[2]!), transmittedRange(filters[3]!)];
     // Ks reaches 2.3 microns: rest 8554.5 A (the composite's last bin) covers it from z = 1.7
     expect(ks[1] / 8554.5 - 1).toBeGreaterThan(1.6);
-    const set = redshiftedSet(DEFAULT_GRID, 'composite_z', [{ name: 'VandenBerk2001', ...comp }], [0, 1, 2, 3], () => 1);
-    const plan = preparePlan(DEFAULT_GRID, filters.slice(0, 3), filters.slice(3), { composite_z: set, powerlaw: powerLawSet(DEFAULT_GRID) }, 'photon');
+    const set = redshiftedSet(
+      DEFAULT_GRID,
+      'composite_z',
+      [{ name: 'VandenBerk2001', ...comp }],
+      [0, 1, 2, 3],
+      () => 1,
+    );
+    const plan = preparePlan(
+      DEFAULT_GRID,
+      filters.slice(0, 3),
+      filters.slice(3),
+      { composite_z: set, powerlaw: powerLawSet(DEFAULT_GRID) },
+      'photon',
+    );
     const fam = plan.families.composite_z!;
     const flux = (m: number, b: number) => fam.table.flux[m * fam.table.nBands + b]!;
     expect([0, 1, 2, 3].map((m) => Number.isNaN(flux(m, 2)))).toEqual([true, true, false, false]);
@@ -56,7 +73,9 @@ describe('redshifted AGN templates', () => {
     // a source seen in g, i and Ks cannot be a composite at z < 1.7: the posterior puts its redshift at 2-3
     const model = (m: number) => [0, 1, 2].map((b) => flux(m, b) * 1e-28);
     const truth = model(2);
-    const res = observationFromFluxes(truth.map((f, b) => ({ band: b, name: `b${b}`, flux_fnu: f, flux_err_fnu: f * 0.02 })));
+    const res = observationFromFluxes(
+      truth.map((f, b) => ({ band: b, name: `b${b}`, flux_fnu: f, flux_err_fnu: f * 0.02 })),
+    );
     if (!res.ok) throw new Error(res.reason);
     const t = translateLabelFree(
       plan,
@@ -94,7 +113,8 @@ describe('redshifted AGN templates', () => {
     // Sey2 lists 3e6 A six times: one point
     const sey2 = await loadLePhareTemplate(DATA, 'templates/agn_salvato09/Sey2_template_norm.sed');
     expect(sey2.wavelength_aa.filter((l) => l === 3e6)).toHaveLength(1);
-    for (let k = 1; k < sey2.wavelength_aa.length; k++) expect(sey2.wavelength_aa[k]!).toBeGreaterThan(sey2.wavelength_aa[k - 1]!);
+    for (let k = 1; k < sey2.wavelength_aa.length; k++)
+      expect(sey2.wavelength_aa[k]!).toBeGreaterThan(sey2.wavelength_aa[k - 1]!);
     const qso = await loadLePhareTemplate(DATA, 'templates/agn_salvato09/pl_QSO_DR2_029_t0.spec');
     expect(qso.wavelength_aa[0]).toBe(200);
   });

@@ -12,7 +12,12 @@ import {
 import { bandFlux, bandWeights, closestNames, pivotWavelength, type Filter } from '../../lib/sed/filters.js';
 import { fitGrid } from '../../lib/sed/fit.js';
 import { DEFAULT_GRID } from '../../lib/sed/grid.js';
-import { observationFromFluxes, observationFromMags, spectrumFnuOnGrid, type BandMeasurement } from '../../lib/sed/photometry.js';
+import {
+  observationFromFluxes,
+  observationFromMags,
+  spectrumFnuOnGrid,
+  type BandMeasurement,
+} from '../../lib/sed/photometry.js';
 import { abOffset, bandZeroPoints, zeroPointFnu } from '../../lib/sed/systems.js';
 import { consistencyOffsets } from '../../lib/sed/diagnostics.js';
 import {
@@ -45,12 +50,20 @@ import { AB_ZERO_FNU_CGS, abMagFromFnu, fnuFromMag } from '../../lib/sed/units.j
 import { DATA } from '../helpers.js';
 
 const grid = DEFAULT_GRID;
-const PHAT = ['HST_WFC3_UVIS.F275W', 'HST_WFC3_UVIS.F336W', 'HST_ACS_WFC.F475W', 'HST_ACS_WFC.F814W', 'HST_WFC3_IR.F110W', 'HST_WFC3_IR.F160W'];
+const PHAT = [
+  'HST_WFC3_UVIS.F275W',
+  'HST_WFC3_UVIS.F336W',
+  'HST_ACS_WFC.F475W',
+  'HST_ACS_WFC.F814W',
+  'HST_WFC3_IR.F110W',
+  'HST_WFC3_IR.F160W',
+];
 const GROUND = ['Gaia_DR3.G', 'Gaia_DR3.BP', 'Gaia_DR3.RP', '2MASS.J', '2MASS.H', '2MASS.Ks'];
 const filters: Record<string, Filter> = {};
 let vegaFnu: Float64Array;
 const load = async (n: string) => (filters[n] ??= await loadFilter(DATA, n));
-const synth = (name: string, fnu: Float64Array, conv: 'photon' | 'paper_eq3' = 'photon') => bandFlux(bandWeights(filters[name]!, grid, conv), fnu);
+const synth = (name: string, fnu: Float64Array, conv: 'photon' | 'paper_eq3' = 'photon') =>
+  bandFlux(bandWeights(filters[name]!, grid, conv), fnu);
 
 beforeAll(async () => {
   for (const n of [...PHAT, ...GROUND]) await load(n);
@@ -61,7 +74,9 @@ beforeAll(async () => {
 describe('filters', () => {
   it('has the published pivot wavelengths of the PHAT filters (within 5 A)', () => {
     const pivots = PHAT.map((n) => pivotWavelength(filters[n]!));
-    [2710, 3355, 4747, 8057, 11534, 15369].forEach((expected, i) => expect(Math.abs(pivots[i]! - expected), PHAT[i]).toBeLessThan(5));
+    [2710, 3355, 4747, 8057, 11534, 15369].forEach((expected, i) =>
+      expect(Math.abs(pivots[i]! - expected), PHAT[i]).toBeLessThan(5),
+    );
   });
 
   it('has the published pivots of the ground bands (data README, within 5 A)', () => {
@@ -87,7 +102,8 @@ describe('filters', () => {
       '2MASS.H': 1.37,
       '2MASS.Ks': 1.84,
     };
-    for (const [n, v] of Object.entries(expected)) expect(Math.abs(abMagFromFnu(synth(n, vegaFnu)) - v), n).toBeLessThan(0.03);
+    for (const [n, v] of Object.entries(expected))
+      expect(Math.abs(abMagFromFnu(synth(n, vegaFnu)) - v), n).toBeLessThan(0.03);
   });
 
   it('derives the Gaia DR3 AB-minus-Vega offsets from the Vega spectrum (within 0.03 of 0.11, 0.02, 0.36)', () => {
@@ -128,7 +144,9 @@ describe('filters', () => {
       expect(offset(n, { kind: 'st' }), n).toBeCloseTo(-5 * Math.log10(pivotWavelength(filters[n]!)) + 18.6921, 3);
     // ACS/WFC F814W zero points (STScI): ABMAG 25.937, STMAG 26.776, VEGAMAG 25.517
     expect(Math.abs(offset('HST_ACS_WFC.F814W', { kind: 'st' }) - (25.937 - 26.776))).toBeLessThan(0.005);
-    expect(Math.abs(offset('HST_ACS_WFC.F814W', { kind: 'vega_spectrum', vega_mag: 0 }) - (25.937 - 25.517))).toBeLessThan(0.01);
+    expect(
+      Math.abs(offset('HST_ACS_WFC.F814W', { kind: 'vega_spectrum', vega_mag: 0 }) - (25.937 - 25.517)),
+    ).toBeLessThan(0.01);
     // 2MASS AB - Vega (Blanton & Roweis 2007): J 0.91, H 1.39, Ks 1.85
     [0.91, 1.39, 1.85].forEach((v, i) => {
       const n = ['2MASS.J', '2MASS.H', '2MASS.Ks'][i]!;
@@ -149,7 +167,12 @@ describe('filters', () => {
       'HST_WFC3_IR.F160W': 1.25,
     };
     for (const [n, v] of Object.entries(published)) {
-      const zp = bandZeroPoints(grid, vegaFnu, [{ filter: await load(n), system: { kind: 'vega_spectrum', vega_mag: 0 } }], 'photon')[0]!;
+      const zp = bandZeroPoints(
+        grid,
+        vegaFnu,
+        [{ filter: await load(n), system: { kind: 'vega_spectrum', vega_mag: 0 } }],
+        'photon',
+      )[0]!;
       expect(Math.abs(abOffset(zp) - v), n).toBeLessThan(0.02);
       // a Vega magnitude to AB and back: the same offset added and taken away
       for (const m of [12.345, 21.9, 27.01]) expect(m + abOffset(zp) - abOffset(zp)).toBeCloseTo(m, 12);
@@ -157,12 +180,13 @@ describe('filters', () => {
   });
 
   it('names the closest known filters for an unknown name', async () => {
-    expect(closestNames('HST_ACS_WFC.F457W', ['HST_ACS_WFC.F475W', 'HST_ACS_WFC.F435W', 'PS1.g', '2MASS.J'], 2)).toEqual([
-      'HST_ACS_WFC.F435W',
-      'HST_ACS_WFC.F475W',
-    ]);
+    expect(
+      closestNames('HST_ACS_WFC.F457W', ['HST_ACS_WFC.F475W', 'HST_ACS_WFC.F435W', 'PS1.g', '2MASS.J'], 2),
+    ).toEqual(['HST_ACS_WFC.F435W', 'HST_ACS_WFC.F475W']);
     const err = await unknownFilterError(DATA, 'F475W', 'config sed.output_filters.0');
-    expect(err.message).toMatch(/^config sed\.output_filters\.0: unknown filter; closest known: HST_ACS_WFC\.F475W, HST_WFC3_UVIS\.F475W, .*got "F475W"$/);
+    expect(err.message).toMatch(
+      /^config sed\.output_filters\.0: unknown filter; closest known: HST_ACS_WFC\.F475W, HST_WFC3_UVIS\.F475W, .*got "F475W"$/,
+    );
   });
 
   it('refuses a filter that transmits beyond the model grid', async () => {
@@ -295,7 +319,12 @@ describe('fitting and translation', () => {
         return flambdaToGridFnu(grid, s.wavelength_aa, s.flux_flam);
       }),
     );
-    const pickles: ModelSet = { family: 'pickles', names: PICKLES_DWARFS.map(picklesTypeName), values: PICKLES_DWARFS.map(() => null), spectra };
+    const pickles: ModelSet = {
+      family: 'pickles',
+      names: PICKLES_DWARFS.map(picklesTypeName),
+      values: PICKLES_DWARFS.map(() => null),
+      spectra,
+    };
     const g2 = PICKLES_DWARFS.indexOf('g2v');
     const p = roundTrip(spectra[g2]!, pickles);
     expect(p.t.model).toBe('G2V');
@@ -325,7 +354,14 @@ describe('fitting and translation', () => {
   it('reddens a family base-major, A_V = 0 first, dimming 5500 A by 10^(-0.4 A_V A_5500/A_V)', () => {
     const bb = blackbodySet(grid, [4000, 8000]);
     const red = reddenedSet(grid, bb, [0, 1, 2.5], 3.1);
-    expect(red.names).toEqual(['T=4000K', 'T=4000K A_V=1', 'T=4000K A_V=2.5', 'T=8000K', 'T=8000K A_V=1', 'T=8000K A_V=2.5']);
+    expect(red.names).toEqual([
+      'T=4000K',
+      'T=4000K A_V=1',
+      'T=4000K A_V=2.5',
+      'T=8000K',
+      'T=8000K A_V=1',
+      'T=8000K A_V=2.5',
+    ]);
     expect(red.a_v).toEqual([0, 1, 2.5, 0, 1, 2.5]);
     expect(red.nAv).toBe(3);
     expect(red.spectra[3]).toBe(bb.spectra[1]);
@@ -344,8 +380,18 @@ describe('fitting and translation', () => {
       composite: powerLawSet(grid, [0]),
       powerlaw: powerLawSet(grid),
       blackbody: bb,
-      two_component_lmxb: reddenedSet(grid, { ...blackbodySet(grid, [4500]), family: 'two_component' as const }, a_vs, 3.1),
-      two_component_hmxb: reddenedSet(grid, { ...blackbodySet(grid, [20000]), family: 'two_component' as const }, a_vs, 3.1),
+      two_component_lmxb: reddenedSet(
+        grid,
+        { ...blackbodySet(grid, [4500]), family: 'two_component' as const },
+        a_vs,
+        3.1,
+      ),
+      two_component_hmxb: reddenedSet(
+        grid,
+        { ...blackbodySet(grid, [20000]), family: 'two_component' as const },
+        a_vs,
+        3.1,
+      ),
     };
     const plan = preparePlan(
       grid,
@@ -365,8 +411,12 @@ describe('fitting and translation', () => {
     expect(t.family_posterior).toMatch(/^blackbody:0\.\d{3}/);
     // optical/IR within 0.05; in the UV, blueward of every input band, T and A_V trade off
     // and the average moves away from the truth, but the sigma carries that spread
-    t.mag_ab.forEach((m, i) => expect(Math.abs(m! - truth[i]!), PHAT[i]).toBeLessThan(i < 2 ? 2 * t.mag_err[i]! : 0.05));
-    expect(t.mag_err[1]!).toBeGreaterThan(predictedSigma(t.chi2_red!, pivotWavelength(filters[PHAT[1]!]!), sigma) + 0.001);
+    t.mag_ab.forEach((m, i) =>
+      expect(Math.abs(m! - truth[i]!), PHAT[i]).toBeLessThan(i < 2 ? 2 * t.mag_err[i]! : 0.05),
+    );
+    expect(t.mag_err[1]!).toBeGreaterThan(
+      predictedSigma(t.chi2_red!, pivotWavelength(filters[PHAT[1]!]!), sigma) + 0.001,
+    );
     // draws: reproducible from the generator's seed, each a model with its own magnitudes
     const d1 = translateLabelFree(plan, obs, { priors, draws: 20 }, sigma, new Rng(7)).draws;
     const d2 = translateLabelFree(plan, obs, { priors, draws: 20 }, sigma, new Rng(7)).draws;
@@ -382,7 +432,11 @@ describe('fitting and translation', () => {
     // one model with fluxes (1, 2, 4); data (2, 3, 8) with sigma 1: anchor is band 2 (8), s = 2
     // residuals: (2 - 2)^2 + (3 - 4)^2 = 1; chi2_red = 1 / (3 - 1) = 0.5
     const table = { nModels: 1, nBands: 3, flux: Float64Array.from([1, 2, 4]) };
-    const obs = { band: Int32Array.from([0, 1, 2]), flux_fnu: Float64Array.from([2, 3, 8]), flux_err_fnu: Float64Array.from([1, 1, 1]) };
+    const obs = {
+      band: Int32Array.from([0, 1, 2]),
+      flux_fnu: Float64Array.from([2, 3, 8]),
+      flux_err_fnu: Float64Array.from([1, 1, 1]),
+    };
     expect(fitGrid(obs, table)).toEqual({ ok: true, model: 0, chi2_red: 0.5, scale: 2, anchor: 2 });
   });
 
@@ -394,8 +448,19 @@ describe('fitting and translation', () => {
 
   it('falls back when the primary family fails, and records why both failed', () => {
     const inputs = GROUND.map((n) => filters[n]!);
-    const zero: ModelSet = { family: 'composite', names: ['dark'], values: [null], spectra: [new Float64Array(grid.wavelength_aa.length)] };
-    const plan = preparePlan(grid, inputs, [filters['HST_ACS_WFC.F814W']!], { composite: zero, blackbody: blackbodySet(grid) }, 'photon');
+    const zero: ModelSet = {
+      family: 'composite',
+      names: ['dark'],
+      values: [null],
+      spectra: [new Float64Array(grid.wavelength_aa.length)],
+    };
+    const plan = preparePlan(
+      grid,
+      inputs,
+      [filters['HST_ACS_WFC.F814W']!],
+      { composite: zero, blackbody: blackbodySet(grid) },
+      'photon',
+    );
     const obs = {
       band: Int32Array.from([0, 1, 2]),
       flux_fnu: Float64Array.from([1e-26, 8e-27, 1.1e-26]),
@@ -410,12 +475,21 @@ describe('fitting and translation', () => {
       status: 'failed',
       reason: 'composite: no model has flux in the anchor band; composite: no model has flux in the anchor band',
     });
-    expect(translateSource(plan, obs, null, sigma)).toMatchObject({ status: 'skipped', reason: 'class is not SED-translated' });
+    expect(translateSource(plan, obs, null, sigma)).toMatchObject({
+      status: 'skipped',
+      reason: 'class is not SED-translated',
+    });
   });
 
   it('records bad input as a reason: NaN, negative flux, missing errors, fewer than 3 bands', () => {
     const zp = AB_ZERO_FNU_CGS;
-    const b = (band: number, mag: number | null, mag_err: number | null): BandMeasurement => ({ band, name: `b${band}`, mag, mag_err, zero_point_fnu_cgs: zp });
+    const b = (band: number, mag: number | null, mag_err: number | null): BandMeasurement => ({
+      band,
+      name: `b${band}`,
+      mag,
+      mag_err,
+      zero_point_fnu_cgs: zp,
+    });
     expect(observationFromMags([b(0, Number.NaN, 0.1)], { missing_err_frac: 0.1, err_floor_mag: 0 })).toEqual({
       ok: false,
       reason: 'band b0: magnitude NaN is not a finite number',
@@ -424,12 +498,18 @@ describe('fitting and translation', () => {
       ok: false,
       reason: 'band g: flux -1e-27 is not positive',
     });
-    const r = observationFromMags([b(0, 15, null), b(1, null, null), b(2, 16, 0.05)], { missing_err_frac: 0.1, err_floor_mag: 0 });
+    const r = observationFromMags([b(0, 15, null), b(1, null, null), b(2, 16, 0.05)], {
+      missing_err_frac: 0.1,
+      err_floor_mag: 0,
+    });
     expect(r.ok && Array.from(r.obs.band)).toEqual([0, 2]);
     expect(r.ok && r.obs.flux_err_fnu[0]! / r.obs.flux_fnu[0]!).toBeCloseTo(0.1, 12);
     expect(r.ok && r.obs.flux_err_fnu[1]! / r.obs.flux_fnu[1]!).toBeCloseTo((Math.LN10 / 2.5) * 0.05, 12);
     const table = { nModels: 1, nBands: 3, flux: Float64Array.from([1, 1, 1]) };
-    expect(fitGrid(r.ok ? r.obs : (undefined as never), table)).toEqual({ ok: false, reason: 'fewer than 3 valid bands (2)' });
+    expect(fitGrid(r.ok ? r.obs : (undefined as never), table)).toEqual({
+      ok: false,
+      reason: 'fewer than 3 valid bands (2)',
+    });
   });
 
   it("maps classes to families as the method's Table 2, and class-blind to Pickles/blackbody", () => {

@@ -37,7 +37,10 @@ describe('coordinates', () => {
 describe('union-find deduplication (paper 2.2)', () => {
   it('merges identical normalised names wherever they are', () => {
     expect(normaliseName(' 4U 1254-69 ')).toBe('4U1254-69');
-    expect(groupsOf([e(10, 10, '4U 1254-69'), e(50, -20, '4u1254-69'), e(10, 10 + 3 * A, 'other')])).toEqual([[0, 1], [2]]);
+    expect(groupsOf([e(10, 10, '4U 1254-69'), e(50, -20, '4u1254-69'), e(10, 10 + 3 * A, 'other')])).toEqual([
+      [0, 1],
+      [2],
+    ]);
   });
 
   it('merges pairs within 5" that share a name, or where either name is empty', () => {
@@ -108,7 +111,11 @@ describe('cross-match (paper 2.3)', () => {
       { ra_deg: 10, dec_deg: 10 + 1 * A, sigma_eff_arcsec: 0.4, significance: 9 }, // nu 2.5
       { ra_deg: 10, dec_deg: 10 - 1.2 * A, sigma_eff_arcsec: 1, significance: 9 }, // nu 1.2
     ];
-    expect(crossMatch([{ ra_deg: 10, dec_deg: 10 }], two)[0]).toMatchObject({ xray: 1, quality: 'secure', alternatives: 1 });
+    expect(crossMatch([{ ra_deg: 10, dec_deg: 10 }], two)[0]).toMatchObject({
+      xray: 1,
+      quality: 'secure',
+      alternatives: 1,
+    });
   });
 
   it('joins the nearest counterpart within 5" with its separation', () => {

@@ -17,7 +17,15 @@ function m(rows: number[][]): Matrix {
 }
 
 const METHOD: Omit<TwoStageParams, 'forest'> = {
-  stage1_groups: { AGN: 'AGN', LMXB: 'OTHER', HMXB: 'OTHER', CV: 'OTHER', SNR: 'SNR', 'LM-STAR': 'STAR', 'HM-STAR': 'STAR' },
+  stage1_groups: {
+    AGN: 'AGN',
+    LMXB: 'OTHER',
+    HMXB: 'OTHER',
+    CV: 'OTHER',
+    SNR: 'SNR',
+    'LM-STAR': 'STAR',
+    'HM-STAR': 'STAR',
+  },
   other_group: 'OTHER',
   stage2_classes: ['LMXB', 'HMXB'],
   uncertain_below: 0.5,
@@ -28,7 +36,14 @@ const METHOD: Omit<TwoStageParams, 'forest'> = {
 /** Six classes (no SNR) in three features, the binaries overlapping each other. */
 function data(seed: number) {
   const rng = new Rng(seed);
-  const centre: Record<string, number[]> = { AGN: [0, 0, 0], 'LM-STAR': [4, 0, 0], 'HM-STAR': [4, 1, 0], LMXB: [0, 4, 0], HMXB: [0, 4, 1.5], CV: [0, 4, 0.5] };
+  const centre: Record<string, number[]> = {
+    AGN: [0, 0, 0],
+    'LM-STAR': [4, 0, 0],
+    'HM-STAR': [4, 1, 0],
+    LMXB: [0, 4, 0],
+    HMXB: [0, 4, 1.5],
+    CV: [0, 4, 0.5],
+  };
   const count: Record<string, number> = { AGN: 120, 'LM-STAR': 100, 'HM-STAR': 40, LMXB: 40, HMXB: 30, CV: 20 };
   const rowsOut: number[][] = [];
   const labels: string[] = [];
@@ -45,7 +60,13 @@ describe('two-stage classifier', () => {
   afterAll(() => pool.destroy());
   const params: TwoStageParams = {
     ...METHOD,
-    forest: { ...DEFAULT_FOREST, n_estimators: 40, min_samples_leaf: 2, class_weight: 'balanced_subsample', random_state: 5 },
+    forest: {
+      ...DEFAULT_FOREST,
+      n_estimators: 40,
+      min_samples_leaf: 2,
+      class_weight: 'balanced_subsample',
+      random_state: 5,
+    },
   };
 
   it('predicts the final classes with a full probability vector, and reports classes with no training rows', async () => {
@@ -54,7 +75,15 @@ describe('two-stage classifier', () => {
     expect(model.groups).toEqual(['AGN', 'OTHER', 'SNR', 'STAR']);
     expect(model.finalClasses).toEqual(['AGN', 'SNR', 'STAR', 'LMXB', 'HMXB']);
     expect(model.absentClasses).toEqual(['SNR']);
-    expect(model.stage2!.featureNames).toEqual(['a', 'b', 'c', 'p_stage1_AGN', 'p_stage1_OTHER', 'p_stage1_SNR', 'p_stage1_STAR']);
+    expect(model.stage2!.featureNames).toEqual([
+      'a',
+      'b',
+      'c',
+      'p_stage1_AGN',
+      'p_stage1_OTHER',
+      'p_stage1_SNR',
+      'p_stage1_STAR',
+    ]);
     const preds = predictTwoStage(model, matrix);
     for (const p of preds) {
       expect(p.proba.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 12);
@@ -87,7 +116,9 @@ describe('two-stage classifier', () => {
     expect(model.stage2Only).toBe('LMXB');
     expect(model.absentClasses).toEqual(['SNR', 'HMXB']);
     const preds = predictTwoStage(model, matrix);
-    expect(preds.filter((p) => p.decidedBy === 2).every((p) => p.finalClass === 'LMXB' && p.confidence === 1)).toBe(true);
+    expect(preds.filter((p) => p.decidedBy === 2).every((p) => p.finalClass === 'LMXB' && p.confidence === 1)).toBe(
+      true,
+    );
   });
 });
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { calibrateMondrian, conformalQuantile, coverageByClass, nestedConformalSets, predictionSet, setLabel } from '../../lib/uncertainty/conformal.js';
+import {
+  calibrateMondrian,
+  conformalQuantile,
+  coverageByClass,
+  nestedConformalSets,
+  predictionSet,
+  setLabel,
+} from '../../lib/uncertainty/conformal.js';
 import { describeRule, uncertainVerdict } from '../../lib/uncertainty/rule.js';
 import { fitNeighbourReference, neighbourScores, oodThreshold } from '../../lib/uncertainty/neighbours.js';
 import { applyClassBiases, classMixWithInterval, emClassMix, fitClassBiases } from '../../lib/uncertainty/class-mix.js';
@@ -86,7 +93,13 @@ describe('nearest-neighbour OOD score', () => {
   }
   const ref = fitNeighbourReference({ x, nSamples: n, nFeatures: 3 }, 5);
   const score = (rows: number[][]) =>
-    Array.from(neighbourScores(ref, { x: Float64Array.from([0, 1, 2].flatMap((f) => rows.map((r) => r[f]!))), nSamples: rows.length, nFeatures: 3 }));
+    Array.from(
+      neighbourScores(ref, {
+        x: Float64Array.from([0, 1, 2].flatMap((f) => rows.map((r) => r[f]!))),
+        nSamples: rows.length,
+        nFeatures: 3,
+      }),
+    );
   it('scores an ordinary source near 1 and a source far outside the training range far above the threshold', () => {
     const inside = [];
     for (let i = 0; i < 300; i++) inside.push([standardNormal(rng), 10 + 2 * standardNormal(rng), 5]);
@@ -183,21 +196,39 @@ describe('Monte-Carlo draws', () => {
 
 describe('the uncertain rule', () => {
   const rule = { set_not_single: true, ood: true, significance_below: 1, confidence_below: null };
-  const base = { predicted: 'AGN', set: ['AGN'], ood: false, ood_score: 1.2, ood_threshold: 4.1, significance: 3, confidence: 0.9 };
+  const base = {
+    predicted: 'AGN',
+    set: ['AGN'],
+    ood: false,
+    ood_score: 1.2,
+    ood_threshold: 4.1,
+    significance: 3,
+    confidence: 0.9,
+  };
   it('names every part that fired, and only those that are on', () => {
     expect(uncertainVerdict(rule, base)).toEqual({ uncertain: false, reason: null });
     expect(uncertainVerdict(rule, { ...base, set: ['LMXB', 'CV'], ood: true, ood_score: 5.234 })).toEqual({
       uncertain: true,
       reason: 'set {LMXB,CV}; ood 5.23 > 4.10',
     });
-    expect(uncertainVerdict(rule, { ...base, set: [], significance: 0.5 }).reason).toBe('set {}; significance 0.50 < 1');
+    expect(uncertainVerdict(rule, { ...base, set: [], significance: 0.5 }).reason).toBe(
+      'set {}; significance 0.50 < 1',
+    );
     // a single-class set of another class rejects the answer itself: certain only when the set is exactly {predicted}
-    expect(uncertainVerdict(rule, { ...base, set: ['LMXB'] })).toEqual({ uncertain: true, reason: 'set {LMXB} excludes AGN' });
-    expect(uncertainVerdict({ ...rule, ood: false, significance_below: null }, { ...base, set: ['AGN'], ood: true }).uncertain).toBe(false);
+    expect(uncertainVerdict(rule, { ...base, set: ['LMXB'] })).toEqual({
+      uncertain: true,
+      reason: 'set {LMXB} excludes AGN',
+    });
+    expect(
+      uncertainVerdict({ ...rule, ood: false, significance_below: null }, { ...base, set: ['AGN'], ood: true })
+        .uncertain,
+    ).toBe(false);
     // a signal not known does not fire; a part that is off does not either
     expect(uncertainVerdict(rule, { ...base, set: null, ood: null, significance: null }).uncertain).toBe(false);
     expect(uncertainVerdict({ ...rule, set_not_single: false }, { ...base, set: ['a', 'b'] }).uncertain).toBe(false);
-    expect(uncertainVerdict({ ...rule, confidence_below: 0.5 }, { ...base, confidence: 0.41 }).reason).toBe('confidence 0.410 < 0.5');
+    expect(uncertainVerdict({ ...rule, confidence_below: 0.5 }, { ...base, confidence: 0.41 }).reason).toBe(
+      'confidence 0.410 < 0.5',
+    );
     expect(describeRule(rule, 0.9)).toBe(
       'uncertain when the 90% conformal set is not exactly {the predicted class}, or the out-of-distribution flag is raised, or the Monte-Carlo significance is below 1',
     );

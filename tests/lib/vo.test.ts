@@ -7,7 +7,13 @@ import { serviceMapping } from '../../activities/io/catalog-presets.js';
 
 describe('ADQL cones', () => {
   test('the template, radius in degrees, columns once each', () => {
-    expect(coneAdql('gaiadr3.gaia_source', ['source_id', 'ra', 'dec', 'ra'], 'ra', 'dec', { ra_deg: 10.5, dec_deg: -58.25, radius_arcsec: 90 })).toBe(
+    expect(
+      coneAdql('gaiadr3.gaia_source', ['source_id', 'ra', 'dec', 'ra'], 'ra', 'dec', {
+        ra_deg: 10.5,
+        dec_deg: -58.25,
+        radius_arcsec: 90,
+      }),
+    ).toBe(
       "SELECT source_id, ra, dec FROM gaiadr3.gaia_source WHERE CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 10.5, -58.25, 0.025)) = 1",
     );
     // a reserved word as a column is delimited
@@ -16,9 +22,15 @@ describe('ADQL cones', () => {
   });
 
   test('names that are not plain identifiers are refused before they reach a query', () => {
-    expect(() => coneAdql('t; DROP TABLE x', ['a'], 'ra', 'dec', { ra_deg: 1, dec_deg: 1, radius_arcsec: 1 })).toThrow(/not a plain ADQL table name/);
-    expect(() => coneAdql('t', ['a, (SELECT 1)'], 'ra', 'dec', { ra_deg: 1, dec_deg: 1, radius_arcsec: 1 })).toThrow(/not a plain ADQL column name/);
-    expect(() => coneAdql('t', ['a'], 'ra', 'dec', { ra_deg: Number.NaN, dec_deg: 1, radius_arcsec: 1 })).toThrow(/not a finite number/);
+    expect(() => coneAdql('t; DROP TABLE x', ['a'], 'ra', 'dec', { ra_deg: 1, dec_deg: 1, radius_arcsec: 1 })).toThrow(
+      /not a plain ADQL table name/,
+    );
+    expect(() => coneAdql('t', ['a, (SELECT 1)'], 'ra', 'dec', { ra_deg: 1, dec_deg: 1, radius_arcsec: 1 })).toThrow(
+      /not a plain ADQL column name/,
+    );
+    expect(() => coneAdql('t', ['a'], 'ra', 'dec', { ra_deg: Number.NaN, dec_deg: 1, radius_arcsec: 1 })).toThrow(
+      /not a finite number/,
+    );
   });
 
   test('angles as typed: units, a bare number in arcmin, garbage refused', () => {
@@ -94,7 +106,10 @@ describe('TAP answers (DALI QUERY_STATUS)', () => {
     const over = `<INFO name="QUERY_STATUS" value="OK"/>${''}`;
     const text = doc(over).replace('</TABLE>', '</TABLE><INFO name="QUERY_STATUS" value="OVERFLOW"/>');
     expect(parseTapAnswer(text, 'answer').status).toBe('OVERFLOW');
-    const err = parseTapAnswer(doc('<INFO name="QUERY_STATUS" value="ERROR">Field query: column nope unknown</INFO>', false), 'answer');
+    const err = parseTapAnswer(
+      doc('<INFO name="QUERY_STATUS" value="ERROR">Field query: column nope unknown</INFO>', false),
+      'answer',
+    );
     expect([err.status, err.message, err.table]).toEqual(['ERROR', 'Field query: column nope unknown', null]);
   });
 });

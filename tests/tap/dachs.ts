@@ -40,11 +40,13 @@ async function freePort(): Promise<number> {
 /** Imports the test resource (once per process) and starts `dachs serve debug` on a free port; resolves when it answers. */
 let imported = false;
 export async function startDachs(): Promise<Dachs> {
-  if (!existsSync(DACHS)) throw new Error(`${DACHS} not found: make test installs gavodachs2-server (Makefile target dachs)`);
+  if (!existsSync(DACHS))
+    throw new Error(`${DACHS} not found: make test installs gavodachs2-server (Makefile target dachs)`);
   if (!imported) {
     rmSync(INPUTS, { recursive: true, force: true });
     mkdirSync(INPUTS, { recursive: true });
-    for (const f of readdirSync(TAP_FIXTURES)) if (f.endsWith('.rd') || f.endsWith('.csv')) cpSync(join(TAP_FIXTURES, f), join(INPUTS, f));
+    for (const f of readdirSync(TAP_FIXTURES))
+      if (f.endsWith('.rd') || f.endsWith('.csv')) cpSync(join(TAP_FIXTURES, f), join(INPUTS, f));
     execFileSync(DACHS, ['--suppress-log', 'imp', 'xctap/q'], { cwd: '/var/gavo/inputs', stdio: 'pipe' });
     imported = true;
   }
@@ -54,7 +56,11 @@ export async function startDachs(): Promise<Dachs> {
   writeFileSync(rc, `[web]\nserverPort: ${port}\nserverURL: http://127.0.0.1:${port}\nbindAddress: 127.0.0.1\n`);
   const log = join(dir, 'serve.log');
   const fd = openSync(log, 'a');
-  const child = spawn(DACHS, ['serve', 'debug'], { env: { ...process.env, GAVOSETTINGS: rc }, detached: true, stdio: ['ignore', fd, fd] });
+  const child = spawn(DACHS, ['serve', 'debug'], {
+    env: { ...process.env, GAVOSETTINGS: rc },
+    detached: true,
+    stdio: ['ignore', fd, fd],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const tap = `http://127.0.0.1:${port}/tap`;
   // ready when the TAP capabilities answer; a generous guard for a busy machine, never a verdict
@@ -84,8 +90,17 @@ export async function startDachs(): Promise<Dachs> {
 
 /** Config assignments (`--set` values) pointing the fetch config at a local server: services xcsc, xgaia, x2mass, and the defaults. */
 export function dachsServices(tap: string): string[] {
-  const svc = (table: string, preset: string) => ({ url: tap, table: `xctap.${table}`, preset, doc: 'the tests local DaCHS (tests/tap/dachs.ts)' });
-  const services = { xcsc: svc('master_source', 'csc2'), xgaia: svc('gaia_source', 'gaia_dr3'), x2mass: svc('fp_psc', '2mass') };
+  const svc = (table: string, preset: string) => ({
+    url: tap,
+    table: `xctap.${table}`,
+    preset,
+    doc: 'the tests local DaCHS (tests/tap/dachs.ts)',
+  });
+  const services = {
+    xcsc: svc('master_source', 'csc2'),
+    xgaia: svc('gaia_source', 'gaia_dr3'),
+    x2mass: svc('fp_psc', '2mass'),
+  };
   return [`fetch.services=${JSON.stringify(services)}`, 'fetch.default_services=["xcsc","xgaia","x2mass"]'];
 }
 

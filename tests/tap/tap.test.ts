@@ -71,7 +71,9 @@ describe('a cone from a real TAP server (DaCHS)', () => {
       [tables[0]!, 'gaia_source.csv', 'source_id'],
       [tables[1]!, 'master_source.csv', 'name'],
     ] as const) {
-      const local = (await localTable(file)).records.filter((r) => inCone(r, cone.ra_deg, cone.dec_deg, cone.radius_arcsec));
+      const local = (await localTable(file)).records.filter((r) =>
+        inCone(r, cone.ra_deg, cone.dec_deg, cone.radius_arcsec),
+      );
       const got = await readTargetTable(t.path, 'answer');
       expect(got.records.length, file).toBe(local.length);
       expect(local.length, file).toBeGreaterThan(20);
@@ -89,12 +91,23 @@ describe('a cone from a real TAP server (DaCHS)', () => {
       }
     }
     // Gaia's 64-bit source ids stay exact
-    expect((await readTargetTable(tables[0]!.path, 'answer')).records.every((r) => /^534\d{16}$/.test(String(r['source_id'])))).toBe(true);
+    expect(
+      (await readTargetTable(tables[0]!.path, 'answer')).records.every((r) =>
+        /^534\d{16}$/.test(String(r['source_id'])),
+      ),
+    ).toBe(true);
     // the artifact: params with service, URL, ADQL, time and the answer's digest; the answer as received; its columns
     const s = new ArtifactStore(store);
     const meta = await s.readMeta('fetch', tables[0]!.fetchId);
     const p = FetchParams.parse(meta.params);
-    expect(p).toMatchObject({ service: 'xgaia', url: dachs.tap, table: 'xctap.gaia_source', mode: 'sync', maxrec: 50_000, query_radius_arcsec: 240 });
+    expect(p).toMatchObject({
+      service: 'xgaia',
+      url: dachs.tap,
+      table: 'xctap.gaia_source',
+      mode: 'sync',
+      maxrec: 50_000,
+      query_radius_arcsec: 240,
+    });
     expect(p.adql).toBe(
       'SELECT source_id, ra, dec, ra_error, dec_error, parallax, parallax_error, pmra, pmdec, phot_g_mean_mag, phot_g_mean_flux_over_error, ' +
         "phot_bp_mean_mag, phot_bp_mean_flux_over_error, phot_rp_mean_mag, phot_rp_mean_flux_over_error FROM xctap.gaia_source WHERE CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 166.35, -58.8, 0.06666666666666667)) = 1",
@@ -104,7 +117,12 @@ describe('a cone from a real TAP server (DaCHS)', () => {
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(p.response_sha256);
     expect(bytes.byteLength).toBe(p.response_bytes);
     const columns = await s.readTable(fetchColumnsTable, { stage: 'fetch', id: tables[0]!.fetchId });
-    expect(columns.find((c) => c.column === 'ra')).toEqual({ column: 'ra', datatype: 'double', unit: 'deg', ucd: 'pos.eq.ra;meta.main' });
+    expect(columns.find((c) => c.column === 'ra')).toEqual({
+      column: 'ra',
+      datatype: 'double',
+      unit: 'deg',
+      ucd: 'pos.eq.ra;meta.main',
+    });
     expect(columns.find((c) => c.column === 'source_id')?.datatype).toBe('long');
     // asked again: answered from the store (offline), unless refresh
     const again = await fetchCone(new ArtifactStore(store), config, cone, ['xgaia']);
@@ -117,7 +135,15 @@ describe('a cone from a real TAP server (DaCHS)', () => {
 
   test('MAXREC: an overflow is detected and refused in one line with nothing stored; with room for it, the query runs as an asynchronous job to completion', async () => {
     const store = join(tempDir(), 'store');
-    const at = ['--set', `store.path=${JSON.stringify(store)}`, ...asSetArgs(services), '--set', 'fetch.max_pad_arcmin=0', '--set', 'fetch.maxrec_sync=50'];
+    const at = [
+      '--set',
+      `store.path=${JSON.stringify(store)}`,
+      ...asSetArgs(services),
+      '--set',
+      'fetch.max_pad_arcmin=0',
+      '--set',
+      'fetch.maxrec_sync=50',
+    ];
     const cone = ['--ra', '166.2888', '--dec', '-58.836', '--radius', '6arcmin', '--service', 'xgaia'];
     const over = runCli([...at, '--set', 'fetch.maxrec_async=50', 'fetch', ...cone]);
     expect(over.code).not.toBe(0);
@@ -133,9 +159,15 @@ describe('a cone from a real TAP server (DaCHS)', () => {
     const local = (await localTable('gaia_source.csv')).records.filter((r) => inCone(r, CENTRE.ra, CENTRE.dec, 360));
     const events: FetchEvent[] = [];
     const config = configWith(store, ['fetch.max_pad_arcmin=0', 'fetch.maxrec_sync=50', 'fetch.backoff_s=0.05']);
-    const { tables } = await fetchCone(new ArtifactStore(store), config, { ra_deg: CENTRE.ra, dec_deg: CENTRE.dec, radius_arcsec: 360 }, ['xgaia'], {
-      onEvent: (e) => events.push(e),
-    });
+    const { tables } = await fetchCone(
+      new ArtifactStore(store),
+      config,
+      { ra_deg: CENTRE.ra, dec_deg: CENTRE.dec, radius_arcsec: 360 },
+      ['xgaia'],
+      {
+        onEvent: (e) => events.push(e),
+      },
+    );
     expect(tables[0]!.params).toMatchObject({ mode: 'async', maxrec: 2_000_000 });
     expect(tables[0]!.rows).toBe(local.length);
     const phases = events.flatMap((e) => (e.kind === 'job' ? [e.phase] : []));
@@ -152,12 +184,19 @@ describe('a cone from a real TAP server (DaCHS)', () => {
       ['x2mass'],
     );
     expect(direct.tables[0]!.params.mode).toBe('async');
-    expect(direct.tables[0]!.rows).toBe((await localTable('fp_psc.csv')).records.filter((r) => inCone(r, CENTRE.ra, CENTRE.dec, 120)).length);
+    expect(direct.tables[0]!.rows).toBe(
+      (await localTable('fp_psc.csv')).records.filter((r) => inCone(r, CENTRE.ra, CENTRE.dec, 120)).length,
+    );
   });
 
   test("an ADQL error is the server's message in one line, with a non-zero exit and nothing stored", async () => {
     const store = join(tempDir(), 'store');
-    const bad = JSON.stringify({ url: dachs.tap, table: 'xctap.no_such_table', preset: 'gaia_dr3', doc: 'a table the server does not have' });
+    const bad = JSON.stringify({
+      url: dachs.tap,
+      table: 'xctap.no_such_table',
+      preset: 'gaia_dr3',
+      doc: 'a table the server does not have',
+    });
     const r = runCli([
       '--set',
       `store.path=${JSON.stringify(store)}`,
@@ -179,13 +218,17 @@ describe('a cone from a real TAP server (DaCHS)', () => {
       .split('\n')
       .filter((l) => l.startsWith('xclass:'));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^xclass: fetch: service broken \\(${dachs.tap.replace(/[./:]/g, '\\$&')}\\) refused the query: .*no_such_table.*$`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^xclass: fetch: service broken \\(${dachs.tap.replace(/[./:]/g, '\\$&')}\\) refused the query: .*no_such_table.*$`,
+      ),
+    );
     expect(fetchDirs(store)).toEqual([]);
     // a column the table lacks, straight through the client
     const settings = configWith(store).fetch;
-    await expect(tapSync({ name: 'xgaia', url: dachs.tap }, settings, 'SELECT nope FROM xctap.gaia_source', 10)).rejects.toThrow(
-      /^fetch: service xgaia \(.*\) refused the query: .*nope.*could not be located/,
-    );
+    await expect(
+      tapSync({ name: 'xgaia', url: dachs.tap }, settings, 'SELECT nope FROM xctap.gaia_source', 10),
+    ).rejects.toThrow(/^fetch: service xgaia \(.*\) refused the query: .*nope.*could not be located/);
     // bounds: a radius beyond config fetch.max_radius_arcmin is refused before any query
     const wide = runCli([
       '--set',
@@ -200,7 +243,9 @@ describe('a cone from a real TAP server (DaCHS)', () => {
       '2deg',
     ]);
     expect(wide.code).not.toBe(0);
-    expect(wide.stderr).toContain('xclass: fetch: radius 120 arcmin: expected more than 0 and at most config fetch.max_radius_arcmin = 30');
+    expect(wide.stderr).toContain(
+      'xclass: fetch: radius 120 arcmin: expected more than 0 and at most config fetch.max_radius_arcmin = 30',
+    );
   });
 
   test('a server stopped mid-answer: a clear line after the bounded retries, and no artifact', async () => {
@@ -234,13 +279,25 @@ describe('a cone from a real TAP server (DaCHS)', () => {
     const store = join(tempDir(), 'store');
     const svc = JSON.stringify({ url, table: 'xctap.gaia_source', preset: 'gaia_dr3', doc: 'through the relay' });
     const config = loadConfig({
-      sets: [`store.path=${JSON.stringify(store)}`, `fetch.services={"relayed":${svc}}`, 'fetch.max_pad_arcmin=0', 'fetch.backoff_s=0.05', 'fetch.attempts=3'],
+      sets: [
+        `store.path=${JSON.stringify(store)}`,
+        `fetch.services={"relayed":${svc}}`,
+        'fetch.max_pad_arcmin=0',
+        'fetch.backoff_s=0.05',
+        'fetch.attempts=3',
+      ],
     });
     const events: FetchEvent[] = [];
     await expect(
-      fetchCone(new ArtifactStore(store), config, { ra_deg: CENTRE.ra, dec_deg: CENTRE.dec, radius_arcsec: 300 }, ['relayed'], {
-        onEvent: (e) => events.push(e),
-      }),
+      fetchCone(
+        new ArtifactStore(store),
+        config,
+        { ra_deg: CENTRE.ra, dec_deg: CENTRE.dec, radius_arcsec: 300 },
+        ['relayed'],
+        {
+          onEvent: (e) => events.push(e),
+        },
+      ),
     ).rejects.toThrow(
       new RegExp(
         `^fetch: service relayed \\(${url.replace(/[./:]/g, '\\$&')}\\): POST ${url.replace(/[./:]/g, '\\$&')}/sync failed after 3 attempts: ECONNREFUSED$`,
@@ -263,9 +320,25 @@ describe('classify --cone against the real server', () => {
     const store = join(tempDir(), 'store');
     const { cpSync } = await import('node:fs');
     cpSync(modelStore, store, { recursive: true });
-    const at = ['--set', `store.path=${JSON.stringify(store)}`, '--set', 'uncertainty.mc.draws=0', ...asSetArgs(services)];
+    const at = [
+      '--set',
+      `store.path=${JSON.stringify(store)}`,
+      '--set',
+      'uncertainty.mc.draws=0',
+      ...asSetArgs(services),
+    ];
     const cone = `${CENTRE.ra},${CENTRE.dec},5arcmin`;
-    const r = runCli([...at, '--json', 'classify', '--cone', cone, '--model', 'latest', '--out', join(dir, 'cone.csv')]);
+    const r = runCli([
+      ...at,
+      '--json',
+      'classify',
+      '--cone',
+      cone,
+      '--model',
+      'latest',
+      '--out',
+      join(dir, 'cone.csv'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const res = lastJsonLine(r.stdout) as { run: string; artifact: string; rows: number };
     const xray = (await localTable('master_source.csv')).records.filter((x) => inCone(x, CENTRE.ra, CENTRE.dec, 300));
@@ -282,7 +355,9 @@ describe('classify --cone against the real server', () => {
     const run = (await readRunRecord(s, res.run))!;
     expect(run.steps.map((x) => x.key)).toEqual(['fetch/xcsc', 'fetch/xgaia', 'fetch/x2mass', 'classify']);
     const gaiaFetch = FetchParams.parse((await s.readMeta('fetch', run.steps[1]!.artifactId!)).params);
-    const maxSigma = Math.max(...xray.map((x) => Math.sqrt((Number(x['err_ellipse_r0']) ** 2 + Number(x['err_ellipse_r1']) ** 2) / 2)));
+    const maxSigma = Math.max(
+      ...xray.map((x) => Math.sqrt((Number(x['err_ellipse_r0']) ** 2 + Number(x['err_ellipse_r1']) ** 2) / 2)),
+    );
     expect(gaiaFetch.query_radius_arcsec).toBeCloseTo(300 + 10 * 3 * maxSigma + Math.max(60, 6 * maxSigma), 9);
     // audit shows the fetches of the run
     const audit = runCli([...at, 'audit', res.run]);
@@ -296,7 +371,18 @@ describe('classify --cone against the real server', () => {
     expect(audit.stdout).toContain(`  ${gaiaFetch.adql}\n`);
 
     // the same tables from files (fetch --out): the same result table, byte for byte
-    const files = runCli([...at, 'fetch', '--ra', String(CENTRE.ra), '--dec', String(CENTRE.dec), '--radius', '5arcmin', '--out', join(dir, 'vo')]);
+    const files = runCli([
+      ...at,
+      'fetch',
+      '--ra',
+      String(CENTRE.ra),
+      '--dec',
+      String(CENTRE.dec),
+      '--radius',
+      '5arcmin',
+      '--out',
+      join(dir, 'vo'),
+    ]);
     expect(files.code, files.stderr).toBe(0);
     expect(files.stderr).toMatch(/xgaia: \d+ rows, from the store/);
     const fromFiles = runCli([
@@ -346,7 +432,17 @@ describe('classify --cone against the real server', () => {
 
     // offline again: the stored answers are reused and the classification is a cache hit
     const before = fetchDirs(store).length;
-    const again = runCli([...at, '--json', 'classify', '--cone', cone, '--model', 'latest', '--out', join(dir, 'again.csv')]);
+    const again = runCli([
+      ...at,
+      '--json',
+      'classify',
+      '--cone',
+      cone,
+      '--model',
+      'latest',
+      '--out',
+      join(dir, 'again.csv'),
+    ]);
     expect(again.code, again.stderr).toBe(0);
     expect(lastJsonLine(again.stdout)).toMatchObject({ artifact: res.artifact, cache_hit: true });
     expect(fetchDirs(store).length).toBe(before);

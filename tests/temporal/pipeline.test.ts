@@ -27,12 +27,24 @@ function worker(store: string, address: string, extra: string[] = []) {
 }
 
 function temporalRun(store: string, address: string, extra: string[] = []) {
-  const p = spawnCli([...storeArgs(store), ...extra, '--json', 'run', '--no-ablations', '--engine', 'temporal', '--address', address]);
+  const p = spawnCli([
+    ...storeArgs(store),
+    ...extra,
+    '--json',
+    'run',
+    '--no-ablations',
+    '--engine',
+    'temporal',
+    '--address',
+    address,
+  ]);
   let out = '';
   let err = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) => p.on('close', (code) => resolve({ code, out, err })));
+  const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
+    p.on('close', (code) => resolve({ code, out, err })),
+  );
   return { proc: p, done };
 }
 
@@ -123,7 +135,8 @@ describe('the pipeline on a real Temporal server', () => {
       expect(res.code, res.err + b.log()).toBe(0);
       expectComplete(store, lastJson(res.out));
       // the other worker ran to the end every step the killed one was in the middle of
-      for (const s of killedDuring) expect(b.log(), s).toMatch(new RegExp(`^worker \\d+: ${s.replace(/[/.]/g, '\\$&')} done$`, 'm'));
+      for (const s of killedDuring)
+        expect(b.log(), s).toMatch(new RegExp(`^worker \\d+: ${s.replace(/[/.]/g, '\\$&')} done$`, 'm'));
     } finally {
       await stop(a);
       if (b) await stop(b);
@@ -165,7 +178,16 @@ describe('the pipeline on a real Temporal server', () => {
     const queue = ['--set', 'temporal.task_queue="classify"'];
     const w = worker(embeddedStore, server.address, queue);
     try {
-      const onTemporal = spawnCli([...storeArgs(embeddedStore), ...queue, '--json', ...args('t.csv'), '--engine', 'temporal', '--address', server.address]);
+      const onTemporal = spawnCli([
+        ...storeArgs(embeddedStore),
+        ...queue,
+        '--json',
+        ...args('t.csv'),
+        '--engine',
+        'temporal',
+        '--address',
+        server.address,
+      ]);
       let out = '';
       let err = '';
       onTemporal.stdout.on('data', (d: Buffer) => (out += d.toString()));

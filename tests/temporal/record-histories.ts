@@ -23,14 +23,28 @@ async function main(): Promise<void> {
   const sets = [`store.path=${JSON.stringify(join(dir, 'store'))}`, ...SETTINGS].flatMap((s) => ['--set', s]);
   const worker = spawnCli([...sets, 'worker', '--address', server.address]);
   try {
-    const run = runCli([...sets, '--json', 'run', '--ablation', 'smote', '--engine', 'temporal', '--address', server.address]);
+    const run = runCli([
+      ...sets,
+      '--json',
+      'run',
+      '--ablation',
+      'smote',
+      '--engine',
+      'temporal',
+      '--address',
+      server.address,
+    ]);
     if (run.code !== 0) throw new Error(`run failed: ${run.stderr}`);
     const record = lastJsonLine(run.stdout) as { run_id: string };
     const show = (workflowId: string) => {
-      const r = spawnSync(TEMPORAL_BIN, ['workflow', 'show', '--address', server.address, '-w', workflowId, '-o', 'json'], {
-        encoding: 'utf8',
-        maxBuffer: 1 << 28,
-      });
+      const r = spawnSync(
+        TEMPORAL_BIN,
+        ['workflow', 'show', '--address', server.address, '-w', workflowId, '-o', 'json'],
+        {
+          encoding: 'utf8',
+          maxBuffer: 1 << 28,
+        },
+      );
       if (r.status !== 0) throw new Error(`temporal workflow show -w ${workflowId}: ${r.stderr}`);
       return r.stdout;
     };
@@ -39,9 +53,15 @@ async function main(): Promise<void> {
     writeFileSync(join(fixtures, 'pipeline-history.json'), parent);
     writeFileSync(join(fixtures, 'branch-history.json'), show(`${record.run_id}/cv/fold-0`));
     writeFileSync(join(fixtures, 'ablation-history.json'), show(`${record.run_id}/ablation/smote`));
-    const events = (JSON.parse(parent) as { events: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[] }).events;
+    const events = (
+      JSON.parse(parent) as { events: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[] }
+    ).events;
     const types = [
-      ...new Set(events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType.name] : []))),
+      ...new Set(
+        events.flatMap((e) =>
+          e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType.name] : [],
+        ),
+      ),
     ];
     process.stdout.write(`run ${record.run_id}\nactivity types in the parent history: ${types.join(', ')}\n`);
   } finally {

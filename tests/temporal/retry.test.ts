@@ -26,7 +26,11 @@ afterAll(async () => {
 });
 
 /** Runs the pipeline workflow on an in-process worker whose activities are wrapped by `wrap`. */
-async function runWith(taskQueue: string, sets: string[], wrap: (inner: StageActivities) => StageActivities): Promise<DagResult> {
+async function runWith(
+  taskQueue: string,
+  sets: string[],
+  wrap: (inner: StageActivities) => StageActivities,
+): Promise<DagResult> {
   const config = loadConfig({
     sets: [
       `store.path=${JSON.stringify(join(tempDir(), 'store'))}`,
@@ -38,11 +42,18 @@ async function runWith(taskQueue: string, sets: string[], wrap: (inner: StageAct
   });
   const input = await planPipeline(config, { ablations: [] });
   const connection = await NativeConnection.connect({ address: server.address });
-  const worker = await Worker.create({ connection, taskQueue, workflowsPath, activities: wrap(createTemporalActivities(openStore(config))) });
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowsPath,
+    activities: wrap(createTemporalActivities(openStore(config))),
+  });
   const clientConn = await Connection.connect({ address: server.address });
   try {
     const client = new Client({ connection: clientConn });
-    return await worker.runUntil(client.workflow.execute(xclassPipeline, { taskQueue, workflowId: `${taskQueue}-${Date.now()}`, args: [input] }));
+    return await worker.runUntil(
+      client.workflow.execute(xclassPipeline, { taskQueue, workflowId: `${taskQueue}-${Date.now()}`, args: [input] }),
+    );
   } finally {
     await clientConn.close();
     await connection.close();
@@ -70,18 +81,24 @@ describe('retries on Temporal', () => {
     const bad = rows.map((r) => [...r]);
     bad[1]![header.indexOf('True_Class')] = 'QSO';
     const attempts: number[] = [];
-    const result = await runWith('bad-input', [`data.dir=${JSON.stringify(dataDirWith(toCsv(header, bad)))}`], (inner) => ({
-      ...inner,
-      async ingest(params, inputs, step) {
-        attempts.push(Context.current().info.attempt);
-        return inner.ingest(params, inputs, step);
-      },
-    }));
+    const result = await runWith(
+      'bad-input',
+      [`data.dir=${JSON.stringify(dataDirWith(toCsv(header, bad)))}`],
+      (inner) => ({
+        ...inner,
+        async ingest(params, inputs, step) {
+          attempts.push(Context.current().info.attempt);
+          return inner.ingest(params, inputs, step);
+        },
+      }),
+    );
     expect(attempts).toEqual([1]);
     expect(result.ok).toBe(false);
     const ingest = result.steps.find((s) => s.key === 'ingest')!;
     expect(ingest.status).toBe('failed');
-    expect(ingest.error).toMatch(/^catalogs\/muwclass_TD_2022\.csv, row 3, column 'True_Class': unknown label, .*got "QSO"$/);
+    expect(ingest.error).toMatch(
+      /^catalogs\/muwclass_TD_2022\.csv, row 3, column 'True_Class': unknown label, .*got "QSO"$/,
+    );
     expect(result.steps.find((s) => s.key === 'sed')!.status).toBe('skipped');
   }, 240_000);
 });

@@ -66,7 +66,11 @@ export class DevServer {
       { stdio: 'ignore' },
     );
     for (let i = 0; i < 150; i++) {
-      const ok = spawnSync(TEMPORAL_BIN, ['operator', 'cluster', 'health', '--address', this.address], { stdio: 'ignore', timeout: 5000 }).status === 0;
+      const ok =
+        spawnSync(TEMPORAL_BIN, ['operator', 'cluster', 'health', '--address', this.address], {
+          stdio: 'ignore',
+          timeout: 5000,
+        }).status === 0;
       if (ok) return;
       await sleep(200);
     }

@@ -3,7 +3,12 @@ import { DagBuilder } from '../../workflows/builder.js';
 import { validateDag } from '../../workflows/dag.js';
 
 const file = { name: 'catalogs/t.csv', sha256: 'a'.repeat(64), bytes: 10 };
-const features = { xray_optical_filters: ['ACS_F475W'], galactic_parallax_mas: 0.5, include_gaia: true, include_av: false };
+const features = {
+  xray_optical_filters: ['ACS_F475W'],
+  galactic_parallax_mas: 0.5,
+  include_gaia: true,
+  include_av: false,
+};
 
 /**
  * Wiring mistakes the compiler must reject. `make test` and `npm run build` type-check
@@ -11,16 +16,29 @@ const features = { xray_optical_filters: ['ACS_F475W'], galactic_parallax_mas: 0
  * real assertions about the types. The function never runs.
  */
 export function miswired(b: DagBuilder): void {
-  const ingest = b.step({ key: 'ingest', stage: 'ingest', params: { catalog: file, label_map: {} }, inputs: {}, context: { path: '/x' } });
-  const sed = b.step({ key: 'sed', stage: 'sed', params: {} as never, inputs: { sources: ingest }, context: { data_dir: '/d' } });
+  const ingest = b.step({
+    key: 'ingest',
+    stage: 'ingest',
+    params: { catalog: file, label_map: {} },
+    inputs: {},
+    context: { path: '/x' },
+  });
+  const sed = b.step({
+    key: 'sed',
+    stage: 'sed',
+    params: {} as never,
+    inputs: { sources: ingest },
+    context: { data_dir: '/d' },
+  });
   // @ts-expect-error an input role the stage does not have
   b.step({ key: 'f1', stage: 'features', params: features, inputs: { sources: ingest, sed, extra: ingest } });
   // @ts-expect-error a required input role missing
   b.step({ key: 'f2', stage: 'features', params: features, inputs: { sed } });
   // @ts-expect-error an input of the wrong stage: `sed` takes ingested sources, not a SED artifact
   b.step({ key: 's2', stage: 'sed', params: {} as never, inputs: { sources: sed }, context: { data_dir: '/d' } });
+  const dedupParams = { radius_arcsec: 1, always_merge_arcsec: 0, snr_radius_arcsec: 1 };
   // @ts-expect-error params of another stage
-  b.step({ key: 'f3', stage: 'features', params: { radius_arcsec: 1, always_merge_arcsec: 0, snr_radius_arcsec: 1 }, inputs: { sources: ingest, sed } });
+  b.step({ key: 'f3', stage: 'features', params: dedupParams, inputs: { sources: ingest, sed } });
   // @ts-expect-error a stage that reads a raw file needs its path
   b.step({ key: 'i2', stage: 'ingest', params: { catalog: file, label_map: {} }, inputs: {} });
   const train = b.step({
@@ -39,7 +57,13 @@ export function miswired(b: DagBuilder): void {
 describe('DagBuilder', () => {
   it('declares steps with their keys, params, inputs, context and branch', () => {
     const b = new DagBuilder('t');
-    const ingest = b.step({ key: 'ingest', stage: 'ingest', params: { catalog: file, label_map: {} }, inputs: {}, context: { path: '/data/t.csv' } });
+    const ingest = b.step({
+      key: 'ingest',
+      stage: 'ingest',
+      params: { catalog: file, label_map: {} },
+      inputs: {},
+      context: { path: '/data/t.csv' },
+    });
     const decl = {
       key: 'labels/a',
       params: { catalog: file, name: 'a', format: 'muwclass' as const, class: null, reference: 'r', label_map: {} },
@@ -59,7 +83,13 @@ describe('DagBuilder', () => {
 
   it('declares a step with the same stage, params and inputs once, under its first key', () => {
     const b = new DagBuilder('t');
-    const ingest = b.step({ key: 'ingest', stage: 'ingest', params: { catalog: file, label_map: {} }, inputs: {}, context: { path: '/x' } });
+    const ingest = b.step({
+      key: 'ingest',
+      stage: 'ingest',
+      params: { catalog: file, label_map: {} },
+      inputs: {},
+      context: { path: '/x' },
+    });
     const a = b.step({
       key: 'crossmatch/a',
       stage: 'crossmatch',
@@ -83,6 +113,10 @@ describe('DagBuilder', () => {
     expect(b.build().steps.map((s) => s.key)).toEqual(['ingest', 'crossmatch/a', 'crossmatch/b']);
     // an external input is not a step: the scheduler is given it
     expect(() => validateDag(b.build())).toThrow(/input 'labels' names unknown step 'labels'/);
-    expect(validateDag(b.build(), { labels: { stage: 'labels', id: 'x' } })).toEqual(['ingest', 'crossmatch/a', 'crossmatch/b']);
+    expect(validateDag(b.build(), { labels: { stage: 'labels', id: 'x' } })).toEqual([
+      'ingest',
+      'crossmatch/a',
+      'crossmatch/b',
+    ]);
   });
 });

@@ -9,7 +9,10 @@ describe('Temporal workflow bundle', () => {
     // the worker loads the compiled workflows; `make test` builds dist/ first
     const source = fileURLToPath(new URL('../../dist/workflows/index.js', import.meta.url));
     expect(existsSync(source), `${source} (run npm run build)`).toBe(true);
-    const { code } = await bundleWorkflowCode({ workflowsPath: source, logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: source,
+      logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} },
+    });
     expect(code).toContain('xclassPipeline');
     expect(code.length).toBeGreaterThan(10_000);
     expect(workflowsPath()).toMatch(/workflows[/\\]index\.js$/);

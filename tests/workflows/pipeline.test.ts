@@ -20,8 +20,15 @@ describe('the pipeline DAG', () => {
     expect(count('xray/')).toBe(1 + 5 * 2 + 1 + 1);
     expect(step('xray/features').inputs).toEqual({ sources: 'ingest' });
     expect(step('xray/features').params['xray_only']).toBe(true);
-    expect(step('xray/cv/fold-0/predict-deployment').inputs).toEqual({ model: 'xray/cv/fold-0/train', features: 'xray/features', sources: 'ingest' });
-    expect(Object.keys(step('xray/cv/evaluate').inputs).sort()).toEqual([...Array.from({ length: 5 }, (_, i) => `deployment_fold_${i}`), 'reference']);
+    expect(step('xray/cv/fold-0/predict-deployment').inputs).toEqual({
+      model: 'xray/cv/fold-0/train',
+      features: 'xray/features',
+      sources: 'ingest',
+    });
+    expect(Object.keys(step('xray/cv/evaluate').inputs).sort()).toEqual([
+      ...Array.from({ length: 5 }, (_, i) => `deployment_fold_${i}`),
+      'reference',
+    ]);
     expect(step('xray/final/train').params['fold']).toBeNull();
     expect(dag.steps.filter((s) => s.key.startsWith('xray/')).every((s) => s.branch === 'xray')).toBe(true);
     expect(keys).not.toContain('cv/fold-0/train-blind');
@@ -64,7 +71,11 @@ describe('the pipeline DAG', () => {
   });
 
   it('declares only what the configured protocols need', async () => {
-    const only = buildPipeline(await planPipeline(loadConfig({ sets: ['evaluation.protocols=["deployment"]'] }), { ablations: ['paper_method'] }));
+    const only = buildPipeline(
+      await planPipeline(loadConfig({ sets: ['evaluation.protocols=["deployment"]'] }), {
+        ablations: ['paper_method'],
+      }),
+    );
     const keys = only.steps.map((s) => s.key);
     expect(keys.filter((k) => /paper$|predict-paper|predict-blind|train-blind/.test(k))).toEqual([]);
     expect(Object.keys(only.steps.find((s) => s.key === 'cv/evaluate')!.inputs).sort()).toEqual(
@@ -75,12 +86,16 @@ describe('the pipeline DAG', () => {
       model: 'ablation/paper_method/cv/fold-0/train',
       features: 'ablation/paper_method/features-label_free',
     });
-    expect(() => loadConfig({ sets: ['evaluation.protocols=["paper","paper"]'] })).toThrow(/evaluation\.protocols.*a protocol is listed twice/);
+    expect(() => loadConfig({ sets: ['evaluation.protocols=["paper","paper"]'] })).toThrow(
+      /evaluation\.protocols.*a protocol is listed twice/,
+    );
     expect(() => loadConfig({ sets: ['evaluation.protocols=["deploy"]'] })).toThrow(/evaluation\.protocols\.0/);
   });
 
   it('keeps the redshift grid and zero priors of unused AGN families out of a translation, and wires the label policy', async () => {
-    const input = await planPipeline(loadConfig(), { ablations: ['agn_salvato', 'agn_composite_z', 'label_conflicts_dropped'] });
+    const input = await planPipeline(loadConfig(), {
+      ablations: ['agn_salvato', 'agn_composite_z', 'label_conflicts_dropped'],
+    });
     expect(input.baseline.sed.agn_redshift).toBeUndefined();
     expect(Object.keys(input.baseline.sed.label_free.priors)).not.toContain('salvato');
     const salvato = input.ablations['agn_salvato']!.sed;
@@ -93,12 +108,19 @@ describe('the pipeline DAG', () => {
     const step = (key: string) => dag.steps.find((s) => s.key === key)!;
     expect(step('cv/fold-0/train').params['label_policy']).toBeUndefined();
     expect(step('ablation/label_conflicts_dropped/cv/fold-0/train').params['label_policy']).toBe('drop');
-    expect(step('ablation/label_conflicts_dropped/cv/fold-0/train').inputs).toEqual({ features: 'features', provenance: 'provenance' });
-    expect(() => loadConfig({ sets: ['sed.agn_redshift.z_step=0.001'] })).toThrow(/sed\.agn_redshift.*at most 100 redshift steps/);
+    expect(step('ablation/label_conflicts_dropped/cv/fold-0/train').inputs).toEqual({
+      features: 'features',
+      provenance: 'provenance',
+    });
+    expect(() => loadConfig({ sets: ['sed.agn_redshift.z_step=0.001'] })).toThrow(
+      /sed\.agn_redshift.*at most 100 redshift steps/,
+    );
   });
 
   it('refuses posterior draws unless the translation is label-free', async () => {
-    await expect(planPipeline(loadConfig({ sets: ['ablations.x={"sed":{"assignment":"paper","label_free":{"draws":3}}}'] }))).rejects.toThrow(
+    await expect(
+      planPipeline(loadConfig({ sets: ['ablations.x={"sed":{"assignment":"paper","label_free":{"draws":3}}}'] })),
+    ).rejects.toThrow(
       /^config ablations\.x: key 'sed\.label_free\.draws': 3 posterior draws need sed\.assignment = "label_free" \(got "paper"\)$/,
     );
   });

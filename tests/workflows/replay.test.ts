@@ -5,7 +5,8 @@ import { Worker } from '@temporalio/worker';
 import type { PipelineInput } from '../../schemas/pipeline.js';
 
 const workflowsPath = fileURLToPath(new URL('../../dist/workflows/index.js', import.meta.url));
-const history = (name: string): History => JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), 'utf8')) as History;
+const history = (name: string): History =>
+  JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), 'utf8')) as History;
 const RUN = 'run-20261201T112228Z-63a4d0';
 
 interface Payload {
@@ -29,7 +30,8 @@ function withInput(h: History, edit: (input: PipelineInput) => void): History {
   return copy;
 }
 
-const replay = (h: History, workflowId: string, name: string) => Worker.runReplayHistory({ workflowsPath, replayName: name }, h, workflowId);
+const replay = (h: History, workflowId: string, name: string) =>
+  Worker.runReplayHistory({ workflowsPath, replayName: name }, h, workflowId);
 
 /**
  * Histories recorded from a real Temporal server run of the pipeline with the SMOTE
@@ -43,8 +45,23 @@ const replay = (h: History, workflowId: string, name: string) => Worker.runRepla
 describe('workflow determinism', () => {
   it('replays the recorded pipeline history; its activities are named by stage', async () => {
     const h = history('pipeline-history.json');
-    const types = new Set(h.events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType.name] : [])));
-    expect([...types].sort()).toEqual(['crossmatch', 'dedup', 'evaluate', 'features', 'ingest', 'labels', 'provenance', 'reference', 'sed', 'train']);
+    const types = new Set(
+      h.events.flatMap((e) =>
+        e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType.name] : [],
+      ),
+    );
+    expect([...types].sort()).toEqual([
+      'crossmatch',
+      'dedup',
+      'evaluate',
+      'features',
+      'ingest',
+      'labels',
+      'provenance',
+      'reference',
+      'sed',
+      'train',
+    ]);
     await expect(replay(h, RUN, 'pipeline')).resolves.toBeUndefined();
     // the edit helper itself changes nothing: an input decoded and encoded again still replays
     await expect(
@@ -61,12 +78,16 @@ describe('workflow determinism', () => {
   }, 120_000);
 
   it('replays the recorded ablation branch history', async () => {
-    await expect(replay(history('ablation-history.json'), `${RUN}/ablation/smote`, 'ablation')).resolves.toBeUndefined();
+    await expect(
+      replay(history('ablation-history.json'), `${RUN}/ablation/smote`, 'ablation'),
+    ).resolves.toBeUndefined();
   }, 120_000);
 
   it('fails to replay when a step runs another stage', async () => {
     const h = history('pipeline-history.json');
-    h.events.find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes!.activityType = { name: 'sed' };
+    h.events.find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes!.activityType = {
+      name: 'sed',
+    };
     await expect(replay(h, RUN, 'stage')).rejects.toThrow(/[Nn]ondeterminism/);
   }, 120_000);
 

@@ -46,7 +46,15 @@ describe('DAG scheduler', () => {
   });
 
   it('runs independent branches at the same time', async () => {
-    const dag: Dag = { name: 't', steps: [step('root'), step('fold1', { d: 'root' }), step('fold2', { d: 'root' }), step('join', { a: 'fold1', b: 'fold2' })] };
+    const dag: Dag = {
+      name: 't',
+      steps: [
+        step('root'),
+        step('fold1', { d: 'root' }),
+        step('fold2', { d: 'root' }),
+        step('join', { a: 'fold1', b: 'fold2' }),
+      ],
+    };
     const t = tracer({ fold1: 60, fold2: 60 });
     await runDag(dag, t.run, { concurrency: 2 });
     expect(t.peak()).toBe(2);
@@ -83,22 +91,39 @@ describe('DAG scheduler', () => {
   });
 
   it('rejects cycles, duplicate keys and unknown inputs', () => {
-    expect(() => validateDag({ name: 't', steps: [step('a', { x: 'b' }), step('b', { x: 'a' })] })).toThrow(/cycle a -> b -> a/);
+    expect(() => validateDag({ name: 't', steps: [step('a', { x: 'b' }), step('b', { x: 'a' })] })).toThrow(
+      /cycle a -> b -> a/,
+    );
     expect(() => validateDag({ name: 't', steps: [step('a'), step('a')] })).toThrow(/used twice/);
     expect(() => validateDag({ name: 't', steps: [step('a', { x: 'nope' })] })).toThrow(/unknown step 'nope'/);
   });
 
   it('finishes an empty DAG at once', async () => {
-    expect(await runDag({ name: 'empty', steps: [] }, async (r) => ok(r), { concurrency: 1 })).toEqual({ dag: 'empty', ok: true, steps: [] });
+    expect(await runDag({ name: 'empty', steps: [] }, async (r) => ok(r), { concurrency: 1 })).toEqual({
+      dag: 'empty',
+      ok: true,
+      steps: [],
+    });
   });
 });
 
 describe('embedded engine retries', () => {
   /** one step on the embedded engine under the fast retry policy, its attempts run by `attempt` */
-  const runOne = (key: string, attempt: (req: StepRequest) => Promise<StepOutcome>, onRetry?: (key: string, attempt: number) => void) =>
+  const runOne = (
+    key: string,
+    attempt: (req: StepRequest) => Promise<StepOutcome>,
+    onRetry?: (key: string, attempt: number) => void,
+  ) =>
     runEmbedded(
       { name: 't', steps: [step(key)] },
-      { store: new ArtifactStore(tempDir()), concurrency: 1, retry: fastRetry, threads: false, stepRunner: attempt, ...(onRetry ? { onRetry } : {}) },
+      {
+        store: new ArtifactStore(tempDir()),
+        concurrency: 1,
+        retry: fastRetry,
+        threads: false,
+        stepRunner: attempt,
+        ...(onRetry ? { onRetry } : {}),
+      },
     );
 
   it('retries a transient failure and then succeeds', async () => {
@@ -166,7 +191,10 @@ describe('branches (child workflows on Temporal)', () => {
       'cv/evaluate:test',
     ]);
     expect(parent.steps[1]!.inputs).toEqual({ features: 'features' });
-    expect(parent.steps[3]!.inputs).toEqual({ fold_0: 'cv/fold-0#cv/fold-0/predict', fold_1: 'cv/fold-1#cv/fold-1/predict' });
+    expect(parent.steps[3]!.inputs).toEqual({
+      fold_0: 'cv/fold-0#cv/fold-0/predict',
+      fold_1: 'cv/fold-1#cv/fold-1/predict',
+    });
     expect(Object.keys(branches)).toEqual(['cv/fold-0', 'cv/fold-1']);
 
     const seen: Record<string, StepRequest['inputs']> = {};
@@ -175,7 +203,10 @@ describe('branches (child workflows on Temporal)', () => {
       parent,
       async (req) => {
         if (req.stage !== BRANCH_STAGE) return leaf(req);
-        const r = await runDag(branches[req.params['branch'] as string]!, leaf, { concurrency: 2, external: req.inputs });
+        const r = await runDag(branches[req.params['branch'] as string]!, leaf, {
+          concurrency: 2,
+          external: req.inputs,
+        });
         return {
           artifactId: 'x',
           cacheHit: false,
@@ -187,8 +218,13 @@ describe('branches (child workflows on Temporal)', () => {
       { concurrency: 2 },
     );
     const flat = await runDag(dag, async (req) => ok(req), { concurrency: 2 });
-    expect(viaBranches.steps.map((s) => [s.key, s.artifactId, s.status]).sort()).toEqual(flat.steps.map((s) => [s.key, s.artifactId, s.status]).sort());
-    expect(seen['cv/evaluate']).toEqual({ fold_0: { stage: 'test', id: 'id-cv/fold-0/predict' }, fold_1: { stage: 'test', id: 'id-cv/fold-1/predict' } });
+    expect(viaBranches.steps.map((s) => [s.key, s.artifactId, s.status]).sort()).toEqual(
+      flat.steps.map((s) => [s.key, s.artifactId, s.status]).sort(),
+    );
+    expect(seen['cv/evaluate']).toEqual({
+      fold_0: { stage: 'test', id: 'id-cv/fold-0/predict' },
+      fold_1: { stage: 'test', id: 'id-cv/fold-1/predict' },
+    });
     expect(seen['cv/fold-1/predict']!['features']).toEqual({ stage: 'test', id: 'id-features' });
   });
 });
