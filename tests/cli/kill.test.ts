@@ -30,10 +30,11 @@ describe('crash safety', () => {
     const args = ['--set', `store.path=${JSON.stringify(store)}`, ...cheap, '--json', 'run', '--no-ablations'];
 
     const child = spawnCli(args, env);
-    // wait until a step is writing its artifact (its temp directory exists), then kill
+    // wait until a step is writing its artifact (its temp directory exists), then kill: driven by
+    // that event, however long the machine takes to get there (the test's timeout is the only guard)
     const tmp = join(store, '_tmp');
     let killedMidWrite = false;
-    for (let i = 0; i < 1500 && child.exitCode === null; i++) {
+    while (child.exitCode === null) {
       if (existsSync(tmp) && readdirSync(tmp).length > 0) {
         child.kill('SIGKILL');
         killedMidWrite = true;
