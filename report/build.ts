@@ -1,5 +1,6 @@
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { RunRecord } from '../schemas/run.js';
+import type { Row as TableRow } from '../schemas/table.js';
 import { labelAgreement, summariseRun } from './summary.js';
 import { SHARED_STEPS, variantSteps, XRAY_STEPS } from '../workflows/keys.js';
 import { PROTOCOLS } from '../schemas/protocols.js';
@@ -15,19 +16,77 @@ import { DISTANCE_FEATURES } from '../lib/features.js';
 
 type Row = Record<string, unknown>;
 
+/** What every section of a run's report reads: the run, its baseline evaluation, and how to pick a metric. */
+interface ReportContext {
+  store: ArtifactStore;
+  run: RunRecord;
+  step: (key: string) => RunRecord['steps'][number] | undefined;
+  baseline: ReturnType<typeof variantSteps>;
+  evalId: string;
+  evaluated: { stage: string; id: string };
+  metrics: TableRow<typeof metricsTable>[];
+  confusion: TableRow<typeof confusionTable>[];
+  calibration: TableRow<typeof calibrationTable>[];
+  /** the evaluation's id tag, beside every number */
+  E: string;
+  /** the headline protocol and every protocol scored */
+  H: string;
+  present: string[];
+  headline: string[];
+  classes: string[];
+  pickIn: (
+    rows: Row[],
+    protocol: string,
+    level: string,
+    subset: string,
+    statistic: string,
+    metric: string,
+    cls?: string | null,
+  ) => unknown;
+  pick: (
+    protocol: string,
+    level: string,
+    subset: string,
+    statistic: string,
+    metric: string,
+    cls?: string | null,
+  ) => unknown;
+  sourcesIn: (rows: Row[], protocol: string, metric: string, cls?: string | null) => unknown;
+  headlineOf: (metric: string) => unknown;
+}
+
 /**
  * The run report: one self-contained HTML file (inline SVG plots rendered by Vega in
  * Node, no script, no external file). Every number carries the id of the artifact it
- * comes from, and every metric the protocol that produced it.
+ * comes from, and every metric the protocol that produced it. A classify run gets its
+ * field's sections; a pipeline run the sections below, in this order.
  */
 export async function buildReport(store: ArtifactStore, run: RunRecord): Promise<string> {
-  const step = (key: string) => run.steps.find((s) => s.key === key && s.status === 'done');
   const classified = run.steps.filter((s) => s.stage === 'classify' && s.status === 'done' && s.artifactId);
   if (classified.length > 0)
     return page(
       run,
       await Promise.all(classified.map((s) => classifySection(store, { stage: 'classify', id: s.artifactId! }))),
     );
+  const c = await reportContext(store, run);
+  const parts: string[] = [];
+  parts.push(...(await trainingDataSection(c)));
+  parts.push(...performanceSection(c));
+  parts.push(...(await xrayModelSection(c)));
+  parts.push(competitorSection(c));
+  parts.push(...(await calibrationPlots(c)));
+  parts.push(await uncertaintySection(store, c.evaluated, c.metrics, c.H, c.E));
+  // the X-ray luminosity against the absolute G magnitude of the sources with a significant parallax
+  const distanceFeatures = await distancePlane(store, run);
+  if (distanceFeatures) parts.push(distanceFeatures);
+  parts.push(...(await importanceSection(c)));
+  parts.push(...(await sedSection(c)));
+  parts.push(...(await ablationsSection(c)));
+  return page(run, parts);
+}
+
+async function reportContext(store: ArtifactStore, run: RunRecord): Promise<ReportContext> {
+  const step = (key: string) => run.steps.find((s) => s.key === key && s.status === 'done');
   const baseline = variantSteps(null);
   const evalStep = step(baseline.evaluate);
   if (!evalStep?.artifactId) throw new Error(`report: run ${run.run_id} has no completed ${baseline.evaluate} step`);
@@ -43,38 +102,7 @@ export async function buildReport(store: ArtifactStore, run: RunRecord): Promise
   const metrics = await store.readTable(metricsTable, evaluated);
   const confusion = await store.readTable(confusionTable, evaluated, 'confusion');
   const calibration = await store.readTable(calibrationTable, evaluated, 'calibration');
-  const parts: string[] = [];
   const E = idTag('evaluate', evalId);
-
-  // Table 1
-  const summary = await summariseRun(store, run);
-  parts.push(`<h2>Training data (Table 1)</h2>${table(
-    ['class', 'catalogs', 'after dedup', 'CSC match', 'SED (≥3 bands)', 'classifier'],
-    summary.map((r) => [r.class, r.catalogs, r.deduplicated, r.csc_match, r.sed_ok, r.classifier]),
-  )}
-<p class="src">from ${idTag('dedup', step(SHARED_STEPS.dedup)?.artifactId)} ${idTag('crossmatch', step(SHARED_STEPS.crossmatch)?.artifactId)}
-${idTag('sed', step(baseline.sed())?.artifactId)} ${idTag('features', step(baseline.features())?.artifactId)}.
-Catalog, dedup and match counts cover every labelled catalog; SED and classifier counts are the MUWCLASS training table.
-The bundled data has no SNR catalog.</p>`);
-  const agreement = await labelAgreement(store, run);
-  if (agreement)
-    parts.push(`<h3>Label agreement</h3>${table(
-      ['MUWCLASS label', ...agreement.columns, 'agree', 'conflict', 'MUWCLASS only'],
-      agreement.rows.map((r) => [r.label, ...r.cells, r.agree, r.conflict, r.unconfirmed]),
-    )}
-${
-  agreement.conflicts.length > 0
-    ? table(
-        ['conflicting source', 'MUWCLASS label', 'other catalogues'],
-        agreement.conflicts.map((c) => [c.id, c.label, c.labels]),
-      )
-    : '<p>No catalogue contradicts a training label.</p>'
-}
-<p class="src">from ${idTag('provenance', agreement.artifactId)}: the MUWCLASS table's in-scope sources; a catalogue's row labels a source by the
-CSC 2.0 name it gives, else by the cross-match rules (section 2.3). Columns: each other catalogue and its label (a source in several
-catalogues counts in each); none: no other catalogue labels it. Nothing is relabelled; config <code>labels.conflicts</code> decides
-whether training keeps, drops or requires agreement for these sources (a train artifact's notes list the sources it left out).</p>`);
-
   // metrics: every protocol side by side, `deployment` first (the headline)
   const pickIn = (
     rows: Row[],
@@ -116,6 +144,84 @@ whether training keeps, drops or requires agreement for these sources (a train a
   const present = PROTOCOLS.filter((pr) => metrics.some((m) => m['protocol'] === pr));
   const H = present[0] ?? 'deployment';
   const headline = ['accuracy', 'balanced_accuracy', 'macro_f1', 'mcc'];
+  const headlineOf = (metric: string) => pick(H, 'full', 'all', 'pooled', metric);
+  const classes = [
+    ...new Set(
+      metrics
+        .filter((m) => m['protocol'] === H && m['level'] === 'full' && m['metric'] === 'f1' && m['class'])
+        .map((m) => m['class'] as string),
+    ),
+  ];
+  return {
+    store,
+    run,
+    step,
+    baseline,
+    evalId,
+    evaluated,
+    metrics,
+    confusion,
+    calibration,
+    E,
+    H,
+    present,
+    headline,
+    classes,
+    pickIn,
+    pick,
+    sourcesIn,
+    headlineOf,
+  };
+}
+
+/** Table 1 and the label agreement of the catalogues. */
+async function trainingDataSection({ store, run, step, baseline }: ReportContext): Promise<string[]> {
+  const parts: string[] = [];
+  // Table 1
+  const summary = await summariseRun(store, run);
+  parts.push(`<h2>Training data (Table 1)</h2>${table(
+    ['class', 'catalogs', 'after dedup', 'CSC match', 'SED (≥3 bands)', 'classifier'],
+    summary.map((r) => [r.class, r.catalogs, r.deduplicated, r.csc_match, r.sed_ok, r.classifier]),
+  )}
+<p class="src">from ${idTag('dedup', step(SHARED_STEPS.dedup)?.artifactId)} ${idTag('crossmatch', step(SHARED_STEPS.crossmatch)?.artifactId)}
+${idTag('sed', step(baseline.sed())?.artifactId)} ${idTag('features', step(baseline.features())?.artifactId)}.
+Catalog, dedup and match counts cover every labelled catalog; SED and classifier counts are the MUWCLASS training table.
+The bundled data has no SNR catalog.</p>`);
+  const agreement = await labelAgreement(store, run);
+  if (agreement)
+    parts.push(`<h3>Label agreement</h3>${table(
+      ['MUWCLASS label', ...agreement.columns, 'agree', 'conflict', 'MUWCLASS only'],
+      agreement.rows.map((r) => [r.label, ...r.cells, r.agree, r.conflict, r.unconfirmed]),
+    )}
+${
+  agreement.conflicts.length > 0
+    ? table(
+        ['conflicting source', 'MUWCLASS label', 'other catalogues'],
+        agreement.conflicts.map((c) => [c.id, c.label, c.labels]),
+      )
+    : '<p>No catalogue contradicts a training label.</p>'
+}
+<p class="src">from ${idTag('provenance', agreement.artifactId)}: the MUWCLASS table's in-scope sources; a catalogue's row labels a source by the
+CSC 2.0 name it gives, else by the cross-match rules (section 2.3). Columns: each other catalogue and its label (a source in several
+catalogues counts in each); none: no other catalogue labels it. Nothing is relabelled; config <code>labels.conflicts</code> decides
+whether training keeps, drops or requires agreement for these sources (a train artifact's notes list the sources it left out).</p>`);
+
+  return parts;
+}
+
+/** Cross-validated performance under every protocol, and per class. */
+function performanceSection({
+  metrics,
+  E,
+  H,
+  present,
+  headline,
+  classes,
+  pick,
+  sourcesIn,
+  headlineOf,
+}: ReportContext): string[] {
+  const parts: string[] = [];
   const rows: unknown[][] = [];
   for (const protocol of present)
     for (const level of ['full', 'stage1'])
@@ -132,7 +238,6 @@ whether training keeps, drops or requires agreement for these sources (a train a
           num(pick(protocol, 'full', 'all', 'pooled', 'ece')),
         ]);
       }
-  const headlineOf = (metric: string) => pick(H, 'full', 'all', 'pooled', metric);
   parts.push(`<h2>Cross-validated performance</h2>
 <p class="protocol">Headline protocol <b>${esc(H)}</b>.
 <b>deployment</b>: the model as configured, test sources SED-translated without their labels — what every real target gets.
@@ -142,13 +247,6 @@ whether training keeps, drops or requires agreement for these sources (a train a
 <p class="headline">Balanced accuracy (${esc(H)}) <b>${num(headlineOf('balanced_accuracy'))}</b>, macro F1 ${num(headlineOf('macro_f1'))},
 ECE ${num(headlineOf('ece'))}, MCE ${num(headlineOf('mce'))}, Brier ${num(headlineOf('brier'))} (protocol ${esc(H)}) — ${E}</p>
 ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fold mean ± std)`), 'ECE'], rows)}`);
-  const classes = [
-    ...new Set(
-      metrics
-        .filter((m) => m['protocol'] === H && m['level'] === 'full' && m['metric'] === 'f1' && m['class'])
-        .map((m) => m['class'] as string),
-    ),
-  ];
   parts.push(
     `<h3>Per class (full pipeline, all sources, pooled)</h3>${table(
       ['class', `precision (${H})`, `recall (${H})`, ...present.map((pr) => `F1 (${pr})`), 'sources', 'competitor F1'],
@@ -163,7 +261,13 @@ ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fol
     )}<p class="src">${E}</p>`,
   );
 
-  // the X-ray-only model (targets without enough photometry), beside the model
+  return parts;
+}
+
+/** The X-ray-only model (targets without enough photometry), beside the model. */
+async function xrayModelSection(c: ReportContext): Promise<string[]> {
+  const { store, step, metrics, E, H, classes, pick, pickIn, sourcesIn, headlineOf } = c;
+  const parts: string[] = [];
   const xrayEval = step(XRAY_STEPS.evaluate)?.artifactId;
   if (xrayEval) {
     const X = idTag('evaluate', xrayEval);
@@ -211,7 +315,11 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
     )}<p class="src">${E} ${X} (protocol deployment, pooled out-of-fold)</p>`);
   }
 
-  // competitor
+  return parts;
+}
+
+/** The competitor's own predictions on the same sources. */
+function competitorSection({ E, present, headline, pick }: ReportContext): string {
   const pooledRow = (protocol: string, label: string) => [
     label,
     ...headline.map((m) => num(pick(protocol, 'full', 'all', 'pooled', m))),
@@ -220,10 +328,13 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
     ...present.map((pr) => pooledRow(pr, `XClass (protocol ${pr})`)),
     pooledRow('competitor:MUWCLASS', 'MUWCLASS own predictions'),
   ];
-  parts.push(`<h2>Competitor on the same sources</h2>${table(['', ...headline], competitorRows)}
-<p class="src">MUWCLASS's <code>Class</code> column from the training table, with LM-STAR and HM-STAR scored as STAR — ${E}</p>`);
+  return `<h2>Competitor on the same sources</h2>${table(['', ...headline], competitorRows)}
+<p class="src">MUWCLASS's <code>Class</code> column from the training table, with LM-STAR and HM-STAR scored as STAR — ${E}</p>`;
+}
 
-  // plots: confusion, confidence, reliability (headline protocol)
+/** Confusion matrices, the confidence histogram and the reliability diagram (headline protocol). */
+async function calibrationPlots({ confusion, calibration, E, H, pick }: ReportContext): Promise<string[]> {
+  const parts: string[] = [];
   for (const level of ['full', 'stage1']) {
     const values = confusion.filter((c) => c['protocol'] === H && c['level'] === level && c['subset'] === 'all') as {
       true_class: string;
@@ -278,13 +389,12 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
       E,
     ),
   );
-  parts.push(await uncertaintySection(store, evaluated, metrics, H, E));
+  return parts;
+}
 
-  // the X-ray luminosity against the absolute G magnitude of the sources with a significant parallax
-  const distanceFeatures = await distancePlane(store, run);
-  if (distanceFeatures) parts.push(distanceFeatures);
-
-  // feature importance of the final model
+/** Gini importance of the final model's Stage-1 features. */
+async function importanceSection({ store, step, baseline }: ReportContext): Promise<string[]> {
+  const parts: string[] = [];
   const finalId = step(baseline.finalModel)?.artifactId;
   if (finalId) {
     const feats = (await store.readTable(modelFeaturesTable, { stage: 'train', id: finalId }))
@@ -306,7 +416,12 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
     );
   }
 
-  // SED diagnostics
+  return parts;
+}
+
+/** SED diagnostics: fit quality and a translated magnitude by class. */
+async function sedSection({ store, step, baseline }: ReportContext): Promise<string[]> {
+  const parts: string[] = [];
   const sedId = step(baseline.sed())?.artifactId;
   if (sedId) {
     // translated training sources (a label, a fit)
@@ -341,6 +456,21 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
     );
   }
 
+  return parts;
+}
+
+/** Every ablation beside the baseline and the competitor, under each protocol. */
+async function ablationsSection({
+  store,
+  run,
+  baseline,
+  evalId,
+  metrics,
+  present,
+  pick,
+  pickIn,
+}: ReportContext): Promise<string[]> {
+  const parts: string[] = [];
   // ablations: balanced accuracy, macro F1, CV and LMXB F1 under each protocol
   // each ablation's evaluation: the step its record names with the ablation (records before 2026-11-25 name none)
   const ablations = run.steps.filter(
@@ -389,7 +519,7 @@ model reads, instead of imputing its optical features. Its sets are at ${num((le
     );
   }
 
-  return page(run, parts);
+  return parts;
 }
 
 /**
