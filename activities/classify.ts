@@ -207,6 +207,20 @@ export const classifyStage = defineStage({
     },
   },
   context: ClassifyContext,
+  tables: {
+    data: predictionsTable,
+    probabilities: probabilitiesTable,
+    targets: targetsTable,
+    matches: counterpartMatchesTable,
+    match_summary: matchSummaryTable,
+    counterpart_pairs: counterpartPairsTable,
+    class_mix: classifyClassMixTable,
+    mags: targetMagsTable,
+    features: targetFeaturesTable,
+    population_shift: populationShiftTable,
+    metrics: metricsTable,
+    confusion: confusionTable,
+  },
   async run(ctx, p) {
     const { paths, data_dir } = ctx.context;
     const pathOf = (ref: RawFileRef) => {

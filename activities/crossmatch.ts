@@ -17,6 +17,7 @@ export const crossmatchStage = defineStage({
   params: CrossmatchParams,
   inputs: { roles: { labels: { from: ['labels', 'dedup'] }, xray: { from: ['ingest'] } } },
   context: NoContext,
+  tables: { data: labelMatchesTable },
   facts: CrossmatchFacts,
   async run(ctx, p) {
     const labels = await ctx.store.readTable(labelRowsTable, ctx.inputs.labels);

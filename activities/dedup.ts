@@ -3,7 +3,7 @@ import { countBy, groupBy } from '../lib/group.js';
 import { DedupParams, labelRowsTable, type LabelRow } from '../schemas/labels.js';
 import { NoContext } from '../schemas/params.js';
 import { DedupFacts } from '../schemas/facts.js';
-import { defineStage } from './stage.js';
+import { defineStage, rolePattern } from './stage.js';
 
 /** The distinct values of merged rows (each possibly `|`-joined already), sorted and `|`-joined; null when none. */
 function joinedDistinct(values: readonly (string | null)[]): string | null {
@@ -20,8 +20,9 @@ export const dedupStage = defineStage({
   name: 'dedup',
   version: 2,
   params: DedupParams,
-  inputs: { roles: {}, pattern: { re: /^catalog_\d+$/, from: 'labels' } },
+  inputs: { roles: {}, pattern: { ...rolePattern<`catalog_${number}`>(/^catalog_\d+$/), from: 'labels' } },
   context: NoContext,
+  tables: { data: labelRowsTable },
   facts: DedupFacts,
   async run(ctx, p) {
     const all: LabelRow[] = [];

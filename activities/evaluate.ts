@@ -1,6 +1,6 @@
 import { brierScore, calibration, confusionMatrix } from '../lib/metrics/classification.js';
 import { aggregateFolds, normalisedRows, summariseConfusion } from '../lib/metrics/summary.js';
-import { EVALUATE_ROLE_PATTERN, evaluateRoleProtocol, PROTOCOLS } from '../schemas/protocols.js';
+import { EVALUATE_ROLE_PATTERN, evaluateRoleProtocol, PROTOCOLS, type EvaluateRole } from '../schemas/protocols.js';
 import {
   calibrationTable,
   classMixTable,
@@ -23,7 +23,7 @@ import {
 import { uncertaintyTables, type Scored } from './evaluate-uncertainty.js';
 import { NoContext } from '../schemas/params.js';
 import type { ArtifactRef } from '../schemas/step.js';
-import { defineStage } from './stage.js';
+import { defineStage, rolePattern } from './stage.js';
 import { predictionsTable, probabilitiesTable, type ProbabilityRow } from '../schemas/model.js';
 import { referencePredictionsTable } from '../schemas/tables.js';
 
@@ -42,9 +42,19 @@ export const evaluateStage = defineStage({
   // per protocol one input per held-out part (CV fold or test split), and optionally the competitor's predictions
   inputs: {
     roles: { reference: { from: ['reference'], optional: true } },
-    pattern: { re: EVALUATE_ROLE_PATTERN, from: 'predict' },
+    pattern: { ...rolePattern<EvaluateRole>(EVALUATE_ROLE_PATTERN), from: 'predict' },
   },
   context: NoContext,
+  tables: {
+    data: metricsTable,
+    confusion: confusionTable,
+    calibration: calibrationTable,
+    conformal: conformalTable,
+    conformal_thresholds: conformalThresholdsTable,
+    ood: oodTable,
+    class_mix: classMixTable,
+    source_uncertainty: sourceUncertaintyTable,
+  },
   async run(ctx, p) {
     const predictions = new Map<string, ArtifactRef>();
     for (const [role, ref] of Object.entries(ctx.inputs)) if (role !== 'reference' && ref) predictions.set(role, ref);

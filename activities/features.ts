@@ -27,6 +27,7 @@ export const featuresStage = defineStage({
   params: FeaturesParams,
   inputs: { roles: { sources: { from: ['ingest'] }, sed: { from: ['sed'], optional: true } } },
   context: NoContext,
+  tables: { data: featureValuesTable, dropped: featureDroppedTable },
   facts: FeaturesFacts,
   async run(ctx, p) {
     const { sources: src, sed } = ctx.inputs;

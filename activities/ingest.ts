@@ -29,6 +29,7 @@ export const ingestStage = defineStage({
   params: IngestParams,
   inputs: { roles: {} },
   context: FileContext,
+  tables: { data: sourcesTable },
   async run(ctx, params) {
     const { path } = ctx.context;
     await verifyRawFile(params.catalog, path);

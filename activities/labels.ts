@@ -22,6 +22,7 @@ export const labelsStage = defineStage({
   // a table that fails ingest leaves nothing behind); the other catalogs are read here
   inputs: { roles: { sources: { from: ['ingest'], optional: true } } },
   context: DataDirContext,
+  tables: { data: labelRowsTable, skipped: skippedRowsTable },
   async run(ctx, p) {
     let raw: RawLabel[];
     let skipped: SkippedRow[] = [];

@@ -40,6 +40,7 @@ export const predictStage = defineStage({
     },
   },
   context: DataDirContext,
+  tables: { data: predictionsTable, probabilities: probabilitiesTable },
   async run(ctx, p) {
     const { model, medians, trainedOn } = await loadModel(ctx.store, ctx.inputs.model);
     const data = await readFeatureRows(ctx.store, ctx.inputs.features);

@@ -13,7 +13,7 @@ import {
 import { NoContext } from '../schemas/params.js';
 import { ProvenanceFacts } from '../schemas/facts.js';
 import { agreementOf, matchProvenance, type ProvenanceSource } from '../lib/sky/provenance.js';
-import { defineStage } from './stage.js';
+import { defineStage, rolePattern } from './stage.js';
 import { sourcesTable } from '../schemas/tables.js';
 
 /**
@@ -28,8 +28,12 @@ export const provenanceStage = defineStage({
   name: 'provenance',
   version: 2,
   params: ProvenanceParams,
-  inputs: { roles: { sources: { from: ['ingest'] } }, pattern: { re: /^catalog_\d+$/, from: 'labels' } },
+  inputs: {
+    roles: { sources: { from: ['ingest'] } },
+    pattern: { ...rolePattern<`catalog_${number}`>(/^catalog_\d+$/), from: 'labels' },
+  },
   context: NoContext,
+  tables: { data: labelProvenanceTable, status: labelStatusTable, agreement: labelAgreementTable },
   facts: ProvenanceFacts,
   async run(ctx, p) {
     const { sources: srcRef, ...catalogRefs } = ctx.inputs;

@@ -20,6 +20,7 @@ export const referenceStage = defineStage({
   params: ReferenceParams,
   inputs: { roles: { sources: { from: ['ingest'] } } },
   context: FileContext,
+  tables: { data: referencePredictionsTable },
   async run(ctx, params) {
     const { path } = ctx.context;
     await verifyRawFile(params.catalog, path);

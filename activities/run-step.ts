@@ -4,19 +4,11 @@ import { artifactId } from '../artifacts/hash.js';
 import { codeVersion } from '../artifacts/code-version.js';
 import type { ArtifactStore } from '../artifacts/store.js';
 import { InputError } from '../lib/errors.js';
-import {
-  callStage,
-  type StageActivities,
-  type StageActivity,
-  type StageInputRefs,
-  type StageName,
-  type StepInfo,
-  type StepOutcome,
-  type StepRequest,
-} from '../schemas/step.js';
-import { STAGES } from './registry.js';
+import { callStage, STAGE_NAMES, type StepOutcome, type StepRequest } from '../schemas/step.js';
+import type { StageActivities } from './contract.js';
+import { stageDef } from './registry.js';
 import type { TreeGrower } from '../lib/forest/grow-batch.js';
-import { inputProblems, type ProgressFn, type StageDef } from './stage.js';
+import { inputProblems, type AnyStageDef, type ProgressFn } from './stage.js';
 
 /**
  * Runs one stage on one step: the body of every stage activity, on either engine.
@@ -25,12 +17,12 @@ import { inputProblems, type ProgressFn, type StageDef } from './stage.js';
  * is recomputed. Params, inputs and context arrive as data (a Temporal history, a worker
  * thread), so each is checked against the stage's contract first.
  */
-async function runStage<S extends StageName>(
+async function runStage(
   store: ArtifactStore,
-  stage: StageDef<S>,
+  stage: AnyStageDef,
   rawParams: unknown,
-  rawInputs: StageInputRefs<S>,
-  step: StepInfo<S>,
+  rawInputs: Record<string, { stage: string; id: string } | undefined>,
+  step: { key: string; context: unknown },
   env: { progress: ProgressFn; trees?: TreeGrower },
 ): Promise<StepOutcome> {
   const parsed = stage.params.safeParse(rawParams);
@@ -54,8 +46,20 @@ async function runStage<S extends StageName>(
   if (found.state === 'damaged') await store.quarantineWithWarning(stage.name, id, found);
 
   const t0 = performance.now();
-  const out = await stage.run({ store, inputs: rawInputs, context: context.data, ...env }, params);
+  // the roles were checked against the declaration just above (inputProblems)
+  const checked = inputs as Parameters<AnyStageDef['run']>[0]['inputs'];
+  const out = await stage.run({ store, inputs: checked, context: context.data, ...env }, params);
   const wallMs = performance.now() - t0;
+  // the tables written are the ones the stage declares (the registry is built from the declarations)
+  const written: [string, unknown][] = [
+    ['data', out.table],
+    ...Object.entries(out.extraTables ?? {}).map(([n, t]) => [n, t.table] as [string, unknown]),
+  ];
+  for (const [name, table] of written)
+    if (stage.tables[name] !== table)
+      throw new Error(
+        `stage ${stage.name} wrote table '${name}' that its declaration does not list with that schema (a bug in the stage)`,
+      );
   if (stage.facts) {
     const facts = stage.facts.safeParse(out.facts);
     if (!facts.success) throw new Error(`stage ${stage.name}: facts ${issueLine(facts.error)} (a bug in the stage)`);
@@ -99,26 +103,18 @@ export interface StageEnvironment {
  */
 export function stageActivities(store: ArtifactStore, env: StageEnvironment = {}): StageActivities {
   const activity =
-    <S extends StageName>(stage: StageDef<S>): StageActivity<S> =>
-    (params, inputs, step) =>
+    (stage: AnyStageDef) =>
+    (
+      params: unknown,
+      inputs: Record<string, { stage: string; id: string } | undefined>,
+      step: { key: string; context: unknown },
+    ) =>
       runStage(store, stage, params, inputs, step, {
         progress: env.progressOf?.(step.key) ?? (() => {}),
         ...(env.trees ? { trees: env.trees } : {}),
       });
-  return {
-    ingest: activity(STAGES.ingest),
-    reference: activity(STAGES.reference),
-    labels: activity(STAGES.labels),
-    dedup: activity(STAGES.dedup),
-    crossmatch: activity(STAGES.crossmatch),
-    provenance: activity(STAGES.provenance),
-    sed: activity(STAGES.sed),
-    features: activity(STAGES.features),
-    train: activity(STAGES.train),
-    predict: activity(STAGES.predict),
-    evaluate: activity(STAGES.evaluate),
-    classify: activity(STAGES.classify),
-  };
+  // one activity per declared stage; the map's type (contract.ts) is derived from the same declarations
+  return Object.fromEntries(STAGE_NAMES.map((name) => [name, activity(stageDef(name))])) as unknown as StageActivities;
 }
 
 /** Runs one step given as data: its stage's activity on this store. */

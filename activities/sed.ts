@@ -53,6 +53,13 @@ export const sedStage = defineStage({
   params: SedParams,
   inputs: { roles: { sources: { from: ['ingest'] } } },
   context: DataDirContext,
+  tables: {
+    data: sedFitsTable,
+    mags: sedMagsTable,
+    draws: sedDrawsTable,
+    diagnostics: sedDiagnosticsTable,
+    redshift: sedRedshiftTable,
+  },
   async run(ctx, p) {
     const { data_dir } = ctx.context;
     const prepared = await prepareTranslation(data_dir, p);

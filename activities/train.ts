@@ -8,7 +8,9 @@ import { readFeatureRows } from './io/feature-matrix.js';
 import { MODEL_FILE } from './io/model.js';
 import { NoContext } from '../schemas/params.js';
 import { TrainFacts } from '../schemas/facts.js';
-import { defineStage, type StageContext } from './stage.js';
+import { defineStage } from './stage.js';
+import type { ArtifactStore } from '../artifacts/store.js';
+import type { ArtifactRef } from '../schemas/step.js';
 import { ProvenanceFacts } from '../schemas/facts.js';
 import { labelStatusTable } from '../schemas/labels.js';
 import { trainedUnder } from '../lib/sky/provenance.js';
@@ -20,7 +22,7 @@ import { sha256Hex } from '../artifacts/hash.js';
  * Without a policy, every row of the fold.
  */
 async function withLabelPolicy(
-  ctx: StageContext<'train'>,
+  ctx: { store: ArtifactStore; inputs: { provenance?: ArtifactRef<'provenance'> } },
   p: TrainParams,
   rows: number[],
   ids: readonly string[],
@@ -66,6 +68,7 @@ export const trainStage = defineStage({
   params: TrainParams,
   inputs: { roles: { features: { from: ['features'] }, provenance: { from: ['provenance'], optional: true } } },
   context: NoContext,
+  tables: { data: modelFeaturesTable },
   facts: TrainFacts,
   async run(ctx, p) {
     const data = await readFeatureRows(ctx.store, ctx.inputs.features);

@@ -5,7 +5,6 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ArtifactMeta, type ArtifactFile } from '../schemas/artifact.js';
-import { TABLES } from '../schemas/registry.js';
 import type { Row, TableSchema } from '../schemas/table.js';
 import { InputError } from '../lib/errors.js';
 import { artifactId, canonicalJson, sha256Hex } from './hash.js';
@@ -404,11 +403,20 @@ export class ArtifactStore {
     return value;
   }
 
-  /** The rows of a table whose schema only its meta.json names (generic tools: every artifact of a store). */
-  async readAnyTable(stage: string, id: string, name = 'data'): Promise<Record<string, unknown>[]> {
+  /**
+   * The rows of a table whose schema only its meta.json names (generic tools: every artifact
+   * of a store), read against `tables` by schema name (activities/registry.ts TABLES: the
+   * tables every stage declares).
+   */
+  async readAnyTable(
+    tables: Readonly<Record<string, TableSchema>>,
+    stage: string,
+    id: string,
+    name = 'data',
+  ): Promise<Record<string, unknown>[]> {
     const meta = await this.readMeta(stage, id);
     const schema = meta.tables[name];
-    const table = schema === undefined ? undefined : TABLES[schema];
+    const table = schema === undefined ? undefined : tables[schema];
     if (!table)
       throw new Error(
         `artifact ${stage}/${id.slice(0, 12)}: no table '${name}' of a known schema (tables: ${Object.entries(

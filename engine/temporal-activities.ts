@@ -2,7 +2,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { stageActivities } from '../activities/run-step.js';
 import type { ArtifactStore } from '../artifacts/store.js';
-import type { StageActivities, StageActivity, StageName } from '../schemas/step.js';
+import { STAGE_NAMES, type StageName } from '../schemas/step.js';
+import type { StageActivities, StageActivity } from '../activities/contract.js';
 import { isNonRetryable } from './retry.js';
 import { createTreePool } from './tree-pool.js';
 
@@ -44,18 +45,8 @@ export function createTemporalActivities(
         clearInterval(beat);
       }
     };
-  return {
-    ingest: wrap('ingest', stages.ingest),
-    reference: wrap('reference', stages.reference),
-    labels: wrap('labels', stages.labels),
-    dedup: wrap('dedup', stages.dedup),
-    crossmatch: wrap('crossmatch', stages.crossmatch),
-    provenance: wrap('provenance', stages.provenance),
-    sed: wrap('sed', stages.sed),
-    features: wrap('features', stages.features),
-    train: wrap('train', stages.train),
-    predict: wrap('predict', stages.predict),
-    evaluate: wrap('evaluate', stages.evaluate),
-    classify: wrap('classify', stages.classify),
-  };
+  // one wrapped activity per stage, under its name (the map's type is derived from the stage declarations)
+  return Object.fromEntries(
+    STAGE_NAMES.map((name) => [name, wrap(name, stages[name] as StageActivity<typeof name>)]),
+  ) as unknown as StageActivities;
 }

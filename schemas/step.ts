@@ -1,17 +1,11 @@
 /**
- * The step contract: what a pipeline stage takes and gives, shared by activities (which
- * implement it), workflows (which wire and call it) and the engines. Types only, plus
- * plain constants: the Temporal workflow bundle imports this file, so it imports
- * nothing at run time (no zod, no Node).
+ * The names of the stages and what a step is as data: shared by the config, activities,
+ * workflows and the engines. The contract of each stage (params, inputs, context) is
+ * derived from its declaration (activities/contract.ts). Types only, plus plain
+ * constants: the Temporal workflow bundle imports this file, so it imports nothing at
+ * run time (no zod, no Node).
  */
-import type { DataDirContext, FileContext, IngestParams, NoContext, ReferenceParams } from './params.js';
-import type { ClassifyContext, ClassifyParams } from './catalog.js';
-import type { CrossmatchParams, DedupParams, LabelsParams, ProvenanceParams } from './labels.js';
-import type { SedParams } from './sed.js';
-import type { FeaturesParams } from './features.js';
-import type { PredictParams, TrainParams } from './model.js';
-import type { EvaluateParams } from './evaluation.js';
-import type { EvaluateRole } from './protocols.js';
+export type { EvaluateRole, HeldOutPart } from './protocols.js';
 
 /** Every stage, in pipeline order. Each is a Temporal activity of this name. */
 export const STAGE_NAMES = [
@@ -34,86 +28,10 @@ export function isStageName(name: string): name is StageName {
   return (STAGE_NAMES as readonly string[]).includes(name);
 }
 
-/** The params of each stage: part of the artifact's identity (zod schemas in schemas/). */
-export interface StageParams {
-  ingest: IngestParams;
-  reference: ReferenceParams;
-  labels: LabelsParams;
-  dedup: DedupParams;
-  crossmatch: CrossmatchParams;
-  provenance: ProvenanceParams;
-  sed: SedParams;
-  features: FeaturesParams;
-  train: TrainParams;
-  predict: PredictParams;
-  evaluate: EvaluateParams;
-  classify: ClassifyParams;
-}
-
-export type { EvaluateRole, HeldOutPart } from './protocols.js';
-
-/**
- * The inputs of each stage: input role -> the stage whose artifact fills it. An
- * optional role is an optional property; a stage that takes one input per catalog or
- * per fold names its roles by a pattern.
- */
-export interface StageInputs {
-  ingest: Record<never, never>;
-  reference: { sources: 'ingest' };
-  /** the MUWCLASS catalog's labels come from its ingested sources; other catalogs are read from their files */
-  labels: { sources?: 'ingest' };
-  dedup: { [role: `catalog_${number}`]: 'labels' };
-  crossmatch: { labels: 'labels' | 'dedup'; xray: 'ingest' };
-  /** the training sources and every label catalog's rows */
-  provenance: { sources: 'ingest' } & { [role: `catalog_${number}`]: 'labels' };
-  sed: { sources: 'ingest' };
-  /** `sed` absent only for the X-ray-only feature set */
-  features: { sources: 'ingest'; sed?: 'sed' };
-  /** `provenance`: which catalogues agree with each label (params label_policy) */
-  train: { features: 'features'; provenance?: 'provenance' };
-  /** `sources`: the raw measurements, for Monte-Carlo draws (params mc.draws > 0) */
-  predict: { model: 'train'; features: 'features'; sources?: 'ingest' };
-  /** the competitor's predictions (optional) and one prediction per protocol and held-out part */
-  evaluate: { reference?: 'reference' } & { [role in EvaluateRole]?: 'predict' };
-  /** `calibration`: the evaluation of the model's cross-validation (conformal thresholds, the OOD threshold, class-mix corrections) */
-  classify: { model: 'train'; calibration?: 'evaluate'; xray_model?: 'train'; xray_calibration?: 'evaluate' };
-}
-
-/**
- * Facts a stage needs to find things on this machine that do not change its output
- * (where a raw file or the data folder is): never part of the artifact's identity.
- */
-export interface StageContexts {
-  ingest: FileContext;
-  reference: FileContext;
-  labels: DataDirContext;
-  dedup: NoContext;
-  crossmatch: NoContext;
-  provenance: NoContext;
-  sed: DataDirContext;
-  features: NoContext;
-  train: NoContext;
-  predict: DataDirContext;
-  evaluate: NoContext;
-  classify: ClassifyContext;
-}
-
 /** A stored artifact: the stage that made it and its content-derived id. */
 export interface ArtifactRef<S extends StageName = StageName> {
   stage: S;
   id: string;
-}
-
-/** The artifacts filling a stage's input roles. */
-export type StageInputRefs<S extends StageName> = {
-  [R in keyof StageInputs[S]]: ArtifactRef<StageInputs[S][R] & StageName>;
-};
-
-/** What a stage activity is told about the step it runs (not part of the output's identity). */
-export interface StepInfo<S extends StageName = StageName> {
-  /** the step's key in the DAG, e.g. `cv/fold-1/train` */
-  key: string;
-  context: StageContexts[S];
 }
 
 export interface StepOutcome {
@@ -125,16 +43,6 @@ export interface StepOutcome {
   outputs?: Record<string, ArtifactRef>;
   inner?: StepRecord[];
 }
-
-/** One stage as an activity: typed params and input artifacts in, the output artifact out. */
-export type StageActivity<S extends StageName> = (
-  params: StageParams[S],
-  inputs: StageInputRefs<S>,
-  step: StepInfo<S>,
-) => Promise<StepOutcome>;
-
-/** The activities a worker registers, one per stage, each under the stage's name. */
-export type StageActivities = { [S in StageName]: StageActivity<S> };
 
 /** A step as the scheduler hands it over: inputs resolved to artifacts, still untyped data. */
 export interface StepRequest {
@@ -148,9 +56,13 @@ export interface StepRequest {
 /**
  * Calls the activity of a step's stage. The DAG's steps were type-checked when the
  * builder declared them; here they are data again (a history, a worker thread), so the
- * activity validates params and inputs before it does any work.
+ * activity validates params and inputs before it does any work. Any map of one function
+ * per stage (the typed StageActivities of activities/contract.ts, Temporal's proxies).
  */
-export function callStage(activities: StageActivities, req: StepRequest): Promise<StepOutcome> {
+export function callStage<A extends Record<StageName, (...args: never[]) => Promise<StepOutcome>>>(
+  activities: A,
+  req: StepRequest,
+): Promise<StepOutcome> {
   if (!isStageName(req.stage))
     return Promise.reject(
       new Error(`step ${req.key}: unknown stage '${req.stage}' (known: ${STAGE_NAMES.join(', ')})`),
@@ -158,9 +70,9 @@ export function callStage(activities: StageActivities, req: StepRequest): Promis
   const activity = activities[req.stage] as unknown as (
     params: unknown,
     inputs: unknown,
-    step: StepInfo,
+    step: { key: string; context: unknown },
   ) => Promise<StepOutcome>;
-  return activity(req.params, req.inputs, { key: req.key, context: req.context as StepInfo['context'] });
+  return activity(req.params, req.inputs, { key: req.key, context: req.context });
 }
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';

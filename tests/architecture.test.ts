@@ -92,6 +92,15 @@ describe('architecture', () => {
     expect(found).toEqual([]);
   });
 
+  test('the table registry, built from what the stages declare, holds every table schemas/ defines', async () => {
+    const { TABLES } = await import('../activities/registry.js');
+    const defined = FILES.filter((f) => f.startsWith('schemas/')).flatMap((f) =>
+      [...readFileSync(join(ROOT, f), 'utf8').matchAll(/defineTable\(\s*'([a-z_]+)'/g)].map((m) => m[1]!),
+    );
+    expect(defined.length).toBeGreaterThan(30);
+    expect(defined.filter((t) => !(t in TABLES))).toEqual([]);
+  });
+
   test('no import circles (Tarjan: every strongly connected component is one file)', () => {
     const next = new Map<string, string[]>(FILES.map((f) => [f, []]));
     for (const i of IMPORTS) next.get(i.from)!.push(i.to);

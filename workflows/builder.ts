@@ -1,5 +1,6 @@
 import { canonicalJson } from '../lib/canonical.js';
-import type { StageContexts, StageInputs, StageName, StageParams } from '../schemas/step.js';
+import type { StageName } from '../schemas/step.js';
+import type { StageContexts, StageInputs, StageParams } from '../activities/contract.js';
 import type { Dag, StepSpec } from './dag.js';
 
 /** A declared step: what later steps name as an input. Its stage is part of its type. */
@@ -33,7 +34,7 @@ export type StepDeclaration<S extends StageName> = {
 
 /**
  * Declares a pipeline step by step. Params and input roles are checked at compile time
- * against the stage contracts (schemas/step.ts): a step wired with an input of the wrong
+ * against the stage contracts (activities/contract.ts, derived from the stage declarations): a step wired with an input of the wrong
  * stage, a missing or unknown role, or params of another stage does not compile.
  *
  * A step that another step already declares with the same stage, params and inputs is

@@ -8,15 +8,15 @@ import {
 } from '@temporalio/workflow';
 import type { PipelineInput } from '../schemas/pipeline.js';
 import {
-  callStage,
   isStageName,
   type ArtifactRef,
   type RunProgress,
-  type StageActivities,
   type StageName,
   type StepOutcome,
   type StepRequest,
+  callStage,
 } from '../schemas/step.js';
+import type { StageActivities } from '../activities/contract.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors.js';
 import { canonicalJson } from '../lib/canonical.js';
 import { fingerprint } from '../lib/fingerprint.js';

@@ -1,3 +1,4 @@
+import { TABLES } from '../../activities/registry.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -130,7 +131,7 @@ describe('artifact store', () => {
     await expect(store.readTable(sourcesTable, { stage: 'reference', id: m.id })).rejects.toThrow(
       /table 'data' has schema reference_predictions, read as sources/,
     );
-    expect(await store.readAnyTable('reference', m.id, 'top')).toEqual([rows[2]]);
+    expect(await store.readAnyTable(TABLES, 'reference', m.id, 'top')).toEqual([rows[2]]);
   });
 
   it('keeps a value derived from an artifact while its files are unchanged, and checks them on every call', async () => {

@@ -1,3 +1,4 @@
+import { TABLES } from '../../activities/registry.js';
 import {
   copyFileSync,
   cpSync,
@@ -1855,6 +1856,6 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     expect(artifactDirs(shared)).toHaveLength(52);
     const s = new ArtifactStore(shared);
     expect(await s.tempEntries()).toEqual([]);
-    for (const m of await s.list()) expect((await s.readAnyTable(m.stage, m.id)).length).toBe(m.row_count);
+    for (const m of await s.list()) expect((await s.readAnyTable(TABLES, m.stage, m.id)).length).toBe(m.row_count);
   }, 180_000);
 });

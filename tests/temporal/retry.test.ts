@@ -8,7 +8,7 @@ import { loadConfig } from '../../config/load.js';
 import { createTemporalActivities } from '../../engine/temporal-activities.js';
 import { openStore, planPipeline } from '../../engine/plan.js';
 import type { DagResult } from '../../workflows/dag.js';
-import type { StageActivities } from '../../schemas/step.js';
+import type { StageActivities } from '../../activities/contract.js';
 import { xclassPipeline } from '../../workflows/temporal.js';
 import { tempDir } from '../helpers.js';
 import { dataDirWith, muwclassHead, toCsv } from '../cli/fixtures.js';
