@@ -41,7 +41,7 @@ import { predictionsTable, probabilitiesTable, type PredictionRow, type Probabil
 import type { ArtifactRef } from '../schemas/step.js';
 import type { RawFileRef } from '../schemas/artifact.js';
 import type { InputBand } from '../schemas/sed.js';
-import { readTargetTable } from './io/target-table.js';
+import { readTargetTable } from './io/formats/registry.js';
 import {
   readPhotometry,
   readXraySources,

@@ -1,7 +1,7 @@
 import { InputError } from '../lib/errors.js';
 import { FileContext, IngestParams } from '../schemas/params.js';
 import { sourcesTable, type SourceRow } from '../schemas/tables.js';
-import { measurementField, textField, type CsvTable } from './io/csv.js';
+import { measurementField, textField, type CsvTable } from './io/formats/csv.js';
 import { checkClass, COLUMN_KINDS, type NoDataCounts } from './io/validate.js';
 import { MUWCLASS_ID, MUWCLASS_NUMERIC_COLUMNS, readMuwclass, REFERENCE_COLUMNS, referenceRow } from './io/muwclass.js';
 import { verifyRawFile } from './io/raw-file.js';

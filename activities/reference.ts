@@ -1,6 +1,6 @@
 import { FileContext, ReferenceParams } from '../schemas/params.js';
 import { referencePredictionsTable, type ReferencePredictionRow } from '../schemas/tables.js';
-import { textField } from './io/csv.js';
+import { textField } from './io/formats/csv.js';
 import type { NoDataCounts } from './io/validate.js';
 import { InputError } from '../lib/errors.js';
 import { MUWCLASS_ID, readMuwclass, REFERENCE_COLUMNS, referenceRow } from './io/muwclass.js';

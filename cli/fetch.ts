@@ -6,11 +6,11 @@ import { readdirOrEmpty, writeFileOnce, type ArtifactStore } from '../artifacts/
 import { ConfigError } from '../config/load.js';
 import type { XClassConfig } from '../config/schema.js';
 import { readXraySources } from '../activities/io/catalog-rows.js';
-import { serviceMapping } from '../activities/io/catalog-presets.js';
+import { serviceMapping } from '../activities/io/formats/presets.js';
 import { alignMapping, mappingColumnNames, withDeclaredUnits } from '../activities/io/mapping-columns.js';
 import { knownFilterNames } from '../activities/io/sed-data.js';
 import { tapAsync, tapSync, TapError, type TapEvent, type TapResult } from '../activities/io/tap.js';
-import { parseTapAnswer } from '../activities/io/votable.js';
+import { parseTapAnswer } from '../activities/io/formats/votable.js';
 import { dataDir } from '../engine/plan.js';
 import { catalogReachArcsec } from '../lib/sky/counterparts.js';
 import { coneAdql, parseAngleArcsec, type Cone } from '../lib/vo/adql.js';

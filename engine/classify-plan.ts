@@ -7,7 +7,7 @@ import type { XClassConfig } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import { isArtifactId, readdirOrEmpty, type ArtifactStore } from '../artifacts/store.js';
 import { resolveRawFile } from '../activities/io/raw-file.js';
-import { readTableLayout } from '../activities/io/target-table.js';
+import { readTableLayout } from '../activities/io/formats/registry.js';
 import { alignMapping, withDeclaredUnits } from '../activities/io/mapping-columns.js';
 import { filterFileName, knownFilterNames, unknownFilterError } from '../activities/io/sed-data.js';
 import { modelTranslation } from '../activities/io/model.js';
@@ -28,7 +28,7 @@ import {
   XRAY_PRESETS,
   type PhotometryPreset,
   type XrayPreset,
-} from '../activities/io/catalog-presets.js';
+} from '../activities/io/formats/presets.js';
 import {
   PhotometryMapping,
   XrayMapping,

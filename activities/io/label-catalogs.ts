@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { parseDecDeg, parseRaDeg } from '../../lib/sky/coords.js';
 import { InputError } from '../../lib/errors.js';
 import { checkHeader } from './validate.js';
-import { readCsv, requireColumns } from './csv.js';
+import { readCsv, requireColumns } from './formats/csv.js';
 import type { LabelCatalog, SkippedRow } from '../../schemas/labels.js';
 
 /** A label as read, before class mapping. */

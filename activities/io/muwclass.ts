@@ -1,4 +1,4 @@
-import { measurementField, readCsv, requireColumns, textField, type CsvTable } from './csv.js';
+import { measurementField, readCsv, requireColumns, textField, type CsvTable } from './formats/csv.js';
 import { checkClass, type ColumnKind, type NoDataCounts } from './validate.js';
 import type { ReferencePredictionRow, SourceRow } from '../../schemas/tables.js';
 import { InputError } from '../../lib/errors.js';

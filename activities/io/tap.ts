@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { packageRoot } from '../../config/paths.js';
 import type { FetchSettings } from '../../schemas/fetch.js';
-import { parseTapAnswer, type TapAnswer } from './votable.js';
+import { parseTapAnswer, type TapAnswer } from './formats/votable.js';
 
 /**
  * A client of the IVOA Table Access Protocol (TAP 1.1; DALI 1.1; UWS 1.1 for asynchronous

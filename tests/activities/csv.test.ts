@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { measurementField, readCsv, textField } from '../../activities/io/csv.js';
+import { measurementField, readCsv, textField } from '../../activities/io/formats/csv.js';
 
 /** A number cell through the shared parser, with no range or sentinel in the way. */
 const numberField = (t: Awaited<ReturnType<typeof readCsv>>, i: number, column: string) =>

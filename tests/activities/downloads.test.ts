@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readTableLayout, readTargetTable, tableFormat } from '../../activities/io/target-table.js';
+import { readTableLayout, readTargetTable, tableFormat } from '../../activities/io/formats/registry.js';
 import { readPhotometry, readXraySources } from '../../activities/io/catalog-rows.js';
 import {
   csc2Mapping,
@@ -9,7 +9,7 @@ import {
   gaiaDr3Mapping,
   gaiaDr3VizierMapping,
   twoMassVizierMapping,
-} from '../../activities/io/catalog-presets.js';
+} from '../../activities/io/formats/presets.js';
 import { alignMapping, fluxScale, withDeclaredUnits } from '../../activities/io/mapping-columns.js';
 import type { PhotometryMapping } from '../../schemas/catalog.js';
 import { ROOT } from '../helpers.js';

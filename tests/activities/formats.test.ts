@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readTargetTable, tableFormat } from '../../activities/io/target-table.js';
+import { readTargetTable, tableFormat } from '../../activities/io/formats/registry.js';
 import { readXraySources } from '../../activities/io/catalog-rows.js';
-import { csc2Mapping } from '../../activities/io/catalog-presets.js';
+import { csc2Mapping } from '../../activities/io/formats/presets.js';
 import { sqlString, withConnection } from '../../artifacts/duckdb.js';
 import { ROOT, tempDir } from '../helpers.js';
 
@@ -60,7 +60,7 @@ describe('catalog table formats', () => {
       ['csc-bar.csv', '|'],
     ] as const) {
       writeFileSync(join(dir, name), readFileSync(join(FIX, 'ngc3532_csc.csv'), 'utf8').replace(/,/g, d));
-      const { readTableHeader } = await import('../../activities/io/target-table.js');
+      const { readTableHeader } = await import('../../activities/io/formats/registry.js');
       expect((await readTableHeader(join(dir, name), name)).slice(0, 3)).toEqual(['name', 'ra', 'dec']);
       expect(await cscRows(name, dir), name).toEqual(reference);
     }
@@ -114,7 +114,7 @@ describe('catalog table formats', () => {
 
 describe('magnitude columns that would change answers silently', () => {
   it('maps an HST column named in another case or with a mag suffix, and refuses one named otherwise', async () => {
-    const { hstMagnitudeColumn, xclassMapping } = await import('../../activities/io/catalog-presets.js');
+    const { hstMagnitudeColumn, xclassMapping } = await import('../../activities/io/formats/presets.js');
     const f = 'HST_ACS_WFC.F475W';
     expect(hstMagnitudeColumn(['id', 'F475W', 'f475w_mag'], f, 't.csv')).toBe('F475W');
     expect(hstMagnitudeColumn(['id', 'f475w'], f, 't.csv')).toBe('f475w');

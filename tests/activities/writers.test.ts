@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readTableLayout, readTargetTable } from '../../activities/io/target-table.js';
+import { readTableLayout, readTargetTable } from '../../activities/io/formats/registry.js';
 import {
   formatOfPath,
   toCsv,

@@ -121,7 +121,7 @@ async function expectSameTableInEveryFormat(o: {
   csv: string;
   artifact: string;
 }) {
-  const { readTargetTable } = await import('../../activities/io/target-table.js');
+  const { readTargetTable } = await import('../../activities/io/formats/registry.js');
   const csv = await readTargetTable(o.csv, 'field.csv');
   // booleans as text in either case (ECSV writes True), numbers as numbers
   const value = (v: unknown) =>
@@ -1015,7 +1015,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     // one group of columns per catalog for the chosen counterpart, floats at the precision they carry
     expect(csvRows[0]).toContain(',match_quality,gaia_dr3_id,gaia_dr3_sep,gaia_dr3_nu,gaia_dr3_p,hst_provenance,');
     for (const line of csvRows.slice(1)) expect(line).not.toMatch(/\d\.\d{8,}/);
-    const { readTargetTable } = await import('../../activities/io/target-table.js');
+    const { readTargetTable } = await import('../../activities/io/formats/registry.js');
     const matchedRow = (await readTargetTable(res.csv, 'field.csv')).records.find((r) => r['id'] === matched)!;
     expect(matchedRow['gaia_dr3_id']).toBe(truth.get(matched));
     expect(matchedRow['gaia_dr3_sep']).toMatch(/^\d\.\d{1,3}$/);
@@ -1467,7 +1467,7 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     const xFold = new Set(xcv.map((p) => p.id));
     const xTable = join(tempDir(), 'xray-fold0.csv');
     writeFileSync(xTable, `${[head, ...rows.filter((l) => xFold.has(l.split(',')[idCol]!))].join('\n')}\n`);
-    const { muwclassMapping } = await import('../../activities/io/catalog-presets.js');
+    const { muwclassMapping } = await import('../../activities/io/formats/presets.js');
     const { magnitudes: _m, parallax: _p, pm_total: _pm, ...noPhotometry } = muwclassMapping([]);
     const mappingFile = join(tempDir(), 'no-photometry.json');
     writeFileSync(mappingFile, JSON.stringify(noPhotometry));

@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { adqlIdentifier, coneAdql, parseAngleArcsec } from '../../lib/vo/adql.js';
 import { catalogReachArcsec, searchRadiusArcsec } from '../../lib/sky/counterparts.js';
-import { parseTapAnswer } from '../../activities/io/votable.js';
+import { parseTapAnswer } from '../../activities/io/formats/votable.js';
 import { mappingColumnNames } from '../../activities/io/mapping-columns.js';
-import { serviceMapping } from '../../activities/io/catalog-presets.js';
+import { serviceMapping } from '../../activities/io/formats/presets.js';
 
 describe('ADQL cones', () => {
   test('the template, radius in degrees, columns once each', () => {

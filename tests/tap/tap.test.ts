@@ -7,7 +7,7 @@ import { ArtifactStore } from '../../artifacts/store.js';
 import { loadConfig } from '../../config/load.js';
 import { fetchCone, type FetchEvent } from '../../cli/fetch.js';
 import { tapSync } from '../../activities/io/tap.js';
-import { readTargetTable } from '../../activities/io/target-table.js';
+import { readTargetTable } from '../../activities/io/formats/registry.js';
 import { separationArcsec } from '../../lib/sky/coords.js';
 import { fetchColumnsTable, FetchParams } from '../../schemas/fetch.js';
 import { ClassifyParams, matchSummaryTable } from '../../schemas/catalog.js';

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
-import { InputError } from '../../lib/errors.js';
-import { sqlString, withConnection, withLiteralPath } from '../../artifacts/duckdb.js';
-import { checkHeader, measurement, type ColumnKind, type NoDataCounts } from './validate.js';
+import { InputError } from '../../../lib/errors.js';
+import { sqlString, withConnection, withLiteralPath } from '../../../artifacts/duckdb.js';
+import { checkHeader, measurement, type ColumnKind, type NoDataCounts } from '../validate.js';
 
 export interface CsvTable {
   file: string;

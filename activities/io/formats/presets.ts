@@ -1,11 +1,11 @@
-import { InputError } from '../../lib/errors.js';
-import { shortFilterName } from '../../lib/features.js';
-import { GAIA_VEGAMAG, TWO_MASS_ZERO_POINTS_JY } from '../../lib/sed/systems.js';
-import type { MagnitudeColumn, MagSystemName, PhotometryMapping, XrayMapping } from '../../schemas/catalog.js';
-import type { FetchPreset } from '../../schemas/fetch.js';
-import type { InputBand } from '../../schemas/sed.js';
-import type { SourceRow } from '../../schemas/tables.js';
-import { MUWCLASS_COLUMN_OF } from './muwclass.js';
+import { InputError } from '../../../lib/errors.js';
+import { shortFilterName } from '../../../lib/features.js';
+import { GAIA_VEGAMAG, TWO_MASS_ZERO_POINTS_JY } from '../../../lib/sed/systems.js';
+import type { MagnitudeColumn, MagSystemName, PhotometryMapping, XrayMapping } from '../../../schemas/catalog.js';
+import type { FetchPreset } from '../../../schemas/fetch.js';
+import type { InputBand } from '../../../schemas/sed.js';
+import type { SourceRow } from '../../../schemas/tables.js';
+import { MUWCLASS_COLUMN_OF } from '../muwclass.js';
 
 /**
  * Ready column mappings for the catalogs astronomers download. Each is a plain

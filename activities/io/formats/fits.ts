@@ -1,6 +1,7 @@
+import { checked, type TableFormatReader } from './format.js';
 import { promises as fs } from 'node:fs';
-import { InputError } from '../../lib/errors.js';
-import type { TargetTable } from './table.js';
+import { InputError } from '../../../lib/errors.js';
+import type { TargetTable } from '../table.js';
 
 /**
  * A reader for FITS binary tables (BINTABLE extensions; Pence et al. 2010, FITS
@@ -214,3 +215,11 @@ export async function readFitsTable(path: string, file: string): Promise<TargetT
   }
   return { file, header: columns.map((c) => c.name), records, lines: records.map((_, i) => i + 1), units };
 }
+
+/** FITS: the first binary table (BINTABLE) of a file starting `SIMPLE  =`. */
+export const FITS_FORMAT: TableFormatReader = {
+  name: 'fits',
+  identify: (_head, text) => text.startsWith('SIMPLE  ='),
+  read: async (path, file) => checked(await readFitsTable(path, file)),
+  declaresUnits: true,
+};

@@ -1,7 +1,8 @@
+import { checked, type TableFormatReader } from './format.js';
 import { promises as fs } from 'node:fs';
 import { XMLParser } from 'fast-xml-parser';
-import { InputError } from '../../lib/errors.js';
-import type { TargetTable } from './table.js';
+import { InputError } from '../../../lib/errors.js';
+import type { TargetTable } from '../table.js';
 
 /**
  * VOTable 1.x (IVOA recommendation 1.4/1.5): the first TABLE of the first RESOURCE,
@@ -246,3 +247,11 @@ function voTableOf(vot: Attrs, file: string): TargetTable {
   });
   return { file, header: fields.map((f) => f.name), records, lines: records.map((_, i) => i + 1), units };
 }
+
+/** VOTable (TABLEDATA, BINARY, BINARY2): XML, its first TABLE. */
+export const VOTABLE_FORMAT: TableFormatReader = {
+  name: 'votable',
+  identify: (_head, text) => /^(\ufeff|\xef\xbb\xbf)?\s*<(\?xml|VOTABLE|!--)/i.test(text),
+  read: async (path, file) => checked(await readVoTable(path, file)),
+  declaresUnits: true,
+};

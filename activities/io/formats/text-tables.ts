@@ -1,11 +1,12 @@
+import type { TableFormatReader } from './format.js';
 import { promises as fs } from 'node:fs';
-import { issueLine } from '../../schemas/issues.js';
+import { issueLine } from '../../../schemas/issues.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { InputError } from '../../lib/errors.js';
+import { InputError } from '../../../lib/errors.js';
 import { readCsv } from './csv.js';
-import { checkHeader } from './validate.js';
-import type { TargetTable } from './table.js';
+import { checkHeader } from '../validate.js';
+import type { TargetTable } from '../table.js';
 
 /**
  * The text table formats astropy and the archives write besides CSV: ECSV (astropy's
@@ -116,3 +117,19 @@ export async function readIpac(path: string, file: string): Promise<TargetTable>
   const declared = units ? Object.fromEntries(header.flatMap((h, k) => (units[k] ? [[h, units[k]!]] : []))) : {};
   return { file, header, records, lines: lineNumbers, units: declared };
 }
+
+/** astropy's ECSV: a `# %ECSV` YAML header with each column's type and unit. */
+export const ECSV_FORMAT: TableFormatReader = {
+  name: 'ecsv',
+  identify: (_head, text) => isEcsv(text),
+  read: readEcsv,
+  declaresUnits: true,
+};
+
+/** IRSA's IPAC table: `\` keyword lines, then `|`-delimited name, type and unit rows. */
+export const IPAC_FORMAT: TableFormatReader = {
+  name: 'ipac',
+  identify: (_head, text) => isIpac(text),
+  read: readIpac,
+  declaresUnits: true,
+};

@@ -1,0 +1,45 @@
+import type { DuckDBResultReader } from '@duckdb/node-api';
+import { InputError } from '../../../lib/errors.js';
+import { sqlString, withConnection, withLiteralPath } from '../../../artifacts/duckdb.js';
+import { checked, type TableFormatReader } from './format.js';
+
+/** A Parquet file read by DuckDB, always as the literal file (never a pattern). */
+async function readParquetFile<T>(
+  path: string,
+  file: string,
+  sql: (literal: string) => string,
+  take: (r: DuckDBResultReader) => T,
+): Promise<T> {
+  return withLiteralPath(path, (literal) =>
+    withConnection(async (conn) => {
+      try {
+        return take(await conn.runAndReadAll(sql(sqlString(literal))));
+      } catch (err) {
+        throw new InputError({ file }, `cannot read as Parquet: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }),
+  );
+}
+
+/** Parquet (`PAR1`): read by DuckDB; its schema gives the header without the rows. */
+export const PARQUET_FORMAT: TableFormatReader = {
+  name: 'parquet',
+  identify: (_head, text) => text.startsWith('PAR1'),
+  read: async (path, file) => {
+    const { header, records } = await readParquetFile(
+      path,
+      file,
+      (literal) => `SELECT * FROM read_parquet(${literal})`,
+      (r) => ({ header: r.columnNames(), records: r.getRowObjectsJS() as Record<string, unknown>[] }),
+    );
+    return checked({ file, header, records, lines: records.map((_, i) => i + 1) });
+  },
+  header: (path, file) =>
+    readParquetFile(
+      path,
+      file,
+      (literal) => `SELECT * FROM read_parquet(${literal}) LIMIT 0`,
+      (r) => r.columnNames(),
+    ),
+  declaresUnits: false,
+};

@@ -1,0 +1,114 @@
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { InputError } from '../../../lib/errors.js';
+import type { TargetTable } from '../table.js';
+import { CSV_FORMAT, TSV_FORMAT } from './delimited.js';
+import { FITS_FORMAT } from './fits.js';
+import type { TableFormatReader } from './format.js';
+import { PARQUET_FORMAT } from './parquet.js';
+import { ECSV_FORMAT, IPAC_FORMAT } from './text-tables.js';
+import { VOTABLE_FORMAT } from './votable.js';
+
+/**
+ * The table formats astronomers download, in the order a file is tried against them:
+ * first every format with a signature in its first bytes (FITS `SIMPLE  =`, ECSV
+ * `# %ECSV`, an IPAC `\` or `|` line, Parquet `PAR1`, XML for VOTable), then by name
+ * (`.tsv`/`.tab`), and CSV for anything else. A gzip-compressed file (`1f 8b`) is any of
+ * them compressed. Adding a format: its reader in this folder (`TableFormatReader`,
+ * format.ts) and its place in this list.
+ */
+export const TABLE_FORMATS: readonly TableFormatReader[] = [
+  FITS_FORMAT,
+  ECSV_FORMAT,
+  IPAC_FORMAT,
+  PARQUET_FORMAT,
+  VOTABLE_FORMAT,
+  TSV_FORMAT,
+  CSV_FORMAT,
+];
+
+type Identified = { gzip: true } | { gzip: false; format: TableFormatReader };
+
+/** A table file's format from its first bytes and its name. */
+async function identify(path: string, file: string): Promise<Identified> {
+  const fh = await fs.open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw new InputError({ file }, `cannot read (${err.code ?? String(err)})`);
+  });
+  const head = Buffer.alloc(256);
+  try {
+    await fh.read(head, 0, 256, 0);
+  } finally {
+    await fh.close();
+  }
+  if (head[0] === 0x1f && head[1] === 0x8b) return { gzip: true };
+  const text = head.toString('latin1');
+  return { gzip: false, format: TABLE_FORMATS.find((f) => f.identify(head, text, file))! };
+}
+
+/** The format's name (`gzip` for a compressed file), as tests and messages name it. */
+export async function tableFormat(path: string, file: string): Promise<string> {
+  const id = await identify(path, file);
+  return id.gzip ? 'gzip' : id.format.name;
+}
+
+/**
+ * Reads a catalog table in any of the formats astronomers download: CSV, TSV, ECSV,
+ * IPAC, Parquet, VOTable (TABLEDATA, BINARY, BINARY2) or a FITS binary table, each
+ * also gzip-compressed. Text tables go through the same reader as the training table
+ * (every field as text, lines counted for errors); the path is always the literal
+ * file, never a pattern.
+ */
+export async function readTargetTable(path: string, file: string): Promise<TargetTable> {
+  const id = await identify(path, file);
+  if (id.gzip) return withGunzipped(path, file, (plain) => readTargetTable(plain, file));
+  return id.format.read(path, file);
+}
+
+/**
+ * The column names of a catalog table without reading its rows where the format allows
+ * (the first line of a text table, a Parquet file's schema): planning a classification
+ * needs only the header, and a photometry catalog may have millions of rows.
+ */
+export async function readTableHeader(path: string, file: string): Promise<string[]> {
+  const id = await identify(path, file);
+  if (id.gzip) return withGunzipped(path, file, (plain) => readTableHeader(plain, file));
+  return id.format.header ? id.format.header(path, file) : (await id.format.read(path, file)).header;
+}
+
+/**
+ * Runs `fn` on a gzip-compressed file's content, decompressed (streamed by node:zlib)
+ * into a temporary file named like the original without `.gz`, so every reader (DuckDB's
+ * CSV and Parquet readers included) reads it as it would the plain file.
+ */
+async function withGunzipped<T>(path: string, file: string, fn: (plain: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'xclass-gunzip-'));
+  try {
+    const plain = join(dir, basename(file).replace(/\.gz$/i, '') || 'table');
+    try {
+      await pipeline(createReadStream(path), createGunzip(), createWriteStream(plain));
+    } catch (err) {
+      throw new InputError({ file }, `not a readable gzip file (${(err as Error).message})`);
+    }
+    return await fn(plain);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A table's column names and the units its file declares (VOTable, FITS, ECSV and IPAC
+ * headers; none for CSV, TSV and Parquet), reading rows only where the format needs it.
+ */
+export async function readTableLayout(
+  path: string,
+  file: string,
+): Promise<{ header: string[]; units: Record<string, string> }> {
+  const id = await identify(path, file);
+  if (!id.gzip && !id.format.declaresUnits) return { header: await readTableHeader(path, file), units: {} };
+  const t = await readTargetTable(path, file);
+  return { header: t.header, units: t.units ?? {} };
+}
