@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { computeFeatures, featureNames, imputeMatrix, type FeatureInput } from '../lib/features.js';
+import { computeFeatures, featureNames, imputeMatrix } from '../lib/features.js';
 import { predictTwoStage, type TwoStagePrediction } from '../lib/forest/two-stage.js';
-import { drawFlux, drawMagnitude, drawTranslation, type TranslatedMags } from '../lib/uncertainty/montecarlo.js';
+import { drawFlux, drawMagnitude, drawTranslation } from '../lib/uncertainty/montecarlo.js';
 import { neighbourScores } from '../lib/uncertainty/neighbours.js';
 import { describeRule } from '../lib/uncertainty/rule.js';
 import { predictDraws } from './montecarlo.js';
@@ -10,14 +10,9 @@ import { classifyVerdicts, readCalibration } from './classify-uncertainty.js';
 import { InputError } from '../lib/errors.js';
 import { DEFAULT_GRID } from '../lib/sed/grid.js';
 import { pivotWavelength, type Filter } from '../lib/sed/filters.js';
-import { observationFromMags, spectrumFnuOnGrid, type BandMeasurement } from '../lib/sed/photometry.js';
-import { abOffset, bandZeroPoints, GAIA_VEGAMAG, magSystemOf, sameSystem, type MagSystem } from '../lib/sed/systems.js';
-import { AB_ZERO_FNU_CGS } from '../lib/sed/units.js';
-import { preparePlan, translateLabelFree, unfittable, type Translation } from '../lib/sed/translate.js';
-import { calibration, confusionMatrix } from '../lib/metrics/classification.js';
-import { normalisedRows, summariseConfusion } from '../lib/metrics/summary.js';
-import { ksPValue, ksStatistic, populationStabilityIndex } from '../lib/metrics/shift.js';
-import { median } from '../lib/stats.js';
+import { spectrumFnuOnGrid } from '../lib/sed/photometry.js';
+import { abOffset, bandZeroPoints, GAIA_VEGAMAG, magSystemOf, sameSystem } from '../lib/sed/systems.js';
+import { preparePlan } from '../lib/sed/translate.js';
 import {
   ClassifyContext,
   ClassifyParams,
@@ -36,19 +31,13 @@ import {
   type TargetMagRow,
   type TargetRow,
 } from '../schemas/catalog.js';
-import { confusionTable, metricsTable, type ConfusionRow, type MetricRow } from '../schemas/evaluation.js';
+import { confusionTable, metricsTable } from '../schemas/evaluation.js';
 import { predictionsTable, probabilitiesTable, type PredictionRow, type ProbabilityRow } from '../schemas/model.js';
 import type { ArtifactRef } from '../schemas/step.js';
 import type { RawFileRef } from '../schemas/artifact.js';
 import type { InputBand } from '../schemas/sed.js';
 import { readTargetTable } from './io/formats/registry.js';
-import {
-  readPhotometry,
-  readXraySources,
-  type Astrometry,
-  type Magnitude,
-  type XraySourceRow,
-} from './io/catalog-rows.js';
+import { readPhotometry, readXraySources, type Astrometry, type XraySourceRow } from './io/catalog-rows.js';
 import { filterFileName, loadFilter, loadVega, sedDataFiles } from './io/sed-data.js';
 import {
   loadModel,
@@ -63,7 +52,18 @@ import { verifyRawFile } from './io/raw-file.js';
 import { checkClass, type NoDataCounts } from './io/validate.js';
 import { buildFamilies } from './translation.js';
 import { matchCounterparts, type LoadedCatalog } from './classify-match.js';
-import { defineStage, yieldToEventLoop } from './stage.js';
+import { mostShifted, populationShift } from '../lib/metrics/shift.js';
+import { selfScore } from '../lib/metrics/self-score.js';
+import { defineStage, yieldToEventLoop, type InputRefsOf, type StageContext, type StageOutput } from './stage.js';
+import {
+  bestPerFilter,
+  featureInputs as featureInputsOf,
+  GAIA_FEATURE_BANDS,
+  observedOf,
+  type Band,
+  type Observed,
+  type TargetTranslation,
+} from '../lib/classify/targets.js';
 import { countBy, largestFirst } from '../lib/group.js';
 
 /** Which model classifies a target (schemas/catalog.ts targets.model_used). */
@@ -73,58 +73,8 @@ const ROUTES: readonly Route[] = ['full', 'xray_only'];
 /** Counts by key for the notes, the largest first. */
 const countLargestFirst = <T>(xs: readonly T[], key: (x: T) => string) => largestFirst(countBy(xs, key));
 
-/**
- * Per feature, the targets' values against the model's training rows: KS statistic and
- * p-value, PSI over the training deciles, medians and the share missing on each side.
- */
-function populationShift(
-  route: Route,
-  names: readonly string[],
-  training: readonly (number | null)[][],
-  targets: readonly (number | null)[][],
-): PopulationShiftRow[] {
-  return names.map((feature, k) => {
-    const known = (rows: readonly (number | null)[][]) =>
-      rows.map((r) => r[k]).filter((v): v is number => v !== null && v !== undefined && Number.isFinite(v));
-    const a = known(training);
-    const b = known(targets);
-    const d = a.length > 0 && b.length > 0 ? ksStatistic(a, b) : null;
-    return {
-      model_used: route,
-      feature,
-      n_training: training.length,
-      n_targets: targets.length,
-      missing_share_training: training.length > 0 ? 1 - a.length / training.length : 0,
-      missing_share_targets: targets.length > 0 ? 1 - b.length / targets.length : 0,
-      median_training: a.length > 0 ? median(a) : null,
-      median_targets: b.length > 0 ? median(b) : null,
-      ks_d: d,
-      ks_p: d === null ? null : ksPValue(d, a.length, b.length),
-      psi: a.length > 0 && b.length > 0 ? populationStabilityIndex(a, b) : null,
-    };
-  });
-}
-
-/** The features that moved most (largest KS statistic), per route, in words for the notes. */
-function mostShifted(rows: readonly PopulationShiftRow[], n: number): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const route of ROUTES) {
-    const mine = rows.filter((r) => r.model_used === route && r.ks_d !== null).sort((a, b) => b.ks_d! - a.ks_d!);
-    if (mine.length > 0)
-      out[route] = mine
-        .slice(0, n)
-        .map(
-          (r) =>
-            `${r.feature}: KS D ${r.ks_d!.toFixed(2)}, PSI ${r.psi!.toFixed(2)}, median ${r.median_training?.toPrecision(3)} -> ${r.median_targets?.toPrecision(3)}`,
-        );
-  }
-  return out;
-}
-
 /** Sources whose Monte-Carlo draws are predicted at once. */
 const MC_CHUNK = 500;
-
-const GAIA_FEATURE_BANDS = { 'Gaia_DR3.G': 'gaia_g', 'Gaia_DR3.BP': 'gaia_bp', 'Gaia_DR3.RP': 'gaia_rp' } as const;
 
 /**
  * Mapped magnitude columns that would change answers silently, refused with one line:
@@ -161,23 +111,19 @@ export function classifyFilters(p: Pick<ClassifyParams, 'mapping' | 'photometry'
   return [...new Set(cols.map((m) => m.filter))];
 }
 
-/** A magnitude column as the stage uses it: filter, system, f_nu of magnitude 0. */
-interface Band {
-  filter: string;
-  system: MagSystem;
-  zero_point: number;
-}
+/** classify's input roles: the model, its calibration, the X-ray-only model and its calibration. */
+const CLASSIFY_INPUTS = {
+  roles: {
+    model: { from: ['train'] },
+    calibration: { from: ['evaluate'], optional: true },
+    xray_model: { from: ['train'], optional: true },
+    xray_calibration: { from: ['evaluate'], optional: true },
+  },
+} as const;
 
-/** One observed band of one source, in its catalog's system and in AB. */
-interface Observed {
-  filter: string;
-  mag: number;
-  err: number | null;
-  zero_point: number;
-  system: MagSystem;
-  mag_ab: number;
-  source: string;
-}
+/** What classify's phases see of the step. */
+type ClassifyStageContext = StageContext<InputRefsOf<(typeof CLASSIFY_INPUTS)['roles'], undefined>, ClassifyContext>;
+type MatchedCounterparts = ReturnType<typeof matchCounterparts>;
 
 /**
  * `classify`: a trained model applied to a field as astronomers have it. An X-ray
@@ -198,14 +144,8 @@ export const classifyStage = defineStage({
   name: 'classify',
   version: 5,
   params: ClassifyParams,
-  inputs: {
-    roles: {
-      model: { from: ['train'] },
-      calibration: { from: ['evaluate'], optional: true },
-      xray_model: { from: ['train'], optional: true },
-      xray_calibration: { from: ['evaluate'], optional: true },
-    },
-  },
+  inputs: CLASSIFY_INPUTS,
+
   context: ClassifyContext,
   tables: {
     data: predictionsTable,
@@ -222,662 +162,596 @@ export const classifyStage = defineStage({
     confusion: confusionTable,
   },
   async run(ctx, p) {
-    const { paths, data_dir } = ctx.context;
-    const pathOf = (ref: RawFileRef) => {
-      const path = paths[ref.name];
-      if (path === undefined) throw new Error(`classify: no path for ${ref.name} in the step's context`);
-      return path;
-    };
-    await verifyRawFile(p.table, pathOf(p.table));
-    for (const c of p.photometry) await verifyRawFile(c.table, pathOf(c.table));
-    const modelRef = ctx.inputs.model;
-    const { model, medians, spec } = await loadModel(ctx.store, modelRef);
-    // the X-ray-only model for targets without every HST magnitude the full model reads
-    const xrayRef = ctx.inputs.xray_model;
-    const xray = xrayRef ? await loadModel(ctx.store, xrayRef) : null;
-    if (xrayRef && xray && !xray.spec.xray_only)
-      throw new InputError(
-        { file: `train/${xrayRef.id.slice(0, 12)}`, column: 'feature_spec' },
-        'an X-ray-only model as the xray_model input',
-      );
-    if (xrayRef && xray && xray.model.finalClasses.join(',') !== model.finalClasses.join(','))
-      throw new InputError(
-        { file: `train/${xrayRef.id.slice(0, 12)}`, column: 'final_classes', value: xray.model.finalClasses.join(',') },
-        `the final classes of the full model (${model.finalClasses.join(',')})`,
-      );
-    const { settings: sed } = await modelTranslation(ctx.store, modelRef);
-    const dataFiles = new Map([...sed.data_files, ...p.data_files].map((f) => [f.name, f] as const));
-    // the target's bands, in the order of their columns: the translation's input filters
-    const inputNames = classifyFilters(p);
-    for (const name of [...(await sedDataFiles(sed, data_dir)), ...inputNames.map(filterFileName)]) {
-      const ref = dataFiles.get(name);
-      if (!ref) throw new Error(`classify: data file ${name} is read but not among the params' data_files`);
-      await verifyRawFile(ref, join(data_dir, name));
-    }
-    checkMagnitudeColumns(p.table.name, p.mapping.magnitudes ?? [], sed.input_bands);
-    for (const c of p.photometry) checkMagnitudeColumns(c.table.name, c.mapping.magnitudes, sed.input_bands);
-    const noData = p.no_data ?? [];
-    const noDataCounts: NoDataCounts = {};
-    const file = p.table.name;
-    ctx.progress(0, 4, 'reading tables');
-    const xrayTable = await readTargetTable(pathOf(p.table), file);
-    if (xrayTable.records.length === 0) throw new InputError({ file }, 'no rows to classify');
-    const xr = readXraySources(xrayTable, p.mapping, noData);
-    Object.assign(noDataCounts, xr.noData);
-    // rows repeated exactly (overlapping cone searches downloaded together), merged: file -> rows dropped
-    const merged: Record<string, number> = xr.merged > 0 ? { [file]: xr.merged } : {};
-    const sources = xr.rows;
-    const catalogs: LoadedCatalog[] = [];
-    for (const c of p.photometry) {
-      const t = await readTargetTable(pathOf(c.table), c.table.name);
-      if (t.records.length === 0) throw new InputError({ file: c.table.name }, 'the photometry catalog has no rows');
-      const rows = readPhotometry(t, c.mapping, noData);
-      for (const [k, v] of Object.entries(rows.noData)) noDataCounts[`${c.name}.${k}`] = v;
-      if (rows.merged > 0) merged[c.table.name] = rows.merged;
-      catalogs.push({ name: c.name, file: c.table.name, rows: rows.rows });
-    }
-    if (p.label_map)
-      for (const s of sources)
-        if (s.label !== null) checkClass({ file, row: s.line, column: p.mapping.label! }, s.label, p.label_map);
-
-    // filters, Vega and the zero point of every magnitude column
-    const grid = DEFAULT_GRID;
-    const filters = new Map<string, Filter>();
-    for (const f of inputNames) filters.set(f, await loadFilter(data_dir, f));
-    const vega = await loadVega(data_dir, sed.templates.vega);
-    const vegaFnu = spectrumFnuOnGrid(grid, vega.wavelength_aa, vega.flux_flam_cgs);
-    // once per magnitude column (not per source): its system and the f_nu of magnitude 0
-    const bandsOf = (cols: readonly MagnitudeColumn[]): Band[] => {
-      const systems = cols.map((c) => magSystemOf(c.system));
-      const zps = bandZeroPoints(
-        grid,
-        vegaFnu,
-        cols.map((c, k) => ({ filter: filters.get(c.filter)!, system: systems[k]! })),
-        sed.convention,
-      );
-      return cols.map((c, k) => ({ filter: c.filter, system: systems[k]!, zero_point: zps[k]! }));
-    };
-    const tableBands = bandsOf(p.mapping.magnitudes ?? []);
-    const catalogBands = p.photometry.map((c) => bandsOf(c.mapping.magnitudes));
-    const pivots = new Map([...filters].map(([name, f]) => [name, pivotWavelength(f)]));
-    // Gaia's VEGAMAG zero point through each Gaia band the target has, for the Gaia features
-    const gaiaZp = new Map(
-      Object.keys(GAIA_FEATURE_BANDS)
-        .filter((f) => filters.has(f))
-        .map((f) => [
-          f,
-          bandZeroPoints(grid, vegaFnu, [{ filter: filters.get(f)!, system: GAIA_VEGAMAG }], sed.convention)[0]!,
-        ]),
-    );
-    const observedOf = (mags: readonly Magnitude[], bands: readonly Band[], source: string): Observed[] =>
-      mags.map((m) => {
-        const b = bands[m.band]!;
-        return {
-          filter: b.filter,
-          mag: m.mag,
-          err: m.err,
-          zero_point: b.zero_point,
-          system: b.system,
-          mag_ab: m.mag + abOffset(b.zero_point),
-          source,
-        };
-      });
-
+    const loaded = await loadTargets(ctx, p);
     ctx.progress(1, 4, 'matching counterparts');
-    const matched = matchCounterparts(sources, catalogs, p.counterparts, file);
-
-    // the translation plan: the model's SED settings, the target's bands as inputs
+    const matched = matchCounterparts(loaded.sources, loaded.catalogs, p.counterparts, loaded.file);
     ctx.progress(2, 4, 'translating');
-    const families = await buildFamilies(data_dir, sed);
-    const outputFilters = await Promise.all(sed.output_filters.map((f) => loadFilter(data_dir, f)));
-    const plan = preparePlan(
-      grid,
-      inputNames.map((f) => filters.get(f)!),
-      outputFilters,
-      families,
-      sed.convention,
-    );
-    const labelFree = { priors: sed.label_free.priors, draws: 0 };
-    const sigma = {
-      chi2_coeff: sed.sigma_chi2_coeff,
-      cap_mag: sed.sigma_cap_mag,
-      uv_sigma_mag: sed.uv_sigma_mag,
-      uv_pivot_aa: sed.uv_pivot_aa,
-    };
-    const featureFilters = spec.filters.map((f) => f.name);
-
-    /**
-     * One set of a source's measurements (as measured, or a Monte-Carlo draw) through
-     * translation to the feature inputs: HST magnitudes observed where a catalog has the
-     * filter, else translated label-free; the Gaia features in Gaia's VEGAMAG.
-     */
-    const featureInputs = (
-      s: XraySourceRow,
-      byFilter: ReadonlyMap<string, Observed>,
-      flux: { s: number | null; m: number | null; h: number | null; b: number | null },
-      fixed: { astrometry: Astrometry; nu: number | null },
-      given?: TranslatedMags | null,
-    ) => {
-      const measurements: BandMeasurement[] = inputNames.map((f, band) => {
-        const o = byFilter.get(f);
-        return {
-          band,
-          name: f,
-          mag: o?.mag ?? null,
-          mag_err: o?.err ?? null,
-          zero_point_fnu_cgs: o?.zero_point ?? AB_ZERO_FNU_CGS,
-        };
-      });
-      const obsRes = observationFromMags(measurements, {
-        missing_err_frac: sed.missing_err_frac,
-        err_floor_mag: sed.err_floor_mag,
-      });
-      const used = obsRes.ok ? Array.from(obsRes.obs.band, (b) => inputNames[b]!) : [];
-      // a Monte-Carlo draw brings its translation (null: none); else the fit itself
-      const t: Pick<Translation, 'status' | 'mag_ab' | 'mag_err' | 'a_v' | 'family' | 'chi2_red' | 'reason'> =
-        given !== undefined
-          ? {
-              status: given ? 'ok' : 'failed',
-              mag_ab: given?.mag_ab ?? [],
-              mag_err: [],
-              a_v: given?.a_v ?? null,
-              family: null,
-              chi2_red: null,
-              reason: null,
-            }
-          : !obsRes.ok || used.length < 3
-            ? unfittable(obsRes, used, plan.outputs.length)!
-            : translateLabelFree(plan, obsRes.obs, labelFree, sigma, null);
-      const hstObserved: Record<string, number | null> = {};
-      const hstFull: Record<string, number | null> = {};
-      plan.outputs.forEach((o, k) => {
-        const seen = byFilter.get(o.name);
-        const translated = t.status === 'ok' ? (t.mag_ab[k] ?? null) : null;
-        hstObserved[o.name] = seen ? seen.mag_ab : null;
-        hstFull[o.name] = seen ? seen.mag_ab : translated;
-      });
-      // the Gaia features in Gaia's own VEGAMAG, as the training sources had them
-      const gaia = (filter: keyof typeof GAIA_FEATURE_BANDS): number | null => {
-        const o = byFilter.get(filter);
-        if (!o) return null;
-        if (sameSystem(o.system, GAIA_VEGAMAG)) return o.mag;
-        return o.mag_ab - abOffset(gaiaZp.get(filter)!);
-      };
-      const input: FeatureInput = {
-        flux_s: flux.s,
-        flux_m: flux.m,
-        flux_h: flux.h,
-        flux_b: flux.b,
-        hst_mag: hstFull,
-        gaia_g: gaia('Gaia_DR3.G'),
-        gaia_bp: gaia('Gaia_DR3.BP'),
-        gaia_rp: gaia('Gaia_DR3.RP'),
-        pm_total_masyr: fixed.astrometry.pm_total_masyr,
-        parallax_mas: fixed.astrometry.parallax_mas,
-        parallax_err_mas: fixed.astrometry.parallax_err_mas,
-        dist_geo_pc: fixed.astrometry.dist_geo_pc,
-        // the training table's position error: the 95% major semi-axis (catalog-rows.ts)
-        sigma_eff_arcsec: s.pos_err_95_arcsec,
-        nu: fixed.nu,
-        significance: s.significance,
-        var_p_intra: s.var_p_intra,
-        var_p_inter: s.var_p_inter,
-        a_v: t.status === 'ok' ? t.a_v : s.a_v,
-      };
-      return { used, t, hstObserved, input };
-    };
-    const mc = p.uncertainty.mc;
-    const drawRows: (number | null)[][][] = [];
-    const routes: Route[] = [];
-
-    const targets: TargetRow[] = [];
-    const magsOut: TargetMagRow[] = [];
-    const featureRows: TargetFeatureRow[] = [];
-    const full: (number | null)[][] = [];
-    const observedOnly: (number | null)[][] = [];
-    for (const [si, s] of sources.entries()) {
-      const cps = catalogs.map((c, ci) => ({ c, choice: matched.choices[ci]![si]! }));
-      const obs: Observed[] = observedOf(s.mags, tableBands, 'table');
-      // the table's own astrometry, else the first counterpart's (a parallax with its own error and distance)
-      let astrometry: Astrometry = {
-        parallax_mas: s.parallax_mas,
-        parallax_err_mas: s.parallax_err_mas,
-        dist_geo_pc: s.dist_geo_pc,
-        pm_total_masyr: s.pm_total_masyr,
-      };
-      cps.forEach(({ c, choice }, ci) => {
-        if (choice.index === null) return;
-        const row = c.rows[choice.index]!;
-        obs.push(...observedOf(row.mags, catalogBands[ci]!, c.name));
-        astrometry = {
-          ...(astrometry.parallax_mas === null
-            ? { parallax_mas: row.parallax_mas, parallax_err_mas: row.parallax_err_mas, dist_geo_pc: row.dist_geo_pc }
-            : {
-                parallax_mas: astrometry.parallax_mas,
-                parallax_err_mas: astrometry.parallax_err_mas,
-                dist_geo_pc: astrometry.dist_geo_pc,
-              }),
-          pm_total_masyr: astrometry.pm_total_masyr ?? row.pm_total_masyr,
-        };
-      });
-      // one value per filter: the smallest error where two catalogs measure the same band
-      const byFilter = new Map<string, Observed>();
-      for (const o of obs) {
-        const had = byFilter.get(o.filter);
-        if (!had || (o.err ?? Infinity) < (had.err ?? Infinity)) byFilter.set(o.filter, o);
-      }
-      const firstChosen = cps.find((x) => x.choice.index !== null)?.choice;
-      const fixed = { astrometry, nu: s.nu ?? firstChosen?.nu ?? null };
-      const measured = { s: s.flux.s.value, m: s.flux.m.value, h: s.flux.h.value, b: s.flux.b.value };
-      const { used, t, hstObserved, input } = featureInputs(s, byFilter, measured, fixed);
-      // a source without every HST magnitude the full model reads would get imputed optical features: the X-ray-only model takes it
-      const route: Route =
-        xray !== null && !spec.filters.every((f) => input.hst_mag[f.name] != null) ? 'xray_only' : 'full';
-      routes.push(route);
-      let nObs = 0;
-      let nTrans = 0;
-      plan.outputs.forEach((o, k) => {
-        const seen = byFilter.get(o.name);
-        const translated = t.status === 'ok' ? (t.mag_ab[k] ?? null) : null;
-        if (seen && featureFilters.includes(o.name)) nObs++;
-        else if (translated !== null && featureFilters.includes(o.name)) nTrans++;
-        if (seen)
-          magsOut.push({
-            id: s.id,
-            filter: o.name,
-            pivot_aa: o.pivot_aa,
-            mag_ab: seen.mag_ab,
-            mag_err: seen.err,
-            origin: 'observed',
-            source: seen.source,
-          });
-        else if (translated !== null)
-          magsOut.push({
-            id: s.id,
-            filter: o.name,
-            pivot_aa: o.pivot_aa,
-            mag_ab: translated,
-            mag_err: t.mag_err[k] ?? null,
-            origin: 'translated',
-            source: 'sed',
-          });
-      });
-      for (const o of byFilter.values())
-        if (!plan.outputs.some((x) => x.name === o.filter))
-          magsOut.push({
-            id: s.id,
-            filter: o.filter,
-            pivot_aa: pivots.get(o.filter)!,
-            mag_ab: o.mag_ab,
-            mag_err: o.err,
-            origin: 'observed',
-            source: o.source,
-          });
-      // Monte-Carlo draws of the fluxes and magnitudes, each through translation and features (the source's own generator)
-      if (mc.draws > 0 && route === 'xray_only') {
-        // the fluxes alone, drawn as predict draws a training source's for the X-ray-only model (xrayDrawFeatures)
-        const rng = sourceRng(mc.seed, s.id);
-        const rows: (number | null)[][] = [];
-        for (let d = 0; d < mc.draws; d++) {
-          const [fs, fm, fh, fb] = (['s', 'm', 'h', 'b'] as const).map((b) =>
-            drawFlux(s.flux[b].value, s.flux[b].err, rng),
-          );
-          rows.push(computeFeatures({ ...input, flux_s: fs!, flux_m: fm!, flux_h: fh!, flux_b: fb! }, xray!.spec));
-        }
-        drawRows.push(rows);
-      } else if (mc.draws > 0) {
-        const rng = sourceRng(mc.seed, s.id);
-        const rows: (number | null)[][] = [];
-        // each draw's translation: a fit of its input-band magnitudes, or (`linear`) the measured fit moved by its Jacobian
-        const magsOf = (bands: ReadonlyMap<string, Observed>) => inputNames.map((f) => bands.get(f)?.mag ?? null);
-        const translated = drawTranslation(mc.translation, magsOf(byFilter), (mags) => {
-          const stepped = new Map(byFilter);
-          inputNames.forEach((f, k) => {
-            const o = byFilter.get(f);
-            if (o && mags[k] !== null)
-              stepped.set(f, { ...o, mag: mags[k]!, mag_ab: mags[k]! + abOffset(o.zero_point) });
-          });
-          const r = featureInputs(s, stepped, measured, fixed).t;
-          return r.status === 'ok' ? { mag_ab: r.mag_ab, a_v: r.a_v } : null;
-        });
-        for (let d = 0; d < mc.draws; d++) {
-          const flux = {
-            s: drawFlux(s.flux.s.value, s.flux.s.err, rng),
-            m: drawFlux(s.flux.m.value, s.flux.m.err, rng),
-            h: drawFlux(s.flux.h.value, s.flux.h.err, rng),
-            b: drawFlux(s.flux.b.value, s.flux.b.err, rng),
-          };
-          const bands = new Map<string, Observed>();
-          for (const [f, o] of byFilter) {
-            const mag = drawMagnitude(o.mag, o.err, rng, sed.err_floor_mag, sed.missing_err_frac)!;
-            bands.set(f, { ...o, mag, mag_ab: mag + abOffset(o.zero_point) });
-          }
-          rows.push(computeFeatures(featureInputs(s, bands, flux, fixed, translated(magsOf(bands))).input, spec));
-        }
-        drawRows.push(rows);
-      }
-      const routeSpec = route === 'full' ? spec : xray!.spec;
-      const v = computeFeatures(input, routeSpec);
-      const vObs = computeFeatures({ ...input, hst_mag: hstObserved, a_v: s.a_v }, routeSpec);
-      full.push(v);
-      observedOnly.push(vObs);
-      const quality = s.mags.length > 0 ? 'prematched' : (firstChosen?.quality ?? 'none');
-      targets.push({
-        id: s.id,
-        line: s.line,
-        ra_deg: matched.positions[si]?.ra_deg ?? s.ra_deg,
-        dec_deg: matched.positions[si]?.dec_deg ?? s.dec_deg,
-        sigma_eff_arcsec: s.sigma_eff_arcsec,
-        significance: s.significance,
-        flux_s_cgs: s.flux.s.value,
-        flux_s_err_cgs: s.flux.s.err,
-        flux_m_cgs: s.flux.m.value,
-        flux_m_err_cgs: s.flux.m.err,
-        flux_h_cgs: s.flux.h.value,
-        flux_h_err_cgs: s.flux.h.err,
-        flux_b_cgs: s.flux.b.value,
-        flux_b_err_cgs: s.flux.b.err,
-        var_p_intra: s.var_p_intra,
-        var_p_inter: s.var_p_inter,
-        counterparts:
-          cps
-            .filter((x) => x.choice.index !== null)
-            .map((x) => `${x.c.name}:${x.c.rows[x.choice.index!]!.id}`)
-            .join(';') || null,
-        counterpart_reason:
-          [
-            ...(s.mags.length > 0 ? ['table: photometry already matched in the X-ray table'] : []),
-            ...cps.map((x) => x.choice.reason),
-          ].join('; ') || 'no photometry',
-        match_quality: quality,
-        nu: input.nu,
-        hst_provenance: nObs > 0 && nTrans > 0 ? 'mixed' : nObs > 0 ? 'observed' : nTrans > 0 ? 'translated' : 'none',
-        model_used: route,
-        parallax_mas: fixed.astrometry.parallax_mas,
-        parallax_snr:
-          fixed.astrometry.parallax_mas !== null &&
-          fixed.astrometry.parallax_err_mas !== null &&
-          fixed.astrometry.parallax_err_mas > 0
-            ? fixed.astrometry.parallax_mas / fixed.astrometry.parallax_err_mas
-            : null,
-        dist_geo_pc: fixed.astrometry.dist_geo_pc,
-        model_id: route === 'full' ? modelRef.id : xrayRef!.id,
-        calibration_id: (route === 'full' ? ctx.inputs.calibration : ctx.inputs.xray_calibration)?.id ?? null,
-        n_bands: used.length,
-        bands: used.join(','),
-        sed_status: t.status === 'ok' ? 'ok' : `${t.status}: ${t.reason}`,
-        sed_family: t.family,
-        sed_chi2_red: t.chi2_red,
-        label: s.label,
-      });
-      if (si % (mc.draws > 0 ? 50 : 500) === 0) ctx.progress(2, 4, `translating ${si}/${sources.length}`);
-      // a source's draws take tens of milliseconds: let the heartbeat timer run between them (Temporal)
-      if (mc.draws > 0 && si % 10 === 9) await yieldToEventLoop();
-    }
-
+    const described = await describeTargets(ctx, p, loaded, matched);
     ctx.progress(3, 4, 'predicting');
-    // each route's sources through its own model, medians, OOD reference and calibration; the rows merged back in table order
-    const labelOf = (s: XraySourceRow): string | null =>
-      s.label === null ? null : p.label_map ? (p.label_map[s.label] ?? null) : s.label;
-    const routeModels: Record<
-      Route,
-      { loaded: LoadedModel; ref: ArtifactRef<'train'>; calibration: ArtifactRef<'evaluate'> | undefined } | null
-    > = {
-      full: { loaded: { model, medians, spec, trainedOn: '' }, ref: modelRef, calibration: ctx.inputs.calibration },
-      xray_only: xray && xrayRef ? { loaded: xray, ref: xrayRef, calibration: ctx.inputs.xray_calibration } : null,
-    };
-    const predictedRows = new Array<PredictionRow>(sources.length);
-    const probaOf = new Array<ProbabilityRow[]>(sources.length);
-    const vectors = new Array<Float64Array>(sources.length);
-    const classMix: ClassifyClassMixRow[] = [];
-    const routeNotes: Record<string, unknown> = {};
-    const imputedByFeature: Record<string, Record<string, number>> = {};
-    // the targets that are training sources of the model that classified them
-    const trainedOn = new Set<string>();
-    const shift: PopulationShiftRow[] = [];
-    for (const route of ROUTES) {
-      const r = routeModels[route];
-      const idx = routes.flatMap((x, i) => (x === route ? [i] : []));
-      if (r === null || idx.length === 0) continue;
-      const { model: rm, medians: rmed, spec: rspec } = r.loaded;
-      const names = featureNames(rspec);
-      const m = imputeMatrix(
-        idx.map((i) => full[i]!),
-        rmed,
-      );
-      idx.forEach((src, i) =>
-        full[src]!.forEach((value, k) =>
-          featureRows.push({
-            id: sources[src]!.id,
-            feature: names[k]!,
-            value,
-            used: m.x[k * m.nSamples + i]!,
-            provenance: value === null ? 'imputed' : observedOnly[src]![k] === value ? 'observed' : 'translated',
-          }),
-        ),
-      );
-      imputedByFeature[route] = Object.fromEntries(names.map((f, k) => [f, m.imputed[k]!]));
-      const single = predictTwoStage(rm, m);
-      let preds: TwoStagePrediction[] = single;
-      let extras: PredictionExtras[] = single.map(() => ({
-        mc_draws: 0,
-        significance: null,
-        ood_score: null,
-        class_set: null,
-        ood: null,
-      }));
-      if (mc.draws > 0) {
-        // in chunks: 10^4 sources x 100 draws would be 10^6 feature rows at once
-        preds = [];
-        extras = [];
-        for (let at = 0; at < idx.length; at += MC_CHUNK) {
-          ctx.progress(3, 4, `predicting Monte-Carlo draws (${route}) ${at}/${idx.length}`);
-          const chunk = idx.slice(at, at + MC_CHUNK);
-          const res = await predictDraws(
-            rm,
-            rmed,
-            single.slice(at, at + MC_CHUNK),
-            chunk.map((i) => drawRows[i]!),
-            ctx.trees,
-          );
-          preds.push(...res.preds);
-          extras.push(...res.extras.map((x) => ({ ...x, ood_score: null, class_set: null, ood: null })));
-        }
-      }
-      // how the targets' features lie against the model's own training rows; which targets are its training sources
-      const training = await modelTrainingRows(ctx.store, r.ref);
-      const trainingIds = new Set(training.ids);
-      for (const i of idx) if (trainingIds.has(sources[i]!.id)) trainedOn.add(sources[i]!.id);
-      shift.push(
-        ...populationShift(
-          route,
-          names,
-          training.rows,
-          idx.map((i) => full[i]!),
-        ),
-      );
-      const reference = await modelNeighbourReference(ctx.store, r.ref, p.uncertainty.ood_neighbours);
-      const level =
-        route === 'xray_only'
-          ? (p.uncertainty.xray_conformal_level ?? p.uncertainty.conformal_level)
-          : p.uncertainty.conformal_level;
-      const calibration = r.calibration ? await readCalibration(ctx.store, r.calibration, level) : null;
-      // the class mix is measured and corrected for the full model's cross-validation only
-      const u =
-        route === 'full'
-          ? p.uncertainty
-          : { ...p.uncertainty, class_mix: { ...p.uncertainty.class_mix, estimate: false, reweight: false } };
-      const verdicts = classifyVerdicts(rm, preds, extras, neighbourScores(reference, m), calibration, u);
-      classMix.push(...verdicts.classMix);
-      routeNotes[route] = {
-        model: r.ref.id,
-        sources: idx.length,
-        by_class: countLargestFirst(verdicts.preds, (x) => x.finalClass),
-        uncertain: verdicts.extras.filter((x) => x.uncertain?.uncertain).length,
-        calibration: calibration
-          ? { evaluate: calibration.ref.id, protocol: calibration.protocol, level: calibration.level }
-          : null,
-        ...verdicts.notes,
-      };
-      const tables = predictionTables(
-        rm,
-        verdicts.preds,
-        idx.map((i) => ({ id: sources[i]!.id, label: labelOf(sources[i]!), fold: null })),
-        verdicts.extras,
-      );
-      const probaById = new Map<string, ProbabilityRow[]>();
-      for (const q of tables.proba) (probaById.get(q.id) ?? probaById.set(q.id, []).get(q.id)!).push(q);
-      idx.forEach((src, i) => {
-        predictedRows[src] = tables.rows[i]!;
-        probaOf[src] = probaById.get(sources[src]!.id)!;
-        vectors[src] = verdicts.preds[i]!.proba;
-      });
-    }
-    const out = predictedRows;
-    const proba = probaOf.flat();
-    const scoring = selfScore(
-      out.map((r, i) => ({
-        label: r.label,
-        final_class: r.final_class,
-        proba: vectors[i]!,
-        trained_on: trainedOn.has(r.id),
-      })),
-      model.finalClasses,
-      p.scoring ?? { eval_classes: {}, calibration_bins: 10 },
-    );
+    const predicted = await predictTargets(ctx, p, loaded, described);
     ctx.progress(4, 4, 'writing');
-    return {
-      table: predictionsTable,
-      rows: out,
-      extraTables: {
-        probabilities: { table: probabilitiesTable, rows: proba },
-        targets: { table: targetsTable, rows: targets },
-        matches: { table: counterpartMatchesTable, rows: matched.matches },
-        match_summary: { table: matchSummaryTable, rows: matched.summary },
-        counterpart_pairs: { table: counterpartPairsTable, rows: matched.pairs },
-        ...(classMix.length > 0 ? { class_mix: { table: classifyClassMixTable, rows: classMix } } : {}),
-        mags: { table: targetMagsTable, rows: magsOut },
-        features: { table: targetFeaturesTable, rows: featureRows },
-        population_shift: { table: populationShiftTable, rows: shift },
-        ...(scoring
-          ? {
-              metrics: { table: metricsTable, rows: scoring.metrics },
-              confusion: { table: confusionTable, rows: scoring.confusion },
-            }
-          : {}),
-      },
-      rawFiles: [p.table, ...p.photometry.map((c) => c.table)],
-      notes: {
-        classified: out.length,
-        final_classes: model.finalClasses,
-        by_class: countLargestFirst(out, (r) => r.final_class),
-        uncertain: out.filter((r) => r.uncertain).length,
-        by_match_quality: countLargestFirst(targets, (r) => r.match_quality),
-        by_hst_provenance: countLargestFirst(targets, (r) => r.hst_provenance),
-        by_model_used: countLargestFirst(targets, (r) => r.model_used),
-        routes: routeNotes,
-        no_counterpart: xray
-          ? 'sources without every HST magnitude the full model reads (no counterpart, or too few bands to translate) are classified by the X-ray-only model (model_used xray_only), which never saw imputed optical features'
-          : 'no X-ray-only model: sources with no photometry keep their X-ray features; their optical features are imputed with the training medians (provenance `imputed` in table features)',
-        imputed_by_feature: imputedByFeature,
-        no_data_by_column: noDataCounts,
-        ...(Object.keys(merged).length > 0 ? { duplicate_rows_merged: merged } : {}),
-        scored: scoring ? scoring.n : 0,
-        scored_trained_on: scoring ? scoring.nTrainedOn : 0,
-        targets_trained_on: sources.filter((x) => trainedOn.has(x.id)).length,
-        shift_most: mostShifted(shift, 5),
-        mc_draws: mc.draws,
-        calibration:
-          (routeNotes['full'] as { calibration?: unknown } | undefined)?.calibration ??
-          (ctx.inputs.calibration ? { evaluate: ctx.inputs.calibration.id } : null),
-        uncertain_rule: describeRule(p.uncertainty.rule, p.uncertainty.conformal_level),
-        ...(xray
-          ? {
-              uncertain_rule_xray_only: describeRule(
-                p.uncertainty.rule,
-                p.uncertainty.xray_conformal_level ?? p.uncertainty.conformal_level,
-              ),
-            }
-          : {}),
-        ...(ctx.inputs.calibration
-          ? {}
-          : {
-              no_calibration:
-                'no cross-validation evaluation of this model was found: sources carry no conformal set and no OOD flag (their scores are given)',
-            }),
-        set_census: countLargestFirst(
-          out.filter((r) => r.class_set !== null),
-          (r) => r.class_set!,
-        ),
-        ood_flagged: out.filter((r) => r.ood === true).length,
-        ...(classMix.length > 0 ? { class_mix: (routeNotes['full'] as Record<string, unknown>)['class_mix'] } : {}),
-      },
-    };
+    return classifyOutput(ctx, p, loaded, matched, described, predicted);
   },
 });
 
-/**
- * Balanced accuracy, per-class precision/recall/F1, the confusion matrix and ECE over the
- * rows whose label is known, as `evaluate` scores cross-validation: classes merged by
- * eval_classes, ECE on the maximum of the final probability vector.
- */
-function selfScore(
-  rows: readonly { label: string | null; final_class: string; proba: Float64Array; trained_on: boolean }[],
-  finalClasses: readonly string[],
-  s: NonNullable<ClassifyParams['scoring']>,
-): { metrics: MetricRow[]; confusion: ConfusionRow[]; n: number; nTrainedOn: number } | null {
-  const as = (c: string) => s.eval_classes[c] ?? c;
-  const scored = rows.flatMap((r) => {
-    if (r.label === null) return [];
-    let best = 0;
-    r.proba.forEach((v, k) => (best = v > r.proba[best]! ? k : best));
-    const label = as(r.label);
-    return [
-      {
-        label,
-        final_class: as(r.final_class),
-        maxP: r.proba[best]!,
-        argmaxCorrect: finalClasses[best] === label,
-        trained_on: r.trained_on,
-      },
-    ];
-  });
-  if (scored.length === 0) return null;
-  const metrics: MetricRow[] = [];
-  const confusion: ConfusionRow[] = [];
-  // every labelled target, and those that are none of the models' training sources (an honest score of a training table)
-  for (const [subset, pick] of [
-    ['all', scored],
-    ['not_trained_on', scored.filter((r) => !r.trained_on)],
-  ] as const) {
-    if (pick.length === 0) continue;
-    const c = confusionMatrix(
-      pick.map((r) => r.label),
-      pick.map((r) => r.final_class),
+/** The load phase: the raw files verified, the models, the target's tables read, its bands and the translation. */
+async function loadTargets(ctx: ClassifyStageContext, p: ClassifyParams) {
+  const { paths, data_dir } = ctx.context;
+  const pathOf = (ref: RawFileRef) => {
+    const path = paths[ref.name];
+    if (path === undefined) throw new Error(`classify: no path for ${ref.name} in the step's context`);
+    return path;
+  };
+  await verifyRawFile(p.table, pathOf(p.table));
+  for (const c of p.photometry) await verifyRawFile(c.table, pathOf(c.table));
+  const modelRef = ctx.inputs.model;
+  const { model, medians, spec } = await loadModel(ctx.store, modelRef);
+  // the X-ray-only model for targets without every HST magnitude the full model reads
+  const xrayRef = ctx.inputs.xray_model;
+  const xray = xrayRef ? await loadModel(ctx.store, xrayRef) : null;
+  if (xrayRef && xray && !xray.spec.xray_only)
+    throw new InputError(
+      { file: `train/${xrayRef.id.slice(0, 12)}`, column: 'feature_spec' },
+      'an X-ray-only model as the xray_model input',
     );
-    const base = { protocol: 'classify', level: 'full', subset, statistic: 'pooled', fold: null } as const;
-    const cal = calibration(
-      pick.map((r) => r.maxP),
-      pick.map((r) => r.argmaxCorrect),
-      s.calibration_bins,
+  if (xrayRef && xray && xray.model.finalClasses.join(',') !== model.finalClasses.join(','))
+    throw new InputError(
+      { file: `train/${xrayRef.id.slice(0, 12)}`, column: 'final_classes', value: xray.model.finalClasses.join(',') },
+      `the final classes of the full model (${model.finalClasses.join(',')})`,
     );
-    metrics.push(...summariseConfusion(c).map((v) => ({ ...base, ...v })), {
-      ...base,
-      metric: 'ece',
-      class: null,
-      value: cal.ece,
-      n: pick.length,
-    });
-    for (const r of normalisedRows(c))
-      confusion.push({
-        protocol: 'classify',
-        level: 'full',
-        subset,
-        true_class: r.trueClass,
-        predicted_class: r.predictedClass,
-        count: r.count,
-        fraction: r.fraction,
-      });
+  const { settings: sed } = await modelTranslation(ctx.store, modelRef);
+  const dataFiles = new Map([...sed.data_files, ...p.data_files].map((f) => [f.name, f] as const));
+  // the target's bands, in the order of their columns: the translation's input filters
+  const inputNames = classifyFilters(p);
+  for (const name of [...(await sedDataFiles(sed, data_dir)), ...inputNames.map(filterFileName)]) {
+    const ref = dataFiles.get(name);
+    if (!ref) throw new Error(`classify: data file ${name} is read but not among the params' data_files`);
+    await verifyRawFile(ref, join(data_dir, name));
   }
-  return { metrics, confusion, n: scored.length, nTrainedOn: scored.filter((r) => r.trained_on).length };
+  checkMagnitudeColumns(p.table.name, p.mapping.magnitudes ?? [], sed.input_bands);
+  for (const c of p.photometry) checkMagnitudeColumns(c.table.name, c.mapping.magnitudes, sed.input_bands);
+  const noData = p.no_data ?? [];
+  const noDataCounts: NoDataCounts = {};
+  const file = p.table.name;
+  ctx.progress(0, 4, 'reading tables');
+  const xrayTable = await readTargetTable(pathOf(p.table), file);
+  if (xrayTable.records.length === 0) throw new InputError({ file }, 'no rows to classify');
+  const xr = readXraySources(xrayTable, p.mapping, noData);
+  Object.assign(noDataCounts, xr.noData);
+  // rows repeated exactly (overlapping cone searches downloaded together), merged: file -> rows dropped
+  const merged: Record<string, number> = xr.merged > 0 ? { [file]: xr.merged } : {};
+  const sources = xr.rows;
+  const catalogs: LoadedCatalog[] = [];
+  for (const c of p.photometry) {
+    const t = await readTargetTable(pathOf(c.table), c.table.name);
+    if (t.records.length === 0) throw new InputError({ file: c.table.name }, 'the photometry catalog has no rows');
+    const rows = readPhotometry(t, c.mapping, noData);
+    for (const [k, v] of Object.entries(rows.noData)) noDataCounts[`${c.name}.${k}`] = v;
+    if (rows.merged > 0) merged[c.table.name] = rows.merged;
+    catalogs.push({ name: c.name, file: c.table.name, rows: rows.rows });
+  }
+  if (p.label_map)
+    for (const s of sources)
+      if (s.label !== null) checkClass({ file, row: s.line, column: p.mapping.label! }, s.label, p.label_map);
+
+  // filters, Vega and the zero point of every magnitude column
+  const grid = DEFAULT_GRID;
+  const filters = new Map<string, Filter>();
+  for (const f of inputNames) filters.set(f, await loadFilter(data_dir, f));
+  const vega = await loadVega(data_dir, sed.templates.vega);
+  const vegaFnu = spectrumFnuOnGrid(grid, vega.wavelength_aa, vega.flux_flam_cgs);
+  // once per magnitude column (not per source): its system and the f_nu of magnitude 0
+  const bandsOf = (cols: readonly MagnitudeColumn[]): Band[] => {
+    const systems = cols.map((c) => magSystemOf(c.system));
+    const zps = bandZeroPoints(
+      grid,
+      vegaFnu,
+      cols.map((c, k) => ({ filter: filters.get(c.filter)!, system: systems[k]! })),
+      sed.convention,
+    );
+    return cols.map((c, k) => ({ filter: c.filter, system: systems[k]!, zero_point: zps[k]! }));
+  };
+  const tableBands = bandsOf(p.mapping.magnitudes ?? []);
+  const catalogBands = p.photometry.map((c) => bandsOf(c.mapping.magnitudes));
+  const pivots = new Map([...filters].map(([name, f]) => [name, pivotWavelength(f)]));
+  // Gaia's VEGAMAG zero point through each Gaia band the target has, for the Gaia features
+  const gaiaZp = new Map(
+    Object.keys(GAIA_FEATURE_BANDS)
+      .filter((f) => filters.has(f))
+      .map((f) => [
+        f,
+        bandZeroPoints(grid, vegaFnu, [{ filter: filters.get(f)!, system: GAIA_VEGAMAG }], sed.convention)[0]!,
+      ]),
+  );
+
+  // the translation plan: the model's SED settings, the target's bands as inputs
+  const families = await buildFamilies(data_dir, sed);
+  const outputFilters = await Promise.all(sed.output_filters.map((f) => loadFilter(data_dir, f)));
+  const plan = preparePlan(
+    grid,
+    inputNames.map((f) => filters.get(f)!),
+    outputFilters,
+    families,
+    sed.convention,
+  );
+  const labelFree = { priors: sed.label_free.priors, draws: 0 };
+  const sigma = {
+    chi2_coeff: sed.sigma_chi2_coeff,
+    cap_mag: sed.sigma_cap_mag,
+    uv_sigma_mag: sed.uv_sigma_mag,
+    uv_pivot_aa: sed.uv_pivot_aa,
+  };
+  const featureFilters = spec.filters.map((f) => f.name);
+  const env: TargetTranslation = {
+    inputNames,
+    plan,
+    missing_err_frac: sed.missing_err_frac,
+    err_floor_mag: sed.err_floor_mag,
+    labelFree,
+    sigma,
+    gaiaZp,
+  };
+  return {
+    modelRef,
+    model,
+    medians,
+    spec,
+    xrayRef,
+    xray,
+    sed,
+    inputNames,
+    file,
+    sources,
+    catalogs,
+    noDataCounts,
+    merged,
+    tableBands,
+    catalogBands,
+    pivots,
+    plan,
+    env,
+    featureFilters,
+  };
+}
+type LoadedTargets = Awaited<ReturnType<typeof loadTargets>>;
+
+/**
+ * The first compute phase: per source, its observed bands (one per filter), its
+ * astrometry, its feature inputs (translated where a band is missing), the model that
+ * takes it, its magnitudes and its Monte-Carlo draws through translation and features.
+ */
+async function describeTargets(
+  ctx: ClassifyStageContext,
+  p: ClassifyParams,
+  loaded: LoadedTargets,
+  matched: MatchedCounterparts,
+) {
+  const {
+    sources,
+    catalogs,
+    tableBands,
+    catalogBands,
+    env,
+    spec,
+    xray,
+    plan,
+    featureFilters,
+    pivots,
+    inputNames,
+    sed,
+    modelRef,
+    xrayRef,
+  } = loaded;
+  const featureInputs = (...args: Parameters<typeof featureInputsOf> extends [unknown, ...infer R] ? R : never) =>
+    featureInputsOf(env, ...args);
+  const mc = p.uncertainty.mc;
+  const drawRows: (number | null)[][][] = [];
+  const routes: Route[] = [];
+
+  const targets: TargetRow[] = [];
+  const magsOut: TargetMagRow[] = [];
+  const full: (number | null)[][] = [];
+  const observedOnly: (number | null)[][] = [];
+  for (const [si, s] of sources.entries()) {
+    const cps = catalogs.map((c, ci) => ({ c, choice: matched.choices[ci]![si]! }));
+    const obs: Observed[] = observedOf(s.mags, tableBands, 'table');
+    // the table's own astrometry, else the first counterpart's (a parallax with its own error and distance)
+    let astrometry: Astrometry = {
+      parallax_mas: s.parallax_mas,
+      parallax_err_mas: s.parallax_err_mas,
+      dist_geo_pc: s.dist_geo_pc,
+      pm_total_masyr: s.pm_total_masyr,
+    };
+    cps.forEach(({ c, choice }, ci) => {
+      if (choice.index === null) return;
+      const row = c.rows[choice.index]!;
+      obs.push(...observedOf(row.mags, catalogBands[ci]!, c.name));
+      astrometry = {
+        ...(astrometry.parallax_mas === null
+          ? { parallax_mas: row.parallax_mas, parallax_err_mas: row.parallax_err_mas, dist_geo_pc: row.dist_geo_pc }
+          : {
+              parallax_mas: astrometry.parallax_mas,
+              parallax_err_mas: astrometry.parallax_err_mas,
+              dist_geo_pc: astrometry.dist_geo_pc,
+            }),
+        pm_total_masyr: astrometry.pm_total_masyr ?? row.pm_total_masyr,
+      };
+    });
+    // one value per filter: the smallest error where two catalogs measure the same band
+    const byFilter = bestPerFilter(obs);
+    const firstChosen = cps.find((x) => x.choice.index !== null)?.choice;
+    const fixed = { astrometry, nu: s.nu ?? firstChosen?.nu ?? null };
+    const measured = { s: s.flux.s.value, m: s.flux.m.value, h: s.flux.h.value, b: s.flux.b.value };
+    const { used, t, hstObserved, input } = featureInputs(s, byFilter, measured, fixed);
+    // a source without every HST magnitude the full model reads would get imputed optical features: the X-ray-only model takes it
+    const route: Route =
+      xray !== null && !spec.filters.every((f) => input.hst_mag[f.name] != null) ? 'xray_only' : 'full';
+    routes.push(route);
+    let nObs = 0;
+    let nTrans = 0;
+    plan.outputs.forEach((o, k) => {
+      const seen = byFilter.get(o.name);
+      const translated = t.status === 'ok' ? (t.mag_ab[k] ?? null) : null;
+      if (seen && featureFilters.includes(o.name)) nObs++;
+      else if (translated !== null && featureFilters.includes(o.name)) nTrans++;
+      if (seen)
+        magsOut.push({
+          id: s.id,
+          filter: o.name,
+          pivot_aa: o.pivot_aa,
+          mag_ab: seen.mag_ab,
+          mag_err: seen.err,
+          origin: 'observed',
+          source: seen.source,
+        });
+      else if (translated !== null)
+        magsOut.push({
+          id: s.id,
+          filter: o.name,
+          pivot_aa: o.pivot_aa,
+          mag_ab: translated,
+          mag_err: t.mag_err[k] ?? null,
+          origin: 'translated',
+          source: 'sed',
+        });
+    });
+    for (const o of byFilter.values())
+      if (!plan.outputs.some((x) => x.name === o.filter))
+        magsOut.push({
+          id: s.id,
+          filter: o.filter,
+          pivot_aa: pivots.get(o.filter)!,
+          mag_ab: o.mag_ab,
+          mag_err: o.err,
+          origin: 'observed',
+          source: o.source,
+        });
+    // Monte-Carlo draws of the fluxes and magnitudes, each through translation and features (the source's own generator)
+    if (mc.draws > 0 && route === 'xray_only') {
+      // the fluxes alone, drawn as predict draws a training source's for the X-ray-only model (xrayDrawFeatures)
+      const rng = sourceRng(mc.seed, s.id);
+      const rows: (number | null)[][] = [];
+      for (let d = 0; d < mc.draws; d++) {
+        const [fs, fm, fh, fb] = (['s', 'm', 'h', 'b'] as const).map((b) =>
+          drawFlux(s.flux[b].value, s.flux[b].err, rng),
+        );
+        rows.push(computeFeatures({ ...input, flux_s: fs!, flux_m: fm!, flux_h: fh!, flux_b: fb! }, xray!.spec));
+      }
+      drawRows.push(rows);
+    } else if (mc.draws > 0) {
+      const rng = sourceRng(mc.seed, s.id);
+      const rows: (number | null)[][] = [];
+      // each draw's translation: a fit of its input-band magnitudes, or (`linear`) the measured fit moved by its Jacobian
+      const magsOf = (bands: ReadonlyMap<string, Observed>) => inputNames.map((f) => bands.get(f)?.mag ?? null);
+      const translated = drawTranslation(mc.translation, magsOf(byFilter), (mags) => {
+        const stepped = new Map(byFilter);
+        inputNames.forEach((f, k) => {
+          const o = byFilter.get(f);
+          if (o && mags[k] !== null) stepped.set(f, { ...o, mag: mags[k]!, mag_ab: mags[k]! + abOffset(o.zero_point) });
+        });
+        const r = featureInputs(s, stepped, measured, fixed).t;
+        return r.status === 'ok' ? { mag_ab: r.mag_ab, a_v: r.a_v } : null;
+      });
+      for (let d = 0; d < mc.draws; d++) {
+        const flux = {
+          s: drawFlux(s.flux.s.value, s.flux.s.err, rng),
+          m: drawFlux(s.flux.m.value, s.flux.m.err, rng),
+          h: drawFlux(s.flux.h.value, s.flux.h.err, rng),
+          b: drawFlux(s.flux.b.value, s.flux.b.err, rng),
+        };
+        const bands = new Map<string, Observed>();
+        for (const [f, o] of byFilter) {
+          const mag = drawMagnitude(o.mag, o.err, rng, sed.err_floor_mag, sed.missing_err_frac)!;
+          bands.set(f, { ...o, mag, mag_ab: mag + abOffset(o.zero_point) });
+        }
+        rows.push(computeFeatures(featureInputs(s, bands, flux, fixed, translated(magsOf(bands))).input, spec));
+      }
+      drawRows.push(rows);
+    }
+    const routeSpec = route === 'full' ? spec : xray!.spec;
+    const v = computeFeatures(input, routeSpec);
+    const vObs = computeFeatures({ ...input, hst_mag: hstObserved, a_v: s.a_v }, routeSpec);
+    full.push(v);
+    observedOnly.push(vObs);
+    const quality = s.mags.length > 0 ? 'prematched' : (firstChosen?.quality ?? 'none');
+    targets.push({
+      id: s.id,
+      line: s.line,
+      ra_deg: matched.positions[si]?.ra_deg ?? s.ra_deg,
+      dec_deg: matched.positions[si]?.dec_deg ?? s.dec_deg,
+      sigma_eff_arcsec: s.sigma_eff_arcsec,
+      significance: s.significance,
+      flux_s_cgs: s.flux.s.value,
+      flux_s_err_cgs: s.flux.s.err,
+      flux_m_cgs: s.flux.m.value,
+      flux_m_err_cgs: s.flux.m.err,
+      flux_h_cgs: s.flux.h.value,
+      flux_h_err_cgs: s.flux.h.err,
+      flux_b_cgs: s.flux.b.value,
+      flux_b_err_cgs: s.flux.b.err,
+      var_p_intra: s.var_p_intra,
+      var_p_inter: s.var_p_inter,
+      counterparts:
+        cps
+          .filter((x) => x.choice.index !== null)
+          .map((x) => `${x.c.name}:${x.c.rows[x.choice.index!]!.id}`)
+          .join(';') || null,
+      counterpart_reason:
+        [
+          ...(s.mags.length > 0 ? ['table: photometry already matched in the X-ray table'] : []),
+          ...cps.map((x) => x.choice.reason),
+        ].join('; ') || 'no photometry',
+      match_quality: quality,
+      nu: input.nu,
+      hst_provenance: nObs > 0 && nTrans > 0 ? 'mixed' : nObs > 0 ? 'observed' : nTrans > 0 ? 'translated' : 'none',
+      model_used: route,
+      parallax_mas: fixed.astrometry.parallax_mas,
+      parallax_snr:
+        fixed.astrometry.parallax_mas !== null &&
+        fixed.astrometry.parallax_err_mas !== null &&
+        fixed.astrometry.parallax_err_mas > 0
+          ? fixed.astrometry.parallax_mas / fixed.astrometry.parallax_err_mas
+          : null,
+      dist_geo_pc: fixed.astrometry.dist_geo_pc,
+      model_id: route === 'full' ? modelRef.id : xrayRef!.id,
+      calibration_id: (route === 'full' ? ctx.inputs.calibration : ctx.inputs.xray_calibration)?.id ?? null,
+      n_bands: used.length,
+      bands: used.join(','),
+      sed_status: t.status === 'ok' ? 'ok' : `${t.status}: ${t.reason}`,
+      sed_family: t.family,
+      sed_chi2_red: t.chi2_red,
+      label: s.label,
+    });
+    if (si % (mc.draws > 0 ? 50 : 500) === 0) ctx.progress(2, 4, `translating ${si}/${sources.length}`);
+    // a source's draws take tens of milliseconds: let the heartbeat timer run between them (Temporal)
+    if (mc.draws > 0 && si % 10 === 9) await yieldToEventLoop();
+  }
+  return { targets, magsOut, full, observedOnly, routes, drawRows };
+}
+type DescribedTargets = Awaited<ReturnType<typeof describeTargets>>;
+
+/** The second compute phase: each route's sources through its own model, medians, OOD reference and calibration; the rows merged back in table order. */
+async function predictTargets(
+  ctx: ClassifyStageContext,
+  p: ClassifyParams,
+  loaded: LoadedTargets,
+  described: DescribedTargets,
+) {
+  const { sources, model, medians, spec, modelRef, xray, xrayRef } = loaded;
+  const { routes, full, observedOnly, drawRows } = described;
+  const mc = p.uncertainty.mc;
+  const featureRows: TargetFeatureRow[] = [];
+  ctx.progress(3, 4, 'predicting');
+  // each route's sources through its own model, medians, OOD reference and calibration; the rows merged back in table order
+  const labelOf = (s: XraySourceRow): string | null =>
+    s.label === null ? null : p.label_map ? (p.label_map[s.label] ?? null) : s.label;
+  const routeModels: Record<
+    Route,
+    { loaded: LoadedModel; ref: ArtifactRef<'train'>; calibration: ArtifactRef<'evaluate'> | undefined } | null
+  > = {
+    full: { loaded: { model, medians, spec, trainedOn: '' }, ref: modelRef, calibration: ctx.inputs.calibration },
+    xray_only: xray && xrayRef ? { loaded: xray, ref: xrayRef, calibration: ctx.inputs.xray_calibration } : null,
+  };
+  const predictedRows = new Array<PredictionRow>(sources.length);
+  const probaOf = new Array<ProbabilityRow[]>(sources.length);
+  const vectors = new Array<Float64Array>(sources.length);
+  const classMix: ClassifyClassMixRow[] = [];
+  const routeNotes: Record<string, unknown> = {};
+  const imputedByFeature: Record<string, Record<string, number>> = {};
+  // the targets that are training sources of the model that classified them
+  const trainedOn = new Set<string>();
+  const shift: PopulationShiftRow[] = [];
+  for (const route of ROUTES) {
+    const r = routeModels[route];
+    const idx = routes.flatMap((x, i) => (x === route ? [i] : []));
+    if (r === null || idx.length === 0) continue;
+    const { model: rm, medians: rmed, spec: rspec } = r.loaded;
+    const names = featureNames(rspec);
+    const m = imputeMatrix(
+      idx.map((i) => full[i]!),
+      rmed,
+    );
+    idx.forEach((src, i) =>
+      full[src]!.forEach((value, k) =>
+        featureRows.push({
+          id: sources[src]!.id,
+          feature: names[k]!,
+          value,
+          used: m.x[k * m.nSamples + i]!,
+          provenance: value === null ? 'imputed' : observedOnly[src]![k] === value ? 'observed' : 'translated',
+        }),
+      ),
+    );
+    imputedByFeature[route] = Object.fromEntries(names.map((f, k) => [f, m.imputed[k]!]));
+    const single = predictTwoStage(rm, m);
+    let preds: TwoStagePrediction[] = single;
+    let extras: PredictionExtras[] = single.map(() => ({
+      mc_draws: 0,
+      significance: null,
+      ood_score: null,
+      class_set: null,
+      ood: null,
+    }));
+    if (mc.draws > 0) {
+      // in chunks: 10^4 sources x 100 draws would be 10^6 feature rows at once
+      preds = [];
+      extras = [];
+      for (let at = 0; at < idx.length; at += MC_CHUNK) {
+        ctx.progress(3, 4, `predicting Monte-Carlo draws (${route}) ${at}/${idx.length}`);
+        const chunk = idx.slice(at, at + MC_CHUNK);
+        const res = await predictDraws(
+          rm,
+          rmed,
+          single.slice(at, at + MC_CHUNK),
+          chunk.map((i) => drawRows[i]!),
+          ctx.trees,
+        );
+        preds.push(...res.preds);
+        extras.push(...res.extras.map((x) => ({ ...x, ood_score: null, class_set: null, ood: null })));
+      }
+    }
+    // how the targets' features lie against the model's own training rows; which targets are its training sources
+    const training = await modelTrainingRows(ctx.store, r.ref);
+    const trainingIds = new Set(training.ids);
+    for (const i of idx) if (trainingIds.has(sources[i]!.id)) trainedOn.add(sources[i]!.id);
+    shift.push(
+      ...populationShift(
+        route,
+        names,
+        training.rows,
+        idx.map((i) => full[i]!),
+      ),
+    );
+    const reference = await modelNeighbourReference(ctx.store, r.ref, p.uncertainty.ood_neighbours);
+    const level =
+      route === 'xray_only'
+        ? (p.uncertainty.xray_conformal_level ?? p.uncertainty.conformal_level)
+        : p.uncertainty.conformal_level;
+    const calibration = r.calibration ? await readCalibration(ctx.store, r.calibration, level) : null;
+    // the class mix is measured and corrected for the full model's cross-validation only
+    const u =
+      route === 'full'
+        ? p.uncertainty
+        : { ...p.uncertainty, class_mix: { ...p.uncertainty.class_mix, estimate: false, reweight: false } };
+    const verdicts = classifyVerdicts(rm, preds, extras, neighbourScores(reference, m), calibration, u);
+    classMix.push(...verdicts.classMix);
+    routeNotes[route] = {
+      model: r.ref.id,
+      sources: idx.length,
+      by_class: countLargestFirst(verdicts.preds, (x) => x.finalClass),
+      uncertain: verdicts.extras.filter((x) => x.uncertain?.uncertain).length,
+      calibration: calibration
+        ? { evaluate: calibration.ref.id, protocol: calibration.protocol, level: calibration.level }
+        : null,
+      ...verdicts.notes,
+    };
+    const tables = predictionTables(
+      rm,
+      verdicts.preds,
+      idx.map((i) => ({ id: sources[i]!.id, label: labelOf(sources[i]!), fold: null })),
+      verdicts.extras,
+    );
+    const probaById = new Map<string, ProbabilityRow[]>();
+    for (const q of tables.proba) (probaById.get(q.id) ?? probaById.set(q.id, []).get(q.id)!).push(q);
+    idx.forEach((src, i) => {
+      predictedRows[src] = tables.rows[i]!;
+      probaOf[src] = probaById.get(sources[src]!.id)!;
+      vectors[src] = verdicts.preds[i]!.proba;
+    });
+  }
+  const out = predictedRows;
+  const proba = probaOf.flat();
+  const scoring = selfScore(
+    out.map((r, i) => ({
+      label: r.label,
+      final_class: r.final_class,
+      proba: vectors[i]!,
+      trained_on: trainedOn.has(r.id),
+    })),
+    model.finalClasses,
+    p.scoring ?? { eval_classes: {}, calibration_bins: 10 },
+  );
+  return { out, proba, classMix, routeNotes, imputedByFeature, trainedOn, shift, featureRows, scoring };
+}
+
+/** The write phase: the artifact's tables and notes. */
+function classifyOutput(
+  ctx: ClassifyStageContext,
+  p: ClassifyParams,
+  loaded: LoadedTargets,
+  matched: MatchedCounterparts,
+  described: DescribedTargets,
+  predicted: Awaited<ReturnType<typeof predictTargets>>,
+): StageOutput {
+  const { sources, model, xray, noDataCounts, merged } = loaded;
+  const { targets, magsOut } = described;
+  const { out, proba, classMix, routeNotes, imputedByFeature, trainedOn, shift, featureRows, scoring } = predicted;
+  const mc = p.uncertainty.mc;
+  return {
+    table: predictionsTable,
+    rows: out,
+    extraTables: {
+      probabilities: { table: probabilitiesTable, rows: proba },
+      targets: { table: targetsTable, rows: targets },
+      matches: { table: counterpartMatchesTable, rows: matched.matches },
+      match_summary: { table: matchSummaryTable, rows: matched.summary },
+      counterpart_pairs: { table: counterpartPairsTable, rows: matched.pairs },
+      ...(classMix.length > 0 ? { class_mix: { table: classifyClassMixTable, rows: classMix } } : {}),
+      mags: { table: targetMagsTable, rows: magsOut },
+      features: { table: targetFeaturesTable, rows: featureRows },
+      population_shift: { table: populationShiftTable, rows: shift },
+      ...(scoring
+        ? {
+            metrics: { table: metricsTable, rows: scoring.metrics },
+            confusion: { table: confusionTable, rows: scoring.confusion },
+          }
+        : {}),
+    },
+    rawFiles: [p.table, ...p.photometry.map((c) => c.table)],
+    notes: {
+      classified: out.length,
+      final_classes: model.finalClasses,
+      by_class: countLargestFirst(out, (r) => r.final_class),
+      uncertain: out.filter((r) => r.uncertain).length,
+      by_match_quality: countLargestFirst(targets, (r) => r.match_quality),
+      by_hst_provenance: countLargestFirst(targets, (r) => r.hst_provenance),
+      by_model_used: countLargestFirst(targets, (r) => r.model_used),
+      routes: routeNotes,
+      no_counterpart: xray
+        ? 'sources without every HST magnitude the full model reads (no counterpart, or too few bands to translate) are classified by the X-ray-only model (model_used xray_only), which never saw imputed optical features'
+        : 'no X-ray-only model: sources with no photometry keep their X-ray features; their optical features are imputed with the training medians (provenance `imputed` in table features)',
+      imputed_by_feature: imputedByFeature,
+      no_data_by_column: noDataCounts,
+      ...(Object.keys(merged).length > 0 ? { duplicate_rows_merged: merged } : {}),
+      scored: scoring ? scoring.n : 0,
+      scored_trained_on: scoring ? scoring.nTrainedOn : 0,
+      targets_trained_on: sources.filter((x) => trainedOn.has(x.id)).length,
+      shift_most: mostShifted(shift, 5),
+      mc_draws: mc.draws,
+      calibration:
+        (routeNotes['full'] as { calibration?: unknown } | undefined)?.calibration ??
+        (ctx.inputs.calibration ? { evaluate: ctx.inputs.calibration.id } : null),
+      uncertain_rule: describeRule(p.uncertainty.rule, p.uncertainty.conformal_level),
+      ...(xray
+        ? {
+            uncertain_rule_xray_only: describeRule(
+              p.uncertainty.rule,
+              p.uncertainty.xray_conformal_level ?? p.uncertainty.conformal_level,
+            ),
+          }
+        : {}),
+      ...(ctx.inputs.calibration
+        ? {}
+        : {
+            no_calibration:
+              'no cross-validation evaluation of this model was found: sources carry no conformal set and no OOD flag (their scores are given)',
+          }),
+      set_census: countLargestFirst(
+        out.filter((r) => r.class_set !== null),
+        (r) => r.class_set!,
+      ),
+      ood_flagged: out.filter((r) => r.ood === true).length,
+      ...(classMix.length > 0 ? { class_mix: (routeNotes['full'] as Record<string, unknown>)['class_mix'] } : {}),
+    },
+  };
 }

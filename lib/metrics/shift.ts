@@ -1,3 +1,5 @@
+import type { PopulationShiftRow } from '../../schemas/catalog.js';
+import { median } from '../stats.js';
 /**
  * How far a population of targets lies from the training set, one feature at a time:
  * the two-sample Kolmogorov-Smirnov statistic with its asymptotic p-value, and the
@@ -66,4 +68,52 @@ export function populationStabilityIndex(reference: readonly number[], target: r
   const ref = share(reference);
   const tgt = share(target);
   return ref.reduce((s, rv, k) => s + (tgt[k]! - rv) * Math.log(tgt[k]! / rv), 0);
+}
+
+/**
+ * Per feature, the targets' values against the model's training rows: KS statistic and
+ * p-value, PSI over the training deciles, medians and the share missing on each side.
+ */
+export function populationShift(
+  route: PopulationShiftRow['model_used'],
+  names: readonly string[],
+  training: readonly (number | null)[][],
+  targets: readonly (number | null)[][],
+): PopulationShiftRow[] {
+  return names.map((feature, k) => {
+    const known = (rows: readonly (number | null)[][]) =>
+      rows.map((r) => r[k]).filter((v): v is number => v !== null && v !== undefined && Number.isFinite(v));
+    const a = known(training);
+    const b = known(targets);
+    const d = a.length > 0 && b.length > 0 ? ksStatistic(a, b) : null;
+    return {
+      model_used: route,
+      feature,
+      n_training: training.length,
+      n_targets: targets.length,
+      missing_share_training: training.length > 0 ? 1 - a.length / training.length : 0,
+      missing_share_targets: targets.length > 0 ? 1 - b.length / targets.length : 0,
+      median_training: a.length > 0 ? median(a) : null,
+      median_targets: b.length > 0 ? median(b) : null,
+      ks_d: d,
+      ks_p: d === null ? null : ksPValue(d, a.length, b.length),
+      psi: a.length > 0 && b.length > 0 ? populationStabilityIndex(a, b) : null,
+    };
+  });
+}
+
+/** The features that moved most (largest KS statistic), per route, in words for the notes. */
+export function mostShifted(rows: readonly PopulationShiftRow[], n: number): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const route of ['full', 'xray_only'] as const) {
+    const mine = rows.filter((r) => r.model_used === route && r.ks_d !== null).sort((a, b) => b.ks_d! - a.ks_d!);
+    if (mine.length > 0)
+      out[route] = mine
+        .slice(0, n)
+        .map(
+          (r) =>
+            `${r.feature}: KS D ${r.ks_d!.toFixed(2)}, PSI ${r.psi!.toFixed(2)}, median ${r.median_training?.toPrecision(3)} -> ${r.median_targets?.toPrecision(3)}`,
+        );
+  }
+  return out;
 }

@@ -1,0 +1,195 @@
+import type { FeatureInput } from '../features.js';
+import { observationFromMags, type BandMeasurement } from '../sed/photometry.js';
+import { abOffset, GAIA_VEGAMAG, sameSystem, type MagSystem } from '../sed/systems.js';
+import {
+  translateLabelFree,
+  unfittable,
+  type LabelFreeOptions,
+  type Translation,
+  type TranslationPlan,
+  type UncertaintyOptions,
+} from '../sed/translate.js';
+import { AB_ZERO_FNU_CGS } from '../sed/units.js';
+import type { TranslatedMags } from '../uncertainty/montecarlo.js';
+
+/**
+ * The science of classifying a target, free of I/O: its magnitudes in each band's system
+ * and in AB, one value per filter, and its feature inputs (HST magnitudes observed where a
+ * catalog has the filter, otherwise translated label-free by the code that translated the
+ * training sources; the Gaia features in Gaia's VEGAMAG, as the training sources had them).
+ */
+
+/** The Gaia bands the features read, and their feature names. */
+export const GAIA_FEATURE_BANDS = {
+  'Gaia_DR3.G': 'gaia_g',
+  'Gaia_DR3.BP': 'gaia_bp',
+  'Gaia_DR3.RP': 'gaia_rp',
+} as const;
+
+/** A magnitude column as classify uses it: filter, system, f_nu of magnitude 0. */
+export interface Band {
+  filter: string;
+  system: MagSystem;
+  zero_point: number;
+}
+
+/** One observed band of one source, in its catalog's system and in AB. */
+export interface Observed {
+  filter: string;
+  mag: number;
+  err: number | null;
+  zero_point: number;
+  system: MagSystem;
+  mag_ab: number;
+  source: string;
+}
+
+/** A table's or catalog's magnitudes (`band`: the index of its column's Band) as observed bands of `source`. */
+export function observedOf(
+  mags: readonly { band: number; mag: number; err: number | null }[],
+  bands: readonly Band[],
+  source: string,
+): Observed[] {
+  return mags.map((m) => {
+    const b = bands[m.band]!;
+    return {
+      filter: b.filter,
+      mag: m.mag,
+      err: m.err,
+      zero_point: b.zero_point,
+      system: b.system,
+      mag_ab: m.mag + abOffset(b.zero_point),
+      source,
+    };
+  });
+}
+
+/** One value per filter: the smallest error where two catalogs measure the same band (the first on a tie). */
+export function bestPerFilter(obs: readonly Observed[]): Map<string, Observed> {
+  const byFilter = new Map<string, Observed>();
+  for (const o of obs) {
+    const had = byFilter.get(o.filter);
+    if (!had || (o.err ?? Infinity) < (had.err ?? Infinity)) byFilter.set(o.filter, o);
+  }
+  return byFilter;
+}
+
+/** Astrometry a target carries (its own, else its first counterpart's). */
+export interface TargetAstrometry {
+  parallax_mas: number | null;
+  parallax_err_mas: number | null;
+  dist_geo_pc: number | null;
+  pm_total_masyr: number | null;
+}
+
+/** What the feature inputs read of an X-ray source besides its bands. */
+export interface TargetSource {
+  /** the 95% major semi-axis, arcsec: the training table's position error (the `sigma_eff` feature) */
+  pos_err_95_arcsec: number | null;
+  significance: number | null;
+  var_p_intra: number | null;
+  var_p_inter: number | null;
+  a_v: number | null;
+}
+
+/** The model's translation, with the target's bands as its inputs. */
+export interface TargetTranslation {
+  /** the target's input filters, in the order of the plan's inputs */
+  inputNames: readonly string[];
+  plan: TranslationPlan;
+  missing_err_frac: number;
+  err_floor_mag: number;
+  labelFree: LabelFreeOptions;
+  sigma: UncertaintyOptions;
+  /** Gaia's VEGAMAG zero point through each Gaia band the target has */
+  gaiaZp: ReadonlyMap<string, number>;
+}
+
+/**
+ * One set of a source's measurements (as measured, or a Monte-Carlo draw) through
+ * translation to the feature inputs: HST magnitudes observed where a catalog has the
+ * filter, else translated label-free; the Gaia features in Gaia's VEGAMAG. A draw brings
+ * its translation (`given`; null: none); else the fit is made here.
+ */
+export function featureInputs(
+  env: TargetTranslation,
+  s: TargetSource,
+  byFilter: ReadonlyMap<string, Observed>,
+  flux: { s: number | null; m: number | null; h: number | null; b: number | null },
+  fixed: { astrometry: TargetAstrometry; nu: number | null },
+  given?: TranslatedMags | null,
+): {
+  used: string[];
+  t: Pick<Translation, 'status' | 'mag_ab' | 'mag_err' | 'a_v' | 'family' | 'chi2_red' | 'reason'>;
+  hstObserved: Record<string, number | null>;
+  input: FeatureInput;
+} {
+  const { inputNames, plan } = env;
+  const measurements: BandMeasurement[] = inputNames.map((f, band) => {
+    const o = byFilter.get(f);
+    return {
+      band,
+      name: f,
+      mag: o?.mag ?? null,
+      mag_err: o?.err ?? null,
+      zero_point_fnu_cgs: o?.zero_point ?? AB_ZERO_FNU_CGS,
+    };
+  });
+  const obsRes = observationFromMags(measurements, {
+    missing_err_frac: env.missing_err_frac,
+    err_floor_mag: env.err_floor_mag,
+  });
+  const used = obsRes.ok ? Array.from(obsRes.obs.band, (b) => inputNames[b]!) : [];
+  // a Monte-Carlo draw brings its translation (null: none); else the fit itself
+  const t: Pick<Translation, 'status' | 'mag_ab' | 'mag_err' | 'a_v' | 'family' | 'chi2_red' | 'reason'> =
+    given !== undefined
+      ? {
+          status: given ? 'ok' : 'failed',
+          mag_ab: given?.mag_ab ?? [],
+          mag_err: [],
+          a_v: given?.a_v ?? null,
+          family: null,
+          chi2_red: null,
+          reason: null,
+        }
+      : !obsRes.ok || used.length < 3
+        ? unfittable(obsRes, used, plan.outputs.length)!
+        : translateLabelFree(plan, obsRes.obs, env.labelFree, env.sigma, null);
+  const hstObserved: Record<string, number | null> = {};
+  const hstFull: Record<string, number | null> = {};
+  plan.outputs.forEach((o, k) => {
+    const seen = byFilter.get(o.name);
+    const translated = t.status === 'ok' ? (t.mag_ab[k] ?? null) : null;
+    hstObserved[o.name] = seen ? seen.mag_ab : null;
+    hstFull[o.name] = seen ? seen.mag_ab : translated;
+  });
+  // the Gaia features in Gaia's own VEGAMAG, as the training sources had them
+  const gaia = (filter: keyof typeof GAIA_FEATURE_BANDS): number | null => {
+    const o = byFilter.get(filter);
+    if (!o) return null;
+    if (sameSystem(o.system, GAIA_VEGAMAG)) return o.mag;
+    return o.mag_ab - abOffset(env.gaiaZp.get(filter)!);
+  };
+  const input: FeatureInput = {
+    flux_s: flux.s,
+    flux_m: flux.m,
+    flux_h: flux.h,
+    flux_b: flux.b,
+    hst_mag: hstFull,
+    gaia_g: gaia('Gaia_DR3.G'),
+    gaia_bp: gaia('Gaia_DR3.BP'),
+    gaia_rp: gaia('Gaia_DR3.RP'),
+    pm_total_masyr: fixed.astrometry.pm_total_masyr,
+    parallax_mas: fixed.astrometry.parallax_mas,
+    parallax_err_mas: fixed.astrometry.parallax_err_mas,
+    dist_geo_pc: fixed.astrometry.dist_geo_pc,
+    // the training table's position error: the 95% major semi-axis (catalog-rows.ts)
+    sigma_eff_arcsec: s.pos_err_95_arcsec,
+    nu: fixed.nu,
+    significance: s.significance,
+    var_p_intra: s.var_p_intra,
+    var_p_inter: s.var_p_inter,
+    a_v: t.status === 'ok' ? t.a_v : s.a_v,
+  };
+  return { used, t, hstObserved, input };
+}
