@@ -5,13 +5,13 @@ import { drawFlux, drawMagnitude, drawTranslation } from '../lib/uncertainty/mon
 import { neighbourScores } from '../lib/uncertainty/neighbours.js';
 import { describeRule } from '../lib/uncertainty/rule.js';
 import { predictDraws } from './montecarlo.js';
-import { sourceRng } from './sed.js';
+import { sourceRng } from './translation.js';
 import { classifyVerdicts, readCalibration } from './classify-uncertainty.js';
 import { InputError } from '../lib/errors.js';
 import { DEFAULT_GRID } from '../lib/sed/grid.js';
 import { pivotWavelength, type Filter } from '../lib/sed/filters.js';
 import { spectrumFnuOnGrid } from '../lib/sed/photometry.js';
-import { abOffset, bandZeroPoints, GAIA_VEGAMAG, magSystemOf, sameSystem } from '../lib/sed/systems.js';
+import { abOffset, bandZeroPoints, GAIA_VEGAMAG, magSystemOf } from '../lib/sed/systems.js';
 import { preparePlan } from '../lib/sed/translate.js';
 import {
   ClassifyContext,
@@ -35,7 +35,6 @@ import { confusionTable, metricsTable } from '../schemas/evaluation.js';
 import { predictionsTable, probabilitiesTable, type PredictionRow, type ProbabilityRow } from '../schemas/model.js';
 import type { ArtifactRef } from '../schemas/step.js';
 import type { RawFileRef } from '../schemas/artifact.js';
-import type { InputBand } from '../schemas/sed.js';
 import { readTargetTable } from './io/formats/registry.js';
 import { readPhotometry, readXraySources, type Astrometry, type XraySourceRow } from './io/catalog-rows.js';
 import { filterFileName, loadFilter, loadVega, sedDataFiles } from './io/sed-data.js';
@@ -57,6 +56,8 @@ import { selfScore } from '../lib/metrics/self-score.js';
 import { defineStage, yieldToEventLoop, type InputRefsOf, type StageContext, type StageOutput } from './stage.js';
 import {
   bestPerFilter,
+  checkMagnitudeColumns,
+  classifyFilters,
   featureInputs as featureInputsOf,
   GAIA_FEATURE_BANDS,
   observedOf,
@@ -75,41 +76,6 @@ const countLargestFirst = <T>(xs: readonly T[], key: (x: T) => string) => larges
 
 /** Sources whose Monte-Carlo draws are predicted at once. */
 const MC_CHUNK = 500;
-
-/**
- * Mapped magnitude columns that would change answers silently, refused with one line:
- * a filter mapped twice in one table (which of the two would be used?), and a survey
- * band (one of the model's SED input bands: Gaia, 2MASS, Pan-STARRS) declared in another
- * system than its survey's unless the column says `system_explicit`.
- */
-export function checkMagnitudeColumns(
-  file: string,
-  columns: readonly MagnitudeColumn[],
-  surveyBands: readonly InputBand[],
-): void {
-  const seen = new Map<string, string>();
-  for (const c of columns) {
-    const before = seen.get(c.filter);
-    if (before !== undefined)
-      throw new InputError(
-        { file, row: 1, column: c.column, value: c.filter },
-        `expected one column per filter in a table (${before} is mapped to ${c.filter} too)`,
-      );
-    seen.set(c.filter, c.column);
-    const survey = surveyBands.find((b) => b.filter === c.filter);
-    if (survey && c.system_explicit !== true && !sameSystem(magSystemOf(c.system), survey.system))
-      throw new InputError(
-        { file, row: 1, column: c.column, value: JSON.stringify(c.system) },
-        `expected ${c.filter} in its survey's system ${JSON.stringify(survey.system)} (set "system_explicit": true in the mapping if the column really is in another)`,
-      );
-  }
-}
-
-/** Every filter curve a classify step reads for its magnitude columns. */
-export function classifyFilters(p: Pick<ClassifyParams, 'mapping' | 'photometry'>): string[] {
-  const cols = [...(p.mapping.magnitudes ?? []), ...p.photometry.flatMap((c) => c.mapping.magnitudes)];
-  return [...new Set(cols.map((m) => m.filter))];
-}
 
 /** classify's input roles: the model, its calibration, the X-ray-only model and its calibration. */
 const CLASSIFY_INPUTS = {

@@ -19,8 +19,8 @@ import type { Rng } from '../lib/rng.js';
 import type { McParams } from '../schemas/model.js';
 import type { SourceRow } from '../schemas/tables.js';
 import type { PredictionExtras } from './io/model.js';
-import { sourceFeatureInput } from './features.js';
-import { sourceRng } from './sed.js';
+import { sourceRng } from './translation.js';
+import { sourceFeatureInput } from '../lib/features.js';
 import { sourceObservation, type PreparedTranslation } from './translation.js';
 
 /** The X-ray flux columns of `sources` with their 1-sigma errors, in the order each draw takes them. */

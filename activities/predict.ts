@@ -16,7 +16,7 @@ import { predictDraws, sourceDrawFeatures, xrayDrawFeatures } from './montecarlo
 import { sourcesTable } from '../schemas/tables.js';
 import { DataDirContext } from '../schemas/params.js';
 import { defineStage, yieldToEventLoop } from './stage.js';
-import { sourcesFingerprint } from './train.js';
+import { sourcesFingerprint } from './io/model.js';
 
 /**
  * `predict`: applies a trained two-stage model to a features artifact (every row, or

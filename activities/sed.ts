@@ -9,10 +9,8 @@ import {
   type FamilyKey,
   type Translation,
 } from '../lib/sed/translate.js';
-import { Rng } from '../lib/rng.js';
 import { groupBy } from '../lib/group.js';
 import { median } from '../lib/stats.js';
-import { sha256Hex } from '../artifacts/hash.js';
 import { consistencyOffsets, sedDiagnostics } from '../lib/sed/diagnostics.js';
 import { DataDirContext } from '../schemas/params.js';
 import {
@@ -29,13 +27,9 @@ import {
 } from '../schemas/sed.js';
 import { picklesTypeName, PICKLES_DWARFS } from './io/sed-data.js';
 import { defineStage } from './stage.js';
+import { sourceRng } from './translation.js';
 import { sourcesTable } from '../schemas/tables.js';
 import { prepareTranslation, sourceObservation } from './translation.js';
-
-/** A source's own generator for posterior draws: the same draws whatever else is in the table. */
-export function sourceRng(seed: number, id: string): Rng {
-  return new Rng((seed ^ Number.parseInt(sha256Hex(id).slice(0, 8), 16)) >>> 0);
-}
 
 /**
  * `sed`: SED translation of the training sources into HST magnitudes (paper section

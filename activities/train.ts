@@ -5,7 +5,7 @@ import { fitTwoStage, serializeTwoStage } from '../lib/forest/two-stage.js';
 import { selectRows } from './io/rows.js';
 import { modelFeaturesTable, TrainParams, type ModelFeatureRow } from '../schemas/model.js';
 import { readFeatureRows } from './io/feature-matrix.js';
-import { MODEL_FILE } from './io/model.js';
+import { MODEL_FILE, sourcesFingerprint } from './io/model.js';
 import { NoContext } from '../schemas/params.js';
 import { TrainFacts } from '../schemas/facts.js';
 import { defineStage } from './stage.js';
@@ -14,7 +14,6 @@ import type { ArtifactRef } from '../schemas/step.js';
 import { ProvenanceFacts } from '../schemas/facts.js';
 import { labelStatusTable } from '../schemas/labels.js';
 import { trainedUnder } from '../lib/sky/provenance.js';
-import { sha256Hex } from '../artifacts/hash.js';
 
 /**
  * The fold's training rows under a label policy (params label_policy, the provenance
@@ -47,11 +46,6 @@ async function withLabelPolicy(
 function leftOut(all: readonly number[], kept: readonly number[]): number[] {
   const k = new Set(kept);
   return all.filter((i) => !k.has(i));
-}
-
-/** Fingerprint of a fold's training selection (before any label policy): predict checks its held-out rows against it. */
-export function sourcesFingerprint(ids: readonly string[]): string {
-  return sha256Hex([...ids].sort().join('\n'));
 }
 
 /**

@@ -1,4 +1,6 @@
 import { basename, join } from 'node:path';
+import { Rng } from '../lib/rng.js';
+import { sha256Hex } from '../artifacts/hash.js';
 import { DEFAULT_GRID } from '../lib/sed/grid.js';
 import type { Filter } from '../lib/sed/filters.js';
 import {
@@ -205,4 +207,9 @@ export function redshiftPrior(prior: NonNullable<SedSettings['agn_redshift']>['p
   if (prior.kind === 'flat') return () => 1;
   const { shape, scale } = prior;
   return (z) => (z <= 0 ? (shape === 1 ? 1 : 0) : z ** (shape - 1) * Math.exp(-z / scale));
+}
+
+/** A source's own generator for posterior draws: the same draws whatever else is in the table. */
+export function sourceRng(seed: number, id: string): Rng {
+  return new Rng((seed ^ Number.parseInt(sha256Hex(id).slice(0, 8), 16)) >>> 0);
 }

@@ -11,7 +11,7 @@ import { readTableLayout } from '../activities/io/formats/registry.js';
 import { alignMapping, withDeclaredUnits } from '../activities/io/mapping-columns.js';
 import { filterFileName, knownFilterNames, unknownFilterError } from '../activities/io/sed-data.js';
 import { modelTranslation } from '../activities/io/model.js';
-import { checkMagnitudeColumns, classifyFilters } from '../activities/classify.js';
+import { checkMagnitudeColumns, classifyFilters } from '../lib/classify/targets.js';
 import {
   csc2Mapping,
   detectPhotometryPreset,

@@ -1,4 +1,5 @@
 import { AB_ZERO_FNU_CGS } from './sed/units.js';
+import type { SourceRow } from '../schemas/tables.js';
 import { median } from './stats.js';
 import type { FeatureSpec } from '../schemas/features.js';
 
@@ -232,4 +233,35 @@ export function imputeMatrix(
     }
   });
   return { x, nSamples: n, nFeatures: nF, imputed };
+}
+
+/**
+ * The feature inputs of a training source: its X-ray fluxes, Gaia magnitudes and
+ * astrometry from `sources`, HST magnitudes and A_V from its translation. The features
+ * stage and predict's Monte-Carlo draws build them here alike.
+ */
+export function sourceFeatureInput(s: SourceRow, hst: Record<string, number | null>, a_v: number | null): FeatureInput {
+  return {
+    flux_s: s.flux_s_cgs,
+    flux_m: s.flux_m_cgs,
+    flux_h: s.flux_h_cgs,
+    flux_b: s.flux_b_cgs,
+    hst_mag: hst,
+    gaia_g: s.gaia_g_mag,
+    gaia_bp: s.gaia_bp_mag,
+    gaia_rp: s.gaia_rp_mag,
+    pm_total_masyr: s.pm_total_masyr,
+    parallax_mas: s.parallax_mas,
+    parallax_err_mas: s.parallax_err_mas,
+    dist_geo_pc: s.dist_geo_pc,
+    // the MUWCLASS table gives the 95% position-error radius, the quantity the method's
+    // sqrt((r0^2 + r1^2)/2) of the 95% error ellipse reduces to for a circle
+    sigma_eff_arcsec: s.pos_err_95_arcsec,
+    // the MUWCLASS table is already matched and carries no separation
+    nu: null,
+    significance: s.significance,
+    var_p_intra: s.var_p_intra,
+    var_p_inter: s.var_p_inter,
+    a_v,
+  };
 }

@@ -1,4 +1,5 @@
 import type { ArtifactStore } from '../../artifacts/store.js';
+import { sha256Hex } from '../../artifacts/hash.js';
 import type { FeatureSpec } from '../../schemas/features.js';
 import { TrainFacts } from '../../schemas/facts.js';
 import { deserializeTwoStage, type TwoStageModel, type TwoStagePrediction } from '../../lib/forest/two-stage.js';
@@ -197,4 +198,9 @@ export function modelNeighbourReference(
     const { rows } = await modelTrainingRows(store, ref);
     return fitNeighbourReference(imputeMatrix(rows, medians), k);
   });
+}
+
+/** Fingerprint of a fold's training selection (before any label policy): predict checks its held-out rows against it. */
+export function sourcesFingerprint(ids: readonly string[]): string {
+  return sha256Hex([...ids].sort().join('\n'));
 }

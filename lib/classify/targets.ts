@@ -1,6 +1,9 @@
 import type { FeatureInput } from '../features.js';
+import { InputError } from '../errors.js';
+import type { ClassifyParams, MagnitudeColumn } from '../../schemas/catalog.js';
+import type { InputBand } from '../../schemas/sed.js';
 import { observationFromMags, type BandMeasurement } from '../sed/photometry.js';
-import { abOffset, GAIA_VEGAMAG, sameSystem, type MagSystem } from '../sed/systems.js';
+import { abOffset, GAIA_VEGAMAG, magSystemOf, sameSystem, type MagSystem } from '../sed/systems.js';
 import {
   translateLabelFree,
   unfittable,
@@ -192,4 +195,39 @@ export function featureInputs(
     a_v: t.status === 'ok' ? t.a_v : s.a_v,
   };
   return { used, t, hstObserved, input };
+}
+
+/**
+ * Mapped magnitude columns that would change answers silently, refused with one line:
+ * a filter mapped twice in one table (which of the two would be used?), and a survey
+ * band (one of the model's SED input bands: Gaia, 2MASS, Pan-STARRS) declared in another
+ * system than its survey's unless the column says `system_explicit`.
+ */
+export function checkMagnitudeColumns(
+  file: string,
+  columns: readonly MagnitudeColumn[],
+  surveyBands: readonly InputBand[],
+): void {
+  const seen = new Map<string, string>();
+  for (const c of columns) {
+    const before = seen.get(c.filter);
+    if (before !== undefined)
+      throw new InputError(
+        { file, row: 1, column: c.column, value: c.filter },
+        `expected one column per filter in a table (${before} is mapped to ${c.filter} too)`,
+      );
+    seen.set(c.filter, c.column);
+    const survey = surveyBands.find((b) => b.filter === c.filter);
+    if (survey && c.system_explicit !== true && !sameSystem(magSystemOf(c.system), survey.system))
+      throw new InputError(
+        { file, row: 1, column: c.column, value: JSON.stringify(c.system) },
+        `expected ${c.filter} in its survey's system ${JSON.stringify(survey.system)} (set "system_explicit": true in the mapping if the column really is in another)`,
+      );
+  }
+}
+
+/** Every filter curve a classify step reads for its magnitude columns. */
+export function classifyFilters(p: Pick<ClassifyParams, 'mapping' | 'photometry'>): string[] {
+  const cols = [...(p.mapping.magnitudes ?? []), ...p.photometry.flatMap((c) => c.mapping.magnitudes)];
+  return [...new Set(cols.map((m) => m.filter))];
 }

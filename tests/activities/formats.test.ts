@@ -136,7 +136,7 @@ describe('magnitude columns that would change answers silently', () => {
   });
 
   it('refuses a filter mapped twice and a survey band in another system unless the mapping says so', async () => {
-    const { checkMagnitudeColumns } = await import('../../activities/classify.js');
+    const { checkMagnitudeColumns } = await import('../../lib/classify/targets.js');
     const gaia = {
       name: 'G',
       survey: 'gaia' as const,
