@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { computeFeatures, featureNames, imputeMatrix } from '../lib/features.js';
 import { predictTwoStage, type TwoStagePrediction } from '../lib/forest/two-stage.js';
-import { drawFlux, drawMagnitude, drawTranslation } from '../lib/uncertainty/montecarlo.js';
 import { neighbourScores } from '../lib/uncertainty/neighbours.js';
 import { describeRule } from '../lib/uncertainty/rule.js';
 import { predictDraws } from './montecarlo.js';
@@ -11,7 +10,7 @@ import { InputError } from '../lib/errors.js';
 import { DEFAULT_GRID } from '../lib/sed/grid.js';
 import { pivotWavelength, type Filter } from '../lib/sed/filters.js';
 import { spectrumFnuOnGrid } from '../lib/sed/photometry.js';
-import { abOffset, bandZeroPoints, GAIA_VEGAMAG, magSystemOf } from '../lib/sed/systems.js';
+import { bandZeroPoints, GAIA_VEGAMAG, magSystemOf } from '../lib/sed/systems.js';
 import { preparePlan } from '../lib/sed/translate.js';
 import {
   ClassifyContext,
@@ -58,6 +57,8 @@ import {
   bestPerFilter,
   checkMagnitudeColumns,
   classifyFilters,
+  fullModelDraws,
+  xrayOnlyDraws,
   featureInputs as featureInputsOf,
   GAIA_FEATURE_BANDS,
   observedOf,
@@ -303,8 +304,6 @@ async function describeTargets(
     plan,
     featureFilters,
     pivots,
-    inputNames,
-    sed,
     modelRef,
     xrayRef,
   } = loaded;
@@ -393,47 +392,10 @@ async function describeTargets(
           source: o.source,
         });
     // Monte-Carlo draws of the fluxes and magnitudes, each through translation and features (the source's own generator)
-    if (mc.draws > 0 && route === 'xray_only') {
-      // the fluxes alone, drawn as predict draws a training source's for the X-ray-only model (xrayDrawFeatures)
-      const rng = sourceRng(mc.seed, s.id);
-      const rows: (number | null)[][] = [];
-      for (let d = 0; d < mc.draws; d++) {
-        const [fs, fm, fh, fb] = (['s', 'm', 'h', 'b'] as const).map((b) =>
-          drawFlux(s.flux[b].value, s.flux[b].err, rng),
-        );
-        rows.push(computeFeatures({ ...input, flux_s: fs!, flux_m: fm!, flux_h: fh!, flux_b: fb! }, xray!.spec));
-      }
-      drawRows.push(rows);
-    } else if (mc.draws > 0) {
-      const rng = sourceRng(mc.seed, s.id);
-      const rows: (number | null)[][] = [];
-      // each draw's translation: a fit of its input-band magnitudes, or (`linear`) the measured fit moved by its Jacobian
-      const magsOf = (bands: ReadonlyMap<string, Observed>) => inputNames.map((f) => bands.get(f)?.mag ?? null);
-      const translated = drawTranslation(mc.translation, magsOf(byFilter), (mags) => {
-        const stepped = new Map(byFilter);
-        inputNames.forEach((f, k) => {
-          const o = byFilter.get(f);
-          if (o && mags[k] !== null) stepped.set(f, { ...o, mag: mags[k]!, mag_ab: mags[k]! + abOffset(o.zero_point) });
-        });
-        const r = featureInputs(s, stepped, measured, fixed).t;
-        return r.status === 'ok' ? { mag_ab: r.mag_ab, a_v: r.a_v } : null;
-      });
-      for (let d = 0; d < mc.draws; d++) {
-        const flux = {
-          s: drawFlux(s.flux.s.value, s.flux.s.err, rng),
-          m: drawFlux(s.flux.m.value, s.flux.m.err, rng),
-          h: drawFlux(s.flux.h.value, s.flux.h.err, rng),
-          b: drawFlux(s.flux.b.value, s.flux.b.err, rng),
-        };
-        const bands = new Map<string, Observed>();
-        for (const [f, o] of byFilter) {
-          const mag = drawMagnitude(o.mag, o.err, rng, sed.err_floor_mag, sed.missing_err_frac)!;
-          bands.set(f, { ...o, mag, mag_ab: mag + abOffset(o.zero_point) });
-        }
-        rows.push(computeFeatures(featureInputs(s, bands, flux, fixed, translated(magsOf(bands))).input, spec));
-      }
-      drawRows.push(rows);
-    }
+    if (mc.draws > 0 && route === 'xray_only')
+      drawRows.push(xrayOnlyDraws(input, s.flux, xray!.spec, mc.draws, sourceRng(mc.seed, s.id)));
+    else if (mc.draws > 0)
+      drawRows.push(fullModelDraws(env, s, byFilter, measured, fixed, spec, mc, sourceRng(mc.seed, s.id)));
     const routeSpec = route === 'full' ? spec : xray!.spec;
     const v = computeFeatures(input, routeSpec);
     const vObs = computeFeatures({ ...input, hst_mag: hstObserved, a_v: s.a_v }, routeSpec);

@@ -1,4 +1,4 @@
-import { computeFeatures, imputeMatrix, type FeatureSpec } from '../lib/features.js';
+import { computeFeatures, imputeMatrix, sourceFeatureInput, type FeatureSpec } from '../lib/features.js';
 import {
   decideOnMeans,
   predictTwoStage,
@@ -19,9 +19,7 @@ import type { Rng } from '../lib/rng.js';
 import type { McParams } from '../schemas/model.js';
 import type { SourceRow } from '../schemas/tables.js';
 import type { PredictionExtras } from './io/model.js';
-import { sourceRng } from './translation.js';
-import { sourceFeatureInput } from '../lib/features.js';
-import { sourceObservation, type PreparedTranslation } from './translation.js';
+import { sourceObservation, sourceRng, type PreparedTranslation } from './translation.js';
 
 /** The X-ray flux columns of `sources` with their 1-sigma errors, in the order each draw takes them. */
 const SOURCE_FLUXES = [

@@ -101,6 +101,14 @@ describe('architecture', () => {
     expect(defined.filter((t) => !(t in TABLES))).toEqual([]);
   });
 
+  test('no stage file imports another (the helpers they share live outside the stage files)', async () => {
+    const { STAGE_NAMES } = await import('../schemas/step.js');
+    const stageFiles = new Set(STAGE_NAMES.map((n) => `activities/${n}.ts`));
+    const bad = IMPORTS.filter((i) => stageFiles.has(i.from) && stageFiles.has(i.to));
+    expect(stageFiles.size).toBe(12);
+    expect(bad.map((i) => `${i.from} -> ${i.to}`)).toEqual([]);
+  });
+
   test('no import circles (Tarjan: every strongly connected component is one file)', () => {
     const next = new Map<string, string[]>(FILES.map((f) => [f, []]));
     for (const i of IMPORTS) next.get(i.from)!.push(i.to);

@@ -1,4 +1,5 @@
-import type { FeatureInput } from '../features.js';
+import { computeFeatures, type FeatureInput, type FeatureSpec } from '../features.js';
+import type { Rng } from '../rng.js';
 import { InputError } from '../errors.js';
 import type { ClassifyParams, MagnitudeColumn } from '../../schemas/catalog.js';
 import type { InputBand } from '../../schemas/sed.js';
@@ -13,7 +14,7 @@ import {
   type UncertaintyOptions,
 } from '../sed/translate.js';
 import { AB_ZERO_FNU_CGS } from '../sed/units.js';
-import type { TranslatedMags } from '../uncertainty/montecarlo.js';
+import { drawFlux, drawMagnitude, drawTranslation, type TranslatedMags } from '../uncertainty/montecarlo.js';
 
 /**
  * The science of classifying a target, free of I/O: its magnitudes in each band's system
@@ -230,4 +231,70 @@ export function checkMagnitudeColumns(
 export function classifyFilters(p: Pick<ClassifyParams, 'mapping' | 'photometry'>): string[] {
   const cols = [...(p.mapping.magnitudes ?? []), ...p.photometry.flatMap((c) => c.mapping.magnitudes)];
   return [...new Set(cols.map((m) => m.filter))];
+}
+
+/** The measured X-ray fluxes of a target, with their 1-sigma errors. */
+export type TargetFluxes = Record<'s' | 'm' | 'h' | 'b', { value: number | null; err: number | null }>;
+
+/**
+ * Monte-Carlo draws of a target for the X-ray-only model: the fluxes alone, drawn as
+ * predict draws a training source's (xrayDrawFeatures), each through the features.
+ */
+export function xrayOnlyDraws(
+  input: FeatureInput,
+  flux: TargetFluxes,
+  spec: FeatureSpec,
+  draws: number,
+  rng: Rng,
+): (number | null)[][] {
+  const rows: (number | null)[][] = [];
+  for (let d = 0; d < draws; d++) {
+    const [fs, fm, fh, fb] = (['s', 'm', 'h', 'b'] as const).map((b) => drawFlux(flux[b].value, flux[b].err, rng));
+    rows.push(computeFeatures({ ...input, flux_s: fs!, flux_m: fm!, flux_h: fh!, flux_b: fb! }, spec));
+  }
+  return rows;
+}
+
+/**
+ * Monte-Carlo draws of a target for the full model: its fluxes and every observed band's
+ * magnitude drawn from their errors, each draw through translation (a fit of its input-band
+ * magnitudes, or, `linear`, the measured fit moved by its Jacobian) and the features.
+ */
+export function fullModelDraws(
+  env: TargetTranslation,
+  s: TargetSource & { flux: TargetFluxes },
+  byFilter: ReadonlyMap<string, Observed>,
+  measured: { s: number | null; m: number | null; h: number | null; b: number | null },
+  fixed: { astrometry: TargetAstrometry; nu: number | null },
+  spec: FeatureSpec,
+  mc: { draws: number; translation: 'exact' | 'linear' },
+  rng: Rng,
+): (number | null)[][] {
+  const { inputNames } = env;
+  const rows: (number | null)[][] = [];
+  const magsOf = (bands: ReadonlyMap<string, Observed>) => inputNames.map((f) => bands.get(f)?.mag ?? null);
+  const translated = drawTranslation(mc.translation, magsOf(byFilter), (mags) => {
+    const stepped = new Map(byFilter);
+    inputNames.forEach((f, k) => {
+      const o = byFilter.get(f);
+      if (o && mags[k] !== null) stepped.set(f, { ...o, mag: mags[k]!, mag_ab: mags[k]! + abOffset(o.zero_point) });
+    });
+    const r = featureInputs(env, s, stepped, measured, fixed).t;
+    return r.status === 'ok' ? { mag_ab: r.mag_ab, a_v: r.a_v } : null;
+  });
+  for (let d = 0; d < mc.draws; d++) {
+    const flux = {
+      s: drawFlux(s.flux.s.value, s.flux.s.err, rng),
+      m: drawFlux(s.flux.m.value, s.flux.m.err, rng),
+      h: drawFlux(s.flux.h.value, s.flux.h.err, rng),
+      b: drawFlux(s.flux.b.value, s.flux.b.err, rng),
+    };
+    const bands = new Map<string, Observed>();
+    for (const [f, o] of byFilter) {
+      const mag = drawMagnitude(o.mag, o.err, rng, env.err_floor_mag, env.missing_err_frac)!;
+      bands.set(f, { ...o, mag, mag_ab: mag + abOffset(o.zero_point) });
+    }
+    rows.push(computeFeatures(featureInputs(env, s, bands, flux, fixed, translated(magsOf(bands))).input, spec));
+  }
+  return rows;
 }
