@@ -1,11 +1,11 @@
-import { calibration, confusionMatrix } from '../lib/metrics/classification.js';
-import { summariseConfusion } from '../lib/metrics/summary.js';
-import { calibrateMondrian, coverageByClass, nestedConformalSets, setLabel } from '../lib/uncertainty/conformal.js';
-import { oodThreshold } from '../lib/uncertainty/neighbours.js';
-import { applyClassBiases, classMixWithInterval, emClassMix, fitClassBiases } from '../lib/uncertainty/class-mix.js';
-import { uncertainVerdict } from '../lib/uncertainty/rule.js';
-import { quantile } from '../lib/stats.js';
-import { Rng } from '../lib/rng.js';
+import { calibration, confusionMatrix } from '../metrics/classification.js';
+import { summariseConfusion } from '../metrics/summary.js';
+import { calibrateMondrian, coverageByClass, nestedConformalSets, setLabel } from './conformal.js';
+import { oodThreshold } from './neighbours.js';
+import { applyClassBiases, classMixWithInterval, emClassMix, fitClassBiases } from './class-mix.js';
+import { uncertainVerdict } from './rule.js';
+import { quantile } from '../stats.js';
+import { Rng } from '../rng.js';
 import type {
   CalibrationRow,
   ClassMixRow,
@@ -15,7 +15,7 @@ import type {
   MetricRow,
   OodRow,
   SourceUncertaintyRow,
-} from '../schemas/evaluation.js';
+} from '../../schemas/evaluation.js';
 
 /**
  * Class mixes the EM estimate is measured on (out-of-fold sources resampled to each):
