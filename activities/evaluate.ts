@@ -11,14 +11,6 @@ import {
   metricsTable,
   oodTable,
   sourceUncertaintyTable,
-  type CalibrationRow,
-  type ClassMixRow,
-  type ConformalRow,
-  type ConformalThresholdRow,
-  type ConfusionRow,
-  type MetricRow,
-  type OodRow,
-  type SourceUncertaintyRow,
 } from '../schemas/evaluation.js';
 import type { Scored } from '../lib/uncertainty/tables.js';
 import { scoreProtocol } from '../lib/metrics/protocol-score.js';
@@ -59,14 +51,8 @@ export const evaluateStage = defineStage({
   async run(ctx, p) {
     const predictions = new Map<string, ArtifactRef>();
     for (const [role, ref] of Object.entries(ctx.inputs)) if (role !== 'reference' && ref) predictions.set(role, ref);
-    const metrics: MetricRow[] = [];
-    const confusion: ConfusionRow[] = [];
-    const calRows: CalibrationRow[] = [];
-    const conformal: ConformalRow[] = [];
-    const thresholds: ConformalThresholdRow[] = [];
-    const oodRows: OodRow[] = [];
-    const classMix: ClassMixRow[] = [];
-    const perSource: SourceUncertaintyRow[] = [];
+    /** each protocol's tables, in protocol order */
+    const scoredTables: ReturnType<typeof scoreProtocol>[] = [];
     const byProtocol = new Map<string, string[]>();
     for (const role of [...predictions.keys()].sort()) {
       const protocol = evaluateRoleProtocol(role)!;
@@ -125,21 +111,15 @@ export const evaluateStage = defineStage({
           });
         }
       }
-      const scoredTables = scoreProtocol(protocol, scored, finalClasses, p, protocol === notes['headline_protocol']);
-      metrics.push(...scoredTables.metrics);
-      confusion.push(...scoredTables.confusion);
-      calRows.push(...scoredTables.calibration);
-      conformal.push(...scoredTables.conformal);
-      thresholds.push(...scoredTables.thresholds);
-      oodRows.push(...scoredTables.ood);
-      classMix.push(...scoredTables.classMix);
-      perSource.push(...scoredTables.sources);
-      notes[protocol] = scoredTables.note;
+      const t = scoreProtocol(protocol, scored, finalClasses, p, protocol === notes['headline_protocol']);
+      scoredTables.push(t);
+      notes[protocol] = t.note;
       if (competitorIds.length === 0) {
         competitorIds = ids;
         competitorTruth = scored.map((s) => s.truth);
       }
     }
+    const metrics = scoredTables.flatMap((t) => t.metrics);
     // the competitor's own predictions on the same sources, scored with the same class grouping
     const ref = ctx.inputs.reference;
     let competitorSources = 0;
@@ -171,13 +151,13 @@ export const evaluateStage = defineStage({
       table: metricsTable,
       rows: metrics,
       extraTables: {
-        confusion: { table: confusionTable, rows: confusion },
-        calibration: { table: calibrationTable, rows: calRows },
-        conformal: { table: conformalTable, rows: conformal },
-        conformal_thresholds: { table: conformalThresholdsTable, rows: thresholds },
-        ood: { table: oodTable, rows: oodRows },
-        class_mix: { table: classMixTable, rows: classMix },
-        source_uncertainty: { table: sourceUncertaintyTable, rows: perSource },
+        confusion: { table: confusionTable, rows: scoredTables.flatMap((t) => t.confusion) },
+        calibration: { table: calibrationTable, rows: scoredTables.flatMap((t) => t.calibration) },
+        conformal: { table: conformalTable, rows: scoredTables.flatMap((t) => t.conformal) },
+        conformal_thresholds: { table: conformalThresholdsTable, rows: scoredTables.flatMap((t) => t.thresholds) },
+        ood: { table: oodTable, rows: scoredTables.flatMap((t) => t.ood) },
+        class_mix: { table: classMixTable, rows: scoredTables.flatMap((t) => t.classMix) },
+        source_uncertainty: { table: sourceUncertaintyTable, rows: scoredTables.flatMap((t) => t.sources) },
       },
       notes: { ...notes, competitor_sources: competitorSources },
     };

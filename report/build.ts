@@ -16,6 +16,44 @@ import { DISTANCE_FEATURES } from '../lib/features.js';
 
 type Row = Record<string, unknown>;
 
+/** Which metric: protocol, level, subset, statistic, name and class (absent or null: the overall figure). */
+type MetricKey = [
+  protocol: string,
+  level: string,
+  subset: string,
+  statistic: string,
+  metric: string,
+  cls?: string | null,
+];
+
+/** A metric's value in `rows`. */
+function pickIn(rows: Row[], ...[protocol, level, subset, statistic, metric, cls = null]: MetricKey): unknown {
+  return rows.find(
+    (m) =>
+      m['protocol'] === protocol &&
+      m['level'] === level &&
+      m['subset'] === subset &&
+      m['statistic'] === statistic &&
+      m['metric'] === metric &&
+      (m['class'] ?? null) === cls,
+  )?.['value'];
+}
+
+/** the sources behind a pooled full-pipeline metric of all sources */
+function sourcesIn(rows: Row[], protocol: string, metric: string, cls: string | null = null): unknown {
+  return (
+    rows.find(
+      (m) =>
+        m['protocol'] === protocol &&
+        m['level'] === 'full' &&
+        m['subset'] === 'all' &&
+        m['statistic'] === 'pooled' &&
+        m['metric'] === metric &&
+        (m['class'] ?? null) === cls,
+    )?.['n'] ?? ''
+  );
+}
+
 /** What every section of a run's report reads: the run, its baseline evaluation, and how to pick a metric. */
 interface ReportContext {
   store: ArtifactStore;
@@ -34,24 +72,8 @@ interface ReportContext {
   present: string[];
   headline: string[];
   classes: string[];
-  pickIn: (
-    rows: Row[],
-    protocol: string,
-    level: string,
-    subset: string,
-    statistic: string,
-    metric: string,
-    cls?: string | null,
-  ) => unknown;
-  pick: (
-    protocol: string,
-    level: string,
-    subset: string,
-    statistic: string,
-    metric: string,
-    cls?: string | null,
-  ) => unknown;
-  sourcesIn: (rows: Row[], protocol: string, metric: string, cls?: string | null) => unknown;
+  /** a metric of the baseline evaluation */
+  pick: (...key: MetricKey) => unknown;
   headlineOf: (metric: string) => unknown;
 }
 
@@ -104,43 +126,7 @@ async function reportContext(store: ArtifactStore, run: RunRecord): Promise<Repo
   const calibration = await store.readTable(calibrationTable, evaluated, 'calibration');
   const E = idTag('evaluate', evalId);
   // metrics: every protocol side by side, `deployment` first (the headline)
-  const pickIn = (
-    rows: Row[],
-    protocol: string,
-    level: string,
-    subset: string,
-    statistic: string,
-    metric: string,
-    cls: string | null = null,
-  ) =>
-    rows.find(
-      (m) =>
-        m['protocol'] === protocol &&
-        m['level'] === level &&
-        m['subset'] === subset &&
-        m['statistic'] === statistic &&
-        m['metric'] === metric &&
-        (m['class'] ?? null) === cls,
-    )?.['value'];
-  const pick = (
-    protocol: string,
-    level: string,
-    subset: string,
-    statistic: string,
-    metric: string,
-    cls: string | null = null,
-  ) => pickIn(metrics, protocol, level, subset, statistic, metric, cls);
-  /** the sources behind a pooled full-pipeline metric of all sources */
-  const sourcesIn = (rows: Row[], protocol: string, metric: string, cls: string | null = null) =>
-    rows.find(
-      (m) =>
-        m['protocol'] === protocol &&
-        m['level'] === 'full' &&
-        m['subset'] === 'all' &&
-        m['statistic'] === 'pooled' &&
-        m['metric'] === metric &&
-        (m['class'] ?? null) === cls,
-    )?.['n'] ?? '';
+  const pick = (...key: MetricKey) => pickIn(metrics, ...key);
   const present = PROTOCOLS.filter((pr) => metrics.some((m) => m['protocol'] === pr));
   const H = present[0] ?? 'deployment';
   const headline = ['accuracy', 'balanced_accuracy', 'macro_f1', 'mcc'];
@@ -167,9 +153,7 @@ async function reportContext(store: ArtifactStore, run: RunRecord): Promise<Repo
     present,
     headline,
     classes,
-    pickIn,
     pick,
-    sourcesIn,
     headlineOf,
   };
 }
@@ -210,17 +194,7 @@ whether training keeps, drops or requires agreement for these sources (a train a
 }
 
 /** Cross-validated performance under every protocol, and per class. */
-function performanceSection({
-  metrics,
-  E,
-  H,
-  present,
-  headline,
-  classes,
-  pick,
-  sourcesIn,
-  headlineOf,
-}: ReportContext): string[] {
+function performanceSection({ metrics, E, H, present, headline, classes, pick, headlineOf }: ReportContext): string[] {
   const parts: string[] = [];
   const rows: unknown[][] = [];
   for (const protocol of present)
@@ -266,7 +240,7 @@ ${table(['protocol', 'level', 'subset', ...headline.map((h) => `${h} pooled (fol
 
 /** The X-ray-only model (targets without enough photometry), beside the model. */
 async function xrayModelSection(c: ReportContext): Promise<string[]> {
-  const { store, step, metrics, E, H, classes, pick, pickIn, sourcesIn, headlineOf } = c;
+  const { store, step, metrics, E, H, classes, pick, headlineOf } = c;
   const parts: string[] = [];
   const xrayEval = step(XRAY_STEPS.evaluate)?.artifactId;
   if (xrayEval) {
@@ -468,7 +442,6 @@ async function ablationsSection({
   metrics,
   present,
   pick,
-  pickIn,
 }: ReportContext): Promise<string[]> {
   const parts: string[] = [];
   // ablations: balanced accuracy, macro F1, CV and LMXB F1 under each protocol

@@ -1,14 +1,4 @@
-import type {
-  CalibrationRow,
-  ClassMixRow,
-  ConformalRow,
-  ConformalThresholdRow,
-  ConfusionRow,
-  EvaluateParams,
-  MetricRow,
-  OodRow,
-  SourceUncertaintyRow,
-} from '../../schemas/evaluation.js';
+import type { CalibrationRow, ConfusionRow, EvaluateParams, MetricRow } from '../../schemas/evaluation.js';
 import { uncertaintyTables, type Scored } from '../uncertainty/tables.js';
 import { brierScore, calibration, confusionMatrix } from './classification.js';
 import { aggregateFolds, normalisedRows, summariseConfusion } from './summary.js';
@@ -31,11 +21,6 @@ export function scoreProtocol(
   const metrics: MetricRow[] = [];
   const confusion: ConfusionRow[] = [];
   const calRows: CalibrationRow[] = [];
-  const conformal: ConformalRow[] = [];
-  const thresholds: ConformalThresholdRow[] = [];
-  const oodRows: OodRow[] = [];
-  const classMix: ClassMixRow[] = [];
-  const perSource: SourceUncertaintyRow[] = [];
   const folds = [...new Set(scored.map((s) => s.fold))].sort((a, b) => (a ?? -1) - (b ?? -1));
   for (const level of ['full', 'stage1'] as const) {
     for (const subset of ['all', 'confident'] as const) {
@@ -148,11 +133,6 @@ export function scoreProtocol(
   const u = uncertaintyTables(protocol, scored, finalClasses, p, headline);
   metrics.push(...u.metrics);
   calRows.push(...u.calibration);
-  conformal.push(...u.conformal);
-  thresholds.push(...u.thresholds);
-  oodRows.push(...u.ood);
-  classMix.push(...u.classMix);
-  perSource.push(...u.sources);
   for (const [kind, correct] of [
     ['confidence_correct', true],
     ['confidence_incorrect', false],
@@ -194,11 +174,11 @@ export function scoreProtocol(
     metrics,
     confusion,
     calibration: calRows,
-    conformal,
-    thresholds,
-    ood: oodRows,
-    classMix,
-    sources: perSource,
+    conformal: u.conformal,
+    thresholds: u.thresholds,
+    ood: u.ood,
+    classMix: u.classMix,
+    sources: u.sources,
     note,
   };
 }
