@@ -10,6 +10,7 @@ import { serviceMapping } from '../activities/io/formats/presets.js';
 import { alignMapping, mappingColumnNames, withDeclaredUnits } from '../activities/io/mapping-columns.js';
 import { knownFilterNames } from '../activities/io/sed-data.js';
 import { tapAsync, tapSync, TapError, type TapEvent, type TapResult } from '../activities/io/tap.js';
+import type { TargetTable } from '../activities/io/table.js';
 import { parseTapAnswer } from '../activities/io/formats/votable.js';
 import { dataDir } from '../engine/plan.js';
 import { catalogReachArcsec } from '../lib/sky/counterparts.js';
@@ -50,6 +51,8 @@ export interface FetchedTable {
   rows: number;
   reused: boolean;
   params: FetchParams;
+  /** the answer as read, when it was just fetched (a stored one is read again only where needed) */
+  table?: TargetTable;
 }
 
 export type FetchEvent =
@@ -89,15 +92,17 @@ async function storedAnswer(
   url: string,
   adql: string,
 ): Promise<{ id: string; params: FetchParams } | null> {
-  let best: { id: string; params: FetchParams } | null = null;
+  // the same query by its (authenticated) meta.json, newest first; only the one used has its files checked
+  const asked: { id: string; params: FetchParams }[] = [];
   for (const id of await readdirOrEmpty(join(store.root, FETCH_STAGE))) {
-    const state = await store.check(FETCH_STAGE, id);
-    if (state.state !== 'ok') continue;
-    const p = FetchParams.safeParse(state.meta.params);
-    if (!p.success || p.data.service !== service || p.data.url !== url || p.data.adql !== adql) continue;
-    if (!best || p.data.queried_at > best.params.queried_at) best = { id, params: p.data };
+    const meta = await store.readMeta(FETCH_STAGE, id).catch(() => null);
+    const p = FetchParams.safeParse(meta?.params);
+    if (p.success && p.data.service === service && p.data.url === url && p.data.adql === adql)
+      asked.push({ id, params: p.data });
   }
-  return best;
+  asked.sort((a, b) => (a.params.queried_at < b.params.queried_at ? 1 : -1));
+  for (const a of asked) if ((await store.check(FETCH_STAGE, a.id)).state === 'ok') return a;
+  return null;
 }
 
 /**
@@ -204,7 +209,16 @@ async function fetchOne(
   );
   opts.onEvent({ kind: 'service', service: name, state: 'done', rows, mode: result.mode });
   const path = await store.verifiedPath(await store.readMeta(FETCH_STAGE, id), FETCH_RESPONSE_FILE);
-  return { service: name, preset: service.preset, fetchId: id, path, rows, reused: false, params };
+  return {
+    service: name,
+    preset: service.preset,
+    fetchId: id,
+    path,
+    rows,
+    reused: false,
+    params,
+    table: result.answer.table!,
+  };
 }
 
 /**
@@ -215,8 +229,7 @@ async function fetchOne(
 async function padOf(config: XClassConfig, xray: FetchedTable | undefined): Promise<number> {
   const max = config.fetch.max_pad_arcmin * 60;
   if (!xray) return max;
-  const answer = parseTapAnswer(await fs.readFile(xray.path, 'utf8'), xray.path);
-  const t = answer.table!;
+  const t = xray.table ?? parseTapAnswer(await fs.readFile(xray.path, 'utf8'), xray.path).table!;
   const mapping = withDeclaredUnits(
     alignMapping(serviceMapping(xray.preset, []) as XrayMapping, t.header, t.file),
     t.units ?? {},
@@ -357,7 +370,7 @@ export function parseConeSpec(spec: string): Cone {
 }
 
 /** One line per event on stderr: which service is asked, retried, how an asynchronous job goes. */
-export function fetchEventLine(e: FetchEvent): string | null {
+function fetchEventLine(e: FetchEvent): string | null {
   switch (e.kind) {
     case 'service':
       return e.state === 'query'
@@ -370,4 +383,12 @@ export function fetchEventLine(e: FetchEvent): string | null {
     case 'job':
       return `fetch: asynchronous job ${e.url}: ${e.phase}`;
   }
+}
+
+/** Prints each fetch event as one line on stderr; nothing with --json (stdout is the machine output then). */
+export function fetchEventPrinter(json: boolean | undefined): (e: FetchEvent) => void {
+  return (e) => {
+    const line = fetchEventLine(e);
+    if (line && !json) process.stderr.write(`${line}\n`);
+  };
 }

@@ -22,9 +22,14 @@ export class TapError extends Error {
 
 /** `XClass/<version> (TAP client)`, as politeness asks: a service can see who queries it. */
 function userAgent(): string {
-  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
-  return `XClass/${pkg.version} (TAP client; IVOA TAP 1.1)`;
+  if (agent === undefined) {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+    agent = `XClass/${pkg.version} (TAP client; IVOA TAP 1.1)`;
+  }
+  return agent;
 }
+/** read from package.json once per process, not on every request */
+let agent: string | undefined;
 
 export type TapSettings = Pick<
   FetchSettings,

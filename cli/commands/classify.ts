@@ -12,7 +12,7 @@ import {
 } from '../../report/table-writers.js';
 import { buildClassifyDag } from '../../workflows/classify.js';
 import { runRecorded } from '../recorded.js';
-import { fetchCone, fetchedInput, fetchEventLine, parseConeSpec } from '../fetch.js';
+import { fetchCone, fetchedInput, fetchEventPrinter, parseConeSpec } from '../fetch.js';
 import { displayName } from '../../activities/io/raw-file.js';
 import { createReporter } from '../progress.js';
 import { listModels } from '../models.js';
@@ -130,10 +130,7 @@ export function registerClassify(program: Command, _ctx: CliContext): void {
         const fetched = cone
           ? await fetchCone(store, config, cone, cmd.service, {
               refresh: cmd.refresh === true,
-              onEvent: (e) => {
-                const line = fetchEventLine(e);
-                if (line && !g.json) process.stderr.write(`${line}\n`);
-              },
+              onEvent: fetchEventPrinter(g.json),
             })
           : undefined;
         const xrayFetched = fetched?.tables.find((t) => t.preset === 'csc2');

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { openStore } from '../../engine/plan.js';
 import { runRecorded } from '../recorded.js';
-import { copyFetched, coneOf, fetchCone, fetchEventLine, type FetchedTable, type FetchEvent } from '../fetch.js';
+import { copyFetched, coneOf, fetchCone, fetchEventPrinter, type FetchedTable } from '../fetch.js';
 import { collect, configFrom, out, type CliContext, type GlobalOpts } from '../shared.js';
 
 /** `xclass fetch` (README "The `xclass` command"). */
@@ -31,10 +31,7 @@ export function registerFetch(program: Command, _ctx: CliContext): void {
         const config = configFrom(g);
         const store = openStore(config);
         const cone = coneOf(cmd.ra, cmd.dec, cmd.radius);
-        const onEvent = (e: FetchEvent) => {
-          const line = fetchEventLine(e);
-          if (line && !g.json) process.stderr.write(`${line}\n`);
-        };
+        const onEvent = fetchEventPrinter(g.json);
         let tables: FetchedTable[] = [];
         const { runId } = await runRecorded(store, config, 'xclass-fetch', async () => {
           const fetched = await fetchCone(store, config, cone, cmd.service, { refresh: cmd.refresh === true, onEvent });
