@@ -60,6 +60,7 @@ import {
   fullModelDraws,
   xrayOnlyDraws,
   featureInputs as featureInputsOf,
+  fitTargets,
   GAIA_FEATURE_BANDS,
   observedOf,
   type Band,
@@ -317,7 +318,8 @@ async function describeTargets(
   const magsOut: TargetMagRow[] = [];
   const full: (number | null)[][] = [];
   const observedOnly: (number | null)[][] = [];
-  for (const [si, s] of sources.entries()) {
+  // per source: its counterparts, its bands (one value per filter), its astrometry and fluxes
+  const prepared = sources.map((s, si) => {
     const cps = catalogs.map((c, ci) => ({ c, choice: matched.choices[ci]![si]! }));
     const obs: Observed[] = observedOf(s.mags, tableBands, 'table');
     // the table's own astrometry, else the first counterpart's (a parallax with its own error and distance)
@@ -347,7 +349,18 @@ async function describeTargets(
     const firstChosen = cps.find((x) => x.choice.index !== null)?.choice;
     const fixed = { astrometry, nu: s.nu ?? firstChosen?.nu ?? null };
     const measured = { s: s.flux.s.value, m: s.flux.m.value, h: s.flux.h.value, b: s.flux.b.value };
-    const { used, t, hstObserved, input } = featureInputs(s, byFilter, measured, fixed);
+    return { cps, byFilter, firstChosen, fixed, measured };
+  });
+  // every source's label-free fit at once, on the engine's threads when it has them
+  const fits = await fitTargets(
+    env,
+    prepared.map((x) => x.byFilter),
+    ctx.trees?.translate,
+    (done, total) => ctx.progress(2, 4, `translating ${done}/${total}`),
+  );
+  for (const [si, s] of sources.entries()) {
+    const { cps, byFilter, firstChosen, fixed, measured } = prepared[si]!;
+    const { used, t, hstObserved, input } = featureInputs(s, byFilter, measured, fixed, undefined, fits[si]);
     // a source without every HST magnitude the full model reads would get imputed optical features: the X-ray-only model takes it
     const route: Route =
       xray !== null && !spec.filters.every((f) => input.hst_mag[f.name] != null) ? 'xray_only' : 'full';
@@ -450,7 +463,8 @@ async function describeTargets(
       sed_chi2_red: t.chi2_red,
       label: s.label,
     });
-    if (si % (mc.draws > 0 ? 50 : 500) === 0) ctx.progress(2, 4, `translating ${si}/${sources.length}`);
+    if (si % (mc.draws > 0 ? 50 : 500) === 0)
+      ctx.progress(2, 4, `${mc.draws > 0 ? 'drawing' : 'describing'} ${si}/${sources.length}`);
     // a source's draws take tens of milliseconds: let the heartbeat timer run between them (Temporal)
     if (mc.draws > 0 && si % 10 === 9) await yieldToEventLoop();
   }

@@ -1,16 +1,39 @@
 import { randomBytes } from 'node:crypto';
 import { firstIssue } from '../schemas/issues.js';
 import type { DuckDBAppender } from '@duckdb/node-api';
-import { columnTypes, type ColumnType, type TableSchema } from '../schemas/table.js';
+import { columnPredicates, columnTypes, type ColumnType, type TableSchema } from '../schemas/table.js';
 import { InputError } from '../lib/errors.js';
 import { sqlIdent, sqlString, withConnection } from './duckdb.js';
 
 /**
  * Validates every row against the table schema. The error names the artifact (or
- * file), the row index, the column and the offending value.
+ * file), the row index, the column and the offending value: the first row zod rejects,
+ * with zod's own message. The rows are checked a column at a time by predicates exact
+ * to the schema (columnPredicates); only a row one of them, or its key count, flags is
+ * parsed by zod as an object (a strict object: exactly the declared columns).
  */
 export function validateRows(table: TableSchema, rows: readonly unknown[], where: string): void {
+  const columns = columnPredicates(table);
+  const flagged = new Uint8Array(rows.length);
+  let any = false;
   for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    // no column is optional (columnTypes refuses one), so with every column's value accepted an
+    // equal key count means no key beside them
+    if (row === null || typeof row !== 'object' || Array.isArray(row) || Object.keys(row).length !== columns.length) {
+      flagged[i] = 1;
+      any = true;
+    }
+  }
+  for (const { name, accepts } of columns)
+    for (let i = 0; i < rows.length; i++)
+      if (!flagged[i] && !accepts((rows[i] as Record<string, unknown>)[name])) {
+        flagged[i] = 1;
+        any = true;
+      }
+  if (!any) return;
+  for (let i = 0; i < rows.length; i++) {
+    if (!flagged[i]) continue;
     const result = table.row.safeParse(rows[i]);
     if (!result.success) {
       const issue = firstIssue(result.error);
@@ -55,6 +78,48 @@ export async function writeParquet(
     app.closeSync();
     await conn.run(`COPY ${tmpTable} TO ${sqlString(path)} (FORMAT parquet, COMPRESSION snappy)`);
     await conn.run(`DROP TABLE ${tmpTable}`);
+  });
+}
+
+/**
+ * The read-back of a Parquet file just written: DuckDB opens it and reports its columns,
+ * their types, its row count and the NULLs in each column declared NOT NULL, all in SQL,
+ * without turning the rows into JS objects (which cost more than writing them). The
+ * values themselves were checked against the schema before they were appended, through
+ * typed appenders. Returns the row count; throws when a column is missing, extra, of
+ * another type or holds a NULL it may not.
+ */
+export async function parquetLayoutCheck(table: TableSchema, path: string, where: string): Promise<number> {
+  const cols = columnTypes(table);
+  return withConnection(async (conn) => {
+    const file = `read_parquet(${sqlString(path)})`;
+    const described = (await (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${file}`)).getRowObjectsJS()) as {
+      column_name: string;
+      column_type: string;
+    }[];
+    const found = described.map((d) => `${d.column_name} ${d.column_type}`).join(', ');
+    const wanted = cols.map((c) => `${c.name} ${c.type}`).join(', ');
+    if (found !== wanted)
+      throw new InputError(
+        { file: where },
+        `Parquet file has columns (${found}), the schema ${table.name} declares (${wanted})`,
+      );
+    const notNull = cols.filter((c) => !c.nullable);
+    const counts = [
+      'count(*) AS n',
+      ...notNull.map((c, k) => `count(*) FILTER (WHERE ${sqlIdent(c.name)} IS NULL) AS z${k}`),
+    ];
+    const row = (await (await conn.runAndReadAll(`SELECT ${counts.join(', ')} FROM ${file}`)).getRowObjectsJS())[0] as
+      Record<string, bigint | number> | undefined;
+    if (!row) throw new InputError({ file: where }, `Parquet file reports no row count (schema ${table.name})`);
+    notNull.forEach((c, k) => {
+      if (Number(row[`z${k}`]) > 0)
+        throw new InputError(
+          { file: where, column: c.name },
+          `NULL in a column declared NOT NULL (schema ${table.name})`,
+        );
+    });
+    return Number(row['n']);
   });
 }
 

@@ -8,7 +8,7 @@ import { ArtifactMeta, type ArtifactFile } from '../schemas/artifact.js';
 import type { Row, TableSchema } from '../schemas/table.js';
 import { InputError } from '../lib/errors.js';
 import { artifactId, canonicalJson, sha256Hex } from './hash.js';
-import { readParquet, validateRows, writeParquet } from './parquet.js';
+import { parquetLayoutCheck, readParquet, validateRows, writeParquet } from './parquet.js';
 
 export const META_FILE = 'meta.json';
 const TMP_DIR = '_tmp';
@@ -492,10 +492,10 @@ export class ArtifactStore {
       for (const [name, t] of Object.entries(tables)) {
         const file = join(tmp, `${name}.parquet`);
         await writeParquet(t.table, t.rows, file);
-        // read-back: the file on disk must hold exactly what we meant to write
-        const back = await readParquet(t.table, file, where);
-        if (back.length !== t.rows.length)
-          throw new Error(`${where}: table ${name}: wrote ${t.rows.length} rows, read back ${back.length}`);
+        // read-back: the file on disk must hold the declared columns and every row we meant to write
+        const back = await parquetLayoutCheck(t.table, file, where);
+        if (back !== t.rows.length)
+          throw new Error(`${where}: table ${name}: wrote ${t.rows.length} rows, read back ${back}`);
         await fsyncPath(file);
         files.push(await digestFile(file, `${name}.parquet`));
       }

@@ -4,12 +4,15 @@ import { randomUUID } from 'node:crypto';
 import type { GrowTask, TreeGrower } from '../lib/forest/grow-batch.js';
 import { checkPredictable, serializeForest } from '../lib/forest/forest.js';
 import type { Forest, Matrix } from '../lib/forest/types.js';
-import type { PredictTask } from './tree-worker.js';
+import type { PredictTask, TranslateTask } from './tree-worker.js';
+import { portablePlan, type TranslateMany, type Translation, type TranslationPlan } from '../lib/sed/translate.js';
 import { engineWorkerFile } from './worker-file.js';
 
 export interface TreePool extends TreeGrower {
   /** predict_proba with the rows split over the threads: the same numbers as lib's predictProba */
   predict(forest: Forest, m: Matrix): Promise<Float64Array>;
+  /** label-free translations with the observations split over the threads: the same numbers as lib's translateLabelFree */
+  translate: TranslateMany;
   destroy(): Promise<void>;
 }
 
@@ -25,6 +28,14 @@ function sharedForest(forest: Forest): { key: string; bytes: Uint8Array } {
     sharedForests.set(forest, s);
   }
   return s;
+}
+
+/** Each plan's copy without spectra, made once. */
+const portablePlans = new WeakMap<TranslationPlan, TranslationPlan>();
+function portableOf(plan: TranslationPlan): TranslationPlan {
+  let p = portablePlans.get(plan);
+  if (!p) portablePlans.set(plan, (p = portablePlan(plan)));
+  return p;
 }
 
 /**
@@ -68,6 +79,24 @@ export function createTreePool(jobs = availableParallelism()): TreePool {
       const out = new Float64Array(m.nSamples * K);
       parts.forEach((p, j) => out.set(p, ranges[j]![0] * K));
       return out;
+    },
+    async translate(plan, observations, labelFree, sigma, onChunk) {
+      const portable = portableOf(plan);
+      // parts of a few hundred sources: the threads stay busy to the end and progress moves
+      const size = Math.max(256, Math.ceil(observations.length / (threads * 8)));
+      const parts: [number, number][] = [];
+      for (let a = 0; a < observations.length; a += size) parts.push([a, Math.min(observations.length, a + size)]);
+      let done = 0;
+      const results = await Promise.all(
+        parts.map(async ([a, b]) => {
+          const task: TranslateTask = { plan: portable, observations: observations.slice(a, b), labelFree, sigma };
+          const r = (await pool.run(task, { name: 'translateRows' })) as Translation[];
+          done += b - a;
+          onChunk?.(done, observations.length);
+          return r;
+        }),
+      );
+      return results.flat();
     },
     destroy: () => pool.destroy(),
   };

@@ -1,7 +1,16 @@
-// Worker-thread entry (piscina) of the tree pool: grows one batch of trees, or predicts a
-// range of rows with a forest it was sent once (lib/forest, pure).
+// Worker-thread entry (piscina) of the tree pool: grows one batch of trees, predicts a
+// range of rows with a forest it was sent once (lib/forest, pure), or translates a part of
+// a table's observations (lib/sed, pure).
 import { deserializeForest, predictProbaRows } from '../lib/forest/forest.js';
 import type { Forest } from '../lib/forest/types.js';
+import {
+  translateLabelFree,
+  type LabelFreeOptions,
+  type Translation,
+  type TranslationPlan,
+  type UncertaintyOptions,
+} from '../lib/sed/translate.js';
+import type { Observation } from '../lib/sed/fit.js';
 
 export { growBatch as default } from '../lib/forest/grow-batch.js';
 
@@ -31,4 +40,17 @@ export function predictRows(task: PredictTask): Float64Array {
     task.from,
     task.to,
   );
+}
+
+/** A part of a table's observations to translate label-free, with the plan (without spectra: portablePlan). */
+export interface TranslateTask {
+  plan: TranslationPlan;
+  observations: Observation[];
+  labelFree: LabelFreeOptions;
+  sigma: UncertaintyOptions;
+}
+
+export function translateRows(task: TranslateTask): Translation[] {
+  const opts = { priors: task.labelFree.priors, draws: 0 };
+  return task.observations.map((o) => translateLabelFree(task.plan, o, opts, task.sigma, null));
 }

@@ -3,12 +3,14 @@ import type { Rng } from '../rng.js';
 import { InputError } from '../errors.js';
 import type { ClassifyParams, MagnitudeColumn } from '../../schemas/catalog.js';
 import type { InputBand } from '../../schemas/sed.js';
-import { observationFromMags, type BandMeasurement } from '../sed/photometry.js';
+import { observationFromMags, type BandMeasurement, type ObservationResult } from '../sed/photometry.js';
+import type { Observation } from '../sed/fit.js';
 import { abOffset, GAIA_VEGAMAG, magSystemOf, sameSystem, type MagSystem } from '../sed/systems.js';
 import {
   translateLabelFree,
   unfittable,
   type LabelFreeOptions,
+  type TranslateMany,
   type Translation,
   type TranslationPlan,
   type UncertaintyOptions,
@@ -109,26 +111,12 @@ export interface TargetTranslation {
   gaiaZp: ReadonlyMap<string, number>;
 }
 
-/**
- * One set of a source's measurements (as measured, or a Monte-Carlo draw) through
- * translation to the feature inputs: HST magnitudes observed where a catalog has the
- * filter, else translated label-free; the Gaia features in Gaia's VEGAMAG. A draw brings
- * its translation (`given`; null: none); else the fit is made here.
- */
-export function featureInputs(
-  env: TargetTranslation,
-  s: TargetSource,
+/** A target's bands as the fit's observation (in the plan's input bands), and the names of the bands it uses. */
+export function targetObservation(
+  env: Pick<TargetTranslation, 'inputNames' | 'missing_err_frac' | 'err_floor_mag'>,
   byFilter: ReadonlyMap<string, Observed>,
-  flux: { s: number | null; m: number | null; h: number | null; b: number | null },
-  fixed: { astrometry: TargetAstrometry; nu: number | null },
-  given?: TranslatedMags | null,
-): {
-  used: string[];
-  t: Pick<Translation, 'status' | 'mag_ab' | 'mag_err' | 'a_v' | 'family' | 'chi2_red' | 'reason'>;
-  hstObserved: Record<string, number | null>;
-  input: FeatureInput;
-} {
-  const { inputNames, plan } = env;
+): { obsRes: ObservationResult; used: string[] } {
+  const { inputNames } = env;
   const measurements: BandMeasurement[] = inputNames.map((f, band) => {
     const o = byFilter.get(f);
     return {
@@ -144,7 +132,61 @@ export function featureInputs(
     err_floor_mag: env.err_floor_mag,
   });
   const used = obsRes.ok ? Array.from(obsRes.obs.band, (b) => inputNames[b]!) : [];
-  // a Monte-Carlo draw brings its translation (null: none); else the fit itself
+  return { obsRes, used };
+}
+
+/**
+ * The label-free fits featureInputs would make for each target's bands (undefined where
+ * there is nothing to fit: featureInputs says why), made together, by `many` (the
+ * engine's threads) when given, else here. Each fit is the same pure function of its
+ * observation wherever it runs, so the results are the same bits.
+ */
+export async function fitTargets(
+  env: TargetTranslation,
+  byFilters: readonly ReadonlyMap<string, Observed>[],
+  many?: TranslateMany,
+  onChunk?: (done: number, total: number) => void,
+): Promise<(Translation | undefined)[]> {
+  const at: number[] = [];
+  const observations: Observation[] = [];
+  byFilters.forEach((byFilter, i) => {
+    const { obsRes, used } = targetObservation(env, byFilter);
+    if (obsRes.ok && used.length >= 3) {
+      at.push(i);
+      observations.push(obsRes.obs);
+    }
+  });
+  const fits = many
+    ? await many(env.plan, observations, env.labelFree, env.sigma, onChunk)
+    : observations.map((o) => translateLabelFree(env.plan, o, env.labelFree, env.sigma, null));
+  const out: (Translation | undefined)[] = byFilters.map(() => undefined);
+  at.forEach((i, k) => (out[i] = fits[k]));
+  return out;
+}
+
+/**
+ * One set of a source's measurements (as measured, or a Monte-Carlo draw) through
+ * translation to the feature inputs: HST magnitudes observed where a catalog has the
+ * filter, else translated label-free; the Gaia features in Gaia's VEGAMAG. A draw brings
+ * its translation (`given`; null: none); else the fit is made here.
+ */
+export function featureInputs(
+  env: TargetTranslation,
+  s: TargetSource,
+  byFilter: ReadonlyMap<string, Observed>,
+  flux: { s: number | null; m: number | null; h: number | null; b: number | null },
+  fixed: { astrometry: TargetAstrometry; nu: number | null },
+  given?: TranslatedMags | null,
+  fitted?: Translation,
+): {
+  used: string[];
+  t: Pick<Translation, 'status' | 'mag_ab' | 'mag_err' | 'a_v' | 'family' | 'chi2_red' | 'reason'>;
+  hstObserved: Record<string, number | null>;
+  input: FeatureInput;
+} {
+  const { plan } = env;
+  const { obsRes, used } = targetObservation(env, byFilter);
+  // a Monte-Carlo draw brings its translation (null: none); a fit made beforehand (on the engine's threads) is used as made; else the fit itself
   const t: Pick<Translation, 'status' | 'mag_ab' | 'mag_err' | 'a_v' | 'family' | 'chi2_red' | 'reason'> =
     given !== undefined
       ? {
@@ -158,7 +200,7 @@ export function featureInputs(
         }
       : !obsRes.ok || used.length < 3
         ? unfittable(obsRes, used, plan.outputs.length)!
-        : translateLabelFree(plan, obsRes.obs, env.labelFree, env.sigma, null);
+        : (fitted ?? translateLabelFree(plan, obsRes.obs, env.labelFree, env.sigma, null));
   const hstObserved: Record<string, number | null> = {};
   const hstFull: Record<string, number | null> = {};
   plan.outputs.forEach((o, k) => {

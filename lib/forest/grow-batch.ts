@@ -2,6 +2,7 @@ import { encodeTree } from './codec.js';
 import { growTree, type Sampling } from './grow.js';
 import type { ForestParams } from '../../schemas/forest.js';
 import type { Forest, Matrix } from './types.js';
+import type { TranslateMany } from '../sed/translate.js';
 
 /** One batch of trees to grow: the binned training data (shareable between threads) and the trees' seeds. */
 export interface GrowTask {
@@ -30,6 +31,8 @@ export interface TreeGrower {
   run(task: GrowTask): Promise<ArrayBuffer[]>;
   /** predict_proba split over the same threads (lib's numbers); absent: predict in this thread */
   predict?(forest: Forest, m: Matrix): Promise<Float64Array>;
+  /** label-free translations split over the same threads (lib's numbers); absent: translate in this thread */
+  translate?: TranslateMany;
 }
 
 /** Grows a batch of trees, each encoded (small next to the data, cheap to copy back). Pure. */

@@ -53,6 +53,11 @@ export interface PreparedFamily {
    * no flux): a scaled model's magnitude is this minus 2.5 log10(scale)
    */
   outMag: Float64Array;
+  /**
+   * the input bands' fluxes band-major, [band * nModels + model]: the label-free fit runs
+   * over every model one band at a time, so its inner loop reads contiguous memory
+   */
+  inByBand: Float64Array;
 }
 
 export interface OutputFilter {
@@ -102,7 +107,11 @@ export function preparePlan(
         outMag[m * nOut + o] = f > 0 ? abMagFromFnu(f) : Number.NaN;
       }
     }
-    prepared[key] = { set, table: { nModels: set.spectra.length, nBands, flux }, outMag };
+    const nModels = set.spectra.length;
+    const inByBand = new Float64Array(inputFilters.length * nModels);
+    for (let b = 0; b < inputFilters.length; b++)
+      for (let m = 0; m < nModels; m++) inByBand[b * nModels + m] = flux[m * nBands + b]!;
+    prepared[key] = { set, table: { nModels, nBands, flux }, outMag, inByBand };
   }
   return {
     nInput: inputFilters.length,
@@ -312,7 +321,8 @@ export function translateLabelFree(
   if (!Number.isFinite(models.chi2Min))
     return emptyTranslation('failed', 'no model has flux in the observed bands', plan.outputs.length, n);
   const dof = n - 1;
-  const post = posteriorWeights(models, dof);
+  const layout = modelLayout(plan, opts.priors);
+  const post = posteriorWeights(models, layout.scratch.w, layout.starts, dof);
   const { map, w, kept } = post;
   const setOf = (i: number) => models.fams[models.famOf[i]!]!.fam.set;
   const chi2Red = models.chi2[map]! / dof;
@@ -340,6 +350,31 @@ export function translateLabelFree(
   };
 }
 
+/**
+ * Label-free translations of many observations at once, as the engine's threads make
+ * them (engine/tree-pool.ts): the same translateLabelFree on each, without posterior
+ * draws; `onChunk` reports progress as parts finish.
+ */
+export type TranslateMany = (
+  plan: TranslationPlan,
+  observations: readonly Observation[],
+  labelFree: LabelFreeOptions,
+  sigma: UncertaintyOptions,
+  onChunk?: (done: number, total: number) => void,
+) => Promise<Translation[]>;
+
+/**
+ * A plan without its families' spectra (10^5 numbers a model, read only by preparePlan):
+ * what a thread needs to translate, small enough to send it (structured clone keeps
+ * every number's bits).
+ */
+export function portablePlan(plan: TranslationPlan): TranslationPlan {
+  const families: Partial<Record<FamilyKey, PreparedFamily>> = {};
+  for (const [key, fam] of Object.entries(plan.families) as [FamilyKey, PreparedFamily][])
+    families[key] = { ...fam, set: { ...fam.set, spectra: [] } };
+  return { ...plan, families };
+}
+
 /** Every model of every family with a prior, flattened, each scaled to the observation. */
 interface ScaledModels {
   /** per family its log prior per model (an even split), or per model (`logPriors`: the family's own shares) */
@@ -359,7 +394,10 @@ interface ScaledModels {
 /**
  * Scaling: each model by its least-squares factor s = sum(f M / sigma^2) / sum(M^2 /
  * sigma^2), every band counting, giving chi2_m; the prior of a family is split evenly
- * over its models.
+ * over its models. The sums run one band at a time over all of a family's models
+ * (band-major fluxes): per model the same additions in the same order as a model-major
+ * loop, so the same bits, but with contiguous reads. The arrays are the layout's scratch
+ * (a translation is synchronous and keeps none of them), so a source allocates nothing.
  */
 function scaleModels(
   plan: TranslationPlan,
@@ -367,54 +405,76 @@ function scaleModels(
   priors: Partial<Record<FamilyKey, number>>,
 ): ScaledModels {
   const n = obs.flux_fnu.length;
-  const { fams, famOf, modelOf, total } = modelLayout(plan, priors);
-  const out: ScaledModels = {
-    fams,
-    famOf,
-    modelOf,
-    chi2: new Float64Array(total),
-    scale: new Float64Array(total),
-    valid: new Uint8Array(total),
-    chi2Min: Infinity,
-  };
-  const { chi2, scale, valid } = out;
-  const invVar = Float64Array.from(obs.flux_err_fnu, (e) => 1 / (e * e));
+  const layout = modelLayout(plan, priors);
+  const { fams, famOf, modelOf, starts } = layout;
+  const { chi2, scale, valid, sfm, smm } = layout.scratch;
+  const out: ScaledModels = { fams, famOf, modelOf, chi2, scale, valid, chi2Min: Infinity };
+  const invVar = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const e = obs.flux_err_fnu[k]!;
+    invVar[k] = 1 / (e * e);
+  }
   // sum f^2 / sigma^2 does not depend on the model: the same sum, once
   let sff = 0;
   for (let k = 0; k < n; k++) {
     const fk = obs.flux_fnu[k]!;
     sff += fk * fk * invVar[k]!;
   }
-  let c = 0;
-  for (const { fam } of fams) {
-    const { nModels, nBands, flux } = fam.table;
-    for (let m = 0; m < nModels; m++, c++) {
-      const row = m * nBands;
-      let sfm = 0,
-        smm = 0;
-      for (let k = 0; k < n; k++) {
-        const mk = flux[row + obs.band[k]!]!;
-        const iv = invVar[k]!;
-        sfm += obs.flux_fnu[k]! * mk * iv;
-        smm += mk * mk * iv;
+  sfm.fill(0);
+  smm.fill(0);
+  fams.forEach(({ fam }, fi) => {
+    const nModels = fam.table.nModels;
+    const c0 = starts[fi]!;
+    for (let k = 0; k < n; k++) {
+      const fk = obs.flux_fnu[k]!;
+      const iv = invVar[k]!;
+      const col = obs.band[k]! * nModels;
+      const byBand = fam.inByBand;
+      for (let m = 0; m < nModels; m++) {
+        const mk = byBand[col + m]!;
+        sfm[c0 + m]! += fk * mk * iv;
+        smm[c0 + m]! += mk * mk * iv;
       }
-      if (!(smm > 0) || !(sfm > 0)) continue;
-      valid[c] = 1;
-      chi2[c] = Math.max(0, sff - (sfm * sfm) / smm);
-      scale[c] = sfm / smm;
-      if (chi2[c]! < out.chi2Min) out.chi2Min = chi2[c]!;
     }
+  });
+  let chi2Min = Infinity;
+  for (let c = 0; c < chi2.length; c++) {
+    const a = sfm[c]!;
+    const b = smm[c]!;
+    if (!(b > 0) || !(a > 0)) {
+      valid[c] = 0;
+      continue;
+    }
+    valid[c] = 1;
+    const x = Math.max(0, sff - (a * a) / b);
+    chi2[c] = x;
+    scale[c] = a / b;
+    if (x < chi2Min) chi2Min = x;
   }
+  out.chi2Min = chi2Min;
   return out;
 }
 
-/** The flattened model list of a plan under a set of priors: the same for every source, built once. */
-const layouts = new WeakMap<
-  TranslationPlan,
-  Map<string, { fams: ScaledModels['fams']; famOf: Int32Array; modelOf: Int32Array; total: number }>
->();
+/** The flattened model list of a plan under a set of priors (the same for every source, built once), with scratch arrays for one source's fit. */
+interface ModelLayout {
+  fams: ScaledModels['fams'];
+  famOf: Int32Array;
+  modelOf: Int32Array;
+  /** each family's first index in the flattened list */
+  starts: Int32Array;
+  total: number;
+  scratch: {
+    chi2: Float64Array;
+    scale: Float64Array;
+    valid: Uint8Array;
+    sfm: Float64Array;
+    smm: Float64Array;
+    w: Float64Array;
+  };
+}
+const layouts = new WeakMap<TranslationPlan, Map<string, ModelLayout>>();
 
-function modelLayout(plan: TranslationPlan, priors: Partial<Record<FamilyKey, number>>) {
+function modelLayout(plan: TranslationPlan, priors: Partial<Record<FamilyKey, number>>): ModelLayout {
   let byPriors = layouts.get(plan);
   if (!byPriors) layouts.set(plan, (byPriors = new Map()));
   const key = FAMILY_KEYS.map((k) => priors[k]).join(',');
@@ -437,14 +497,24 @@ function modelLayout(plan: TranslationPlan, priors: Partial<Record<FamilyKey, nu
   }
   const famOf = new Int32Array(total);
   const modelOf = new Int32Array(total);
+  const starts = new Int32Array(fams.length);
   let c = 0;
   fams.forEach(({ fam }, fi) => {
+    starts[fi] = c;
     for (let m = 0; m < fam.table.nModels; m++, c++) {
       famOf[c] = fi;
       modelOf[c] = m;
     }
   });
-  layout = { fams, famOf, modelOf, total };
+  const scratch = {
+    chi2: new Float64Array(total),
+    scale: new Float64Array(total),
+    valid: new Uint8Array(total),
+    sfm: new Float64Array(total),
+    smm: new Float64Array(total),
+    w: new Float64Array(total),
+  };
+  layout = { fams, famOf, modelOf, starts, total, scratch };
   byPriors.set(key, layout);
   return layout;
 }
@@ -452,22 +522,40 @@ function modelLayout(plan: TranslationPlan, priors: Partial<Record<FamilyKey, nu
 /**
  * Posterior weights: prior_m * exp(-(chi2_m - chi2_min) / (2 T)), T = max(1, chi2_min /
  * dof), normalised; the models above 1e-12 of the total (`kept`) and the most probable
- * one (`map`).
+ * one (`map`). A log weight more than 746 below the largest is not exponentiated: exp
+ * gives exactly 0 there (the smallest double is e^-744.4), so skipping it changes no bit.
  */
-function posteriorWeights(models: ScaledModels, dof: number): { w: Float64Array; kept: number[]; map: number } {
-  const { fams, famOf, chi2, valid, chi2Min } = models;
+function posteriorWeights(
+  models: ScaledModels,
+  w: Float64Array,
+  starts: Int32Array,
+  dof: number,
+): { w: Float64Array; kept: number[]; map: number } {
+  const { fams, chi2, valid, chi2Min } = models;
   const total = chi2.length;
-  const temperature = Math.max(1, chi2Min / dof);
-  const w = new Float64Array(total);
+  const twoT = 2 * Math.max(1, chi2Min / dof);
   let maxLog = -Infinity;
+  fams.forEach((f, fi) => {
+    const c0 = starts[fi]!;
+    const nModels = f.fam.table.nModels;
+    const logPriors = f.logPriors;
+    for (let m = 0; m < nModels; m++) {
+      const i = c0 + m;
+      if (!valid[i]) {
+        w[i] = 0;
+        continue;
+      }
+      const lw = (logPriors ? logPriors[m]! : f.logPrior) - (chi2[i]! - chi2Min) / twoT;
+      w[i] = lw;
+      if (lw > maxLog) maxLog = lw;
+    }
+  });
+  let sum = 0;
   for (let i = 0; i < total; i++) {
     if (!valid[i]) continue;
-    const f = fams[famOf[i]!]!;
-    w[i] = (f.logPriors ? f.logPriors[models.modelOf[i]!]! : f.logPrior) - (chi2[i]! - chi2Min) / (2 * temperature);
-    if (w[i]! > maxLog) maxLog = w[i]!;
+    const d = w[i]! - maxLog;
+    sum += w[i] = d < -746 ? 0 : Math.exp(d);
   }
-  let sum = 0;
-  for (let i = 0; i < total; i++) sum += w[i] = valid[i] ? Math.exp(w[i]! - maxLog) : 0;
   // models below 1e-12 of the total cannot move a magnitude; skipping them keeps the average cheap
   const kept: number[] = [];
   for (let i = 0; i < total; i++) {

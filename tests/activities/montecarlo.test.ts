@@ -11,6 +11,7 @@ import { fitTwoStage, predictTwoStage } from '../../lib/forest/two-stage.js';
 import { sourcesTable, type SourceRow } from '../../schemas/tables.js';
 import type { PipelineInput } from '../../schemas/pipeline.js';
 import { Rng } from '../../lib/rng.js';
+import { translateLabelFree } from '../../lib/sed/translate.js';
 import { createTreePool } from '../../engine/tree-pool.js';
 import { DATA, tempDir } from '../helpers.js';
 
@@ -149,6 +150,23 @@ describe('Monte-Carlo draws of training sources', () => {
       0.85 * a.preds.length,
     );
   }, 120_000);
+
+  it("translate on the engine's threads with the same bits as in this thread", async () => {
+    const observations = sources.map((s) => sourceObservation(t, s).obs).flatMap((o) => (o.ok ? [o.obs] : []));
+    expect(observations.length).toBeGreaterThan(30);
+    const here = observations.map((o) => translateLabelFree(t.plan, o, { ...t.labelFree, draws: 0 }, t.sigma, null));
+    const pool = createTreePool(2);
+    const chunks: number[] = [];
+    try {
+      const threaded = await pool.translate(t.plan, observations, t.labelFree, t.sigma, (done) => chunks.push(done));
+      expect(threaded).toEqual(here);
+      // the label-free fit of these sources: every one a translation with six HST magnitudes
+      expect(threaded.every((x) => x.status === 'ok' && x.mag_ab.length === 6)).toBe(true);
+      expect(chunks.at(-1)).toBe(observations.length);
+    } finally {
+      await pool.destroy();
+    }
+  }, 60_000);
 
   it('draw fluxes about their measured values with their errors', () => {
     const s = sources.find((x) => x.flux_b_cgs !== null && x.flux_b_err_cgs !== null)!;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import parquet from '@dsnp/parquetjs';
 import { ArtifactStore } from '../../artifacts/store.js';
 import { withConnection, sqlString } from '../../artifacts/duckdb.js';
-import { readParquet } from '../../artifacts/parquet.js';
+import { parquetLayoutCheck, readParquet } from '../../artifacts/parquet.js';
 import { sourcesTable, referencePredictionsTable, type ReferencePredictionRow } from '../../schemas/tables.js';
 import { prediction, referenceMeta } from './fixtures.js';
 import { tempDir } from '../helpers.js';
@@ -82,6 +82,40 @@ describe('artifact store', () => {
     await expect(readParquet(referencePredictionsTable, file, 'swapped')).rejects.toThrow(
       /^swapped, row 2, column 'pipeline'.*got null/,
     );
+  });
+
+  it("reads back a written Parquet file's layout in SQL: columns, types, row count, NULLs where none may be", async () => {
+    const store = new ArtifactStore(tempDir());
+    const m = meta();
+    await store.write(m, { table: referencePredictionsTable, rows });
+    const file = join(store.dir('reference', m.id), 'data.parquet');
+    expect(await parquetLayoutCheck(referencePredictionsTable, file, 'f')).toBe(3);
+    // another table's layout
+    await expect(parquetLayoutCheck(sourcesTable, file, 'f')).rejects.toThrow(
+      /^f: Parquet file has columns \(id VARCHAR, .*\), the schema sources declares \(id VARCHAR, ra_deg DOUBLE, /,
+    );
+    // a column of another type, and a NULL in a column declared NOT NULL
+    const rewrite = async (select: string) => {
+      const out = join(tempDir(), 'x.parquet');
+      await withConnection((conn) =>
+        conn.run(`COPY (SELECT ${select} FROM read_parquet(${sqlString(file)})) TO ${sqlString(out)} (FORMAT parquet)`),
+      );
+      return out;
+    };
+    await expect(
+      parquetLayoutCheck(
+        referencePredictionsTable,
+        await rewrite('* REPLACE (CAST(predicted_prob AS VARCHAR) AS predicted_prob)'),
+        'f',
+      ),
+    ).rejects.toThrow(/predicted_prob VARCHAR/);
+    await expect(
+      parquetLayoutCheck(
+        referencePredictionsTable,
+        await rewrite("* REPLACE (CASE WHEN id = 'b' THEN NULL ELSE pipeline END AS pipeline)"),
+        'f',
+      ),
+    ).rejects.toThrow(/^f, column 'pipeline': NULL in a column declared NOT NULL/);
   });
 
   it('writes standard Parquet: an independent reader (parquetjs) sees the same values', async () => {
