@@ -4,7 +4,7 @@ import { predictTwoStage, type TwoStagePrediction } from '../lib/forest/two-stag
 import { neighbourScores } from '../lib/uncertainty/neighbours.js';
 import { describeRule } from '../lib/uncertainty/rule.js';
 import { predictDraws } from './montecarlo.js';
-import { sourceRng } from './translation.js';
+import { sourceRng, sourceSeed } from './translation.js';
 import { classifyVerdicts, readCalibration } from './classify-uncertainty.js';
 import { InputError } from '../lib/errors.js';
 import { DEFAULT_GRID } from '../lib/sed/grid.js';
@@ -61,6 +61,7 @@ import {
   xrayOnlyDraws,
   featureInputs as featureInputsOf,
   fitTargets,
+  type DrawTarget,
   GAIA_FEATURE_BANDS,
   observedOf,
   type Band,
@@ -312,6 +313,8 @@ async function describeTargets(
     featureInputsOf(env, ...args);
   const mc = p.uncertainty.mc;
   const drawRows: (number | null)[][][] = [];
+  const toDraw: DrawTarget[] = [];
+  const toDrawAt: number[] = [];
   const routes: Route[] = [];
 
   const targets: TargetRow[] = [];
@@ -405,10 +408,16 @@ async function describeTargets(
           source: o.source,
         });
     // Monte-Carlo draws of the fluxes and magnitudes, each through translation and features (the source's own generator)
+    // (the full model's on the engine's threads when it has them, after this loop)
     if (mc.draws > 0 && route === 'xray_only')
-      drawRows.push(xrayOnlyDraws(input, s.flux, xray!.spec, mc.draws, sourceRng(mc.seed, s.id)));
-    else if (mc.draws > 0)
-      drawRows.push(fullModelDraws(env, s, byFilter, measured, fixed, spec, mc, sourceRng(mc.seed, s.id)));
+      drawRows[si] = xrayOnlyDraws(input, s.flux, xray!.spec, mc.draws, sourceRng(mc.seed, s.id));
+    else if (mc.draws > 0 && ctx.trees?.drawTargets) {
+      const { pos_err_95_arcsec, significance, var_p_intra, var_p_inter, a_v, flux } = s;
+      const target = { pos_err_95_arcsec, significance, var_p_intra, var_p_inter, a_v, flux };
+      toDraw.push({ s: target, byFilter, measured, fixed, seed: sourceSeed(mc.seed, s.id) });
+      toDrawAt.push(si);
+    } else if (mc.draws > 0)
+      drawRows[si] = fullModelDraws(env, s, byFilter, measured, fixed, spec, mc, sourceRng(mc.seed, s.id));
     const routeSpec = route === 'full' ? spec : xray!.spec;
     const v = computeFeatures(input, routeSpec);
     const vObs = computeFeatures({ ...input, hst_mag: hstObserved, a_v: s.a_v }, routeSpec);
@@ -467,6 +476,12 @@ async function describeTargets(
       ctx.progress(2, 4, `${mc.draws > 0 ? 'drawing' : 'describing'} ${si}/${sources.length}`);
     // a source's draws take tens of milliseconds: let the heartbeat timer run between them (Temporal)
     if (mc.draws > 0 && si % 10 === 9) await yieldToEventLoop();
+  }
+  if (toDraw.length > 0 && ctx.trees?.drawTargets) {
+    const rows = await ctx.trees.drawTargets(env, spec, mc, toDraw, (done, total) =>
+      ctx.progress(2, 4, `drawing ${done}/${total} on the engine's threads`),
+    );
+    toDrawAt.forEach((si, k) => (drawRows[si] = rows[k]!));
   }
   return { targets, magsOut, full, observedOnly, routes, drawRows };
 }

@@ -209,7 +209,12 @@ export function redshiftPrior(prior: NonNullable<SedSettings['agn_redshift']>['p
   return (z) => (z <= 0 ? (shape === 1 ? 1 : 0) : z ** (shape - 1) * Math.exp(-z / scale));
 }
 
+/** The seed of a source's own generator: from the run's seed and the source's id alone. */
+export function sourceSeed(seed: number, id: string): number {
+  return (seed ^ Number.parseInt(sha256Hex(id).slice(0, 8), 16)) >>> 0;
+}
+
 /** A source's own generator for posterior draws: the same draws whatever else is in the table. */
 export function sourceRng(seed: number, id: string): Rng {
-  return new Rng((seed ^ Number.parseInt(sha256Hex(id).slice(0, 8), 16)) >>> 0);
+  return new Rng(sourceSeed(seed, id));
 }

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import type { GrowTask, TreeGrower } from '../lib/forest/grow-batch.js';
 import { checkPredictable, serializeForest } from '../lib/forest/forest.js';
 import type { Forest, Matrix } from '../lib/forest/types.js';
-import type { PredictTask, TranslateTask } from './tree-worker.js';
+import type { DrawTask, PredictTask, TranslateTask } from './tree-worker.js';
+import type { DrawMany } from '../lib/classify/targets.js';
 import { portablePlan, type TranslateMany, type Translation, type TranslationPlan } from '../lib/sed/translate.js';
 import { engineWorkerFile } from './worker-file.js';
 
@@ -13,6 +14,8 @@ export interface TreePool extends TreeGrower {
   predict(forest: Forest, m: Matrix): Promise<Float64Array>;
   /** label-free translations with the observations split over the threads: the same numbers as lib's translateLabelFree */
   translate: TranslateMany;
+  /** classify's full-model Monte-Carlo draws with the targets split over the threads: the same rows as lib's fullModelDraws */
+  drawTargets: DrawMany;
   destroy(): Promise<void>;
 }
 
@@ -51,6 +54,30 @@ export function createTreePool(jobs = availableParallelism()): TreePool {
     maxThreads: threads,
     idleTimeout: 1000,
   });
+  /**
+   * Items in parts (at least `min` each, some eight per thread, so the threads stay busy to
+   * the end and progress moves), each through `run` on a thread; the results in item order.
+   */
+  async function inParts<T, R>(
+    items: readonly T[],
+    min: number,
+    onChunk: ((done: number, total: number) => void) | undefined,
+    run: (part: T[]) => Promise<R[]>,
+  ): Promise<R[]> {
+    const size = Math.max(min, Math.ceil(items.length / (threads * 8)));
+    const parts: [number, number][] = [];
+    for (let a = 0; a < items.length; a += size) parts.push([a, Math.min(items.length, a + size)]);
+    let done = 0;
+    const results = await Promise.all(
+      parts.map(async ([a, b]) => {
+        const r = await run(items.slice(a, b));
+        done += b - a;
+        onChunk?.(done, items.length);
+        return r;
+      }),
+    );
+    return results.flat();
+  }
   return {
     jobs: threads,
     run: (task: GrowTask) => pool.run(task) as Promise<ArrayBuffer[]>,
@@ -80,23 +107,20 @@ export function createTreePool(jobs = availableParallelism()): TreePool {
       parts.forEach((p, j) => out.set(p, ranges[j]![0] * K));
       return out;
     },
-    async translate(plan, observations, labelFree, sigma, onChunk) {
+    translate: (plan, observations, labelFree, sigma, onChunk) => {
       const portable = portableOf(plan);
-      // parts of a few hundred sources: the threads stay busy to the end and progress moves
-      const size = Math.max(256, Math.ceil(observations.length / (threads * 8)));
-      const parts: [number, number][] = [];
-      for (let a = 0; a < observations.length; a += size) parts.push([a, Math.min(observations.length, a + size)]);
-      let done = 0;
-      const results = await Promise.all(
-        parts.map(async ([a, b]) => {
-          const task: TranslateTask = { plan: portable, observations: observations.slice(a, b), labelFree, sigma };
-          const r = (await pool.run(task, { name: 'translateRows' })) as Translation[];
-          done += b - a;
-          onChunk?.(done, observations.length);
-          return r;
-        }),
-      );
-      return results.flat();
+      return inParts(observations, 256, onChunk, (part) => {
+        const task: TranslateTask = { plan: portable, observations: part, labelFree, sigma };
+        return pool.run(task, { name: 'translateRows' }) as Promise<Translation[]>;
+      });
+    },
+    drawTargets: (env, spec, mc, targets, onChunk) => {
+      const portable = { ...env, plan: portableOf(env.plan) };
+      // a target's exact draws are 100 fits: parts of a few dozen
+      return inParts(targets, 16, onChunk, (part) => {
+        const task: DrawTask = { env: portable, spec, mc, targets: part };
+        return pool.run(task, { name: 'drawTargets' }) as Promise<(number | null)[][][]>;
+      });
     },
     destroy: () => pool.destroy(),
   };

@@ -11,6 +11,9 @@ import {
   type UncertaintyOptions,
 } from '../lib/sed/translate.js';
 import type { Observation } from '../lib/sed/fit.js';
+import { fullModelDraws, type DrawTarget, type TargetTranslation } from '../lib/classify/targets.js';
+import type { FeatureSpec } from '../lib/features.js';
+import { Rng } from '../lib/rng.js';
 
 export { growBatch as default } from '../lib/forest/grow-batch.js';
 
@@ -53,4 +56,18 @@ export interface TranslateTask {
 export function translateRows(task: TranslateTask): Translation[] {
   const opts = { priors: task.labelFree.priors, draws: 0 };
   return task.observations.map((o) => translateLabelFree(task.plan, o, opts, task.sigma, null));
+}
+
+/** A part of classify's targets to draw for the full model (the plan in `env` without spectra). */
+export interface DrawTask {
+  env: TargetTranslation;
+  spec: FeatureSpec;
+  mc: { draws: number; translation: 'exact' | 'linear' };
+  targets: DrawTarget[];
+}
+
+export function drawTargets(task: DrawTask): (number | null)[][][] {
+  return task.targets.map((t) =>
+    fullModelDraws(task.env, t.s, t.byFilter, t.measured, t.fixed, task.spec, task.mc, new Rng(t.seed)),
+  );
 }

@@ -297,6 +297,25 @@ export function xrayOnlyDraws(
   return rows;
 }
 
+/** What a target's Monte-Carlo draws for the full model read (fullModelDraws is a pure function of it). */
+export interface DrawTarget {
+  s: TargetSource & { flux: TargetFluxes };
+  byFilter: ReadonlyMap<string, Observed>;
+  measured: { s: number | null; m: number | null; h: number | null; b: number | null };
+  fixed: { astrometry: TargetAstrometry; nu: number | null };
+  /** the seed of the source's own generator */
+  seed: number;
+}
+
+/** Many targets' draws for the full model at once, as the engine's threads make them (engine/tree-pool.ts). */
+export type DrawMany = (
+  env: TargetTranslation,
+  spec: FeatureSpec,
+  mc: { draws: number; translation: 'exact' | 'linear' },
+  targets: readonly DrawTarget[],
+  onChunk?: (done: number, total: number) => void,
+) => Promise<(number | null)[][][]>;
+
 /**
  * Monte-Carlo draws of a target for the full model: its fluxes and every observed band's
  * magnitude drawn from their errors, each draw through translation (a fit of its input-band

@@ -3,6 +3,7 @@ import { growTree, type Sampling } from './grow.js';
 import type { ForestParams } from '../../schemas/forest.js';
 import type { Forest, Matrix } from './types.js';
 import type { TranslateMany } from '../sed/translate.js';
+import type { DrawMany } from '../classify/targets.js';
 
 /** One batch of trees to grow: the binned training data (shareable between threads) and the trees' seeds. */
 export interface GrowTask {
@@ -33,6 +34,8 @@ export interface TreeGrower {
   predict?(forest: Forest, m: Matrix): Promise<Float64Array>;
   /** label-free translations split over the same threads (lib's numbers); absent: translate in this thread */
   translate?: TranslateMany;
+  /** classify's Monte-Carlo draws for the full model, the targets split over the same threads (lib's numbers) */
+  drawTargets?: DrawMany;
 }
 
 /** Grows a batch of trees, each encoded (small next to the data, cheap to copy back). Pure. */
