@@ -21,6 +21,7 @@ import {
 } from '../lib/sed/translate.js';
 import { Rng } from '../lib/rng.js';
 import { observationFromMags } from '../lib/sed/photometry.js';
+import type { Observation } from '../lib/sed/fit.js';
 import { zeroPointFnu } from '../lib/sed/systems.js';
 import { fnuFromFlambda } from '../lib/sed/units.js';
 import type { SourceRow } from '../schemas/tables.js';
@@ -72,8 +73,9 @@ const sigma = {
   uv_pivot_aa: s.uv_pivot_aa,
 };
 
-function translateAll(p: TranslationPlan, subset: SourceRow[], labelFree = false, draws = 0): number {
-  let ok = 0;
+/** Each labelled source with at least 3 valid bands: its observation and label. */
+function observationsOf(subset: SourceRow[]): { obs: Observation; label: string }[] {
+  const out: { obs: Observation; label: string }[] = [];
   for (const src of subset) {
     if (src.label === null) continue;
     const obs = observationFromMags(
@@ -86,10 +88,17 @@ function translateAll(p: TranslationPlan, subset: SourceRow[], labelFree = false
       })),
       { missing_err_frac: s.missing_err_frac, err_floor_mag: s.err_floor_mag },
     );
-    if (!obs.ok || obs.obs.flux_fnu.length < 3) continue;
+    if (obs.ok && obs.obs.flux_fnu.length >= 3) out.push({ obs: obs.obs, label: src.label });
+  }
+  return out;
+}
+
+function translateAll(p: TranslationPlan, subset: SourceRow[], labelFree = false, draws = 0): number {
+  let ok = 0;
+  for (const { obs, label } of observationsOf(subset)) {
     const t = labelFree
-      ? translateLabelFree(p, obs.obs, { priors: s.label_free.priors, draws }, sigma, draws > 0 ? new Rng(ok) : null)
-      : translateSource(p, obs.obs, PAPER_ASSIGNMENT[src.label] ?? null, sigma);
+      ? translateLabelFree(p, obs, { priors: s.label_free.priors, draws }, sigma, draws > 0 ? new Rng(ok) : null)
+      : translateSource(p, obs, PAPER_ASSIGNMENT[label] ?? null, sigma);
     if (t.status === 'ok') ok++;
   }
   return ok;
@@ -136,6 +145,64 @@ figure({
   target: '< 500',
 });
 figure({ bench: 'sed', figure: 'label-free translation per source', value: freeMs / freeTranslated, unit: 'ms' });
+
+// The label-free kernel against its floor: per source, the multiply-adds its least-squares
+// scaling needs (every model with its A_V steps, through every observed band: sum f M /
+// sigma^2 and sum M^2 / sigma^2, two multiply-adds each), timed alone in the same run over
+// the same band-major fluxes. The rest of a translation (an exp per model for its
+// posterior weight, a log10 per kept model for its magnitudes, the averages) is above it.
+const freeObs = observationsOf(sources).map((o) => o.obs);
+const preparedFree = Object.values(freePlan.families);
+const scratchA = new Float64Array(nFree);
+const scratchB = new Float64Array(nFree);
+let multiplyAdds = 0;
+const floorPass = () => {
+  let sink = 0;
+  for (const obs of freeObs) {
+    scratchA.fill(0);
+    scratchB.fill(0);
+    let c0 = 0;
+    for (const fam of preparedFree) {
+      const nModels = fam.table.nModels;
+      for (let k = 0; k < obs.flux_fnu.length; k++) {
+        const fk = obs.flux_fnu[k]!;
+        const e = obs.flux_err_fnu[k]!;
+        const iv = 1 / (e * e);
+        const col = obs.band[k]! * nModels;
+        for (let m = 0; m < nModels; m++) {
+          const mk = fam.inByBand[col + m]!;
+          scratchA[c0 + m]! += fk * mk * iv;
+          scratchB[c0 + m]! += mk * mk * iv;
+        }
+      }
+      c0 += nModels;
+    }
+    sink += scratchA[0]! + scratchB[nFree - 1]!;
+  }
+  return sink;
+};
+for (const obs of freeObs) multiplyAdds += 2 * nFree * obs.flux_fnu.length;
+floorPass(); // warm
+const reps = 5;
+t = performance.now();
+for (let r = 0; r < reps; r++) floorPass();
+const floorMs = (performance.now() - t) / reps;
+t = performance.now();
+for (let r = 0; r < reps; r++)
+  for (const obs of freeObs) translateLabelFree(freePlan, obs, { priors: s.label_free.priors, draws: 0 }, sigma, null);
+const kernelMs = (performance.now() - t) / reps;
+console.log(
+  `label-free kernel: ${(multiplyAdds / freeObs.length).toFixed(0)} multiply-adds a source (${nFree} models x ` +
+    `${(multiplyAdds / freeObs.length / nFree / 2).toFixed(1)} bands x 2); the floor (those alone, ` +
+    `${((multiplyAdds / floorMs) * 1e-6).toFixed(2)} G multiply-adds/s) ${((floorMs / freeObs.length) * 1000).toFixed(1)} us ` +
+    `a source, the translation ${((kernelMs / freeObs.length) * 1000).toFixed(1)} us: ${((100 * floorMs) / kernelMs).toFixed(0)}% of the floor's speed`,
+);
+figure({
+  bench: 'sed',
+  figure: 'label-free kernel, share of its multiply-add floor',
+  value: Number(((100 * floorMs) / kernelMs).toFixed(1)),
+  unit: '%',
+});
 console.log(
   `label-free with A_V 0-${s.extinction.a_v_max} by ${s.extinction.a_v_step}: ${nFree} models, families and ` +
     `precompute ${freePrecompute}; translated ${freeTranslated} in ${freeMs.toFixed(1)} ms = ` +

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { artifactDirs, lastJsonLine, MUWCLASS, runCli, spawnCli, tempDir } from '../helpers.js';
 import { dataDirWith } from './fixtures.js';
 
-/** The MUWCLASS table repeated `copies` times with distinct ids: big enough that ingest takes a while. */
+/** The MUWCLASS table repeated `copies` times with distinct ids: each step writes for longer, more time in which to be caught mid-write. */
 function bigCatalog(copies: number): string {
   const [header, ...body] = readFileSync(MUWCLASS, 'utf8').trimEnd().split('\n');
   const out = [header!];
@@ -15,7 +15,7 @@ function bigCatalog(copies: number): string {
 
 describe('crash safety', () => {
   it('SIGKILL in the middle of a step leaves no partial artifact, and the rerun completes with the same ids', async () => {
-    const data = dataDirWith(bigCatalog(8));
+    const data = dataDirWith(bigCatalog(2));
     const store = join(tempDir(), 'store');
     const env = { XCLASS_DATA: data };
     // fewer trees, no extinction grid, no Monte-Carlo draws: the crash safety under test does not depend on them, the test time does

@@ -37,6 +37,8 @@ async function runWith(
       'retry.initial_interval_ms=100',
       'model.forest.n_estimators=10',
       'evaluation.folds=2',
+      // what is under test is Temporal's retry, not the Monte-Carlo draws (most of a run's time)
+      'uncertainty.mc.draws=5',
       ...sets,
     ],
   });
