@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { computeFeatures, featureNames, imputeMatrix } from '../lib/features.js';
-import { predictTwoStage, type TwoStagePrediction } from '../lib/forest/two-stage.js';
+import { predictTwoStage, predictTwoStageWith, type TwoStagePrediction } from '../lib/forest/two-stage.js';
 import { neighbourScores } from '../lib/uncertainty/neighbours.js';
 import { describeRule } from '../lib/uncertainty/rule.js';
 import { predictDraws } from './montecarlo.js';
@@ -540,7 +540,11 @@ async function predictTargets(
       ),
     );
     imputedByFeature[route] = Object.fromEntries(names.map((f, k) => [f, m.imputed[k]!]));
-    const single = predictTwoStage(rm, m);
+    // on the engine's threads when it has them: the same numbers
+    const trees = ctx.trees;
+    const single = trees?.predict
+      ? await predictTwoStageWith(rm, m, (f, x) => trees.predict!(f, x))
+      : predictTwoStage(rm, m);
     let preds: TwoStagePrediction[] = single;
     let extras: PredictionExtras[] = single.map(() => ({
       mc_draws: 0,
@@ -590,7 +594,8 @@ async function predictTargets(
       route === 'full'
         ? p.uncertainty
         : { ...p.uncertainty, class_mix: { ...p.uncertainty.class_mix, estimate: false, reweight: false } };
-    const verdicts = classifyVerdicts(rm, preds, extras, neighbourScores(reference, m), calibration, u);
+    const ood = trees?.neighbourScores ? await trees.neighbourScores(reference, m) : neighbourScores(reference, m);
+    const verdicts = classifyVerdicts(rm, preds, extras, ood, calibration, u);
     classMix.push(...verdicts.classMix);
     routeNotes[route] = {
       model: r.ref.id,

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import type { GrowTask, TreeGrower } from '../lib/forest/grow-batch.js';
 import { checkPredictable, serializeForest } from '../lib/forest/forest.js';
 import type { Forest, Matrix } from '../lib/forest/types.js';
-import type { DrawTask, PredictTask, TranslateTask } from './tree-worker.js';
+import type { DrawTask, PredictTask, ScoreTask, TranslateTask } from './tree-worker.js';
+import { referenceRows, type NeighbourReference } from '../lib/uncertainty/neighbours.js';
 import type { DrawMany } from '../lib/classify/targets.js';
 import { portablePlan, type TranslateMany, type Translation, type TranslationPlan } from '../lib/sed/translate.js';
 import { engineWorkerFile } from './worker-file.js';
@@ -16,6 +17,8 @@ export interface TreePool extends TreeGrower {
   translate: TranslateMany;
   /** classify's full-model Monte-Carlo draws with the targets split over the threads: the same rows as lib's fullModelDraws */
   drawTargets: DrawMany;
+  /** OOD scores with the rows split over the threads: the same numbers as lib's neighbourScores */
+  neighbourScores(ref: NeighbourReference, m: Matrix): Promise<Float64Array>;
   destroy(): Promise<void>;
 }
 
@@ -32,6 +35,16 @@ function sharedForest(forest: Forest): { key: string; bytes: Uint8Array } {
   }
   return s;
 }
+
+/** A copy of an array in shared memory (the threads read it without a copy of their own). */
+function shared(a: Float64Array): Float64Array {
+  const out = new Float64Array(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
+}
+
+/** Each OOD reference with its points in shared memory, made once. */
+const sharedReferences = new WeakMap<NeighbourReference, NeighbourReference>();
 
 /** Each plan's copy without spectra, made once. */
 const portablePlans = new WeakMap<TranslationPlan, TranslationPlan>();
@@ -84,8 +97,7 @@ export function createTreePool(jobs = availableParallelism()): TreePool {
     async predict(forest, m) {
       checkPredictable(forest, m);
       const { key, bytes } = sharedForest(forest);
-      const x = new Float64Array(new SharedArrayBuffer(m.x.byteLength));
-      x.set(m.x);
+      const x = shared(m.x);
       const K = forest.classes.length;
       const step = Math.ceil(m.nSamples / threads);
       const ranges = Array.from(
@@ -121,6 +133,25 @@ export function createTreePool(jobs = availableParallelism()): TreePool {
         const task: DrawTask = { env: portable, spec, mc, targets: part };
         return pool.run(task, { name: 'drawTargets' }) as Promise<(number | null)[][][]>;
       });
+    },
+    async neighbourScores(ref, m) {
+      const rows = shared(referenceRows(ref, m));
+      const shareable = sharedReferences.get(ref) ?? { ...ref, points: shared(ref.points) };
+      sharedReferences.set(ref, shareable);
+      const ranges: [number, number][] = [];
+      const step = Math.max(64, Math.ceil(m.nSamples / (threads * 8)));
+      for (let a = 0; a < m.nSamples; a += step) ranges.push([a, Math.min(m.nSamples, a + step)]);
+      const parts = await Promise.all(
+        ranges.map(
+          ([from, to]) =>
+            pool.run({ ref: shareable, rows, from, to } satisfies ScoreTask, {
+              name: 'scoreRange',
+            }) as Promise<Float64Array>,
+        ),
+      );
+      const out = new Float64Array(m.nSamples);
+      parts.forEach((p, j) => out.set(p, ranges[j]![0]));
+      return out;
     },
     destroy: () => pool.destroy(),
   };

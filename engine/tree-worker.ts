@@ -14,6 +14,7 @@ import type { Observation } from '../lib/sed/fit.js';
 import { fullModelDraws, type DrawTarget, type TargetTranslation } from '../lib/classify/targets.js';
 import type { FeatureSpec } from '../lib/features.js';
 import { Rng } from '../lib/rng.js';
+import { scoreRows, type NeighbourReference } from '../lib/uncertainty/neighbours.js';
 
 export { growBatch as default } from '../lib/forest/grow-batch.js';
 
@@ -70,4 +71,16 @@ export function drawTargets(task: DrawTask): (number | null)[][][] {
   return task.targets.map((t) =>
     fullModelDraws(task.env, t.s, t.byFilter, t.measured, t.fixed, task.spec, task.mc, new Rng(t.seed)),
   );
+}
+
+/** A range of scaled rows to score against an OOD reference (points and rows in shared memory). */
+export interface ScoreTask {
+  ref: NeighbourReference;
+  rows: Float64Array;
+  from: number;
+  to: number;
+}
+
+export function scoreRange(task: ScoreTask): Float64Array {
+  return scoreRows(task.ref, task.rows, task.from, task.to);
 }

@@ -4,6 +4,7 @@ import type { ForestParams } from '../../schemas/forest.js';
 import type { Forest, Matrix } from './types.js';
 import type { TranslateMany } from '../sed/translate.js';
 import type { DrawMany } from '../classify/targets.js';
+import type { NeighbourReference } from '../uncertainty/neighbours.js';
 
 /** One batch of trees to grow: the binned training data (shareable between threads) and the trees' seeds. */
 export interface GrowTask {
@@ -36,6 +37,8 @@ export interface TreeGrower {
   translate?: TranslateMany;
   /** classify's Monte-Carlo draws for the full model, the targets split over the same threads (lib's numbers) */
   drawTargets?: DrawMany;
+  /** out-of-distribution scores (lib/uncertainty/neighbours.ts), the rows split over the same threads (lib's numbers) */
+  neighbourScores?: (ref: NeighbourReference, m: Matrix) => Promise<Float64Array>;
 }
 
 /** Grows a batch of trees, each encoded (small next to the data, cheap to copy back). Pure. */

@@ -116,17 +116,26 @@ export function fitNeighbourReference(m: Matrix, k = 5): NeighbourReference {
   return { k, center, invScale, points, nPoints: n, nFeatures: F, typical: typical > 0 ? typical : 1 };
 }
 
-/** The OOD score of each row of a matrix (column-major, imputed the model's way) against a reference. */
-export function neighbourScores(ref: NeighbourReference, m: Matrix): Float64Array {
+/** A matrix's rows (column-major, imputed the model's way) scaled into a reference's feature space, row-major. */
+export function referenceRows(ref: NeighbourReference, m: Matrix): Float64Array {
   if (m.nFeatures !== ref.nFeatures)
     throw new Error(`neighbours: ${m.nFeatures} features, the reference has ${ref.nFeatures}`);
-  const rows = scaledRows(m, ref.center, ref.invScale);
-  const out = new Float64Array(m.nSamples);
-  for (let i = 0; i < m.nSamples; i++)
-    out[i] =
+  return scaledRows(m, ref.center, ref.invScale);
+}
+
+/** The OOD scores of scaled rows [from, to) (referenceRows): each row's alone, so any split of the rows gives the same numbers. */
+export function scoreRows(ref: NeighbourReference, rows: Float64Array, from: number, to: number): Float64Array {
+  const out = new Float64Array(to - from);
+  for (let i = from; i < to; i++)
+    out[i - from] =
       Math.sqrt(kthSquaredDistance(rows, i * ref.nFeatures, ref.points, ref.nPoints, ref.nFeatures, ref.k, -1)) /
       ref.typical;
   return out;
+}
+
+/** The OOD score of each row of a matrix (column-major, imputed the model's way) against a reference. */
+export function neighbourScores(ref: NeighbourReference, m: Matrix): Float64Array {
+  return scoreRows(ref, referenceRows(ref, m), 0, m.nSamples);
 }
 
 /**

@@ -12,6 +12,7 @@ import { fitNeighbourReference, neighbourScores, oodThreshold } from '../../lib/
 import { applyClassBiases, classMixWithInterval, emClassMix, fitClassBiases } from '../../lib/uncertainty/class-mix.js';
 import { drawFlux, drawMagnitude, standardNormal, summariseDraws } from '../../lib/uncertainty/montecarlo.js';
 import { Rng } from '../../lib/rng.js';
+import { createTreePool } from '../../engine/tree-pool.js';
 
 describe('conformal quantile and set rule (hand-checked)', () => {
   const tenth = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
@@ -116,6 +117,21 @@ describe('nearest-neighbour OOD score', () => {
   it('ignores a feature with no spread among the training sources', () => {
     expect(ref.invScale[2]).toBe(0);
     expect(score([[0.1, 10, 5]])[0]).toBe(score([[0.1, 10, 500]])[0]);
+  });
+  it("scores with the same bits on the engine's threads, whatever the split of the rows", async () => {
+    const rows = 2000;
+    const m = { x: new Float64Array(rows * 3), nSamples: rows, nFeatures: 3 };
+    for (let i = 0; i < rows; i++) {
+      m.x[i] = 3 * standardNormal(rng);
+      m.x[rows + i] = 10 + 5 * standardNormal(rng);
+      m.x[2 * rows + i] = 5;
+    }
+    const pool = createTreePool(2);
+    try {
+      expect(Array.from(await pool.neighbourScores(ref, m))).toEqual(Array.from(neighbourScores(ref, m)));
+    } finally {
+      await pool.destroy();
+    }
   });
   it('is the hand-computed distance on a tiny reference', () => {
     // 1-D reference 0, 1, 2, 3, 4: median 2, IQR 2 -> scale 2/1.349; k = 1

@@ -62,22 +62,25 @@ export async function readCsv(path: string, displayName: string, opts: { delimit
         const reader = await conn.runAndReadAll(
           `SELECT * FROM read_csv(${sqlString(literal)}, ${options}, columns = {${columns}})`,
         );
-        return reader.getRowObjectsJS() as Record<string, string | null>[];
+        // by column: no intermediate object per row under the positional names
+        return reader.getColumnsJS() as (string | null)[][];
       } catch (err) {
         const first = (err as Error).message.split('\n').find((l) => l.trim() !== '') ?? String(err);
         throw new InputError({ file: displayName }, `not a valid delimited file: ${first}`);
       }
     }),
   );
-  // DuckDB numbered the columns c0..cN; give them their header names back
-  const named = records.map((r) => {
+  // DuckDB numbered the columns c0..cN; each record gets them under their header names
+  const nRecords = records[0]?.length ?? 0;
+  const named: Record<string, string | null>[] = new Array<Record<string, string | null>>(nRecords);
+  for (let r = 0; r < nRecords; r++) {
     const out: Record<string, string | null> = {};
-    header.forEach((h, i) => {
-      const v = r[`c${i}`];
-      out[h] = v === undefined || v === null || v.trim() === '' ? null : v.trim();
-    });
-    return out;
-  });
+    for (let i = 0; i < header.length; i++) {
+      const v = records[i]?.[r]?.trim();
+      out[header[i]!] = v === undefined || v === '' ? null : v;
+    }
+    named[r] = out;
+  }
   const lines = recordStartLines(text)
     .filter((line) => line > headerIndex + 1 && !physicalLines[line - 1]?.startsWith('#'))
     .slice(0, named.length);
