@@ -91,3 +91,14 @@ figure({
   value: Number((smallExact.wall_s / smallLinear.wall_s).toFixed(2)),
   unit: 'ratio',
 });
+
+// the issue-28 target: exact Monte-Carlo (a full grid fit per draw) of 10^4 sources under 60 s on 2 cores
+const bigExact = classify(big.xray, big.catalog, ['uncertainty.mc.draws=100', 'uncertainty.mc.translation="exact"']);
+show('N=10,000, 100 draws, exact translation', bigExact);
+figure({
+  bench: 'uncertainty',
+  figure: 'MC 100 draws x 1e4 sources (exact) wall',
+  value: Number(bigExact.wall_s.toFixed(2)),
+  unit: 's',
+  target: '< 60',
+});

@@ -1,6 +1,7 @@
 // Worker-thread entry (piscina) of the tree pool: grows one batch of trees, predicts a
-// range of rows with a forest it was sent once (lib/forest, pure), or translates a part of
-// a table's observations (lib/sed, pure).
+// range of rows with a forest it was sent once (lib/forest), translates a part of a
+// table's observations (lib/sed), draws a part of classify's targets (lib/classify) or
+// scores a range of rows' OOD distances (lib/uncertainty); each pure.
 import { deserializeForest, predictProbaRows } from '../lib/forest/forest.js';
 import type { Forest } from '../lib/forest/types.js';
 import {

@@ -23,10 +23,12 @@ export interface GrowTask {
 }
 
 /**
- * Where a forest's trees are grown: `jobs` batches at once through `run`. lib grows them
- * in this thread when none is given; the engine hands one backed by worker threads
- * (engine/tree-pool.ts). Tree t comes from seed t whatever runs it, so the forest is
- * the same either way.
+ * The engine's threads as lib and the stages see them. Where a forest's trees are grown:
+ * `jobs` batches at once through `run`. lib grows them in this thread when none is given;
+ * the engine hands one backed by worker threads (engine/tree-pool.ts). Tree t comes from
+ * seed t whatever runs it, so the forest is the same either way. The same threads
+ * predict, translate, draw classify's Monte-Carlo targets and score OOD distances: each
+ * a pure function of one row or source, so any split gives lib's numbers.
  */
 export interface TreeGrower {
   jobs: number;
