@@ -171,6 +171,9 @@ try {
           `store.path=${JSON.stringify(store)}`,
           '--set',
           `temporal.task_queue=${JSON.stringify(queue)}`,
+          // the single-value path, as the embedded runs it is compared with
+          '--set',
+          'uncertainty.mc.draws=0',
           '--json',
           'classify',
           f.xray,
