@@ -528,6 +528,18 @@ async function predictTargets(
       idx.map((i) => full[i]!),
       rmed,
     );
+    // the model's single values and the targets' OOD distances go to the engine's threads (when it has
+    // them) first, and this thread builds the feature rows and the population shift meanwhile: the same numbers
+    const trees = ctx.trees;
+    const singleP = trees?.predict
+      ? predictTwoStageWith(rm, m, (f, x) => trees.predict!(f, x))
+      : Promise.resolve(predictTwoStage(rm, m));
+    const oodP = modelNeighbourReference(ctx.store, r.ref, p.uncertainty.ood_neighbours).then((reference) =>
+      trees?.neighbourScores ? trees.neighbourScores(reference, m) : neighbourScores(reference, m),
+    );
+    // awaited below; a failure meanwhile is not an unhandled rejection
+    singleP.catch(() => {});
+    oodP.catch(() => {});
     idx.forEach((src, i) =>
       full[src]!.forEach((value, k) =>
         featureRows.push({
@@ -540,11 +552,19 @@ async function predictTargets(
       ),
     );
     imputedByFeature[route] = Object.fromEntries(names.map((f, k) => [f, m.imputed[k]!]));
-    // on the engine's threads when it has them: the same numbers
-    const trees = ctx.trees;
-    const single = trees?.predict
-      ? await predictTwoStageWith(rm, m, (f, x) => trees.predict!(f, x))
-      : predictTwoStage(rm, m);
+    // how the targets' features lie against the model's own training rows; which targets are its training sources
+    const training = await modelTrainingRows(ctx.store, r.ref);
+    const trainingIds = new Set(training.ids);
+    for (const i of idx) if (trainingIds.has(sources[i]!.id)) trainedOn.add(sources[i]!.id);
+    shift.push(
+      ...populationShift(
+        route,
+        names,
+        training.rows,
+        idx.map((i) => full[i]!),
+      ),
+    );
+    const single = await singleP;
     let preds: TwoStagePrediction[] = single;
     let extras: PredictionExtras[] = single.map(() => ({
       mc_draws: 0,
@@ -571,19 +591,6 @@ async function predictTargets(
         extras.push(...res.extras.map((x) => ({ ...x, ood_score: null, class_set: null, ood: null })));
       }
     }
-    // how the targets' features lie against the model's own training rows; which targets are its training sources
-    const training = await modelTrainingRows(ctx.store, r.ref);
-    const trainingIds = new Set(training.ids);
-    for (const i of idx) if (trainingIds.has(sources[i]!.id)) trainedOn.add(sources[i]!.id);
-    shift.push(
-      ...populationShift(
-        route,
-        names,
-        training.rows,
-        idx.map((i) => full[i]!),
-      ),
-    );
-    const reference = await modelNeighbourReference(ctx.store, r.ref, p.uncertainty.ood_neighbours);
     const level =
       route === 'xray_only'
         ? (p.uncertainty.xray_conformal_level ?? p.uncertainty.conformal_level)
@@ -594,7 +601,7 @@ async function predictTargets(
       route === 'full'
         ? p.uncertainty
         : { ...p.uncertainty, class_mix: { ...p.uncertainty.class_mix, estimate: false, reweight: false } };
-    const ood = trees?.neighbourScores ? await trees.neighbourScores(reference, m) : neighbourScores(reference, m);
+    const ood = await oodP;
     const verdicts = classifyVerdicts(rm, preds, extras, ood, calibration, u);
     classMix.push(...verdicts.classMix);
     routeNotes[route] = {
