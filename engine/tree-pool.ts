@@ -43,6 +43,14 @@ function shared(a: Float64Array): Float64Array {
   return out;
 }
 
+/** [from, to) ranges of `size` (at least 1) covering 0..n. */
+function ranges(n: number, size: number): [number, number][] {
+  const out: [number, number][] = [];
+  const step = Math.max(1, size);
+  for (let a = 0; a < n; a += step) out.push([a, Math.min(n, a + step)]);
+  return out;
+}
+
 /** Each OOD reference with its points in shared memory, made once. */
 const sharedReferences = new WeakMap<NeighbourReference, NeighbourReference>();
 
@@ -67,22 +75,18 @@ export function createTreePool(jobs = availableParallelism()): TreePool {
     maxThreads: threads,
     idleTimeout: 1000,
   });
-  /**
-   * Items in parts (at least `min` each, some eight per thread, so the threads stay busy to
-   * the end and progress moves), each through `run` on a thread; the results in item order.
-   */
+  /** Parts of at least `min` items, some eight per thread, so the threads stay busy to the end and progress moves. */
+  const partSize = (n: number, min: number) => Math.max(min, Math.ceil(n / (threads * 8)));
+  /** Items in parts, each through `run` on a thread; the results in item order. */
   async function inParts<T, R>(
     items: readonly T[],
     min: number,
     onChunk: ((done: number, total: number) => void) | undefined,
     run: (part: T[]) => Promise<R[]>,
   ): Promise<R[]> {
-    const size = Math.max(min, Math.ceil(items.length / (threads * 8)));
-    const parts: [number, number][] = [];
-    for (let a = 0; a < items.length; a += size) parts.push([a, Math.min(items.length, a + size)]);
     let done = 0;
     const results = await Promise.all(
-      parts.map(async ([a, b]) => {
+      ranges(items.length, partSize(items.length, min)).map(async ([a, b]) => {
         const r = await run(items.slice(a, b));
         done += b - a;
         onChunk?.(done, items.length);
@@ -91,6 +95,19 @@ export function createTreePool(jobs = availableParallelism()): TreePool {
     );
     return results.flat();
   }
+  /** Rows 0..n in ranges of `size`, each through `run` on a thread: `width` numbers a row, in row order. */
+  async function overRows(
+    n: number,
+    size: number,
+    width: number,
+    run: (from: number, to: number) => Promise<Float64Array>,
+  ): Promise<Float64Array> {
+    const parts = ranges(n, size);
+    const results = await Promise.all(parts.map(([from, to]) => run(from, to)));
+    const out = new Float64Array(n * width);
+    results.forEach((r, j) => out.set(r, parts[j]![0] * width));
+    return out;
+  }
   return {
     jobs: threads,
     run: (task: GrowTask) => pool.run(task) as Promise<ArrayBuffer[]>,
@@ -98,26 +115,11 @@ export function createTreePool(jobs = availableParallelism()): TreePool {
       checkPredictable(forest, m);
       const { key, bytes } = sharedForest(forest);
       const x = shared(m.x);
-      const K = forest.classes.length;
-      const step = Math.ceil(m.nSamples / threads);
-      const ranges = Array.from(
-        { length: threads },
-        (_, j) => [j * step, Math.min(m.nSamples, (j + 1) * step)] as const,
-      ).filter(([a, b]) => b > a);
-      const parts = await Promise.all(
-        ranges.map(
-          ([from, to]) =>
-            pool.run(
-              { key, forest: bytes, x, nSamples: m.nSamples, nFeatures: m.nFeatures, from, to } satisfies PredictTask,
-              {
-                name: 'predictRows',
-              },
-            ) as Promise<Float64Array>,
-        ),
-      );
-      const out = new Float64Array(m.nSamples * K);
-      parts.forEach((p, j) => out.set(p, ranges[j]![0] * K));
-      return out;
+      // one range of rows a thread
+      return overRows(m.nSamples, Math.ceil(m.nSamples / threads), forest.classes.length, (from, to) => {
+        const task: PredictTask = { key, forest: bytes, x, nSamples: m.nSamples, nFeatures: m.nFeatures, from, to };
+        return pool.run(task, { name: 'predictRows' }) as Promise<Float64Array>;
+      });
     },
     translate: (plan, observations, labelFree, sigma, onChunk) => {
       const portable = portableOf(plan);
@@ -138,20 +140,10 @@ export function createTreePool(jobs = availableParallelism()): TreePool {
       const rows = shared(referenceRows(ref, m));
       const shareable = sharedReferences.get(ref) ?? { ...ref, points: shared(ref.points) };
       sharedReferences.set(ref, shareable);
-      const ranges: [number, number][] = [];
-      const step = Math.max(64, Math.ceil(m.nSamples / (threads * 8)));
-      for (let a = 0; a < m.nSamples; a += step) ranges.push([a, Math.min(m.nSamples, a + step)]);
-      const parts = await Promise.all(
-        ranges.map(
-          ([from, to]) =>
-            pool.run({ ref: shareable, rows, from, to } satisfies ScoreTask, {
-              name: 'scoreRange',
-            }) as Promise<Float64Array>,
-        ),
-      );
-      const out = new Float64Array(m.nSamples);
-      parts.forEach((p, j) => out.set(p, ranges[j]![0]));
-      return out;
+      return overRows(m.nSamples, partSize(m.nSamples, 64), 1, (from, to) => {
+        const task: ScoreTask = { ref: shareable, rows, from, to };
+        return pool.run(task, { name: 'scoreRange' }) as Promise<Float64Array>;
+      });
     },
     destroy: () => pool.destroy(),
   };

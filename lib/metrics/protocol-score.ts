@@ -1,7 +1,7 @@
 import type { CalibrationRow, ConfusionRow, EvaluateParams, MetricRow } from '../../schemas/evaluation.js';
 import { uncertaintyTables, type Scored } from '../uncertainty/tables.js';
 import { brierScore, calibration, confusionMatrix } from './classification.js';
-import { aggregateFolds, normalisedRows, summariseConfusion } from './summary.js';
+import { aggregateFolds, normalisedRows, pooledAllKey, summariseConfusion } from './summary.js';
 
 /**
  * `evaluate`'s scoring of one protocol, free of I/O: over the scored out-of-fold
@@ -86,14 +86,7 @@ export function scoreProtocol(
     scored.map((s) => s.argmaxCorrect),
     p.calibration_bins,
   );
-  const base = {
-    protocol,
-    level: 'full' as const,
-    subset: 'all' as const,
-    statistic: 'pooled' as const,
-    fold: null,
-    class: null,
-  };
+  const base = pooledAllKey(protocol);
   metrics.push({ ...base, metric: 'ece', value: cal.ece, n: scored.length });
   metrics.push({ ...base, metric: 'mce', value: cal.mce, n: scored.length });
   metrics.push({

@@ -16,6 +16,18 @@ export interface MetricValue {
   n: number;
 }
 
+/** The key of a metric of the full model over every source, pooled over the folds: a protocol's headline rows. */
+export function pooledAllKey(protocol: string) {
+  return {
+    protocol,
+    level: 'full' as const,
+    subset: 'all' as const,
+    statistic: 'pooled' as const,
+    fold: null,
+    class: null,
+  };
+}
+
 /** The metrics the method reports for one confusion matrix: accuracy, balanced accuracy, macro F1, MCC, then per class precision, recall and F1. */
 export function summariseConfusion(c: Confusion): MetricValue[] {
   let n = 0;

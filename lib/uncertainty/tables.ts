@@ -1,5 +1,5 @@
 import { calibration, confusionMatrix } from '../metrics/classification.js';
-import { summariseConfusion } from '../metrics/summary.js';
+import { pooledAllKey, summariseConfusion } from '../metrics/summary.js';
 import { calibrateMondrian, coverageByClass, nestedConformalSets, setLabel } from './conformal.js';
 import { oodThreshold } from './neighbours.js';
 import { applyClassBiases, classMixWithInterval, emClassMix, fitClassBiases } from './class-mix.js';
@@ -90,14 +90,7 @@ export function uncertaintyTables(
   const ood: OodRow[] = [];
   const classMix: ClassMixRow[] = [];
   const sources: SourceUncertaintyRow[] = [];
-  const base = {
-    protocol,
-    level: 'full' as const,
-    subset: 'all' as const,
-    statistic: 'pooled' as const,
-    fold: null,
-    class: null,
-  };
+  const base = pooledAllKey(protocol);
   const n = scored.length;
   if (n === 0) return { metrics, calibration: calibrationRows, conformal, thresholds, ood, classMix, sources };
   const K = finalClasses.length;
