@@ -2,13 +2,15 @@ import { InputError } from '../lib/errors.js';
 import { medianRaDeg } from '../lib/sky/coords.js';
 import { median } from '../lib/stats.js';
 import {
+  catalogReachArcsec,
   CounterpartMatcher,
-  falseMatchRate,
+  falseMatchStride,
   frameTie,
   jointCounterparts,
   offsetPosition,
   positionOffset,
   R95_PER_SIGMA,
+  shiftedTrials,
   type JointCatalog,
   type MemberPair,
   type SourceMatch,
@@ -40,8 +42,6 @@ export interface Choice {
 export interface MatchResult {
   matches: CounterpartMatchRow[];
   summary: MatchSummaryRow[];
-  /** choices[c][s]: catalog c, source s (after the joint set across catalogs) */
-  choices: Choice[][];
   /** the member pairs of every source's counterpart set, kept or rejected */
   pairs: CounterpartPairRow[];
   /** X-ray positions after the frame tie (the input positions when none was applied) */
@@ -91,160 +91,271 @@ function choose(m: SourceMatch, opts: CounterpartSettings, catalog: string): Cho
   };
 }
 
+/** One zone's counterparts (FieldMatch.zone): per catalog and zone source, the choice, indexing the zone's catalog rows. */
+export interface ZoneMatch {
+  /** choices[c][k]: catalog c, the zone's k-th source (after the joint set across catalogs) */
+  choices: Choice[][];
+}
+
 /**
  * Every X-ray source against every photometry catalog: all candidates within the search
  * radius kept with their nu, grade and posterior; the counterpart used chosen by the
  * configured rule; per catalog the false-match rate from shifted positions. With
  * `frame_tie`, the median offset of secure matches (all catalogs pooled) is applied to
- * the X-ray positions first, when enough of them agree.
+ * the X-ray positions first, when enough of them agree (a field matched as one zone only).
+ *
+ * A field is matched zone by zone (lib/sky/zones.ts): `zone` takes the zone's sources and
+ * the catalog rows within the counterpart search's reach of it, and keeps what the field's
+ * tables need per source; `finish` puts them in the field's order and sums the field's
+ * figures in that order, so any cut into zones gives the same bits as one zone. The search
+ * index's radius and the false-match rate's stride are the field's, set here.
  */
-export function matchCounterparts(
-  sources: readonly XraySourceRow[],
-  catalogs: readonly LoadedCatalog[],
-  opts: CounterpartSettings,
-  file: string,
-): MatchResult {
-  const summary: MatchSummaryRow[] = [];
-  if (catalogs.length === 0)
-    return {
-      matches: [],
-      summary,
-      choices: [],
-      pairs: [],
-      positions: sources.map((s) => (s.ra_deg === null ? null : { ra_deg: s.ra_deg, dec_deg: s.dec_deg! })),
-    };
-  let xs = positionsOf(sources, file);
-  if (xs.every((x) => x === null))
-    throw new InputError(
-      { file, column: 'ra, dec' },
-      'photometry catalogs were given but the X-ray table maps no positions',
-    );
-  // a loop, not Math.max(...xs): a spread of 10^5 arguments overflows the stack
-  const maxSigma = xs.reduce((m, x) => Math.max(m, x?.sigma_eff_arcsec ?? 0), 0);
-  const maxR = Math.max(opts.radius_sigmas * maxSigma, opts.min_radius_arcsec);
-  const matchers = catalogs.map(
-    (c) =>
-      new CounterpartMatcher(
-        {
-          ra_deg: c.rows.map((r) => r.ra_deg),
-          dec_deg: c.rows.map((r) => r.dec_deg),
-          sigma_arcsec: c.rows.map((r) => r.sigma_arcsec),
-        },
-        opts,
-        maxR,
-      ),
-  );
-  if (opts.frame_tie) {
-    const pairs = catalogs.flatMap((c, ci) =>
-      xs.flatMap((x) => {
-        const m = x ? matchers[ci]!.match(x).method : null;
-        return x && m && m.quality === 'secure' ? [{ xray: x, counterpart: c.rows[m.index]! }] : [];
-      }),
-    );
-    const applied = pairs.length >= opts.frame_tie_min_matches;
-    const tie = pairs.length > 0 ? frameTie(pairs) : { east_arcsec: 0, north_arcsec: 0, n: 0 };
-    summary.push(
-      { catalog: 'all', metric: 'frame_tie_matches', value: tie.n },
-      { catalog: 'all', metric: 'frame_tie_east_arcsec', value: tie.east_arcsec },
-      { catalog: 'all', metric: 'frame_tie_north_arcsec', value: tie.north_arcsec },
-      { catalog: 'all', metric: 'frame_tie_applied', value: applied ? 1 : 0 },
-    );
-    if (applied)
-      xs = xs.map((x) =>
-        x ? { ...x, ...offsetPosition(x.ra_deg, x.dec_deg, tie.east_arcsec, tie.north_arcsec) } : null,
-      );
-  }
-  // each catalog on its own by the configured rule; then one counterpart set per source across catalogs
-  const found = catalogs.map((_, ci) => xs.map((x) => (x ? matchers[ci]!.match(x) : null)));
-  const choices = catalogs.map((c, ci) =>
-    found[ci]!.map((m): Choice =>
-      m ? choose(m, opts, c.name) : { index: null, reason: `${c.name}: no X-ray position`, quality: 'none', nu: null },
-    ),
-  );
-  const pairs = catalogs.length >= 2 ? jointSets(sources, catalogs, xs, found, choices, opts) : [];
-  const matches: CounterpartMatchRow[] = [];
-  catalogs.forEach((c, ci) => {
-    const matcher = matchers[ci]!;
-    let withCandidate = 0;
-    let secure = 0;
-    let ambiguous = 0;
-    let chosenCount = 0;
-    let pAnySum = 0;
-    let reached = 0;
-    xs.forEach((x, si) => {
-      const m = found[ci]![si];
-      if (!x || !m) return;
-      if (m.neighbours > 0) reached++;
-      const choice = choices[ci]![si]!;
-      if (m.candidates.length > 0) withCandidate++;
-      if (m.method?.quality === 'secure') secure++;
-      if (m.method?.quality === 'ambiguous') ambiguous++;
-      if (choice.index !== null) chosenCount++;
-      pAnySum += m.p_any;
-      for (const k of m.candidates) {
-        const r = c.rows[k.index]!;
-        matches.push({
-          id: sources[si]!.id,
-          catalog: c.name,
-          candidate: r.id,
-          ra_deg: r.ra_deg,
-          dec_deg: r.dec_deg,
-          sep_arcsec: k.sep_arcsec,
-          nu: k.nu,
-          quality: k.quality,
-          rank: k.rank,
-          p_i: Math.min(1, k.p_i),
-          p_any: Math.min(1, m.p_any),
-          density_arcsec2: m.density_arcsec2,
-          chosen: k.index === choice.index,
-        });
-      }
-    });
-    const placed = xs.filter((x): x is XrayPosition => x !== null);
-    if (reached === 0) {
-      const centre = (rows: readonly { ra_deg: number; dec_deg: number }[]) =>
-        rows.length
-          ? `${medianRaDeg(rows.map((r) => r.ra_deg)).toFixed(4)} ${median(rows.map((r) => r.dec_deg)).toFixed(4)}`
-          : 'none';
+export class FieldMatch {
+  private xs: (XrayPosition | null)[];
+  /** the index radius every zone's matchers use: the field's largest search radius */
+  readonly maxR: number;
+  /** per source: its place among the sources with a position (-1 without one) */
+  private readonly placedIndex: Int32Array;
+  private readonly stride: number;
+  private readonly perSource: number;
+  private readonly summaryHead: MatchSummaryRow[] = [];
+  /** per catalog, per source: its candidate rows; its p_any; its joint-set pairs */
+  private readonly rows: CounterpartMatchRow[][][];
+  private readonly pAny: Float64Array[];
+  private readonly pairs: CounterpartPairRow[][] = [];
+  /** per catalog: per trial source (every stride-th placed one), its trials' p_any in order */
+  private readonly trialPAny: Float64Array[];
+  private readonly counts: {
+    reached: number;
+    withCandidate: number;
+    secure: number;
+    ambiguous: number;
+    chosen: number;
+    hits: number;
+    catalogRows: number;
+    ra: number[];
+    dec: number[];
+  }[];
+  private zones = 0;
+
+  constructor(
+    private readonly sources: readonly XraySourceRow[],
+    private readonly catalogs: readonly { name: string; file: string }[],
+    private readonly opts: CounterpartSettings,
+    private readonly file: string,
+  ) {
+    this.xs = catalogs.length === 0 ? [] : positionsOf(sources, file);
+    if (catalogs.length > 0 && this.xs.every((x) => x === null))
       throw new InputError(
-        { file: c.file, column: 'ra, dec', value: centre(c.rows) },
-        `no source within ${opts.density_radius_arcsec}" of any of the ${placed.length} X-ray sources of ${file} (centred at ${centre(placed)}): the tables do not overlap on the sky`,
+        { file, column: 'ra, dec' },
+        'photometry catalogs were given but the X-ray table maps no positions',
       );
-    }
-    const fm = falseMatchRate(matcher, placed, opts.shift_radii, opts.shift_max_trials);
-    const metric = (name: string, value: number | null) => summary.push({ catalog: c.name, metric: name, value });
-    metric('catalog_sources', c.rows.length);
-    metric('xray_sources', placed.length);
-    metric('with_candidate', withCandidate);
-    metric('method_secure', secure);
-    metric('method_ambiguous', ambiguous);
-    metric('counterparts_used', chosenCount);
-    metric('mean_p_any', placed.length ? pAnySum / placed.length : null);
-    metric('shift_trials', fm.trials);
-    metric('false_match_rate', fm.trials ? fm.method_rate : null);
-    metric('expected_false_matches', fm.trials ? fm.method_rate * placed.length : null);
-    metric('shifted_mean_p_any', fm.trials ? fm.mean_p_any : null);
-  });
-  if (catalogs.length >= 2)
-    summary.push({
-      catalog: 'all',
-      metric: 'joint_sets_resolved',
-      value: new Set(pairs.filter((p) => !p.kept).map((p) => p.id)).size,
+    // a loop, not Math.max(...xs): a spread of 10^5 arguments overflows the stack
+    const maxSigma = this.xs.reduce((m, x) => Math.max(m, x?.sigma_eff_arcsec ?? 0), 0);
+    this.maxR = Math.max(opts.radius_sigmas * maxSigma, opts.min_radius_arcsec);
+    this.placedIndex = new Int32Array(sources.length).fill(-1);
+    let placed = 0;
+    this.xs.forEach((x, si) => {
+      if (x) this.placedIndex[si] = placed++;
     });
-  return {
-    matches,
-    summary,
-    choices,
-    pairs,
-    positions: xs.map((x) => (x ? { ra_deg: x.ra_deg, dec_deg: x.dec_deg } : null)),
-  };
+    this.stride = falseMatchStride(placed, opts.shift_radii, opts.shift_max_trials);
+    this.perSource = opts.shift_radii.length * 4;
+    const nTrialSources = Math.ceil(placed / this.stride);
+    this.rows = catalogs.map(() => new Array<CounterpartMatchRow[]>(sources.length));
+    this.pAny = catalogs.map(() => new Float64Array(sources.length));
+    this.trialPAny = catalogs.map(() => new Float64Array(nTrialSources * this.perSource));
+    this.counts = catalogs.map(() => ({
+      reached: 0,
+      withCandidate: 0,
+      secure: 0,
+      ambiguous: 0,
+      chosen: 0,
+      hits: 0,
+      catalogRows: 0,
+      ra: [],
+      dec: [],
+    }));
+  }
+
+  /** How far from a zone's sources its catalog rows must reach (arcsec): every candidate, density and shifted trial of the field's largest error. */
+  reachArcsec(): number {
+    const maxSigma = this.xs.reduce((m, x) => Math.max(m, x?.sigma_eff_arcsec ?? 0), 0);
+    return catalogReachArcsec(maxSigma, this.opts, this.opts.shift_radii);
+  }
+
+  /**
+   * One zone: `idx` its sources (indices into the field's, in the field's order), `catalogs`
+   * the rows near it, `owned` per catalog how many of those rows the zone owns (the field's
+   * catalog size is their sum). `frameTie`: the field is this one zone.
+   */
+  zone(idx: readonly number[], catalogs: readonly LoadedCatalog[], owned: readonly number[]): ZoneMatch {
+    const opts = this.opts;
+    this.zones++;
+    if (catalogs.length === 0) return { choices: [] };
+    const matchers = catalogs.map(
+      (c) =>
+        new CounterpartMatcher(
+          {
+            ra_deg: c.rows.map((r) => r.ra_deg),
+            dec_deg: c.rows.map((r) => r.dec_deg),
+            sigma_arcsec: c.rows.map((r) => r.sigma_arcsec),
+          },
+          opts,
+          this.maxR,
+        ),
+    );
+    if (opts.frame_tie) {
+      if (this.zones > 1 || idx.length !== this.sources.length)
+        throw new Error('classify: the frame tie is one median over the whole field; it is matched as one zone');
+      const pairs = catalogs.flatMap((c, ci) =>
+        this.xs.flatMap((x) => {
+          const m = x ? matchers[ci]!.match(x).method : null;
+          return x && m && m.quality === 'secure' ? [{ xray: x, counterpart: c.rows[m.index]! }] : [];
+        }),
+      );
+      const applied = pairs.length >= opts.frame_tie_min_matches;
+      const tie = pairs.length > 0 ? frameTie(pairs) : { east_arcsec: 0, north_arcsec: 0, n: 0 };
+      this.summaryHead.push(
+        { catalog: 'all', metric: 'frame_tie_matches', value: tie.n },
+        { catalog: 'all', metric: 'frame_tie_east_arcsec', value: tie.east_arcsec },
+        { catalog: 'all', metric: 'frame_tie_north_arcsec', value: tie.north_arcsec },
+        { catalog: 'all', metric: 'frame_tie_applied', value: applied ? 1 : 0 },
+      );
+      if (applied)
+        this.xs = this.xs.map((x) =>
+          x ? { ...x, ...offsetPosition(x.ra_deg, x.dec_deg, tie.east_arcsec, tie.north_arcsec) } : null,
+        );
+    }
+    const xs = idx.map((si) => this.xs[si] ?? null);
+    const sources = idx.map((si) => this.sources[si]!);
+    // each catalog on its own by the configured rule; then one counterpart set per source across catalogs
+    const found = catalogs.map((_, ci) => xs.map((x) => (x ? matchers[ci]!.match(x) : null)));
+    const choices = catalogs.map((c, ci) =>
+      found[ci]!.map((m): Choice =>
+        m
+          ? choose(m, opts, c.name)
+          : { index: null, reason: `${c.name}: no X-ray position`, quality: 'none', nu: null },
+      ),
+    );
+    if (catalogs.length >= 2)
+      jointSets(sources, catalogs, xs, found, choices, opts, (k, row) => (this.pairs[idx[k]!] ??= []).push(row));
+    catalogs.forEach((c, ci) => {
+      const n = this.counts[ci]!;
+      n.catalogRows += owned[ci]!;
+      xs.forEach((x, k) => {
+        const m = found[ci]![k];
+        if (!x || !m) return;
+        const si = idx[k]!;
+        if (m.neighbours > 0) n.reached++;
+        const choice = choices[ci]![k]!;
+        if (m.candidates.length > 0) n.withCandidate++;
+        if (m.method?.quality === 'secure') n.secure++;
+        if (m.method?.quality === 'ambiguous') n.ambiguous++;
+        if (choice.index !== null) n.chosen++;
+        this.pAny[ci]![si] = m.p_any;
+        if (m.candidates.length > 0)
+          this.rows[ci]![si] = m.candidates.map((cand) => {
+            const r = c.rows[cand.index]!;
+            return {
+              id: sources[k]!.id,
+              catalog: c.name,
+              candidate: r.id,
+              ra_deg: r.ra_deg,
+              dec_deg: r.dec_deg,
+              sep_arcsec: cand.sep_arcsec,
+              nu: cand.nu,
+              quality: cand.quality,
+              rank: cand.rank,
+              p_i: Math.min(1, cand.p_i),
+              p_any: Math.min(1, m.p_any),
+              density_arcsec2: m.density_arcsec2,
+              chosen: cand.index === choice.index,
+            };
+          });
+        // the false-match rate's trials for every stride-th placed source of the field
+        const placed = this.placedIndex[si]!;
+        if (placed % this.stride === 0) {
+          const out = this.trialPAny[ci]!;
+          let at = (placed / this.stride) * this.perSource;
+          shiftedTrials(matchers[ci]!, x, opts.shift_radii, (hit, p) => {
+            if (hit) n.hits++;
+            out[at++] = p;
+          });
+        }
+      });
+      // the catalog's own centre, for the message when no source reaches it
+      if (n.reached === 0)
+        for (const r of c.rows) {
+          n.ra.push(r.ra_deg);
+          n.dec.push(r.dec_deg);
+        }
+    });
+    return { choices };
+  }
+
+  /** The field's tables, in the field's order, once every zone is matched. */
+  finish(): MatchResult {
+    const opts = this.opts;
+    const { sources, catalogs, file } = this;
+    const summary = [...this.summaryHead];
+    const positions = this.xs.length
+      ? this.xs.map((x) => (x ? { ra_deg: x.ra_deg, dec_deg: x.dec_deg } : null))
+      : sources.map((s) => (s.ra_deg === null ? null : { ra_deg: s.ra_deg, dec_deg: s.dec_deg! }));
+    if (catalogs.length === 0) return { matches: [], summary, pairs: [], positions };
+    const matches: CounterpartMatchRow[] = [];
+    for (const rows of this.rows) for (const r of rows) if (r) for (const m of r) matches.push(m);
+    const placed = this.xs.filter((x): x is XrayPosition => x !== null);
+    catalogs.forEach((c, ci) => {
+      const n = this.counts[ci]!;
+      if (n.reached === 0) {
+        const centre = (ra: readonly number[], dec: readonly number[]) =>
+          ra.length ? `${medianRaDeg(ra).toFixed(4)} ${median(dec).toFixed(4)}` : 'none';
+        throw new InputError(
+          { file: c.file, column: 'ra, dec', value: centre(n.ra, n.dec) },
+          `no source within ${opts.density_radius_arcsec}" of any of the ${placed.length} X-ray sources of ${file} (centred at ${centre(
+            placed.map((r) => r.ra_deg),
+            placed.map((r) => r.dec_deg),
+          )}): the tables do not overlap on the sky`,
+        );
+      }
+      // summed in the field's order of sources, as one zone would
+      let pAnySum = 0;
+      this.xs.forEach((x, si) => {
+        if (x) pAnySum += this.pAny[ci]![si]!;
+      });
+      let shifted = 0;
+      for (const p of this.trialPAny[ci]!) shifted += p;
+      const trials = this.trialPAny[ci]!.length;
+      const rate = trials ? n.hits / trials : 0;
+      const metric = (name: string, value: number | null) => summary.push({ catalog: c.name, metric: name, value });
+      metric('catalog_sources', n.catalogRows);
+      metric('xray_sources', placed.length);
+      metric('with_candidate', n.withCandidate);
+      metric('method_secure', n.secure);
+      metric('method_ambiguous', n.ambiguous);
+      metric('counterparts_used', n.chosen);
+      metric('mean_p_any', placed.length ? pAnySum / placed.length : null);
+      metric('shift_trials', trials);
+      metric('false_match_rate', trials ? rate : null);
+      metric('expected_false_matches', trials ? rate * placed.length : null);
+      metric('shifted_mean_p_any', trials ? shifted / trials : null);
+    });
+    const pairs = this.pairs.flatMap((p) => p ?? []);
+    if (catalogs.length >= 2)
+      summary.push({
+        catalog: 'all',
+        metric: 'joint_sets_resolved',
+        value: new Set(pairs.filter((p) => !p.kept).map((p) => p.id)).size,
+      });
+    return { matches, summary, pairs, positions };
+  }
 }
 
 /**
  * One counterpart set per source across catalogs (lib/sky/counterparts.ts
  * jointCounterparts): where the per-catalog choices of a source disagree with each other
  * (two objects), the choices are replaced by the joint set, with the reason said. Returns
- * every member pair, kept or rejected.
+ * every member pair, kept or rejected, through `pair`.
  */
 function jointSets(
   sources: readonly XraySourceRow[],
@@ -253,8 +364,8 @@ function jointSets(
   found: readonly (readonly (SourceMatch | null)[])[],
   choices: Choice[][],
   opts: CounterpartSettings,
-): CounterpartPairRow[] {
-  const rows: CounterpartPairRow[] = [];
+  pair: (source: number, row: CounterpartPairRow) => void,
+): void {
   xs.forEach((x, si) => {
     if (!x || choices.filter((c) => c[si]!.index !== null).length < 2) return;
     const inputs: JointCatalog[] = catalogs.map((c, ci) => {
@@ -294,8 +405,8 @@ function jointSets(
       kept,
     });
     const before = inputs.map((c) => c.chosen);
-    for (const p of joint.rejected) rows.push(row(p, before, false));
-    for (const p of joint.pairs) rows.push(row(p, joint.chosen, true));
+    for (const p of joint.rejected) pair(si, row(p, before, false));
+    for (const p of joint.pairs) pair(si, row(p, joint.chosen, true));
     if (joint.rejected.length === 0) return;
     const why = joint.rejected
       .map(
@@ -318,5 +429,4 @@ function jointSets(
         : { index: null, reason: `${c.name}: left out of the joint set (${why})`, quality: 'none', nu: null };
     });
   });
-  return rows;
 }

@@ -1,3 +1,5 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeFeatures, featureNames, imputeMatrix } from '../lib/features.js';
 import { predictTwoStage, predictTwoStageWith, type TwoStagePrediction } from '../lib/forest/two-stage.js';
@@ -34,7 +36,8 @@ import { confusionTable, metricsTable } from '../schemas/evaluation.js';
 import { predictionsTable, probabilitiesTable, type PredictionRow, type ProbabilityRow } from '../schemas/model.js';
 import type { ArtifactRef } from '../schemas/step.js';
 import type { RawFileRef } from '../schemas/artifact.js';
-import { readTargetTable } from './io/formats/registry.js';
+import { openTableZones, readTargetTable } from './io/formats/registry.js';
+import { declinationZones, inZone, nearZone } from '../lib/sky/zones.js';
 import { readPhotometry, readXraySources, type Astrometry, type XraySourceRow } from './io/catalog-rows.js';
 import { filterFileName, loadFilter, loadVega, sedDataFiles } from './io/sed-data.js';
 import {
@@ -49,7 +52,7 @@ import {
 import { verifyRawFile } from './io/raw-file.js';
 import { checkClass, type NoDataCounts } from './io/validate.js';
 import { buildFamilies } from './translation.js';
-import { matchCounterparts, type LoadedCatalog } from './classify-match.js';
+import { FieldMatch, type LoadedCatalog, type ZoneMatch } from './classify-match.js';
 import { mostShifted, populationShift } from '../lib/metrics/shift.js';
 import { selfScore } from '../lib/metrics/self-score.js';
 import { defineStage, yieldToEventLoop, type InputRefsOf, type StageContext, type StageOutput } from './stage.js';
@@ -92,7 +95,7 @@ const CLASSIFY_INPUTS = {
 
 /** What classify's phases see of the step. */
 type ClassifyStageContext = StageContext<InputRefsOf<(typeof CLASSIFY_INPUTS)['roles'], undefined>, ClassifyContext>;
-type MatchedCounterparts = ReturnType<typeof matchCounterparts>;
+type MatchedCounterparts = ReturnType<FieldMatch['finish']>;
 
 /**
  * `classify`: a trained model applied to a field as astronomers have it. An X-ray
@@ -133,9 +136,9 @@ export const classifyStage = defineStage({
   async run(ctx, p) {
     const loaded = await loadTargets(ctx, p);
     ctx.progress(1, 4, 'matching counterparts');
-    const matched = matchCounterparts(loaded.sources, loaded.catalogs, p.counterparts, loaded.file);
+    const { matched, prepared } = await matchZones(ctx, p, loaded);
     ctx.progress(2, 4, 'translating');
-    const described = await describeTargets(ctx, p, loaded, matched);
+    const described = await describeTargets(ctx, p, loaded, matched, prepared);
     ctx.progress(3, 4, 'predicting');
     const predicted = await predictTargets(ctx, p, loaded, described);
     ctx.progress(4, 4, 'writing');
@@ -190,15 +193,6 @@ async function loadTargets(ctx: ClassifyStageContext, p: ClassifyParams) {
   // rows repeated exactly (overlapping cone searches downloaded together), merged: file -> rows dropped
   const merged: Record<string, number> = xr.merged > 0 ? { [file]: xr.merged } : {};
   const sources = xr.rows;
-  const catalogs: LoadedCatalog[] = [];
-  for (const c of p.photometry) {
-    const t = await readTargetTable(pathOf(c.table), c.table.name);
-    if (t.records.length === 0) throw new InputError({ file: c.table.name }, 'the photometry catalog has no rows');
-    const rows = readPhotometry(t, c.mapping, noData);
-    for (const [k, v] of Object.entries(rows.noData)) noDataCounts[`${c.name}.${k}`] = v;
-    if (rows.merged > 0) merged[c.table.name] = rows.merged;
-    catalogs.push({ name: c.name, file: c.table.name, rows: rows.rows });
-  }
   if (p.label_map)
     for (const s of sources)
       if (s.label !== null) checkClass({ file, row: s.line, column: p.mapping.label! }, s.label, p.label_map);
@@ -271,7 +265,8 @@ async function loadTargets(ctx: ClassifyStageContext, p: ClassifyParams) {
     inputNames,
     file,
     sources,
-    catalogs,
+    catalogPaths: p.photometry.map((c) => pathOf(c.table)),
+    noData,
     noDataCounts,
     merged,
     tableBands,
@@ -284,6 +279,170 @@ async function loadTargets(ctx: ClassifyStageContext, p: ClassifyParams) {
 }
 type LoadedTargets = Awaited<ReturnType<typeof loadTargets>>;
 
+/** Per source, what the describe phase needs of its counterparts (held instead of the catalogs' rows). */
+interface PreparedSource {
+  /** one value per filter: the smallest error where two catalogs measure the same band */
+  byFilter: Map<string, Observed>;
+  fixed: { astrometry: Astrometry; nu: number | null };
+  measured: { s: number | null; m: number | null; h: number | null; b: number | null };
+  /** `catalog:id` of each counterpart used, `;`-joined */
+  counterparts: string | null;
+  /** per catalog, why its counterpart was chosen or not */
+  reasons: string[];
+  /** the first chosen counterpart's match quality */
+  firstQuality: string | null;
+}
+
+/**
+ * The match phase, zone by zone (lib/sky/zones.ts): each zone reads the rows of every
+ * photometry catalog within the counterpart search's reach of it (formats/registry.ts
+ * readTargetTableNear: CSV, TSV and Parquet cut inside DuckDB's scan), matches its
+ * sources and keeps per source its bands and astrometry (PreparedSource), so that one
+ * zone's catalog rows are in memory at a time. The zones hold at most the context's
+ * `zone_sources` sources each; a field with the frame tie is one zone (its median is over
+ * the whole field). Counts, orders and sums follow the field's rows, so the tables are the
+ * same bits for any cut (FieldMatch; tests/activities/classify-zones.test.ts).
+ */
+async function matchZones(ctx: ClassifyStageContext, p: ClassifyParams, loaded: LoadedTargets) {
+  const { sources, file, tableBands, catalogBands, catalogPaths, noData, noDataCounts, merged } = loaded;
+  const field = new FieldMatch(
+    sources,
+    p.photometry.map((c) => ({ name: c.name, file: c.table.name })),
+    p.counterparts,
+    file,
+  );
+  const perZone =
+    p.counterparts.frame_tie || p.photometry.length === 0 ? Infinity : (ctx.context.zone_sources ?? Infinity);
+  const zones = declinationZones(
+    sources.flatMap((s) => (s.dec_deg === null ? [] : [s.dec_deg])),
+    perZone,
+  );
+  // a degree of declination more than the reach: every candidate, density circle and shifted trial of a zone's sources
+  const margin = field.reachArcsec() / 3600 + 1e-6;
+  const prepared = new Array<PreparedSource>(sources.length);
+  // per catalog: no-data markers (count and first line, to keep the whole table's order of columns), repeats merged, rows owned
+  const catNoData = p.photometry.map(() => new Map<string, { n: number; first: number }>());
+  const catMerged = p.photometry.map(() => 0);
+  const catRows = p.photometry.map(() => 0);
+  // with zones: each catalog opened once (a CSV converted by DuckDB to a Parquet file here), then read a band at a time
+  const scratch = zones.length > 1 ? await mkdtemp(join(tmpdir(), 'xclass-zones-')) : null;
+  try {
+    const zoned = scratch
+      ? await Promise.all(
+          p.photometry.map((c, ci) =>
+            openTableZones(
+              catalogPaths[ci]!,
+              c.table.name,
+              c.mapping.dec,
+              c.mapping.scales?.[c.mapping.dec] ?? 1,
+              scratch,
+            ),
+          ),
+        )
+      : null;
+    for (const zone of zones) {
+      if (zones.length > 1) ctx.progress(1, 4, `matching counterparts: zone ${zone.index + 1}/${zones.length}`);
+      // sources without a position are matched to nothing: the first zone takes them
+      const idx = sources.flatMap((s, si) =>
+        (s.dec_deg === null ? zone.index === 0 : inZone(zone, s.dec_deg)) ? [si] : [],
+      );
+      const catalogs: LoadedCatalog[] = [];
+      const owned: number[] = [];
+      for (const [ci, c] of p.photometry.entries()) {
+        let rows: ReturnType<typeof readPhotometry>;
+        let firstLines = new Map<string, number>();
+        if (zones.length === 1) {
+          const t = await readTargetTable(catalogPaths[ci]!, c.table.name);
+          if (t.records.length === 0)
+            throw new InputError({ file: c.table.name }, 'the photometry catalog has no rows');
+          rows = readPhotometry(t, c.mapping, noData);
+        } else {
+          const t = await zoned![ci]!.read(zone.lo - margin, zone.hi + margin);
+          rows = readPhotometry(t, c.mapping, noData, {
+            near: (dec) => nearZone(zone, dec, margin),
+            owns: (dec) => inZone(zone, dec),
+          });
+          firstLines = rows.firstLines ?? firstLines;
+        }
+        for (const [k, v] of Object.entries(rows.noData)) {
+          const had = catNoData[ci]!.get(k);
+          catNoData[ci]!.set(k, {
+            n: (had?.n ?? 0) + v,
+            first: Math.min(had?.first ?? Infinity, firstLines.get(k) ?? 0),
+          });
+        }
+        catMerged[ci]! += rows.merged;
+        const own = zones.length === 1 ? rows.rows.length : rows.owned!;
+        catRows[ci]! += own;
+        owned.push(own);
+        catalogs.push({ name: c.name, file: c.table.name, rows: rows.rows });
+      }
+      const zm = field.zone(idx, catalogs, owned);
+      idx.forEach((si, k) => (prepared[si] = prepareSource(sources[si]!, catalogs, zm, k, tableBands, catalogBands)));
+      await yieldToEventLoop();
+    }
+  } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
+  for (const [ci, c] of p.photometry.entries()) {
+    if (catRows[ci] === 0 && zones.length > 1)
+      throw new InputError({ file: c.table.name }, 'the photometry catalog has no rows');
+    // in the whole table's order of first appearance, as one zone counts them
+    for (const [k, v] of [...catNoData[ci]!].sort((a, b) => a[1].first - b[1].first))
+      noDataCounts[`${c.name}.${k}`] = v.n;
+    if (catMerged[ci]! > 0) merged[c.table.name] = catMerged[ci]!;
+  }
+  return { matched: field.finish(), prepared };
+}
+
+/** One source's counterparts in its zone: its bands (one value per filter), its astrometry and fluxes, the choices' ids and reasons. */
+function prepareSource(
+  s: XraySourceRow,
+  catalogs: readonly LoadedCatalog[],
+  zm: ZoneMatch,
+  k: number,
+  tableBands: readonly Band[],
+  catalogBands: readonly (readonly Band[])[],
+): PreparedSource {
+  const cps = catalogs.map((c, ci) => ({ c, choice: zm.choices[ci]![k]! }));
+  const obs: Observed[] = observedOf(s.mags, tableBands, 'table');
+  // the table's own astrometry, else the first counterpart's (a parallax with its own error and distance)
+  let astrometry: Astrometry = {
+    parallax_mas: s.parallax_mas,
+    parallax_err_mas: s.parallax_err_mas,
+    dist_geo_pc: s.dist_geo_pc,
+    pm_total_masyr: s.pm_total_masyr,
+  };
+  cps.forEach(({ c, choice }, ci) => {
+    if (choice.index === null) return;
+    const row = c.rows[choice.index]!;
+    obs.push(...observedOf(row.mags, catalogBands[ci]!, c.name));
+    astrometry = {
+      ...(astrometry.parallax_mas === null
+        ? { parallax_mas: row.parallax_mas, parallax_err_mas: row.parallax_err_mas, dist_geo_pc: row.dist_geo_pc }
+        : {
+            parallax_mas: astrometry.parallax_mas,
+            parallax_err_mas: astrometry.parallax_err_mas,
+            dist_geo_pc: astrometry.dist_geo_pc,
+          }),
+      pm_total_masyr: astrometry.pm_total_masyr ?? row.pm_total_masyr,
+    };
+  });
+  const firstChosen = cps.find((x) => x.choice.index !== null)?.choice;
+  return {
+    byFilter: bestPerFilter(obs),
+    fixed: { astrometry, nu: s.nu ?? firstChosen?.nu ?? null },
+    measured: { s: s.flux.s.value, m: s.flux.m.value, h: s.flux.h.value, b: s.flux.b.value },
+    counterparts:
+      cps
+        .filter((x) => x.choice.index !== null)
+        .map((x) => `${x.c.name}:${x.c.rows[x.choice.index!]!.id}`)
+        .join(';') || null,
+    reasons: cps.map((x) => x.choice.reason),
+    firstQuality: firstChosen?.quality ?? null,
+  };
+}
+
 /**
  * The first compute phase: per source, its observed bands (one per filter), its
  * astrometry, its feature inputs (translated where a band is missing), the model that
@@ -294,21 +453,9 @@ async function describeTargets(
   p: ClassifyParams,
   loaded: LoadedTargets,
   matched: MatchedCounterparts,
+  prepared: readonly PreparedSource[],
 ) {
-  const {
-    sources,
-    catalogs,
-    tableBands,
-    catalogBands,
-    env,
-    spec,
-    xray,
-    plan,
-    featureFilters,
-    pivots,
-    modelRef,
-    xrayRef,
-  } = loaded;
+  const { sources, env, spec, xray, plan, featureFilters, pivots, modelRef, xrayRef } = loaded;
   const featureInputs = (...args: Parameters<typeof featureInputsOf> extends [unknown, ...infer R] ? R : never) =>
     featureInputsOf(env, ...args);
   const mc = p.uncertainty.mc;
@@ -321,39 +468,6 @@ async function describeTargets(
   const magsOut: TargetMagRow[] = [];
   const full: (number | null)[][] = [];
   const observedOnly: (number | null)[][] = [];
-  // per source: its counterparts, its bands (one value per filter), its astrometry and fluxes
-  const prepared = sources.map((s, si) => {
-    const cps = catalogs.map((c, ci) => ({ c, choice: matched.choices[ci]![si]! }));
-    const obs: Observed[] = observedOf(s.mags, tableBands, 'table');
-    // the table's own astrometry, else the first counterpart's (a parallax with its own error and distance)
-    let astrometry: Astrometry = {
-      parallax_mas: s.parallax_mas,
-      parallax_err_mas: s.parallax_err_mas,
-      dist_geo_pc: s.dist_geo_pc,
-      pm_total_masyr: s.pm_total_masyr,
-    };
-    cps.forEach(({ c, choice }, ci) => {
-      if (choice.index === null) return;
-      const row = c.rows[choice.index]!;
-      obs.push(...observedOf(row.mags, catalogBands[ci]!, c.name));
-      astrometry = {
-        ...(astrometry.parallax_mas === null
-          ? { parallax_mas: row.parallax_mas, parallax_err_mas: row.parallax_err_mas, dist_geo_pc: row.dist_geo_pc }
-          : {
-              parallax_mas: astrometry.parallax_mas,
-              parallax_err_mas: astrometry.parallax_err_mas,
-              dist_geo_pc: astrometry.dist_geo_pc,
-            }),
-        pm_total_masyr: astrometry.pm_total_masyr ?? row.pm_total_masyr,
-      };
-    });
-    // one value per filter: the smallest error where two catalogs measure the same band
-    const byFilter = bestPerFilter(obs);
-    const firstChosen = cps.find((x) => x.choice.index !== null)?.choice;
-    const fixed = { astrometry, nu: s.nu ?? firstChosen?.nu ?? null };
-    const measured = { s: s.flux.s.value, m: s.flux.m.value, h: s.flux.h.value, b: s.flux.b.value };
-    return { cps, byFilter, firstChosen, fixed, measured };
-  });
   // every source's label-free fit at once, on the engine's threads when it has them
   const fits = await fitTargets(
     env,
@@ -362,7 +476,7 @@ async function describeTargets(
     (done, total) => ctx.progress(2, 4, `translating ${done}/${total}`),
   );
   for (const [si, s] of sources.entries()) {
-    const { cps, byFilter, firstChosen, fixed, measured } = prepared[si]!;
+    const { byFilter, fixed, measured, counterparts, reasons, firstQuality } = prepared[si]!;
     const { used, t, hstObserved, input } = featureInputs(s, byFilter, measured, fixed, undefined, fits[si]);
     // a source without every HST magnitude the full model reads would get imputed optical features: the X-ray-only model takes it
     const route: Route =
@@ -423,7 +537,7 @@ async function describeTargets(
     const vObs = computeFeatures({ ...input, hst_mag: hstObserved, a_v: s.a_v }, routeSpec);
     full.push(v);
     observedOnly.push(vObs);
-    const quality = s.mags.length > 0 ? 'prematched' : (firstChosen?.quality ?? 'none');
+    const quality = s.mags.length > 0 ? 'prematched' : (firstQuality ?? 'none');
     targets.push({
       id: s.id,
       line: s.line,
@@ -441,16 +555,11 @@ async function describeTargets(
       flux_b_err_cgs: s.flux.b.err,
       var_p_intra: s.var_p_intra,
       var_p_inter: s.var_p_inter,
-      counterparts:
-        cps
-          .filter((x) => x.choice.index !== null)
-          .map((x) => `${x.c.name}:${x.c.rows[x.choice.index!]!.id}`)
-          .join(';') || null,
+      counterparts,
       counterpart_reason:
-        [
-          ...(s.mags.length > 0 ? ['table: photometry already matched in the X-ray table'] : []),
-          ...cps.map((x) => x.choice.reason),
-        ].join('; ') || 'no photometry',
+        [...(s.mags.length > 0 ? ['table: photometry already matched in the X-ray table'] : []), ...reasons].join(
+          '; ',
+        ) || 'no photometry',
       match_quality: quality,
       nu: input.nu,
       hst_provenance: nObs > 0 && nTrans > 0 ? 'mixed' : nObs > 0 ? 'observed' : nTrans > 0 ? 'translated' : 'none',

@@ -89,7 +89,14 @@ export const ConfigSchema = z.strictObject({
     conformal_level: z.number().gt(0).lt(1),
   }),
   /** classifying a field (`xclass classify`): how counterparts are found in photometry catalogs */
-  classify: z.strictObject({ counterparts: CounterpartSettings }),
+  classify: z.strictObject({
+    counterparts: CounterpartSettings,
+    /**
+     * at most this many X-ray sources per declination zone when a field is matched: one zone's
+     * photometry rows are in memory at a time (lib/sky/zones.ts). The results do not depend on it.
+     */
+    zone_sources: z.number().int().positive(),
+  }),
   /**
    * `xclass fetch` and `classify --cone`: the TAP services a field's tables come from, and the
    * client's bounds (schemas/fetch.ts)

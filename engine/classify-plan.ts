@@ -199,7 +199,7 @@ export async function planClassify(
     },
     ...(req.fetched && req.fetched.length > 0 ? { fetched: [...req.fetched] } : {}),
   };
-  return { params, context: { paths, data_dir: dir }, inputFiles };
+  return { params, context: { paths, data_dir: dir, zone_sources: config.classify.zone_sources }, inputFiles };
 }
 
 /**

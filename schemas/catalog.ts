@@ -198,6 +198,8 @@ export type ClassifyClassMixRow = Row<typeof classifyClassMixTable>;
 export const ClassifyContext = z.object({
   paths: z.record(z.string(), z.string().min(1)),
   data_dir: z.string().min(1),
+  /** X-ray sources per declination zone when matching (config classify.zone_sources; the results do not depend on it) */
+  zone_sources: z.number().int().positive().optional(),
 });
 export type ClassifyContext = z.infer<typeof ClassifyContext>;
 

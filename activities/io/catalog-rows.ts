@@ -68,6 +68,8 @@ export interface PhotometryRow extends Astrometry {
 /** The cell reader of one table: checks every mapped column exists, then reads cells by kind. */
 class Cells {
   readonly counts: NoDataCounts = {};
+  /** where the no-data markers of the row being read are counted: `counts`, or a scratch tally for a row another zone owns */
+  private sink: NoDataCounts = this.counts;
   /** the mapped columns (a repeated row is one equal in all of them) */
   readonly columns: readonly (string | undefined)[];
   constructor(
@@ -95,8 +97,13 @@ class Cells {
       this.scaled(i, column),
       kind,
       this.noData,
-      this.counts,
+      this.sink,
     );
+  }
+
+  /** Counts the markers of the rows read from now on in `counts` (a row this zone owns) or nowhere (a margin row). */
+  counting(owned: boolean): void {
+    this.sink = owned ? this.counts : {};
   }
 
   /** The cell in the mapping's unit: a number times its column's scale (a no-data marker as it is, so it is still known). */
@@ -126,7 +133,7 @@ class Cells {
         this.scaled(i, column),
         axis === 'ra' ? 'ra_deg' : 'dec_deg',
         [],
-        this.counts,
+        this.sink,
       );
     const v = axis === 'ra' ? parseRaDeg(String(raw)) : parseDecDeg(String(raw));
     if (v === null)
@@ -368,6 +375,12 @@ export function readXraySources(
   return { rows, noData: cells.counts, merged };
 }
 
+/** The declinations a zone of the field reads (`near`: its band and margin) and those it owns (lib/sky/zones.ts). */
+export interface CatalogZone {
+  near(dec_deg: number): boolean;
+  owns(dec_deg: number): boolean;
+}
+
 /** Two rows of a catalog without ids closer than this are one source downloaded twice. */
 const SAME_SOURCE_ARCSEC = 0.1;
 
@@ -376,7 +389,15 @@ export function readPhotometry(
   t: TargetTable,
   m: PhotometryMapping,
   noData: readonly number[],
-): { rows: PhotometryRow[]; noData: NoDataCounts; merged: number } {
+  zone?: CatalogZone,
+): {
+  rows: PhotometryRow[];
+  noData: NoDataCounts;
+  merged: number;
+  /** with a zone: the rows kept that it owns, and the line of each no-data column's first marker among them */
+  owned?: number;
+  firstLines?: Map<string, number>;
+} {
   const cells = new Cells(
     t,
     noData,
@@ -386,11 +407,15 @@ export function readPhotometry(
   );
   const seen = new Map<string, number>();
   const rows: PhotometryRow[] = [];
+  // per row kept: whether this zone owns it (its no-data markers and merges are counted here, not by a neighbour)
+  const owned: boolean[] = [];
+  const firstLines = new Map<string, number>();
   let merged = 0;
   t.records.forEach((_, i) => {
     const id = m.id === undefined ? `row${t.lines[i]}` : uniqueId(t, i, m.id, seen, cells.columns);
     if (id === null) {
-      merged++;
+      // an exact repeat, at its first row's position: counted by the zone that owns that
+      if (!zone || zone.owns(cells.angle(i, m.dec, 'dec')!)) merged++;
       return;
     }
     const ra = cells.angle(i, m.ra, 'ra');
@@ -400,6 +425,11 @@ export function readPhotometry(
         { file: t.file, row: t.lines[i]!, column: ra === null ? m.ra : m.dec, value: '' },
         'expected a position',
       );
+    if (zone && !zone.near(dec)) return;
+    const own = !zone || zone.owns(dec);
+    cells.counting(own);
+    owned.push(own);
+    const columnsCounted = zone && own ? Object.keys(cells.counts).length : 0;
     rows.push({
       id,
       ra_deg: ra,
@@ -408,8 +438,14 @@ export function readPhotometry(
       mags: cells.mags(i, m.magnitudes),
       ...cells.astrometry(i, m),
     });
+    // a column's first no-data marker in this zone: its line, so the field's columns keep the whole table's order
+    if (zone && own && Object.keys(cells.counts).length !== columnsCounted)
+      for (const k of Object.keys(cells.counts).slice(columnsCounted)) firstLines.set(k, t.lines[i]!);
   });
-  if (m.id !== undefined) return { rows, noData: cells.counts, merged };
+  cells.counting(true);
+  const zoned = (kept: readonly boolean[]) =>
+    zone ? { owned: owned.reduce((n, own, a) => n + (own && kept[a] ? 1 : 0), 0), firstLines } : {};
+  if (m.id !== undefined) return { rows, noData: cells.counts, merged, ...zoned(owned.map(() => true)) };
   // without ids, a row within SAME_SOURCE_ARCSEC of an earlier kept one is that source again (overlapping cones)
   const index = new SkyIndex(
     rows.map((r) => r.ra_deg),
@@ -419,5 +455,10 @@ export function readPhotometry(
   const dropped = new Uint8Array(rows.length);
   for (let a = 0; a < rows.length; a++)
     if (!dropped[a]) for (const n of index.neighbours(a)) if (n.index > a) dropped[n.index] = 1;
-  return { rows: rows.filter((_, a) => !dropped[a]), noData: cells.counts, merged: dropped.reduce((x, y) => x + y, 0) };
+  return {
+    rows: rows.filter((_, a) => !dropped[a]),
+    noData: cells.counts,
+    merged: dropped.reduce((x, y, a) => x + (owned[a] ? y : 0), 0),
+    ...zoned(Array.from(dropped, (d) => d === 0)),
+  };
 }

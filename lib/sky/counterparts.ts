@@ -207,27 +207,42 @@ export function falseMatchRate(
   let trials = 0;
   let hits = 0;
   let pAny = 0;
+  const stride = falseMatchStride(sources.length, shifts, maxTrials);
+  for (let s = 0; s < sources.length; s += stride)
+    shiftedTrials(matcher, sources[s]!, shifts, (hit, p) => {
+      trials++;
+      if (hit) hits++;
+      pAny += p;
+    });
+  return { trials, method_rate: trials ? hits / trials : 0, mean_p_any: trials ? pAny / trials : 0 };
+}
+
+/** Every how many sources (in the field's order) the false-match rate shifts one, so that it makes at most `maxTrials` trials. */
+export function falseMatchStride(nSources: number, shifts: readonly number[], maxTrials = Infinity): number {
   const perSource = shifts.length * 4;
-  const stride = perSource === 0 ? 1 : Math.max(1, Math.ceil((sources.length * perSource) / maxTrials));
-  for (let s = 0; s < sources.length; s += stride) {
-    const x = sources[s]!;
-    const R = matcher.searchRadius(x);
-    for (const s of shifts) {
-      for (const [e, n] of [
-        [0, 1],
-        [1, 0],
-        [0, -1],
-        [-1, 0],
-      ] as const) {
-        const p = offsetPosition(x.ra_deg, x.dec_deg, e * s * R, n * s * R);
-        const m = matcher.match({ ...x, ...p });
-        trials++;
-        if (m.method) hits++;
-        pAny += m.p_any;
-      }
+  return perSource === 0 ? 1 : Math.max(1, Math.ceil((nSources * perSource) / maxTrials));
+}
+
+/** One source's trials of the false-match rate: its position moved `shift` search radii east, north, west and south, in that order per shift. */
+export function shiftedTrials(
+  matcher: CounterpartMatcher,
+  x: XrayPosition,
+  shifts: readonly number[],
+  trial: (hit: boolean, p_any: number) => void,
+): void {
+  const R = matcher.searchRadius(x);
+  for (const s of shifts) {
+    for (const [e, n] of [
+      [0, 1],
+      [1, 0],
+      [0, -1],
+      [-1, 0],
+    ] as const) {
+      const p = offsetPosition(x.ra_deg, x.dec_deg, e * s * R, n * s * R);
+      const m = matcher.match({ ...x, ...p });
+      trial(m.method !== null && m.method !== undefined, m.p_any);
     }
   }
-  return { trials, method_rate: trials ? hits / trials : 0, mean_p_any: trials ? pAny / trials : 0 };
 }
 
 /** The frame tie: the median (east, north) offset of catalog counterparts from their X-ray sources. */

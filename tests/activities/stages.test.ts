@@ -1,5 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { sqlString, withConnection } from '../../artifacts/duckdb.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stageActivities } from '../../activities/run-step.js';
 import { ArtifactStore } from '../../artifacts/store.js';
@@ -15,6 +16,7 @@ import { dataDirWith } from '../cli/fixtures.js';
 import { referencePredictionsTable, sourcesTable } from '../../schemas/tables.js';
 import { sedFitsTable, sedMagsTable } from '../../schemas/sed.js';
 import { predictionsTable } from '../../schemas/model.js';
+import { matchSummaryTable } from '../../schemas/catalog.js';
 import { labelRowsTable, labelMatchesTable } from '../../schemas/labels.js';
 import { metricsTable } from '../../schemas/evaluation.js';
 
@@ -232,6 +234,97 @@ describe('stage activities, called directly', () => {
     const rows = await store.readTable(predictionsTable, { stage: 'classify', id: out.artifactId });
     expect(rows.map((r) => r['id'])).toEqual(['t1', 't2']);
     for (const r of rows) expect(typeof r['final_class']).toBe('string');
+  });
+
+  it('classify in declination zones: every table the same bits as the field in one zone', async () => {
+    // the NGC 3532 field (25 sources, sexagesimal positions) against three catalogs: the simulated Gaia
+    // rows with repeats and with no-data markers placed so the zones meet them in another order than the
+    // file (CSV: cut inside DuckDB), the same rows as Parquet (cut inside DuckDB) and in radians as a
+    // VOTable (read whole and cut); Bayesian counterparts, so every p_any enters the sums
+    const dir = tempDir();
+    const fix = join(import.meta.dirname, '..', 'fixtures', 'classify');
+    const [head, ...rows] = readFileSync(join(fix, 'ngc3532_gaia_sim_dups.csv'), 'utf8').trimEnd().split('\n');
+    const cols = head!.split(',');
+    const byDec = rows
+      .map((r, i) => ({ i, dec: Number(r.split(',')[cols.indexOf('dec')]) }))
+      .sort((a, b) => b.dec - a.dec);
+    const marked = rows.map((r) => r.split(','));
+    // a no-data marker in BP on a northern row and in RP on a row south of it but later in the file (and one more):
+    // zones, from the south, meet RP first; the file meets BP first, and its order is the one kept
+    const north = byDec.find((r) => byDec.some((x) => x.i > r.i))!;
+    const south = byDec.filter((x) => x.i > north.i).at(-1)!;
+    marked[north.i]![cols.indexOf('phot_bp_mean_mag')] = '99';
+    marked[south.i]![cols.indexOf('phot_rp_mean_mag')] = '-99';
+    marked[byDec.find((x) => x.i > south.i && x !== north)?.i ?? north.i]![cols.indexOf('phot_rp_mean_mag')] = '99.99';
+    writeFileSync(join(dir, 'gaia.csv'), `${[head, ...marked.map((r) => r.join(','))].join('\n')}\n`);
+    await withConnection((conn) =>
+      conn.run(
+        `COPY (SELECT * FROM read_csv(${sqlString(join(fix, 'ngc3532_gaia_sim.csv'))})) TO ${sqlString(join(dir, 'gaia.parquet'))} (FORMAT parquet)`,
+      ),
+    );
+    copyFileSync(join(fix, 'ngc3532_csc.csv'), join(dir, 'csc.csv'));
+    copyFileSync(join(fix, 'ngc3532_gaia_sim_rad.vot'), join(dir, 'gaia_rad.vot'));
+    const bayes = {
+      ...config,
+      classify: { ...config.classify, counterparts: { ...config.classify.counterparts, rule: 'bayes' as const } },
+    };
+    const { params, context } = await planClassify(bayes, store, ref('model', 'train'), {
+      table: 'csc.csv',
+      catalogs: ['gaia.csv=gaia_dr3', 'gaia.parquet=gaia_dr3', 'gaia_rad.vot=gaia_dr3'],
+      cwd: dir,
+    });
+    const run = async (zoneSources: number) => {
+      const path = join(tempDir(), 'store');
+      cpSync(config.store.path, path, { recursive: true, filter: (src) => !src.includes(`${sep}classify${sep}`) });
+      const zoned = new ArtifactStore(path, 'checksum');
+      const said: string[] = [];
+      const progressOf = () => (_done: number, _total: number, note?: string) => void said.push(note ?? '');
+      const out = await stageActivities(zoned, { progressOf }).classify(
+        params,
+        { model: ref('model', 'train') },
+        step('classify', { ...context, zone_sources: zoneSources }),
+      );
+      const zones = said.filter((n) => n.startsWith('matching counterparts: zone')).length;
+      return {
+        dir: join(path, 'classify', out.artifactId),
+        meta: await zoned.readMeta('classify', out.artifactId),
+        zones,
+      };
+    };
+    const one = await run(1000);
+    const zones = await run(3);
+    const files = readdirSync(one.dir)
+      .filter((f) => f !== 'meta.json')
+      .sort();
+    expect(
+      readdirSync(zones.dir)
+        .filter((f) => f !== 'meta.json')
+        .sort(),
+    ).toEqual(files);
+    expect(files.length).toBeGreaterThanOrEqual(9);
+    expect(one.zones).toBe(0);
+    expect(zones.zones).toBe(Math.ceil(25 / 3));
+    for (const f of files) expect(readFileSync(join(zones.dir, f)), f).toEqual(readFileSync(join(one.dir, f)));
+    const notes = (m: typeof one.meta) => ({ ...m.notes, context: null });
+    expect(notes(zones.meta)).toEqual(notes(one.meta));
+    // what the cut had to get right: no-data markers in the file's order of columns, repeats and catalog rows counted once
+    const noData = one.meta.notes?.['no_data_by_column'] as Record<string, number>;
+    expect(Object.entries(noData).filter(([k]) => k.startsWith('gaia_dr3.'))).toEqual([
+      ['gaia_dr3.phot_bp_mean_mag', 1],
+      ['gaia_dr3.phot_rp_mean_mag', 2],
+    ]);
+    expect(Object.keys(zones.meta.notes?.['no_data_by_column'] as object)).toEqual(Object.keys(noData));
+    expect(one.meta.notes?.['duplicate_rows_merged']).toEqual({ 'gaia.csv': rows.length - 231 });
+    const summary = await new ArtifactStore(join(one.dir, '..', '..'), 'checksum').readTable(
+      matchSummaryTable,
+      { stage: 'classify', id: one.meta.id },
+      'match_summary',
+    );
+    expect(summary.filter((r) => r.metric === 'catalog_sources').map((r) => [r.catalog, r.value])).toEqual([
+      ['gaia_dr3', 231],
+      ['gaia_dr3_2', 231],
+      ['gaia_dr3_3', 231],
+    ]);
   });
 
   it('refuses params, inputs and context that do not fit the stage, before any work', async () => {

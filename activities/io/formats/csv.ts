@@ -1,6 +1,8 @@
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import { InputError } from '../../../lib/errors.js';
-import { sqlString, withConnection, withLiteralPath } from '../../../artifacts/duckdb.js';
+import { sqlIdent, sqlString, withConnection, withLiteralPath } from '../../../artifacts/duckdb.js';
+import type { TargetTable } from '../table.js';
 import { checkHeader, measurement, type ColumnKind, type NoDataCounts } from '../validate.js';
 
 export interface CsvTable {
@@ -142,4 +144,189 @@ export function measurementField(
 
 export function textField(table: CsvTable, i: number, column: string): string | null {
   return table.records[i]![column] ?? null;
+}
+
+/**
+ * A band of declinations a zone reads (lib/sky/zones.ts): the rows whose column, as a
+ * number times `scale`, lies in [lo, hi] degrees, and every row whose value is not such a
+ * number or not a declination at all (text, sexagesimal, empty, out of range), so that the
+ * caller parses and checks it as it would in the whole table. A superset of the rows in
+ * the band, never a subset.
+ */
+export interface DecBand {
+  scale: number;
+  lo: number;
+  hi: number;
+}
+
+/** A table read a band of declinations at a time (registry.ts openTableZones). */
+export interface ZonedTable {
+  header: string[];
+  /** every row whose declination column is in [lo, hi] degrees, or is not a plain number in [-90, 90] */
+  read(lo: number, hi: number): Promise<TargetTable>;
+}
+
+/** The band as a DuckDB condition on one column (its SQL expression). */
+export function decBandSql(expr: string, band: DecBand): string {
+  const v = `(TRY_CAST(trim(CAST(${expr} AS VARCHAR)) AS DOUBLE) * ${band.scale})`;
+  return `(${v} IS NULL OR isnan(${v}) OR ${v} < -90 OR ${v} > 90 OR ${v} BETWEEN ${band.lo} AND ${band.hi})`;
+}
+
+/** What one streamed pass over a delimited file tells its reader: the header, comments, and where every record starts. */
+interface DelimitedScan {
+  /** 0-based index of the header line (the first that is not a # comment) */
+  headerIndex: number;
+  headerLine: string;
+  /** whether a # line follows a newline anywhere (DuckDB is then told to skip comments) */
+  comments: boolean;
+  /** whether a line after the header is neither a comment nor blank */
+  hasData: boolean;
+  /** the 1-based line each data record starts on, as readCsv counts them */
+  starts: Int32Array;
+}
+
+/**
+ * One pass over a delimited file in chunks, holding 4 bytes per record (not the text):
+ * the same header, comment and record-start rules as readCsv, which reads the whole text.
+ * Written by hand because no CSV library reports the physical line of each record across
+ * quoted newlines the way readCsv's errors name them.
+ */
+async function scanDelimited(path: string, displayName: string): Promise<DelimitedScan> {
+  let starts = new Int32Array(1 << 16);
+  let n = 0;
+  let line = 1;
+  let inQuotes = false;
+  let atLineStart = true;
+  let lineIsComment = false;
+  let lineHasContent = false;
+  let headerIndex = -1;
+  let header: number[] = [];
+  let comments = false;
+  let hasData = false;
+  // a record start pushed at a line's start is dropped if that line turns out to be a comment
+  let pendingStart = -1;
+  let prevNewline = false;
+  const endLine = () => {
+    if (headerIndex < 0 && !lineIsComment) headerIndex = line - 1;
+    else if (headerIndex >= 0 && line - 1 > headerIndex && !lineIsComment && lineHasContent) hasData = true;
+  };
+  const push = (v: number) => {
+    if (n === starts.length) {
+      const grown = new Int32Array(starts.length * 2);
+      grown.set(starts);
+      starts = grown;
+    }
+    starts[n++] = v;
+  };
+  let sawAny = false;
+  try {
+    for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+      for (let i = 0; i < chunk.length; i++) {
+        const ch = chunk[i]!;
+        sawAny = true;
+        if (atLineStart) {
+          atLineStart = false;
+          lineIsComment = ch === 35; /* # */
+          lineHasContent = false;
+          if (lineIsComment && prevNewline) comments = true;
+          if (pendingStart >= 0) {
+            if (!lineIsComment && headerIndex >= 0 && pendingStart > headerIndex + 1) push(pendingStart);
+            pendingStart = -1;
+          }
+        }
+        if (headerIndex < 0 && !lineIsComment && ch !== 10 && ch !== 13) header.push(ch);
+        if (ch !== 10 && ch !== 13 && ch !== 32 && ch !== 9) lineHasContent = true;
+        if (ch === 34 /* " */) inQuotes = !inQuotes;
+        else if (ch === 10 /* \n */) {
+          endLine();
+          line++;
+          atLineStart = true;
+          prevNewline = true;
+          // readCsv's recordStartLines: a record starts after a newline outside quotes (not after the last byte)
+          if (!inQuotes) pendingStart = line;
+          continue;
+        }
+        prevNewline = false;
+      }
+    }
+  } catch (err) {
+    throw new InputError(
+      { file: displayName },
+      `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)}: ${path})`,
+    );
+  }
+  if (!atLineStart) endLine();
+  if (!sawAny || headerIndex < 0)
+    throw new InputError({ file: displayName }, 'file is empty, expected a header line and data rows');
+  if (!hasData) throw new InputError({ file: displayName, row: headerIndex + 2 }, 'no data rows after the header');
+  return {
+    headerIndex,
+    headerLine: Buffer.from(header).toString('utf8'),
+    comments,
+    hasData,
+    starts: starts.subarray(0, n),
+  };
+}
+
+/**
+ * A delimited file read zone by zone (`ZonedTable`): DuckDB's CSV reader converts it once,
+ * streaming, to a Parquet file in `dir` with each record's number (one thread, so the
+ * numbers follow the file); each band is then a filtered scan of that Parquet file, and the
+ * rows outside never reach JavaScript. The records, text and line numbers are readCsv's.
+ */
+export async function openCsvZones(
+  path: string,
+  displayName: string,
+  column: string,
+  scale: number,
+  dir: string,
+  opts: { delimiter?: string } = {},
+): Promise<ZonedTable> {
+  const scan = await scanDelimited(path, displayName);
+  const headerLine = scan.headerLine.replace(/\r$/, '');
+  const delim = opts.delimiter ?? textDelimiter(headerLine);
+  const header = splitHeader(headerLine, delim);
+  checkHeader(header, displayName, scan.headerIndex + 1);
+  const at = header.indexOf(column);
+  if (at < 0) throw new InputError({ file: displayName, row: 1, column }, `required column is missing from the header`);
+  const converted = join(dir, 'records.parquet');
+  await withLiteralPath(path, (literal) =>
+    withConnection(async (conn) => {
+      try {
+        const columns = header.map((_, i) => `${sqlString(`c${i}`)}: 'VARCHAR'`).join(', ');
+        const comments = scan.headerIndex > 0 || scan.comments ? `, comment = '#'` : '';
+        const options = `header = true, all_varchar = true, delim = ${sqlString(delim)}, quote = '"', escape = '"', auto_detect = false, parallel = false${comments}`;
+        await conn.run(
+          `COPY (SELECT row_number() OVER () AS xclass_record, * FROM read_csv(${sqlString(literal)}, ${options}, columns = {${columns}})) TO ${sqlString(converted)} (FORMAT parquet)`,
+        );
+      } catch (err) {
+        const first = (err as Error).message.split('\n').find((l) => l.trim() !== '') ?? String(err);
+        throw new InputError({ file: displayName }, `not a valid delimited file: ${first}`);
+      }
+    }),
+  );
+  return {
+    header,
+    read: async (lo, hi) => {
+      const columns = await withConnection(async (conn) => {
+        const reader = await conn.runAndReadAll(
+          `SELECT * FROM read_parquet(${sqlString(converted)}) WHERE ${decBandSql(sqlIdent(`c${at}`), { scale, lo, hi })} ORDER BY xclass_record`,
+        );
+        return reader.getColumnsJS() as (string | bigint | null)[][];
+      });
+      const numbers = (columns[0] ?? []) as bigint[];
+      const records: Record<string, string | null>[] = new Array<Record<string, string | null>>(numbers.length);
+      const lines: number[] = new Array<number>(numbers.length);
+      for (let r = 0; r < numbers.length; r++) {
+        const out: Record<string, string | null> = {};
+        for (let i = 0; i < header.length; i++) {
+          const v = (columns[i + 1]?.[r] as string | null | undefined)?.trim();
+          out[header[i]!] = v === undefined || v === '' ? null : v;
+        }
+        records[r] = out;
+        lines[r] = scan.starts[Number(numbers[r]!) - 1]!;
+      }
+      return { file: displayName, header, records, lines };
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { InputError } from '../../../lib/errors.js';
 import { checkHeader } from '../validate.js';
-import { readCsv, textDelimiter } from './csv.js';
+import { openCsvZones, readCsv, textDelimiter } from './csv.js';
 import type { TableFormatReader } from './format.js';
 
 /**
@@ -36,6 +36,7 @@ export const TSV_FORMAT: TableFormatReader = {
   name: 'tsv',
   identify: (_head, _text, file) => /\.(tsv|tab)$/i.test(file),
   read: (path, file) => readCsv(path, file, { delimiter: '\t' }),
+  zones: (path, file, column, scale, dir) => openCsvZones(path, file, column, scale, dir, { delimiter: '\t' }),
   header: (path, file) => delimitedHeader(path, file, true),
   declaresUnits: false,
 };
@@ -45,6 +46,7 @@ export const CSV_FORMAT: TableFormatReader = {
   name: 'csv',
   identify: () => true,
   read: (path, file) => readCsv(path, file),
+  zones: (path, file, column, scale, dir) => openCsvZones(path, file, column, scale, dir),
   header: (path, file) => delimitedHeader(path, file, false),
   declaresUnits: false,
 };

@@ -1,5 +1,6 @@
 import type { TargetTable } from '../table.js';
 import { checkHeader } from '../validate.js';
+import type { ZonedTable } from './csv.js';
 
 /**
  * One table format XClass reads (astropy's unified I/O registry is the model): how it
@@ -13,6 +14,12 @@ export interface TableFormatReader {
   /** the first 256 bytes of the file, as bytes and as latin1 text, and the file's name */
   identify(head: Buffer, text: string, file: string): boolean;
   read(path: string, file: string): Promise<TargetTable>;
+  /**
+   * the table a band of declinations at a time, each band cut inside DuckDB's scan so the
+   * other rows never reach JavaScript (`dir`: a temporary folder the reader may use until
+   * the caller removes it); absent: read whole once and cut (registry.ts openTableZones)
+   */
+  zones?(path: string, file: string, column: string, scale: number, dir: string): Promise<ZonedTable>;
   /** the column names without the rows; absent: read the table */
   header?(path: string, file: string): Promise<string[]>;
   /** whether the format's header declares units (honoured by the classify plan) */

@@ -1,6 +1,7 @@
 import type { DuckDBResultReader } from '@duckdb/node-api';
 import { InputError } from '../../../lib/errors.js';
-import { sqlString, withConnection, withLiteralPath } from '../../../artifacts/duckdb.js';
+import { sqlIdent, sqlString, withConnection, withLiteralPath } from '../../../artifacts/duckdb.js';
+import { decBandSql } from './csv.js';
 import { checked, type TableFormatReader } from './format.js';
 
 /** A Parquet file read by DuckDB, always as the literal file (never a pattern). */
@@ -33,6 +34,30 @@ export const PARQUET_FORMAT: TableFormatReader = {
       (r) => ({ header: r.columnNames(), records: r.getRowObjectsJS() as Record<string, unknown>[] }),
     );
     return checked({ file, header, records, lines: records.map((_, i) => i + 1) });
+  },
+  zones: async (path, file, column, scale) => {
+    const header = await PARQUET_FORMAT.header!(path, file);
+    if (!header.includes(column))
+      throw new InputError({ file, row: 1, column }, 'required column is missing from the header');
+    return {
+      header,
+      read: async (lo, hi) => {
+        const { records, lines } = await readParquetFile(
+          path,
+          file,
+          (literal) =>
+            `SELECT * FROM read_parquet(${literal}, file_row_number = true) WHERE ${decBandSql(sqlIdent(column), { scale, lo, hi })} ORDER BY file_row_number`,
+          (r) => {
+            const rows = r.getRowObjectsJS() as Record<string, unknown>[];
+            // the row number is the reader's, not a column of the file
+            const lines = rows.map((row) => Number(row['file_row_number']) + 1);
+            for (const row of rows) delete row['file_row_number'];
+            return { records: rows, lines };
+          },
+        );
+        return checked({ file, header, records, lines });
+      },
+    };
   },
   header: (path, file) =>
     readParquetFile(

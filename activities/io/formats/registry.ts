@@ -6,7 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../../../lib/errors.js';
 import type { TargetTable } from '../table.js';
+import type { DecBand, ZonedTable } from './csv.js';
 import { CSV_FORMAT, TSV_FORMAT } from './delimited.js';
+import { parseNumber } from '../validate.js';
 import { FITS_FORMAT } from './fits.js';
 import type { TableFormatReader } from './format.js';
 import { PARQUET_FORMAT } from './parquet.js';
@@ -69,6 +71,47 @@ export async function readTargetTable(path: string, file: string): Promise<Targe
 }
 
 /**
+ * A catalog table read a band of declinations at a time (a zone of the field and its
+ * margin; formats/csv.ts `ZonedTable`), with the lines the whole read gives each row. CSV,
+ * TSV and Parquet have each band cut inside DuckDB's scan, so a zone's rows are all that
+ * reach JavaScript; the other formats are read whole once and cut, and a gzip-compressed
+ * file is decompressed into `dir` first. `dir` is the caller's, removed by it when done.
+ */
+export async function openTableZones(
+  path: string,
+  file: string,
+  column: string,
+  scale: number,
+  dir: string,
+): Promise<ZonedTable> {
+  const id = await identify(path, file);
+  if (id.gzip) {
+    const plain = join(await mkdtemp(join(dir, 'gunzip-')), basename(file).replace(/\.gz$/i, '') || 'table');
+    await gunzipTo(path, file, plain);
+    return openTableZones(plain, file, column, scale, dir);
+  }
+  if (id.format.zones) return id.format.zones(path, file, column, scale, await mkdtemp(join(dir, 'zones-')));
+  const t = await id.format.read(path, file);
+  if (!t.header.includes(column))
+    throw new InputError({ file, row: 1, column }, 'required column is missing from the header');
+  return {
+    header: t.header,
+    read: async (lo, hi) => {
+      const keep = t.records.map((r) => inDecBand(r[column], { scale, lo, hi }));
+      return { ...t, records: t.records.filter((_, i) => keep[i]), lines: t.lines.filter((_, i) => keep[i]) };
+    },
+  };
+}
+
+/** `decBandSql` on one cell, for the formats read whole: kept unless a plain number outside the band. */
+function inDecBand(raw: unknown, band: DecBand): boolean {
+  const n = parseNumber(raw);
+  if (n === null || n === undefined) return true;
+  const v = n * band.scale;
+  return v < -90 || v > 90 || (v >= band.lo && v <= band.hi);
+}
+
+/**
  * The column names of a catalog table without reading its rows where the format allows
  * (the first line of a text table, a Parquet file's schema): planning a classification
  * needs only the header, and a photometry catalog may have millions of rows.
@@ -88,14 +131,19 @@ async function withGunzipped<T>(path: string, file: string, fn: (plain: string) 
   const dir = await mkdtemp(join(tmpdir(), 'xclass-gunzip-'));
   try {
     const plain = join(dir, basename(file).replace(/\.gz$/i, '') || 'table');
-    try {
-      await pipeline(createReadStream(path), createGunzip(), createWriteStream(plain));
-    } catch (err) {
-      throw new InputError({ file }, `not a readable gzip file (${(err as Error).message})`);
-    }
+    await gunzipTo(path, file, plain);
     return await fn(plain);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A gzip-compressed file decompressed (streamed by node:zlib) to `plain`. */
+async function gunzipTo(path: string, file: string, plain: string): Promise<void> {
+  try {
+    await pipeline(createReadStream(path), createGunzip(), createWriteStream(plain));
+  } catch (err) {
+    throw new InputError({ file }, `not a readable gzip file (${(err as Error).message})`);
   }
 }
 
