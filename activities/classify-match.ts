@@ -21,6 +21,7 @@ import type {
   CounterpartSettings,
   CounterpartMatchRow,
   MatchSummaryRow,
+  ZoneMatchPRow,
 } from '../schemas/catalog.js';
 import type { PhotometryRow, XraySourceRow } from './io/catalog-rows.js';
 
@@ -37,15 +38,6 @@ export interface Choice {
   reason: string;
   quality: string;
   nu: number | null;
-}
-
-export interface MatchResult {
-  matches: CounterpartMatchRow[];
-  summary: MatchSummaryRow[];
-  /** the member pairs of every source's counterpart set, kept or rejected */
-  pairs: CounterpartPairRow[];
-  /** X-ray positions after the frame tie (the input positions when none was applied) */
-  positions: ({ ra_deg: number; dec_deg: number } | null)[];
 }
 
 function positionsOf(sources: readonly XraySourceRow[], file: string): (XrayPosition | null)[] {
@@ -92,263 +84,257 @@ function choose(m: SourceMatch, opts: CounterpartSettings, catalog: string): Cho
 }
 
 /** One zone's counterparts (FieldMatch.zone): per catalog and zone source, the choice, indexing the zone's catalog rows. */
+/** What matching a zone needs of the whole field: its largest positional error and how many sources have a position. */
+export interface FieldFacts {
+  max_sigma_eff_arcsec: number;
+  positioned: number;
+}
+
+/** The field's facts from its sources, read whole. */
+export function fieldFacts(sources: readonly XraySourceRow[]): FieldFacts {
+  let max = 0;
+  let positioned = 0;
+  for (const s of sources)
+    if (s.ra_deg !== null && s.dec_deg !== null) {
+      positioned++;
+      max = Math.max(max, s.sigma_eff_arcsec ?? 0);
+    }
+  return { max_sigma_eff_arcsec: max, positioned };
+}
+
+/** How far from a zone's sources its catalog rows must reach (arcsec): every candidate, density circle and shifted trial of the field's largest error. */
+export function fieldReachArcsec(facts: FieldFacts, opts: CounterpartSettings): number {
+  return catalogReachArcsec(facts.max_sigma_eff_arcsec, opts, opts.shift_radii);
+}
+
+/** One catalog's counts in a zone, summed over the field's zones. */
+export interface ZoneCatalogCounts {
+  reached: number;
+  with_candidate: number;
+  method_secure: number;
+  method_ambiguous: number;
+  counterparts_used: number;
+  shift_hits: number;
+  /** the catalog rows the zone owns (the field's catalog size is their sum) */
+  catalog_rows: number;
+  /** the zone's catalog rows' centre (RA Dec), for the message when no source reaches the catalog */
+  centre: string;
+}
+
+/** A source's p_any in a catalog (`trial` -1) and at each shifted position of the false-match rate (0, 1, ...). */
+export type MatchP = ZoneMatchPRow;
+
+/** One zone's counterparts: per catalog and zone source the choice (indexing the zone's catalog rows), and its rows of the field's tables. */
 export interface ZoneMatch {
   /** choices[c][k]: catalog c, the zone's k-th source (after the joint set across catalogs) */
   choices: Choice[][];
+  /** the zone's X-ray positions after the frame tie (the input positions when none was applied) */
+  positions: ({ ra_deg: number; dec_deg: number } | null)[];
+  matches: CounterpartMatchRow[];
+  pairs: CounterpartPairRow[];
+  p: MatchP[];
+  counts: ZoneCatalogCounts[];
+  /** the frame tie's rows of the match summary (a field matched as one zone) */
+  frameTie: MatchSummaryRow[];
 }
 
 /**
- * Every X-ray source against every photometry catalog: all candidates within the search
+ * One zone's X-ray sources (in the field's order) against the rows of every photometry
+ * catalog within the counterpart search's reach of it: all candidates within the search
  * radius kept with their nu, grade and posterior; the counterpart used chosen by the
- * configured rule; per catalog the false-match rate from shifted positions. With
- * `frame_tie`, the median offset of secure matches (all catalogs pooled) is applied to
- * the X-ray positions first, when enough of them agree (a field matched as one zone only).
- *
- * A field is matched zone by zone (lib/sky/zones.ts): `zone` takes the zone's sources and
- * the catalog rows within the counterpart search's reach of it, and keeps what the field's
- * tables need per source; `finish` puts them in the field's order and sums the field's
- * figures in that order, so any cut into zones gives the same bits as one zone. The search
- * index's radius and the false-match rate's stride are the field's, set here.
+ * configured rule; the false-match rate's shifted trials for the sources on every
+ * stride-th line of the table. With `frame_tie` (a field matched as one zone: `whole`),
+ * the median offset of secure matches (all catalogs pooled) is applied to the X-ray
+ * positions first, when enough of them agree. The search index's radius and the stride
+ * are the field's (`facts`), so any cut into zones gives every source the same match;
+ * `matchSummary` sums the zones in the field's order.
  */
-export class FieldMatch {
-  private xs: (XrayPosition | null)[];
-  /** the index radius every zone's matchers use: the field's largest search radius */
-  readonly maxR: number;
-  /** per source: its place among the sources with a position (-1 without one) */
-  private readonly placedIndex: Int32Array;
-  private readonly stride: number;
-  private readonly perSource: number;
-  private readonly summaryHead: MatchSummaryRow[] = [];
-  /** per catalog, per source: its candidate rows; its p_any; its joint-set pairs */
-  private readonly rows: CounterpartMatchRow[][][];
-  private readonly pAny: Float64Array[];
-  private readonly pairs: CounterpartPairRow[][] = [];
-  /** per catalog: per trial source (every stride-th placed one), its trials' p_any in order */
-  private readonly trialPAny: Float64Array[];
-  private readonly counts: {
-    reached: number;
-    withCandidate: number;
-    secure: number;
-    ambiguous: number;
-    chosen: number;
-    hits: number;
-    catalogRows: number;
-    ra: number[];
-    dec: number[];
-  }[];
-  private zones = 0;
-
-  constructor(
-    private readonly sources: readonly XraySourceRow[],
-    private readonly catalogs: readonly { name: string; file: string }[],
-    private readonly opts: CounterpartSettings,
-    private readonly file: string,
-  ) {
-    this.xs = catalogs.length === 0 ? [] : positionsOf(sources, file);
-    if (catalogs.length > 0 && this.xs.every((x) => x === null))
-      throw new InputError(
-        { file, column: 'ra, dec' },
-        'photometry catalogs were given but the X-ray table maps no positions',
-      );
-    // a loop, not Math.max(...xs): a spread of 10^5 arguments overflows the stack
-    const maxSigma = this.xs.reduce((m, x) => Math.max(m, x?.sigma_eff_arcsec ?? 0), 0);
-    this.maxR = Math.max(opts.radius_sigmas * maxSigma, opts.min_radius_arcsec);
-    this.placedIndex = new Int32Array(sources.length).fill(-1);
-    let placed = 0;
-    this.xs.forEach((x, si) => {
-      if (x) this.placedIndex[si] = placed++;
-    });
-    this.stride = falseMatchStride(placed, opts.shift_radii, opts.shift_max_trials);
-    this.perSource = opts.shift_radii.length * 4;
-    const nTrialSources = Math.ceil(placed / this.stride);
-    this.rows = catalogs.map(() => new Array<CounterpartMatchRow[]>(sources.length));
-    this.pAny = catalogs.map(() => new Float64Array(sources.length));
-    this.trialPAny = catalogs.map(() => new Float64Array(nTrialSources * this.perSource));
-    this.counts = catalogs.map(() => ({
-      reached: 0,
-      withCandidate: 0,
-      secure: 0,
-      ambiguous: 0,
-      chosen: 0,
-      hits: 0,
-      catalogRows: 0,
-      ra: [],
-      dec: [],
-    }));
-  }
-
-  /** How far from a zone's sources its catalog rows must reach (arcsec): every candidate, density and shifted trial of the field's largest error. */
-  reachArcsec(): number {
-    const maxSigma = this.xs.reduce((m, x) => Math.max(m, x?.sigma_eff_arcsec ?? 0), 0);
-    return catalogReachArcsec(maxSigma, this.opts, this.opts.shift_radii);
-  }
-
-  /**
-   * One zone: `idx` its sources (indices into the field's, in the field's order), `catalogs`
-   * the rows near it, `owned` per catalog how many of those rows the zone owns (the field's
-   * catalog size is their sum). `frameTie`: the field is this one zone.
-   */
-  zone(idx: readonly number[], catalogs: readonly LoadedCatalog[], owned: readonly number[]): ZoneMatch {
-    const opts = this.opts;
-    this.zones++;
-    if (catalogs.length === 0) return { choices: [] };
-    const matchers = catalogs.map(
-      (c) =>
-        new CounterpartMatcher(
-          {
-            ra_deg: c.rows.map((r) => r.ra_deg),
-            dec_deg: c.rows.map((r) => r.dec_deg),
-            sigma_arcsec: c.rows.map((r) => r.sigma_arcsec),
-          },
-          opts,
-          this.maxR,
-        ),
+export function matchZone(
+  sources: readonly XraySourceRow[],
+  catalogs: readonly LoadedCatalog[],
+  owned: readonly number[],
+  opts: CounterpartSettings,
+  facts: FieldFacts,
+  file: string,
+  whole: boolean,
+): ZoneMatch {
+  const frameTieRows: MatchSummaryRow[] = [];
+  const counts: ZoneCatalogCounts[] = [];
+  const noMatch = (xs: readonly ({ ra_deg: number; dec_deg: number } | null)[]): ZoneMatch => ({
+    choices: [],
+    positions: xs.map((x) => (x ? { ra_deg: x.ra_deg, dec_deg: x.dec_deg } : null)),
+    matches: [],
+    pairs: [],
+    p: [],
+    counts,
+    frameTie: frameTieRows,
+  });
+  if (catalogs.length === 0)
+    return noMatch(sources.map((s) => (s.ra_deg === null ? null : { ra_deg: s.ra_deg, dec_deg: s.dec_deg! })));
+  let xs = positionsOf(sources, file);
+  if (whole && xs.every((x) => x === null))
+    throw new InputError(
+      { file, column: 'ra, dec' },
+      'photometry catalogs were given but the X-ray table maps no positions',
     );
-    if (opts.frame_tie) {
-      if (this.zones > 1 || idx.length !== this.sources.length)
-        throw new Error('classify: the frame tie is one median over the whole field; it is matched as one zone');
-      const pairs = catalogs.flatMap((c, ci) =>
-        this.xs.flatMap((x) => {
-          const m = x ? matchers[ci]!.match(x).method : null;
-          return x && m && m.quality === 'secure' ? [{ xray: x, counterpart: c.rows[m.index]! }] : [];
-        }),
-      );
-      const applied = pairs.length >= opts.frame_tie_min_matches;
-      const tie = pairs.length > 0 ? frameTie(pairs) : { east_arcsec: 0, north_arcsec: 0, n: 0 };
-      this.summaryHead.push(
-        { catalog: 'all', metric: 'frame_tie_matches', value: tie.n },
-        { catalog: 'all', metric: 'frame_tie_east_arcsec', value: tie.east_arcsec },
-        { catalog: 'all', metric: 'frame_tie_north_arcsec', value: tie.north_arcsec },
-        { catalog: 'all', metric: 'frame_tie_applied', value: applied ? 1 : 0 },
-      );
-      if (applied)
-        this.xs = this.xs.map((x) =>
-          x ? { ...x, ...offsetPosition(x.ra_deg, x.dec_deg, tie.east_arcsec, tie.north_arcsec) } : null,
-        );
-    }
-    const xs = idx.map((si) => this.xs[si] ?? null);
-    const sources = idx.map((si) => this.sources[si]!);
-    // each catalog on its own by the configured rule; then one counterpart set per source across catalogs
-    const found = catalogs.map((_, ci) => xs.map((x) => (x ? matchers[ci]!.match(x) : null)));
-    const choices = catalogs.map((c, ci) =>
-      found[ci]!.map((m): Choice =>
-        m
-          ? choose(m, opts, c.name)
-          : { index: null, reason: `${c.name}: no X-ray position`, quality: 'none', nu: null },
+  const maxR = Math.max(opts.radius_sigmas * facts.max_sigma_eff_arcsec, opts.min_radius_arcsec);
+  const stride = falseMatchStride(facts.positioned, opts.shift_radii, opts.shift_max_trials);
+  const matchers = catalogs.map(
+    (c) =>
+      new CounterpartMatcher(
+        {
+          ra_deg: c.rows.map((r) => r.ra_deg),
+          dec_deg: c.rows.map((r) => r.dec_deg),
+          sigma_arcsec: c.rows.map((r) => r.sigma_arcsec),
+        },
+        opts,
+        maxR,
       ),
+  );
+  if (opts.frame_tie) {
+    if (!whole)
+      throw new Error('classify: the frame tie is one median over the whole field; it is matched as one zone');
+    const pairs = catalogs.flatMap((c, ci) =>
+      xs.flatMap((x) => {
+        const m = x ? matchers[ci]!.match(x).method : null;
+        return x && m && m.quality === 'secure' ? [{ xray: x, counterpart: c.rows[m.index]! }] : [];
+      }),
     );
-    if (catalogs.length >= 2)
-      jointSets(sources, catalogs, xs, found, choices, opts, (k, row) => (this.pairs[idx[k]!] ??= []).push(row));
-    catalogs.forEach((c, ci) => {
-      const n = this.counts[ci]!;
-      n.catalogRows += owned[ci]!;
-      xs.forEach((x, k) => {
-        const m = found[ci]![k];
-        if (!x || !m) return;
-        const si = idx[k]!;
-        if (m.neighbours > 0) n.reached++;
-        const choice = choices[ci]![k]!;
-        if (m.candidates.length > 0) n.withCandidate++;
-        if (m.method?.quality === 'secure') n.secure++;
-        if (m.method?.quality === 'ambiguous') n.ambiguous++;
-        if (choice.index !== null) n.chosen++;
-        this.pAny[ci]![si] = m.p_any;
-        if (m.candidates.length > 0)
-          this.rows[ci]![si] = m.candidates.map((cand) => {
-            const r = c.rows[cand.index]!;
-            return {
-              id: sources[k]!.id,
-              catalog: c.name,
-              candidate: r.id,
-              ra_deg: r.ra_deg,
-              dec_deg: r.dec_deg,
-              sep_arcsec: cand.sep_arcsec,
-              nu: cand.nu,
-              quality: cand.quality,
-              rank: cand.rank,
-              p_i: Math.min(1, cand.p_i),
-              p_any: Math.min(1, m.p_any),
-              density_arcsec2: m.density_arcsec2,
-              chosen: cand.index === choice.index,
-            };
-          });
-        // the false-match rate's trials for every stride-th placed source of the field
-        const placed = this.placedIndex[si]!;
-        if (placed % this.stride === 0) {
-          const out = this.trialPAny[ci]!;
-          let at = (placed / this.stride) * this.perSource;
-          shiftedTrials(matchers[ci]!, x, opts.shift_radii, (hit, p) => {
-            if (hit) n.hits++;
-            out[at++] = p;
-          });
-        }
-      });
-      // the catalog's own centre, for the message when no source reaches it
-      if (n.reached === 0)
-        for (const r of c.rows) {
-          n.ra.push(r.ra_deg);
-          n.dec.push(r.dec_deg);
-        }
-    });
-    return { choices };
+    const applied = pairs.length >= opts.frame_tie_min_matches;
+    const tie = pairs.length > 0 ? frameTie(pairs) : { east_arcsec: 0, north_arcsec: 0, n: 0 };
+    frameTieRows.push(
+      { catalog: 'all', metric: 'frame_tie_matches', value: tie.n },
+      { catalog: 'all', metric: 'frame_tie_east_arcsec', value: tie.east_arcsec },
+      { catalog: 'all', metric: 'frame_tie_north_arcsec', value: tie.north_arcsec },
+      { catalog: 'all', metric: 'frame_tie_applied', value: applied ? 1 : 0 },
+    );
+    if (applied)
+      xs = xs.map((x) =>
+        x ? { ...x, ...offsetPosition(x.ra_deg, x.dec_deg, tie.east_arcsec, tie.north_arcsec) } : null,
+      );
   }
-
-  /** The field's tables, in the field's order, once every zone is matched. */
-  finish(): MatchResult {
-    const opts = this.opts;
-    const { sources, catalogs, file } = this;
-    const summary = [...this.summaryHead];
-    const positions = this.xs.length
-      ? this.xs.map((x) => (x ? { ra_deg: x.ra_deg, dec_deg: x.dec_deg } : null))
-      : sources.map((s) => (s.ra_deg === null ? null : { ra_deg: s.ra_deg, dec_deg: s.dec_deg! }));
-    if (catalogs.length === 0) return { matches: [], summary, pairs: [], positions };
-    const matches: CounterpartMatchRow[] = [];
-    for (const rows of this.rows) for (const r of rows) if (r) for (const m of r) matches.push(m);
-    const placed = this.xs.filter((x): x is XrayPosition => x !== null);
-    catalogs.forEach((c, ci) => {
-      const n = this.counts[ci]!;
-      if (n.reached === 0) {
-        const centre = (ra: readonly number[], dec: readonly number[]) =>
-          ra.length ? `${medianRaDeg(ra).toFixed(4)} ${median(dec).toFixed(4)}` : 'none';
-        throw new InputError(
-          { file: c.file, column: 'ra, dec', value: centre(n.ra, n.dec) },
-          `no source within ${opts.density_radius_arcsec}" of any of the ${placed.length} X-ray sources of ${file} (centred at ${centre(
-            placed.map((r) => r.ra_deg),
-            placed.map((r) => r.dec_deg),
-          )}): the tables do not overlap on the sky`,
-        );
+  // each catalog on its own by the configured rule; then one counterpart set per source across catalogs
+  const found = catalogs.map((_, ci) => xs.map((x) => (x ? matchers[ci]!.match(x) : null)));
+  const choices = catalogs.map((c, ci) =>
+    found[ci]!.map((m): Choice =>
+      m ? choose(m, opts, c.name) : { index: null, reason: `${c.name}: no X-ray position`, quality: 'none', nu: null },
+    ),
+  );
+  const pairs: CounterpartPairRow[] = [];
+  if (catalogs.length >= 2) jointSets(sources, catalogs, xs, found, choices, opts, (_k, row) => pairs.push(row));
+  const matches: CounterpartMatchRow[] = [];
+  const p: MatchP[] = [];
+  catalogs.forEach((c, ci) => {
+    const n: ZoneCatalogCounts = {
+      reached: 0,
+      with_candidate: 0,
+      method_secure: 0,
+      method_ambiguous: 0,
+      counterparts_used: 0,
+      shift_hits: 0,
+      catalog_rows: owned[ci]!,
+      centre: c.rows.length
+        ? `${medianRaDeg(c.rows.map((r) => r.ra_deg)).toFixed(4)} ${median(c.rows.map((r) => r.dec_deg)).toFixed(4)}`
+        : 'none',
+    };
+    counts.push(n);
+    xs.forEach((x, k) => {
+      const m = found[ci]![k];
+      if (!x || !m) return;
+      const s = sources[k]!;
+      if (m.neighbours > 0) n.reached++;
+      const choice = choices[ci]![k]!;
+      if (m.candidates.length > 0) n.with_candidate++;
+      if (m.method?.quality === 'secure') n.method_secure++;
+      if (m.method?.quality === 'ambiguous') n.method_ambiguous++;
+      if (choice.index !== null) n.counterparts_used++;
+      p.push({ line: s.line, catalog: c.name, trial: -1, p_any: m.p_any });
+      for (const cand of m.candidates) {
+        const r = c.rows[cand.index]!;
+        matches.push({
+          id: s.id,
+          catalog: c.name,
+          candidate: r.id,
+          ra_deg: r.ra_deg,
+          dec_deg: r.dec_deg,
+          sep_arcsec: cand.sep_arcsec,
+          nu: cand.nu,
+          quality: cand.quality,
+          rank: cand.rank,
+          p_i: Math.min(1, cand.p_i),
+          p_any: Math.min(1, m.p_any),
+          density_arcsec2: m.density_arcsec2,
+          chosen: cand.index === choice.index,
+        });
       }
-      // summed in the field's order of sources, as one zone would
-      let pAnySum = 0;
-      this.xs.forEach((x, si) => {
-        if (x) pAnySum += this.pAny[ci]![si]!;
-      });
-      let shifted = 0;
-      for (const p of this.trialPAny[ci]!) shifted += p;
-      const trials = this.trialPAny[ci]!.length;
-      const rate = trials ? n.hits / trials : 0;
-      const metric = (name: string, value: number | null) => summary.push({ catalog: c.name, metric: name, value });
-      metric('catalog_sources', n.catalogRows);
-      metric('xray_sources', placed.length);
-      metric('with_candidate', n.withCandidate);
-      metric('method_secure', n.secure);
-      metric('method_ambiguous', n.ambiguous);
-      metric('counterparts_used', n.chosen);
-      metric('mean_p_any', placed.length ? pAnySum / placed.length : null);
-      metric('shift_trials', trials);
-      metric('false_match_rate', trials ? rate : null);
-      metric('expected_false_matches', trials ? rate * placed.length : null);
-      metric('shifted_mean_p_any', trials ? shifted / trials : null);
+      // the false-match rate's trials: the sources on every stride-th line of the table
+      if (s.line % stride === 0) {
+        let trial = 0;
+        shiftedTrials(matchers[ci]!, x, opts.shift_radii, (hit, pAny) => {
+          if (hit) n.shift_hits++;
+          p.push({ line: s.line, catalog: c.name, trial: trial++, p_any: pAny });
+        });
+      }
     });
-    const pairs = this.pairs.flatMap((p) => p ?? []);
-    if (catalogs.length >= 2)
-      summary.push({
-        catalog: 'all',
-        metric: 'joint_sets_resolved',
-        value: new Set(pairs.filter((p) => !p.kept).map((p) => p.id)).size,
-      });
-    return { matches, summary, pairs, positions };
-  }
+  });
+  return { ...noMatch(xs), choices, matches, pairs, p };
+}
+
+/**
+ * The field's match summary from its zones (`matchZone`): per catalog its size, the
+ * sources with a candidate, the method's grades, the counterparts used, the mean p_any and
+ * the false-match rate, every sum taken in the field's order of sources (by line) so that
+ * any cut into zones gives the same bits. Refuses a catalog that no source reaches.
+ */
+export function matchSummary(
+  zones: readonly Pick<ZoneMatch, 'p' | 'counts' | 'frameTie'>[],
+  catalogs: readonly { name: string; file: string }[],
+  opts: CounterpartSettings,
+  facts: FieldFacts,
+  placedCentre: string,
+  file: string,
+  /** the sources whose joint counterpart set set a member aside */
+  jointSetsResolved: number,
+): MatchSummaryRow[] {
+  const summary: MatchSummaryRow[] = zones.flatMap((z) => z.frameTie);
+  if (catalogs.length === 0) return summary;
+  catalogs.forEach((c, ci) => {
+    const sum = (key: Exclude<keyof ZoneCatalogCounts, 'centre'>) =>
+      zones.reduce((a, z) => a + (z.counts[ci]?.[key] ?? 0), 0);
+    if (sum('reached') === 0)
+      throw new InputError(
+        { file: c.file, column: 'ra, dec', value: zones[0]?.counts[ci]?.centre ?? 'none' },
+        `no source within ${opts.density_radius_arcsec}" of any of the ${facts.positioned} X-ray sources of ${file} (centred at ${placedCentre}): the tables do not overlap on the sky`,
+      );
+    const rows = zones
+      .flatMap((z) => z.p.filter((r) => r.catalog === c.name))
+      .sort((a, b) => a.line - b.line || a.trial - b.trial);
+    let pAnySum = 0;
+    let shifted = 0;
+    let trials = 0;
+    for (const r of rows)
+      if (r.trial < 0) pAnySum += r.p_any;
+      else {
+        shifted += r.p_any;
+        trials++;
+      }
+    const placed = facts.positioned;
+    const rate = trials ? sum('shift_hits') / trials : 0;
+    const metric = (name: string, value: number | null) => summary.push({ catalog: c.name, metric: name, value });
+    metric('catalog_sources', sum('catalog_rows'));
+    metric('xray_sources', placed);
+    metric('with_candidate', sum('with_candidate'));
+    metric('method_secure', sum('method_secure'));
+    metric('method_ambiguous', sum('method_ambiguous'));
+    metric('counterparts_used', sum('counterparts_used'));
+    metric('mean_p_any', placed ? pAnySum / placed : null);
+    metric('shift_trials', trials);
+    metric('false_match_rate', trials ? rate : null);
+    metric('expected_false_matches', trials ? rate * placed : null);
+    metric('shifted_mean_p_any', trials ? shifted / trials : null);
+  });
+  if (catalogs.length >= 2) summary.push({ catalog: 'all', metric: 'joint_sets_resolved', value: jointSetsResolved });
+  return summary;
 }
 
 /**

@@ -17,6 +17,10 @@ import { preparePlan } from '../lib/sed/translate.js';
 import {
   ClassifyContext,
   ClassifyParams,
+  ClassifyZoneParams,
+  ZoneNotes,
+  zoneMatchPTable,
+  zoneVectorsTable,
   counterpartMatchesTable,
   matchSummaryTable,
   targetFeaturesTable,
@@ -34,10 +38,14 @@ import {
 } from '../schemas/catalog.js';
 import { confusionTable, metricsTable } from '../schemas/evaluation.js';
 import { predictionsTable, probabilitiesTable, type PredictionRow, type ProbabilityRow } from '../schemas/model.js';
-import type { ArtifactRef } from '../schemas/step.js';
 import type { RawFileRef } from '../schemas/artifact.js';
+import type { ArtifactRef } from '../schemas/step.js';
+import type { TableSchema } from '../schemas/table.js';
+import { canonicalJson } from '../lib/canonical.js';
+import { sqlIdent, sqlString, withConnection } from '../artifacts/duckdb.js';
+import { columnTypes } from '../schemas/table.js';
 import { openTableZones, readTargetTable } from './io/formats/registry.js';
-import { declinationZones, inZone, nearZone } from '../lib/sky/zones.js';
+import { declinationZones, inZone, nearZone, type DecZone } from '../lib/sky/zones.js';
 import { readPhotometry, readXraySources, type Astrometry, type XraySourceRow } from './io/catalog-rows.js';
 import { filterFileName, loadFilter, loadVega, sedDataFiles } from './io/sed-data.js';
 import {
@@ -52,10 +60,28 @@ import {
 import { verifyRawFile } from './io/raw-file.js';
 import { checkClass, type NoDataCounts } from './io/validate.js';
 import { buildFamilies } from './translation.js';
-import { FieldMatch, type LoadedCatalog, type ZoneMatch } from './classify-match.js';
+import {
+  fieldFacts,
+  fieldReachArcsec,
+  matchSummary,
+  matchZone,
+  type FieldFacts,
+  type LoadedCatalog,
+  type ZoneMatch,
+} from './classify-match.js';
+import type { ZonedTable } from './io/formats/csv.js';
+import { medianRaDeg } from '../lib/sky/coords.js';
+import { median } from '../lib/stats.js';
 import { mostShifted, populationShift } from '../lib/metrics/shift.js';
 import { selfScore } from '../lib/metrics/self-score.js';
-import { defineStage, yieldToEventLoop, type InputRefsOf, type StageContext, type StageOutput } from './stage.js';
+import {
+  defineStage,
+  rolePattern,
+  yieldToEventLoop,
+  type InputRefsOf,
+  type StageContext,
+  type StageOutput,
+} from './stage.js';
 import {
   bestPerFilter,
   checkMagnitudeColumns,
@@ -93,9 +119,11 @@ const CLASSIFY_INPUTS = {
   },
 } as const;
 
+/** The classify step's roles of a field's zones (`zone_0`, ...). */
+const ZONE_ROLE = /^zone_\d+$/;
+
 /** What classify's phases see of the step. */
 type ClassifyStageContext = StageContext<InputRefsOf<(typeof CLASSIFY_INPUTS)['roles'], undefined>, ClassifyContext>;
-type MatchedCounterparts = ReturnType<FieldMatch['finish']>;
 
 /**
  * `classify`: a trained model applied to a field as astronomers have it. An X-ray
@@ -114,9 +142,13 @@ type MatchedCounterparts = ReturnType<FieldMatch['finish']>;
  */
 export const classifyStage = defineStage({
   name: 'classify',
-  version: 5,
+  version: 6,
   params: ClassifyParams,
-  inputs: CLASSIFY_INPUTS,
+  inputs: {
+    ...CLASSIFY_INPUTS,
+    // a field classified zone by zone, each its own step: the zones, merged here
+    pattern: { ...rolePattern<`zone_${number}`>(ZONE_ROLE), from: 'classify_zone' },
+  },
 
   context: ClassifyContext,
   tables: {
@@ -135,16 +167,184 @@ export const classifyStage = defineStage({
   },
   async run(ctx, p) {
     const loaded = await loadTargets(ctx, p);
-    ctx.progress(1, 4, 'matching counterparts');
-    const { matched, prepared } = await matchZones(ctx, p, loaded);
-    ctx.progress(2, 4, 'translating');
-    const described = await describeTargets(ctx, p, loaded, matched, prepared);
-    ctx.progress(3, 4, 'predicting');
-    const predicted = await predictTargets(ctx, p, loaded, described);
+    const zoneRefs = Object.entries(ctx.inputs as Record<string, ArtifactRef | undefined>)
+      .filter(([role]) => ZONE_ROLE.test(role))
+      .map(([role, ref]) => ({ index: Number(role.slice('zone_'.length)), ref: ref! }))
+      .sort((a, b) => a.index - b.index);
+    if (zoneRefs.length > 0) {
+      const { field, parts } = await readZoneParts(ctx, p, zoneRefs);
+      ctx.progress(4, 4, 'writing');
+      return mergeZones(ctx, p, loaded, field, parts);
+    }
+    const field = await readField(ctx, p, loaded);
+    const parts = await classifyZones(ctx, p, loaded, field);
     ctx.progress(4, 4, 'writing');
-    return classifyOutput(ctx, p, loaded, matched, described, predicted);
+    return mergeZones(ctx, p, loaded, field, parts);
   },
 });
+
+/**
+ * `classify_zone`: one declination zone of a field (lib/sky/zones.ts), its own step, so
+ * that a field of any size is classified in steps of bounded memory, spread over the
+ * engine's workers. It reads its own X-ray sources and the photometry rows within the
+ * counterpart search's reach of them (formats/registry.ts openTableZones: CSV, TSV and
+ * Parquet cut inside DuckDB's scan), classifies them as `classify` does, and writes their
+ * rows; the `classify` step that takes the zones as inputs merges them in the field's
+ * order, with the same bits as the field classified in one step.
+ */
+export const classifyZoneStage = defineStage({
+  name: 'classify_zone',
+  version: 1,
+  params: ClassifyZoneParams,
+  inputs: CLASSIFY_INPUTS,
+  context: ClassifyContext,
+  tables: {
+    data: predictionsTable,
+    probabilities: probabilitiesTable,
+    targets: targetsTable,
+    matches: counterpartMatchesTable,
+    counterpart_pairs: counterpartPairsTable,
+    mags: targetMagsTable,
+    features: targetFeaturesTable,
+    vectors: zoneVectorsTable,
+    match_p: zoneMatchPTable,
+  },
+  async run(ctx, p) {
+    if (wholeFieldOnly(p))
+      throw new Error(
+        'classify_zone: the frame tie and the class mix are estimates over the whole field, classified in one step',
+      );
+    if (p.mapping.dec === undefined)
+      throw new Error('classify_zone: the X-ray table maps no declination to cut zones by');
+    const loaded = await loadTargets(ctx, p);
+    const zone: DecZone = { index: p.zone.index, lo: p.zone.lo, hi: p.zone.hi, last: p.zone.last };
+    const scratch = await mkdtemp(join(tmpdir(), 'xclass-zone-'));
+    try {
+      ctx.progress(0, 4, `reading zone ${zone.index + 1}/${p.zone.count}`);
+      const xz = await openTableZones(
+        loaded.xrayPath,
+        loaded.file,
+        p.mapping.dec,
+        p.mapping.scales?.[p.mapping.dec] ?? 1,
+        scratch,
+      );
+      // the zone's own sources, those without a position in the first zone
+      const xr = readXraySources(await xz.read(zone.lo, zone.hi), p.mapping, loaded.noData, {
+        owns: (dec) => (dec === null ? zone.index === 0 : inZone(zone, dec)),
+      });
+      checkLabels(p, loaded.file, xr.rows);
+      const zoned = await openCatalogZones(p, loaded, scratch);
+      const cats = await readZoneCatalogs(p, loaded, zoned, zone, zoneMarginDeg(p.field, p));
+      const part = await classifyZone(ctx, p, loaded, p.field, xr.rows, cats, false);
+      ctx.progress(4, 4, 'writing');
+      const markers = (t: MarkerTally) => [...t].map(([k, v]) => [k, v.n, v.first] as [string, number, number]);
+      const xrayMarkers: MarkerTally = new Map();
+      tallyMarkers(xrayMarkers, xr.noData, xr.firstLines);
+      const notes: ZoneNotes = {
+        counts: part.match.counts,
+        imputed: part.imputed,
+        xray_markers: markers(xrayMarkers),
+        catalog_markers: part.markers.map(markers),
+        xray_merged: xr.merged,
+        catalog_merged: part.merged,
+      };
+      return {
+        table: predictionsTable,
+        rows: part.data,
+        extraTables: {
+          probabilities: { table: probabilitiesTable, rows: part.proba },
+          targets: { table: targetsTable, rows: part.targets },
+          matches: { table: counterpartMatchesTable, rows: part.match.matches },
+          counterpart_pairs: { table: counterpartPairsTable, rows: part.match.pairs },
+          mags: { table: targetMagsTable, rows: part.mags },
+          features: { table: targetFeaturesTable, rows: part.features },
+          vectors: {
+            table: zoneVectorsTable,
+            rows: part.data.flatMap((r, i) => Array.from(part.vectors[i]!, (v, k) => ({ id: r.id, k, p: v }))),
+          },
+          match_p: { table: zoneMatchPTable, rows: part.match.p },
+        },
+        rawFiles: [p.table, ...p.photometry.map((c) => c.table)],
+        notes: { zone: notes, classified: part.data.length },
+      };
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  },
+});
+
+/** A field's zones read back from their artifacts, checked to be this classification's, every zone once. */
+async function readZoneParts(
+  ctx: ClassifyStageContext,
+  p: ClassifyParams,
+  refs: readonly { index: number; ref: ArtifactRef }[],
+): Promise<{ field: FieldInfo; parts: ZonePart[] }> {
+  const parts: ZonePart[] = [];
+  const markers: MarkerTally = new Map();
+  let merged = 0;
+  let facts: FieldFacts | null = null;
+  for (const [at, { index, ref }] of refs.entries()) {
+    const meta = await ctx.store.readMeta('classify_zone', ref.id);
+    const zp = ClassifyZoneParams.parse(meta.params);
+    const { zone, field, ...params } = zp;
+    if (canonicalJson(params) !== canonicalJson(p))
+      throw new Error(`classify: zone_${index} (classify_zone/${ref.id.slice(0, 12)}) classified with other params`);
+    if (zone.index !== index || index !== at || zone.count !== refs.length)
+      throw new Error(
+        `classify: zone_${index} is zone ${zone.index + 1} of ${zone.count}, but ${refs.length} zones were given`,
+      );
+    facts ??= field;
+    const notes = ZoneNotes.parse(meta.notes?.['zone']);
+    const read = <T extends TableSchema>(table: T, name: string) => ctx.store.readTable(table, ref, name);
+    const data = await ctx.store.readTable(predictionsTable, ref);
+    const vectorRows = await read(zoneVectorsTable, 'vectors');
+    const K = loaded0(vectorRows, data.length);
+    const tally = (rows: ZoneNotes['xray_markers']): MarkerTally =>
+      new Map(rows.map(([k, n, first]) => [k, { n, first }] as const));
+    for (const [k, v] of tally(notes.xray_markers))
+      markers.set(k, {
+        n: (markers.get(k)?.n ?? 0) + v.n,
+        first: Math.min(markers.get(k)?.first ?? Infinity, v.first),
+      });
+    merged += notes.xray_merged;
+    const file = (name: keyof StoredZoneFiles) => ctx.store.verifiedPath(meta, `${name}.parquet`);
+    parts.push({
+      targets: await read(targetsTable, 'targets'),
+      // the big tables stay in their files: the merge is DuckDB's (StoredZones)
+      mags: [],
+      features: [],
+      data,
+      proba: [],
+      vectors: data.map((_, i) => Float64Array.from(vectorRows.slice(i * K, (i + 1) * K), (r) => r.p)),
+      stored: {
+        targets: await file('targets'),
+        features: await file('features'),
+        mags: await file('mags'),
+        matches: await file('matches'),
+        counterpart_pairs: await file('counterpart_pairs'),
+        probabilities: await file('probabilities'),
+      },
+      match: {
+        matches: [],
+        pairs: [],
+        p: await read(zoneMatchPTable, 'match_p'),
+        counts: notes.counts,
+        frameTie: [],
+      },
+      classMix: [],
+      classMixNotes: {},
+      imputed: notes.imputed,
+      markers: notes.catalog_markers.map(tally),
+      merged: notes.catalog_merged,
+    });
+  }
+  return { field: { facts: facts!, markers, merged }, parts };
+}
+
+/** The classes per source of a zone's vectors table (its rows: K per source, in the data's order). */
+function loaded0(rows: readonly { k: number }[], sources: number): number {
+  return sources === 0 ? 0 : rows.length / sources;
+}
 
 /** The load phase: the raw files verified, the models, the target's tables read, its bands and the translation. */
 async function loadTargets(ctx: ClassifyStageContext, p: ClassifyParams) {
@@ -183,19 +383,7 @@ async function loadTargets(ctx: ClassifyStageContext, p: ClassifyParams) {
   checkMagnitudeColumns(p.table.name, p.mapping.magnitudes ?? [], sed.input_bands);
   for (const c of p.photometry) checkMagnitudeColumns(c.table.name, c.mapping.magnitudes, sed.input_bands);
   const noData = p.no_data ?? [];
-  const noDataCounts: NoDataCounts = {};
   const file = p.table.name;
-  ctx.progress(0, 4, 'reading tables');
-  const xrayTable = await readTargetTable(pathOf(p.table), file);
-  if (xrayTable.records.length === 0) throw new InputError({ file }, 'no rows to classify');
-  const xr = readXraySources(xrayTable, p.mapping, noData);
-  Object.assign(noDataCounts, xr.noData);
-  // rows repeated exactly (overlapping cone searches downloaded together), merged: file -> rows dropped
-  const merged: Record<string, number> = xr.merged > 0 ? { [file]: xr.merged } : {};
-  const sources = xr.rows;
-  if (p.label_map)
-    for (const s of sources)
-      if (s.label !== null) checkClass({ file, row: s.line, column: p.mapping.label! }, s.label, p.label_map);
 
   // filters, Vega and the zero point of every magnitude column
   const grid = DEFAULT_GRID;
@@ -264,11 +452,9 @@ async function loadTargets(ctx: ClassifyStageContext, p: ClassifyParams) {
     sed,
     inputNames,
     file,
-    sources,
+    xrayPath: pathOf(p.table),
     catalogPaths: p.photometry.map((c) => pathOf(c.table)),
     noData,
-    noDataCounts,
-    merged,
     tableBands,
     catalogBands,
     pivots,
@@ -293,113 +479,155 @@ interface PreparedSource {
   firstQuality: string | null;
 }
 
+/** No-data markers per column: how many, and the line of the first (zones are put back in the table's order of columns by it). */
+type MarkerTally = Map<string, { n: number; first: number }>;
+
+/** Adds one read's no-data counts to a tally; `firstLines` absent: the read's own order (one whole read). */
+function tallyMarkers(tally: MarkerTally, counts: NoDataCounts, firstLines?: Map<string, number>): void {
+  for (const [k, v] of Object.entries(counts)) {
+    const had = tally.get(k);
+    tally.set(k, { n: (had?.n ?? 0) + v, first: Math.min(had?.first ?? Infinity, firstLines?.get(k) ?? 0) });
+  }
+}
+
+/** A tally in the whole table's order of first appearance (a stable sort: one whole read keeps its own order). */
+function orderedMarkers(tally: MarkerTally): NoDataCounts {
+  return Object.fromEntries([...tally].sort((a, b) => a[1].first - b[1].first).map(([k, v]) => [k, v.n]));
+}
+
+/** The X-ray table read whole: its sources, their no-data markers and repeats, and what matching needs of the field. */
+async function readField(ctx: ClassifyStageContext, p: ClassifyParams, loaded: LoadedTargets) {
+  const { file, noData } = loaded;
+  ctx.progress(0, 4, 'reading tables');
+  const xrayTable = await readTargetTable(loaded.xrayPath, file);
+  if (xrayTable.records.length === 0) throw new InputError({ file }, 'no rows to classify');
+  const xr = readXraySources(xrayTable, p.mapping, noData);
+  const sources = xr.rows;
+  checkLabels(p, file, sources);
+  const markers: MarkerTally = new Map();
+  tallyMarkers(markers, xr.noData);
+  return { sources, markers, merged: xr.merged, facts: fieldFacts(sources) };
+}
+type Field = Awaited<ReturnType<typeof readField>>;
+
+/** Every label of the table is one the label map knows. */
+function checkLabels(p: ClassifyParams, file: string, sources: readonly XraySourceRow[]): void {
+  if (p.label_map)
+    for (const s of sources)
+      if (s.label !== null) checkClass({ file, row: s.line, column: p.mapping.label! }, s.label, p.label_map);
+}
+
+/** One zone's photometry: each catalog's rows near it, the rows it owns, its no-data markers and repeats. */
+interface ZoneCatalogs {
+  catalogs: LoadedCatalog[];
+  owned: number[];
+  /** per catalog */
+  markers: MarkerTally[];
+  merged: number[];
+}
+
 /**
- * The match phase, zone by zone (lib/sky/zones.ts): each zone reads the rows of every
- * photometry catalog within the counterpart search's reach of it (formats/registry.ts
- * readTargetTableNear: CSV, TSV and Parquet cut inside DuckDB's scan), matches its
- * sources and keeps per source its bands and astrometry (PreparedSource), so that one
- * zone's catalog rows are in memory at a time. The zones hold at most the context's
- * `zone_sources` sources each; a field with the frame tie is one zone (its median is over
- * the whole field). Counts, orders and sums follow the field's rows, so the tables are the
- * same bits for any cut (FieldMatch; tests/activities/classify-zones.test.ts).
+ * The rows of every photometry catalog a zone reads (`zoned`: the catalogs opened a band
+ * at a time, formats/registry.ts openTableZones; null: the field is one zone and each is
+ * read whole, as a field always was).
  */
-async function matchZones(ctx: ClassifyStageContext, p: ClassifyParams, loaded: LoadedTargets) {
-  const { sources, file, tableBands, catalogBands, catalogPaths, noData, noDataCounts, merged } = loaded;
-  const field = new FieldMatch(
-    sources,
-    p.photometry.map((c) => ({ name: c.name, file: c.table.name })),
-    p.counterparts,
-    file,
-  );
-  const perZone =
-    p.counterparts.frame_tie || p.photometry.length === 0 ? Infinity : (ctx.context.zone_sources ?? Infinity);
+async function readZoneCatalogs(
+  p: ClassifyParams,
+  loaded: LoadedTargets,
+  zoned: readonly ZonedTable[] | null,
+  zone: DecZone,
+  margin: number,
+): Promise<ZoneCatalogs> {
+  const out: ZoneCatalogs = { catalogs: [], owned: [], markers: [], merged: [] };
+  for (const [ci, c] of p.photometry.entries()) {
+    let rows: ReturnType<typeof readPhotometry>;
+    if (zoned === null) {
+      const t = await readTargetTable(loaded.catalogPaths[ci]!, c.table.name);
+      if (t.records.length === 0) throw new InputError({ file: c.table.name }, 'the photometry catalog has no rows');
+      rows = readPhotometry(t, c.mapping, loaded.noData);
+    } else
+      rows = readPhotometry(await zoned[ci]!.read(zone.lo - margin, zone.hi + margin), c.mapping, loaded.noData, {
+        near: (dec) => nearZone(zone, dec, margin),
+        owns: (dec) => inZone(zone, dec),
+      });
+    const markers: MarkerTally = new Map();
+    tallyMarkers(markers, rows.noData, rows.firstLines);
+    out.markers.push(markers);
+    out.merged.push(rows.merged);
+    out.owned.push(rows.owned ?? rows.rows.length);
+    out.catalogs.push({ name: c.name, file: c.table.name, rows: rows.rows });
+  }
+  return out;
+}
+
+/**
+ * The field zone by zone (lib/sky/zones.ts): each zone reads the rows of every photometry
+ * catalog within the counterpart search's reach of it (CSV and TSV converted once by DuckDB
+ * to Parquet and cut per zone inside its scan, Parquet cut directly, other formats read
+ * whole and cut), so that one zone's catalog rows are in memory at a time, and classifies
+ * its sources (`classifyZone`). The zones hold at most the context's `zone_sources`
+ * sources each; a field with the frame tie or the class mix is one zone (each is one
+ * estimate over the whole field). `mergeZones` puts the zones' rows in the field's order,
+ * so the tables are the same bits for any cut (tests/activities/stages.test.ts).
+ */
+async function classifyZones(ctx: ClassifyStageContext, p: ClassifyParams, loaded: LoadedTargets, field: Field) {
+  const { sources } = field;
+  const whole = wholeFieldOnly(p);
+  const perZone = whole || p.photometry.length === 0 ? Infinity : (ctx.context.zone_sources ?? Infinity);
   const zones = declinationZones(
     sources.flatMap((s) => (s.dec_deg === null ? [] : [s.dec_deg])),
     perZone,
   );
-  // a degree of declination more than the reach: every candidate, density circle and shifted trial of a zone's sources
-  const margin = field.reachArcsec() / 3600 + 1e-6;
-  const prepared = new Array<PreparedSource>(sources.length);
-  // per catalog: no-data markers (count and first line, to keep the whole table's order of columns), repeats merged, rows owned
-  const catNoData = p.photometry.map(() => new Map<string, { n: number; first: number }>());
-  const catMerged = p.photometry.map(() => 0);
-  const catRows = p.photometry.map(() => 0);
-  // with zones: each catalog opened once (a CSV converted by DuckDB to a Parquet file here), then read a band at a time
+  const margin = zoneMarginDeg(field.facts, p);
   const scratch = zones.length > 1 ? await mkdtemp(join(tmpdir(), 'xclass-zones-')) : null;
   try {
-    const zoned = scratch
-      ? await Promise.all(
-          p.photometry.map((c, ci) =>
-            openTableZones(
-              catalogPaths[ci]!,
-              c.table.name,
-              c.mapping.dec,
-              c.mapping.scales?.[c.mapping.dec] ?? 1,
-              scratch,
-            ),
-          ),
-        )
-      : null;
+    // with zones: each catalog opened once, then read a band at a time
+    const zoned = scratch ? await openCatalogZones(p, loaded, scratch) : null;
+    const parts: ZonePart[] = [];
     for (const zone of zones) {
       if (zones.length > 1) ctx.progress(1, 4, `matching counterparts: zone ${zone.index + 1}/${zones.length}`);
       // sources without a position are matched to nothing: the first zone takes them
-      const idx = sources.flatMap((s, si) =>
-        (s.dec_deg === null ? zone.index === 0 : inZone(zone, s.dec_deg)) ? [si] : [],
-      );
-      const catalogs: LoadedCatalog[] = [];
-      const owned: number[] = [];
-      for (const [ci, c] of p.photometry.entries()) {
-        let rows: ReturnType<typeof readPhotometry>;
-        let firstLines = new Map<string, number>();
-        if (zones.length === 1) {
-          const t = await readTargetTable(catalogPaths[ci]!, c.table.name);
-          if (t.records.length === 0)
-            throw new InputError({ file: c.table.name }, 'the photometry catalog has no rows');
-          rows = readPhotometry(t, c.mapping, noData);
-        } else {
-          const t = await zoned![ci]!.read(zone.lo - margin, zone.hi + margin);
-          rows = readPhotometry(t, c.mapping, noData, {
-            near: (dec) => nearZone(zone, dec, margin),
-            owns: (dec) => inZone(zone, dec),
-          });
-          firstLines = rows.firstLines ?? firstLines;
-        }
-        for (const [k, v] of Object.entries(rows.noData)) {
-          const had = catNoData[ci]!.get(k);
-          catNoData[ci]!.set(k, {
-            n: (had?.n ?? 0) + v,
-            first: Math.min(had?.first ?? Infinity, firstLines.get(k) ?? 0),
-          });
-        }
-        catMerged[ci]! += rows.merged;
-        const own = zones.length === 1 ? rows.rows.length : rows.owned!;
-        catRows[ci]! += own;
-        owned.push(own);
-        catalogs.push({ name: c.name, file: c.table.name, rows: rows.rows });
-      }
-      const zm = field.zone(idx, catalogs, owned);
-      idx.forEach((si, k) => (prepared[si] = prepareSource(sources[si]!, catalogs, zm, k, tableBands, catalogBands)));
+      const mine = sources.filter((s) => (s.dec_deg === null ? zone.index === 0 : inZone(zone, s.dec_deg)));
+      const cats = await readZoneCatalogs(p, loaded, zoned, zone, margin);
+      parts.push(await classifyZone(ctx, p, loaded, field.facts, mine, cats, zones.length === 1));
       await yieldToEventLoop();
     }
+    return parts;
   } finally {
     if (scratch) await rm(scratch, { recursive: true, force: true });
   }
-  for (const [ci, c] of p.photometry.entries()) {
-    if (catRows[ci] === 0 && zones.length > 1)
-      throw new InputError({ file: c.table.name }, 'the photometry catalog has no rows');
-    // in the whole table's order of first appearance, as one zone counts them
-    for (const [k, v] of [...catNoData[ci]!].sort((a, b) => a[1].first - b[1].first))
-      noDataCounts[`${c.name}.${k}`] = v.n;
-    if (catMerged[ci]! > 0) merged[c.table.name] = catMerged[ci]!;
-  }
-  return { matched: field.finish(), prepared };
+}
+
+/** Whether a classification must be one zone: the frame tie and the class mix are each one estimate over the whole field. */
+export function wholeFieldOnly(p: ClassifyParams): boolean {
+  return p.counterparts.frame_tie || p.uncertainty.class_mix.estimate;
+}
+
+/** A zone's margin in declination (degrees): the counterpart search's reach for the field's largest error, and a little more. */
+function zoneMarginDeg(facts: FieldFacts, p: ClassifyParams): number {
+  return fieldReachArcsec(facts, p.counterparts) / 3600 + 1e-6;
+}
+
+/** Every photometry catalog opened to be read a band of declinations at a time (`dir`: the caller's, removed by it). */
+function openCatalogZones(p: ClassifyParams, loaded: LoadedTargets, dir: string): Promise<ZonedTable[]> {
+  return Promise.all(
+    p.photometry.map((c, ci) =>
+      openTableZones(
+        loaded.catalogPaths[ci]!,
+        c.table.name,
+        c.mapping.dec,
+        c.mapping.scales?.[c.mapping.dec] ?? 1,
+        dir,
+      ),
+    ),
+  );
 }
 
 /** One source's counterparts in its zone: its bands (one value per filter), its astrometry and fluxes, the choices' ids and reasons. */
 function prepareSource(
   s: XraySourceRow,
   catalogs: readonly LoadedCatalog[],
-  zm: ZoneMatch,
+  zm: Pick<ZoneMatch, 'choices'>,
   k: number,
   tableBands: readonly Band[],
   catalogBands: readonly (readonly Band[])[],
@@ -452,10 +680,11 @@ async function describeTargets(
   ctx: ClassifyStageContext,
   p: ClassifyParams,
   loaded: LoadedTargets,
-  matched: MatchedCounterparts,
+  sources: readonly XraySourceRow[],
+  positions: readonly ({ ra_deg: number; dec_deg: number } | null)[],
   prepared: readonly PreparedSource[],
 ) {
-  const { sources, env, spec, xray, plan, featureFilters, pivots, modelRef, xrayRef } = loaded;
+  const { env, spec, xray, plan, featureFilters, pivots, modelRef, xrayRef } = loaded;
   const featureInputs = (...args: Parameters<typeof featureInputsOf> extends [unknown, ...infer R] ? R : never) =>
     featureInputsOf(env, ...args);
   const mc = p.uncertainty.mc;
@@ -541,8 +770,8 @@ async function describeTargets(
     targets.push({
       id: s.id,
       line: s.line,
-      ra_deg: matched.positions[si]?.ra_deg ?? s.ra_deg,
-      dec_deg: matched.positions[si]?.dec_deg ?? s.dec_deg,
+      ra_deg: positions[si]?.ra_deg ?? s.ra_deg,
+      dec_deg: positions[si]?.dec_deg ?? s.dec_deg,
       sigma_eff_arcsec: s.sigma_eff_arcsec,
       significance: s.significance,
       flux_s_cgs: s.flux.s.value,
@@ -596,39 +825,33 @@ async function describeTargets(
 }
 type DescribedTargets = Awaited<ReturnType<typeof describeTargets>>;
 
-/** The second compute phase: each route's sources through its own model, medians, OOD reference and calibration; the rows merged back in table order. */
+/**
+ * The second compute phase, for one zone's sources: each route's sources through its own
+ * model, medians, OOD reference and calibration, the rows merged back in the zone's order.
+ * The class mix (an estimate over the whole field) only when the zone is the field.
+ */
 async function predictTargets(
   ctx: ClassifyStageContext,
   p: ClassifyParams,
   loaded: LoadedTargets,
+  sources: readonly XraySourceRow[],
   described: DescribedTargets,
+  whole: boolean,
 ) {
-  const { sources, model, medians, spec, modelRef, xray, xrayRef } = loaded;
-  const { routes, full, observedOnly, drawRows } = described;
+  const { routes, full, drawRows } = described;
   const mc = p.uncertainty.mc;
   const featureRows: TargetFeatureRow[] = [];
   ctx.progress(3, 4, 'predicting');
-  // each route's sources through its own model, medians, OOD reference and calibration; the rows merged back in table order
   const labelOf = (s: XraySourceRow): string | null =>
     s.label === null ? null : p.label_map ? (p.label_map[s.label] ?? null) : s.label;
-  const routeModels: Record<
-    Route,
-    { loaded: LoadedModel; ref: ArtifactRef<'train'>; calibration: ArtifactRef<'evaluate'> | undefined } | null
-  > = {
-    full: { loaded: { model, medians, spec, trainedOn: '' }, ref: modelRef, calibration: ctx.inputs.calibration },
-    xray_only: xray && xrayRef ? { loaded: xray, ref: xrayRef, calibration: ctx.inputs.xray_calibration } : null,
-  };
   const predictedRows = new Array<PredictionRow>(sources.length);
   const probaOf = new Array<ProbabilityRow[]>(sources.length);
   const vectors = new Array<Float64Array>(sources.length);
   const classMix: ClassifyClassMixRow[] = [];
-  const routeNotes: Record<string, unknown> = {};
-  const imputedByFeature: Record<string, Record<string, number>> = {};
-  // the targets that are training sources of the model that classified them
-  const trainedOn = new Set<string>();
-  const shift: PopulationShiftRow[] = [];
+  const classMixNotes: Record<string, unknown> = {};
+  const imputed: Partial<Record<Route, Record<string, number>>> = {};
   for (const route of ROUTES) {
-    const r = routeModels[route];
+    const r = routeModel(ctx, p, loaded, route);
     const idx = routes.flatMap((x, i) => (x === route ? [i] : []));
     if (r === null || idx.length === 0) continue;
     const { model: rm, medians: rmed, spec: rspec } = r.loaded;
@@ -638,7 +861,7 @@ async function predictTargets(
       rmed,
     );
     // the model's single values and the targets' OOD distances go to the engine's threads (when it has
-    // them) first, and this thread builds the feature rows and the population shift meanwhile: the same numbers
+    // them) first, and this thread builds the feature rows meanwhile: the same numbers
     const trees = ctx.trees;
     const singleP = trees?.predict
       ? predictTwoStageWith(rm, m, (f, x) => trees.predict!(f, x))
@@ -656,23 +879,12 @@ async function predictTargets(
           feature: names[k]!,
           value,
           used: m.x[k * m.nSamples + i]!,
-          provenance: value === null ? 'imputed' : observedOnly[src]![k] === value ? 'observed' : 'translated',
+          provenance:
+            value === null ? 'imputed' : described.observedOnly[src]![k] === value ? 'observed' : 'translated',
         }),
       ),
     );
-    imputedByFeature[route] = Object.fromEntries(names.map((f, k) => [f, m.imputed[k]!]));
-    // how the targets' features lie against the model's own training rows; which targets are its training sources
-    const training = await modelTrainingRows(ctx.store, r.ref);
-    const trainingIds = new Set(training.ids);
-    for (const i of idx) if (trainingIds.has(sources[i]!.id)) trainedOn.add(sources[i]!.id);
-    shift.push(
-      ...populationShift(
-        route,
-        names,
-        training.rows,
-        idx.map((i) => full[i]!),
-      ),
-    );
+    imputed[route] = Object.fromEntries(names.map((f, k) => [f, m.imputed[k]!]));
     const single = await singleP;
     let preds: TwoStagePrediction[] = single;
     let extras: PredictionExtras[] = single.map(() => ({
@@ -700,29 +912,16 @@ async function predictTargets(
         extras.push(...res.extras.map((x) => ({ ...x, ood_score: null, class_set: null, ood: null })));
       }
     }
-    const level =
-      route === 'xray_only'
-        ? (p.uncertainty.xray_conformal_level ?? p.uncertainty.conformal_level)
-        : p.uncertainty.conformal_level;
-    const calibration = r.calibration ? await readCalibration(ctx.store, r.calibration, level) : null;
-    // the class mix is measured and corrected for the full model's cross-validation only
+    const calibration = r.calibration ? await readCalibration(ctx.store, r.calibration, r.level) : null;
+    // the class mix is measured and corrected for the full model's cross-validation only, over the whole field
     const u =
-      route === 'full'
+      route === 'full' && whole
         ? p.uncertainty
         : { ...p.uncertainty, class_mix: { ...p.uncertainty.class_mix, estimate: false, reweight: false } };
     const ood = await oodP;
     const verdicts = classifyVerdicts(rm, preds, extras, ood, calibration, u);
     classMix.push(...verdicts.classMix);
-    routeNotes[route] = {
-      model: r.ref.id,
-      sources: idx.length,
-      by_class: countLargestFirst(verdicts.preds, (x) => x.finalClass),
-      uncertain: verdicts.extras.filter((x) => x.uncertain?.uncertain).length,
-      calibration: calibration
-        ? { evaluate: calibration.ref.id, protocol: calibration.protocol, level: calibration.level }
-        : null,
-      ...verdicts.notes,
-    };
+    if (verdicts.notes['class_mix'] !== undefined) classMixNotes[route] = verdicts.notes['class_mix'];
     const tables = predictionTables(
       rm,
       verdicts.preds,
@@ -737,46 +936,351 @@ async function predictTargets(
       vectors[src] = verdicts.preds[i]!.proba;
     });
   }
-  const out = predictedRows;
-  const proba = probaOf.flat();
+  return { data: predictedRows, proba: probaOf.flat(), vectors, classMix, classMixNotes, imputed, featureRows };
+}
+
+/** A route's model, its calibration and conformal level; null when the classification has no such model. */
+function routeModel(ctx: ClassifyStageContext, p: ClassifyParams, loaded: LoadedTargets, route: Route) {
+  const { model, medians, spec, modelRef, xray, xrayRef } = loaded;
+  const u = p.uncertainty;
+  if (route === 'full')
+    return {
+      loaded: { model, medians, spec, trainedOn: '' } as LoadedModel,
+      ref: modelRef,
+      calibration: ctx.inputs.calibration,
+      level: u.conformal_level,
+    };
+  return xray && xrayRef
+    ? {
+        loaded: xray,
+        ref: xrayRef,
+        calibration: ctx.inputs.xray_calibration,
+        level: u.xray_conformal_level ?? u.conformal_level,
+      }
+    : null;
+}
+
+/** One zone's rows of the field's tables, and what the field's figures need of it (mergeZones). */
+interface ZonePart {
+  targets: TargetRow[];
+  mags: TargetMagRow[];
+  features: TargetFeatureRow[];
+  data: PredictionRow[];
+  proba: ProbabilityRow[];
+  /** per source (in the zone's order): its final probabilities as the model gave them (before the tables' clamp) */
+  vectors: Float64Array[];
+  match: Pick<ZoneMatch, 'matches' | 'pairs' | 'p' | 'counts' | 'frameTie'>;
+  classMix: ClassifyClassMixRow[];
+  classMixNotes: Record<string, unknown>;
+  imputed: Partial<Record<Route, Record<string, number>>>;
+  /** a zone stored as an artifact: its big tables' files, merged by DuckDB (its arrays of those tables are empty) */
+  stored?: StoredZoneFiles;
+  /** per catalog: its no-data markers and its repeats merged */
+  markers: MarkerTally[];
+  merged: number[];
+}
+
+/** One zone classified: its counterparts, translation, features and predictions. `whole`: the zone is the field. */
+async function classifyZone(
+  ctx: ClassifyStageContext,
+  p: ClassifyParams,
+  loaded: LoadedTargets,
+  facts: FieldFacts,
+  sources: readonly XraySourceRow[],
+  cats: ZoneCatalogs,
+  whole: boolean,
+): Promise<ZonePart> {
+  ctx.progress(1, 4, 'matching counterparts');
+  const zm = matchZone(sources, cats.catalogs, cats.owned, p.counterparts, facts, loaded.file, whole);
+  const prepared = sources.map((s, k) =>
+    prepareSource(s, cats.catalogs, zm, k, loaded.tableBands, loaded.catalogBands),
+  );
+  ctx.progress(2, 4, 'translating');
+  const described = await describeTargets(ctx, p, loaded, sources, zm.positions, prepared);
+  const predicted = await predictTargets(ctx, p, loaded, sources, described, whole);
+  return {
+    targets: described.targets,
+    mags: described.magsOut,
+    features: predicted.featureRows,
+    data: predicted.data,
+    proba: predicted.proba,
+    vectors: predicted.vectors,
+    match: zm,
+    classMix: predicted.classMix,
+    classMixNotes: predicted.classMixNotes,
+    imputed: predicted.imputed,
+    markers: cats.markers,
+    merged: cats.merged,
+  };
+}
+
+/** Rows already in order within each zone, merged in the field's order by `key` (a source is in one zone, so equal keys come from one). */
+function mergeInOrder<T>(zones: readonly (readonly T[])[], key: (row: T) => number): T[] {
+  if (zones.length === 1) return [...zones[0]!];
+  const keys = zones.map((z) => Float64Array.from(z, key));
+  const at = zones.map(() => 0);
+  const out: T[] = [];
+  for (;;) {
+    let best = -1;
+    let bestKey = Infinity;
+    for (let k = 0; k < zones.length; k++)
+      if (at[k]! < keys[k]!.length && (best < 0 || keys[k]![at[k]!]! < bestKey)) {
+        best = k;
+        bestKey = keys[k]![at[k]!]!;
+      }
+    if (best < 0) return out;
+    out.push(zones[best]![at[best]!++]!);
+  }
+}
+
+/** The Parquet files of a field's zones stored as classify_zone artifacts (their digests checked), by table. */
+type StoredZoneFiles = Record<
+  'targets' | 'features' | 'mags' | 'matches' | 'counterpart_pairs' | 'probabilities',
+  string
+>;
+
+/**
+ * The big tables of zones stored as artifacts, merged by DuckDB in the field's order (a
+ * zone's rows joined to its targets for their line and route), so that their millions of
+ * rows never reach JavaScript: each a SELECT for the store (SelectPayload), and the
+ * feature vectors per route for the population shift.
+ */
+class StoredZones {
+  private readonly targets: string;
+  constructor(private readonly zones: readonly StoredZoneFiles[]) {
+    this.targets = `(SELECT id, line, model_used FROM ${this.files('targets', false)})`;
+  }
+
+  private files(name: keyof StoredZoneFiles, numbered = true): string {
+    return `read_parquet([${this.zones.map((z) => sqlString(z[name])).join(', ')}]${numbered ? ', file_row_number = true' : ''})`;
+  }
+
+  /** A table's rows in the field's order: `order` then the source's line, then as its zone wrote them. */
+  select(table: TableSchema, name: keyof StoredZoneFiles, order: string | null): string {
+    const cols = columnTypes(table)
+      .map((c) => `x.${sqlIdent(c.name)}`)
+      .join(', ');
+    return `SELECT ${cols} FROM ${this.files(name)} x JOIN ${this.targets} t ON x.id = t.id ORDER BY ${order ? `${order}, ` : ''}t.line, x.file_row_number`;
+  }
+
+  /** Per source of a route, in the field's order: its feature values (NULL where missing), in the model's order. */
+  async featureVectors(route: Route): Promise<(number | null)[][]> {
+    return withConnection(async (conn) => {
+      const reader = await conn.runAndReadAll(
+        `SELECT list(x.value ORDER BY x.file_row_number) FROM ${this.files('features')} x JOIN ${this.targets} t ON x.id = t.id WHERE t.model_used = ${sqlString(route)} GROUP BY t.line ORDER BY t.line`,
+      );
+      return (reader.getColumnsJS()[0] ?? []) as (number | null)[][];
+    });
+  }
+
+  /** The sources whose joint counterpart set set a member aside. */
+  async jointSetsResolved(): Promise<number> {
+    return withConnection(async (conn) => {
+      const reader = await conn.runAndReadAll(
+        `SELECT count(DISTINCT id) FROM ${this.files('counterpart_pairs', false)} WHERE NOT kept`,
+      );
+      return Number(reader.getColumnsJS()[0]![0]);
+    });
+  }
+}
+
+/** What the field's figures need besides its zones: the X-ray table's no-data markers and repeats, and the match facts. */
+interface FieldInfo {
+  facts: FieldFacts;
+  markers: MarkerTally;
+  merged: number;
+}
+
+/**
+ * The write phase: the zones' rows in the field's order (sources by line; features by
+ * route, then source; matches by catalog, then source) and the field's figures from them:
+ * the match summary, per route its notes, population shift and the targets that are its
+ * training sources, the self-score, and the notes.
+ */
+async function mergeZones(
+  ctx: ClassifyStageContext,
+  p: ClassifyParams,
+  loaded: LoadedTargets,
+  field: FieldInfo,
+  parts: readonly ZonePart[],
+): Promise<StageOutput> {
+  const { model, xray, file } = loaded;
+  const mc = p.uncertainty.mc;
+  const targets = mergeInOrder(
+    parts.map((z) => z.targets),
+    (r) => r.line,
+  );
+  const sources = targets.length;
+  const rank = new Map(targets.map((t, i) => [t.id, i] as const));
+  const byRank = (r: { id: string }) => rank.get(r.id)!;
+  const routeOf = new Map(targets.map((t) => [t.id, t.model_used] as const));
+  const catalogIndex = new Map(p.photometry.map((c, ci) => [c.name, ci] as const));
+  // data rows with their probability vectors, each zone in its own order
+  const predicted = mergeInOrder(
+    parts.map((z) => z.data.map((row, i) => ({ row, vector: z.vectors[i]! }))),
+    (x) => byRank(x.row),
+  );
+  const out = predicted.map((x) => x.row);
+  // the zones' big tables: stored zones merged by DuckDB, zones of this step merged here
+  const stored = parts.length > 0 && parts.every((z) => z.stored) ? new StoredZones(parts.map((z) => z.stored!)) : null;
+  const catalogOrder = `CASE x.catalog ${p.photometry.map((c, ci) => `WHEN ${sqlString(c.name)} THEN ${ci}`).join(' ')} END`;
+  const routeOrder = `CASE t.model_used WHEN 'full' THEN 0 ELSE 1 END`;
+  const featureRows = stored
+    ? []
+    : mergeInOrder(
+        parts.map((z) => z.features),
+        (r) => (routeOf.get(r.id) === 'full' ? 0 : sources) + byRank(r),
+      );
+  const pairs = stored
+    ? []
+    : mergeInOrder(
+        parts.map((z) => z.match.pairs),
+        byRank,
+      );
+  const big = stored
+    ? {
+        probabilities: { table: probabilitiesTable, select: stored.select(probabilitiesTable, 'probabilities', null) },
+        matches: {
+          table: counterpartMatchesTable,
+          select: stored.select(counterpartMatchesTable, 'matches', catalogOrder),
+        },
+        counterpart_pairs: {
+          table: counterpartPairsTable,
+          select: stored.select(counterpartPairsTable, 'counterpart_pairs', null),
+        },
+        mags: { table: targetMagsTable, select: stored.select(targetMagsTable, 'mags', null) },
+        features: { table: targetFeaturesTable, select: stored.select(targetFeaturesTable, 'features', routeOrder) },
+      }
+    : {
+        probabilities: {
+          table: probabilitiesTable,
+          rows: mergeInOrder(
+            parts.map((z) => z.proba),
+            byRank,
+          ),
+        },
+        matches: {
+          table: counterpartMatchesTable,
+          rows: mergeInOrder(
+            parts.map((z) => z.match.matches),
+            (r) => catalogIndex.get(r.catalog)! * sources + byRank(r),
+          ),
+        },
+        counterpart_pairs: { table: counterpartPairsTable, rows: pairs },
+        mags: {
+          table: targetMagsTable,
+          rows: mergeInOrder(
+            parts.map((z) => z.mags),
+            byRank,
+          ),
+        },
+        features: { table: targetFeaturesTable, rows: featureRows },
+      };
+  const placed = targets.filter((t) => t.ra_deg !== null && t.dec_deg !== null);
+  const summary = matchSummary(
+    parts.map((z) => z.match),
+    p.photometry.map((c) => ({ name: c.name, file: c.table.name })),
+    p.counterparts,
+    field.facts,
+    placed.length
+      ? `${medianRaDeg(placed.map((t) => t.ra_deg!)).toFixed(4)} ${median(placed.map((t) => t.dec_deg!)).toFixed(4)}`
+      : 'none',
+    file,
+    stored ? await stored.jointSetsResolved() : new Set(pairs.filter((x) => !x.kept).map((x) => x.id)).size,
+  );
+  const classMix = parts.flatMap((z) => z.classMix);
+  const classMixNotes = Object.assign({}, ...parts.map((z) => z.classMixNotes)) as Record<string, unknown>;
+
+  // per route: its notes, the targets that are its model's training sources, its population shift
+  const routeNotes: Record<string, unknown> = {};
+  const imputedByFeature: Record<string, Record<string, number>> = {};
+  const trainedOn = new Set<string>();
+  const shift: PopulationShiftRow[] = [];
+  for (const route of ROUTES) {
+    const r = routeModel(ctx, p, loaded, route);
+    const rows = out.filter((x) => routeOf.get(x.id) === route);
+    if (r === null || rows.length === 0) continue;
+    const calibration = r.calibration ? await readCalibration(ctx.store, r.calibration, r.level) : null;
+    const census: Record<string, number> = {};
+    for (const x of rows) if (x.class_set !== null) census[x.class_set] = (census[x.class_set] ?? 0) + 1;
+    routeNotes[route] = {
+      model: r.ref.id,
+      sources: rows.length,
+      by_class: countLargestFirst(rows, (x) => x.final_class),
+      uncertain: rows.filter((x) => x.uncertain).length,
+      calibration: calibration
+        ? { evaluate: calibration.ref.id, protocol: calibration.protocol, level: calibration.level }
+        : null,
+      ...(classMixNotes[route] !== undefined ? { class_mix: classMixNotes[route] } : {}),
+      set_census: Object.fromEntries(Object.entries(census).sort((a, b) => b[1] - a[1])),
+      ood_flagged: rows.filter((x) => x.ood === true).length,
+    };
+    const names = featureNames(r.loaded.spec);
+    const imputed: Record<string, number> = Object.fromEntries(names.map((f) => [f, 0]));
+    for (const z of parts) for (const [f, n] of Object.entries(z.imputed[route] ?? {})) imputed[f]! += n;
+    imputedByFeature[route] = imputed;
+    // how the targets' features lie against the model's own training rows; which targets are its training sources
+    const training = await modelTrainingRows(ctx.store, r.ref);
+    const trainingIds = new Set(training.ids);
+    for (const x of rows) if (trainingIds.has(x.id)) trainedOn.add(x.id);
+    const vectors: (number | null)[][] = stored ? await stored.featureVectors(route) : [];
+    let at = -1;
+    let last = '';
+    for (const f of featureRows) {
+      if (routeOf.get(f.id) !== route) continue;
+      if (f.id !== last) {
+        vectors[++at] = [];
+        last = f.id;
+      }
+      vectors[at]!.push(f.value);
+    }
+    shift.push(...populationShift(route, names, training.rows, vectors));
+  }
   const scoring = selfScore(
-    out.map((r, i) => ({
-      label: r.label,
-      final_class: r.final_class,
-      proba: vectors[i]!,
-      trained_on: trainedOn.has(r.id),
+    predicted.map(({ row, vector }) => ({
+      label: row.label,
+      final_class: row.final_class,
+      proba: vector,
+      trained_on: trainedOn.has(row.id),
     })),
     model.finalClasses,
     p.scoring ?? { eval_classes: {}, calibration_bins: 10 },
   );
-  return { out, proba, classMix, routeNotes, imputedByFeature, trainedOn, shift, featureRows, scoring };
-}
-
-/** The write phase: the artifact's tables and notes. */
-function classifyOutput(
-  ctx: ClassifyStageContext,
-  p: ClassifyParams,
-  loaded: LoadedTargets,
-  matched: MatchedCounterparts,
-  described: DescribedTargets,
-  predicted: Awaited<ReturnType<typeof predictTargets>>,
-): StageOutput {
-  const { sources, model, xray, noDataCounts, merged } = loaded;
-  const { targets, magsOut } = described;
-  const { out, proba, classMix, routeNotes, imputedByFeature, trainedOn, shift, featureRows, scoring } = predicted;
-  const mc = p.uncertainty.mc;
+  // no-data markers: the X-ray table's, then each catalog's, each in its file's order of first appearance
+  const noDataCounts: NoDataCounts = {
+    ...orderedMarkers(field.markers),
+    ...Object.assign(
+      {},
+      ...p.photometry.map((c, ci) => {
+        const tally: MarkerTally = new Map();
+        for (const z of parts)
+          for (const [k, v] of z.markers[ci] ?? new Map())
+            tally.set(k, {
+              n: (tally.get(k)?.n ?? 0) + v.n,
+              first: Math.min(tally.get(k)?.first ?? Infinity, v.first),
+            });
+        return Object.fromEntries(Object.entries(orderedMarkers(tally)).map(([k, n]) => [`${c.name}.${k}`, n]));
+      }),
+    ),
+  };
+  // rows repeated exactly (overlapping cone searches downloaded together), merged: file -> rows dropped
+  const merged: Record<string, number> = field.merged > 0 ? { [file]: field.merged } : {};
+  p.photometry.forEach((c, ci) => {
+    const n = parts.reduce((a, z) => a + (z.merged[ci] ?? 0), 0);
+    if (n > 0) merged[c.table.name] = n;
+  });
   return {
     table: predictionsTable,
     rows: out,
     extraTables: {
-      probabilities: { table: probabilitiesTable, rows: proba },
+      probabilities: big.probabilities,
       targets: { table: targetsTable, rows: targets },
-      matches: { table: counterpartMatchesTable, rows: matched.matches },
-      match_summary: { table: matchSummaryTable, rows: matched.summary },
-      counterpart_pairs: { table: counterpartPairsTable, rows: matched.pairs },
+      matches: big.matches,
+      match_summary: { table: matchSummaryTable, rows: summary },
+      counterpart_pairs: big.counterpart_pairs,
       ...(classMix.length > 0 ? { class_mix: { table: classifyClassMixTable, rows: classMix } } : {}),
-      mags: { table: targetMagsTable, rows: magsOut },
-      features: { table: targetFeaturesTable, rows: featureRows },
+      mags: big.mags,
+      features: big.features,
       population_shift: { table: populationShiftTable, rows: shift },
       ...(scoring
         ? {
@@ -803,7 +1307,7 @@ function classifyOutput(
       ...(Object.keys(merged).length > 0 ? { duplicate_rows_merged: merged } : {}),
       scored: scoring ? scoring.n : 0,
       scored_trained_on: scoring ? scoring.nTrainedOn : 0,
-      targets_trained_on: sources.filter((x) => trainedOn.has(x.id)).length,
+      targets_trained_on: targets.filter((x) => trainedOn.has(x.id)).length,
       shift_most: mostShifted(shift, 5),
       mc_draws: mc.draws,
       calibration:

@@ -9,7 +9,7 @@ import { labelsStage } from './labels.js';
 import { dedupStage } from './dedup.js';
 import { crossmatchStage } from './crossmatch.js';
 import { provenanceStage } from './provenance.js';
-import { classifyStage } from './classify.js';
+import { classifyStage, classifyZoneStage } from './classify.js';
 import { STAGE_NAMES, type StageName } from '../schemas/step.js';
 import { fetchColumnsTable } from '../schemas/fetch.js';
 import type { TableSchema } from '../schemas/table.js';
@@ -28,6 +28,7 @@ export const STAGES = {
   train: trainStage,
   predict: predictStage,
   evaluate: evaluateStage,
+  classify_zone: classifyZoneStage,
   classify: classifyStage,
 };
 

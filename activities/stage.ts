@@ -31,8 +31,11 @@ export interface StageContext<Refs, Context> {
 export interface StageOutput {
   table: TableSchema;
   rows: Record<string, unknown>[];
-  /** side tables, written as <name>.parquet */
-  extraTables?: Record<string, { table: TableSchema; rows: Record<string, unknown>[] }>;
+  /** side tables, written as <name>.parquet: rows, or a SELECT over other artifacts' files (artifacts/store.ts SelectPayload) */
+  extraTables?: Record<
+    string,
+    { table: TableSchema; rows: Record<string, unknown>[] } | { table: TableSchema; select: string }
+  >;
   extraFiles?: Record<string, Uint8Array>;
   rawFiles?: RawFileRef[];
   /** counts and details for audits (meta.json `notes`) */

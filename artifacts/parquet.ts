@@ -82,6 +82,27 @@ export async function writeParquet(
 }
 
 /**
+ * Writes a table from a SQL query (a SELECT of exactly the schema's columns, in order, over
+ * Parquet files of other artifacts whose digests the caller checked), through the same
+ * typed table and COPY as writeParquet, so the same rows give the same bytes; the rows
+ * never reach JavaScript. The caller checks the layout and counts the rows after.
+ */
+export async function writeParquetSelect(table: TableSchema, select: string, path: string): Promise<void> {
+  const cols = columnTypes(table);
+  const tmpTable = `w_${randomBytes(6).toString('hex')}`;
+  await withConnection(async (conn) => {
+    const ddl = cols.map((c) => `${sqlIdent(c.name)} ${c.type}${c.nullable ? '' : ' NOT NULL'}`).join(', ');
+    await conn.run(`CREATE TABLE ${tmpTable} (${ddl})`);
+    try {
+      await conn.run(`INSERT INTO ${tmpTable} ${select}`);
+      await conn.run(`COPY ${tmpTable} TO ${sqlString(path)} (FORMAT parquet, COMPRESSION snappy)`);
+    } finally {
+      await conn.run(`DROP TABLE ${tmpTable}`);
+    }
+  });
+}
+
+/**
  * The read-back of a Parquet file just written: DuckDB opens it and reports its columns,
  * their types, its row count and the NULLs in each column declared NOT NULL, all in SQL,
  * without turning the rows into JS objects (which cost more than writing them). The

@@ -8,7 +8,7 @@ import { ArtifactMeta, type ArtifactFile } from '../schemas/artifact.js';
 import type { Row, TableSchema } from '../schemas/table.js';
 import { InputError } from '../lib/errors.js';
 import { artifactId, canonicalJson, sha256Hex } from './hash.js';
-import { parquetLayoutCheck, readParquet, validateRows, writeParquet } from './parquet.js';
+import { parquetLayoutCheck, readParquet, validateRows, writeParquet, writeParquetSelect } from './parquet.js';
 
 export const META_FILE = 'meta.json';
 const TMP_DIR = '_tmp';
@@ -42,9 +42,19 @@ export interface TablePayload {
   rows: readonly Record<string, unknown>[];
 }
 
+/**
+ * A side table written by DuckDB from a SELECT over other artifacts' Parquet files (their
+ * digests checked by the caller, their rows checked when those were written): a merge of
+ * millions of rows that never reach JavaScript (parquet.ts writeParquetSelect).
+ */
+export interface SelectPayload {
+  table: TableSchema;
+  select: string;
+}
+
 /** An artifact's content: its main table (`data.parquet`), optional named side tables (`<name>.parquet`) and files. */
 export interface ArtifactPayload extends TablePayload {
-  extraTables?: Record<string, TablePayload>;
+  extraTables?: Record<string, TablePayload | SelectPayload>;
   /** extra files (name -> bytes) written beside data.parquet, e.g. a binary model */
   extraFiles?: Record<string, Uint8Array>;
 }
@@ -473,12 +483,13 @@ export class ArtifactStore {
       throw new Error(
         `${where}: the id is not the hash of its stage, version, params and inputs (a bug in the caller)`,
       );
-    const tables: Record<string, TablePayload> = { data: payload, ...(payload.extraTables ?? {}) };
+    const tables: Record<string, TablePayload | SelectPayload> = { data: payload, ...(payload.extraTables ?? {}) };
     for (const [name, t] of Object.entries(tables)) {
       if (!/^[a-z][a-z0-9_]*$/.test(name))
         throw new Error(`${where}: table name '${name}' must be lower case letters, digits and _`);
-      validateRows(t.table, t.rows, name === 'data' ? where : `${where} table ${name}`);
+      if ('rows' in t) validateRows(t.table, t.rows, name === 'data' ? where : `${where} table ${name}`);
     }
+    const counts: Record<string, number> = {};
     const final = this.dir(meta.stage, meta.id);
     if (await this.existingIsIntact(meta.stage, meta.id)) return false;
 
@@ -491,11 +502,13 @@ export class ArtifactStore {
       const files: ArtifactFile[] = [];
       for (const [name, t] of Object.entries(tables)) {
         const file = join(tmp, `${name}.parquet`);
-        await writeParquet(t.table, t.rows, file);
+        if ('rows' in t) await writeParquet(t.table, t.rows, file);
+        else await writeParquetSelect(t.table, t.select, file);
         // read-back: the file on disk must hold the declared columns and every row we meant to write
         const back = await parquetLayoutCheck(t.table, file, where);
-        if (back !== t.rows.length)
+        if ('rows' in t && back !== t.rows.length)
           throw new Error(`${where}: table ${name}: wrote ${t.rows.length} rows, read back ${back}`);
+        counts[name] = back;
         await fsyncPath(file);
         files.push(await digestFile(file, `${name}.parquet`));
       }
@@ -509,7 +522,7 @@ export class ArtifactStore {
         schema: payload.table.name,
         row_count: payload.rows.length,
         tables: Object.fromEntries(Object.entries(tables).map(([n, t]) => [n, t.table.name])),
-        table_rows: Object.fromEntries(Object.entries(tables).map(([n, t]) => [n, t.rows.length])),
+        table_rows: Object.fromEntries(Object.keys(tables).map((n) => [n, counts[n]!])),
         files,
         created_at: new Date().toISOString(),
         host: hostname(),

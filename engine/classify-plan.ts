@@ -7,7 +7,13 @@ import type { XClassConfig } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import { isArtifactId, readdirOrEmpty, type ArtifactStore } from '../artifacts/store.js';
 import { resolveRawFile } from '../activities/io/raw-file.js';
-import { readTableLayout } from '../activities/io/formats/registry.js';
+import { readTableLayout, readTargetTable } from '../activities/io/formats/registry.js';
+import { readXraySources } from '../activities/io/catalog-rows.js';
+import { fieldFacts } from '../activities/classify-match.js';
+import { wholeFieldOnly } from '../activities/classify.js';
+import { InputError } from '../lib/errors.js';
+import { declinationZones } from '../lib/sky/zones.js';
+import type { ZonePlan } from '../workflows/classify.js';
 import { alignMapping, withDeclaredUnits } from '../activities/io/mapping-columns.js';
 import { filterFileName, knownFilterNames, unknownFilterError } from '../activities/io/sed-data.js';
 import { modelTranslation } from '../activities/io/model.js';
@@ -328,4 +334,29 @@ export async function findXrayModel(
   }
   found.sort((a, b) => (a.created === b.created ? (a.id < b.id ? -1 : 1) : a.created > b.created ? -1 : 1));
   return found.length > 0 ? { stage: 'train', id: found[0]!.id } : null;
+}
+
+/**
+ * The declination zones a field is classified in, each its own step (workflows/classify.ts):
+ * the X-ray table read whole once here (so a bad row is refused before any step, with its
+ * line), cut at its sources' declinations into zones of at most `classify.zone_sources`
+ * sources (lib/sky/zones.ts). Null, one step, for a field that small, without photometry
+ * or positions, or with the frame tie or the class mix (each one estimate over the field).
+ */
+export async function planZones(
+  config: XClassConfig,
+  params: ClassifyParams,
+  context: ClassifyContext,
+): Promise<ZonePlan | null> {
+  if (params.photometry.length === 0 || params.mapping.dec === undefined || wholeFieldOnly(params)) return null;
+  const file = params.table.name;
+  const t = await readTargetTable(context.paths[file]!, file);
+  if (t.records.length === 0) throw new InputError({ file }, 'no rows to classify');
+  const sources = readXraySources(t, params.mapping, params.no_data ?? []).rows;
+  const zones = declinationZones(
+    sources.flatMap((s) => (s.dec_deg === null ? [] : [s.dec_deg])),
+    config.classify.zone_sources,
+  );
+  if (zones.length <= 1) return null;
+  return { zones: zones.map((z) => ({ ...z, count: zones.length })), field: fieldFacts(sources) };
 }

@@ -180,6 +180,70 @@ export const ClassifyParams = z.strictObject({
 export type ClassifyParams = z.infer<typeof ClassifyParams>;
 
 /**
+ * One declination zone of a field classified as its own step (`classify_zone`, lib/sky/zones.ts):
+ * the classification's params, the zone, and what matching needs of the whole field (its
+ * largest positional error and how many sources have a position: the search index's
+ * radius, the zone's margin and the false-match rate's stride).
+ */
+export const ClassifyZoneParams = ClassifyParams.extend({
+  zone: z.strictObject({
+    index: z.number().int().nonnegative(),
+    count: z.number().int().positive(),
+    lo: z.number().min(-90).max(90),
+    hi: z.number().min(-90).max(90),
+    last: z.boolean(),
+  }),
+  field: z.strictObject({
+    max_sigma_eff_arcsec: z.number().nonnegative(),
+    positioned: z.number().int().nonnegative(),
+  }),
+});
+export type ClassifyZoneParams = z.infer<typeof ClassifyZoneParams>;
+
+/** A zone's sources' final probabilities as the model gave them (the probabilities table clamps them to [0, 1]), for the field's self-score. */
+export const zoneVectorsTable = defineTable('classify_zone_vectors', {
+  id: z.string().min(1),
+  k: z.number().int().nonnegative(),
+  p: z.number(),
+});
+export type ZoneVectorRow = Row<typeof zoneVectorsTable>;
+
+/** A zone's sources' p_any per catalog (`trial` -1) and at each shifted position of the false-match rate, for the field's sums in its order. */
+export const zoneMatchPTable = defineTable('classify_zone_match_p', {
+  line: z.number().int().positive(),
+  catalog: z.string().min(1),
+  trial: z.number().int().min(-1),
+  p_any: z.number().min(0),
+});
+export type ZoneMatchPRow = Row<typeof zoneMatchPTable>;
+
+/** What the field's notes need of a zone besides its rows (notes `zone` of a classify_zone artifact). */
+export const ZoneNotes = z.strictObject({
+  /** per catalog: its counts in the zone (activities/classify-match.ts ZoneCatalogCounts) */
+  counts: z.array(
+    z.strictObject({
+      reached: z.number().int().nonnegative(),
+      with_candidate: z.number().int().nonnegative(),
+      method_secure: z.number().int().nonnegative(),
+      method_ambiguous: z.number().int().nonnegative(),
+      counterparts_used: z.number().int().nonnegative(),
+      shift_hits: z.number().int().nonnegative(),
+      catalog_rows: z.number().int().nonnegative(),
+      centre: z.string(),
+    }),
+  ),
+  /** per route and feature: the values imputed */
+  imputed: z.partialRecord(z.enum(['full', 'xray_only']), z.record(z.string(), z.number().int().nonnegative())),
+  /** no-data markers per column with the line of the first: the X-ray table's, then per catalog */
+  xray_markers: z.array(z.tuple([z.string(), z.number().int().positive(), z.number().int().nonnegative()])),
+  catalog_markers: z.array(z.array(z.tuple([z.string(), z.number().int().positive(), z.number().int().nonnegative()]))),
+  /** repeats merged: the X-ray table's, then per catalog */
+  xray_merged: z.number().int().nonnegative(),
+  catalog_merged: z.array(z.number().int().nonnegative()),
+});
+export type ZoneNotes = z.infer<typeof ZoneNotes>;
+
+/**
  * The field's class proportions (config uncertainty.class_mix.estimate): per class the
  * raw census share (predicted classes), the EM estimate on the bias-corrected
  * posteriors (Saerens et al. 2002; corrections from the model's cross-validation) and

@@ -20,6 +20,7 @@ export const STAGE_NAMES = [
   'train',
   'predict',
   'evaluate',
+  'classify_zone',
   'classify',
 ] as const;
 export type StageName = (typeof STAGE_NAMES)[number];

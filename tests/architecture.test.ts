@@ -103,8 +103,10 @@ describe('architecture', () => {
 
   test('no stage file imports another (the helpers they share live outside the stage files)', async () => {
     const { STAGE_NAMES } = await import('../schemas/step.js');
-    const stageFiles = new Set(STAGE_NAMES.map((n) => `activities/${n}.ts`));
+    // classify_zone is declared in activities/classify.ts, beside the classify step that merges its zones
+    const stageFiles = new Set(STAGE_NAMES.map((n) => `activities/${n === 'classify_zone' ? 'classify' : n}.ts`));
     const bad = IMPORTS.filter((i) => stageFiles.has(i.from) && stageFiles.has(i.to));
+    expect(STAGE_NAMES).toHaveLength(13);
     expect(stageFiles.size).toBe(12);
     expect(bad.map((i) => `${i.from} -> ${i.to}`)).toEqual([]);
   });

@@ -294,7 +294,8 @@ export function readXraySources(
   t: TargetTable,
   m: XrayMapping,
   noData: readonly number[],
-): { rows: XraySourceRow[]; noData: NoDataCounts; merged: number } {
+  zone?: { owns(dec_deg: number | null): boolean },
+): { rows: XraySourceRow[]; noData: NoDataCounts; merged: number; firstLines?: Map<string, number> } {
   const fluxCols = Object.values(m.fluxes).flatMap((f) => [f.value, f.err, f.lo, f.hi]);
   const cells = new Cells(
     t,
@@ -320,20 +321,25 @@ export function readXraySources(
   if ((m.ra === undefined) !== (m.dec === undefined))
     throw new InputError({ file: t.file, column: m.ra ?? m.dec }, 'the mapping gives ra without dec or dec without ra');
   const seen = new Map<string, number>();
+  const firstLines = new Map<string, number>();
   let merged = 0;
   const rows = t.records.flatMap((_, i): XraySourceRow[] => {
     const id = uniqueId(t, i, m.id, seen, cells.columns);
+    const ra = id === null || m.ra === undefined ? null : cells.angle(i, m.ra, 'ra');
+    const dec = m.dec === undefined ? null : id === null && !zone ? null : cells.angle(i, m.dec, 'dec');
     if (id === null) {
-      merged++;
+      // an exact repeat, at its first row's position: counted by the zone that owns that
+      if (!zone || zone.owns(dec)) merged++;
       return [];
     }
-    const ra = m.ra === undefined ? null : cells.angle(i, m.ra, 'ra');
-    const dec = m.dec === undefined ? null : cells.angle(i, m.dec, 'dec');
     if ((ra === null) !== (dec === null))
       throw new InputError(
         { file: t.file, row: t.lines[i]!, column: ra === null ? m.ra : m.dec, value: '' },
         'position has only one coordinate',
       );
+    // a zone of the field (its own sources only, no margin): the rows of other zones are theirs
+    if (zone && !zone.owns(dec)) return [];
+    const columnsCounted = zone ? Object.keys(cells.counts).length : 0;
     const row: XraySourceRow = {
       id,
       line: t.lines[i]!,
@@ -357,9 +363,13 @@ export function readXraySources(
       a_v: cells.num(i, m.a_v, 'a_v_mag'),
       ...cells.astrometry(i, m),
     };
+    // a column's first no-data marker in this zone: its line, so the field's columns keep the whole table's order
+    if (zone && Object.keys(cells.counts).length !== columnsCounted)
+      for (const k of Object.keys(cells.counts).slice(columnsCounted)) firstLines.set(k, t.lines[i]!);
     return [row];
   });
-  // a table with fluxes in no row would be classified on imputed X-ray features alone
+  if (zone) return { rows, noData: cells.counts, merged, firstLines };
+  // a table with fluxes in no row would be classified on imputed X-ray features alone (a zone's rows: checked whole by the plan)
   if (rows.length > 0 && rows.every((r) => Object.values(r.flux).every((f) => f.value === null)))
     throw new InputError(
       {

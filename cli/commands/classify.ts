@@ -16,7 +16,13 @@ import { fetchCone, fetchedInput, fetchEventPrinter, parseConeSpec } from '../fe
 import { displayName } from '../../activities/io/raw-file.js';
 import { createReporter } from '../progress.js';
 import { listModels } from '../models.js';
-import { calibrationMismatch, findCalibration, findXrayModel, planClassify } from '../../engine/classify-plan.js';
+import {
+  calibrationMismatch,
+  findCalibration,
+  findXrayModel,
+  planClassify,
+  planZones,
+} from '../../engine/classify-plan.js';
 import type { ArtifactRef } from '../../schemas/step.js';
 import {
   collect,
@@ -203,12 +209,14 @@ export function registerClassify(program: Command, _ctx: CliContext): void {
             `xclass: warning: classify: no X-ray-only model beside model ${model.id.slice(0, 12)} in the store: sources without photometry get imputed optical features\n`,
           );
         const reporter = createReporter(g.json ? 'json' : process.stderr.isTTY ? 'tty' : 'quiet');
-        const { dag, external } = buildClassifyDag(params, context, {
-          model: modelRef,
-          calibration,
-          xrayModel,
-          xrayCalibration,
-        });
+        // a field larger than classify.zone_sources: a step per declination zone, merged by the classify step
+        const zones = await planZones(config, params, context);
+        const { dag, external } = buildClassifyDag(
+          params,
+          context,
+          { model: modelRef, calibration, xrayModel, xrayCalibration },
+          zones,
+        );
         // the record makes the classification reachable for `xclass gc` and auditable by run id
         const { runId, result } = await runRecorded(store, config, 'xclass-classify', async (runId) => {
           try {
@@ -218,7 +226,12 @@ export function registerClassify(program: Command, _ctx: CliContext): void {
                     await import('../../engine/temporal-client.js')
                   ).runDagOnTemporal(
                     config,
-                    { retry: config.retry, activities: activityOptions(config), concurrency: 1 },
+                    {
+                      retry: config.retry,
+                      activities: activityOptions(config),
+                      // the zones spread over the workers
+                      concurrency: zones ? config.engine.concurrency : 1,
+                    },
                     dag,
                     external,
                     runId,

@@ -6,7 +6,7 @@ import { stageActivities } from '../../activities/run-step.js';
 import { ArtifactStore } from '../../artifacts/store.js';
 import { loadConfig } from '../../config/load.js';
 import type { XClassConfig } from '../../config/schema.js';
-import { planClassify } from '../../engine/classify-plan.js';
+import { planClassify, planZones } from '../../engine/classify-plan.js';
 import { planPipeline } from '../../engine/plan.js';
 import type { PipelineInput } from '../../schemas/pipeline.js';
 import type { ArtifactRef } from '../../schemas/step.js';
@@ -291,8 +291,26 @@ describe('stage activities, called directly', () => {
         zones,
       };
     };
+    // the same zones, each its own classify_zone step, merged by a classify step that takes them as inputs
+    const steps = async () => {
+      const path = join(tempDir(), 'store');
+      cpSync(config.store.path, path, { recursive: true, filter: (src) => !src.includes(`${sep}classify${sep}`) });
+      const acts = stageActivities(new ArtifactStore(path, 'checksum'));
+      const plan = await planZones({ ...bayes, classify: { ...bayes.classify, zone_sources: 3 } }, params, context);
+      const inputs = { model: ref('model', 'train') };
+      const zoneRefs: Record<string, { stage: 'classify_zone'; id: string }> = {};
+      for (const zone of plan!.zones) {
+        const z = await acts.classify_zone({ ...params, zone, field: plan!.field }, inputs, step('z', context));
+        zoneRefs[`zone_${zone.index}`] = { stage: 'classify_zone', id: z.artifactId };
+      }
+      const out = await acts.classify(params, { ...inputs, ...zoneRefs }, step('classify', context));
+      const meta = await new ArtifactStore(path, 'checksum').readMeta('classify', out.artifactId);
+      return { dir: join(path, 'classify', out.artifactId), meta, zones: plan!.zones.length };
+    };
     const one = await run(1000);
     const zones = await run(3);
+    const stepped = await steps();
+    expect(stepped.zones).toBe(Math.ceil(25 / 3));
     const files = readdirSync(one.dir)
       .filter((f) => f !== 'meta.json')
       .sort();
@@ -304,9 +322,17 @@ describe('stage activities, called directly', () => {
     expect(files.length).toBeGreaterThanOrEqual(9);
     expect(one.zones).toBe(0);
     expect(zones.zones).toBe(Math.ceil(25 / 3));
-    for (const f of files) expect(readFileSync(join(zones.dir, f)), f).toEqual(readFileSync(join(one.dir, f)));
+    for (const other of [zones, stepped]) {
+      expect(
+        readdirSync(other.dir)
+          .filter((f) => f !== 'meta.json')
+          .sort(),
+      ).toEqual(files);
+      for (const f of files) expect(readFileSync(join(other.dir, f)), f).toEqual(readFileSync(join(one.dir, f)));
+    }
     const notes = (m: typeof one.meta) => ({ ...m.notes, context: null });
     expect(notes(zones.meta)).toEqual(notes(one.meta));
+    expect(notes(stepped.meta)).toEqual(notes(one.meta));
     // what the cut had to get right: no-data markers in the file's order of columns, repeats and catalog rows counted once
     const noData = one.meta.notes?.['no_data_by_column'] as Record<string, number>;
     expect(Object.entries(noData).filter(([k]) => k.startsWith('gaia_dr3.'))).toEqual([

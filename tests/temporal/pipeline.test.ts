@@ -58,6 +58,16 @@ function temporalRun(store: string, address: string, extra: string[] = []) {
   return { proc: p, done };
 }
 
+/** The steps a worker's log shows started and not finished (`worker PID: STAGE KEY started|done|failed`). */
+function inFlight(log: string): string[] {
+  const open = new Set<string>();
+  for (const m of log.matchAll(/^worker \d+: (\w+) (\S+) (started|done|failed)$/gm)) {
+    if (m[3] === 'started') open.add(`${m[1]} ${m[2]}`);
+    else open.delete(`${m[1]} ${m[2]}`);
+  }
+  return [...open];
+}
+
 async function stop(p: { proc: import('node:child_process').ChildProcess }) {
   if (p.proc.exitCode !== null || p.proc.signalCode !== null) return;
   const exited = new Promise((r) => p.proc.once('exit', r));
@@ -121,15 +131,6 @@ describe('the pipeline on a real Temporal server', () => {
     const a = worker(store, server.address, opts);
     const run = temporalRun(store, server.address, opts);
     let b: ReturnType<typeof worker> | undefined;
-    // the steps a worker's log shows started and not finished (`worker PID: STAGE KEY started|done|failed`)
-    const inFlight = (log: string) => {
-      const open = new Set<string>();
-      for (const m of log.matchAll(/^worker \d+: (\w+) (\S+) (started|done|failed)$/gm)) {
-        if (m[3] === 'started') open.add(`${m[1]} ${m[2]}`);
-        else open.delete(`${m[1]} ${m[2]}`);
-      }
-      return [...open];
-    };
     try {
       // wait until worker a is training
       for (let i = 0; i < 1200 && !inFlight(a.log()).some((s) => s.startsWith('train ')); i++) await sleep(50);
@@ -217,4 +218,82 @@ describe('the pipeline on a real Temporal server', () => {
       await stop(w);
     }
   }, 120_000);
+
+  it('classifies a field zone by zone on Temporal, a worker killed with SIGKILL mid-field: the rows of one step', async () => {
+    const fix = join(ROOT, 'tests', 'fixtures', 'classify');
+    const dir = tempDir();
+    const field = (out: string) => [
+      'classify',
+      join(fix, 'ngc3532_csc.csv'),
+      '--model',
+      embedded.get('final/train')!,
+      '--catalog',
+      `${join(fix, 'ngc3532_gaia_sim.csv')}=gaia_dr3`,
+      '--out',
+      join(dir, out),
+    ];
+    // the reference: the embedded engine, the field in one step
+    const one = runCli([
+      ...storeArgs(embeddedStore),
+      '--set',
+      'classify.zone_sources=1000',
+      '--json',
+      ...field('one.csv'),
+    ]);
+    expect(one.code, one.stderr).toBe(0);
+    // 25 sources in zones of at most 3: 9 classify_zone steps, then the classify step that merges them
+    const opts = [
+      '--set',
+      'temporal.task_queue="zones"',
+      '--set',
+      'temporal.heartbeat_timeout_s=3',
+      '--set',
+      'classify.zone_sources=3',
+    ];
+    const a = worker(embeddedStore, server.address, opts);
+    let b: ReturnType<typeof worker> | undefined;
+    const run = spawnCli([
+      ...storeArgs(embeddedStore),
+      ...opts,
+      '--json',
+      ...field('zones.csv'),
+      '--engine',
+      'temporal',
+      '--address',
+      server.address,
+    ]);
+    let out = '';
+    let err = '';
+    run.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    run.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const done = new Promise<number | null>((resolve) => run.on('close', resolve));
+    const zonesDone = (log: string) => [...log.matchAll(/^worker \d+: classify_zone (\S+) done$/gm)].map((m) => m[1]);
+    try {
+      // mid-field: worker a has finished a zone and is in the middle of another
+      for (
+        let i = 0;
+        i < 2400 && !(zonesDone(a.log()).length > 0 && inFlight(a.log()).some((s) => s.startsWith('classify_zone ')));
+        i++
+      )
+        await sleep(25);
+      const closed = new Promise((r) => a.proc.stderr!.once('close', r));
+      a.proc.kill('SIGKILL');
+      await Promise.race([closed, sleep(5000)]);
+      const killedDuring = inFlight(a.log()).filter((s) => s.startsWith('classify_zone '));
+      expect(killedDuring.length, a.log()).toBeGreaterThan(0);
+      b = worker(embeddedStore, server.address, opts);
+      const code = await done;
+      expect(code, err + b.log()).toBe(0);
+      // the other worker ran the zones the killed one was in the middle of, and every zone it had not done
+      for (const s of killedDuring)
+        expect(b.log(), s).toMatch(new RegExp(`^worker \\d+: ${s.replace(/[/.]/g, '\\$&')} done$`, 'm'));
+      expect(new Set([...zonesDone(a.log()), ...zonesDone(b.log())]).size).toBe(9);
+      expect(b.log()).toMatch(/^worker \d+: classify classify done$/m);
+      // the same rows, to the byte, as the field classified in one step
+      expect(readFileSync(join(dir, 'zones.csv'), 'utf8')).toBe(readFileSync(join(dir, 'one.csv'), 'utf8'));
+    } finally {
+      await stop(a);
+      if (b) await stop(b);
+    }
+  }, 300_000);
 });
