@@ -21,6 +21,8 @@ import type {
   CounterpartSettings,
   CounterpartMatchRow,
   MatchSummaryRow,
+  FieldFacts,
+  ZoneCatalogCounts,
   ZoneMatchPRow,
 } from '../schemas/catalog.js';
 import type { PhotometryRow, XraySourceRow } from './io/catalog-rows.js';
@@ -83,13 +85,6 @@ function choose(m: SourceMatch, opts: CounterpartSettings, catalog: string): Cho
   };
 }
 
-/** One zone's counterparts (FieldMatch.zone): per catalog and zone source, the choice, indexing the zone's catalog rows. */
-/** What matching a zone needs of the whole field: its largest positional error and how many sources have a position. */
-export interface FieldFacts {
-  max_sigma_eff_arcsec: number;
-  positioned: number;
-}
-
 /** The field's facts from its sources, read whole. */
 export function fieldFacts(sources: readonly XraySourceRow[]): FieldFacts {
   let max = 0;
@@ -105,20 +100,6 @@ export function fieldFacts(sources: readonly XraySourceRow[]): FieldFacts {
 /** How far from a zone's sources its catalog rows must reach (arcsec): every candidate, density circle and shifted trial of the field's largest error. */
 export function fieldReachArcsec(facts: FieldFacts, opts: CounterpartSettings): number {
   return catalogReachArcsec(facts.max_sigma_eff_arcsec, opts, opts.shift_radii);
-}
-
-/** One catalog's counts in a zone, summed over the field's zones. */
-export interface ZoneCatalogCounts {
-  reached: number;
-  with_candidate: number;
-  method_secure: number;
-  method_ambiguous: number;
-  counterparts_used: number;
-  shift_hits: number;
-  /** the catalog rows the zone owns (the field's catalog size is their sum) */
-  catalog_rows: number;
-  /** the zone's catalog rows' centre (RA Dec), for the message when no source reaches the catalog */
-  centre: string;
 }
 
 /** A source's p_any in a catalog (`trial` -1) and at each shifted position of the false-match rate (0, 1, ...). */

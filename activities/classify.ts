@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeFeatures, featureNames, imputeMatrix } from '../lib/features.js';
 import { predictTwoStage, predictTwoStageWith, type TwoStagePrediction } from '../lib/forest/two-stage.js';
@@ -18,6 +16,7 @@ import {
   ClassifyContext,
   ClassifyParams,
   ClassifyZoneParams,
+  type FieldFacts,
   ZoneNotes,
   zoneMatchPTable,
   zoneVectorsTable,
@@ -42,10 +41,9 @@ import type { RawFileRef } from '../schemas/artifact.js';
 import type { ArtifactRef } from '../schemas/step.js';
 import type { TableSchema } from '../schemas/table.js';
 import { canonicalJson } from '../lib/canonical.js';
-import { sqlIdent, sqlString, withConnection } from '../artifacts/duckdb.js';
-import { columnTypes } from '../schemas/table.js';
+import { sqlString, withConnection } from '../artifacts/duckdb.js';
 import { openTableZones, readTargetTable } from './io/formats/registry.js';
-import { declinationZones, inZone, nearZone, type DecZone } from '../lib/sky/zones.js';
+import { declinationZones, inZone, nearZone, sourcesPerZone, type DecZone } from '../lib/sky/zones.js';
 import { readPhotometry, readXraySources, type Astrometry, type XraySourceRow } from './io/catalog-rows.js';
 import { filterFileName, loadFilter, loadVega, sedDataFiles } from './io/sed-data.js';
 import {
@@ -65,7 +63,6 @@ import {
   fieldReachArcsec,
   matchSummary,
   matchZone,
-  type FieldFacts,
   type LoadedCatalog,
   type ZoneMatch,
 } from './classify-match.js';
@@ -218,58 +215,52 @@ export const classifyZoneStage = defineStage({
       throw new Error('classify_zone: the X-ray table maps no declination to cut zones by');
     const loaded = await loadTargets(ctx, p);
     const zone: DecZone = { index: p.zone.index, lo: p.zone.lo, hi: p.zone.hi, last: p.zone.last };
-    const scratch = await mkdtemp(join(tmpdir(), 'xclass-zone-'));
-    try {
-      ctx.progress(0, 4, `reading zone ${zone.index + 1}/${p.zone.count}`);
-      const xz = await openTableZones(
-        loaded.xrayPath,
-        loaded.file,
-        p.mapping.dec,
-        p.mapping.scales?.[p.mapping.dec] ?? 1,
-        scratch,
-      );
-      // the zone's own sources, those without a position in the first zone
-      const xr = readXraySources(await xz.read(zone.lo, zone.hi), p.mapping, loaded.noData, {
-        owns: (dec) => (dec === null ? zone.index === 0 : inZone(zone, dec)),
-      });
-      checkLabels(p, loaded.file, xr.rows);
-      const zoned = await openCatalogZones(p, loaded, scratch);
-      const cats = await readZoneCatalogs(p, loaded, zoned, zone, zoneMarginDeg(p.field, p));
-      const part = await classifyZone(ctx, p, loaded, p.field, xr.rows, cats, false);
-      ctx.progress(4, 4, 'writing');
-      const markers = (t: MarkerTally) => [...t].map(([k, v]) => [k, v.n, v.first] as [string, number, number]);
-      const xrayMarkers: MarkerTally = new Map();
-      tallyMarkers(xrayMarkers, xr.noData, xr.firstLines);
-      const notes: ZoneNotes = {
-        counts: part.match.counts,
-        imputed: part.imputed,
-        xray_markers: markers(xrayMarkers),
-        catalog_markers: part.markers.map(markers),
-        xray_merged: xr.merged,
-        catalog_merged: part.merged,
-      };
-      return {
-        table: predictionsTable,
-        rows: part.data,
-        extraTables: {
-          probabilities: { table: probabilitiesTable, rows: part.proba },
-          targets: { table: targetsTable, rows: part.targets },
-          matches: { table: counterpartMatchesTable, rows: part.match.matches },
-          counterpart_pairs: { table: counterpartPairsTable, rows: part.match.pairs },
-          mags: { table: targetMagsTable, rows: part.mags },
-          features: { table: targetFeaturesTable, rows: part.features },
-          vectors: {
-            table: zoneVectorsTable,
-            rows: part.data.flatMap((r, i) => Array.from(part.vectors[i]!, (v, k) => ({ id: r.id, k, p: v }))),
-          },
-          match_p: { table: zoneMatchPTable, rows: part.match.p },
+    ctx.progress(0, 4, `reading zone ${zone.index + 1}/${p.zone.count}`);
+    const xz = await openTableZones(
+      loaded.xrayPath,
+      loaded.file,
+      p.mapping.dec,
+      p.mapping.scales?.[p.mapping.dec] ?? 1,
+    );
+    // the zone's own sources, those without a position in the first zone
+    const xr = readXraySources(await xz.read(zone.lo, zone.hi), p.mapping, loaded.noData, {
+      owns: (dec) => (dec === null ? zone.index === 0 : inZone(zone, dec)),
+    });
+    checkLabels(p, loaded.file, xr.rows);
+    const zoned = await openCatalogZones(p, loaded);
+    const cats = await readZoneCatalogs(p, loaded, zoned, zone, zoneMarginDeg(p.field, p));
+    const part = await classifyZone(ctx, p, loaded, p.field, xr.rows, cats, false);
+    ctx.progress(4, 4, 'writing');
+    const markers = (t: MarkerTally) => [...t].map(([k, v]) => [k, v.n, v.first] as [string, number, number]);
+    const xrayMarkers: MarkerTally = new Map();
+    tallyMarkers(xrayMarkers, xr.noData, xr.firstLines);
+    const notes: ZoneNotes = {
+      counts: part.match.counts,
+      imputed: part.imputed,
+      xray_markers: markers(xrayMarkers),
+      catalog_markers: part.markers.map(markers),
+      xray_merged: xr.merged,
+      catalog_merged: part.merged,
+    };
+    return {
+      table: predictionsTable,
+      rows: part.data,
+      extraTables: {
+        probabilities: { table: probabilitiesTable, rows: part.proba },
+        targets: { table: targetsTable, rows: part.targets },
+        matches: { table: counterpartMatchesTable, rows: part.match.matches },
+        counterpart_pairs: { table: counterpartPairsTable, rows: part.match.pairs },
+        mags: { table: targetMagsTable, rows: part.mags },
+        features: { table: targetFeaturesTable, rows: part.features },
+        vectors: {
+          table: zoneVectorsTable,
+          rows: part.data.flatMap((r, i) => Array.from(part.vectors[i]!, (v, k) => ({ id: r.id, k, p: v }))),
         },
-        rawFiles: [p.table, ...p.photometry.map((c) => c.table)],
-        notes: { zone: notes, classified: part.data.length },
-      };
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-    }
+        match_p: { table: zoneMatchPTable, rows: part.match.p },
+      },
+      rawFiles: [p.table, ...p.photometry.map((c) => c.table)],
+      notes: { zone: notes, classified: part.data.length },
+    };
   },
 });
 
@@ -298,7 +289,7 @@ async function readZoneParts(
     const read = <T extends TableSchema>(table: T, name: string) => ctx.store.readTable(table, ref, name);
     const data = await ctx.store.readTable(predictionsTable, ref);
     const vectorRows = await read(zoneVectorsTable, 'vectors');
-    const K = loaded0(vectorRows, data.length);
+    const K = classesPerSource(vectorRows, data.length);
     const tally = (rows: ZoneNotes['xray_markers']): MarkerTally =>
       new Map(rows.map(([k, n, first]) => [k, { n, first }] as const));
     for (const [k, v] of tally(notes.xray_markers))
@@ -342,7 +333,7 @@ async function readZoneParts(
 }
 
 /** The classes per source of a zone's vectors table (its rows: K per source, in the data's order). */
-function loaded0(rows: readonly { k: number }[], sources: number): number {
+function classesPerSource(rows: readonly { k: number }[], sources: number): number {
   return sources === 0 ? 0 : rows.length / sources;
 }
 
@@ -573,29 +564,34 @@ async function readZoneCatalogs(
 async function classifyZones(ctx: ClassifyStageContext, p: ClassifyParams, loaded: LoadedTargets, field: Field) {
   const { sources } = field;
   const whole = wholeFieldOnly(p);
-  const perZone = whole || p.photometry.length === 0 ? Infinity : (ctx.context.zone_sources ?? Infinity);
+  const decs = sources.flatMap((s) => (s.dec_deg === null ? [] : [s.dec_deg]));
   const zones = declinationZones(
-    sources.flatMap((s) => (s.dec_deg === null ? [] : [s.dec_deg])),
-    perZone,
+    decs,
+    whole || p.photometry.length === 0 ? Infinity : zoneSize(p, decs.length, ctx.context),
   );
   const margin = zoneMarginDeg(field.facts, p);
-  const scratch = zones.length > 1 ? await mkdtemp(join(tmpdir(), 'xclass-zones-')) : null;
-  try {
-    // with zones: each catalog opened once, then read a band at a time
-    const zoned = scratch ? await openCatalogZones(p, loaded, scratch) : null;
-    const parts: ZonePart[] = [];
-    for (const zone of zones) {
-      if (zones.length > 1) ctx.progress(1, 4, `matching counterparts: zone ${zone.index + 1}/${zones.length}`);
-      // sources without a position are matched to nothing: the first zone takes them
-      const mine = sources.filter((s) => (s.dec_deg === null ? zone.index === 0 : inZone(zone, s.dec_deg)));
-      const cats = await readZoneCatalogs(p, loaded, zoned, zone, margin);
-      parts.push(await classifyZone(ctx, p, loaded, field.facts, mine, cats, zones.length === 1));
-      await yieldToEventLoop();
-    }
-    return parts;
-  } finally {
-    if (scratch) await rm(scratch, { recursive: true, force: true });
+  // with zones: each catalog opened once, then read a band at a time
+  const zoned = zones.length > 1 ? await openCatalogZones(p, loaded) : null;
+  const parts: ZonePart[] = [];
+  for (const zone of zones) {
+    if (zones.length > 1) ctx.progress(1, 4, `matching counterparts: zone ${zone.index + 1}/${zones.length}`);
+    // sources without a position are matched to nothing: the first zone takes them
+    const mine = sources.filter((s) => (s.dec_deg === null ? zone.index === 0 : inZone(zone, s.dec_deg)));
+    const cats = await readZoneCatalogs(p, loaded, zoned, zone, margin);
+    parts.push(await classifyZone(ctx, p, loaded, field.facts, mine, cats, zones.length === 1));
+    await yieldToEventLoop();
   }
+  return parts;
+}
+
+/** The X-ray sources a zone holds, from the context's zone_sources and zone_catalog_mb (lib/sky/zones.ts sourcesPerZone). */
+export function zoneSize(p: ClassifyParams, positioned: number, context: ClassifyContext): number {
+  return sourcesPerZone(
+    positioned,
+    p.photometry.reduce((a, c) => a + c.table.bytes, 0),
+    context.zone_sources ?? Infinity,
+    (context.zone_catalog_mb ?? Infinity) * 2 ** 20,
+  );
 }
 
 /** Whether a classification must be one zone: the frame tie and the class mix are each one estimate over the whole field. */
@@ -608,17 +604,11 @@ function zoneMarginDeg(facts: FieldFacts, p: ClassifyParams): number {
   return fieldReachArcsec(facts, p.counterparts) / 3600 + 1e-6;
 }
 
-/** Every photometry catalog opened to be read a band of declinations at a time (`dir`: the caller's, removed by it). */
-function openCatalogZones(p: ClassifyParams, loaded: LoadedTargets, dir: string): Promise<ZonedTable[]> {
+/** Every photometry catalog opened to be read a band of declinations at a time. */
+function openCatalogZones(p: ClassifyParams, loaded: LoadedTargets): Promise<ZonedTable[]> {
   return Promise.all(
     p.photometry.map((c, ci) =>
-      openTableZones(
-        loaded.catalogPaths[ci]!,
-        c.table.name,
-        c.mapping.dec,
-        c.mapping.scales?.[c.mapping.dec] ?? 1,
-        dir,
-      ),
+      openTableZones(loaded.catalogPaths[ci]!, c.table.name, c.mapping.dec, c.mapping.scales?.[c.mapping.dec] ?? 1),
     ),
   );
 }
@@ -1055,22 +1045,24 @@ class StoredZones {
     return `read_parquet([${this.zones.map((z) => sqlString(z[name])).join(', ')}]${numbered ? ', file_row_number = true' : ''})`;
   }
 
-  /** A table's rows in the field's order: `order` then the source's line, then as its zone wrote them. */
-  select(table: TableSchema, name: keyof StoredZoneFiles, order: string | null): string {
-    const cols = columnTypes(table)
-      .map((c) => `x.${sqlIdent(c.name)}`)
-      .join(', ');
-    return `SELECT ${cols} FROM ${this.files(name)} x JOIN ${this.targets} t ON x.id = t.id ORDER BY ${order ? `${order}, ` : ''}t.line, x.file_row_number`;
+  /** A table's rows (relation `x`) in the field's order: `order` then the source's line, then as its zone wrote them. */
+  query(name: keyof StoredZoneFiles, order: string | null): { from: string; order: string } {
+    return {
+      from: `${this.files(name)} x JOIN ${this.targets} t ON x.id = t.id`,
+      order: `${order ? `${order}, ` : ''}t.line, x.file_row_number`,
+    };
   }
 
-  /** Per source of a route, in the field's order: its feature values (NULL where missing), in the model's order. */
-  async featureVectors(route: Route): Promise<(number | null)[][]> {
-    return withConnection(async (conn) => {
+  /** Per source of a route, in the field's order: its `n` feature values (NULL where missing), in the model's order. */
+  async featureVectors(route: Route, n: number): Promise<(number | null)[][]> {
+    // a sort (which spills to disk), not a list per source (which would hold them all)
+    const values = await withConnection(async (conn) => {
       const reader = await conn.runAndReadAll(
-        `SELECT list(x.value ORDER BY x.file_row_number) FROM ${this.files('features')} x JOIN ${this.targets} t ON x.id = t.id WHERE t.model_used = ${sqlString(route)} GROUP BY t.line ORDER BY t.line`,
+        `SELECT x.value FROM ${this.files('features')} x JOIN ${this.targets} t ON x.id = t.id WHERE t.model_used = ${sqlString(route)} ORDER BY t.line, x.file_row_number`,
       );
-      return (reader.getColumnsJS()[0] ?? []) as (number | null)[][];
+      return (reader.getColumnsJS()[0] ?? []) as (number | null)[];
     });
+    return Array.from({ length: values.length / n }, (_, i) => values.slice(i * n, (i + 1) * n));
   }
 
   /** The sources whose joint counterpart set set a member aside. */
@@ -1139,17 +1131,17 @@ async function mergeZones(
       );
   const big = stored
     ? {
-        probabilities: { table: probabilitiesTable, select: stored.select(probabilitiesTable, 'probabilities', null) },
+        probabilities: { table: probabilitiesTable, query: stored.query('probabilities', null) },
         matches: {
           table: counterpartMatchesTable,
-          select: stored.select(counterpartMatchesTable, 'matches', catalogOrder),
+          query: stored.query('matches', catalogOrder),
         },
         counterpart_pairs: {
           table: counterpartPairsTable,
-          select: stored.select(counterpartPairsTable, 'counterpart_pairs', null),
+          query: stored.query('counterpart_pairs', null),
         },
-        mags: { table: targetMagsTable, select: stored.select(targetMagsTable, 'mags', null) },
-        features: { table: targetFeaturesTable, select: stored.select(targetFeaturesTable, 'features', routeOrder) },
+        mags: { table: targetMagsTable, query: stored.query('mags', null) },
+        features: { table: targetFeaturesTable, query: stored.query('features', routeOrder) },
       }
     : {
         probabilities: {
@@ -1223,7 +1215,7 @@ async function mergeZones(
     const training = await modelTrainingRows(ctx.store, r.ref);
     const trainingIds = new Set(training.ids);
     for (const x of rows) if (trainingIds.has(x.id)) trainedOn.add(x.id);
-    const vectors: (number | null)[][] = stored ? await stored.featureVectors(route) : [];
+    const vectors: (number | null)[][] = stored ? await stored.featureVectors(route, names.length) : [];
     let at = -1;
     let last = '';
     for (const f of featureRows) {

@@ -34,7 +34,8 @@ export interface StageOutput {
   /** side tables, written as <name>.parquet: rows, or a SELECT over other artifacts' files (artifacts/store.ts SelectPayload) */
   extraTables?: Record<
     string,
-    { table: TableSchema; rows: Record<string, unknown>[] } | { table: TableSchema; select: string }
+    | { table: TableSchema; rows: Record<string, unknown>[] }
+    | { table: TableSchema; query: { from: string; order: string } }
   >;
   extraFiles?: Record<string, Uint8Array>;
   rawFiles?: RawFileRef[];

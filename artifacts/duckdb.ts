@@ -11,7 +11,12 @@ let instance: Promise<DuckDBInstance> | undefined;
  * workers write and DuckDB reads.
  */
 export async function withConnection<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
-  instance ??= DuckDBInstance.create(':memory:', { threads: '2' });
+  instance ??= DuckDBInstance.create(':memory:', {
+    threads: '2',
+    // a merge of millions of rows sorts beyond this on disk, not in the process's memory
+    memory_limit: process.env['XCLASS_DUCKDB_MEMORY'] ?? '1GB',
+    temp_directory: join(tmpdir(), `xclass-duckdb-${process.pid}`),
+  });
   const conn = await (await instance).connect();
   try {
     return await fn(conn);

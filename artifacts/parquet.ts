@@ -82,24 +82,26 @@ export async function writeParquet(
 }
 
 /**
- * Writes a table from a SQL query (a SELECT of exactly the schema's columns, in order, over
- * Parquet files of other artifacts whose digests the caller checked), through the same
- * typed table and COPY as writeParquet, so the same rows give the same bytes; the rows
- * never reach JavaScript. The caller checks the layout and counts the rows after.
+ * Writes a table from a SQL query (`from`: a relation `x` holding the schema's columns, over
+ * Parquet files of other artifacts whose digests the caller checked; `order`: the rows'
+ * order), each column cast to the schema's type, streamed by DuckDB's COPY (its sort spills to disk rather than hold
+ * the rows), so the rows never reach JavaScript and the file is the one writeParquet
+ * writes for the same rows. The caller checks the layout and counts the rows after.
  */
-export async function writeParquetSelect(table: TableSchema, select: string, path: string): Promise<void> {
-  const cols = columnTypes(table);
-  const tmpTable = `w_${randomBytes(6).toString('hex')}`;
-  await withConnection(async (conn) => {
-    const ddl = cols.map((c) => `${sqlIdent(c.name)} ${c.type}${c.nullable ? '' : ' NOT NULL'}`).join(', ');
-    await conn.run(`CREATE TABLE ${tmpTable} (${ddl})`);
-    try {
-      await conn.run(`INSERT INTO ${tmpTable} ${select}`);
-      await conn.run(`COPY ${tmpTable} TO ${sqlString(path)} (FORMAT parquet, COMPRESSION snappy)`);
-    } finally {
-      await conn.run(`DROP TABLE ${tmpTable}`);
-    }
-  });
+export async function writeParquetSelect(
+  table: TableSchema,
+  query: { from: string; order: string },
+  path: string,
+): Promise<void> {
+  // the rows' columns are the relation `x`'s
+  const cols = columnTypes(table)
+    .map((c) => `CAST(x.${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`)
+    .join(', ');
+  await withConnection((conn) =>
+    conn.run(
+      `COPY (SELECT ${cols} FROM ${query.from} ORDER BY ${query.order}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION snappy)`,
+    ),
+  );
 }
 
 /**

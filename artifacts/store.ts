@@ -49,7 +49,8 @@ export interface TablePayload {
  */
 export interface SelectPayload {
   table: TableSchema;
-  select: string;
+  /** a relation `x` with the table's columns, and the rows' order */
+  query: { from: string; order: string };
 }
 
 /** An artifact's content: its main table (`data.parquet`), optional named side tables (`<name>.parquet`) and files. */
@@ -503,7 +504,7 @@ export class ArtifactStore {
       for (const [name, t] of Object.entries(tables)) {
         const file = join(tmp, `${name}.parquet`);
         if ('rows' in t) await writeParquet(t.table, t.rows, file);
-        else await writeParquetSelect(t.table, t.select, file);
+        else await writeParquetSelect(t.table, t.query, file);
         // read-back: the file on disk must hold the declared columns and every row we meant to write
         const back = await parquetLayoutCheck(t.table, file, where);
         if ('rows' in t && back !== t.rows.length)

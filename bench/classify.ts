@@ -17,12 +17,12 @@ import { performance } from 'node:perf_hooks';
 import { packageRoot } from '../config/paths.js';
 import { loadConfig } from '../config/load.js';
 import { openStore } from '../engine/plan.js';
-import { planClassify } from '../engine/classify-plan.js';
+import { planClassify, planZones } from '../engine/classify-plan.js';
 import { runEmbedded } from '../engine/embedded.js';
-import { DagBuilder } from '../workflows/builder.js';
+import { buildClassifyDag } from '../workflows/classify.js';
 import { syntheticField, trainBenchModel } from './support/field.js';
 import { figure } from './support/figures.js';
-import { peakRssMb, startDevServer, startWorkers } from './support/temporal-server.js';
+import { peakRssMb, startDevServer, startWorkers, stepsDone } from './support/temporal-server.js';
 
 const root = packageRoot();
 const cli = resolve(root, 'bin', 'xclass.js');
@@ -33,6 +33,8 @@ interface ChildResult {
   phases: Record<string, number>;
   max_rss_mb: number;
   rows: number;
+  /** the classify_zone steps (1: the field in one step) */
+  zones: number;
 }
 
 // ---- child: one classification, timed by phase --------------------------------------
@@ -47,18 +49,23 @@ if (process.argv[2] === '--child') {
     catalogs: [`${catalog}=gaia_dr3`],
     cwd: process.cwd(),
   });
+  // as `xclass classify` does: a step per declination zone, merged by the classify step
+  const zones = await planZones(params, context);
   const phases: Record<string, number> = { plan: (performance.now() - t0) / 1000 };
   let phase = 'start';
   let since = performance.now();
-  const dag = new DagBuilder('bench-classify');
-  const trained = dag.external('model', 'train');
-  dag.step({ key: 'classify', stage: 'classify', params, inputs: { model: trained }, context });
-  const result = await runEmbedded(dag.build(), {
+  const { dag, external } = buildClassifyDag(
+    params,
+    context,
+    { model, calibration: null, xrayModel: null, xrayCalibration: null },
+    zones,
+  );
+  const result = await runEmbedded(dag, {
     store,
     concurrency: 1,
     retry: { ...config.retry, maximum_attempts: 1 },
     threads: false,
-    external: { [trained.key]: model },
+    external,
     onStepProgress: (_key, _done, _total, note) => {
       const name = (note ?? '').split(' ')[0]!;
       if (name === phase) return;
@@ -70,13 +77,14 @@ if (process.argv[2] === '--child') {
   });
   phases[phase] = (phases[phase] ?? 0) + (performance.now() - since) / 1000;
   delete phases['start'];
-  const step = result.steps[0]!;
+  const step = result.steps.find((x) => x.stage === 'classify')!;
   if (step.status !== 'done') throw new Error(step.error ?? 'classify failed');
   const out: ChildResult = {
     wall_s: (performance.now() - t0) / 1000,
     phases,
     max_rss_mb: process.resourceUsage().maxRSS / 1024,
     rows: (await store.readMeta('classify', step.artifactId!)).row_count,
+    zones: zones?.zones.length ?? 1,
   };
   console.log(JSON.stringify(out));
   process.exit(0);
@@ -92,6 +100,8 @@ const sizes: [number, number][] = [
   [10_000, 1_000_000],
   [100_000, 1_000_000],
   [300_000, 1_000_000],
+  [10_000, 10_000_000],
+  [1_000_000, 10_000_000],
 ];
 const results: { n: number; m: number; r: ChildResult }[] = [];
 const files = new Map<string, { xray: string; catalog: string }>();
@@ -119,7 +129,7 @@ for (const [n, m] of sizes) {
     .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
     .join(', ');
   console.log(
-    `N=${n.toLocaleString('en')} X-ray sources, M=${m.toLocaleString('en')} Gaia rows: ${r.wall_s.toFixed(1)} s, peak RSS ${r.max_rss_mb.toFixed(0)} MB (${split})`,
+    `N=${n.toLocaleString('en')} X-ray sources, M=${m.toLocaleString('en')} Gaia rows, ${r.zones} zone step${r.zones > 1 ? 's' : ''}: ${r.wall_s.toFixed(1)} s, peak RSS ${r.max_rss_mb.toFixed(0)} MB (${split})`,
   );
   figure({ bench: 'classify', figure: `N=${n} M=${m} wall`, value: Number(r.wall_s.toFixed(2)), unit: 's' });
   figure({ bench: 'classify', figure: `N=${n} M=${m} peak RSS`, value: Math.round(r.max_rss_mb), unit: 'MB' });
@@ -144,8 +154,8 @@ growth(at(10_000, 1_000_000), at(100_000, 1_000_000), 'X-ray N 1e4 -> 1e5 at M 1
 growth(at(100_000, 1_000_000), at(300_000, 1_000_000), 'X-ray N 1e5 -> 3e5 at M 1e6', 3);
 
 // ---- the same on Temporal: a dev server, two worker processes on this machine ---------
-// One field is one classify step, so one worker does it: this measures what the engine
-// costs, not a speed-up (see the closing note of issue 16 for what would split the work).
+// A field larger than classify.zone_sources is a classify_zone step per declination zone:
+// the workers share them (printed: how many each did) and one merges them.
 const { address, stop } = await startDevServer(tmp);
 try {
   for (const [n, m] of [
@@ -196,9 +206,13 @@ try {
         continue;
       }
       const peaks = ws.map((w) => peakRssMb(w.pid) ?? 0);
+      // how the zone steps spread over the two workers
+      const zones = ws.map((w) => stepsDone(w, 'classify_zone'));
+      const share = zones.map((z) => `${z} (${((100 * z) / Math.max(1, zones[0]! + zones[1]!)).toFixed(0)}%)`);
       console.log(
         `Temporal, 2 workers, N=${n.toLocaleString('en')} M=${m.toLocaleString('en')}: ${wall.toFixed(1)} s ` +
-          `(embedded ${embedded.wall_s.toFixed(1)} s, ratio ${(wall / embedded.wall_s).toFixed(2)}); worker peak RSS ${peaks.map((p) => p.toFixed(0)).join(' and ')} MB`,
+          `(embedded ${embedded.wall_s.toFixed(1)} s, ratio ${(wall / embedded.wall_s).toFixed(2)}); worker peak RSS ${peaks.map((p) => p.toFixed(0)).join(' and ')} MB; ` +
+          `zone steps per worker ${share.join(' and ')}`,
       );
       figure({
         bench: 'classify',

@@ -96,6 +96,8 @@ export const ConfigSchema = z.strictObject({
      * photometry rows are in memory at a time (lib/sky/zones.ts). The results do not depend on it.
      */
     zone_sources: z.number().int().positive(),
+    /** and few enough sources that a zone reads about this many MB of the photometry catalogs */
+    zone_catalog_mb: z.number().positive(),
   }),
   /**
    * `xclass fetch` and `classify --cone`: the TAP services a field's tables come from, and the

@@ -10,7 +10,7 @@ import { resolveRawFile } from '../activities/io/raw-file.js';
 import { readTableLayout, readTargetTable } from '../activities/io/formats/registry.js';
 import { readXraySources } from '../activities/io/catalog-rows.js';
 import { fieldFacts } from '../activities/classify-match.js';
-import { wholeFieldOnly } from '../activities/classify.js';
+import { wholeFieldOnly, zoneSize } from '../activities/classify.js';
 import { InputError } from '../lib/errors.js';
 import { declinationZones } from '../lib/sky/zones.js';
 import type { ZonePlan } from '../workflows/classify.js';
@@ -205,7 +205,16 @@ export async function planClassify(
     },
     ...(req.fetched && req.fetched.length > 0 ? { fetched: [...req.fetched] } : {}),
   };
-  return { params, context: { paths, data_dir: dir, zone_sources: config.classify.zone_sources }, inputFiles };
+  return {
+    params,
+    context: {
+      paths,
+      data_dir: dir,
+      zone_sources: config.classify.zone_sources,
+      zone_catalog_mb: config.classify.zone_catalog_mb,
+    },
+    inputFiles,
+  };
 }
 
 /**
@@ -340,23 +349,17 @@ export async function findXrayModel(
  * The declination zones a field is classified in, each its own step (workflows/classify.ts):
  * the X-ray table read whole once here (so a bad row is refused before any step, with its
  * line), cut at its sources' declinations into zones of at most `classify.zone_sources`
- * sources (lib/sky/zones.ts). Null, one step, for a field that small, without photometry
+ * sources, each reading about `classify.zone_catalog_mb` of the catalogs (lib/sky/zones.ts). Null, one step, for a field that small, without photometry
  * or positions, or with the frame tie or the class mix (each one estimate over the field).
  */
-export async function planZones(
-  config: XClassConfig,
-  params: ClassifyParams,
-  context: ClassifyContext,
-): Promise<ZonePlan | null> {
+export async function planZones(params: ClassifyParams, context: ClassifyContext): Promise<ZonePlan | null> {
   if (params.photometry.length === 0 || params.mapping.dec === undefined || wholeFieldOnly(params)) return null;
   const file = params.table.name;
   const t = await readTargetTable(context.paths[file]!, file);
   if (t.records.length === 0) throw new InputError({ file }, 'no rows to classify');
   const sources = readXraySources(t, params.mapping, params.no_data ?? []).rows;
-  const zones = declinationZones(
-    sources.flatMap((s) => (s.dec_deg === null ? [] : [s.dec_deg])),
-    config.classify.zone_sources,
-  );
+  const decs = sources.flatMap((s) => (s.dec_deg === null ? [] : [s.dec_deg]));
+  const zones = declinationZones(decs, zoneSize(params, decs.length, context));
   if (zones.length <= 1) return null;
   return { zones: zones.map((z) => ({ ...z, count: zones.length })), field: fieldFacts(sources) };
 }

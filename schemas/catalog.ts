@@ -179,6 +179,28 @@ export const ClassifyParams = z.strictObject({
 });
 export type ClassifyParams = z.infer<typeof ClassifyParams>;
 
+/** What matching a zone needs of the whole field: its largest positional error and how many sources have a position. */
+export const FieldFacts = z.strictObject({
+  max_sigma_eff_arcsec: z.number().nonnegative(),
+  positioned: z.number().int().nonnegative(),
+});
+export type FieldFacts = z.infer<typeof FieldFacts>;
+
+/** One catalog's counts in a zone of a field, summed over its zones (activities/classify-match.ts matchZone). */
+export const ZoneCatalogCounts = z.strictObject({
+  reached: z.number().int().nonnegative(),
+  with_candidate: z.number().int().nonnegative(),
+  method_secure: z.number().int().nonnegative(),
+  method_ambiguous: z.number().int().nonnegative(),
+  counterparts_used: z.number().int().nonnegative(),
+  shift_hits: z.number().int().nonnegative(),
+  /** the catalog rows the zone owns (the field's catalog size is their sum) */
+  catalog_rows: z.number().int().nonnegative(),
+  /** the zone's catalog rows' centre (RA Dec), for the message when no source reaches the catalog */
+  centre: z.string(),
+});
+export type ZoneCatalogCounts = z.infer<typeof ZoneCatalogCounts>;
+
 /**
  * One declination zone of a field classified as its own step (`classify_zone`, lib/sky/zones.ts):
  * the classification's params, the zone, and what matching needs of the whole field (its
@@ -193,10 +215,7 @@ export const ClassifyZoneParams = ClassifyParams.extend({
     hi: z.number().min(-90).max(90),
     last: z.boolean(),
   }),
-  field: z.strictObject({
-    max_sigma_eff_arcsec: z.number().nonnegative(),
-    positioned: z.number().int().nonnegative(),
-  }),
+  field: FieldFacts,
 });
 export type ClassifyZoneParams = z.infer<typeof ClassifyZoneParams>;
 
@@ -219,19 +238,8 @@ export type ZoneMatchPRow = Row<typeof zoneMatchPTable>;
 
 /** What the field's notes need of a zone besides its rows (notes `zone` of a classify_zone artifact). */
 export const ZoneNotes = z.strictObject({
-  /** per catalog: its counts in the zone (activities/classify-match.ts ZoneCatalogCounts) */
-  counts: z.array(
-    z.strictObject({
-      reached: z.number().int().nonnegative(),
-      with_candidate: z.number().int().nonnegative(),
-      method_secure: z.number().int().nonnegative(),
-      method_ambiguous: z.number().int().nonnegative(),
-      counterparts_used: z.number().int().nonnegative(),
-      shift_hits: z.number().int().nonnegative(),
-      catalog_rows: z.number().int().nonnegative(),
-      centre: z.string(),
-    }),
-  ),
+  /** per catalog: its counts in the zone */
+  counts: z.array(ZoneCatalogCounts),
   /** per route and feature: the values imputed */
   imputed: z.partialRecord(z.enum(['full', 'xray_only']), z.record(z.string(), z.number().int().nonnegative())),
   /** no-data markers per column with the line of the first: the X-ray table's, then per catalog */
@@ -264,6 +272,8 @@ export const ClassifyContext = z.object({
   data_dir: z.string().min(1),
   /** X-ray sources per declination zone when matching (config classify.zone_sources; the results do not depend on it) */
   zone_sources: z.number().int().positive().optional(),
+  /** MB of the photometry catalogs a zone reads about (config classify.zone_catalog_mb) */
+  zone_catalog_mb: z.number().positive().optional(),
 });
 export type ClassifyContext = z.infer<typeof ClassifyContext>;
 

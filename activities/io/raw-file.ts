@@ -33,11 +33,25 @@ export function displayName(dir: string, path: string): string {
   return rel.startsWith('..') || isAbsolute(rel) ? path : rel;
 }
 
+/**
+ * The files this process has hashed, by path: their stat when hashed and the digest. A
+ * field's zone steps each check the same catalogs, which may be gigabytes; a file whose
+ * size, modification and change times (the last set by the kernel on any write) and inode
+ * are those it was hashed with is not hashed again.
+ */
+const hashed = new Map<string, { stamp: string; sha256: string }>();
+
 /** Checks a file still has the content the run was planned with. */
 export async function verifyRawFile(ref: RawFileRef, path: string): Promise<void> {
-  const actual = await sha256File(path).catch((err: NodeJS.ErrnoException) => {
+  const cannot = (err: NodeJS.ErrnoException) => {
     throw new InputError({ file: ref.name }, `cannot read input file ${path} (${err.code ?? String(err)})`);
-  });
+  };
+  const key = resolve(path);
+  const st = await fs.stat(key).catch(cannot);
+  const stamp = `${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino}`;
+  const known = hashed.get(key);
+  const actual = known?.stamp === stamp ? known.sha256 : await sha256File(path).catch(cannot);
+  hashed.set(key, { stamp, sha256: actual });
   if (actual !== ref.sha256) {
     throw new InputError(
       { file: ref.name },

@@ -54,8 +54,8 @@ export async function startDevServer(dir: string): Promise<{ address: string; st
 
 /** `n` XClass worker processes on a store and task queue; give them a few seconds to bundle their workflow code. */
 export function startWorkers(n: number, store: string, queue: string, address: string): ChildProcess[] {
-  return Array.from({ length: n }, () =>
-    spawn(
+  return Array.from({ length: n }, () => {
+    const w = spawn(
       process.execPath,
       [
         cli,
@@ -67,9 +67,21 @@ export function startWorkers(n: number, store: string, queue: string, address: s
         '--address',
         address,
       ],
-      { cwd: root, stdio: 'ignore' },
-    ),
-  );
+      { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    w.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    logs.set(w, () => log);
+    return w;
+  });
+}
+
+const logs = new WeakMap<ChildProcess, () => string>();
+
+/** The steps a worker started by startWorkers has finished, by stage (its log's `worker PID: STAGE KEY done` lines). */
+export function stepsDone(worker: ChildProcess, stage: string): number {
+  const log = logs.get(worker)?.() ?? '';
+  return [...log.matchAll(/^worker \d+: (\w+) \S+ done$/gm)].filter((m) => m[1] === stage).length;
 }
 
 /** A live process's peak resident memory in MB (Linux /proc VmHWM), null where unknown. */

@@ -210,7 +210,7 @@ export function registerClassify(program: Command, _ctx: CliContext): void {
           );
         const reporter = createReporter(g.json ? 'json' : process.stderr.isTTY ? 'tty' : 'quiet');
         // a field larger than classify.zone_sources: a step per declination zone, merged by the classify step
-        const zones = await planZones(config, params, context);
+        const zones = await planZones(params, context);
         const { dag, external } = buildClassifyDag(
           params,
           context,

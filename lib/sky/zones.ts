@@ -50,3 +50,19 @@ export function inZone(zone: DecZone, dec: number): boolean {
 export function nearZone(zone: DecZone, dec: number, margin_deg: number): boolean {
   return dec >= zone.lo - margin_deg && dec <= zone.hi + margin_deg;
 }
+
+/**
+ * How many X-ray sources a zone holds: at most `zoneSources`, and few enough that each zone
+ * reads about `zoneCatalogBytes` of the photometry catalogs (`catalogBytes` in all; a zone
+ * reads about its share of them, its margin aside), so a small field against a large
+ * catalog is cut too.
+ */
+export function sourcesPerZone(
+  sources: number,
+  catalogBytes: number,
+  zoneSources: number,
+  zoneCatalogBytes: number,
+): number {
+  const count = Math.max(1, Math.ceil(sources / zoneSources), Math.ceil(catalogBytes / zoneCatalogBytes));
+  return Math.max(1, Math.ceil(sources / count));
+}

@@ -296,7 +296,7 @@ describe('stage activities, called directly', () => {
       const path = join(tempDir(), 'store');
       cpSync(config.store.path, path, { recursive: true, filter: (src) => !src.includes(`${sep}classify${sep}`) });
       const acts = stageActivities(new ArtifactStore(path, 'checksum'));
-      const plan = await planZones({ ...bayes, classify: { ...bayes.classify, zone_sources: 3 } }, params, context);
+      const plan = await planZones(params, { ...context, zone_sources: 3 });
       const inputs = { model: ref('model', 'train') };
       const zoneRefs: Record<string, { stage: 'classify_zone'; id: string }> = {};
       for (const zone of plan!.zones) {

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { sqlString, withConnection } from '../../artifacts/duckdb.js';
 import { openTableZones, readTargetTable } from '../../activities/io/formats/registry.js';
-import { declinationZones, inZone, nearZone } from '../../lib/sky/zones.js';
+import { declinationZones, inZone, nearZone, sourcesPerZone } from '../../lib/sky/zones.js';
 import { tempDir } from '../helpers.js';
 
 describe('declination zones', () => {
@@ -33,6 +33,20 @@ describe('declination zones', () => {
       [-90, 7],
       [7, 90],
     ]);
+  });
+});
+
+describe('how many sources a zone holds', () => {
+  it('at most zone_sources, and fewer where the catalogs are large', () => {
+    const MB = 2 ** 20;
+    // 300,000 sources, 73 MB of catalog, zones of 20,000 and 64 MB: 15 zones of 20,000
+    expect(sourcesPerZone(300_000, 73 * MB, 20_000, 64 * MB)).toBe(20_000);
+    // 10,000 sources against 750 MB: 12 zones of 834
+    expect(sourcesPerZone(10_000, 750 * MB, 20_000, 64 * MB)).toBe(834);
+    // a small field and catalog: one zone
+    expect(sourcesPerZone(25, 30_000, 20_000, 64 * MB)).toBe(25);
+    expect(sourcesPerZone(0, 0, 20_000, 64 * MB)).toBe(1);
+    expect(sourcesPerZone(25, 0, Infinity, Infinity)).toBe(25);
   });
 });
 
@@ -82,7 +96,7 @@ describe('a catalog read a band of declinations at a time', () => {
 </TABLE></RESOURCE></VOTABLE>\n`,
     );
     for (const name of ['c.csv', 'c.tsv', 'c.csv.gz', 'c.parquet', 'c.vot']) {
-      const zoned = await openTableZones(join(dir, name), name, 'dec', 1, tempDir());
+      const zoned = await openTableZones(join(dir, name), name, 'dec', 1);
       for (const [lo, hi] of [
         [-31, -30],
         [-29.6, -28],
@@ -94,7 +108,7 @@ describe('a catalog read a band of declinations at a time', () => {
         expect(got.lines, `${name} ${lo}..${hi}`).toEqual(want.lines);
       }
     }
-    const band = await (await openTableZones(join(dir, 'c.csv'), 'c.csv', 'dec', 1, tempDir())).read(-30.2, -29.8);
+    const band = await (await openTableZones(join(dir, 'c.csv'), 'c.csv', 'dec', 1)).read(-30.2, -29.8);
     // s2 (its quoted field across lines 5-6), then every row whose dec is not a plain number in [-90, 90]
     expect(band.records.map((r) => r['id'])).toEqual(['s2', 's4', 's5', 's6']);
     expect(band.lines).toEqual([5, 8, 9, 10]);
@@ -103,7 +117,7 @@ describe('a catalog read a band of declinations at a time', () => {
   it('a scale to degrees applies to the band (a column in radians)', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'r.csv'), 'id,ra,dec\na,0.1,-0.5\nb,0.1,0.2\n');
-    const zoned = await openTableZones(join(dir, 'r.csv'), 'r.csv', 'dec', 180 / Math.PI, tempDir());
+    const zoned = await openTableZones(join(dir, 'r.csv'), 'r.csv', 'dec', 180 / Math.PI);
     expect((await zoned.read(-30, -28)).records.map((r) => r['id'])).toEqual(['a']);
     expect((await zoned.read(10, 12)).records.map((r) => r['id'])).toEqual(['b']);
   });

@@ -1,7 +1,7 @@
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../../../lib/errors.js';
@@ -74,24 +74,58 @@ export async function readTargetTable(path: string, file: string): Promise<Targe
  * A catalog table read a band of declinations at a time (a zone of the field and its
  * margin; formats/csv.ts `ZonedTable`), with the lines the whole read gives each row. CSV,
  * TSV and Parquet have each band cut inside DuckDB's scan, so a zone's rows are all that
- * reach JavaScript; the other formats are read whole once and cut, and a gzip-compressed
- * file is decompressed into `dir` first. `dir` is the caller's, removed by it when done.
+ * reach JavaScript; the other formats are read whole and cut. A CSV or TSV is converted to
+ * Parquet (and a gzip-compressed file decompressed) once per process, in a folder of its
+ * own removed when the process exits, so a field's zone steps on one worker share it (a
+ * long-lived worker keeps every table it converted until it exits).
  */
-export async function openTableZones(
-  path: string,
-  file: string,
-  column: string,
-  scale: number,
-  dir: string,
-): Promise<ZonedTable> {
+export async function openTableZones(path: string, file: string, column: string, scale: number): Promise<ZonedTable> {
+  const st = await fs.stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw new InputError({ file }, `cannot read (${err.code ?? String(err)})`);
+  });
+  const id = await identify(path, file);
+  if (!id.gzip && !id.format.zones) return wholeZones(await id.format.read(path, file), file, column, scale);
+  const key = [resolve(path), st.size, st.mtimeMs, st.ctimeMs, st.ino, column, scale].join('\0');
+  let zoned = zonedTables.get(key);
+  if (!zoned) {
+    zoned = openZones(path, file, column, scale);
+    zonedTables.set(key, zoned);
+    // a failure is the caller's, not a cached answer
+    zoned.catch(() => zonedTables.delete(key));
+  }
+  return zoned;
+}
+
+const zonedTables = new Map<string, Promise<ZonedTable>>();
+let zonesDir: string | null = null;
+
+/** This process's folder of converted tables, removed when it exits. */
+function processZonesDir(): string {
+  if (zonesDir === null) {
+    const dir = mkdtempSync(join(tmpdir(), 'xclass-zones-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    zonesDir = dir;
+  }
+  return zonesDir;
+}
+
+async function openZones(path: string, file: string, column: string, scale: number): Promise<ZonedTable> {
   const id = await identify(path, file);
   if (id.gzip) {
-    const plain = join(await mkdtemp(join(dir, 'gunzip-')), basename(file).replace(/\.gz$/i, '') || 'table');
+    const plain = join(
+      await mkdtemp(join(processZonesDir(), 'gunzip-')),
+      basename(file).replace(/\.gz$/i, '') || 'table',
+    );
     await gunzipTo(path, file, plain);
-    return openTableZones(plain, file, column, scale, dir);
+    return openZones(plain, file, column, scale);
   }
-  if (id.format.zones) return id.format.zones(path, file, column, scale, await mkdtemp(join(dir, 'zones-')));
-  const t = await id.format.read(path, file);
+  if (id.format.zones)
+    return id.format.zones(path, file, column, scale, await mkdtemp(join(processZonesDir(), 'zones-')));
+  return wholeZones(await id.format.read(path, file), file, column, scale);
+}
+
+/** A table read whole, cut a band at a time (the formats DuckDB does not scan). */
+function wholeZones(t: TargetTable, file: string, column: string, scale: number): ZonedTable {
   if (!t.header.includes(column))
     throw new InputError({ file, row: 1, column }, 'required column is missing from the header');
   return {
