@@ -8,7 +8,7 @@
 // memory is its own. Printed: wall time, peak RSS, the split over the classify step's
 // phases (read, match, translate, predict, write), and how each grows with N and M;
 // then two sizes again on a Temporal dev server with two worker processes.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
@@ -90,19 +90,38 @@ if (process.argv[2] === '--child') {
   process.exit(0);
 }
 
+/** A child process run to its end without blocking this one's event loop: its exit status and stderr. */
+function spawnAsync(cmd: string, args: string[], cwd: string): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((done) => {
+    const p = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (status) => done({ status, stderr }));
+  });
+}
+
 // ---- parent: train once, then one field per size -------------------------------------
 const tmp = mkdtempSync(join(tmpdir(), 'xclass-bench-classify-'));
 const storePath = join(tmp, 'store');
 const modelId = trainBenchModel(storePath);
 
-const sizes: [number, number][] = [
-  [10_000, 100_000],
-  [10_000, 1_000_000],
-  [100_000, 1_000_000],
-  [300_000, 1_000_000],
-  [10_000, 10_000_000],
-  [1_000_000, 10_000_000],
-];
+// every size by default; `node dist/bench/classify.js 10000x100000 300000x1000000` runs those alone
+const chosen = process.argv.slice(2).map((a) => {
+  const m = /^(\d+)x(\d+)$/.exec(a);
+  if (!m) throw new Error(`bench/classify: sizes are NxM (X-ray sources x catalog rows), not '${a}'`);
+  return [Number(m[1]), Number(m[2])] as [number, number];
+});
+const sizes: [number, number][] =
+  chosen.length > 0
+    ? chosen
+    : [
+        [10_000, 100_000],
+        [10_000, 1_000_000],
+        [100_000, 1_000_000],
+        [300_000, 1_000_000],
+        [10_000, 10_000_000],
+        [1_000_000, 10_000_000],
+      ];
 const results: { n: number; m: number; r: ChildResult }[] = [];
 const files = new Map<string, { xray: string; catalog: string }>();
 for (const [n, m] of sizes) {
@@ -173,7 +192,8 @@ try {
     await sleep(3000); // workers bundle their workflow code before polling
     try {
       const t0 = performance.now();
-      const r = spawnSync(
+      // not spawnSync: this process reads the workers' logs (their pipes) while the client runs
+      const r = await spawnAsync(
         process.execPath,
         [
           cli,
@@ -198,7 +218,7 @@ try {
           '--out',
           join(tmp, `temporal-${n}.csv`),
         ],
-        { cwd: tmp, encoding: 'utf8' },
+        tmp,
       );
       const wall = (performance.now() - t0) / 1000;
       if (r.status !== 0) {
