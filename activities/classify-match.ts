@@ -214,9 +214,7 @@ export function matchZone(
       counterparts_used: 0,
       shift_hits: 0,
       catalog_rows: owned[ci]!,
-      centre: c.rows.length
-        ? `${medianRaDeg(c.rows.map((r) => r.ra_deg)).toFixed(4)} ${median(c.rows.map((r) => r.dec_deg)).toFixed(4)}`
-        : 'none',
+      centre: '',
     };
     counts.push(n);
     xs.forEach((x, k) => {
@@ -257,6 +255,11 @@ export function matchZone(
         });
       }
     });
+    // the catalog's centre, for the message when no source of the field reaches it
+    if (n.reached === 0)
+      n.centre = c.rows.length
+        ? `${medianRaDeg(c.rows.map((r) => r.ra_deg)).toFixed(4)} ${median(c.rows.map((r) => r.dec_deg)).toFixed(4)}`
+        : 'none';
   });
   return { ...noMatch(xs), choices, matches, pairs, p };
 }

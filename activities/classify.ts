@@ -116,6 +116,17 @@ const CLASSIFY_INPUTS = {
   },
 } as const;
 
+/** The tables with rows per source (or per source and candidate), which a zone writes and classify merges. */
+const SOURCE_TABLES = {
+  data: predictionsTable,
+  probabilities: probabilitiesTable,
+  targets: targetsTable,
+  matches: counterpartMatchesTable,
+  counterpart_pairs: counterpartPairsTable,
+  mags: targetMagsTable,
+  features: targetFeaturesTable,
+} as const;
+
 /** The classify step's roles of a field's zones (`zone_0`, ...). */
 const ZONE_ROLE = /^zone_\d+$/;
 
@@ -149,15 +160,9 @@ export const classifyStage = defineStage({
 
   context: ClassifyContext,
   tables: {
-    data: predictionsTable,
-    probabilities: probabilitiesTable,
-    targets: targetsTable,
-    matches: counterpartMatchesTable,
+    ...SOURCE_TABLES,
     match_summary: matchSummaryTable,
-    counterpart_pairs: counterpartPairsTable,
     class_mix: classifyClassMixTable,
-    mags: targetMagsTable,
-    features: targetFeaturesTable,
     population_shift: populationShiftTable,
     metrics: metricsTable,
     confusion: confusionTable,
@@ -169,7 +174,7 @@ export const classifyStage = defineStage({
       .map(([role, ref]) => ({ index: Number(role.slice('zone_'.length)), ref: ref! }))
       .sort((a, b) => a.index - b.index);
     if (zoneRefs.length > 0) {
-      const { field, parts } = await readZoneParts(ctx, p, zoneRefs);
+      const { field, parts } = await readZoneParts(ctx, p, loaded, zoneRefs);
       ctx.progress(4, 4, 'writing');
       return mergeZones(ctx, p, loaded, field, parts);
     }
@@ -191,18 +196,12 @@ export const classifyStage = defineStage({
  */
 export const classifyZoneStage = defineStage({
   name: 'classify_zone',
-  version: 1,
+  version: 2,
   params: ClassifyZoneParams,
   inputs: CLASSIFY_INPUTS,
   context: ClassifyContext,
   tables: {
-    data: predictionsTable,
-    probabilities: probabilitiesTable,
-    targets: targetsTable,
-    matches: counterpartMatchesTable,
-    counterpart_pairs: counterpartPairsTable,
-    mags: targetMagsTable,
-    features: targetFeaturesTable,
+    ...SOURCE_TABLES,
     vectors: zoneVectorsTable,
     match_p: zoneMatchPTable,
   },
@@ -268,8 +267,11 @@ export const classifyZoneStage = defineStage({
 async function readZoneParts(
   ctx: ClassifyStageContext,
   p: ClassifyParams,
+  loaded: LoadedTargets,
   refs: readonly { index: number; ref: ArtifactRef }[],
 ): Promise<{ field: FieldInfo; parts: ZonePart[] }> {
+  // a vector per source, one value per final class (both routes' models have the same classes)
+  const K = loaded.model.finalClasses.length;
   const parts: ZonePart[] = [];
   const markers: MarkerTally = new Map();
   let merged = 0;
@@ -289,7 +291,6 @@ async function readZoneParts(
     const read = <T extends TableSchema>(table: T, name: string) => ctx.store.readTable(table, ref, name);
     const data = await ctx.store.readTable(predictionsTable, ref);
     const vectorRows = await read(zoneVectorsTable, 'vectors');
-    const K = classesPerSource(vectorRows, data.length);
     const tally = (rows: ZoneNotes['xray_markers']): MarkerTally =>
       new Map(rows.map(([k, n, first]) => [k, { n, first }] as const));
     for (const [k, v] of tally(notes.xray_markers))
@@ -330,11 +331,6 @@ async function readZoneParts(
     });
   }
   return { field: { facts: facts!, markers, merged }, parts };
-}
-
-/** The classes per source of a zone's vectors table (its rows: K per source, in the data's order). */
-function classesPerSource(rows: readonly { k: number }[], sources: number): number {
-  return sources === 0 ? 0 : rows.length / sources;
 }
 
 /** The load phase: the raw files verified, the models, the target's tables read, its bands and the translation. */

@@ -196,7 +196,7 @@ export const ZoneCatalogCounts = z.strictObject({
   shift_hits: z.number().int().nonnegative(),
   /** the catalog rows the zone owns (the field's catalog size is their sum) */
   catalog_rows: z.number().int().nonnegative(),
-  /** the zone's catalog rows' centre (RA Dec), for the message when no source reaches the catalog */
+  /** the zone's catalog rows' centre (RA Dec), for the message when no source reaches the catalog ('' where one does) */
   centre: z.string(),
 });
 export type ZoneCatalogCounts = z.infer<typeof ZoneCatalogCounts>;

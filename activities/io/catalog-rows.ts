@@ -101,6 +101,18 @@ class Cells {
     );
   }
 
+  /** per column: the line of its first no-data marker counted (a zone's columns are put back in the table's order by it) */
+  readonly firstLines = new Map<string, number>();
+
+  /** Reads row `i` with `read`, noting the line of each column's first no-data marker it counts. */
+  row<T>(i: number, read: () => T): T {
+    const before = Object.keys(this.counts).length;
+    const out = read();
+    const keys = Object.keys(this.counts);
+    for (let k = before; k < keys.length; k++) this.firstLines.set(keys[k]!, this.t.lines[i]!);
+    return out;
+  }
+
   /** Counts the markers of the rows read from now on in `counts` (a row this zone owns) or nowhere (a margin row). */
   counting(owned: boolean): void {
     this.sink = owned ? this.counts : {};
@@ -321,7 +333,6 @@ export function readXraySources(
   if ((m.ra === undefined) !== (m.dec === undefined))
     throw new InputError({ file: t.file, column: m.ra ?? m.dec }, 'the mapping gives ra without dec or dec without ra');
   const seen = new Map<string, number>();
-  const firstLines = new Map<string, number>();
   let merged = 0;
   const rows = t.records.flatMap((_, i): XraySourceRow[] => {
     const id = uniqueId(t, i, m.id, seen, cells.columns);
@@ -339,8 +350,7 @@ export function readXraySources(
       );
     // a zone of the field (its own sources only, no margin): the rows of other zones are theirs
     if (zone && !zone.owns(dec)) return [];
-    const columnsCounted = zone ? Object.keys(cells.counts).length : 0;
-    const row: XraySourceRow = {
+    const row: XraySourceRow = cells.row(i, () => ({
       id,
       line: t.lines[i]!,
       ra_deg: ra,
@@ -362,13 +372,10 @@ export function readXraySources(
       nu: cells.num(i, m.nu, 'nonnegative'),
       a_v: cells.num(i, m.a_v, 'a_v_mag'),
       ...cells.astrometry(i, m),
-    };
-    // a column's first no-data marker in this zone: its line, so the field's columns keep the whole table's order
-    if (zone && Object.keys(cells.counts).length !== columnsCounted)
-      for (const k of Object.keys(cells.counts).slice(columnsCounted)) firstLines.set(k, t.lines[i]!);
+    }));
     return [row];
   });
-  if (zone) return { rows, noData: cells.counts, merged, firstLines };
+  if (zone) return { rows, noData: cells.counts, merged, firstLines: cells.firstLines };
   // a table with fluxes in no row would be classified on imputed X-ray features alone (a zone's rows: checked whole by the plan)
   if (rows.length > 0 && rows.every((r) => Object.values(r.flux).every((f) => f.value === null)))
     throw new InputError(
@@ -419,7 +426,6 @@ export function readPhotometry(
   const rows: PhotometryRow[] = [];
   // per row kept: whether this zone owns it (its no-data markers and merges are counted here, not by a neighbour)
   const owned: boolean[] = [];
-  const firstLines = new Map<string, number>();
   let merged = 0;
   t.records.forEach((_, i) => {
     const id = m.id === undefined ? `row${t.lines[i]}` : uniqueId(t, i, m.id, seen, cells.columns);
@@ -439,22 +445,20 @@ export function readPhotometry(
     const own = !zone || zone.owns(dec);
     cells.counting(own);
     owned.push(own);
-    const columnsCounted = zone && own ? Object.keys(cells.counts).length : 0;
-    rows.push({
-      id,
-      ra_deg: ra,
-      dec_deg: dec,
-      sigma_arcsec: cells.positionError(i, m.position_error).sigma1 ?? 0,
-      mags: cells.mags(i, m.magnitudes),
-      ...cells.astrometry(i, m),
-    });
-    // a column's first no-data marker in this zone: its line, so the field's columns keep the whole table's order
-    if (zone && own && Object.keys(cells.counts).length !== columnsCounted)
-      for (const k of Object.keys(cells.counts).slice(columnsCounted)) firstLines.set(k, t.lines[i]!);
+    rows.push(
+      cells.row(i, () => ({
+        id,
+        ra_deg: ra,
+        dec_deg: dec,
+        sigma_arcsec: cells.positionError(i, m.position_error).sigma1 ?? 0,
+        mags: cells.mags(i, m.magnitudes),
+        ...cells.astrometry(i, m),
+      })),
+    );
   });
   cells.counting(true);
   const zoned = (kept: readonly boolean[]) =>
-    zone ? { owned: owned.reduce((n, own, a) => n + (own && kept[a] ? 1 : 0), 0), firstLines } : {};
+    zone ? { owned: owned.reduce((n, own, a) => n + (own && kept[a] ? 1 : 0), 0), firstLines: cells.firstLines } : {};
   if (m.id !== undefined) return { rows, noData: cells.counts, merged, ...zoned(owned.map(() => true)) };
   // without ids, a row within SAME_SOURCE_ARCSEC of an earlier kept one is that source again (overlapping cones)
   const index = new SkyIndex(

@@ -273,10 +273,14 @@ describe('stage activities, called directly', () => {
       catalogs: ['gaia.csv=gaia_dr3', 'gaia.parquet=gaia_dr3', 'gaia_rad.vot=gaia_dr3'],
       cwd: dir,
     });
-    const run = async (zoneSources: number) => {
+    // a copy of the store with its model and without classify artifacts (else a cache hit)
+    const freshStore = () => {
       const path = join(tempDir(), 'store');
       cpSync(config.store.path, path, { recursive: true, filter: (src) => !src.includes(`${sep}classify${sep}`) });
-      const zoned = new ArtifactStore(path, 'checksum');
+      return { path, store: new ArtifactStore(path, 'checksum') };
+    };
+    const run = async (zoneSources: number) => {
+      const { path, store: zoned } = freshStore();
       const said: string[] = [];
       const progressOf = () => (_done: number, _total: number, note?: string) => void said.push(note ?? '');
       const out = await stageActivities(zoned, { progressOf }).classify(
@@ -293,9 +297,8 @@ describe('stage activities, called directly', () => {
     };
     // the same zones, each its own classify_zone step, merged by a classify step that takes them as inputs
     const steps = async () => {
-      const path = join(tempDir(), 'store');
-      cpSync(config.store.path, path, { recursive: true, filter: (src) => !src.includes(`${sep}classify${sep}`) });
-      const acts = stageActivities(new ArtifactStore(path, 'checksum'));
+      const { path, store: zoned } = freshStore();
+      const acts = stageActivities(zoned);
       const plan = await planZones(params, { ...context, zone_sources: 3 });
       const inputs = { model: ref('model', 'train') };
       const zoneRefs: Record<string, { stage: 'classify_zone'; id: string }> = {};
@@ -304,7 +307,7 @@ describe('stage activities, called directly', () => {
         zoneRefs[`zone_${zone.index}`] = { stage: 'classify_zone', id: z.artifactId };
       }
       const out = await acts.classify(params, { ...inputs, ...zoneRefs }, step('classify', context));
-      const meta = await new ArtifactStore(path, 'checksum').readMeta('classify', out.artifactId);
+      const meta = await zoned.readMeta('classify', out.artifactId);
       return { dir: join(path, 'classify', out.artifactId), meta, zones: plan!.zones.length };
     };
     const one = await run(1000);

@@ -36,18 +36,9 @@ function worker(store: string, address: string, extra: string[] = []) {
   return { proc: w, log: () => log };
 }
 
-function temporalRun(store: string, address: string, extra: string[] = []) {
-  const p = spawnCli([
-    ...storeArgs(store),
-    ...extra,
-    '--json',
-    'run',
-    '--no-ablations',
-    '--engine',
-    'temporal',
-    '--address',
-    address,
-  ]);
+/** A CLI command in its own process: the process, and its exit code and output once it closes. */
+function spawnCollected(args: string[]) {
+  const p = spawnCli(args);
   let out = '';
   let err = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -56,6 +47,24 @@ function temporalRun(store: string, address: string, extra: string[] = []) {
     p.on('close', (code) => resolve({ code, out, err })),
   );
   return { proc: p, done };
+}
+
+/** `args` (a command and its arguments) on the Temporal server at `address`, with `extra` settings. */
+function onTemporal(store: string, address: string, extra: string[], args: string[]) {
+  return spawnCollected([
+    ...storeArgs(store),
+    ...extra,
+    '--json',
+    ...args,
+    '--engine',
+    'temporal',
+    '--address',
+    address,
+  ]);
+}
+
+function temporalRun(store: string, address: string, extra: string[] = []) {
+  return onTemporal(store, address, extra, ['run', '--no-ablations']);
 }
 
 /** The steps a worker's log shows started and not finished (`worker PID: STAGE KEY started|done|failed`). */
@@ -189,21 +198,7 @@ describe('the pipeline on a real Temporal server', () => {
     const queue = ['--set', 'temporal.task_queue="classify"'];
     const w = worker(embeddedStore, server.address, queue);
     try {
-      const onTemporal = spawnCli([
-        ...storeArgs(embeddedStore),
-        ...queue,
-        '--json',
-        ...args('t.csv'),
-        '--engine',
-        'temporal',
-        '--address',
-        server.address,
-      ]);
-      let out = '';
-      let err = '';
-      onTemporal.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      onTemporal.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const code = await new Promise<number | null>((resolve) => onTemporal.on('close', resolve));
+      const { code, out, err } = await onTemporal(embeddedStore, server.address, queue, args('t.csv')).done;
       expect(code, err + w.log()).toBe(0);
       const t = lastJsonLine(out) as { artifact: string; cache_hit: boolean; rows: number };
       expect([t.rows, t.cache_hit]).toEqual([25, false]);
@@ -252,21 +247,7 @@ describe('the pipeline on a real Temporal server', () => {
     ];
     const a = worker(embeddedStore, server.address, opts);
     let b: ReturnType<typeof worker> | undefined;
-    const run = spawnCli([
-      ...storeArgs(embeddedStore),
-      ...opts,
-      '--json',
-      ...field('zones.csv'),
-      '--engine',
-      'temporal',
-      '--address',
-      server.address,
-    ]);
-    let out = '';
-    let err = '';
-    run.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    run.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const done = new Promise<number | null>((resolve) => run.on('close', resolve));
+    const run = onTemporal(embeddedStore, server.address, opts, field('zones.csv'));
     const zonesDone = (log: string) => [...log.matchAll(/^worker \d+: classify_zone (\S+) done$/gm)].map((m) => m[1]);
     try {
       // mid-field: worker a has finished a zone and is in the middle of another
@@ -282,7 +263,7 @@ describe('the pipeline on a real Temporal server', () => {
       const killedDuring = inFlight(a.log()).filter((s) => s.startsWith('classify_zone '));
       expect(killedDuring.length, a.log()).toBeGreaterThan(0);
       b = worker(embeddedStore, server.address, opts);
-      const code = await done;
+      const { code, err } = await run.done;
       expect(code, err + b.log()).toBe(0);
       // the other worker ran the zones the killed one was in the middle of, and every zone it had not done
       for (const s of killedDuring)

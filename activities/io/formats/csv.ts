@@ -73,20 +73,29 @@ export async function readCsv(path: string, displayName: string, opts: { delimit
     }),
   );
   // DuckDB numbered the columns c0..cN; each record gets them under their header names
-  const nRecords = records[0]?.length ?? 0;
-  const named: Record<string, string | null>[] = new Array<Record<string, string | null>>(nRecords);
-  for (let r = 0; r < nRecords; r++) {
-    const out: Record<string, string | null> = {};
-    for (let i = 0; i < header.length; i++) {
-      const v = records[i]?.[r]?.trim();
-      out[header[i]!] = v === undefined || v === '' ? null : v;
-    }
-    named[r] = out;
-  }
+  const named = namedRecords(header, records);
   const lines = recordStartLines(text)
     .filter((line) => line > headerIndex + 1 && !physicalLines[line - 1]?.startsWith('#'))
     .slice(0, named.length);
   return { file: displayName, header, records: named, lines };
+}
+
+/** DuckDB's text columns (c0..cN, all VARCHAR) as records under the header's names, trimmed, an empty field NULL. */
+function namedRecords(
+  header: readonly string[],
+  columns: readonly (readonly (string | null)[])[],
+): Record<string, string | null>[] {
+  const n = columns[0]?.length ?? 0;
+  const records = new Array<Record<string, string | null>>(n);
+  for (let r = 0; r < n; r++) {
+    const out: Record<string, string | null> = {};
+    for (let i = 0; i < header.length; i++) {
+      const v = columns[i]?.[r]?.trim();
+      out[header[i]!] = v === undefined || v === '' ? null : v;
+    }
+    records[r] = out;
+  }
+  return records;
 }
 
 /** Header names split on the delimiter; for a space-delimited header (ECSV), runs of spaces and quoted names. */
@@ -179,8 +188,6 @@ interface DelimitedScan {
   headerLine: string;
   /** whether a # line follows a newline anywhere (DuckDB is then told to skip comments) */
   comments: boolean;
-  /** whether a line after the header is neither a comment nor blank */
-  hasData: boolean;
   /** the 1-based line each data record starts on, as readCsv counts them */
   starts: Int32Array;
 }
@@ -263,7 +270,6 @@ async function scanDelimited(path: string, displayName: string): Promise<Delimit
     headerIndex,
     headerLine: Buffer.from(header).toString('utf8'),
     comments,
-    hasData,
     starts: starts.subarray(0, n),
   };
 }
@@ -314,18 +320,10 @@ export async function openCsvZones(
         );
         return reader.getColumnsJS() as (string | bigint | null)[][];
       });
+      // the record numbers first, then c0..cN
       const numbers = (columns[0] ?? []) as bigint[];
-      const records: Record<string, string | null>[] = new Array<Record<string, string | null>>(numbers.length);
-      const lines: number[] = new Array<number>(numbers.length);
-      for (let r = 0; r < numbers.length; r++) {
-        const out: Record<string, string | null> = {};
-        for (let i = 0; i < header.length; i++) {
-          const v = (columns[i + 1]?.[r] as string | null | undefined)?.trim();
-          out[header[i]!] = v === undefined || v === '' ? null : v;
-        }
-        records[r] = out;
-        lines[r] = scan.starts[Number(numbers[r]!) - 1]!;
-      }
+      const records = namedRecords(header, columns.slice(1) as (string | null)[][]);
+      const lines = numbers.map((n) => scan.starts[Number(n) - 1]!);
       return { file: displayName, header, records, lines };
     },
   };

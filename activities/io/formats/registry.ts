@@ -88,7 +88,7 @@ export async function openTableZones(path: string, file: string, column: string,
   const key = [resolve(path), st.size, st.mtimeMs, st.ctimeMs, st.ino, column, scale].join('\0');
   let zoned = zonedTables.get(key);
   if (!zoned) {
-    zoned = openZones(path, file, column, scale);
+    zoned = openZones(path, file, column, scale, id);
     zonedTables.set(key, zoned);
     // a failure is the caller's, not a cached answer
     zoned.catch(() => zonedTables.delete(key));
@@ -109,8 +109,15 @@ function processZonesDir(): string {
   return zonesDir;
 }
 
-async function openZones(path: string, file: string, column: string, scale: number): Promise<ZonedTable> {
-  const id = await identify(path, file);
+/** `known`: the file's format when the caller identified it already (a decompressed file is identified again). */
+async function openZones(
+  path: string,
+  file: string,
+  column: string,
+  scale: number,
+  known?: Identified,
+): Promise<ZonedTable> {
+  const id = known ?? (await identify(path, file));
   if (id.gzip) {
     const plain = join(
       await mkdtemp(join(processZonesDir(), 'gunzip-')),
