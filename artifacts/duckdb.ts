@@ -11,15 +11,42 @@ let instance: Promise<DuckDBInstance> | undefined;
  * workers write and DuckDB reads.
  */
 export async function withConnection<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  const conn = await connect();
+  try {
+    return await fn(conn);
+  } finally {
+    conn.closeSync();
+  }
+}
+
+async function connect(): Promise<DuckDBConnection> {
   instance ??= DuckDBInstance.create(':memory:', {
     threads: '2',
     // a merge of millions of rows sorts beyond this on disk, not in the process's memory
     memory_limit: process.env['XCLASS_DUCKDB_MEMORY'] ?? '1GB',
     temp_directory: join(tmpdir(), `xclass-duckdb-${process.pid}`),
   });
-  const conn = await (await instance).connect();
+  return (await instance).connect();
+}
+
+/**
+ * A query's rows as JS values (BIGINT as bigint), streamed in parts of at least `size`
+ * rows (the last may be smaller), so a result of millions of rows is never held whole.
+ * The connection closes when the loop ends, however it ends.
+ */
+export async function* streamRows(sql: string, size = 16_384): AsyncGenerator<unknown[][]> {
+  const conn = await connect();
   try {
-    return await fn(conn);
+    const result = await conn.stream(sql);
+    let part: unknown[][] = [];
+    for await (const rows of result.yieldRowsJs()) {
+      for (const r of rows) part.push(r);
+      if (part.length >= size) {
+        yield part;
+        part = [];
+      }
+    }
+    if (part.length > 0) yield part;
   } finally {
     conn.closeSync();
   }

@@ -663,7 +663,8 @@ export async function readdirOrEmpty(dir: string): Promise<string[]> {
   }
 }
 
-async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
+/** Writes a new or truncated file and syncs it to disk before returning. */
+export async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
   const fh = await fs.open(path, 'w');
   try {
     await fh.writeFile(bytes);
@@ -696,9 +697,19 @@ export async function writeFileOnce(
   content: string | Uint8Array,
   opts: { overwrite?: boolean } = {},
 ): Promise<void> {
+  const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
+  await writeFileOnceWith(path, (tmp) => writeDurably(tmp, bytes), opts);
+}
+
+/** writeFileOnce for content written by `write` into a temporary file beside `path` (which it must create and sync). */
+export async function writeFileOnceWith(
+  path: string,
+  write: (tmp: string) => Promise<void>,
+  opts: { overwrite?: boolean } = {},
+): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeDurably(tmp, typeof content === 'string' ? new TextEncoder().encode(content) : content);
   try {
+    await write(tmp);
     if (opts.overwrite) await fs.rename(tmp, path);
     else await fs.link(tmp, path); // fails with EEXIST instead of replacing
   } finally {

@@ -3,7 +3,7 @@ import { loadConfig } from '../config/load.js';
 import type { XClassConfig } from '../config/schema.js';
 import { InputError } from '../lib/errors.js';
 import { SUMS_FILE } from '../config/data-integrity.js';
-import { writeFileOnce } from '../artifacts/store.js';
+import { writeDurably, writeFileOnceWith } from '../artifacts/store.js';
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
@@ -64,9 +64,19 @@ async function realPathOf(path: string): Promise<string> {
 }
 
 export async function writeOut(outPath: string, content: string | Uint8Array, force: boolean): Promise<void> {
+  const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
+  await writeOutWith(outPath, (tmp) => writeDurably(tmp, bytes), force);
+}
+
+/** writeOut for a file written by `write` (into a new temporary path beside it, which it creates and syncs). */
+export async function writeOutWith(
+  outPath: string,
+  write: (tmp: string) => Promise<void>,
+  force: boolean,
+): Promise<void> {
   await mkdir(dirname(outPath), { recursive: true });
   try {
-    await writeFileOnce(outPath, content, { overwrite: force });
+    await writeFileOnceWith(outPath, write, { overwrite: force });
   } catch (err) {
     // a file that appeared after checkOutPath is still never replaced
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw outExists(outPath);

@@ -12,36 +12,45 @@ import {
 } from '../schemas/catalog.js';
 import { CLASS_COLOURS, heatmap, scatterByClass } from './charts.js';
 import { esc, idTag, num, plot, table } from './html.js';
-import type { OutColumn, OutTable } from './table-writers.js';
+import type { OutColumn, OutRow, OutTableSource } from './table-writers.js';
+import { sqlString, streamRows } from '../artifacts/duckdb.js';
+import type { TableSchema } from '../schemas/table.js';
 
 type Ref = { stage: 'classify'; id: string };
 
 /**
- * What `xclass classify` writes beside the artifact, from one read of its tables: the
- * result table (per source its position, class, confidence, uncertain flag and why,
- * conformal set, OOD flag and score, Monte-Carlo significance, every final-class
- * probability with its 16-84% interval, match quality, one group of columns per
- * photometry catalog for the chosen counterpart (id, separation, nu, p_i), where its HST
- * magnitudes came from, the model and calibration), typed with units and UCDs for every
- * output format; and a DS9 region file (fk5: one circle per source with a position,
- * radius the 95% error, sigma_eff, at least 1", coloured by class, dashed when the
- * classification is uncertain, labelled with its id, class and confidence).
+ * What `xclass classify` writes beside the artifact, read from its tables by DuckDB a part
+ * at a time (a field of 10^6 sources is never held whole): the result table (per source
+ * its position, class, confidence, uncertain flag and why, conformal set, OOD flag and
+ * score, Monte-Carlo significance, every final-class probability with its 16-84%
+ * interval, match quality, one group of columns per photometry catalog for the chosen
+ * counterpart (id, separation, nu, p_i), where its HST magnitudes came from, the model and
+ * calibration), typed with units and UCDs for every output format, in the predictions'
+ * order; and a DS9 region file (fk5: one circle per source with a position, radius the 95%
+ * error, sigma_eff, at least 1", coloured by class, dashed when the classification is
+ * uncertain, labelled with its id, class and confidence), in the targets' order. A source
+ * has one target row, one final probability per class and at most one chosen counterpart
+ * per catalog, so each join finds at most one row.
  */
-export async function classifyOutputFiles(
+export async function classifyOutput(
   store: ArtifactStore,
   ref: Ref,
-): Promise<{ table: OutTable; reg: string; rows: number }> {
-  const preds = await store.readTable(predictionsTable, ref);
-  const proba = (await store.readTable(probabilitiesTable, ref, 'probabilities')).filter((p) => p.stage === 'final');
-  const targets = await store.readTable(targetsTable, ref, 'targets');
-  const matches = (await store.readTable(counterpartMatchesTable, ref, 'matches')).filter((m) => m.chosen);
+): Promise<{ table: OutTableSource; regions: () => AsyncIterable<string>; rows: number }> {
+  const parquet = async (table: TableSchema, name: string) =>
+    `read_parquet(${sqlString((await store.verifiedTablePath(table, ref, name)).path)}, file_row_number = true)`;
+  const predsAt = await store.verifiedTablePath(predictionsTable, ref);
+  const preds = `read_parquet(${sqlString(predsAt.path)}, file_row_number = true)`;
+  const proba = `(SELECT * FROM ${await parquet(probabilitiesTable, 'probabilities')} WHERE stage = 'final')`;
+  const targets = await parquet(targetsTable, 'targets');
+  const matches = `(SELECT * FROM ${await parquet(counterpartMatchesTable, 'matches')} WHERE chosen)`;
   const meta = await store.readMeta(ref.stage, ref.id);
   const catalogs = ((meta.params['photometry'] ?? []) as { name: string }[]).map((c) => c.name);
-  const targetOf = new Map(targets.map((t) => [t.id, t]));
-  const matchOf = new Map(matches.map((m) => [`${m.id}\u0000${m.catalog}`, m]));
-  const classes = [...new Set(proba.map((p) => p.class))];
-  const pOf = new Map(proba.map((p) => [`${p.id}\u0000${p.class}`, p]));
-  const withIntervals = proba.some((p) => p.p_lo !== null);
+  // the classes in the order the probabilities first name them
+  const classes = (await firstPart(`SELECT class FROM ${proba} GROUP BY class ORDER BY min(file_row_number)`)).map(
+    (r) => String(r[0]),
+  );
+  const withIntervals =
+    Number((await firstPart(`SELECT count(*) FILTER (WHERE p_lo IS NOT NULL) FROM ${proba}`))[0]![0]) > 0;
   const P = { type: 'double' as const, ucd: 'stat.probability', digits: 4 };
   const columns: OutColumn[] = [
     { name: 'id', type: 'string', ucd: 'meta.id;meta.main', description: 'X-ray source id' },
@@ -160,62 +169,98 @@ export async function classifyOutputFiles(
     },
     { name: 'label', type: 'string', ucd: 'src.class', description: 'the label the table gave, when it gave one' },
   ];
-  const rows: OutTable['rows'] = preds.map((r) => {
-    const t = targetOf.get(r.id);
-    return [
-      r.id,
-      t?.ra_deg ?? null,
-      t?.dec_deg ?? null,
-      r.final_class,
-      r.confidence,
-      r.uncertain,
-      r.decided_by,
-      r.class_set,
-      r.ood,
-      r.ood_score,
-      r.mc_draws,
-      r.significance,
-      r.uncertain_reason,
-      ...classes.flatMap((c) => {
-        const q = pOf.get(`${r.id}\u0000${c}`);
-        return withIntervals ? [q?.p ?? null, q?.p_lo ?? null, q?.p_hi ?? null] : [q?.p ?? null];
-      }),
-      t?.match_quality ?? null,
-      ...catalogs.flatMap((c) => {
-        const m = matchOf.get(`${r.id}\u0000${c}`);
-        return m ? [m.candidate, m.sep_arcsec, m.nu, m.p_i] : [null, null, null, null];
-      }),
-      t?.hst_provenance ?? null,
-      t?.parallax_mas ?? null,
-      t?.parallax_snr ?? null,
-      t?.model_used ?? null,
-      t?.model_id ?? null,
-      t?.calibration_id ?? null,
-      r.label,
-    ];
-  });
-  const predOf = new Map(preds.map((p) => [p.id, p]));
-  const reg = [
-    '# Region file format: DS9 version 4.1',
-    `# XClass classify/${ref.id}`,
-    'global width=2 font="helvetica 10 normal"',
-    'fk5',
+  const one = (v: string, where: string) => `any_value(${v}) FILTER (WHERE ${where})`;
+  const pivotP = classes.flatMap((c, k) =>
+    (withIntervals ? ['p', 'p_lo', 'p_hi'] : ['p']).map((v) => `${one(v, `class = ${sqlString(c)}`)} AS c${k}_${v}`),
+  );
+  const pivotM = catalogs.flatMap((c, k) =>
+    ['candidate', 'sep_arcsec', 'nu', 'p_i'].map((v) => `${one(v, `catalog = ${sqlString(c)}`)} AS m${k}_${v}`),
+  );
+  const select = [
+    'p.id',
+    't.ra_deg',
+    't.dec_deg',
+    'p.final_class',
+    'p.confidence',
+    'p.uncertain',
+    'p.decided_by',
+    'p.class_set',
+    'p.ood',
+    'p.ood_score',
+    'p.mc_draws',
+    'p.significance',
+    'p.uncertain_reason',
+    ...classes.flatMap((_, k) => (withIntervals ? ['p', 'p_lo', 'p_hi'] : ['p']).map((v) => `q.c${k}_${v}`)),
+    't.match_quality',
+    ...catalogs.flatMap((_, k) => ['candidate', 'sep_arcsec', 'nu', 'p_i'].map((v) => `m.m${k}_${v}`)),
+    't.hst_provenance',
+    't.parallax_mas',
+    't.parallax_snr',
+    't.model_used',
+    't.model_id',
+    't.calibration_id',
+    'p.label',
   ];
-  for (const t of targets) {
-    const p = predOf.get(t.id);
-    if (!p || t.ra_deg === null || t.dec_deg === null) continue;
-    const r = Math.max(t.sigma_eff_arcsec ?? 1, 1);
-    const dash = p.uncertain ? ' dash=1' : '';
-    const text = `${t.id} ${p.final_class} ${p.confidence.toFixed(2)}${p.uncertain ? '?' : ''}`.replace(/[{}]/g, '');
-    reg.push(
-      `circle(${t.ra_deg.toFixed(7)},${t.dec_deg.toFixed(7)},${r.toFixed(3)}") # color=${CLASS_COLOURS[p.final_class] ?? '#888888'}${dash} text={${text}}`,
-    );
+  const sql =
+    `SELECT ${select.join(', ')} FROM ${preds} p ` +
+    `LEFT JOIN ${targets} t ON t.id = p.id ` +
+    `LEFT JOIN (SELECT id${pivotP.map((x) => `, ${x}`).join('')} FROM ${proba} GROUP BY id) q ON q.id = p.id ` +
+    `LEFT JOIN (SELECT id${pivotM.map((x) => `, ${x}`).join('')} FROM ${matches} GROUP BY id) m ON m.id = p.id ` +
+    'ORDER BY p.file_row_number';
+  const regionSql =
+    `SELECT t.id, t.ra_deg, t.dec_deg, t.sigma_eff_arcsec, p.final_class, p.confidence, p.uncertain ` +
+    `FROM ${targets} t JOIN ${preds} p ON p.id = t.id ` +
+    'WHERE t.ra_deg IS NOT NULL AND t.dec_deg IS NOT NULL ORDER BY t.file_row_number';
+  async function* regions(): AsyncGenerator<string> {
+    yield [
+      '# Region file format: DS9 version 4.1',
+      `# XClass classify/${ref.id}`,
+      'global width=2 font="helvetica 10 normal"',
+      'fk5',
+      '',
+    ].join('\n');
+    for await (const part of streamRows(regionSql)) {
+      let text = '';
+      for (const row of part) {
+        const [id, ra, dec, sigma, cls, confidence, uncertain] = row as [
+          string,
+          number,
+          number,
+          number | null,
+          string,
+          number,
+          boolean,
+        ];
+        const r = Math.max(sigma ?? 1, 1);
+        const dash = uncertain ? ' dash=1' : '';
+        const label = `${id} ${cls} ${confidence.toFixed(2)}${uncertain ? '?' : ''}`.replace(/[{}]/g, '');
+        text += `circle(${ra.toFixed(7)},${dec.toFixed(7)},${r.toFixed(3)}") # color=${CLASS_COLOURS[cls] ?? '#888888'}${dash} text={${label}}\n`;
+      }
+      yield text;
+    }
   }
   return {
-    table: { name: `xclass_classify_${ref.id.slice(0, 12)}`, columns, rows },
-    reg: `${reg.join('\n')}\n`,
-    rows: preds.length,
+    table: {
+      name: `xclass_classify_${ref.id.slice(0, 12)}`,
+      columns,
+      rows: predsAt.rows,
+      async *parts() {
+        for await (const part of streamRows(sql)) yield part.map(outRow);
+      },
+    },
+    regions,
+    rows: predsAt.rows,
   };
+}
+
+/** A row from DuckDB as an output row: its counts (BIGINT) as numbers. */
+const outRow = (r: unknown[]): OutRow =>
+  r.map((v) => (typeof v === 'bigint' ? Number(v) : (v as string | number | boolean | null)));
+
+/** The first part of a small query's rows. */
+async function firstPart(sql: string): Promise<unknown[][]> {
+  for await (const part of streamRows(sql)) return part;
+  return [];
 }
 
 /** The report section of one classification: census, counterparts, plots, and the self-score when labels were given. */

@@ -4,7 +4,8 @@ import { InputError } from '../../lib/errors.js';
 import { runEmbedded } from '../../engine/embedded.js';
 import { activityOptions, openStore } from '../../engine/plan.js';
 import {
-  encodeTable,
+  writePieces,
+  writeTableFile,
   formatOfPath,
   OUTPUT_EXTENSION,
   OUTPUT_FORMATS,
@@ -30,7 +31,7 @@ import {
   out,
   warnSkipped,
   checkOutPath,
-  writeOut,
+  writeOutWith,
   type CliContext,
   type GlobalOpts,
 } from '../shared.js';
@@ -255,10 +256,10 @@ export function registerClassify(program: Command, _ctx: CliContext): void {
         const step = result.steps.find((s) => s.stage === 'classify')!;
         if (step.status !== 'done') throw new Error(step.error ?? 'classify failed');
         const classified = { stage: 'classify' as const, id: step.artifactId! };
-        const { classifyOutputFiles } = await import('../../report/classify.js');
-        const { table: resultTable, reg, rows } = await classifyOutputFiles(store, classified);
-        await writeOut(outPath, await encodeTable(resultTable, format), cmd.force === true);
-        await writeOut(regPath, reg, cmd.force === true);
+        const { classifyOutput } = await import('../../report/classify.js');
+        const { table: resultTable, regions, rows } = await classifyOutput(store, classified);
+        await writeOutWith(outPath, (tmp) => writeTableFile(resultTable, format, tmp), cmd.force === true);
+        await writeOutWith(regPath, (tmp) => writePieces(tmp, regions()), cmd.force === true);
         const meta = await store.readMeta('classify', step.artifactId!);
         if (g.json)
           return out(

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTableLayout, readTargetTable } from '../../activities/io/formats/registry.js';
@@ -9,7 +9,10 @@ import {
   toFits,
   toVotable,
   writeParquetTable,
+  writeTableFile,
   type OutTable,
+  type OutTableSource,
+  type OutputFormat,
 } from '../../report/table-writers.js';
 import { tempDir } from '../helpers.js';
 
@@ -68,6 +71,47 @@ describe('result tables in every output format', () => {
       ).getRowObjectsJson(),
     );
     expect(kv).toContainEqual({ k: 'units', v: '{"ra":"deg"}' });
+  });
+
+  it('a table written a part at a time is byte for byte the table written whole, in every format', async () => {
+    const dir = tempDir();
+    // 5 rows in parts of 2, 0, 2 and 1; the longest string (for FITS's width) in the last part
+    const rows = [
+      ...T.rows,
+      ['c', 1.5, 0.25, 3, null],
+      ['d', 2, 1, 4, true],
+      ['a much longer id, quoted', 3, 0, 5, false],
+    ];
+    const cut = [rows.slice(0, 2), [], rows.slice(2, 4), rows.slice(4)];
+    const source = (n = rows.length): OutTableSource => ({
+      name: T.name,
+      columns: T.columns,
+      rows: n,
+      async *parts() {
+        for (const part of cut) yield part;
+      },
+    });
+    const t: OutTable = { ...T, rows };
+    const whole: Record<string, string | Uint8Array> = {
+      csv: toCsv(t),
+      ecsv: toEcsv(t),
+      votable: toVotable(t),
+      fits: toFits(t),
+    };
+    for (const [format, bytes] of Object.entries(whole)) {
+      const path = join(dir, `t.${format}`);
+      await writeTableFile(source(), format as OutputFormat, path);
+      expect(readFileSync(path), format).toEqual(Buffer.from(bytes));
+    }
+    // FITS: 5 rows of 24 (the longest id, in the last part) + 8 + 8 + 8 + 1 bytes, one 2880-byte record after two header records
+    expect(readFileSync(join(dir, 't.fits')).length).toBe(3 * 2880);
+    await writeTableFile(source(), 'parquet', join(dir, 't.parquet'));
+    const pq = await readTargetTable(join(dir, 't.parquet'), 't.parquet');
+    expect(pq.records.map((r) => r['id'])).toEqual(rows.map((r) => r[0]));
+    // a source that yields fewer rows than it announced is refused, not written short
+    await expect(writeTableFile(source(6), 'csv', join(dir, 'short.csv'))).rejects.toThrow('5 rows read, 6 expected');
+    // and a file already there is never replaced
+    await expect(writeTableFile(source(), 'csv', join(dir, 't.csv'))).rejects.toThrow(/EEXIST/);
   });
 
   it('the format from the --out extension', () => {
