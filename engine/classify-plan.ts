@@ -7,12 +7,20 @@ import type { XClassConfig } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import { isArtifactId, readdirOrEmpty, type ArtifactStore } from '../artifacts/store.js';
 import { resolveRawFile } from '../activities/io/raw-file.js';
-import { readTableLayout, readTargetTable } from '../activities/io/formats/registry.js';
-import { readXraySources } from '../activities/io/catalog-rows.js';
+import { openTableZones, readTableLayout } from '../activities/io/formats/registry.js';
+import type { DecCensus, ZonedTable } from '../activities/io/formats/csv.js';
+import type { FieldFacts } from '../schemas/catalog.js';
+import {
+  duplicateId,
+  hasFlux,
+  noFluxAnywhere,
+  readXraySources,
+  type XraySourceRow,
+} from '../activities/io/catalog-rows.js';
 import { fieldFacts } from '../activities/classify-match.js';
 import { wholeFieldOnly, zoneSize } from '../activities/classify.js';
 import { InputError } from '../lib/errors.js';
-import { declinationZones } from '../lib/sky/zones.js';
+import { declinationZones, inZone } from '../lib/sky/zones.js';
 import type { ZonePlan } from '../workflows/classify.js';
 import { alignMapping, withDeclaredUnits } from '../activities/io/mapping-columns.js';
 import { filterFileName, knownFilterNames, unknownFilterError } from '../activities/io/sed-data.js';
@@ -347,19 +355,87 @@ export async function findXrayModel(
 
 /**
  * The declination zones a field is classified in, each its own step (workflows/classify.ts):
- * the X-ray table read whole once here (so a bad row is refused before any step, with its
- * line), cut at its sources' declinations into zones of at most `classify.zone_sources`
- * sources, each reading about `classify.zone_catalog_mb` of the catalogs (lib/sky/zones.ts). Null, one step, for a field that small, without photometry
- * or positions, or with the frame tie or the class mix (each one estimate over the field).
+ * the X-ray table's sources cut at their declinations into zones of at most
+ * `classify.zone_sources` sources, each reading about `classify.zone_catalog_mb` of the
+ * catalogs (lib/sky/zones.ts), its bad rows refused here, before any step, with their line.
+ * A table of one zone's size is read whole; a larger one a band at a time (fieldInBands), so
+ * planning never holds it. Null, one step, for a field that small, without photometry or
+ * positions, or with the frame tie or the class mix (each one estimate over the field).
  */
 export async function planZones(params: ClassifyParams, context: ClassifyContext): Promise<ZonePlan | null> {
-  if (params.photometry.length === 0 || params.mapping.dec === undefined || wholeFieldOnly(params)) return null;
+  const dec = params.mapping.dec;
+  if (params.photometry.length === 0 || dec === undefined || wholeFieldOnly(params)) return null;
   const file = params.table.name;
-  const t = await readTargetTable(context.paths[file]!, file);
-  if (t.records.length === 0) throw new InputError({ file }, 'no rows to classify');
-  const sources = readXraySources(t, params.mapping, params.no_data ?? []).rows;
-  const decs = sources.flatMap((s) => (s.dec_deg === null ? [] : [s.dec_deg]));
+  const zoned = await openTableZones(context.paths[file]!, file, dec, params.mapping.scales?.[dec] ?? 1);
+  const census = await zoned.census();
+  if (census.rows === 0) throw new InputError({ file }, 'no rows to classify');
+  let field: FieldFacts;
+  let decs: readonly number[];
+  if (zoneSize(params, census.rows, context) >= census.rows) {
+    // one zone even if every row has a position: read whole, as the step will
+    const sources = readXraySources(await zoned.read(-90, 90), params.mapping, params.no_data ?? []).rows;
+    field = fieldFacts(sources);
+    decs = sources.flatMap((s) => (s.dec_deg === null ? [] : [s.dec_deg]));
+  } else ({ field, decs } = await fieldInBands(params, zoned, census, zoneSize(params, census.rows, context)));
   const zones = declinationZones(decs, zoneSize(params, decs.length, context));
   if (zones.length <= 1) return null;
-  return { zones: zones.map((z) => ({ ...z, count: zones.length })), field: fieldFacts(sources) };
+  return { zones: zones.map((z) => ({ ...z, count: zones.length })), field };
+}
+
+/**
+ * The field's facts and its sources' declinations from the X-ray table read a band of
+ * declinations at a time (bands of a zone's size by the plain declinations), each band's
+ * own rows kept down to those: what a whole read gives, with its refusals. A source id
+ * repeated in two bands (they differ in declination) is refused as a whole read refuses it;
+ * of several bad rows, the earliest line any band met is named.
+ */
+async function fieldInBands(
+  params: ClassifyParams,
+  zoned: ZonedTable,
+  census: DecCensus,
+  perBand: number,
+): Promise<{ field: FieldFacts; decs: number[] }> {
+  const file = params.table.name;
+  const bands = declinationZones(census.decs, perBand);
+  const decs: number[] = [];
+  const lineOf = new Map<string, number>();
+  let field: FieldFacts = { max_sigma_eff_arcsec: 0, positioned: 0 };
+  let firstLine = Infinity;
+  let sources = 0;
+  let fluxes = false;
+  let refusal: InputError | null = null;
+  const refuse = (e: InputError) => {
+    if (refusal === null || (e.location.row ?? Infinity) < (refusal.location.row ?? Infinity)) refusal = e;
+  };
+  for (const band of bands) {
+    const t = await zoned.read(band.lo, band.hi);
+    if (t.lines.length > 0) firstLine = Math.min(firstLine, t.lines[0]!);
+    let rows: XraySourceRow[];
+    try {
+      // rows without a plain declination are read by every band and kept by the first
+      rows = readXraySources(t, params.mapping, params.no_data ?? [], {
+        owns: (d) => (d === null ? band.index === 0 : inZone(band, d)),
+      }).rows;
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      refuse(err);
+      continue;
+    }
+    for (const s of rows) {
+      const first = lineOf.get(s.id);
+      if (first === undefined) lineOf.set(s.id, s.line);
+      else refuse(duplicateId(file, Math.max(first, s.line), params.mapping.id, s.id, Math.min(first, s.line)));
+      if (s.dec_deg !== null) decs.push(s.dec_deg);
+      fluxes ||= hasFlux(s);
+    }
+    sources += rows.length;
+    const f = fieldFacts(rows);
+    field = {
+      max_sigma_eff_arcsec: Math.max(field.max_sigma_eff_arcsec, f.max_sigma_eff_arcsec),
+      positioned: field.positioned + f.positioned,
+    };
+  }
+  if (refusal !== null) throw refusal;
+  if (sources > 0 && !fluxes) throw noFluxAnywhere(file, firstLine, params.mapping);
+  return { field, decs };
 }

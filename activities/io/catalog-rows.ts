@@ -292,10 +292,7 @@ function uniqueId(
       (c) => c === undefined || String(t.records[before]![c] ?? '') === String(t.records[i]![c] ?? ''),
     );
     if (same) return null;
-    throw new InputError(
-      { file: t.file, row: line, column, value: id },
-      `duplicate source id with different values (first on row ${t.lines[before]})`,
-    );
+    throw duplicateId(t.file, line, column, id, t.lines[before]!);
   }
   seen.set(id, i);
   return id;
@@ -377,19 +374,34 @@ export function readXraySources(
   });
   if (zone) return { rows, noData: cells.counts, merged, firstLines: cells.firstLines };
   // a table with fluxes in no row would be classified on imputed X-ray features alone (a zone's rows: checked whole by the plan)
-  if (rows.length > 0 && rows.every((r) => Object.values(r.flux).every((f) => f.value === null)))
-    throw new InputError(
-      {
-        file: t.file,
-        row: t.lines[0]!,
-        column: Object.values(m.fluxes)
-          .map((f) => f.value)
-          .join(', '),
-        value: '',
-      },
-      'expected an X-ray flux in at least one row (every row is empty in every flux column)',
-    );
+  if (rows.length > 0 && !rows.some(hasFlux)) throw noFluxAnywhere(t.file, t.lines[0]!, m);
   return { rows, noData: cells.counts, merged };
+}
+
+/** The refusal of a source id repeated on `line` with other values than on `first`. */
+export function duplicateId(file: string, line: number, column: string, id: string, first: number): InputError {
+  return new InputError(
+    { file, row: line, column, value: id },
+    `duplicate source id with different values (first on row ${first})`,
+  );
+}
+
+/** Whether a source has a value in any of its flux bands. */
+export const hasFlux = (r: XraySourceRow): boolean => Object.values(r.flux).some((f) => f.value !== null);
+
+/** The refusal of a table whose every row is empty in every flux column (`line`: its first row's). */
+export function noFluxAnywhere(file: string, line: number, m: XrayMapping): InputError {
+  return new InputError(
+    {
+      file,
+      row: line,
+      column: Object.values(m.fluxes)
+        .map((f) => f.value)
+        .join(', '),
+      value: '',
+    },
+    'expected an X-ray flux in at least one row (every row is empty in every flux column)',
+  );
 }
 
 /** The declinations a zone of the field reads (`near`: its band and margin) and those it owns (lib/sky/zones.ts). */

@@ -22,7 +22,7 @@ export interface DecZone {
  * declinations): the first from -90, the last to +90. One zone when the field has no more
  * than `perZone` sources.
  */
-export function declinationZones(decs: readonly number[], perZone: number): DecZone[] {
+export function declinationZones(decs: ArrayLike<number>, perZone: number): DecZone[] {
   if (!(perZone >= 1)) throw new Error(`declinationZones: perZone must be at least 1, not ${perZone}`);
   const sorted = Float64Array.from(decs).sort();
   const count = Math.max(1, Math.ceil(sorted.length / perZone));

@@ -17,6 +17,10 @@ import { referencePredictionsTable, sourcesTable } from '../../schemas/tables.js
 import { sedFitsTable, sedMagsTable } from '../../schemas/sed.js';
 import { predictionsTable } from '../../schemas/model.js';
 import { matchSummaryTable } from '../../schemas/catalog.js';
+import { readTargetTable } from '../../activities/io/formats/registry.js';
+import { readXraySources } from '../../activities/io/catalog-rows.js';
+import { fieldFacts } from '../../activities/classify-match.js';
+import { declinationZones } from '../../lib/sky/zones.js';
 import { labelRowsTable, labelMatchesTable } from '../../schemas/labels.js';
 import { metricsTable } from '../../schemas/evaluation.js';
 
@@ -354,6 +358,79 @@ describe('stage activities, called directly', () => {
       ['gaia_dr3_2', 231],
       ['gaia_dr3_3', 231],
     ]);
+  });
+
+  it("plans a field's zones from its X-ray table read a band at a time: the zones, facts and refusals of a whole read", async () => {
+    // the NGC 3532 field with its positions in decimal degrees (so DuckDB cuts it into bands), 3 sources a zone
+    const dir = tempDir();
+    const fix = join(import.meta.dirname, '..', 'fixtures', 'classify');
+    const [head, ...lines] = readFileSync(join(fix, 'ngc3532_csc.csv'), 'utf8').trimEnd().split('\n');
+    const cols = head!.split(',');
+    const degrees = (s: string, hours: boolean) => {
+      const [a, b, c] = s.trim().split(/\s+/).map(Number) as [number, number, number];
+      return ((s.trim().startsWith('-') ? -1 : 1) * (Math.abs(a) + b / 60 + c / 3600) * (hours ? 15 : 1)).toFixed(6);
+    };
+    const rows = lines.map((l) => {
+      const r = l.split(',');
+      r[cols.indexOf('ra')] = degrees(r[cols.indexOf('ra')]!, true);
+      r[cols.indexOf('dec')] = degrees(r[cols.indexOf('dec')]!, false);
+      return r;
+    });
+    const planned = async (name: string, rs: string[][]) => {
+      writeFileSync(join(dir, name), `${[head, ...rs.map((r) => r.join(','))].join('\n')}\n`);
+      const { params, context } = await planClassify(config, store, ref('model', 'train'), {
+        table: name,
+        catalogs: [`${join(fix, 'ngc3532_gaia_sim.csv')}=gaia_dr3`],
+        cwd: dir,
+      });
+      const whole = () =>
+        readTargetTable(join(dir, name), name).then((t) => readXraySources(t, params.mapping, params.no_data ?? []));
+      return { plan: () => planZones(params, { ...context, zone_sources: 3 }), whole };
+    };
+    const good = await planned('field.csv', rows);
+    const sources = (await good.whole()).rows;
+    const plan = (await good.plan())!;
+    expect(plan.field).toEqual(fieldFacts(sources));
+    expect(plan.zones.map((z) => [z.lo, z.hi])).toEqual(
+      declinationZones(
+        sources.map((s) => s.dec_deg!),
+        3,
+      ).map((z) => [z.lo, z.hi]),
+    );
+    expect(plan.zones).toHaveLength(9);
+    // a bad table is refused with the whole read's line, whichever band meets it first
+    const refusedAsWhole = async (name: string, rs: string[][]) => {
+      const p = await planned(name, rs);
+      const whole = await p.whole().then(
+        () => 'accepted',
+        (e: Error) => e.message,
+      );
+      expect(whole).toMatch(/row \d+/);
+      expect(
+        await p.plan().then(
+          () => 'accepted',
+          (e: Error) => e.message,
+        ),
+      ).toBe(whole);
+      return whole;
+    };
+    // rows by declination, from the south (the first band read)
+    const byDec = rows.map((r, i) => ({ i, dec: Number(r[cols.indexOf('dec')]) })).sort((a, b) => a.dec - b.dec);
+    // two bad fluxes: the northern one earlier in the file, the southern one (read first) later
+    const north = byDec.slice(-3).sort((a, b) => a.i - b.i)[0]!;
+    const south = byDec.slice(0, 3).filter((x) => x.i > north.i)[0] ?? byDec[0]!;
+    const flux = cols.indexOf('flux_aper90_b');
+    const bad = rows.map((r) => [...r]);
+    bad[north.i]![flux] = 'lots';
+    bad[south.i]![flux] = 'few';
+    expect(await refusedAsWhole('bad.csv', bad)).toContain(`row ${north.i + 2}`);
+    // an id repeated in another band (so at another declination)
+    const dup = rows.map((r) => [...r]);
+    dup[byDec.at(-1)!.i]![0] = dup[byDec[0]!.i]![0]!;
+    expect(await refusedAsWhole('dup.csv', dup)).toMatch(/duplicate source id with different values \(first on row/);
+    // no flux in any row of any band
+    const empty = rows.map((r) => r.map((v, k) => (cols[k]!.startsWith('flux_') ? '' : v)));
+    expect(await refusedAsWhole('empty.csv', empty)).toMatch(/expected an X-ray flux in at least one row/);
   });
 
   it('refuses params, inputs and context that do not fit the stage, before any work', async () => {

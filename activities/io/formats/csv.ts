@@ -173,12 +173,36 @@ export interface ZonedTable {
   header: string[];
   /** every row whose declination column is in [lo, hi] degrees, or is not a plain number in [-90, 90] */
   read(lo: number, hi: number): Promise<TargetTable>;
+  /** how many rows the table has, and the declinations (degrees) of those whose is a plain number in [-90, 90] */
+  census(): Promise<DecCensus>;
 }
+
+export interface DecCensus {
+  rows: number;
+  decs: Float64Array;
+}
+
+/** A column's value as a declination in degrees (SQL), NULL when it is not a number. */
+const decSql = (expr: string, scale: number) => `(TRY_CAST(trim(CAST(${expr} AS VARCHAR)) AS DOUBLE) * ${scale})`;
 
 /** The band as a DuckDB condition on one column (its SQL expression). */
 export function decBandSql(expr: string, band: DecBand): string {
-  const v = `(TRY_CAST(trim(CAST(${expr} AS VARCHAR)) AS DOUBLE) * ${band.scale})`;
+  const v = decSql(expr, band.scale);
   return `(${v} IS NULL OR isnan(${v}) OR ${v} < -90 OR ${v} > 90 OR ${v} BETWEEN ${band.lo} AND ${band.hi})`;
+}
+
+/** The census of a table DuckDB reads as `relation`, its declinations in the column `expr`. */
+export async function censusSql(relation: string, expr: string, scale: number): Promise<DecCensus> {
+  const v = decSql(expr, scale);
+  return withConnection(async (conn) => {
+    const rows = Number(
+      ((await conn.runAndReadAll(`SELECT count(*) FROM ${relation}`)).getColumnsJS()[0] as bigint[])[0] ?? 0,
+    );
+    const decs = (
+      await conn.runAndReadAll(`SELECT v FROM (SELECT ${v} AS v FROM ${relation}) WHERE v BETWEEN -90 AND 90`)
+    ).getColumnsJS()[0] as number[];
+    return { rows, decs: Float64Array.from(decs ?? []) };
+  });
 }
 
 /** What one streamed pass over a delimited file tells its reader: the header, comments, and where every record starts. */
@@ -326,5 +350,6 @@ export async function openCsvZones(
       const lines = numbers.map((n) => scan.starts[Number(n) - 1]!);
       return { file: displayName, header, records, lines };
     },
+    census: () => censusSql(`read_parquet(${sqlString(converted)})`, sqlIdent(`c${at}`), scale),
   };
 }

@@ -1,7 +1,7 @@
 import type { DuckDBResultReader } from '@duckdb/node-api';
 import { InputError } from '../../../lib/errors.js';
 import { sqlIdent, sqlString, withConnection, withLiteralPath } from '../../../artifacts/duckdb.js';
-import { decBandSql } from './csv.js';
+import { censusSql, decBandSql } from './csv.js';
 import { checked, type TableFormatReader } from './format.js';
 
 /** A Parquet file read by DuckDB, always as the literal file (never a pattern). */
@@ -57,6 +57,12 @@ export const PARQUET_FORMAT: TableFormatReader = {
         );
         return checked({ file, header, records, lines });
       },
+      census: () =>
+        withLiteralPath(path, (literal) =>
+          censusSql(`read_parquet(${sqlString(literal)})`, sqlIdent(column), scale).catch((err: Error) => {
+            throw new InputError({ file }, `cannot read as Parquet: ${err.message.split('\n')[0]}`);
+          }),
+        ),
     };
   },
   header: (path, file) =>

@@ -141,6 +141,14 @@ function wholeZones(t: TargetTable, file: string, column: string, scale: number)
       const keep = t.records.map((r) => inDecBand(r[column], { scale, lo, hi }));
       return { ...t, records: t.records.filter((_, i) => keep[i]), lines: t.lines.filter((_, i) => keep[i]) };
     },
+    census: async () => {
+      const decs: number[] = [];
+      for (const r of t.records) {
+        const n = parseNumber(r[column]);
+        if (typeof n === 'number' && n * scale >= -90 && n * scale <= 90) decs.push(n * scale);
+      }
+      return { rows: t.records.length, decs: Float64Array.from(decs) };
+    },
   };
 }
 
