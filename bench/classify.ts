@@ -4,15 +4,16 @@
 // from the MUWCLASS table, and a Gaia DR3 catalog (CSV) of M sources at 0.01 per arcsec^2
 // (a crowded Galactic field) holding each X-ray source's counterpart where its resampled
 // row has Gaia photometry, offset by its positional error. Each size is classified in
-// a fresh process (`xclass classify`'s own planning and embedded engine) so its peak
-// memory is its own. Printed: wall time, peak RSS, the split over the classify step's
-// phases (read, match, translate, predict, write), and how each grows with N and M;
+// a fresh process (`xclass classify`'s own planning, embedded engine and output files) so
+// its peak memory is its own. Printed: wall time, peak RSS, the split over the classify
+// step's phases (read, match, translate, predict, write) and the output (the CSV and region
+// file streamed from the artifact), and how each grows with N and M;
 // then two sizes again on a Temporal dev server with two worker processes.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { packageRoot } from '../config/paths.js';
 import { loadConfig } from '../config/load.js';
@@ -20,6 +21,8 @@ import { openStore } from '../engine/plan.js';
 import { planClassify, planZones } from '../engine/classify-plan.js';
 import { runEmbedded } from '../engine/embedded.js';
 import { buildClassifyDag } from '../workflows/classify.js';
+import { classifyOutput } from '../report/classify.js';
+import { writePieces, writeTableFile } from '../report/table-writers.js';
 import { syntheticField, trainBenchModel } from './support/field.js';
 import { figure } from './support/figures.js';
 import { peakRssMb, startDevServer, startWorkers, stepsDone } from './support/temporal-server.js';
@@ -79,6 +82,14 @@ if (process.argv[2] === '--child') {
   delete phases['start'];
   const step = result.steps.find((x) => x.stage === 'classify')!;
   if (step.status !== 'done') throw new Error(step.error ?? 'classify failed');
+  // as `xclass classify` does after the merge: the result table and the region file, streamed from the artifact
+  const t1 = performance.now();
+  const { table, regions } = await classifyOutput(store, { stage: 'classify', id: step.artifactId! });
+  const base = join(mkdtempSync(join(tmpdir(), 'xclass-bench-out-')), 'field');
+  await writeTableFile(table, 'csv', `${base}.csv`);
+  await writePieces(`${base}.reg`, regions());
+  rmSync(dirname(base), { recursive: true, force: true });
+  phases['output'] = (performance.now() - t1) / 1000;
   const out: ChildResult = {
     wall_s: (performance.now() - t0) / 1000,
     phases,

@@ -7,7 +7,7 @@ import type { XClassConfig } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import { isArtifactId, readdirOrEmpty, type ArtifactStore } from '../artifacts/store.js';
 import { resolveRawFile } from '../activities/io/raw-file.js';
-import { openTableZones, readTableLayout } from '../activities/io/formats/registry.js';
+import { openTableZones, readTableLayout, readTargetTable } from '../activities/io/formats/registry.js';
 import type { DecCensus, ZonedTable } from '../activities/io/formats/csv.js';
 import type { FieldFacts } from '../schemas/catalog.js';
 import {
@@ -358,25 +358,36 @@ export async function findXrayModel(
  * the X-ray table's sources cut at their declinations into zones of at most
  * `classify.zone_sources` sources, each reading about `classify.zone_catalog_mb` of the
  * catalogs (lib/sky/zones.ts), its bad rows refused here, before any step, with their line.
- * A table of one zone's size is read whole; a larger one a band at a time (fieldInBands), so
- * planning never holds it. Null, one step, for a field that small, without photometry or
- * positions, or with the frame tie or the class mix (each one estimate over the field).
+ * A table of one zone's size (or one DuckDB cannot read) is read whole; a larger one a band
+ * at a time (fieldInBands), so planning never holds it. Null, one step, for a field that
+ * small, without photometry or positions, or with the frame tie or the class mix (each one
+ * estimate over the field).
  */
 export async function planZones(params: ClassifyParams, context: ClassifyContext): Promise<ZonePlan | null> {
   const dec = params.mapping.dec;
   if (params.photometry.length === 0 || dec === undefined || wholeFieldOnly(params)) return null;
   const file = params.table.name;
-  const zoned = await openTableZones(context.paths[file]!, file, dec, params.mapping.scales?.[dec] ?? 1);
-  const census = await zoned.census();
-  if (census.rows === 0) throw new InputError({ file }, 'no rows to classify');
+  const path = context.paths[file]!;
+  // the table as DuckDB cuts it; null where DuckDB cannot read it, which the whole read then judges
+  const banded = await openTableZones(path, file, dec, params.mapping.scales?.[dec] ?? 1)
+    .then(async (zoned) => ({ zoned, census: await zoned.census() }))
+    .catch((err: unknown) => {
+      if (err instanceof InputError) return null;
+      throw err;
+    });
   let field: FieldFacts;
   let decs: readonly number[];
-  if (zoneSize(params, census.rows, context) >= census.rows) {
+  if (banded === null || zoneSize(params, banded.census.rows, context) >= banded.census.rows) {
     // one zone even if every row has a position: read whole, as the step will
-    const sources = readXraySources(await zoned.read(-90, 90), params.mapping, params.no_data ?? []).rows;
+    const t = await readTargetTable(path, file);
+    if (t.records.length === 0) throw new InputError({ file }, 'no rows to classify');
+    const sources = readXraySources(t, params.mapping, params.no_data ?? []).rows;
     field = fieldFacts(sources);
     decs = sources.flatMap((s) => (s.dec_deg === null ? [] : [s.dec_deg]));
-  } else ({ field, decs } = await fieldInBands(params, zoned, census, zoneSize(params, census.rows, context)));
+  } else {
+    const { zoned, census } = banded;
+    ({ field, decs } = await fieldInBands(params, zoned, census, zoneSize(params, census.rows, context)));
+  }
   const zones = declinationZones(decs, zoneSize(params, decs.length, context));
   if (zones.length <= 1) return null;
   return { zones: zones.map((z) => ({ ...z, count: zones.length })), field };
