@@ -69,7 +69,7 @@ import {
 import type { ZonedTable } from './io/formats/csv.js';
 import { medianRaDeg } from '../lib/sky/coords.js';
 import { median } from '../lib/stats.js';
-import { mostShifted, populationShift } from '../lib/metrics/shift.js';
+import { featureShift, knownSorted, mostShifted, populationShift, type ShiftSide } from '../lib/metrics/shift.js';
 import { selfScore } from '../lib/metrics/self-score.js';
 import {
   defineStage,
@@ -1049,16 +1049,17 @@ class StoredZones {
     };
   }
 
-  /** Per source of a route, in the field's order: its `n` feature values (NULL where missing), in the model's order. */
-  async featureVectors(route: Route, n: number): Promise<(number | null)[][]> {
-    // a sort (which spills to disk), not a list per source (which would hold them all)
-    const values = await withConnection(async (conn) => {
-      const reader = await conn.runAndReadAll(
-        `SELECT x.value FROM ${this.files('features')} x JOIN ${this.targets} t ON x.id = t.id WHERE t.model_used = ${sqlString(route)} ORDER BY t.line, x.file_row_number`,
-      );
-      return (reader.getColumnsJS()[0] ?? []) as (number | null)[];
+  /**
+   * One feature over a route's sources: how many have it, and its known (finite) values in
+   * ascending order: a column of 8 bytes a source at a time, not every source's vector.
+   */
+  async featureColumn(route: Route, feature: string): Promise<ShiftSide> {
+    const of = `FROM ${this.files('features', false)} x JOIN ${this.targets} t ON x.id = t.id WHERE t.model_used = ${sqlString(route)} AND x.feature = ${sqlString(feature)}`;
+    return withConnection(async (conn) => {
+      const n = Number((await conn.runAndReadAll(`SELECT count(*) ${of}`)).getColumnsJS()[0]![0]);
+      const values = (await conn.runAndReadAll(`SELECT x.value ${of} AND isfinite(x.value)`)).getColumnsJS()[0];
+      return { n, known: Float64Array.from((values ?? []) as number[]).sort() };
     });
-    return Array.from({ length: values.length / n }, (_, i) => values.slice(i * n, (i + 1) * n));
   }
 
   /** The sources whose joint counterpart set set a member aside. */
@@ -1211,18 +1212,30 @@ async function mergeZones(
     const training = await modelTrainingRows(ctx.store, r.ref);
     const trainingIds = new Set(training.ids);
     for (const x of rows) if (trainingIds.has(x.id)) trainedOn.add(x.id);
-    const vectors: (number | null)[][] = stored ? await stored.featureVectors(route, names.length) : [];
-    let at = -1;
-    let last = '';
-    for (const f of featureRows) {
-      if (routeOf.get(f.id) !== route) continue;
-      if (f.id !== last) {
-        vectors[++at] = [];
-        last = f.id;
+    if (stored)
+      for (const [k, feature] of names.entries())
+        shift.push(
+          featureShift(
+            route,
+            feature,
+            { n: training.rows.length, known: knownSorted(training.rows, k) },
+            await stored.featureColumn(route, feature),
+          ),
+        );
+    else {
+      const vectors: (number | null)[][] = [];
+      let at = -1;
+      let last = '';
+      for (const f of featureRows) {
+        if (routeOf.get(f.id) !== route) continue;
+        if (f.id !== last) {
+          vectors[++at] = [];
+          last = f.id;
+        }
+        vectors[at]!.push(f.value);
       }
-      vectors[at]!.push(f.value);
+      shift.push(...populationShift(route, names, training.rows, vectors));
     }
-    shift.push(...populationShift(route, names, training.rows, vectors));
   }
   const scoring = selfScore(
     predicted.map(({ row, vector }) => ({

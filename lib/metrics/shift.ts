@@ -88,27 +88,55 @@ export function populationShift(
   training: readonly (number | null)[][],
   targets: readonly (number | null)[][],
 ): PopulationShiftRow[] {
-  return names.map((feature, k) => {
-    const known = (rows: readonly (number | null)[][]) =>
-      rows.map((r) => r[k]).filter((v): v is number => v !== null && v !== undefined && Number.isFinite(v));
-    // each side sorted once (a typed array: numeric order, no comparator), for the KS steps, the medians and the deciles
-    const a = Float64Array.from(known(training)).sort();
-    const b = Float64Array.from(known(targets)).sort();
-    const d = a.length > 0 && b.length > 0 ? ksStatisticSorted(a, b) : null;
-    return {
-      model_used: route,
+  return names.map((feature, k) =>
+    featureShift(
+      route,
       feature,
-      n_training: training.length,
-      n_targets: targets.length,
-      missing_share_training: training.length > 0 ? 1 - a.length / training.length : 0,
-      missing_share_targets: targets.length > 0 ? 1 - b.length / targets.length : 0,
-      median_training: a.length > 0 ? quantileSorted(a, 0.5) : null,
-      median_targets: b.length > 0 ? quantileSorted(b, 0.5) : null,
-      ks_d: d,
-      ks_p: d === null ? null : ksPValue(d, a.length, b.length),
-      psi: a.length > 0 && b.length > 0 ? psiSorted(a, b) : null,
-    };
-  });
+      { n: training.length, known: knownSorted(training, k) },
+      {
+        n: targets.length,
+        known: knownSorted(targets, k),
+      },
+    ),
+  );
+}
+
+/** One side of a feature's comparison: how many sources, and their known (finite) values in ascending order. */
+export interface ShiftSide {
+  n: number;
+  known: Float64Array;
+}
+
+/** The k-th values of `rows` that are known (finite), sorted once (a typed array: numeric order, no comparator). */
+export function knownSorted(rows: readonly (number | null)[][], k: number): Float64Array {
+  return Float64Array.from(
+    rows.map((r) => r[k]).filter((v): v is number => v !== null && v !== undefined && Number.isFinite(v)),
+  ).sort();
+}
+
+/** One feature's shift from the training sources (`a`) to the targets (`b`): the KS steps, the medians and the deciles. */
+export function featureShift(
+  route: PopulationShiftRow['model_used'],
+  feature: string,
+  training: ShiftSide,
+  targets: ShiftSide,
+): PopulationShiftRow {
+  const a = training.known;
+  const b = targets.known;
+  const d = a.length > 0 && b.length > 0 ? ksStatisticSorted(a, b) : null;
+  return {
+    model_used: route,
+    feature,
+    n_training: training.n,
+    n_targets: targets.n,
+    missing_share_training: training.n > 0 ? 1 - a.length / training.n : 0,
+    missing_share_targets: targets.n > 0 ? 1 - b.length / targets.n : 0,
+    median_training: a.length > 0 ? quantileSorted(a, 0.5) : null,
+    median_targets: b.length > 0 ? quantileSorted(b, 0.5) : null,
+    ks_d: d,
+    ks_p: d === null ? null : ksPValue(d, a.length, b.length),
+    psi: a.length > 0 && b.length > 0 ? psiSorted(a, b) : null,
+  };
 }
 
 /** The features that moved most (largest KS statistic), per route, in words for the notes. */
