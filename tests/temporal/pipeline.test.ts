@@ -77,6 +77,14 @@ function inFlight(log: string): string[] {
   return [...open];
 }
 
+/**
+ * Polls until `event` has happened: however long a busy machine takes to get there, the
+ * test's own timeout is the only guard.
+ */
+async function until(event: () => boolean): Promise<void> {
+  while (!event()) await sleep(25);
+}
+
 async function stop(p: { proc: import('node:child_process').ChildProcess }) {
   if (p.proc.exitCode !== null || p.proc.signalCode !== null) return;
   const exited = new Promise((r) => p.proc.once('exit', r));
@@ -142,7 +150,7 @@ describe('the pipeline on a real Temporal server', () => {
     let b: ReturnType<typeof worker> | undefined;
     try {
       // wait until worker a is training
-      for (let i = 0; i < 1200 && !inFlight(a.log()).some((s) => s.startsWith('train ')); i++) await sleep(50);
+      await until(() => inFlight(a.log()).some((s) => s.startsWith('train ')));
       await sleep(300);
       const closed = new Promise((r) => a.proc.stderr!.once('close', r));
       a.proc.kill('SIGKILL');
@@ -169,7 +177,7 @@ describe('the pipeline on a real Temporal server', () => {
     const w = worker(store, server.address, opts);
     const run = temporalRun(store, server.address, opts);
     try {
-      for (let i = 0; i < 1200 && !artifactDirs(store).some((d) => d.startsWith('sed/')); i++) await sleep(50);
+      await until(() => artifactDirs(store).some((d) => d.startsWith('sed/')));
       expect(artifactDirs(store).some((d) => d.startsWith('sed/'))).toBe(true);
       await server.down();
       await sleep(1000);
@@ -251,12 +259,7 @@ describe('the pipeline on a real Temporal server', () => {
     const zonesDone = (log: string) => [...log.matchAll(/^worker \d+: classify_zone (\S+) done$/gm)].map((m) => m[1]);
     try {
       // mid-field: worker a has finished a zone and is in the middle of another
-      for (
-        let i = 0;
-        i < 2400 && !(zonesDone(a.log()).length > 0 && inFlight(a.log()).some((s) => s.startsWith('classify_zone ')));
-        i++
-      )
-        await sleep(25);
+      await until(() => zonesDone(a.log()).length > 0 && inFlight(a.log()).some((x) => x.startsWith('classify_zone ')));
       const closed = new Promise((r) => a.proc.stderr!.once('close', r));
       a.proc.kill('SIGKILL');
       await Promise.race([closed, sleep(5000)]);
