@@ -36,13 +36,15 @@ export async function classifyOutput(
   store: ArtifactStore,
   ref: Ref,
 ): Promise<{ table: OutTableSource; regions: () => AsyncIterable<string>; rows: number }> {
-  const parquet = async (table: TableSchema, name: string) =>
-    `read_parquet(${sqlString((await store.verifiedTablePath(table, ref, name)).path)}, file_row_number = true)`;
-  const predsAt = await store.verifiedTablePath(predictionsTable, ref);
-  const preds = `read_parquet(${sqlString(predsAt.path)}, file_row_number = true)`;
-  const proba = `(SELECT * FROM ${await parquet(probabilitiesTable, 'probabilities')} WHERE stage = 'final')`;
-  const targets = await parquet(targetsTable, 'targets');
-  const matches = `(SELECT * FROM ${await parquet(counterpartMatchesTable, 'matches')} WHERE chosen)`;
+  // each table a digest-checked file, its rows numbered as written
+  const parquet = async (table: TableSchema, name: string) => {
+    const { path, rows } = await store.verifiedTablePath(table, ref, name);
+    return { rows, rel: `read_parquet(${sqlString(path)}, file_row_number = true)` };
+  };
+  const { rows, rel: preds } = await parquet(predictionsTable, 'data');
+  const proba = `(SELECT * FROM ${(await parquet(probabilitiesTable, 'probabilities')).rel} WHERE stage = 'final')`;
+  const targets = (await parquet(targetsTable, 'targets')).rel;
+  const matches = `(SELECT * FROM ${(await parquet(counterpartMatchesTable, 'matches')).rel} WHERE chosen)`;
   const meta = await store.readMeta(ref.stage, ref.id);
   const catalogs = ((meta.params['photometry'] ?? []) as { name: string }[]).map((c) => c.name);
   // the classes in the order the probabilities first name them
@@ -169,12 +171,13 @@ export async function classifyOutput(
     },
     { name: 'label', type: 'string', ucd: 'src.class', description: 'the label the table gave, when it gave one' },
   ];
+  // a class's probability columns, a catalog's counterpart columns: one row each at most, pivoted per source
+  const probFields = withIntervals ? ['p', 'p_lo', 'p_hi'] : ['p'];
+  const matchFields = ['candidate', 'sep_arcsec', 'nu', 'p_i'];
   const one = (v: string, where: string) => `any_value(${v}) FILTER (WHERE ${where})`;
-  const pivotP = classes.flatMap((c, k) =>
-    (withIntervals ? ['p', 'p_lo', 'p_hi'] : ['p']).map((v) => `${one(v, `class = ${sqlString(c)}`)} AS c${k}_${v}`),
-  );
+  const pivotP = classes.flatMap((c, k) => probFields.map((v) => `${one(v, `class = ${sqlString(c)}`)} AS c${k}_${v}`));
   const pivotM = catalogs.flatMap((c, k) =>
-    ['candidate', 'sep_arcsec', 'nu', 'p_i'].map((v) => `${one(v, `catalog = ${sqlString(c)}`)} AS m${k}_${v}`),
+    matchFields.map((v) => `${one(v, `catalog = ${sqlString(c)}`)} AS m${k}_${v}`),
   );
   const select = [
     'p.id',
@@ -190,9 +193,9 @@ export async function classifyOutput(
     'p.mc_draws',
     'p.significance',
     'p.uncertain_reason',
-    ...classes.flatMap((_, k) => (withIntervals ? ['p', 'p_lo', 'p_hi'] : ['p']).map((v) => `q.c${k}_${v}`)),
+    ...classes.flatMap((_, k) => probFields.map((v) => `q.c${k}_${v}`)),
     't.match_quality',
-    ...catalogs.flatMap((_, k) => ['candidate', 'sep_arcsec', 'nu', 'p_i'].map((v) => `m.m${k}_${v}`)),
+    ...catalogs.flatMap((_, k) => matchFields.map((v) => `m.m${k}_${v}`)),
     't.hst_provenance',
     't.parallax_mas',
     't.parallax_snr',
@@ -243,13 +246,13 @@ export async function classifyOutput(
     table: {
       name: `xclass_classify_${ref.id.slice(0, 12)}`,
       columns,
-      rows: predsAt.rows,
+      rows,
       async *parts() {
         for await (const part of streamRows(sql)) yield part.map(outRow);
       },
     },
     regions,
-    rows: predsAt.rows,
+    rows,
   };
 }
 
