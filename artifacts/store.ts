@@ -664,10 +664,10 @@ export async function readdirOrEmpty(dir: string): Promise<string[]> {
 }
 
 /** Writes a new or truncated file and syncs it to disk before returning. */
-export async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeDurably(path: string, content: string | Uint8Array): Promise<void> {
   const fh = await fs.open(path, 'w');
   try {
-    await fh.writeFile(bytes);
+    await fh.writeFile(content);
     await fh.sync();
   } finally {
     await fh.close();
@@ -697,8 +697,7 @@ export async function writeFileOnce(
   content: string | Uint8Array,
   opts: { overwrite?: boolean } = {},
 ): Promise<void> {
-  const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
-  await writeFileOnceWith(path, (tmp) => writeDurably(tmp, bytes), opts);
+  await writeFileOnceWith(path, (tmp) => writeDurably(tmp, content), opts);
 }
 
 /** writeFileOnce for content written by `write` into a temporary file beside `path` (which it must create and sync). */

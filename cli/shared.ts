@@ -64,8 +64,7 @@ async function realPathOf(path: string): Promise<string> {
 }
 
 export async function writeOut(outPath: string, content: string | Uint8Array, force: boolean): Promise<void> {
-  const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
-  await writeOutWith(outPath, (tmp) => writeDurably(tmp, bytes), force);
+  await writeOutWith(outPath, (tmp) => writeDurably(tmp, content), force);
 }
 
 /** writeOut for a file written by `write` (into a new temporary path beside it, which it creates and syncs). */

@@ -375,9 +375,10 @@ export async function planZones(params: ClassifyParams, context: ClassifyContext
       if (err instanceof InputError) return null;
       throw err;
     });
+  const perZone = banded === null ? Infinity : zoneSize(params, banded.census.rows, context);
   let field: FieldFacts;
   let decs: readonly number[];
-  if (banded === null || zoneSize(params, banded.census.rows, context) >= banded.census.rows) {
+  if (banded === null || perZone >= banded.census.rows) {
     // one zone even if every row has a position: read whole, as the step will
     const t = await readTargetTable(path, file);
     if (t.records.length === 0) throw new InputError({ file }, 'no rows to classify');
@@ -386,7 +387,7 @@ export async function planZones(params: ClassifyParams, context: ClassifyContext
     decs = sources.flatMap((s) => (s.dec_deg === null ? [] : [s.dec_deg]));
   } else {
     const { zoned, census } = banded;
-    ({ field, decs } = await fieldInBands(params, zoned, census, zoneSize(params, census.rows, context)));
+    ({ field, decs } = await fieldInBands(params, zoned, census, perZone));
   }
   const zones = declinationZones(decs, zoneSize(params, decs.length, context));
   if (zones.length <= 1) return null;

@@ -185,15 +185,14 @@ export function toVotable(t: OutTable): string {
   return whole(votableEncoding(t.name, t.columns), t.rows) as string;
 }
 
-/** A FITS string column's width: its longest value in UTF-8 bytes, at least 1 (every other type has a fixed width). */
-function fitsWidths(columns: readonly OutColumn[], parts: Iterable<readonly OutRow[]>, widths?: number[]): number[] {
+/** FITS column widths: a string column's is its longest value in UTF-8 bytes, at least 1 (`widths`: the parts before). */
+function fitsWidths(columns: readonly OutColumn[], rows: readonly OutRow[], widths?: number[]): number[] {
   const enc = new TextEncoder();
   const w = widths ?? columns.map((c) => (c.type === 'string' ? 1 : c.type === 'bool' ? 1 : 8));
-  for (const part of parts)
-    columns.forEach((c, k) => {
-      if (c.type !== 'string') return;
-      for (const r of part) w[k] = Math.max(w[k]!, enc.encode(r[k] === null ? '' : String(r[k])).length);
-    });
+  columns.forEach((c, k) => {
+    if (c.type !== 'string') return;
+    for (const r of rows) w[k] = Math.max(w[k]!, enc.encode(r[k] === null ? '' : String(r[k])).length);
+  });
   return w;
 }
 
@@ -268,7 +267,7 @@ function fitsEncoding(name: string, columns: readonly OutColumn[], nRows: number
  * `L` (0 for missing). Written by hand: no maintained Node library writes FITS tables.
  */
 export function toFits(t: OutTable): Uint8Array {
-  return whole(fitsEncoding(t.name, t.columns, t.rows.length, fitsWidths(t.columns, [t.rows])), t.rows) as Uint8Array;
+  return whole(fitsEncoding(t.name, t.columns, t.rows.length, fitsWidths(t.columns, t.rows)), t.rows) as Uint8Array;
 }
 
 const DUCK_TYPE: Record<OutColumn['type'], string> = {
@@ -323,7 +322,7 @@ export async function writeTableFile(src: OutTableSource, format: OutputFormat, 
   let e: Encoding;
   if (format === 'fits') {
     let widths = fitsWidths(src.columns, []);
-    for await (const part of src.parts()) widths = fitsWidths(src.columns, [part], widths);
+    for await (const part of src.parts()) widths = fitsWidths(src.columns, part, widths);
     e = fitsEncoding(src.name, src.columns, src.rows, widths);
   } else
     e =

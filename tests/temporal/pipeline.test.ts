@@ -117,6 +117,26 @@ afterAll(async () => {
   await server?.down();
 });
 
+/**
+ * `xclass classify` of a fixture field against a fixture catalog (`name` or `name=preset`)
+ * with the embedded run's final model, writing `out` in a fresh folder (`dir`).
+ */
+function classifyArgs(table: string, catalog: string) {
+  const fix = join(ROOT, 'tests', 'fixtures', 'classify');
+  const dir = tempDir();
+  const args = (out: string) => [
+    'classify',
+    join(fix, table),
+    '--model',
+    embedded.get('final/train')!,
+    '--catalog',
+    join(fix, catalog),
+    '--out',
+    join(dir, out),
+  ];
+  return Object.assign(args, { dir });
+}
+
 describe('the pipeline on a real Temporal server', () => {
   it('with two worker processes yields exactly the embedded engine artifact ids', async () => {
     const store = join(tempDir(), 'store');
@@ -191,18 +211,8 @@ describe('the pipeline on a real Temporal server', () => {
   }, 300_000);
 
   it('classifies a field on Temporal: the same classify artifact as the embedded engine', async () => {
-    const fix = join(ROOT, 'tests', 'fixtures', 'classify');
-    const dir = tempDir();
-    const args = (out: string) => [
-      'classify',
-      join(fix, 'ngc3532_csc.fits'),
-      '--model',
-      embedded.get('final/train')!,
-      '--catalog',
-      join(fix, 'ngc3532_gaia_sim.fits'),
-      '--out',
-      join(dir, out),
-    ];
+    const args = classifyArgs('ngc3532_csc.fits', 'ngc3532_gaia_sim.fits');
+    const dir = args.dir;
     const queue = ['--set', 'temporal.task_queue="classify"'];
     const w = worker(embeddedStore, server.address, queue);
     try {
@@ -223,18 +233,8 @@ describe('the pipeline on a real Temporal server', () => {
   }, 120_000);
 
   it('classifies a field zone by zone on Temporal, a worker killed with SIGKILL mid-field: the rows of one step', async () => {
-    const fix = join(ROOT, 'tests', 'fixtures', 'classify');
-    const dir = tempDir();
-    const field = (out: string) => [
-      'classify',
-      join(fix, 'ngc3532_csc.csv'),
-      '--model',
-      embedded.get('final/train')!,
-      '--catalog',
-      `${join(fix, 'ngc3532_gaia_sim.csv')}=gaia_dr3`,
-      '--out',
-      join(dir, out),
-    ];
+    const field = classifyArgs('ngc3532_csc.csv', 'ngc3532_gaia_sim.csv=gaia_dr3');
+    const dir = field.dir;
     // the reference: the embedded engine, the field in one step
     const one = runCli([
       ...storeArgs(embeddedStore),
