@@ -39,9 +39,9 @@ import { confusionTable, metricsTable } from '../schemas/evaluation.js';
 import { predictionsTable, probabilitiesTable, type PredictionRow, type ProbabilityRow } from '../schemas/model.js';
 import type { RawFileRef } from '../schemas/artifact.js';
 import type { ArtifactRef } from '../schemas/step.js';
-import type { TableSchema } from '../schemas/table.js';
 import { canonicalJson } from '../lib/canonical.js';
 import { sqlString, withConnection } from '../artifacts/duckdb.js';
+import { validateRows, writeParquet } from '../artifacts/parquet.js';
 import { openTableZones, readTargetTable } from './io/formats/registry.js';
 import { declinationZones, inZone, nearZone, sourcesPerZone, type DecZone } from '../lib/sky/zones.js';
 import { readPhotometry, readXraySources, type Astrometry, type XraySourceRow } from './io/catalog-rows.js';
@@ -69,7 +69,7 @@ import {
 import type { ZonedTable } from './io/formats/csv.js';
 import { medianRaDeg } from '../lib/sky/coords.js';
 import { median } from '../lib/stats.js';
-import { featureShift, knownSorted, mostShifted, populationShift, type ShiftSide } from '../lib/metrics/shift.js';
+import { featureShift, knownSorted, mostShifted, type ShiftSide } from '../lib/metrics/shift.js';
 import { selfScore } from '../lib/metrics/self-score.js';
 import {
   defineStage,
@@ -94,14 +94,11 @@ import {
   type Observed,
   type TargetTranslation,
 } from '../lib/classify/targets.js';
-import { countBy, largestFirst } from '../lib/group.js';
+import { largestFirst } from '../lib/group.js';
 
 /** Which model classifies a target (schemas/catalog.ts targets.model_used). */
 type Route = 'full' | 'xray_only';
 const ROUTES: readonly Route[] = ['full', 'xray_only'];
-
-/** Counts by key for the notes, the largest first. */
-const countLargestFirst = <T>(xs: readonly T[], key: (x: T) => string) => largestFirst(countBy(xs, key));
 
 /** Sources whose Monte-Carlo draws are predicted at once. */
 const MC_CHUNK = 500;
@@ -174,7 +171,7 @@ export const classifyStage = defineStage({
       .map(([role, ref]) => ({ index: Number(role.slice('zone_'.length)), ref: ref! }))
       .sort((a, b) => a.index - b.index);
     if (zoneRefs.length > 0) {
-      const { field, parts } = await readZoneParts(ctx, p, loaded, zoneRefs);
+      const { field, parts } = await readZoneParts(ctx, p, zoneRefs);
       ctx.progress(4, 4, 'writing');
       return mergeZones(ctx, p, loaded, field, parts);
     }
@@ -241,37 +238,69 @@ export const classifyZoneStage = defineStage({
       xray_merged: xr.merged,
       catalog_merged: part.merged,
     };
+    const { data, ...tables } = zoneTables(part);
     return {
-      table: predictionsTable,
-      rows: part.data,
-      extraTables: {
-        probabilities: { table: probabilitiesTable, rows: part.proba },
-        targets: { table: targetsTable, rows: part.targets },
-        matches: { table: counterpartMatchesTable, rows: part.match.matches },
-        counterpart_pairs: { table: counterpartPairsTable, rows: part.match.pairs },
-        mags: { table: targetMagsTable, rows: part.mags },
-        features: { table: targetFeaturesTable, rows: part.features },
-        vectors: {
-          table: zoneVectorsTable,
-          rows: part.data.flatMap((r, i) => Array.from(part.vectors[i]!, (v, k) => ({ id: r.id, k, p: v }))),
-        },
-        match_p: { table: zoneMatchPTable, rows: part.match.p },
-      },
+      ...data,
+      extraTables: tables,
       rawFiles: [p.table, ...p.photometry.map((c) => c.table)],
       notes: { zone: notes, classified: part.data.length },
     };
   },
 });
 
+/** A zone's tables as a classify_zone artifact holds them, and as the merge reads them. */
+function zoneTables(part: ZoneRows) {
+  return {
+    data: { table: predictionsTable, rows: part.data },
+    probabilities: { table: probabilitiesTable, rows: part.proba },
+    targets: { table: targetsTable, rows: part.targets },
+    matches: { table: counterpartMatchesTable, rows: part.match.matches },
+    counterpart_pairs: { table: counterpartPairsTable, rows: part.match.pairs },
+    mags: { table: targetMagsTable, rows: part.mags },
+    features: { table: targetFeaturesTable, rows: part.features },
+    vectors: {
+      table: zoneVectorsTable,
+      rows: part.data.flatMap((r, i) => Array.from(part.vectors[i]!, (v, k) => ({ id: r.id, k, p: v }))),
+    },
+    match_p: { table: zoneMatchPTable, rows: part.match.p },
+  };
+}
+
+/**
+ * A zone classified in this step, its tables written to the step's scratch folder as a
+ * classify_zone artifact holds them (checked as the store checks rows), so that the merge
+ * reads every zone the same way and the rows leave memory zone by zone.
+ */
+async function keepZone(ctx: ClassifyStageContext, part: ZoneRows, index: number): Promise<ZonePart> {
+  const dir = await ctx.scratch();
+  const { match_p: _, ...tables } = zoneTables(part);
+  const files: Partial<ZoneFiles> = {};
+  for (const [name, t] of Object.entries(tables) as [keyof ZoneFiles, (typeof tables)[keyof ZoneFiles]][]) {
+    const file = join(dir, `zone-${index}-${name}.parquet`);
+    validateRows(t.table, t.rows, `classify zone ${index + 1} table ${name}`);
+    await writeParquet(t.table, t.rows, file);
+    files[name] = file;
+  }
+  // the rows themselves are not kept
+  const { counts, p, frameTie } = part.match;
+  const { classMix, classMixNotes, imputed, markers, merged } = part;
+  return {
+    files: files as ZoneFiles,
+    match: { counts, p, frameTie },
+    classMix,
+    classMixNotes,
+    imputed,
+    markers,
+    merged,
+  };
+}
+
 /** A field's zones read back from their artifacts, checked to be this classification's, every zone once. */
 async function readZoneParts(
   ctx: ClassifyStageContext,
   p: ClassifyParams,
-  loaded: LoadedTargets,
   refs: readonly { index: number; ref: ArtifactRef }[],
 ): Promise<{ field: FieldInfo; parts: ZonePart[] }> {
-  // a vector per source, one value per final class (both routes' models have the same classes)
-  const K = loaded.model.finalClasses.length;
   const parts: ZonePart[] = [];
   const markers: MarkerTally = new Map();
   let merged = 0;
@@ -288,9 +317,6 @@ async function readZoneParts(
       );
     facts ??= field;
     const notes = ZoneNotes.parse(meta.notes?.['zone']);
-    const read = <T extends TableSchema>(table: T, name: string) => ctx.store.readTable(table, ref, name);
-    const data = await ctx.store.readTable(predictionsTable, ref);
-    const vectorRows = await read(zoneVectorsTable, 'vectors');
     const tally = (rows: ZoneNotes['xray_markers']): MarkerTally =>
       new Map(rows.map(([k, n, first]) => [k, { n, first }] as const));
     for (const [k, v] of tally(notes.xray_markers))
@@ -299,27 +325,13 @@ async function readZoneParts(
         first: Math.min(markers.get(k)?.first ?? Infinity, v.first),
       });
     merged += notes.xray_merged;
-    const file = (name: keyof StoredZoneFiles) => ctx.store.verifiedPath(meta, `${name}.parquet`);
+    const files: Partial<ZoneFiles> = {};
+    for (const name of ZONE_FILES) files[name] = await ctx.store.verifiedPath(meta, `${name}.parquet`);
     parts.push({
-      targets: await read(targetsTable, 'targets'),
-      // the big tables stay in their files: the merge is DuckDB's (StoredZones)
-      mags: [],
-      features: [],
-      data,
-      proba: [],
-      vectors: data.map((_, i) => Float64Array.from(vectorRows.slice(i * K, (i + 1) * K), (r) => r.p)),
-      stored: {
-        targets: await file('targets'),
-        features: await file('features'),
-        mags: await file('mags'),
-        matches: await file('matches'),
-        counterpart_pairs: await file('counterpart_pairs'),
-        probabilities: await file('probabilities'),
-      },
+      // the tables stay in their files: the merge is DuckDB's (ZoneTables)
+      files: files as ZoneFiles,
       match: {
-        matches: [],
-        pairs: [],
-        p: await read(zoneMatchPTable, 'match_p'),
+        p: await ctx.store.readTable(zoneMatchPTable, ref, 'match_p'),
         counts: notes.counts,
         frameTie: [],
       },
@@ -574,7 +586,8 @@ async function classifyZones(ctx: ClassifyStageContext, p: ClassifyParams, loade
     // sources without a position are matched to nothing: the first zone takes them
     const mine = sources.filter((s) => (s.dec_deg === null ? zone.index === 0 : inZone(zone, s.dec_deg)));
     const cats = await readZoneCatalogs(p, loaded, zoned, zone, margin);
-    parts.push(await classifyZone(ctx, p, loaded, field.facts, mine, cats, zones.length === 1));
+    const rows = await classifyZone(ctx, p, loaded, field.facts, mine, cats, zones.length === 1);
+    parts.push(await keepZone(ctx, rows, zone.index));
     await yieldToEventLoop();
   }
   return parts;
@@ -946,8 +959,8 @@ function routeModel(ctx: ClassifyStageContext, p: ClassifyParams, loaded: Loaded
     : null;
 }
 
-/** One zone's rows of the field's tables, and what the field's figures need of it (mergeZones). */
-interface ZonePart {
+/** One zone's rows of the field's tables, and what the field's figures need of it. */
+interface ZoneRows {
   targets: TargetRow[];
   mags: TargetMagRow[];
   features: TargetFeatureRow[];
@@ -959,12 +972,29 @@ interface ZonePart {
   classMix: ClassifyClassMixRow[];
   classMixNotes: Record<string, unknown>;
   imputed: Partial<Record<Route, Record<string, number>>>;
-  /** a zone stored as an artifact: its big tables' files, merged by DuckDB (its arrays of those tables are empty) */
-  stored?: StoredZoneFiles;
   /** per catalog: its no-data markers and its repeats merged */
   markers: MarkerTally[];
   merged: number[];
 }
+
+/** The tables of a zone the merge reads from their Parquet files (a classify_zone artifact's, or this step's scratch files). */
+const ZONE_FILES = [
+  'data',
+  'vectors',
+  'targets',
+  'features',
+  'mags',
+  'matches',
+  'counterpart_pairs',
+  'probabilities',
+] as const;
+type ZoneFiles = Record<(typeof ZONE_FILES)[number], string>;
+
+/** What the merge (mergeZones) needs of a zone: its tables' files and its figures. */
+type ZonePart = Omit<ZoneRows, 'targets' | 'mags' | 'features' | 'data' | 'proba' | 'vectors' | 'match'> & {
+  files: ZoneFiles;
+  match: Pick<ZoneMatch, 'p' | 'counts' | 'frameTie'>;
+};
 
 /** One zone classified: its counterparts, translation, features and predictions. `whole`: the zone is the field. */
 async function classifyZone(
@@ -975,7 +1005,7 @@ async function classifyZone(
   sources: readonly XraySourceRow[],
   cats: ZoneCatalogs,
   whole: boolean,
-): Promise<ZonePart> {
+): Promise<ZoneRows> {
   ctx.progress(1, 4, 'matching counterparts');
   const zm = matchZone(sources, cats.catalogs, cats.owned, p.counterparts, facts, loaded.file, whole);
   const prepared = sources.map((s, k) =>
@@ -1000,53 +1030,116 @@ async function classifyZone(
   };
 }
 
-/** Rows already in order within each zone, merged in the field's order by `key` (a source is in one zone, so equal keys come from one). */
-function mergeInOrder<T>(zones: readonly (readonly T[])[], key: (row: T) => number): T[] {
-  if (zones.length === 1) return [...zones[0]!];
-  const keys = zones.map((z) => Float64Array.from(z, key));
-  const at = zones.map(() => 0);
-  const out: T[] = [];
-  for (;;) {
-    let best = -1;
-    let bestKey = Infinity;
-    for (let k = 0; k < zones.length; k++)
-      if (at[k]! < keys[k]!.length && (best < 0 || keys[k]![at[k]!]! < bestKey)) {
-        best = k;
-        bestKey = keys[k]![at[k]!]!;
-      }
-    if (best < 0) return out;
-    out.push(zones[best]![at[best]!++]!);
-  }
+/** Counts by key in their order of first appearance (as lib/group.ts countBy), then the largest first. */
+type Counts = Record<string, number>;
+
+/** The counts the notes give of a set of classified sources (the field, or a route's). */
+interface Census {
+  sources: number;
+  by_class: Counts;
+  uncertain: number;
+  set_census: Counts;
+  ood_flagged: number;
 }
 
-/** The Parquet files of a field's zones stored as classify_zone artifacts (their digests checked), by table. */
-type StoredZoneFiles = Record<
-  'targets' | 'features' | 'mags' | 'matches' | 'counterpart_pairs' | 'probabilities',
-  string
->;
-
 /**
- * The big tables of zones stored as artifacts, merged by DuckDB in the field's order (a
- * zone's rows joined to its targets for their line and route), so that their millions of
- * rows never reach JavaScript: each a SELECT for the store (SelectPayload), and the
- * feature vectors per route for the population shift.
+ * A field's zones in their Parquet files (ZoneFiles), merged by DuckDB in the field's
+ * order (a zone's rows joined to its targets for their line and route), so that their
+ * rows never reach JavaScript: each table a SELECT for the store (SelectPayload), and the
+ * notes' counts and figures as SQL over them.
  */
-class StoredZones {
+class ZoneTables {
+  /** the targets, relation `t` */
   private readonly targets: string;
-  constructor(private readonly zones: readonly StoredZoneFiles[]) {
-    this.targets = `(SELECT id, line, model_used FROM ${this.files('targets', false)})`;
+  constructor(private readonly zones: readonly ZoneFiles[]) {
+    this.targets = `(SELECT * FROM ${this.files('targets', false)})`;
   }
 
-  private files(name: keyof StoredZoneFiles, numbered = true): string {
+  private files(name: keyof ZoneFiles, numbered = true): string {
     return `read_parquet([${this.zones.map((z) => sqlString(z[name])).join(', ')}]${numbered ? ', file_row_number = true' : ''})`;
   }
 
   /** A table's rows (relation `x`) in the field's order: `order` then the source's line, then as its zone wrote them. */
-  query(name: keyof StoredZoneFiles, order: string | null): { from: string; order: string } {
+  query(name: keyof ZoneFiles, order: string | null): { from: string; order: string } {
     return {
       from: `${this.files(name)} x JOIN ${this.targets} t ON x.id = t.id`,
       order: `${order ? `${order}, ` : ''}t.line, x.file_row_number`,
     };
+  }
+
+  /** The targets (relation `x`) in the field's order. */
+  targetsQuery(): { from: string; order: string } {
+    return { from: `${this.files('targets')} x`, order: 'x.line, x.file_row_number' };
+  }
+
+  private rows(sql: string): Promise<Record<string, unknown>[]> {
+    return withConnection(async (conn) => (await conn.runAndReadAll(sql)).getRowObjectsJS());
+  }
+
+  /** The predictions (`x`) joined to their targets (`t`) and any further `join`, `where` a filter over them. */
+  private predicted(where: string, join = ''): string {
+    return `FROM ${this.files('data', false)} x JOIN ${this.targets} t ON x.id = t.id ${join} WHERE ${where}`;
+  }
+
+  /** Counts by `key` (an expression over `x` and `t`) of the sources `where` holds, the largest first, equal counts in the field's order. */
+  private async counts(key: string, where: string): Promise<Counts> {
+    const rows = await this.rows(
+      `SELECT ${key} AS k, count(*) AS n ${this.predicted(where)} GROUP BY k ORDER BY min(t.line)`,
+    );
+    return largestFirst(Object.fromEntries(rows.map((r) => [String(r['k']), Number(r['n'])])));
+  }
+
+  /** The notes' counts of the classified sources `where` holds (SQL over `x` and `t`). */
+  async census(where = 'TRUE'): Promise<Census> {
+    const [n] = await this.rows(
+      `SELECT count(*) AS sources, count(*) FILTER (WHERE x.uncertain) AS uncertain, count(*) FILTER (WHERE x.ood) AS ood ${this.predicted(where)}`,
+    );
+    return {
+      sources: Number(n!['sources']),
+      by_class: await this.counts('x.final_class', where),
+      uncertain: Number(n!['uncertain']),
+      set_census: await this.counts('x.class_set', `(${where}) AND x.class_set IS NOT NULL`),
+      ood_flagged: Number(n!['ood']),
+    };
+  }
+
+  /** Counts of the targets by one of their columns, the largest first. */
+  targetCounts(column: 'match_quality' | 'hst_provenance' | 'model_used'): Promise<Counts> {
+    return this.counts(`t.${column}`, 'TRUE');
+  }
+
+  /** The ids of the targets a route classified. */
+  async routeIds(route: Route): Promise<string[]> {
+    const rows = await this.rows(`SELECT id FROM ${this.targets} t WHERE t.model_used = ${sqlString(route)}`);
+    return rows.map((r) => String(r['id']));
+  }
+
+  /** The positions of the targets that have one, in the field's order. */
+  async positions(): Promise<{ ra: number[]; dec: number[] }> {
+    return withConnection(async (conn) => {
+      const [ra, dec] = (
+        await conn.runAndReadAll(
+          `SELECT x.ra_deg, x.dec_deg FROM ${this.files('targets')} x WHERE x.ra_deg IS NOT NULL AND x.dec_deg IS NOT NULL ORDER BY x.line, x.file_row_number`,
+        )
+      ).getColumnsJS() as number[][];
+      return { ra: ra ?? [], dec: dec ?? [] };
+    });
+  }
+
+  /** The sources with a label, in the field's order: their label, final class and probability vector (before the tables' clamp). */
+  async labelled(): Promise<{ id: string; label: string; final_class: string; proba: Float64Array }[]> {
+    const rows = await this.rows(
+      `SELECT x.id, x.label, x.final_class, list(v.p ORDER BY v.k) AS proba ${this.predicted(
+        'x.label IS NOT NULL',
+        `JOIN ${this.files('vectors', false)} v ON v.id = x.id`,
+      )} GROUP BY x.id, x.label, x.final_class, t.line ORDER BY t.line`,
+    );
+    return rows.map((r) => ({
+      id: String(r['id']),
+      label: String(r['label']),
+      final_class: String(r['final_class']),
+      proba: Float64Array.from(r['proba'] as number[]),
+    }));
   }
 
   /**
@@ -1064,12 +1157,10 @@ class StoredZones {
 
   /** The sources whose joint counterpart set set a member aside. */
   async jointSetsResolved(): Promise<number> {
-    return withConnection(async (conn) => {
-      const reader = await conn.runAndReadAll(
-        `SELECT count(DISTINCT id) FROM ${this.files('counterpart_pairs', false)} WHERE NOT kept`,
-      );
-      return Number(reader.getColumnsJS()[0]![0]);
-    });
+    const [row] = await this.rows(
+      `SELECT count(DISTINCT id) AS n FROM ${this.files('counterpart_pairs', false)} WHERE NOT kept`,
+    );
+    return Number(row!['n']);
   }
 }
 
@@ -1082,9 +1173,10 @@ interface FieldInfo {
 
 /**
  * The write phase: the zones' rows in the field's order (sources by line; features by
- * route, then source; matches by catalog, then source) and the field's figures from them:
- * the match summary, per route its notes, population shift and the targets that are its
- * training sources, the self-score, and the notes.
+ * route, then source; matches by catalog, then source), merged by DuckDB from the zones'
+ * files, and the field's figures from them: the match summary, per route its notes,
+ * population shift and the targets that are its training sources, the self-score, and the
+ * notes.
  */
 async function mergeZones(
   ctx: ClassifyStageContext,
@@ -1095,87 +1187,21 @@ async function mergeZones(
 ): Promise<StageOutput> {
   const { model, xray, file } = loaded;
   const mc = p.uncertainty.mc;
-  const targets = mergeInOrder(
-    parts.map((z) => z.targets),
-    (r) => r.line,
-  );
-  const sources = targets.length;
-  const rank = new Map(targets.map((t, i) => [t.id, i] as const));
-  const byRank = (r: { id: string }) => rank.get(r.id)!;
-  const routeOf = new Map(targets.map((t) => [t.id, t.model_used] as const));
-  const catalogIndex = new Map(p.photometry.map((c, ci) => [c.name, ci] as const));
-  // data rows with their probability vectors, each zone in its own order
-  const predicted = mergeInOrder(
-    parts.map((z) => z.data.map((row, i) => ({ row, vector: z.vectors[i]! }))),
-    (x) => byRank(x.row),
-  );
-  const out = predicted.map((x) => x.row);
-  // the zones' big tables: stored zones merged by DuckDB, zones of this step merged here
-  const stored = parts.length > 0 && parts.every((z) => z.stored) ? new StoredZones(parts.map((z) => z.stored!)) : null;
-  const catalogOrder = `CASE x.catalog ${p.photometry.map((c, ci) => `WHEN ${sqlString(c.name)} THEN ${ci}`).join(' ')} END`;
+  const zones = new ZoneTables(parts.map((z) => z.files));
+  // matches by catalog in the classification's order (a field without photometry has none)
+  const catalogOrder = p.photometry.length
+    ? `CASE x.catalog ${p.photometry.map((c, ci) => `WHEN ${sqlString(c.name)} THEN ${ci}`).join(' ')} END`
+    : null;
   const routeOrder = `CASE t.model_used WHEN 'full' THEN 0 ELSE 1 END`;
-  const featureRows = stored
-    ? []
-    : mergeInOrder(
-        parts.map((z) => z.features),
-        (r) => (routeOf.get(r.id) === 'full' ? 0 : sources) + byRank(r),
-      );
-  const pairs = stored
-    ? []
-    : mergeInOrder(
-        parts.map((z) => z.match.pairs),
-        byRank,
-      );
-  const big = stored
-    ? {
-        probabilities: { table: probabilitiesTable, query: stored.query('probabilities', null) },
-        matches: {
-          table: counterpartMatchesTable,
-          query: stored.query('matches', catalogOrder),
-        },
-        counterpart_pairs: {
-          table: counterpartPairsTable,
-          query: stored.query('counterpart_pairs', null),
-        },
-        mags: { table: targetMagsTable, query: stored.query('mags', null) },
-        features: { table: targetFeaturesTable, query: stored.query('features', routeOrder) },
-      }
-    : {
-        probabilities: {
-          table: probabilitiesTable,
-          rows: mergeInOrder(
-            parts.map((z) => z.proba),
-            byRank,
-          ),
-        },
-        matches: {
-          table: counterpartMatchesTable,
-          rows: mergeInOrder(
-            parts.map((z) => z.match.matches),
-            (r) => catalogIndex.get(r.catalog)! * sources + byRank(r),
-          ),
-        },
-        counterpart_pairs: { table: counterpartPairsTable, rows: pairs },
-        mags: {
-          table: targetMagsTable,
-          rows: mergeInOrder(
-            parts.map((z) => z.mags),
-            byRank,
-          ),
-        },
-        features: { table: targetFeaturesTable, rows: featureRows },
-      };
-  const placed = targets.filter((t) => t.ra_deg !== null && t.dec_deg !== null);
+  const placed = await zones.positions();
   const summary = matchSummary(
     parts.map((z) => z.match),
     p.photometry.map((c) => ({ name: c.name, file: c.table.name })),
     p.counterparts,
     field.facts,
-    placed.length
-      ? `${medianRaDeg(placed.map((t) => t.ra_deg!)).toFixed(4)} ${median(placed.map((t) => t.dec_deg!)).toFixed(4)}`
-      : 'none',
+    placed.ra.length ? `${medianRaDeg(placed.ra).toFixed(4)} ${median(placed.dec).toFixed(4)}` : 'none',
     file,
-    stored ? await stored.jointSetsResolved() : new Set(pairs.filter((x) => !x.kept).map((x) => x.id)).size,
+    await zones.jointSetsResolved(),
   );
   const classMix = parts.flatMap((z) => z.classMix);
   const classMixNotes = Object.assign({}, ...parts.map((z) => z.classMixNotes)) as Record<string, unknown>;
@@ -1187,22 +1213,21 @@ async function mergeZones(
   const shift: PopulationShiftRow[] = [];
   for (const route of ROUTES) {
     const r = routeModel(ctx, p, loaded, route);
-    const rows = out.filter((x) => routeOf.get(x.id) === route);
-    if (r === null || rows.length === 0) continue;
+    if (r === null) continue;
+    const census = await zones.census(`t.model_used = ${sqlString(route)}`);
+    if (census.sources === 0) continue;
     const calibration = r.calibration ? await readCalibration(ctx.store, r.calibration, r.level) : null;
-    const census: Record<string, number> = {};
-    for (const x of rows) if (x.class_set !== null) census[x.class_set] = (census[x.class_set] ?? 0) + 1;
     routeNotes[route] = {
       model: r.ref.id,
-      sources: rows.length,
-      by_class: countLargestFirst(rows, (x) => x.final_class),
-      uncertain: rows.filter((x) => x.uncertain).length,
+      sources: census.sources,
+      by_class: census.by_class,
+      uncertain: census.uncertain,
       calibration: calibration
         ? { evaluate: calibration.ref.id, protocol: calibration.protocol, level: calibration.level }
         : null,
       ...(classMixNotes[route] !== undefined ? { class_mix: classMixNotes[route] } : {}),
-      set_census: Object.fromEntries(Object.entries(census).sort((a, b) => b[1] - a[1])),
-      ood_flagged: rows.filter((x) => x.ood === true).length,
+      set_census: census.set_census,
+      ood_flagged: census.ood_flagged,
     };
     const names = featureNames(r.loaded.spec);
     const imputed: Record<string, number> = Object.fromEntries(names.map((f) => [f, 0]));
@@ -1211,42 +1236,23 @@ async function mergeZones(
     // how the targets' features lie against the model's own training rows; which targets are its training sources
     const training = await modelTrainingRows(ctx.store, r.ref);
     const trainingIds = new Set(training.ids);
-    for (const x of rows) if (trainingIds.has(x.id)) trainedOn.add(x.id);
-    if (stored)
-      for (const [k, feature] of names.entries())
-        shift.push(
-          featureShift(
-            route,
-            feature,
-            { n: training.rows.length, known: knownSorted(training.rows, k) },
-            await stored.featureColumn(route, feature),
-          ),
-        );
-    else {
-      const vectors: (number | null)[][] = [];
-      let at = -1;
-      let last = '';
-      for (const f of featureRows) {
-        if (routeOf.get(f.id) !== route) continue;
-        if (f.id !== last) {
-          vectors[++at] = [];
-          last = f.id;
-        }
-        vectors[at]!.push(f.value);
-      }
-      shift.push(...populationShift(route, names, training.rows, vectors));
-    }
+    for (const id of await zones.routeIds(route)) if (trainingIds.has(id)) trainedOn.add(id);
+    for (const [k, feature] of names.entries())
+      shift.push(
+        featureShift(
+          route,
+          feature,
+          { n: training.rows.length, known: knownSorted(training.rows, k) },
+          await zones.featureColumn(route, feature),
+        ),
+      );
   }
   const scoring = selfScore(
-    predicted.map(({ row, vector }) => ({
-      label: row.label,
-      final_class: row.final_class,
-      proba: vector,
-      trained_on: trainedOn.has(row.id),
-    })),
+    (await zones.labelled()).map((row) => ({ ...row, trained_on: trainedOn.has(row.id) })),
     model.finalClasses,
     p.scoring ?? { eval_classes: {}, calibration_bins: 10 },
   );
+  const all = await zones.census();
   // no-data markers: the X-ray table's, then each catalog's, each in its file's order of first appearance
   const noDataCounts: NoDataCounts = {
     ...orderedMarkers(field.markers),
@@ -1272,16 +1278,16 @@ async function mergeZones(
   });
   return {
     table: predictionsTable,
-    rows: out,
+    query: zones.query('data', null),
     extraTables: {
-      probabilities: big.probabilities,
-      targets: { table: targetsTable, rows: targets },
-      matches: big.matches,
+      probabilities: { table: probabilitiesTable, query: zones.query('probabilities', null) },
+      targets: { table: targetsTable, query: zones.targetsQuery() },
+      matches: { table: counterpartMatchesTable, query: zones.query('matches', catalogOrder) },
       match_summary: { table: matchSummaryTable, rows: summary },
-      counterpart_pairs: big.counterpart_pairs,
+      counterpart_pairs: { table: counterpartPairsTable, query: zones.query('counterpart_pairs', null) },
       ...(classMix.length > 0 ? { class_mix: { table: classifyClassMixTable, rows: classMix } } : {}),
-      mags: big.mags,
-      features: big.features,
+      mags: { table: targetMagsTable, query: zones.query('mags', null) },
+      features: { table: targetFeaturesTable, query: zones.query('features', routeOrder) },
       population_shift: { table: populationShiftTable, rows: shift },
       ...(scoring
         ? {
@@ -1292,13 +1298,13 @@ async function mergeZones(
     },
     rawFiles: [p.table, ...p.photometry.map((c) => c.table)],
     notes: {
-      classified: out.length,
+      classified: all.sources,
       final_classes: model.finalClasses,
-      by_class: countLargestFirst(out, (r) => r.final_class),
-      uncertain: out.filter((r) => r.uncertain).length,
-      by_match_quality: countLargestFirst(targets, (r) => r.match_quality),
-      by_hst_provenance: countLargestFirst(targets, (r) => r.hst_provenance),
-      by_model_used: countLargestFirst(targets, (r) => r.model_used),
+      by_class: all.by_class,
+      uncertain: all.uncertain,
+      by_match_quality: await zones.targetCounts('match_quality'),
+      by_hst_provenance: await zones.targetCounts('hst_provenance'),
+      by_model_used: await zones.targetCounts('model_used'),
       routes: routeNotes,
       no_counterpart: xray
         ? 'sources without every HST magnitude the full model reads (no counterpart, or too few bands to translate) are classified by the X-ray-only model (model_used xray_only), which never saw imputed optical features'
@@ -1308,7 +1314,7 @@ async function mergeZones(
       ...(Object.keys(merged).length > 0 ? { duplicate_rows_merged: merged } : {}),
       scored: scoring ? scoring.n : 0,
       scored_trained_on: scoring ? scoring.nTrainedOn : 0,
-      targets_trained_on: targets.filter((x) => trainedOn.has(x.id)).length,
+      targets_trained_on: trainedOn.size,
       shift_most: mostShifted(shift, 5),
       mc_draws: mc.draws,
       calibration:
@@ -1329,11 +1335,8 @@ async function mergeZones(
             no_calibration:
               'no cross-validation evaluation of this model was found: sources carry no conformal set and no OOD flag (their scores are given)',
           }),
-      set_census: countLargestFirst(
-        out.filter((r) => r.class_set !== null),
-        (r) => r.class_set!,
-      ),
-      ood_flagged: out.filter((r) => r.ood === true).length,
+      set_census: all.set_census,
+      ood_flagged: all.ood_flagged,
       ...(classMix.length > 0 ? { class_mix: (routeNotes['full'] as Record<string, unknown>)['class_mix'] } : {}),
     },
   };

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { firstIssue, issueLine } from '../schemas/issues.js';
 import { artifactId } from '../artifacts/hash.js';
@@ -8,7 +9,7 @@ import { callStage, STAGE_NAMES, type StepOutcome, type StepRequest } from '../s
 import type { StageActivities } from './contract.js';
 import { stageDef } from './registry.js';
 import type { TreeGrower } from '../lib/forest/grow-batch.js';
-import { inputProblems, type AnyStageDef, type ProgressFn } from './stage.js';
+import { inputProblems, type AnyStageDef, type ProgressFn, type StageOutput } from './stage.js';
 
 /**
  * Runs one stage on one step: the body of every stage activity, on either engine.
@@ -48,8 +49,39 @@ async function runStage(
   const t0 = performance.now();
   // the roles were checked against the declaration just above (inputProblems)
   const checked = inputs as Parameters<AnyStageDef['run']>[0]['inputs'];
-  const out = await stage.run({ store, inputs: checked, context: context.data, ...env }, params);
-  const wallMs = performance.now() - t0;
+  let scratch: Promise<string> | undefined;
+  try {
+    const out = await stage.run(
+      {
+        store,
+        inputs: checked,
+        context: context.data,
+        ...env,
+        scratch: () => (scratch ??= store.tempDir(stage.name, id)),
+      },
+      params,
+    );
+    const wallMs = performance.now() - t0;
+    await writeOutput(store, stage, { id, params, inputIds, context: step.context, wallMs }, out);
+    return { artifactId: id, cacheHit: false, wallMs };
+  } finally {
+    // the step's scratch files, which its artifact may have been written from
+    if (scratch)
+      await scratch.then(
+        (dir) => fs.rm(dir, { recursive: true, force: true }),
+        () => {},
+      );
+  }
+}
+
+/** A stage's output checked against its declaration and written as its artifact. */
+async function writeOutput(
+  store: ArtifactStore,
+  stage: AnyStageDef,
+  step: { id: string; params: unknown; inputIds: Record<string, string>; context: unknown; wallMs: number },
+  out: StageOutput,
+): Promise<void> {
+  const { id, params, inputIds, wallMs } = step;
   // the tables written are the ones the stage declares (the registry is built from the declarations)
   const written: [string, unknown][] = [
     ['data', out.table],
@@ -80,13 +112,11 @@ async function runStage(
       ...(out.facts ? { facts: JSON.parse(JSON.stringify(out.facts)) as Record<string, unknown> } : {}),
     },
     {
-      table: out.table,
-      rows: out.rows,
+      ...('rows' in out ? { table: out.table, rows: out.rows } : { table: out.table, query: out.query }),
       ...(out.extraTables ? { extraTables: out.extraTables } : {}),
       ...(out.extraFiles ? { extraFiles: out.extraFiles } : {}),
     },
   );
-  return { artifactId: id, cacheHit: false, wallMs };
 }
 
 /** What an engine hands the stages besides the store. */

@@ -26,11 +26,15 @@ export interface StageContext<Refs, Context> {
   progress: ProgressFn;
   /** worker threads that grow a forest's trees, handed over by the engine; absent: this thread */
   trees?: TreeGrower;
+  /** a folder of the store's temporary area for this step's own files (made on the first call), removed once its artifact is written */
+  scratch: () => Promise<string>;
 }
 
-export interface StageOutput {
-  table: TableSchema;
-  rows: Record<string, unknown>[];
+/** The main table (`data.parquet`): rows, or a SELECT over Parquet files (artifacts/store.ts SelectPayload). */
+export type StageOutput = (
+  | { table: TableSchema; rows: Record<string, unknown>[] }
+  | { table: TableSchema; query: { from: string; order: string } }
+) & {
   /** side tables, written as <name>.parquet: rows, or a SELECT over other artifacts' files (artifacts/store.ts SelectPayload) */
   extraTables?: Record<
     string,
@@ -43,7 +47,7 @@ export interface StageOutput {
   notes?: Record<string, unknown>;
   /** what later stages rely on (meta.json `facts`), checked against the stage's `facts` schema */
   facts?: Record<string, unknown>;
-}
+};
 
 /** One input role: the stages whose artifacts may fill it. */
 export interface RoleSpec {

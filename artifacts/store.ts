@@ -54,11 +54,11 @@ export interface SelectPayload {
 }
 
 /** An artifact's content: its main table (`data.parquet`), optional named side tables (`<name>.parquet`) and files. */
-export interface ArtifactPayload extends TablePayload {
+export type ArtifactPayload = (TablePayload | SelectPayload) & {
   extraTables?: Record<string, TablePayload | SelectPayload>;
   /** extra files (name -> bytes) written beside data.parquet, e.g. a binary model */
   extraFiles?: Record<string, Uint8Array>;
-}
+};
 
 /**
  * How much a cache hit or a read checks of an artifact's files: `checksum` (default)
@@ -484,7 +484,9 @@ export class ArtifactStore {
       throw new Error(
         `${where}: the id is not the hash of its stage, version, params and inputs (a bug in the caller)`,
       );
-    const tables: Record<string, TablePayload | SelectPayload> = { data: payload, ...(payload.extraTables ?? {}) };
+    const main: TablePayload | SelectPayload =
+      'rows' in payload ? { table: payload.table, rows: payload.rows } : { table: payload.table, query: payload.query };
+    const tables: Record<string, TablePayload | SelectPayload> = { data: main, ...(payload.extraTables ?? {}) };
     for (const [name, t] of Object.entries(tables)) {
       if (!/^[a-z][a-z0-9_]*$/.test(name))
         throw new Error(`${where}: table name '${name}' must be lower case letters, digits and _`);
@@ -494,11 +496,7 @@ export class ArtifactStore {
     const final = this.dir(meta.stage, meta.id);
     if (await this.existingIsIntact(meta.stage, meta.id)) return false;
 
-    const tmp = join(
-      await this.ensureDirInside(join(this.root, TMP_DIR)),
-      `${meta.stage}-${meta.id.slice(0, 12)}-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
-    );
-    await fs.mkdir(tmp);
+    const tmp = await this.tempDir(meta.stage, meta.id);
     try {
       const files: ArtifactFile[] = [];
       for (const [name, t] of Object.entries(tables)) {
@@ -521,7 +519,7 @@ export class ArtifactStore {
       const full: ArtifactMeta = ArtifactMeta.parse({
         ...meta,
         schema: payload.table.name,
-        row_count: payload.rows.length,
+        row_count: counts['data']!,
         tables: Object.fromEntries(Object.entries(tables).map(([n, t]) => [n, t.table.name])),
         table_rows: Object.fromEntries(Object.keys(tables).map((n) => [n, counts[n]!])),
         files,
@@ -547,6 +545,20 @@ export class ArtifactStore {
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * A new folder in the store's temporary area for an artifact being made (`stage`, `id`),
+   * named so that `sweepTemp` removes it once its process is dead: the caller removes it
+   * when done.
+   */
+  async tempDir(stage: string, id: string): Promise<string> {
+    const dir = join(
+      await this.ensureDirInside(join(this.root, TMP_DIR)),
+      `${stage}-${id.slice(0, 12)}-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+    );
+    await fs.mkdir(dir);
+    return dir;
   }
 
   /** True when an intact copy is in place; a damaged one is quarantined (with a warning) and false returned. */

@@ -54,12 +54,19 @@ const precomputeAll = ms(t);
 
 const catalog = join(data, config.catalogs.muwclass);
 const ingest = await ingestStage.run(
-  { store: undefined as never, inputs: {}, context: { path: catalog }, progress() {} },
+  {
+    store: undefined as never,
+    inputs: {},
+    context: { path: catalog },
+    progress() {},
+    scratch: () => Promise.reject(new Error('ingest needs no scratch folder')),
+  },
   {
     catalog: { name: config.catalogs.muwclass, sha256: await sha256File(catalog), bytes: 0 },
     label_map: config.labels.map,
   },
 );
+if (!('rows' in ingest)) throw new Error('ingest wrote its table from a query');
 const sources = ingest.rows as SourceRow[];
 const vega = await loadVega(data, s.templates.vega);
 const vegaFnu = interpolate(vega.wavelength_aa, vega.flux_flam_cgs, grid.wavelength_aa).map((f, i) =>

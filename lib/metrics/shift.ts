@@ -78,29 +78,6 @@ function psiSorted(r: Float64Array, target: ArrayLike<number>, bins = 10): numbe
   return ref.reduce((s, rv, k) => s + (tgt[k]! - rv) * Math.log(tgt[k]! / rv), 0);
 }
 
-/**
- * Per feature, the targets' values against the model's training rows: KS statistic and
- * p-value, PSI over the training deciles, medians and the share missing on each side.
- */
-export function populationShift(
-  route: PopulationShiftRow['model_used'],
-  names: readonly string[],
-  training: readonly (number | null)[][],
-  targets: readonly (number | null)[][],
-): PopulationShiftRow[] {
-  return names.map((feature, k) =>
-    featureShift(
-      route,
-      feature,
-      { n: training.length, known: knownSorted(training, k) },
-      {
-        n: targets.length,
-        known: knownSorted(targets, k),
-      },
-    ),
-  );
-}
-
 /** One side of a feature's comparison: how many sources, and their known (finite) values in ascending order. */
 export interface ShiftSide {
   n: number;

@@ -293,6 +293,8 @@ describe('stage activities, called directly', () => {
         step('classify', { ...context, zone_sources: zoneSources }),
       );
       const zones = said.filter((n) => n.startsWith('matching counterparts: zone')).length;
+      // the zones' scratch files the merge read are gone with the step
+      expect(await zoned.tempEntries()).toEqual([]);
       return {
         dir: join(path, 'classify', out.artifactId),
         meta: await zoned.readMeta('classify', out.artifactId),

@@ -30,6 +30,21 @@ describe('artifact store', () => {
     expect(await store.tempEntries()).toEqual([]);
   });
 
+  it('writes a main table from a SELECT over stored files: the rows in its order, counted in meta.json', async () => {
+    const store = new ArtifactStore(tempDir());
+    const m = meta();
+    await store.write(m, { table: referencePredictionsTable, rows });
+    const file = await store.verifiedPath(await store.readMeta('reference', m.id), 'data.parquet');
+    const merged = meta({ n: 2 });
+    const query = { from: `read_parquet(${sqlString(file)}) x`, order: 'x.id DESC' };
+    expect(await store.write(merged, { table: referencePredictionsTable, query })).toBe(true);
+    expect(await store.readTable(referencePredictionsTable, { stage: 'reference', id: merged.id })).toEqual(
+      [...rows].reverse(),
+    );
+    expect((await store.readMeta('reference', merged.id)).row_count).toBe(3);
+    expect(await store.tempEntries()).toEqual([]);
+  });
+
   it('never overwrites a stored artifact: a second write of the same id is a no-op', async () => {
     const store = new ArtifactStore(tempDir());
     const m = meta();
