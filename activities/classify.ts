@@ -11,7 +11,7 @@ import { DEFAULT_GRID } from '../lib/sed/grid.js';
 import { pivotWavelength, type Filter } from '../lib/sed/filters.js';
 import { spectrumFnuOnGrid } from '../lib/sed/photometry.js';
 import { bandZeroPoints, GAIA_VEGAMAG, magSystemOf } from '../lib/sed/systems.js';
-import { preparePlan } from '../lib/sed/translate.js';
+import { preparePlan, type TranslationPlan } from '../lib/sed/translate.js';
 import {
   ClassifyContext,
   ClassifyParams,
@@ -40,6 +40,7 @@ import { predictionsTable, probabilitiesTable, type PredictionRow, type Probabil
 import type { RawFileRef } from '../schemas/artifact.js';
 import type { ArtifactRef } from '../schemas/step.js';
 import { canonicalJson } from '../lib/canonical.js';
+import { PromiseCache } from '../lib/memo.js';
 import { sqlString, withConnection } from '../artifacts/duckdb.js';
 import { validateRows, writeParquet } from '../artifacts/parquet.js';
 import { openTableZones, readTargetTable } from './io/formats/registry.js';
@@ -345,6 +346,9 @@ async function readZoneParts(
   return { field: { facts: facts!, markers, merged }, parts };
 }
 
+/** Translation plans of targets' bands by the models' SED settings: a field's zones, and the fields a worker classifies, share them. */
+const targetPlans = new PromiseCache<TranslationPlan>(4);
+
 /** The load phase: the raw files verified, the models, the target's tables read, its bands and the translation. */
 async function loadTargets(ctx: ClassifyStageContext, p: ClassifyParams) {
   const { paths, data_dir } = ctx.context;
@@ -414,15 +418,18 @@ async function loadTargets(ctx: ClassifyStageContext, p: ClassifyParams) {
       ]),
   );
 
-  // the translation plan: the model's SED settings, the target's bands as inputs
-  const families = await buildFamilies(data_dir, sed);
-  const outputFilters = await Promise.all(sed.output_filters.map((f) => loadFilter(data_dir, f)));
-  const plan = preparePlan(
-    grid,
-    inputNames.map((f) => filters.get(f)!),
-    outputFilters,
-    families,
-    sed.convention,
+  // the translation plan: the model's SED settings, the target's bands as inputs (built once
+  // per process for every zone of a field)
+  const plan = await targetPlans.get(
+    `${data_dir}\u0000${canonicalJson(sed)}\u0000${canonicalJson(inputNames)}`,
+    async () =>
+      preparePlan(
+        grid,
+        inputNames.map((f) => filters.get(f)!),
+        await Promise.all(sed.output_filters.map((f) => loadFilter(data_dir, f))),
+        await buildFamilies(data_dir, sed),
+        sed.convention,
+      ),
   );
   const labelFree = { priors: sed.label_free.priors, draws: 0 };
   const sigma = {

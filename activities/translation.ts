@@ -33,6 +33,7 @@ import type { SedSettings } from '../schemas/sed.js';
 import type { RawFileRef } from '../schemas/artifact.js';
 import type { SourceRow } from '../schemas/tables.js';
 import { canonicalJson } from '../lib/canonical.js';
+import { PromiseCache } from '../lib/memo.js';
 import {
   loadComposite,
   loadFilter,
@@ -64,7 +65,8 @@ export interface PreparedTranslation {
   labelFree: LabelFreeOptions;
 }
 
-const prepared = new Map<string, Promise<PreparedTranslation>>();
+/** a process sees a handful of translations (baseline and ablations); the last few are kept */
+const prepared = new PromiseCache<PreparedTranslation>(8);
 
 /** The preparation for these settings, built once per process and data folder (the data files are verified first, every call). */
 export async function prepareTranslation(
@@ -77,16 +79,7 @@ export async function prepareTranslation(
     if (!ref) throw new Error(`sed: data file ${name} is read but not among the params' data_files`);
     await verifyRawFile(ref, join(dataDir, name));
   }
-  const key = `${dataDir}\u0000${canonicalJson(p)}`;
-  let value = prepared.get(key);
-  if (!value) {
-    value = build(dataDir, p);
-    prepared.set(key, value);
-    value.catch(() => prepared.delete(key));
-    // a process sees a handful of translations (baseline and ablations); keep the last few
-    if (prepared.size > 8) prepared.delete(prepared.keys().next().value!);
-  }
-  return value;
+  return prepared.get(`${dataDir}\u0000${canonicalJson(p)}`, () => build(dataDir, p));
 }
 
 async function build(dataDir: string, p: SedSettings): Promise<PreparedTranslation> {

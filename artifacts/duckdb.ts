@@ -22,8 +22,10 @@ export async function withConnection<T>(fn: (conn: DuckDBConnection) => Promise<
 async function connect(): Promise<DuckDBConnection> {
   instance ??= DuckDBInstance.create(':memory:', {
     threads: '2',
-    // a merge of millions of rows sorts beyond this on disk, not in the process's memory
-    memory_limit: process.env['XCLASS_DUCKDB_MEMORY'] ?? '1GB',
+    // a merge of millions of rows sorts beyond this on disk, not in the process's memory: 512 MB
+    // took the classify merge of 3x10^5 sources from 1.6-1.7 GB to 1.2-1.4 GB at the same speed
+    // (bench/classify.ts child, zone steps cached)
+    memory_limit: process.env['XCLASS_DUCKDB_MEMORY'] ?? '512MB',
     temp_directory: join(tmpdir(), `xclass-duckdb-${process.pid}`),
   });
   return (await instance).connect();

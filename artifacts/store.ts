@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ArtifactMeta, type ArtifactFile } from '../schemas/artifact.js';
 import type { Row, TableSchema } from '../schemas/table.js';
 import { InputError } from '../lib/errors.js';
+import { PromiseCache } from '../lib/memo.js';
 import { artifactId, canonicalJson, sha256Hex } from './hash.js';
 import { parquetLayoutCheck, readParquet, validateRows, writeParquet, writeParquetSelect } from './parquet.js';
 
@@ -89,9 +90,9 @@ export interface DamagedEntry {
   reason: string;
 }
 
-/** Values derived from artifacts, per process (ArtifactStore.derived), most recently used last. */
-const derivedCache = new Map<string, Promise<unknown>>();
+/** Values derived from artifacts, per process (ArtifactStore.derived). */
 const DERIVED_CACHE_SIZE = 16;
+const derivedCache = new PromiseCache<unknown>(DERIVED_CACHE_SIZE);
 
 /**
  * The artifact store: `<root>/<stage>/<id>/{data.parquet, meta.json}`.
@@ -404,14 +405,7 @@ export class ArtifactStore {
     for (const name of files) await this.verifiedPath(meta, name);
     const digests = files.map((name) => `${name}:${meta.files.find((f) => f.name === name)!.sha256}`);
     const key = `${this.root}\u0000${ref.stage}/${ref.id}\u0000${kind}\u0000${digests.join('|')}`;
-    let value = derivedCache.get(key) as Promise<T> | undefined;
-    if (value) derivedCache.delete(key);
-    else value = compute();
-    derivedCache.set(key, value);
-    if (derivedCache.size > DERIVED_CACHE_SIZE) derivedCache.delete(derivedCache.keys().next().value!);
-    // a failed computation is not kept
-    value.catch(() => derivedCache.delete(key));
-    return value;
+    return derivedCache.get(key, compute) as Promise<T>;
   }
 
   /**
