@@ -194,7 +194,7 @@ export const classifyStage = defineStage({
  */
 export const classifyZoneStage = defineStage({
   name: 'classify_zone',
-  version: 2,
+  version: 3,
   params: ClassifyZoneParams,
   inputs: CLASSIFY_INPUTS,
   context: ClassifyContext,
@@ -259,9 +259,12 @@ function zoneTables(part: ZoneRows) {
     counterpart_pairs: { table: counterpartPairsTable, rows: part.match.pairs },
     mags: { table: targetMagsTable, rows: part.mags },
     features: { table: targetFeaturesTable, rows: part.features },
+    // the self-score's vectors: of the labelled sources only, the others' are never read
     vectors: {
       table: zoneVectorsTable,
-      rows: part.data.flatMap((r, i) => Array.from(part.vectors[i]!, (v, k) => ({ id: r.id, k, p: v }))),
+      rows: part.data.flatMap((r, i) =>
+        r.label === null ? [] : Array.from(part.vectors[i]!, (v, k) => ({ id: r.id, k, p: v })),
+      ),
     },
     match_p: { table: zoneMatchPTable, rows: part.match.p },
   };
@@ -1041,7 +1044,7 @@ async function classifyZone(
 type Counts = Record<string, number>;
 
 /** The counts the notes give of a set of classified sources (the field, or a route's). */
-interface Census {
+interface Classified {
   sources: number;
   by_class: Counts;
   uncertain: number;
@@ -1097,7 +1100,7 @@ class ZoneTables {
   }
 
   /** The notes' counts of the classified sources `where` holds (SQL over `x` and `t`). */
-  async census(where = 'TRUE'): Promise<Census> {
+  async classified(where = 'TRUE'): Promise<Classified> {
     const [n] = await this.rows(
       `SELECT count(*) AS sources, count(*) FILTER (WHERE x.uncertain) AS uncertain, count(*) FILTER (WHERE x.ood) AS ood ${this.predicted(where)}`,
     );
@@ -1221,20 +1224,20 @@ async function mergeZones(
   for (const route of ROUTES) {
     const r = routeModel(ctx, p, loaded, route);
     if (r === null) continue;
-    const census = await zones.census(`t.model_used = ${sqlString(route)}`);
-    if (census.sources === 0) continue;
+    const counts = await zones.classified(`t.model_used = ${sqlString(route)}`);
+    if (counts.sources === 0) continue;
     const calibration = r.calibration ? await readCalibration(ctx.store, r.calibration, r.level) : null;
     routeNotes[route] = {
       model: r.ref.id,
-      sources: census.sources,
-      by_class: census.by_class,
-      uncertain: census.uncertain,
+      sources: counts.sources,
+      by_class: counts.by_class,
+      uncertain: counts.uncertain,
       calibration: calibration
         ? { evaluate: calibration.ref.id, protocol: calibration.protocol, level: calibration.level }
         : null,
       ...(classMixNotes[route] !== undefined ? { class_mix: classMixNotes[route] } : {}),
-      set_census: census.set_census,
-      ood_flagged: census.ood_flagged,
+      set_census: counts.set_census,
+      ood_flagged: counts.ood_flagged,
     };
     const names = featureNames(r.loaded.spec);
     const imputed: Record<string, number> = Object.fromEntries(names.map((f) => [f, 0]));
@@ -1259,7 +1262,7 @@ async function mergeZones(
     model.finalClasses,
     p.scoring ?? { eval_classes: {}, calibration_bins: 10 },
   );
-  const all = await zones.census();
+  const all = await zones.classified();
   // no-data markers: the X-ray table's, then each catalog's, each in its file's order of first appearance
   const noDataCounts: NoDataCounts = {
     ...orderedMarkers(field.markers),

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ArtifactStore } from '../artifacts/store.js';
+import type { ArtifactStore, SelectPayload, TablePayload } from '../artifacts/store.js';
 import type { TableSchema } from '../schemas/table.js';
 import type { RawFileRef } from '../schemas/artifact.js';
 import type { TreeGrower } from '../lib/forest/grow-batch.js';
@@ -30,17 +30,9 @@ export interface StageContext<Refs, Context> {
   scratch: () => Promise<string>;
 }
 
-/** The main table (`data.parquet`): rows, or a SELECT over Parquet files (artifacts/store.ts SelectPayload). */
-export type StageOutput = (
-  | { table: TableSchema; rows: Record<string, unknown>[] }
-  | { table: TableSchema; query: { from: string; order: string } }
-) & {
-  /** side tables, written as <name>.parquet: rows, or a SELECT over other artifacts' files (artifacts/store.ts SelectPayload) */
-  extraTables?: Record<
-    string,
-    | { table: TableSchema; rows: Record<string, unknown>[] }
-    | { table: TableSchema; query: { from: string; order: string } }
-  >;
+/** The main table (`data.parquet`) and side tables (`<name>.parquet`): rows, or a SELECT over Parquet files (artifacts/store.ts SelectPayload). */
+export type StageOutput = (TablePayload | SelectPayload) & {
+  extraTables?: Record<string, TablePayload | SelectPayload>;
   extraFiles?: Record<string, Uint8Array>;
   rawFiles?: RawFileRef[];
   /** counts and details for audits (meta.json `notes`) */

@@ -219,7 +219,7 @@ export const ClassifyZoneParams = ClassifyParams.extend({
 });
 export type ClassifyZoneParams = z.infer<typeof ClassifyZoneParams>;
 
-/** A zone's sources' final probabilities as the model gave them (the probabilities table clamps them to [0, 1]), for the field's self-score. */
+/** A zone's labelled sources' final probabilities as the model gave them (the probabilities table clamps them to [0, 1]), for the field's self-score. */
 export const zoneVectorsTable = defineTable('classify_zone_vectors', {
   id: z.string().min(1),
   k: z.number().int().nonnegative(),
