@@ -1153,15 +1153,33 @@ class ZoneTables {
   }
 
   /**
-   * One feature over a route's sources: how many have it, and its known (finite) values in
-   * ascending order: a column of 8 bytes a source at a time, not every source's vector.
+   * Per feature of `names`, over a route's sources: how many have it, and its known (finite)
+   * values in ascending order, one feature at a time in JavaScript. The route's values are
+   * joined to their targets once, into a table of this connection (a feature's number and its
+   * value, 10 bytes a row), which each feature then reads, instead of a join over every zone's
+   * file per feature (56 of them at 3x10^5 sources: 6 s of a 25 s merge).
    */
-  async featureColumn(route: Route, feature: string): Promise<ShiftSide> {
-    const of = `FROM ${this.files('features', false)} x JOIN ${this.targets} t ON x.id = t.id WHERE t.model_used = ${sqlString(route)} AND x.feature = ${sqlString(feature)}`;
+  async featureColumns(route: Route, names: readonly string[]): Promise<ShiftSide[]> {
+    const table = `shift_${route}`;
+    const index = `list_position([${names.map(sqlString).join(', ')}], x.feature)`;
     return withConnection(async (conn) => {
-      const n = Number((await conn.runAndReadAll(`SELECT count(*) ${of}`)).getColumnsJS()[0]![0]);
-      const values = (await conn.runAndReadAll(`SELECT x.value ${of} AND isfinite(x.value)`)).getColumnsJS()[0];
-      return { n, known: Float64Array.from((values ?? []) as number[]).sort() };
+      await conn.run(
+        `CREATE TEMP TABLE ${table} AS SELECT CAST(${index} AS USMALLINT) AS k, x.value FROM ${this.files('features', false)} x JOIN ${this.targets} t ON x.id = t.id WHERE t.model_used = ${sqlString(route)} AND ${index} IS NOT NULL`,
+      );
+      try {
+        const sides: ShiftSide[] = [];
+        for (let k = 0; k < names.length; k++) {
+          const values = ((
+            await conn.runAndReadAll(`SELECT value FROM ${table} WHERE k = ${k + 1}`)
+          ).getColumnsJS()[0] ?? []) as (number | null)[];
+          // isfinite in SQL: NULL, NaN and the infinities are not known
+          const known = values.filter((v): v is number => v !== null && Number.isFinite(v));
+          sides.push({ n: values.length, known: Float64Array.from(known).sort() });
+        }
+        return sides;
+      } finally {
+        await conn.run(`DROP TABLE ${table}`);
+      }
     });
   }
 
@@ -1247,14 +1265,10 @@ async function mergeZones(
     const training = await modelTrainingRows(ctx.store, r.ref);
     const trainingIds = new Set(training.ids);
     for (const id of await zones.routeIds(route)) if (trainingIds.has(id)) trainedOn.add(id);
+    const targets = await zones.featureColumns(route, names);
     for (const [k, feature] of names.entries())
       shift.push(
-        featureShift(
-          route,
-          feature,
-          { n: training.rows.length, known: knownSorted(training.rows, k) },
-          await zones.featureColumn(route, feature),
-        ),
+        featureShift(route, feature, { n: training.rows.length, known: knownSorted(training.rows, k) }, targets[k]!),
       );
   }
   const scoring = selfScore(
