@@ -278,18 +278,18 @@ function zoneTables(part: ZoneRows) {
 async function keepZone(ctx: ClassifyStageContext, part: ZoneRows, index: number): Promise<ZonePart> {
   const dir = await ctx.scratch();
   const { match_p: _, ...tables } = zoneTables(part);
-  const files: Partial<ZoneFiles> = {};
-  for (const [name, t] of Object.entries(tables) as [keyof ZoneFiles, (typeof tables)[keyof ZoneFiles]][]) {
+  const files = await zoneFiles(async (name) => {
+    const t = tables[name];
     const file = join(dir, `zone-${index}-${name}.parquet`);
     validateRows(t.table, t.rows, `classify zone ${index + 1} table ${name}`);
     await writeParquet(t.table, t.rows, file);
-    files[name] = file;
-  }
+    return file;
+  });
   // the rows themselves are not kept
   const { counts, p, frameTie } = part.match;
   const { classMix, classMixNotes, imputed, markers, merged } = part;
   return {
-    files: files as ZoneFiles,
+    files,
     match: { counts, p, frameTie },
     classMix,
     classMixNotes,
@@ -329,11 +329,9 @@ async function readZoneParts(
         first: Math.min(markers.get(k)?.first ?? Infinity, v.first),
       });
     merged += notes.xray_merged;
-    const files: Partial<ZoneFiles> = {};
-    for (const name of ZONE_FILES) files[name] = await ctx.store.verifiedPath(meta, `${name}.parquet`);
     parts.push({
       // the tables stay in their files: the merge is DuckDB's (ZoneTables)
-      files: files as ZoneFiles,
+      files: await zoneFiles((name) => ctx.store.verifiedPath(meta, `${name}.parquet`)),
       match: {
         p: await ctx.store.readTable(zoneMatchPTable, ref, 'match_p'),
         counts: notes.counts,
@@ -1000,6 +998,13 @@ const ZONE_FILES = [
 ] as const;
 type ZoneFiles = Record<(typeof ZONE_FILES)[number], string>;
 
+/** A zone's files, each made or found by `fileOf`. */
+async function zoneFiles(fileOf: (name: keyof ZoneFiles) => Promise<string>): Promise<ZoneFiles> {
+  const files: Partial<ZoneFiles> = {};
+  for (const name of ZONE_FILES) files[name] = await fileOf(name);
+  return files as ZoneFiles;
+}
+
 /** What the merge (mergeZones) needs of a zone: its tables' files and its figures. */
 type ZonePart = Omit<ZoneRows, 'targets' | 'mags' | 'features' | 'data' | 'proba' | 'vectors' | 'match'> & {
   files: ZoneFiles;
@@ -1172,9 +1177,7 @@ class ZoneTables {
           const values = ((
             await conn.runAndReadAll(`SELECT value FROM ${table} WHERE k = ${k + 1}`)
           ).getColumnsJS()[0] ?? []) as (number | null)[];
-          // isfinite in SQL: NULL, NaN and the infinities are not known
-          const known = values.filter((v): v is number => v !== null && Number.isFinite(v));
-          sides.push({ n: values.length, known: Float64Array.from(known).sort() });
+          sides.push({ n: values.length, known: knownSorted(values) });
         }
         return sides;
       } finally {
@@ -1268,7 +1271,12 @@ async function mergeZones(
     const targets = await zones.featureColumns(route, names);
     for (const [k, feature] of names.entries())
       shift.push(
-        featureShift(route, feature, { n: training.rows.length, known: knownSorted(training.rows, k) }, targets[k]!),
+        featureShift(
+          route,
+          feature,
+          { n: training.rows.length, known: knownSorted(training.rows.map((r) => r[k])) },
+          targets[k]!,
+        ),
       );
   }
   const scoring = selfScore(

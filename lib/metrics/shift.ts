@@ -84,10 +84,10 @@ export interface ShiftSide {
   known: Float64Array;
 }
 
-/** The k-th values of `rows` that are known (finite), sorted once (a typed array: numeric order, no comparator). */
-export function knownSorted(rows: readonly (number | null)[][], k: number): Float64Array {
+/** The values that are known (finite: not NULL, NaN or infinite), sorted once (a typed array: numeric order, no comparator). */
+export function knownSorted(values: readonly (number | null | undefined)[]): Float64Array {
   return Float64Array.from(
-    rows.map((r) => r[k]).filter((v): v is number => v !== null && v !== undefined && Number.isFinite(v)),
+    values.filter((v): v is number => v !== null && v !== undefined && Number.isFinite(v)),
   ).sort();
 }
 
