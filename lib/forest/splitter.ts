@@ -26,8 +26,9 @@ const KEY = 4294967296;
  * features is drawn (Fisher-Yates, without replacement; a feature constant in the node
  * does not count toward max_features), and for each the bin boundary maximising the Gini
  * proxy subject to min_samples_leaf on both sides is found, by a histogram sweep when the
- * node's bins are few for its samples, else by sorting its samples by bin. Scratch
- * arrays are allocated once per tree.
+ * node's bins are few for its samples, else by sorting its samples by bin. A node of at
+ * least MAX_BINS / 2 samples always takes the histogram, built in the pass that finds its
+ * bins. Scratch arrays are allocated once per tree.
  */
 export class BestSplitter {
   private readonly features: Int32Array;
@@ -50,7 +51,7 @@ export class BestSplitter {
     this.histW = new Float64Array(MAX_BINS * K);
     this.histN = new Int32Array(MAX_BINS);
     this.wL = new Float64Array(K);
-    this.keys = new Float64Array(maxNodeSamples);
+    this.keys = new Float64Array(Math.min(maxNodeSamples, MAX_BINS / 2)); // only small nodes sort
     this.best = { feature: -1, leftBin: -1, rightBin: -1, wL: new Float64Array(K) };
   }
 
@@ -83,31 +84,54 @@ export class BestSplitter {
       drawn++;
 
       const col = f * n;
-      let lo = MAX_BINS;
-      let hi = -1;
-      for (let p = start; p < end; p++) {
-        const b = binned.bins[col + idx[p]!]!;
-        if (b < lo) lo = b;
-        if (b > hi) hi = b;
-      }
-      if (lo === hi) continue; // constant in this node: does not count toward max_features
-      visited++;
-
       wL.fill(0);
       let WL = 0;
       let nL = 0;
-      const range = hi - lo + 1;
-      if (range <= 2 * count) {
-        // histogram of class weight per bin, then one sweep over the bin boundaries
-        histW.fill(0, 0, range * K);
-        histN.fill(0, 0, range);
+      let lo = MAX_BINS;
+      let hi = -1;
+      if (2 * count < MAX_BINS) {
+        // a small node may span more bins than it has samples: find its bins first
         for (let p = start; p < end; p++) {
-          const i = idx[p]!;
-          const b = binned.bins[col + i]! - lo;
-          histW[b * K + y[i]!]! += sampleWeight[i]!;
-          histN[b]!++;
+          const b = binned.bins[col + idx[p]!]!;
+          if (b < lo) lo = b;
+          if (b > hi) hi = b;
         }
-        for (let b = 0; b < range - 1; b++) {
+        if (lo === hi) continue; // constant in this node: does not count toward max_features
+        if (hi - lo + 1 > 2 * count) {
+          // few samples over many bins: sort the node's samples by bin
+          visited++;
+          for (let p = start; p < end; p++) keys[p - start] = binned.bins[col + idx[p]!]! * KEY + idx[p]!;
+          const sorted = keys.subarray(0, count).sort();
+          for (let q = 0; q < count - 1; q++) {
+            const key = sorted[q]!;
+            const b = Math.floor(key / KEY); // exact: KEY is a power of two (not %, a slow fmod)
+            const i = key - b * KEY;
+            const w = sampleWeight[i]!;
+            wL[y[i]!]! += w;
+            WL += w;
+            nL++;
+            const nb = Math.floor(sorted[q + 1]! / KEY);
+            if (nb === b) continue;
+            if (nL < params.minSamplesLeaf) continue;
+            if (count - nL < params.minSamplesLeaf) break;
+            consider(f, b, nb, WL);
+          }
+          continue;
+        }
+      }
+      // histogram of class weight per bin (histW and histN are all zero between features),
+      // finding the node's bins in the same pass, then one sweep over the bin boundaries
+      for (let p = start; p < end; p++) {
+        const i = idx[p]!;
+        const b = binned.bins[col + i]!;
+        if (b < lo) lo = b;
+        if (b > hi) hi = b;
+        histW[b * K + y[i]!]! += sampleWeight[i]!;
+        histN[b]!++;
+      }
+      if (lo < hi) {
+        visited++;
+        for (let b = lo; b < hi; b++) {
           if (histN[b] === 0) continue;
           for (let k = 0; k < K; k++) {
             const w = histW[b * K + k]!;
@@ -119,28 +143,11 @@ export class BestSplitter {
           while (histN[nextRight] === 0) nextRight++;
           if (nL < params.minSamplesLeaf) continue;
           if (count - nL < params.minSamplesLeaf) break;
-          consider(f, b + lo, nextRight + lo, WL);
+          consider(f, b, nextRight, WL);
         }
-      } else {
-        // few samples over many bins: sort the node's samples by bin instead
-        for (let p = start; p < end; p++) keys[p - start] = binned.bins[col + idx[p]!]! * KEY + idx[p]!;
-        const sorted = keys.subarray(0, count).sort();
-        for (let q = 0; q < count - 1; q++) {
-          const key = sorted[q]!;
-          const i = key % KEY;
-          const b = (key - i) / KEY;
-          const w = sampleWeight[i]!;
-          wL[y[i]!]! += w;
-          WL += w;
-          nL++;
-          const nextKey = sorted[q + 1]!;
-          const nb = (nextKey - (nextKey % KEY)) / KEY;
-          if (nb === b) continue;
-          if (nL < params.minSamplesLeaf) continue;
-          if (count - nL < params.minSamplesLeaf) break;
-          consider(f, b, nb, WL);
-        }
-      }
+      } // else constant in this node: does not count toward max_features
+      histW.fill(0, lo * K, (hi + 1) * K);
+      histN.fill(0, lo, hi + 1);
     }
     return best.feature < 0 ? null : best;
   }
