@@ -115,13 +115,11 @@ export class CounterpartMatcher {
   match(x: XrayPosition): SourceMatch {
     const R = this.searchRadius(x);
     const Rd = densityRadiusArcsec(R, this.opts);
-    const around = this.index.query(x.ra_deg, x.dec_deg, Math.min(Rd, this.index.radius_arcsec));
-    const inside = around
-      .filter((h) => h.sep_arcsec <= R)
-      .sort((a, b) => a.sep_arcsec - b.sep_arcsec || a.index - b.index);
+    const around = this.index.countAround(x.ra_deg, x.dec_deg, Math.min(Rd, this.index.radius_arcsec), R);
+    const inside = around.within.sort((a, b) => a.sep_arcsec - b.sep_arcsec || a.index - b.index);
     // field density from the annulus between R and Rd, at least one source in it (so an empty field cannot make every candidate certain)
     const annulus = Math.PI * (Math.min(Rd, this.index.radius_arcsec) ** 2 - R * R);
-    const density = Math.max(around.length - inside.length, 1) / annulus;
+    const density = Math.max(around.count - inside.length, 1) / annulus;
     const c = this.opts.prior_completeness;
     const sx = x.sigma_eff_arcsec / R95_PER_SIGMA;
     const lrs = inside.map((h) => {
@@ -151,7 +149,7 @@ export class CounterpartMatcher {
       p_any: candidates.reduce((a, k) => a + k.p_i, 0),
       density_arcsec2: density,
       radius_arcsec: R,
-      neighbours: around.length,
+      neighbours: around.count,
       method,
       bayes,
     };

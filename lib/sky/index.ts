@@ -74,12 +74,31 @@ export class SkyIndex {
     if (radius_arcsec > this.radius_arcsec)
       throw new Error(`sky index built for ${this.radius_arcsec}" cannot search ${radius_arcsec}"`);
     const [x, y, z] = unitVector(ra_deg, dec_deg);
-    return this.scan(x, y, z, dec_deg, radius_arcsec, -1);
+    return this.scan(x, y, z, dec_deg, radius_arcsec, -1, null).within;
+  }
+
+  /**
+   * How many indexed points lie within `outer_arcsec` (at most the index radius) of a
+   * position, and which of them, with their separations, within `inner_arcsec`: what a
+   * local density and a search circle need, with no list of the outer circle's points
+   * (a density circle of 60" holds hundreds of catalog rows, a search circle a few). The
+   * inner list is query's for that radius, the count its length for the outer one.
+   */
+  countAround(
+    ra_deg: number,
+    dec_deg: number,
+    outer_arcsec: number,
+    inner_arcsec: number,
+  ): { count: number; within: Neighbour[] } {
+    if (outer_arcsec > this.radius_arcsec)
+      throw new Error(`sky index built for ${this.radius_arcsec}" cannot search ${outer_arcsec}"`);
+    const [x, y, z] = unitVector(ra_deg, dec_deg);
+    return this.scan(x, y, z, dec_deg, outer_arcsec, -1, Math.min(inner_arcsec, outer_arcsec));
   }
 
   /** Neighbours of indexed point i (excluding itself) within the index radius. */
   neighbours(i: number): Neighbour[] {
-    return this.scan(this.x[i]!, this.y[i]!, this.z[i]!, this.dec[i]!, this.radius_arcsec, i);
+    return this.scan(this.x[i]!, this.y[i]!, this.z[i]!, this.dec[i]!, this.radius_arcsec, i, null).within;
   }
 
   /**
@@ -105,10 +124,28 @@ export class SkyIndex {
     }
   }
 
-  private scan(x: number, y: number, z: number, dec_deg: number, radius_arcsec: number, self: number): Neighbour[] {
+  /**
+   * The points within `radius_arcsec`: their count, and with their separations those
+   * within `inner_arcsec` (null: all of them), in index order. A point's separation is
+   * computed only where its chord can be inside the inner circle (a relative margin of
+   * 1e-9 on the squared chord); whether it is inside is then decided on the separation.
+   */
+  private scan(
+    x: number,
+    y: number,
+    z: number,
+    dec_deg: number,
+    radius_arcsec: number,
+    self: number,
+    inner_arcsec: number | null,
+  ): { count: number; within: Neighbour[] } {
     const rDeg = radius_arcsec / ARCSEC_PER_DEG;
     const max = chord(radius_arcsec);
     const max2 = max * max;
+    const inner = inner_arcsec === null ? max : chord(inner_arcsec);
+    const inner2 = inner * inner * (1 + 1e-9);
+    const innerSep = inner_arcsec ?? Number.POSITIVE_INFINITY;
+    let count = 0;
     const ra0 = ((Math.atan2(y, x) * 180) / Math.PI + 360) % 360;
     // the RA half-width of the window: r / cos of the Dec farthest from the equator in reach
     // (with a margin; the chord test decides), or the whole strip near a pole
@@ -151,11 +188,15 @@ export class SkyIndex {
           const dy = this.y[j]! - y;
           const dz = this.z[j]! - z;
           const d2 = dx * dx + dy * dy + dz * dz;
-          if (d2 <= max2) out.push({ index: j, sep_arcsec: chordToArcsec(Math.sqrt(d2)) });
+          if (!(d2 <= max2)) continue;
+          count++;
+          if (!(d2 <= inner2)) continue;
+          const sep_arcsec = chordToArcsec(Math.sqrt(d2));
+          if (sep_arcsec <= innerSep) out.push({ index: j, sep_arcsec });
         }
       }
     }
-    return out.sort((a, b) => a.index - b.index);
+    return { count, within: out.sort((a, b) => a.index - b.index) };
   }
 }
 
