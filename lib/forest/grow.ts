@@ -101,9 +101,7 @@ function drawBootstrap(rng: Rng, n: number, sampling: Sampling): Int32Array {
   const nUnits = groups ? sampling.nGroups! : n;
   const perUnit = new Int32Array(nUnits);
   if (unitClass) {
-    const buckets: number[][] = [];
-    unitClass.forEach((k, u) => (buckets[k] ??= []).push(u));
-    const present = buckets.filter((b) => b !== undefined && b.length > 0);
+    const present = classUnits(unitClass);
     const m = Math.min(...present.map((b) => b.length));
     for (const b of present) for (let d = 0; d < m; d++) perUnit[b[rng.nextInt(b.length)]!]!++;
   } else {
@@ -113,6 +111,19 @@ function drawBootstrap(rng: Rng, n: number, sampling: Sampling): Int32Array {
   const counts = new Int32Array(n);
   for (let i = 0; i < n; i++) counts[i] = perUnit[groups[i]!]!;
   return counts;
+}
+
+/** The units of each class present, in unit order, by class: the same for every tree of a forest, so found once per `unitClass` array. */
+const unitsByClass = new WeakMap<Int32Array, Int32Array[]>();
+function classUnits(unitClass: Int32Array): Int32Array[] {
+  let present = unitsByClass.get(unitClass);
+  if (!present) {
+    const buckets: number[][] = [];
+    unitClass.forEach((k, u) => (buckets[k] ??= []).push(u));
+    present = buckets.filter((b) => b !== undefined && b.length > 0).map((b) => Int32Array.from(b));
+    unitsByClass.set(unitClass, present);
+  }
+  return present;
 }
 
 /** The bootstrap counts tree `seed` was grown on (for out-of-bag estimates). */
