@@ -49,7 +49,7 @@ function scaledRows(m: Matrix, center: Float64Array, invScale: Float64Array): Fl
   return out;
 }
 
-/** The k-th smallest squared distance from `row` (at offset in `a`) to the rows of `points`, skipping index `skip`. */
+/** The k-th smallest squared distance from the row at `offset` in `a` to the rows of `points`. */
 function kthSquaredDistance(
   a: Float64Array,
   offset: number,
@@ -57,12 +57,10 @@ function kthSquaredDistance(
   nPoints: number,
   F: number,
   k: number,
-  skip: number,
 ): number {
   // the k smallest so far, ascending; k is small (default 5), so insertion is cheapest
   const best = new Float64Array(k).fill(Infinity);
   for (let j = 0; j < nPoints; j++) {
-    if (j === skip) continue;
     let d = 0;
     const o = j * F;
     for (let f = 0; f < F; f++) {
@@ -79,6 +77,45 @@ function kthSquaredDistance(
     best[p] = d;
   }
   return best[k - 1]!;
+}
+
+/**
+ * Each point's distance to its k-th nearest other point, every pair's squared distance
+ * summed once for both (the same sum either way: (a - b)^2 = (b - a)^2 exactly), so half
+ * the work of a search per point; a sum stops once it reaches both points' k-th best
+ * so far. The same numbers as kthSquaredDistance per point.
+ */
+function selfKthDistances(points: Float64Array, n: number, F: number, k: number): Float64Array {
+  // per point its k smallest so far, ascending
+  const best = new Float64Array(n * k).fill(Infinity);
+  const insert = (i: number, d: number) => {
+    let p = i * k + k - 1;
+    while (p > i * k && best[p - 1]! > d) {
+      best[p] = best[p - 1]!;
+      p--;
+    }
+    best[p] = d;
+  };
+  for (let i = 0; i < n; i++) {
+    const oi = i * F;
+    for (let j = i + 1; j < n; j++) {
+      const bi = best[i * k + k - 1]!;
+      const bj = best[j * k + k - 1]!;
+      const limit = bi > bj ? bi : bj;
+      let d = 0;
+      const oj = j * F;
+      for (let f = 0; f < F; f++) {
+        const t = points[oi + f]! - points[oj + f]!;
+        d += t * t;
+        if (d >= limit) break;
+      }
+      if (d < bi) insert(i, d);
+      if (d < bj) insert(j, d);
+    }
+  }
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.sqrt(best[i * k + k - 1]!);
+  return out;
 }
 
 /** The reference of a training matrix (column-major, imputed): scales, scaled points, typical k-th-neighbour distance. */
@@ -109,8 +146,7 @@ export function fitNeighbourReference(m: Matrix, k = 5): NeighbourReference {
     invScale[f] = scale > 0 ? 1 / scale : 0;
   }
   const points = scaledRows(m, center, invScale);
-  const self = new Float64Array(n);
-  for (let i = 0; i < n; i++) self[i] = Math.sqrt(kthSquaredDistance(points, i * F, points, n, F, k, i));
+  const self = selfKthDistances(points, n, F, k);
   self.sort();
   const typical = quantileSorted(self, 0.5);
   return { k, center, invScale, points, nPoints: n, nFeatures: F, typical: typical > 0 ? typical : 1 };
@@ -128,7 +164,7 @@ export function scoreRows(ref: NeighbourReference, rows: Float64Array, from: num
   const out = new Float64Array(to - from);
   for (let i = from; i < to; i++)
     out[i - from] =
-      Math.sqrt(kthSquaredDistance(rows, i * ref.nFeatures, ref.points, ref.nPoints, ref.nFeatures, ref.k, -1)) /
+      Math.sqrt(kthSquaredDistance(rows, i * ref.nFeatures, ref.points, ref.nPoints, ref.nFeatures, ref.k)) /
       ref.typical;
   return out;
 }
