@@ -1,5 +1,7 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { threadId } from 'node:worker_threads';
 import { extname, join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
@@ -19,7 +21,16 @@ export async function withConnection<T>(fn: (conn: DuckDBConnection) => Promise<
   }
 }
 
+/**
+ * Where this thread's DuckDB spills: one folder per thread (each thread of a process has
+ * its own instance, and two instances must not share their spill files), made by DuckDB
+ * when it first spills and removed when the thread or process exits, so none is left in
+ * the system's temporary folder.
+ */
+export const duckdbTempDir = join(tmpdir(), `xclass-duckdb-${process.pid}-${threadId}`);
+
 async function connect(): Promise<DuckDBConnection> {
+  if (!instance) process.once('exit', () => rmSync(duckdbTempDir, { recursive: true, force: true }));
   instance ??= DuckDBInstance.create(':memory:', {
     threads: '2',
     // a merge of millions of rows sorts beyond this on disk, not in the process's memory. The
@@ -27,7 +38,7 @@ async function connect(): Promise<DuckDBConnection> {
     // 2.2 GB, 512 MB 2.1 GB, 256 MB 1.2 GB, in 134 s each; a 10^7-row CSV catalog still converts
     // and sorts within it (10^4 x 10^7: 168 s at 512 MB, 178 s at 256 MB, 1.65 GB either way)
     memory_limit: process.env['XCLASS_DUCKDB_MEMORY'] ?? '256MB',
-    temp_directory: join(tmpdir(), `xclass-duckdb-${process.pid}`),
+    temp_directory: duckdbTempDir,
   });
   return (await instance).connect();
 }
