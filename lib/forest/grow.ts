@@ -15,14 +15,15 @@ export interface GrowInput {
 
 /**
  * How a tree's bootstrap is drawn. `groups`: the group (0..G-1) of each sample, drawn
- * as a whole (absent: every sample its own unit); `unitClass`: for balanced sampling,
- * the class of each unit (sample, or group).
+ * as a whole (absent: every sample its own unit); `classUnits`: for balanced sampling,
+ * the units (samples, or groups) of each class present, in unit order, found once for
+ * every tree of the forest.
  */
 export interface Sampling {
   groups?: Int32Array | undefined;
   /** how many groups (max group + 1); set with groups */
   nGroups?: number | undefined;
-  unitClass?: Int32Array | undefined;
+  classUnits?: Int32Array[] | undefined;
 }
 
 /** The sampling plan of a forest's bootstrap, from its params, labels (class indices) and groups. */
@@ -30,14 +31,21 @@ export function samplingOf(params: ForestParams, y: Int32Array, groups?: Int32Ar
   let nGroups = 0;
   if (groups) for (const g of groups) nGroups = Math.max(nGroups, g + 1);
   if (params.bootstrap_sampling !== 'balanced') return groups ? { groups, nGroups } : {};
-  if (!groups) return { unitClass: y };
+  if (!groups) return { classUnits: unitsByClass(y) };
   const unitClass = new Int32Array(nGroups).fill(-1);
   groups.forEach((g, i) => {
     if (unitClass[g] !== -1 && unitClass[g] !== y[i])
       throw new Error(`random forest: group ${g} holds samples of two classes`);
     unitClass[g] = y[i]!;
   });
-  return { groups, nGroups, unitClass };
+  return { groups, nGroups, classUnits: unitsByClass(unitClass) };
+}
+
+/** The units of each class present (given each unit's class), in unit order, by class. */
+function unitsByClass(unitClass: Int32Array): Int32Array[] {
+  const buckets: number[][] = [];
+  unitClass.forEach((k, u) => (buckets[k] ??= []).push(u));
+  return buckets.filter((b) => b !== undefined && b.length > 0).map((b) => Int32Array.from(b));
 }
 
 /**
@@ -97,13 +105,12 @@ export function growTree(input: GrowInput, seed: number): Tree {
  * draws as the smallest class has units.
  */
 function drawBootstrap(rng: Rng, n: number, sampling: Sampling): Int32Array {
-  const { groups, unitClass } = sampling;
+  const { groups, classUnits } = sampling;
   const nUnits = groups ? sampling.nGroups! : n;
   const perUnit = new Int32Array(nUnits);
-  if (unitClass) {
-    const present = classUnits(unitClass);
-    const m = Math.min(...present.map((b) => b.length));
-    for (const b of present) for (let d = 0; d < m; d++) perUnit[b[rng.nextInt(b.length)]!]!++;
+  if (classUnits) {
+    const m = Math.min(...classUnits.map((b) => b.length));
+    for (const b of classUnits) for (let d = 0; d < m; d++) perUnit[b[rng.nextInt(b.length)]!]!++;
   } else {
     for (let d = 0; d < nUnits; d++) perUnit[rng.nextInt(nUnits)]!++;
   }
@@ -111,19 +118,6 @@ function drawBootstrap(rng: Rng, n: number, sampling: Sampling): Int32Array {
   const counts = new Int32Array(n);
   for (let i = 0; i < n; i++) counts[i] = perUnit[groups[i]!]!;
   return counts;
-}
-
-/** The units of each class present, in unit order, by class: the same for every tree of a forest, so found once per `unitClass` array. */
-const unitsByClass = new WeakMap<Int32Array, Int32Array[]>();
-function classUnits(unitClass: Int32Array): Int32Array[] {
-  let present = unitsByClass.get(unitClass);
-  if (!present) {
-    const buckets: number[][] = [];
-    unitClass.forEach((k, u) => (buckets[k] ??= []).push(u));
-    present = buckets.filter((b) => b !== undefined && b.length > 0).map((b) => Int32Array.from(b));
-    unitsByClass.set(unitClass, present);
-  }
-  return present;
 }
 
 /** The bootstrap counts tree `seed` was grown on (for out-of-bag estimates). */

@@ -81,8 +81,9 @@ export class SkyIndex {
    * How many indexed points lie within `outer_arcsec` (at most the index radius) of a
    * position, and which of them, with their separations, within `inner_arcsec`: what a
    * local density and a search circle need, with no list of the outer circle's points
-   * (a density circle of 60" holds hundreds of catalog rows, a search circle a few). The
-   * inner list is query's for that radius, the count its length for the outer one.
+   * (a density circle of 60" holds hundreds of catalog rows, a search circle a few): the
+   * count is the length of query's list for the outer radius, and the inner list its
+   * points whose separation is at most `inner_arcsec`.
    */
   countAround(
     ra_deg: number,

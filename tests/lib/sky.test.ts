@@ -170,6 +170,18 @@ describe('SkyIndex zones against brute force', () => {
           .map((h) => h.index)
           .filter((j) => j !== q),
       );
+      // a density circle counted and a search circle listed: query's answers for each radius
+      for (const [outer, inner] of [
+        [40, 10],
+        [30, 30],
+        [40, 0.5],
+      ] as const) {
+        const around = index.countAround(ra[q]!, dec[q]!, outer, inner);
+        const all = index.query(ra[q]!, dec[q]!, outer);
+        expect(around.count, `count ${q} ${outer}"`).toBe(all.length);
+        expect(around.within, `within ${q} ${inner}"`).toEqual(all.filter((h) => h.sep_arcsec <= inner));
+      }
     }
+    expect(() => index.countAround(0, 0, 41, 1)).toThrow(/built for 40" cannot search 41"/);
   });
 });
