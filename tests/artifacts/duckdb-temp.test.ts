@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 const url = ${JSON.stringify(join(ROOT, 'dist', 'artifacts', 'duckdb.js'))};
 const spill = (out) =>
-  "COPY (SELECT i, md5(i::VARCHAR) h FROM range(6000000) t(i) ORDER BY h) TO '" + out + "' (FORMAT parquet)";
+  "COPY (SELECT i, md5(i::VARCHAR) h FROM range(2500000) t(i) ORDER BY h) TO '" + out + "' (FORMAT parquet)";
 const { withConnection, duckdbTempDir } = await import(url);
 await withConnection((c) => c.run(spill(process.env.OUT + '/main.parquet')));
 const main = { dir: duckdbTempDir, existed: existsSync(duckdbTempDir) };
@@ -35,7 +35,7 @@ describe('DuckDB spill folders', () => {
   it('are one per thread and removed when the thread or the process exits', () => {
     const out = tempDir();
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', SCRIPT], {
-      env: { ...process.env, OUT: out, XCLASS_DUCKDB_MEMORY: '256MB' },
+      env: { ...process.env, OUT: out, XCLASS_DUCKDB_MEMORY: '128MB' },
       encoding: 'utf8',
     });
     expect(r.stderr).toBe('');
