@@ -278,11 +278,12 @@ function zoneTables(part: ZoneRows) {
 async function keepZone(ctx: ClassifyStageContext, part: ZoneRows, index: number): Promise<ZonePart> {
   const dir = await ctx.scratch();
   const { match_p: _, ...tables } = zoneTables(part);
+  // every table checked before any is written, as the store writes an artifact
+  for (const name of ZONE_FILES)
+    validateRows(tables[name].table, tables[name].rows, `classify zone ${index + 1} table ${name}`);
   const files = await zoneFiles(async (name) => {
-    const t = tables[name];
     const file = join(dir, `zone-${index}-${name}.parquet`);
-    validateRows(t.table, t.rows, `classify zone ${index + 1} table ${name}`);
-    await writeParquet(t.table, t.rows, file);
+    await writeParquet(tables[name].table, tables[name].rows, file);
     return file;
   });
   // the rows themselves are not kept
@@ -1123,9 +1124,12 @@ class ZoneTables {
     return this.counts(`t.${column}`, 'TRUE');
   }
 
-  /** The ids of the targets a route classified. */
-  async routeIds(route: Route): Promise<string[]> {
-    const rows = await this.rows(`SELECT id FROM ${this.targets} t WHERE t.model_used = ${sqlString(route)}`);
+  /** Those of `ids` (a model's training sources) that are targets a route classified. */
+  async routeTargetsAmong(route: Route, ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.rows(
+      `SELECT t.id FROM ${this.targets} t WHERE t.model_used = ${sqlString(route)} AND t.id IN (${ids.map(sqlString).join(', ')})`,
+    );
     return rows.map((r) => String(r['id']));
   }
 
@@ -1266,8 +1270,7 @@ async function mergeZones(
     imputedByFeature[route] = imputed;
     // how the targets' features lie against the model's own training rows; which targets are its training sources
     const training = await modelTrainingRows(ctx.store, r.ref);
-    const trainingIds = new Set(training.ids);
-    for (const id of await zones.routeIds(route)) if (trainingIds.has(id)) trainedOn.add(id);
+    for (const id of await zones.routeTargetsAmong(route, training.ids)) trainedOn.add(id);
     const targets = await zones.featureColumns(route, names);
     for (const [k, feature] of names.entries())
       shift.push(

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { firstIssue, issueLine } from '../schemas/issues.js';
 import { artifactId } from '../artifacts/hash.js';
 import { codeVersion } from '../artifacts/code-version.js';
-import type { ArtifactStore } from '../artifacts/store.js';
+import { mainTable, type ArtifactStore } from '../artifacts/store.js';
 import { InputError } from '../lib/errors.js';
 import { callStage, STAGE_NAMES, type StepOutcome, type StepRequest } from '../schemas/step.js';
 import type { StageActivities } from './contract.js';
@@ -112,7 +112,7 @@ async function writeOutput(
       ...(out.facts ? { facts: JSON.parse(JSON.stringify(out.facts)) as Record<string, unknown> } : {}),
     },
     {
-      ...('rows' in out ? { table: out.table, rows: out.rows } : { table: out.table, query: out.query }),
+      ...mainTable(out),
       ...(out.extraTables ? { extraTables: out.extraTables } : {}),
       ...(out.extraFiles ? { extraFiles: out.extraFiles } : {}),
     },

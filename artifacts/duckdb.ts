@@ -30,16 +30,18 @@ export async function withConnection<T>(fn: (conn: DuckDBConnection) => Promise<
 export const duckdbTempDir = join(tmpdir(), `xclass-duckdb-${process.pid}-${threadId}`);
 
 async function connect(): Promise<DuckDBConnection> {
-  if (!instance) process.once('exit', () => rmSync(duckdbTempDir, { recursive: true, force: true }));
-  instance ??= DuckDBInstance.create(':memory:', {
-    threads: '2',
-    // a merge of millions of rows sorts beyond this on disk, not in the process's memory. The
-    // process's peak follows it (bench/classify.ts child, 3x10^5 x 10^6 sources, 2 cores): 1 GB
-    // 2.2 GB, 512 MB 2.1 GB, 256 MB 1.2 GB, in 134 s each; a 10^7-row CSV catalog still converts
-    // and sorts within it (10^4 x 10^7: 168 s at 512 MB, 178 s at 256 MB, 1.65 GB either way)
-    memory_limit: process.env['XCLASS_DUCKDB_MEMORY'] ?? '256MB',
-    temp_directory: duckdbTempDir,
-  });
+  if (!instance) {
+    process.once('exit', () => rmSync(duckdbTempDir, { recursive: true, force: true }));
+    instance = DuckDBInstance.create(':memory:', {
+      threads: '2',
+      // a merge of millions of rows sorts beyond this on disk, not in the process's memory. The
+      // process's peak follows it (bench/classify.ts child, 3x10^5 x 10^6 sources, 2 cores): 1 GB
+      // 2.2 GB, 512 MB 2.1 GB, 256 MB 1.2 GB, in 134 s each; a 10^7-row CSV catalog still converts
+      // and sorts within it (10^4 x 10^7: 168 s at 512 MB, 178 s at 256 MB, 1.65 GB either way)
+      memory_limit: process.env['XCLASS_DUCKDB_MEMORY'] ?? '256MB',
+      temp_directory: duckdbTempDir,
+    });
+  }
   return (await instance).connect();
 }
 

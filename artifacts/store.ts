@@ -61,6 +61,11 @@ export type ArtifactPayload = (TablePayload | SelectPayload) & {
   extraFiles?: Record<string, Uint8Array>;
 };
 
+/** A payload's main table alone (its rows, or its query), without what is beside it (side tables, files, notes). */
+export function mainTable(p: TablePayload | SelectPayload): TablePayload | SelectPayload {
+  return 'rows' in p ? { table: p.table, rows: p.rows } : { table: p.table, query: p.query };
+}
+
 /**
  * How much a cache hit or a read checks of an artifact's files: `checksum` (default)
  * recomputes each file's SHA-256; `size` compares sizes only (a truncated or extended
@@ -478,9 +483,10 @@ export class ArtifactStore {
       throw new Error(
         `${where}: the id is not the hash of its stage, version, params and inputs (a bug in the caller)`,
       );
-    const main: TablePayload | SelectPayload =
-      'rows' in payload ? { table: payload.table, rows: payload.rows } : { table: payload.table, query: payload.query };
-    const tables: Record<string, TablePayload | SelectPayload> = { data: main, ...(payload.extraTables ?? {}) };
+    const tables: Record<string, TablePayload | SelectPayload> = {
+      data: mainTable(payload),
+      ...(payload.extraTables ?? {}),
+    };
     for (const [name, t] of Object.entries(tables)) {
       if (!/^[a-z][a-z0-9_]*$/.test(name))
         throw new Error(`${where}: table name '${name}' must be lower case letters, digits and _`);

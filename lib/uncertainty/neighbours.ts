@@ -49,6 +49,19 @@ function scaledRows(m: Matrix, center: Float64Array, invScale: Float64Array): Fl
   return out;
 }
 
+/**
+ * Puts `d`, smaller than the largest of them, into the k smallest values so far,
+ * best[at .. at + k) in ascending order (k is small, default 5, so insertion is cheapest).
+ */
+function insertBest(best: Float64Array, at: number, k: number, d: number): void {
+  let p = at + k - 1;
+  while (p > at && best[p - 1]! > d) {
+    best[p] = best[p - 1]!;
+    p--;
+  }
+  best[p] = d;
+}
+
 /** The k-th smallest squared distance from the row at `offset` in `a` to the rows of `points`. */
 function kthSquaredDistance(
   a: Float64Array,
@@ -58,7 +71,7 @@ function kthSquaredDistance(
   F: number,
   k: number,
 ): number {
-  // the k smallest so far, ascending; k is small (default 5), so insertion is cheapest
+  // the k smallest so far, ascending
   const best = new Float64Array(k).fill(Infinity);
   for (let j = 0; j < nPoints; j++) {
     let d = 0;
@@ -68,13 +81,7 @@ function kthSquaredDistance(
       d += t * t;
       if (d >= best[k - 1]!) break;
     }
-    if (d >= best[k - 1]!) continue;
-    let p = k - 1;
-    while (p > 0 && best[p - 1]! > d) {
-      best[p] = best[p - 1]!;
-      p--;
-    }
-    best[p] = d;
+    if (d < best[k - 1]!) insertBest(best, 0, k, d);
   }
   return best[k - 1]!;
 }
@@ -88,14 +95,6 @@ function kthSquaredDistance(
 function selfKthDistances(points: Float64Array, n: number, F: number, k: number): Float64Array {
   // per point its k smallest so far, ascending
   const best = new Float64Array(n * k).fill(Infinity);
-  const insert = (i: number, d: number) => {
-    let p = i * k + k - 1;
-    while (p > i * k && best[p - 1]! > d) {
-      best[p] = best[p - 1]!;
-      p--;
-    }
-    best[p] = d;
-  };
   for (let i = 0; i < n; i++) {
     const oi = i * F;
     for (let j = i + 1; j < n; j++) {
@@ -109,8 +108,8 @@ function selfKthDistances(points: Float64Array, n: number, F: number, k: number)
         d += t * t;
         if (d >= limit) break;
       }
-      if (d < bi) insert(i, d);
-      if (d < bj) insert(j, d);
+      if (d < bi) insertBest(best, i * k, k, d);
+      if (d < bj) insertBest(best, j * k, k, d);
     }
   }
   const out = new Float64Array(n);
