@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
+    // removes each file's temporary folders after it
+    setupFiles: ['tests/setup.ts'],
     // Generous guards, not speed checks: two files run at once on two cores, so a heavy CLI or
     // Temporal case can take twice its time alone. A test that hangs still fails.
     testTimeout: 180_000,

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultDataDir, packageRoot } from '../config/paths.js';
@@ -9,8 +9,24 @@ export const DATA = defaultDataDir();
 export const MUWCLASS = join(DATA, 'catalogs', 'muwclass_TD_2022.csv');
 export const CLI = resolve(ROOT, 'bin', 'xclass.js');
 
+/** The folders tempDir made in this test file (each file runs in its own module graph). */
+const madeDirs: string[] = [];
+
+/** A fresh folder in the system's temporary directory, removed after the test file (tests/setup.ts). */
 export function tempDir(prefix = 'xclass-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
+}
+
+/**
+ * Removes every folder tempDir made, after the file's own afterAll hooks have stopped its
+ * servers and children (tests/setup.ts registers this first, and vitest runs after-hooks
+ * in reverse order). XCLASS_KEEP_TEST_DIRS=1 keeps them for a look.
+ */
+export function removeTempDirs(): void {
+  if (process.env['XCLASS_KEEP_TEST_DIRS'] === '1') return;
+  for (const dir of madeDirs.splice(0)) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
 export interface CliResult {
