@@ -31,7 +31,6 @@ import {
   type ClassifyClassMixRow,
   type PopulationShiftRow,
   type MagnitudeColumn,
-  type TargetFeatureRow,
   type TargetMagRow,
   type TargetRow,
 } from '../schemas/catalog.js';
@@ -42,7 +41,8 @@ import type { ArtifactRef } from '../schemas/step.js';
 import { canonicalJson } from '../lib/canonical.js';
 import { PromiseCache } from '../lib/memo.js';
 import { sqlString, withConnection } from '../artifacts/duckdb.js';
-import { validateRows, writeParquet } from '../artifacts/parquet.js';
+import { validateRows, writeParquet, writeParquetSelect } from '../artifacts/parquet.js';
+import { checkFeatureBlocks, featureBlocksQuery, PROVENANCE_CODE, type FeatureBlock } from './io/target-features.js';
 import { openTableZones, readTargetTable } from './io/formats/registry.js';
 import { declinationZones, inZone, nearZone, sourcesPerZone, type DecZone } from '../lib/sky/zones.js';
 import { readPhotometry, readXraySources, type Astrometry, type XraySourceRow } from './io/catalog-rows.js';
@@ -239,17 +239,24 @@ export const classifyZoneStage = defineStage({
       xray_merged: xr.merged,
       catalog_merged: part.merged,
     };
-    const { data, ...tables } = zoneTables(part);
+    const { data, vectors, match_p, ...tables } = zoneTables(part);
+    const features = await zoneFeatures(
+      part,
+      await ctx.scratch(),
+      'features',
+      `classify_zone ${zone.index + 1}/${p.zone.count} table features`,
+    );
     return {
       ...data,
-      extraTables: tables,
+      // in the tables' order of old (meta.json lists the files so)
+      extraTables: { ...tables, features, vectors, match_p },
       rawFiles: [p.table, ...p.photometry.map((c) => c.table)],
       notes: { zone: notes, classified: part.data.length },
     };
   },
 });
 
-/** A zone's tables as a classify_zone artifact holds them, and as the merge reads them. */
+/** A zone's tables as a classify_zone artifact holds them, and as the merge reads them, but `features` (zoneFeatures). */
 function zoneTables(part: ZoneRows) {
   return {
     data: { table: predictionsTable, rows: part.data },
@@ -258,7 +265,6 @@ function zoneTables(part: ZoneRows) {
     matches: { table: counterpartMatchesTable, rows: part.match.matches },
     counterpart_pairs: { table: counterpartPairsTable, rows: part.match.pairs },
     mags: { table: targetMagsTable, rows: part.mags },
-    features: { table: targetFeaturesTable, rows: part.features },
     // the self-score's vectors: of the labelled sources only, the others' are never read
     vectors: {
       table: zoneVectorsTable,
@@ -270,6 +276,12 @@ function zoneTables(part: ZoneRows) {
   };
 }
 
+/** A zone's table `features`, checked, as a SELECT over its blocks' files in `dir` (io/target-features.ts). */
+async function zoneFeatures(part: ZoneRows, dir: string, prefix: string, where: string) {
+  checkFeatureBlocks(part.features, where);
+  return { table: targetFeaturesTable, query: await featureBlocksQuery(part.features, dir, prefix) };
+}
+
 /**
  * A zone classified in this step, its tables written to the step's scratch folder as a
  * classify_zone artifact holds them (checked as the store checks rows), so that the merge
@@ -278,12 +290,14 @@ function zoneTables(part: ZoneRows) {
 async function keepZone(ctx: ClassifyStageContext, part: ZoneRows, index: number): Promise<ZonePart> {
   const dir = await ctx.scratch();
   const { match_p: _, ...tables } = zoneTables(part);
+  const where = (name: string) => `classify zone ${index + 1} table ${name}`;
   // every table checked before any is written, as the store writes an artifact
-  for (const name of ZONE_FILES)
-    validateRows(tables[name].table, tables[name].rows, `classify zone ${index + 1} table ${name}`);
+  for (const [name, t] of Object.entries(tables)) validateRows(t.table, t.rows, where(name));
+  const features = await zoneFeatures(part, dir, `zone-${index}-features`, where('features'));
   const files = await zoneFiles(async (name) => {
     const file = join(dir, `zone-${index}-${name}.parquet`);
-    await writeParquet(tables[name].table, tables[name].rows, file);
+    if (name === 'features') await writeParquetSelect(features.table, features.query, file);
+    else await writeParquet(tables[name].table, tables[name].rows, file);
     return file;
   });
   // the rows themselves are not kept
@@ -848,7 +862,7 @@ async function predictTargets(
 ) {
   const { routes, full, drawRows } = described;
   const mc = p.uncertainty.mc;
-  const featureRows: TargetFeatureRow[] = [];
+  const features: FeatureBlock[] = [];
   ctx.progress(3, 4, 'predicting');
   const labelOf = (s: XraySourceRow): string | null =>
     s.label === null ? null : p.label_map ? (p.label_map[s.label] ?? null) : s.label;
@@ -880,18 +894,34 @@ async function predictTargets(
     // awaited below; a failure meanwhile is not an unhandled rejection
     singleP.catch(() => {});
     oodP.catch(() => {});
-    idx.forEach((src, i) =>
-      full[src]!.forEach((value, k) =>
-        featureRows.push({
-          id: sources[src]!.id,
-          feature: names[k]!,
-          value,
-          used: m.x[k * m.nSamples + i]!,
-          provenance:
-            value === null ? 'imputed' : described.observedOnly[src]![k] === value ? 'observed' : 'translated',
-        }),
-      ),
-    );
+    const nf = names.length;
+    const block: FeatureBlock = {
+      ids: idx.map((src) => sources[src]!.id),
+      names,
+      value: new Float64Array(idx.length * nf),
+      known: new Uint8Array(idx.length * nf),
+      used: new Float64Array(idx.length * nf),
+      provenance: new Uint8Array(idx.length * nf),
+    };
+    idx.forEach((src, i) => {
+      const row = full[src]!;
+      if (row.length !== nf) throw new Error(`classify: ${row.length} features for ${nf} names (${sources[src]!.id})`);
+      row.forEach((value, k) => {
+        const j = i * nf + k;
+        if (value !== null) {
+          block.value[j] = value;
+          block.known[j] = 1;
+        }
+        block.used[j] = m.x[k * m.nSamples + i]!;
+        block.provenance[j] =
+          value === null
+            ? PROVENANCE_CODE.imputed
+            : described.observedOnly[src]![k] === value
+              ? PROVENANCE_CODE.observed
+              : PROVENANCE_CODE.translated;
+      });
+    });
+    features.push(block);
     imputed[route] = Object.fromEntries(names.map((f, k) => [f, m.imputed[k]!]));
     const single = await singleP;
     let preds: TwoStagePrediction[] = single;
@@ -944,7 +974,7 @@ async function predictTargets(
       vectors[src] = verdicts.preds[i]!.proba;
     });
   }
-  return { data: predictedRows, proba: probaOf.flat(), vectors, classMix, classMixNotes, imputed, featureRows };
+  return { data: predictedRows, proba: probaOf.flat(), vectors, classMix, classMixNotes, imputed, features };
 }
 
 /** A route's model, its calibration and conformal level; null when the classification has no such model. */
@@ -972,7 +1002,8 @@ function routeModel(ctx: ClassifyStageContext, p: ClassifyParams, loaded: Loaded
 interface ZoneRows {
   targets: TargetRow[];
   mags: TargetMagRow[];
-  features: TargetFeatureRow[];
+  /** per route classified, in ROUTES' order */
+  features: FeatureBlock[];
   data: PredictionRow[];
   proba: ProbabilityRow[];
   /** per source (in the zone's order): its final probabilities as the model gave them (before the tables' clamp) */
@@ -1033,7 +1064,7 @@ async function classifyZone(
   return {
     targets: described.targets,
     mags: described.magsOut,
-    features: predicted.featureRows,
+    features: predicted.features,
     data: predicted.data,
     proba: predicted.proba,
     vectors: predicted.vectors,

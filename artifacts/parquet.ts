@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { firstIssue } from '../schemas/issues.js';
-import type { DuckDBAppender } from '@duckdb/node-api';
+import { DOUBLE, DuckDBDataChunk, INTEGER, VARCHAR, type DuckDBAppender, type DuckDBType } from '@duckdb/node-api';
 import { columnPredicates, columnTypes, type ColumnType, type TableSchema } from '../schemas/table.js';
 import { InputError } from '../lib/errors.js';
 import { sqlIdent, sqlString, withConnection } from './duckdb.js';
@@ -32,17 +32,18 @@ export function validateRows(table: TableSchema, rows: readonly unknown[], where
         any = true;
       }
   if (!any) return;
-  for (let i = 0; i < rows.length; i++) {
-    if (!flagged[i]) continue;
-    const result = table.row.safeParse(rows[i]);
-    if (!result.success) {
-      const issue = firstIssue(result.error);
-      const column = issue.key || undefined;
-      const row = rows[i] as Record<string, unknown> | undefined;
-      const value = column !== undefined && row !== null && typeof row === 'object' ? row[column] : row;
-      throw new InputError({ file: where, row: i, column, value }, `${issue.message} (schema ${table.name})`);
-    }
-  }
+  for (let i = 0; i < rows.length; i++) if (flagged[i]) checkRow(table, rows[i], i, where);
+}
+
+/** One row parsed by zod as the table's strict object; throws validateRows's error (row `index`) when zod rejects it. */
+export function checkRow(table: TableSchema, row: unknown, index: number, where: string): void {
+  const result = table.row.safeParse(row);
+  if (result.success) return;
+  const issue = firstIssue(result.error);
+  const column = issue.key || undefined;
+  const value =
+    column !== undefined && row !== null && typeof row === 'object' ? (row as Record<string, unknown>)[column] : row;
+  throw new InputError({ file: where, row: index, column, value }, `${issue.message} (schema ${table.name})`);
 }
 
 function appendValue(app: DuckDBAppender, col: ColumnType, value: unknown): void {
@@ -78,6 +79,52 @@ export async function writeParquet(
     app.closeSync();
     await conn.run(`COPY ${tmpTable} TO ${sqlString(path)} (FORMAT parquet, COMPRESSION snappy)`);
     await conn.run(`DROP TABLE ${tmpTable}`);
+  });
+}
+
+/** A column for writeColumns: its values in row order (a DOUBLE is NULL where `known` is 0). */
+export type ColumnValues =
+  | { name: string; type: 'DOUBLE'; values: Float64Array; known?: Uint8Array }
+  | { name: string; type: 'INTEGER'; values: Uint8Array | Int32Array }
+  | { name: string; type: 'VARCHAR'; values: readonly string[] };
+
+const CHUNK_TYPES: Record<ColumnValues['type'], DuckDBType> = { DOUBLE, INTEGER, VARCHAR };
+
+/**
+ * Writes columns of `rows` values each to a Parquet file (snappy), appended as DuckDB data
+ * chunks: the numbers of a column's 2,048 rows reach DuckDB in one copy, where the appender
+ * (writeParquet) makes a call per value. The long tables of a classified field (tens of
+ * columns by 10^4 sources a zone) are written so, as an intermediate file a SELECT then reads
+ * (writeParquetSelect); the caller checks the values against its schema first.
+ */
+export async function writeColumns(columns: readonly ColumnValues[], rows: number, path: string): Promise<void> {
+  for (const c of columns)
+    if (c.values.length !== rows)
+      throw new Error(`writeColumns: column ${c.name} has ${c.values.length} values, not ${rows}`);
+  const tmpTable = `w_${randomBytes(6).toString('hex')}`;
+  await withConnection(async (conn) => {
+    await conn.run(`CREATE TABLE ${tmpTable} (${columns.map((c) => `${sqlIdent(c.name)} ${c.type}`).join(', ')})`);
+    try {
+      const app = await conn.createAppender(tmpTable);
+      const types = columns.map((c) => CHUNK_TYPES[c.type]);
+      const size = 2048;
+      for (let at = 0; at < rows; at += size) {
+        const n = Math.min(size, rows - at);
+        const chunk = DuckDBDataChunk.create(types, n);
+        columns.forEach((c, ci) => {
+          const part: (number | string | null)[] = new Array<number | string | null>(n);
+          if (c.type === 'DOUBLE' && c.known)
+            for (let i = 0; i < n; i++) part[i] = c.known[at + i] ? c.values[at + i]! : null;
+          else for (let i = 0; i < n; i++) part[i] = c.values[at + i]!;
+          chunk.setColumnValues(ci, part);
+        });
+        app.appendDataChunk(chunk);
+      }
+      app.closeSync();
+      await conn.run(`COPY ${tmpTable} TO ${sqlString(path)} (FORMAT parquet, COMPRESSION snappy)`);
+    } finally {
+      await conn.run(`DROP TABLE ${tmpTable}`);
+    }
   });
 }
 
