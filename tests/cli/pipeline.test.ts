@@ -14,7 +14,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { syntheticField } from '../../bench/support/field.js';
 import { sha256Hex } from '../../artifacts/hash.js';
 import { featureNames } from '../../lib/features.js';
 import { ArtifactStore } from '../../artifacts/store.js';
@@ -1340,6 +1342,34 @@ describe('the pipeline on the bundled data (embedded engine)', () => {
     refused('cut', [cut, ...model], /cut\.fits.*(truncated|no END card)/);
     refused('model', [join(fix, 'ngc3532_csc.csv'), '--model', 'deadbeef'], /classify: no trained model 'deadbeef'/);
     expect(classifyDirs()).toBe(before);
+  });
+
+  it('stops on Ctrl-C with code 130, its temporary folders removed and nothing written', async () => {
+    const { at, s, final, dir } = await classifySetUp();
+    // a synthetic field (bench/support/field.ts) whose Gaia catalog, a CSV of 2x10^5 rows, is converted
+    // into declination zones in the process's folder of the system's temporary directory
+    const field = await syntheticField(dir, 2000, 200_000);
+    const tmp = tempDir();
+    const before = (await s.list()).length;
+    const out = join(dir, 'interrupted.csv');
+    const child = spawnCli(
+      [...at, 'classify', field.xray, '--model', final.id, '--catalog', `${field.catalog}=gaia_dr3`, '--out', out],
+      { TMPDIR: tmp },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    // driven by the event: Ctrl-C once the conversion has made its folder, however long the machine takes
+    let zones: string | undefined;
+    while (child.exitCode === null && !(zones = readdirSync(tmp).find((f) => f.startsWith('xclass-zones-'))))
+      await sleep(10);
+    expect(zones, stderr).toBeDefined();
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    expect(stderr).toMatch(/^xclass: interrupted \(SIGINT\)$/m);
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(existsSync(out)).toBe(false);
+    expect((await s.list()).length).toBe(before);
   });
 
   it('classifies the training table as a target through the same translation and features (one path)', async () => {
