@@ -46,6 +46,7 @@ import {
   salvatoTemplateFiles,
   sedDataFiles,
   fitsRedshifted,
+  filterFileName,
 } from './io/sed-data.js';
 import { verifyRawFile } from './io/raw-file.js';
 
@@ -82,7 +83,34 @@ export async function prepareTranslation(
   return prepared.get(`${dataDir}\u0000${canonicalJson(p)}`, () => build(dataDir, p));
 }
 
-async function build(dataDir: string, p: SedSettings): Promise<PreparedTranslation> {
+/**
+ * The model families (about 100 MB of spectra with the default extinction grid, 0.4-0.6 s to
+ * build) are shared by every preparation whose settings build the same ones: a run's sed and
+ * predict steps differ mostly in bands, error floors, priors or assignment, which buildFamilies
+ * does not read. The sets are only read once built (preparePlan integrates them).
+ */
+const familySets = new PromiseCache<Partial<Record<FamilyKey, ModelSet>>>(4);
+
+/** What buildFamilies reads of the settings, and the digests of the data files it may read (the templates: not the filters, not Vega). */
+function familiesKey(dataDir: string, p: SedSettings & { data_files: RawFileRef[] }): string {
+  const redshifted = { composite_z: fitsRedshifted(p, 'composite_z'), salvato: fitsRedshifted(p, 'salvato') };
+  const notRead = new Set([
+    ...p.input_bands.map((b) => filterFileName(b.filter)),
+    ...p.output_filters.map(filterFileName),
+    p.templates.vega,
+  ]);
+  return `${dataDir}\u0000${canonicalJson({
+    extinction: p.extinction,
+    composite: p.templates.composite,
+    lmxb_star: p.lmxb_star,
+    hmxb_star: p.hmxb_star,
+    agn_redshift: redshifted.composite_z || redshifted.salvato ? p.agn_redshift : null,
+    redshifted,
+    data_files: p.data_files.filter((f) => !notRead.has(f.name)),
+  })}`;
+}
+
+async function build(dataDir: string, p: SedSettings & { data_files: RawFileRef[] }): Promise<PreparedTranslation> {
   const grid = DEFAULT_GRID;
   const bands = p.input_bands.filter((b) => p.surveys.includes(b.survey));
   const inputFilters: Filter[] = await Promise.all(bands.map((b) => loadFilter(dataDir, b.filter)));
@@ -96,7 +124,7 @@ async function build(dataDir: string, p: SedSettings): Promise<PreparedTranslati
     bands.map((b, i) => ({ filter: inputFilters[i]!, system: b.system })),
     p.convention,
   );
-  const families = await buildFamilies(dataDir, p);
+  const families = await familySets.get(familiesKey(dataDir, p), () => buildFamilies(dataDir, p));
   return {
     settings: p,
     bands,
