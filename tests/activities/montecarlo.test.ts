@@ -54,6 +54,24 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('Monte-Carlo draws of training sources', () => {
+  it('share one set of model families between SED settings that build the same, and build another where they differ', async () => {
+    const base = input.baseline.sed;
+    // other input bands and error floor: the same families, another plan
+    const fewer = await prepareTranslation(DATA, {
+      ...base,
+      surveys: base.surveys.slice(0, 1),
+      err_floor_mag: base.err_floor_mag + 0.01,
+    });
+    expect(fewer.bands.length).toBeLessThan(t.bands.length);
+    expect(fewer.families).toBe(t.families);
+    expect(fewer.plan).not.toBe(t.plan);
+    // no extinction: families of their own, each star unreddened once instead of at every A_V step
+    const noDust = await prepareTranslation(DATA, { ...base, extinction: { ...base.extinction, a_v_max: 0 } });
+    expect(noDust.families).not.toBe(t.families);
+    const steps = Math.round(base.extinction.a_v_max / base.extinction.a_v_step) + 1;
+    expect(t.families.pickles!.spectra.length).toBe(steps * noDust.families.pickles!.spectra.length);
+  });
+
   it('are reproducible and the same in any order or batch', () => {
     const mc = { draws: 5, seed: 11, translation: 'exact' as const };
     const forward = sources.slice(0, 6).map((s) => sourceDrawFeatures(t, s, spec, mc));
