@@ -18,25 +18,7 @@ import { registerQuery } from './commands/query.js';
 import { registerVerify } from './commands/verify.js';
 import { registerGc } from './commands/gc.js';
 import { registerConfig } from './commands/config.js';
-
-/**
- * Ctrl-C (SIGINT) or SIGTERM ends the command through process.exit, with the shell's code
- * for the signal (130, 143), so that the 'exit' handlers run: they remove this process's
- * temporary folders (a catalog converted into declination zones, DuckDB's spill files),
- * which a process killed by the signal's default action leaves in the system's temporary
- * directory. Nothing half-written is visible: an artifact appears by one rename, and a run
- * left active is recorded as interrupted by the next run (cli/recorded.ts).
- */
-function exitOnSignals(): void {
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
-  ] as const)
-    process.once(signal, () => {
-      process.stderr.write(`xclass: interrupted (${signal})\n`);
-      process.exit(code);
-    });
-}
+import { exitOnSignals } from './signals.js';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const rest = argv.slice(2);

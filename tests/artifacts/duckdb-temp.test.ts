@@ -53,4 +53,35 @@ describe('DuckDB spill folders', () => {
     expect(seen.workerDirAfterExit).toBe(false);
     expect(existsSync(seen.main.dir)).toBe(false);
   });
+
+  it("are removed when Ctrl-C ends the CLI's process while a step thread holds one", () => {
+    const out = tempDir();
+    const script = `
+import { Worker } from 'node:worker_threads';
+const url = ${JSON.stringify(join(ROOT, 'dist', 'artifacts', 'duckdb.js'))};
+const { exitOnSignals } = await import(${JSON.stringify(join(ROOT, 'dist', 'cli', 'signals.js'))});
+exitOnSignals();
+const worker = new Worker(
+  "const { parentPort } = require('node:worker_threads'); import(" + JSON.stringify(url) + ").then(async (m) => {" +
+    " await m.withConnection((c) => c.run(\\"COPY (SELECT i, md5(i::VARCHAR) h FROM range(2500000) t(i) ORDER BY h) TO '" + process.env.OUT + "/w.parquet' (FORMAT parquet)\\"));" +
+    " parentPort.postMessage({ dir: m.duckdbTempDir, existed: require('node:fs').existsSync(m.duckdbTempDir) });" +
+    " setInterval(() => {}, 1000); });",
+  { eval: true, execArgv: [] },
+);
+const seen = await new Promise((resolve) => worker.once('message', resolve));
+console.log(JSON.stringify(seen));
+process.kill(process.pid, 'SIGINT');
+setInterval(() => {}, 1000);
+`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, OUT: out, XCLASS_DUCKDB_MEMORY: '128MB' },
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('xclass: interrupted (SIGINT)\n');
+    expect(r.status).toBe(130);
+    const seen = JSON.parse(r.stdout.trim()) as { dir: string; existed: boolean };
+    expect(seen.existed).toBe(true);
+    expect(seen.dir).toMatch(new RegExp(`xclass-duckdb-${r.pid}-[1-9]\\d*$`));
+    expect(existsSync(seen.dir)).toBe(false);
+  });
 });
