@@ -12,9 +12,9 @@ export const CLI = resolve(ROOT, 'bin', 'xclass.js');
 /** The folders tempDir made in this test file (each file runs in its own module graph). */
 const madeDirs: string[] = [];
 
-/** A fresh folder in the system's temporary directory, removed after the test file (tests/setup.ts). */
-export function tempDir(prefix = 'xclass-test-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+/** A fresh folder in the temporary directory (`root`), removed after the test file (tests/setup.ts). */
+export function tempDir(prefix = 'xclass-test-', root = tmpdir()): string {
+  const dir = mkdtempSync(join(root, prefix));
   madeDirs.push(dir);
   return dir;
 }
