@@ -30,8 +30,7 @@ const embeddedStore = join(tempDir(), 'store');
 let server: DevServer;
 
 function worker(store: string, address: string, extra: string[] = []) {
-  // its temporary folders in one of the test's (removed after the file): a worker killed with SIGKILL leaves them
-  const w = spawnCli([...storeArgs(store), ...extra, 'worker', '--address', address], { TMPDIR: tempDir() });
+  const w = spawnCli([...storeArgs(store), ...extra, 'worker', '--address', address]);
   let log = '';
   w.stderr.on('data', (d: Buffer) => (log += d.toString()));
   return { proc: w, log: () => log };
