@@ -10,7 +10,8 @@ export const FEATURE_PROVENANCE = [
   'translated',
   'imputed',
 ] as const satisfies readonly TargetFeatureRow['provenance'][];
-export const PROVENANCE_CODE = { observed: 0, translated: 1, imputed: 2 } as const satisfies Record<
+/** The code of each provenance in FeatureBlock: its index in FEATURE_PROVENANCE. */
+export const PROVENANCE_CODE = Object.fromEntries(FEATURE_PROVENANCE.map((p, i) => [p, i])) as Record<
   TargetFeatureRow['provenance'],
   number
 >;
