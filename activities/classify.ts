@@ -41,7 +41,8 @@ import type { ArtifactRef } from '../schemas/step.js';
 import { canonicalJson } from '../lib/canonical.js';
 import { PromiseCache } from '../lib/memo.js';
 import { sqlString, withConnection } from '../artifacts/duckdb.js';
-import { validateRows, writeParquet, writeParquetSelect } from '../artifacts/parquet.js';
+import { validateRows } from '../artifacts/parquet.js';
+import { writePayload } from '../artifacts/store.js';
 import { checkFeatureBlocks, featureBlocksQuery, PROVENANCE_CODE, type FeatureBlock } from './io/target-features.js';
 import { openTableZones, readTargetTable } from './io/formats/registry.js';
 import { declinationZones, inZone, nearZone, sourcesPerZone, type DecZone } from '../lib/sky/zones.js';
@@ -239,8 +240,7 @@ export const classifyZoneStage = defineStage({
       xray_merged: xr.merged,
       catalog_merged: part.merged,
     };
-    const { data, vectors, match_p, ...tables } = zoneTables(part);
-    const features = await zoneFeatures(
+    const { data, ...tables } = await zoneTables(
       part,
       await ctx.scratch(),
       'features',
@@ -248,16 +248,21 @@ export const classifyZoneStage = defineStage({
     );
     return {
       ...data,
-      // in the tables' order of old (meta.json lists the files so)
-      extraTables: { ...tables, features, vectors, match_p },
+      extraTables: tables,
       rawFiles: [p.table, ...p.photometry.map((c) => c.table)],
       notes: { zone: notes, classified: part.data.length },
     };
   },
 });
 
-/** A zone's tables as a classify_zone artifact holds them, and as the merge reads them, but `features` (zoneFeatures). */
-function zoneTables(part: ZoneRows) {
+/**
+ * A zone's tables as a classify_zone artifact holds them, and as the merge reads them: rows,
+ * but `features`, checked here and a SELECT over its blocks' files written to `dir`
+ * (`<prefix>-<block>.parquet`, io/target-features.ts); `where` names it in an error.
+ */
+async function zoneTables(part: ZoneRows, dir: string, prefix: string, where: string) {
+  checkFeatureBlocks(part.features, where);
+  const features = { table: targetFeaturesTable, query: await featureBlocksQuery(part.features, dir, prefix) };
   return {
     data: { table: predictionsTable, rows: part.data },
     probabilities: { table: probabilitiesTable, rows: part.proba },
@@ -265,6 +270,7 @@ function zoneTables(part: ZoneRows) {
     matches: { table: counterpartMatchesTable, rows: part.match.matches },
     counterpart_pairs: { table: counterpartPairsTable, rows: part.match.pairs },
     mags: { table: targetMagsTable, rows: part.mags },
+    features,
     // the self-score's vectors: of the labelled sources only, the others' are never read
     vectors: {
       table: zoneVectorsTable,
@@ -276,12 +282,6 @@ function zoneTables(part: ZoneRows) {
   };
 }
 
-/** A zone's table `features`, checked, as a SELECT over its blocks' files in `dir` (io/target-features.ts). */
-async function zoneFeatures(part: ZoneRows, dir: string, prefix: string, where: string) {
-  checkFeatureBlocks(part.features, where);
-  return { table: targetFeaturesTable, query: await featureBlocksQuery(part.features, dir, prefix) };
-}
-
 /**
  * A zone classified in this step, its tables written to the step's scratch folder as a
  * classify_zone artifact holds them (checked as the store checks rows), so that the merge
@@ -289,15 +289,13 @@ async function zoneFeatures(part: ZoneRows, dir: string, prefix: string, where: 
  */
 async function keepZone(ctx: ClassifyStageContext, part: ZoneRows, index: number): Promise<ZonePart> {
   const dir = await ctx.scratch();
-  const { match_p: _, ...tables } = zoneTables(part);
   const where = (name: string) => `classify zone ${index + 1} table ${name}`;
+  const { match_p: _, ...tables } = await zoneTables(part, dir, `zone-${index}-features`, where('features'));
   // every table checked before any is written, as the store writes an artifact
-  for (const [name, t] of Object.entries(tables)) validateRows(t.table, t.rows, where(name));
-  const features = await zoneFeatures(part, dir, `zone-${index}-features`, where('features'));
+  for (const [name, t] of Object.entries(tables)) if ('rows' in t) validateRows(t.table, t.rows, where(name));
   const files = await zoneFiles(async (name) => {
     const file = join(dir, `zone-${index}-${name}.parquet`);
-    if (name === 'features') await writeParquetSelect(features.table, features.query, file);
-    else await writeParquet(tables[name].table, tables[name].rows, file);
+    await writePayload(tables[name], file);
     return file;
   });
   // the rows themselves are not kept

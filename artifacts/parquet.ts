@@ -67,18 +67,28 @@ export async function writeParquet(
   path: string,
 ): Promise<void> {
   const cols = columnTypes(table);
-  const tmpTable = `w_${randomBytes(6).toString('hex')}`;
-  await withConnection(async (conn) => {
-    const ddl = cols.map((c) => `${sqlIdent(c.name)} ${c.type}${c.nullable ? '' : ' NOT NULL'}`).join(', ');
-    await conn.run(`CREATE TABLE ${tmpTable} (${ddl})`);
-    const app = await conn.createAppender(tmpTable);
+  const ddl = cols.map((c) => `${sqlIdent(c.name)} ${c.type}${c.nullable ? '' : ' NOT NULL'}`).join(', ');
+  await appendAndCopy(ddl, path, (app) => {
     for (const row of rows) {
       for (const c of cols) appendValue(app, c, row[c.name]);
       app.endRow();
     }
-    app.closeSync();
-    await conn.run(`COPY ${tmpTable} TO ${sqlString(path)} (FORMAT parquet, COMPRESSION snappy)`);
-    await conn.run(`DROP TABLE ${tmpTable}`);
+  });
+}
+
+/** A Parquet file (snappy) of a table of columns `ddl` that `fill` appends to: a temporary table, copied, dropped. */
+async function appendAndCopy(ddl: string, path: string, fill: (app: DuckDBAppender) => void): Promise<void> {
+  const tmpTable = `w_${randomBytes(6).toString('hex')}`;
+  await withConnection(async (conn) => {
+    await conn.run(`CREATE TABLE ${tmpTable} (${ddl})`);
+    try {
+      const app = await conn.createAppender(tmpTable);
+      fill(app);
+      app.closeSync();
+      await conn.run(`COPY ${tmpTable} TO ${sqlString(path)} (FORMAT parquet, COMPRESSION snappy)`);
+    } finally {
+      await conn.run(`DROP TABLE ${tmpTable}`);
+    }
   });
 }
 
@@ -101,29 +111,20 @@ export async function writeColumns(columns: readonly ColumnValues[], rows: numbe
   for (const c of columns)
     if (c.values.length !== rows)
       throw new Error(`writeColumns: column ${c.name} has ${c.values.length} values, not ${rows}`);
-  const tmpTable = `w_${randomBytes(6).toString('hex')}`;
-  await withConnection(async (conn) => {
-    await conn.run(`CREATE TABLE ${tmpTable} (${columns.map((c) => `${sqlIdent(c.name)} ${c.type}`).join(', ')})`);
-    try {
-      const app = await conn.createAppender(tmpTable);
-      const types = columns.map((c) => CHUNK_TYPES[c.type]);
-      const size = 2048;
-      for (let at = 0; at < rows; at += size) {
-        const n = Math.min(size, rows - at);
-        const chunk = DuckDBDataChunk.create(types, n);
-        columns.forEach((c, ci) => {
-          const part: (number | string | null)[] = new Array<number | string | null>(n);
-          if (c.type === 'DOUBLE' && c.known)
-            for (let i = 0; i < n; i++) part[i] = c.known[at + i] ? c.values[at + i]! : null;
-          else for (let i = 0; i < n; i++) part[i] = c.values[at + i]!;
-          chunk.setColumnValues(ci, part);
-        });
-        app.appendDataChunk(chunk);
-      }
-      app.closeSync();
-      await conn.run(`COPY ${tmpTable} TO ${sqlString(path)} (FORMAT parquet, COMPRESSION snappy)`);
-    } finally {
-      await conn.run(`DROP TABLE ${tmpTable}`);
+  const types = columns.map((c) => CHUNK_TYPES[c.type]);
+  await appendAndCopy(columns.map((c) => `${sqlIdent(c.name)} ${c.type}`).join(', '), path, (app) => {
+    const size = 2048;
+    for (let at = 0; at < rows; at += size) {
+      const n = Math.min(size, rows - at);
+      const chunk = DuckDBDataChunk.create(types, n);
+      columns.forEach((c, ci) => {
+        const part: (number | string | null)[] = new Array<number | string | null>(n);
+        if (c.type === 'DOUBLE' && c.known)
+          for (let i = 0; i < n; i++) part[i] = c.known[at + i] ? c.values[at + i]! : null;
+        else for (let i = 0; i < n; i++) part[i] = c.values[at + i]!;
+        chunk.setColumnValues(ci, part);
+      });
+      app.appendDataChunk(chunk);
     }
   });
 }

@@ -66,6 +66,11 @@ export function mainTable(p: TablePayload | SelectPayload): TablePayload | Selec
   return 'rows' in p ? { table: p.table, rows: p.rows } : { table: p.table, query: p.query };
 }
 
+/** Writes a payload's table to a Parquet file: its rows (checked by the caller), or its SELECT. */
+export function writePayload(t: TablePayload | SelectPayload, file: string): Promise<void> {
+  return 'rows' in t ? writeParquet(t.table, t.rows, file) : writeParquetSelect(t.table, t.query, file);
+}
+
 /**
  * How much a cache hit or a read checks of an artifact's files: `checksum` (default)
  * recomputes each file's SHA-256; `size` compares sizes only (a truncated or extended
@@ -501,8 +506,7 @@ export class ArtifactStore {
       const files: ArtifactFile[] = [];
       for (const [name, t] of Object.entries(tables)) {
         const file = join(tmp, `${name}.parquet`);
-        if ('rows' in t) await writeParquet(t.table, t.rows, file);
-        else await writeParquetSelect(t.table, t.query, file);
+        await writePayload(t, file);
         // read-back: the file on disk must hold the declared columns and every row we meant to write
         const back = await parquetLayoutCheck(t.table, file, where);
         if ('rows' in t && back !== t.rows.length)

@@ -4,12 +4,8 @@ import { checkRow, writeColumns, type ColumnValues } from '../../artifacts/parqu
 import { targetFeaturesTable, type TargetFeatureRow } from '../../schemas/catalog.js';
 import { columnPredicates } from '../../schemas/table.js';
 
-/** A feature's provenance in the table `features` (schema classify_features), by its code in FeatureBlock. */
-export const FEATURE_PROVENANCE = [
-  'observed',
-  'translated',
-  'imputed',
-] as const satisfies readonly TargetFeatureRow['provenance'][];
+/** A feature's provenance in the table `features` (schema classify_features), by its code in FeatureBlock: the schema's own list. */
+export const FEATURE_PROVENANCE = targetFeaturesTable.row.shape.provenance.options;
 /** The code of each provenance in FeatureBlock: its index in FEATURE_PROVENANCE. */
 export const PROVENANCE_CODE = Object.fromEntries(FEATURE_PROVENANCE.map((p, i) => [p, i])) as Record<
   TargetFeatureRow['provenance'],
