@@ -777,10 +777,9 @@ async function describeTargets(
     else if (mc.draws > 0 && ctx.trees?.drawTargets) {
       const { pos_err_95_arcsec, significance, var_p_intra, var_p_inter, a_v, flux } = s;
       const target = { pos_err_95_arcsec, significance, var_p_intra, var_p_inter, a_v, flux };
-      toDraw.push({ s: target, byFilter, measured, fixed, seed: sourceSeed(mc.seed, s.id) });
+      toDraw.push({ s: target, byFilter, fixed, seed: sourceSeed(mc.seed, s.id) });
       toDrawAt.push(si);
-    } else if (mc.draws > 0)
-      drawRows[si] = fullModelDraws(env, s, byFilter, measured, fixed, spec, mc, sourceRng(mc.seed, s.id));
+    } else if (mc.draws > 0) drawRows[si] = fullModelDraws(env, s, byFilter, fixed, spec, mc, sourceRng(mc.seed, s.id));
     const routeSpec = route === 'full' ? spec : xray!.spec;
     const v = computeFeatures(input, routeSpec);
     const vObs = computeFeatures({ ...input, hst_mag: hstObserved, a_v: s.a_v }, routeSpec);

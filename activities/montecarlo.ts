@@ -7,7 +7,7 @@ import {
   type TwoStagePrediction,
 } from '../lib/forest/two-stage.js';
 import type { TreeGrower } from '../lib/forest/grow-batch.js';
-import { translateLabelFree } from '../lib/sed/translate.js';
+import { translateLabelFreeMags } from '../lib/sed/translate.js';
 import {
   drawFlux,
   drawMagnitude,
@@ -76,13 +76,12 @@ export function sourceDrawFeatures(
     );
   const rng = sourceRng(mc.seed, src.id);
   const outputs = t.plan.outputs;
-  const labelFree = { priors: t.labelFree.priors, draws: 0 };
   const columns = t.bands.map((b) => b.mag_column as keyof SourceRow);
+  // translateLabelFree's magnitudes and A_V (what the features read), as the sed stage translates
   const translate = (row: SourceRow): TranslatedMags | null => {
     const { obs, used } = sourceObservation(t, row);
     if (!obs.ok || used.length < 3) return null;
-    const tr = translateLabelFree(t.plan, obs.obs, labelFree, t.sigma, null);
-    return tr.status === 'ok' ? { mag_ab: tr.mag_ab, a_v: tr.a_v } : null;
+    return translateLabelFreeMags(t.plan, obs.obs, t.labelFree.priors);
   };
   const measured = columns.map((c) => src[c] as number | null);
   const translated = drawTranslation(mc.translation, measured, (mags) =>

@@ -70,7 +70,7 @@ export interface DrawTask {
 
 export function drawTargets(task: DrawTask): (number | null)[][][] {
   return task.targets.map((t) =>
-    fullModelDraws(task.env, t.s, t.byFilter, t.measured, t.fixed, task.spec, task.mc, new Rng(t.seed)),
+    fullModelDraws(task.env, t.s, t.byFilter, t.fixed, task.spec, task.mc, new Rng(t.seed)),
   );
 }
 

@@ -8,6 +8,7 @@ import type { Observation } from '../sed/fit.js';
 import { abOffset, GAIA_VEGAMAG, magSystemOf, sameSystem, type MagSystem } from '../sed/systems.js';
 import {
   translateLabelFree,
+  translateLabelFreeMags,
   unfittable,
   type LabelFreeOptions,
   type TranslateMany,
@@ -301,7 +302,6 @@ export function xrayOnlyDraws(
 export interface DrawTarget {
   s: TargetSource & { flux: TargetFluxes };
   byFilter: ReadonlyMap<string, Observed>;
-  measured: { s: number | null; m: number | null; h: number | null; b: number | null };
   fixed: { astrometry: TargetAstrometry; nu: number | null };
   /** the seed of the source's own generator */
   seed: number;
@@ -325,7 +325,6 @@ export function fullModelDraws(
   env: TargetTranslation,
   s: TargetSource & { flux: TargetFluxes },
   byFilter: ReadonlyMap<string, Observed>,
-  measured: { s: number | null; m: number | null; h: number | null; b: number | null },
   fixed: { astrometry: TargetAstrometry; nu: number | null },
   spec: FeatureSpec,
   mc: { draws: number; translation: 'exact' | 'linear' },
@@ -340,8 +339,9 @@ export function fullModelDraws(
       const o = byFilter.get(f);
       if (o && mags[k] !== null) stepped.set(f, { ...o, mag: mags[k]!, mag_ab: mags[k]! + abOffset(o.zero_point) });
     });
-    const r = featureInputs(env, s, stepped, measured, fixed).t;
-    return r.status === 'ok' ? { mag_ab: r.mag_ab, a_v: r.a_v } : null;
+    // featureInputs' fit of these bands, its magnitudes and A_V alone (what the features read)
+    const { obsRes, used } = targetObservation(env, stepped);
+    return obsRes.ok && used.length >= 3 ? translateLabelFreeMags(env.plan, obsRes.obs, env.labelFree.priors) : null;
   });
   for (let d = 0; d < mc.draws; d++) {
     const flux = {

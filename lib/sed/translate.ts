@@ -317,25 +317,24 @@ export function translateLabelFree(
 ): Translation {
   const n = obs.flux_fnu.length;
   if (n < 3) return emptyTranslation('failed', `fewer than 3 valid bands (${n})`, plan.outputs.length, n);
-  const models = scaleModels(plan, obs, opts.priors);
-  if (!Number.isFinite(models.chi2Min))
+  const layout = modelLayout(plan, opts.priors);
+  const chi2Min = scaleModels(layout, obs);
+  if (!Number.isFinite(chi2Min))
     return emptyTranslation('failed', 'no model has flux in the observed bands', plan.outputs.length, n);
   const dof = n - 1;
-  const layout = modelLayout(plan, opts.priors);
-  const post = posteriorWeights(models, layout.scratch.w, layout.starts, dof);
-  const { map, w, kept } = post;
-  const setOf = (i: number) => models.fams[models.famOf[i]!]!.fam.set;
-  const chi2Red = models.chi2[map]! / dof;
-  const { mag_ab, mag_err } = averageMagnitudes(plan, models, w, kept, chi2Red, u);
-  const { posterior, aV, zMean, pRedshifted } = familyPosterior(models, w, kept);
-  const draws =
-    rng && opts.draws > 0 ? drawModels(plan, models, keptMagnitudes(plan, models, kept), w, kept, opts.draws, rng) : [];
+  const { map, nKept } = posteriorWeights(layout, chi2Min, dof);
+  const { fams, famOf, modelOf } = layout;
+  const set = fams[famOf[map]!]!.fam.set;
+  const chi2Red = layout.scratch.chi2[map]! / dof;
+  const { mag_ab, mag_err } = averageMagnitudes(plan, layout, nKept, { chi2Red, u });
+  const { posterior, aV, zMean, pRedshifted } = familyPosterior(layout, nKept);
+  const draws = rng && opts.draws > 0 ? drawModels(plan, layout, nKept, opts.draws, rng) : [];
   return {
     status: 'ok',
     reason: null,
     family: posterior[0]![0],
-    model: setOf(map).names[models.modelOf[map]!]!,
-    model_value: setOf(map).values[models.modelOf[map]!] ?? null,
+    model: set.names[modelOf[map]!]!,
+    model_value: set.values[modelOf[map]!] ?? null,
     chi2_red: chi2Red,
     n_bands: n,
     anchor_band: null,
@@ -348,6 +347,34 @@ export function translateLabelFree(
     mag_err,
     draws,
   };
+}
+
+/**
+ * What a Monte-Carlo draw reads of translateLabelFree's answer, and only that: the
+ * posterior-mean magnitudes in the output filters (null: no flux) and A_V, the same bits;
+ * null where translateLabelFree fails. It skips the magnitudes' sigmas, the family
+ * posterior and the best model, which a draw does not use (10^6 draws for 10^4 sources).
+ */
+export function translateLabelFreeMags(
+  plan: TranslationPlan,
+  obs: Observation,
+  priors: Partial<Record<FamilyKey, number>>,
+): { mag_ab: (number | null)[]; a_v: number } | null {
+  const n = obs.flux_fnu.length;
+  if (n < 3) return null;
+  const layout = modelLayout(plan, priors);
+  const chi2Min = scaleModels(layout, obs);
+  if (!Number.isFinite(chi2Min)) return null;
+  const { nKept } = posteriorWeights(layout, chi2Min, n - 1);
+  const { mag_ab } = averageMagnitudes(plan, layout, nKept, null);
+  // familyPosterior's A_V sum, alone
+  const { kept, w } = layout.scratch;
+  let aV = 0;
+  for (let r = 0; r < nKept; r++) {
+    const i = kept[r]!;
+    aV += w[i]! * layout.aV[i]!;
+  }
+  return { mag_ab, a_v: aV };
 }
 
 /**
@@ -375,70 +402,155 @@ export function portablePlan(plan: TranslationPlan): TranslationPlan {
   return { ...plan, families };
 }
 
-/** Every model of every family with a prior, flattened, each scaled to the observation. */
-interface ScaledModels {
-  /** per family its log prior per model (an even split), or per model (`logPriors`: the family's own shares) */
-  fams: { key: FamilyKey; fam: PreparedFamily; logPrior: number; logPriors: Float64Array | null }[];
+/**
+ * The flattened model list of a plan under a set of priors (the same for every source,
+ * built once): per model its family, its index there, its log prior, its output
+ * magnitudes at unit scale, A_V and redshift; with the scratch arrays one source's fit
+ * fills (a translation is synchronous and keeps none of them, so a source allocates
+ * nothing).
+ */
+interface ModelLayout {
+  fams: { key: FamilyKey; fam: PreparedFamily }[];
   /** per model: its family's index in `fams`, its index in the family */
   famOf: Int32Array;
   modelOf: Int32Array;
-  chi2: Float64Array;
-  /** least-squares scale factor */
-  scale: Float64Array;
-  /** 0 where the model has no flux in the observed bands */
-  valid: Uint8Array;
-  /** Infinity when no model is valid */
-  chi2Min: number;
+  /** each family's first index in the flattened list */
+  starts: Int32Array;
+  total: number;
+  /** per model: the log of its prior (the family's prior split evenly over its models, or by its models' own shares) */
+  logPrior: Float64Array;
+  /** per model and output filter (model-major), the AB magnitude at unit scale (NaN: no flux) */
+  outMag: Float64Array;
+  /** per model: A_V (0 for the unreddened families), redshift (read only where `hasZ` of its family) */
+  aV: Float64Array;
+  z: Float64Array;
+  /** per family: 1 when it is redshifted */
+  hasZ: Uint8Array;
+  scratch: {
+    /** per model: chi2, least-squares scale, 1 when it has flux in the observed bands, posterior weight */
+    chi2: Float64Array;
+    scale: Float64Array;
+    valid: Uint8Array;
+    w: Float64Array;
+    /** per model: sum f M / sigma^2 and sum M^2 / sigma^2 */
+    sfm: Float64Array;
+    smm: Float64Array;
+    /** the models above 1e-12 of the posterior (the first `nKept`), in model order, and their magnitude shifts -2.5 log10(scale) */
+    kept: Int32Array;
+    shift: Float64Array;
+    /** per observed band: f, 1 / sigma^2 */
+    f: Float64Array;
+    invVar: Float64Array;
+  };
+}
+const layouts = new WeakMap<TranslationPlan, Map<string, ModelLayout>>();
+/** the last layout each plan and priors object gave, so a loop over sources skips building the key */
+const lastLayout = new WeakMap<TranslationPlan, { priors: object; layout: ModelLayout }>();
+
+function modelLayout(plan: TranslationPlan, priors: Partial<Record<FamilyKey, number>>): ModelLayout {
+  const last = lastLayout.get(plan);
+  if (last && last.priors === priors) return last.layout;
+  let byPriors = layouts.get(plan);
+  if (!byPriors) layouts.set(plan, (byPriors = new Map()));
+  const key = FAMILY_KEYS.map((k) => priors[k]).join(',');
+  let layout = byPriors.get(key);
+  if (!layout) byPriors.set(key, (layout = buildLayout(plan, priors)));
+  lastLayout.set(plan, { priors, layout });
+  return layout;
+}
+
+function buildLayout(plan: TranslationPlan, priors: Partial<Record<FamilyKey, number>>): ModelLayout {
+  const fams: ModelLayout['fams'] = [];
+  let total = 0;
+  for (const k of FAMILY_KEYS) {
+    const prior = priors[k];
+    if (prior === undefined || !(prior > 0)) continue;
+    const fam = familyOf(plan, k);
+    fams.push({ key: k, fam });
+    total += fam.table.nModels;
+  }
+  const nOut = plan.outputs.length;
+  const famOf = new Int32Array(total);
+  const modelOf = new Int32Array(total);
+  const starts = new Int32Array(fams.length);
+  const logPrior = new Float64Array(total);
+  const outMag = new Float64Array(total * nOut);
+  const aV = new Float64Array(total);
+  const z = new Float64Array(total);
+  const hasZ = new Uint8Array(fams.length);
+  let c = 0;
+  fams.forEach(({ key, fam }, fi) => {
+    starts[fi] = c;
+    const prior = priors[key]!;
+    const even = Math.log(prior / fam.table.nModels);
+    const shares = fam.set.prior;
+    if (fam.set.z) hasZ[fi] = 1;
+    outMag.set(fam.outMag, c * nOut);
+    for (let m = 0; m < fam.table.nModels; m++, c++) {
+      famOf[c] = fi;
+      modelOf[c] = m;
+      logPrior[c] = shares ? Math.log(prior * shares[m]!) : even;
+      aV[c] = fam.set.a_v?.[m] ?? 0;
+      z[c] = fam.set.z ? fam.set.z[m]! : Number.NaN;
+    }
+  });
+  const scratch = {
+    chi2: new Float64Array(total),
+    scale: new Float64Array(total),
+    valid: new Uint8Array(total),
+    w: new Float64Array(total),
+    sfm: new Float64Array(total),
+    smm: new Float64Array(total),
+    kept: new Int32Array(total),
+    shift: new Float64Array(total),
+    f: new Float64Array(plan.nInput),
+    invVar: new Float64Array(plan.nInput),
+  };
+  return { fams, famOf, modelOf, starts, total, logPrior, outMag, aV, z, hasZ, scratch };
 }
 
 /**
  * Scaling: each model by its least-squares factor s = sum(f M / sigma^2) / sum(M^2 /
- * sigma^2), every band counting, giving chi2_m; the prior of a family is split evenly
- * over its models. The sums run one band at a time over all of a family's models
- * (band-major fluxes): per model the same additions in the same order as a model-major
- * loop, so the same bits, but with contiguous reads. The arrays are the layout's scratch
- * (a translation is synchronous and keeps none of them), so a source allocates nothing.
+ * sigma^2), every band counting, giving chi2_m = sum(f^2 / sigma^2) - s sum(f M /
+ * sigma^2) (at least 0); a model without flux in an observed band (NaN) or with none at
+ * all is not valid. Fills the layout's chi2, scale and valid; returns the least chi2
+ * (Infinity when no model is valid).
  */
-function scaleModels(
-  plan: TranslationPlan,
-  obs: Observation,
-  priors: Partial<Record<FamilyKey, number>>,
-): ScaledModels {
+function scaleModels(layout: ModelLayout, obs: Observation): number {
   const n = obs.flux_fnu.length;
-  const layout = modelLayout(plan, priors);
-  const { fams, famOf, modelOf, starts } = layout;
-  const { chi2, scale, valid, sfm, smm } = layout.scratch;
-  const out: ScaledModels = { fams, famOf, modelOf, chi2, scale, valid, chi2Min: Infinity };
-  const invVar = new Float64Array(n);
-  for (let k = 0; k < n; k++) {
-    const e = obs.flux_err_fnu[k]!;
-    invVar[k] = 1 / (e * e);
-  }
+  const { fams, starts } = layout;
+  const { chi2, scale, valid, sfm, smm, f, invVar } = layout.scratch;
   // sum f^2 / sigma^2 does not depend on the model: the same sum, once
   let sff = 0;
   for (let k = 0; k < n; k++) {
+    const e = obs.flux_err_fnu[k]!;
     const fk = obs.flux_fnu[k]!;
+    invVar[k] = 1 / (e * e);
+    f[k] = fk;
     sff += fk * fk * invVar[k]!;
   }
+  // the sums run one band at a time over all of a family's models (band-major fluxes): per
+  // model the same additions in the same order as a model-major loop, with contiguous reads
   sfm.fill(0);
   smm.fill(0);
-  fams.forEach(({ fam }, fi) => {
+  for (let fi = 0; fi < fams.length; fi++) {
+    const { fam } = fams[fi]!;
     const nModels = fam.table.nModels;
+    const byBand = fam.inByBand;
     const c0 = starts[fi]!;
     for (let k = 0; k < n; k++) {
-      const fk = obs.flux_fnu[k]!;
+      const fk = f[k]!;
       const iv = invVar[k]!;
       const col = obs.band[k]! * nModels;
-      const byBand = fam.inByBand;
       for (let m = 0; m < nModels; m++) {
         const mk = byBand[col + m]!;
         sfm[c0 + m]! += fk * mk * iv;
         smm[c0 + m]! += mk * mk * iv;
       }
     }
-  });
+  }
   let chi2Min = Infinity;
-  for (let c = 0; c < chi2.length; c++) {
+  for (let c = 0; c < layout.total; c++) {
     const a = sfm[c]!;
     const b = smm[c]!;
     if (!(b > 0) || !(a > 0)) {
@@ -451,105 +563,30 @@ function scaleModels(
     scale[c] = a / b;
     if (x < chi2Min) chi2Min = x;
   }
-  out.chi2Min = chi2Min;
-  return out;
-}
-
-/** The flattened model list of a plan under a set of priors (the same for every source, built once), with scratch arrays for one source's fit. */
-interface ModelLayout {
-  fams: ScaledModels['fams'];
-  famOf: Int32Array;
-  modelOf: Int32Array;
-  /** each family's first index in the flattened list */
-  starts: Int32Array;
-  total: number;
-  scratch: {
-    chi2: Float64Array;
-    scale: Float64Array;
-    valid: Uint8Array;
-    sfm: Float64Array;
-    smm: Float64Array;
-    w: Float64Array;
-  };
-}
-const layouts = new WeakMap<TranslationPlan, Map<string, ModelLayout>>();
-
-function modelLayout(plan: TranslationPlan, priors: Partial<Record<FamilyKey, number>>): ModelLayout {
-  let byPriors = layouts.get(plan);
-  if (!byPriors) layouts.set(plan, (byPriors = new Map()));
-  const key = FAMILY_KEYS.map((k) => priors[k]).join(',');
-  let layout = byPriors.get(key);
-  if (layout) return layout;
-  const fams: ScaledModels['fams'] = [];
-  let total = 0;
-  for (const k of FAMILY_KEYS) {
-    const prior = priors[k];
-    if (prior === undefined || !(prior > 0)) continue;
-    const fam = familyOf(plan, k);
-    const shares = fam.set.prior;
-    fams.push({
-      key: k,
-      fam,
-      logPrior: Math.log(prior / fam.table.nModels),
-      logPriors: shares ? Float64Array.from(shares, (q) => Math.log(prior * q)) : null,
-    });
-    total += fam.table.nModels;
-  }
-  const famOf = new Int32Array(total);
-  const modelOf = new Int32Array(total);
-  const starts = new Int32Array(fams.length);
-  let c = 0;
-  fams.forEach(({ fam }, fi) => {
-    starts[fi] = c;
-    for (let m = 0; m < fam.table.nModels; m++, c++) {
-      famOf[c] = fi;
-      modelOf[c] = m;
-    }
-  });
-  const scratch = {
-    chi2: new Float64Array(total),
-    scale: new Float64Array(total),
-    valid: new Uint8Array(total),
-    sfm: new Float64Array(total),
-    smm: new Float64Array(total),
-    w: new Float64Array(total),
-  };
-  layout = { fams, famOf, modelOf, starts, total, scratch };
-  byPriors.set(key, layout);
-  return layout;
+  return chi2Min;
 }
 
 /**
  * Posterior weights: prior_m * exp(-(chi2_m - chi2_min) / (2 T)), T = max(1, chi2_min /
- * dof), normalised; the models above 1e-12 of the total (`kept`) and the most probable
- * one (`map`). A log weight more than 746 below the largest is not exponentiated: exp
- * gives exactly 0 there (the smallest double is e^-744.4), so skipping it changes no bit.
+ * dof), normalised into the layout's `w`; the models above 1e-12 of the total (the
+ * first `nKept` of `kept`) and the most probable one (`map`). A log weight more than
+ * 746 below the largest is not exponentiated: exp gives exactly 0 there (the smallest
+ * double is e^-744.4), so skipping it changes no bit.
  */
-function posteriorWeights(
-  models: ScaledModels,
-  w: Float64Array,
-  starts: Int32Array,
-  dof: number,
-): { w: Float64Array; kept: number[]; map: number } {
-  const { fams, chi2, valid, chi2Min } = models;
-  const total = chi2.length;
+function posteriorWeights(layout: ModelLayout, chi2Min: number, dof: number): { map: number; nKept: number } {
+  const { total, logPrior } = layout;
+  const { chi2, valid, w, kept } = layout.scratch;
   const twoT = 2 * Math.max(1, chi2Min / dof);
   let maxLog = -Infinity;
-  fams.forEach((f, fi) => {
-    const c0 = starts[fi]!;
-    const nModels = f.fam.table.nModels;
-    const logPriors = f.logPriors;
-    for (let m = 0; m < nModels; m++) {
-      const i = c0 + m;
-      if (!valid[i]) {
-        w[i] = 0;
-        continue;
-      }
-      const lw = (logPriors ? logPriors[m]! : f.logPrior) - (chi2[i]! - chi2Min) / twoT;
-      w[i] = lw;
-      if (lw > maxLog) maxLog = lw;
+  for (let i = 0; i < total; i++) {
+    if (!valid[i]) {
+      w[i] = 0;
+      continue;
     }
-  });
+    const lw = logPrior[i]! - (chi2[i]! - chi2Min) / twoT;
+    w[i] = lw;
+    if (lw > maxLog) maxLog = lw;
+  }
   let sum = 0;
   for (let i = 0; i < total; i++) {
     if (!valid[i]) continue;
@@ -557,25 +594,32 @@ function posteriorWeights(
     sum += w[i] = d < -746 ? 0 : Math.exp(d);
   }
   // models below 1e-12 of the total cannot move a magnitude; skipping them keeps the average cheap
-  const kept: number[] = [];
+  let nKept = 0;
+  let map = -1;
   for (let i = 0; i < total; i++) {
-    w[i]! /= sum;
-    if (w[i]! > 1e-12) kept.push(i);
+    const wi = (w[i]! /= sum);
+    if (wi > 1e-12) {
+      kept[nKept++] = i;
+      if (map < 0 || wi > w[map]!) map = i;
+    }
   }
-  let map = kept[0]!;
-  for (const i of kept) if (w[i]! > w[map]!) map = i;
-  return { w, kept, map };
+  return { map, nKept };
 }
 
-/** The kept models' output magnitudes, [r * nOut + o] for kept[r] (NaN: no flux): one logarithm per model (its scale), the rest precomputed. */
-function keptMagnitudes(plan: TranslationPlan, models: ScaledModels, kept: readonly number[]): Float64Array {
+/**
+ * The kept models' output magnitudes, [r * nOut + o] for kept[r] (NaN: no flux): one
+ * logarithm per model (its scale), the rest precomputed.
+ */
+function keptMagnitudes(plan: TranslationPlan, layout: ModelLayout, nKept: number): Float64Array {
   const nOut = plan.outputs.length;
-  const mags = new Float64Array(kept.length * nOut);
-  kept.forEach((i, r) => {
-    const shift = -2.5 * Math.log10(models.scale[i]!);
-    const outMag = models.fams[models.famOf[i]!]!.fam.outMag;
-    for (let o = 0; o < nOut; o++) mags[r * nOut + o] = outMag[models.modelOf[i]! * nOut + o]! + shift;
-  });
+  const { outMag } = layout;
+  const { kept, scale } = layout.scratch;
+  const mags = new Float64Array(nKept * nOut);
+  for (let r = 0; r < nKept; r++) {
+    const i = kept[r]!;
+    const shift = -2.5 * Math.log10(scale[i]!);
+    for (let o = 0; o < nOut; o++) mags[r * nOut + o] = outMag[i * nOut + o]! + shift;
+  }
   return mags;
 }
 
@@ -587,46 +631,55 @@ const magAt = (mags: Float64Array, nOut: number, r: number, o: number): number |
 /**
  * Averaging: each output magnitude is the posterior-weighted mean over the kept models;
  * its sigma adds the weighted model spread to the method's Eq. 4-5 term of the best fit,
- * in quadrature. One pass over the kept models (one logarithm each, its scale) fills
- * every output's sums, in the kept order: Monte-Carlo draws call this ~10^5 times.
+ * in quadrature (`spread` null: the means alone, no sigmas). One logarithm per kept model
+ * (its scale), then each output's sums over the kept models in their order: Monte-Carlo
+ * draws call this ~10^6 times.
  */
 function averageMagnitudes(
   plan: TranslationPlan,
-  models: ScaledModels,
-  w: Float64Array,
-  kept: readonly number[],
-  chi2Red: number,
-  u: UncertaintyOptions,
+  layout: ModelLayout,
+  nKept: number,
+  spread: { chi2Red: number; u: UncertaintyOptions } | null,
 ): { mag_ab: (number | null)[]; mag_err: (number | null)[] } {
   const nOut = plan.outputs.length;
+  const { outMag } = layout;
+  const { kept, scale, w } = layout.scratch;
+  const { shift } = layout.scratch;
+  for (let r = 0; r < nKept; r++) shift[r] = -2.5 * Math.log10(scale[kept[r]!]!);
   const sw = new Float64Array(nOut);
   const s1 = new Float64Array(nOut);
   const s2 = new Float64Array(nOut);
-  for (const i of kept) {
-    const shift = -2.5 * Math.log10(models.scale[i]!);
-    const outMag = models.fams[models.famOf[i]!]!.fam.outMag;
-    const base = models.modelOf[i]! * nOut;
-    const wi = w[i]!;
-    for (let o = 0; o < nOut; o++) {
-      const mag = outMag[base + o]! + shift;
+  // one output at a time, its three sums in registers over the kept models in their order
+  for (let o = 0; o < nOut; o++) {
+    let a = 0;
+    let b = 0;
+    let c = 0;
+    for (let r = 0; r < nKept; r++) {
+      const i = kept[r]!;
+      const mag = outMag[i * nOut + o]! + shift[r]!;
       if (Number.isNaN(mag)) continue;
-      sw[o]! += wi;
-      s1[o]! += wi * mag;
-      s2[o]! += wi * mag * mag;
+      const wi = w[i]!;
+      a += wi;
+      b += wi * mag;
+      if (spread) c += wi * mag * mag;
     }
+    sw[o] = a;
+    s1[o] = b;
+    s2[o] = c;
   }
   const mag_ab: (number | null)[] = [];
   const mag_err: (number | null)[] = [];
   plan.outputs.forEach((o, k) => {
     if (sw[k] === 0) {
       mag_ab.push(null);
-      mag_err.push(null);
+      if (spread) mag_err.push(null);
       return;
     }
     const mean = s1[k]! / sw[k]!;
-    const variance = Math.max(0, s2[k]! / sw[k]! - mean * mean);
     mag_ab.push(mean);
-    mag_err.push(Math.sqrt(variance + predictedSigma(chi2Red, o.pivot_aa, u) ** 2));
+    if (!spread) return;
+    const variance = Math.max(0, s2[k]! / sw[k]! - mean * mean);
+    mag_err.push(Math.sqrt(variance + predictedSigma(spread.chi2Red, o.pivot_aa, spread.u) ** 2));
   });
   return { mag_ab, mag_err };
 }
@@ -637,29 +690,31 @@ function averageMagnitudes(
  * redshift and share (null when the prior has none of them).
  */
 function familyPosterior(
-  models: ScaledModels,
-  w: Float64Array,
-  kept: readonly number[],
+  layout: ModelLayout,
+  nKept: number,
 ): { posterior: [FamilyKey, number][]; aV: number; zMean: number | null; pRedshifted: number | null } {
-  const byFamily = new Float64Array(models.fams.length);
-  const seen = new Uint8Array(models.fams.length);
+  const { fams, famOf, hasZ } = layout;
+  const { kept, w } = layout.scratch;
+  const byFamily = new Float64Array(fams.length);
+  const seen = new Uint8Array(fams.length);
   let aV = 0;
   let wz = 0;
   let sz = 0;
-  for (const i of kept) {
-    const f = models.famOf[i]!;
-    seen[f] = 1;
-    byFamily[f]! += w[i]!;
-    const set = models.fams[f]!.fam.set;
-    aV += w[i]! * (set.a_v?.[models.modelOf[i]!] ?? 0);
-    if (set.z) {
-      wz += w[i]!;
-      sz += w[i]! * set.z[models.modelOf[i]!]!;
+  for (let r = 0; r < nKept; r++) {
+    const i = kept[r]!;
+    const fi = famOf[i]!;
+    const wi = w[i]!;
+    seen[fi] = 1;
+    byFamily[fi]! += wi;
+    aV += wi * layout.aV[i]!;
+    if (hasZ[fi]) {
+      wz += wi;
+      sz += wi * layout.z[i]!;
     }
   }
   // families in their order of first appearance among the kept models (kept is in family order), the most probable first
-  const posterior = models.fams.flatMap(({ key }, f): [FamilyKey, number][] => (seen[f] ? [[key, byFamily[f]!]] : []));
-  const redshifted = models.fams.some(({ fam }) => fam.set.z);
+  const posterior = fams.flatMap(({ key }, fi): [FamilyKey, number][] => (seen[fi] ? [[key, byFamily[fi]!]] : []));
+  const redshifted = hasZ.some((h) => h === 1);
   return {
     posterior: posterior.sort((a, b) => b[1] - a[1]),
     aV,
@@ -671,17 +726,17 @@ function familyPosterior(
 /** Draws: `count` models drawn from the posterior (inverse CDF over the kept models), each with its magnitudes, for training with realistic colour spread. */
 function drawModels(
   plan: TranslationPlan,
-  models: ScaledModels,
-  mags: Float64Array,
-  w: Float64Array,
-  kept: readonly number[],
+  layout: ModelLayout,
+  nKept: number,
   count: number,
   rng: Rng,
 ): TranslationDraw[] {
   const nOut = plan.outputs.length;
+  const mags = keptMagnitudes(plan, layout, nKept);
+  const { kept, w } = layout.scratch;
   const cdf: number[] = [];
   let acc = 0;
-  for (const i of kept) cdf.push((acc += w[i]!));
+  for (let r = 0; r < nKept; r++) cdf.push((acc += w[kept[r]!]!));
   const draws: TranslationDraw[] = [];
   for (let d = 0; d < count; d++) {
     // 2^-32 resolution is plenty for weights kept above 1e-12 of the total
@@ -694,8 +749,8 @@ function drawModels(
       else lo = mid + 1;
     }
     const i = kept[lo]!;
-    const { key, fam } = models.fams[models.famOf[i]!]!;
-    const m = models.modelOf[i]!;
+    const { key, fam } = layout.fams[layout.famOf[i]!]!;
+    const m = layout.modelOf[i]!;
     draws.push({
       family: key,
       model: fam.set.names[m]!,

@@ -39,6 +39,7 @@ import {
   predictedSigma,
   preparePlan,
   translateLabelFree,
+  translateLabelFreeMags,
   translateSource,
   PAPER_ASSIGNMENT,
   CLASS_BLIND_ASSIGNMENT,
@@ -426,6 +427,20 @@ describe('fitting and translation', () => {
     // a prior of 0 removes a family from the average
     const noBb = translateLabelFree(plan, obs, { priors: { ...priors, blackbody: 0 }, draws: 0 }, sigma, null);
     expect(noBb.family_posterior).not.toMatch(/blackbody/);
+    // what a Monte-Carlo draw reads: the same magnitudes and A_V, bit for bit, under priors that change between calls
+    for (const [p, full] of [
+      [priors, t],
+      [{ ...priors, blackbody: 0 }, noBb],
+      [priors, t],
+    ] as const)
+      expect(translateLabelFreeMags(plan, obs, p)).toEqual({ mag_ab: full.mag_ab, a_v: full.a_v });
+    const twoBands = {
+      band: obs.band.slice(0, 2),
+      flux_fnu: obs.flux_fnu.slice(0, 2),
+      flux_err_fnu: obs.flux_err_fnu.slice(0, 2),
+    };
+    expect(translateLabelFree(plan, twoBands, { priors, draws: 0 }, sigma, null).status).toBe('failed');
+    expect(translateLabelFreeMags(plan, twoBands, priors)).toBeNull();
   });
 
   it('normalises to the brightest band and computes chi2_red by hand on a 3-band case', () => {
