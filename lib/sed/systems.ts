@@ -1,5 +1,4 @@
 import type { MagSystemName } from '../../schemas/catalog.js';
-import { canonicalJson } from '../canonical.js';
 import { AB_ZERO_FNU_CGS, JY_CGS, fnuFromFlambda } from './units.js';
 import { bandFlux, bandWeights, pivotWavelength, type BandConvention, type Filter } from './filters.js';
 import type { WavelengthGrid } from './grid.js';
@@ -86,6 +85,15 @@ export function magSystemOf(s: MagSystemName): MagSystem {
   return s;
 }
 
+/** Whether two systems are the same (Monte-Carlo draws ask this per band and draw: compared field by field). */
 export function sameSystem(a: MagSystem, b: MagSystem): boolean {
-  return canonicalJson(a) === canonicalJson(b);
+  switch (a.kind) {
+    case 'ab':
+    case 'st':
+      return b.kind === a.kind;
+    case 'vega_zp':
+      return b.kind === 'vega_zp' && b.zero_point_jy === a.zero_point_jy;
+    case 'vega_spectrum':
+      return b.kind === 'vega_spectrum' && b.vega_mag === a.vega_mag;
+  }
 }

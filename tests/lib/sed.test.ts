@@ -18,7 +18,14 @@ import {
   spectrumFnuOnGrid,
   type BandMeasurement,
 } from '../../lib/sed/photometry.js';
-import { abOffset, bandZeroPoints, zeroPointFnu } from '../../lib/sed/systems.js';
+import {
+  abOffset,
+  bandZeroPoints,
+  GAIA_VEGAMAG,
+  magSystemOf,
+  sameSystem,
+  zeroPointFnu,
+} from '../../lib/sed/systems.js';
 import { consistencyOffsets } from '../../lib/sed/diagnostics.js';
 import {
   BLACKBODY_TEMPERATURES_K,
@@ -131,6 +138,16 @@ describe('filters', () => {
     expect(zp[1]! / 1e-23).toBeCloseTo(1594, 9);
     // Gaia G: Vega's flux through G, dimmed by Vega's 0.023 mag: AB - Vega = 0.11 (Riello et al. 2021)
     expect(Math.abs(abMagFromFnu(zp[2]!) - 0.11)).toBeLessThan(0.03);
+  });
+
+  it('tells systems apart by kind and value: Gaia VEGAMAG is Vega at 0.023, not at 0', () => {
+    expect(sameSystem({ kind: 'ab' }, magSystemOf('AB'))).toBe(true);
+    expect(sameSystem({ kind: 'ab' }, { kind: 'st' })).toBe(false);
+    expect(sameSystem({ kind: 'vega_spectrum', vega_mag: 0.023 }, GAIA_VEGAMAG)).toBe(true);
+    expect(sameSystem(magSystemOf('Vega'), GAIA_VEGAMAG)).toBe(false);
+    expect(sameSystem({ kind: 'vega_zp', zero_point_jy: 1594 }, { kind: 'vega_zp', zero_point_jy: 1594 })).toBe(true);
+    expect(sameSystem({ kind: 'vega_zp', zero_point_jy: 1594 }, { kind: 'vega_zp', zero_point_jy: 1024 })).toBe(false);
+    expect(sameSystem({ kind: 'vega_zp', zero_point_jy: 0 }, { kind: 'vega_spectrum', vega_mag: 0 })).toBe(false);
   });
 
   it('uses the 2MASS zero points of Cohen et al. (2003): 1594 Jy is AB 0.894', () => {
