@@ -3,7 +3,8 @@ import { computeFeatures, featureNames, imputeMatrix } from '../lib/features.js'
 import { predictTwoStage, predictTwoStageWith, type TwoStagePrediction } from '../lib/forest/two-stage.js';
 import { neighbourScores } from '../lib/uncertainty/neighbours.js';
 import { describeRule } from '../lib/uncertainty/rule.js';
-import { predictDraws } from './montecarlo.js';
+import type { DrawOutcome } from '../lib/uncertainty/montecarlo.js';
+import { predictDraws, withSingle } from './montecarlo.js';
 import { sourceRng, sourceSeed } from './translation.js';
 import { classifyVerdicts, readCalibration } from './classify-uncertainty.js';
 import { InputError } from '../lib/errors.js';
@@ -774,7 +775,7 @@ async function describeTargets(
     // (the full model's on the engine's threads when it has them, after this loop)
     if (mc.draws > 0 && route === 'xray_only')
       drawRows[si] = xrayOnlyDraws(input, s.flux, xray!.spec, mc.draws, sourceRng(mc.seed, s.id));
-    else if (mc.draws > 0 && ctx.trees?.drawTargets) {
+    else if (mc.draws > 0 && ctx.trees?.drawPredictTargets) {
       const { pos_err_95_arcsec, significance, var_p_intra, var_p_inter, a_v, flux } = s;
       const target = { pos_err_95_arcsec, significance, var_p_intra, var_p_inter, a_v, flux };
       toDraw.push({ s: target, byFilter, fixed, seed: sourceSeed(mc.seed, s.id) });
@@ -834,13 +835,21 @@ async function describeTargets(
     // a source's draws take tens of milliseconds: let the heartbeat timer run between them (Temporal)
     if (mc.draws > 0 && si % 10 === 9) await yieldToEventLoop();
   }
-  if (toDraw.length > 0 && ctx.trees?.drawTargets) {
-    const rows = await ctx.trees.drawTargets(env, spec, mc, toDraw, (done, total) =>
-      ctx.progress(2, 4, `drawing ${done}/${total} on the engine's threads`),
+  // the full model's draws on the engine's threads, predicted and summarised there: the rows never come back
+  const drawOutcomes: DrawOutcome[] = [];
+  if (toDraw.length > 0 && ctx.trees?.drawPredictTargets) {
+    const outcomes = await ctx.trees.drawPredictTargets(
+      env,
+      spec,
+      mc,
+      toDraw,
+      loaded.model,
+      loaded.medians,
+      (done, total) => ctx.progress(2, 4, `drawing ${done}/${total} on the engine's threads`),
     );
-    toDrawAt.forEach((si, k) => (drawRows[si] = rows[k]!));
+    toDrawAt.forEach((si, k) => (drawOutcomes[si] = outcomes[k]!));
   }
-  return { targets, magsOut, full, observedOnly, routes, drawRows };
+  return { targets, magsOut, full, observedOnly, routes, drawRows, drawOutcomes };
 }
 type DescribedTargets = Awaited<ReturnType<typeof describeTargets>>;
 
@@ -857,7 +866,7 @@ async function predictTargets(
   described: DescribedTargets,
   whole: boolean,
 ) {
-  const { routes, full, drawRows } = described;
+  const { routes, full, drawRows, drawOutcomes } = described;
   const mc = p.uncertainty.mc;
   const features: FeatureBlock[] = [];
   ctx.progress(3, 4, 'predicting');
@@ -929,7 +938,15 @@ async function predictTargets(
       class_set: null,
       ood: null,
     }));
-    if (mc.draws > 0) {
+    if (mc.draws > 0 && idx.every((i) => drawOutcomes[i] !== undefined)) {
+      // drawn, predicted and summarised on the engine's threads (describeTargets)
+      const res = withSingle(
+        idx.map((i) => drawOutcomes[i]!),
+        single,
+      );
+      preds = res.preds;
+      extras = res.extras.map((x) => ({ ...x, ood_score: null, class_set: null, ood: null }));
+    } else if (mc.draws > 0) {
       // in chunks: 10^4 sources x 100 draws would be 10^6 feature rows at once
       preds = [];
       extras = [];

@@ -1,6 +1,5 @@
 import { computeFeatures, imputeMatrix, sourceFeatureInput, type FeatureSpec } from '../lib/features.js';
 import {
-  decideOnMeans,
   predictTwoStage,
   predictTwoStageWith,
   type TwoStageModel,
@@ -12,7 +11,8 @@ import {
   drawFlux,
   drawMagnitude,
   drawTranslation,
-  summariseDraws,
+  summariseDrawPredictions,
+  type DrawOutcome,
   type TranslatedMags,
 } from '../lib/uncertainty/montecarlo.js';
 import type { Rng } from '../lib/rng.js';
@@ -117,9 +117,8 @@ export function xrayDrawFeatures(src: SourceRow, spec: FeatureSpec, mc: McParams
 
 /**
  * The model applied to every draw of every source (one matrix, imputed with the model's
- * medians), summarised per source: mean final and Stage-1 vectors with their 16-84%
- * intervals, the two-stage decision on the means, the significance of the top two
- * classes, and the single-value prediction beside them.
+ * medians), summarised per source (summariseDrawPredictions), with the single-value
+ * prediction beside them.
  */
 export async function predictDraws(
   model: TwoStageModel,
@@ -133,32 +132,31 @@ export async function predictDraws(
   const all = trees?.predict
     ? await predictTwoStageWith(model, m, (f, x) => trees.predict!(f, x))
     : predictTwoStage(model, m);
-  const K = model.finalClasses.length;
-  const G = model.groups.length;
-  const preds: TwoStagePrediction[] = [];
-  const extras: Omit<PredictionExtras, 'ood_score' | 'class_set' | 'ood'>[] = [];
-  let at = 0;
-  drawRows.forEach((rows, i) => {
-    const n = rows.length;
-    const fin = new Float64Array(n * K);
-    const st1 = new Float64Array(n * G);
-    for (let d = 0; d < n; d++) {
-      fin.set(all[at + d]!.proba, d * K);
-      st1.set(all[at + d]!.stage1Proba, d * G);
-    }
-    at += n;
-    const f = summariseDraws(fin, n, K);
-    const s1 = summariseDraws(st1, n, G);
-    preds.push(decideOnMeans(model, s1.mean, f.mean));
-    extras.push({
-      mc_draws: n,
+  return withSingle(
+    summariseDrawPredictions(
+      model,
+      all,
+      drawRows.map((rows) => rows.length),
+    ),
+    single,
+  );
+}
+
+/** Draw outcomes as predictions and their extras, each with its source's single-value vector. */
+export function withSingle(
+  outcomes: readonly DrawOutcome[],
+  single: readonly TwoStagePrediction[],
+): { preds: TwoStagePrediction[]; extras: Omit<PredictionExtras, 'ood_score' | 'class_set' | 'ood'>[] } {
+  return {
+    preds: outcomes.map((o) => o.pred),
+    extras: outcomes.map((o, i) => ({
+      mc_draws: o.mc_draws,
       single: single[i]!.proba,
-      final_lo: f.lo,
-      final_hi: f.hi,
-      stage1_lo: s1.lo,
-      stage1_hi: s1.hi,
-      significance: f.significance,
-    });
-  });
-  return { preds, extras };
+      final_lo: o.final_lo,
+      final_hi: o.final_hi,
+      stage1_lo: o.stage1_lo,
+      stage1_hi: o.stage1_hi,
+      significance: o.significance,
+    })),
+  };
 }

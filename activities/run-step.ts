@@ -8,8 +8,7 @@ import { InputError } from '../lib/errors.js';
 import { callStage, STAGE_NAMES, type StepOutcome, type StepRequest } from '../schemas/step.js';
 import type { StageActivities } from './contract.js';
 import { stageDef } from './registry.js';
-import type { TreeGrower } from '../lib/forest/grow-batch.js';
-import { inputProblems, type AnyStageDef, type ProgressFn, type StageOutput } from './stage.js';
+import { inputProblems, type AnyStageDef, type EngineThreads, type ProgressFn, type StageOutput } from './stage.js';
 
 /**
  * Runs one stage on one step: the body of every stage activity, on either engine.
@@ -24,7 +23,7 @@ async function runStage(
   rawParams: unknown,
   rawInputs: Record<string, { stage: string; id: string } | undefined>,
   step: { key: string; context: unknown },
-  env: { progress: ProgressFn; trees?: TreeGrower },
+  env: { progress: ProgressFn; trees?: EngineThreads },
 ): Promise<StepOutcome> {
   const parsed = stage.params.safeParse(rawParams);
   if (!parsed.success) {
@@ -124,7 +123,7 @@ export interface StageEnvironment {
   /** a step's progress callback (a heartbeat on Temporal) */
   progressOf?: (key: string) => ProgressFn;
   /** the engine's tree-growing threads */
-  trees?: TreeGrower;
+  trees?: EngineThreads;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { ArtifactStore, SelectPayload, TablePayload } from '../artifacts/st
 import type { TableSchema } from '../schemas/table.js';
 import type { RawFileRef } from '../schemas/artifact.js';
 import type { TreeGrower } from '../lib/forest/grow-batch.js';
+import type { DrawPredictMany } from '../lib/classify/targets.js';
 import type { StageName } from '../schemas/step.js';
 
 /**
@@ -12,6 +13,15 @@ import type { StageName } from '../schemas/step.js';
  */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * The engine's worker threads as a stage sees them: lib's tree growing (with predictions,
+ * translations and OOD scores), and classify's Monte-Carlo draws through its model,
+ * summarised per target (engine/tree-pool.ts).
+ */
+export interface EngineThreads extends TreeGrower {
+  drawPredictTargets?: DrawPredictMany;
 }
 
 /** Progress of one step: the Temporal worker turns it into a heartbeat. */
@@ -25,7 +35,7 @@ export interface StageContext<Refs, Context> {
   context: Context;
   progress: ProgressFn;
   /** worker threads that grow a forest's trees, handed over by the engine; absent: this thread */
-  trees?: TreeGrower;
+  trees?: EngineThreads;
   /** a folder of the store's temporary area for this step's own files (made on the first call), removed once its artifact is written */
   scratch: () => Promise<string>;
 }

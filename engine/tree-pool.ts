@@ -4,9 +4,11 @@ import { randomUUID } from 'node:crypto';
 import type { GrowTask, TreeGrower } from '../lib/forest/grow-batch.js';
 import { checkPredictable, serializeForest } from '../lib/forest/forest.js';
 import type { Forest, Matrix } from '../lib/forest/types.js';
-import type { DrawTask, PredictTask, ScoreTask, TranslateTask } from './tree-worker.js';
+import type { DrawPredictTask, PredictTask, ScoreTask, TranslateTask } from './tree-worker.js';
+import { serializeTwoStage, type TwoStageModel } from '../lib/forest/two-stage.js';
+import type { DrawOutcome } from '../lib/uncertainty/montecarlo.js';
 import { referenceRows, type NeighbourReference } from '../lib/uncertainty/neighbours.js';
-import type { DrawMany } from '../lib/classify/targets.js';
+import type { DrawPredictMany } from '../lib/classify/targets.js';
 import { portablePlan, type TranslateMany, type Translation, type TranslationPlan } from '../lib/sed/translate.js';
 import { engineWorkerFile } from './worker-file.js';
 
@@ -15,8 +17,12 @@ export interface TreePool extends TreeGrower {
   predict(forest: Forest, m: Matrix): Promise<Float64Array>;
   /** label-free translations with the observations split over the threads: the same numbers as lib's translateLabelFree */
   translate: TranslateMany;
-  /** classify's full-model Monte-Carlo draws with the targets split over the threads: the same rows as lib's fullModelDraws */
-  drawTargets: DrawMany;
+  /**
+   * classify's full-model Monte-Carlo draws with the targets split over the threads, each
+   * part's draws predicted and summarised there: the same outcomes as predictDraws of lib's
+   * fullModelDraws rows
+   */
+  drawPredictTargets: DrawPredictMany;
   /** OOD scores with the rows split over the threads: the same numbers as lib's neighbourScores */
   neighbourScores(ref: NeighbourReference, m: Matrix): Promise<Float64Array>;
   destroy(): Promise<void>;
@@ -32,6 +38,20 @@ function sharedForest(forest: Forest): { key: string; bytes: Uint8Array } {
     bytes.set(local);
     s = { key: randomUUID(), bytes };
     sharedForests.set(forest, s);
+  }
+  return s;
+}
+
+/** A two-stage model serialized once into shared memory, and the key the threads cache it under. */
+const sharedModels = new WeakMap<TwoStageModel, { key: string; bytes: Uint8Array }>();
+function sharedModel(model: TwoStageModel): { key: string; bytes: Uint8Array } {
+  let s = sharedModels.get(model);
+  if (!s) {
+    const local = serializeTwoStage(model);
+    const bytes = new Uint8Array(new SharedArrayBuffer(local.byteLength));
+    bytes.set(local);
+    s = { key: randomUUID(), bytes };
+    sharedModels.set(model, s);
   }
   return s;
 }
@@ -128,12 +148,19 @@ export function createTreePool(jobs = availableParallelism()): TreePool {
         return pool.run(task, { name: 'translateRows' }) as Promise<Translation[]>;
       });
     },
-    drawTargets: (env, spec, mc, targets, onChunk) => {
+    drawPredictTargets: (env, spec, mc, targets, model, medians, onChunk) => {
       const portable = { ...env, plan: portableOf(env.plan) };
-      // a target's exact draws are 100 fits: parts of a few dozen
+      const shareable = sharedModel(model);
       return inParts(targets, 16, onChunk, (part) => {
-        const task: DrawTask = { env: portable, spec, mc, targets: part };
-        return pool.run(task, { name: 'drawTargets' }) as Promise<(number | null)[][][]>;
+        const task: DrawPredictTask = {
+          env: portable,
+          spec,
+          mc,
+          targets: part,
+          model: shareable,
+          medians: [...medians],
+        };
+        return pool.run(task, { name: 'drawPredictTargets' }) as Promise<DrawOutcome[]>;
       });
     },
     async neighbourScores(ref, m) {

@@ -1,7 +1,8 @@
 // Worker-thread entry (piscina) of the tree pool: grows one batch of trees, predicts a
 // range of rows with a forest it was sent once (lib/forest), translates a part of a
-// table's observations (lib/sed), draws a part of classify's targets (lib/classify) or
-// scores a range of rows' OOD distances (lib/uncertainty); each pure.
+// table's observations (lib/sed), draws a part of classify's targets (lib/classify) and
+// predicts and summarises them (lib/forest, lib/uncertainty), or scores a range of rows'
+// OOD distances (lib/uncertainty); each pure.
 import { deserializeForest, predictProbaRows } from '../lib/forest/forest.js';
 import type { Forest } from '../lib/forest/types.js';
 import {
@@ -15,6 +16,9 @@ import type { Observation } from '../lib/sed/fit.js';
 import { fullModelDraws, type DrawTarget, type TargetTranslation } from '../lib/classify/targets.js';
 import type { FeatureSpec } from '../lib/features.js';
 import { Rng } from '../lib/rng.js';
+import { imputeMatrix } from '../lib/features.js';
+import { deserializeTwoStage, predictTwoStage, type TwoStageModel } from '../lib/forest/two-stage.js';
+import { summariseDrawPredictions, type DrawOutcome } from '../lib/uncertainty/montecarlo.js';
 import { scoreRows, type NeighbourReference } from '../lib/uncertainty/neighbours.js';
 
 export { growBatch as default } from '../lib/forest/grow-batch.js';
@@ -68,9 +72,39 @@ export interface DrawTask {
   targets: DrawTarget[];
 }
 
-export function drawTargets(task: DrawTask): (number | null)[][][] {
+function drawTargets(task: DrawTask): (number | null)[][][] {
   return task.targets.map((t) =>
     fullModelDraws(task.env, t.s, t.byFilter, t.fixed, task.spec, task.mc, new Rng(t.seed)),
+  );
+}
+
+/** A part of classify's targets to draw and predict with the full model (serialized in shared memory, known by `key` after the first task). */
+export interface DrawPredictTask extends DrawTask {
+  model: { key: string; bytes: Uint8Array };
+  medians: (number | null)[];
+}
+
+/** The two-stage models this thread has decoded, most recently used last (at most two). */
+const models = new Map<string, TwoStageModel>();
+
+/**
+ * The part's draws through the model on this thread, summarised per target: what
+ * predictDraws makes of drawTargets' rows, without sending the rows back (10^6 of them
+ * for 10^4 sources). Each draw row is imputed and predicted alone, so the numbers are the
+ * same whatever the part.
+ */
+export function drawPredictTargets(task: DrawPredictTask): DrawOutcome[] {
+  let model = models.get(task.model.key);
+  if (model) models.delete(task.model.key);
+  else model = deserializeTwoStage(task.model.bytes);
+  models.set(task.model.key, model);
+  if (models.size > 2) models.delete(models.keys().next().value!);
+  const rows = drawTargets(task);
+  const all = predictTwoStage(model, imputeMatrix(rows.flat(), task.medians));
+  return summariseDrawPredictions(
+    model,
+    all,
+    rows.map((r) => r.length),
   );
 }
 

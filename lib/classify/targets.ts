@@ -17,7 +17,14 @@ import {
   type UncertaintyOptions,
 } from '../sed/translate.js';
 import { AB_ZERO_FNU_CGS } from '../sed/units.js';
-import { drawFlux, drawMagnitude, drawTranslation, type TranslatedMags } from '../uncertainty/montecarlo.js';
+import {
+  drawFlux,
+  drawMagnitude,
+  drawTranslation,
+  type DrawOutcome,
+  type TranslatedMags,
+} from '../uncertainty/montecarlo.js';
+import type { TwoStageModel } from '../forest/two-stage.js';
 
 /**
  * The science of classifying a target, free of I/O: its magnitudes in each band's system
@@ -307,14 +314,16 @@ export interface DrawTarget {
   seed: number;
 }
 
-/** Many targets' draws for the full model at once, as the engine's threads make them (engine/tree-pool.ts). */
-export type DrawMany = (
+/** Many targets' draws for the full model through it (imputed with `medians`), summarised per target, as the engine's threads make them. */
+export type DrawPredictMany = (
   env: TargetTranslation,
   spec: FeatureSpec,
   mc: { draws: number; translation: 'exact' | 'linear' },
   targets: readonly DrawTarget[],
+  model: TwoStageModel,
+  medians: readonly (number | null)[],
   onChunk?: (done: number, total: number) => void,
-) => Promise<(number | null)[][][]>;
+) => Promise<DrawOutcome[]>;
 
 /**
  * Monte-Carlo draws of a target for the full model: its fluxes and every observed band's

@@ -3,7 +3,6 @@ import { growTree, type Sampling } from './grow.js';
 import type { ForestParams } from '../../schemas/forest.js';
 import type { Forest, Matrix } from './types.js';
 import type { TranslateMany } from '../sed/translate.js';
-import type { DrawMany } from '../classify/targets.js';
 import type { NeighbourReference } from '../uncertainty/neighbours.js';
 
 /** One batch of trees to grow: the binned training data (shareable between threads) and the trees' seeds. */
@@ -37,8 +36,6 @@ export interface TreeGrower {
   predict?(forest: Forest, m: Matrix): Promise<Float64Array>;
   /** label-free translations split over the same threads (lib's numbers); absent: translate in this thread */
   translate?: TranslateMany;
-  /** classify's Monte-Carlo draws for the full model, the targets split over the same threads (lib's numbers) */
-  drawTargets?: DrawMany;
   /** out-of-distribution scores (lib/uncertainty/neighbours.ts), the rows split over the same threads (lib's numbers) */
   neighbourScores?: (ref: NeighbourReference, m: Matrix) => Promise<Float64Array>;
 }

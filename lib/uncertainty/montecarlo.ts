@@ -1,5 +1,6 @@
 import { Rng } from '../rng.js';
 import { quantileSorted } from '../stats.js';
+import { decideOnMeans, type TwoStageModel, type TwoStagePrediction } from '../forest/two-stage.js';
 
 /**
  * Monte-Carlo propagation of measurement errors (as MUWCLASS does, Yang et al. 2022,
@@ -94,6 +95,57 @@ export function summariseDraws(proba: ArrayLike<number>, nDraws: number, K: numb
   const spread = sd[top]! + sd[second]!;
   const significance = K < 2 ? null : spread > 0 ? (mean[top]! - mean[second]!) / spread : null;
   return { mean, lo: qlo, hi: qhi, sd, top, second, significance };
+}
+
+/** A source's Monte-Carlo draws through the model: the two-stage decision on the mean vectors, and their spread. */
+export interface DrawOutcome {
+  pred: TwoStagePrediction;
+  mc_draws: number;
+  /** 16-84% intervals of the final and Stage-1 vectors */
+  final_lo: Float64Array;
+  final_hi: Float64Array;
+  stage1_lo: Float64Array;
+  stage1_hi: Float64Array;
+  /** of the final vector's top two classes (summariseDraws) */
+  significance: number | null;
+}
+
+/**
+ * The predictions of every draw of every source (`counts[i]` draws of source i, in
+ * order), summarised per source: mean final and Stage-1 vectors with their 16-84%
+ * intervals, the two-stage decision on the means, the significance of the top two
+ * classes.
+ */
+export function summariseDrawPredictions(
+  model: TwoStageModel,
+  all: readonly TwoStagePrediction[],
+  counts: readonly number[],
+): DrawOutcome[] {
+  const K = model.finalClasses.length;
+  const G = model.groups.length;
+  const out: DrawOutcome[] = [];
+  let at = 0;
+  for (const n of counts) {
+    const fin = new Float64Array(n * K);
+    const st1 = new Float64Array(n * G);
+    for (let d = 0; d < n; d++) {
+      fin.set(all[at + d]!.proba, d * K);
+      st1.set(all[at + d]!.stage1Proba, d * G);
+    }
+    at += n;
+    const f = summariseDraws(fin, n, K);
+    const s1 = summariseDraws(st1, n, G);
+    out.push({
+      pred: decideOnMeans(model, s1.mean, f.mean),
+      mc_draws: n,
+      final_lo: f.lo,
+      final_hi: f.hi,
+      stage1_lo: s1.lo,
+      stage1_hi: s1.hi,
+      significance: f.significance,
+    });
+  }
+  return out;
 }
 
 /** A translation reduced to what the features read: HST magnitudes (null: none) and A_V. */

@@ -5,7 +5,9 @@ import { ArtifactStore } from '../../artifacts/store.js';
 import { loadConfig } from '../../config/load.js';
 import { planPipeline } from '../../engine/plan.js';
 import { prepareTranslation, sourceObservation, type PreparedTranslation } from '../../activities/translation.js';
-import { predictDraws, sourceDrawFeatures } from '../../activities/montecarlo.js';
+import { predictDraws, sourceDrawFeatures, withSingle } from '../../activities/montecarlo.js';
+import { fullModelDraws, type DrawTarget, type Observed, type TargetTranslation } from '../../lib/classify/targets.js';
+import { abOffset } from '../../lib/sed/systems.js';
 import { featureNames, imputeMatrix, type FeatureSpec } from '../../lib/features.js';
 import { fitTwoStage, predictTwoStage } from '../../lib/forest/two-stage.js';
 import { sourcesTable, type SourceRow } from '../../schemas/tables.js';
@@ -168,6 +170,100 @@ describe('Monte-Carlo draws of training sources', () => {
       0.85 * a.preds.length,
     );
   }, 120_000);
+
+  it("of classify's targets are drawn, predicted and summarised on the engine's threads as here, to the bit", async () => {
+    // the bundled sources as classify's targets: their input bands observed in their own systems
+    const env: TargetTranslation = {
+      inputNames: t.bands.map((b) => b.filter),
+      plan: t.plan,
+      missing_err_frac: t.settings.missing_err_frac,
+      err_floor_mag: t.settings.err_floor_mag,
+      labelFree: t.labelFree,
+      sigma: t.sigma,
+      gaiaZp: new Map(),
+    };
+    const targets: DrawTarget[] = sources.slice(0, 20).map((src, i) => {
+      const byFilter = new Map<string, Observed>();
+      t.bands.forEach((b, k) => {
+        const mag = src[b.mag_column as keyof SourceRow] as number | null;
+        if (mag === null) return;
+        const zero_point = t.zeroPoints[k]!;
+        const err = src[b.err_column as keyof SourceRow] as number | null;
+        byFilter.set(b.filter, {
+          filter: b.filter,
+          mag,
+          err,
+          zero_point,
+          system: b.system,
+          mag_ab: mag + abOffset(zero_point),
+          source: 'test',
+        });
+      });
+      const flux = (v: keyof SourceRow, e: keyof SourceRow) => ({
+        value: src[v] as number | null,
+        err: src[e] as number | null,
+      });
+      return {
+        s: {
+          pos_err_95_arcsec: src.pos_err_95_arcsec,
+          significance: src.significance,
+          var_p_intra: src.var_p_intra,
+          var_p_inter: src.var_p_inter,
+          a_v: null,
+          flux: {
+            s: flux('flux_s_cgs', 'flux_s_err_cgs'),
+            m: flux('flux_m_cgs', 'flux_m_err_cgs'),
+            h: flux('flux_h_cgs', 'flux_h_err_cgs'),
+            b: flux('flux_b_cgs', 'flux_b_err_cgs'),
+          },
+        },
+        byFilter,
+        fixed: {
+          astrometry: {
+            parallax_mas: src.parallax_mas,
+            parallax_err_mas: src.parallax_err_mas,
+            dist_geo_pc: null,
+            pm_total_masyr: src.pm_total_masyr,
+          },
+          nu: null,
+        },
+        seed: 1000 + i,
+      };
+    });
+    const mc = { draws: 6, translation: 'exact' as const };
+    const here = targets.map((x) => fullModelDraws(env, x.s, x.byFilter, x.fixed, spec, mc, new Rng(x.seed)));
+    const names = featureNames(spec);
+    const medians = names.map(() => 0);
+    const model = await fitTwoStage(
+      imputeMatrix(
+        here.map((r) => r[0]!),
+        medians,
+      ),
+      sources.slice(0, 20).map((s) => s.label!),
+      names,
+      { ...input.baseline.model, forest: { ...input.baseline.model.forest, n_estimators: 15 } },
+    );
+    const single = predictTwoStage(
+      model,
+      imputeMatrix(
+        here.map((r) => r[0]!),
+        medians,
+      ),
+    );
+    const expected = await predictDraws(model, medians, single, here);
+    const pool = createTreePool(2);
+    const parts: number[] = [];
+    try {
+      const outcomes = await pool.drawPredictTargets(env, spec, mc, targets, model, medians, (done) =>
+        parts.push(done),
+      );
+      expect(withSingle(outcomes, single)).toEqual(expected);
+      expect(outcomes.every((o) => o.mc_draws === 6)).toBe(true);
+      expect(parts.at(-1)).toBe(targets.length);
+    } finally {
+      await pool.destroy();
+    }
+  }, 60_000);
 
   it("translate on the engine's threads with the same bits as in this thread", async () => {
     const observations = sources.map((s) => sourceObservation(t, s).obs).flatMap((o) => (o.ok ? [o.obs] : []));
