@@ -9,6 +9,8 @@ export interface WorkerTask {
   storeRoot: string;
   verify: VerifyMode;
   request: StepRequest;
+  /** the threads of this thread's tree pool (fixed by its first task) */
+  treeThreads: number;
 }
 
 /** this thread's tree pool, made at its first step; its threads start when a forest is fitted */
@@ -21,7 +23,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     return {
       ok: true,
       outcome: await runStep(new ArtifactStore(task.storeRoot, task.verify), task.request, {
-        trees: (trees ??= createTreePool()),
+        trees: (trees ??= createTreePool(task.treeThreads)),
       }),
     };
   } catch (err) {
