@@ -110,6 +110,13 @@ function familiesKey(dataDir: string, p: SedSettings & { data_files: RawFileRef[
   })}`;
 }
 
+/**
+ * The plans (every model through every input band and output filter, 0.1-0.2 s each) are
+ * shared by every preparation with the same families, bands, output filters and convention:
+ * the sed steps of an ablation that changes priors, error floors or assignment reuse them.
+ */
+const plans = new PromiseCache<TranslationPlan>(4);
+
 async function build(dataDir: string, p: SedSettings & { data_files: RawFileRef[] }): Promise<PreparedTranslation> {
   const grid = DEFAULT_GRID;
   const bands = p.input_bands.filter((b) => p.surveys.includes(b.survey));
@@ -124,13 +131,28 @@ async function build(dataDir: string, p: SedSettings & { data_files: RawFileRef[
     bands.map((b, i) => ({ filter: inputFilters[i]!, system: b.system })),
     p.convention,
   );
-  const families = await familySets.get(familiesKey(dataDir, p), () => buildFamilies(dataDir, p));
+  const familyKey = familiesKey(dataDir, p);
+  const families = await familySets.get(familyKey, () => buildFamilies(dataDir, p));
+  // the filter curves read, by name and digest (the data files were verified against these)
+  const curves = (filters: readonly string[]) =>
+    filters.map((f) => {
+      const name = filterFileName(f);
+      return [name, p.data_files.find((d) => d.name === name)?.sha256 ?? null];
+    });
+  const planKey = canonicalJson({
+    inputs: curves(bands.map((b) => b.filter)),
+    outputs: curves(p.output_filters),
+    convention: p.convention,
+  });
+  const plan = await plans.get(`${familyKey}\u0000${planKey}`, async () =>
+    preparePlan(grid, inputFilters, outputFilters, families, p.convention),
+  );
   return {
     settings: p,
     bands,
     zeroPoints,
     families,
-    plan: preparePlan(grid, inputFilters, outputFilters, families, p.convention),
+    plan,
     sigma: {
       chi2_coeff: p.sigma_chi2_coeff,
       cap_mag: p.sigma_cap_mag,

@@ -67,6 +67,17 @@ describe('Monte-Carlo draws of training sources', () => {
     expect(fewer.bands.length).toBeLessThan(t.bands.length);
     expect(fewer.families).toBe(t.families);
     expect(fewer.plan).not.toBe(t.plan);
+    // the same bands and filters with another error floor and priors: the same plan; one output filter fewer: another
+    const floor = await prepareTranslation(DATA, {
+      ...base,
+      err_floor_mag: base.err_floor_mag + 0.01,
+      label_free: { ...base.label_free, priors: { ...base.label_free.priors, blackbody: 0 } },
+    });
+    expect(floor).not.toBe(t);
+    expect(floor.plan).toBe(t.plan);
+    const outputs = await prepareTranslation(DATA, { ...base, output_filters: base.output_filters.slice(1) });
+    expect(outputs.plan).not.toBe(t.plan);
+    expect(outputs.plan.outputs.map((o) => o.name)).toEqual(base.output_filters.slice(1));
     // no extinction: families of their own, each star unreddened once instead of at every A_V step
     const noDust = await prepareTranslation(DATA, { ...base, extinction: { ...base.extinction, a_v_max: 0 } });
     expect(noDust.families).not.toBe(t.families);
