@@ -85,6 +85,24 @@ async function until(event: () => boolean): Promise<void> {
   while (!event()) await sleep(25);
 }
 
+/**
+ * SIGKILLs a worker from the handler of the very output that makes `event` true (its log
+ * already holds it), not at the next poll: the step it reported started is still running
+ * when the signal is sent.
+ */
+function killWhen(w: ReturnType<typeof worker>, event: (log: string) => boolean): Promise<void> {
+  return new Promise((killed) => {
+    const check = () => {
+      if (!event(w.log())) return;
+      w.proc.stderr!.off('data', check);
+      w.proc.kill('SIGKILL');
+      killed();
+    };
+    w.proc.stderr!.on('data', check);
+    check();
+  });
+}
+
 async function stop(p: { proc: import('node:child_process').ChildProcess }) {
   if (p.proc.exitCode !== null || p.proc.signalCode !== null) return;
   const exited = new Promise((r) => p.proc.once('exit', r));
@@ -169,11 +187,9 @@ describe('the pipeline on a real Temporal server', () => {
     const run = temporalRun(store, server.address, opts);
     let b: ReturnType<typeof worker> | undefined;
     try {
-      // wait until worker a is training
-      await until(() => inFlight(a.log()).some((s) => s.startsWith('train ')));
-      await sleep(300);
+      // killed as soon as worker a is training
       const closed = new Promise((r) => a.proc.stderr!.once('close', r));
-      a.proc.kill('SIGKILL');
+      await killWhen(a, (log) => inFlight(log).some((s) => s.startsWith('train ')));
       // every line the worker wrote before it died is read: a step it logged done was also reported done
       await Promise.race([closed, sleep(5000)]);
       const killedDuring = inFlight(a.log()).filter((s) => s.startsWith('train '));
@@ -235,9 +251,13 @@ describe('the pipeline on a real Temporal server', () => {
   it('classifies a field zone by zone on Temporal, a worker killed with SIGKILL mid-field: the rows of one step', async () => {
     const field = classifyArgs('ngc3532_csc.csv', 'ngc3532_gaia_sim.csv=gaia_dr3');
     const dir = field.dir;
+    // 500 draws a source here, so a zone step of 3 sources lasts (about a quarter of a second
+    // on 2 cores) well beyond the moment between the worker reporting it started and the kill
+    const draws = ['--set', 'uncertainty.mc.draws=500'];
     // the reference: the embedded engine, the field in one step
     const one = runCli([
       ...storeArgs(embeddedStore),
+      ...draws,
       '--set',
       'classify.zone_sources=1000',
       '--json',
@@ -246,6 +266,7 @@ describe('the pipeline on a real Temporal server', () => {
     expect(one.code, one.stderr).toBe(0);
     // 25 sources in zones of at most 3: 9 classify_zone steps, then the classify step that merges them
     const opts = [
+      ...draws,
       '--set',
       'temporal.task_queue="zones"',
       '--set',
@@ -259,9 +280,11 @@ describe('the pipeline on a real Temporal server', () => {
     const zonesDone = (log: string) => [...log.matchAll(/^worker \d+: classify_zone (\S+) done$/gm)].map((m) => m[1]);
     try {
       // mid-field: worker a has finished a zone and is in the middle of another
-      await until(() => zonesDone(a.log()).length > 0 && inFlight(a.log()).some((x) => x.startsWith('classify_zone ')));
       const closed = new Promise((r) => a.proc.stderr!.once('close', r));
-      a.proc.kill('SIGKILL');
+      await killWhen(
+        a,
+        (log) => zonesDone(log).length > 0 && inFlight(log).some((x) => x.startsWith('classify_zone ')),
+      );
       await Promise.race([closed, sleep(5000)]);
       const killedDuring = inFlight(a.log()).filter((s) => s.startsWith('classify_zone '));
       expect(killedDuring.length, a.log()).toBeGreaterThan(0);
