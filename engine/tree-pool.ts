@@ -151,15 +151,9 @@ export function createTreePool(jobs = availableParallelism()): TreePool {
     drawPredictTargets: (env, spec, mc, targets, model, medians, onChunk) => {
       const portable = { ...env, plan: portableOf(env.plan) };
       const shareable = sharedModel(model);
+      // a target's exact draws are 100 fits and 100 rows through both forests: parts of a few dozen
       return inParts(targets, 16, onChunk, (part) => {
-        const task: DrawPredictTask = {
-          env: portable,
-          spec,
-          mc,
-          targets: part,
-          model: shareable,
-          medians: [...medians],
-        };
+        const task: DrawPredictTask = { env: portable, spec, mc, targets: part, model: shareable, medians };
         return pool.run(task, { name: 'drawPredictTargets' }) as Promise<DrawOutcome[]>;
       });
     },

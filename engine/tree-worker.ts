@@ -14,9 +14,8 @@ import {
 } from '../lib/sed/translate.js';
 import type { Observation } from '../lib/sed/fit.js';
 import { fullModelDraws, type DrawTarget, type TargetTranslation } from '../lib/classify/targets.js';
-import type { FeatureSpec } from '../lib/features.js';
 import { Rng } from '../lib/rng.js';
-import { imputeMatrix } from '../lib/features.js';
+import { imputeMatrix, type FeatureSpec } from '../lib/features.js';
 import { deserializeTwoStage, predictTwoStage, type TwoStageModel } from '../lib/forest/two-stage.js';
 import { summariseDrawPredictions, type DrawOutcome } from '../lib/uncertainty/montecarlo.js';
 import { scoreRows, type NeighbourReference } from '../lib/uncertainty/neighbours.js';
@@ -37,12 +36,18 @@ export interface PredictTask {
 /** The forests this thread has decoded, most recently used last (at most two: a two-stage model). */
 const forests = new Map<string, Forest>();
 
+/** What `cache` holds under `key`, else `decode()` kept there; the least recently used dropped beyond two. */
+function recent<T>(cache: Map<string, T>, key: string, decode: () => T): T {
+  let value = cache.get(key);
+  if (value !== undefined) cache.delete(key);
+  else value = decode();
+  cache.set(key, value);
+  if (cache.size > 2) cache.delete(cache.keys().next().value!);
+  return value;
+}
+
 export function predictRows(task: PredictTask): Float64Array {
-  let forest = forests.get(task.key);
-  if (forest) forests.delete(task.key);
-  else forest = deserializeForest(task.forest);
-  forests.set(task.key, forest);
-  if (forests.size > 2) forests.delete(forests.keys().next().value!);
+  const forest = recent(forests, task.key, () => deserializeForest(task.forest));
   return predictProbaRows(
     forest,
     { x: task.x, nSamples: task.nSamples, nFeatures: task.nFeatures },
@@ -81,7 +86,7 @@ function drawTargets(task: DrawTask): (number | null)[][][] {
 /** A part of classify's targets to draw and predict with the full model (serialized in shared memory, known by `key` after the first task). */
 export interface DrawPredictTask extends DrawTask {
   model: { key: string; bytes: Uint8Array };
-  medians: (number | null)[];
+  medians: readonly (number | null)[];
 }
 
 /** The two-stage models this thread has decoded, most recently used last (at most two). */
@@ -94,11 +99,7 @@ const models = new Map<string, TwoStageModel>();
  * same whatever the part.
  */
 export function drawPredictTargets(task: DrawPredictTask): DrawOutcome[] {
-  let model = models.get(task.model.key);
-  if (model) models.delete(task.model.key);
-  else model = deserializeTwoStage(task.model.bytes);
-  models.set(task.model.key, model);
-  if (models.size > 2) models.delete(models.keys().next().value!);
+  const model = recent(models, task.model.key, () => deserializeTwoStage(task.model.bytes));
   const rows = drawTargets(task);
   const all = predictTwoStage(model, imputeMatrix(rows.flat(), task.medians));
   return summariseDrawPredictions(

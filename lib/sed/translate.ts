@@ -444,18 +444,13 @@ interface ModelLayout {
   };
 }
 const layouts = new WeakMap<TranslationPlan, Map<string, ModelLayout>>();
-/** the last layout each plan and priors object gave, so a loop over sources skips building the key */
-const lastLayout = new WeakMap<TranslationPlan, { priors: object; layout: ModelLayout }>();
 
 function modelLayout(plan: TranslationPlan, priors: Partial<Record<FamilyKey, number>>): ModelLayout {
-  const last = lastLayout.get(plan);
-  if (last && last.priors === priors) return last.layout;
   let byPriors = layouts.get(plan);
   if (!byPriors) layouts.set(plan, (byPriors = new Map()));
   const key = FAMILY_KEYS.map((k) => priors[k]).join(',');
   let layout = byPriors.get(key);
   if (!layout) byPriors.set(key, (layout = buildLayout(plan, priors)));
-  lastLayout.set(plan, { priors, layout });
   return layout;
 }
 
