@@ -85,6 +85,7 @@ const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().r
 let oursFit = 0;
 let oursPredict = 0;
 let oursPool = 0;
+let oursPoolSecond = 0;
 let oursPoolFirst = 0;
 const oursScores: number[] = [];
 for (let seed = 0; seed < SEEDS; seed++) {
@@ -112,13 +113,21 @@ for (let seed = 0; seed < SEEDS; seed++) {
   const proba = predictProba(forest, matrix(test));
   if (seed === 0) {
     oursPredict = (performance.now() - t) / 1000;
-    // the same on the pool's threads: the first call sends the forest to them, later calls find it there
+    // the same on the pool's threads: the first call sends the forest to them, later calls find
+    // it there. The second still runs partly unoptimised code in each thread (V8 compiles the
+    // loop while it runs: 96-106 ms a thread against 69-73 ms from the third call on), so the
+    // figure is the median of five later calls, the steady state a run's many predict steps see
     t = performance.now();
     const first = await pool.predict(forest, matrix(test));
     oursPoolFirst = (performance.now() - t) / 1000;
-    t = performance.now();
-    await pool.predict(forest, matrix(test));
-    oursPool = (performance.now() - t) / 1000;
+    const later: number[] = [];
+    for (let r = 0; r < 6; r++) {
+      t = performance.now();
+      await pool.predict(forest, matrix(test));
+      later.push((performance.now() - t) / 1000);
+    }
+    oursPoolSecond = later[0]!;
+    oursPool = [...later.slice(1)].sort((a, b) => a - b)[2]!;
     if (!first.every((v, i) => v === proba[i]))
       throw new Error('forest bench: threaded predict_proba differs from predictProba');
   }
@@ -191,27 +200,28 @@ console.log(
 console.log(
   `balanced accuracy difference (ours - scikit-learn): ${(oursBa - ref.balanced_accuracy).toFixed(4)} (target within 0.01)`,
 );
-console.log(`fit time ratio ours/scikit-learn on ${JOBS} cores: ${(oursFit / ref.fit_s).toFixed(3)} (target <= 1.0)`);
+console.log(`fit time ratio ours/scikit-learn on ${JOBS} cores: ${(oursFit / ref.fit_s).toFixed(3)} (target <= 0.4)`);
 console.log(
   `predict_proba time ratio ours (1 thread)/scikit-learn (${JOBS} cores): ${(oursPredict / ref.predict_s).toFixed(3)}`,
 );
 console.log(
-  `predict_proba on ${JOBS} threads: ${f(oursPool)} s (the first call, which sends the forest to the threads: ${f(oursPoolFirst)} s); ` +
-    `ratio ours/scikit-learn ${(oursPool / ref.predict_s).toFixed(3)} (target <= 1.0)`,
+  `predict_proba on ${JOBS} threads: ${f(oursPool)} s, the median of five calls (the first call, which sends the forest to ` +
+    `the threads: ${f(oursPoolFirst)} s; the second: ${f(oursPoolSecond)} s); ratio ours/scikit-learn ` +
+    `${(oursPool / ref.predict_s).toFixed(3)} (target <= 0.8)`,
 );
 figure({
   bench: 'forest',
   figure: `fit time ours/scikit-learn, ${JOBS} cores`,
   value: oursFit / ref.fit_s,
   unit: 'ratio',
-  target: '<= 1.0',
+  target: '<= 0.4',
 });
 figure({
   bench: 'forest',
   figure: `predict_proba time ours/scikit-learn, ${JOBS} cores`,
   value: oursPool / ref.predict_s,
   unit: 'ratio',
-  target: '<= 1.0',
+  target: '<= 0.8',
 });
 figure({
   bench: 'forest',
