@@ -28,33 +28,26 @@ export interface TreePool extends TreeGrower {
   destroy(): Promise<void>;
 }
 
-/** A forest serialized once into shared memory, and the key the threads cache it under. */
-const sharedForests = new WeakMap<Forest, { key: string; bytes: Uint8Array }>();
-function sharedForest(forest: Forest): { key: string; bytes: Uint8Array } {
-  let s = sharedForests.get(forest);
-  if (!s) {
-    const local = serializeForest(forest);
-    const bytes = new Uint8Array(new SharedArrayBuffer(local.byteLength));
-    bytes.set(local);
-    s = { key: randomUUID(), bytes };
-    sharedForests.set(forest, s);
-  }
-  return s;
+/**
+ * `serialize` made once per object into shared memory, with the key the threads cache its
+ * decoded copy under (a forest; a two-stage model).
+ */
+function sharedOnce<T extends object>(serialize: (value: T) => Uint8Array) {
+  const made = new WeakMap<T, { key: string; bytes: Uint8Array }>();
+  return (value: T): { key: string; bytes: Uint8Array } => {
+    let s = made.get(value);
+    if (!s) {
+      const local = serialize(value);
+      const bytes = new Uint8Array(new SharedArrayBuffer(local.byteLength));
+      bytes.set(local);
+      s = { key: randomUUID(), bytes };
+      made.set(value, s);
+    }
+    return s;
+  };
 }
-
-/** A two-stage model serialized once into shared memory, and the key the threads cache it under. */
-const sharedModels = new WeakMap<TwoStageModel, { key: string; bytes: Uint8Array }>();
-function sharedModel(model: TwoStageModel): { key: string; bytes: Uint8Array } {
-  let s = sharedModels.get(model);
-  if (!s) {
-    const local = serializeTwoStage(model);
-    const bytes = new Uint8Array(new SharedArrayBuffer(local.byteLength));
-    bytes.set(local);
-    s = { key: randomUUID(), bytes };
-    sharedModels.set(model, s);
-  }
-  return s;
-}
+const sharedForest = sharedOnce<Forest>(serializeForest);
+const sharedModel = sharedOnce<TwoStageModel>(serializeTwoStage);
 
 /** A copy of an array in shared memory (the threads read it without a copy of their own). */
 function shared(a: Float64Array): Float64Array {

@@ -367,14 +367,7 @@ export function translateLabelFreeMags(
   if (!Number.isFinite(chi2Min)) return null;
   const { nKept } = posteriorWeights(layout, chi2Min, n - 1);
   const { mag_ab } = averageMagnitudes(plan, layout, nKept, null);
-  // familyPosterior's A_V sum, alone
-  const { kept, w } = layout.scratch;
-  let aV = 0;
-  for (let r = 0; r < nKept; r++) {
-    const i = kept[r]!;
-    aV += w[i]! * layout.aV[i]!;
-  }
-  return { mag_ab, a_v: aV };
+  return { mag_ab, a_v: meanAv(layout, nKept) };
 }
 
 /**
@@ -692,7 +685,6 @@ function familyPosterior(
   const { kept, w } = layout.scratch;
   const byFamily = new Float64Array(fams.length);
   const seen = new Uint8Array(fams.length);
-  let aV = 0;
   let wz = 0;
   let sz = 0;
   for (let r = 0; r < nKept; r++) {
@@ -701,7 +693,6 @@ function familyPosterior(
     const wi = w[i]!;
     seen[fi] = 1;
     byFamily[fi]! += wi;
-    aV += wi * layout.aV[i]!;
     if (hasZ[fi]) {
       wz += wi;
       sz += wi * layout.z[i]!;
@@ -712,10 +703,21 @@ function familyPosterior(
   const redshifted = hasZ.some((h) => h === 1);
   return {
     posterior: posterior.sort((a, b) => b[1] - a[1]),
-    aV,
+    aV: meanAv(layout, nKept),
     zMean: redshifted && wz > 0 ? sz / wz : null,
     pRedshifted: redshifted ? wz : null,
   };
+}
+
+/** The posterior-mean A_V over the kept models, in their order (0 for the unreddened families). */
+function meanAv(layout: ModelLayout, nKept: number): number {
+  const { kept, w } = layout.scratch;
+  let aV = 0;
+  for (let r = 0; r < nKept; r++) {
+    const i = kept[r]!;
+    aV += w[i]! * layout.aV[i]!;
+  }
+  return aV;
 }
 
 /** Draws: `count` models drawn from the posterior (inverse CDF over the kept models), each with its magnitudes, for training with realistic colour spread. */
