@@ -15,6 +15,7 @@ import { Rng, treeSeeds } from '../../lib/rng.js';
 import { binFeatures } from '../../lib/forest/binning.js';
 import { bootstrapCounts, samplingOf } from '../../lib/forest/grow.js';
 import { fitTemperature, sharpen } from '../../lib/forest/two-stage.js';
+import { KEY, keysByBin } from '../../lib/forest/splitter.js';
 
 /** Column-major matrix from rows. */
 function m(rows: number[][]): Matrix {
@@ -216,6 +217,75 @@ describe('pieces', () => {
     const counts = new Array(5).fill(0);
     for (let i = 0; i < 50_000; i++) counts[r.nextInt(5)]++;
     for (const c of counts) expect(Math.abs(c - 10_000)).toBeLessThan(400);
+  });
+
+  it('draws the textbook xoshiro128** stream, and integers as rejection then modulo does', () => {
+    // the generator written the plain way: unsigned state, % for the modulo
+    const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
+    const reference = (seed: number) => {
+      let x = seed >>> 0;
+      const next = () => {
+        x = (x + 0x9e3779b9) >>> 0;
+        let z = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
+        z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+        return (z ^ (z >>> 16)) >>> 0;
+      };
+      const s = [next(), next(), next(), next()];
+      const u32 = () => {
+        const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
+        const t = (s[1]! << 9) >>> 0;
+        s[2] = (s[2]! ^ s[0]!) >>> 0;
+        s[3] = (s[3]! ^ s[1]!) >>> 0;
+        s[1] = (s[1]! ^ s[2]!) >>> 0;
+        s[0] = (s[0]! ^ s[3]!) >>> 0;
+        s[2] = (s[2]! ^ t) >>> 0;
+        s[3] = rotl(s[3]!, 11);
+        return result;
+      };
+      const int = (n: number) => {
+        const limit = 2 ** 32 - (2 ** 32 % n);
+        for (;;) {
+          const r = u32();
+          if (r < limit) return r % n;
+        }
+      };
+      return { u32, int };
+    };
+    for (const seed of [0, 1, 42, 0xffffffff]) {
+      const ours = new Rng(seed);
+      const ref = reference(seed);
+      for (let i = 0; i < 2_000; i++) expect(ours.nextUint32()).toBe(ref.u32());
+      // small, odd, just above 2^31 (half the draws rejected), 2^32 - 1 and 2^32
+      for (const n of [1, 3, 5, 1000, 2 ** 31 + 1, 2 ** 32 - 1, 2 ** 32])
+        for (let i = 0; i < 500; i++) expect(ours.nextInt(n)).toBe(ref.int(n));
+    }
+  });
+
+  it("orders a node's samples by (bin, index) as a sort of the keys does", () => {
+    const rng = new Rng(3);
+    const nSamples = 300;
+    const bins = Uint8Array.from({ length: 2 * nSamples }, () => rng.nextInt(256));
+    const keys = new Float64Array(128);
+    const binStart = new Int32Array(257);
+    for (let trial = 0; trial < 200; trial++) {
+      const col = trial % 2 === 0 ? 0 : nSamples;
+      const idx = Int32Array.from(rng.shuffle(Array.from({ length: nSamples }, (_, i) => i)));
+      const start = rng.nextInt(100);
+      const end = start + 1 + rng.nextInt(127);
+      let lo = 255;
+      let hi = 0;
+      for (let p = start; p < end; p++) {
+        lo = Math.min(lo, bins[col + idx[p]!]!);
+        hi = Math.max(hi, bins[col + idx[p]!]!);
+      }
+      const expected = Float64Array.from(idx.subarray(start, end), (i) => bins[col + i]! * KEY + i).sort();
+      const got = keysByBin(bins, col, idx, start, end, lo, hi, keys, binStart);
+      expect(Array.from(got.subarray(0, end - start))).toEqual(Array.from(expected));
+    }
+    // a hand-checked case: bins 7, 2, 7, 2 of samples 3, 0, 1, 2 -> (2,0) (2,2) (7,1) (7,3)
+    const small = Uint8Array.from([2, 7, 2, 7]);
+    const got = keysByBin(small, 0, Int32Array.from([3, 0, 1, 2]), 0, 4, 2, 7, keys, binStart);
+    expect(Array.from(got.subarray(0, 4))).toEqual([2 * KEY + 0, 2 * KEY + 2, 7 * KEY + 1, 7 * KEY + 3]);
   });
 
   it('bins exactly when a feature has at most 256 distinct values, and by quantile otherwise', () => {
