@@ -19,17 +19,19 @@ export class Rng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
+    // the state is kept as signed 32-bit integers (the same bits), which V8 stores in an
+    // object's fields directly; unsigned values above 2^31 would be boxed doubles
+    this.s0 = next() | 0;
+    this.s1 = next() | 0;
+    this.s2 = next() | 0;
+    this.s3 = next() | 0;
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
   /** A uniform 32-bit unsigned integer. */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
-    const t = (this.s1 << 9) >>> 0;
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
     this.s2 ^= this.s0;
     this.s3 ^= this.s1;
     this.s1 ^= this.s2;
@@ -39,13 +41,19 @@ export class Rng {
     return result;
   }
 
-  /** A uniform integer in [0, n), without modulo bias (Lemire's method with rejection). */
+  /**
+   * A uniform integer in [0, n) (n a positive integer), without modulo bias: a draw at or
+   * above the largest multiple of n below 2^32 is rejected, the rest taken modulo n.
+   * Both are computed as x - floor(x / n) * n, which is exact here (x < 2^33 and the
+   * quotient's rounding error is far below 1 / n) and equal to x % n, which V8 makes a
+   * slow fmod call for a number above 2^31 (a draw every bootstrap sample of every tree).
+   */
   nextInt(n: number): number {
     if (n <= 0) throw new Error(`nextInt(${n})`);
-    const limit = 0x100000000 - (0x100000000 % n);
+    const limit = Math.floor(0x100000000 / n) * n;
     for (;;) {
       const r = this.nextUint32();
-      if (r < limit) return r % n;
+      if (r < limit) return r - Math.floor(r / n) * n;
     }
   }
 
@@ -64,8 +72,9 @@ export class Rng {
   }
 }
 
+/** x rotated left by k bits, as a signed 32-bit integer. */
 function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
+  return (x << k) | (x >>> (32 - k));
 }
 
 /** Per-tree seeds drawn from the forest seed, so tree t is the same however trees are spread over threads. */
