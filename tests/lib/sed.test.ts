@@ -51,13 +51,89 @@ import {
   PAPER_ASSIGNMENT,
   CLASS_BLIND_ASSIGNMENT,
   type FamilyKey,
+  type TranslationPlan,
 } from '../../lib/sed/translate.js';
+import type { Observation } from '../../lib/sed/fit.js';
 import { ccm89, redden } from '../../lib/sed/extinction.js';
 import { Rng } from '../../lib/rng.js';
 import { AB_ZERO_FNU_CGS, abMagFromFnu, fnuFromMag } from '../../lib/sed/units.js';
 import { DATA } from '../helpers.js';
 
 const grid = DEFAULT_GRID;
+
+/**
+ * The label-free posterior mean written plainly, as the method states it: every model of
+ * every family with a prior (in the families' order) scaled by least squares, its weight
+ * prior * exp(-(chi2 - chi2_min) / 2T) exponentiated and summed, the models above 1e-12 of
+ * the total averaged. The library's kernel (band-major sums, the kept models' logarithms
+ * only) must give this answer bit for bit.
+ */
+function plainLabelFreeMean(plan: TranslationPlan, obs: Observation, priors: Partial<Record<FamilyKey, number>>) {
+  const order: FamilyKey[] = [
+    'pickles',
+    'composite',
+    'powerlaw',
+    'blackbody',
+    'two_component_lmxb',
+    'two_component_hmxb',
+    'composite_z',
+    'salvato',
+  ];
+  const n = obs.flux_fnu.length;
+  const nOut = plan.outputs.length;
+  const models: { logPrior: number; a: number; b: number; outMag: number[]; aV: number }[] = [];
+  for (const key of order) {
+    const prior = priors[key];
+    const fam = plan.families[key];
+    if (!fam || prior === undefined || !(prior > 0)) continue;
+    for (let m = 0; m < fam.table.nModels; m++) {
+      let a = 0;
+      let b = 0;
+      for (let k = 0; k < n; k++) {
+        const e = obs.flux_err_fnu[k]!;
+        const iv = 1 / (e * e);
+        const mk = fam.table.flux[m * fam.table.nBands + obs.band[k]!]!;
+        a += obs.flux_fnu[k]! * mk * iv;
+        b += mk * mk * iv;
+      }
+      const shares = fam.set.prior;
+      models.push({
+        logPrior: shares ? Math.log(prior * shares[m]!) : Math.log(prior / fam.table.nModels),
+        a,
+        b,
+        outMag: Array.from(fam.outMag.subarray(m * nOut, (m + 1) * nOut)),
+        aV: fam.set.a_v?.[m] ?? 0,
+      });
+    }
+  }
+  let sff = 0;
+  for (let k = 0; k < n; k++)
+    sff += obs.flux_fnu[k]! * obs.flux_fnu[k]! * (1 / (obs.flux_err_fnu[k]! * obs.flux_err_fnu[k]!));
+  const valid = models.map((x) => x.b > 0 && x.a > 0);
+  const chi2 = models.map((x) => Math.max(0, sff - (x.a * x.a) / x.b));
+  const chi2Min = Math.min(...chi2.filter((_, i) => valid[i]));
+  const twoT = 2 * Math.max(1, chi2Min / (n - 1));
+  const logW = models.map((x, i) => (valid[i] ? x.logPrior - (chi2[i]! - chi2Min) / twoT : -Infinity));
+  const maxLog = Math.max(...logW);
+  const w = logW.map((l) => Math.exp(l - maxLog));
+  let sum = 0;
+  for (const x of w) sum += x;
+  const kept = w.flatMap((x, i) => (x / sum > 1e-12 ? [i] : []));
+  const mag_ab = Array.from({ length: nOut }, (_, o) => {
+    let sw = 0;
+    let s1 = 0;
+    for (const i of kept) {
+      const mag = models[i]!.outMag[o]! - 2.5 * Math.log10(models[i]!.a / models[i]!.b);
+      if (Number.isNaN(mag)) continue;
+      sw += w[i]! / sum;
+      s1 += (w[i]! / sum) * mag;
+    }
+    return sw === 0 ? null : s1 / sw;
+  });
+  let a_v = 0;
+  for (const i of kept) a_v += (w[i]! / sum) * models[i]!.aV;
+  return { mag_ab, a_v };
+}
 const PHAT = [
   'HST_WFC3_UVIS.F275W',
   'HST_WFC3_UVIS.F336W',
@@ -451,6 +527,12 @@ describe('fitting and translation', () => {
       [priors, t],
     ] as const)
       expect(translateLabelFreeMags(plan, obs, p)).toEqual({ mag_ab: full.mag_ab, a_v: full.a_v });
+    // and the method written plainly gives the same bits
+    for (const [p, full] of [
+      [priors, t],
+      [{ ...priors, blackbody: 0 }, noBb],
+    ] as const)
+      expect(plainLabelFreeMean(plan, obs, p)).toEqual({ mag_ab: full.mag_ab, a_v: full.a_v });
     const twoBands = {
       band: obs.band.slice(0, 2),
       flux_fnu: obs.flux_fnu.slice(0, 2),
