@@ -113,7 +113,7 @@ export interface ZoneMatch {
   positions: ({ ra_deg: number; dec_deg: number } | null)[];
   matches: CounterpartMatchRow[];
   pairs: CounterpartPairRow[];
-  p: MatchP[];
+  p: readonly MatchP[];
   counts: ZoneCatalogCounts[];
   /** the frame tie's rows of the match summary (a field matched as one zone) */
   frameTie: MatchSummaryRow[];

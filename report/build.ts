@@ -27,7 +27,7 @@ type MetricKey = [
 ];
 
 /** A metric's value in `rows`. */
-function pickIn(rows: Row[], ...[protocol, level, subset, statistic, metric, cls = null]: MetricKey): unknown {
+function pickIn(rows: readonly Row[], ...[protocol, level, subset, statistic, metric, cls = null]: MetricKey): unknown {
   return rows.find(
     (m) =>
       m['protocol'] === protocol &&
@@ -40,7 +40,7 @@ function pickIn(rows: Row[], ...[protocol, level, subset, statistic, metric, cls
 }
 
 /** the sources behind a pooled full-pipeline metric of all sources */
-function sourcesIn(rows: Row[], protocol: string, metric: string, cls: string | null = null): unknown {
+function sourcesIn(rows: readonly Row[], protocol: string, metric: string, cls: string | null = null): unknown {
   return (
     rows.find(
       (m) =>
@@ -62,9 +62,9 @@ interface ReportContext {
   baseline: ReturnType<typeof variantSteps>;
   evalId: string;
   evaluated: { stage: string; id: string };
-  metrics: TableRow<typeof metricsTable>[];
-  confusion: TableRow<typeof confusionTable>[];
-  calibration: TableRow<typeof calibrationTable>[];
+  metrics: readonly TableRow<typeof metricsTable>[];
+  confusion: readonly TableRow<typeof confusionTable>[];
+  calibration: readonly TableRow<typeof calibrationTable>[];
   /** the evaluation's id tag, beside every number */
   E: string;
   /** the headline protocol and every protocol scored */
@@ -467,7 +467,7 @@ async function ablationsSection({
       ['f1', 'LMXB'],
     ];
     const label = ([m, c]: [string, string | null]) => (c ? `${c} F1` : m === 'balanced_accuracy' ? 'BA' : 'macro F1');
-    const rowOf = (name: string, ms: Row[], id: string) => [
+    const rowOf = (name: string, ms: readonly Row[], id: string) => [
       name,
       ...present.flatMap((pr) => cols.map(([m, c]) => num(pickIn(ms, pr, 'full', 'all', 'pooled', m, c)))),
       idTag('evaluate', id),

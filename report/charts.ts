@@ -4,6 +4,11 @@ import * as vl from 'vega-lite';
 /** A Vega-Lite chart rendered to SVG in Node by Vega's headless view (no browser, no canvas). */
 export async function chartSvg(spec: vl.TopLevelSpec): Promise<string> {
   const compiled = vl.compile(spec).spec;
+  // Vega marks every datum it ingests (a symbol property): it gets copies, so the caller's
+  // rows (frozen when read from the store) stay as they are
+  for (const d of compiled.data ?? [])
+    if ('values' in d && Array.isArray(d.values))
+      d.values = d.values.map((v: unknown) => (v !== null && typeof v === 'object' ? { ...v } : v));
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     return await view.toSVG();

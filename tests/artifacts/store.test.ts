@@ -206,6 +206,28 @@ describe('artifact store', () => {
     );
   });
 
+  it('reads a table once while its file is unchanged: the same frozen rows, its file still checked on every read', async () => {
+    const store = new ArtifactStore(tempDir());
+    const m = meta({ cachedRead: 1 });
+    await store.write(m, { table: referencePredictionsTable, rows });
+    const ref = { stage: 'reference', id: m.id };
+    const first = await store.readTable(referencePredictionsTable, ref);
+    expect(first).toEqual(rows);
+    expect(await store.readTable(referencePredictionsTable, ref)).toBe(first);
+    // shared rows cannot be changed by one reader under another
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Reflect.set(first[0]!, 'id', 'changed')).toBe(false);
+    expect(first[0]!.id).toBe('a');
+    // a damaged file is refused, not served from memory
+    const file = join(store.dir('reference', m.id), 'data.parquet');
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 20] = bytes[bytes.length - 20]! ^ 0xff;
+    writeFileSync(file, bytes);
+    await expect(store.readTable(referencePredictionsTable, ref)).rejects.toThrow(
+      /data\.parquet: sha256 [0-9a-f]{12}, meta\.json says/,
+    );
+  });
+
   it('finds an artifact by id prefix across stages', async () => {
     const store = new ArtifactStore(tempDir());
     const m = meta();

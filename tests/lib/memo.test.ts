@@ -21,6 +21,31 @@ describe('PromiseCache', () => {
     expect(built).toEqual(['a', 'b', 'c', 'b']);
   });
 
+  it('keeps entries up to a total weight, the least recently used going first, the newest always', async () => {
+    const cache = new PromiseCache<string>(10);
+    const built: string[] = [];
+    const get = (key: string, weight: number) =>
+      cache.get(
+        key,
+        async () => {
+          built.push(key);
+          return key;
+        },
+        weight,
+      );
+    await get('a', 4);
+    await get('b', 4);
+    await get('a', 4); // a is now the most recently used
+    await get('c', 4); // 12 > 10: drops b
+    await get('a', 4);
+    await get('d', 30); // heavier than the whole budget: kept alone
+    await get('d', 30);
+    await get('a', 4); // drops d
+    expect(built).toEqual(['a', 'b', 'c', 'd', 'a']);
+    await get('c', 4);
+    expect(built).toEqual(['a', 'b', 'c', 'd', 'a', 'c']);
+  });
+
   it('forgets a build that failed, so the next caller tries again', async () => {
     const cache = new PromiseCache<number>(4);
     let calls = 0;
