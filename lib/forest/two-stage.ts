@@ -183,13 +183,29 @@ export async function fitTwoStage(
   };
 }
 
-/** Row-major probabilities (K per row) raised to 1/T and renormalised; T = 1 returns them as they are. */
+/**
+ * Row-major probabilities (K per row) raised to 1/T and renormalised; T = 1 returns them as
+ * they are. A value equal to the last one raised reuses its power (the same bits): a
+ * forest's probabilities are mostly 0, or the floor fitTemperature sets, and the power was
+ * most of the temperature fit's cost.
+ */
 export function sharpen(proba: Float64Array, K: number, temperature: number): Float64Array {
   if (temperature === 1) return proba;
   const out = new Float64Array(proba.length);
+  const e = 1 / temperature;
+  let last = Number.NaN;
+  let lastPow = Number.NaN;
   for (let i = 0; i < proba.length; i += K) {
     let sum = 0;
-    for (let k = 0; k < K; k++) sum += out[i + k] = proba[i + k]! ** (1 / temperature);
+    for (let k = 0; k < K; k++) {
+      const v = proba[i + k]!;
+      // (0 and -0 are equal but may give powers of either sign)
+      if (v !== last || (v === 0 && 1 / v !== 1 / last)) {
+        last = v;
+        lastPow = v ** e;
+      }
+      sum += out[i + k] = lastPow;
+    }
     for (let k = 0; k < K; k++) out[i + k]! /= sum > 0 ? sum : 1;
   }
   return out;

@@ -338,6 +338,23 @@ describe('bootstrap sampling', () => {
     expect(sg.classUnits!.reduce((n, units) => n + units.length, 0)).toBe(50);
   });
 
+  it('sharpens as p^(1/T) renormalised, element by element, to the bit (repeated values, 0 and -0 among them)', () => {
+    const K = 3;
+    const proba = Float64Array.from([0, 0.25, 0.75, 0, -0, 1, -0, 0.5, 0.5, 0.5, 0.5, 0, 1e-3, 1e-3, 0.998]);
+    for (const T of [1 / 3, 0.5, 2, 7]) {
+      const plain = new Float64Array(proba.length);
+      for (let i = 0; i < proba.length; i += K) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += plain[i + k] = proba[i + k]! ** (1 / T);
+        for (let k = 0; k < K; k++) plain[i + k]! /= sum > 0 ? sum : 1;
+      }
+      expect(Array.from(sharpen(proba, K, T)).map((v) => Object.is(v, -0))).toEqual(
+        Array.from(plain).map((v) => Object.is(v, -0)),
+      );
+      expect(Array.from(sharpen(proba, K, T))).toEqual(Array.from(plain));
+    }
+  });
+
   it('fits a temperature that undoes a known sharpening, and never moves the argmax', () => {
     const rng = new Rng(11);
     const K = 3;
