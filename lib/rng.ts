@@ -43,9 +43,9 @@ export class Rng {
 
   /**
    * A uniform integer in [0, n) (n a positive integer), without modulo bias: a draw at or
-   * above the largest multiple of n below 2^32 is rejected, the rest taken modulo n.
-   * Both are computed as x - floor(x / n) * n, which is exact here (x < 2^33 and the
-   * quotient's rounding error is far below 1 / n) and equal to x % n, which V8 makes a
+   * above the largest multiple of n up to 2^32, floor(2^32 / n) * n, is rejected, the rest
+   * taken modulo n as r - floor(r / n) * n. Both are exact here (the quotient's rounding
+   * error is far below 1 / n at these sizes) and equal to what % gives, which V8 makes a
    * slow fmod call for a number above 2^31 (a draw every bootstrap sample of every tree).
    */
   nextInt(n: number): number {
