@@ -13,12 +13,8 @@ import { abMagFromFnu } from './units.js';
 import type { Rng } from '../rng.js';
 import type { ObservationResult } from './photometry.js';
 
-/**
- * Model families a class is translated with: the method's Table 2 (`paper`) or one
- * mapping for every class (`class_blind`, the ablation). Keys name entries of the
- * family library; null means the class is not translated (SNR).
- */
-const FAMILY_KEYS = [
+/** The model families, in the order a label-free fit lists (and sums) their models. */
+export const FAMILY_KEYS = [
   'pickles',
   'composite',
   'powerlaw',
@@ -30,6 +26,11 @@ const FAMILY_KEYS = [
 ] as const;
 export type FamilyKey = (typeof FAMILY_KEYS)[number];
 
+/**
+ * Model families a class is translated with: the method's Table 2 (`paper`) or one
+ * mapping for every class (`class_blind`, the ablation). Keys name entries of the
+ * family library; null means the class is not translated (SNR).
+ */
 export const PAPER_ASSIGNMENT: Record<string, readonly [FamilyKey, FamilyKey] | null> = {
   AGN: ['composite', 'powerlaw'],
   LMXB: ['two_component_lmxb', 'blackbody'],

@@ -50,6 +50,7 @@ import {
   translateSource,
   PAPER_ASSIGNMENT,
   CLASS_BLIND_ASSIGNMENT,
+  FAMILY_KEYS,
   type FamilyKey,
   type TranslationPlan,
 } from '../../lib/sed/translate.js';
@@ -69,20 +70,10 @@ const grid = DEFAULT_GRID;
  * only) must give this answer bit for bit.
  */
 function plainLabelFreeMean(plan: TranslationPlan, obs: Observation, priors: Partial<Record<FamilyKey, number>>) {
-  const order: FamilyKey[] = [
-    'pickles',
-    'composite',
-    'powerlaw',
-    'blackbody',
-    'two_component_lmxb',
-    'two_component_hmxb',
-    'composite_z',
-    'salvato',
-  ];
   const n = obs.flux_fnu.length;
   const nOut = plan.outputs.length;
   const models: { logPrior: number; a: number; b: number; outMag: number[]; aV: number }[] = [];
-  for (const key of order) {
+  for (const key of FAMILY_KEYS) {
     const prior = priors[key];
     const fam = plan.families[key];
     if (!fam || prior === undefined || !(prior > 0)) continue;
